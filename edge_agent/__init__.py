@@ -1,0 +1,1 @@
+"""nguon edge_agent package."""

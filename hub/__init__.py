@@ -1,0 +1,1 @@
+"""The nguon hub: editorial workflow, programmes, speech, publishing (see hub/README.md)."""

@@ -1,0 +1,1 @@
+"""nguon playlists package."""

@@ -1,0 +1,171 @@
+"""Signed envelopes (DESIGN.md, "Envelope").
+
+Wire form (UTF-8 JSON): {"envelope": {v, type, id, seq, issued_at, expires_at, key_id, body}, "sig": b64}.
+The signature is Ed25519 over canonical_json(envelope). A receiver drops anything that is malformed,
+oversized, unsigned, signed by an unknown key, badly signed, expired, or replayed (seq not above the last
+accepted on that stream); `EnvelopeError.reason` says which, so it can be counted and reported.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from protocol.canonical import canonical_json
+from protocol.clock import parse_time, to_iso
+from protocol.keys import key_id_for
+
+ENVELOPE_VERSION = 1
+MAX_MESSAGE_BYTES = 1_048_576
+MESSAGE_TYPES = ("programme", "alert", "command", "recall")
+
+REJECT_REASONS = ("malformed", "oversized", "unsigned", "unknown_key", "bad_signature", "expired", "replayed")
+
+
+class EnvelopeError(ValueError):
+    """A message that must be dropped; `reason` is one of REJECT_REASONS."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Envelope:
+    type: str
+    id: str
+    seq: int
+    issued_at: datetime
+    expires_at: datetime | None
+    key_id: str
+    body: Mapping[str, Any] = field(default_factory=dict)
+    v: int = ENVELOPE_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "v": self.v,
+            "type": self.type,
+            "id": self.id,
+            "seq": self.seq,
+            "issued_at": to_iso(self.issued_at),
+            "expires_at": to_iso(self.expires_at) if self.expires_at else None,
+            "key_id": self.key_id,
+            "body": dict(self.body),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Envelope:
+        if not isinstance(data, dict):
+            raise EnvelopeError("malformed", "envelope is not a JSON object")
+        try:
+            v, typ, mid, seq = data["v"], data["type"], data["id"], data["seq"]
+            issued, expires, key_id, body = data["issued_at"], data["expires_at"], data["key_id"], data["body"]
+        except KeyError as exc:
+            raise EnvelopeError("malformed", f"envelope lacks field {exc.args[0]!r}") from None
+        if v != ENVELOPE_VERSION:
+            raise EnvelopeError("malformed", f"envelope version {v!r} is not {ENVELOPE_VERSION}")
+        if typ not in MESSAGE_TYPES:
+            raise EnvelopeError("malformed", f"unknown message type {typ!r}")
+        if not isinstance(mid, str) or not mid:
+            raise EnvelopeError("malformed", "id must be a non-empty string")
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+            raise EnvelopeError("malformed", "seq must be a non-negative integer")
+        if not isinstance(key_id, str) or not isinstance(body, dict):
+            raise EnvelopeError("malformed", "key_id must be a string and body an object")
+        try:
+            issued_at = parse_time(issued)
+            expires_at = parse_time(expires) if expires is not None else None
+        except (ValueError, AttributeError) as exc:
+            raise EnvelopeError("malformed", str(exc)) from None
+        return cls(typ, mid, seq, issued_at, expires_at, key_id, body, v)
+
+
+class Signer:
+    """Signs envelopes with the hub's key."""
+
+    def __init__(self, private_key: Ed25519PrivateKey) -> None:
+        self._key = private_key
+        self.key_id = key_id_for(private_key.public_key())
+
+    def sign(
+        self,
+        *,
+        type: str,  # noqa: A002 - the wire field is called type
+        id: str,  # noqa: A002
+        seq: int,
+        issued_at: datetime,
+        expires_at: datetime | None,
+        body: Mapping[str, Any],
+    ) -> bytes:
+        env = Envelope(type, id, seq, issued_at, expires_at, self.key_id, body)
+        return self.sign_envelope(env)
+
+    def sign_envelope(self, env: Envelope) -> bytes:
+        if env.key_id != self.key_id:
+            raise ValueError("envelope key_id does not match the signing key")
+        payload = env.to_dict()
+        sig = self._key.sign(canonical_json(payload))
+        return canonical_json({"envelope": payload, "sig": base64.b64encode(sig).decode("ascii")})
+
+
+class Verifier:
+    """Checks wire bytes against the hub's public key(s) and the clock; stateless (see SeqTracker)."""
+
+    def __init__(self, keys: Mapping[str, Ed25519PublicKey] | list[Ed25519PublicKey], *,
+                 max_bytes: int = MAX_MESSAGE_BYTES) -> None:
+        if isinstance(keys, list):
+            keys = {key_id_for(k): k for k in keys}
+        if not keys:
+            raise ValueError("a Verifier needs at least one hub public key")
+        self._keys = dict(keys)
+        self.max_bytes = max_bytes
+
+    def verify(self, wire: bytes, *, now: datetime) -> Envelope:
+        if len(wire) > self.max_bytes:
+            raise EnvelopeError("oversized", f"{len(wire)} bytes is over the limit of {self.max_bytes}")
+        try:
+            outer = json.loads(wire)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise EnvelopeError("malformed", f"not JSON: {exc}") from None
+        if not isinstance(outer, dict) or "envelope" not in outer:
+            raise EnvelopeError("malformed", "message has no envelope")
+        sig_b64 = outer.get("sig")
+        if not sig_b64:
+            raise EnvelopeError("unsigned", "message carries no signature")
+        env = Envelope.from_dict(outer["envelope"])
+        key = self._keys.get(env.key_id)
+        if key is None:
+            raise EnvelopeError("unknown_key", f"signed with key {env.key_id!r}, which this device does not trust")
+        try:
+            sig = base64.b64decode(str(sig_b64), validate=True)
+            key.verify(sig, canonical_json(outer["envelope"]))
+        except (InvalidSignature, binascii.Error, ValueError, TypeError):
+            raise EnvelopeError("bad_signature", "signature does not match the content") from None
+        if env.expires_at is not None and env.expires_at <= now:
+            raise EnvelopeError("expired", f"expired at {to_iso(env.expires_at)}")
+        return env
+
+
+class SeqTracker:
+    """Last accepted seq per stream (topic). The agent persists `.state` in its store."""
+
+    def __init__(self, state: Mapping[str, int] | None = None) -> None:
+        self.state: dict[str, int] = dict(state or {})
+
+    def check(self, stream: str, env: Envelope) -> None:
+        last = self.state.get(stream)
+        if last is not None and env.seq <= last:
+            raise EnvelopeError("replayed", f"seq {env.seq} is not above {last} already accepted on {stream}")
+
+    def accept(self, stream: str, env: Envelope) -> None:
+        self.check(stream, env)
+        self.state[stream] = env.seq

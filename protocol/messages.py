@@ -1,0 +1,243 @@
+"""Bodies carried inside signed envelopes, and the agent's reports (DESIGN.md; docs/PROTOCOL.md).
+
+Plain frozen dataclasses with `to_dict` / `from_dict`; times are ISO 8601 strings with offset on the
+wire, durations are integer milliseconds (canonical JSON carries no floats).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+PRIORITIES = ("emergency", "priority", "normal")
+ORIGINS = ("central", "province", "district", "commune")
+# What an agent does with an item an emergency interrupted.
+AFTER_INTERRUPT = ("restart", "resume", "drop")
+ALERT_MSG_TYPES = ("Alert", "Update", "Cancel")
+ALERT_STATUS = ("Actual", "Exercise")
+COMMANDS = ("volume", "stop", "resync", "test_tone", "report")
+PLAY_OUTCOMES = ("completed", "interrupted", "skipped", "failed")
+
+
+def _pick(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    names = cls.__dataclass_fields__.keys()  # type: ignore[attr-defined]
+    return {k: v for k, v in data.items() if k in names}
+
+
+@dataclass(frozen=True)
+class MediaRef:
+    """A media file the agent must fetch from the hub over HTTP and check against sha256."""
+
+    sha256: str
+    size: int
+    url: str  # absolute, or relative to the hub's base URL ("/media/<sha256>")
+    mime: str = "audio/mpeg"
+    duration_ms: int = 0
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MediaRef:
+        return cls(**_pick(cls, data))
+
+
+@dataclass(frozen=True)
+class BulletinInfo:
+    """What an agent needs to know of a bulletin to play or show it."""
+
+    id: str
+    title: str
+    priority: str
+    origin: str
+    form: str  # text | audio | image | infographic | video
+    duration_ms: int
+    valid_from: str | None = None
+    valid_until: str | None = None
+    text: str | None = None  # LED boards show it; radio has the spoken media
+    media: MediaRef | None = None  # radio audio, or LED image/video
+    subtitles: MediaRef | None = None  # WebVTT for LED video
+    after_interrupt: str = "restart"
+    exercise: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BulletinInfo:
+        d = _pick(cls, data)
+        for key in ("media", "subtitles"):
+            if d.get(key) is not None:
+                d[key] = MediaRef.from_dict(d[key])
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class ProgrammeItem:
+    bulletin_id: str
+    start: str
+    end: str
+    window: str  # "05:00-06:30"
+    play: int = 1
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ProgrammeItem:
+        return cls(**_pick(cls, data))
+
+
+@dataclass(frozen=True)
+class ProgrammeDay:
+    date: str  # YYYY-MM-DD local
+    windows: list[str]  # ["05:00-06:30", "17:00-18:30"]
+    items: list[ProgrammeItem]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ProgrammeDay:
+        return cls(data["date"], list(data["windows"]), [ProgrammeItem.from_dict(i) for i in data["items"]])
+
+
+@dataclass(frozen=True)
+class ProgrammeBody:
+    """Retained on area/<commune>/program/<kind>: several days ahead so an agent rides out outages."""
+
+    area: str
+    kind: str
+    version: int
+    timezone: str
+    days: list[ProgrammeDay]
+    bulletins: list[BulletinInfo]  # every bulletin referenced by the days, plus active emergencies
+    emergencies: list[str] = field(default_factory=list)  # ids of emergencies active for this area
+    recalled: list[str] = field(default_factory=list)  # ids recalled recently: remove, confirm, never play
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ProgrammeBody:
+        return cls(
+            area=data["area"], kind=data["kind"], version=int(data["version"]), timezone=data["timezone"],
+            days=[ProgrammeDay.from_dict(d) for d in data["days"]],
+            bulletins=[BulletinInfo.from_dict(b) for b in data["bulletins"]],
+            emergencies=list(data.get("emergencies", [])), recalled=list(data.get("recalled", [])),
+        )
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """CAP-like repeat: `count` plays `interval_s` apart, then every `then_every_s` until expiry/cancel (0 = no)."""
+
+    count: int = 1
+    interval_s: int = 0
+    then_every_s: int = 0
+
+
+@dataclass(frozen=True)
+class AlertBody:
+    """On area/<path>/alert (QoS 1, message expiry). msg_type Cancel stops `identifier` at once."""
+
+    identifier: str  # the bulletin id
+    msg_type: str  # Alert | Update | Cancel
+    status: str  # Actual | Exercise
+    sent: str
+    expires: str
+    areas: list[str]
+    bulletin: BulletinInfo | None = None  # absent on Cancel
+    repeat: Repeat = field(default_factory=Repeat)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AlertBody:
+        d = _pick(cls, data)
+        if d.get("bulletin") is not None:
+            d["bulletin"] = BulletinInfo.from_dict(d["bulletin"])
+        d["repeat"] = Repeat(**_pick(Repeat, d.get("repeat") or {}))
+        d["areas"] = list(d.get("areas", []))
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class CommandBody:
+    """On device/<id>/cmd. args: volume {"level": 0-100}; others none."""
+
+    command: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CommandBody:
+        return cls(data["command"], dict(data.get("args") or {}))
+
+
+@dataclass(frozen=True)
+class RecallBody:
+    """Envelope type 'recall' on the area's alert topic: remove these bulletins and confirm."""
+
+    bulletin_ids: list[str]
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RecallBody:
+        return cls(list(data["bulletin_ids"]), str(data.get("reason", "")))
+
+
+# --- agent -> hub (not signed by the hub; the broker ACL ties a device to its own topics) ---
+
+EVENT_TYPES = ("play", "rejected", "recall_confirmed", "command_result", "error")
+
+
+@dataclass(frozen=True)
+class DeviceEvent:
+    """On device/<id>/event, QoS 1. `id` is idempotent: the hub stores each id once.
+
+    type "play": data has bulletin_id, outcome (PLAY_OUTCOMES), scheduled_at, started_at, ended_at,
+    sha256, volume, relay_on, offset_ms, emergency (bool), interrupted_by (id or null).
+    type "rejected": data has reason (REJECT_REASONS), detail, topic.
+    type "recall_confirmed": data has bulletin_id.
+    type "command_result": data has command, ok, detail.
+    type "error": data has code, detail.
+    """
+
+    id: str
+    device_id: str
+    type: str
+    at: str
+    data: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DeviceEvent:
+        return cls(str(data["id"]), str(data["device_id"]), str(data["type"]), str(data["at"]),
+                   dict(data.get("data") or {}))
+
+
+@dataclass(frozen=True)
+class DeviceStatus:
+    """Retained on device/<id>/status; the last will sets state 'offline'."""
+
+    device_id: str
+    kind: str
+    state: str  # offline | idle | window | playing | emergency
+    at: str
+    area: str = ""
+    now_playing: str | None = None
+    volume: int = 0
+    clock: str = "unknown"  # synced | hub | unsynced | unknown
+    programme_version: int = 0
+    software: str = ""
+    disk_free_mb: int | None = None
+    temperature_c: int | None = None
+    outbox: int = 0
+    rejected: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DeviceStatus:
+        return cls(**_pick(cls, data))
