@@ -1,1 +1,55 @@
-"""nguon playlists package."""
+"""The programme engine: priority, broadcast windows, commune chairs' choices, and why (issue 3).
+
+Pure: standard library only. See README.md for the rules where the regulation is silent.
+"""
+
+from playlists.engine import Day, compile_day, compile_dict, compile_for_area, compile_programme, prepare_day
+from playlists.errors import RequestError
+from playlists.model import (
+    ORIGINS,
+    PRIORITIES,
+    REASONS,
+    Bulletin,
+    CompileRequest,
+    Play,
+    ProgrammeResult,
+    Unscheduled,
+)
+from playlists.parse import bulletin_from_dict
+from playlists.windows import (
+    DEFAULT_TZ,
+    DEVICE_KINDS,
+    Window,
+    default_windows,
+    last_moment_check,
+    parse_window,
+    parse_windows,
+    window_at,
+)
+
+__all__ = [
+    "DEFAULT_TZ",
+    "DEVICE_KINDS",
+    "ORIGINS",
+    "PRIORITIES",
+    "REASONS",
+    "Bulletin",
+    "CompileRequest",
+    "Day",
+    "Play",
+    "ProgrammeResult",
+    "RequestError",
+    "Unscheduled",
+    "Window",
+    "bulletin_from_dict",
+    "compile_day",
+    "compile_dict",
+    "compile_for_area",
+    "compile_programme",
+    "default_windows",
+    "last_moment_check",
+    "parse_window",
+    "parse_windows",
+    "prepare_day",
+    "window_at",
+]

@@ -1,0 +1,130 @@
+"""The engine's typed values: bulletins in, plays and reasons out."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from playlists.errors import RequestError
+from playlists.windows import DEVICE_KINDS, Window
+
+PRIORITIES = ("emergency", "priority", "normal")
+# Among priority bulletins the regulation airs central, then province, district, commune.
+ORIGINS = ("central", "province", "district", "commune")
+REASONS = ("not_targeted", "wrong_kind", "expired", "not_yet_valid", "not_selected", "window_full")
+
+
+def _aware(value: datetime | None, name: str, bid: str) -> None:
+    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+        raise RequestError(f"bulletin {bid!r}: {name} {value.isoformat()} has no time zone offset")
+
+
+@dataclass(frozen=True, slots=True)
+class Bulletin:
+    """What the engine needs to know of one approved bulletin."""
+
+    id: str
+    priority: str
+    origin: str
+    kinds: frozenset[str]
+    targets: tuple[str, ...]
+    duration_s: float
+    plays_per_day: int = 1
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    approved_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        bid = self.id
+        if not isinstance(bid, str) or not bid:
+            raise RequestError(f"bulletin id: {bid!r} must be a non-empty string")
+        if self.priority not in PRIORITIES:
+            raise RequestError(
+                f"bulletin {bid!r}: priority {self.priority!r} is unknown; use one of {PRIORITIES}")
+        if self.origin not in ORIGINS:
+            raise RequestError(f"bulletin {bid!r}: origin {self.origin!r} is unknown; use one of {ORIGINS}")
+        if not self.kinds or not self.kinds <= set(DEVICE_KINDS):
+            raise RequestError(f"bulletin {bid!r}: kinds {sorted(self.kinds)} must be a non-empty subset of "
+                               f"{list(DEVICE_KINDS)}")
+        if not self.targets or not all(isinstance(t, str) and t.strip("/") for t in self.targets):
+            raise RequestError(f"bulletin {bid!r}: targets must list at least one area path, e.g. ['67']")
+        d = self.duration_s
+        if isinstance(d, bool) or not isinstance(d, int | float) or not math.isfinite(d) or d <= 0:
+            raise RequestError(f"bulletin {bid!r}: duration_s {d!r} must be a positive number of seconds")
+        p = self.plays_per_day
+        if isinstance(p, bool) or not isinstance(p, int) or p < 1:
+            raise RequestError(f"bulletin {bid!r}: plays_per_day {p!r} must be a whole number, at least 1")
+        for name in ("valid_from", "valid_until", "approved_at"):
+            _aware(getattr(self, name), name, bid)
+        if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
+            raise RequestError(f"bulletin {bid!r}: valid_until {self.valid_until.isoformat()} must be after "
+                               f"valid_from {self.valid_from.isoformat()}")
+
+
+@dataclass(frozen=True, slots=True)
+class CompileRequest:
+    """One commune's programme for one day and device kind (the typed form of issue 3's request)."""
+
+    date: date
+    device_kind: str
+    area: str
+    bulletins: tuple[Bulletin, ...]
+    windows: tuple[Window, ...] | None = None  # None: the kind's defaults
+    timezone: str = "Asia/Ho_Chi_Minh"
+    gap_s: float = 0
+    auto_normal: bool = False
+    selection: tuple[str, ...] = ()
+    order: tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: Any) -> CompileRequest:
+        """Parse and check issue 3's JSON request; RequestError says what to fix."""
+        from playlists.parse import request_from_dict  # noqa: PLC0415  (parse imports this module)
+
+        return request_from_dict(data)
+
+
+@dataclass(frozen=True, slots=True)
+class Play:
+    """One play of a bulletin in a window (for LED: its slot in the first cycle of the rotation)."""
+
+    window: str
+    bulletin_id: str
+    play: int
+    start: datetime
+    end: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"window": self.window, "bulletin_id": self.bulletin_id, "play": self.play,
+                "start": self.start.isoformat(), "end": self.end.isoformat()}
+
+
+@dataclass(frozen=True, slots=True)
+class Unscheduled:
+    """A bulletin that is not on air today for this commune, and why (detail in Vietnamese)."""
+
+    bulletin_id: str
+    reason: str
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"bulletin_id": self.bulletin_id, "reason": self.reason, "detail": self.detail}
+
+
+@dataclass(frozen=True, slots=True)
+class ProgrammeResult:
+    """A compiled day: plays sorted by start, emergencies in effect, and what is not on air."""
+
+    programme: tuple[Play, ...]
+    emergencies: tuple[str, ...]
+    unscheduled: tuple[Unscheduled, ...]
+    windows: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "programme": [p.to_dict() for p in self.programme],
+            "emergencies": list(self.emergencies),
+            "unscheduled": [u.to_dict() for u in self.unscheduled],
+        }

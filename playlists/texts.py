@@ -1,0 +1,54 @@
+"""Why a bulletin is not on air, in plain Vietnamese for a commune chair (DOMAIN.md's words)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+KIND_NAMES = {"radio": "đài truyền thanh", "led": "bảng tin điện tử"}
+
+
+def _when(moment: datetime) -> str:
+    clock = f"{moment:%H:%M:%S}" if moment.second else f"{moment:%H:%M}"
+    return f"{clock} ngày {moment:%d/%m/%Y}"
+
+
+def _windows(labels: Iterable[str]) -> str:
+    return ", ".join(labels)
+
+
+def not_targeted(targets: Iterable[str]) -> str:
+    return f"Bản tin không gửi tới địa bàn này (gửi tới: {', '.join(targets)})."
+
+
+def wrong_kind(kind: str, kinds: Iterable[str]) -> str:
+    others = ", ".join(KIND_NAMES.get(k, k) for k in sorted(kinds))
+    return f"Bản tin không dành cho {KIND_NAMES.get(kind, kind)} (chỉ dành cho: {others})."
+
+
+def expired(valid_until: datetime, labels: Iterable[str], emergency: bool) -> str:
+    if emergency:
+        return f"Bản tin khẩn cấp đã hết hiệu lực lúc {_when(valid_until)}."
+    return (f"Bản tin hết hiệu lực lúc {_when(valid_until)}, không kịp phát trọn trong khung giờ phát nào "
+            f"hôm nay ({_windows(labels)}).")
+
+
+def not_yet_valid(valid_from: datetime, labels: Iterable[str], emergency: bool) -> str:
+    if emergency:
+        return f"Bản tin khẩn cấp chỉ có hiệu lực từ {_when(valid_from)}."
+    return (f"Bản tin chỉ có hiệu lực từ {_when(valid_from)}, quá muộn để phát trọn trong khung giờ phát nào "
+            f"hôm nay ({_windows(labels)}).")
+
+
+NOT_SELECTED = "Chưa được Chủ tịch UBND xã chọn vào chương trình."
+
+
+def window_full(labels: Iterable[str]) -> str:
+    return f"Không còn chỗ trong các khung giờ phát hôm nay ({_windows(labels)})."
+
+
+def too_long(duration_s: float, labels: Iterable[str]) -> str:
+    minutes = duration_s / 60
+    length = f"{minutes:.0f} phút" if minutes >= 1 else f"{duration_s:.0f} giây"
+    return (f"Bản tin dài {length}, dài hơn mọi khung giờ phát hôm nay ({_windows(labels)}) "
+            "nên không thể phát trọn.")
