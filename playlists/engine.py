@@ -279,9 +279,33 @@ def compile_for_area(  # noqa: PLR0917  (the hub calls it positionally, as the b
     gap_s: float = 0,
     tz: str = DEFAULT_TZ,
 ) -> ProgrammeResult:
-    """One commune's programme from already-parsed bulletins (prepare_day + compile_day)."""
-    day = prepare_day(kind, date, bulletins, windows, tz)
+    """One commune's programme from already-parsed bulletins (prepare_day + compile_day).
+
+    Called for commune after commune with the same Bulletin objects, it reuses the prepared day."""
+    day = _prepared(kind, date, tuple(bulletins), windows, tz)
     return compile_day(day, area, selection=selection, order=order, auto_normal=auto_normal, gap_s=gap_s)
+
+
+_CACHE_SIZE = 8
+_cache: dict[tuple[Any, ...], tuple[tuple[Bulletin, ...], Day]] = {}
+
+
+def _prepared(kind: str, day: date, bulletins: tuple[Bulletin, ...], windows: Sequence[str | Window] | None,
+              tz: str) -> Day:
+    # Keyed on the bulletins' identity, not their value: hashing 200 bulletins per commune would cost
+    # more than preparing them. The cache holds the objects, so their ids cannot be reused meanwhile.
+    key = (kind, day, None if windows is None else tuple(windows), tz, len(bulletins))
+    try:
+        hit = _cache.get(key)
+    except TypeError:  # windows given as dicts: unhashable, so do not cache
+        return prepare_day(kind, day, bulletins, windows, tz)
+    if hit is not None and all(a is b for a, b in zip(hit[0], bulletins, strict=True)):
+        return hit[1]
+    prepared = prepare_day(kind, day, bulletins, windows, tz)
+    if len(_cache) >= _CACHE_SIZE:
+        _cache.pop(next(iter(_cache)))
+    _cache[key] = (bulletins, prepared)
+    return prepared
 
 
 def compile_programme(req: CompileRequest) -> ProgrammeResult:

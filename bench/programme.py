@@ -1,0 +1,131 @@
+"""Compile 1,000 communes x 2 device kinds with 200 active bulletins; print one JSON line of timings.
+
+    .venv/bin/python bench/programme.py [--communes 1000] [--bulletins 200] [--seed 7]
+
+The mix is random but fixed by the seed: a province of 10 districts, a few emergencies, priority and
+normal bulletins from every level targeting the province, a district or a few communes, some valid for
+part of the day, and each commune chair's own selection and order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+# Run as a script from anywhere: the repository root must win over the editable install's finder.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from playlists import Bulletin, compile_day, compile_for_area, prepare_day
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+DAY = date(2026, 11, 23)
+
+
+def make_world(rng: random.Random, communes: int, count: int) -> tuple[list[str], list[Bulletin]]:
+    districts = [f"67/{660 + d}" for d in range(10)]
+    areas = [f"{districts[i % 10]}/{24600 + i}" for i in range(communes)]
+    midnight = datetime(DAY.year, DAY.month, DAY.day, tzinfo=TZ)
+    bulletins = []
+    for i in range(count):
+        priority = rng.choices(("emergency", "priority", "normal"), (2, 60, 138))[0]
+        origin = rng.choices(("central", "province", "district", "commune"), (1, 3, 4, 4))[0]
+        if origin in ("central", "province"):
+            targets = ("67",)
+        elif origin == "district":
+            targets = (rng.choice(districts),)
+        else:
+            targets = tuple(rng.sample(areas, rng.randint(1, 3)))
+        kinds = rng.choices((("radio",), ("led",), ("radio", "led")), (5, 2, 3))[0]
+        # Most are valid all day; some end or start during the day; a few ended yesterday.
+        shape = rng.choices(("day", "ends", "starts", "gone"), (80, 8, 8, 4))[0]
+        valid_from = midnight - timedelta(days=rng.randint(0, 5))
+        valid_until = midnight + timedelta(days=rng.randint(1, 10))
+        if shape == "ends":
+            valid_until = midnight + timedelta(hours=rng.uniform(5, 19))
+        elif shape == "starts":
+            valid_from = midnight + timedelta(hours=rng.uniform(4, 19))
+        elif shape == "gone":
+            valid_until = midnight - timedelta(hours=rng.uniform(1, 30))
+            valid_from = valid_until - timedelta(days=3)
+        bulletins.append(Bulletin(
+            id=f"b{i:03d}", priority=priority, origin=origin, kinds=frozenset(kinds), targets=targets,
+            duration_s=rng.choice((30, 45, 60, 90, 120, 180, 240, 300, 420, 600)),
+            plays_per_day=rng.choices((1, 2), (3, 1))[0], valid_from=valid_from, valid_until=valid_until,
+            approved_at=valid_from - timedelta(minutes=rng.randint(1, 600)),
+        ))
+    return areas, bulletins
+
+
+def choices_for(rng: random.Random, area: str, bulletins: list[Bulletin]) -> dict[str, object]:
+    """A chair's selection (some of the normal bulletins that reach the commune) and order."""
+    anc = {"/".join(area.split("/")[: i + 1]) for i in range(3)}
+    reach = [b for b in bulletins if anc.intersection(b.targets)]
+    normal = [b.id for b in reach if b.priority == "normal"]
+    prio = [b.id for b in reach if b.priority == "priority"]
+    return {
+        "selection": rng.sample(normal, min(len(normal), rng.randint(0, 12))),
+        "order": rng.sample(prio, min(len(prio), rng.randint(0, 3))),
+        "auto_normal": rng.random() < 0.2,
+        "gap_s": rng.choice((0, 0, 2, 5)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--communes", type=int, default=1000)
+    parser.add_argument("--bulletins", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)  # noqa: S311  (a reproducible test mix, not secrets)
+    areas, bulletins = make_world(rng, args.communes, args.bulletins)
+    chairs = {a: choices_for(rng, a, bulletins) for a in areas}
+
+    # The hub's path: prepare each (date, kind) once, compile every commune from it.
+    t0 = time.perf_counter()
+    results = []
+    for kind in ("radio", "led"):
+        day = prepare_day(kind, DAY, bulletins)
+        results.extend(compile_day(day, a, **chairs[a]) for a in areas)  # type: ignore[arg-type]
+    total = time.perf_counter() - t0
+
+    t1 = time.perf_counter()
+    for r in results:
+        r.to_dict()
+    to_dict_s = time.perf_counter() - t1
+
+    t2 = time.perf_counter()
+    prepare_day("radio", DAY, bulletins)
+    prepare_s = time.perf_counter() - t2
+
+    # The convenience path: compile_for_area per commune (it reuses the prepared day for the same objects).
+    t3 = time.perf_counter()
+    for kind in ("radio", "led"):
+        for a in areas:
+            compile_for_area(a, kind, DAY, bulletins, **chairs[a])  # type: ignore[arg-type]
+    for_area_s = time.perf_counter() - t3
+
+    compiles = len(results)
+    print(json.dumps({
+        "bench": "programme",
+        "communes": args.communes, "kinds": 2, "bulletins": args.bulletins, "seed": args.seed,
+        "compiles": compiles,
+        "total_s": round(total, 4),
+        "mean_ms_per_compile": round(1000 * total / compiles, 4),
+        "to_dict_total_s": round(to_dict_s, 4),
+        "prepare_day_ms": round(1000 * prepare_s, 3),
+        "compile_for_area_total_s": round(for_area_s, 4),
+        "plays": sum(len(r.programme) for r in results),
+        "emergencies": sum(len(r.emergencies) for r in results),
+        "unscheduled": sum(len(r.unscheduled) for r in results),
+        "python": sys.version.split()[0],
+    }))
+
+
+if __name__ == "__main__":
+    main()
