@@ -1,0 +1,204 @@
+"""LedBoard: runs BoardLogic on the agent's clock, serves the player page and pushes each change to it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from hardware.display import DisplayPanel, SimDisplayPanel
+from protocol.clock import Clock
+from protocol.messages import AlertBody, ProgrammeBody
+
+from .logic import BoardLogic, Display, panel_setting
+from .server import build_app
+from .windows import DEFAULT_TZ
+
+log = logging.getLogger(__name__)
+TICK_S = 0.25  # how often the rotation and the clock are looked at; changes push at once anyway
+SEND_TIMEOUT_S = 2.0
+
+
+class LedSettings(Protocol):
+    width: int
+    height: int
+    http_host: str
+    http_port: int
+    standby: str
+    windows: list[str]
+
+
+class LedBoard:
+    """The LED board player inside the agent (interface fixed with the agent core; see README.md)."""
+
+    def __init__(
+        self, *, settings: LedSettings, media_dir: Path, clock: Clock, on_display: Callable[[dict[str, Any]], None],
+        panel: DisplayPanel | None = None, tz: str = DEFAULT_TZ,
+    ) -> None:
+        self.media_dir = Path(media_dir)
+        self.width, self.height = int(settings.width), int(settings.height)
+        self._host, self._port = settings.http_host, int(settings.http_port)
+        self._clock = clock
+        self._on_display = on_display
+        self._tz = tz
+        # The frames shown are a fact whatever the hardware; the sim panel keeps them beside the media cache.
+        self.panel = panel if panel is not None else SimDisplayPanel(self.media_dir.parent, clock=clock)
+        self._logic = BoardLogic(
+            windows=list(settings.windows), standby=settings.standby, width=self.width, height=self.height,
+            tz=tz, has_media=lambda sha: (self.media_dir / sha).is_file(),
+        )
+        self._mime: dict[str, str] = {}
+        self._clients: set[web.WebSocketResponse] = set()
+        self._wake = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._sent: str | None = None
+        self._frame_key: object = None
+        self._panel_state: tuple[bool, int] | None = None
+        self.url: str | None = None
+
+    # --- lifetime -----------------------------------------------------------------------------------
+
+    async def start(self) -> str:
+        """Serve the player page; returns its URL."""
+        runner = web.AppRunner(build_app(self), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, self._host, self._port)
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise RuntimeError(
+                f"LED player cannot listen on {self._host}:{self._port} ({exc}); "
+                "change [led] http_port in the agent config or stop what uses it"
+            ) from exc
+        self._runner = runner
+        port = runner.addresses[0][1]
+        self.url = f"http://{self._host}:{port}/"
+        self._task = asyncio.create_task(self._run(), name="led-board")
+        log.info("LED player page at %s (%dx%d)", self.url, self.width, self.height)
+        return self.url
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self._emit(self._logic.close(self._clock.now(), "agent stopped"))
+        for ws in list(self._clients):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(), SEND_TIMEOUT_S)
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # --- what the core tells the board --------------------------------------------------------------
+
+    def set_programme(self, programme: ProgrammeBody) -> None:
+        for info in programme.bulletins:
+            for ref in (info.media, info.subtitles):
+                if ref is not None:
+                    self._mime[ref.sha256] = "text/vtt; charset=utf-8" if ref is info.subtitles else ref.mime
+        self._apply(lambda now: self._logic.set_programme(programme, now))
+
+    def emergency(self, alert: AlertBody) -> None:
+        if alert.bulletin is not None and alert.bulletin.media is not None:
+            self._mime[alert.bulletin.media.sha256] = alert.bulletin.media.mime
+        self._apply(lambda now: self._logic.emergency(alert, now))
+
+    def cancel(self, identifier: str) -> None:
+        self._apply(lambda now: self._logic.cancel(identifier, now))
+
+    def recall(self, ids: list[str]) -> None:
+        self._apply(lambda now: self._logic.recall(list(ids), now))
+
+    def set_clock_trusted(self, ok: bool) -> None:
+        self._apply(lambda now: self._logic.set_clock_trusted(ok, now))
+
+    # --- for the HTTP side --------------------------------------------------------------------------
+
+    def current_screen(self) -> dict[str, Any]:
+        return self._logic.screen(self._clock.now())
+
+    def mime_for(self, sha256: str) -> str | None:
+        return self._mime.get(sha256)
+
+    def acknowledge(self, key: str) -> None:
+        self._logic.acknowledge(key)
+
+    def attach(self, ws: web.WebSocketResponse) -> None:
+        self._clients.add(ws)
+
+    def detach(self, ws: web.WebSocketResponse) -> None:
+        self._clients.discard(ws)
+
+    @property
+    def viewers(self) -> int:
+        return len(self._clients)
+
+    # --- internals ----------------------------------------------------------------------------------
+
+    def _apply(self, change: Callable[[Any], list[Display]]) -> None:
+        self._emit(change(self._clock.now()))
+        self._wake.set()  # the loop pushes the new screen at once
+
+    def _emit(self, displays: list[Display]) -> None:
+        for display in displays:
+            try:
+                self._on_display(display)
+            except Exception:  # the core's bookkeeping must not stop the board
+                log.exception("on_display failed for %s", display.get("bulletin_id"))
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), TICK_S)
+            self._wake.clear()
+            try:
+                now = self._clock.now()
+                self._emit(self._logic.tick(now))
+                screen = self._logic.screen(now)
+                await self._drive_panel(screen, now.astimezone(ZoneInfo(self._tz)).hour)
+                await self._push(screen)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # one bad programme must not leave the board frozen forever
+                log.exception("LED board update failed; retrying on the next tick")
+
+    async def _push(self, screen: dict[str, Any]) -> None:
+        text = json.dumps(screen, ensure_ascii=False, sort_keys=True)
+        if text == self._sent:
+            return
+        self._sent = text
+        for ws in list(self._clients):
+            try:
+                await asyncio.wait_for(ws.send_str(text), SEND_TIMEOUT_S)
+            except (ConnectionError, RuntimeError, TimeoutError):
+                self._clients.discard(ws)  # the page reconnects by itself
+
+    async def _drive_panel(self, screen: dict[str, Any], hour: int) -> None:
+        slide, em = screen["slide"], screen["emergency"]
+        key = (screen["mode"], (slide or em or {}).get("key"))
+        if key != self._frame_key:
+            self._frame_key = key
+            frame = {"mode": screen["mode"], "key": key[1]}
+            if slide:
+                frame.update(bulletin_id=slide["bulletin_id"], form=slide["form"], title=slide["title"])
+            if em:
+                frame.update(bulletin_id=em["id"], title=em["title"], exercise=em["exercise"])
+            await asyncio.to_thread(self.panel.record_frame, frame)
+        wanted = panel_setting(screen["mode"], screen["standby"], hour)
+        if wanted != self._panel_state:
+            previous, self._panel_state = self._panel_state, wanted
+            if previous is None or previous[0] != wanted[0]:
+                await asyncio.to_thread(self.panel.set_power, wanted[0])
+            if wanted[0] and (previous is None or previous[1] != wanted[1]):
+                await asyncio.to_thread(self.panel.set_brightness, wanted[1])
