@@ -1,0 +1,234 @@
+"""Each rule of issue 3, one at a time, through the JSON front (compile_dict)."""
+
+from __future__ import annotations
+
+from tests.playlists.helpers import at, bul, ids, reasons, run
+
+MORNING, EVENING = "05:00-06:30", "17:00-18:30"
+
+
+# --- ranking -------------------------------------------------------------------------------------------
+
+def test_priority_before_normal_and_origin_order() -> None:
+    r = run(
+        bul("n1", "normal", origin="central"),
+        bul("c", origin="commune"), bul("d", origin="district"), bul("p", origin="province"),
+        bul("z", origin="central"),
+        selection=["n1"],
+    )
+    assert ids(r) == ["z", "p", "d", "c", "n1"]
+
+
+def test_same_origin_by_approved_at_then_id() -> None:
+    r = run(
+        bul("b", approved_at="2026-11-19T10:00:00+07:00"),
+        bul("a", approved_at="2026-11-19T11:00:00+07:00"),
+        bul("c", approved_at="2026-11-19T10:00:00+07:00"),
+        bul("no_date"),  # without approved_at: after those that have one
+    )
+    assert ids(r) == ["b", "c", "a", "no_date"]
+
+
+def test_chair_order_first_then_the_rest_by_origin() -> None:
+    r = run(bul("prov", origin="province"), bul("com", origin="commune"), bul("dis", origin="district"),
+            order=["com", "ghost", "com"])
+    assert ids(r) == ["com", "prov", "dis"]
+
+
+def test_order_ignores_normal_and_selection_ignores_priority() -> None:
+    r = run(bul("p1"), bul("n1", "normal"), order=["n1"], selection=["p1"])
+    assert ids(r) == ["p1"]
+    assert reasons(r) == {"n1": "not_selected"}
+
+
+def test_normal_only_when_selected_in_chair_order() -> None:
+    r = run(bul("n1", "normal"), bul("n2", "normal"), bul("n3", "normal"), selection=["n3", "n1"])
+    assert ids(r) == ["n3", "n1"]
+    assert reasons(r) == {"n2": "not_selected"}
+    detail = r["unscheduled"][0]["detail"]
+    assert "Chủ tịch UBND xã" in detail
+
+
+def test_auto_normal_takes_all_by_approved_at_after_selected() -> None:
+    r = run(
+        bul("n1", "normal", approved_at="2026-11-19T12:00:00+07:00"),
+        bul("n2", "normal", approved_at="2026-11-19T08:00:00+07:00"),
+        bul("n3", "normal", approved_at="2026-11-19T10:00:00+07:00"),
+        auto_normal=True,
+    )
+    assert ids(r) == ["n2", "n3", "n1"]
+    r = run(bul("n1", "normal", approved_at="2026-11-19T12:00:00+07:00"),
+            bul("n2", "normal", approved_at="2026-11-19T08:00:00+07:00"), auto_normal=True, selection=["n1"])
+    assert ids(r) == ["n1", "n2"]
+
+
+# --- windows and fitting -------------------------------------------------------------------------------
+
+def test_packed_back_to_back_with_gap() -> None:
+    r = run(bul("a", duration_s=60), bul("b", origin="district", duration_s=90), gap_s=10)
+    assert [(p["start"], p["end"]) for p in r["programme"]] == [
+        (at("05:00:00"), at("05:01:00")), (at("05:01:10"), at("05:02:40"))]
+    assert all(p["window"] == MORNING and p["play"] == 1 for p in r["programme"])
+
+
+def test_plays_per_day_earliest_windows_once_per_window() -> None:
+    r = run(bul("a", plays_per_day=3, duration_s=60))
+    assert [(p["window"], p["play"]) for p in r["programme"]] == [(MORNING, 1), (EVENING, 2)]
+
+
+def test_item_not_cut_goes_to_next_window() -> None:
+    # 80 min fills the morning; a 20 min item does not fit the 10 min left and goes to the evening.
+    r = run(bul("big", duration_s=80 * 60), bul("next", origin="district", duration_s=20 * 60))
+    assert [(p["bulletin_id"], p["window"]) for p in r["programme"]] == [("big", MORNING), ("next", EVENING)]
+    assert r["programme"][1]["start"] == at("17:00:00")
+
+
+def test_window_full_and_does_not_block_a_smaller_lower_item() -> None:
+    r = run(
+        bul("fill1", duration_s=85 * 60), bul("fill2", duration_s=85 * 60),
+        bul("big", origin="district", duration_s=10 * 60),
+        bul("small", origin="commune", duration_s=4 * 60),
+    )
+    assert reasons(r) == {"big": "window_full"}
+    assert "Không còn chỗ trong các khung giờ phát hôm nay (05:00-06:30, 17:00-18:30)" in r["unscheduled"][0][
+        "detail"]
+    assert ids(r, MORNING) == ["fill1", "small"]
+
+
+def test_longer_than_every_window_is_window_full_with_its_length() -> None:
+    r = run(bul("long", duration_s=2 * 3600))
+    assert reasons(r) == {"long": "window_full"}
+    assert "dài 120 phút" in r["unscheduled"][0]["detail"]
+
+
+def test_custom_windows_as_strings_or_objects_sorted() -> None:
+    r = run(bul("a", plays_per_day=2, duration_s=60),
+            windows=[{"start": "19:00", "end": "19:30"}, "06:00-06:15"])
+    assert [p["window"] for p in r["programme"]] == ["06:00-06:15", "19:00-19:30"]
+
+
+# --- validity ------------------------------------------------------------------------------------------
+
+def test_play_must_end_by_valid_until() -> None:
+    r = run(bul("first", duration_s=600),
+            bul("short", origin="district", duration_s=600, valid_until=at("05:15:00")))
+    # Only 5 min of its validity are left after "first": it cannot play in full today.
+    assert reasons(r) == {"short": "window_full"}
+    r = run(bul("ok", duration_s=600, valid_until=at("05:10:00")))
+    assert r["programme"][0]["end"] == at("05:10:00")
+
+
+def test_valid_from_mid_window_plays_after_it_and_hole_is_filled() -> None:
+    r = run(bul("late", duration_s=60, valid_from=at("05:30:00")),
+            bul("filler", origin="commune", duration_s=60))
+    got = {p["bulletin_id"]: p["start"] for p in r["programme"]}
+    assert got == {"late": at("05:30:00"), "filler": at("05:00:00")}
+
+
+def test_expired_and_not_yet_valid() -> None:
+    r = run(
+        bul("gone", valid_until="2026-11-22T23:00:00+07:00"),
+        bul("ends_early", duration_s=600, valid_until=at("05:05:00")),
+        bul("between", valid_from=at("07:00:00"), valid_until=at("16:00:00")),
+        bul("tomorrow", valid_from="2026-11-24T00:00:00+07:00"),
+        bul("too_late_today", duration_s=600, valid_from=at("18:25:00")),
+        bul("evening_only", valid_from=at("12:00:00")),
+    )
+    assert reasons(r) == {"gone": "expired", "ends_early": "expired", "between": "expired",
+                          "tomorrow": "not_yet_valid", "too_late_today": "not_yet_valid"}
+    assert ids(r) == ["evening_only"]
+    details = {u["bulletin_id"]: u["detail"] for u in r["unscheduled"]}
+    assert "hết hiệu lực lúc 23:00 ngày 22/11/2026" in details["gone"]
+    assert "hiệu lực từ 00:00 ngày 24/11/2026" in details["tomorrow"]
+
+
+def test_naive_times_are_read_in_the_request_time_zone() -> None:
+    r = run(bul("a", duration_s=60, valid_from="2026-11-23T17:30:00"))
+    assert r["programme"][0]["start"] == at("17:30:00")
+
+
+# --- targets, kinds, emergencies ------------------------------------------------------------------------
+
+def test_targets_cover_descendants_only() -> None:
+    r = run(bul("prov", targets=["67"]), bul("dist", targets=["67/660"]), bul("here", targets=["67/660/24613"]),
+            bul("other", targets=["67/661"]), bul("neighbour", targets=["67/660/24611"]),
+            bul("prefix", targets=["67/66"]), bul("many", targets=["68", "67/660/"]))
+    assert reasons(r) == {"other": "not_targeted", "neighbour": "not_targeted", "prefix": "not_targeted"}
+    assert set(ids(r)) == {"prov", "dist", "here", "many"}
+
+
+def test_wrong_kind() -> None:
+    r = run(bul("led_only", kinds=["led"]), bul("both", kinds=["radio", "led"]))
+    assert reasons(r) == {"led_only": "wrong_kind"}
+    assert "bảng tin điện tử" in r["unscheduled"][0]["detail"]
+
+
+def test_emergencies_listed_not_placed() -> None:
+    r = run(
+        bul("e_now", "emergency", duration_s=99999),
+        bul("e_old", "emergency", valid_until="2026-11-23T00:00:00+07:00"),
+        bul("e_future", "emergency", valid_from="2026-11-24T00:00:00+07:00"),
+        bul("e_tonight", "emergency", valid_from=at("23:00:00")),
+        bul("e_led", "emergency", kinds=["led"]),
+        bul("e_far", "emergency", targets=["68"]),
+    )
+    assert r["emergencies"] == ["e_now", "e_tonight"]
+    assert r["programme"] == []
+    assert reasons(r) == {"e_old": "expired", "e_future": "not_yet_valid", "e_led": "wrong_kind",
+                          "e_far": "not_targeted"}
+
+
+def test_reason_precedence() -> None:
+    r = run(
+        bul("nt_wk_exp", "normal", targets=["68"], kinds=["led"], valid_until="2026-11-01T00:00:00+07:00"),
+        bul("wk_exp", "normal", kinds=["led"], valid_until="2026-11-01T00:00:00+07:00"),
+        bul("exp_unsel", "normal", valid_until="2026-11-01T00:00:00+07:00"),
+        bul("unsel_long", "normal", duration_s=99999),
+    )
+    assert reasons(r) == {"nt_wk_exp": "not_targeted", "wk_exp": "wrong_kind", "exp_unsel": "expired",
+                          "unsel_long": "not_selected"}
+
+
+def test_every_bulletin_accounted_once_in_input_order_of_unscheduled() -> None:
+    bs = [bul(f"x{i}", targets=["68"]) for i in range(5)] + [bul("on"), bul("e", "emergency")]
+    r = run(*bs)
+    assert [u["bulletin_id"] for u in r["unscheduled"]] == [f"x{i}" for i in range(5)]
+    assert ids(r) == ["on"] and r["emergencies"] == ["e"]
+
+
+# --- LED -----------------------------------------------------------------------------------------------
+
+def test_led_every_item_in_every_window_rotation() -> None:
+    r = run(
+        bul("p", kinds=["led"], duration_s=30, plays_per_day=1),
+        bul("n", "normal", kinds=["led", "radio"], duration_s=20),
+        bul("ev", kinds=["led"], duration_s=10, origin="commune", valid_from=at("12:00:00")),
+        bul("radio", kinds=["radio"]),
+        device_kind="led", selection=["n"],
+    )
+    assert [(p["window"], p["bulletin_id"], p["start"], p["end"]) for p in r["programme"]] == [
+        ("05:00-07:00", "p", at("05:00:00"), at("05:00:30")),
+        ("05:00-07:00", "n", at("05:00:30"), at("05:00:50")),
+        ("17:00-22:00", "p", at("17:00:00"), at("17:00:30")),
+        ("17:00-22:00", "ev", at("17:00:30"), at("17:00:40")),
+        ("17:00-22:00", "n", at("17:00:40"), at("17:01:00")),
+    ]
+    assert reasons(r) == {"radio": "wrong_kind"}
+
+
+def test_led_rotation_longer_than_window() -> None:
+    r = run(bul("a", kinds=["led"], duration_s=6 * 3600), bul("b", kinds=["led"], duration_s=60),
+            device_kind="led")
+    assert reasons(r) == {"a": "window_full"}
+    assert ids(r) == ["b", "b"]
+    # Two 70-minute items: one cycle would overrun the 2-hour morning, so the second shows in the evening.
+    r = run(bul("x", kinds=["led"], duration_s=70 * 60), bul("y", kinds=["led"], duration_s=70 * 60),
+            device_kind="led")
+    assert [(p["window"], p["bulletin_id"]) for p in r["programme"]] == [
+        ("05:00-07:00", "x"), ("17:00-22:00", "x"), ("17:00-22:00", "y")]
+    assert r["unscheduled"] == []
+
+
+def test_deterministic() -> None:
+    bs = [bul(f"b{i}", origin=("central", "commune")[i % 2], duration_s=100 + i) for i in range(30)]
+    assert run(*bs) == run(*bs)
