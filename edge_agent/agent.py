@@ -1,0 +1,306 @@
+"""The agent core: verifies what arrives, keeps it in the store, hands it to the radio runner (or the LED
+board), and reports. Built and run by __main__; transport in transport.py."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from edge_agent.clocktrust import ClockTrust
+from edge_agent.config import Settings
+from edge_agent.emergency import EmergencyBook
+from edge_agent.media import MediaCache
+from edge_agent.radio import RadioRunner
+from edge_agent.reporter import Reporter
+from edge_agent.store import Store
+from hardware import Hardware
+from protocol.clock import Clock, parse_time
+from protocol.envelope import Envelope, EnvelopeError, Verifier
+from protocol.keys import load_public_key
+from protocol.messages import COMMANDS, AlertBody, CommandBody, DeviceStatus, ProgrammeBody, RecallBody
+from protocol.topics import Topics, ancestors
+
+log = logging.getLogger("edge_agent")
+
+SOFTWARE = "nguon-agent 0.1.0"
+
+
+class Agent:
+    def __init__(self, settings: Settings, *, clock: Clock, hw: Hardware, store: Store, trust: ClockTrust) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.hw = hw
+        self.store = store
+        self.trust = trust
+        self.topics = Topics(settings.topic_prefix)
+        self.verifier = Verifier([load_public_key(k) for k in settings.hub_public_keys])
+        self.reporter = Reporter(store=store, device_id=settings.device_id, data_dir=settings.data_path,
+                                 now=clock.now)
+        self.book = EmergencyBook(store)
+        self.status_changed = asyncio.Event()
+        self.media = MediaCache(settings.data_path / "media", store=store, hub_url=settings.hub_url,
+                                max_bytes=settings.media_cache_mb * 1024 * 1024, needed=self._needed_media)
+        self.radio = RadioRunner(settings=settings, hw=hw, clock=clock, trust=trust, reporter=self.reporter,
+                                 media=self.media, book=self.book, store=store, on_change=self.status_changed.set)
+        self.led: Any = None
+        self.programme_version = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.resubscribe: Callable[[], None] = lambda: None
+        saved = store.programme(settings.kind)
+        if saved is not None:
+            self.programme_version = saved[0]
+            self._apply_programme(ProgrammeBody.from_dict(saved[1]), stored=True)
+
+    # --- subscriptions and streams ---
+    def subscriptions(self) -> list[str]:
+        return self.topics.agent_subscriptions(self.settings.area, self.settings.kind, self.settings.device_id)
+
+    def _expected_types(self, topic: str) -> tuple[str, ...]:
+        if topic == self.topics.program(self.settings.area, self.settings.kind):
+            return ("programme",)
+        if topic == self.topics.cmd(self.settings.device_id):
+            return ("command",)
+        if topic in {self.topics.alert(a) for a in ancestors(self.settings.area)}:
+            return ("alert", "recall")
+        return ()
+
+    def _needed_media(self) -> set[str]:
+        return self.radio.needed_media() | self.book.needed_media()
+
+    # --- incoming ---
+    def handle(self, topic: str, payload: bytes, *, retained: bool) -> None:
+        """Verify and apply one message; anything bad is dropped, counted and reported, never raised."""
+        try:
+            env = self.verifier.verify(payload, now=self.clock.now())
+            if env.type not in self._expected_types(topic):
+                raise EnvelopeError("malformed", f"message type {env.type!r} does not belong on this topic")
+            last = self.store.seq_state().get(topic)
+            if last is not None and env.seq <= last[0]:
+                if env.seq == last[0] and env.id == last[1]:
+                    log.debug("bỏ qua bản lặp của %s (seq %d) trên %s", env.id, env.seq, topic)
+                    return
+                raise EnvelopeError("replayed", f"seq {env.seq} is not above {last[0]} already accepted")
+            if not retained:
+                self.trust.hub_time(env.issued_at)
+                if self.led is not None:
+                    self.led.set_clock_trusted(self.trust.trusted)
+            self._dispatch(env, topic)
+            self.store.save_seq(topic, env.seq, env.id)
+        except EnvelopeError as exc:
+            self.reporter.rejected_message(exc.reason, exc.detail, topic)
+            self.status_changed.set()
+        except (KeyError, TypeError, ValueError) as exc:
+            self.reporter.rejected_message("malformed", f"body: {exc.__class__.__name__} {exc}", topic)
+            self.status_changed.set()
+
+    def _dispatch(self, env: Envelope, topic: str) -> None:
+        body = dict(env.body)
+        if env.type == "programme":
+            self._on_programme(ProgrammeBody.from_dict(body))
+        elif env.type == "alert":
+            self._on_alert(AlertBody.from_dict(body), topic)
+        elif env.type == "recall":
+            self._on_recall(RecallBody.from_dict(body).bulletin_ids)
+        elif env.type == "command":
+            self._on_command(CommandBody.from_dict(body))
+
+    def _on_programme(self, p: ProgrammeBody) -> None:
+        if p.area != self.settings.area or p.kind != self.settings.kind:
+            raise EnvelopeError("malformed", f"programme for {p.area}/{p.kind}, this device is "
+                                             f"{self.settings.area}/{self.settings.kind}")
+        if p.version < self.programme_version:
+            log.info("bỏ qua chương trình cũ v%d (đang có v%d)", p.version, self.programme_version)
+            return
+        self.store.save_programme(p.kind, p.version, p.to_dict(), self.clock.now().isoformat())
+        self.programme_version = p.version
+        log.info("nhận chương trình v%d: %d ngày, %d bản tin", p.version, len(p.days), len(p.bulletins))
+        self._apply_programme(p, stored=False)
+
+    def _apply_programme(self, p: ProgrammeBody, *, stored: bool) -> None:
+        for bid in p.recalled:
+            self._recall_one(bid, confirm=not stored)
+        now = self.clock.now()
+        recalled = self.store.recalled()
+        self.radio.set_programme(p)  # the runner only runs in radio mode; it also says which media to keep
+        if self.led is not None:
+            self.led.set_programme(p)
+        for eid in self.book.from_programme([e for e in p.emergencies if e not in recalled], p.bulletins, now):
+            log.warning("tin khẩn cấp %s đang hiệu lực (từ chương trình): phát ngay", eid)
+            self._emergency_started(eid)
+        self.status_changed.set()
+        if not stored:
+            self._prefetch(p)
+
+    def _prefetch(self, p: ProgrammeBody) -> None:
+        recalled = self.store.recalled()
+        emergency_first = sorted(p.bulletins, key=lambda b: b.priority != "emergency")
+        refs = [b.media for b in emergency_first if b.media and b.id not in recalled]
+        self._spawn(self.media.prefetch(refs), "prefetch")
+
+    def _on_alert(self, alert: AlertBody, topic: str) -> None:
+        now = self.clock.now()
+        if alert.msg_type not in ("Alert", "Update", "Cancel"):
+            raise EnvelopeError("malformed", f"msg_type {alert.msg_type!r}")
+        if alert.msg_type != "Cancel" and parse_time(alert.expires) <= now:
+            raise EnvelopeError("expired", f"emergency {alert.identifier} expired at {alert.expires}")
+        if alert.identifier in self.store.recalled():
+            log.warning("bỏ qua tin khẩn cấp %s: đã bị thu hồi", alert.identifier)
+            return
+        if alert.msg_type != "Cancel" and (alert.bulletin is None or alert.bulletin.id != alert.identifier):
+            raise EnvelopeError("malformed", "an Alert/Update must carry its bulletin with the same id")
+        what = self.book.alert(alert, now)
+        log.warning("tin khẩn cấp %s trên %s: %s -> %s", alert.identifier, topic, alert.msg_type, what)
+        if what in ("new", "update"):
+            self._emergency_started(alert.identifier)
+        elif what == "cancel":
+            if self.led is not None:
+                self.led.cancel(alert.identifier)
+            else:
+                self.radio.emergency_cancelled(alert.identifier)
+        self.status_changed.set()
+
+    def _emergency_started(self, eid: str) -> None:
+        em = self.book.get(eid)
+        assert em is not None
+        if em.alert.bulletin is not None and em.alert.bulletin.media is not None:
+            self._spawn(self.media.prefetch([em.alert.bulletin.media]), f"fetch:{eid}")
+        if self.led is not None:
+            self.led.emergency(em.alert)
+        else:
+            self.radio.emergency_arrived(eid)
+
+    def _on_recall(self, ids: list[str]) -> None:
+        for bid in ids:
+            self._recall_one(bid, confirm=True)
+        if self.led is not None:
+            self.led.recall(list(ids))
+
+    def _recall_one(self, bid: str, *, confirm: bool) -> None:
+        now = self.clock.now()
+        new = self.store.add_recalled(bid, now.isoformat())
+        self.book.remove(bid, now)
+        self.radio.recall(bid)
+        if self.radio.programme is not None:
+            for b in self.radio.programme.bulletins:
+                if b.id == bid and b.media and b.media.sha256 not in self._needed_media():
+                    self.media.remove(b.media.sha256)
+        if new:
+            log.warning("thu hồi bản tin %s", bid)
+        if new or confirm:
+            self.reporter.event("recall_confirmed", {"bulletin_id": bid},
+                                event_id=f"{self.settings.device_id}:recall:{bid}")
+
+    def _on_command(self, cmd: CommandBody) -> None:
+        if cmd.command not in COMMANDS:
+            self._result(cmd.command, False, f"lệnh không biết: {cmd.command}")
+            return
+        log.info("lệnh từ trung tâm: %s %s", cmd.command, cmd.args or "")
+        if cmd.command == "volume":
+            try:
+                self.hw.mixer.set_level(cmd.args.get("level"))  # type: ignore[arg-type]
+            except (ValueError, RuntimeError) as exc:
+                self._result("volume", False, str(exc))
+                return
+            self._result("volume", True, f"âm lượng {self.hw.mixer.level}")
+            self.status_changed.set()
+        elif cmd.command == "stop":
+            playing = self.radio.now_playing
+            self.radio.interrupt(None, "stop")
+            self._result("stop", True, f"đã dừng {playing.bulletin_id}" if playing else "không có gì đang phát")
+        elif cmd.command == "resync":
+            self.resubscribe()
+            self._spawn(self._resync(), "resync")
+        elif cmd.command == "test_tone":
+            self._spawn(self._test_tone(), "test_tone")
+        elif cmd.command == "report":
+            self.status_changed.set()
+            self._result("report", True, f"{self.store.outbox_size()} sự kiện chờ gửi")
+
+    def _result(self, command: str, ok: bool, detail: str) -> None:
+        self.reporter.event("command_result", {"command": command, "ok": ok, "detail": detail})
+
+    async def _resync(self) -> None:
+        bad = 0
+        for sha, _, _ in self.store.media_index():
+            path = self.media.path(sha)
+            from edge_agent.media import _sha256_file  # noqa: PLC0415
+
+            if not path.exists() or await asyncio.to_thread(_sha256_file, path) != sha:
+                self.media.remove(sha)
+                bad += 1
+        if self.radio.programme is not None:
+            self._prefetch(self.radio.programme)
+        self._result("resync", True, f"đăng ký lại; {bad} tệp hỏng đã xoá")
+
+    async def _test_tone(self) -> None:
+        tone = self.settings.data_path / "test_tone.wav"
+        if not tone.exists():
+            proc = await asyncio.create_subprocess_exec(
+                "ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=1000:duration=3",
+                "-ac", "1", "-ar", "16000", str(tone), stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL)
+            if await asyncio.wait_for(proc.wait(), 30) != 0:
+                self._result("test_tone", False, "không tạo được âm thử (ffmpeg)")
+                return
+        err = await asyncio.wait_for(self.radio.request_tone(tone), 60)
+        self._result("test_tone", not err, err or "đã phát âm thử 1 kHz, 3 s")
+
+    # --- status ---
+    def status(self, state: str | None = None) -> DeviceStatus:
+        playing = self.radio.now_playing
+        if state is None:
+            state = self._state()
+        disk = shutil.disk_usage(self.settings.data_path)
+        return DeviceStatus(
+            device_id=self.settings.device_id, kind=self.settings.kind, state=state,
+            at=self.clock.now().isoformat(), area=self.settings.area,
+            now_playing=playing.bulletin_id if playing else None, volume=self.hw.mixer.level,
+            clock=self.trust.state, programme_version=self.programme_version, software=SOFTWARE,
+            disk_free_mb=disk.free // (1024 * 1024), temperature_c=_temperature(), outbox=self.store.outbox_size(),
+            rejected=self.reporter.rejected)
+
+    def _state(self) -> str:
+        playing = self.radio.now_playing
+        if playing is not None:
+            return "emergency" if playing.emergency else "playing"
+        from edge_agent import schedule  # noqa: PLC0415
+
+        windows = list(self.settings.windows)
+        try:
+            inside = schedule.window_at(self.clock.now(), windows, self.settings.timezone) is not None
+        except (ImportError, AttributeError, ValueError):
+            inside = False
+        return "window" if inside else "idle"
+
+    def write_local_status(self, status: DeviceStatus, *, connected: bool) -> None:
+        """<data_dir>/status.json: what the hub sees, for a technician on site (and the tests/bench)."""
+        path = self.settings.data_path / "status.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({**status.to_dict(), "connected": connected, "pid": os.getpid()},
+                                  ensure_ascii=False))
+        os.replace(tmp, path)
+
+    # --- tasks ---
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def aclose(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.media.aclose()
+
+
+def _temperature() -> int | None:
+    try:
+        return round(int(Path("/sys/class/thermal/thermal_zone0/temp").read_text().strip()) / 1000)
+    except (OSError, ValueError):
+        return None

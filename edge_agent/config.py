@@ -1,0 +1,240 @@
+"""Agent settings: frozen dataclasses loaded from a TOML file, checked at start, overridable by NGUON_* env."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from protocol.topics import DEVICE_KINDS, validate_area_path, validate_device_id
+
+
+class ConfigError(ValueError):
+    """The configuration is wrong; the message says where and what to write instead."""
+
+
+@dataclass(frozen=True)
+class MqttSettings:
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str = ""
+    password_file: str = ""
+    keepalive_s: int = 30
+
+
+@dataclass(frozen=True)
+class HardwareSettings:
+    mode: str = "sim"
+    sim_speed: float = 1.0
+    relay_pin: int = 17
+    relay_lead_s: float = 2.0
+    relay_idle_off_s: float = 10.0
+    player: str = "aplay"
+    mixer_control: str = "PCM"
+    volume: int = 80
+
+
+@dataclass(frozen=True)
+class RadioSettings:
+    windows: tuple[str, ...] = ("05:00-06:30", "17:00-18:30")
+
+
+@dataclass(frozen=True)
+class LedSettings:
+    width: int = 192
+    height: int = 96
+    http_host: str = "127.0.0.1"
+    http_port: int = 8090
+    standby: str = "clock"
+    windows: tuple[str, ...] = ("05:00-07:00", "17:00-22:00")
+
+
+@dataclass(frozen=True)
+class Settings:
+    device_id: str
+    area: str
+    hub_public_keys: tuple[str, ...]
+    kind: str = "radio"
+    data_dir: str = "/var/lib/nguon-agent"
+    hub_url: str = "http://127.0.0.1:8080"
+    topic_prefix: str = "nguon/v1"
+    clock_offset_s: float = 0.0
+    clock_trust: str = "ntp"
+    heartbeat_s: float = 30.0
+    media_cache_mb: int = 512
+    timezone: str = "Asia/Ho_Chi_Minh"
+    mqtt: MqttSettings = field(default_factory=MqttSettings)
+    hardware: HardwareSettings = field(default_factory=HardwareSettings)
+    radio: RadioSettings = field(default_factory=RadioSettings)
+    led: LedSettings = field(default_factory=LedSettings)
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir)
+
+    @property
+    def windows(self) -> tuple[str, ...]:
+        return self.led.windows if self.kind == "led" else self.radio.windows
+
+
+_SECTIONS: dict[str, type] = {"mqtt": MqttSettings, "hardware": HardwareSettings, "radio": RadioSettings,
+                              "led": LedSettings}
+
+
+def _hint(key: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else f" (known keys: {', '.join(sorted(known))})"
+
+
+def _coerce(where: str, value: Any, typ: Any) -> Any:
+    """Check/convert one value to the field's type; env strings are parsed."""
+    text = str(typ)
+    from_env = isinstance(value, str) and typ is not str
+    try:
+        if typ is bool:
+            if isinstance(value, str):
+                return value.lower() in ("1", "true", "yes", "on")
+            return bool(value)
+        if typ is int:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError
+            return int(value)
+        if typ is float:
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        if typ is str:
+            if not isinstance(value, str):
+                raise ValueError
+            return value
+        if text.startswith("tuple"):
+            if from_env:
+                value = json.loads(value) if value.strip().startswith("[") else value.split(",")
+            if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+                raise ValueError
+            return tuple(v.strip() for v in value)
+    except (ValueError, TypeError, json.JSONDecodeError):
+        pass
+    else:
+        return value
+    raise ConfigError(f"{where} = {value!r} is not a valid {text.replace('tuple[str, ...]', 'list of strings')}")
+
+
+def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
+    hints = get_type_hints(cls)
+    names = [f.name for f in fields(cls) if f.name not in _SECTIONS]
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in _SECTIONS and cls is Settings:
+            continue
+        if key not in names:
+            raise ConfigError(f"unknown key '{where}{key}'{_hint(key, names + list(_SECTIONS) * (cls is Settings))}")
+        kwargs[key] = _coerce(f"{where}{key}", value, hints[key])
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        missing = [f.name for f in fields(cls) if f.name not in kwargs and f.name in ("device_id", "area",
+                                                                                      "hub_public_keys")]
+        raise ConfigError(f"missing required key(s) {', '.join(missing)}: {exc}") from None
+
+
+def _env_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    merged = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+    top = [f.name for f in fields(Settings) if f.name not in _SECTIONS]
+    for name, value in env.items():
+        if not name.startswith("NGUON_"):
+            continue
+        rest = name[len("NGUON_"):].lower()
+        if "__" in rest:
+            section, key = rest.split("__", 1)
+            if section not in _SECTIONS:
+                continue  # other programs (the hub) share the NGUON_ prefix
+            merged.setdefault(section, {})[key] = value
+        elif rest in top:
+            merged[rest] = value
+    return merged
+
+
+def load_settings(path: Path | None, env: Mapping[str, str] | None = None,
+                  raw: Mapping[str, Any] | None = None) -> Settings:
+    """Read the TOML file (or `raw`), apply env overrides, validate everything; raise ConfigError."""
+    env = os.environ if env is None else env
+    if raw is None:
+        if path is None:
+            raise ConfigError("give the agent a config file: python -m edge_agent run --config FILE")
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    data = _env_overrides(dict(raw), env)
+    sections: dict[str, Any] = {}
+    for name, cls in _SECTIONS.items():
+        value = data.get(name, {})
+        if not isinstance(value, dict):
+            raise ConfigError(f"[{name}] must be a table (section)")
+        sections[name] = _build(cls, value, f"{name}.")
+    settings = replace(_build(Settings, data, ""), **sections)
+    return _validate(settings)
+
+
+def _validate(s: Settings) -> Settings:
+    def bad(msg: str) -> ConfigError:
+        return ConfigError(msg)
+
+    try:
+        validate_device_id(s.device_id)
+        validate_area_path(s.area)
+    except ValueError as exc:
+        raise bad(str(exc)) from None
+    if s.kind not in DEVICE_KINDS:
+        raise bad(f"kind = {s.kind!r} must be one of {', '.join(DEVICE_KINDS)}")
+    if s.clock_trust not in ("ntp", "always"):
+        raise bad(f"clock_trust = {s.clock_trust!r} must be 'ntp' or 'always'")
+    if not s.hub_public_keys:
+        raise bad("hub_public_keys is empty: put the hub's base64 Ed25519 public key there")
+    if not s.hub_url.startswith(("http://", "https://")):
+        raise bad(f"hub_url = {s.hub_url!r} must start with http:// or https://")
+    if s.heartbeat_s <= 0 or s.media_cache_mb <= 0:
+        raise bad("heartbeat_s and media_cache_mb must be above 0")
+    hw = s.hardware
+    if hw.mode not in ("sim", "real"):
+        raise bad(f"hardware.mode = {hw.mode!r} must be 'sim' or 'real'")
+    if hw.player not in ("aplay", "ffplay", "mpv"):
+        raise bad(f"hardware.player = {hw.player!r} must be aplay, ffplay or mpv")
+    if hw.sim_speed <= 0 or hw.relay_lead_s < 0 or hw.relay_idle_off_s < 0:
+        raise bad("hardware.sim_speed must be above 0 and relay delays not negative")
+    if not 0 <= hw.volume <= 100:
+        raise bad(f"hardware.volume = {hw.volume} must be from 0 to 100")
+    if s.led.standby not in ("clock", "black"):
+        raise bad(f"led.standby = {s.led.standby!r} must be 'clock' or 'black'")
+    for where, windows in (("radio.windows", s.radio.windows), ("led.windows", s.led.windows)):
+        for w in windows:
+            if not _window_ok(w):
+                raise bad(f"{where} has {w!r}; write windows like \"05:00-06:30\"")
+    try:
+        from protocol.keys import load_public_key  # noqa: PLC0415
+
+        for key in s.hub_public_keys:
+            load_public_key(key)
+    except ValueError as exc:
+        raise bad(f"hub_public_keys: {exc}") from None
+    return s
+
+
+def _window_ok(text: str) -> bool:
+    try:
+        start, end = text.split("-")
+        for part in (start, end):
+            hh, mm = part.split(":")
+            if not (len(hh) == 2 and len(mm) == 2 and 0 <= int(hh) < 24 and 0 <= int(mm) < 60):
+                return False
+    except ValueError:
+        return False
+    return start < end

@@ -1,0 +1,161 @@
+"""Active emergencies: which is due, when it repeats, what has been played (persisted, so a reconnect or a
+retained programme never replays one; an Update does)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from edge_agent.store import Store
+from protocol.clock import parse_time
+from protocol.messages import AlertBody, BulletinInfo, Repeat
+
+log = logging.getLogger("edge_agent.emergency")
+
+# An emergency folded in a programme without an expiry is held this long at most.
+DEFAULT_HOLD = timedelta(hours=6)
+
+
+@dataclass
+class Emergency:
+    alert: AlertBody
+    state: str  # active | done | cancelled | expired
+    plays_done: int
+    next_due: datetime | None
+    last_start: datetime | None = None
+
+    @property
+    def id(self) -> str:
+        return self.alert.identifier
+
+    @property
+    def expires(self) -> datetime:
+        return parse_time(self.alert.expires)
+
+
+def next_due_after(repeat: Repeat, plays_done: int, last_start: datetime) -> datetime | None:
+    """`count` plays `interval_s` apart (start to start), then every `then_every_s`; None when finished."""
+    if plays_done < max(repeat.count, 1):
+        return last_start + timedelta(seconds=repeat.interval_s)
+    if repeat.then_every_s > 0:
+        return last_start + timedelta(seconds=repeat.then_every_s)
+    return None
+
+
+class EmergencyBook:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._items: dict[str, Emergency] = {}
+        self._order: list[str] = []  # arrival order: the latest due one preempts the others
+        for eid, row in store.emergencies().items():
+            em = Emergency(AlertBody.from_dict(row["alert"]), row["state"], row["plays_done"],
+                           parse_time(row["next_due"]) if row["next_due"] else None)
+            self._items[eid] = em
+            self._order.append(eid)
+
+    def _save(self, em: Emergency, now: datetime, playing_since: datetime | None = None) -> None:
+        self._store.save_emergency(em.id, em.alert.to_dict(), em.state, em.plays_done,
+                                   em.next_due.isoformat() if em.next_due else None, now.isoformat(),
+                                   playing_since.isoformat() if playing_since else None)
+
+    def known(self, eid: str) -> bool:
+        return eid in self._items
+
+    def get(self, eid: str) -> Emergency | None:
+        return self._items.get(eid)
+
+    def alert(self, alert: AlertBody, now: datetime) -> str:
+        """Apply Alert/Update/Cancel; returns what happened: new | update | cancel | duplicate | unknown."""
+        current = self._items.get(alert.identifier)
+        if alert.msg_type == "Cancel":
+            if current is None or current.state != "active":
+                return "unknown"
+            current.state, current.next_due = "cancelled", None
+            self._save(current, now)
+            return "cancel"
+        if current is not None and alert.msg_type == "Alert":
+            return "duplicate"  # already known (maybe played): an Update re-plays, a repeat of Alert does not
+        em = Emergency(alert, "active", 0, now)
+        self._items[em.id] = em
+        if em.id in self._order:
+            self._order.remove(em.id)
+        self._order.append(em.id)
+        self._save(em, now)
+        return "update" if current is not None else "new"
+
+    def from_programme(self, ids: list[str], bulletins: list[BulletinInfo], now: datetime) -> list[str]:
+        """A late joiner's view: active emergencies it has never seen; returns the ids added."""
+        infos = {b.id: b for b in bulletins}
+        added = []
+        for eid in ids:
+            info = infos.get(eid)
+            if eid in self._items or info is None:
+                continue
+            expires = parse_time(info.valid_until) if info.valid_until else now + DEFAULT_HOLD
+            if expires <= now:
+                continue
+            body = AlertBody(eid, "Alert", "Exercise" if info.exercise else "Actual", now.isoformat(),
+                             expires.isoformat(), [], info, Repeat())
+            if self.alert(body, now) == "new":
+                added.append(eid)
+        return added
+
+    def remove(self, eid: str, now: datetime) -> bool:
+        """Recall: never play it again."""
+        em = self._items.get(eid)
+        if em is None or em.state != "active":
+            return False
+        em.state, em.next_due = "cancelled", None
+        self._save(em, now)
+        return True
+
+    def expire(self, now: datetime) -> list[str]:
+        gone = []
+        for em in self._items.values():
+            if em.state == "active" and em.expires <= now:
+                em.state, em.next_due = "expired", None
+                self._save(em, now)
+                gone.append(em.id)
+        return gone
+
+    def due(self, now: datetime) -> Emergency | None:
+        for eid in reversed(self._order):
+            em = self._items[eid]
+            if em.state == "active" and em.next_due is not None and em.next_due <= now and em.expires > now:
+                return em
+        return None
+
+    def next_time(self) -> datetime | None:
+        times = [em.next_due for em in self._items.values() if em.state == "active" and em.next_due]
+        return min(times) if times else None
+
+    def started(self, em: Emergency, now: datetime) -> None:
+        em.last_start = now
+        self._save(em, now, playing_since=now)
+
+    def played(self, em: Emergency, now: datetime) -> None:
+        """A complete play: count it and schedule the next repeat (or finish)."""
+        em.plays_done += 1
+        em.next_due = next_due_after(em.alert.repeat, em.plays_done, em.last_start or now)
+        if em.next_due is None:
+            em.state = "done"
+        elif em.next_due >= em.expires:
+            em.state, em.next_due = "done", None
+        self._save(em, now)
+
+    def postpone(self, em: Emergency, until: datetime, now: datetime) -> None:
+        """Could not play (media missing): try again later, while it is valid."""
+        em.next_due = until
+        self._save(em, now)
+
+    def interrupted(self, em: Emergency, now: datetime) -> None:
+        """Cut off by a newer emergency: play it again once that one is over (not counted)."""
+        self._save(em, now)
+
+    def active(self) -> list[Emergency]:
+        return [em for em in self._items.values() if em.state == "active"]
+
+    def needed_media(self) -> set[str]:
+        return {em.alert.bulletin.media.sha256 for em in self.active()
+                if em.alert.bulletin is not None and em.alert.bulletin.media is not None}

@@ -1,0 +1,151 @@
+"""Media cache: download from the hub with resume and timeout, verify sha256, bounded, never evicting what
+the stored programme needs. Files live at <data_dir>/media/<sha256> (no extension)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import random
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from edge_agent.store import Store
+from protocol.messages import MediaRef
+
+log = logging.getLogger("edge_agent.media")
+
+CHUNK = 64 * 1024
+
+
+class MediaError(RuntimeError):
+    """A media file could not be fetched or did not match its hash."""
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class MediaCache:
+    def __init__(self, root: Path, *, store: Store, hub_url: str, max_bytes: int,
+                 needed: Callable[[], set[str]], timeout_s: float = 30.0) -> None:
+        self.root = root
+        self._store = store
+        self._hub = hub_url.rstrip("/")
+        self._max = max_bytes
+        self._needed = needed
+        self._timeout = timeout_s
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._session: Any = None
+        root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, sha256: str) -> Path:
+        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+            raise MediaError(f"{sha256!r} is not a sha256 hex digest")
+        return self.root / sha256
+
+    def has(self, sha256: str) -> bool:
+        return self.path(sha256).exists()
+
+    async def ensure(self, ref: MediaRef, *, attempts: int = 3) -> Path:
+        """The verified local file for `ref`, downloading it if needed."""
+        target = self.path(ref.sha256)
+        lock = self._locks.setdefault(ref.sha256, asyncio.Lock())
+        async with lock:
+            if target.exists():
+                self._store.touch_media(ref.sha256, target.stat().st_size, time.time())
+                return target
+            delay = 1.0
+            for attempt in range(1, attempts + 1):
+                try:
+                    await self._download(ref, target)
+                    break
+                except MediaError as exc:
+                    if attempt == attempts:
+                        raise
+                    log.warning("tải %s thất bại (lần %d): %s", ref.sha256[:12], attempt, exc)
+                    await asyncio.sleep(delay * (0.5 + random.random()))  # noqa: S311 - jitter only
+                    delay *= 2
+            self._store.touch_media(ref.sha256, target.stat().st_size, time.time())
+        self.evict()
+        return target
+
+    async def _download(self, ref: MediaRef, target: Path) -> None:
+        import aiohttp  # noqa: PLC0415 - loaded on first download, keeps an idle agent small
+
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(
+                total=None, connect=self._timeout, sock_read=self._timeout))
+        url = ref.url if ref.url.startswith(("http://", "https://")) else self._hub + ref.url
+        part = target.with_name(target.name + ".part")
+        have = part.stat().st_size if part.exists() else 0
+        headers = {"Range": f"bytes={have}-"} if have else {}
+        try:
+            async with self._session.get(url, headers=headers) as resp:
+                if resp.status == 416:  # the partial file is already complete (or bogus): check it below
+                    pass
+                elif resp.status == 206 and have:
+                    await self._write(resp, part, append=True)
+                elif resp.status == 200:
+                    await self._write(resp, part, append=False)
+                else:
+                    raise MediaError(f"GET {url} answered HTTP {resp.status}")
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise MediaError(f"GET {url}: {exc.__class__.__name__} {exc}") from None
+        got = await asyncio.to_thread(_sha256_file, part)
+        if got != ref.sha256:
+            part.unlink(missing_ok=True)
+            raise MediaError(f"{url} has sha256 {got[:12]}…, expected {ref.sha256[:12]}…; discarded")
+        os.replace(part, target)
+        log.info("đã tải media %s (%d byte)", ref.sha256[:12], target.stat().st_size)
+
+    @staticmethod
+    async def _write(resp: Any, part: Path, *, append: bool) -> None:
+        with part.open("ab" if append else "wb") as fh:
+            async for chunk in resp.content.iter_chunked(CHUNK):
+                fh.write(chunk)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def remove(self, sha256: str) -> None:
+        self.path(sha256).unlink(missing_ok=True)
+        self._store.forget_media(sha256)
+
+    def evict(self) -> list[str]:
+        """Drop least recently used files over the limit, never one the programme or an emergency needs."""
+        needed = self._needed()
+        index = self._store.media_index()
+        total = sum(size for _, size, _ in index)
+        gone = []
+        for sha, size, _ in index:
+            if total <= self._max:
+                break
+            if sha in needed:
+                continue
+            self.remove(sha)
+            total -= size
+            gone.append(sha)
+        if gone:
+            log.info("dọn bộ nhớ đệm media: xoá %d tệp", len(gone))
+        return gone
+
+    async def prefetch(self, refs: Iterable[MediaRef]) -> None:
+        for ref in refs:
+            if self.has(ref.sha256):
+                continue
+            try:
+                await self.ensure(ref)
+            except MediaError as exc:
+                log.warning("chưa tải trước được %s: %s", ref.sha256[:12], exc)
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

@@ -1,0 +1,423 @@
+"""Radio programme execution: scheduled items in time order, emergencies preempting at once, the relay.
+
+Decisions (documented in README.md): an item never starts before its scheduled time; a late item still
+starts if it is late by less than its own duration and still fits in its window (playlists' last-moment
+check); otherwise it is reported "skipped" once. An item cut off by an emergency or by a restart of the
+agent comes back as its bulletin's after_interrupt says (restart / resume at offset / drop) and is exempt
+from the lateness rule (only from it: it must still fit in the window).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from edge_agent import schedule
+from edge_agent.clocktrust import ClockTrust
+from edge_agent.config import Settings
+from edge_agent.emergency import Emergency, EmergencyBook
+from edge_agent.media import MediaCache, MediaError
+from edge_agent.reporter import Reporter
+from edge_agent.schedule import ScheduledItem
+from edge_agent.store import Store
+from hardware import Hardware, PlayResult
+from protocol.clock import Clock, parse_time
+from protocol.messages import BulletinInfo, ProgrammeBody
+
+log = logging.getLogger("edge_agent.radio")
+
+PROGRESS_EVERY_S = 5.0
+MEDIA_WAIT_ITEM_S = 20.0
+MEDIA_WAIT_EMERGENCY_S = 60.0
+EMERGENCY_RETRY_S = 15.0
+
+
+@dataclass(frozen=True)
+class Interrupt:
+    by: str | None  # the emergency that cut in, if any
+    reason: str  # emergency | cancel | recall | stop | shutdown
+
+
+@dataclass(frozen=True)
+class NowPlaying:
+    bulletin_id: str
+    emergency: bool
+
+
+class RadioRunner:
+    def __init__(self, *, settings: Settings, hw: Hardware, clock: Clock, trust: ClockTrust, reporter: Reporter,
+                 media: MediaCache, book: EmergencyBook, store: Store, on_change: Callable[[], None]) -> None:
+        self._s = settings
+        self._hw = hw
+        self._clock = clock
+        self._trust = trust
+        self._reporter = reporter
+        self._media = media
+        self._book = book
+        self._store = store
+        self._on_change = on_change
+        self.programme: ProgrammeBody | None = None
+        self.now_playing: NowPlaying | None = None
+        self._recalled = store.recalled()
+        self._wake = asyncio.Event()
+        self._interrupt: Interrupt | None = None
+        self._interrupt_evt = asyncio.Event()
+        self._relay_on_at = 0.0
+        self._idle_since = time.monotonic()
+        self._tone: tuple[Path, asyncio.Future[str]] | None = None
+        self._untrusted_logged = False
+
+    # --- inputs (called by the agent) ---
+    def set_programme(self, programme: ProgrammeBody) -> None:
+        self.programme = programme
+        self._wake.set()
+
+    def recall(self, bulletin_id: str) -> None:
+        self._recalled.add(bulletin_id)
+        if self.now_playing and self.now_playing.bulletin_id == bulletin_id:
+            self.interrupt(None, "recall")
+        self._wake.set()
+
+    def interrupt(self, by: str | None, reason: str) -> None:
+        """Stop what is playing now (if anything); the loop then decides what comes next."""
+        if self.now_playing is not None:
+            self._interrupt = Interrupt(by, reason)
+            self._interrupt_evt.set()
+        self._wake.set()
+
+    def emergency_arrived(self, eid: str) -> None:
+        if self.now_playing is not None:
+            self.interrupt(eid, "emergency")
+        self._wake.set()
+
+    def emergency_cancelled(self, eid: str) -> None:
+        if self.now_playing and self.now_playing.emergency and self.now_playing.bulletin_id == eid:
+            self.interrupt(None, "cancel")
+        self._wake.set()
+
+    def request_tone(self, path: Path) -> asyncio.Future[str]:
+        fut: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        if self.now_playing is not None or self._tone is not None:
+            fut.set_result("đang phát, không thể phát âm thử")
+            return fut
+        self._tone = (path, fut)
+        self._wake.set()
+        return fut
+
+    def needed_media(self) -> set[str]:
+        if self.programme is None:
+            return set()
+        return {b.media.sha256 for b in self.programme.bulletins if b.media and b.id not in self._recalled}
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # --- the loop ---
+    async def run(self) -> None:
+        self._recover()
+        while True:
+            self._wake.clear()
+            wait_s = await self._step()
+            if wait_s > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=wait_s)
+
+    async def _step(self) -> float:
+        """Do the next thing if one is due; else return how long to sleep (a wake-up cuts it short)."""
+        now = self._clock.now()
+        for eid in self._book.expire(now):
+            log.info("tin khẩn cấp %s đã hết hạn", eid)
+        em = self._book.due(now)
+        if em is not None:
+            await self._relay_ready()
+            await self._play_emergency(em)
+            return 0
+        if self._tone is not None:
+            await self._relay_ready()
+            await self._play_tone()
+            return 0
+        wait_s = 30.0
+        upcoming = False
+        if self.programme is not None and self._clock_ok():
+            item, offset = self._next_item(now)
+            if item is not None:
+                delta = (item.start - now).total_seconds()
+                lead = self._s.hardware.relay_lead_s
+                if delta <= lead:
+                    upcoming = True
+                    self._relay(True, "chuẩn bị phát")
+                if delta <= 0:
+                    if self._relay_ready_now():
+                        await self._play_item(item, offset)
+                        return 0
+                    return self._lead_left()
+                wait_s = min(wait_s, delta - lead if delta > lead else delta)
+        due = self._book.next_time()
+        if due is not None:
+            wait_s = min(wait_s, max((due - now).total_seconds(), 0.01))
+        if self._hw.relay.is_on and not upcoming:
+            idle = time.monotonic() - self._idle_since
+            if idle >= self._s.hardware.relay_idle_off_s:
+                self._relay(False, "hết tin, tắt tăng âm")
+            else:
+                wait_s = min(wait_s, self._s.hardware.relay_idle_off_s - idle)
+        return max(wait_s, 0.01)
+
+    def _clock_ok(self) -> bool:
+        if self._trust.trusted:
+            self._untrusted_logged = False
+            return True
+        if not self._untrusted_logged:
+            log.warning("đồng hồ chưa được đồng bộ: tạm dừng lịch phát (tin khẩn cấp vẫn phát)")
+            self._untrusted_logged = True
+        return False
+
+    # --- relay ---
+    def _relay(self, on: bool, reason: str) -> None:
+        if on and not self._hw.relay.is_on:
+            self._relay_on_at = time.monotonic()
+            log.info("bật tăng âm (%s)", reason)
+        elif not on and self._hw.relay.is_on:
+            log.info("tắt tăng âm (%s)", reason)
+        self._hw.relay.set(on, reason=reason)
+        self._on_change()
+
+    def _relay_ready_now(self) -> bool:
+        return self._hw.relay.is_on and self._lead_left() <= 0
+
+    def _lead_left(self) -> float:
+        return max(self._relay_on_at + self._s.hardware.relay_lead_s - time.monotonic(), 0.0)
+
+    async def _relay_ready(self) -> None:
+        """Power the amplifier and give it its lead time (no sleep if it is already warm)."""
+        self._relay(True, "chuẩn bị phát")
+        left = self._lead_left()
+        if left > 0:
+            await asyncio.sleep(left)
+
+    # --- scheduled items ---
+    def _next_item(self, now: datetime) -> tuple[ScheduledItem | None, int]:
+        assert self.programme is not None
+        states = self._store.item_states()
+        for item in schedule.expand(self.programme, self._recalled):
+            state, offset = states.get(item.key, ("new", 0))
+            if state == "done":
+                continue
+            resumed = state in ("pending", "playing")
+            if item.start > now:
+                return item, offset
+            late_s = (now - item.start).total_seconds()
+            if not resumed and late_s > item.duration_s:
+                self._skip(item, now, f"quá giờ phát {late_s:.0f} s (dài hơn thời lượng bản tin)", "late")
+                continue
+            remaining = max(item.bulletin.duration_ms - offset, 0) / 1000
+            reason = schedule.last_moment_check(item, now, remaining_s=remaining, tz=self._s.timezone)
+            if reason is not None:
+                self._skip(item, now, f"kiểm tra trước khi phát: {reason}", reason)
+                continue
+            return item, offset
+        return None, 0
+
+    def _skip(self, item: ScheduledItem, now: datetime, detail: str, code: str) -> None:
+        self._store.set_item(item.key, "done", now.isoformat())
+        self._reporter.play(self._play_data(item.bulletin, "skipped", item.start, None, None, 0, detail=detail,
+                                            reason=code), event_id=f"{self._s.device_id}:{item.key}:skipped")
+
+    async def _play_item(self, item: ScheduledItem, offset: int) -> None:
+        b = item.bulletin
+        started = self._clock.now()
+        path = await self._fetch(b, MEDIA_WAIT_ITEM_S)
+        if isinstance(path, str):
+            self._store.set_item(item.key, "done", started.isoformat())
+            self._reporter.play(self._play_data(b, "failed", item.start, started, self._clock.now(), offset,
+                                                detail=path), event_id=f"{self._s.device_id}:{item.key}:failed")
+            return
+        started = self._clock.now()
+        self._store.set_item(item.key, "playing", started.isoformat(), offset_ms=offset, started_at=started.isoformat())
+        eid = f"{self._s.device_id}:{item.key}:{started.isoformat()}"
+        try:
+            result, intr, pos = await self._run_audio(path, b, offset, NowPlaying(b.id, False),
+                                                      progress_key=item.key, started=started)
+        except asyncio.CancelledError:
+            pos = self._hw.audio.position_ms()
+            self._after_interrupt(item, pos, Interrupt(None, "shutdown"))
+            self._reporter.play(self._play_data(b, "interrupted", item.start, started, self._clock.now(), offset,
+                                                detail="agent dừng (tắt máy/khởi động lại)"),
+                                event_id=f"{eid}:interrupted")
+            raise
+        ended = self._clock.now()
+        if intr is None:
+            assert result is not None
+            self._store.set_item(item.key, "done", ended.isoformat())
+            self._report_result(b, result, item.start, started, ended, offset, eid)
+            return
+        self._after_interrupt(item, pos, intr)
+        self._reporter.play(self._play_data(b, "interrupted", item.start, started, ended, offset,
+                                            interrupted_by=intr.by, detail=_why(intr)), event_id=f"{eid}:interrupted")
+
+    def _after_interrupt(self, item: ScheduledItem, pos: int, intr: Interrupt) -> None:
+        at = self._clock.now().isoformat()
+        mode = item.bulletin.after_interrupt if intr.reason in ("emergency", "shutdown") else "drop"
+        if mode == "resume":
+            self._store.set_item(item.key, "pending", at, offset_ms=pos)
+        elif mode == "restart":
+            self._store.set_item(item.key, "pending", at, offset_ms=0)
+        else:
+            self._store.set_item(item.key, "done", at)
+
+    # --- emergencies ---
+    async def _play_emergency(self, em: Emergency) -> None:
+        b = em.alert.bulletin
+        now = self._clock.now()
+        if b is None or b.media is None:
+            self._book.played(em, now)
+            return
+        path = await self._fetch(b, MEDIA_WAIT_EMERGENCY_S)
+        if isinstance(path, str):
+            log.error("không tải được tin khẩn cấp %s: %s; thử lại sau %.0f s", em.id, path, EMERGENCY_RETRY_S)
+            self._book.postpone(em, self._clock.now() + timedelta(seconds=EMERGENCY_RETRY_S), self._clock.now())
+            return
+        started = self._clock.now()
+        self._book.started(em, started)
+        eid = f"{self._s.device_id}:{em.id}:{started.isoformat()}"
+        exercise = em.alert.status == "Exercise" or b.exercise
+        try:
+            result, intr, _ = await self._run_audio(path, b, 0, NowPlaying(em.id, True), started=started)
+        except asyncio.CancelledError:
+            self._book.interrupted(em, self._clock.now())
+            self._reporter.play(self._play_data(b, "interrupted", None, started, self._clock.now(), 0,
+                                                emergency=True, exercise=exercise, detail="agent dừng"),
+                                event_id=f"{eid}:interrupted")
+            raise
+        ended = self._clock.now()
+        if intr is None:
+            assert result is not None
+            self._book.played(em, ended)
+            self._report_result(b, result, None, started, ended, 0, eid, emergency=True, exercise=exercise)
+            return
+        if intr.reason == "emergency" and intr.by != em.id:
+            self._book.interrupted(em, ended)  # plays again once the newer one is over
+        elif intr.reason == "stop":
+            self._book.played(em, ended)
+        self._reporter.play(self._play_data(b, "interrupted", None, started, ended, 0, emergency=True,
+                                            exercise=exercise, interrupted_by=intr.by, detail=_why(intr)),
+                            event_id=f"{eid}:interrupted")
+
+    async def _play_tone(self) -> None:
+        assert self._tone is not None
+        path, fut = self._tone
+        info = BulletinInfo("test_tone", "Âm thử", "normal", "province", "audio", 3000)
+        try:
+            result, intr, _ = await self._run_audio(path, info, 0, NowPlaying("test_tone", False),
+                                                    started=self._clock.now())
+        finally:
+            self._tone = None
+        if not fut.done():
+            fut.set_result("" if result and result.completed else (result.error if result else _why(intr)) or "lỗi")
+
+    # --- shared ---
+    async def _fetch(self, b: BulletinInfo, wait_s: float) -> Path | str:
+        if b.media is None:
+            return "bản tin không có tệp âm thanh"
+        try:
+            return await asyncio.wait_for(self._media.ensure(b.media), timeout=wait_s)
+        except (MediaError, TimeoutError) as exc:
+            return f"thiếu tệp âm thanh: {exc or 'hết thời gian chờ tải'}"
+
+    async def _run_audio(self, path: Path, b: BulletinInfo, offset: int, playing: NowPlaying, *,
+                         started: datetime, progress_key: str | None = None,
+                         ) -> tuple[PlayResult | None, Interrupt | None, int]:
+        self._interrupt = None
+        self._interrupt_evt.clear()
+        self.now_playing = playing
+        self._on_change()
+        log.info("bắt đầu phát %s%s (từ %d ms)", "KHẨN CẤP " if playing.emergency else "", b.id, offset)
+        task = asyncio.create_task(self._hw.audio.play(path, offset_ms=offset, duration_ms=b.duration_ms,
+                                                       label=b.id), name=f"audio:{b.id}")
+        waiter = asyncio.create_task(self._interrupt_evt.wait(), name="interrupt-wait")
+        try:
+            while True:
+                done, _ = await asyncio.wait({task, waiter}, timeout=PROGRESS_EVERY_S,
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if task in done:
+                    try:
+                        return task.result(), None, offset
+                    except Exception as exc:  # noqa: BLE001 - a broken driver is a failed play, not a dead agent
+                        return PlayResult(False, 0, error=f"{exc.__class__.__name__}: {exc}"), None, offset
+                if waiter in done:
+                    pos = self._hw.audio.position_ms()
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
+                    return None, self._interrupt or Interrupt(None, "stop"), pos
+                if progress_key is not None:  # so a restart after power loss can resume near here
+                    self._store.set_item(progress_key, "playing", self._clock.now().isoformat(),
+                                         offset_ms=self._hw.audio.position_ms(), started_at=started.isoformat())
+        finally:
+            for t in (task, waiter):
+                if not t.done():
+                    t.cancel()
+            await asyncio.gather(task, waiter, return_exceptions=True)
+            self.now_playing = None
+            self._idle_since = time.monotonic()
+            self._on_change()
+
+    def _report_result(self, b: BulletinInfo, result: PlayResult, scheduled: datetime | None, started: datetime,
+                       ended: datetime, offset: int, eid: str, **extra: Any) -> None:
+        if result.silent:
+            self._reporter.event("error", {"code": "silent_output", "detail": f"{b.id}: đầu ra im lặng"})
+        outcome = "completed" if result.completed else "failed"
+        self._reporter.play(self._play_data(b, outcome, scheduled, started, ended, offset, detail=result.error or "",
+                                            **extra), event_id=f"{eid}:{outcome}")
+
+    def _play_data(self, b: BulletinInfo, outcome: str, scheduled: datetime | None, started: datetime | None,
+                   ended: datetime | None, offset: int, *, emergency: bool = False, exercise: bool | None = None,
+                   interrupted_by: str | None = None, detail: str = "", **extra: Any) -> dict[str, Any]:
+        return {
+            "bulletin_id": b.id, "outcome": outcome,
+            "scheduled_at": scheduled.isoformat() if scheduled else None,
+            "started_at": started.isoformat() if started else None,
+            "ended_at": ended.isoformat() if ended else None,
+            "sha256": b.media.sha256 if b.media else None, "volume": self._hw.mixer.level,
+            "relay_on": self._hw.relay.is_on, "offset_ms": offset, "emergency": emergency,
+            "exercise": b.exercise if exercise is None else exercise, "interrupted_by": interrupted_by,
+            "detail": detail, **extra,
+        }
+
+    # --- after a crash or power loss ---
+    def _recover(self) -> None:
+        items = {i.key: i for i in schedule.expand(self.programme, set())} if self.programme else {}
+        for key, offset, started_at, updated_at in self._store.items_in_state("playing"):
+            item = items.get(key)
+            if item is None:
+                self._store.set_item(key, "done", self._clock.now().isoformat())
+                continue
+            self._after_interrupt(item, offset, Interrupt(None, "shutdown"))
+            self._reporter.play(
+                self._play_data(item.bulletin, "interrupted", item.start,
+                                parse_time(started_at) if started_at else None, parse_time(updated_at), offset,
+                                detail="agent khởi động lại giữa chừng (mất điện hoặc lỗi); vị trí cuối đã lưu"),
+                event_id=f"{self._s.device_id}:{key}:{started_at}:interrupted")
+        for eid, row in self._store.emergencies().items():
+            em = self._book.get(eid)
+            if row["playing_since"] and em is not None and em.alert.bulletin is not None:
+                self._book.interrupted(em, self._clock.now())
+                self._reporter.play(
+                    self._play_data(em.alert.bulletin, "interrupted", None, parse_time(row["playing_since"]),
+                                    None, 0, emergency=True,
+                                    detail="agent khởi động lại giữa chừng"),
+                    event_id=f"{self._s.device_id}:{eid}:{row['playing_since']}:interrupted")
+
+
+def _why(intr: Interrupt | None) -> str:
+    if intr is None:
+        return ""
+    return {"emergency": f"nhường tin khẩn cấp {intr.by}", "cancel": "tin khẩn cấp bị huỷ",
+            "recall": "bản tin bị thu hồi", "stop": "lệnh dừng từ trung tâm",
+            "shutdown": "agent dừng"}.get(intr.reason, intr.reason)

@@ -1,0 +1,141 @@
+"""The agent's local store: stdlib sqlite3, WAL, synchronous=FULL, so state survives kill -9 and power loss."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS programme (kind TEXT PRIMARY KEY, version INTEGER NOT NULL, body TEXT NOT NULL,
+                                      received_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS seq (stream TEXT PRIMARY KEY, seq INTEGER NOT NULL, msg_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS recalled (bulletin_id TEXT PRIMARY KEY, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS media (sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, last_used REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (n INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL,
+                                   payload TEXT NOT NULL, created TEXT NOT NULL);
+-- one row per scheduled item instance: pending -> playing -> done (completed/skipped/failed/dropped)
+CREATE TABLE IF NOT EXISTS items (key TEXT PRIMARY KEY, state TEXT NOT NULL, offset_ms INTEGER NOT NULL DEFAULT 0,
+                                  started_at TEXT, updated_at TEXT NOT NULL);
+-- emergencies seen (active or finished): a reconnect or a retained programme must not replay them
+CREATE TABLE IF NOT EXISTS emergencies (id TEXT PRIMARY KEY, alert TEXT NOT NULL, state TEXT NOT NULL,
+                                        plays_done INTEGER NOT NULL, next_due TEXT, playing_since TEXT,
+                                        updated_at TEXT NOT NULL);
+"""
+
+
+class Store:
+    """All agent state. One connection, autocommit; each write is durable when the call returns."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, isolation_level=None, timeout=10)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # FULL: an acked event or an accepted seq must not vanish on power loss.
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # --- programme ---
+    def save_programme(self, kind: str, version: int, body: dict[str, Any], at: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO programme VALUES (?, ?, ?, ?)",
+                         (kind, version, json.dumps(body, ensure_ascii=False), at))
+
+    def programme(self, kind: str) -> tuple[int, dict[str, Any]] | None:
+        row = self._db.execute("SELECT version, body FROM programme WHERE kind = ?", (kind,)).fetchone()
+        return (int(row[0]), json.loads(row[1])) if row else None
+
+    # --- seq per stream ---
+    def seq_state(self) -> dict[str, tuple[int, str]]:
+        return {s: (n, m) for s, n, m in self._db.execute("SELECT stream, seq, msg_id FROM seq")}
+
+    def save_seq(self, stream: str, seq: int, msg_id: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO seq VALUES (?, ?, ?)", (stream, seq, msg_id))
+
+    # --- recall ---
+    def recalled(self) -> set[str]:
+        return {r[0] for r in self._db.execute("SELECT bulletin_id FROM recalled")}
+
+    def add_recalled(self, bulletin_id: str, at: str) -> bool:
+        """Record a recall; True if it is new."""
+        cur = self._db.execute("INSERT OR IGNORE INTO recalled VALUES (?, ?)", (bulletin_id, at))
+        return cur.rowcount > 0
+
+    # --- media index ---
+    def touch_media(self, sha256: str, size: int, when: float) -> None:
+        self._db.execute("INSERT OR REPLACE INTO media VALUES (?, ?, ?)", (sha256, size, when))
+
+    def media_index(self) -> list[tuple[str, int, float]]:
+        return list(self._db.execute("SELECT sha256, size, last_used FROM media ORDER BY last_used"))
+
+    def forget_media(self, sha256: str) -> None:
+        self._db.execute("DELETE FROM media WHERE sha256 = ?", (sha256,))
+
+    # --- outbox ---
+    def add_event(self, event_id: str, payload: dict[str, Any], at: str) -> None:
+        self._db.execute("INSERT OR IGNORE INTO outbox (id, payload, created) VALUES (?, ?, ?)",
+                         (event_id, json.dumps(payload, ensure_ascii=False), at))
+
+    def pending_events(self, limit: int, *, ids: list[str] | None = None) -> list[tuple[str, dict[str, Any]]]:
+        if ids is not None:
+            marks = ",".join("?" * len(ids))
+            rows = self._db.execute(f"SELECT id, payload FROM outbox WHERE id IN ({marks}) ORDER BY n",  # noqa: S608
+                                    ids)
+        else:
+            rows = self._db.execute("SELECT id, payload FROM outbox ORDER BY n LIMIT ?", (limit,))
+        return [(i, json.loads(p)) for i, p in rows]
+
+    def delete_events(self, ids: list[str]) -> None:
+        with self.transaction() as db:
+            db.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
+
+    def outbox_size(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+
+    # --- scheduled item instances ---
+    def item_states(self) -> dict[str, tuple[str, int]]:
+        return {k: (s, o) for k, s, o in self._db.execute("SELECT key, state, offset_ms FROM items")}
+
+    def set_item(self, key: str, state: str, at: str, *, offset_ms: int = 0, started_at: str | None = None) -> None:
+        self._db.execute("INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?, ?)", (key, state, offset_ms, started_at, at))
+
+    def items_in_state(self, state: str) -> list[tuple[str, int, str | None, str]]:
+        return list(self._db.execute("SELECT key, offset_ms, started_at, updated_at FROM items WHERE state = ?",
+                                     (state,)))
+
+    def prune_items(self, before_date: str) -> None:
+        self._db.execute("DELETE FROM items WHERE substr(key, 1, 10) < ?", (before_date,))
+
+    # --- emergencies ---
+    def emergencies(self) -> dict[str, dict[str, Any]]:
+        out = {}
+        for eid, alert, state, plays, due, since in self._db.execute(
+                "SELECT id, alert, state, plays_done, next_due, playing_since FROM emergencies"):
+            out[eid] = {"alert": json.loads(alert), "state": state, "plays_done": plays, "next_due": due,
+                        "playing_since": since}
+        return out
+
+    def save_emergency(self, eid: str, alert: dict[str, Any], state: str, plays_done: int, next_due: str | None,
+                       at: str, playing_since: str | None = None) -> None:
+        self._db.execute("INSERT OR REPLACE INTO emergencies VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (eid, json.dumps(alert, ensure_ascii=False), state, plays_done, next_due, playing_since, at))

@@ -1,0 +1,125 @@
+"""MQTT: persistent session (clean start off, fixed client id), QoS 1, last will, reconnect with growing
+randomised delays; feeds incoming messages to the agent and drains the outbox while connected."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from edge_agent import outbox
+from edge_agent.agent import Agent
+
+log = logging.getLogger("edge_agent.mqtt")
+
+SESSION_EXPIRY_S = 7 * 24 * 3600  # the broker keeps our subscriptions and queued QoS 1 messages this long
+MAX_BACKOFF_S = 60.0
+
+
+class Connection:
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+        s = agent.settings
+        self._status_topic = agent.topics.status(s.device_id)
+        self._event_topic = agent.topics.event(s.device_id)
+        self.client: aiomqtt.Client | None = None
+        self.ready = asyncio.Event()
+        self._password = Path(s.mqtt.password_file).read_text().strip() if s.mqtt.password_file else None
+        agent.resubscribe = self._resubscribe
+
+    def _offline(self) -> bytes:
+        return json.dumps(self.agent.status("offline").to_dict(), ensure_ascii=False).encode()
+
+    def _make_client(self) -> aiomqtt.Client:
+        s = self.agent.settings
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = SESSION_EXPIRY_S
+        return aiomqtt.Client(
+            s.mqtt.host, s.mqtt.port, identifier=s.device_id, protocol=aiomqtt.ProtocolVersion.V5,
+            clean_start=False, properties=props, keepalive=s.mqtt.keepalive_s, timeout=15,
+            username=s.mqtt.username or None, password=self._password,
+            will=aiomqtt.Will(self._status_topic, self._offline(), qos=1, retain=True))
+
+    async def run(self) -> None:
+        delay = 1.0
+        while True:
+            try:
+                async with self._make_client() as client:
+                    self.client = client
+                    await client.subscribe([(t, 1) for t in self.agent.subscriptions()])
+                    log.info("đã kết nối %s:%d, đăng ký %d chủ đề", self.agent.settings.mqtt.host,
+                             self.agent.settings.mqtt.port, len(self.agent.subscriptions()))
+                    await self.publish_status(client)
+                    self.ready.set()
+                    delay = 1.0
+                    async with asyncio.TaskGroup() as tg:
+                        tg.create_task(outbox.drain(client, self._event_topic, self.agent.store, self.agent.reporter),
+                                       name="outbox")
+                        tg.create_task(self._status_loop(client), name="status")
+                        tg.create_task(self._receive(client), name="receive")
+            except* aiomqtt.MqttError as group:
+                log.warning("mất kết nối MQTT: %s", "; ".join(str(e) for e in group.exceptions))
+            finally:
+                self.client = None
+                self.ready.clear()
+                self.agent.write_local_status(self.agent.status(), connected=False)
+            wait = delay * (0.5 + random.random())  # noqa: S311 - jitter only
+            log.info("kết nối lại sau %.1f s", wait)
+            await asyncio.sleep(wait)
+            delay = min(delay * 2, MAX_BACKOFF_S)
+
+    async def _receive(self, client: aiomqtt.Client) -> None:
+        async for msg in client.messages:
+            payload = msg.payload if isinstance(msg.payload, bytes) else str(msg.payload or "").encode()
+            self.agent.handle(str(msg.topic), payload, retained=bool(msg.retain))
+
+    async def publish_status(self, client: Any) -> None:
+        status = self.agent.status()
+        await client.publish(self._status_topic, json.dumps(status.to_dict(), ensure_ascii=False), qos=1,
+                             retain=True, timeout=15)
+        self.agent.write_local_status(status, connected=True)
+
+    async def _status_loop(self, client: aiomqtt.Client) -> None:
+        changed = self.agent.status_changed
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), timeout=self.agent.settings.heartbeat_s)
+                await asyncio.sleep(0.05)  # fold bursts of changes into one status
+            changed.clear()
+            await asyncio.to_thread(self.agent.trust.refresh)
+            await self.publish_status(client)
+
+    def _resubscribe(self) -> None:
+        client = self.client
+        if client is None:
+            return
+        topic = self.agent.topics.program(self.agent.settings.area, self.agent.settings.kind)
+
+        async def again() -> None:
+            with contextlib.suppress(aiomqtt.MqttError):
+                await client.unsubscribe(topic)
+                await client.subscribe(topic, qos=1)
+
+        self.agent._spawn(again(), "resubscribe")  # noqa: SLF001
+
+    async def shutdown(self, timeout_s: float = 3.0) -> None:
+        """Clean stop: send what is pending (bounded), then an explicit offline status, then disconnect."""
+        client = self.client
+        if client is None:
+            return
+        with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                while self.agent.store.outbox_size():
+                    self.agent.reporter.wake.set()
+                    await asyncio.sleep(0.05)
+        with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+            await client.publish(self._status_topic, self._offline(), qos=1, retain=True, timeout=timeout_s)
+        log.info("đã gửi trạng thái offline")
