@@ -110,8 +110,10 @@ class BoardLogic:
             raise ValueError(f"led.standby is {self.standby!r}; use one of {', '.join(STANDBY_MODES)}")
         if self.width <= 0 or self.height <= 0:
             raise ValueError(f"led.width and led.height must be positive pixels, got {self.width}x{self.height}")
-        for window in self.windows:
-            window_span(datetime.now(ZoneInfo(self.tz)), window, self.tz)  # raises a clear error if malformed
+        try:  # the same rule the ticks use, so a bad window fails here and not at 17:00
+            window_at(datetime.now(ZoneInfo(self.tz)), self.windows, self.tz)
+        except ValueError as exc:
+            raise ValueError(f"led.windows: {exc}") from None
 
     # --- inputs -------------------------------------------------------------------------------------
 

@@ -1,12 +1,14 @@
-"""Which board window is open now: playlists.window_at when it exists, else the same rule here."""
+"""Board windows: which is open (playlists.window_at, the one rule) and the span of the open one."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
+from playlists import window_at
+
 DEFAULT_TZ = "Asia/Ho_Chi_Minh"
+__all__ = ["DEFAULT_TZ", "parse_window", "window_at", "window_span"]
 
 
 def parse_window(window: str) -> tuple[time, time]:
@@ -21,35 +23,10 @@ def parse_window(window: str) -> tuple[time, time]:
     return start, end
 
 
-def _local_window_at(now: datetime, windows: list[str], tz: str = DEFAULT_TZ) -> str | None:
-    """The window containing `now` (start inclusive, end exclusive; may cross midnight), or None."""
-    local = now.astimezone(ZoneInfo(tz)).time()
-    for window in windows:
-        start, end = parse_window(window)
-        inside = start <= local < end if start < end else (local >= start or local < end)
-        if inside:
-            return window
-    return None
-
-
-def _resolve() -> Callable[..., str | None]:
-    try:  # playlists/ is the single source of the window rule once it provides it
-        from playlists import window_at  # type: ignore[attr-defined]
-    except ImportError:
-        return _local_window_at
-    return window_at  # type: ignore[no-any-return]
-
-
-window_at = _resolve()
-
-
 def window_span(now: datetime, window: str, tz: str = DEFAULT_TZ) -> tuple[datetime, datetime]:
     """Start and end (aware datetimes) of the occurrence of `window` that contains `now`."""
     start, end = parse_window(window)
     local = now.astimezone(ZoneInfo(tz))
-    day = local.date()
-    if start > end and local.time() < end:  # after midnight in a window that began yesterday
-        day -= timedelta(days=1)
-    begin = datetime.combine(day, start, tzinfo=local.tzinfo)
-    finish = datetime.combine(day + timedelta(days=1 if start > end else 0), end, tzinfo=local.tzinfo)
-    return begin, finish
+    # playlists refuses windows crossing midnight, so both ends are on the local day of `now`
+    return (datetime.combine(local.date(), start, tzinfo=local.tzinfo),
+            datetime.combine(local.date(), end, tzinfo=local.tzinfo))
