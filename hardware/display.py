@@ -64,7 +64,10 @@ class CommandDisplayPanel(DisplayPanel):
         """Use what this machine has: vcgencmd (Raspberry Pi HDMI power), ddcutil (DDC/CI brightness)."""
         panel = cls()
         if shutil.which("vcgencmd"):
-            panel.power_on, panel.power_off = ["vcgencmd", "display_power", "1"], ["vcgencmd", "display_power", "0"]
+            panel.power_on, panel.power_off = (
+                ["vcgencmd", "display_power", "1"],
+                ["vcgencmd", "display_power", "0"],
+            )
         if shutil.which("ddcutil"):
             panel.brightness = ["ddcutil", "setvcp", "10", "{percent}"]
         return panel

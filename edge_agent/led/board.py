@@ -39,8 +39,14 @@ class LedBoard:
     """The LED board player inside the agent (interface fixed with the agent core; see README.md)."""
 
     def __init__(
-        self, *, settings: LedSettings, media_dir: Path, clock: Clock, on_display: Callable[[dict[str, Any]], None],
-        panel: DisplayPanel | None = None, tz: str = DEFAULT_TZ,
+        self,
+        *,
+        settings: LedSettings,
+        media_dir: Path,
+        clock: Clock,
+        on_display: Callable[[dict[str, Any]], None],
+        panel: DisplayPanel | None = None,
+        tz: str = DEFAULT_TZ,
     ) -> None:
         self.media_dir = Path(media_dir)
         self.width, self.height = int(settings.width), int(settings.height)
@@ -51,8 +57,12 @@ class LedBoard:
         # The frames shown are a fact whatever the hardware; the sim panel keeps them beside the media cache.
         self.panel = panel if panel is not None else SimDisplayPanel(self.media_dir.parent, clock=clock)
         self._logic = BoardLogic(
-            windows=list(settings.windows), standby=settings.standby, width=self.width, height=self.height,
-            tz=tz, has_media=lambda sha: (self.media_dir / sha).is_file(),
+            windows=list(settings.windows),
+            standby=settings.standby,
+            width=self.width,
+            height=self.height,
+            tz=tz,
+            has_media=lambda sha: (self.media_dir / sha).is_file(),
         )
         self._mime: dict[str, str] = {}
         self._clients: set[web.WebSocketResponse] = set()

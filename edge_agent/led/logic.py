@@ -58,9 +58,14 @@ class Emergency:
     def from_bulletin(cls, info: BulletinInfo, area: str) -> Emergency:
         """A late joiner learns of an active emergency from the programme's bulletin list."""
         return cls(
-            id=info.id, title=info.title or "Thông báo khẩn cấp", text=info.text or "", areas=(area,),
-            sent=_parse_or_none(info.valid_from), expires=_parse_or_none(info.valid_until),
-            exercise=info.exercise, bulletin=info,
+            id=info.id,
+            title=info.title or "Thông báo khẩn cấp",
+            text=info.text or "",
+            areas=(area,),
+            sent=_parse_or_none(info.valid_from),
+            expires=_parse_or_none(info.valid_until),
+            exercise=info.exercise,
+            bulletin=info,
         )
 
 
@@ -109,7 +114,9 @@ class BoardLogic:
         if self.standby not in STANDBY_MODES:
             raise ValueError(f"led.standby is {self.standby!r}; use one of {', '.join(STANDBY_MODES)}")
         if self.width <= 0 or self.height <= 0:
-            raise ValueError(f"led.width and led.height must be positive pixels, got {self.width}x{self.height}")
+            raise ValueError(
+                f"led.width and led.height must be positive pixels, got {self.width}x{self.height}"
+            )
         try:  # the same rule the ticks use, so a bad window fails here and not at 17:00
             window_at(datetime.now(ZoneInfo(self.tz)), self.windows, self.tz)
         except ValueError as exc:
@@ -161,22 +168,11 @@ class BoardLogic:
     # --- the clock moves ----------------------------------------------------------------------------
 
     def tick(self, now: datetime) -> list[Display]:
-        done: list[Display] = []
-        for eid, em in list(self.emergencies.items()):
-            if em.expires is not None and now >= em.expires:
-                del self.emergencies[eid]
-                if self.showing is not None and self.showing.key.startswith(f"E:{eid}#"):
-                    done.append(self._end(now, "completed", detail="expired"))
+        done = self._expire(now)
         top = self._top_emergency()
-        cur = self.showing
         if top is not None:
-            if cur is not None and not (cur.emergency and cur.bulletin_id == top.id):
-                if not cur.emergency and cur.bulletin_id:
-                    self._rotation.restart_id = self._restart_candidate(cur.bulletin_id)
-                done.append(self._end(now, "interrupted", interrupted_by=top.id, detail="emergency"))
-            if self.showing is None:
-                self._start_emergency(top, now)
-            return done
+            return done + self._tick_emergency(top, now)
+        cur = self.showing
         if cur is not None and cur.emergency:  # recalled through a programme's `recalled` list
             done.append(self._end(now, "interrupted", detail="recalled"))
         reason, eligible = self._rotation_now(now)
@@ -191,6 +187,26 @@ class BoardLogic:
                 done.append(self._end(now, "completed"))
         if self.showing is None and eligible:
             self._start_slide(eligible, now)
+        return done
+
+    def _expire(self, now: datetime) -> list[Display]:
+        done: list[Display] = []
+        for eid, em in list(self.emergencies.items()):
+            if em.expires is not None and now >= em.expires:
+                del self.emergencies[eid]
+                if self.showing is not None and self.showing.key.startswith(f"E:{eid}#"):
+                    done.append(self._end(now, "completed", detail="expired"))
+        return done
+
+    def _tick_emergency(self, top: Emergency, now: datetime) -> list[Display]:
+        done: list[Display] = []
+        cur = self.showing
+        if cur is not None and not (cur.emergency and cur.bulletin_id == top.id):
+            if not cur.emergency:
+                self._rotation.restart_id = self._restart_candidate(cur.bulletin_id)
+            done.append(self._end(now, "interrupted", interrupted_by=top.id, detail="emergency"))
+        if self.showing is None:
+            self._start_emergency(top, now)
         return done
 
     # --- what the page draws ------------------------------------------------------------------------
@@ -308,9 +324,14 @@ class BoardLogic:
         rot.restart_id, rot.last_id = None, info.id
         self._serial += 1
         self.showing = Showing(
-            key=f"S:{info.id}#{self._serial}", bulletin_id=info.id, form=info.form, started_at=now,
+            key=f"S:{info.id}#{self._serial}",
+            bulletin_id=info.id,
+            form=info.form,
+            started_at=now,
             ends_at=now + timedelta(milliseconds=slide_duration_ms(info)),
-            sha256=info.media.sha256 if info.media else None, emergency=False, exercise=info.exercise,
+            sha256=info.media.sha256 if info.media else None,
+            emergency=False,
+            exercise=info.exercise,
             scheduled_at=scheduled,
         )
 
@@ -318,22 +339,36 @@ class BoardLogic:
         self._serial += 1
         media = em.bulletin.media if em.bulletin else None
         self.showing = Showing(
-            key=f"E:{em.id}#{self._serial}", bulletin_id=em.id, form=em.bulletin.form if em.bulletin else "text",
-            started_at=now, ends_at=None, sha256=media.sha256 if media else None, emergency=True,
+            key=f"E:{em.id}#{self._serial}",
+            bulletin_id=em.id,
+            form=em.bulletin.form if em.bulletin else "text",
+            started_at=now,
+            ends_at=None,
+            sha256=media.sha256 if media else None,
+            emergency=True,
             exercise=em.exercise,
         )
 
-    def _end(self, now: datetime, outcome: str, *, interrupted_by: str | None = None, detail: str = "") -> Display:
+    def _end(
+        self, now: datetime, outcome: str, *, interrupted_by: str | None = None, detail: str = ""
+    ) -> Display:
         cur = self.showing
         assert cur is not None  # callers check
         self.showing = None
         if not cur.acked:
             detail = "; ".join(x for x in (detail, "no player page confirmed it") if x)
         return {
-            "bulletin_id": cur.bulletin_id, "outcome": outcome, "form": cur.form,
-            "scheduled_at": cur.scheduled_at, "started_at": to_iso(cur.started_at), "ended_at": to_iso(now),
-            "sha256": cur.sha256, "emergency": cur.emergency, "exercise": cur.exercise,
-            "interrupted_by": interrupted_by, "detail": detail,
+            "bulletin_id": cur.bulletin_id,
+            "outcome": outcome,
+            "form": cur.form,
+            "scheduled_at": cur.scheduled_at,
+            "started_at": to_iso(cur.started_at),
+            "ended_at": to_iso(now),
+            "sha256": cur.sha256,
+            "emergency": cur.emergency,
+            "exercise": cur.exercise,
+            "interrupted_by": interrupted_by,
+            "detail": detail,
         }
 
 
@@ -346,7 +381,7 @@ def slide_duration_ms(info: BulletinInfo) -> int:
 
 
 def panel_setting(mode: str, standby: str, local_hour: int) -> tuple[bool, int]:
-    """(power on?, brightness %) for the panel: full for emergencies, dimmer at night, off for black standby."""
+    """(power on?, brightness %): full for emergencies, dimmer at night, off for black standby."""
     if mode == "emergency":
         return True, 100
     if mode == "standby" and standby == "black":
@@ -374,8 +409,12 @@ def _media_url(sha256: str) -> str:
 
 def _slide_view(info: BulletinInfo, cur: Showing) -> dict[str, Any]:
     return {
-        "key": cur.key, "bulletin_id": info.id, "form": info.form, "title": info.title,
-        "text": info.text or "", "exercise": info.exercise,
+        "key": cur.key,
+        "bulletin_id": info.id,
+        "form": info.form,
+        "title": info.title,
+        "text": info.text or "",
+        "exercise": info.exercise,
         "duration_ms": int((cur.ends_at - cur.started_at).total_seconds() * 1000) if cur.ends_at else None,
         "media_url": _media_url(info.media.sha256) if info.media else None,
         "mime": info.media.mime if info.media else None,
@@ -388,8 +427,13 @@ def _emergency_view(em: Emergency, key: str, tz: str) -> dict[str, Any]:
     media = em.bulletin.media if em.bulletin else None
     image = media is not None and media.mime.startswith("image/")
     return {
-        "key": key, "id": em.id, "title": em.title, "text": em.text, "areas": list(em.areas),
-        "sent": sent, "exercise": em.exercise,
+        "key": key,
+        "id": em.id,
+        "title": em.title,
+        "text": em.text,
+        "areas": list(em.areas),
+        "sent": sent,
+        "exercise": em.exercise,
         "label": "DIỄN TẬP - KHẨN CẤP" if em.exercise else "KHẨN CẤP",
         "media_url": _media_url(media.sha256) if media is not None and image else None,
     }

@@ -29,7 +29,7 @@ def _static(name: str) -> str:
     return resources.files("edge_agent.led").joinpath("static", name).read_text(encoding="utf-8")
 
 
-def sniff_mime(head: bytes) -> str:
+def sniff_mime(head: bytes) -> str:  # noqa: PLR0911 - one return per magic number reads best
     """Content type from a file's first bytes (media files carry no extension)."""
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "image/png"
@@ -87,7 +87,9 @@ async def _static_file(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     if name not in STATIC_FILES:
         raise web.HTTPNotFound(text=f"no static file {name!r}")
-    return web.Response(text=_static(name), content_type=STATIC_FILES[name], charset="utf-8", headers=NO_CACHE)
+    return web.Response(
+        text=_static(name), content_type=STATIC_FILES[name], charset="utf-8", headers=NO_CACHE
+    )
 
 
 async def _font(request: web.Request) -> web.StreamResponse:
@@ -110,7 +112,9 @@ async def _media(request: web.Request) -> web.StreamResponse:
         with path.open("rb") as fh:
             mime = sniff_mime(fh.read(512))
     # content-addressed: the bytes behind a name never change
-    return web.FileResponse(path, headers={"Content-Type": mime, "Cache-Control": "max-age=31536000, immutable"})
+    return web.FileResponse(
+        path, headers={"Content-Type": mime, "Cache-Control": "max-age=31536000, immutable"}
+    )
 
 
 async def _websocket(request: web.Request) -> web.WebSocketResponse:

@@ -28,5 +28,7 @@ def window_span(now: datetime, window: str, tz: str = DEFAULT_TZ) -> tuple[datet
     start, end = parse_window(window)
     local = now.astimezone(ZoneInfo(tz))
     # playlists refuses windows crossing midnight, so both ends are on the local day of `now`
-    return (datetime.combine(local.date(), start, tzinfo=local.tzinfo),
-            datetime.combine(local.date(), end, tzinfo=local.tzinfo))
+    return (
+        datetime.combine(local.date(), start, tzinfo=local.tzinfo),
+        datetime.combine(local.date(), end, tzinfo=local.tzinfo),
+    )

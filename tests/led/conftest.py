@@ -53,8 +53,23 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Media:
     media_dir = tmp_path_factory.mktemp("led-data") / "media"
     media_dir.mkdir()
     _ffmpeg("-f", "lavfi", "-i", "testsrc=size=800x600:rate=1", "-frames:v", "1", str(work / "a.png"))
-    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=320x180:rate=15:duration=2", "-c:v", "libvpx",
-            "-b:v", "200k", "-deadline", "realtime", str(work / "v.webm"))
+    _ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=320x180:rate=15:duration=2",
+        "-c:v",
+        "libvpx",
+        "-b:v",
+        "200k",
+        "-deadline",
+        "realtime",
+        str(work / "v.webm"),
+    )
     (work / "s.vtt").write_text(VTT, encoding="utf-8")
-    return Media(media_dir, _store(media_dir, work / "a.png"), _store(media_dir, work / "v.webm"),
-                 _store(media_dir, work / "s.vtt"))
+    return Media(
+        media_dir,
+        _store(media_dir, work / "a.png"),
+        _store(media_dir, work / "v.webm"),
+        _store(media_dir, work / "s.vtt"),
+    )

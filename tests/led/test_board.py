@@ -37,7 +37,9 @@ async def rig(media: Media, tmp_path: Path) -> AsyncIterator[Rig]:
     clock = FrozenClock(local("16:50"))
     displays: list[dict[str, Any]] = []
     panel = SimDisplayPanel(tmp_path, clock=clock)
-    board = LedBoard(settings=Settings(), media_dir=media.dir, clock=clock, on_display=displays.append, panel=panel)
+    board = LedBoard(
+        settings=Settings(), media_dir=media.dir, clock=clock, on_display=displays.append, panel=panel
+    )
     url = await board.start()
     try:
         yield Rig(board, url, clock, displays, panel)
@@ -59,7 +61,7 @@ async def test_page_is_sized_to_the_board_and_media_has_its_type(rig: Rig, media
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as http:
         async with http.get(rig.url) as resp:
             page = await resp.text()
-        assert '--board-w: 192px; --board-h: 96px;' in page and 'lang="vi"' in page
+        assert "--board-w: 192px; --board-h: 96px;" in page and 'lang="vi"' in page
         async with http.get(f"{rig.url}media/{media.png}") as resp:
             assert resp.status == 200 and resp.content_type == "image/png"
         async with http.get(f"{rig.url}media/{media.webm}") as resp:  # not in the programme: sniffed
@@ -101,13 +103,16 @@ async def test_websocket_pushes_changes_and_acks_count_as_proof(rig: Rig) -> Non
     t1, e1 = rig.displays[0], rig.displays[1]
     assert t1["bulletin_id"] == "t1" and t1["outcome"] == "interrupted" and t1["interrupted_by"] == "e1"
     assert t1["detail"] == "emergency"  # acknowledged by the page: no "no player page" note
-    assert e1["bulletin_id"] == "e1" and e1["emergency"] and e1["ended_at"] == local("17:00:30"[:5]).replace(
-        second=30).isoformat()
+    assert (
+        e1["bulletin_id"] == "e1"
+        and e1["emergency"]
+        and e1["ended_at"] == local("17:00:30"[:5]).replace(second=30).isoformat()
+    )
 
 
 async def wait_frames(panel: SimDisplayPanel, count: int) -> None:
     async with asyncio.timeout(TIMEOUT):
-        while len(panel.frames) < count:
+        while len(panel.frames) < count:  # noqa: ASYNC110 - the panel is called from a worker thread
             await asyncio.sleep(0.02)
 
 
@@ -127,8 +132,13 @@ async def test_sim_panel_records_frames_power_and_brightness(rig: Rig) -> None:
 
 async def test_port_in_use_is_explained(rig: Rig, media: Media) -> None:
     port = int(rig.url.rsplit(":", 1)[1].strip("/"))
-    other = LedBoard(settings=Settings(http_port=port), media_dir=media.dir, clock=rig.clock,
-                     on_display=lambda _d: None, panel=SimDisplayPanel(media.dir.parent))
+    other = LedBoard(
+        settings=Settings(http_port=port),
+        media_dir=media.dir,
+        clock=rig.clock,
+        on_display=lambda _d: None,
+        panel=SimDisplayPanel(media.dir.parent),
+    )
     with pytest.raises(RuntimeError, match="http_port"):
         await other.start()
 
@@ -136,8 +146,13 @@ async def test_port_in_use_is_explained(rig: Rig, media: Media) -> None:
 async def test_stop_closes_the_display_in_progress(media: Media, tmp_path: Path) -> None:
     clock = FrozenClock(local("03:00"))
     displays: list[dict[str, Any]] = []
-    board = LedBoard(settings=Settings(standby="black"), media_dir=media.dir, clock=clock,
-                     on_display=displays.append, panel=SimDisplayPanel(tmp_path, clock=clock))
+    board = LedBoard(
+        settings=Settings(standby="black"),
+        media_dir=media.dir,
+        clock=clock,
+        on_display=displays.append,
+        panel=SimDisplayPanel(tmp_path, clock=clock),
+    )
     await board.start()
     board.emergency(alert("e1", sent=local("03:00")))
     clock.advance(timedelta(minutes=2).total_seconds())

@@ -71,7 +71,11 @@ def test_emergency_takes_over_in_window_and_interrupted_item_restarts_after_canc
     assert screen["mode"] == "emergency" and screen["emergency"]["label"] == "KHẨN CẤP"
     assert screen["emergency"]["sent"] == "17:10 ngày 23/11/2026"
     done = logic.cancel("e1", now + timedelta(seconds=40))
-    assert done[0]["bulletin_id"] == "e1" and done[0]["emergency"] is True and done[0]["detail"].startswith("cancelled")
+    assert (
+        done[0]["bulletin_id"] == "e1"
+        and done[0]["emergency"] is True
+        and done[0]["detail"].startswith("cancelled")
+    )
     assert logic.screen(now)["slide"]["bulletin_id"] == "t1"
     # a cancelled alert that arrives again (duplicate delivery) stays off the screen
     logic.emergency(alert("e1", sent=now), now + timedelta(seconds=41))
@@ -86,7 +90,9 @@ def test_emergency_outside_windows_until_expiry_and_exercise_is_marked() -> None
     assert em["exercise"] is True and "DIỄN TẬP" in em["label"]
     assert logic.tick(now + timedelta(minutes=9)) == []
     done = logic.tick(now + timedelta(minutes=10))
-    assert done[0]["outcome"] == "completed" and done[0]["detail"].startswith("expired") and done[0]["exercise"]
+    assert (
+        done[0]["outcome"] == "completed" and done[0]["detail"].startswith("expired") and done[0]["exercise"]
+    )
     assert logic.screen(now)["mode"] == "standby"
 
 
@@ -133,8 +139,13 @@ def test_programme_recalled_list_and_late_joined_emergency() -> None:
     now = local("12:00")
     em = alert("e5", sent=now).bulletin
     assert em is not None
-    em = type(em)(**{**em.__dict__, "valid_from": now.isoformat(),
-                     "valid_until": (now + timedelta(hours=1)).isoformat()})
+    em = type(em)(
+        **{
+            **em.__dict__,
+            "valid_from": now.isoformat(),
+            "valid_until": (now + timedelta(hours=1)).isoformat(),
+        }
+    )
     logic.set_programme(programme([text_bulletin("t1")], emergencies=["e5"], extra=[em]), now)
     assert logic.screen(now)["emergency"]["id"] == "e5"
     done = logic.set_programme(programme([text_bulletin("t1")], recalled=["e5"], version=2), now)
@@ -145,8 +156,9 @@ def test_missing_media_and_expired_bulletins_are_skipped() -> None:
     logic = make(has_media=lambda sha: sha != PNG)
     now = local("05:30")
     old = text_bulletin("old", valid_until=local("05:00").isoformat())
-    prog = programme([media_bulletin("img", "image", PNG, "image/png"), old, text_bulletin("ok")],
-                     window="05:00-07:00")
+    prog = programme(
+        [media_bulletin("img", "image", PNG, "image/png"), old, text_bulletin("ok")], window="05:00-07:00"
+    )
     logic.set_programme(prog, now)
     assert logic.screen(now)["slide"]["bulletin_id"] == "ok"
     assert [b.id for b, _ in logic._eligible(now, "05:00-07:00")] == ["ok"]
@@ -196,8 +208,14 @@ def test_panel_setting() -> None:
     assert panel_setting("slide", "clock", 12) == (True, 100)
 
 
-OPS = st.lists(st.tuples(st.sampled_from(["tick", "alert", "cancel", "recall", "trust", "distrust"]),
-                         st.integers(0, 3), st.integers(1, 3600)), max_size=25)
+OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["tick", "alert", "cancel", "recall", "trust", "distrust"]),
+        st.integers(0, 3),
+        st.integers(1, 3600),
+    ),
+    max_size=25,
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -224,6 +242,8 @@ def test_invariants_under_any_sequence(ops: list[tuple[str, int, int]], start_mi
             assert logic.clock_trusted and window_at(now, WINDOWS) is not None
             assert screen["slide"]["bulletin_id"] not in logic.recalled
             assert slide_duration_ms(logic._infos()[screen["slide"]["bulletin_id"]]) >= TEXT_MIN_MS
-        if logic.emergencies and any(e.expires is None or e.expires > now for e in logic.emergencies.values()):
+        if logic.emergencies and any(
+            e.expires is None or e.expires > now for e in logic.emergencies.values()
+        ):
             assert screen["mode"] == "emergency"
         assert (screen["mode"] == "standby") is (logic.showing is None)

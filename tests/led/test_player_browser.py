@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,19 +23,29 @@ from .helpers import alert, local, media_bulletin, programme, text_bulletin
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--autoplay-policy=no-user-gesture-required"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 SIZES = [(192, 96), (1920, 384)]
-TEXT = ("UBND xã thông báo: từ ngày 25/11, người dân mang theo căn cước khi đến trạm y tế để tiêm "
-        "vắc-xin phòng bệnh sởi cho trẻ dưới 5 tuổi.")
+TEXT = (
+    "UBND xã thông báo: từ ngày 25/11, người dân mang theo căn cước khi đến trạm y tế để tiêm "
+    "vắc-xin phòng bệnh sởi cho trẻ dưới 5 tuổi."
+)
 LONG = " ".join([TEXT] * 12)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    if not Path(CHROMIUM).exists():
+    if not os.path.exists(CHROMIUM):  # noqa: ASYNC240 - once per module, before anything runs
         pytest.skip("Debian's chromium is not installed")
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, timeout=30_000)
@@ -56,33 +67,51 @@ class Player:
         await self.page.wait_for_function(
             """mode => { const b = window.nguonBoard;
                  if (!b || !b.state || b.state.mode !== mode) return false;
-                 const item = mode === 'slide' ? b.state.slide : mode === 'emergency' ? b.state.emergency : null;
+                 const s = b.state;
+                 const item = mode === 'slide' ? s.slide : mode === 'emergency' ? s.emergency : null;
                  return b.rendered === (item ? item.key : 'standby'); }""",
-            arg=mode, timeout=timeout_ms)
+            arg=mode,
+            timeout=timeout_ms,
+        )
         return await self.page.evaluate("window.nguonBoard.state")  # type: ignore[no-any-return]
 
     async def rect(self, selector: str) -> dict[str, float]:
         return await self.page.eval_on_selector(  # type: ignore[no-any-return]
-            selector, "e => { const r = e.getBoundingClientRect(); return {x: r.x, y: r.y, w: r.width, h: r.height}; }")
+            selector,
+            "e => { const r = e.getBoundingClientRect(); return {x: r.x, y: r.y, w: r.width, h: r.height}; }",
+        )
 
     def inside(self, r: dict[str, float]) -> bool:
-        return r["x"] >= -0.5 and r["y"] >= -0.5 and r["x"] + r["w"] <= self.width + 0.5 \
+        return (
+            r["x"] >= -0.5
+            and r["y"] >= -0.5
+            and r["x"] + r["w"] <= self.width + 0.5
             and r["y"] + r["h"] <= self.height + 0.5
+        )
 
     async def shot(self, name: str) -> None:
         SHOTS.mkdir(parents=True, exist_ok=True)
-        await self.page.locator("#board").screenshot(path=str(SHOTS / f"led-{name}-{self.width}x{self.height}.png"),
-                                                     animations="disabled", timeout=10_000)
+        await self.page.locator("#board").screenshot(
+            path=str(SHOTS / f"led-{name}-{self.width}x{self.height}.png"),
+            animations="disabled",
+            timeout=10_000,
+        )
 
 
 @pytest_asyncio.fixture(loop_scope="module", params=SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-async def player(request: pytest.FixtureRequest, browser: Browser, media: Media,
-                 tmp_path: Path) -> AsyncIterator[Player]:
+async def player(
+    request: pytest.FixtureRequest, browser: Browser, media: Media, tmp_path: Path
+) -> AsyncIterator[Player]:
     width, height = request.param
     clock = FrozenClock(local("16:00"))
     displays: list[dict[str, Any]] = []
-    board = LedBoard(settings=Settings(width=width, height=height), media_dir=media.dir, clock=clock,
-                     on_display=displays.append, panel=SimDisplayPanel(tmp_path, clock=clock))
+    board = LedBoard(
+        settings=Settings(width=width, height=height),
+        media_dir=media.dir,
+        clock=clock,
+        on_display=displays.append,
+        panel=SimDisplayPanel(tmp_path, clock=clock),
+    )
     url = await board.start()
     board.set_clock_trusted(True)
     # a window larger than the board: the page must still be exactly the board
@@ -104,7 +133,9 @@ async def test_text_fits_the_board_with_vietnamese_font(player: Player) -> None:
     board = await player.rect("#board")
     assert (board["x"], board["y"], board["w"], board["h"]) == (0, 0, player.width, player.height)
     assert await player.page.evaluate("document.fonts.check('20px NguonBoard', 'Tiêm chủng sởi')")
-    assert "NguonBoard" in await player.page.eval_on_selector(".fit-inner", "e => getComputedStyle(e).fontFamily")
+    assert "NguonBoard" in await player.page.eval_on_selector(
+        ".fit-inner", "e => getComputedStyle(e).fontFamily"
+    )
     body, title = await player.rect(".fit-inner"), await player.rect(".title")
     assert player.inside(body) and player.inside(title)
     fit = await player.page.evaluate("window.nguonBoard.fit")
@@ -125,12 +156,16 @@ async def test_long_text_scrolls(player: Player) -> None:
 
 
 async def test_image_is_contained(player: Player, media: Media) -> None:
-    player.board.set_programme(programme([media_bulletin("img", "infographic", media.png, "image/png")],
-                                         window="05:00-07:00"))
+    player.board.set_programme(
+        programme([media_bulletin("img", "infographic", media.png, "image/png")], window="05:00-07:00")
+    )
     player.clock.set(local("05:00"))
     await player.rendered("slide")
-    img = await player.page.eval_on_selector("img.media", """e => ({nw: e.naturalWidth, nh: e.naturalHeight,
-        fit: getComputedStyle(e).objectFit, w: e.clientWidth, h: e.clientHeight})""")
+    img = await player.page.eval_on_selector(
+        "img.media",
+        """e => ({nw: e.naturalWidth, nh: e.naturalHeight,
+        fit: getComputedStyle(e).objectFit, w: e.clientWidth, h: e.clientHeight})""",
+    )
     assert (img["nw"], img["nh"], img["fit"]) == (800, 600, "contain")
     assert (img["w"], img["h"]) == (player.width, player.height)
     scale = min(player.width / 800, player.height / 600)
@@ -147,9 +182,13 @@ async def test_video_plays_with_subtitles(player: Player, media: Media) -> None:
     player.clock.set(local("17:30"))
     await player.rendered("slide")
     await player.page.wait_for_function(
-        "document.querySelector('.subs') && document.querySelector('.subs').textContent.includes('Đường ngập')")
-    v = await player.page.eval_on_selector("video.media", """e => ({t: e.currentTime, vw: e.videoWidth,
-        fit: getComputedStyle(e).objectFit, w: e.clientWidth, h: e.clientHeight, paused: e.paused})""")
+        "(document.querySelector('.subs') || {}).textContent?.includes('Đường ngập')"
+    )
+    v = await player.page.eval_on_selector(
+        "video.media",
+        """e => ({t: e.currentTime, vw: e.videoWidth,
+        fit: getComputedStyle(e).objectFit, w: e.clientWidth, h: e.clientHeight, paused: e.paused})""",
+    )
     assert v["vw"] == 320 and v["fit"] == "contain" and not v["paused"]
     assert (v["w"], v["h"]) == (player.width, player.height)
     assert player.inside(await player.rect(".subs"))
@@ -166,7 +205,8 @@ async def test_emergency_takes_over_within_a_second_and_rotation_returns(player:
     await player.page.wait_for_function(
         "document.querySelector('#board').dataset.mode === 'emergency' && "
         "document.querySelector('.em-kind') && document.querySelector('.em-kind').textContent === 'KHẨN CẤP'",
-        timeout=1_000)
+        timeout=1_000,
+    )
     assert loop.time() - started < 1.0
     state = await player.rendered("emergency")
     assert await player.page.inner_text(".em-title") == "Cảnh báo lũ quét"
