@@ -1,0 +1,147 @@
+"""`python -m hub serve|migrate|user|device|areas` (the demo is `python -m hub demo`, in hub/demo.py)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from hub.config import ConfigError, HubConfig, load_config
+from hub.errors import ServiceError
+from hub.roles import ROLES, SYSTEM
+
+
+def _services(cfg: HubConfig) -> Any:
+    from hub.app import build_services  # noqa: PLC0415
+
+    class _NoSpeech:  # the CLI never speaks
+        async def speak(self, text: str) -> Any:
+            raise ServiceError("CLI không tổng hợp giọng nói")
+
+    return build_services(cfg, speech=_NoSpeech())
+
+
+def _read_password(args: argparse.Namespace) -> str | None:
+    if getattr(args, "password_stdin", False):
+        return sys.stdin.readline().rstrip("\n")
+    return None
+
+
+async def _serve(cfg: HubConfig) -> None:
+    from hub.app import HubRuntime  # noqa: PLC0415
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with HubRuntime(cfg) as hub:
+        print(f"nguon hub: {hub.url} (MQTT {cfg.mqtt.host}:{cfg.mqtt.port})", flush=True)
+        await stop.wait()
+
+
+def agent_config(*, device_id: str, kind: str, area: str, hub_url: str, public_key: str, prefix: str,
+                 mqtt_host: str, mqtt_port: int) -> str:
+    """The agent's TOML (contract.md format)."""
+    return (f'device_id = "{device_id}"\nkind = "{kind}"\narea = "{area}"\n'
+            f'data_dir = "/var/lib/nguon-agent"\nhub_url = "{hub_url}"\n'
+            f'hub_public_keys = ["{public_key}"]\ntopic_prefix = "{prefix}"\n'
+            'clock_offset_s = 0.0\nclock_trust = "ntp"\nheartbeat_s = 30\n\n'
+            f'[mqtt]\nhost = "{mqtt_host}"\nport = {mqtt_port}\nusername = "{device_id}"\n'
+            f'password_file = "/etc/nguon-agent/mqtt_password"\n\n'
+            '[hardware]\nmode = "real"\nvolume = 80\n')
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m hub", description="nguon hub (HTTT nguồn)")
+    p.add_argument("--config", help="TOML config file (NGUON_* env vars override)")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sp = sub.add_parser("serve", help="run the hub")
+    sp.add_argument("--http-port", type=int)
+    sub.add_parser("migrate", help="bring the database schema up to date")
+    sub.add_parser("demo", help="run the demo (hub/demo.py)", add_help=False)
+    u = sub.add_parser("user", help="accounts")
+    us = u.add_subparsers(dest="ucmd", required=True)
+    ua = us.add_parser("add")
+    ua.add_argument("name")
+    ua.add_argument("--role", required=True, choices=ROLES)
+    ua.add_argument("--area")
+    ua.add_argument("--password-stdin", action="store_true", required=True)
+    us.add_parser("disable").add_argument("name")
+    ur = us.add_parser("reset-password")
+    ur.add_argument("name")
+    ur.add_argument("--password-stdin", action="store_true")
+    d = sub.add_parser("device", help="devices")
+    ds = d.add_subparsers(dest="dcmd", required=True)
+    da = ds.add_parser("add")
+    da.add_argument("id")
+    da.add_argument("--kind", required=True, choices=("radio", "led"))
+    da.add_argument("--area", required=True)
+    da.add_argument("--mqtt-host")
+    da.add_argument("--mqtt-port", type=int)
+    a = sub.add_parser("areas", help="area tree")
+    aas = a.add_subparsers(dest="acmd", required=True)
+    aas.add_parser("import").add_argument("file")
+
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "demo" or (len(argv) > 2 and argv[2] == "demo"):
+        from hub import demo  # noqa: PLC0415
+
+        return int(demo.main([x for x in argv if x != "demo"]) or 0)
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        cfg = load_config(args.config)
+        if args.cmd == "serve":
+            if args.http_port is not None:
+                cfg = cfg.model_copy(update={"http": cfg.http.model_copy(update={"port": args.http_port})})
+            asyncio.run(_serve(cfg))
+            return 0
+        if args.cmd == "migrate":
+            from hub.db import Database  # noqa: PLC0415
+
+            cfg.data_dir.mkdir(parents=True, exist_ok=True)
+            Database(cfg.database_url).migrate()
+            print("database is up to date")
+            return 0
+        s = _services(cfg)
+        if args.cmd == "user":
+            if args.ucmd == "add":
+                pw = _read_password(args) or ""
+                out = s.accounts.create_user(SYSTEM, username=args.name, password=pw, role=args.role,
+                                             area=args.area)
+                print(json.dumps(out, ensure_ascii=False))
+            elif args.ucmd == "disable":
+                s.accounts.set_disabled(SYSTEM, args.name, True)
+                print(f"{args.name}: disabled")
+            else:
+                given = _read_password(args)
+                new = s.accounts.reset_password(SYSTEM, args.name, given)
+                print(new if not given else f"{args.name}: password changed")
+        elif args.cmd == "device":
+            out = s.devices.register(SYSTEM, device_id=args.id, kind=args.kind, area=args.area)
+            base = cfg.http.public_url or f"http://{cfg.http.host}:{cfg.http.port}"
+            from protocol.keys import public_key_b64  # noqa: PLC0415
+
+            print(agent_config(device_id=out["id"], kind=out["kind"], area=out["area"], hub_url=base,
+                               public_key=public_key_b64(s.envelopes.key.public), prefix=cfg.mqtt.topic_prefix,
+                               mqtt_host=args.mqtt_host or cfg.mqtt.host, mqtt_port=args.mqtt_port or cfg.mqtt.port))
+        elif args.cmd == "areas":
+            data = json.loads(Path(args.file).read_text(encoding="utf-8"))
+            n = s.areas.import_tree(data, SYSTEM)
+            print(f"{n} areas imported")
+        return 0
+    except (ConfigError, ServiceError) as exc:
+        print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
+        return 2
+    except (OSError, json.JSONDecodeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

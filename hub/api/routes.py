@@ -1,0 +1,266 @@
+"""The REST API under /api/v1 (issue 2 and issue 6). Handlers only translate HTTP <-> services."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from aiohttp import web
+
+from hub.api.framework import Api, client_ip, openapi
+from hub.api.schemas import (
+    BulletinIn,
+    CommandIn,
+    DeviceIn,
+    LoginIn,
+    OrderIn,
+    ReasonIn,
+    ReviewIn,
+    SelectionIn,
+    UserIn,
+    UserPatch,
+)
+from hub.errors import Invalid
+from hub.roles import Actor
+from hub.services import BulletinInput, Services
+from protocol.keys import public_key_b64
+
+api = Api()
+S = Services
+A = Actor
+
+
+def _q(request: web.Request, name: str, *, required: bool = False) -> str | None:
+    value = request.query.get(name)
+    if required and not value:
+        raise Invalid(f"Thiếu tham số '{name}' trên URL.", field=name)
+    return value or None
+
+
+def _int(request: web.Request, name: str, default: int) -> int:
+    raw = request.query.get(name)
+    try:
+        return int(raw) if raw else default
+    except ValueError:
+        raise Invalid(f"Tham số '{name}' phải là số nguyên.", field=name) from None
+
+
+def _date(value: str | None, field: str = "date") -> date:
+    if not value:
+        raise Invalid(f"Thiếu '{field}' (YYYY-MM-DD).", field=field)
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Invalid(f"'{value}' không phải ngày dạng YYYY-MM-DD.", field=field) from None
+
+
+def _bulletin_input(body: BulletinIn) -> BulletinInput:
+    return BulletinInput(title=body.title, priority=body.priority, form=body.form, targets=body.targets,
+                         kinds=list(body.kinds), text=body.text, media=body.media, subtitles=body.subtitles,
+                         valid_from=body.valid_from, valid_until=body.valid_until, plays_per_day=body.plays_per_day,
+                         sensitive=body.sensitive, exercise=body.exercise,
+                         repeat=body.repeat.model_dump() if body.repeat else None,
+                         after_interrupt=body.after_interrupt, origin=body.origin)
+
+
+def _aware(body: BulletinIn) -> None:
+    for name in ("valid_from", "valid_until"):
+        v = getattr(body, name)
+        if v is not None and v.tzinfo is None:
+            raise Invalid(f"'{name}' cần có múi giờ, ví dụ 2026-11-23T05:00:00+07:00.", field=name)
+
+
+# --- auth
+@api.route("POST", "/auth/login", "log in; returns a bearer token", body=LoginIn, auth=False, tag="auth")
+async def login(request: web.Request, s: S, _a: None, *, body: LoginIn) -> Any:
+    return s.accounts.login(body.username, body.password, ip=client_ip(request))
+
+
+@api.route("POST", "/auth/logout", "revoke the bearer token used", tag="auth")
+async def logout(request: web.Request, s: S, a: A) -> Any:
+    s.accounts.logout(request.headers.get("Authorization", "")[7:].strip())
+    return {"ok": True}
+
+
+@api.route("GET", "/me", "who am I", tag="auth")
+async def me(request: web.Request, s: S, a: A) -> Any:
+    return {"username": a.username, "role": a.role, "area": a.area_path}
+
+
+# --- bulletins
+@api.route("POST", "/bulletins", "create a bulletin (submitted unless draft=true; text is spoken now)",
+           body=BulletinIn, status=201, tag="bulletins")
+async def create_bulletin(request: web.Request, s: S, a: A, *, body: BulletinIn) -> Any:
+    _aware(body)
+    return await s.bulletins.create(a, _bulletin_input(body), submit=not body.draft)
+
+
+@api.route("GET", "/bulletins", "list bulletins visible to me", tag="bulletins",
+           query=[("status", "filter by status", False), ("priority", "filter", False), ("area", "filter", False),
+                  ("limit", "max rows (100)", False), ("offset", "skip rows", False)])
+async def list_bulletins(request: web.Request, s: S, a: A) -> Any:
+    return {"bulletins": s.bulletins.list(a, status=_q(request, "status"), priority=_q(request, "priority"),
+                                          area=_q(request, "area"), limit=min(_int(request, "limit", 100), 1000),
+                                          offset=_int(request, "offset", 0))}
+
+
+@api.route("GET", "/bulletins/{id}", "one bulletin with versions and recall confirmations", tag="bulletins")
+async def get_bulletin(request: web.Request, s: S, a: A) -> Any:
+    return s.bulletins.get(a, request.match_info["id"])
+
+
+@api.route("PUT", "/bulletins/{id}", "edit before approval (a new version)", body=BulletinIn, tag="bulletins")
+async def edit_bulletin(request: web.Request, s: S, a: A, *, body: BulletinIn) -> Any:
+    _aware(body)
+    return await s.bulletins.edit(a, request.match_info["id"], _bulletin_input(body))
+
+
+@api.route("POST", "/bulletins/{id}/submit", "submit a draft for approval (text is spoken now)", tag="bulletins")
+async def submit_bulletin(request: web.Request, s: S, a: A) -> Any:
+    return await s.bulletins.submit(a, request.match_info["id"])
+
+
+@api.route("POST", "/bulletins/{id}/approve", "approve and publish", tag="bulletins")
+async def approve_bulletin(request: web.Request, s: S, a: A) -> Any:
+    return await s.approve(a, request.match_info["id"])
+
+
+@api.route("POST", "/bulletins/{id}/review", "reviewer's decision on a sensitive bulletin", body=ReviewIn,
+           tag="bulletins")
+async def review_bulletin(request: web.Request, s: S, a: A, *, body: ReviewIn) -> Any:
+    return await s.review(a, request.match_info["id"], body.decision, body.reason)
+
+
+@api.route("POST", "/bulletins/{id}/reject", "reject with a reason", body=ReasonIn, tag="bulletins")
+async def reject_bulletin(request: web.Request, s: S, a: A, *, body: ReasonIn) -> Any:
+    return s.bulletins.reject(a, request.match_info["id"], body.reason)
+
+
+@api.route("POST", "/bulletins/{id}/recall", "recall (thu hồi): devices remove it and confirm", body=ReasonIn,
+           tag="bulletins")
+async def recall_bulletin(request: web.Request, s: S, a: A, *, body: ReasonIn) -> Any:
+    return await s.recall(a, request.match_info["id"], body.reason)
+
+
+@api.route("POST", "/alerts/{id}/cancel", "cancel an emergency at once", tag="bulletins")
+async def cancel_alert(request: web.Request, s: S, a: A) -> Any:
+    return await s.cancel_alert(a, request.match_info["id"])
+
+
+# --- media
+@api.route("POST", "/media", "upload a file (multipart field 'file' or a raw body with Content-Type)",
+           status=201, tag="media")
+async def upload_media(request: web.Request, s: S, a: A) -> Any:
+    name, mime = "", request.content_type
+    if request.content_type.startswith("multipart/"):
+        reader = await request.multipart()
+        data = b""
+        while True:
+            part = await reader.next()
+            if part is None:
+                break
+            if getattr(part, "name", None) == "file":
+                name = part.filename or ""  # type: ignore[union-attr]
+                mime = part.headers.get("Content-Type", "")  # type: ignore[union-attr]
+                data = bytes(await part.read())  # type: ignore[union-attr]
+        if not data:
+            raise Invalid("Không thấy tệp: gửi dạng multipart với trường 'file'.", field="file")
+    else:
+        data = await request.read()
+    return s.media.upload(a, data, filename=name, declared_mime=mime)
+
+
+# --- programme
+@api.route("GET", "/programme", "a commune's compiled programme for a day, with reasons", tag="programme",
+           query=[("area", "commune path", True), ("kind", "radio|led", True), ("date", "YYYY-MM-DD", False)])
+async def get_programme(request: web.Request, s: S, a: A) -> Any:
+    area = _q(request, "area", required=True)
+    kind = _q(request, "kind") or "radio"
+    day = _date(_q(request, "date")) if _q(request, "date") else s.ctx.local_now().date()
+    assert area is not None
+    return s.programmes.view(a, area, kind, day)
+
+
+@api.route("PUT", "/programme/order", "commune chair: order of priority bulletins", body=OrderIn, tag="programme")
+async def put_order(request: web.Request, s: S, a: A, *, body: OrderIn) -> Any:
+    return await s.set_order(a, area=body.area, day=body.date, order=body.order, kind=body.kind)
+
+
+@api.route("PUT", "/programme/selection", "commune chair: normal bulletins chosen", body=SelectionIn,
+           tag="programme")
+async def put_selection(request: web.Request, s: S, a: A, *, body: SelectionIn) -> Any:
+    return await s.set_selection(a, area=body.area, day=body.date, selection=body.selection, kind=body.kind)
+
+
+# --- plays
+@api.route("GET", "/plays", "proof of play as the hub received it", tag="plays",
+           query=[("bulletin", "bulletin id", False), ("device", "device id", False), ("limit", "max", False)])
+async def get_plays(request: web.Request, s: S, a: A) -> Any:
+    return {"plays": s.devices.plays(a, bulletin=_q(request, "bulletin"), device=_q(request, "device"),
+                                     limit=min(_int(request, "limit", 500), 5000), offset=_int(request, "offset", 0))}
+
+
+# --- users
+@api.route("POST", "/users", "create an account", body=UserIn, status=201, tag="users")
+async def create_user(request: web.Request, s: S, a: A, *, body: UserIn) -> Any:
+    return s.accounts.create_user(a, username=body.username, password=body.password, role=body.role,
+                                  area=body.area, full_name=body.full_name)
+
+
+@api.route("GET", "/users", "list accounts", tag="users")
+async def list_users(request: web.Request, s: S, a: A) -> Any:
+    return {"users": s.accounts.list_users(a)}
+
+
+@api.route("PATCH", "/users/{username}", "disable/enable an account or set its password", body=UserPatch,
+           tag="users")
+async def patch_user(request: web.Request, s: S, a: A, *, body: UserPatch) -> Any:
+    name = request.match_info["username"]
+    out: dict[str, Any] = {}
+    if body.password is not None:
+        s.accounts.reset_password(a, name, body.password)
+        out["password_changed"] = True
+    if body.disabled is not None:
+        out.update(s.accounts.set_disabled(a, name, body.disabled))
+    return out
+
+
+# --- audit
+@api.route("GET", "/audit", "audit log (administrators)", tag="audit",
+           query=[("action", "filter", False), ("username", "filter", False), ("limit", "max", False)])
+async def get_audit(request: web.Request, s: S, a: A) -> Any:
+    return {"entries": s.audit(a, action=_q(request, "action"), username=_q(request, "username"),
+                               limit=_int(request, "limit", 200), offset=_int(request, "offset", 0))}
+
+
+# --- areas, devices, keys
+@api.route("GET", "/areas", "the area tree", tag="areas")
+async def get_areas(request: web.Request, s: S, a: A) -> Any:
+    return {"areas": s.areas.tree()}
+
+
+@api.route("GET", "/devices", "devices with status", tag="devices", query=[("area", "subtree", False)])
+async def list_devices(request: web.Request, s: S, a: A) -> Any:
+    return {"devices": s.devices.list(a, area=_q(request, "area"))}
+
+
+@api.route("POST", "/devices", "register a device", body=DeviceIn, status=201, tag="devices")
+async def add_device(request: web.Request, s: S, a: A, *, body: DeviceIn) -> Any:
+    return s.devices.register(a, device_id=body.id, kind=body.kind, area=body.area, name=body.name)
+
+
+@api.route("POST", "/devices/{id}/commands", "send a command (volume/test_tone/resync/stop/report)",
+           body=CommandIn, status=202, tag="devices")
+async def device_command(request: web.Request, s: S, a: A, *, body: CommandIn) -> Any:
+    return await s.command(a, request.match_info["id"], body.command, dict(body.args))
+
+
+@api.route("GET", "/keys", "the hub's public signing key(s), for agent set-up", auth=False, tag="keys")
+async def get_keys(request: web.Request, s: S, _a: None) -> Any:
+    k = s.envelopes.key
+    return {"keys": [{"key_id": k.key_id, "public_key": public_key_b64(k.public), "alg": "Ed25519"}]}
+
+
+@api.route("GET", "/openapi.json", "this document", auth=False, tag="meta")
+async def get_openapi(request: web.Request, s: S, _a: None) -> Any:
+    return openapi(api, title="nguon hub API", version="1")

@@ -1,0 +1,198 @@
+"""Wiring: build_app() for in-process use and HubRuntime, which owns the HTTP server and MQTT tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from hub.api.framework import SERVICES, error_middleware, json_response
+from hub.api.routes import api
+from hub.config import HubConfig
+from hub.db import Database
+from hub.errors import NotFound
+from hub.mqtt import Ingest, Publisher
+from hub.scheduler import MidnightScheduler
+from hub.services import Context, Services
+from hub.services.publishing import PublisherLike, RecordingPublisher
+from hub.signing import Envelopes, SeqAllocator, load_or_create_key
+from protocol.clock import Clock, ShiftedClock
+from protocol.topics import Topics
+
+log = logging.getLogger(__name__)
+SHA_RE = re.compile(r"^[0-9a-f]{64}$")
+RUNTIME = web.AppKey("runtime", object)
+
+
+def build_services(config: HubConfig, *, clock: Clock | None = None, publisher: PublisherLike | None = None,
+                   speech: Any = None, db: Database | None = None) -> Services:
+    """Database (migrated), key, seq, speech and services; no network."""
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    db = db or Database(config.database_url, echo=config.database.echo)
+    db.migrate()
+    clock = clock or ShiftedClock(config.clock_offset_s)
+    ctx = Context(db=db, config=config, clock=clock)
+    key = load_or_create_key(config.signing_key_path)
+    envelopes = Envelopes(key, SeqAllocator(db), clock)
+    if speech is None:
+        from hub.speech import SpeechService  # noqa: PLC0415
+
+        speech = SpeechService(config)
+    return Services(ctx, envelopes=envelopes, publisher=publisher or RecordingPublisher(), speech=speech)
+
+
+async def media_handler(request: web.Request) -> web.StreamResponse:
+    sha = request.match_info["sha256"]
+    if not SHA_RE.match(sha):
+        raise NotFound("Mã tệp phải là sha256 (64 chữ số hex).", field="sha256")
+    services: Any = request.app[SERVICES]
+    path = services.media.path_for(sha)
+    if not path.exists():
+        raise NotFound(f"Không có tệp {sha}.", field="sha256")
+    mime = "application/octet-stream"
+    try:
+        mime = services.media.get(sha).mime
+    except NotFound:
+        pass
+    resp = web.FileResponse(path, headers={"Content-Type": mime, "Cache-Control": "public, max-age=31536000, immutable",
+                                           "ETag": f'"{sha}"'})
+    return resp
+
+
+async def healthz(request: web.Request) -> web.Response:
+    rt: Any = request.app.get(RUNTIME)
+    mqtt = None
+    if rt is not None and rt.publisher is not None:
+        mqtt = {"publisher": rt.publisher.connected.is_set(), "ingest": rt.ingest.connected.is_set(),
+                "queued": rt.publisher.pending}
+    return json_response({"ok": True, "mqtt": mqtt})
+
+
+def build_app(config: HubConfig, *, clock: Clock | None = None, services: Services | None = None,
+              publisher: PublisherLike | None = None, speech: Any = None) -> web.Application:
+    """The aiohttp application (API, /media, /healthz; the web UI mounts itself if hub.web exists)."""
+    services = services or build_services(config, clock=clock, publisher=publisher, speech=speech)
+    app = web.Application(middlewares=[error_middleware], client_max_size=config.http.max_upload_mb * 1024 * 1024)
+    app[SERVICES] = services
+    api.install(app)
+    app.router.add_get("/media/{sha256}", media_handler)
+    app.router.add_get("/healthz", healthz)
+    try:
+        from hub import web as web_ui  # noqa: PLC0415 - the web UI is optional and built separately
+
+        setup = getattr(web_ui, "setup", None)
+        if setup is not None:
+            setup(app, services)
+    except ImportError:
+        pass
+    return app
+
+
+@dataclass
+class _Handles:
+    runner: web.AppRunner
+    site: web.TCPSite
+
+
+class HubRuntime:
+    """`async with HubRuntime(config) as hub:` runs the hub: HTTP on hub.url, MQTT publisher and ingest."""
+
+    def __init__(self, config: HubConfig, *, clock: Clock | None = None, speech: Any = None,
+                 scheduler: bool | None = None) -> None:
+        self.config = config
+        self.clock = clock
+        self.speech = speech
+        self.publisher: Publisher | None = None
+        self.ingest: Ingest | None = None
+        self.services: Services | None = None
+        self.app: web.Application | None = None
+        self.url = ""
+        self.port = 0
+        self._handles: _Handles | None = None
+        self._scheduler: MidnightScheduler | None = None
+        self._want_scheduler = config.programme.scheduler if scheduler is None else scheduler
+
+    async def start(self) -> HubRuntime:
+        cfg = self.config
+        if cfg.mqtt.enabled:
+            self.publisher = Publisher(cfg.mqtt, cfg.mqtt_password())
+        self.services = await asyncio.to_thread(
+            build_services, cfg, clock=self.clock, publisher=self.publisher, speech=self.speech)
+        services = self.services
+        if self.publisher is not None:
+            self.publisher.start()
+            topics = Topics(cfg.mqtt.topic_prefix)
+            self.ingest = Ingest(cfg.mqtt, cfg.mqtt_password(), [topics.all_events(), topics.all_status()],
+                                 self._on_message)
+            self.ingest.start()
+        services.publishing.start()
+        self.app = build_app(cfg, services=services)
+        self.app[RUNTIME] = self
+        runner = web.AppRunner(self.app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, cfg.http.host, cfg.http.port)
+        await site.start()
+        self._handles = _Handles(runner, site)
+        server = site._server  # aiohttp exposes the bound port only here
+        self.port = server.sockets[0].getsockname()[1] if server and server.sockets else cfg.http.port  # type: ignore[union-attr]
+        self.url = f"http://{cfg.http.host}:{self.port}"
+        if self._want_scheduler:
+            self._scheduler = MidnightScheduler(services)
+            self._scheduler.start()
+        # Everything retained is republished at start so a restarted hub brings agents up to date.
+        services.publishing.republish_soon(None)
+        return self
+
+    @property
+    def public_url(self) -> str:
+        return self.config.http.public_url or self.url
+
+    async def _on_message(self, topic: str, payload: bytes) -> None:
+        assert self.services is not None
+        topics = Topics(self.config.mqtt.topic_prefix)
+        device = topics.device_from_topic(topic)
+        if device is None:
+            return
+        try:
+            data = json.loads(payload.decode("utf-8")) if payload else None
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            log.warning("non-JSON message on %s dropped", topic)
+            return
+        if topic.endswith("/status"):
+            await asyncio.to_thread(self.services.devices.ingest_status, device, data)
+        elif topic.endswith("/event"):
+            await asyncio.to_thread(self.services.devices.ingest_events, device, data)
+
+    async def stop(self) -> None:
+        if self._scheduler:
+            self._scheduler.stop()
+        if self._handles:
+            await self._handles.runner.cleanup()
+            self._handles = None
+        if self.services:
+            await self.services.publishing.stop()
+        if self.ingest:
+            await self.ingest.stop()
+        if self.publisher:
+            try:
+                await self.publisher.drain(timeout=5)
+            except TimeoutError:
+                log.warning("stopping with %d messages unpublished", self.publisher.pending)
+            await self.publisher.stop()
+        if self.services:
+            self.services.ctx.db.dispose()
+
+    async def __aenter__(self) -> HubRuntime:
+        try:
+            return await self.start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()

@@ -1,0 +1,209 @@
+"""Hub configuration: one TOML file plus NGUON_* environment overrides, validated at start-up.
+
+Env overrides: NGUON_<SECTION>__<KEY> (e.g. NGUON_HTTP__PORT=8081, NGUON_DATABASE__URL=...) and
+NGUON_<KEY> for top-level keys (NGUON_DATA_DIR). Unknown keys are an error with a "did you mean" hint.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+ENV_PREFIX = "NGUON_"
+
+
+class ConfigError(ValueError):
+    """The configuration is wrong; the message says where and what to change."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseConfig(_Section):
+    url: str = Field("", description="SQLAlchemy URL; empty = sqlite at <data_dir>/hub.sqlite3 (WAL)")
+    echo: bool = Field(False, description="log every SQL statement")
+
+
+class HttpConfig(_Section):
+    host: str = Field("127.0.0.1", description="address the HTTP server binds")
+    port: int = Field(8080, ge=0, le=65535, description="HTTP port; 0 picks a free one")
+    public_url: str = Field("", description="base URL agents use to reach the hub; empty = http://host:port")
+    max_upload_mb: int = Field(200, ge=1, description="largest media upload accepted")
+
+
+class MqttConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(1883, ge=1, le=65535)
+    username: str = ""
+    password_file: str = Field("", description="file holding the broker password (never put it here)")
+    topic_prefix: str = "nguon/v1"
+    client_id: str = Field("nguon-hub", description="prefix of the hub's MQTT client ids")
+    keepalive_s: int = Field(30, ge=5)
+    enabled: bool = Field(True, description="false = no broker (API-only tests)")
+
+
+class TtsConfig(_Section):
+    engines: tuple[str, ...] = ("espeak-ng",)
+    voice: str = "vi"
+    loudness_lufs: float = -16.0
+    audio_format: Literal["mp3", "opus", "wav"] = "mp3"
+    bitrate: str = "48k"
+    chime: bool = False
+    gtts_timeout_s: float = 5.0
+    piper_model: str = ""
+
+
+class SecurityConfig(_Section):
+    signing_key: str = Field("", description="Ed25519 PEM path; empty = <data_dir>/keys/hub_signing.pem")
+    token_ttl_s: int = Field(12 * 3600, ge=60, description="lifetime of API bearer tokens")
+    session_ttl_s: int = Field(8 * 3600, ge=60, description="lifetime of browser sessions")
+    lockout_after: int = Field(5, ge=1, description="failed logins before the account is locked")
+    lockout_base_s: int = Field(30, ge=1, description="first lock; doubles with every further failure")
+    lockout_max_s: int = Field(3600, ge=1)
+    secure_cookies: bool = Field(False, description="mark cookies Secure (set true behind HTTPS)")
+
+
+class ProgrammeConfig(_Section):
+    days_ahead: int = Field(3, ge=1, le=14, description="days per published programme, today included")
+    gap_s: int = Field(0, ge=0)
+    auto_normal_until_chosen: bool = Field(
+        True, description="normal bulletins air until the commune chair makes a selection for that day")
+    emergency_default_s: int = Field(3600, ge=60, description="expiry of an emergency with no valid_until")
+    recall_memory_days: int = 7
+    scheduler: bool = Field(True, description="run the midnight recompile job")
+
+
+class HubConfig(_Section):
+    data_dir: Path = Field(Path("var/hub"), description="database, media, keys, speech cache")
+    timezone: str = "Asia/Ho_Chi_Minh"
+    clock_offset_s: float = Field(0.0, description="demo/tests: shift the hub clock")
+    log_level: str = "INFO"
+    database: DatabaseConfig = DatabaseConfig()
+    http: HttpConfig = HttpConfig()
+    mqtt: MqttConfig = MqttConfig()
+    tts: TtsConfig = TtsConfig()
+    security: SecurityConfig = SecurityConfig()
+    programme: ProgrammeConfig = ProgrammeConfig()
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use e.g. Asia/Ho_Chi_Minh") from None
+        return value
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.data_dir / 'hub.sqlite3'}"
+
+    @property
+    def signing_key_path(self) -> Path:
+        return Path(self.security.signing_key) if self.security.signing_key else self.data_dir / "keys" / "hub_signing.pem"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def tts_cache_dir(self) -> Path:
+        return self.data_dir / "tts-cache"
+
+    def mqtt_password(self) -> str:
+        if not self.mqtt.password_file:
+            return ""
+        try:
+            return Path(self.mqtt.password_file).read_text().strip()
+        except OSError as exc:
+            raise ConfigError(f"mqtt.password_file: cannot read {self.mqtt.password_file}: {exc}") from exc
+
+
+def _fields_of(model: type[BaseModel]) -> dict[str, Any]:
+    return dict(model.model_fields)
+
+
+def _hint(name: str, choices: list[str]) -> str:
+    near = difflib.get_close_matches(name, choices, n=1)
+    return f" (did you mean {near[0]!r}?)" if near else f" (known keys: {', '.join(sorted(choices))})"
+
+
+def _check_unknown(data: Mapping[str, Any], model: type[BaseModel], where: str) -> None:
+    fields = _fields_of(model)
+    for key, value in data.items():
+        if key not in fields:
+            raise ConfigError(f"unknown setting {where}{key}{_hint(key, list(fields))}")
+        ann = fields[key].annotation
+        if isinstance(value, Mapping) and isinstance(ann, type) and issubclass(ann, BaseModel):
+            _check_unknown(value, ann, f"{where}{key}.")
+
+
+def _env_value(raw: str) -> Any:
+    """Env values are strings; accept JSON for lists/numbers/booleans, else the plain string."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+
+
+def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    sections = {k for k, f in HubConfig.model_fields.items()
+                if isinstance(f.annotation, type) and issubclass(f.annotation, BaseModel)}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or name in ("NGUON_ADMIN_PASSWORD",):
+            continue
+        key = name[len(ENV_PREFIX):].lower()
+        if "__" in key:
+            section, sub = key.split("__", 1)
+            if section not in sections:
+                raise ConfigError(f"environment variable {name}: unknown section {section!r}{_hint(section, list(sections))}")
+            out.setdefault(section, {})[sub] = _env_value(raw)
+        elif key in HubConfig.model_fields and key not in sections:
+            out[key] = raw if key in ("data_dir", "timezone", "log_level") else _env_value(raw)
+    return out
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(dict(merged[key]), value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def build_config(data: Mapping[str, Any] | None = None, *, environ: Mapping[str, str] | None = None) -> HubConfig:
+    """Validate a mapping (from TOML) with env overrides applied; raises ConfigError with a clear message."""
+    merged = _merge(dict(data or {}), env_overrides(os.environ if environ is None else environ))
+    _check_unknown(merged, HubConfig, "")
+    try:
+        return HubConfig.model_validate(merged)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"setting {where}: {first['msg']}") from None
+
+
+def load_config(path: Path | str | None = None, *, environ: Mapping[str, str] | None = None) -> HubConfig:
+    """Read the TOML file (if given) and apply NGUON_* overrides."""
+    data: dict[str, Any] = {}
+    if path:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    return build_config(data, environ=environ)

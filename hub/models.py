@@ -1,0 +1,284 @@
+"""SQLAlchemy 2 models: the hub's store (SQLite WAL by default, PostgreSQL supported).
+
+Schema changes go through a new Alembic migration in hub/migrations/versions (never edit 0001).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC (SQLite has no time zones), always hands back aware UTC datetimes."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("refusing to store a naive datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Area(Base):
+    __tablename__ = "areas"
+    path: Mapped[str] = mapped_column(String(200), primary_key=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(20))  # province | district | commune (data, not code)
+    parent_path: Mapped[str | None] = mapped_column(ForeignKey("areas.path"), index=True)
+    depth: Mapped[int] = mapped_column(Integer)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    area_path: Mapped[str | None] = mapped_column(ForeignKey("areas.path"))
+    full_name: Mapped[str] = mapped_column(String(200), default="")
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    password_changed_at: Mapped[datetime]
+
+
+class AuthToken(Base):
+    """API bearer tokens and browser sessions; only the sha256 of the secret is stored."""
+
+    __tablename__ = "auth_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # api | session
+    csrf_token: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class Media(Base):
+    __tablename__ = "media"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    mime: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(10))  # audio | image | video | subtitles
+    size: Mapped[int] = mapped_column(BigInteger)
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(String(500))
+    original_name: Mapped[str] = mapped_column(String(300), default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
+class Bulletin(Base):
+    __tablename__ = "bulletins"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    priority: Mapped[str] = mapped_column(String(10), index=True)
+    form: Mapped[str] = mapped_column(String(12))
+    origin: Mapped[str] = mapped_column(String(10))
+    text: Mapped[str | None] = mapped_column(Text)
+    media_sha256: Mapped[str | None] = mapped_column(ForeignKey("media.sha256"))
+    subtitles_sha256: Mapped[str | None] = mapped_column(ForeignKey("media.sha256"))
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    kinds: Mapped[list[Any]]
+    valid_from: Mapped[datetime | None]
+    valid_until: Mapped[datetime | None]
+    plays_per_day: Mapped[int] = mapped_column(Integer, default=1)
+    repeat: Mapped[dict[str, Any]]
+    exercise: Mapped[bool] = mapped_column(Boolean, default=False)
+    after_interrupt: Mapped[str] = mapped_column(String(10), default="restart")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    submitted_at: Mapped[datetime | None]
+    approved_at: Mapped[datetime | None]
+    approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    rejected_reason: Mapped[str | None] = mapped_column(Text)
+    recalled_at: Mapped[datetime | None]
+    recall_reason: Mapped[str | None] = mapped_column(Text)
+    cancelled_at: Mapped[datetime | None]
+    targets: Mapped[list[BulletinTarget]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="BulletinTarget.area_path")
+
+    @property
+    def target_paths(self) -> list[str]:
+        return [t.area_path for t in self.targets]
+
+
+class BulletinTarget(Base):
+    __tablename__ = "bulletin_targets"
+    bulletin_id: Mapped[str] = mapped_column(ForeignKey("bulletins.id", ondelete="CASCADE"), primary_key=True)
+    area_path: Mapped[str] = mapped_column(ForeignKey("areas.path"), primary_key=True, index=True)
+
+
+class BulletinVersion(Base):
+    __tablename__ = "bulletin_versions"
+    __table_args__ = (UniqueConstraint("bulletin_id", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bulletin_id: Mapped[str] = mapped_column(ForeignKey("bulletins.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    content: Mapped[dict[str, Any]]
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
+class Speech(Base):
+    """Which media a text bulletin's version was spoken into, and by which engine."""
+
+    __tablename__ = "speech"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bulletin_id: Mapped[str] = mapped_column(ForeignKey("bulletins.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    media_sha256: Mapped[str] = mapped_column(ForeignKey("media.sha256"))
+    engine: Mapped[str] = mapped_column(String(30))
+    voice: Mapped[str] = mapped_column(String(60))
+    normalized_text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class ProgrammeChoice(Base):
+    """A commune chair's order (priority) and selection (normal) for one day; kind '*' = both kinds."""
+
+    __tablename__ = "programme_choices"
+    __table_args__ = (UniqueConstraint("area_path", "date", "kind"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    area_path: Mapped[str] = mapped_column(ForeignKey("areas.path"))
+    date: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(6), default="*")
+    order: Mapped[list[Any] | None] = mapped_column(JSON)
+    selection: Mapped[list[Any] | None] = mapped_column(JSON)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime]
+
+
+class PublishedProgramme(Base):
+    __tablename__ = "published_programmes"
+    __table_args__ = (UniqueConstraint("area_path", "kind"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    area_path: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(6))
+    version: Mapped[int] = mapped_column(Integer)
+    body: Mapped[dict[str, Any]]
+    published_at: Mapped[datetime]
+
+
+class Device(Base):
+    __tablename__ = "devices"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(6))
+    area_path: Mapped[str] = mapped_column(ForeignKey("areas.path"), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    state: Mapped[str] = mapped_column(String(12), default="unknown")
+    last_status: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    last_seen: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class Play(Base):
+    __tablename__ = "plays"
+    __table_args__ = (Index("ix_plays_device_started", "device_id", "started_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(120), unique=True)
+    device_id: Mapped[str] = mapped_column(String(64))
+    bulletin_id: Mapped[str] = mapped_column(String(40), index=True)
+    outcome: Mapped[str] = mapped_column(String(12))
+    scheduled_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    emergency: Mapped[bool] = mapped_column(Boolean, default=False)
+    exercise: Mapped[bool] = mapped_column(Boolean, default=False)
+    data: Mapped[dict[str, Any]]
+    received_at: Mapped[datetime]
+
+
+class DeviceEventRow(Base):
+    """Events other than plays (rejected, recall_confirmed, command_result, error), stored once per id."""
+
+    __tablename__ = "device_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(120), unique=True)
+    device_id: Mapped[str] = mapped_column(String(64), index=True)
+    type: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime | None]
+    data: Mapped[dict[str, Any]]
+    received_at: Mapped[datetime]
+
+
+class RecallConfirmation(Base):
+    __tablename__ = "recall_confirmations"
+    __table_args__ = (UniqueConstraint("bulletin_id", "device_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bulletin_id: Mapped[str] = mapped_column(String(40), index=True)
+    device_id: Mapped[str] = mapped_column(String(64))
+    confirmed_at: Mapped[datetime]
+
+
+class Command(Base):
+    __tablename__ = "commands"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(64), index=True)
+    command: Mapped[str] = mapped_column(String(20))
+    args: Mapped[dict[str, Any]]
+    issued_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    issued_at: Mapped[datetime]
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    result_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    """Append-only: the services only ever insert here (kept >= 30 days, see docs/OPERATIONS.md)."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    username: Mapped[str] = mapped_column(String(64), default="")
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    target: Mapped[str] = mapped_column(String(200), default="")
+    outcome: Mapped[str] = mapped_column(String(10), default="ok")  # ok | denied | failed
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[dict[str, Any]]
+
+
+class HubSeq(Base):
+    """The persisted, monotonic envelope seq (reserved in blocks)."""
+
+    __tablename__ = "hub_seq"
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,119 @@
+"""The hub's services, shared by the REST API, the web pages and the CLI.
+
+`Services` wires them and offers the workflow steps that also publish (approve, recall, cancel, ...).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from hub.errors import Invalid
+from hub.models import AuditEntry
+from hub.roles import Actor
+from hub.services.accounts import AccountService
+from hub.services.areas import AreaService
+from hub.services.base import Context, require
+from hub.services.bulletins import BulletinInput, BulletinService
+from hub.services.devices import DeviceService
+from hub.services.media import MediaService
+from hub.services.programmes import ProgrammeService
+from hub.services.publishing import PublisherLike, PublishingService
+from hub.signing import Envelopes
+
+__all__ = ["BulletinInput", "Context", "Services"]
+
+
+class Services:
+    def __init__(self, ctx: Context, *, envelopes: Envelopes, publisher: PublisherLike, speech: Any) -> None:
+        self.ctx = ctx
+        self.areas = AreaService(ctx)
+        self.accounts = AccountService(ctx, self.areas)
+        self.media = MediaService(ctx)
+        self.bulletins = BulletinService(ctx, self.areas, self.media, speech)
+        self.programmes = ProgrammeService(ctx, self.areas)
+        self.devices = DeviceService(ctx, self.areas)
+        self.publishing = PublishingService(ctx, self.areas, self.programmes, envelopes, publisher)
+        self.envelopes = envelopes
+
+    # --- workflow steps that publish
+    async def approve(self, actor: Actor, bulletin_id: str, *, via_review: bool = False) -> dict[str, Any]:
+        b = self.bulletins.approve(actor, bulletin_id, via_review=via_review)
+        if b["priority"] == "emergency":
+            await self.publishing.publish_alert(bulletin_id)  # alerts first, programmes after
+        else:
+            self.publishing.republish_soon(self.areas.leaves_under(b["targets"]), b["kinds"])
+        return b
+
+    async def review(self, actor: Actor, bulletin_id: str, decision: str, reason: str = "") -> dict[str, Any]:
+        if decision == "approve":
+            require(actor, "bulletin.review", bulletin_id)
+            return await self.approve(actor, bulletin_id, via_review=True)
+        if decision == "reject":
+            require(actor, "bulletin.review", bulletin_id)
+            return self.bulletins.reject(actor, bulletin_id, reason)
+        raise Invalid("decision phải là 'approve' hoặc 'reject'.", field="decision")
+
+    async def recall(self, actor: Actor, bulletin_id: str, reason: str) -> dict[str, Any]:
+        b = self.bulletins.recall(actor, bulletin_id, reason)
+        await self.publishing.publish_recall(bulletin_id, reason)
+        return b
+
+    async def cancel_alert(self, actor: Actor, bulletin_id: str) -> dict[str, Any]:
+        b = self.bulletins.cancel_alert(actor, bulletin_id)
+        await self.publishing.publish_alert(bulletin_id, "Cancel")
+        return b
+
+    async def set_order(self, actor: Actor, *, area: str, day: date, order: list[str],
+                        kind: str = "*") -> dict[str, Any]:
+        out = self.programmes.set_choice(actor, area=area, day=day, kind=kind, order=order)
+        self.publishing.republish_soon([area], ("radio", "led") if kind == "*" else (kind,))
+        return out
+
+    async def set_selection(self, actor: Actor, *, area: str, day: date, selection: list[str],
+                            kind: str = "*") -> dict[str, Any]:
+        out = self.programmes.set_choice(actor, area=area, day=day, kind=kind, selection=selection)
+        self.publishing.republish_soon([area], ("radio", "led") if kind == "*" else (kind,))
+        return out
+
+    async def command(self, actor: Actor, device_id: str, command: str, args: dict[str, Any]) -> dict[str, Any]:
+        c = self.devices.command(actor, device_id, command, args)
+        fut = self.publishing.publish_command(device_id, command, c["args"], c["id"],
+                                              self.ctx.now() + timedelta(seconds=60))
+        del fut  # delivered by the publisher task; the agent answers with a command_result event
+        return c
+
+    def audit(self, actor: Actor, *, action: str | None = None, username: str | None = None,
+              since: Any = None, limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
+        require(actor, "audit.read")
+        with self.ctx.db.session() as sess:
+            q = select(AuditEntry).order_by(AuditEntry.id.desc())
+            if action:
+                q = q.where(AuditEntry.action == action)
+            if username:
+                q = q.where(AuditEntry.username == username)
+            if since is not None:
+                q = q.where(AuditEntry.at >= since)
+            return [{"id": a.id, "at": a.at.isoformat(), "username": a.username, "action": a.action,
+                     "target": a.target, "outcome": a.outcome, "ip": a.ip, "detail": a.detail}
+                    for a in sess.scalars(q.limit(min(limit, 1000)).offset(offset))]
+
+    async def midnight(self) -> None:
+        """Recompile and republish everything (a new day: expired emergencies drop out)."""
+        self.bulletins_finish_expired()
+        self.publishing.republish_soon(None)
+        await asyncio.sleep(0)
+
+    def bulletins_finish_expired(self) -> int:
+        from hub.models import Bulletin  # noqa: PLC0415
+
+        now = self.ctx.now()
+        with self.ctx.db.session() as sess:
+            rows = sess.scalars(select(Bulletin).where(Bulletin.status.in_(("approved", "on_air")),
+                                                       Bulletin.valid_until <= now)).all()
+            for b in rows:
+                b.status = "finished"
+            return len(rows)

@@ -1,0 +1,76 @@
+"""What every service shares: the database, the clock, the config, and the transaction/audit helper."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from hub.config import HubConfig
+from hub.db import Database
+from hub.errors import Forbidden
+from hub.models import AuditEntry
+from hub.roles import Actor
+from protocol.clock import Clock
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(6)}"
+
+
+@dataclass
+class Context:
+    db: Database
+    config: HubConfig
+    clock: Clock
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.config.timezone)
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def local_now(self) -> datetime:
+        return self.clock.now().astimezone(self.tz)
+
+    @contextmanager
+    def tx(self, actor: Actor | None = None) -> Iterator[Session]:
+        """One transaction; a Forbidden is audited in its own transaction after the rollback."""
+        try:
+            with self.db.session() as sess:
+                yield sess
+        except Forbidden as exc:
+            if actor is not None:
+                self.audit_now(actor, exc.extra.get("action", "denied"), exc.extra.get("target", ""),
+                               outcome="denied", detail={"message": exc.message})
+            raise
+
+    def audit(self, sess: Session, actor: Actor, action: str, target: str = "", *,
+              outcome: str = "ok", detail: dict[str, Any] | None = None) -> None:
+        sess.add(AuditEntry(at=self.now(), user_id=actor.user_id, username=actor.username, action=action,
+                            target=target, outcome=outcome, ip=actor.ip, detail=detail or {}))
+
+    def audit_now(self, actor: Actor, action: str, target: str = "", *, outcome: str = "ok",
+                  detail: dict[str, Any] | None = None) -> None:
+        with self.db.session() as sess:
+            self.audit(sess, actor, action, target, outcome=outcome, detail=detail)
+
+
+def deny(action: str, target: str, message: str) -> Forbidden:
+    """A 403 that Context.tx records in the audit log."""
+    return Forbidden(message, extra={"action": action, "target": target})
+
+
+def require(actor: Actor, action: str, target: str = "", *, area: str | None = None) -> None:
+    """Raise a (audited) 403 unless the actor's role allows `action` on `area`."""
+    if not actor.may(action):
+        raise deny(action, target, f"Vai trò '{actor.role}' không được phép thực hiện thao tác này ({action}).")
+    if area is not None and not actor.covers(area):
+        raise deny(action, target, f"Khu vực {area} nằm ngoài phạm vi được giao ({actor.area_path}).")

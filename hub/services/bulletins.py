@@ -1,0 +1,386 @@
+"""The bulletin workflow: draft -> submitted -> (in_review) -> approved -> on_air -> finished,
+with reject (reason required), recall (thu hồi) and, for emergencies, cancel.
+
+Text bulletins are spoken at submit, so a TTS failure is a 422 and nothing is saved, and approval
+can publish at once. Publishing itself is done by PublishingService (the caller awaits it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.errors import Conflict, Invalid, NotFound
+from hub.models import (
+    Bulletin,
+    BulletinTarget,
+    BulletinVersion,
+    Media,
+    RecallConfirmation,
+    Speech,
+    User,
+)
+from hub.roles import Actor
+from hub.services.areas import AreaService
+from hub.services.base import Context, deny, new_id, require
+from hub.services.media import MediaService
+from protocol.messages import AFTER_INTERRUPT, ORIGINS, PRIORITIES
+from protocol.topics import DEVICE_KINDS
+
+FORMS = ("text", "audio", "image", "infographic", "video")
+EDITABLE = ("draft", "rejected", "submitted", "in_review")
+STATUS_VI = {
+    "draft": "Bản nháp", "submitted": "Chờ duyệt", "in_review": "Chờ kiểm duyệt", "approved": "Đã duyệt",
+    "on_air": "Đang phát", "finished": "Đã kết thúc", "rejected": "Bị từ chối", "recalled": "Đã thu hồi",
+    "cancelled": "Đã hủy",
+}
+LEVEL_ORIGIN = {"province": "province", "district": "district", "commune": "commune"}
+
+
+@dataclass(frozen=True)
+class BulletinInput:
+    """What an editor sends (already type-checked by the API layer)."""
+
+    title: str
+    priority: str
+    form: str
+    targets: list[str]
+    kinds: list[str]
+    text: str | None = None
+    media: str | None = None
+    subtitles: str | None = None
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    plays_per_day: int = 1
+    sensitive: bool = False
+    exercise: bool = False
+    repeat: dict[str, int] | None = None
+    after_interrupt: str = "restart"
+    origin: str | None = None
+
+
+def content_of(b: Bulletin) -> dict[str, Any]:
+    return {"title": b.title, "priority": b.priority, "form": b.form, "text": b.text, "media": b.media_sha256,
+            "subtitles": b.subtitles_sha256, "targets": b.target_paths, "kinds": list(b.kinds),
+            "valid_from": b.valid_from.isoformat() if b.valid_from else None,
+            "valid_until": b.valid_until.isoformat() if b.valid_until else None,
+            "plays_per_day": b.plays_per_day, "sensitive": b.sensitive, "exercise": b.exercise,
+            "repeat": b.repeat, "after_interrupt": b.after_interrupt, "origin": b.origin}
+
+
+def effective_status(b: Bulletin, now: datetime) -> str:
+    if b.status in ("approved", "on_air") and b.valid_until is not None and b.valid_until <= now:
+        return "finished"
+    return b.status
+
+
+class BulletinService:
+    def __init__(self, ctx: Context, areas: AreaService, media: MediaService, speech: Any) -> None:
+        self.ctx = ctx
+        self.areas = areas
+        self.media = media
+        self.speech = speech  # hub.speech.SpeechService (or anything with async speak(text))
+
+    # --- validation
+    def _check(self, actor: Actor, data: BulletinInput) -> str:
+        """Semantic checks; returns the origin."""
+        title = (data.title or "").strip()
+        if not title:
+            raise Invalid("Cần nhập tiêu đề bản tin.", field="title")
+        if len(title) > 300:
+            raise Invalid("Tiêu đề dài quá 300 ký tự.", field="title")
+        if data.priority not in PRIORITIES:
+            raise Invalid(f"Mức ưu tiên '{data.priority}' không có; dùng emergency, priority hoặc normal.",
+                          field="priority")
+        if data.form not in FORMS:
+            raise Invalid(f"Hình thức '{data.form}' không có; dùng một trong {', '.join(FORMS)}.", field="form")
+        if not data.targets:
+            raise Invalid("Cần chọn ít nhất một địa bàn nhận (targets).", field="targets")
+        for path in data.targets:
+            self.areas.get(path, field="targets")
+        if not data.kinds or any(k not in DEVICE_KINDS for k in data.kinds):
+            raise Invalid("kinds phải gồm 'radio' và/hoặc 'led'.", field="kinds")
+        if data.form == "text" and not (data.text or "").strip():
+            raise Invalid("Bản tin ký tự cần có nội dung (text) không để trống.", field="text")
+        if data.form != "text" and not data.media:
+            raise Invalid("Bản tin âm thanh/hình ảnh/video cần mã sha256 của tệp đã tải lên (media).",
+                          field="media")
+        if data.form in ("image", "infographic", "video") and "radio" in data.kinds:
+            raise Invalid("Hình ảnh và video chỉ phát trên bảng tin điện tử (kinds: ['led']).", field="kinds")
+        if data.plays_per_day < 1 or data.plays_per_day > 48:
+            raise Invalid("Số lần phát mỗi ngày từ 1 đến 48.", field="plays_per_day")
+        if data.valid_from and data.valid_until and data.valid_until <= data.valid_from:
+            raise Invalid("Thời hạn kết thúc (valid_until) phải sau thời điểm bắt đầu (valid_from).",
+                          field="valid_until")
+        if data.after_interrupt not in AFTER_INTERRUPT:
+            raise Invalid(f"after_interrupt dùng một trong {', '.join(AFTER_INTERRUPT)}.", field="after_interrupt")
+        rep = data.repeat or {}
+        if any(k not in ("count", "interval_s", "then_every_s") for k in rep) or \
+                any(not isinstance(v, int) or v < 0 for v in rep.values()) or rep.get("count", 1) < 1:
+            raise Invalid("repeat gồm count (>= 1), interval_s, then_every_s (giây, >= 0).", field="repeat")
+        for path in data.targets:
+            require(actor, "bulletin.create", path, area=path)
+        if data.priority == "emergency":
+            for path in data.targets:
+                require(actor, "bulletin.emergency", path, area=path)
+        level = self.areas.get(actor.area_path).level if actor.area_path else "province"
+        origin = LEVEL_ORIGIN.get(level, "province")
+        if data.origin and data.origin != origin:
+            if data.origin not in ORIGINS:
+                raise Invalid(f"origin dùng một trong {', '.join(ORIGINS)}.", field="origin")
+            if not (data.origin == "central" and origin == "province"):
+                raise Invalid(f"Tài khoản cấp {origin} không gửi được bản tin với nguồn '{data.origin}'.",
+                              field="origin")
+            origin = data.origin
+        return origin
+
+    def _check_media(self, sess: Session, data: BulletinInput) -> Media | None:
+        if not data.media:
+            return None
+        m = sess.get(Media, data.media)
+        if m is None:
+            raise Invalid(f"Chưa có tệp {data.media}; hãy tải lên qua POST /api/v1/media trước.", field="media")
+        allowed = {"audio": ("audio",), "image": ("image",), "infographic": ("image",), "video": ("video",)}
+        if data.form in allowed and m.kind not in allowed[data.form]:
+            raise Invalid(f"Tệp {data.media[:12]}… là {m.kind}, không dùng được cho bản tin {data.form}.",
+                          field="media")
+        if data.subtitles:
+            s = sess.get(Media, data.subtitles)
+            if s is None or s.kind != "subtitles":
+                raise Invalid("Phụ đề phải là tệp WebVTT đã tải lên.", field="subtitles")
+        return m
+
+    # --- create / edit / submit
+    async def create(self, actor: Actor, data: BulletinInput, *, submit: bool = True) -> dict[str, Any]:
+        origin = self._check(actor, data)
+        speech = await self.speech.speak(data.text or "") if submit and data.form == "text" else None
+        now = self.ctx.now()
+        with self.ctx.tx(actor) as sess:
+            m = self._check_media(sess, data)
+            b = Bulletin(id=new_id("b"), created_by=actor.user_id, created_at=now, origin=origin, version=1,
+                         status="draft", kinds=[], repeat={})
+            self._apply(b, data, origin, now)
+            sess.add(b)
+            sess.flush()
+            if m is not None:
+                b.duration_ms = m.duration_ms
+            self._version(sess, b, actor, now)
+            if submit:
+                self._submit(sess, actor, b, speech, now)
+            self.ctx.audit(sess, actor, "bulletin.create", b.id, detail={"status": b.status, "title": b.title})
+            return self._dict(sess, b)
+
+    def _apply(self, b: Bulletin, data: BulletinInput, origin: str, now: datetime) -> None:
+        b.title, b.priority, b.form, b.origin = data.title.strip(), data.priority, data.form, origin
+        b.text = (data.text or "").strip() or None
+        b.media_sha256, b.subtitles_sha256 = data.media, data.subtitles
+        b.kinds = sorted(set(data.kinds))
+        b.valid_from, b.valid_until = data.valid_from, data.valid_until
+        b.plays_per_day, b.sensitive, b.exercise = data.plays_per_day, data.sensitive, data.exercise
+        b.repeat = {"count": 1, "interval_s": 0, "then_every_s": 0, **(data.repeat or {})}
+        b.after_interrupt = data.after_interrupt
+        b.updated_at = now
+        b.targets = [BulletinTarget(area_path=t) for t in sorted(set(data.targets))]
+
+    def _version(self, sess: Session, b: Bulletin, actor: Actor, now: datetime) -> None:
+        sess.add(BulletinVersion(bulletin_id=b.id, version=b.version, content=content_of(b),
+                                 created_by=actor.user_id, created_at=now))
+
+    def _submit(self, sess: Session, actor: Actor, b: Bulletin, speech: Any, now: datetime) -> None:
+        if speech is not None:
+            m = self.media.store_speech(sess, actor, speech)
+            b.media_sha256 = m.sha256
+            b.duration_ms = int(speech.duration_ms)
+            sess.add(Speech(bulletin_id=b.id, version=b.version, media_sha256=m.sha256, engine=speech.engine,
+                            voice=speech.voice, normalized_text=speech.normalized_text, created_at=now))
+        b.status = "in_review" if b.sensitive else "submitted"
+        b.submitted_at = now
+        b.rejected_reason = None
+
+    def _load(self, sess: Session, bulletin_id: str) -> Bulletin:
+        b = sess.get(Bulletin, bulletin_id)
+        if b is None:
+            raise NotFound(f"Không có bản tin '{bulletin_id}'.", field="id")
+        return b
+
+    def _require_targets(self, actor: Actor, action: str, b: Bulletin, message: str | None = None) -> None:
+        if not actor.may(action) or not all(actor.covers(t) for t in b.target_paths):
+            raise deny(action, b.id, message or
+                       f"Không có quyền {action} với bản tin này (vai trò {actor.role}, địa bàn {actor.area_path}).")
+
+    async def submit(self, actor: Actor, bulletin_id: str) -> dict[str, Any]:
+        with self.ctx.tx(actor) as sess:
+            b = self._load(sess, bulletin_id)
+            self._require_targets(actor, "bulletin.create", b)
+            if b.status not in ("draft", "rejected"):
+                raise Conflict(f"Bản tin đang ở trạng thái '{STATUS_VI[b.status]}', không gửi duyệt được.",
+                               field="status")
+            text, form = b.text, b.form
+        speech = await self.speech.speak(text or "") if form == "text" else None
+        now = self.ctx.now()
+        with self.ctx.tx(actor) as sess:
+            b = self._load(sess, bulletin_id)
+            if b.status not in ("draft", "rejected"):
+                raise Conflict("Bản tin vừa được người khác thay đổi; hãy tải lại.", field="status")
+            self._submit(sess, actor, b, speech, now)
+            self.ctx.audit(sess, actor, "bulletin.submit", b.id, detail={"status": b.status})
+            return self._dict(sess, b)
+
+    async def edit(self, actor: Actor, bulletin_id: str, data: BulletinInput) -> dict[str, Any]:
+        """A new version; a bulletin already submitted is spoken again and stays in its queue."""
+        origin = self._check(actor, data)
+        with self.ctx.tx(actor) as sess:
+            b = self._load(sess, bulletin_id)
+            self._require_targets(actor, "bulletin.create", b)
+            if b.status not in EDITABLE:
+                raise Conflict(f"Bản tin '{STATUS_VI[b.status]}' không sửa được; hãy thu hồi và tạo bản mới.",
+                               field="status")
+            resubmit = b.status in ("submitted", "in_review")
+        speech = await self.speech.speak(data.text or "") if resubmit and data.form == "text" else None
+        now = self.ctx.now()
+        with self.ctx.tx(actor) as sess:
+            b = self._load(sess, bulletin_id)
+            m = self._check_media(sess, data)
+            b.version += 1
+            self._apply(b, data, origin, now)
+            b.duration_ms = m.duration_ms if m is not None else 0
+            self._version(sess, b, actor, now)
+            if resubmit:
+                self._submit(sess, actor, b, speech, now)
+            elif b.status == "rejected":
+                b.status = "draft"
+            self.ctx.audit(sess, actor, "bulletin.edit", b.id, detail={"version": b.version})
+            return self._dict(sess, b)
+
+    # --- decisions
+    def approve(self, actor: Actor, bulletin_id: str, *, via_review: bool = False) -> dict[str, Any]:
+        """Approve (the caller then publishes); who may approve depends on priority and sensitivity."""
+        now = self.ctx.now()
+        with self.ctx.tx(actor) as sess:
+            b = self._load(sess, bulletin_id)
+            if b.status in ("draft", "rejected"):
+                raise Conflict("Bản tin chưa được gửi duyệt (submit).", field="status")
+            if b.status not in ("submitted", "in_review"):
+                raise Conflict(f"Bản tin đang ở trạng thái '{STATUS_VI[b.status]}', không duyệt được nữa.",
+                               field="status")
+            if b.priority == "emergency":
+                self._require_targets(actor, "bulletin.emergency", b,
+                                      "Bản tin khẩn cấp chỉ biên tập viên hoặc quản trị của địa bàn được phát.")
+            if b.status == "in_review":
+                self._require_targets(actor, "bulletin.review", b,
+                                      "Bản tin nhạy cảm phải được người kiểm duyệt duyệt trước khi phát.")
+                b.reviewed_by = actor.user_id
+            elif b.priority != "emergency":
+                self._require_targets(actor, "bulletin.review" if via_review else "bulletin.approve", b)
+            b.status, b.approved_at, b.approved_by, b.updated_at = "approved", now, actor.user_id, now
+            if b.valid_from is None:
+                b.valid_from = now
+            if b.priority == "emergency" and b.valid_until is None:
+                b.valid_until = now + timedelta(seconds=self.ctx.config.programme.emergency_default_s)
+            self.ctx.audit(sess, actor, "bulletin.approve", b.id,
+                           detail={"priority": b.priority, "targets": b.target_paths})
+            return self._dict(sess, b)
+
+    def reject(self, actor: Actor, bulletin_id: str, reason: str) -> dict[str, Any]:
+        if not (reason or "").strip():
+            raise Invalid("Cần ghi lý do từ chối.", field="reason")
+        with self.ctx.tx(actor) as sess:
+            b = self._load(sess, bulletin_id)
+            action = "bulletin.review" if b.status == "in_review" else "bulletin.approve"
+            if not (actor.may("bulletin.review") or actor.may("bulletin.approve")):
+                raise deny(action, b.id, "Vai trò này không được từ chối bản tin.")
+            self._require_targets(actor, action if actor.may(action) else "bulletin.review", b)
+            if b.status not in ("submitted", "in_review"):
+                raise Conflict(f"Chỉ từ chối được bản tin đang chờ duyệt (hiện: {STATUS_VI[b.status]}).",
+                               field="status")
+            b.status, b.rejected_reason, b.updated_at = "rejected", reason.strip(), self.ctx.now()
+            self.ctx.audit(sess, actor, "bulletin.reject", b.id, detail={"reason": reason.strip()})
+            return self._dict(sess, b)
+
+    def recall(self, actor: Actor, bulletin_id: str, reason: str) -> dict[str, Any]:
+        if not (reason or "").strip():
+            raise Invalid("Cần ghi lý do thu hồi.", field="reason")
+        now = self.ctx.now()
+        with self.ctx.tx(actor) as sess:
+            b = self._load(sess, bulletin_id)
+            self._require_targets(actor, "bulletin.emergency" if b.priority == "emergency" else "bulletin.recall", b)
+            if b.status not in ("approved", "on_air"):
+                raise Conflict(f"Chỉ thu hồi được bản tin đã duyệt (hiện: {STATUS_VI[b.status]}).", field="status")
+            b.status, b.recalled_at, b.recall_reason, b.updated_at = "recalled", now, reason.strip(), now
+            self.ctx.audit(sess, actor, "bulletin.recall", b.id, detail={"reason": reason.strip()})
+            return self._dict(sess, b)
+
+    def cancel_alert(self, actor: Actor, bulletin_id: str) -> dict[str, Any]:
+        now = self.ctx.now()
+        with self.ctx.tx(actor) as sess:
+            b = self._load(sess, bulletin_id)
+            if b.priority != "emergency":
+                raise Invalid("Chỉ hủy được bản tin khẩn cấp; bản tin khác hãy thu hồi.", field="id")
+            self._require_targets(actor, "bulletin.emergency", b)
+            if b.status not in ("approved", "on_air"):
+                raise Conflict(f"Bản tin khẩn cấp không còn hiệu lực (hiện: {STATUS_VI[b.status]}).",
+                               field="status")
+            b.status, b.cancelled_at, b.updated_at = "cancelled", now, now
+            self.ctx.audit(sess, actor, "alert.cancel", b.id)
+            return self._dict(sess, b)
+
+    # --- reading
+    def get(self, actor: Actor, bulletin_id: str) -> dict[str, Any]:
+        require(actor, "read")
+        with self.ctx.db.session() as sess:
+            b = self._load(sess, bulletin_id)
+            if not any(actor.sees(t) for t in b.target_paths):
+                raise NotFound(f"Không có bản tin '{bulletin_id}'.", field="id")
+            d = self._dict(sess, b)
+            d["versions"] = [
+                {"version": v.version, "created_at": v.created_at.isoformat(), "content": v.content}
+                for v in sess.scalars(select(BulletinVersion).where(BulletinVersion.bulletin_id == b.id)
+                                      .order_by(BulletinVersion.version))]
+            d["recall_confirmations"] = [
+                {"device_id": r.device_id, "confirmed_at": r.confirmed_at.isoformat()}
+                for r in sess.scalars(select(RecallConfirmation).where(RecallConfirmation.bulletin_id == b.id)
+                                      .order_by(RecallConfirmation.confirmed_at))]
+            return d
+
+    def list(self, actor: Actor, *, status: str | None = None, priority: str | None = None,
+             area: str | None = None, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+        require(actor, "read")
+        with self.ctx.db.session() as sess:
+            q = select(Bulletin).order_by(Bulletin.created_at.desc(), Bulletin.id)
+            if status:
+                q = q.where(Bulletin.status == status)
+            if priority:
+                q = q.where(Bulletin.priority == priority)
+            out = []
+            for b in sess.scalars(q):
+                paths = b.target_paths
+                if not any(actor.sees(t) for t in paths):
+                    continue
+                if area and not any(area == t or area.startswith(t + "/") or t.startswith(area + "/") for t in paths):
+                    continue
+                out.append(b)
+            return [self._dict(sess, b, light=True) for b in out[offset:offset + limit]]
+
+    def _dict(self, sess: Session, b: Bulletin, *, light: bool = False) -> dict[str, Any]:
+        d = {"id": b.id, "status": effective_status(b, self.ctx.now()), **content_of(b), "version": b.version,
+             "duration_ms": b.duration_ms,
+             "created_at": b.created_at.isoformat(),
+             "submitted_at": b.submitted_at.isoformat() if b.submitted_at else None,
+             "approved_at": b.approved_at.isoformat() if b.approved_at else None,
+             "rejected_reason": b.rejected_reason,
+             "recalled_at": b.recalled_at.isoformat() if b.recalled_at else None,
+             "recall_reason": b.recall_reason,
+             "cancelled_at": b.cancelled_at.isoformat() if b.cancelled_at else None,
+             "media_url": f"/media/{b.media_sha256}" if b.media_sha256 else None}
+        d["status_label"] = STATUS_VI.get(d["status"], d["status"])
+        if not light:
+            creator = sess.get(User, b.created_by) if b.created_by else None
+            d["created_by"] = creator.username if creator else None
+            sp = sess.scalar(select(Speech).where(Speech.bulletin_id == b.id, Speech.version == b.version))
+            d["speech"] = ({"sha256": sp.media_sha256, "engine": sp.engine, "voice": sp.voice,
+                            "normalized_text": sp.normalized_text} if sp else None)
+        return d

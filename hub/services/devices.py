@@ -1,0 +1,195 @@
+"""Devices (loudspeaker clusters, LED boards): registry, status, commands, and what they report."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hub.errors import Conflict, Invalid, NotFound
+from hub.models import Bulletin, Command, Device, DeviceEventRow, Play, RecallConfirmation
+from hub.roles import SYSTEM, Actor
+from hub.services.areas import AreaService
+from hub.services.base import Context, new_id, require
+from protocol.clock import parse_time
+from protocol.messages import COMMANDS
+from protocol.topics import DEVICE_KINDS, validate_device_id
+
+log = logging.getLogger(__name__)
+
+
+def device_dict(d: Device) -> dict[str, Any]:
+    st = d.last_status or {}
+    return {"id": d.id, "kind": d.kind, "area": d.area_path, "name": d.name, "state": d.state,
+            "online": d.state not in ("offline", "unknown"), "last_seen": d.last_seen.isoformat() if d.last_seen else None,
+            "now_playing": st.get("now_playing"), "volume": st.get("volume"), "clock": st.get("clock"),
+            "programme_version": st.get("programme_version"), "status": st}
+
+
+def play_dict(p: Play) -> dict[str, Any]:
+    return {"event_id": p.event_id, "device_id": p.device_id, "bulletin_id": p.bulletin_id, "outcome": p.outcome,
+            "scheduled_at": p.scheduled_at.isoformat() if p.scheduled_at else None,
+            "started_at": p.started_at.isoformat() if p.started_at else None,
+            "ended_at": p.ended_at.isoformat() if p.ended_at else None, "emergency": p.emergency,
+            "exercise": p.exercise, "received_at": p.received_at.isoformat(), "data": p.data}
+
+
+def _time(value: Any) -> Any:
+    try:
+        return parse_time(value) if isinstance(value, str) and value else None
+    except ValueError:
+        return None
+
+
+class DeviceService:
+    def __init__(self, ctx: Context, areas: AreaService) -> None:
+        self.ctx, self.areas = ctx, areas
+
+    def register(self, actor: Actor, *, device_id: str, kind: str, area: str, name: str = "") -> dict[str, Any]:
+        try:
+            validate_device_id(device_id)
+        except ValueError as exc:
+            raise Invalid(str(exc), field="id") from None
+        if kind not in DEVICE_KINDS:
+            raise Invalid("kind phải là 'radio' hoặc 'led'.", field="kind")
+        self.areas.get(area)
+        if not self.areas.is_leaf(area):
+            raise Invalid(f"'{area}' không phải cấp xã; thiết bị gắn với một xã.", field="area")
+        require(actor, "device.manage", device_id, area=area)
+        with self.ctx.tx(actor) as sess:
+            if sess.get(Device, device_id) is not None:
+                raise Conflict(f"Thiết bị '{device_id}' đã có.", field="id")
+            d = Device(id=device_id, kind=kind, area_path=area, name=name, state="unknown",
+                       created_at=self.ctx.now())
+            sess.add(d)
+            self.ctx.audit(sess, actor, "device.add", device_id, detail={"kind": kind, "area": area})
+            return device_dict(d)
+
+    def list(self, actor: Actor, *, area: str | None = None) -> list[dict[str, Any]]:
+        require(actor, "read")
+        with self.ctx.db.session() as sess:
+            rows = sess.scalars(select(Device).order_by(Device.area_path, Device.id)).all()
+            return [device_dict(d) for d in rows if actor.covers(d.area_path)
+                    and (not area or d.area_path == area or d.area_path.startswith(area + "/"))]
+
+    def get(self, actor: Actor, device_id: str) -> Device:
+        with self.ctx.db.session() as sess:
+            d = sess.get(Device, device_id)
+            if d is None or not actor.covers(d.area_path):
+                raise NotFound(f"Không có thiết bị '{device_id}'.", field="device")
+            return d
+
+    def command(self, actor: Actor, device_id: str, command: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Record the command; the caller publishes it (PublishingService.publish_command)."""
+        if command not in COMMANDS:
+            raise Invalid(f"Lệnh '{command}' không có; dùng một trong {', '.join(COMMANDS)}.", field="command")
+        if command == "volume":
+            level = args.get("level")
+            if not isinstance(level, int) or isinstance(level, bool) or not 0 <= level <= 100:
+                raise Invalid("Âm lượng (args.level) là số nguyên từ 0 đến 100.", field="args.level")
+            args = {"level": level}
+        else:
+            args = {}
+        with self.ctx.tx(actor) as sess:
+            d = sess.get(Device, device_id)
+            if d is None:
+                raise NotFound(f"Không có thiết bị '{device_id}'.", field="device")
+            require(actor, "device.command", device_id, area=d.area_path)
+            now = self.ctx.now()
+            c = Command(id=new_id("c"), device_id=device_id, command=command, args=args, issued_by=actor.user_id,
+                        issued_at=now)
+            sess.add(c)
+            self.ctx.audit(sess, actor, "device.command", device_id, detail={"command": command, "args": args})
+            return {"id": c.id, "device_id": device_id, "command": command, "args": args,
+                    "issued_at": now.isoformat(), "expires_at": (now + timedelta(seconds=60)).isoformat()}
+
+    # --- ingest (from MQTT)
+    def ingest_status(self, device_id: str, data: Any) -> None:
+        if not isinstance(data, dict):
+            return
+        with self.ctx.db.session() as sess:
+            d = sess.get(Device, device_id)
+            if d is None:  # an unregistered device: remember it so an operator sees it, under its claimed area
+                area = str(data.get("area") or "")
+                if area not in self.areas.all():
+                    log.warning("status from unknown device %s (area %r) ignored", device_id, area)
+                    return
+                d = Device(id=device_id, kind=str(data.get("kind") or "radio"), area_path=area, name="",
+                           state="unknown", created_at=self.ctx.now())
+                sess.add(d)
+            d.state = str(data.get("state") or "unknown")[:12]
+            d.last_status = data
+            d.last_seen = self.ctx.now()
+
+    def ingest_events(self, device_id: str, payload: Any) -> int:
+        """Store each event once (idempotent on its id); returns how many were new."""
+        events = payload if isinstance(payload, list) else [payload]
+        new = 0
+        for ev in events:
+            if not isinstance(ev, dict) or not ev.get("id") or not ev.get("type"):
+                continue
+            try:
+                with self.ctx.db.session() as sess:
+                    if self._store(sess, device_id, ev):
+                        new += 1
+            except IntegrityError:
+                continue  # already stored: a redelivery
+        return new
+
+    def _store(self, sess: Session, device_id: str, ev: dict[str, Any]) -> bool:
+        eid, typ, data = str(ev["id"])[:120], str(ev["type"]), dict(ev.get("data") or {})
+        now = self.ctx.now()
+        if sess.scalar(select(Play.id).where(Play.event_id == eid)) or \
+                sess.scalar(select(DeviceEventRow.id).where(DeviceEventRow.event_id == eid)):
+            return False
+        if typ == "play":
+            bid = str(data.get("bulletin_id") or "")
+            sess.add(Play(event_id=eid, device_id=device_id, bulletin_id=bid[:40],
+                          outcome=str(data.get("outcome") or "")[:12], scheduled_at=_time(data.get("scheduled_at")),
+                          started_at=_time(data.get("started_at")), ended_at=_time(data.get("ended_at")),
+                          emergency=bool(data.get("emergency")), exercise=bool(data.get("exercise")), data=data,
+                          received_at=now))
+            b = sess.get(Bulletin, bid)
+            if b is not None and b.status == "approved":
+                b.status = "on_air"
+            return True
+        sess.add(DeviceEventRow(event_id=eid, device_id=device_id, type=typ[:20], at=_time(ev.get("at")), data=data,
+                                received_at=now))
+        if typ == "recall_confirmed" and data.get("bulletin_id"):
+            bid = str(data["bulletin_id"])[:40]
+            exists = sess.scalar(select(RecallConfirmation.id).where(
+                RecallConfirmation.bulletin_id == bid, RecallConfirmation.device_id == device_id))
+            if not exists:
+                sess.add(RecallConfirmation(bulletin_id=bid, device_id=device_id,
+                                            confirmed_at=_time(ev.get("at")) or now))
+        elif typ == "command_result":
+            cmd_id = str(data.get("command_id") or "")
+            c = sess.get(Command, cmd_id) if cmd_id else sess.scalar(
+                select(Command).where(Command.device_id == device_id, Command.command == data.get("command"),
+                                      Command.result.is_(None)).order_by(Command.issued_at.desc()))
+            if c is not None:
+                c.result, c.result_at = data, now
+        elif typ == "rejected":
+            self.ctx.audit(sess, SYSTEM, "device.rejected", device_id, outcome="failed", detail=data)
+        return True
+
+    # --- reading
+    def plays(self, actor: Actor, *, bulletin: str | None = None, device: str | None = None,
+              limit: int = 500, offset: int = 0) -> list[dict[str, Any]]:
+        require(actor, "read")
+        if not bulletin and not device:
+            raise Invalid("Cần lọc theo bulletin=<id> hoặc device=<id>.", field="bulletin")
+        with self.ctx.db.session() as sess:
+            q = select(Play).order_by(Play.started_at, Play.id)
+            if bulletin:
+                q = q.where(Play.bulletin_id == bulletin)
+            if device:
+                q = q.where(Play.device_id == device)
+            rows = sess.scalars(q.limit(limit).offset(offset)).all()
+            areas = {d.id: d.area_path for d in sess.scalars(select(Device).where(
+                Device.id.in_({r.device_id for r in rows})))}
+            return [play_dict(p) for p in rows if actor.covers(areas.get(p.device_id, "")) or actor.area_path is None]

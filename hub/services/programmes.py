@@ -1,0 +1,243 @@
+"""Programmes: what each commune plays, compiled by playlists/ from the approved bulletins.
+
+A Snapshot loads everything once (bulletins, media, choices, recalls) so republishing 1,000 communes
+costs one set of queries, then compiles per commune and kind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from hub import engine
+from hub.errors import Invalid
+from hub.models import Bulletin, Media, ProgrammeChoice, Speech
+from hub.roles import Actor
+from hub.services.areas import AreaService
+from hub.services.base import Context, require
+from protocol.messages import BulletinInfo, MediaRef, ProgrammeBody, ProgrammeDay, ProgrammeItem
+
+LIVE_STATUSES = ("approved", "on_air")
+LED_TEXT_MS = 20_000  # how long an LED board shows a text bulletin without speech
+
+
+@dataclass(frozen=True)
+class Snap:
+    """An approved bulletin as the engine and the agents see it."""
+
+    id: str
+    title: str
+    priority: str
+    origin: str
+    form: str
+    kinds: tuple[str, ...]
+    targets: tuple[str, ...]
+    duration_ms: int
+    plays_per_day: int
+    valid_from: datetime | None
+    valid_until: datetime | None
+    approved_at: datetime | None
+    text: str | None
+    media: MediaRef | None
+    subtitles: MediaRef | None
+    after_interrupt: str
+    exercise: bool
+    repeat: dict[str, Any]
+    engine_obj: Any = None
+
+    def covers(self, leaf: str) -> bool:
+        return any(leaf == t or leaf.startswith(t + "/") for t in self.targets)
+
+    def info(self, kind: str) -> BulletinInfo:
+        media = self.media
+        if kind == "led" and self.form == "text":
+            media = None  # the board shows the text itself
+        return BulletinInfo(id=self.id, title=self.title, priority=self.priority, origin=self.origin,
+                            form=self.form, duration_ms=self.duration_for(kind),
+                            valid_from=self.valid_from.isoformat() if self.valid_from else None,
+                            valid_until=self.valid_until.isoformat() if self.valid_until else None,
+                            text=self.text, media=media, subtitles=self.subtitles,
+                            after_interrupt=self.after_interrupt, exercise=self.exercise)
+
+    def duration_for(self, kind: str) -> int:
+        if self.duration_ms > 0:
+            return self.duration_ms
+        return LED_TEXT_MS if kind == "led" else 0
+
+
+def media_ref(m: Media) -> MediaRef:
+    return MediaRef(sha256=m.sha256, size=m.size, url=f"/media/{m.sha256}", mime=m.mime, duration_ms=m.duration_ms)
+
+
+def load_snaps(sess: Session, *, statuses: tuple[str, ...] = LIVE_STATUSES,
+               ids: list[str] | None = None) -> list[Snap]:
+    q = select(Bulletin)
+    q = q.where(Bulletin.id.in_(ids)) if ids is not None else q.where(Bulletin.status.in_(statuses))
+    rows = sess.scalars(q).all()
+    shas = {r.media_sha256 for r in rows if r.media_sha256} | {r.subtitles_sha256 for r in rows if r.subtitles_sha256}
+    medias = {m.sha256: m for m in sess.scalars(select(Media).where(Media.sha256.in_(shas)))} if shas else {}
+    snaps = []
+    for r in rows:
+        media = medias.get(r.media_sha256 or "")
+        subs = medias.get(r.subtitles_sha256 or "")
+        snap = Snap(id=r.id, title=r.title, priority=r.priority, origin=r.origin, form=r.form,
+                    kinds=tuple(r.kinds), targets=tuple(r.target_paths), duration_ms=r.duration_ms,
+                    plays_per_day=r.plays_per_day, valid_from=r.valid_from, valid_until=r.valid_until,
+                    approved_at=r.approved_at, text=r.text, media=media_ref(media) if media else None,
+                    subtitles=media_ref(subs) if subs else None, after_interrupt=r.after_interrupt,
+                    exercise=r.exercise, repeat=dict(r.repeat or {}))
+        snaps.append(snap)
+    return snaps
+
+
+@dataclass
+class Snapshot:
+    snaps: list[Snap]
+    choices: dict[tuple[str, str, str], ProgrammeChoice]  # (area, date, kind|'*')
+    recalled: list[Snap]
+    engine_cache: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    def engine_bulletin(self, s: Snap, kind: str) -> Any:
+        key = (s.id, kind)
+        if key not in self.engine_cache:
+            self.engine_cache[key] = engine.engine_bulletin(
+                id=s.id, priority=s.priority, origin=s.origin, kinds=s.kinds, targets=s.targets,
+                duration_s=max(s.duration_for(kind), 1000) / 1000, plays_per_day=s.plays_per_day,
+                valid_from=s.valid_from, valid_until=s.valid_until, approved_at=s.approved_at)
+        return self.engine_cache[key]
+
+    def choice(self, area: str, day: str, kind: str) -> ProgrammeChoice | None:
+        return self.choices.get((area, day, kind)) or self.choices.get((area, day, "*"))
+
+
+class ProgrammeService:
+    def __init__(self, ctx: Context, areas: AreaService) -> None:
+        self.ctx = ctx
+        self.areas = areas
+
+    def days(self) -> list[date]:
+        today = self.ctx.local_now().date()
+        return [today + timedelta(days=i) for i in range(self.ctx.config.programme.days_ahead)]
+
+    def snapshot(self, sess: Session, dates: list[date] | None = None) -> Snapshot:
+        dates = dates or self.days()
+        keys = [d.isoformat() for d in dates]
+        choices = {(c.area_path, c.date, c.kind): c
+                   for c in sess.scalars(select(ProgrammeChoice).where(ProgrammeChoice.date.in_(keys)))}
+        since = self.ctx.now() - timedelta(days=self.ctx.config.programme.recall_memory_days)
+        recalled_ids = list(sess.scalars(select(Bulletin.id).where(
+            or_(Bulletin.recalled_at >= since, Bulletin.cancelled_at >= since))))
+        recalled = load_snaps(sess, ids=recalled_ids) if recalled_ids else []
+        return Snapshot(load_snaps(sess), choices, recalled)
+
+    def compile(self, snap: Snapshot, area: str, kind: str, day: date) -> dict[str, Any]:
+        """One commune/kind/day: issue 3's result plus windows."""
+        relevant = [s for s in snap.snaps if kind in s.kinds and s.covers(area)]
+        choice = snap.choice(area, day.isoformat(), kind)
+        selection = list(choice.selection or []) if choice and choice.selection is not None else []
+        order = list(choice.order or []) if choice else []
+        auto = self.ctx.config.programme.auto_normal_until_chosen and (choice is None or choice.selection is None)
+        return engine.compile_day(area=area, kind=kind, day=day,
+                                  bulletins=[snap.engine_bulletin(s, kind) for s in relevant],
+                                  selection=selection, order=order, auto_normal=auto,
+                                  gap_s=self.ctx.config.programme.gap_s, tz=self.ctx.config.timezone)
+
+    def active_emergencies(self, snap: Snapshot, area: str, kind: str) -> list[Snap]:
+        now = self.ctx.now()
+        return [s for s in snap.snaps if s.priority == "emergency" and kind in s.kinds and s.covers(area)
+                and (s.valid_until is None or s.valid_until > now)
+                and (s.valid_from is None or s.valid_from <= now + timedelta(days=1))]
+
+    def body(self, snap: Snapshot, area: str, kind: str, version: int) -> ProgrammeBody:
+        """The retained programme of one commune and kind (contract.md)."""
+        by_id = {s.id: s for s in snap.snaps}
+        days, used = [], set()
+        for d in self.days():
+            res = self.compile(snap, area, kind, d)
+            items = [ProgrammeItem(bulletin_id=p["bulletin_id"], start=p["start"], end=p["end"],
+                                   window=p["window"], play=p.get("play", 1)) for p in res["programme"]]
+            used.update(i.bulletin_id for i in items)
+            days.append(ProgrammeDay(date=d.isoformat(), windows=res["windows"], items=items))
+        emergencies = self.active_emergencies(snap, area, kind)
+        used.update(e.id for e in emergencies)
+        infos = [by_id[b].info(kind) for b in sorted(used) if b in by_id]
+        recalled = sorted(s.id for s in snap.recalled if s.covers(area))
+        return ProgrammeBody(area=area, kind=kind, version=version, timezone=self.ctx.config.timezone,
+                             days=days, bulletins=infos, emergencies=[e.id for e in emergencies],
+                             recalled=recalled)
+
+    def view(self, actor: Actor, area: str, kind: str, day: date) -> dict[str, Any]:
+        """The programme as the API and the chair's page show it: plays with titles and reasons."""
+        require(actor, "read")
+        if kind not in ("radio", "led"):
+            raise Invalid("kind phải là 'radio' hoặc 'led'.", field="kind")
+        self.areas.get(area)
+        if not self.areas.is_leaf(area):
+            raise Invalid(f"'{area}' không phải cấp xã; chương trình được lập cho từng xã.", field="area")
+        with self.ctx.db.session() as sess:
+            snap = self.snapshot(sess, [day])
+            res = self.compile(snap, area, kind, day)
+            titles = {s.id: s for s in snap.snaps}
+            choice = snap.choice(area, day.isoformat(), kind)
+        def t(bid: str) -> str:
+            return titles[bid].title if bid in titles else ""
+        return {
+            "area": area, "kind": kind, "date": day.isoformat(), "windows": res["windows"],
+            "items": [{**p, "title": t(p["bulletin_id"]), "priority": titles[p["bulletin_id"]].priority}
+                      for p in res["programme"]],
+            "emergencies": [{"id": e, "title": t(e)} for e in res["emergencies"]],
+            "unscheduled": [{**u, "title": t(u["bulletin_id"]),
+                             "priority": titles[u["bulletin_id"]].priority if u["bulletin_id"] in titles else None}
+                            for u in res["unscheduled"]],
+            "order": list(choice.order or []) if choice else [],
+            "selection": list(choice.selection) if choice and choice.selection is not None else None,
+        }
+
+    def set_choice(self, actor: Actor, *, area: str, day: date, kind: str = "*", order: list[str] | None = None,
+                   selection: list[str] | None = None) -> dict[str, Any]:
+        """A commune chair's order or selection for a day (the caller republishes)."""
+        self.areas.get(area)
+        require(actor, "programme.arrange", area, area=area)
+        if not self.areas.is_leaf(area):
+            raise Invalid(f"'{area}' không phải cấp xã; thứ tự và lựa chọn được đặt cho từng xã.", field="area")
+        if kind not in ("*", "radio", "led"):
+            raise Invalid("kind phải là 'radio', 'led' hoặc bỏ trống (cả hai).", field="kind")
+        ids = order if order is not None else selection or []
+        fld = "order" if order is not None else "selection"
+        if len(set(ids)) != len(ids):
+            raise Invalid("Danh sách có bản tin lặp lại.", field=fld)
+        with self.ctx.tx(actor) as sess:
+            live = {b.id: b for b in sess.scalars(select(Bulletin).where(Bulletin.id.in_(ids)))}
+            for bid in ids:
+                b = live.get(bid)
+                if b is None or b.status not in LIVE_STATUSES:
+                    raise Invalid(f"Bản tin '{bid}' không có hoặc chưa được duyệt.", field=fld)
+                want = "priority" if order is not None else "normal"
+                if b.priority != want:
+                    raise Invalid(f"Bản tin '{bid}' là bản tin {b.priority}; danh sách này chỉ nhận bản tin "
+                                  f"{'ưu tiên' if want == 'priority' else 'thông thường'}.", field=fld)
+                if not any(area == t or area.startswith(t + "/") for t in b.target_paths):
+                    raise Invalid(f"Bản tin '{bid}' không gửi tới xã {area}.", field=fld)
+            row = sess.scalar(select(ProgrammeChoice).where(
+                ProgrammeChoice.area_path == area, ProgrammeChoice.date == day.isoformat(),
+                ProgrammeChoice.kind == kind))
+            if row is None:
+                row = ProgrammeChoice(area_path=area, date=day.isoformat(), kind=kind, order=None, selection=None,
+                                      updated_at=self.ctx.now())
+                sess.add(row)
+            if order is not None:
+                row.order = list(order)
+            if selection is not None:
+                row.selection = list(selection)
+            row.updated_by, row.updated_at = actor.user_id, self.ctx.now()
+            self.ctx.audit(sess, actor, f"programme.{fld}", area,
+                           detail={"date": day.isoformat(), "kind": kind, fld: ids})
+        return {"area": area, "date": day.isoformat(), "kind": kind, fld: ids}
+
+
+def speech_for(sess: Session, bulletin_id: str, version: int) -> Speech | None:
+    return sess.scalar(select(Speech).where(Speech.bulletin_id == bulletin_id, Speech.version == version))

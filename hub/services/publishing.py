@@ -1,0 +1,169 @@
+"""Publishing: emergencies on alert topics first, then programmes republished in the background.
+
+One republisher task coalesces requests (communes x kinds) so versions and seqs go out in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import select
+
+from hub.models import PublishedProgramme
+from hub.services.areas import AreaService
+from hub.services.base import Context
+from hub.services.programmes import ProgrammeService, Snap, load_snaps
+from hub.signing import Envelopes
+from protocol.messages import AlertBody, CommandBody, RecallBody, Repeat
+from protocol.topics import DEVICE_KINDS, Topics
+
+log = logging.getLogger(__name__)
+
+
+class PublisherLike(Protocol):
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False,
+                expiry_s: int | None = None, urgent: bool = False) -> asyncio.Future[None]: ...
+
+
+class RecordingPublisher:
+    """Keeps what would have been published (runs without a broker: API-only tests, CLI)."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, bytes, bool]] = []
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False,
+                expiry_s: int | None = None, urgent: bool = False) -> asyncio.Future[None]:
+        self.messages.append((topic, payload, retain))
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        fut.set_result(None)
+        return fut
+
+
+class PublishingService:
+    def __init__(self, ctx: Context, areas: AreaService, programmes: ProgrammeService, envelopes: Envelopes,
+                 publisher: PublisherLike) -> None:
+        self.ctx, self.areas, self.programmes = ctx, areas, programmes
+        self.envelopes, self.publisher = envelopes, publisher
+        self.topics = Topics(ctx.config.mqtt.topic_prefix)
+        self._pending: dict[str, set[str]] = {}
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._task: asyncio.Task[None] | None = None
+        self.last_batch_s = 0.0
+
+    # --- alerts (urgent: latency matters)
+    def _snap(self, bulletin_id: str) -> Snap:
+        with self.ctx.db.session() as sess:
+            return load_snaps(sess, ids=[bulletin_id])[0]
+
+    def _alert_wire(self, s: Snap, msg_type: str) -> tuple[bytes, datetime]:
+        now = self.ctx.now()
+        expires = s.valid_until or now
+        info = s.info("radio" if "radio" in s.kinds else "led")
+        body = AlertBody(identifier=s.id, msg_type=msg_type, status="Exercise" if s.exercise else "Actual",
+                         sent=now.isoformat(), expires=expires.isoformat(), areas=list(s.targets),
+                         bulletin=None if msg_type == "Cancel" else info,
+                         repeat=Repeat(**{k: int(v) for k, v in s.repeat.items()
+                                          if k in ("count", "interval_s", "then_every_s")}))
+        # A cancel must outlive the alert it cancels on agents that were offline; keep it 1 h at least.
+        exp = max(expires, now) if msg_type != "Cancel" else max(expires, now) + timedelta(hours=1)
+        return self.envelopes.make("alert", body.to_dict(), expires_at=exp), exp
+
+    async def publish_alert(self, bulletin_id: str, msg_type: str = "Alert") -> list[asyncio.Future[None]]:
+        """Publish on the alert topic of every target (urgent), then republish the affected programmes."""
+        s = self._snap(bulletin_id)
+        wire, exp = self._alert_wire(s, msg_type)
+        expiry_s = max(1, int((exp - self.ctx.now()).total_seconds()))
+        futs = [self.publisher.publish(self.topics.alert(t), wire, qos=1, retain=False, expiry_s=expiry_s,
+                                       urgent=True) for t in s.targets]
+        self.republish_soon(self.areas.leaves_under(s.targets), s.kinds)
+        return futs
+
+    async def publish_recall(self, bulletin_id: str, reason: str) -> list[asyncio.Future[None]]:
+        s = self._snap(bulletin_id)
+        wire = self.envelopes.make("recall", RecallBody([s.id], reason).to_dict())
+        futs = [self.publisher.publish(self.topics.alert(t), wire, qos=1, urgent=True) for t in s.targets]
+        self.republish_soon(self.areas.leaves_under(s.targets), s.kinds)
+        return futs
+
+    def publish_command(self, device_id: str, command: str, args: dict[str, Any], command_id: str,
+                        expires_at: datetime) -> asyncio.Future[None]:
+        wire = self.envelopes.make("command", CommandBody(command, args).to_dict(), expires_at=expires_at,
+                                   id_=command_id)
+        return self.publisher.publish(self.topics.cmd(device_id), wire, qos=1, expiry_s=60, urgent=True)
+
+    # --- programmes
+    def republish_soon(self, leaves: list[str] | None = None, kinds: Any = DEVICE_KINDS) -> None:
+        """Queue communes (None = all) for republishing; the republisher task does it in order."""
+        for leaf in self.areas.leaves() if leaves is None else leaves:
+            self._pending.setdefault(leaf, set()).update(kinds)
+        if self._pending:
+            self._idle.clear()
+            self._wake.set()
+
+    async def flush(self, timeout: float = 60.0) -> None:
+        """Wait until every queued republish went to the publisher (tests, CLI)."""
+        if self._task is None:
+            await self._drain_once()
+            return
+        await asyncio.wait_for(self._idle.wait(), timeout)
+
+    def start(self) -> asyncio.Task[None]:
+        self._task = asyncio.create_task(self._run(), name="nguon-hub-republisher")
+        return self._task
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self._drain_once()
+            except Exception:  # keep the task alive; the next request retries
+                log.exception("republishing failed")
+            if not self._pending:
+                self._idle.set()
+
+    async def _drain_once(self) -> None:
+        batch, self._pending = self._pending, {}
+        if not batch:
+            return
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        out = await asyncio.to_thread(self._build, batch)
+        for topic, wire in out:
+            self.publisher.publish(topic, wire, qos=1, retain=True)
+        self.last_batch_s = loop.time() - t0
+
+    def _build(self, batch: dict[str, set[str]]) -> list[tuple[str, bytes]]:
+        """Compile, version and sign (worker thread): one transaction for the whole batch."""
+        out = []
+        with self.ctx.db.session() as sess:
+            snap = self.programmes.snapshot(sess)
+            rows = {(r.area_path, r.kind): r for r in sess.scalars(
+                select(PublishedProgramme).where(PublishedProgramme.area_path.in_(list(batch))))}
+            now = self.ctx.now()
+            for leaf in sorted(batch):
+                for kind in sorted(batch[leaf]):
+                    row = rows.get((leaf, kind))
+                    version = (row.version if row else 0) + 1
+                    body = self.programmes.body(snap, leaf, kind, version).to_dict()
+                    if row is None:
+                        row = PublishedProgramme(area_path=leaf, kind=kind, version=version, body=body,
+                                                 published_at=now)
+                        sess.add(row)
+                    else:
+                        row.version, row.body, row.published_at = version, body, now
+                    out.append((self.topics.program(leaf, kind), self.envelopes.make("programme", body)))
+        return out

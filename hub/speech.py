@@ -1,0 +1,41 @@
+"""Adapter to tts/: speak a text bulletin in a worker thread; TTS errors become a 422 for the editor."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from hub.config import HubConfig
+from hub.errors import Invalid
+
+
+class SpeechService:
+    def __init__(self, config: HubConfig) -> None:
+        import tts  # noqa: PLC0415 - imported late: the CLI and API-only tools never load ffmpeg wrappers
+
+        if not hasattr(tts, "Synthesizer"):  # tts/__init__ may not re-export yet
+            from tts.errors import TtsError  # noqa: PLC0415
+            from tts.settings import TtsSettings  # noqa: PLC0415
+            from tts.synthesizer import Synthesizer  # noqa: PLC0415
+
+            tts.Synthesizer, tts.TtsSettings, tts.TtsError = Synthesizer, TtsSettings, TtsError
+        self._tts = tts
+        fields = {f.name for f in dataclasses.fields(tts.TtsSettings)}
+        t = config.tts
+        wanted: dict[str, Any] = {
+            "engines": tuple(t.engines), "voice": t.voice, "loudness_lufs": t.loudness_lufs,
+            "audio_format": t.audio_format, "bitrate": t.bitrate, "chime": t.chime,
+            "gtts_timeout_s": t.gtts_timeout_s, "piper_model": Path(t.piper_model) if t.piper_model else None,
+        }
+        self.settings = tts.TtsSettings(**{k: v for k, v in wanted.items() if k in fields})
+        self.synth = tts.Synthesizer(self.settings, config.tts_cache_dir)
+
+    async def speak(self, text: str) -> Any:
+        """A tts.SpeechResult; raises Invalid (422, field "text") with tts's Vietnamese message."""
+        try:
+            return await asyncio.to_thread(self.synth.synthesize, text)
+        except self._tts.TtsError as exc:
+            raise Invalid(f"Không chuyển được văn bản thành giọng nói: {exc}", field="text",
+                          code=f"tts_{getattr(exc, 'code', 'failed')}") from None

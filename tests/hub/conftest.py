@@ -1,0 +1,88 @@
+"""Hub test fixtures: a real SQLite file, real espeak-ng/ffmpeg speech, an in-process server."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from hub.app import build_app, build_services
+from hub.config import HubConfig, build_config
+from hub.roles import SYSTEM
+from hub.services import Services
+from hub.services.publishing import RecordingPublisher
+from protocol.clock import FrozenClock
+
+SAMPLE = Path(__file__).resolve().parents[2] / "hub" / "data" / "sample_province.json"
+PASSWORD = "Mat-khau-an-toan-2026"
+# 2026-11-23 04:00 local: before the morning window.
+T0 = datetime(2026, 11, 22, 21, 0, tzinfo=UTC)
+
+
+def make_config(tmp: Path, **over: Any) -> HubConfig:
+    data: dict[str, Any] = {"data_dir": str(tmp / "hub"), "mqtt": {"enabled": False},
+                            "programme": {"scheduler": False}}
+    for k, v in over.items():
+        data[k] = {**data.get(k, {}), **v} if isinstance(v, dict) else v
+    return build_config(data, environ={})
+
+
+class Hub:
+    """A test hub: services plus an HTTP client and helpers to log in as the sample users."""
+
+    def __init__(self, services: Services, client: TestClient, publisher: RecordingPublisher,
+                 clock: FrozenClock) -> None:
+        self.s, self.client, self.publisher, self.clock = services, client, publisher, clock
+        self.tokens: dict[str, str] = {}
+
+    def user(self, name: str, role: str, area: str | None = None) -> None:
+        self.s.accounts.create_user(SYSTEM, username=name, password=PASSWORD, role=role, area=area)
+
+    async def login(self, name: str) -> dict[str, str]:
+        if name not in self.tokens:
+            r = await self.client.post("/api/v1/auth/login", json={"username": name, "password": PASSWORD})
+            assert r.status == 200, await r.text()
+            self.tokens[name] = (await r.json())["token"]
+        return {"Authorization": f"Bearer {self.tokens[name]}"}
+
+    async def call(self, method: str, path: str, who: str, **kw: Any) -> tuple[int, Any]:
+        headers = {**(await self.login(who)), **kw.pop("headers", {})}
+        r = await self.client.request(method, path, headers=headers, **kw)
+        return r.status, await r.json()
+
+    def count(self, model: Any) -> int:
+        from sqlalchemy import func, select  # noqa: PLC0415
+
+        with self.s.ctx.db.session() as sess:
+            return int(sess.scalar(select(func.count()).select_from(model)) or 0)
+
+
+@pytest.fixture
+async def hub(tmp_path: Path) -> AsyncIterator[Hub]:
+    cfg = make_config(tmp_path)
+    clock = FrozenClock(T0)
+    publisher = RecordingPublisher()
+    services = build_services(cfg, clock=clock, publisher=publisher)
+    services.areas.import_tree(json.loads(SAMPLE.read_text(encoding="utf-8")), SYSTEM)
+    app = build_app(cfg, services=services)
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    h = Hub(services, client, publisher, clock)
+    h.user("admin1", "admin")
+    h.user("editor67", "editor", "67")
+    h.user("editor660", "editor", "67/660")
+    h.user("reviewer67", "reviewer", "67")
+    h.user("chair24613", "commune_chair", "67/660/24613")
+    h.user("chair24611", "commune_chair", "67/660/24611")
+    h.user("viewer", "viewer", "67")
+    h.user("oper", "operator", "67")
+    try:
+        yield h
+    finally:
+        await client.close()
+        services.ctx.db.dispose()
