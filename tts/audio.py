@@ -13,12 +13,13 @@ _LUFS = re.compile(r"I:\s+(-?(?:\d+(?:\.\d+)?|inf))\s+LUFS")
 # ebur128 prints one line per 100 ms frame at this level; 40 (verbose) keeps them out of stderr.
 _EBUR = "ebur128=framelog=40"
 _SILENT_LUFS = -60.0
-_TOLERANCE_LU = 0.3
-_MAX_PASSES = 4
+_TOLERANCE_LU = 0.4
+_MAX_PASSES = 3
+_PROBE_STEPS = (0.0, 1.0, 2.0, 3.5, 5.0)
 _MAX_GAIN_DB = 30.0
 
 _CODECS = {
-    "mp3": ["-c:a", "libmp3lame"],
+    "mp3": ["-c:a", "libmp3lame", "-f", "mp3"],
     # libopus runs at 48 kHz only; "voip" tunes it for speech, which is all we send.
     "opus": ["-c:a", "libopus", "-application", "voip", "-f", "ogg"],
     "wav": ["-c:a", "pcm_s16le", "-f", "wav"],
@@ -82,38 +83,63 @@ def prepare(raw: Path, out: Path, settings: TtsSettings) -> float:
     return _loudness(_ffmpeg(settings, args, "chuẩn bị âm thanh"))
 
 
-def level(prepared: Path, measured: float, out: Path, settings: TtsSettings) -> float:
-    """Bring loudness to target with gain plus a true-peak-safe limiter; return the final LUFS.
+def _limiter(settings: TtsSettings, gain: float) -> str:
+    limit = 10 ** (settings.true_peak_db / 20)
+    gain = max(-_MAX_GAIN_DB, min(_MAX_GAIN_DB, gain))
+    return f"volume={gain:.2f}dB,alimiter=limit={limit:.4f}:level=false:latency=true"
 
-    Linear gain keeps speech natural (loudnorm's dynamic mode pumps and runs at 192 kHz, 10x slower);
-    the limiter shaves peaks, which lowers loudness a little, so we re-measure and correct.
+
+def _probe_gain(prepared: Path, measured: float, settings: TtsSettings) -> float:
+    """Gain that lands on the target after limiting, found by trying several gains in one decode.
+
+    The limiter shaves peaks and so lowers loudness by an amount that depends on the voice; loudness
+    rises monotonically with gain, so we interpolate between the probes that bracket the target.
+    """
+    base = settings.loudness_lufs - measured
+    gains = [base + step for step in _PROBE_STEPS]
+    branches = "".join(f"[p{i}]" for i in range(len(gains)))
+    graph = f"[0:a]asplit={len(gains)}{branches}"
+    for i, gain in enumerate(gains):
+        graph += f";[p{i}]{_limiter(settings, gain)},{_EBUR},anullsink"
+    stderr = _ffmpeg(settings, ["-i", str(prepared), "-filter_complex", graph, "-f", "null", "-"],
+                     "đo độ to")
+    # Filters are numbered in graph order: asplit=0, then (volume, alimiter, ebur128, anullsink) each.
+    found: dict[int, float] = {}
+    for index, body in re.findall(r"\[Parsed_ebur128_(\d+) @ [^\]]+\] Summary:(.*?)LRA:", stderr, re.S):
+        found[(int(index) - 3) // 4] = _loudness(body)
+    if len(found) != len(gains):
+        raise AudioProcessingFailed("không đo được độ to (ebur128)")
+    points = [(gains[i], found[i]) for i in range(len(gains))]
+    target = settings.loudness_lufs
+    for (g1, l1), (g2, l2) in zip(points, points[1:], strict=False):
+        if l1 <= target <= l2 and l2 > l1:
+            return g1 + (target - l1) * (g2 - g1) / (l2 - l1)
+    if target < points[0][1]:
+        return base + (target - points[0][1])
+    g_last, l_last = points[-1]
+    return g_last + (target - l_last)
+
+
+def level_and_encode(prepared: Path, measured: float, out: Path, settings: TtsSettings) -> float:
+    """Apply gain and a true-peak-safe limiter, encode; return the loudness of what was encoded.
+
+    Linear gain keeps speech natural (loudnorm's dynamic mode pumps and runs at 192 kHz, 10x slower).
     """
     if measured < _SILENT_LUFS:
         raise AudioProcessingFailed("âm thanh gần như im lặng, bộ đọc không đọc được nội dung")
-    limit = 10 ** (settings.true_peak_db / 20)
-    gain = settings.loudness_lufs - measured
+    gain = _probe_gain(prepared, measured, settings)
     result = measured
     for _ in range(_MAX_PASSES):
-        gain = max(-_MAX_GAIN_DB, min(_MAX_GAIN_DB, gain))
-        chain = f"volume={gain:.2f}dB,alimiter=limit={limit:.4f}:level=false:latency=true,{_EBUR}"
-        stderr = _ffmpeg(settings, ["-i", str(prepared), "-af", chain, "-c:a", "pcm_s16le", "-f", "wav",
-                                    str(out)], "chuẩn hoá độ to")
-        result = _loudness(stderr)
+        args = ["-i", str(prepared), "-af", f"{_limiter(settings, gain)},{_EBUR}",
+                *_CODECS[settings.audio_format]]
+        if settings.audio_format != "wav":
+            args += ["-b:a", settings.bitrate]
+        result = _loudness(_ffmpeg(settings, [*args, str(out)], "chuẩn hoá độ to và mã hoá"))
         miss = settings.loudness_lufs - result
         if abs(miss) <= _TOLERANCE_LU:
             break
         gain += miss
     return result
-
-
-def encode(leveled: Path, out: Path, settings: TtsSettings) -> None:
-    """Encode the levelled PCM to the configured format and bitrate."""
-    args = ["-i", str(leveled), *_CODECS[settings.audio_format]]
-    if settings.audio_format != "wav":
-        args += ["-b:a", settings.bitrate]
-    if settings.audio_format == "mp3":
-        args += ["-f", "mp3"]
-    _ffmpeg(settings, [*args, str(out)], "mã hoá âm thanh")
 
 
 def duration_ms(path: Path, settings: TtsSettings) -> int:

@@ -78,9 +78,8 @@ class Synthesizer:
             workdir = Path(work)
             raw = eng.synthesize(spoken, eng.voice_for(voice), workdir)
             measured = audio.prepare(raw, workdir / "prepared.wav", s)
-            audio.level(workdir / "prepared.wav", measured, workdir / "leveled.wav", s)
             encoded = workdir / f"encoded{s.extension}"
-            audio.encode(workdir / "leveled.wav", encoded, s)
+            audio.level_and_encode(workdir / "prepared.wav", measured, encoded, s)
             duration = audio.duration_ms(encoded, s)
             return self.cache.put(
                 key, encoded, extension=s.extension, duration_ms=duration, mime=s.mime, engine=name,
