@@ -243,3 +243,16 @@ async def test_outside_windows_only_emergencies_show(player: Player) -> None:
     player.board.cancel("x1")
     await player.rendered("standby")
     assert await player.page.eval_on_selector("#slide", "e => e.children.length") == 0
+
+
+async def test_page_reconnects_by_itself(player: Player) -> None:
+    player.board.set_programme(programme([text_bulletin("t1", TEXT)]))
+    player.clock.set(local("17:00"))
+    await player.rendered("slide")
+    assert player.board.viewers == 1
+    for ws in list(player.board._clients):  # the server side drops the page (agent restart, network blip)
+        await ws.close()
+    await player.page.wait_for_function("window.nguonBoard.connected === false", timeout=2_000)
+    player.board.emergency(alert("e7", sent=local("17:00")))
+    await player.rendered("emergency", timeout_ms=5_000)  # pushed after the page came back
+    assert await player.page.evaluate("window.nguonBoard.connected")
