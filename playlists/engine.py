@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 
 from playlists import texts
-from playlists.model import ORIGINS, Bulletin, CompileRequest, Play, ProgrammeResult, Unscheduled
+from playlists.model import ORIGINS, PRIORITIES, Bulletin, CompileRequest, Play, ProgrammeResult, Unscheduled
 from playlists.windows import DEFAULT_TZ, Window, default_windows, load_tz, parse_windows
 
 _INF = float("inf")
@@ -26,6 +26,8 @@ class _WindowSpan:
     end: float
     origin: datetime  # the window's start with a fixed UTC offset, to turn seconds into datetimes fast
     fixed: bool  # False when the UTC offset changes inside the window (DST)
+    zone: tzinfo
+    midnight: float  # POSIX time of the local day's midnight
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +67,9 @@ class Day:
 
 
 def _seconds(moment: datetime | None, midnight: datetime, default: float) -> float:
-    return default if moment is None else (moment - midnight).total_seconds()
+    # Through POSIX time: subtracting two datetimes of the same ZoneInfo would give wall-clock time,
+    # which is wrong on the days the clocks change.
+    return default if moment is None else moment.timestamp() - midnight.timestamp()
 
 
 def _spans(day: date, windows: tuple[Window, ...], tz_name: str) -> tuple[datetime, tuple[_WindowSpan, ...]]:
@@ -78,7 +82,7 @@ def _spans(day: date, windows: tuple[Window, ...], tz_name: str) -> tuple[dateti
         assert offset is not None  # combined with a ZoneInfo: always aware
         origin = start.astimezone(timezone(offset))
         spans.append(_WindowSpan(w.label, _seconds(start, midnight, 0), _seconds(end, midnight, 0), origin,
-                                 end.utcoffset() == offset))
+                                 end.utcoffset() == offset, zone, midnight.timestamp()))
     return midnight, tuple(spans)
 
 
@@ -118,7 +122,9 @@ def _entry(i: int, b: Bulletin, kind: str, midnight: datetime, *, day_end: float
         elif not usable:
             no_room = Unscheduled(b.id, "window_full", texts.too_long(d, labels))
     approved = _seconds(b.approved_at, midnight, _INF)
-    rank = (ORIGINS.index(b.origin), approved, b.id) if b.priority != "normal" else (approved, b.id)
+    # Normal bulletins rank by approval alone; the others by origin first (central ... commune).
+    origin = 0 if b.priority == "normal" else ORIGINS.index(b.origin)
+    rank = (PRIORITIES.index(b.priority), origin, approved, b.id)
     return _Entry(
         index=i, id=b.id, priority=b.priority, targets=frozenset(b.targets), duration=b.duration_s,
         wanted=len(spans) if kind == "led" else b.plays_per_day, usable=tuple(usable),
@@ -262,8 +268,8 @@ def _play(w: _WindowSpan, bid: str, n: int, s: float, end: float) -> Play:
     start_dt = w.origin + timedelta(seconds=s - w.start)
     end_dt = w.origin + timedelta(seconds=end - w.start)
     if not w.fixed:  # the offset changes inside this window: name each instant with its own offset
-        zone = w.origin.tzinfo
-        start_dt, end_dt = start_dt.astimezone(zone), end_dt.astimezone(zone)
+        start_dt = datetime.fromtimestamp(w.midnight + s, w.zone)
+        end_dt = datetime.fromtimestamp(w.midnight + end, w.zone)
     return Play(w.label, bid, n, start_dt, end_dt)
 
 
