@@ -315,9 +315,9 @@ class BoardLogic:
         ids = [b.id for b, _ in eligible]
         rot = self._rotation
         if rot.restart_id in ids:
-            index = ids.index(rot.restart_id)  # type: ignore[arg-type]
+            index = ids.index(rot.restart_id)
         elif rot.last_id in ids:
-            index = (ids.index(rot.last_id) + 1) % len(ids)  # type: ignore[arg-type]
+            index = (ids.index(rot.last_id) + 1) % len(ids)
         else:
             index = 0
         info, scheduled = eligible[index]
@@ -369,6 +369,10 @@ class BoardLogic:
             "exercise": cur.exercise,
             "interrupted_by": interrupted_by,
             "detail": detail,
+            # the radio's fields, kept so every "play" event has one shape; a board has no volume or relay
+            "volume": None,
+            "relay_on": None,
+            "offset_ms": 0,
         }
 
 

@@ -247,3 +247,26 @@ def test_invariants_under_any_sequence(ops: list[tuple[str, int, int]], start_mi
         ):
             assert screen["mode"] == "emergency"
         assert (screen["mode"] == "standby") is (logic.showing is None)
+
+
+def test_display_record_has_the_contract_fields() -> None:
+    logic = make()
+    now = local("17:00")
+    logic.set_programme(programme([text_bulletin("t1")]), now)
+    record = logic.tick(now + timedelta(seconds=12))[0]
+    assert set(record) >= {
+        "bulletin_id",
+        "outcome",
+        "scheduled_at",
+        "started_at",
+        "ended_at",
+        "sha256",
+        "volume",
+        "relay_on",
+        "offset_ms",
+        "emergency",
+        "exercise",
+        "interrupted_by",
+        "detail",
+    }
+    assert record["scheduled_at"] == now.isoformat() and record["outcome"] == "completed"
