@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from hub.errors import Invalid, ServiceError, Unauthorized
+from hub.errors import Forbidden, Invalid, ServiceError, Unauthorized
 from hub.roles import Actor
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,12 @@ class Api:
             kwargs: dict[str, Any] = {}
             if r.body is not None:
                 kwargs["body"] = await parse_body(request, r.body)
-            result = await r.handler(request, services, actor, **kwargs)
+            try:
+                result = await r.handler(request, services, actor, **kwargs)
+            except Forbidden as exc:
+                if actor is not None:
+                    services.ctx.audit_denied(actor, exc)
+                raise
             if isinstance(result, web.StreamResponse):
                 return result
             return json_response(result, status=r.status)

@@ -48,9 +48,16 @@ class Context:
                 yield sess
         except Forbidden as exc:
             if actor is not None:
-                self.audit_now(actor, exc.extra.get("action", "denied"), exc.extra.get("target", ""),
-                               outcome="denied", detail={"message": exc.message})
+                self.audit_denied(actor, exc)
             raise
+
+    def audit_denied(self, actor: Actor, exc: Forbidden) -> None:
+        """Record a refusal once (the API layer calls this for refusals raised outside a transaction)."""
+        if getattr(exc, "audited", False):
+            return
+        exc.audited = True  # type: ignore[attr-defined]
+        self.audit_now(actor, exc.extra.get("action", "denied"), exc.extra.get("target", ""),
+                       outcome="denied", detail={"message": exc.message})
 
     def audit(self, sess: Session, actor: Actor, action: str, target: str = "", *,
               outcome: str = "ok", detail: dict[str, Any] | None = None) -> None:
