@@ -151,6 +151,17 @@ class LedBoard:
         self._clients.discard(ws)
 
     @property
+    def now_showing(self) -> str | None:
+        """The bulletin on screen (for the device status), or None on standby."""
+        return self._logic.showing.bulletin_id if self._logic.showing is not None else None
+
+    @property
+    def mode(self) -> str:
+        """standby | slide | emergency."""
+        showing = self._logic.showing
+        return "standby" if showing is None else "emergency" if showing.emergency else "slide"
+
+    @property
     def viewers(self) -> int:
         return len(self._clients)
 

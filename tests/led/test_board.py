@@ -95,6 +95,7 @@ async def test_websocket_pushes_changes_and_acks_count_as_proof(rig: Rig) -> Non
         sent_at = loop.time()
         rig.board.emergency(alert("e1", sent=local("17:00")))
         em = await next_state(ws, "emergency")
+        assert (rig.board.mode, rig.board.now_showing) == ("emergency", "e1")
         assert loop.time() - sent_at < 1.0
         assert em["emergency"]["title"] == "Cảnh báo lũ quét"
         rig.clock.advance(30)

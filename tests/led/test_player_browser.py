@@ -245,6 +245,10 @@ async def test_outside_windows_only_emergencies_show(player: Player) -> None:
     player.board.cancel("x1")
     await player.rendered("standby")
     assert await player.page.eval_on_selector("#slide", "e => e.children.length") == 0
+    # after a power cut with no time sync the board must not show a (wrong) clock
+    player.board.set_clock_trusted(False)
+    await player.page.wait_for_function("document.querySelector('#board').dataset.clockTrusted === 'false'")
+    assert not await player.page.is_visible(".clock-time")
 
 
 async def test_page_reconnects_by_itself(player: Player) -> None:
