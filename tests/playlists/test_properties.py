@@ -24,8 +24,8 @@ DAYS = [("Asia/Ho_Chi_Minh", date(2026, 11, 23)), ("Europe/Paris", date(2026, 3,
 def windows(draw: st.DrawFn) -> list[str]:
     n = draw(st.integers(1, 3))
     points = sorted(draw(st.sets(st.integers(0, 1439), min_size=2 * n, max_size=2 * n)))
-    return [f"{a // 60:02d}:{a % 60:02d}-{b // 60:02d}:{b % 60:02d}" for a, b in zip(points[::2], points[1::2],
-                                                                                        strict=True)]
+    pairs = zip(points[::2], points[1::2], strict=True)
+    return [f"{a // 60:02d}:{a % 60:02d}-{b // 60:02d}:{b % 60:02d}" for a, b in pairs]
 
 
 @st.composite
@@ -89,7 +89,8 @@ def _windows(request: dict[str, Any]) -> dict[str, tuple[datetime, datetime]]:
     for label in labels:
         a, b = (time.fromisoformat(x) for x in label.split("-"))
         # In UTC: aware datetimes in a DST gap never compare equal across zones (PEP 495).
-        out[label] = (datetime.combine(day, a, zone).astimezone(UTC), datetime.combine(day, b, zone).astimezone(UTC))
+        out[label] = (datetime.combine(day, a, zone).astimezone(UTC),
+                      datetime.combine(day, b, zone).astimezone(UTC))
     return out
 
 

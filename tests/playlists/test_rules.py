@@ -150,7 +150,8 @@ def test_naive_times_are_read_in_the_request_time_zone() -> None:
 # --- targets, kinds, emergencies ------------------------------------------------------------------------
 
 def test_targets_cover_descendants_only() -> None:
-    r = run(bul("prov", targets=["67"]), bul("dist", targets=["67/660"]), bul("here", targets=["67/660/24613"]),
+    r = run(bul("prov", targets=["67"]), bul("dist", targets=["67/660"]),
+            bul("here", targets=["67/660/24613"]),
             bul("other", targets=["67/661"]), bul("neighbour", targets=["67/660/24611"]),
             bul("prefix", targets=["67/66"]), bul("many", targets=["68", "67/660/"]))
     assert reasons(r) == {"other": "not_targeted", "neighbour": "not_targeted", "prefix": "not_targeted"}

@@ -39,7 +39,7 @@ def test_window_at_converts_other_zones() -> None:
 
 def test_window_at_rejects_naive_time() -> None:
     with pytest.raises(RequestError, match="time zone"):
-        window_at(datetime(2026, 11, 23, 5, 30), RADIO)  # noqa: DTZ001
+        window_at(datetime(2026, 11, 23, 5, 30), RADIO)
 
 
 def check(now: datetime, duration: float = 60, vf: datetime | None = None,
@@ -64,7 +64,8 @@ def test_last_moment_reasons() -> None:
 
 def test_last_moment_other_zone_and_float_duration() -> None:
     now = t(6, 0).astimezone(UTC)
-    assert last_moment_check(now=now, duration_s=1799.5, windows=RADIO, valid_from=None, valid_until=None) is None
+    assert last_moment_check(now=now, duration_s=1799.5, windows=RADIO, valid_from=None,
+                             valid_until=None) is None
     assert last_moment_check(now=now, duration_s=1800.5, windows=RADIO, valid_from=None,
                              valid_until=None) == "window_too_short"
     assert last_moment_check(now=now, duration_s=10, windows=RADIO, valid_from=None,
