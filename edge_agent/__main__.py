@@ -60,12 +60,12 @@ async def run(settings: Settings) -> None:
         await conn.ready.wait()
         log.info("READY after %.2f s", time.monotonic() - started)
 
-    tasks.append(loop.create_task(announce_ready(), name="ready"))
     stop_wait = loop.create_task(stop.wait(), name="stop")
     watched = [stop_wait, *tasks] + ([runner] if runner else [])
+    tasks.append(loop.create_task(announce_ready(), name="ready"))
     done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
     for task in done:
-        if task is not stop_wait and not task.cancelled() and task.exception() and task.get_name() != "ready":
+        if task is not stop_wait and not task.cancelled() and task.exception():
             log.error("tác vụ %s lỗi: %r", task.get_name(), task.exception())
     log.info("đang dừng…")
     notify("STOPPING=1")
@@ -89,7 +89,7 @@ async def run(settings: Settings) -> None:
 async def _watchdog() -> None:
     interval = watchdog_interval_s()
     if interval is None:
-        return
+        await asyncio.Event().wait()  # not under a systemd watchdog: nothing to ping, never finishes
     while True:  # the ping comes from the event loop itself, so a hung loop gets the agent restarted
         notify("WATCHDOG=1")
         await asyncio.sleep(interval)

@@ -82,7 +82,8 @@ class Agent:
                 raise EnvelopeError("malformed", f"message type {env.type!r} does not belong on this topic")
             last = self.store.seq_state().get(topic)
             if last is not None and env.seq <= last[0]:
-                if env.seq == last[0] and env.id == last[1]:
+                if env.seq == last[0] and env.id == last[1] and retained:
+                    # the broker hands the retained programme again on each (re)subscribe: not an attack
                     log.debug("bỏ qua bản lặp của %s (seq %d) trên %s", env.id, env.seq, topic)
                     return
                 raise EnvelopeError("replayed", f"seq {env.seq} is not above {last[0]} already accepted")

@@ -25,6 +25,7 @@ class MqttSettings:
     username: str = ""
     password_file: str = ""
     keepalive_s: int = 30
+    reconnect_max_s: float = 60.0  # reconnect delays grow (randomised) up to this
 
 
 @dataclass(frozen=True)

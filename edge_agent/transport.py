@@ -21,7 +21,6 @@ from edge_agent.agent import Agent
 log = logging.getLogger("edge_agent.mqtt")
 
 SESSION_EXPIRY_S = 7 * 24 * 3600  # the broker keeps our subscriptions and queued QoS 1 messages this long
-MAX_BACKOFF_S = 60.0
 
 
 class Connection:
@@ -74,7 +73,7 @@ class Connection:
             wait = delay * (0.5 + random.random())  # noqa: S311 - jitter only
             log.info("kết nối lại sau %.1f s", wait)
             await asyncio.sleep(wait)
-            delay = min(delay * 2, MAX_BACKOFF_S)
+            delay = min(delay * 2, self.agent.settings.mqtt.reconnect_max_s)
 
     async def _receive(self, client: aiomqtt.Client) -> None:
         async for msg in client.messages:
