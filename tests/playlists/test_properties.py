@@ -35,7 +35,8 @@ def requests(draw: st.DrawFn, mid_window_validity: bool = True) -> dict[str, Any
     midnight = datetime.combine(day, time(0), zone)
 
     def moment(minutes: int) -> str:
-        return (midnight + timedelta(minutes=minutes)).isoformat()
+        # Real elapsed minutes (through UTC), so that the order of moments survives a DST change.
+        return (midnight.astimezone(UTC) + timedelta(minutes=minutes)).astimezone(zone).isoformat()
 
     bulletins = []
     for i in range(draw(st.integers(0, 12))):
