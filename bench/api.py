@@ -21,9 +21,9 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hub.app import HubRuntime  # noqa: E402
-from hub.config import build_config  # noqa: E402
-from hub.roles import SYSTEM  # noqa: E402
+from hub.app import HubRuntime
+from hub.config import build_config
+from hub.roles import SYSTEM
 
 PASSWORD = "Thu-nghiem-Mat-khau-2026"
 SAMPLE = Path(__file__).resolve().parents[1] / "hub" / "data" / "sample_province.json"

@@ -88,12 +88,13 @@ def main(argv: list[str] | None = None) -> int:
     aas.add_parser("import").add_argument("file")
 
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "demo" or (len(argv) > 2 and argv[2] == "demo"):
+    if (argv and argv[0] == "demo") or (len(argv) > 2 and argv[2] == "demo"):
         from hub import demo  # noqa: PLC0415
 
         return int(demo.main([x for x in argv if x != "demo"]) or 0)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         cfg = load_config(args.config)
         if args.cmd == "serve":

@@ -20,7 +20,7 @@ def default_windows(kind: str) -> list[str]:
     return list(playlists.default_windows(kind))
 
 
-def engine_bulletin(*, id: str, priority: str, origin: str, kinds: Sequence[str],  # noqa: A002
+def engine_bulletin(*, id: str, priority: str, origin: str, kinds: Sequence[str],
                     targets: Sequence[str], duration_s: float, plays_per_day: int,
                     valid_from: datetime | None, valid_until: datetime | None,
                     approved_at: datetime | None) -> Any:

@@ -87,7 +87,7 @@ class AccountService:
         require(actor, "user.manage")
         with self.ctx.tx(actor) as sess:
             users = sess.scalars(select(User).order_by(User.username)).all()
-            return [user_dict(u) for u in users if u.area_path is None and actor.area_path is None
+            return [user_dict(u) for u in users if (u.area_path is None and actor.area_path is None)
                     or (u.area_path and actor.covers(u.area_path))]
 
     def _get(self, sess: Any, username: str) -> User:
