@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 
 from playlists import texts
+from playlists.errors import RequestError
 from playlists.model import ORIGINS, PRIORITIES, Bulletin, CompileRequest, Play, ProgrammeResult, Unscheduled
 from playlists.windows import DEFAULT_TZ, Window, default_windows, load_tz, parse_windows
 
@@ -164,8 +165,6 @@ def prepare_day(
 
 
 def _duplicate(entries: tuple[_Entry, ...]) -> Exception:
-    from playlists.errors import RequestError  # noqa: PLC0415  (only on this error path)
-
     seen: set[str] = set()
     for e in entries:
         if e.id in seen:
@@ -229,6 +228,10 @@ def compile_day(
     gap_s: float = 0,
 ) -> ProgrammeResult:
     """The programme of one commune (its area path) on a prepared day."""
+    if not isinstance(area, str) or not area.strip("/"):
+        raise RequestError(f"area: {area!r} must be the commune's area path, e.g. '67/660/24613'")
+    if isinstance(gap_s, bool) or not isinstance(gap_s, int | float) or not 0 <= gap_s < 86400:
+        raise RequestError(f"gap_s: {gap_s!r} must be a number of seconds, 0 or more")
     ancestors = _ancestors(area)
     outcome: list[Unscheduled | None] = [None] * len(day.entries)
     live: set[str] = set()
@@ -308,8 +311,8 @@ def _prepared(kind: str, day: date, bulletins: tuple[Bulletin, ...], windows: Se
     if hit is not None and all(a is b for a, b in zip(hit[0], bulletins, strict=True)):
         return hit[1]
     prepared = prepare_day(kind, day, bulletins, windows, tz)
-    if len(_cache) >= _CACHE_SIZE:
-        _cache.pop(next(iter(_cache)))
+    while len(_cache) >= _CACHE_SIZE:
+        del _cache[next(iter(_cache))]
     _cache[key] = (bulletins, prepared)
     return prepared
 

@@ -76,3 +76,11 @@ def test_bulletin_checks_its_values() -> None:
 def test_duplicate_ids_rejected_on_typed_path() -> None:
     with pytest.raises(RequestError, match="more than once"):
         prepare_day("radio", DAY, [b("a"), b("a")])
+
+
+def test_compile_day_checks_area_and_gap() -> None:
+    day = prepare_day("radio", DAY, [b("a")])
+    with pytest.raises(RequestError, match="area"):
+        compile_day(day, "")
+    with pytest.raises(RequestError, match="gap_s"):
+        compile_day(day, AREA, gap_s=-1)
