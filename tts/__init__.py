@@ -1,5 +1,6 @@
 """Vietnamese speech for bulletins: normalise text, synthesise, post-process, cache."""
 
+from tts.cache import SpeechResult
 from tts.errors import (
     AllEnginesFailed,
     AudioProcessingFailed,
@@ -13,7 +14,6 @@ from tts.errors import (
     UnknownVoice,
     UnspeakableText,
 )
-from tts.cache import SpeechResult
 from tts.normalize import normalize
 from tts.settings import ENGINES, VOICES, TtsSettings
 from tts.synthesizer import Synthesizer

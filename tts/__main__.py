@@ -115,7 +115,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m tts", description="Đọc bản tin tiếng Việt thành âm thanh.")
+    parser = argparse.ArgumentParser(prog="python -m tts",
+                                     description="Đọc bản tin tiếng Việt thành âm thanh.")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--cache-dir", type=Path, default=_default_cache(),
                         help="thư mục bộ nhớ đệm (mặc định $NGUON_TTS_CACHE hoặc ~/.cache/nguon/tts)")

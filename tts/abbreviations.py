@@ -9,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 from tts.errors import BadAbbreviationFile
+from tts.numbers import DIGITS
 
 LETTER_NAMES = {
     "A": "a", "Ă": "á", "Â": "ớ", "B": "bê", "C": "xê", "D": "dê", "Đ": "đê", "E": "e", "Ê": "ê",
@@ -32,8 +33,6 @@ def is_vietnamese_syllable(word: str) -> bool:
 
 def spell(token: str) -> str:
     """Spell an acronym with Vietnamese letter names: 'WHO' -> 'vê kép hát o'."""
-    from tts.numbers import DIGITS  # local: numbers has no dependency back on us
-
     out = []
     for ch in token:
         if ch.isdigit():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import subprocess
 from pathlib import Path
@@ -19,7 +20,8 @@ _PROBE_STEPS = (0.0, 1.0, 2.0, 3.5, 5.0)
 _MAX_GAIN_DB = 30.0
 
 _CODECS = {
-    "mp3": ["-c:a", "libmp3lame", "-f", "mp3"],
+    # LAME's -q 7 encodes speech twice as fast as its default -q 5 with no audible loss at 48 kbit/s.
+    "mp3": ["-c:a", "libmp3lame", "-compression_level", "7", "-f", "mp3"],
     # libopus runs at 48 kHz only; "voip" tunes it for speech, which is all we send.
     "opus": ["-c:a", "libopus", "-application", "voip", "-f", "ogg"],
     "wav": ["-c:a", "pcm_s16le", "-f", "wav"],
@@ -111,7 +113,7 @@ def _probe_gain(prepared: Path, measured: float, settings: TtsSettings) -> float
         raise AudioProcessingFailed("không đo được độ to (ebur128)")
     points = [(gains[i], found[i]) for i in range(len(gains))]
     target = settings.loudness_lufs
-    for (g1, l1), (g2, l2) in zip(points, points[1:], strict=False):
+    for (g1, l1), (g2, l2) in itertools.pairwise(points):
         if l1 <= target <= l2 and l2 > l1:
             return g1 + (target - l1) * (g2 - g1) / (l2 - l1)
     if target < points[0][1]:

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +88,7 @@ class GttsEngine(Engine):
         return "vi"  # gTTS has one Vietnamese voice whatever the region
 
     def synthesize(self, text: str, voice: str, workdir: Path) -> Path:
-        from gtts import gTTS  # imported lazily: pulls in requests, and is optional for the hub
+        from gtts import gTTS  # type: ignore[import-untyped]  # noqa: PLC0415 - lazy: pulls in requests; only needed when online
 
         out = workdir / "gtts.mp3"
         outcome: dict[str, BaseException | None] = {}
@@ -97,7 +98,7 @@ class GttsEngine(Engine):
                 with out.open("wb") as fh:
                     gTTS(text, lang="vi", timeout=self._timeout).write_to_fp(fh)
                 outcome["error"] = None
-            except BaseException as exc:  # noqa: BLE001 - handed over to the caller's thread
+            except BaseException as exc:
                 outcome["error"] = exc
 
         # requests' timeout is per socket operation and gTTS sends one request per ~100 characters;
@@ -150,5 +151,7 @@ class PiperEngine(Engine):
 
 def build(name: str, settings: TtsSettings) -> Engine:
     """The engine called `name` (already validated against settings.ENGINES)."""
-    classes: dict[str, type[Engine]] = {"espeak-ng": EspeakEngine, "gtts": GttsEngine, "piper": PiperEngine}
+    classes: dict[str, Callable[[TtsSettings], Engine]] = {
+        "espeak-ng": EspeakEngine, "gtts": GttsEngine, "piper": PiperEngine,
+    }
     return classes[name](settings)

@@ -69,7 +69,9 @@ class TtsSettings:
         object.__setattr__(self, "engines", engines)
         object.__setattr__(self, "voice", check_voice(self.voice))
         if self.audio_format not in FORMATS:
-            raise BadSettings(f"audio_format '{self.audio_format}' không hỗ trợ, hãy chọn mp3, opus hoặc wav.")
+            raise BadSettings(
+                f"audio_format '{self.audio_format}' không hỗ trợ, hãy chọn mp3, opus hoặc wav."
+            )
         if self.channels not in (1, 2):
             raise BadSettings("channels phải là 1 (mono) hoặc 2.")
         if not 8000 <= self.sample_rate <= 48000:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 from tts import abbreviations, audio, engines
@@ -10,6 +11,8 @@ from tts.cache import SpeechCache, SpeechResult, cache_key
 from tts.errors import AllEnginesFailed, EmptyText, TextTooLong, TtsError
 from tts.normalize import normalize
 from tts.settings import TtsSettings, check_engine, check_voice
+
+_REMEMBERED_TEXTS = 256
 
 
 class Synthesizer:
@@ -23,10 +26,22 @@ class Synthesizer:
                          ("espeak-ng", "gtts", "piper")}
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        # Normalising a long bulletin takes several ms; remembering it keeps cache hits well under 10 ms.
+        self._spoken: OrderedDict[str, str] = OrderedDict()
 
     def normalize(self, text: str) -> str:
         """Normalise with this synthesizer's abbreviation table (built-in plus the operator's file)."""
-        return normalize(text, abbreviations=self._abbreviations)
+        with self._locks_guard:
+            spoken = self._spoken.get(text)
+            if spoken is not None:
+                self._spoken.move_to_end(text)
+                return spoken
+        spoken = normalize(text, abbreviations=self._abbreviations)
+        with self._locks_guard:
+            self._spoken[text] = spoken
+            while len(self._spoken) > _REMEMBERED_TEXTS:
+                self._spoken.popitem(last=False)
+        return spoken
 
     def _chain(self, engine: str | None) -> list[str]:
         # An explicit engine is tried first; the configured chain stays as the fallback.

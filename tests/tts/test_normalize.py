@@ -1,6 +1,7 @@
 """Normalisation: every category a bulletin uses, read the way a commune listener expects."""
 
 import re
+import unicodedata
 
 import pytest
 
@@ -134,6 +135,4 @@ def test_emoji_is_silent() -> None:
 
 
 def test_decomposed_unicode_is_composed() -> None:
-    import unicodedata
-
     assert normalize(unicodedata.normalize("NFD", "Ủy ban 5 người")) == "Ủy ban năm người."

@@ -24,7 +24,9 @@ BULLETIN = (
 )
 
 
-@pytest.mark.parametrize(("fmt", "mime"), [("mp3", "audio/mpeg"), ("opus", "audio/ogg"), ("wav", "audio/wav")])
+@pytest.mark.parametrize(
+    ("fmt", "mime"), [("mp3", "audio/mpeg"), ("opus", "audio/ogg"), ("wav", "audio/wav")]
+)
 def test_formats_decode_with_plausible_duration_and_target_loudness(make_synth, fmt: str, mime: str) -> None:
     result = make_synth(audio_format=fmt).synthesize(BULLETIN)
     assert result.path.exists() and result.path.suffix == {"mp3": ".mp3", "opus": ".ogg", "wav": ".wav"}[fmt]
