@@ -31,9 +31,16 @@ async def run(settings: Settings) -> None:
     data.mkdir(parents=True, exist_ok=True)
     clock = ShiftedClock(settings.clock_offset_s)
     hw_s = settings.hardware
-    hw = build_hardware(mode=hw_s.mode, data_dir=data, now=clock.now, sim_speed=hw_s.sim_speed,
-                        relay_pin=hw_s.relay_pin, player=hw_s.player, mixer_control=hw_s.mixer_control,
-                        volume=hw_s.volume)
+    hw = build_hardware(
+        mode=hw_s.mode,
+        data_dir=data,
+        now=clock.now,
+        sim_speed=hw_s.sim_speed,
+        relay_pin=hw_s.relay_pin,
+        player=hw_s.player,
+        mixer_control=hw_s.mixer_control,
+        volume=hw_s.volume,
+    )
     store = Store(data / "agent.db")
     trust = ClockTrust(mode=settings.clock_trust, now=clock.now)
     await asyncio.to_thread(trust.refresh)
@@ -51,10 +58,16 @@ async def run(settings: Settings) -> None:
     tasks = [loop.create_task(conn.run(), name="mqtt"), loop.create_task(_watchdog(), name="watchdog")]
     runner = loop.create_task(agent.radio.run(), name="radio") if agent.led is None else None
     if agent.radio.programme is not None:
-        agent._prefetch(agent.radio.programme)  # noqa: SLF001 - finish downloads a restart cut short
+        agent._prefetch(agent.radio.programme)
     notify("READY=1")
-    log.info("agent %s (%s, %s) chạy; dữ liệu ở %s; đồng hồ: %s", settings.device_id, settings.kind, settings.area,
-             data, trust.state)
+    log.info(
+        "agent %s (%s, %s) chạy; dữ liệu ở %s; đồng hồ: %s",
+        settings.device_id,
+        settings.kind,
+        settings.area,
+        data,
+        trust.state,
+    )
 
     async def announce_ready() -> None:
         await conn.ready.wait()
@@ -102,8 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     run_p.add_argument("--config", required=True, type=Path, help="TOML config file")
     run_p.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:

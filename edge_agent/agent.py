@@ -32,7 +32,9 @@ SOFTWARE = "nguon-agent 0.1.0"
 
 
 class Agent:
-    def __init__(self, settings: Settings, *, clock: Clock, hw: Hardware, store: Store, trust: ClockTrust) -> None:
+    def __init__(
+        self, settings: Settings, *, clock: Clock, hw: Hardware, store: Store, trust: ClockTrust
+    ) -> None:
         self.settings = settings
         self.clock = clock
         self.hw = hw
@@ -40,14 +42,29 @@ class Agent:
         self.trust = trust
         self.topics = Topics(settings.topic_prefix)
         self.verifier = Verifier([load_public_key(k) for k in settings.hub_public_keys])
-        self.reporter = Reporter(store=store, device_id=settings.device_id, data_dir=settings.data_path,
-                                 now=clock.now)
+        self.reporter = Reporter(
+            store=store, device_id=settings.device_id, data_dir=settings.data_path, now=clock.now
+        )
         self.book = EmergencyBook(store)
         self.status_changed = asyncio.Event()
-        self.media = MediaCache(settings.data_path / "media", store=store, hub_url=settings.hub_url,
-                                max_bytes=settings.media_cache_mb * 1024 * 1024, needed=self._needed_media)
-        self.radio = RadioRunner(settings=settings, hw=hw, clock=clock, trust=trust, reporter=self.reporter,
-                                 media=self.media, book=self.book, store=store, on_change=self.status_changed.set)
+        self.media = MediaCache(
+            settings.data_path / "media",
+            store=store,
+            hub_url=settings.hub_url,
+            max_bytes=settings.media_cache_mb * 1024 * 1024,
+            needed=self._needed_media,
+        )
+        self.radio = RadioRunner(
+            settings=settings,
+            hw=hw,
+            clock=clock,
+            trust=trust,
+            reporter=self.reporter,
+            media=self.media,
+            book=self.book,
+            store=store,
+            on_change=self.status_changed.set,
+        )
         self.led: Any = None
         self.programme_version = 0
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -59,7 +76,9 @@ class Agent:
 
     # --- subscriptions and streams ---
     def subscriptions(self) -> list[str]:
-        return self.topics.agent_subscriptions(self.settings.area, self.settings.kind, self.settings.device_id)
+        return self.topics.agent_subscriptions(
+            self.settings.area, self.settings.kind, self.settings.device_id
+        )
 
     def _expected_types(self, topic: str) -> tuple[str, ...]:
         if topic == self.topics.program(self.settings.area, self.settings.kind):
@@ -113,8 +132,10 @@ class Agent:
 
     def _on_programme(self, p: ProgrammeBody) -> None:
         if p.area != self.settings.area or p.kind != self.settings.kind:
-            raise EnvelopeError("malformed", f"programme for {p.area}/{p.kind}, this device is "
-                                             f"{self.settings.area}/{self.settings.kind}")
+            raise EnvelopeError(
+                "malformed",
+                f"programme for {p.area}/{p.kind}, this device is {self.settings.area}/{self.settings.kind}",
+            )
         if p.version < self.programme_version:
             log.info("bỏ qua chương trình cũ v%d (đang có v%d)", p.version, self.programme_version)
             return
@@ -131,7 +152,9 @@ class Agent:
         self.radio.set_programme(p)  # the runner only runs in radio mode; it also says which media to keep
         if self.led is not None:
             self.led.set_programme(p)
-        for eid in self.book.from_programme([e for e in p.emergencies if e not in recalled], p.bulletins, now):
+        for eid in self.book.from_programme(
+            [e for e in p.emergencies if e not in recalled], p.bulletins, now
+        ):
             log.warning("tin khẩn cấp %s đang hiệu lực (từ chương trình): phát ngay", eid)
             self._emergency_started(eid)
         self.status_changed.set()
@@ -194,8 +217,9 @@ class Agent:
         if new:
             log.warning("thu hồi bản tin %s", bid)
         if new or confirm:
-            self.reporter.event("recall_confirmed", {"bulletin_id": bid},
-                                event_id=f"{self.settings.device_id}:recall:{bid}")
+            self.reporter.event(
+                "recall_confirmed", {"bulletin_id": bid}, event_id=f"{self.settings.device_id}:recall:{bid}"
+            )
 
     def _on_command(self, cmd: CommandBody) -> None:
         if cmd.command not in COMMANDS:
@@ -213,7 +237,9 @@ class Agent:
         elif cmd.command == "stop":
             playing = self.radio.now_playing
             self.radio.interrupt(None, "stop")
-            self._result("stop", True, f"đã dừng {playing.bulletin_id}" if playing else "không có gì đang phát")
+            self._result(
+                "stop", True, f"đã dừng {playing.bulletin_id}" if playing else "không có gì đang phát"
+            )
         elif cmd.command == "resync":
             self.resubscribe()
             self._spawn(self._resync(), "resync")
@@ -243,9 +269,23 @@ class Agent:
         tone = self.settings.data_path / "test_tone.wav"
         if not tone.exists():
             proc = await asyncio.create_subprocess_exec(
-                "ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=1000:duration=3",
-                "-ac", "1", "-ar", "16000", str(tone), stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL)
+                "ffmpeg",
+                "-nostdin",
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                "sine=frequency=1000:duration=3",
+                "-ac",
+                "1",
+                "-ar",
+                "16000",
+                str(tone),
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+            )
             if await asyncio.wait_for(proc.wait(), 30) != 0:
                 self._result("test_tone", False, "không tạo được âm thử (ffmpeg)")
                 return
@@ -259,12 +299,21 @@ class Agent:
             state = self._state()
         disk = shutil.disk_usage(self.settings.data_path)
         return DeviceStatus(
-            device_id=self.settings.device_id, kind=self.settings.kind, state=state,
-            at=self.clock.now().isoformat(), area=self.settings.area,
-            now_playing=playing.bulletin_id if playing else None, volume=self.hw.mixer.level,
-            clock=self.trust.state, programme_version=self.programme_version, software=SOFTWARE,
-            disk_free_mb=disk.free // (1024 * 1024), temperature_c=_temperature(), outbox=self.store.outbox_size(),
-            rejected=self.reporter.rejected)
+            device_id=self.settings.device_id,
+            kind=self.settings.kind,
+            state=state,
+            at=self.clock.now().isoformat(),
+            area=self.settings.area,
+            now_playing=playing.bulletin_id if playing else None,
+            volume=self.hw.mixer.level,
+            clock=self.trust.state,
+            programme_version=self.programme_version,
+            software=SOFTWARE,
+            disk_free_mb=disk.free // (1024 * 1024),
+            temperature_c=_temperature(),
+            outbox=self.store.outbox_size(),
+            rejected=self.reporter.rejected,
+        )
 
     def _state(self) -> str:
         playing = self.radio.now_playing
@@ -283,8 +332,9 @@ class Agent:
         """<data_dir>/status.json: what the hub sees, for a technician on site (and the tests/bench)."""
         path = self.settings.data_path / "status.json"
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({**status.to_dict(), "connected": connected, "pid": os.getpid()},
-                                  ensure_ascii=False))
+        tmp.write_text(
+            json.dumps({**status.to_dict(), "connected": connected, "pid": os.getpid()}, ensure_ascii=False)
+        )
         os.replace(tmp, path)
 
     # --- tasks ---

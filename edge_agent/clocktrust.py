@@ -18,8 +18,13 @@ _TIME_ERROR = 5  # adjtimex() return value meaning "clock not synchronised"
 def os_ntp_synchronised() -> bool | None:
     """What the OS says: timedatectl first (systemd-timesyncd/chrony), then adjtimex; None if unknown."""
     try:
-        out = subprocess.run(["timedatectl", "show", "-p", "NTPSynchronized", "--value"], capture_output=True,
-                             text=True, timeout=3, check=False)
+        out = subprocess.run(
+            ["timedatectl", "show", "-p", "NTPSynchronized", "--value"],
+            capture_output=True,
+            text=True,
+            timeout=3,
+            check=False,
+        )
         if out.returncode == 0 and out.stdout.strip() in ("yes", "no"):
             return out.stdout.strip() == "yes"
     except (OSError, subprocess.TimeoutExpired):
@@ -46,8 +51,13 @@ def _adjtimex_synchronised() -> bool | None:
 class ClockTrust:
     """Tracks whether scheduled playback may rely on the clock; `state` is what the status reports."""
 
-    def __init__(self, *, mode: str, now: Callable[[], datetime],
-                 os_check: Callable[[], bool | None] = os_ntp_synchronised) -> None:
+    def __init__(
+        self,
+        *,
+        mode: str,
+        now: Callable[[], datetime],
+        os_check: Callable[[], bool | None] = os_ntp_synchronised,
+    ) -> None:
         self._mode = mode
         self._now = now
         self._os_check = os_check

@@ -83,8 +83,12 @@ class Settings:
         return self.led.windows if self.kind == "led" else self.radio.windows
 
 
-_SECTIONS: dict[str, type] = {"mqtt": MqttSettings, "hardware": HardwareSettings, "radio": RadioSettings,
-                              "led": LedSettings}
+_SECTIONS: dict[str, type] = {
+    "mqtt": MqttSettings,
+    "hardware": HardwareSettings,
+    "radio": RadioSettings,
+    "led": LedSettings,
+}
 
 
 def _hint(key: str, known: list[str]) -> str:
@@ -123,7 +127,9 @@ def _coerce(where: str, value: Any, typ: Any) -> Any:
         pass
     else:
         return value
-    raise ConfigError(f"{where} = {value!r} is not a valid {text.replace('tuple[str, ...]', 'list of strings')}")
+    raise ConfigError(
+        f"{where} = {value!r} is not a valid {text.replace('tuple[str, ...]', 'list of strings')}"
+    )
 
 
 def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
@@ -134,13 +140,18 @@ def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
         if key in _SECTIONS and cls is Settings:
             continue
         if key not in names:
-            raise ConfigError(f"unknown key '{where}{key}'{_hint(key, names + list(_SECTIONS) * (cls is Settings))}")
+            raise ConfigError(
+                f"unknown key '{where}{key}'{_hint(key, names + list(_SECTIONS) * (cls is Settings))}"
+            )
         kwargs[key] = _coerce(f"{where}{key}", value, hints[key])
     try:
         return cls(**kwargs)
     except TypeError as exc:
-        missing = [f.name for f in fields(cls) if f.name not in kwargs and f.name in ("device_id", "area",
-                                                                                      "hub_public_keys")]
+        missing = [
+            f.name
+            for f in fields(cls)
+            if f.name not in kwargs and f.name in ("device_id", "area", "hub_public_keys")
+        ]
         raise ConfigError(f"missing required key(s) {', '.join(missing)}: {exc}") from None
 
 
@@ -150,7 +161,7 @@ def _env_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any
     for name, value in env.items():
         if not name.startswith("NGUON_"):
             continue
-        rest = name[len("NGUON_"):].lower()
+        rest = name[len("NGUON_") :].lower()
         if "__" in rest:
             section, key = rest.split("__", 1)
             if section not in _SECTIONS:
@@ -161,8 +172,9 @@ def _env_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any
     return merged
 
 
-def load_settings(path: Path | None, env: Mapping[str, str] | None = None,
-                  raw: Mapping[str, Any] | None = None) -> Settings:
+def load_settings(
+    path: Path | None, env: Mapping[str, str] | None = None, raw: Mapping[str, Any] | None = None
+) -> Settings:
     """Read the TOML file (or `raw`), apply env overrides, validate everything; raise ConfigError."""
     env = os.environ if env is None else env
     if raw is None:
@@ -218,7 +230,7 @@ def _validate(s: Settings) -> Settings:
     for where, windows in (("radio.windows", s.radio.windows), ("led.windows", s.led.windows)):
         for w in windows:
             if not _window_ok(w):
-                raise bad(f"{where} has {w!r}; write windows like \"05:00-06:30\"")
+                raise bad(f'{where} has {w!r}; write windows like "05:00-06:30"')
     try:
         from protocol.keys import load_public_key  # noqa: PLC0415
 

@@ -49,15 +49,25 @@ class EmergencyBook:
         self._items: dict[str, Emergency] = {}
         self._order: list[str] = []  # arrival order: the latest due one preempts the others
         for eid, row in store.emergencies().items():
-            em = Emergency(AlertBody.from_dict(row["alert"]), row["state"], row["plays_done"],
-                           parse_time(row["next_due"]) if row["next_due"] else None)
+            em = Emergency(
+                AlertBody.from_dict(row["alert"]),
+                row["state"],
+                row["plays_done"],
+                parse_time(row["next_due"]) if row["next_due"] else None,
+            )
             self._items[eid] = em
             self._order.append(eid)
 
     def _save(self, em: Emergency, now: datetime, playing_since: datetime | None = None) -> None:
-        self._store.save_emergency(em.id, em.alert.to_dict(), em.state, em.plays_done,
-                                   em.next_due.isoformat() if em.next_due else None, now.isoformat(),
-                                   playing_since.isoformat() if playing_since else None)
+        self._store.save_emergency(
+            em.id,
+            em.alert.to_dict(),
+            em.state,
+            em.plays_done,
+            em.next_due.isoformat() if em.next_due else None,
+            now.isoformat(),
+            playing_since.isoformat() if playing_since else None,
+        )
 
     def known(self, eid: str) -> bool:
         return eid in self._items
@@ -95,8 +105,16 @@ class EmergencyBook:
             expires = parse_time(info.valid_until) if info.valid_until else now + DEFAULT_HOLD
             if expires <= now:
                 continue
-            body = AlertBody(eid, "Alert", "Exercise" if info.exercise else "Actual", now.isoformat(),
-                             expires.isoformat(), [], info, Repeat())
+            body = AlertBody(
+                eid,
+                "Alert",
+                "Exercise" if info.exercise else "Actual",
+                now.isoformat(),
+                expires.isoformat(),
+                [],
+                info,
+                Repeat(),
+            )
             if self.alert(body, now) == "new":
                 added.append(eid)
         return added
@@ -157,5 +175,8 @@ class EmergencyBook:
         return [em for em in self._items.values() if em.state == "active"]
 
     def needed_media(self) -> set[str]:
-        return {em.alert.bulletin.media.sha256 for em in self.active()
-                if em.alert.bulletin is not None and em.alert.bulletin.media is not None}
+        return {
+            em.alert.bulletin.media.sha256
+            for em in self.active()
+            if em.alert.bulletin is not None and em.alert.bulletin.media is not None
+        }

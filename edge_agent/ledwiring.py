@@ -17,8 +17,9 @@ async def attach_led_board(agent: Agent) -> None:
         agent.reporter.play(dict(data))
         agent.status_changed.set()
 
-    board = LedBoard(settings=agent.settings.led, media_dir=agent.media.root, clock=agent.clock,
-                     on_display=on_display)
+    board = LedBoard(
+        settings=agent.settings.led, media_dir=agent.media.root, clock=agent.clock, on_display=on_display
+    )
     agent.led = board
     board.set_clock_trusted(agent.trust.trusted)
     url = await board.start()

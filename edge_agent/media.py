@@ -34,8 +34,16 @@ def _sha256_file(path: Path) -> str:
 
 
 class MediaCache:
-    def __init__(self, root: Path, *, store: Store, hub_url: str, max_bytes: int,
-                 needed: Callable[[], set[str]], timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        store: Store,
+        hub_url: str,
+        max_bytes: int,
+        needed: Callable[[], set[str]],
+        timeout_s: float = 30.0,
+    ) -> None:
         self.root = root
         self._store = store
         self._hub = hub_url.rstrip("/")
@@ -81,8 +89,9 @@ class MediaCache:
         import aiohttp  # noqa: PLC0415 - loaded on first download, keeps an idle agent small
 
         if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(
-                total=None, connect=self._timeout, sock_read=self._timeout))
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=None, connect=self._timeout, sock_read=self._timeout)
+            )
         url = ref.url if ref.url.startswith(("http://", "https://")) else self._hub + ref.url
         part = target.with_name(target.name + ".part")
         have = part.stat().st_size if part.exists() else 0

@@ -52,8 +52,19 @@ class NowPlaying:
 
 
 class RadioRunner:
-    def __init__(self, *, settings: Settings, hw: Hardware, clock: Clock, trust: ClockTrust, reporter: Reporter,
-                 media: MediaCache, book: EmergencyBook, store: Store, on_change: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        hw: Hardware,
+        clock: Clock,
+        trust: ClockTrust,
+        reporter: Reporter,
+        media: MediaCache,
+        book: EmergencyBook,
+        store: Store,
+        on_change: Callable[[], None],
+    ) -> None:
         self._s = settings
         self._hw = hw
         self._clock = clock
@@ -227,8 +238,10 @@ class RadioRunner:
 
     def _skip(self, item: ScheduledItem, now: datetime, detail: str, code: str) -> None:
         self._store.set_item(item.key, "done", now.isoformat())
-        self._reporter.play(self._play_data(item.bulletin, "skipped", item.start, None, None, 0, detail=detail,
-                                            reason=code), event_id=f"{self._s.device_id}:{item.key}:skipped")
+        self._reporter.play(
+            self._play_data(item.bulletin, "skipped", item.start, None, None, 0, detail=detail, reason=code),
+            event_id=f"{self._s.device_id}:{item.key}:skipped",
+        )
 
     async def _play_item(self, item: ScheduledItem, offset: int) -> None:
         b = item.bulletin
@@ -236,21 +249,35 @@ class RadioRunner:
         path = await self._fetch(b, MEDIA_WAIT_ITEM_S)
         if isinstance(path, str):
             self._store.set_item(item.key, "done", started.isoformat())
-            self._reporter.play(self._play_data(b, "failed", item.start, started, self._clock.now(), offset,
-                                                detail=path), event_id=f"{self._s.device_id}:{item.key}:failed")
+            self._reporter.play(
+                self._play_data(b, "failed", item.start, started, self._clock.now(), offset, detail=path),
+                event_id=f"{self._s.device_id}:{item.key}:failed",
+            )
             return
         started = self._clock.now()
-        self._store.set_item(item.key, "playing", started.isoformat(), offset_ms=offset, started_at=started.isoformat())
+        self._store.set_item(
+            item.key, "playing", started.isoformat(), offset_ms=offset, started_at=started.isoformat()
+        )
         eid = f"{self._s.device_id}:{item.key}:{started.isoformat()}"
         try:
-            result, intr, pos = await self._run_audio(path, b, offset, NowPlaying(b.id, False),
-                                                      progress_key=item.key, started=started)
+            result, intr, pos = await self._run_audio(
+                path, b, offset, NowPlaying(b.id, False), progress_key=item.key, started=started
+            )
         except asyncio.CancelledError:
             pos = self._hw.audio.position_ms()
             self._after_interrupt(item, pos, Interrupt(None, "shutdown"))
-            self._reporter.play(self._play_data(b, "interrupted", item.start, started, self._clock.now(), offset,
-                                                detail="agent dừng (tắt máy/khởi động lại)"),
-                                event_id=f"{eid}:interrupted")
+            self._reporter.play(
+                self._play_data(
+                    b,
+                    "interrupted",
+                    item.start,
+                    started,
+                    self._clock.now(),
+                    offset,
+                    detail="agent dừng (tắt máy/khởi động lại)",
+                ),
+                event_id=f"{eid}:interrupted",
+            )
             raise
         ended = self._clock.now()
         if intr is None:
@@ -259,8 +286,19 @@ class RadioRunner:
             self._report_result(b, result, item.start, started, ended, offset, eid)
             return
         self._after_interrupt(item, pos, intr)
-        self._reporter.play(self._play_data(b, "interrupted", item.start, started, ended, offset,
-                                            interrupted_by=intr.by, detail=_why(intr)), event_id=f"{eid}:interrupted")
+        self._reporter.play(
+            self._play_data(
+                b,
+                "interrupted",
+                item.start,
+                started,
+                ended,
+                offset,
+                interrupted_by=intr.by,
+                detail=_why(intr),
+            ),
+            event_id=f"{eid}:interrupted",
+        )
 
     def _after_interrupt(self, item: ScheduledItem, pos: int, intr: Interrupt) -> None:
         at = self._clock.now().isoformat()
@@ -281,8 +319,12 @@ class RadioRunner:
             return
         path = await self._fetch(b, MEDIA_WAIT_EMERGENCY_S)
         if isinstance(path, str):
-            log.error("không tải được tin khẩn cấp %s: %s; thử lại sau %.0f s", em.id, path, EMERGENCY_RETRY_S)
-            self._book.postpone(em, self._clock.now() + timedelta(seconds=EMERGENCY_RETRY_S), self._clock.now())
+            log.error(
+                "không tải được tin khẩn cấp %s: %s; thử lại sau %.0f s", em.id, path, EMERGENCY_RETRY_S
+            )
+            self._book.postpone(
+                em, self._clock.now() + timedelta(seconds=EMERGENCY_RETRY_S), self._clock.now()
+            )
             return
         started = self._clock.now()
         self._book.started(em, started)
@@ -292,9 +334,20 @@ class RadioRunner:
             result, intr, _ = await self._run_audio(path, b, 0, NowPlaying(em.id, True), started=started)
         except asyncio.CancelledError:
             self._book.interrupted(em, self._clock.now())
-            self._reporter.play(self._play_data(b, "interrupted", None, started, self._clock.now(), 0,
-                                                emergency=True, exercise=exercise, detail="agent dừng"),
-                                event_id=f"{eid}:interrupted")
+            self._reporter.play(
+                self._play_data(
+                    b,
+                    "interrupted",
+                    None,
+                    started,
+                    self._clock.now(),
+                    0,
+                    emergency=True,
+                    exercise=exercise,
+                    detail="agent dừng",
+                ),
+                event_id=f"{eid}:interrupted",
+            )
             raise
         ended = self._clock.now()
         if intr is None:
@@ -306,21 +359,36 @@ class RadioRunner:
             self._book.interrupted(em, ended)  # plays again once the newer one is over
         elif intr.reason == "stop":
             self._book.played(em, ended)
-        self._reporter.play(self._play_data(b, "interrupted", None, started, ended, 0, emergency=True,
-                                            exercise=exercise, interrupted_by=intr.by, detail=_why(intr)),
-                            event_id=f"{eid}:interrupted")
+        self._reporter.play(
+            self._play_data(
+                b,
+                "interrupted",
+                None,
+                started,
+                ended,
+                0,
+                emergency=True,
+                exercise=exercise,
+                interrupted_by=intr.by,
+                detail=_why(intr),
+            ),
+            event_id=f"{eid}:interrupted",
+        )
 
     async def _play_tone(self) -> None:
         assert self._tone is not None
         path, fut = self._tone
         info = BulletinInfo("test_tone", "Âm thử", "normal", "province", "audio", 3000)
         try:
-            result, intr, _ = await self._run_audio(path, info, 0, NowPlaying("test_tone", False),
-                                                    started=self._clock.now())
+            result, intr, _ = await self._run_audio(
+                path, info, 0, NowPlaying("test_tone", False), started=self._clock.now()
+            )
         finally:
             self._tone = None
         if not fut.done():
-            fut.set_result("" if result and result.completed else (result.error if result else _why(intr)) or "lỗi")
+            fut.set_result(
+                "" if result and result.completed else (result.error if result else _why(intr)) or "lỗi"
+            )
 
     # --- shared ---
     async def _fetch(self, b: BulletinInfo, wait_s: float) -> Path | str:
@@ -331,25 +399,35 @@ class RadioRunner:
         except (MediaError, TimeoutError) as exc:
             return f"thiếu tệp âm thanh: {exc or 'hết thời gian chờ tải'}"
 
-    async def _run_audio(self, path: Path, b: BulletinInfo, offset: int, playing: NowPlaying, *,
-                         started: datetime, progress_key: str | None = None,
-                         ) -> tuple[PlayResult | None, Interrupt | None, int]:
+    async def _run_audio(
+        self,
+        path: Path,
+        b: BulletinInfo,
+        offset: int,
+        playing: NowPlaying,
+        *,
+        started: datetime,
+        progress_key: str | None = None,
+    ) -> tuple[PlayResult | None, Interrupt | None, int]:
         self._interrupt = None
         self._interrupt_evt.clear()
         self.now_playing = playing
         self._on_change()
         log.info("bắt đầu phát %s%s (từ %d ms)", "KHẨN CẤP " if playing.emergency else "", b.id, offset)
-        task = asyncio.create_task(self._hw.audio.play(path, offset_ms=offset, duration_ms=b.duration_ms,
-                                                       label=b.id), name=f"audio:{b.id}")
+        task = asyncio.create_task(
+            self._hw.audio.play(path, offset_ms=offset, duration_ms=b.duration_ms, label=b.id),
+            name=f"audio:{b.id}",
+        )
         waiter = asyncio.create_task(self._interrupt_evt.wait(), name="interrupt-wait")
         try:
             while True:
-                done, _ = await asyncio.wait({task, waiter}, timeout=PROGRESS_EVERY_S,
-                                             return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(
+                    {task, waiter}, timeout=PROGRESS_EVERY_S, return_when=asyncio.FIRST_COMPLETED
+                )
                 if task in done:
                     try:
                         return task.result(), None, offset
-                    except Exception as exc:  # noqa: BLE001 - a broken driver is a failed play, not a dead agent
+                    except Exception as exc:
                         return PlayResult(False, 0, error=f"{exc.__class__.__name__}: {exc}"), None, offset
                 if waiter in done:
                     pos = self._hw.audio.position_ms()
@@ -357,8 +435,13 @@ class RadioRunner:
                     await asyncio.gather(task, return_exceptions=True)
                     return None, self._interrupt or Interrupt(None, "stop"), pos
                 if progress_key is not None:  # so a restart after power loss can resume near here
-                    self._store.set_item(progress_key, "playing", self._clock.now().isoformat(),
-                                         offset_ms=self._hw.audio.position_ms(), started_at=started.isoformat())
+                    self._store.set_item(
+                        progress_key,
+                        "playing",
+                        self._clock.now().isoformat(),
+                        offset_ms=self._hw.audio.position_ms(),
+                        started_at=started.isoformat(),
+                    )
         finally:
             for t in (task, waiter):
                 if not t.done():
@@ -368,26 +451,57 @@ class RadioRunner:
             self._idle_since = time.monotonic()
             self._on_change()
 
-    def _report_result(self, b: BulletinInfo, result: PlayResult, scheduled: datetime | None, started: datetime,
-                       ended: datetime, offset: int, eid: str, **extra: Any) -> None:
+    def _report_result(
+        self,
+        b: BulletinInfo,
+        result: PlayResult,
+        scheduled: datetime | None,
+        started: datetime,
+        ended: datetime,
+        offset: int,
+        eid: str,
+        **extra: Any,
+    ) -> None:
         if result.silent:
             self._reporter.event("error", {"code": "silent_output", "detail": f"{b.id}: đầu ra im lặng"})
         outcome = "completed" if result.completed else "failed"
-        self._reporter.play(self._play_data(b, outcome, scheduled, started, ended, offset, detail=result.error or "",
-                                            **extra), event_id=f"{eid}:{outcome}")
+        self._reporter.play(
+            self._play_data(
+                b, outcome, scheduled, started, ended, offset, detail=result.error or "", **extra
+            ),
+            event_id=f"{eid}:{outcome}",
+        )
 
-    def _play_data(self, b: BulletinInfo, outcome: str, scheduled: datetime | None, started: datetime | None,
-                   ended: datetime | None, offset: int, *, emergency: bool = False, exercise: bool | None = None,
-                   interrupted_by: str | None = None, detail: str = "", **extra: Any) -> dict[str, Any]:
+    def _play_data(
+        self,
+        b: BulletinInfo,
+        outcome: str,
+        scheduled: datetime | None,
+        started: datetime | None,
+        ended: datetime | None,
+        offset: int,
+        *,
+        emergency: bool = False,
+        exercise: bool | None = None,
+        interrupted_by: str | None = None,
+        detail: str = "",
+        **extra: Any,
+    ) -> dict[str, Any]:
         return {
-            "bulletin_id": b.id, "outcome": outcome,
+            "bulletin_id": b.id,
+            "outcome": outcome,
             "scheduled_at": scheduled.isoformat() if scheduled else None,
             "started_at": started.isoformat() if started else None,
             "ended_at": ended.isoformat() if ended else None,
-            "sha256": b.media.sha256 if b.media else None, "volume": self._hw.mixer.level,
-            "relay_on": self._hw.relay.is_on, "offset_ms": offset, "emergency": emergency,
-            "exercise": b.exercise if exercise is None else exercise, "interrupted_by": interrupted_by,
-            "detail": detail, **extra,
+            "sha256": b.media.sha256 if b.media else None,
+            "volume": self._hw.mixer.level,
+            "relay_on": self._hw.relay.is_on,
+            "offset_ms": offset,
+            "emergency": emergency,
+            "exercise": b.exercise if exercise is None else exercise,
+            "interrupted_by": interrupted_by,
+            "detail": detail,
+            **extra,
         }
 
     # --- after a crash or power loss ---
@@ -400,24 +514,43 @@ class RadioRunner:
                 continue
             self._after_interrupt(item, offset, Interrupt(None, "shutdown"))
             self._reporter.play(
-                self._play_data(item.bulletin, "interrupted", item.start,
-                                parse_time(started_at) if started_at else None, parse_time(updated_at), offset,
-                                detail="agent khởi động lại giữa chừng (mất điện hoặc lỗi); vị trí cuối đã lưu"),
-                event_id=f"{self._s.device_id}:{key}:{started_at}:interrupted")
+                self._play_data(
+                    item.bulletin,
+                    "interrupted",
+                    item.start,
+                    parse_time(started_at) if started_at else None,
+                    parse_time(updated_at),
+                    offset,
+                    detail="agent khởi động lại giữa chừng (mất điện hoặc lỗi); vị trí cuối đã lưu",
+                ),
+                event_id=f"{self._s.device_id}:{key}:{started_at}:interrupted",
+            )
         for eid, row in self._store.emergencies().items():
             em = self._book.get(eid)
             if row["playing_since"] and em is not None and em.alert.bulletin is not None:
                 self._book.interrupted(em, self._clock.now())
                 self._reporter.play(
-                    self._play_data(em.alert.bulletin, "interrupted", None, parse_time(row["playing_since"]),
-                                    None, 0, emergency=True,
-                                    detail="agent khởi động lại giữa chừng"),
-                    event_id=f"{self._s.device_id}:{eid}:{row['playing_since']}:interrupted")
+                    self._play_data(
+                        em.alert.bulletin,
+                        "interrupted",
+                        None,
+                        parse_time(row["playing_since"]),
+                        None,
+                        0,
+                        emergency=True,
+                        detail="agent khởi động lại giữa chừng",
+                    ),
+                    event_id=f"{self._s.device_id}:{eid}:{row['playing_since']}:interrupted",
+                )
 
 
 def _why(intr: Interrupt | None) -> str:
     if intr is None:
         return ""
-    return {"emergency": f"nhường tin khẩn cấp {intr.by}", "cancel": "tin khẩn cấp bị huỷ",
-            "recall": "bản tin bị thu hồi", "stop": "lệnh dừng từ trung tâm",
-            "shutdown": "agent dừng"}.get(intr.reason, intr.reason)
+    return {
+        "emergency": f"nhường tin khẩn cấp {intr.by}",
+        "cancel": "tin khẩn cấp bị huỷ",
+        "recall": "bản tin bị thu hồi",
+        "stop": "lệnh dừng từ trung tâm",
+        "shutdown": "agent dừng",
+    }.get(intr.reason, intr.reason)

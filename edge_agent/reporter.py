@@ -45,9 +45,13 @@ class Reporter:
     def play(self, data: dict[str, Any], *, event_id: str | None = None) -> str:
         with self._plays.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(data, ensure_ascii=False) + "\n")
-        log.info("phát %s: %s (%s)%s", data.get("bulletin_id"), data.get("outcome"),
-                 "khẩn cấp" if data.get("emergency") else data.get("scheduled_at"),
-                 f" — {data['detail']}" if data.get("detail") else "")
+        log.info(
+            "phát %s: %s (%s)%s",
+            data.get("bulletin_id"),
+            data.get("outcome"),
+            "khẩn cấp" if data.get("emergency") else data.get("scheduled_at"),
+            f" — {data['detail']}" if data.get("detail") else "",
+        )
         return self.event("play", data, event_id=event_id)
 
     def rejected_message(self, reason: str, detail: str, topic: str) -> None:

@@ -37,7 +37,9 @@ def expand(programme: ProgrammeBody, recalled: set[str]) -> list[ScheduledItem]:
             start = parse_time(item.start)
             for n in range(max(item.play, 1)):
                 at = start + timedelta(milliseconds=n * info.duration_ms)
-                out.append(ScheduledItem(f"{day.date}|{item.start}|{info.id}|{n}", info, at, tuple(day.windows)))
+                out.append(
+                    ScheduledItem(f"{day.date}|{item.start}|{info.id}|{n}", info, at, tuple(day.windows))
+                )
     out.sort(key=lambda s: (s.start, s.key))
     return out
 
@@ -51,8 +53,13 @@ def last_moment_check(item: ScheduledItem, now: datetime, *, remaining_s: float,
     import playlists  # noqa: PLC0415 - pure package; imported late so the agent starts fast
 
     return playlists.last_moment_check(
-        now=now, duration_s=remaining_s, windows=list(item.windows), tz=tz,
-        valid_from=_when(item.bulletin.valid_from), valid_until=_when(item.bulletin.valid_until))
+        now=now,
+        duration_s=remaining_s,
+        windows=list(item.windows),
+        tz=tz,
+        valid_from=_when(item.bulletin.valid_from),
+        valid_until=_when(item.bulletin.valid_until),
+    )
 
 
 def window_at(now: datetime, windows: list[str], tz: str) -> str | None:

@@ -58,8 +58,10 @@ class Store:
 
     # --- programme ---
     def save_programme(self, kind: str, version: int, body: dict[str, Any], at: str) -> None:
-        self._db.execute("INSERT OR REPLACE INTO programme VALUES (?, ?, ?, ?)",
-                         (kind, version, json.dumps(body, ensure_ascii=False), at))
+        self._db.execute(
+            "INSERT OR REPLACE INTO programme VALUES (?, ?, ?, ?)",
+            (kind, version, json.dumps(body, ensure_ascii=False), at),
+        )
 
     def programme(self, kind: str) -> tuple[int, dict[str, Any]] | None:
         row = self._db.execute("SELECT version, body FROM programme WHERE kind = ?", (kind,)).fetchone()
@@ -93,14 +95,18 @@ class Store:
 
     # --- outbox ---
     def add_event(self, event_id: str, payload: dict[str, Any], at: str) -> None:
-        self._db.execute("INSERT OR IGNORE INTO outbox (id, payload, created) VALUES (?, ?, ?)",
-                         (event_id, json.dumps(payload, ensure_ascii=False), at))
+        self._db.execute(
+            "INSERT OR IGNORE INTO outbox (id, payload, created) VALUES (?, ?, ?)",
+            (event_id, json.dumps(payload, ensure_ascii=False), at),
+        )
 
     def pending_events(self, limit: int, *, ids: list[str] | None = None) -> list[tuple[str, dict[str, Any]]]:
         if ids is not None:
             marks = ",".join("?" * len(ids))
-            rows = self._db.execute(f"SELECT id, payload FROM outbox WHERE id IN ({marks}) ORDER BY n",  # noqa: S608
-                                    ids)
+            rows = self._db.execute(
+                f"SELECT id, payload FROM outbox WHERE id IN ({marks}) ORDER BY n",  # noqa: S608
+                ids,
+            )
         else:
             rows = self._db.execute("SELECT id, payload FROM outbox ORDER BY n LIMIT ?", (limit,))
         return [(i, json.loads(p)) for i, p in rows]
@@ -116,12 +122,19 @@ class Store:
     def item_states(self) -> dict[str, tuple[str, int]]:
         return {k: (s, o) for k, s, o in self._db.execute("SELECT key, state, offset_ms FROM items")}
 
-    def set_item(self, key: str, state: str, at: str, *, offset_ms: int = 0, started_at: str | None = None) -> None:
-        self._db.execute("INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?, ?)", (key, state, offset_ms, started_at, at))
+    def set_item(
+        self, key: str, state: str, at: str, *, offset_ms: int = 0, started_at: str | None = None
+    ) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?, ?)", (key, state, offset_ms, started_at, at)
+        )
 
     def items_in_state(self, state: str) -> list[tuple[str, int, str | None, str]]:
-        return list(self._db.execute("SELECT key, offset_ms, started_at, updated_at FROM items WHERE state = ?",
-                                     (state,)))
+        return list(
+            self._db.execute(
+                "SELECT key, offset_ms, started_at, updated_at FROM items WHERE state = ?", (state,)
+            )
+        )
 
     def prune_items(self, before_date: str) -> None:
         self._db.execute("DELETE FROM items WHERE substr(key, 1, 10) < ?", (before_date,))
@@ -130,12 +143,28 @@ class Store:
     def emergencies(self) -> dict[str, dict[str, Any]]:
         out = {}
         for eid, alert, state, plays, due, since in self._db.execute(
-                "SELECT id, alert, state, plays_done, next_due, playing_since FROM emergencies"):
-            out[eid] = {"alert": json.loads(alert), "state": state, "plays_done": plays, "next_due": due,
-                        "playing_since": since}
+            "SELECT id, alert, state, plays_done, next_due, playing_since FROM emergencies"
+        ):
+            out[eid] = {
+                "alert": json.loads(alert),
+                "state": state,
+                "plays_done": plays,
+                "next_due": due,
+                "playing_since": since,
+            }
         return out
 
-    def save_emergency(self, eid: str, alert: dict[str, Any], state: str, plays_done: int, next_due: str | None,
-                       at: str, playing_since: str | None = None) -> None:
-        self._db.execute("INSERT OR REPLACE INTO emergencies VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         (eid, json.dumps(alert, ensure_ascii=False), state, plays_done, next_due, playing_since, at))
+    def save_emergency(
+        self,
+        eid: str,
+        alert: dict[str, Any],
+        state: str,
+        plays_done: int,
+        next_due: str | None,
+        at: str,
+        playing_since: str | None = None,
+    ) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO emergencies VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (eid, json.dumps(alert, ensure_ascii=False), state, plays_done, next_due, playing_since, at),
+        )

@@ -42,10 +42,18 @@ class Connection:
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = SESSION_EXPIRY_S
         return aiomqtt.Client(
-            s.mqtt.host, s.mqtt.port, identifier=s.device_id, protocol=aiomqtt.ProtocolVersion.V5,
-            clean_start=False, properties=props, keepalive=s.mqtt.keepalive_s, timeout=15,
-            username=s.mqtt.username or None, password=self._password,
-            will=aiomqtt.Will(self._status_topic, self._offline(), qos=1, retain=True))
+            s.mqtt.host,
+            s.mqtt.port,
+            identifier=s.device_id,
+            protocol=aiomqtt.ProtocolVersion.V5,
+            clean_start=False,
+            properties=props,
+            keepalive=s.mqtt.keepalive_s,
+            timeout=15,
+            username=s.mqtt.username or None,
+            password=self._password,
+            will=aiomqtt.Will(self._status_topic, self._offline(), qos=1, retain=True),
+        )
 
     async def run(self) -> None:
         delay = 1.0
@@ -54,14 +62,20 @@ class Connection:
                 async with self._make_client() as client:
                     self.client = client
                     await client.subscribe([(t, 1) for t in self.agent.subscriptions()])
-                    log.info("đã kết nối %s:%d, đăng ký %d chủ đề", self.agent.settings.mqtt.host,
-                             self.agent.settings.mqtt.port, len(self.agent.subscriptions()))
+                    log.info(
+                        "đã kết nối %s:%d, đăng ký %d chủ đề",
+                        self.agent.settings.mqtt.host,
+                        self.agent.settings.mqtt.port,
+                        len(self.agent.subscriptions()),
+                    )
                     await self.publish_status(client)
                     self.ready.set()
                     delay = 1.0
                     async with asyncio.TaskGroup() as tg:
-                        tg.create_task(outbox.drain(client, self._event_topic, self.agent.store, self.agent.reporter),
-                                       name="outbox")
+                        tg.create_task(
+                            outbox.drain(client, self._event_topic, self.agent.store, self.agent.reporter),
+                            name="outbox",
+                        )
                         tg.create_task(self._status_loop(client), name="status")
                         tg.create_task(self._receive(client), name="receive")
             except* aiomqtt.MqttError as group:
@@ -82,8 +96,13 @@ class Connection:
 
     async def publish_status(self, client: Any) -> None:
         status = self.agent.status()
-        await client.publish(self._status_topic, json.dumps(status.to_dict(), ensure_ascii=False), qos=1,
-                             retain=True, timeout=15)
+        await client.publish(
+            self._status_topic,
+            json.dumps(status.to_dict(), ensure_ascii=False),
+            qos=1,
+            retain=True,
+            timeout=15,
+        )
         self.agent.write_local_status(status, connected=True)
 
     async def _status_loop(self, client: aiomqtt.Client) -> None:
@@ -107,7 +126,7 @@ class Connection:
                 await client.unsubscribe(topic)
                 await client.subscribe(topic, qos=1)
 
-        self.agent._spawn(again(), "resubscribe")  # noqa: SLF001
+        self.agent._spawn(again(), "resubscribe")
 
     async def shutdown(self, timeout_s: float = 3.0) -> None:
         """Clean stop: send what is pending (bounded), then an explicit offline status, then disconnect."""

@@ -19,14 +19,24 @@ class Hardware:
     mixer: Mixer
 
 
-def build_hardware(*, mode: str, data_dir: Path, now: Callable[[], datetime], sim_speed: float = 1.0,
-                   relay_pin: int = 17, player: str = "aplay", mixer_control: str = "PCM",
-                   volume: int = 80) -> Hardware:
+def build_hardware(
+    *,
+    mode: str,
+    data_dir: Path,
+    now: Callable[[], datetime],
+    sim_speed: float = 1.0,
+    relay_pin: int = 17,
+    player: str = "aplay",
+    mixer_control: str = "PCM",
+    volume: int = 80,
+) -> Hardware:
     """Real drivers (mode 'real') or the simulated twins writing under `data_dir` (mode 'sim')."""
     if mode == "sim":
-        return Hardware(SimRelay(data_dir / "relay.jsonl", now=now),
-                        SimAudioOutput(data_dir / "played", speed=sim_speed, now=now),
-                        SimMixer(data_dir / "mixer.jsonl", volume, now=now))
+        return Hardware(
+            SimRelay(data_dir / "relay.jsonl", now=now),
+            SimAudioOutput(data_dir / "played", speed=sim_speed, now=now),
+            SimMixer(data_dir / "mixer.jsonl", volume, now=now),
+        )
     if mode == "real":
         return Hardware(GpioRelay(relay_pin), PlayerAudioOutput(player), AlsaMixer(mixer_control, volume))
     raise ValueError(f"hardware.mode {mode!r} must be 'sim' or 'real'")

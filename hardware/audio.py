@@ -46,8 +46,9 @@ async def _ffmpeg_wav(src: Path, dst: Path, *, offset_ms: int, length_ms: int | 
     if length_ms is not None:
         cmd += ["-t", f"{length_ms / 1000:.3f}"]
     cmd += ["-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le", str(dst)]
-    proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.DEVNULL,
-                                                stderr=asyncio.subprocess.PIPE)
+    proc = await asyncio.create_subprocess_exec(
+        *cmd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+    )
     try:
         _, err = await asyncio.wait_for(proc.communicate(), timeout=60)
     except TimeoutError:
@@ -95,8 +96,13 @@ class SimAudioOutput:
         length = max(duration_ms - offset_ms, 0)
         error = await _ffmpeg_wav(path, out, offset_ms=offset_ms, length_ms=length)
         started_at = self._now()
-        record = {"file": out.name, "source": path.name, "label": label, "started_at": started_at.isoformat(),
-                  "offset_ms": offset_ms}
+        record = {
+            "file": out.name,
+            "source": path.name,
+            "label": label,
+            "started_at": started_at.isoformat(),
+            "offset_ms": offset_ms,
+        }
         if error:
             out.unlink(missing_ok=True)
             self._log({**record, "error": error})
@@ -108,12 +114,21 @@ class SimAudioOutput:
         except asyncio.CancelledError:
             played = max(self.position_ms() - offset_ms, 0)
             _truncate_wav(out, played)
-            self._log({**record, "stopped_at": self._now().isoformat(), "played_ms": played, "completed": False})
+            self._log(
+                {**record, "stopped_at": self._now().isoformat(), "played_ms": played, "completed": False}
+            )
             raise
         finally:
             self._started = None
-        self._log({**record, "stopped_at": self._now().isoformat(), "played_ms": length, "completed": True,
-                   "silent": silent})
+        self._log(
+            {
+                **record,
+                "stopped_at": self._now().isoformat(),
+                "played_ms": length,
+                "completed": True,
+                "silent": silent,
+            }
+        )
         return PlayResult(True, length, silent=silent)
 
     def _log(self, record: dict[str, object]) -> None:
@@ -132,8 +147,10 @@ def player_command(player: str, path: Path, offset_ms: int) -> list[list[str]]:
     if player == "ffplay":
         return [["ffplay", "-nodisp", "-autoexit", "-loglevel", "error", "-ss", offset_s, str(path)]]
     if player == "aplay":
-        return [["ffmpeg", "-nostdin", "-v", "error", "-ss", offset_s, "-i", str(path), "-f", "wav", "-"],
-                ["aplay", "-q", "-"]]
+        return [
+            ["ffmpeg", "-nostdin", "-v", "error", "-ss", offset_s, "-i", str(path), "-f", "wav", "-"],
+            ["aplay", "-q", "-"],
+        ]
     raise ValueError(f"player {player!r} must be one of {', '.join(PLAYERS)}")
 
 
@@ -151,23 +168,38 @@ class PlayerAudioOutput:
             return 0
         return self._offset + int((time.monotonic() - self._started) * 1000)
 
-    async def play(self, path: Path, *, offset_ms: int, duration_ms: int, label: str) -> PlayResult:  # noqa: ARG002
+    async def play(self, path: Path, *, offset_ms: int, duration_ms: int, label: str) -> PlayResult:
         stages = player_command(self._player, path, offset_ms)
         procs: list[asyncio.subprocess.Process] = []
         try:
             if len(stages) == 1:
-                procs.append(await asyncio.create_subprocess_exec(
-                    *stages[0], stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-                    stderr=asyncio.subprocess.PIPE))
+                procs.append(
+                    await asyncio.create_subprocess_exec(
+                        *stages[0],
+                        stdin=asyncio.subprocess.DEVNULL,
+                        stdout=asyncio.subprocess.DEVNULL,
+                        stderr=asyncio.subprocess.PIPE,
+                    )
+                )
             else:
                 read_fd, write_fd = os.pipe()
                 try:
-                    procs.append(await asyncio.create_subprocess_exec(
-                        *stages[0], stdin=asyncio.subprocess.DEVNULL, stdout=write_fd,
-                        stderr=asyncio.subprocess.PIPE))
-                    procs.append(await asyncio.create_subprocess_exec(
-                        *stages[1], stdin=read_fd, stdout=asyncio.subprocess.DEVNULL,
-                        stderr=asyncio.subprocess.PIPE))
+                    procs.append(
+                        await asyncio.create_subprocess_exec(
+                            *stages[0],
+                            stdin=asyncio.subprocess.DEVNULL,
+                            stdout=write_fd,
+                            stderr=asyncio.subprocess.PIPE,
+                        )
+                    )
+                    procs.append(
+                        await asyncio.create_subprocess_exec(
+                            *stages[1],
+                            stdin=read_fd,
+                            stdout=asyncio.subprocess.DEVNULL,
+                            stderr=asyncio.subprocess.PIPE,
+                        )
+                    )
                 finally:
                     os.close(read_fd)
                     os.close(write_fd)
@@ -190,8 +222,11 @@ class PlayerAudioOutput:
                 for p in procs:
                     if p.stderr is not None:
                         err += await p.stderr.read()
-                return PlayResult(False, played, error=f"player exited with {codes}: "
-                                  f"{err.decode(errors='replace').strip()[-300:]}")
+                return PlayResult(
+                    False,
+                    played,
+                    error=f"player exited with {codes}: {err.decode(errors='replace').strip()[-300:]}",
+                )
             return PlayResult(True, played, silent=silent)
         except TimeoutError:
             return PlayResult(False, self.position_ms() - offset_ms, error="player hung past the item's end")

@@ -57,8 +57,12 @@ class AlsaMixer:
     def set_level(self, level: int) -> None:
         _check_level(level)
         try:
-            subprocess.run(["amixer", "-q", "sset", self._control, f"{level}%"], check=True,
-                           capture_output=True, timeout=5)
+            subprocess.run(
+                ["amixer", "-q", "sset", self._control, f"{level}%"],
+                check=True,
+                capture_output=True,
+                timeout=5,
+            )
         except FileNotFoundError:
             raise RuntimeError("amixer not found: apt install alsa-utils") from None
         except subprocess.CalledProcessError as exc:

@@ -73,7 +73,7 @@ class GpioRelay:
     def is_on(self) -> bool:
         return self._on
 
-    def set(self, on: bool, *, reason: str) -> None:  # noqa: ARG002 - the sim twin logs the reason
+    def set(self, on: bool, *, reason: str) -> None:
         if self._device is not None:
             self._device.on() if on else self._device.off()
         else:

@@ -22,7 +22,15 @@ from aiohttp import web
 
 from hub.mosquitto import MosquittoProcess, free_port
 from protocol import KeyPair, ShiftedClock, Signer, Topics
-from protocol.messages import AlertBody, BulletinInfo, MediaRef, ProgrammeBody, ProgrammeDay, ProgrammeItem, Repeat
+from protocol.messages import (
+    AlertBody,
+    BulletinInfo,
+    MediaRef,
+    ProgrammeBody,
+    ProgrammeDay,
+    ProgrammeItem,
+    Repeat,
+)
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,9 +48,26 @@ async def wait_until(pred: Callable[[], Any], timeout: float = 15.0, what: str =
 
 
 def make_tone(path: Path, seconds: float, freq: int = 440) -> bytes:
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
-                    f"sine=frequency={freq}:duration={seconds}", "-ac", "1", "-ar", "16000", str(path)],
-                   check=True, timeout=30)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency={freq}:duration={seconds}",
+            "-ac",
+            "1",
+            "-ar",
+            "16000",
+            str(path),
+        ],
+        check=True,
+        timeout=30,
+    )
     return path.read_bytes()
 
 
@@ -72,12 +97,28 @@ class FakeHub:
         self.media[sha] = data
         return MediaRef(sha, len(data), f"/media/{sha}", "audio/wav", int(seconds * 1000))
 
-    def bulletin(self, bid: str, seconds: float, *, priority: str = "normal", freq: int = 440,
-                 after_interrupt: str = "restart", valid_until: datetime | None = None) -> BulletinInfo:
+    def bulletin(
+        self,
+        bid: str,
+        seconds: float,
+        *,
+        priority: str = "normal",
+        freq: int = 440,
+        after_interrupt: str = "restart",
+        valid_until: datetime | None = None,
+    ) -> BulletinInfo:
         ref = self.audio(bid, seconds, freq)
-        return BulletinInfo(bid, f"Bản tin {bid}", priority, "province", "audio", ref.duration_ms,
-                            valid_until=valid_until.isoformat() if valid_until else None, media=ref,
-                            after_interrupt=after_interrupt)
+        return BulletinInfo(
+            bid,
+            f"Bản tin {bid}",
+            priority,
+            "province",
+            "audio",
+            ref.duration_ms,
+            valid_until=valid_until.isoformat() if valid_until else None,
+            media=ref,
+            after_interrupt=after_interrupt,
+        )
 
     async def start(self) -> None:
         async def media(request: web.Request) -> web.StreamResponse:
@@ -98,39 +139,91 @@ class FakeHub:
             await self._runner.cleanup()
             self._runner = None
 
-    def sign(self, type_: str, body: dict[str, Any], *, expires: datetime | None = None, seq: int | None = None,
-             issued: datetime | None = None, signer: Signer | None = None) -> bytes:
+    def sign(
+        self,
+        type_: str,
+        body: dict[str, Any],
+        *,
+        expires: datetime | None = None,
+        seq: int | None = None,
+        issued: datetime | None = None,
+        signer: Signer | None = None,
+    ) -> bytes:
         if seq is None:
             self.seq += 1
             seq = self.seq
-        return (signer or self.signer).sign(type=type_, id=str(uuid.uuid4()), seq=seq,
-                                            issued_at=issued or self.clock.now(), expires_at=expires, body=body)
+        return (signer or self.signer).sign(
+            type=type_,
+            id=str(uuid.uuid4()),
+            seq=seq,
+            issued_at=issued or self.clock.now(),
+            expires_at=expires,
+            body=body,
+        )
 
-    def programme(self, items: list[tuple[BulletinInfo, datetime]], *, version: int = 1,
-                  emergencies: list[BulletinInfo] = (), recalled: list[str] = ()) -> ProgrammeBody:  # type: ignore[assignment]
+    def programme(
+        self,
+        items: list[tuple[BulletinInfo, datetime]],
+        *,
+        version: int = 1,
+        emergencies: list[BulletinInfo] = (),
+        recalled: list[str] = (),
+    ) -> ProgrammeBody:  # type: ignore[assignment]
         today = self.clock.now().astimezone(TZ).date().isoformat()
-        pitems = [ProgrammeItem(b.id, at.isoformat(), (at + timedelta(milliseconds=b.duration_ms)).isoformat(),
-                                "05:00-06:30") for b, at in items]
+        pitems = [
+            ProgrammeItem(
+                b.id, at.isoformat(), (at + timedelta(milliseconds=b.duration_ms)).isoformat(), "05:00-06:30"
+            )
+            for b, at in items
+        ]
         infos = {b.id: b for b, _ in items} | {b.id: b for b in emergencies}
-        return ProgrammeBody(AREA, "radio", version, "Asia/Ho_Chi_Minh",
-                             [ProgrammeDay(today, ["05:00-06:30", "17:00-18:30"], pitems)], list(infos.values()),
-                             [b.id for b in emergencies], list(recalled))
+        return ProgrammeBody(
+            AREA,
+            "radio",
+            version,
+            "Asia/Ho_Chi_Minh",
+            [ProgrammeDay(today, ["05:00-06:30", "17:00-18:30"], pitems)],
+            list(infos.values()),
+            [b.id for b in emergencies],
+            list(recalled),
+        )
 
-    def alert(self, b: BulletinInfo | None, *, msg_type: str = "Alert", identifier: str | None = None,
-              expires_in_s: float = 600, repeat: Repeat = Repeat()) -> tuple[AlertBody, datetime]:  # noqa: B008
+    def alert(
+        self,
+        b: BulletinInfo | None,
+        *,
+        msg_type: str = "Alert",
+        identifier: str | None = None,
+        expires_in_s: float = 600,
+        repeat: Repeat = Repeat(),
+    ) -> tuple[AlertBody, datetime]:  # noqa: B008
         now = self.clock.now()
         expires = now + timedelta(seconds=expires_in_s)
-        body = AlertBody(identifier or (b.id if b else ""), msg_type, "Actual", now.isoformat(), expires.isoformat(),
-                         [AREA], b, repeat)
+        body = AlertBody(
+            identifier or (b.id if b else ""),
+            msg_type,
+            "Actual",
+            now.isoformat(),
+            expires.isoformat(),
+            [AREA],
+            b,
+            repeat,
+        )
         return body, expires
 
     async def publish(self, topic: str, wire: bytes, *, retain: bool = False) -> None:
-        async with aiomqtt.Client(self.broker.host, self.broker.port, identifier=f"hub-{uuid.uuid4().hex[:6]}",
-                                  protocol=aiomqtt.ProtocolVersion.V5) as client:
+        async with aiomqtt.Client(
+            self.broker.host,
+            self.broker.port,
+            identifier=f"hub-{uuid.uuid4().hex[:6]}",
+            protocol=aiomqtt.ProtocolVersion.V5,
+        ) as client:
             await client.publish(topic, wire, qos=1, retain=retain, timeout=10)
 
     async def send_programme(self, p: ProgrammeBody) -> None:
-        await self.publish(self.topics.program(AREA, "radio"), self.sign("programme", p.to_dict()), retain=True)
+        await self.publish(
+            self.topics.program(AREA, "radio"), self.sign("programme", p.to_dict()), retain=True
+        )
 
     async def send_alert(self, body: AlertBody, expires: datetime, *, area: str = "67") -> bytes:
         wire = self.sign("alert", body.to_dict(), expires=expires)
@@ -156,8 +249,13 @@ class Collector:
     async def _run(self) -> None:
         while True:
             try:
-                async with aiomqtt.Client(self.broker.host, self.broker.port, identifier="collector-hub",
-                                          protocol=aiomqtt.ProtocolVersion.V5, clean_start=False) as client:
+                async with aiomqtt.Client(
+                    self.broker.host,
+                    self.broker.port,
+                    identifier="collector-hub",
+                    protocol=aiomqtt.ProtocolVersion.V5,
+                    clean_start=False,
+                ) as client:
                     await client.subscribe([(self.topics.all_events(), 1), (self.topics.all_status(), 1)])
                     self._ready.set()
                     async for msg in client.messages:
@@ -181,7 +279,9 @@ class Collector:
                 continue
             seen.add(ev["id"])
             d = ev["data"]
-            if (bulletin_id is None or d["bulletin_id"] == bulletin_id) and (outcome is None or d["outcome"] == outcome):
+            if (bulletin_id is None or d["bulletin_id"] == bulletin_id) and (
+                outcome is None or d["outcome"] == outcome
+            ):
                 out.append(d)
         return out
 
@@ -192,8 +292,16 @@ class Collector:
 class AgentProcess:
     """`python -m edge_agent run --config FILE` as a real process."""
 
-    def __init__(self, workdir: Path, hub: FakeHub, *, clock: ShiftedClock, sim_speed: float = 10.0,
-                 clock_trust: str = "always", extra: str = "") -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        hub: FakeHub,
+        *,
+        clock: ShiftedClock,
+        sim_speed: float = 10.0,
+        clock_trust: str = "always",
+        extra: str = "",
+    ) -> None:
         self.dir = workdir
         self.data = workdir / "data"
         self.config = workdir / "agent.toml"
@@ -228,8 +336,13 @@ relay_idle_off_s = 1.0
         status.unlink(missing_ok=True)
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         with self.log.open("ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "edge_agent", "run", "--config", str(self.config)],
-                                         stdout=log, stderr=log, env=env, cwd=ROOT)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "edge_agent", "run", "--config", str(self.config)],
+                stdout=log,
+                stderr=log,
+                env=env,
+                cwd=ROOT,
+            )
         return self
 
     def status(self) -> dict[str, Any]:
@@ -239,8 +352,11 @@ relay_idle_off_s = 1.0
             return {}
 
     async def ready(self, timeout: float = 20) -> None:
-        await wait_until(lambda: self.status().get("connected") and self.status().get("pid") == self.proc.pid,
-                         timeout, "agent connected")
+        await wait_until(
+            lambda: self.status().get("connected") and self.status().get("pid") == self.proc.pid,
+            timeout,
+            "agent connected",
+        )
 
     def plays(self) -> list[dict[str, Any]]:
         path = self.data / "plays.jsonl"

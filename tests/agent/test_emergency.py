@@ -8,7 +8,9 @@ from protocol.messages import Repeat
 from tests.agent.harness import AgentProcess, Collector, FakeHub, wait_until
 
 
-async def test_emergency_preempts_and_item_resumes(hub: FakeHub, collector: Collector, agent: AgentProcess) -> None:
+async def test_emergency_preempts_and_item_resumes(
+    hub: FakeHub, collector: Collector, agent: AgentProcess
+) -> None:
     item = hub.bulletin("tin-thuong", 40, after_interrupt="resume")  # 4 s at sim_speed 10
     await hub.send_programme(hub.programme([(item, hub.clock.now() + timedelta(seconds=2))]))
     agent.start()

@@ -8,20 +8,30 @@ from datetime import timedelta
 from tests.agent.harness import AgentProcess, Collector, FakeHub, wait_until
 
 
-async def test_hub_down_for_whole_window_then_reports(hub: FakeHub, collector: Collector,
-                                                      agent: AgentProcess) -> None:
+async def test_hub_down_for_whole_window_then_reports(
+    hub: FakeHub, collector: Collector, agent: AgentProcess
+) -> None:
     now = hub.clock.now()
     a, b = hub.bulletin("tin-a", 10), hub.bulletin("tin-b", 10, freq=660)
-    await hub.send_programme(hub.programme([(a, now + timedelta(seconds=4)), (b, now + timedelta(seconds=6))]))
+    await hub.send_programme(
+        hub.programme([(a, now + timedelta(seconds=4)), (b, now + timedelta(seconds=6))])
+    )
     agent.start()
     await agent.ready()
-    await wait_until(lambda: len(list((agent.data / "media").glob("[0-9a-f]" * 64))) == 2, 10, "media fetched")
+    await wait_until(
+        lambda: len(list((agent.data / "media").glob("[0-9a-f]" * 64))) == 2, 10, "media fetched"
+    )
     # The hub and the network go away before the window's items.
     await hub.stop()
     await collector.stop()
     hub.broker.stop()
-    await wait_until(lambda: {p["bulletin_id"] for p in agent.plays() if p["outcome"] == "completed"} ==
-                     {"tin-a", "tin-b"}, 20, "both items played offline")
+    await wait_until(
+        lambda: (
+            {p["bulletin_id"] for p in agent.plays() if p["outcome"] == "completed"} == {"tin-a", "tin-b"}
+        ),
+        20,
+        "both items played offline",
+    )
     assert not agent.status().get("connected")
     wavs = sorted((agent.data / "played").glob("*.wav"))
     assert len(wavs) == 2 and all(w.stat().st_size > 10_000 for w in wavs)
@@ -37,7 +47,9 @@ async def test_hub_down_for_whole_window_then_reports(hub: FakeHub, collector: C
         em = hub.bulletin("khan-1", 5, priority="emergency")
         body, expires = hub.alert(em)
         await hub.send_alert(body, expires)
-        await wait_until(lambda: collector2.plays("khan-1", "completed"), 15, "emergency after broker restart")
+        await wait_until(
+            lambda: collector2.plays("khan-1", "completed"), 15, "emergency after broker restart"
+        )
         await asyncio.sleep(0.5)
         ids = [e["id"] for e in collector2.events if e["type"] == "play"]
         assert len(ids) == len(set(ids)) == 3
@@ -45,8 +57,9 @@ async def test_hub_down_for_whole_window_then_reports(hub: FakeHub, collector: C
         await collector2.stop()
 
 
-async def test_kill9_mid_play_resumes_and_reports_once(hub: FakeHub, collector: Collector,
-                                                       agent: AgentProcess) -> None:
+async def test_kill9_mid_play_resumes_and_reports_once(
+    hub: FakeHub, collector: Collector, agent: AgentProcess
+) -> None:
     now = hub.clock.now()
     long_item = hub.bulletin("tin-dai", 60)  # 6 s at sim_speed 10
     await hub.send_programme(hub.programme([(long_item, now + timedelta(seconds=2))]))

@@ -10,8 +10,9 @@ from protocol.messages import RecallBody
 from tests.agent.harness import AgentProcess, Collector, FakeHub, wait_until
 
 
-async def test_forged_replayed_and_expired_are_not_played(hub: FakeHub, collector: Collector,
-                                                          agent: AgentProcess) -> None:
+async def test_forged_replayed_and_expired_are_not_played(
+    hub: FakeHub, collector: Collector, agent: AgentProcess
+) -> None:
     agent.start()
     await agent.ready()
     real = hub.bulletin("that", 5, priority="emergency")
@@ -22,11 +23,15 @@ async def test_forged_replayed_and_expired_are_not_played(hub: FakeHub, collecto
     # Forged: signed by another key, published straight to the broker by another client.
     fake = hub.bulletin("gia-mao", 5, priority="emergency")
     fbody, fexp = hub.alert(fake)
-    await hub.publish(hub.topics.alert("67"), hub.sign("alert", fbody.to_dict(), expires=fexp,
-                                                       signer=Signer(KeyPair.generate().private)))
+    await hub.publish(
+        hub.topics.alert("67"),
+        hub.sign("alert", fbody.to_dict(), expires=fexp, signer=Signer(KeyPair.generate().private)),
+    )
     # Tampered: genuine signature, body changed.
-    await hub.publish(hub.topics.alert("67"), hub.sign("alert", fbody.to_dict(), expires=fexp)
-                      .replace(b"gia-mao", b"gia-maO"))
+    await hub.publish(
+        hub.topics.alert("67"),
+        hub.sign("alert", fbody.to_dict(), expires=fexp).replace(b"gia-mao", b"gia-maO"),
+    )
     # Replayed: the genuine message again, and an older seq.
     await hub.publish(hub.topics.alert("67"), wire)
     old = hub.alert(hub.bulletin("cu", 5, priority="emergency"))
@@ -34,8 +39,10 @@ async def test_forged_replayed_and_expired_are_not_played(hub: FakeHub, collecto
     # Expired before it arrived.
     late = hub.bulletin("het-han", 5, priority="emergency")
     lbody, _ = hub.alert(late, expires_in_s=-5)
-    await hub.publish(hub.topics.alert("67"), hub.sign("alert", lbody.to_dict(),
-                                                       expires=hub.clock.now() - timedelta(seconds=5)))
+    await hub.publish(
+        hub.topics.alert("67"),
+        hub.sign("alert", lbody.to_dict(), expires=hub.clock.now() - timedelta(seconds=5)),
+    )
     await hub.publish(hub.topics.alert("67"), b"not json at all")
     await wait_until(lambda: len(collector.of_type("rejected")) >= 6, 15, "rejections reported")
     reasons = sorted(r["reason"] for r in collector.of_type("rejected"))
@@ -47,8 +54,9 @@ async def test_forged_replayed_and_expired_are_not_played(hub: FakeHub, collecto
     assert agent.proc is not None and agent.proc.poll() is None
 
 
-async def test_recall_removes_confirms_and_never_plays(hub: FakeHub, collector: Collector,
-                                                       agent: AgentProcess) -> None:
+async def test_recall_removes_confirms_and_never_plays(
+    hub: FakeHub, collector: Collector, agent: AgentProcess
+) -> None:
     now = hub.clock.now()
     keep, bad = hub.bulletin("giu", 5), hub.bulletin("sai-sot", 5, freq=300)
     prog = hub.programme([(bad, now + timedelta(seconds=5)), (keep, now + timedelta(seconds=6))])
@@ -57,7 +65,9 @@ async def test_recall_removes_confirms_and_never_plays(hub: FakeHub, collector: 
     await agent.ready()
     cached = agent.data / "media" / bad.media.sha256
     await wait_until(cached.exists, 10, "media cached")
-    await hub.publish(hub.topics.alert("67/660"), hub.sign("recall", RecallBody(["sai-sot"], "sai số liệu").to_dict()))
+    await hub.publish(
+        hub.topics.alert("67/660"), hub.sign("recall", RecallBody(["sai-sot"], "sai số liệu").to_dict())
+    )
     await wait_until(lambda: collector.of_type("recall_confirmed"), 10, "recall confirmed")
     assert collector.of_type("recall_confirmed")[0]["bulletin_id"] == "sai-sot"
     assert not cached.exists()

@@ -27,10 +27,17 @@ def test_config_unknown_key_suggests_and_env_overrides(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="05:00-06:30"):
         load_settings(None, env={}, raw={**BASE, "radio": {"windows": ["5h-6h"]}})
     cfg = tmp_path / "a.toml"
-    cfg.write_text('device_id = "radio-1"\narea = "67/660/24613"\n'
-                   f'hub_public_keys = ["{KEY}"]\n[mqtt]\nport = 1883\n')
-    s = load_settings(cfg, env={"NGUON_MQTT__PORT": "1884", "NGUON_CLOCK_TRUST": "always",
-                                "NGUON_RADIO__WINDOWS": "05:00-06:00,17:00-18:00"})
+    cfg.write_text(
+        f'device_id = "radio-1"\narea = "67/660/24613"\nhub_public_keys = ["{KEY}"]\n[mqtt]\nport = 1883\n'
+    )
+    s = load_settings(
+        cfg,
+        env={
+            "NGUON_MQTT__PORT": "1884",
+            "NGUON_CLOCK_TRUST": "always",
+            "NGUON_RADIO__WINDOWS": "05:00-06:00,17:00-18:00",
+        },
+    )
     assert (s.mqtt.port, s.clock_trust, s.radio.windows) == (1884, "always", ("05:00-06:00", "17:00-18:00"))
     with pytest.raises(ConfigError, match="port"):
         load_settings(cfg, env={"NGUON_MQTT__PORT": "many"})

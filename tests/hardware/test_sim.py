@@ -18,8 +18,26 @@ def _now() -> datetime:
 
 
 def _wav(path: Path, src: str) -> Path:
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", src, "-ac", "1", "-ar", "16000",
-                    str(path)], check=True, timeout=30)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            src,
+            "-ac",
+            "1",
+            "-ar",
+            "16000",
+            str(path),
+        ],
+        check=True,
+        timeout=30,
+    )
     return path
 
 
