@@ -284,8 +284,9 @@ def print_banner(url: str, clock: ShiftedClock, accounts: list[tuple[str, str, s
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("aiohttp.access", "alembic", "apscheduler", "mqtt"):
+    for noisy in ("aiohttp.access", "alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("mqtt").setLevel(logging.ERROR)  # aiomqtt warns of queued publishes at every burst
     try:
         return asyncio.run(run(args))
     except ConfigError as exc:
