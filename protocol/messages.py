@@ -40,6 +40,15 @@ class MediaRef:
 
 
 @dataclass(frozen=True)
+class Repeat:
+    """CAP-like repeat: `count` plays `interval_s` apart, then every `then_every_s` until expiry/cancel (0 = no)."""
+
+    count: int = 1
+    interval_s: int = 0
+    then_every_s: int = 0
+
+
+@dataclass(frozen=True)
 class BulletinInfo:
     """What an agent needs to know of a bulletin to play or show it."""
 
@@ -56,6 +65,9 @@ class BulletinInfo:
     subtitles: MediaRef | None = None  # WebVTT for LED video
     after_interrupt: str = "restart"
     exercise: bool = False
+    # Emergencies only: how the alert repeats, so an agent that learns of it from the retained programme
+    # (a late joiner) repeats it like one that got the alert (addition to the contract, optional).
+    repeat: Repeat | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,6 +78,8 @@ class BulletinInfo:
         for key in ("media", "subtitles"):
             if d.get(key) is not None:
                 d[key] = MediaRef.from_dict(d[key])
+        if d.get("repeat") is not None:
+            d["repeat"] = Repeat(**_pick(Repeat, d["repeat"]))
         return cls(**d)
 
 
@@ -117,15 +131,6 @@ class ProgrammeBody:
             bulletins=[BulletinInfo.from_dict(b) for b in data["bulletins"]],
             emergencies=list(data.get("emergencies", [])), recalled=list(data.get("recalled", [])),
         )
-
-
-@dataclass(frozen=True)
-class Repeat:
-    """CAP-like repeat: `count` plays `interval_s` apart, then every `then_every_s` until expiry/cancel (0 = no)."""
-
-    count: int = 1
-    interval_s: int = 0
-    then_every_s: int = 0
 
 
 @dataclass(frozen=True)
