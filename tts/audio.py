@@ -22,8 +22,9 @@ _MAX_GAIN_DB = 30.0
 _CODECS = {
     # LAME's -q 7 encodes speech twice as fast as its default -q 5 with no audible loss at 48 kbit/s.
     "mp3": ["-c:a", "libmp3lame", "-compression_level", "7", "-f", "mp3"],
-    # libopus runs at 48 kHz only; "voip" tunes it for speech, which is all we send.
-    "opus": ["-c:a", "libopus", "-application", "voip", "-f", "ogg"],
+    # libopus runs at 48 kHz; "voip" tunes it for speech, which is all we send; complexity 5 of 10
+    # halves encoding time, inaudibly at 48 kbit/s speech.
+    "opus": ["-c:a", "libopus", "-application", "voip", "-compression_level", "5", "-f", "ogg"],
     "wav": ["-c:a", "pcm_s16le", "-f", "wav"],
 }
 
