@@ -9,7 +9,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tts import abbreviations
 from tts.errors import TtsError
+from tts.normalize import normalize
 from tts.settings import ENGINES, VOICES, TtsSettings
 from tts.synthesizer import Synthesizer
 
@@ -46,8 +48,8 @@ def _read_text(parts: list[str]) -> str:
 
 
 def cmd_normalize(args: argparse.Namespace) -> int:
-    synth = Synthesizer(_settings(args), args.cache_dir)
-    print(synth.normalize(_read_text(args.text)))
+    table = abbreviations.load(args.extra_abbreviations)  # no cache needed just to print words
+    print(normalize(_read_text(args.text), abbreviations=table))
     return 0
 
 
