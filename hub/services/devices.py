@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -179,16 +179,21 @@ class DeviceService:
 
     # --- reading
     def plays(self, actor: Actor, *, bulletin: str | None = None, device: str | None = None,
-              limit: int = 500, offset: int = 0) -> list[dict[str, Any]]:
+              limit: int = 500, offset: int = 0, since: datetime | None = None,
+              until: datetime | None = None) -> list[dict[str, Any]]:
         require(actor, "read")
-        if not bulletin and not device:
-            raise Invalid("Cần lọc theo bulletin=<id> hoặc device=<id>.", field="bulletin")
+        if not bulletin and not device and since is None:
+            raise Invalid("Cần lọc theo bulletin=<id>, device=<id> hoặc một khoảng thời gian.", field="bulletin")
         with self.ctx.db.session() as sess:
             q = select(Play).order_by(Play.started_at, Play.id)
             if bulletin:
                 q = q.where(Play.bulletin_id == bulletin)
             if device:
                 q = q.where(Play.device_id == device)
+            if since is not None:  # the web play log searches by day
+                q = q.where(Play.started_at >= since)
+            if until is not None:
+                q = q.where(Play.started_at < until)
             rows = sess.scalars(q.limit(limit).offset(offset)).all()
             areas = {d.id: d.area_path for d in sess.scalars(select(Device).where(
                 Device.id.in_({r.device_id for r in rows})))}
