@@ -19,7 +19,7 @@ from hub.models import Bulletin, Media, ProgrammeChoice, Speech
 from hub.roles import Actor
 from hub.services.areas import AreaService
 from hub.services.base import Context, require
-from protocol.messages import BulletinInfo, MediaRef, ProgrammeBody, ProgrammeDay, ProgrammeItem
+from protocol.messages import BulletinInfo, MediaRef, ProgrammeBody, ProgrammeDay, ProgrammeItem, Repeat
 
 LIVE_STATUSES = ("approved", "on_air")
 LED_TEXT_MS = 20_000  # how long an LED board shows a text bulletin without speech
@@ -61,7 +61,12 @@ class Snap:
                             valid_from=self.valid_from.isoformat() if self.valid_from else None,
                             valid_until=self.valid_until.isoformat() if self.valid_until else None,
                             text=self.text, media=media, subtitles=self.subtitles,
-                            after_interrupt=self.after_interrupt, exercise=self.exercise)
+                            after_interrupt=self.after_interrupt, exercise=self.exercise,
+                            repeat=self.repeat_obj() if self.priority == "emergency" else None)
+
+    def repeat_obj(self) -> Repeat:
+        """The emergency's repeat pattern (same on the alert and, for late joiners, in the programme)."""
+        return Repeat(**{k: int(v) for k, v in self.repeat.items() if k in ("count", "interval_s", "then_every_s")})
 
     def duration_for(self, kind: str) -> int:
         if self.duration_ms > 0:

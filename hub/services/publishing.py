@@ -18,7 +18,7 @@ from hub.services.areas import AreaService
 from hub.services.base import Context
 from hub.services.programmes import ProgrammeService, Snap, load_snaps
 from hub.signing import Envelopes
-from protocol.messages import AlertBody, CommandBody, RecallBody, Repeat
+from protocol.messages import AlertBody, CommandBody, RecallBody
 from protocol.topics import DEVICE_KINDS, Topics
 
 log = logging.getLogger(__name__)
@@ -68,8 +68,7 @@ class PublishingService:
         body = AlertBody(identifier=s.id, msg_type=msg_type, status="Exercise" if s.exercise else "Actual",
                          sent=now.isoformat(), expires=expires.isoformat(), areas=list(s.targets),
                          bulletin=None if msg_type == "Cancel" else info,
-                         repeat=Repeat(**{k: int(v) for k, v in s.repeat.items()
-                                          if k in ("count", "interval_s", "then_every_s")}))
+                         repeat=s.repeat_obj())
         # A cancel must outlive the alert it cancels on agents that were offline; keep it 1 h at least.
         exp = max(expires, now) if msg_type != "Cancel" else max(expires, now) + timedelta(hours=1)
         return self.envelopes.make("alert", body.to_dict(), expires_at=exp), exp
