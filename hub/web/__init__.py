@@ -1,0 +1,29 @@
+"""The web UI: server-rendered Vietnamese pages over the hub's services (no build step, no CDN).
+
+`setup(app, services)` is called by hub.app.build_app; it mounts the pages, the login and /static/web.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from hub.web import auth, bulletins, devices, emergency, logs, programme, users
+from hub.web.core import HERE, JINJA, make_env
+
+__all__ = ["setup"]
+
+
+async def home(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound("/bulletins")
+
+
+def setup(app: web.Application, services: Any) -> None:
+    """Mount the web pages on the hub's application (services are reached through the app)."""
+    del services  # the handlers read them from the app (hub.api.framework.SERVICES), like the API does
+    app[JINJA] = make_env()
+    app.router.add_get("/", home)
+    for module in (auth, bulletins, emergency, programme, devices, logs, users):
+        module.install(app)
+    app.router.add_static("/static/web", HERE / "static", append_version=False)

@@ -1,0 +1,164 @@
+"""Bản tin: list with filters, write/edit, submit, review/approve/reject, recall, versions, LED preview."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aiohttp import web
+
+from hub.errors import Conflict, Invalid
+from hub.services.bulletins import STATUS_VI
+from hub.web.core import Req, page
+from hub.web.forms import BulletinForm, field_error, read_form, to_input, upload_files
+
+BOARD_SIZES = ("192x96", "320x160", "384x192", "1920x384", "1920x1080")
+SIZE_RE = re.compile(r"^(\d{2,4})x(\d{2,4})$")
+
+
+def area_names(services: Any) -> dict[str, str]:
+    return {p: a.name for p, a in services.areas.all().items()}
+
+
+def form_context(req: Req, f: BulletinForm) -> dict[str, Any]:
+    return {"f": f, "tree": req.services.areas.tree(req.actor.area_path), "names": area_names(req.services)}
+
+
+@page
+async def list_page(req: Req) -> web.StreamResponse:
+    q = req.request.query
+    status, priority, area = q.get("status", ""), q.get("priority", ""), q.get("area", "")
+    rows = req.services.bulletins.list(req.actor, status=status or None, priority=priority or None,
+                                       area=area or None, limit=200)
+    areas = sorted(req.services.areas.all().values(), key=lambda a: a.path)
+    return req.render("bulletins.html", title="Bản tin", rows=rows, f_status=status, priority=priority, area=area,
+                      statuses=STATUS_VI, areas=[a for a in areas if req.actor.sees(a.path)],
+                      names=area_names(req.services))
+
+
+@page
+async def new_page(req: Req) -> web.StreamResponse:
+    return req.render("bulletin_form.html", title="Viết bản tin", editing=None,
+                      **form_context(req, BulletinForm.blank()))
+
+
+async def _save(req: Req, bulletin_id: str | None) -> web.StreamResponse:
+    f = read_form(req)
+    if f.v("priority") == "emergency":
+        f.errors["priority"] = "Bản tin khẩn cấp được gửi từ trang Phát khẩn cấp."
+    upload_files(req, f)
+    data = to_input(f, req.services.ctx.tz) if not f.errors else None
+    if data is not None:
+        try:
+            if bulletin_id is None:
+                draft = req.field("action") == "draft"
+                b = await req.services.bulletins.create(req.actor, data, submit=not draft)
+            else:
+                b = await req.services.bulletins.edit(req.actor, bulletin_id, data)
+            raise web.HTTPSeeOther(f"/bulletins/{b['id']}")
+        except (Invalid, Conflict) as exc:
+            field_error(f, exc)
+    return req.render("bulletin_form.html", status=422, title="Viết bản tin", editing=bulletin_id,
+                      **form_context(req, f))
+
+
+@page
+async def create(req: Req) -> web.StreamResponse:
+    return await _save(req, None)
+
+
+@page
+async def edit_page(req: Req) -> web.StreamResponse:
+    bid = req.request.match_info["id"]
+    b = req.services.bulletins.get(req.actor, bid)
+    return req.render("bulletin_form.html", title="Sửa bản tin", editing=bid,
+                      **form_context(req, BulletinForm.from_bulletin(b, req.services.ctx.tz)))
+
+
+@page
+async def edit(req: Req) -> web.StreamResponse:
+    return await _save(req, req.request.match_info["id"])
+
+
+def recall_view(req: Req, b: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every device the bulletin went to, and whether (and when) it confirmed the recall."""
+    confirmed = {c["device_id"]: c["confirmed_at"] for c in b.get("recall_confirmations", [])}
+    devices = [d for d in req.services.devices.list(req.actor)
+               if d["kind"] in b["kinds"] and any(d["area"] == t or d["area"].startswith(t + "/") for t in b["targets"])]
+    seen = {d["id"] for d in devices}
+    rows = [{"id": d["id"], "name": d["name"], "area": d["area"], "confirmed_at": confirmed.get(d["id"])}
+            for d in devices]
+    rows += [{"id": dev, "name": "", "area": "", "confirmed_at": at} for dev, at in confirmed.items() if dev not in seen]
+    return rows
+
+
+def detail_context(req: Req, bid: str) -> dict[str, Any]:
+    b = req.services.bulletins.get(req.actor, bid)
+    return {"b": b, "names": area_names(req.services), "recall": recall_view(req, b) if b["recalled_at"] else [],
+            "title": b["title"], "sizes": BOARD_SIZES}
+
+
+@page
+async def detail(req: Req) -> web.StreamResponse:
+    return req.render("bulletin_detail.html", **detail_context(req, req.request.match_info["id"]))
+
+
+@page
+async def action(req: Req) -> web.StreamResponse:
+    """One workflow step from the detail page; a missing reason re-renders with the message by its field."""
+    bid, what, reason = req.request.match_info["id"], req.field("action"), req.field("reason")
+    s, a = req.services, req.actor
+    try:
+        if what == "submit":
+            await s.bulletins.submit(a, bid)
+        elif what == "approve":
+            b = s.bulletins.get(a, bid)
+            await (s.review(a, bid, "approve") if b["status"] == "in_review" else s.approve(a, bid))
+        elif what == "reject":
+            b = s.bulletins.get(a, bid)
+            if b["status"] == "in_review":
+                await s.review(a, bid, "reject", reason)
+            else:
+                s.bulletins.reject(a, bid, reason)
+        elif what == "recall":
+            await s.recall(a, bid, reason)
+        elif what == "cancel":
+            await s.cancel_alert(a, bid)
+        else:
+            raise Invalid("Thao tác không hợp lệ.", field="action")
+    except (Invalid, Conflict) as exc:
+        ctx = detail_context(req, bid)
+        return req.render("bulletin_detail.html", status=exc.status, action_error=exc.message, failed_action=what,
+                          reason=reason, **ctx)
+    raise web.HTTPSeeOther(f"/bulletins/{bid}")
+
+
+@page
+async def preview(req: Req) -> web.StreamResponse:
+    """How the bulletin looks on an LED board of a chosen resolution (the player's layout rules, scaled)."""
+    b = req.services.bulletins.get(req.actor, req.request.match_info["id"])
+    q = req.request.query
+    size = q.get("size") or ""
+    if q.get("w") and q.get("h"):
+        size = f"{q['w']}x{q['h']}"
+    m = SIZE_RE.match(size or "192x96")
+    error = ""
+    if not m or not (16 <= int(m.group(1)) <= 7680 and 16 <= int(m.group(2)) <= 4320):
+        error = "Độ phân giải dạng RộngxCao, mỗi chiều từ 16 đến 7680 điểm, ví dụ 192x96."
+        w, h = 192, 96
+    else:
+        w, h = int(m.group(1)), int(m.group(2))
+    return req.render("preview.html", status=422 if error else 200, title=f"Xem trước {b['title']}", b=b, w=w, h=h,
+                      sizes=BOARD_SIZES, size_error=error)
+
+
+def install(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/bulletins", list_page)
+    r.add_get("/bulletins/new", new_page)
+    r.add_post("/bulletins/new", create)
+    r.add_get("/bulletins/{id}", detail)
+    r.add_get("/bulletins/{id}/edit", edit_page)
+    r.add_post("/bulletins/{id}/edit", edit)
+    r.add_post("/bulletins/{id}/action", action)
+    r.add_get("/bulletins/{id}/preview", preview)

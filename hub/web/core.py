@@ -1,0 +1,141 @@
+"""What every page shares: the Jinja2 environment, the session/CSRF check, and turning errors into pages."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+from aiohttp import web
+from multidict import MultiDictProxy
+
+from hub.api.framework import SERVICES, client_ip
+from hub.errors import Forbidden, NotFound, ServiceError, Unauthorized
+from hub.roles import ROLE_NAMES_VI, Actor
+from hub.services.accounts import SESSION_COOKIE
+
+HERE = Path(__file__).resolve().parent
+JINJA = web.AppKey("web_jinja", jinja2.Environment)
+LOGIN_CSRF_COOKIE = "nguon_login_csrf"
+
+PRIORITY_VI = {"emergency": "Khẩn cấp", "priority": "Ưu tiên", "normal": "Thông thường"}
+FORM_VI = {"text": "Ký tự", "audio": "Âm thanh", "image": "Hình ảnh", "infographic": "Đồ họa", "video": "Video"}
+KIND_VI = {"radio": "Đài truyền thanh", "led": "Bảng tin điện tử"}
+LEVEL_VI = {"province": "Tỉnh", "district": "Huyện", "commune": "Xã"}
+
+
+def make_env() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
+                             autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True)
+    env.globals.update(PRIORITY_VI=PRIORITY_VI, FORM_VI=FORM_VI, KIND_VI=KIND_VI, ROLE_NAMES_VI=ROLE_NAMES_VI,
+                       LEVEL_VI=LEVEL_VI)
+    env.filters["localtime"] = _localtime
+    return env
+
+
+def _localtime(value: Any, fmt: str = "%H:%M %d/%m/%Y") -> str:
+    """ISO text or datetime -> local wall time (the tz is set per request through the env globals)."""
+    if not value:
+        return ""
+    dt = datetime.fromisoformat(value) if isinstance(value, str) else value
+    tz = _localtime.tz  # type: ignore[attr-defined]
+    return dt.astimezone(tz).strftime(fmt) if dt.tzinfo else dt.strftime(fmt)
+
+
+@dataclass
+class Req:
+    """One page request: the aiohttp request, the services, who is acting, the CSRF token and the form."""
+
+    request: web.Request
+    services: Any
+    actor: Actor
+    csrf: str
+    form: MultiDictProxy[Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def render(self, template: str, status: int = 200, **ctx: Any) -> web.Response:
+        return render(self.request, template, status=status, actor=self.actor, csrf=self.csrf, **ctx)
+
+    def field(self, name: str, default: str = "") -> str:
+        value = self.form.get(name, default) if self.form is not None else default
+        return value.strip() if isinstance(value, str) else default
+
+    def fields(self, name: str) -> list[str]:
+        return [v for v in (self.form.getall(name, []) if self.form is not None else []) if isinstance(v, str)]
+
+
+def render(request: web.Request, template: str, *, status: int = 200, **ctx: Any) -> web.Response:
+    env = request.app[JINJA]
+    services: Any = request.app[SERVICES]
+    _localtime.tz = services.ctx.tz  # type: ignore[attr-defined]
+    ctx.setdefault("actor", None)
+    ctx.setdefault("csrf", "")
+    ctx.setdefault("path", request.path)
+    html = env.get_template(template).render(**ctx)
+    resp = web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+    # Pages carry session data: no caching, no framing, no inline script injection from elsewhere.
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["X-Frame-Options"] = "DENY"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Referrer-Policy"] = "same-origin"
+    resp.headers["Content-Security-Policy"] = ("default-src 'self'; img-src 'self' data:; media-src 'self'; "
+                                               "style-src 'self'; script-src 'self'; frame-ancestors 'none'")
+    return resp
+
+
+def error_page(request: web.Request, exc: ServiceError, actor: Actor | None, csrf: str = "") -> web.Response:
+    titles = {403: "Không có quyền", 404: "Không tìm thấy", 409: "Không thực hiện được"}
+    return render(request, "error.html", status=exc.status, actor=actor, csrf=csrf,
+                  title=titles.get(exc.status, "Có lỗi"), message=exc.message, code=exc.status)
+
+
+def login_redirect(request: web.Request) -> web.HTTPFound:
+    nxt = request.path_qs if request.method == "GET" else "/"
+    resp = web.HTTPFound(f"/login?next={quote(nxt, safe='')}")
+    resp.del_cookie(SESSION_COOKIE, path="/")
+    return resp
+
+
+PageHandler = Callable[[Req], Awaitable[web.StreamResponse]]
+
+
+def page(fn: PageHandler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """A logged-in page: session cookie, CSRF on every POST, and service errors shown as pages."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        services: Any = request.app[SERVICES]
+        cookie = request.cookies.get(SESSION_COOKIE, "")
+        if not cookie:
+            raise login_redirect(request)
+        try:
+            actor, csrf = services.accounts.authenticate(cookie, kind="session", ip=client_ip(request))
+        except Unauthorized:
+            raise login_redirect(request) from None
+        req = Req(request, services, actor, csrf or "")
+        try:
+            if request.method == "POST":
+                req.form = await request.post()
+                given = req.form.get("csrf")
+                services.accounts.check_csrf(csrf, given if isinstance(given, str) else None)
+            return await fn(req)
+        except Unauthorized as exc:  # a bad CSRF token: refuse, say why, change nothing
+            return render(request, "error.html", status=403, actor=actor, csrf=req.csrf, title="Yêu cầu bị từ chối",
+                          message=exc.message, code=403)
+        except Forbidden as exc:
+            services.ctx.audit_denied(actor, exc)
+            return error_page(request, exc, actor, req.csrf)
+        except (NotFound, ServiceError) as exc:
+            return error_page(request, exc, actor, req.csrf)
+
+    handler.__name__ = fn.__name__
+    return handler
+
+
+def new_login_csrf() -> str:
+    return secrets.token_urlsafe(24)

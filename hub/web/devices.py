@@ -1,0 +1,91 @@
+"""Thiết bị: the area tree with each loudspeaker cluster and LED board, their health, and commands."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from hub.errors import Invalid, NotFound
+from hub.web.core import Req, page
+
+STATE_VI = {"idle": "Chờ", "window": "Trong khung giờ", "playing": "Đang phát", "emergency": "Khẩn cấp",
+            "offline": "Mất kết nối", "unknown": "Chưa rõ"}
+CLOCK_VI = {"synced": "Đã đồng bộ", "hub": "Theo giờ máy chủ", "unsynced": "Chưa đồng bộ", "unknown": "Chưa rõ"}
+COMMAND_VI = {"volume": "Âm lượng", "test_tone": "Phát âm thử", "resync": "Đồng bộ lại", "stop": "Dừng phát",
+              "report": "Gửi báo cáo"}
+
+
+def _clock(st: Any) -> str:
+    return CLOCK_VI.get(str(st or "unknown"), str(st))
+
+
+def _now_playing(v: Any, titles: dict[str, str]) -> str:
+    return titles.get(str(v), str(v)) if v else ""
+
+
+def tree_with_devices(req: Req, devices: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_area: dict[str, list[dict[str, Any]]] = {}
+    for d in devices:
+        by_area.setdefault(d["area"], []).append(d)
+
+    def walk(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for n in nodes:
+            kids = walk(n["children"])
+            here = by_area.get(n["path"], [])
+            count = len(here) + sum(k["count"] for k in kids)
+            online = sum(1 for d in here if d["online"]) + sum(k["online"] for k in kids)
+            if count:
+                out.append({**n, "children": kids, "devices": here, "count": count, "online": online})
+        return out
+    return walk(req.services.areas.tree(req.actor.area_path))
+
+
+def _rows(req: Req) -> list[dict[str, Any]]:
+    tz = req.services.ctx.tz
+    out = []
+    devices = req.services.devices.list(req.actor)
+    titles = {b["id"]: b["title"] for b in req.services.bulletins.list(req.actor, status="on_air", limit=500)}
+    for d in devices:
+        seen = datetime.fromisoformat(d["last_seen"]).astimezone(tz).strftime("%H:%M:%S %d/%m") if d["last_seen"] else "chưa bao giờ"
+        out.append({**d, "state_vi": STATE_VI.get(d["state"], d["state"]), "seen_vi": seen,
+                    "clock_vi": _clock(d["clock"]), "playing_vi": _now_playing(d["now_playing"], titles)})
+    return out
+
+
+def _page(req: Req, *, status: int = 200, error: str = "", flash: str = "") -> web.Response:
+    return req.render("devices.html", status=status, title="Thiết bị", tree=tree_with_devices(req, _rows(req)),
+                      commands=COMMAND_VI, error=error, flash=flash, can_command=req.actor.may("device.command"))
+
+
+@page
+async def devices_page(req: Req) -> web.StreamResponse:
+    q = req.request.query
+    sent = q.get("sent", "")
+    flash = f"Đã gửi lệnh “{COMMAND_VI[sent]}” tới {q.get('device', '')}." if sent in COMMAND_VI else ""
+    return _page(req, flash=flash)
+
+
+@page
+async def command(req: Req) -> web.StreamResponse:
+    device_id, cmd = req.request.match_info["id"], req.field("command")
+    args: dict[str, Any] = {}
+    if cmd == "volume":
+        raw = req.field("level")
+        try:
+            args["level"] = int(raw)
+        except ValueError:
+            args["level"] = raw
+    try:
+        await req.services.command(req.actor, device_id, cmd, args)
+    except (Invalid, NotFound) as exc:
+        return _page(req, status=exc.status, error=f"{device_id}: {exc.message}")
+    raise web.HTTPSeeOther("/devices?" + urlencode({"sent": cmd, "device": device_id}) + f"#dev-{device_id}")
+
+
+def install(app: web.Application) -> None:
+    app.router.add_get("/devices", devices_page)
+    app.router.add_post("/devices/{id}/command", command)

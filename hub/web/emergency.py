@@ -1,0 +1,143 @@
+"""Phát khẩn cấp: a separate red console; confirm naming the areas; exercise mode; one-click cancel; live latency."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from hub.api.framework import json_response
+from hub.errors import Conflict, Invalid
+from hub.services.base import deny
+from hub.web.bulletins import area_names
+from hub.web.core import Req, page
+from hub.web.forms import BulletinForm, field_error, read_form, to_input
+
+CONFIRMED = ("completed", "interrupted")  # a play that started on the device
+
+
+def _require_emergency(req: Req) -> None:
+    if not req.actor.may("bulletin.emergency"):
+        raise deny("bulletin.emergency", "emergency-console",
+                   "Chỉ biên tập viên hoặc quản trị hệ thống được phát bản tin khẩn cấp.")
+
+
+def _ctx(req: Req, f: BulletinForm) -> dict[str, Any]:
+    return {"f": f, "tree": req.services.areas.tree(req.actor.area_path), "names": area_names(req.services),
+            "emergency": True, "title": "Phát khẩn cấp"}
+
+
+def _active(req: Req) -> list[dict[str, Any]]:
+    rows = req.services.bulletins.list(req.actor, priority="emergency", limit=50)
+    return [b for b in rows if b["status"] in ("approved", "on_air")]
+
+
+@page
+async def console(req: Req) -> web.StreamResponse:
+    _require_emergency(req)
+    f = BulletinForm.blank(priority="emergency")
+    f.kinds = ["radio", "led"]
+    return req.render("emergency.html", active=_active(req), **_ctx(req, f))
+
+
+def _checked(req: Req) -> tuple[BulletinForm, Any]:
+    f = read_form(req)
+    f.values["priority"], f.values["form"] = "emergency", "text"
+    data = to_input(f, req.services.ctx.tz)
+    if data is not None:
+        try:
+            req.services.bulletins._check(req.actor, data)  # the service's own validation, before confirming
+        except Invalid as exc:
+            field_error(f, exc)
+            data = None
+    return f, data
+
+
+@page
+async def confirm(req: Req) -> web.StreamResponse:
+    _require_emergency(req)
+    f, data = _checked(req)
+    if data is None:
+        return req.render("emergency.html", status=422, active=_active(req), **_ctx(req, f))
+    return req.render("emergency_confirm.html", **_ctx(req, f))
+
+
+@page
+async def send(req: Req) -> web.StreamResponse:
+    """Create, speak and approve in one go: the confirmation was the second person-check."""
+    _require_emergency(req)
+    f, data = _checked(req)
+    if data is not None:
+        try:
+            b = await req.services.bulletins.create(req.actor, data, submit=True)
+            await req.services.approve(req.actor, b["id"])
+            raise web.HTTPSeeOther(f"/emergency/{b['id']}")
+        except (Invalid, Conflict) as exc:
+            field_error(f, exc)
+    return req.render("emergency.html", status=422, active=_active(req), **_ctx(req, f))
+
+
+def _emergency(req: Req) -> dict[str, Any]:
+    b = req.services.bulletins.get(req.actor, req.request.match_info["id"])
+    if b["priority"] != "emergency":
+        raise Invalid("Bản tin này không phải bản tin khẩn cấp.", field="id")
+    return b
+
+
+def live_status(req: Req, b: dict[str, Any]) -> dict[str, Any]:
+    """Per device on the target areas: first confirmed play and the seconds from sending to it."""
+    sent = datetime.fromisoformat(b["approved_at"]) if b["approved_at"] else None
+    devices = [d for d in req.services.devices.list(req.actor)
+               if d["kind"] in b["kinds"] and any(d["area"] == t or d["area"].startswith(t + "/") for t in b["targets"])]
+    first: dict[str, datetime] = {}
+    for p in req.services.devices.plays(req.actor, bulletin=b["id"], limit=5000):
+        if p["outcome"] in CONFIRMED and p["started_at"]:
+            at = datetime.fromisoformat(p["started_at"])
+            if p["device_id"] not in first or at < first[p["device_id"]]:
+                first[p["device_id"]] = at
+    names = area_names(req.services)
+    tz = req.services.ctx.tz
+    rows = []
+    for d in devices:
+        at = first.get(d["id"])
+        rows.append({"id": d["id"], "name": d["name"] or d["id"], "kind": d["kind"],
+                     "area": names.get(d["area"], d["area"]), "online": d["online"],
+                     "played_at": at.astimezone(tz).strftime("%H:%M:%S") if at else None,
+                     "latency_s": round((at - sent).total_seconds(), 1) if at and sent else None})
+    return {"id": b["id"], "status": b["status"], "status_label": b["status_label"], "exercise": b["exercise"],
+            "sent_at": b["approved_at"], "devices": rows,
+            "confirmed": sum(1 for r in rows if r["played_at"]), "total": len(rows)}
+
+
+@page
+async def live(req: Req) -> web.StreamResponse:
+    b = _emergency(req)
+    return req.render("emergency_live.html", title=f"Khẩn cấp: {b['title']}", b=b, st=live_status(req, b),
+                      names=area_names(req.services))
+
+
+@page
+async def status_json(req: Req) -> web.StreamResponse:
+    return json_response(live_status(req, _emergency(req)))
+
+
+@page
+async def cancel(req: Req) -> web.StreamResponse:
+    b = _emergency(req)
+    try:
+        await req.services.cancel_alert(req.actor, b["id"])
+    except Conflict as exc:
+        return req.render("emergency_live.html", status=409, title=f"Khẩn cấp: {b['title']}", b=b,
+                          st=live_status(req, b), names=area_names(req.services), cancel_error=exc.message)
+    raise web.HTTPSeeOther(f"/emergency/{b['id']}")
+
+
+def install(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/emergency", console)
+    r.add_post("/emergency/confirm", confirm)
+    r.add_post("/emergency/send", send)
+    r.add_get("/emergency/{id}", live)
+    r.add_get("/emergency/{id}/status.json", status_json)
+    r.add_post("/emergency/{id}/cancel", cancel)

@@ -1,0 +1,121 @@
+"""Chương trình phát: the commune chair's screen (order of priority bulletins, choice of normal ones, reasons)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from hub.errors import Invalid
+from hub.web.core import Req, page
+
+
+def _communes(req: Req) -> list[tuple[str, str]]:
+    areas = req.services.areas.all()
+    leaves = req.services.areas.leaves()
+    return [(p, areas[p].name) for p in leaves if req.actor.sees(p)]
+
+
+def _params(req: Req, source: Any) -> tuple[str, date, str, list[tuple[str, str]]]:
+    communes = _communes(req)
+    if not communes:
+        raise Invalid("Tài khoản này không gắn với xã nào để xem chương trình phát.", field="area")
+    default = req.actor.area_path if req.actor.area_path in dict(communes) else communes[0][0]
+    area = source.get("area") or default
+    if area not in dict(communes):
+        raise Invalid(f"'{area}' không phải xã trong địa bàn của bạn.", field="area")
+    today = req.services.ctx.local_now().date()
+    raw = source.get("date") or today.isoformat()
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        raise Invalid(f"'{raw}' không phải ngày dạng YYYY-MM-DD.", field="date") from None
+    kind = source.get("kind") or "radio"
+    if kind not in ("radio", "led"):
+        raise Invalid("Loại thiết bị là đài truyền thanh (radio) hoặc bảng tin (led).", field="kind")
+    return area, day, kind, communes
+
+
+def arrange(view: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, str]]:
+    """The priority bulletins in their current order, the normal ones to choose from, and reasons by id."""
+    seen: dict[str, dict[str, Any]] = {}
+    for it in view["items"]:
+        seen.setdefault(it["bulletin_id"], {"id": it["bulletin_id"], "title": it["title"],
+                                            "priority": it["priority"], "on_air": True})
+    reasons = {u["bulletin_id"]: u["detail"] for u in view["unscheduled"]}
+    for u in view["unscheduled"]:
+        seen.setdefault(u["bulletin_id"], {"id": u["bulletin_id"], "title": u["title"], "priority": u["priority"],
+                                           "on_air": False})
+    prio = [b for b in seen.values() if b["priority"] == "priority"]
+    rank = {bid: i for i, bid in enumerate(view["order"])}
+    prio.sort(key=lambda b: rank.get(b["id"], len(rank)))  # stable: unordered ones keep the engine's order
+    normal = [b for b in seen.values() if b["priority"] == "normal"]
+    chosen = set(view["selection"]) if view["selection"] is not None else {b["id"] for b in normal if b["on_air"]}
+    for b in normal:
+        b["chosen"] = b["id"] in chosen
+    return prio, normal, reasons
+
+
+@page
+async def screen(req: Req) -> web.StreamResponse:
+    area, day, kind, communes = _params(req, req.request.query)
+    saved = {"order": "Đã lưu thứ tự; chương trình đã được lập lại và gửi xuống thiết bị.",
+             "selection": "Đã lưu lựa chọn; chương trình đã được lập lại và gửi xuống thiết bị."}
+    return _render(req, area, day, kind, communes, flash=saved.get(req.request.query.get("saved", ""), ""))
+
+
+def _render(req: Req, area: str, day: date, kind: str, communes: list[tuple[str, str]], *, status: int = 200,
+            error: str = "", flash: str = "") -> web.Response:
+    view = req.services.programmes.view(req.actor, area, kind, day)
+    prio, normal, reasons = arrange(view)
+    today = req.services.ctx.local_now().date()
+    windows: dict[str, list[dict[str, Any]]] = {w: [] for w in view["windows"]}
+    for it in view["items"]:
+        windows.setdefault(it["window"], []).append(it)
+    can = req.actor.may("programme.arrange") and req.actor.covers(area)
+    return req.render("programme.html", status=status, title="Chương trình phát", area=area, day=day, kind=kind,
+                      communes=communes, view=view, windows=windows, prio=prio, normal=normal, reasons=reasons,
+                      days=[(today, "Hôm nay"), (today + timedelta(days=1), "Ngày mai")], can_arrange=can,
+                      error=error, flash=flash, area_name=dict(communes)[area])
+
+
+def _back(area: str, day: date, kind: str, anchor: str = "", **extra: str) -> web.HTTPSeeOther:
+    query = {"area": area, "date": day.isoformat(), "kind": kind, **extra}
+    return web.HTTPSeeOther("/programme?" + urlencode(query) + anchor)
+
+
+@page
+async def save_order(req: Req) -> web.StreamResponse:
+    area, day, kind, communes = _params(req, req.form)
+    order = req.fields("order")
+    move, direction = req.field("move"), req.request.query.get("dir", "")
+    if move in order:  # the up/down buttons: each is a submit carrying the row and the direction
+        i = order.index(move)
+        j = i - 1 if direction == "up" else i + 1
+        if 0 <= j < len(order):
+            order[i], order[j] = order[j], order[i]
+    try:
+        await req.services.set_order(req.actor, area=area, day=day, order=order, kind=kind)
+    except Invalid as exc:
+        return _render(req, area, day, kind, communes, status=422, error=exc.message)
+    if move:  # keep the keyboard focus on the row just moved (app.js reads dir and the anchor)
+        raise _back(area, day, kind, f"#prio-{move}", dir=direction)
+    raise _back(area, day, kind, "#priority", saved="order")
+
+
+@page
+async def save_selection(req: Req) -> web.StreamResponse:
+    area, day, kind, communes = _params(req, req.form)
+    try:
+        await req.services.set_selection(req.actor, area=area, day=day, selection=req.fields("selection"), kind=kind)
+    except Invalid as exc:
+        return _render(req, area, day, kind, communes, status=422, error=exc.message)
+    raise _back(area, day, kind, "#normal", saved="selection")
+
+
+def install(app: web.Application) -> None:
+    app.router.add_get("/programme", screen)
+    app.router.add_post("/programme/order", save_order)
+    app.router.add_post("/programme/selection", save_selection)

@@ -1,0 +1,92 @@
+// Progressive enhancement only: every page works without this file.
+"use strict";
+
+// Emergency console: poll the live status every 1.5 s and update the table in place.
+function pollEmergency(table) {
+  const url = table.dataset.statusUrl;
+  const count = document.getElementById("em-count");
+  const status = document.getElementById("em-status");
+  async function tick() {
+    try {
+      const r = await fetch(url, { credentials: "same-origin", cache: "no-store" });
+      if (r.ok) {
+        const st = await r.json();
+        count.textContent = st.confirmed + "/" + st.total;
+        status.textContent = st.status_label;
+        for (const d of st.devices) {
+          const row = table.querySelector('tr[data-device="' + CSS.escape(d.id) + '"]');
+          if (!row) continue;
+          row.querySelector(".played").textContent = d.played_at || "chưa phát";
+          row.querySelector(".latency").textContent = d.latency_s === null ? "—" : d.latency_s + " giây";
+        }
+        if (st.status !== "approved" && st.status !== "on_air") {
+          const cancel = document.getElementById("cancel");
+          if (cancel) cancel.closest("form").remove();
+        }
+      }
+    } catch (e) { /* the next tick retries */ }
+    setTimeout(tick, 1500);
+  }
+  setTimeout(tick, 1500);
+}
+
+// Chair's screen: drag to reorder (the ▲▼ buttons remain the keyboard way); "Lưu thứ tự" saves.
+function dragOrder(list) {
+  let dragged = null;
+  list.addEventListener("dragstart", (e) => { dragged = e.target.closest("li"); e.dataTransfer.effectAllowed = "move"; });
+  list.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    const over = e.target.closest("li");
+    if (!dragged || !over || over === dragged) return;
+    const r = over.getBoundingClientRect();
+    list.insertBefore(dragged, e.clientY < r.top + r.height / 2 ? over : over.nextSibling);
+  });
+  list.addEventListener("drop", (e) => { e.preventDefault(); dragged = null; });
+}
+
+// After an up/down move the page reloads at #prio-<id>: put the focus back on that row's button.
+function refocusMoved() {
+  const m = location.hash.match(/^#prio-(.+)$/);
+  if (!m) return;
+  const row = document.getElementById("prio-" + decodeURIComponent(m[1]));
+  if (!row) return;
+  const want = new URLSearchParams(location.search).get("dir");
+  const buttons = [...row.querySelectorAll("button:not([disabled])")];
+  const b = buttons.find((x) => x.dataset.dir === want) || buttons[0];
+  if (b) b.focus();
+}
+
+// LED preview: draw the board at its true pixel size, scale it to fit, and shrink text until it fits.
+function boardPreview(board) {
+  const w = +board.dataset.w, h = +board.dataset.h;
+  board.style.width = w + "px";
+  board.style.height = h + "px";
+  const frame = board.parentElement;
+  const fit = () => {
+    const scale = Math.min(1, frame.clientWidth / w);
+    board.style.transform = "scale(" + scale + ")";
+    frame.style.height = h * scale + "px";
+  };
+  fit();
+  window.addEventListener("resize", fit);
+  const text = board.querySelector("[data-fit]");
+  if (text) {
+    let size = Math.max(8, Math.floor(h * 0.45));
+    text.style.fontSize = size + "px";
+    while (size > 6 && (text.scrollHeight > h || text.scrollWidth > w)) {
+      size -= 1;
+      text.style.fontSize = size + "px";
+    }
+    board.dataset.fontPx = String(size);
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const t = document.getElementById("em-devices");
+  if (t) pollEmergency(t);
+  const l = document.getElementById("prio-list");
+  if (l) dragOrder(l);
+  refocusMoved();
+  const b = document.getElementById("board");
+  if (b) boardPreview(b);
+});

@@ -1,0 +1,108 @@
+"""Web UI fixtures: the real hub app (SQLite in tmp_path, espeak-ng speech) and browser-like clients."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient, TestServer
+
+from hub.app import build_app, build_services
+from hub.config import build_config
+from hub.roles import SYSTEM
+from hub.services import Services
+from hub.services.publishing import RecordingPublisher
+from protocol.clock import FrozenClock
+
+SAMPLE = Path(__file__).resolve().parents[2] / "hub" / "data" / "sample_province.json"
+PASSWORD = "Mat-khau-an-toan-2026"
+T0 = datetime(2026, 11, 22, 21, 0, tzinfo=UTC)  # 2026-11-23 04:00 local, before the morning window
+CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
+USERS = [("admin1", "admin", None), ("editor67", "editor", "67"), ("editor660", "editor", "67/660"),
+         ("reviewer67", "reviewer", "67"), ("chair24613", "commune_chair", "67/660/24613"),
+         ("chair24611", "commune_chair", "67/660/24611"), ("viewer", "viewer", "67"), ("oper", "operator", "67")]
+
+
+def make_services(tmp: Path, clock: Any, publisher: Any = None) -> Services:
+    cfg = build_config({"data_dir": str(tmp / "hub"), "mqtt": {"enabled": False}, "programme": {"scheduler": False}},
+                       environ={})
+    services = build_services(cfg, clock=clock, publisher=publisher or RecordingPublisher())
+    services.areas.import_tree(json.loads(SAMPLE.read_text(encoding="utf-8")), SYSTEM)
+    for name, role, area in USERS:
+        services.accounts.create_user(SYSTEM, username=name, password=PASSWORD, role=role, area=area)
+    return services
+
+
+class Browserish:
+    """A TestClient with its own cookie jar that logs in through the form and posts with the page's CSRF."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        self.csrf = ""
+
+    async def login(self, username: str, password: str = PASSWORD) -> ClientResponse:
+        page = await self.client.get("/login")
+        token = CSRF_RE.search(await page.text())
+        assert token, "login form has no CSRF field"
+        r = await self.client.post("/login", data={"username": username, "password": password,
+                                                   "csrf": token.group(1), "next": "/"}, allow_redirects=False)
+        return r
+
+    async def get(self, path: str, **kw: Any) -> tuple[int, str]:
+        r = await self.client.get(path, **kw)
+        text = await r.text()
+        m = CSRF_RE.search(text)
+        if m:
+            self.csrf = m.group(1)
+        return r.status, text
+
+    async def post(self, path: str, data: Any, *, csrf: str | None = None, **kw: Any) -> ClientResponse:
+        if not self.csrf:
+            await self.get("/bulletins")
+        if isinstance(data, dict):
+            data = [*data.items()]
+        data = [*data, ("csrf", self.csrf if csrf is None else csrf)]
+        kw.setdefault("allow_redirects", False)
+        return await self.client.post(path, data=data, **kw)
+
+
+class WebHub:
+    def __init__(self, services: Services, server: TestServer, clock: FrozenClock, publisher: RecordingPublisher) -> None:
+        self.s, self.server, self.clock, self.publisher = services, server, clock, publisher
+        self._clients: list[TestClient] = []
+
+    async def as_user(self, username: str | None) -> Browserish:
+        client = TestClient(self.server)
+        await client.start_server()
+        self._clients.append(client)
+        b = Browserish(client)
+        if username:
+            r = await b.login(username)
+            assert r.status == 303, await r.text()
+        return b
+
+    async def close(self) -> None:
+        for c in self._clients:
+            await c.close()
+
+
+@pytest.fixture
+async def web(tmp_path: Path) -> AsyncIterator[WebHub]:
+    clock = FrozenClock(T0)
+    publisher = RecordingPublisher()
+    services = make_services(tmp_path, clock, publisher)
+    server = TestServer(build_app(services.ctx.config, services=services))
+    await server.start_server()
+    hub = WebHub(services, server, clock, publisher)
+    try:
+        yield hub
+    finally:
+        await hub.close()
+        await server.close()
+        services.ctx.db.dispose()
