@@ -255,6 +255,12 @@ async def device_command(request: web.Request, s: S, a: A, *, body: CommandIn) -
     return await s.command(a, request.match_info["id"], body.command, dict(body.args))
 
 
+@api.route("GET", "/devices/{id}/commands", "recent commands with the device's answers", tag="devices",
+           query=[("limit", "max rows (50)", False)])
+async def device_commands(request: web.Request, s: S, a: A) -> Any:
+    return {"commands": s.devices.commands(a, request.match_info["id"], limit=_int(request, "limit", 50))}
+
+
 @api.route("GET", "/keys", "the hub's public signing key(s), for agent set-up", auth=False, tag="keys")
 async def get_keys(request: web.Request, s: S, _a: None) -> Any:
     k = s.envelopes.key

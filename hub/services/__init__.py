@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -82,7 +82,7 @@ class Services:
     async def command(self, actor: Actor, device_id: str, command: str, args: dict[str, Any]) -> dict[str, Any]:
         c = self.devices.command(actor, device_id, command, args)
         fut = self.publishing.publish_command(device_id, command, c["args"], c["id"],
-                                              self.ctx.now() + timedelta(seconds=60))
+                                              datetime.fromisoformat(c["expires_at"]))
         del fut  # delivered by the publisher task; the agent answers with a command_result event
         return c
 

@@ -20,6 +20,7 @@ from protocol.messages import COMMANDS
 from protocol.topics import DEVICE_KINDS, validate_device_id
 
 log = logging.getLogger(__name__)
+COMMAND_TTL = timedelta(seconds=60)  # contract.md: a command's envelope expires 60 s after issue
 
 
 def device_dict(d: Device) -> dict[str, Any]:
@@ -36,6 +37,14 @@ def play_dict(p: Play) -> dict[str, Any]:
             "started_at": p.started_at.isoformat() if p.started_at else None,
             "ended_at": p.ended_at.isoformat() if p.ended_at else None, "emergency": p.emergency,
             "exercise": p.exercise, "received_at": p.received_at.isoformat(), "data": p.data}
+
+
+def command_dict(c: Command) -> dict[str, Any]:
+    res = c.result or {}
+    return {"id": c.id, "device_id": c.device_id, "command": c.command, "args": c.args,
+            "issued_at": c.issued_at.isoformat(), "answered": c.result is not None,
+            "ok": res.get("ok") if c.result is not None else None, "detail": res.get("detail"),
+            "result_at": c.result_at.isoformat() if c.result_at else None}
 
 
 def _time(value: Any) -> Any:
@@ -105,7 +114,7 @@ class DeviceService:
             sess.add(c)
             self.ctx.audit(sess, actor, "device.command", device_id, detail={"command": command, "args": args})
             return {"id": c.id, "device_id": device_id, "command": command, "args": args,
-                    "issued_at": now.isoformat(), "expires_at": (now + timedelta(seconds=60)).isoformat()}
+                    "issued_at": now.isoformat(), "expires_at": (now + COMMAND_TTL).isoformat()}
 
     # --- ingest (from MQTT)
     def ingest_status(self, device_id: str, data: Any) -> None:
@@ -167,17 +176,39 @@ class DeviceService:
                 sess.add(RecallConfirmation(bulletin_id=bid, device_id=device_id,
                                             confirmed_at=_time(ev.get("at")) or now))
         elif typ == "command_result":
-            cmd_id = str(data.get("command_id") or "")
-            c = sess.get(Command, cmd_id) if cmd_id else sess.scalar(
-                select(Command).where(Command.device_id == device_id, Command.command == data.get("command"),
-                                      Command.result.is_(None)).order_by(Command.issued_at.desc()))
+            c = self._command_for(sess, device_id, data, _time(ev.get("at")) or now)
             if c is not None:
                 c.result, c.result_at = data, now
         elif typ == "rejected":
             self.ctx.audit(sess, SYSTEM, "device.rejected", device_id, outcome="failed", detail=data)
         return True
 
+    @staticmethod
+    def _command_for(sess: Session, device_id: str, data: dict[str, Any], at: datetime) -> Command | None:
+        """The command an answer belongs to: by command_id when the agent sends it, else the oldest
+        unanswered command of that name still valid when the agent acted (agents drop expired ones)."""
+        cmd_id = str(data.get("command_id") or "")
+        if cmd_id:
+            c = sess.get(Command, cmd_id)
+            return c if c is not None and c.device_id == device_id else None
+        return sess.scalar(
+            select(Command).where(Command.device_id == device_id, Command.command == str(data.get("command")),
+                                  Command.result.is_(None), Command.issued_at >= at - COMMAND_TTL,
+                                  Command.issued_at <= at + timedelta(seconds=5))  # clocks differ a little
+            .order_by(Command.issued_at, Command.id).limit(1))
+
     # --- reading
+    def commands(self, actor: Actor, device_id: str, *, limit: int = 50) -> list[dict[str, Any]]:
+        """The device's recent commands, newest first, with the agent's answer once it came."""
+        require(actor, "read")
+        with self.ctx.db.session() as sess:
+            d = sess.get(Device, device_id)
+            if d is None or not actor.covers(d.area_path):
+                raise NotFound(f"Không có thiết bị '{device_id}'.", field="device")
+            q = select(Command).where(Command.device_id == device_id).order_by(Command.issued_at.desc(),
+                                                                             Command.id)
+            return [command_dict(c) for c in sess.scalars(q.limit(min(limit, 500)))]
+
     def plays(self, actor: Actor, *, bulletin: str | None = None, device: str | None = None,
               limit: int = 500, offset: int = 0, since: datetime | None = None,
               until: datetime | None = None) -> list[dict[str, Any]]:
