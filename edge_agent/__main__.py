@@ -17,7 +17,8 @@ from edge_agent.sdnotify import notify, watchdog_interval_s
 log = logging.getLogger("edge_agent")
 
 
-async def run(settings: Settings) -> None:
+async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """Run one agent until SIGTERM/SIGINT, or until `stop` is set (many agents in one loop: bench)."""
     # Imported here: `--help` and config errors answer without loading MQTT, crypto and hardware.
     from edge_agent.agent import Agent  # noqa: PLC0415
     from edge_agent.clocktrust import ClockTrust  # noqa: PLC0415
@@ -50,10 +51,11 @@ async def run(settings: Settings) -> None:
 
         await attach_led_board(agent)
     conn = Connection(agent)
-    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    if stop is None:  # a host running many agents owns the signals and gives each the same event
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
 
     tasks = [loop.create_task(conn.run(), name="mqtt"), loop.create_task(_watchdog(), name="watchdog")]
     runner = loop.create_task(agent.radio.run(), name="radio") if agent.led is None else None

@@ -1,0 +1,376 @@
+"""Bench: approval-to-play latency of a province-wide emergency on N real agents (issue 2).
+
+Real parts: a private Mosquitto, the real hub (HubRuntime, SQLite, espeak-ng speech made at submit time,
+before approval), and N real agent cores (edge_agent.__main__.run: own Store, MQTT connection, signature
+check, media download + sha256, simulated hardware) hosted W to a process by bench/_fanout_worker.py.
+Latency = the simulated audio output's start (played/index.jsonl) minus the moment the approve request is
+sent; one clock (time.time(), all on this machine). Prints ONE JSON line.
+
+    .venv/bin/python bench/fanout.py --agents 1000 --workers 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import aiohttp  # noqa: E402
+import aiomqtt  # noqa: E402
+
+from hub.mosquitto import MosquittoProcess  # noqa: E402
+
+WORKER = Path(__file__).with_name("_fanout_worker.py")
+PROVINCE = "90"
+PREFIX = "nguon/v1"
+ADMIN_PASSWORD = "Bench-fanout-2026-mat-khau"  # a throw-away hub in a temp dir
+DEFAULT_TEXT = (
+    "Thông báo khẩn cấp: lũ quét có thể xảy ra trong đêm nay ở các xã ven suối. "
+    "Người dân di chuyển ngay đến nơi cao, an toàn."
+)
+
+
+class BenchError(RuntimeError):
+    """The bench could not reach a measurable state; the message says which step and why."""
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="bench/fanout.py", description=__doc__.split("\n\n")[0])
+    p.add_argument("--agents", type=int, default=100, help="number of radio agents (default 100)")
+    p.add_argument("--workers", type=int, default=0, help="agent host processes (default: 1 per 250, 1..4)")
+    p.add_argument("--districts", type=int, default=10, help="districts in the generated province")
+    p.add_argument("--communes", type=int, default=100, help="communes in the generated province")
+    p.add_argument("--emergency-text", default=DEFAULT_TEXT, help="text of the emergency bulletin")
+    p.add_argument("--sim-speed", type=float, default=50.0, help="simulated audio speed (plays are short)")
+    p.add_argument("--agent-dir", default="", help="parent dir of the agents' data (default: the temp dir)")
+    p.add_argument("--ready-timeout", type=float, default=0.0, help="s to wait for all agents (0 = auto)")
+    p.add_argument("--play-timeout", type=float, default=60.0, help="s to wait for every agent to play")
+    p.add_argument("--keep", action="store_true", help="keep the temp dir (logs, agents' data) and print it")
+    args = p.parse_args(argv)
+    if not 1 <= args.agents <= 5000:
+        p.error("--agents must be from 1 to 5000")
+    if args.workers == 0:
+        args.workers = min(4, max(1, (args.agents + 249) // 250))
+    if not 1 <= args.workers <= min(64, args.agents):
+        p.error("--workers must be from 1 to min(64, agents)")
+    if not 1 <= args.districts <= args.communes <= 2000:
+        p.error("need 1 <= --districts <= --communes <= 2000")
+    if not args.emergency_text.strip():
+        p.error("--emergency-text must not be empty")
+    if args.ready_timeout <= 0:
+        args.ready_timeout = 30.0 + args.agents * 0.06
+    return args
+
+
+def province_tree(districts: int, communes: int) -> tuple[dict[str, Any], list[str]]:
+    """A generated 3-tier province; communes spread evenly over the districts. Returns (tree, commune paths)."""
+    tree: dict[str, Any] = {"code": PROVINCE, "name": "Tỉnh thử tải", "level": "province", "children": []}
+    paths = []
+    for d in range(districts):
+        dcode = f"{PROVINCE}{d + 1:02d}"
+        kids = []
+        for c in range(d, communes, districts):
+            ccode = f"{dcode}{c + 1:04d}"
+            kids.append({"code": ccode, "name": f"Xã thử {c + 1}", "level": "commune"})
+            paths.append(f"{PROVINCE}/{dcode}/{ccode}")
+        tree["children"].append({"code": dcode, "name": f"Huyện thử {d + 1}", "level": "district", "children": kids})
+    return tree, sorted(paths)
+
+
+def devices_for(communes: list[str], n: int) -> list[tuple[str, str]]:
+    return [(f"loa-{communes[i % len(communes)].rsplit('/', 1)[1]}-{i // len(communes) + 1}",
+             communes[i % len(communes)]) for i in range(n)]
+
+
+def seed_hub(cfg: Any, tree: dict[str, Any], devices: list[tuple[str, str]]) -> str:
+    """Areas, the admin account and the devices, straight into the hub's database; returns the public key."""
+    from hub.app import build_services  # noqa: PLC0415
+    from hub.roles import SYSTEM  # noqa: PLC0415
+    from protocol.keys import public_key_b64  # noqa: PLC0415
+
+    services = build_services(cfg, speech=object())
+    try:
+        services.areas.import_tree(tree, SYSTEM)
+        services.accounts.create_user(SYSTEM, username="admin", password=ADMIN_PASSWORD, role="admin")
+        for dev_id, area in devices:
+            services.devices.register(SYSTEM, device_id=dev_id, kind="radio", area=area)
+        return public_key_b64(services.envelopes.key.public)
+    finally:
+        services.ctx.db.dispose()
+
+
+def agent_raw(dev_id: str, area: str, data_dir: Path, *, hub_url: str, key: str, mqtt_port: int,
+              sim_speed: float) -> dict[str, Any]:
+    """One agent's settings, as its TOML file would hold them."""
+    return {
+        "device_id": dev_id, "kind": "radio", "area": area, "data_dir": str(data_dir), "hub_url": hub_url,
+        "hub_public_keys": [key], "topic_prefix": PREFIX, "clock_trust": "always",
+        "mqtt": {"host": "127.0.0.1", "port": mqtt_port},
+        # relay_lead_s 0: the amplifier warm-up is a configured constant added on top (PERFORMANCE.md).
+        "hardware": {"mode": "sim", "sim_speed": sim_speed, "relay_lead_s": 0.0, "relay_idle_off_s": 5.0},
+    }
+
+
+@dataclass
+class Observer:
+    """One MQTT client watching what the hub sees: statuses, play events, and the alert itself."""
+
+    bulletin_id: str = ""
+    status: dict[str, dict[str, Any]] = field(default_factory=dict)
+    played: set[str] = field(default_factory=set)
+    alert_at: float | None = None
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def ready(self, device_ids: list[str]) -> int:
+        return sum(1 for d in device_ids
+                   if (s := self.status.get(d)) and s.get("state") != "offline" and s.get("programme_version", 0) >= 1)
+
+    def on_message(self, topic: str, payload: bytes) -> None:
+        parts = topic.split("/")
+        if topic.endswith("/alert"):
+            if self.alert_at is None:
+                self.alert_at = time.time()
+        elif len(parts) >= 4 and parts[-3] == "device":
+            data = json.loads(payload) if payload else None
+            if parts[-1] == "status" and isinstance(data, dict):
+                self.status[parts[-2]] = data
+            elif parts[-1] == "event":
+                for ev in data if isinstance(data, list) else [data]:
+                    if (isinstance(ev, dict) and ev.get("type") == "play"
+                            and ev.get("data", {}).get("bulletin_id") == self.bulletin_id):
+                        self.played.add(parts[-2])
+        self.changed.set()
+
+    async def run(self, port: int, connected: asyncio.Event) -> None:
+        async with aiomqtt.Client("127.0.0.1", port, identifier=f"bench-observer-{os.getpid()}",
+                                  protocol=aiomqtt.ProtocolVersion.V5, timeout=15) as client:
+            await client.subscribe([(f"{PREFIX}/device/+/status", 0), (f"{PREFIX}/device/+/event", 0),
+                                    (f"{PREFIX}/area/{PROVINCE}/alert", 0)])
+            connected.set()
+            async for msg in client.messages:
+                payload = msg.payload if isinstance(msg.payload, bytes) else str(msg.payload or "").encode()
+                self.on_message(str(msg.topic), payload)
+
+
+async def wait_for(cond: Any, evt: asyncio.Event, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise BenchError(f"timed out after {timeout:.0f} s waiting for {what}")
+        evt.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(evt.wait(), timeout=min(left, 0.5))
+
+
+def play_starts(data_dir: Path, bulletin_id: str) -> float | None:
+    """When the simulated audio output first started this bulletin (epoch s), from played/index.jsonl."""
+    index = data_dir / "played" / "index.jsonl"
+    if not index.exists():
+        return None
+    starts = []
+    for line in index.read_text(encoding="utf-8").splitlines():
+        with contextlib.suppress(ValueError):
+            rec = json.loads(line)
+            if rec.get("label") == bulletin_id and not rec.get("error"):
+                starts.append(datetime.fromisoformat(rec["started_at"]).timestamp())
+    return min(starts) if starts else None
+
+
+def fetched_at(data_dir: Path, bulletin_id: str) -> float | None:
+    """When the agent had the media verified and handed it to the audio output (plays.jsonl started_at)."""
+    path = data_dir / "plays.jsonl"
+    if not path.exists():
+        return None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        with contextlib.suppress(ValueError):
+            rec = json.loads(line)
+            if rec.get("bulletin_id") == bulletin_id and rec.get("started_at"):
+                return datetime.fromisoformat(rec["started_at"]).timestamp()
+    return None
+
+
+def percentile(sorted_ms: list[float], q: float) -> float:
+    """Nearest-rank percentile of an ascending list."""
+    if not sorted_ms:
+        return float("nan")
+    rank = max(1, min(len(sorted_ms), int(-(-q * len(sorted_ms) // 100))))
+    return sorted_ms[rank - 1]
+
+
+def spawn_workers(specs: list[dict[str, Any]], root: Path) -> list[subprocess.Popen[bytes]]:
+    procs = []
+    for i, spec in enumerate(specs):
+        path = root / f"worker{i}.json"
+        path.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
+        log = (root / f"worker{i}.log").open("ab")
+        procs.append(subprocess.Popen([sys.executable, str(WORKER), str(path)], stdout=subprocess.PIPE,
+                                      stderr=log, env=dict(os.environ, PYTHONUNBUFFERED="1"),
+                                      start_new_session=True))
+    return procs
+
+
+def stop_workers(procs: list[subprocess.Popen[bytes]], timeout_s: float = 30.0) -> list[int | None]:
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    for p in procs:
+        try:
+            p.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(5)
+    return [p.returncode for p in procs]
+
+
+async def api(http: aiohttp.ClientSession, method: str, url: str, *, token: str = "", **kw: Any) -> Any:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with http.request(method, url, headers=headers, **kw) as r:
+        body = await r.json()
+        if r.status >= 300:
+            raise BenchError(f"{method} {url} answered {r.status}: {body}")
+        return body
+
+
+async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    from hub.app import HubRuntime  # noqa: PLC0415
+    from hub.config import build_config  # noqa: PLC0415
+
+    tree, communes = province_tree(args.districts, args.communes)
+    devices = devices_for(communes, args.agents)
+    agent_root = Path(args.agent_dir) / tmp.name if args.agent_dir else tmp / "agents"
+    agent_root.mkdir(parents=True, exist_ok=True)
+    procs: list[subprocess.Popen[bytes]] = []
+    with MosquittoProcess(tmp / "mosquitto", extra_config="max_keepalive 600\n") as broker:
+        cfg = build_config({
+            "data_dir": str(tmp / "hub"), "log_level": "WARNING",
+            "http": {"host": "127.0.0.1", "port": 0},
+            "mqtt": {"host": broker.host, "port": broker.port, "topic_prefix": PREFIX,
+                     "client_id": f"nguon-hub-bench{os.getpid()}"},
+            "programme": {"scheduler": False},
+        }, environ={})
+        key = await asyncio.to_thread(seed_hub, cfg, tree, devices)
+        obs = Observer()
+        obs_connected = asyncio.Event()
+        obs_task = asyncio.create_task(obs.run(broker.port, obs_connected), name="observer")
+        try:
+            async with HubRuntime(cfg) as hub, aiohttp.ClientSession(
+                    timeout=aiohttp.ClientTimeout(total=120)) as http:
+                await asyncio.wait_for(obs_connected.wait(), 15)
+                base = f"{hub.url}/api/v1"
+                token = (await api(http, "POST", f"{base}/auth/login",
+                                   json={"username": "admin", "password": ADMIN_PASSWORD}))["token"]
+                # Submitting speaks the text (espeak-ng + ffmpeg) now, before approval: outside the measure.
+                created = await api(http, "POST", f"{base}/bulletins", token=token, json={
+                    "title": "Khẩn cấp: cảnh báo lũ quét (thử tải)", "priority": "emergency", "form": "text",
+                    "text": args.emergency_text, "targets": [PROVINCE], "kinds": ["radio"]})
+                obs.bulletin_id = created["id"]
+                per = -(-len(devices) // args.workers)
+                max_s = args.ready_timeout + args.play_timeout + 120
+                specs = [{"max_s": max_s, "agents": [
+                    agent_raw(d, a, agent_root / d, hub_url=hub.url, key=key, mqtt_port=broker.port,
+                              sim_speed=args.sim_speed) for d, a in devices[i:i + per]]}
+                    for i in range(0, len(devices), per)]
+                t_spawn = time.monotonic()
+                procs = spawn_workers(specs, tmp)
+                ids = [d for d, _ in devices]
+                await wait_for(lambda: obs.ready(ids) == len(ids), obs.changed, args.ready_timeout,
+                               f"all {len(ids)} agents connected with their programme "
+                               f"(ready: {obs.ready(ids)}; see {tmp}/worker*.log)")
+                ready_s = time.monotonic() - t_spawn
+                # Let the connection burst settle (statuses ingested by the hub) so it is not measured.
+                await _settle(hub)
+                t_approve = time.time()
+                await api(http, "POST", f"{base}/bulletins/{obs.bulletin_id}/approve", token=token)
+                t_response = time.time()
+                with contextlib.suppress(BenchError):
+                    await wait_for(lambda: len(obs.played) >= len(ids), obs.changed, args.play_timeout,
+                                   "every agent's play event")
+                reported = len(obs.played)
+                codes = await asyncio.to_thread(stop_workers, procs)
+                procs = []
+        finally:
+            if procs:
+                await asyncio.to_thread(stop_workers, procs)
+            obs_task.cancel()
+            await asyncio.gather(obs_task, return_exceptions=True)
+    lat = sorted((s - t_approve) * 1000 for d, _ in devices
+                 if (s := play_starts(agent_root / d, obs.bulletin_id)) is not None)
+    fetched = sorted((s - t_approve) * 1000 for d, _ in devices
+                     if (s := fetched_at(agent_root / d, obs.bulletin_id)) is not None)
+    return {
+        "agents": len(devices),
+        "played": len(lat),
+        "p50_ms": round(percentile(lat, 50), 1),
+        "p99_ms": round(percentile(lat, 99), 1),
+        "max_ms": round(lat[-1], 1) if lat else None,
+        "min_ms": round(lat[0], 1) if lat else None,
+        "approve_to_publish_ms": round((obs.alert_at - t_approve) * 1000, 1) if obs.alert_at else None,
+        # where the time goes: alert verified + media downloaded and sha256-checked, before the output starts
+        "media_ready_p50_ms": round(percentile(fetched, 50), 1),
+        "media_ready_p99_ms": round(percentile(fetched, 99), 1),
+        "approve_http_ms": round((t_response - t_approve) * 1000, 1),
+        "play_events_at_hub_side": reported,
+        "workers": len(specs),
+        "agents_per_process": per,
+        "communes": len(communes),
+        "sim_speed": args.sim_speed,
+        "relay_lead_s": 0.0,
+        "ready_s": round(ready_s, 1),
+        "worker_exit_codes": codes,
+        "agent_data": "tmpfs" if str(agent_root).startswith("/dev/shm") else "disk",
+    }
+
+
+async def _settle(hub: Any, quiet_s: float = 1.0, limit_s: float = 30.0) -> None:
+    """Wait until the hub has ingested nothing new for `quiet_s` (bounded by `limit_s`)."""
+    deadline = time.monotonic() + limit_s
+    last, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        now_count = hub.ingest.received if hub.ingest else 0
+        if now_count != last:
+            last, since = now_count, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return
+        await asyncio.sleep(0.1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("mqtt").setLevel(logging.ERROR)  # aiomqtt's "pending publish calls" during bursts
+    tmp = Path(tempfile.mkdtemp(prefix="nguon-fanout-"))
+    try:
+        result = asyncio.run(asyncio.wait_for(bench(args, tmp), args.ready_timeout + args.play_timeout + 240))
+    except (BenchError, TimeoutError) as exc:
+        print(json.dumps({"agents": args.agents, "error": str(exc) or "bench timed out", "tmp": str(tmp)}))
+        return 1
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if args.agent_dir:
+                shutil.rmtree(Path(args.agent_dir) / tmp.name, ignore_errors=True)
+    if args.keep:
+        result["tmp"] = str(tmp)
+    print(json.dumps(result, ensure_ascii=False))
+    return 0 if result["played"] == result["agents"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
