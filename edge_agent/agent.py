@@ -108,8 +108,7 @@ class Agent:
                 raise EnvelopeError("replayed", f"seq {env.seq} is not above {last[0]} already accepted")
             if not retained:
                 self.trust.hub_time(env.issued_at)
-                if self.led is not None:
-                    self.led.set_clock_trusted(self.trust.trusted)
+                self.sync_clock_trust()
             self._dispatch(env, topic)
             self.store.save_seq(topic, env.seq, env.id)
         except EnvelopeError as exc:
@@ -164,7 +163,13 @@ class Agent:
     def _prefetch(self, p: ProgrammeBody) -> None:
         recalled = self.store.recalled()
         emergency_first = sorted(p.bulletins, key=lambda b: b.priority != "emergency")
-        refs = [b.media for b in emergency_first if b.media and b.id not in recalled]
+        refs = [
+            ref
+            for b in emergency_first
+            if b.id not in recalled
+            for ref in (b.media, b.subtitles)
+            if ref is not None
+        ]
         self._spawn(self.media.prefetch(refs), "prefetch")
 
     def _on_alert(self, alert: AlertBody, topic: str) -> None:
@@ -293,10 +298,18 @@ class Agent:
         self._result("test_tone", not err, err or "đã phát âm thử 1 kHz, 3 s")
 
     # --- status ---
+    def sync_clock_trust(self) -> None:
+        """Tell the LED board what the clock trust is now (it hides the clock face and the rotation)."""
+        if self.led is not None:
+            self.led.set_clock_trusted(self.trust.trusted)
+
     def status(self, state: str | None = None) -> DeviceStatus:
         playing = self.radio.now_playing
         if state is None:
             state = self._state()
+        now_playing = playing.bulletin_id if playing else None
+        if self.led is not None:
+            now_playing = self.led.now_showing
         disk = shutil.disk_usage(self.settings.data_path)
         return DeviceStatus(
             device_id=self.settings.device_id,
@@ -304,7 +317,7 @@ class Agent:
             state=state,
             at=self.clock.now().isoformat(),
             area=self.settings.area,
-            now_playing=playing.bulletin_id if playing else None,
+            now_playing=now_playing,
             volume=self.hw.mixer.level,
             clock=self.trust.state,
             programme_version=self.programme_version,
@@ -316,6 +329,8 @@ class Agent:
         )
 
     def _state(self) -> str:
+        if self.led is not None and self.led.mode != "standby":
+            return "emergency" if self.led.mode == "emergency" else "playing"
         playing = self.radio.now_playing
         if playing is not None:
             return "emergency" if playing.emergency else "playing"

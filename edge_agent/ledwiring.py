@@ -12,13 +12,19 @@ log = logging.getLogger("edge_agent.led")
 
 async def attach_led_board(agent: Agent) -> None:
     from edge_agent.led import LedBoard  # noqa: PLC0415 - only LED devices load it
+    from hardware.display import make_display_panel  # noqa: PLC0415
 
     def on_display(data: dict[str, Any]) -> None:
         agent.reporter.play(dict(data))
         agent.status_changed.set()
 
     board = LedBoard(
-        settings=agent.settings.led, media_dir=agent.media.root, clock=agent.clock, on_display=on_display
+        settings=agent.settings.led,
+        media_dir=agent.media.root,
+        clock=agent.clock,
+        on_display=on_display,
+        panel=make_display_panel(agent.settings.hardware.mode, agent.settings.data_path, clock=agent.clock),
+        tz=agent.settings.timezone,
     )
     agent.led = board
     board.set_clock_trusted(agent.trust.trusted)

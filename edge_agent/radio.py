@@ -125,7 +125,13 @@ class RadioRunner:
     def needed_media(self) -> set[str]:
         if self.programme is None:
             return set()
-        return {b.media.sha256 for b in self.programme.bulletins if b.media and b.id not in self._recalled}
+        return {
+            ref.sha256
+            for b in self.programme.bulletins
+            if b.id not in self._recalled
+            for ref in (b.media, b.subtitles)
+            if ref is not None
+        }
 
     def wake(self) -> None:
         self._wake.set()

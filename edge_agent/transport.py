@@ -113,6 +113,7 @@ class Connection:
                 await asyncio.sleep(0.05)  # fold bursts of changes into one status
             changed.clear()
             await asyncio.to_thread(self.agent.trust.refresh)
+            self.agent.sync_clock_trust()
             await self.publish_status(client)
 
     def _resubscribe(self) -> None:

@@ -138,8 +138,14 @@ class BoardLogic:
             return self.cancel(alert.identifier, now)
         if alert.identifier in self.recalled | self.cancelled:
             return self.tick(now)  # a recalled or cancelled alert never comes back
+        done: list[Display] = []
+        cur = self.showing
+        if alert.msg_type == "Update" and cur is not None and cur.emergency and cur.bulletin_id == alert.identifier:
+            # the new wording must reach the screen: end this display, the tick starts the updated one
+            done.append(self._end(now, "interrupted", interrupted_by=alert.identifier, detail="updated"))
+        self.emergencies.pop(alert.identifier, None)  # an update is the newest: it goes on top
         self.emergencies[alert.identifier] = Emergency.from_alert(alert)
-        return self.tick(now)
+        return done + self.tick(now)
 
     def cancel(self, identifier: str, now: datetime) -> list[Display]:
         self.cancelled.add(identifier)
@@ -356,7 +362,10 @@ class BoardLogic:
         assert cur is not None  # callers check
         self.showing = None
         if not cur.acked:
+            # proof of display: only what a page confirmed drawing counts as completed
             detail = "; ".join(x for x in (detail, "no player page confirmed it") if x)
+            if outcome == "completed":
+                outcome = "failed"
         return {
             "bulletin_id": cur.bulletin_id,
             "outcome": outcome,

@@ -25,6 +25,7 @@ from protocol import KeyPair, ShiftedClock, Signer, Topics
 from protocol.messages import (
     AlertBody,
     BulletinInfo,
+    CommandBody,
     MediaRef,
     ProgrammeBody,
     ProgrammeDay,
@@ -221,12 +222,52 @@ class FakeHub:
             await client.publish(topic, wire, qos=1, retain=retain, timeout=10)
 
     async def send_programme(self, p: ProgrammeBody) -> None:
-        await self.publish(
-            self.topics.program(AREA, "radio"), self.sign("programme", p.to_dict()), retain=True
+        await self.publish(self.topics.program(AREA, p.kind), self.sign("programme", p.to_dict()), retain=True)
+
+    async def send_command(self, device_id: str, command: str, args: dict[str, Any] | None = None) -> None:
+        """A signed command as the hub sends it: expires 60 s after issue."""
+        body = CommandBody(command, dict(args or {})).to_dict()
+        expires = self.clock.now() + timedelta(seconds=60)
+        await self.publish(self.topics.cmd(device_id), self.sign("command", body, expires=expires))
+
+    def image(self, name: str, size: str = "384x192") -> MediaRef:
+        """A PNG test card (ffmpeg), served like any media."""
+        path = self.dir / f"{name}.png"
+        subprocess.run(
+            ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc=size={size}:rate=1",
+             "-frames:v", "1", str(path)],
+            check=True,
+            timeout=30,
+        )
+        data = path.read_bytes()
+        sha = hashlib.sha256(data).hexdigest()
+        self.media[sha] = data
+        return MediaRef(sha, len(data), f"/media/{sha}", "image/png")
+
+    def led_programme(self, items: list[tuple[BulletinInfo, datetime]], *, version: int = 1) -> ProgrammeBody:
+        """An LED board's programme for today (windows 05:00-07:00 and 17:00-22:00)."""
+        today = self.clock.now().astimezone(TZ).date().isoformat()
+        pitems = [
+            ProgrammeItem(
+                b.id, at.isoformat(), (at + timedelta(milliseconds=b.duration_ms)).isoformat(), "05:00-07:00"
+            )
+            for b, at in items
+        ]
+        return ProgrammeBody(
+            AREA,
+            "led",
+            version,
+            "Asia/Ho_Chi_Minh",
+            [ProgrammeDay(today, ["05:00-07:00", "17:00-22:00"], pitems)],
+            [b for b, _ in items],
+            [],
+            [],
         )
 
-    async def send_alert(self, body: AlertBody, expires: datetime, *, area: str = "67") -> bytes:
-        wire = self.sign("alert", body.to_dict(), expires=expires)
+    async def send_alert(
+        self, body: AlertBody, expires: datetime, *, area: str = "67", issued: datetime | None = None
+    ) -> bytes:
+        wire = self.sign("alert", body.to_dict(), expires=expires, issued=issued)
         await self.publish(self.topics.alert(area), wire)
         return wire
 
@@ -301,16 +342,20 @@ class AgentProcess:
         sim_speed: float = 10.0,
         clock_trust: str = "always",
         extra: str = "",
+        kind: str = "radio",
+        env: dict[str, str] | None = None,
     ) -> None:
         self.dir = workdir
         self.data = workdir / "data"
         self.config = workdir / "agent.toml"
         self.log = workdir / "agent.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.env = env or {}
+        self.device_id = f"{kind}-test-1"
         workdir.mkdir(parents=True, exist_ok=True)
         self.config.write_text(f'''
-device_id = "radio-test-1"
-kind = "radio"
+device_id = "{self.device_id}"
+kind = "{kind}"
 area = "{AREA}"
 data_dir = "{self.data}"
 hub_url = "{hub.url}"
@@ -334,7 +379,7 @@ relay_idle_off_s = 1.0
     def start(self) -> AgentProcess:
         status = self.data / "status.json"
         status.unlink(missing_ok=True)
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, "PYTHONPATH": str(ROOT), **self.env}
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "edge_agent", "run", "--config", str(self.config)],

@@ -23,11 +23,18 @@ def make(**kw: object) -> BoardLogic:
     return logic
 
 
+def ack(logic: BoardLogic) -> None:
+    """What the player page does once it drew the current screen."""
+    if logic.showing is not None:
+        logic.acknowledge(logic.showing.key)
+
+
 def test_rotation_inside_window_loops_in_order_and_reports_each_display() -> None:
     logic = make()
     now = local("17:00")
     logic.set_programme(programme([text_bulletin("t1"), text_bulletin("t2", duration_ms=3_000)]), now)
     assert logic.screen(now)["slide"]["bulletin_id"] == "t1"
+    ack(logic)
     done = logic.tick(now + timedelta(seconds=12))
     assert [d["bulletin_id"] for d in done] == ["t1"] and done[0]["outcome"] == "completed"
     assert logic.screen(now)["slide"]["bulletin_id"] == "t2"
@@ -89,6 +96,7 @@ def test_emergency_outside_windows_until_expiry_and_exercise_is_marked() -> None
     em = logic.screen(now)["emergency"]
     assert em["exercise"] is True and "DIỄN TẬP" in em["label"]
     assert logic.tick(now + timedelta(minutes=9)) == []
+    ack(logic)
     done = logic.tick(now + timedelta(minutes=10))
     assert (
         done[0]["outcome"] == "completed" and done[0]["detail"].startswith("expired") and done[0]["exercise"]
@@ -107,14 +115,17 @@ def test_newest_emergency_on_top_and_older_comes_back() -> None:
     assert logic.screen(now)["emergency"]["id"] == "e1"
 
 
-def test_update_changes_text_without_a_new_display() -> None:
+def test_update_is_a_new_display_so_the_page_redraws_it() -> None:
     logic = make()
     now = local("03:00")
     logic.emergency(alert("e1", sent=now), now)
     key = logic.screen(now)["emergency"]["key"]
-    assert logic.emergency(alert("e1", sent=now, msg_type="Update", text="Nước đã rút"), now) == []
+    ack(logic)
+    done = logic.emergency(alert("e1", sent=now, msg_type="Update", text="Nước đã rút"), now)
+    assert [(d["bulletin_id"], d["outcome"], d["detail"]) for d in done] == [("e1", "interrupted", "updated")]
     em = logic.screen(now)["emergency"]
-    assert em["key"] == key and em["text"] == "Nước đã rút"
+    # the page redraws only on a new key: the updated wording must get one
+    assert em["key"] != key and em["text"] == "Nước đã rút"
 
 
 def test_recall_removes_at_once_and_forever() -> None:
@@ -180,10 +191,12 @@ def test_unacknowledged_display_says_so() -> None:
     logic.set_programme(programme([text_bulletin("t1")]), now)
     key = logic.screen(now)["slide"]["key"]
     first = logic.tick(now + timedelta(seconds=13))[0]
-    assert "no player page confirmed it" in first["detail"]
+    # proof of display: nothing confirmed it, so it is not "completed"
+    assert first["outcome"] == "failed" and "no player page confirmed it" in first["detail"]
     logic.acknowledge(logic.screen(now)["slide"]["key"])
     logic.acknowledge(key)  # a stale ack changes nothing
-    assert logic.tick(now + timedelta(seconds=26))[0]["detail"] == ""
+    second = logic.tick(now + timedelta(seconds=26))[0]
+    assert second["detail"] == "" and second["outcome"] == "completed"
 
 
 def test_bad_settings_are_explained() -> None:
@@ -253,6 +266,7 @@ def test_display_record_has_the_contract_fields() -> None:
     logic = make()
     now = local("17:00")
     logic.set_programme(programme([text_bulletin("t1")]), now)
+    ack(logic)
     record = logic.tick(now + timedelta(seconds=12))[0]
     assert set(record) >= {
         "bulletin_id",
