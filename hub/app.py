@@ -144,7 +144,9 @@ class HubRuntime:
         if self._want_scheduler:
             self._scheduler = MidnightScheduler(services)
             self._scheduler.start()
-        # Everything retained is republished at start so a restarted hub brings agents up to date.
+        # Everything retained is republished at start so a restarted hub brings agents up to date
+        # (and a hub that was down over midnight finishes what expired meanwhile).
+        await asyncio.to_thread(services.bulletins_finish_expired)
         services.publishing.republish_soon(None)
         return self
 

@@ -6,14 +6,15 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
 
 from hub.errors import Invalid
-from hub.models import AuditEntry
-from hub.roles import Actor
+from hub.models import AuditEntry, Bulletin
+from hub.roles import SYSTEM, Actor
 from hub.services.accounts import AccountService
 from hub.services.areas import AreaService
 from hub.services.base import Context, require
@@ -25,6 +26,7 @@ from hub.services.publishing import PublisherLike, PublishingService
 from hub.signing import Envelopes
 
 __all__ = ["BulletinInput", "Context", "Services"]
+log = logging.getLogger(__name__)
 
 
 class Services:
@@ -101,19 +103,24 @@ class Services:
                      "target": a.target, "outcome": a.outcome, "ip": a.ip, "detail": a.detail}
                     for a in sess.scalars(q.limit(min(limit, 1000)).offset(offset))]
 
-    async def midnight(self) -> None:
-        """Recompile and republish everything (a new day: expired emergencies drop out)."""
-        self.bulletins_finish_expired()
+    async def midnight(self) -> dict[str, int]:
+        """The new day: finish expired bulletins, then recompile and republish every programme."""
+        finished = await asyncio.to_thread(self.bulletins_finish_expired)
         self.publishing.republish_soon(None)
-        await asyncio.sleep(0)
+        try:
+            await self.publishing.flush(timeout=600)
+        except TimeoutError:
+            log.warning("midnight republish still running after 10 min")
+        out = {"finished": finished, "communes": len(self.areas.leaves())}
+        await asyncio.to_thread(self.ctx.audit_now, SYSTEM, "programme.midnight", "", detail=out)
+        return out
 
     def bulletins_finish_expired(self) -> int:
-        from hub.models import Bulletin  # noqa: PLC0415
-
+        """Approved/on-air bulletins past valid_until become finished (expired emergencies included)."""
         now = self.ctx.now()
         with self.ctx.db.session() as sess:
             rows = sess.scalars(select(Bulletin).where(Bulletin.status.in_(("approved", "on_air")),
                                                        Bulletin.valid_until <= now)).all()
             for b in rows:
-                b.status = "finished"
+                b.status, b.updated_at = "finished", now
             return len(rows)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import create_engine, text
 
 from hub.app import build_app, build_services
 from hub.config import HubConfig, build_config
@@ -22,6 +24,7 @@ SAMPLE = Path(__file__).resolve().parents[2] / "hub" / "data" / "sample_province
 PASSWORD = "Mat-khau-an-toan-2026"
 # 2026-11-23 04:00 local: before the morning window.
 T0 = datetime(2026, 11, 22, 21, 0, tzinfo=UTC)
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 def make_config(tmp: Path, **over: Any) -> HubConfig:
@@ -86,3 +89,22 @@ async def hub(tmp_path: Path) -> AsyncIterator[Hub]:
     finally:
         await client.close()
         services.ctx.db.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database; the test is skipped when no server answers on 127.0.0.1:5432."""
+    name = f"nguon_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        admin.dispose()
+        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 (user postgres) is not reachable: {exc.__class__.__name__}")
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
