@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from hub.errors import Invalid
+from hub.services.base import deny
 from hub.web.core import Req, page
 
 
@@ -24,8 +25,10 @@ def _params(req: Req, source: Any) -> tuple[str, date, str, list[tuple[str, str]
         raise Invalid("Tài khoản này không gắn với xã nào để xem chương trình phát.", field="area")
     default = req.actor.area_path if req.actor.area_path in dict(communes) else communes[0][0]
     area = source.get("area") or default
-    if area not in dict(communes):
-        raise Invalid(f"'{area}' không phải xã trong địa bàn của bạn.", field="area")
+    if area not in req.services.areas.leaves():
+        raise Invalid(f"'{area}' không phải một xã trong danh mục địa bàn.", field="area")
+    if area not in dict(communes):  # another commune's screen: refused and audited like the API
+        raise deny("programme.arrange", area, f"Xã {area} nằm ngoài địa bàn được giao ({req.actor.area_path}).")
     today = req.services.ctx.local_now().date()
     raw = source.get("date") or today.isoformat()
     try:

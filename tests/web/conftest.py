@@ -13,6 +13,7 @@ import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
+import hub.services.accounts as accounts_module
 from hub.app import build_app, build_services
 from hub.config import build_config
 from hub.roles import SYSTEM
@@ -34,8 +35,15 @@ def make_services(tmp: Path, clock: Any, publisher: Any = None) -> Services:
                        environ={})
     services = build_services(cfg, clock=clock, publisher=publisher or RecordingPublisher())
     services.areas.import_tree(json.loads(SAMPLE.read_text(encoding="utf-8")), SYSTEM)
-    for name, role, area in USERS:
-        services.accounts.create_user(SYSTEM, username=name, password=PASSWORD, role=role, area=area)
+    # argon2id is slow by design: hash the shared test password once (each user still gets a real hash).
+    real = accounts_module.hash_password
+    once = real(PASSWORD)
+    accounts_module.hash_password = lambda p: once if p == PASSWORD else real(p)  # type: ignore[assignment]
+    try:
+        for name, role, area in USERS:
+            services.accounts.create_user(SYSTEM, username=name, password=PASSWORD, role=role, area=area)
+    finally:
+        accounts_module.hash_password = real  # type: ignore[assignment]
     return services
 
 
