@@ -236,17 +236,20 @@ class BulletinService:
         with self.ctx.tx(actor) as sess:
             b = self._load(sess, bulletin_id)
             self._require_targets(actor, "bulletin.create", b)
-            if b.status not in EDITABLE:
-                raise Conflict(f"Bản tin '{STATUS_VI[b.status]}' không sửa được; hãy thu hồi và tạo bản mới.",
-                               field="status")
+            self._editable(b)
+            seen = (b.status, b.version)
             resubmit = b.status in ("submitted", "in_review")
         speech = await self.speech.speak(data.text or "") if resubmit and data.form == "text" else None
         now = self.ctx.now()
         with self.ctx.tx(actor) as sess:
             b = self._load(sess, bulletin_id)
+            self._editable(b)  # approved (or edited) by someone else while the speech was being made
+            if (b.status, b.version) != seen:
+                raise Conflict("Bản tin vừa được người khác thay đổi; hãy tải lại rồi sửa tiếp.", field="status")
             m = self._check_media(sess, data)
             b.version += 1
-            self._apply(b, data, origin, now)
+            # a colleague's edit keeps where the bulletin comes from unless origin is given (and checked)
+            self._apply(b, data, origin if data.origin else b.origin, now)
             b.duration_ms = m.duration_ms if m is not None else 0
             self._version(sess, b, actor, now)
             if resubmit:
@@ -255,6 +258,13 @@ class BulletinService:
                 b.status = "draft"
             self.ctx.audit(sess, actor, "bulletin.edit", b.id, detail={"version": b.version})
             return self._dict(sess, b)
+
+    @staticmethod
+    def _editable(b: Bulletin) -> None:
+        if b.status not in EDITABLE:
+            raise Conflict(f"Bản tin đang ở trạng thái '{STATUS_VI[b.status]}' nên không sửa được nữa (chỉ sửa "
+                           "trước khi duyệt). Nếu nội dung sai, hãy thu hồi bản tin và tạo bản tin mới.",
+                           field="status")
 
     # --- decisions
     def approve(self, actor: Actor, bulletin_id: str, *, via_review: bool = False) -> dict[str, Any]:
@@ -336,15 +346,29 @@ class BulletinService:
             if not any(actor.sees(t) for t in b.target_paths):
                 raise NotFound(f"Không có bản tin '{bulletin_id}'.", field="id")
             d = self._dict(sess, b)
-            d["versions"] = [
-                {"version": v.version, "created_at": v.created_at.isoformat(), "content": v.content}
-                for v in sess.scalars(select(BulletinVersion).where(BulletinVersion.bulletin_id == b.id)
-                                      .order_by(BulletinVersion.version))]
+            d["versions"] = self._versions(sess, b.id)
             d["recall_confirmations"] = [
                 {"device_id": r.device_id, "confirmed_at": r.confirmed_at.isoformat()}
                 for r in sess.scalars(select(RecallConfirmation).where(RecallConfirmation.bulletin_id == b.id)
                                       .order_by(RecallConfirmation.confirmed_at))]
             return d
+
+    @staticmethod
+    def _versions(sess: Session, bulletin_id: str) -> list[dict[str, Any]]:
+        """Every saved version with who saved it and which fields changed from the one before."""
+        rows = sess.scalars(select(BulletinVersion).where(BulletinVersion.bulletin_id == bulletin_id)
+                            .order_by(BulletinVersion.version)).all()
+        users = {u.id: u.username for u in sess.scalars(select(User).where(
+            User.id.in_({v.created_by for v in rows if v.created_by is not None})))}
+        out: list[dict[str, Any]] = []
+        prev: dict[str, Any] | None = None
+        for v in rows:
+            changed = sorted(k for k in v.content if prev.get(k) != v.content[k]) if prev is not None else []
+            out.append({"version": v.version, "created_at": v.created_at.isoformat(),
+                        "created_by": users.get(v.created_by) if v.created_by else None,
+                        "changed": changed, "content": v.content})
+            prev = v.content
+        return out
 
     def list(self, actor: Actor, *, status: str | None = None, priority: str | None = None,
              area: str | None = None, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
