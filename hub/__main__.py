@@ -56,6 +56,25 @@ def agent_config(*, device_id: str, kind: str, area: str, hub_url: str, public_k
             '[hardware]\nmode = "real"\nvolume = 80\n')
 
 
+def _broker(args: argparse.Namespace, cfg: HubConfig, s: Any) -> None:
+    from hub.broker import DeviceGrant, PasswordFile, acl_text, new_secret, write_private  # noqa: PLC0415
+
+    if args.bcmd == "acl":
+        grants = [DeviceGrant(d["id"], d["kind"], d["area"]) for d in s.devices.list(SYSTEM)]
+        text = acl_text(grants, hub_user=args.hub_user, prefix=cfg.mqtt.topic_prefix)
+        if args.output:
+            write_private(Path(args.output), text)
+            print(f"{len(grants)} devices written to {args.output}; reload mosquitto (systemctl reload mosquitto)")
+        else:
+            print(text)
+    else:
+        pw = PasswordFile(Path(args.file))
+        secret = new_secret()
+        pw.set(args.user, secret)
+        pw.save()
+        print(secret)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m hub", description="nguon hub (HTTT nguồn)")
     p.add_argument("--config", help="TOML config file (NGUON_* env vars override)")
@@ -83,6 +102,14 @@ def main(argv: list[str] | None = None) -> int:
     da.add_argument("--area", required=True)
     da.add_argument("--mqtt-host")
     da.add_argument("--mqtt-port", type=int)
+    b = sub.add_parser("broker", help="Mosquitto accounts and ACL (hub/broker.py)")
+    bs = b.add_subparsers(dest="bcmd", required=True)
+    bacl = bs.add_parser("acl", help="write the ACL for every registered device")
+    bacl.add_argument("-o", "--output", help="file to write (default: print)")
+    bacl.add_argument("--hub-user", default="hub")
+    bpw = bs.add_parser("passwd", help="give USER a new random broker password in FILE; prints it once")
+    bpw.add_argument("file")
+    bpw.add_argument("user")
     a = sub.add_parser("areas", help="area tree")
     aas = a.add_subparsers(dest="acmd", required=True)
     aas.add_parser("import").add_argument("file")
@@ -131,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
             print(agent_config(device_id=out["id"], kind=out["kind"], area=out["area"], hub_url=base,
                                public_key=public_key_b64(s.envelopes.key.public), prefix=cfg.mqtt.topic_prefix,
                                mqtt_host=args.mqtt_host or cfg.mqtt.host, mqtt_port=args.mqtt_port or cfg.mqtt.port))
+        elif args.cmd == "broker":
+            _broker(args, cfg, s)
         elif args.cmd == "areas":
             data = json.loads(Path(args.file).read_text(encoding="utf-8"))
             n = s.areas.import_tree(data, SYSTEM)

@@ -24,6 +24,7 @@ from typing import Any
 
 import aiohttp
 
+from hub.broker import DeviceGrant, PasswordFile, acl_text, new_secret, write_private
 from hub.config import ConfigError, HubConfig, build_config
 from hub.mosquitto import MosquittoProcess, free_port
 from protocol.clock import LOCAL_TZ, ShiftedClock
@@ -118,7 +119,8 @@ def agent_toml(dev: DemoDevice, *, hub_url: str, public_key: str, mqtt_port: int
         f"clock_offset_s = {offset_s:.3f}",
         # The demo's simulated devices share the host clock (shifted like the hub's): trust it.
         'clock_trust = "always"', "heartbeat_s = 15", "",
-        "[mqtt]", 'host = "127.0.0.1"', f"port = {mqtt_port}", "",
+        "[mqtt]", 'host = "127.0.0.1"', f"port = {mqtt_port}", f'username = "{dev.id}"',
+        f'password_file = "{dev.data_dir / "mqtt_password"}"', "",
         "[hardware]", 'mode = "sim"', f"sim_speed = {sim_speed}", "relay_lead_s = 1.0", "relay_idle_off_s = 5.0",
     ]
     if dev.kind == "led" and dev.player_url:
@@ -166,6 +168,21 @@ async def seed_bulletins(base: str, password: str) -> list[str]:
     return ids
 
 
+def secure_broker(broker: MosquittoProcess, hub_secret: Path, devices: list[DemoDevice]) -> None:
+    """Accounts for the hub and every device (secrets in 0600 files), and the ACL from the registry."""
+    assert broker.password_file is not None and broker.acl_file is not None
+    passwords = PasswordFile(broker.password_file)
+    secret = new_secret()
+    passwords.set("hub", secret)
+    write_private(hub_secret, secret + "\n")
+    for dev in devices:
+        secret = new_secret()
+        passwords.set(dev.id, secret)
+        write_private(dev.data_dir / "mqtt_password", secret + "\n")
+    passwords.save()
+    write_private(broker.acl_file, acl_text([DeviceGrant(d.id, d.kind, d.area) for d in devices]))
+
+
 def spawn_agent(dev: DemoDevice) -> subprocess.Popen[bytes]:
     logf = (dev.data_dir / "agent.log").open("ab")
     env = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -189,13 +206,18 @@ async def run(args: argparse.Namespace) -> int:
     data_dir = prepare_data_dir(Path(args.data_dir))
     offset_s = ShiftedClock.at_local(args.start_at).offset_s if args.start_at else 0.0
     clock = ShiftedClock(offset_s)
-    broker = MosquittoProcess(data_dir / "mosquitto").start()
+    # The demo's broker is locked down like a province's: an account per device and an ACL (hub/broker.py).
+    broker_dir = data_dir / "mosquitto"
+    broker = MosquittoProcess(broker_dir, port=free_port(), password_file=broker_dir / "passwd",
+                              acl_file=broker_dir / "acl")
+    hub_secret = data_dir / "hub" / "mqtt_password"
     procs: list[subprocess.Popen[bytes]] = []
     try:
         cfg: HubConfig = build_config({
             "data_dir": str(data_dir / "hub"), "clock_offset_s": offset_s,
             "http": {"host": "127.0.0.1", "port": args.http_port},
-            "mqtt": {"host": broker.host, "port": broker.port},
+            "mqtt": {"host": broker.host, "port": broker.port, "username": "hub",
+                     "password_file": str(hub_secret)},
         })
         from hub.app import HubRuntime, build_services  # noqa: PLC0415
         from hub.roles import SYSTEM  # noqa: PLC0415
@@ -217,6 +239,8 @@ async def run(args: argparse.Namespace) -> int:
 
         communes, public_key = await asyncio.to_thread(seed)
         devices = assign_devices(communes, args.agents, args.led, data_dir)
+        secure_broker(broker, hub_secret, devices)
+        broker.start()
 
         async with HubRuntime(cfg, clock=clock) as hub:
             def register() -> None:
@@ -234,6 +258,7 @@ async def run(args: argparse.Namespace) -> int:
             sample_ids = [] if args.no_samples else await seed_bulletins(hub.url, admin_pw)
 
             info = {"http_url": hub.url, "mqtt_host": broker.host, "mqtt_port": broker.port,
+                    "mqtt_username": "hub", "mqtt_password_file": str(hub_secret),
                     "clock_offset_s": offset_s, "devices": [d.to_json() for d in devices],
                     "sample_bulletins": sample_ids}
             tmp = data_dir / (MARKER + ".tmp")

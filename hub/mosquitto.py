@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -31,6 +33,9 @@ class MosquittoProcess:
     port: int = 0
     host: str = "127.0.0.1"
     extra_config: str = ""
+    # With both set, the broker refuses anonymous clients and applies the ACL (see hub/broker.py).
+    password_file: Path | None = None
+    acl_file: Path | None = None
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def start(self, timeout_s: float = 10.0) -> MosquittoProcess:
@@ -38,9 +43,15 @@ class MosquittoProcess:
         if not self.port:
             self.port = free_port(self.host)
         conf = self.workdir / "mosquitto.conf"
+        auth = ("allow_anonymous true\n" if self.password_file is None else
+                f"allow_anonymous false\npassword_file {self.password_file}\n"
+                + (f"acl_file {self.acl_file}\n" if self.acl_file else ""))
         conf.write_text(
             f"listener {self.port} {self.host}\n"
-            "allow_anonymous true\n"
+            f"{auth}"
+            # A private broker runs as whoever started it (as root, mosquitto would otherwise switch to the
+            # `mosquitto` user and lose access to this directory and its 0600 password file).
+            f"user {getpass.getuser()}\n"
             "persistence true\n"
             f"persistence_location {self.workdir}/\n"
             "max_queued_messages 100000\n"
@@ -73,6 +84,11 @@ class MosquittoProcess:
                 self.proc.kill()
                 self.proc.wait(5)
         self.proc = None
+
+    def reload(self) -> None:
+        """Re-read the password and ACL files (SIGHUP), keeping connections."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGHUP)
 
     def restart(self) -> None:
         self.stop()
