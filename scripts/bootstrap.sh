@@ -23,6 +23,8 @@ sum=$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ]; then
   echo "bootstrap: preparing .venv" >&2
   [ -x .venv/bin/python ] || python3 -m venv .venv
+  # The build tools the editable install uses (a fresh venv has an old setuptools and no wheel).
+  .venv/bin/pip install -q --disable-pip-version-check "setuptools==84.2.1" "wheel==0.48.0"
   .venv/bin/pip install -q --disable-pip-version-check -r requirements.lock
   .venv/bin/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
   echo "$sum" > "$stamp"
