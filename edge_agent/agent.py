@@ -8,9 +8,12 @@ import json
 import logging
 import os
 import shutil
+import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from edge_agent.clocktrust import ClockTrust
 from edge_agent.config import Settings
@@ -29,6 +32,8 @@ from protocol.topics import Topics, ancestors
 log = logging.getLogger("edge_agent")
 
 SOFTWARE = "nguon-agent 0.1.0"
+KEEP_DAYS = 7  # finished emergencies and item states are kept this long (the outbox is never pruned)
+HOUSEKEEPING_EVERY_S = 3600.0
 
 
 class Agent:
@@ -69,10 +74,27 @@ class Agent:
         self.programme_version = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self.resubscribe: Callable[[], None] = lambda: None
+        self._housekept_at: float | None = None
         saved = store.programme(settings.kind)
         if saved is not None:
             self.programme_version = saved[0]
             self._apply_programme(ProgrammeBody.from_dict(saved[1]), stored=True)
+        self.housekeeping()
+
+    def housekeeping(self) -> None:
+        """At most hourly: forget finished emergencies and item states older than KEEP_DAYS (never events)."""
+        if self._housekept_at is not None and time.monotonic() - self._housekept_at < HOUSEKEEPING_EVERY_S:
+            return
+        if not self.trust.trusted:
+            return  # a clock that is wrong (a Pi booting in 2035) must not decide what is old
+        self._housekept_at = time.monotonic()
+        now = self.clock.now()
+        cutoff = now - timedelta(days=KEEP_DAYS)
+        local_date = cutoff.astimezone(ZoneInfo(self.settings.timezone)).date().isoformat()
+        gone = self.store.prune(before=cutoff.isoformat(), before_date=local_date)
+        self.book.forget_pruned()
+        if any(gone.values()):
+            log.info("dọn kho: %d tin khẩn cấp cũ, %d lượt phát cũ", gone["emergencies"], gone["items"])
 
     # --- subscriptions and streams ---
     def subscriptions(self) -> list[str]:

@@ -1,5 +1,5 @@
 """Active emergencies: which is due, when it repeats, what has been played (persisted, so a reconnect or a
-retained programme never replays one; an Update does)."""
+retained programme never replays one; an Update does), and where an interrupted one comes back."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ class Emergency:
     plays_done: int
     next_due: datetime | None
     last_start: datetime | None = None
+    offset_ms: int = 0  # where the next play starts (a resume after a newer emergency cut this one off)
 
     @property
     def id(self) -> str:
@@ -54,6 +55,7 @@ class EmergencyBook:
                 row["state"],
                 row["plays_done"],
                 parse_time(row["next_due"]) if row["next_due"] else None,
+                offset_ms=int(row.get("offset_ms") or 0),
             )
             self._items[eid] = em
             self._order.append(eid)
@@ -62,11 +64,12 @@ class EmergencyBook:
         self._store.save_emergency(
             em.id,
             em.alert.to_dict(),
-            em.state,
-            em.plays_done,
-            em.next_due.isoformat() if em.next_due else None,
-            now.isoformat(),
-            playing_since.isoformat() if playing_since else None,
+            state=em.state,
+            plays_done=em.plays_done,
+            next_due=em.next_due.isoformat() if em.next_due else None,
+            at=now.isoformat(),
+            playing_since=playing_since.isoformat() if playing_since else None,
+            offset_ms=em.offset_ms,
         )
 
     def known(self, eid: str) -> bool:
@@ -113,7 +116,7 @@ class EmergencyBook:
                 expires.isoformat(),
                 [],
                 info,
-                Repeat(),
+                info.repeat or Repeat(),  # the hub folds the alert's repeat into the programme
             )
             if self.alert(body, now) == "new":
                 added.append(eid)
@@ -155,6 +158,7 @@ class EmergencyBook:
     def played(self, em: Emergency, now: datetime) -> None:
         """A complete play: count it and schedule the next repeat (or finish)."""
         em.plays_done += 1
+        em.offset_ms = 0
         em.next_due = next_due_after(em.alert.repeat, em.plays_done, em.last_start or now)
         if em.next_due is None:
             em.state = "done"
@@ -167,9 +171,26 @@ class EmergencyBook:
         em.next_due = until
         self._save(em, now)
 
-    def interrupted(self, em: Emergency, now: datetime) -> None:
-        """Cut off by a newer emergency: play it again once that one is over (not counted)."""
+    def interrupted(self, em: Emergency, now: datetime, *, position_ms: int = 0, restart: bool = False) -> str:
+        """Cut off by a newer emergency: once that is over it comes back as its bulletin's after_interrupt
+        says: resume at `position_ms`, restart, or drop this play (the repeats go on). Returns the mode.
+        `restart=True` (the agent itself stopped): play it again from the start, never drop it."""
+        mode = em.alert.bulletin.after_interrupt if em.alert.bulletin is not None else "restart"
+        if restart:
+            mode = "restart"
+        if mode == "drop":
+            self.played(em, now)
+            return mode
+        em.offset_ms = max(position_ms, 0) if mode == "resume" else 0
         self._save(em, now)
+        return "resume" if mode == "resume" else "restart"
+
+    def forget_pruned(self) -> None:
+        """Drop from memory what the store's housekeeping deleted."""
+        kept = set(self._store.emergencies())
+        for eid in [e for e in self._items if e not in kept]:
+            del self._items[eid]
+            self._order.remove(eid)
 
     def active(self) -> list[Emergency]:
         return [em for em in self._items.values() if em.state == "active"]

@@ -336,10 +336,13 @@ class RadioRunner:
         self._book.started(em, started)
         eid = f"{self._s.device_id}:{em.id}:{started.isoformat()}"
         exercise = em.alert.status == "Exercise" or b.exercise
+        offset = em.offset_ms
         try:
-            result, intr, _ = await self._run_audio(path, b, 0, NowPlaying(em.id, True), started=started)
+            result, intr, pos = await self._run_audio(
+                path, b, offset, NowPlaying(em.id, True), started=started
+            )
         except asyncio.CancelledError:
-            self._book.interrupted(em, self._clock.now())
+            self._book.interrupted(em, self._clock.now(), restart=True)
             self._reporter.play(
                 self._play_data(
                     b,
@@ -347,7 +350,7 @@ class RadioRunner:
                     None,
                     started,
                     self._clock.now(),
-                    0,
+                    offset,
                     emergency=True,
                     exercise=exercise,
                     detail="agent dừng",
@@ -359,10 +362,16 @@ class RadioRunner:
         if intr is None:
             assert result is not None
             self._book.played(em, ended)
-            self._report_result(b, result, None, started, ended, 0, eid, emergency=True, exercise=exercise)
+            self._report_result(
+                b, result, None, started, ended, offset, eid, emergency=True, exercise=exercise
+            )
             return
-        if intr.reason == "emergency" and intr.by != em.id:
-            self._book.interrupted(em, ended)  # plays again once the newer one is over
+        detail = _why(intr)
+        if intr.reason == "emergency" and intr.by == em.id:
+            detail = "bản cập nhật thay thế"  # an Update of this very emergency: the book holds the new one
+        elif intr.reason == "emergency":
+            mode = self._book.interrupted(em, ended, position_ms=pos)  # comes back once the newer one is over
+            detail = f"{detail}; sau đó {_AFTER.get(mode, mode)}"
         elif intr.reason == "stop":
             self._book.played(em, ended)
         self._reporter.play(
@@ -372,11 +381,11 @@ class RadioRunner:
                 None,
                 started,
                 ended,
-                0,
+                offset,
                 emergency=True,
                 exercise=exercise,
                 interrupted_by=intr.by,
-                detail=_why(intr),
+                detail=detail,
             ),
             event_id=f"{eid}:interrupted",
         )
@@ -534,7 +543,7 @@ class RadioRunner:
         for eid, row in self._store.emergencies().items():
             em = self._book.get(eid)
             if row["playing_since"] and em is not None and em.alert.bulletin is not None:
-                self._book.interrupted(em, self._clock.now())
+                self._book.interrupted(em, self._clock.now(), restart=True)
                 self._reporter.play(
                     self._play_data(
                         em.alert.bulletin,
@@ -548,6 +557,9 @@ class RadioRunner:
                     ),
                     event_id=f"{self._s.device_id}:{eid}:{row['playing_since']}:interrupted",
                 )
+
+
+_AFTER = {"resume": "phát tiếp từ chỗ dừng", "restart": "phát lại từ đầu", "drop": "bỏ lượt này"}
 
 
 def _why(intr: Interrupt | None) -> str:

@@ -6,10 +6,11 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -30,6 +31,13 @@ CREATE TABLE IF NOT EXISTS emergencies (id TEXT PRIMARY KEY, alert TEXT NOT NULL
 """
 
 
+def _instant(text: str) -> float:
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        return float("inf")  # unreadable: never old enough to forget
+
+
 class Store:
     """All agent state. One connection, autocommit; each write is durable when the call returns."""
 
@@ -41,7 +49,14 @@ class Store:
         # FULL: an acked event or an accepted seq must not vanish on power loss.
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
-        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring a store written by an older agent up to date (an agent upgraded in the field keeps its state)."""
+        cols = {row[1] for row in self._db.execute("PRAGMA table_info(emergencies)")}
+        if "offset_ms" not in cols:  # v2: where an interrupted emergency resumes
+            self._db.execute("ALTER TABLE emergencies ADD COLUMN offset_ms INTEGER NOT NULL DEFAULT 0")
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
 
     def close(self) -> None:
         self._db.close()
@@ -136,14 +151,11 @@ class Store:
             )
         )
 
-    def prune_items(self, before_date: str) -> None:
-        self._db.execute("DELETE FROM items WHERE substr(key, 1, 10) < ?", (before_date,))
-
     # --- emergencies ---
     def emergencies(self) -> dict[str, dict[str, Any]]:
         out = {}
-        for eid, alert, state, plays, due, since in self._db.execute(
-            "SELECT id, alert, state, plays_done, next_due, playing_since FROM emergencies"
+        for eid, alert, state, plays, due, since, offset in self._db.execute(
+            "SELECT id, alert, state, plays_done, next_due, playing_since, offset_ms FROM emergencies"
         ):
             out[eid] = {
                 "alert": json.loads(alert),
@@ -151,6 +163,7 @@ class Store:
                 "plays_done": plays,
                 "next_due": due,
                 "playing_since": since,
+                "offset_ms": offset,
             }
         return out
 
@@ -158,13 +171,35 @@ class Store:
         self,
         eid: str,
         alert: dict[str, Any],
+        *,
         state: str,
         plays_done: int,
         next_due: str | None,
         at: str,
         playing_since: str | None = None,
+        offset_ms: int = 0,
     ) -> None:
         self._db.execute(
-            "INSERT OR REPLACE INTO emergencies VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (eid, json.dumps(alert, ensure_ascii=False), state, plays_done, next_due, playing_since, at),
+            "INSERT OR REPLACE INTO emergencies (id, alert, state, plays_done, next_due, playing_since,"
+            " updated_at, offset_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (eid, json.dumps(alert, ensure_ascii=False), state, plays_done, next_due, playing_since, at, offset_ms),
         )
+
+    # --- housekeeping ---
+    def prune(self, *, before: str, before_date: str) -> dict[str, int]:
+        """Forget finished emergencies last touched before `before` (ISO) whose alert has expired, and item
+        states of days before `before_date`. Never touches the outbox, the recall list or seqs."""
+        gone = {"emergencies": 0, "items": 0}
+        with self.transaction() as db:
+            for eid, alert, updated in db.execute(
+                "SELECT id, alert, updated_at FROM emergencies WHERE state != 'active'"
+            ).fetchall():
+                expires = json.loads(alert).get("expires") or ""
+                # ISO strings from different offsets do not compare as text: compare as instants
+                if _instant(updated) < _instant(before) and expires and _instant(expires) < _instant(before):
+                    db.execute("DELETE FROM emergencies WHERE id = ?", (eid,))
+                    gone["emergencies"] += 1
+            gone["items"] = db.execute(
+                "DELETE FROM items WHERE substr(key, 1, 10) < ?", (before_date,)
+            ).rowcount
+        return gone

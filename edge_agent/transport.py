@@ -114,6 +114,7 @@ class Connection:
             changed.clear()
             await asyncio.to_thread(self.agent.trust.refresh)
             self.agent.sync_clock_trust()
+            self.agent.housekeeping()
             await self.publish_status(client)
 
     def _resubscribe(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from protocol.messages import Repeat
@@ -48,3 +49,38 @@ async def test_repeat_then_cancel(hub: FakeHub, collector: Collector, agent: Age
     assert len(collector.plays("chay-rung")) == n, "no play after Cancel"
     starts = [p["started_at"] for p in collector.plays("chay-rung", "completed")]
     assert starts == sorted(starts)
+
+
+async def test_newer_emergency_preempts_older_which_resumes_or_restarts(
+    hub: FakeHub, collector: Collector, agent: AgentProcess
+) -> None:
+    agent.start()
+    await agent.ready()
+    flood = hub.bulletin("lu", 60, priority="emergency", after_interrupt="resume")  # 6 s at sim_speed 10
+    fire = hub.bulletin("chay", 30, priority="emergency", freq=660)  # restart (the default)
+    quake = hub.bulletin("dong-dat", 10, priority="emergency", freq=880)
+    for b, wait_s in ((flood, 1.5), (fire, 1.0), (quake, 0)):
+        body, expires = hub.alert(b)
+        await hub.send_alert(body, expires)
+        await wait_until(lambda b=b: agent.status().get("now_playing") == b.id, 10, f"{b.id} playing")
+        await asyncio.sleep(wait_s)
+    await wait_until(lambda: collector.plays("lu", "completed"), 25, "the oldest comes back and completes")
+    (flood_cut,) = collector.plays("lu", "interrupted")
+    assert flood_cut["interrupted_by"] == "chay" and "phát tiếp từ chỗ dừng" in flood_cut["detail"]
+    (fire_cut,) = collector.plays("chay", "interrupted")
+    assert fire_cut["interrupted_by"] == "dong-dat" and "phát lại từ đầu" in fire_cut["detail"]
+    done = {bid: collector.plays(bid, "completed") for bid in ("lu", "chay", "dong-dat")}
+    assert all(len(v) == 1 for v in done.values()), done
+    # newest first, then the one it cut off (from the start), then the oldest (at its offset)
+    assert done["dong-dat"][0]["started_at"] < done["chay"][0]["started_at"] < done["lu"][0]["started_at"]
+    assert done["chay"][0]["offset_ms"] == 0
+    assert done["lu"][0]["offset_ms"] >= 3_000, "resumed where the newer one cut it off"
+
+    # An Update of an emergency already played plays it again; a repeat of the Alert does not.
+    again, expires = hub.alert(quake)
+    await hub.send_alert(again, expires)
+    update, expires = hub.alert(quake, msg_type="Update")
+    await hub.send_alert(update, expires)
+    await wait_until(lambda: len(collector.plays("dong-dat", "completed")) == 2, 10, "update replayed")
+    await asyncio.sleep(1.0)
+    assert len(collector.plays("dong-dat")) == 2
