@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from edge_agent.clocktrust import ClockTrust
+from edge_agent.commands import Commands
 from edge_agent.config import Settings
 from edge_agent.emergency import EmergencyBook
 from edge_agent.media import MediaCache
@@ -26,7 +27,7 @@ from hardware import Hardware
 from protocol.clock import Clock, parse_time
 from protocol.envelope import Envelope, EnvelopeError, Verifier
 from protocol.keys import load_public_key
-from protocol.messages import COMMANDS, AlertBody, CommandBody, DeviceStatus, ProgrammeBody, RecallBody
+from protocol.messages import AlertBody, CommandBody, DeviceStatus, ProgrammeBody, RecallBody
 from protocol.topics import Topics, ancestors
 
 log = logging.getLogger("edge_agent")
@@ -71,6 +72,7 @@ class Agent:
             on_change=self.status_changed.set,
         )
         self.led: Any = None
+        self.commands = Commands(self)
         self.programme_version = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self.resubscribe: Callable[[], None] = lambda: None
@@ -249,75 +251,7 @@ class Agent:
             )
 
     def _on_command(self, cmd: CommandBody) -> None:
-        if cmd.command not in COMMANDS:
-            self._result(cmd.command, False, f"lệnh không biết: {cmd.command}")
-            return
-        log.info("lệnh từ trung tâm: %s %s", cmd.command, cmd.args or "")
-        if cmd.command == "volume":
-            try:
-                self.hw.mixer.set_level(cmd.args.get("level"))  # type: ignore[arg-type]
-            except (ValueError, RuntimeError) as exc:
-                self._result("volume", False, str(exc))
-                return
-            self._result("volume", True, f"âm lượng {self.hw.mixer.level}")
-            self.status_changed.set()
-        elif cmd.command == "stop":
-            playing = self.radio.now_playing
-            self.radio.interrupt(None, "stop")
-            self._result(
-                "stop", True, f"đã dừng {playing.bulletin_id}" if playing else "không có gì đang phát"
-            )
-        elif cmd.command == "resync":
-            self.resubscribe()
-            self._spawn(self._resync(), "resync")
-        elif cmd.command == "test_tone":
-            self._spawn(self._test_tone(), "test_tone")
-        elif cmd.command == "report":
-            self.status_changed.set()
-            self._result("report", True, f"{self.store.outbox_size()} sự kiện chờ gửi")
-
-    def _result(self, command: str, ok: bool, detail: str) -> None:
-        self.reporter.event("command_result", {"command": command, "ok": ok, "detail": detail})
-
-    async def _resync(self) -> None:
-        bad = 0
-        for sha, _, _ in self.store.media_index():
-            path = self.media.path(sha)
-            from edge_agent.media import _sha256_file  # noqa: PLC0415
-
-            if not path.exists() or await asyncio.to_thread(_sha256_file, path) != sha:
-                self.media.remove(sha)
-                bad += 1
-        if self.radio.programme is not None:
-            self._prefetch(self.radio.programme)
-        self._result("resync", True, f"đăng ký lại; {bad} tệp hỏng đã xoá")
-
-    async def _test_tone(self) -> None:
-        tone = self.settings.data_path / "test_tone.wav"
-        if not tone.exists():
-            proc = await asyncio.create_subprocess_exec(
-                "ffmpeg",
-                "-nostdin",
-                "-v",
-                "error",
-                "-y",
-                "-f",
-                "lavfi",
-                "-i",
-                "sine=frequency=1000:duration=3",
-                "-ac",
-                "1",
-                "-ar",
-                "16000",
-                str(tone),
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL,
-            )
-            if await asyncio.wait_for(proc.wait(), 30) != 0:
-                self._result("test_tone", False, "không tạo được âm thử (ffmpeg)")
-                return
-        err = await asyncio.wait_for(self.radio.request_tone(tone), 60)
-        self._result("test_tone", not err, err or "đã phát âm thử 1 kHz, 3 s")
+        self.commands.handle(cmd)
 
     # --- status ---
     def sync_clock_trust(self) -> None:
