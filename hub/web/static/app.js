@@ -81,12 +81,14 @@ function boardPreview(board) {
   }
 }
 
+// After "load": Chrome's own fragment handling runs before it and would otherwise take the focus back.
+window.addEventListener("load", () => setTimeout(refocusMoved, 0));
+
 document.addEventListener("DOMContentLoaded", () => {
   const t = document.getElementById("em-devices");
   if (t) pollEmergency(t);
   const l = document.getElementById("prio-list");
   if (l) dragOrder(l);
-  refocusMoved();
   const b = document.getElementById("board");
   if (b) boardPreview(b);
 });
