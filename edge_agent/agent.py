@@ -77,6 +77,7 @@ class Agent:
         self._tasks: set[asyncio.Task[Any]] = set()
         self.resubscribe: Callable[[], None] = lambda: None
         self._housekept_at: float | None = None
+        self._trusted_seen = trust.trusted
         saved = store.programme(settings.kind)
         if saved is not None:
             self.programme_version = saved[0]
@@ -255,9 +256,15 @@ class Agent:
 
     # --- status ---
     def sync_clock_trust(self) -> None:
-        """Tell the LED board what the clock trust is now (it hides the clock face and the rotation)."""
+        """Act on the clock trust now: the radio runner re-plans (it sleeps while untrusted), the LED board
+        hides its clock face and rotation, the status tells the hub."""
+        trusted = self.trust.trusted
+        if trusted != self._trusted_seen:
+            self._trusted_seen = trusted
+            self.radio.wake()
+            self.status_changed.set()
         if self.led is not None:
-            self.led.set_clock_trusted(self.trust.trusted)
+            self.led.set_clock_trusted(trusted)
 
     def status(self, state: str | None = None) -> DeviceStatus:
         playing = self.radio.now_playing
