@@ -81,6 +81,17 @@ class ProgrammeConfig(_Section):
     scheduler: bool = Field(True, description="run the midnight recompile job")
 
 
+class MediaConfig(_Section):
+    """Limits for uploads (checked with ffprobe); LED boards run from 192x96 to 1920x384."""
+
+    max_audio_s: int = Field(3600, ge=1, description="longest audio upload")
+    max_video_s: int = Field(600, ge=1, description="longest LED video")
+    max_video_width: int = Field(1920, ge=16, description="widest LED video, pixels")
+    max_video_height: int = Field(1080, ge=16, description="tallest LED video, pixels")
+    max_image_px: int = Field(4096, ge=16, description="largest image side, pixels")
+    max_subtitles_kb: int = Field(512, ge=1, description="largest WebVTT file")
+
+
 class HubConfig(_Section):
     data_dir: Path = Field(Path("var/hub"), description="database, media, keys, speech cache")
     timezone: str = "Asia/Ho_Chi_Minh"
@@ -92,6 +103,7 @@ class HubConfig(_Section):
     tts: TtsConfig = TtsConfig()
     security: SecurityConfig = SecurityConfig()
     programme: ProgrammeConfig = ProgrammeConfig()
+    media: MediaConfig = MediaConfig()
 
     @field_validator("timezone")
     @classmethod

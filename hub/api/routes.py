@@ -149,7 +149,8 @@ async def cancel_alert(request: web.Request, s: S, a: A) -> Any:
 
 # --- media
 @api.route("POST", "/media", "upload a file (multipart field 'file' or a raw body with Content-Type)",
-           status=201, tag="media")
+           status=201, tag="media",
+           query=[("for", "radio (audio only) | led (image, video, WebVTT or audio)", False)])
 async def upload_media(request: web.Request, s: S, a: A) -> Any:
     name, mime = "", request.content_type
     if request.content_type.startswith("multipart/"):
@@ -167,7 +168,7 @@ async def upload_media(request: web.Request, s: S, a: A) -> Any:
             raise Invalid("Không thấy tệp: gửi dạng multipart với trường 'file'.", field="file")
     else:
         data = await request.read()
-    return s.media.upload(a, data, filename=name, declared_mime=mime)
+    return s.media.upload(a, data, filename=name, declared_mime=mime, purpose=_q(request, "for"))
 
 
 # --- programme

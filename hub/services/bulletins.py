@@ -139,19 +139,25 @@ class BulletinService:
         return origin
 
     def _check_media(self, sess: Session, data: BulletinInput) -> Media | None:
+        if data.subtitles:
+            if data.form != "video":
+                raise Invalid("Phụ đề chỉ dùng cho bản tin video trên bảng tin điện tử.", field="subtitles")
+            sub = sess.get(Media, data.subtitles)
+            if sub is None or sub.kind != "subtitles":
+                raise Invalid("Phụ đề phải là tệp WebVTT đã tải lên.", field="subtitles")
         if not data.media:
             return None
         m = sess.get(Media, data.media)
         if m is None:
-            raise Invalid(f"Chưa có tệp {data.media}; hãy tải lên qua POST /api/v1/media trước.", field="media")
+            raise Invalid(f"Chưa có tệp {data.media}; hãy tải lên qua POST /api/v1/media trước.",
+                          field="media")
         allowed = {"audio": ("audio",), "image": ("image",), "infographic": ("image",), "video": ("video",)}
         if data.form in allowed and m.kind not in allowed[data.form]:
             raise Invalid(f"Tệp {data.media[:12]}… là {m.kind}, không dùng được cho bản tin {data.form}.",
                           field="media")
-        if data.subtitles:
-            s = sess.get(Media, data.subtitles)
-            if s is None or s.kind != "subtitles":
-                raise Invalid("Phụ đề phải là tệp WebVTT đã tải lên.", field="subtitles")
+        if "radio" in data.kinds and m.kind != "audio":
+            raise Invalid("Loa truyền thanh chỉ phát âm thanh; bỏ 'radio' khỏi kinds hoặc dùng tệp âm thanh.",
+                          field="kinds")
         return m
 
     # --- create / edit / submit

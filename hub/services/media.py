@@ -12,20 +12,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hub.config import MediaConfig
 from hub.errors import Invalid, NotFound
 from hub.models import Media
 from hub.roles import Actor
 from hub.services.base import Context, require
+from hub.services.webvtt import check_webvtt
 
 FFPROBE_TIMEOUT_S = 20
-MAX_AUDIO_S = 3600
-MAX_VIDEO_S = 1800
-MAX_IMAGE_PX = 8192
-IMAGE_CODECS = {"png": "image/png", "mjpeg": "image/jpeg", "gif": "image/gif", "webp": "image/webp",
-                "bmp": "image/bmp"}
+IMAGE_FORMATS = {"png_pipe": "image/png", "jpeg_pipe": "image/jpeg", "webp_pipe": "image/webp"}
 AUDIO_MIME = {"mp3": "audio/mpeg", "ogg": "audio/ogg", "wav": "audio/wav", "flac": "audio/flac",
               "matroska,webm": "audio/webm", "mov,mp4,m4a,3gp,3g2,mj2": "audio/mp4", "aac": "audio/aac"}
-VIDEO_MIME = {"mov,mp4,m4a,3gp,3g2,mj2": "video/mp4", "matroska,webm": "video/webm", "avi": "video/x-msvideo"}
+MP4, WEBM = "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm"
+# What the LED board's browser (Chromium) plays: container -> (video codecs, audio codecs).
+VIDEO_CODECS = {MP4: ({"h264", "av1", "vp9"}, {"aac", "mp3", "opus"}),
+                WEBM: ({"vp8", "vp9", "av1"}, {"opus", "vorbis"})}
+KIND_VI = {"audio": "âm thanh", "image": "hình ảnh", "video": "video", "subtitles": "phụ đề"}
+VIDEO_HINT = "Video chỉ nhận MP4 (H.264) hoặc WebM (VP8/VP9/AV1)"
 
 
 @dataclass(frozen=True)
@@ -42,49 +45,98 @@ def media_dict(m: Media) -> dict[str, Any]:
             "width": m.width, "height": m.height, "url": f"/media/{m.sha256}", "original_name": m.original_name}
 
 
-def probe(path: Path) -> Probe:
-    """Ask ffprobe what the file is; raise Invalid when it is not audio, an image, a video or WebVTT."""
-    head = path.read_bytes()[:16]
-    if head.startswith(b"WEBVTT") or head.startswith(b"\xef\xbb\xbfWEBVTT"):
-        return Probe("subtitles", "text/vtt", 0)
+def _bad(message: str) -> Invalid:
+    return Invalid(message, field="file", code="bad_media")
+
+
+def _ffprobe(path: Path) -> dict[str, Any]:
     try:
         out = subprocess.run(
             ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)],
             capture_output=True, timeout=FFPROBE_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:
-        raise Invalid("Không đọc được tệp (ffprobe quá thời gian).", field="file", code="bad_media") from None
-    info = json.loads(out.stdout or b"{}") if out.returncode == 0 else {}
-    streams = info.get("streams") or []
+        raise _bad("Không đọc được tệp (ffprobe quá thời gian).") from None
+    try:
+        return json.loads(out.stdout or b"{}") if out.returncode == 0 else {}
+    except json.JSONDecodeError:
+        return {}
+
+
+def _image(v: dict[str, Any], fmt_name: str, limits: MediaConfig) -> Probe:
+    if fmt_name not in IMAGE_FORMATS:
+        raise _bad("Ảnh chỉ nhận PNG, JPEG hoặc WebP; hãy lưu ảnh sang một trong các dạng đó.")
+    w, h = int(v.get("width") or 0), int(v.get("height") or 0)
+    if max(w, h) > limits.max_image_px:
+        raise _bad(f"Ảnh {w}x{h} quá lớn (tối đa {limits.max_image_px} điểm mỗi chiều); hãy thu nhỏ.")
+    return Probe("image", IMAGE_FORMATS[fmt_name], 0, w, h)
+
+
+def _video(v: dict[str, Any], audio: list[dict[str, Any]], fmt: dict[str, Any], duration_ms: int,
+           limits: MediaConfig) -> Probe:
+    fmt_name = fmt.get("format_name", "")
+    if fmt_name == MP4 and (fmt.get("tags") or {}).get("major_brand", "").strip() == "qt":
+        raise _bad(f"Tệp QuickTime (.mov) không phát được trên bảng tin. {VIDEO_HINT}.")
+    if fmt_name not in VIDEO_CODECS:
+        raise _bad(f"{VIDEO_HINT}; tệp này là '{fmt_name or 'không rõ'}'.")
+    vcodecs, acodecs = VIDEO_CODECS[fmt_name]
+    if v.get("codec_name") not in vcodecs or any(a.get("codec_name") not in acodecs for a in audio):
+        raise _bad(f"{VIDEO_HINT}; mã hóa '{v.get('codec_name')}' không dùng được trong tệp này.")
+    w, h = int(v.get("width") or 0), int(v.get("height") or 0)
+    if w > limits.max_video_width or h > limits.max_video_height:
+        raise _bad(f"Video {w}x{h} vượt quá {limits.max_video_width}x{limits.max_video_height}; hãy thu nhỏ "
+                   "(bảng tin lớn nhất 1920x384).")
+    if duration_ms <= 0:
+        raise _bad("Video không có thời lượng.")
+    if duration_ms > limits.max_video_s * 1000:
+        raise _bad(f"Video dài {duration_ms // 1000} giây, quá {limits.max_video_s} giây cho phép; "
+                   "hãy cắt ngắn.")
+    return Probe("video", "video/webm" if fmt_name == WEBM else "video/mp4", duration_ms, w, h)
+
+
+def _looks_like_subtitles(head: bytes) -> bool:
+    """WEBVTT header, or text with cue arrows (an .srt sent by mistake: check_webvtt says what to fix)."""
+    if head.removeprefix(b"\xef\xbb\xbf").startswith(b"WEBVTT"):
+        return True
+    if b"-->" not in head or b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(head) - 3  # only a character cut at the 4 KB boundary
+    return True
+
+
+def probe(path: Path, limits: MediaConfig | None = None) -> Probe:
+    """What the file is (audio, PNG/JPEG/WebP image, MP4/WebM video, WebVTT); Invalid saying what to fix."""
+    limits = limits or MediaConfig()
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    if _looks_like_subtitles(head):
+        check_webvtt(path.read_bytes(), max_bytes=limits.max_subtitles_kb * 1024)
+        return Probe("subtitles", "text/vtt", 0)
+    info = _ffprobe(path)
     fmt = info.get("format") or {}
     fmt_name = fmt.get("format_name", "")
-    if not streams:
-        raise Invalid("Tệp không phải âm thanh, hình ảnh hay video mà hệ thống đọc được.", field="file",
-                      code="bad_media")
-    duration_ms = int(float(fmt.get("duration") or 0) * 1000)
+    # cover art inside an MP3 shows up as a video stream; it is not a video
+    streams = [s for s in info.get("streams") or [] if not (s.get("disposition") or {}).get("attached_pic")]
     video = [s for s in streams if s.get("codec_type") == "video"]
     audio = [s for s in streams if s.get("codec_type") == "audio"]
+    if not video and not audio:
+        raise _bad("Tệp không phải âm thanh, hình ảnh hay video mà hệ thống đọc được.")
+    try:
+        duration_ms = int(float(fmt.get("duration") or 0) * 1000)
+    except ValueError:
+        duration_ms = 0
     if video:
-        v = video[0]
-        w, h = int(v.get("width") or 0), int(v.get("height") or 0)
-        if w > MAX_IMAGE_PX or h > MAX_IMAGE_PX:
-            raise Invalid(f"Độ phân giải {w}x{h} quá lớn (tối đa {MAX_IMAGE_PX} điểm mỗi chiều).", field="file")
-        is_image = v.get("codec_name") in IMAGE_CODECS and (fmt_name.endswith("_pipe") or fmt_name in
-                                                            ("image2", "gif", "webp_pipe", "png_pipe"))
-        if is_image:
-            return Probe("image", IMAGE_CODECS[v["codec_name"]], 0, w, h)
-        if duration_ms <= 0:
-            raise Invalid("Video không có thời lượng.", field="file", code="bad_media")
-        if duration_ms > MAX_VIDEO_S * 1000:
-            raise Invalid(f"Video dài quá {MAX_VIDEO_S // 60} phút.", field="file")
-        return Probe("video", VIDEO_MIME.get(fmt_name, "video/mp4"), duration_ms, w, h)
-    if audio:
-        if duration_ms <= 0:
-            raise Invalid("Tệp âm thanh không có thời lượng.", field="file", code="bad_media")
-        if duration_ms > MAX_AUDIO_S * 1000:
-            raise Invalid(f"Tệp âm thanh dài quá {MAX_AUDIO_S // 60} phút.", field="file")
-        mime = AUDIO_MIME.get(fmt_name) or ("audio/wav" if "wav" in fmt_name else "audio/mpeg")
-        return Probe("audio", mime, duration_ms)
-    raise Invalid("Tệp không chứa âm thanh hay hình ảnh.", field="file", code="bad_media")
+        if fmt_name.endswith("_pipe") or fmt_name in ("image2", "gif", "bmp"):
+            return _image(video[0], fmt_name, limits)
+        return _video(video[0], audio, fmt, duration_ms, limits)
+    if duration_ms <= 0:
+        raise _bad("Tệp âm thanh không có thời lượng.")
+    if duration_ms > limits.max_audio_s * 1000:
+        raise _bad(f"Tệp âm thanh dài quá {limits.max_audio_s // 60} phút; hãy cắt ngắn.")
+    mime = AUDIO_MIME.get(fmt_name) or ("audio/wav" if "wav" in fmt_name else "audio/mpeg")
+    return Probe("audio", mime, duration_ms)
 
 
 class MediaService:
@@ -105,9 +157,15 @@ class MediaService:
             os.replace(tmp, dest)
         return dest
 
-    def upload(self, actor: Actor, data: bytes, *, filename: str = "", declared_mime: str = "") -> dict[str, Any]:
-        """Check, store and register an uploaded file; the same content twice is stored once."""
+    def upload(self, actor: Actor, data: bytes, *, filename: str = "", declared_mime: str = "",
+               purpose: str | None = None) -> dict[str, Any]:
+        """Check, store and register an uploaded file; the same content twice is stored once.
+
+        `purpose` "radio" accepts audio only (loudspeakers play sound); "led" anything a board shows.
+        """
         require(actor, "media.upload", filename)
+        if purpose not in (None, "radio", "led"):
+            raise Invalid("Tham số 'for' là 'radio' hoặc 'led'.", field="for")
         if not data:
             raise Invalid("Tệp tải lên trống.", field="file")
         limit = self.ctx.config.http.max_upload_mb * 1024 * 1024
@@ -119,7 +177,10 @@ class MediaService:
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
-            info = probe(tmp)
+            info = probe(tmp, self.ctx.config.media)
+            if purpose == "radio" and info.kind != "audio":
+                raise _bad(f"Loa truyền thanh chỉ phát âm thanh; tệp này là {KIND_VI[info.kind]}. "
+                           "Hình ảnh, video và phụ đề chỉ dùng cho bảng tin điện tử (LED).")
             sha = hashlib.sha256(data).hexdigest()
             return self._register(actor, tmp, sha, len(data), info, filename)
         finally:
