@@ -17,13 +17,28 @@ def _safe_next(value: str) -> str:
     return value if value.startswith("/") and not value.startswith("//") and "\\" not in value else "/"
 
 
-def _login_form(request: web.Request, *, status: int = 200, username: str = "", error: str = "",
-                field: str = "") -> web.Response:
+def _login_form(
+    request: web.Request, *, status: int = 200, username: str = "", error: str = "", field: str = ""
+) -> web.Response:
     token = new_login_csrf()
-    resp = render(request, "login.html", status=status, login_csrf=token, username=username, error=error,
-                  error_field=field, next=_safe_next(request.query.get("next", "/")))
-    resp.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", path="/login",
-                    secure=request.app[SERVICES].ctx.config.security.secure_cookies)  # type: ignore[attr-defined]
+    resp = render(
+        request,
+        "login.html",
+        status=status,
+        login_csrf=token,
+        username=username,
+        error=error,
+        error_field=field,
+        next=_safe_next(request.query.get("next", "/")),
+    )
+    resp.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="Strict",
+        path="/login",
+        secure=request.app[SERVICES].ctx.config.security.secure_cookies,
+    )  # type: ignore[attr-defined]
     return resp
 
 
@@ -40,8 +55,12 @@ async def login_post(request: web.Request) -> web.StreamResponse:
     try:
         services.accounts.check_csrf(expected, str(form.get("csrf", "")))
     except Unauthorized:
-        return _login_form(request, status=403, username=username,
-                           error="Phiên của trang đăng nhập đã hết; hãy nhập lại và gửi lần nữa.")
+        return _login_form(
+            request,
+            status=403,
+            username=username,
+            error="Phiên của trang đăng nhập đã hết; hãy nhập lại và gửi lần nữa.",
+        )
     try:
         sess = services.accounts.login_session(username, password, ip=client_ip(request))
     except Locked as exc:
@@ -49,13 +68,24 @@ async def login_post(request: web.Request) -> web.StreamResponse:
         resp.headers["Retry-After"] = str(exc.extra.get("retry_after_s", 60))
         return resp
     except (Unauthorized, Invalid) as exc:
-        return _login_form(request, status=401 if isinstance(exc, Unauthorized) else 422, username=username,
-                           error=exc.message, field=getattr(exc, "field", None) or "password")
+        return _login_form(
+            request,
+            status=401 if isinstance(exc, Unauthorized) else 422,
+            username=username,
+            error=exc.message,
+            field=getattr(exc, "field", None) or "password",
+        )
     target = _safe_next(str(form.get("next", "/")))
     resp = web.HTTPSeeOther(target)
-    resp.set_cookie(SESSION_COOKIE, sess.cookie, httponly=True, samesite="Strict", path="/",
-                    max_age=services.ctx.config.security.session_ttl_s,
-                    secure=services.ctx.config.security.secure_cookies)
+    resp.set_cookie(
+        SESSION_COOKIE,
+        sess.cookie,
+        httponly=True,
+        samesite="Strict",
+        path="/",
+        max_age=services.ctx.config.security.session_ttl_s,
+        secure=services.ctx.config.security.secure_cookies,
+    )
     resp.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
     raise resp
 

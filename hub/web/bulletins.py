@@ -28,18 +28,28 @@ def form_context(req: Req, f: BulletinForm) -> dict[str, Any]:
 async def list_page(req: Req) -> web.StreamResponse:
     q = req.request.query
     status, priority, area = q.get("status", ""), q.get("priority", ""), q.get("area", "")
-    rows = req.services.bulletins.list(req.actor, status=status or None, priority=priority or None,
-                                       area=area or None, limit=200)
+    rows = req.services.bulletins.list(
+        req.actor, status=status or None, priority=priority or None, area=area or None, limit=200
+    )
     areas = sorted(req.services.areas.all().values(), key=lambda a: a.path)
-    return req.render("bulletins.html", title="Bản tin", rows=rows, f_status=status, priority=priority, area=area,
-                      statuses=STATUS_VI, areas=[a for a in areas if req.actor.sees(a.path)],
-                      names=area_names(req.services))
+    return req.render(
+        "bulletins.html",
+        title="Bản tin",
+        rows=rows,
+        f_status=status,
+        priority=priority,
+        area=area,
+        statuses=STATUS_VI,
+        areas=[a for a in areas if req.actor.sees(a.path)],
+        names=area_names(req.services),
+    )
 
 
 @page
 async def new_page(req: Req) -> web.StreamResponse:
-    return req.render("bulletin_form.html", title="Viết bản tin", editing=None,
-                      **form_context(req, BulletinForm.blank()))
+    return req.render(
+        "bulletin_form.html", title="Viết bản tin", editing=None, **form_context(req, BulletinForm.blank())
+    )
 
 
 async def _save(req: Req, bulletin_id: str | None) -> web.StreamResponse:
@@ -58,8 +68,9 @@ async def _save(req: Req, bulletin_id: str | None) -> web.StreamResponse:
             raise web.HTTPSeeOther(f"/bulletins/{b['id']}")
         except (Invalid, Conflict) as exc:
             field_error(f, exc)
-    return req.render("bulletin_form.html", status=422, title="Viết bản tin", editing=bulletin_id,
-                      **form_context(req, f))
+    return req.render(
+        "bulletin_form.html", status=422, title="Viết bản tin", editing=bulletin_id, **form_context(req, f)
+    )
 
 
 @page
@@ -71,8 +82,12 @@ async def create(req: Req) -> web.StreamResponse:
 async def edit_page(req: Req) -> web.StreamResponse:
     bid = req.request.match_info["id"]
     b = req.services.bulletins.get(req.actor, bid)
-    return req.render("bulletin_form.html", title="Sửa bản tin", editing=bid,
-                      **form_context(req, BulletinForm.from_bulletin(b, req.services.ctx.tz)))
+    return req.render(
+        "bulletin_form.html",
+        title="Sửa bản tin",
+        editing=bid,
+        **form_context(req, BulletinForm.from_bulletin(b, req.services.ctx.tz)),
+    )
 
 
 @page
@@ -83,19 +98,34 @@ async def edit(req: Req) -> web.StreamResponse:
 def recall_view(req: Req, b: dict[str, Any]) -> list[dict[str, Any]]:
     """Every device the bulletin went to, and whether (and when) it confirmed the recall."""
     confirmed = {c["device_id"]: c["confirmed_at"] for c in b.get("recall_confirmations", [])}
-    devices = [d for d in req.services.devices.list(req.actor)
-               if d["kind"] in b["kinds"] and any(d["area"] == t or d["area"].startswith(t + "/") for t in b["targets"])]
+    devices = [
+        d
+        for d in req.services.devices.list(req.actor)
+        if d["kind"] in b["kinds"]
+        and any(d["area"] == t or d["area"].startswith(t + "/") for t in b["targets"])
+    ]
     seen = {d["id"] for d in devices}
-    rows = [{"id": d["id"], "name": d["name"], "area": d["area"], "confirmed_at": confirmed.get(d["id"])}
-            for d in devices]
-    rows += [{"id": dev, "name": "", "area": "", "confirmed_at": at} for dev, at in confirmed.items() if dev not in seen]
+    rows = [
+        {"id": d["id"], "name": d["name"], "area": d["area"], "confirmed_at": confirmed.get(d["id"])}
+        for d in devices
+    ]
+    rows += [
+        {"id": dev, "name": "", "area": "", "confirmed_at": at}
+        for dev, at in confirmed.items()
+        if dev not in seen
+    ]
     return rows
 
 
 def detail_context(req: Req, bid: str) -> dict[str, Any]:
     b = req.services.bulletins.get(req.actor, bid)
-    return {"b": b, "names": area_names(req.services), "recall": recall_view(req, b) if b["recalled_at"] else [],
-            "title": b["title"], "sizes": BOARD_SIZES}
+    return {
+        "b": b,
+        "names": area_names(req.services),
+        "recall": recall_view(req, b) if b["recalled_at"] else [],
+        "title": b["title"],
+        "sizes": BOARD_SIZES,
+    }
 
 
 @page
@@ -128,8 +158,14 @@ async def action(req: Req) -> web.StreamResponse:
             raise Invalid("Thao tác không hợp lệ.", field="action")
     except (Invalid, Conflict) as exc:
         ctx = detail_context(req, bid)
-        return req.render("bulletin_detail.html", status=exc.status, action_error=exc.message, failed_action=what,
-                          reason=reason, **ctx)
+        return req.render(
+            "bulletin_detail.html",
+            status=exc.status,
+            action_error=exc.message,
+            failed_action=what,
+            reason=reason,
+            **ctx,
+        )
     raise web.HTTPSeeOther(f"/bulletins/{bid}")
 
 
@@ -148,8 +184,16 @@ async def preview(req: Req) -> web.StreamResponse:
         w, h = 192, 96
     else:
         w, h = int(m.group(1)), int(m.group(2))
-    return req.render("preview.html", status=422 if error else 200, title=f"Xem trước {b['title']}", b=b, w=w, h=h,
-                      sizes=BOARD_SIZES, size_error=error)
+    return req.render(
+        "preview.html",
+        status=422 if error else 200,
+        title=f"Xem trước {b['title']}",
+        b=b,
+        w=w,
+        h=h,
+        sizes=BOARD_SIZES,
+        size_error=error,
+    )
 
 
 def install(app: web.Application) -> None:

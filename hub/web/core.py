@@ -24,17 +24,32 @@ JINJA = web.AppKey("web_jinja", jinja2.Environment)
 LOGIN_CSRF_COOKIE = "nguon_login_csrf"
 
 PRIORITY_VI = {"emergency": "Khẩn cấp", "priority": "Ưu tiên", "normal": "Thông thường"}
-FORM_VI = {"text": "Ký tự", "audio": "Âm thanh", "image": "Hình ảnh", "infographic": "Đồ họa", "video": "Video"}
+FORM_VI = {
+    "text": "Ký tự",
+    "audio": "Âm thanh",
+    "image": "Hình ảnh",
+    "infographic": "Đồ họa",
+    "video": "Video",
+}
 KIND_VI = {"radio": "Đài truyền thanh", "led": "Bảng tin điện tử"}
 LEVEL_VI = {"province": "Tỉnh", "district": "Huyện", "commune": "Xã"}
 
 
 def make_env() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
-                             autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True)
-    env.globals.update(PRIORITY_VI=PRIORITY_VI, FORM_VI=FORM_VI, KIND_VI=KIND_VI, ROLE_NAMES_VI=ROLE_NAMES_VI,
-                       LEVEL_VI=LEVEL_VI)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(
+        PRIORITY_VI=PRIORITY_VI,
+        FORM_VI=FORM_VI,
+        KIND_VI=KIND_VI,
+        ROLE_NAMES_VI=ROLE_NAMES_VI,
+        LEVEL_VI=LEVEL_VI,
+    )
     env.filters["localtime"] = _localtime
     return env
 
@@ -67,7 +82,9 @@ class Req:
         return value.strip() if isinstance(value, str) else default
 
     def fields(self, name: str) -> list[str]:
-        return [v for v in (self.form.getall(name, []) if self.form is not None else []) if isinstance(v, str)]
+        return [
+            v for v in (self.form.getall(name, []) if self.form is not None else []) if isinstance(v, str)
+        ]
 
 
 def render(request: web.Request, template: str, *, status: int = 200, **ctx: Any) -> web.Response:
@@ -84,15 +101,25 @@ def render(request: web.Request, template: str, *, status: int = 200, **ctx: Any
     resp.headers["X-Frame-Options"] = "DENY"
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Referrer-Policy"] = "same-origin"
-    resp.headers["Content-Security-Policy"] = ("default-src 'self'; img-src 'self' data:; media-src 'self'; "
-                                               "style-src 'self'; script-src 'self'; frame-ancestors 'none'")
+    resp.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data:; media-src 'self'; "
+        "style-src 'self'; script-src 'self'; frame-ancestors 'none'"
+    )
     return resp
 
 
 def error_page(request: web.Request, exc: ServiceError, actor: Actor | None, csrf: str = "") -> web.Response:
     titles = {403: "Không có quyền", 404: "Không tìm thấy", 409: "Không thực hiện được"}
-    return render(request, "error.html", status=exc.status, actor=actor, csrf=csrf,
-                  title=titles.get(exc.status, "Có lỗi"), message=exc.message, code=exc.status)
+    return render(
+        request,
+        "error.html",
+        status=exc.status,
+        actor=actor,
+        csrf=csrf,
+        title=titles.get(exc.status, "Có lỗi"),
+        message=exc.message,
+        code=exc.status,
+    )
 
 
 def login_redirect(request: web.Request) -> web.HTTPFound:
@@ -125,8 +152,16 @@ def page(fn: PageHandler) -> Callable[[web.Request], Awaitable[web.StreamRespons
                 services.accounts.check_csrf(csrf, given if isinstance(given, str) else None)
             return await fn(req)
         except Unauthorized as exc:  # a bad CSRF token: refuse, say why, change nothing
-            return render(request, "error.html", status=403, actor=actor, csrf=req.csrf, title="Yêu cầu bị từ chối",
-                          message=exc.message, code=403)
+            return render(
+                request,
+                "error.html",
+                status=403,
+                actor=actor,
+                csrf=req.csrf,
+                title="Yêu cầu bị từ chối",
+                message=exc.message,
+                code=403,
+            )
         except Forbidden as exc:
             services.ctx.audit_denied(actor, exc)
             return error_page(request, exc, actor, req.csrf)

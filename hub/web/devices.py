@@ -11,11 +11,27 @@ from aiohttp import web
 from hub.errors import Invalid, NotFound
 from hub.web.core import Req, page
 
-STATE_VI = {"idle": "Chờ", "window": "Trong khung giờ", "playing": "Đang phát", "emergency": "Khẩn cấp",
-            "offline": "Mất kết nối", "unknown": "Chưa rõ"}
-CLOCK_VI = {"synced": "Đã đồng bộ", "hub": "Theo giờ máy chủ", "unsynced": "Chưa đồng bộ", "unknown": "Chưa rõ"}
-COMMAND_VI = {"volume": "Âm lượng", "test_tone": "Phát âm thử", "resync": "Đồng bộ lại", "stop": "Dừng phát",
-              "report": "Gửi báo cáo"}
+STATE_VI = {
+    "idle": "Chờ",
+    "window": "Trong khung giờ",
+    "playing": "Đang phát",
+    "emergency": "Khẩn cấp",
+    "offline": "Mất kết nối",
+    "unknown": "Chưa rõ",
+}
+CLOCK_VI = {
+    "synced": "Đã đồng bộ",
+    "hub": "Theo giờ máy chủ",
+    "unsynced": "Chưa đồng bộ",
+    "unknown": "Chưa rõ",
+}
+COMMAND_VI = {
+    "volume": "Âm lượng",
+    "test_tone": "Phát âm thử",
+    "resync": "Đồng bộ lại",
+    "stop": "Dừng phát",
+    "report": "Gửi báo cáo",
+}
 
 
 def _clock(st: Any) -> str:
@@ -41,6 +57,7 @@ def tree_with_devices(req: Req, devices: list[dict[str, Any]]) -> list[dict[str,
             if count:
                 out.append({**n, "children": kids, "devices": here, "count": count, "online": online})
         return out
+
     return walk(req.services.areas.tree(req.actor.area_path))
 
 
@@ -50,15 +67,34 @@ def _rows(req: Req) -> list[dict[str, Any]]:
     devices = req.services.devices.list(req.actor)
     titles = {b["id"]: b["title"] for b in req.services.bulletins.list(req.actor, status="on_air", limit=500)}
     for d in devices:
-        seen = datetime.fromisoformat(d["last_seen"]).astimezone(tz).strftime("%H:%M:%S %d/%m") if d["last_seen"] else "chưa bao giờ"
-        out.append({**d, "state_vi": STATE_VI.get(d["state"], d["state"]), "seen_vi": seen,
-                    "clock_vi": _clock(d["clock"]), "playing_vi": _now_playing(d["now_playing"], titles)})
+        seen = (
+            datetime.fromisoformat(d["last_seen"]).astimezone(tz).strftime("%H:%M:%S %d/%m")
+            if d["last_seen"]
+            else "chưa bao giờ"
+        )
+        out.append(
+            {
+                **d,
+                "state_vi": STATE_VI.get(d["state"], d["state"]),
+                "seen_vi": seen,
+                "clock_vi": _clock(d["clock"]),
+                "playing_vi": _now_playing(d["now_playing"], titles),
+            }
+        )
     return out
 
 
 def _page(req: Req, *, status: int = 200, error: str = "", flash: str = "") -> web.Response:
-    return req.render("devices.html", status=status, title="Thiết bị", tree=tree_with_devices(req, _rows(req)),
-                      commands=COMMAND_VI, error=error, flash=flash, can_command=req.actor.may("device.command"))
+    return req.render(
+        "devices.html",
+        status=status,
+        title="Thiết bị",
+        tree=tree_with_devices(req, _rows(req)),
+        commands=COMMAND_VI,
+        error=error,
+        flash=flash,
+        can_command=req.actor.may("device.command"),
+    )
 
 
 @page

@@ -1,4 +1,4 @@
-"""Phát khẩn cấp: a separate red console; confirm naming the areas; exercise mode; one-click cancel; live latency."""
+"""Phát khẩn cấp: red console; confirmation naming the areas; exercise mode; one-click cancel; latency."""
 
 from __future__ import annotations
 
@@ -19,13 +19,21 @@ CONFIRMED = ("completed", "interrupted")  # a play that started on the device
 
 def _require_emergency(req: Req) -> None:
     if not req.actor.may("bulletin.emergency"):
-        raise deny("bulletin.emergency", "emergency-console",
-                   "Chỉ biên tập viên hoặc quản trị hệ thống được phát bản tin khẩn cấp.")
+        raise deny(
+            "bulletin.emergency",
+            "emergency-console",
+            "Chỉ biên tập viên hoặc quản trị hệ thống được phát bản tin khẩn cấp.",
+        )
 
 
 def _ctx(req: Req, f: BulletinForm) -> dict[str, Any]:
-    return {"f": f, "tree": req.services.areas.tree(req.actor.area_path), "names": area_names(req.services),
-            "emergency": True, "title": "Phát khẩn cấp"}
+    return {
+        "f": f,
+        "tree": req.services.areas.tree(req.actor.area_path),
+        "names": area_names(req.services),
+        "emergency": True,
+        "title": "Phát khẩn cấp",
+    }
 
 
 def _active(req: Req) -> list[dict[str, Any]]:
@@ -88,8 +96,12 @@ def _emergency(req: Req) -> dict[str, Any]:
 def live_status(req: Req, b: dict[str, Any]) -> dict[str, Any]:
     """Per device on the target areas: first confirmed play and the seconds from sending to it."""
     sent = datetime.fromisoformat(b["approved_at"]) if b["approved_at"] else None
-    devices = [d for d in req.services.devices.list(req.actor)
-               if d["kind"] in b["kinds"] and any(d["area"] == t or d["area"].startswith(t + "/") for t in b["targets"])]
+    devices = [
+        d
+        for d in req.services.devices.list(req.actor)
+        if d["kind"] in b["kinds"]
+        and any(d["area"] == t or d["area"].startswith(t + "/") for t in b["targets"])
+    ]
     first: dict[str, datetime] = {}
     for p in req.services.devices.plays(req.actor, bulletin=b["id"], limit=5000):
         if p["outcome"] in CONFIRMED and p["started_at"]:
@@ -101,20 +113,39 @@ def live_status(req: Req, b: dict[str, Any]) -> dict[str, Any]:
     rows = []
     for d in devices:
         at = first.get(d["id"])
-        rows.append({"id": d["id"], "name": d["name"] or d["id"], "kind": d["kind"],
-                     "area": names.get(d["area"], d["area"]), "online": d["online"],
-                     "played_at": at.astimezone(tz).strftime("%H:%M:%S") if at else None,
-                     "latency_s": round((at - sent).total_seconds(), 1) if at and sent else None})
-    return {"id": b["id"], "status": b["status"], "status_label": b["status_label"], "exercise": b["exercise"],
-            "sent_at": b["approved_at"], "devices": rows,
-            "confirmed": sum(1 for r in rows if r["played_at"]), "total": len(rows)}
+        rows.append(
+            {
+                "id": d["id"],
+                "name": d["name"] or d["id"],
+                "kind": d["kind"],
+                "area": names.get(d["area"], d["area"]),
+                "online": d["online"],
+                "played_at": at.astimezone(tz).strftime("%H:%M:%S") if at else None,
+                "latency_s": round((at - sent).total_seconds(), 1) if at and sent else None,
+            }
+        )
+    return {
+        "id": b["id"],
+        "status": b["status"],
+        "status_label": b["status_label"],
+        "exercise": b["exercise"],
+        "sent_at": b["approved_at"],
+        "devices": rows,
+        "confirmed": sum(1 for r in rows if r["played_at"]),
+        "total": len(rows),
+    }
 
 
 @page
 async def live(req: Req) -> web.StreamResponse:
     b = _emergency(req)
-    return req.render("emergency_live.html", title=f"Khẩn cấp: {b['title']}", b=b, st=live_status(req, b),
-                      names=area_names(req.services))
+    return req.render(
+        "emergency_live.html",
+        title=f"Khẩn cấp: {b['title']}",
+        b=b,
+        st=live_status(req, b),
+        names=area_names(req.services),
+    )
 
 
 @page
@@ -128,8 +159,15 @@ async def cancel(req: Req) -> web.StreamResponse:
     try:
         await req.services.cancel_alert(req.actor, b["id"])
     except Conflict as exc:
-        return req.render("emergency_live.html", status=409, title=f"Khẩn cấp: {b['title']}", b=b,
-                          st=live_status(req, b), names=area_names(req.services), cancel_error=exc.message)
+        return req.render(
+            "emergency_live.html",
+            status=409,
+            title=f"Khẩn cấp: {b['title']}",
+            b=b,
+            st=live_status(req, b),
+            names=area_names(req.services),
+            cancel_error=exc.message,
+        )
     raise web.HTTPSeeOther(f"/emergency/{b['id']}")
 
 

@@ -12,8 +12,20 @@ from hub.errors import Invalid
 from hub.services import BulletinInput
 from hub.web.core import Req
 
-FIELDS = ("title", "priority", "form", "text", "media", "subtitles", "valid_from", "valid_until",
-          "plays_per_day", "repeat_count", "repeat_interval_s", "repeat_then_every_s")
+FIELDS = (
+    "title",
+    "priority",
+    "form",
+    "text",
+    "media",
+    "subtitles",
+    "valid_from",
+    "valid_until",
+    "plays_per_day",
+    "repeat_count",
+    "repeat_interval_s",
+    "repeat_then_every_s",
+)
 
 
 @dataclass
@@ -32,8 +44,17 @@ class BulletinForm:
 
     @classmethod
     def blank(cls, *, priority: str = "normal") -> BulletinForm:
-        return cls(values={"priority": priority, "form": "text", "plays_per_day": "1", "repeat_count": "3",
-                           "repeat_interval_s": "60", "repeat_then_every_s": "0"}, kinds=["radio"])
+        return cls(
+            values={
+                "priority": priority,
+                "form": "text",
+                "plays_per_day": "1",
+                "repeat_count": "3",
+                "repeat_interval_s": "60",
+                "repeat_then_every_s": "0",
+            },
+            kinds=["radio"],
+        )
 
     @classmethod
     def from_bulletin(cls, b: dict[str, Any], tz: Any) -> BulletinForm:
@@ -41,15 +62,27 @@ class BulletinForm:
 
         def local(v: str | None) -> str:
             return datetime.fromisoformat(v).astimezone(tz).strftime("%Y-%m-%dT%H:%M") if v else ""
-        return cls(values={"title": b["title"], "priority": b["priority"], "form": b["form"], "text": b["text"] or "",
-                           "media": b["media"] or "" if b["form"] != "text" else "",
-                           "subtitles": b["subtitles"] or "",
-                           "valid_from": local(b["valid_from"]), "valid_until": local(b["valid_until"]),
-                           "plays_per_day": str(b["plays_per_day"]), "repeat_count": str(rep.get("count", 1)),
-                           "repeat_interval_s": str(rep.get("interval_s", 0)),
-                           "repeat_then_every_s": str(rep.get("then_every_s", 0))},
-                   targets=list(b["targets"]), kinds=list(b["kinds"]), sensitive=b["sensitive"],
-                   exercise=b["exercise"])
+
+        return cls(
+            values={
+                "title": b["title"],
+                "priority": b["priority"],
+                "form": b["form"],
+                "text": b["text"] or "",
+                "media": b["media"] or "" if b["form"] != "text" else "",
+                "subtitles": b["subtitles"] or "",
+                "valid_from": local(b["valid_from"]),
+                "valid_until": local(b["valid_until"]),
+                "plays_per_day": str(b["plays_per_day"]),
+                "repeat_count": str(rep.get("count", 1)),
+                "repeat_interval_s": str(rep.get("interval_s", 0)),
+                "repeat_then_every_s": str(rep.get("then_every_s", 0)),
+            },
+            targets=list(b["targets"]),
+            kinds=list(b["kinds"]),
+            sensitive=b["sensitive"],
+            exercise=b["exercise"],
+        )
 
 
 def read_form(req: Req) -> BulletinForm:
@@ -71,7 +104,9 @@ def upload_files(req: Req, f: BulletinForm) -> None:
             if not data:
                 continue
             try:
-                m = req.services.media.upload(req.actor, data, filename=up.filename, declared_mime=up.content_type)
+                m = req.services.media.upload(
+                    req.actor, data, filename=up.filename, declared_mime=up.content_type
+                )
             except Invalid as exc:
                 f.errors[target] = exc.message
                 continue
@@ -109,15 +144,27 @@ def to_input(f: BulletinForm, tz: Any) -> BulletinInput | None:
     plays = _int(f, "plays_per_day", "Số lần phát mỗi ngày", 1)
     repeat = None
     if f.v("priority") == "emergency":
-        repeat = {"count": _int(f, "repeat_count", "Số lần lặp", 1),
-                  "interval_s": _int(f, "repeat_interval_s", "Khoảng cách giữa các lần", 0),
-                  "then_every_s": _int(f, "repeat_then_every_s", "Nhắc lại sau đó", 0)}
-    data = BulletinInput(title=f.v("title"), priority=f.v("priority") or "normal", form=form, targets=f.targets,
-                         kinds=f.kinds, text=f.v("text") if form == "text" else None,
-                         media=(f.v("media") or None) if form != "text" else None,
-                         subtitles=(f.v("subtitles") or None) if form == "video" else None,
-                         valid_from=_when(f, "valid_from", tz), valid_until=_when(f, "valid_until", tz),
-                         plays_per_day=plays, sensitive=f.sensitive, exercise=f.exercise, repeat=repeat)
+        repeat = {
+            "count": _int(f, "repeat_count", "Số lần lặp", 1),
+            "interval_s": _int(f, "repeat_interval_s", "Khoảng cách giữa các lần", 0),
+            "then_every_s": _int(f, "repeat_then_every_s", "Nhắc lại sau đó", 0),
+        }
+    data = BulletinInput(
+        title=f.v("title"),
+        priority=f.v("priority") or "normal",
+        form=form,
+        targets=f.targets,
+        kinds=f.kinds,
+        text=f.v("text") if form == "text" else None,
+        media=(f.v("media") or None) if form != "text" else None,
+        subtitles=(f.v("subtitles") or None) if form == "video" else None,
+        valid_from=_when(f, "valid_from", tz),
+        valid_until=_when(f, "valid_until", tz),
+        plays_per_day=plays,
+        sensitive=f.sensitive,
+        exercise=f.exercise,
+        repeat=repeat,
+    )
     return None if f.errors else data
 
 

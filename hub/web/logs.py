@@ -1,4 +1,4 @@
-"""Nhật ký phát (proof of play, by device / bulletin / day) and Nhật ký hệ thống (audit log, administrators)."""
+"""Nhật ký phát (proof of play by device, bulletin or day) and Nhật ký hệ thống (audit, administrators)."""
 
 from __future__ import annotations
 
@@ -31,17 +31,35 @@ async def plays_page(req: Req) -> web.StreamResponse:
     error, rows = "", []
     tz = req.services.ctx.tz
     try:
-        day = _day(q.get("date", "")) or (req.services.ctx.local_now().date() if not (device or bulletin) else None)
+        day = _day(q.get("date", "")) or (
+            req.services.ctx.local_now().date() if not (device or bulletin) else None
+        )
         since = datetime.combine(day, time(0), tz) if day else None
-        rows = req.services.devices.plays(req.actor, device=device or None, bulletin=bulletin or None, since=since,
-                                          until=since + timedelta(days=1) if since else None, limit=1000)
+        rows = req.services.devices.plays(
+            req.actor,
+            device=device or None,
+            bulletin=bulletin or None,
+            since=since,
+            until=since + timedelta(days=1) if since else None,
+            limit=1000,
+        )
     except Invalid as exc:
         error, day = exc.message, None
     titles = {b["id"]: b["title"] for b in req.services.bulletins.list(req.actor, limit=1000)}
     devices = req.services.devices.list(req.actor)
-    return req.render("plays.html", status=422 if error else 200, title="Nhật ký phát", rows=rows, error=error,
-                      device=device, bulletin=bulletin, day=day.isoformat() if day else q.get("date", ""),
-                      titles=titles, devices=devices, outcomes=OUTCOME_VI)
+    return req.render(
+        "plays.html",
+        status=422 if error else 200,
+        title="Nhật ký phát",
+        rows=rows,
+        error=error,
+        device=device,
+        bulletin=bulletin,
+        day=day.isoformat() if day else q.get("date", ""),
+        titles=titles,
+        devices=devices,
+        outcomes=OUTCOME_VI,
+    )
 
 
 @page
@@ -49,10 +67,17 @@ async def audit_page(req: Req) -> web.StreamResponse:
     require(req.actor, "audit.read", "audit-page")
     q = req.request.query
     action, username = q.get("action", "").strip(), q.get("username", "").strip()
-    rows: list[dict[str, Any]] = req.services.audit(req.actor, action=action or None, username=username or None,
-                                                    limit=300)
-    return req.render("audit.html", title="Nhật ký hệ thống", rows=rows, action=action, username=username,
-                      outcomes=AUDIT_OUTCOME_VI)
+    rows: list[dict[str, Any]] = req.services.audit(
+        req.actor, action=action or None, username=username or None, limit=300
+    )
+    return req.render(
+        "audit.html",
+        title="Nhật ký hệ thống",
+        rows=rows,
+        action=action,
+        username=username,
+        outcomes=AUDIT_OUTCOME_VI,
+    )
 
 
 def install(app: web.Application) -> None:

@@ -1,4 +1,4 @@
-"""Chương trình phát: the commune chair's screen (order of priority bulletins, choice of normal ones, reasons)."""
+"""Chương trình phát: the commune chair's screen (order of priority bulletins, choice of normal ones)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,9 @@ def _params(req: Req, source: Any) -> tuple[str, date, str, list[tuple[str, str]
     if area not in req.services.areas.leaves():
         raise Invalid(f"'{area}' không phải một xã trong danh mục địa bàn.", field="area")
     if area not in dict(communes):  # another commune's screen: refused and audited like the API
-        raise deny("programme.arrange", area, f"Xã {area} nằm ngoài địa bàn được giao ({req.actor.area_path}).")
+        raise deny(
+            "programme.arrange", area, f"Xã {area} nằm ngoài địa bàn được giao ({req.actor.area_path})."
+        )
     today = req.services.ctx.local_now().date()
     raw = source.get("date") or today.isoformat()
     try:
@@ -45,17 +47,23 @@ def arrange(view: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, 
     """The priority bulletins in their current order, the normal ones to choose from, and reasons by id."""
     seen: dict[str, dict[str, Any]] = {}
     for it in view["items"]:
-        seen.setdefault(it["bulletin_id"], {"id": it["bulletin_id"], "title": it["title"],
-                                            "priority": it["priority"], "on_air": True})
+        seen.setdefault(
+            it["bulletin_id"],
+            {"id": it["bulletin_id"], "title": it["title"], "priority": it["priority"], "on_air": True},
+        )
     reasons = {u["bulletin_id"]: u["detail"] for u in view["unscheduled"]}
     for u in view["unscheduled"]:
-        seen.setdefault(u["bulletin_id"], {"id": u["bulletin_id"], "title": u["title"], "priority": u["priority"],
-                                           "on_air": False})
+        seen.setdefault(
+            u["bulletin_id"],
+            {"id": u["bulletin_id"], "title": u["title"], "priority": u["priority"], "on_air": False},
+        )
     prio = [b for b in seen.values() if b["priority"] == "priority"]
     rank = {bid: i for i, bid in enumerate(view["order"])}
     prio.sort(key=lambda b: rank.get(b["id"], len(rank)))  # stable: unordered ones keep the engine's order
     normal = [b for b in seen.values() if b["priority"] == "normal"]
-    chosen = set(view["selection"]) if view["selection"] is not None else {b["id"] for b in normal if b["on_air"]}
+    chosen = (
+        set(view["selection"]) if view["selection"] is not None else {b["id"] for b in normal if b["on_air"]}
+    )
     for b in normal:
         b["chosen"] = b["id"] in chosen
     return prio, normal, reasons
@@ -64,13 +72,24 @@ def arrange(view: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, 
 @page
 async def screen(req: Req) -> web.StreamResponse:
     area, day, kind, communes = _params(req, req.request.query)
-    saved = {"order": "Đã lưu thứ tự; chương trình đã được lập lại và gửi xuống thiết bị.",
-             "selection": "Đã lưu lựa chọn; chương trình đã được lập lại và gửi xuống thiết bị."}
+    saved = {
+        "order": "Đã lưu thứ tự; chương trình đã được lập lại và gửi xuống thiết bị.",
+        "selection": "Đã lưu lựa chọn; chương trình đã được lập lại và gửi xuống thiết bị.",
+    }
     return _render(req, area, day, kind, communes, flash=saved.get(req.request.query.get("saved", ""), ""))
 
 
-def _render(req: Req, area: str, day: date, kind: str, communes: list[tuple[str, str]], *, status: int = 200,
-            error: str = "", flash: str = "") -> web.Response:
+def _render(
+    req: Req,
+    area: str,
+    day: date,
+    kind: str,
+    communes: list[tuple[str, str]],
+    *,
+    status: int = 200,
+    error: str = "",
+    flash: str = "",
+) -> web.Response:
     view = req.services.programmes.view(req.actor, area, kind, day)
     prio, normal, reasons = arrange(view)
     today = req.services.ctx.local_now().date()
@@ -78,10 +97,25 @@ def _render(req: Req, area: str, day: date, kind: str, communes: list[tuple[str,
     for it in view["items"]:
         windows.setdefault(it["window"], []).append(it)
     can = req.actor.may("programme.arrange") and req.actor.covers(area)
-    return req.render("programme.html", status=status, title="Chương trình phát", area=area, day=day, kind=kind,
-                      communes=communes, view=view, windows=windows, prio=prio, normal=normal, reasons=reasons,
-                      days=[(today, "Hôm nay"), (today + timedelta(days=1), "Ngày mai")], can_arrange=can,
-                      error=error, flash=flash, area_name=dict(communes)[area])
+    return req.render(
+        "programme.html",
+        status=status,
+        title="Chương trình phát",
+        area=area,
+        day=day,
+        kind=kind,
+        communes=communes,
+        view=view,
+        windows=windows,
+        prio=prio,
+        normal=normal,
+        reasons=reasons,
+        days=[(today, "Hôm nay"), (today + timedelta(days=1), "Ngày mai")],
+        can_arrange=can,
+        error=error,
+        flash=flash,
+        area_name=dict(communes)[area],
+    )
 
 
 def _back(area: str, day: date, kind: str, anchor: str = "", **extra: str) -> web.HTTPSeeOther:
@@ -112,7 +146,9 @@ async def save_order(req: Req) -> web.StreamResponse:
 async def save_selection(req: Req) -> web.StreamResponse:
     area, day, kind, communes = _params(req, req.form)
     try:
-        await req.services.set_selection(req.actor, area=area, day=day, selection=req.fields("selection"), kind=kind)
+        await req.services.set_selection(
+            req.actor, area=area, day=day, selection=req.fields("selection"), kind=kind
+        )
     except Invalid as exc:
         return _render(req, area, day, kind, communes, status=422, error=exc.message)
     raise _back(area, day, kind, "#normal", saved="selection")

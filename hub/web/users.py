@@ -14,9 +14,17 @@ from hub.web.core import Req, page
 
 def _ctx(req: Req, **extra: Any) -> dict[str, Any]:
     areas = sorted(req.services.areas.all().values(), key=lambda a: a.path)
-    return {"title": "Người dùng", "users": req.services.accounts.list_users(req.actor), "roles": ROLES,
-            "areas": [a for a in areas if req.actor.covers(a.path)], "errors": {}, "values": {}, "flash": "",
-            "new_password": "", **extra}
+    return {
+        "title": "Người dùng",
+        "users": req.services.accounts.list_users(req.actor),
+        "roles": ROLES,
+        "areas": [a for a in areas if req.actor.covers(a.path)],
+        "errors": {},
+        "values": {},
+        "flash": "",
+        "new_password": "",
+        **extra,
+    }
 
 
 @page
@@ -29,12 +37,20 @@ async def users_page(req: Req) -> web.StreamResponse:
 async def add_user(req: Req) -> web.StreamResponse:
     values = {k: req.field(k) for k in ("username", "full_name", "role", "area")}
     try:
-        req.services.accounts.create_user(req.actor, username=values["username"], password=req.field("password"),
-                                          role=values["role"], area=values["area"] or None,
-                                          full_name=values["full_name"])
+        req.services.accounts.create_user(
+            req.actor,
+            username=values["username"],
+            password=req.field("password"),
+            role=values["role"],
+            area=values["area"] or None,
+            full_name=values["full_name"],
+        )
     except (Invalid, Conflict) as exc:
-        return req.render("users.html", status=exc.status,
-                          **_ctx(req, errors={exc.field or "username": exc.message}, values=values))
+        return req.render(
+            "users.html",
+            status=exc.status,
+            **_ctx(req, errors={exc.field or "username": exc.message}, values=values),
+        )
     return req.render("users.html", **_ctx(req, flash=f"Đã tạo tài khoản {values['username']}."))
 
 
@@ -48,8 +64,10 @@ async def user_action(req: Req) -> web.StreamResponse:
             return req.render("users.html", **_ctx(req, flash=flash))
         if what == "reset":
             new = req.services.accounts.reset_password(req.actor, name)
-            return req.render("users.html", **_ctx(req, flash=f"Đã đặt lại mật khẩu cho {name}.", new_password=new,
-                                                  reset_user=name))
+            return req.render(
+                "users.html",
+                **_ctx(req, flash=f"Đã đặt lại mật khẩu cho {name}.", new_password=new, reset_user=name),
+            )
         raise Invalid("Thao tác không hợp lệ.", field="action")
     except (Invalid, NotFound) as exc:
         return req.render("users.html", status=exc.status, **_ctx(req, errors={"_top": exc.message}))

@@ -22,17 +22,26 @@ from hub.services.publishing import RecordingPublisher
 from protocol.clock import FrozenClock
 
 SAMPLE = Path(__file__).resolve().parents[2] / "hub" / "data" / "sample_province.json"
-PASSWORD = "Mat-khau-an-toan-2026"
+PASSWORD = "Mat-khau-an-toan-2026"  # noqa: S105 - a test account's password
 T0 = datetime(2026, 11, 22, 21, 0, tzinfo=UTC)  # 2026-11-23 04:00 local, before the morning window
 CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
-USERS = [("admin1", "admin", None), ("editor67", "editor", "67"), ("editor660", "editor", "67/660"),
-         ("reviewer67", "reviewer", "67"), ("chair24613", "commune_chair", "67/660/24613"),
-         ("chair24611", "commune_chair", "67/660/24611"), ("viewer", "viewer", "67"), ("oper", "operator", "67")]
+USERS = [
+    ("admin1", "admin", None),
+    ("editor67", "editor", "67"),
+    ("editor660", "editor", "67/660"),
+    ("reviewer67", "reviewer", "67"),
+    ("chair24613", "commune_chair", "67/660/24613"),
+    ("chair24611", "commune_chair", "67/660/24611"),
+    ("viewer", "viewer", "67"),
+    ("oper", "operator", "67"),
+]
 
 
 def make_services(tmp: Path, clock: Any, publisher: Any = None) -> Services:
-    cfg = build_config({"data_dir": str(tmp / "hub"), "mqtt": {"enabled": False}, "programme": {"scheduler": False}},
-                       environ={})
+    cfg = build_config(
+        {"data_dir": str(tmp / "hub"), "mqtt": {"enabled": False}, "programme": {"scheduler": False}},
+        environ={},
+    )
     services = build_services(cfg, clock=clock, publisher=publisher or RecordingPublisher())
     services.areas.import_tree(json.loads(SAMPLE.read_text(encoding="utf-8")), SYSTEM)
     # argon2id is slow by design: hash the shared test password once (each user still gets a real hash).
@@ -58,8 +67,11 @@ class Browserish:
         page = await self.client.get("/login")
         token = CSRF_RE.search(await page.text())
         assert token, "login form has no CSRF field"
-        r = await self.client.post("/login", data={"username": username, "password": password,
-                                                   "csrf": token.group(1), "next": "/"}, allow_redirects=False)
+        r = await self.client.post(
+            "/login",
+            data={"username": username, "password": password, "csrf": token.group(1), "next": "/"},
+            allow_redirects=False,
+        )
         return r
 
     async def get(self, path: str, **kw: Any) -> tuple[int, str]:
@@ -81,7 +93,9 @@ class Browserish:
 
 
 class WebHub:
-    def __init__(self, services: Services, server: TestServer, clock: FrozenClock, publisher: RecordingPublisher) -> None:
+    def __init__(
+        self, services: Services, server: TestServer, clock: FrozenClock, publisher: RecordingPublisher
+    ) -> None:
         self.s, self.server, self.clock, self.publisher = services, server, clock, publisher
         self._clients: list[TestClient] = []
 

@@ -25,11 +25,22 @@ from .conftest import PASSWORD, T0, make_services
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 # Screenshots land in docs/ only when asked, so a test run leaves the tree clean.
-SHOTS = (Path(__file__).resolve().parents[2] / "docs" / "screenshots" if os.environ.get("NGUON_SCREENSHOTS") == "1"
-         else Path(tempfile.gettempdir()) / "nguon-web-screenshots")
+SHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    if os.environ.get("NGUON_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "nguon-web-screenshots"
+)
 COMMUNE = "67/660/24613"
 
 
@@ -38,8 +49,10 @@ class Site:
         self.s, self.url, self.browser = services, url, browser
 
     async def login(self, username: str, *, mobile: bool = False) -> tuple[BrowserContext, Page]:
-        ctx = await self.browser.new_context(viewport={"width": 390, "height": 844} if mobile
-                                             else {"width": 1280, "height": 900}, locale="vi-VN")
+        ctx = await self.browser.new_context(
+            viewport={"width": 390, "height": 844} if mobile else {"width": 1280, "height": 900},
+            locale="vi-VN",
+        )
         page = await ctx.new_page()
         page.set_default_timeout(10_000)
         await page.goto(self.url + "/login")
@@ -60,7 +73,9 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
     if not os.path.exists(CHROMIUM):  # noqa: ASYNC240 - once per module
         pytest.skip("Debian's chromium is not installed")
     services = make_services(tmp_path_factory.mktemp("web-browser"), FrozenClock(T0))
-    for i, (dev, kind) in enumerate((("loa-24613-01", "radio"), ("loa-24613-02", "radio"), ("led-24613-01", "led"))):
+    for i, (dev, kind) in enumerate(
+        (("loa-24613-01", "radio"), ("loa-24613-02", "radio"), ("led-24613-01", "led"))
+    ):
         services.devices.register(SYSTEM, device_id=dev, kind=kind, area=COMMUNE, name=f"Thiết bị {i + 1}")
         if i < 2:
             services.devices.ingest_status(dev, {"state": "idle", "volume": 70, "clock": "synced"})
@@ -80,16 +95,25 @@ async def test_write_approve_and_chair_reorders(site: Site) -> None:
     ctx, page = await site.login("editor67")
     await shot(page, "bulletins-empty")
     # a second priority bulletin from the district, so the chair has something to order
-    other = await site.s.bulletins.create(SYSTEM, BulletinInput(
-        title="Lịch tiêm phòng dại cho chó mèo", priority="priority", form="text", targets=["67/660"],
-        kinds=["radio"], text="Trạm thú y thông báo lịch tiêm phòng dại ngày 26/11."))
+    other = await site.s.bulletins.create(
+        SYSTEM,
+        BulletinInput(
+            title="Lịch tiêm phòng dại cho chó mèo",
+            priority="priority",
+            form="text",
+            targets=["67/660"],
+            kinds=["radio"],
+            text="Trạm thú y thông báo lịch tiêm phòng dại ngày 26/11.",
+        ),
+    )
     await site.s.approve(SYSTEM, other["id"])
 
     await page.get_by_role("link", name="Viết bản tin").click()
     await page.get_by_label("Tiêu đề").fill("Tiêm vắc-xin sởi cho trẻ dưới 5 tuổi")
     await page.get_by_label("Ưu tiên", exact=True).check()
     await page.get_by_label("Nội dung (bản tin ký tự)").fill(
-        "UBND phường thông báo: ngày 25/11, trạm y tế tiêm vắc-xin sởi cho trẻ dưới 5 tuổi.")
+        "UBND phường thông báo: ngày 25/11, trạm y tế tiêm vắc-xin sởi cho trẻ dưới 5 tuổi."
+    )
     await page.get_by_label("Bảng tin điện tử").check()
     await page.get_by_label("Phường Nghĩa Thành").check()
     await shot(page, "bulletin-form")
@@ -140,7 +164,9 @@ async def test_exercise_emergency_send_live_and_cancel(site: Site) -> None:
     await expect(page.get_by_role("heading", name="PHÁT KHẨN CẤP")).to_be_visible()
     await page.get_by_label("Diễn tập").check()
     await page.get_by_label("Tiêu đề").fill("Diễn tập ứng phó lũ quét")
-    await page.get_by_label("Nội dung (bản tin ký tự)").fill("Đây là diễn tập. Người dân thôn 3 di chuyển lên nhà văn hóa.")
+    await page.get_by_label("Nội dung (bản tin ký tự)").fill(
+        "Đây là diễn tập. Người dân thôn 3 di chuyển lên nhà văn hóa."
+    )
     await page.get_by_label("Phường Nghĩa Thành").check()
     await shot(page, "emergency")
     await page.get_by_role("button", name="Tiếp tục: kiểm tra trước khi phát").click()
@@ -152,11 +178,27 @@ async def test_exercise_emergency_send_live_and_cancel(site: Site) -> None:
     bid = page.url.rsplit("/", 1)[1]
     sent = datetime.fromisoformat(site.s.bulletins.get(SYSTEM, bid)["approved_at"])
     started = sent + timedelta(seconds=1.8)
-    site.s.devices.ingest_events("loa-24613-01", [{"id": "em-play-1", "type": "play", "data": {
-        "bulletin_id": bid, "outcome": "completed", "started_at": started.isoformat(),
-        "ended_at": (started + timedelta(seconds=8)).isoformat(), "emergency": True, "exercise": True}}])
+    site.s.devices.ingest_events(
+        "loa-24613-01",
+        [
+            {
+                "id": "em-play-1",
+                "type": "play",
+                "data": {
+                    "bulletin_id": bid,
+                    "outcome": "completed",
+                    "started_at": started.isoformat(),
+                    "ended_at": (started + timedelta(seconds=8)).isoformat(),
+                    "emergency": True,
+                    "exercise": True,
+                },
+            }
+        ],
+    )
     # the page polls status.json: the row updates without a reload
-    await expect(page.locator('tr[data-device="loa-24613-01"] .latency')).to_have_text("1.8 giây", timeout=5_000)
+    await expect(page.locator('tr[data-device="loa-24613-01"] .latency')).to_have_text(
+        "1.8 giây", timeout=5_000
+    )
     await expect(page.locator("#em-count")).to_have_text("1/3")
     await shot(page, "emergency-live")
     await page.get_by_role("button", name="HỦY PHÁT KHẨN CẤP").click()

@@ -23,10 +23,24 @@ def count(web: WebHub, model: object, *where: object) -> int:
         return int(sess.scalar(select(func.count()).select_from(model).where(*where)) or 0)  # type: ignore[arg-type]
 
 
-def bulletin_form(title: str = "Thông báo tiêm chủng", *, priority: str = "priority", targets: tuple[str, ...] = ("67/660",),
-                  action: str = "submit", text: str = TEXT) -> list[tuple[str, str]]:
-    return [("title", title), ("priority", priority), ("form", "text"), ("text", text), ("kinds", "radio"),
-            *[("targets", t) for t in targets], ("plays_per_day", "1"), ("action", action)]
+def bulletin_form(
+    title: str = "Thông báo tiêm chủng",
+    *,
+    priority: str = "priority",
+    targets: tuple[str, ...] = ("67/660",),
+    action: str = "submit",
+    text: str = TEXT,
+) -> list[tuple[str, str]]:
+    return [
+        ("title", title),
+        ("priority", priority),
+        ("form", "text"),
+        ("text", text),
+        ("kinds", "radio"),
+        *[("targets", t) for t in targets],
+        ("plays_per_day", "1"),
+        ("action", action),
+    ]
 
 
 async def write(web: WebHub, who: str = "editor67", **kw: object) -> str:
@@ -39,7 +53,11 @@ async def write(web: WebHub, who: str = "editor67", **kw: object) -> str:
 async def test_pages_need_a_session(web: WebHub) -> None:
     anon = await web.as_user(None)
     r = await anon.client.get("/programme?date=2026-11-23", allow_redirects=False)
-    assert r.status == 302 and r.headers["Location"].startswith("/login?next=") and "programme" in r.headers["Location"]
+    assert (
+        r.status == 302
+        and r.headers["Location"].startswith("/login?next=")
+        and "programme" in r.headers["Location"]
+    )
 
 
 async def test_login_sets_a_strict_httponly_cookie_and_logout_revokes_it(web: WebHub) -> None:
@@ -72,8 +90,9 @@ async def test_wrong_password_keeps_the_username_and_lockout_says_how_long(web: 
 
 async def test_login_form_without_its_csrf_cookie_is_refused(web: WebHub) -> None:
     anon = await web.as_user(None)
-    r = await anon.client.post("/login", data={"username": "editor67", "password": PASSWORD, "csrf": "x"},
-                               allow_redirects=False)
+    r = await anon.client.post(
+        "/login", data={"username": "editor67", "password": PASSWORD, "csrf": "x"}, allow_redirects=False
+    )
     assert r.status == 403 and "nguon_session" not in r.headers.get("Set-Cookie", "")
 
 
@@ -174,40 +193,70 @@ async def test_chair_reorders_with_buttons_and_chooses_normal_bulletins(web: Web
     for bid in (a, b, n1, n2):
         assert (await ed.post(f"/bulletins/{bid}/action", {"action": "approve"})).status == 303
     day = web.s.ctx.local_now().date()
-    first = [p for p in web.s.programmes.view(SYSTEM, "67/660/24613", "radio", day)["items"]
-             if p["priority"] == "priority"][0]["bulletin_id"]
+    first = next(
+        p
+        for p in web.s.programmes.view(SYSTEM, "67/660/24613", "radio", day)["items"]
+        if p["priority"] == "priority"
+    )["bulletin_id"]
     other = b if first == a else a
     chair = await web.as_user("chair24613")
     await chair.get("/programme")
-    form = [("area", "67/660/24613"), ("date", day.isoformat()), ("kind", "radio"), ("order", first),
-            ("order", other), ("move", first)]
+    form = [
+        ("area", "67/660/24613"),
+        ("date", day.isoformat()),
+        ("kind", "radio"),
+        ("order", first),
+        ("order", other),
+        ("move", first),
+    ]
     r = await chair.post("/programme/order?dir=down", form)
     assert r.status == 303 and f"#prio-{first}" in r.headers["Location"]
     view = web.s.programmes.view(SYSTEM, "67/660/24613", "radio", day)
     assert view["order"] == [other, first]
-    assert [p["bulletin_id"] for p in view["items"] if p["priority"] == "priority"][0] == other
-    r = await chair.post("/programme/selection", [("area", "67/660/24613"), ("date", day.isoformat()),
-                                                  ("kind", "radio"), ("selection", n2)])
+    assert next(p["bulletin_id"] for p in view["items"] if p["priority"] == "priority") == other
+    r = await chair.post(
+        "/programme/selection",
+        [("area", "67/660/24613"), ("date", day.isoformat()), ("kind", "radio"), ("selection", n2)],
+    )
     assert r.status == 303
     _, html = await chair.get(r.headers["Location"])
-    assert "Đã lưu lựa chọn" in html and "Chưa được Chủ tịch UBND xã chọn" in html  # n1's reason, in Vietnamese
+    assert (
+        "Đã lưu lựa chọn" in html and "Chưa được Chủ tịch UBND xã chọn" in html
+    )  # n1's reason, in Vietnamese
     # another commune's chair may not arrange this one: 403, audited, nothing saved
     other_chair = await web.as_user("chair24611")
     await other_chair.get("/programme")
-    r = await other_chair.post("/programme/order", [("area", "67/660/24613"), ("date", day.isoformat()),
-                                                    ("kind", "radio"), ("order", first), ("order", other)])
+    r = await other_chair.post(
+        "/programme/order",
+        [
+            ("area", "67/660/24613"),
+            ("date", day.isoformat()),
+            ("kind", "radio"),
+            ("order", first),
+            ("order", other),
+        ],
+    )
     assert r.status == 403
     assert web.s.programmes.view(SYSTEM, "67/660/24613", "radio", day)["order"] == [other, first]
 
 
 async def test_emergency_confirm_send_live_latency_and_cancel(web: WebHub) -> None:
-    web.s.devices.register(SYSTEM, device_id="loa-24613-01", kind="radio", area="67/660/24613", name="Cụm loa thôn 1")
+    web.s.devices.register(
+        SYSTEM, device_id="loa-24613-01", kind="radio", area="67/660/24613", name="Cụm loa thôn 1"
+    )
     ed = await web.as_user("editor67")
     status, html = await ed.get("/emergency")
     assert status == 200 and 'class="emergency"' in html
-    form = [("title", "Lũ quét"), ("text", "Nước lũ đang lên, người dân di chuyển lên vùng cao."),
-            ("targets", "67/660/24613"), ("kinds", "radio"), ("exercise", "on"), ("repeat_count", "2"),
-            ("repeat_interval_s", "30"), ("repeat_then_every_s", "0")]
+    form = [
+        ("title", "Lũ quét"),
+        ("text", "Nước lũ đang lên, người dân di chuyển lên vùng cao."),
+        ("targets", "67/660/24613"),
+        ("kinds", "radio"),
+        ("exercise", "on"),
+        ("repeat_count", "2"),
+        ("repeat_interval_s", "30"),
+        ("repeat_then_every_s", "0"),
+    ]
     r = await ed.post("/emergency/confirm", form)
     html = await r.text()
     assert r.status == 200 and "Phường Nghĩa Thành" in html and "DIỄN TẬP" in html
@@ -223,9 +272,23 @@ async def test_emergency_confirm_send_live_latency_and_cancel(web: WebHub) -> No
     from datetime import datetime  # noqa: PLC0415
 
     started = datetime.fromisoformat(sent) + timedelta(seconds=2.5)
-    web.s.devices.ingest_events("loa-24613-01", [{"id": "ev-1", "type": "play", "data": {
-        "bulletin_id": bid, "outcome": "completed", "started_at": started.isoformat(),
-        "ended_at": (started + timedelta(seconds=9)).isoformat(), "emergency": True, "exercise": True}}])
+    web.s.devices.ingest_events(
+        "loa-24613-01",
+        [
+            {
+                "id": "ev-1",
+                "type": "play",
+                "data": {
+                    "bulletin_id": bid,
+                    "outcome": "completed",
+                    "started_at": started.isoformat(),
+                    "ended_at": (started + timedelta(seconds=9)).isoformat(),
+                    "emergency": True,
+                    "exercise": True,
+                },
+            }
+        ],
+    )
     st = json.loads((await ed.get(f"/emergency/{bid}/status.json"))[1])
     assert st["confirmed"] == 1 and st["devices"][0]["latency_s"] == 2.5
     _, html = await ed.get(f"/emergency/{bid}")
@@ -233,13 +296,25 @@ async def test_emergency_confirm_send_live_latency_and_cancel(web: WebHub) -> No
     r = await ed.post(f"/emergency/{bid}/cancel", {})
     assert r.status == 303
     assert web.s.bulletins.get(SYSTEM, bid)["status"] == "cancelled"
-    assert json.loads([p for t, p, _ in web.publisher.messages if t.endswith("/alert")][-1])["envelope"]["body"]["msg_type"] == "Cancel"
+    assert (
+        json.loads([p for t, p, _ in web.publisher.messages if t.endswith("/alert")][-1])["envelope"]["body"][
+            "msg_type"
+        ]
+        == "Cancel"
+    )
 
 
 async def test_emergency_form_error_keeps_the_text(web: WebHub) -> None:
     ed = await web.as_user("editor67")
-    r = await ed.post("/emergency/confirm", [("title", "Cháy rừng"), ("text", "Cháy rừng tại tiểu khu 1600."),
-                                             ("kinds", "radio"), ("repeat_count", "0")])
+    r = await ed.post(
+        "/emergency/confirm",
+        [
+            ("title", "Cháy rừng"),
+            ("text", "Cháy rừng tại tiểu khu 1600."),
+            ("kinds", "radio"),
+            ("repeat_count", "0"),
+        ],
+    )
     html = await r.text()
     assert r.status == 422 and "Cháy rừng tại tiểu khu 1600." in html and 'id="err-targets"' in html
 
@@ -252,8 +327,17 @@ async def test_recall_shows_which_devices_confirmed(web: WebHub) -> None:
     await ed.post(f"/bulletins/{bid}/action", {"action": "approve"})
     r = await ed.post(f"/bulletins/{bid}/action", {"action": "recall", "reason": "Sai ngày tiêm."})
     assert r.status == 303
-    web.s.devices.ingest_events("loa-24613-01", [{"id": "rc-1", "type": "recall_confirmed",
-                                                   "at": web.clock.now().isoformat(), "data": {"bulletin_id": bid}}])
+    web.s.devices.ingest_events(
+        "loa-24613-01",
+        [
+            {
+                "id": "rc-1",
+                "type": "recall_confirmed",
+                "at": web.clock.now().isoformat(),
+                "data": {"bulletin_id": bid},
+            }
+        ],
+    )
     _, html = await ed.get(f"/bulletins/{bid}")
     assert "Đã thu hồi" in html
     rows = re.findall(r"<tr><td>(loa-24613-0\d)</td>.*?</tr>", html, re.S)
@@ -262,7 +346,9 @@ async def test_recall_shows_which_devices_confirmed(web: WebHub) -> None:
 
 
 async def test_device_commands_validate_and_publish(web: WebHub) -> None:
-    web.s.devices.register(SYSTEM, device_id="loa-24613-01", kind="radio", area="67/660/24613", name="Cụm loa 1")
+    web.s.devices.register(
+        SYSTEM, device_id="loa-24613-01", kind="radio", area="67/660/24613", name="Cụm loa 1"
+    )
     web.s.devices.ingest_status("loa-24613-01", {"state": "idle", "volume": 60, "clock": "synced"})
     oper = await web.as_user("oper")
     status, html = await oper.get("/devices")
@@ -281,8 +367,21 @@ async def test_play_log_searches_by_day_and_device(web: WebHub) -> None:
     web.s.devices.register(SYSTEM, device_id="loa-24613-01", kind="radio", area="67/660/24613")
     bid = await write(web, title="Tin phát thử")
     at = web.clock.now() + timedelta(hours=1)
-    web.s.devices.ingest_events("loa-24613-01", [{"id": "p-1", "type": "play", "data": {
-        "bulletin_id": bid, "outcome": "completed", "started_at": at.isoformat(), "ended_at": at.isoformat()}}])
+    web.s.devices.ingest_events(
+        "loa-24613-01",
+        [
+            {
+                "id": "p-1",
+                "type": "play",
+                "data": {
+                    "bulletin_id": bid,
+                    "outcome": "completed",
+                    "started_at": at.isoformat(),
+                    "ended_at": at.isoformat(),
+                },
+            }
+        ],
+    )
     ed = await web.as_user("editor67")
     _, html = await ed.get("/plays?date=2026-11-23")
     assert "Tin phát thử" in html and "Phát trọn" in html
@@ -296,12 +395,28 @@ async def test_play_log_searches_by_day_and_device(web: WebHub) -> None:
 
 async def test_admin_manages_users(web: WebHub) -> None:
     admin = await web.as_user("admin1")
-    r = await admin.post("/users", {"username": "chutich2", "full_name": "Nguyễn Văn A", "password": "ngan",
-                                    "role": "commune_chair", "area": "67/660/24631"})
+    r = await admin.post(
+        "/users",
+        {
+            "username": "chutich2",
+            "full_name": "Nguyễn Văn A",
+            "password": "ngan",
+            "role": "commune_chair",
+            "area": "67/660/24631",
+        },
+    )
     html = await r.text()
     assert r.status == 422 and 'id="err-password"' in html and 'value="chutich2"' in html
-    r = await admin.post("/users", {"username": "chutich2", "full_name": "Nguyễn Văn A", "password": PASSWORD,
-                                    "role": "commune_chair", "area": "67/660/24631"})
+    r = await admin.post(
+        "/users",
+        {
+            "username": "chutich2",
+            "full_name": "Nguyễn Văn A",
+            "password": PASSWORD,
+            "role": "commune_chair",
+            "area": "67/660/24631",
+        },
+    )
     assert r.status == 200 and "Đã tạo tài khoản chutich2" in await r.text()
     assert (await (await web.as_user(None)).login("chutich2")).status == 303
     r = await admin.post("/users/chutich2/action", {"action": "reset"})
@@ -319,8 +434,23 @@ async def test_audit_page_lists_changes_for_admins(web: WebHub) -> None:
 
 def _png(tmp: Path, w: int, h: int) -> bytes:
     out = tmp / f"img-{w}x{h}.png"
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"color=c=red:s={w}x{h}", "-frames:v", "1",
-                    str(out)], check=True, timeout=30)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"color=c=red:s={w}x{h}",
+            "-frames:v",
+            "1",
+            str(out),
+        ],
+        check=True,
+        timeout=30,
+    )
     return out.read_bytes()
 
 
@@ -331,16 +461,26 @@ async def test_led_image_bulletin_upload_and_preview(web: WebHub, tmp_path: Path
 
     def form(data: bytes, name: str) -> FormData:
         fd = FormData()
-        for k, v in [("title", "Áp phích phòng cháy"), ("priority", "normal"), ("form", "image"), ("kinds", "led"),
-                     ("targets", "67/660"), ("plays_per_day", "3"), ("action", "submit"), ("csrf", ed.csrf)]:
+        for k, v in [
+            ("title", "Áp phích phòng cháy"),
+            ("priority", "normal"),
+            ("form", "image"),
+            ("kinds", "led"),
+            ("targets", "67/660"),
+            ("plays_per_day", "3"),
+            ("action", "submit"),
+            ("csrf", ed.csrf),
+        ]:
             fd.add_field(k, v)
         fd.add_field("file", data, filename=name, content_type="application/octet-stream")
         return fd
+
     r = await ed.client.post("/bulletins/new", data=form(b"khong phai anh", "a.png"), allow_redirects=False)
     html = await r.text()
     assert r.status == 422 and 'id="err-media"' in html and 'value="Áp phích phòng cháy"' in html
-    r = await ed.client.post("/bulletins/new", data=form(_png(tmp_path, 640, 320), "poster.png"),
-                             allow_redirects=False)
+    r = await ed.client.post(
+        "/bulletins/new", data=form(_png(tmp_path, 640, 320), "poster.png"), allow_redirects=False
+    )
     assert r.status == 303, await r.text()
     bid = r.headers["Location"].rsplit("/", 1)[1]
     status, html = await ed.get(f"/bulletins/{bid}/preview?size=1920x384")
