@@ -7,7 +7,7 @@ costs one set of queries, then compiles per commune and kind.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -22,6 +22,14 @@ from hub.services.base import Context, require
 from protocol.messages import BulletinInfo, MediaRef, ProgrammeBody, ProgrammeDay, ProgrammeItem, Repeat
 
 LIVE_STATUSES = ("approved", "on_air")
+# Why a bulletin for this commune is not in its programme, before the engine is even asked (chair's screen).
+NOT_LIVE = {
+    "submitted": "Bản tin đang chờ duyệt; chỉ được phát sau khi người có thẩm quyền duyệt.",
+    "in_review": "Bản tin nhạy cảm đang chờ người kiểm duyệt xem xét.",
+    "rejected": "Bản tin bị từ chối ({why}); người soạn cần sửa rồi gửi duyệt lại.",
+    "recalled": "Bản tin đã bị thu hồi ({why}); thiết bị đã gỡ và sẽ không phát lại.",
+    "cancelled": "Bản tin khẩn cấp đã được hủy.",
+}
 LED_TEXT_MS = 20_000  # how long an LED board shows a text bulletin without speech
 
 
@@ -188,6 +196,8 @@ class ProgrammeService:
             res = self.compile(snap, area, kind, day)
             titles = {s.id: s for s in snap.snaps}
             choice = snap.choice(area, day.isoformat(), kind)
+            not_live = self._not_live(sess, actor, area, kind, day)
+
         def t(bid: str) -> str:
             return titles[bid].title if bid in titles else ""
         return {
@@ -200,7 +210,28 @@ class ProgrammeService:
                             for u in res["unscheduled"]],
             "order": list(choice.order or []) if choice else [],
             "selection": list(choice.selection) if choice and choice.selection is not None else None,
+            "not_live": not_live,
         }
+
+    def _not_live(self, sess: Session, actor: Actor, area: str, kind: str, day: date) -> list[dict[str, Any]]:
+        """Bulletins for this commune that the engine never saw: waiting for approval, rejected, recalled."""
+        day_start = datetime.combine(day, time(0), self.ctx.tz)
+        since = self.ctx.now() - timedelta(days=self.ctx.config.programme.recall_memory_days)
+        rows = sess.scalars(select(Bulletin).where(
+            Bulletin.status.in_(list(NOT_LIVE)),
+            or_(Bulletin.valid_until.is_(None), Bulletin.valid_until > day_start),
+            or_(Bulletin.status.in_(("submitted", "in_review", "rejected")), Bulletin.updated_at >= since))
+            .order_by(Bulletin.created_at)).all()
+        out = []
+        for b in rows:
+            if kind not in b.kinds or not any(area == p or area.startswith(p + "/") for p in b.target_paths):
+                continue
+            if not any(actor.sees(p) for p in b.target_paths):
+                continue
+            why = b.rejected_reason if b.status == "rejected" else b.recall_reason if b.status == "recalled" else ""
+            out.append({"bulletin_id": b.id, "title": b.title, "priority": b.priority, "reason": b.status,
+                        "detail": NOT_LIVE[b.status].format(why=(why or "").strip() or "không ghi")})
+        return out
 
     def set_choice(self, actor: Actor, *, area: str, day: date, kind: str = "*", order: list[str] | None = None,
                    selection: list[str] | None = None) -> dict[str, Any]:

@@ -33,3 +33,49 @@ async def test_emergency_repeat_folded_into_programme(hub: Hub) -> None:
     # a late joiner learns the repeat pattern from the retained programme, same as from the alert
     assert infos[ids["emergency"]].repeat == Repeat(count=3, interval_s=120, then_every_s=900)
     assert infos[ids["priority"]].repeat is None
+
+
+async def test_programme_says_why_a_bulletin_is_not_on_air(hub: Hub) -> None:
+    async def make(who: str, approve: bool, **body: object) -> str:
+        data = {"text": "Nội dung thông báo của xã.", "targets": ["67/660/24613"], "kinds": ["radio"], **body}
+        status, b = await hub.call("POST", "/api/v1/bulletins", who, json=data)
+        assert status == 201, b
+        if approve:
+            status, b = await hub.call("POST", f"/api/v1/bulletins/{b['id']}/approve", "chair24613")
+            assert status == 200, b
+        return str(b["id"])
+
+    chosen = await make("chair24613", True, title="Họp dân", priority="normal")
+    left_out = await make("chair24613", True, title="Vệ sinh môi trường", priority="normal")
+    tomorrow = await make("chair24613", True, title="Lịch cắt điện", priority="priority",
+                          valid_from="2026-11-24T00:00:00+07:00")
+    waiting = await make("editor67", False, title="Chờ duyệt", priority="priority")
+    rejected = await make("editor67", False, title="Sai ngày", priority="normal")
+    status, _ = await hub.call("POST", f"/api/v1/bulletins/{rejected}/reject", "chair24613",
+                               json={"reason": "Ghi sai ngày họp"})
+    assert status == 200
+    status, _ = await hub.call("PUT", "/api/v1/programme/selection", "chair24613",
+                               json={"area": "67/660/24613", "date": "2026-11-23", "selection": [chosen]})
+    assert status == 200
+
+    status, prog = await hub.call("GET", "/api/v1/programme?area=67/660/24613&kind=radio&date=2026-11-23",
+                                  "chair24613")
+    assert status == 200, prog
+    assert [(i["bulletin_id"], i["title"]) for i in prog["items"]] == [(chosen, "Họp dân")]
+    why = {u["bulletin_id"]: u for u in prog["unscheduled"]}
+    assert why[left_out]["reason"] == "not_selected" and why[left_out]["title"] == "Vệ sinh môi trường"
+    assert why[left_out]["detail"] == "Chưa được Chủ tịch UBND xã chọn vào chương trình."
+    assert why[tomorrow]["reason"] == "not_yet_valid" and why[tomorrow]["title"] == "Lịch cắt điện"
+    assert "24/11" in why[tomorrow]["detail"] or "2026" in why[tomorrow]["detail"], why[tomorrow]
+    not_live = {u["bulletin_id"]: u for u in prog["not_live"]}
+    assert set(not_live) == {waiting, rejected}
+    assert not_live[waiting]["reason"] == "submitted" and "chờ duyệt" in not_live[waiting]["detail"]
+    assert "Ghi sai ngày họp" in not_live[rejected]["detail"] and not_live[rejected]["title"] == "Sai ngày"
+    # the next day the bulletin of tomorrow is on, and today's selection no longer applies
+    status, prog = await hub.call("GET", "/api/v1/programme?area=67/660/24613&kind=radio&date=2026-11-24",
+                                  "chair24613")
+    assert tomorrow in {i["bulletin_id"] for i in prog["items"]}
+    # another commune's chair does not see this commune's workflow
+    status, prog = await hub.call("GET", "/api/v1/programme?area=67/660/24611&kind=radio&date=2026-11-23",
+                                  "chair24611")
+    assert status == 200 and prog["not_live"] == [] and prog["unscheduled"] == []
