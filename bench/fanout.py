@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import aiohttp  # noqa: E402
 import aiomqtt  # noqa: E402
 
-from hub.mosquitto import MosquittoProcess  # noqa: E402
+from hub.mosquitto import MosquittoProcess, free_port  # noqa: E402
 
 WORKER = Path(__file__).with_name("_fanout_worker.py")
 PROVINCE = "90"
@@ -57,9 +57,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--communes", type=int, default=100, help="communes in the generated province")
     p.add_argument("--emergency-text", default=DEFAULT_TEXT, help="text of the emergency bulletin")
     p.add_argument("--sim-speed", type=float, default=50.0, help="simulated audio speed (plays are short)")
+    p.add_argument("--record-audio", action="store_true",
+                   help="sim twins keep a WAV copy of each play (an ffmpeg decode per agent on this machine)")
     p.add_argument("--agent-dir", default="", help="parent dir of the agents' data (default: the temp dir)")
     p.add_argument("--ready-timeout", type=float, default=0.0, help="s to wait for all agents (0 = auto)")
     p.add_argument("--play-timeout", type=float, default=60.0, help="s to wait for every agent to play")
+    p.add_argument("--profile", default="", metavar="DIR",
+                   help="py-spy (if installed) samples the hub and each worker around the approval into DIR")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (logs, agents' data) and print it")
     args = p.parse_args(argv)
     if not 1 <= args.agents <= 5000:
@@ -115,14 +119,14 @@ def seed_hub(cfg: Any, tree: dict[str, Any], devices: list[tuple[str, str]]) -> 
 
 
 def agent_raw(dev_id: str, area: str, data_dir: Path, *, hub_url: str, key: str, mqtt_port: int,
-              sim_speed: float) -> dict[str, Any]:
+              sim_speed: float, record: bool) -> dict[str, Any]:
     """One agent's settings, as its TOML file would hold them."""
     return {
         "device_id": dev_id, "kind": "radio", "area": area, "data_dir": str(data_dir), "hub_url": hub_url,
         "hub_public_keys": [key], "topic_prefix": PREFIX, "clock_trust": "always",
         "mqtt": {"host": "127.0.0.1", "port": mqtt_port},
         # relay_lead_s 0: the amplifier warm-up is a configured constant added on top (PERFORMANCE.md).
-        "hardware": {"mode": "sim", "sim_speed": sim_speed, "relay_lead_s": 0.0, "relay_idle_off_s": 5.0},
+        "hardware": {"mode": "sim", "sim_speed": sim_speed, "sim_record": record, "relay_lead_s": 0.0, "relay_idle_off_s": 5.0},
     }
 
 
@@ -134,6 +138,7 @@ class Observer:
     status: dict[str, dict[str, Any]] = field(default_factory=dict)
     played: set[str] = field(default_factory=set)
     alert_at: float | None = None
+    received: int = 0
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def ready(self, device_ids: list[str]) -> int:
@@ -141,6 +146,7 @@ class Observer:
                    if (s := self.status.get(d)) and s.get("state") != "offline" and s.get("programme_version", 0) >= 1)
 
     def on_message(self, topic: str, payload: bytes) -> None:
+        self.received += 1
         parts = topic.split("/")
         if topic.endswith("/alert"):
             if self.alert_at is None:
@@ -225,10 +231,23 @@ def spawn_workers(specs: list[dict[str, Any]], root: Path) -> list[subprocess.Po
     return procs
 
 
-def stop_workers(procs: list[subprocess.Popen[bytes]], timeout_s: float = 30.0) -> list[int | None]:
+def start_profilers(out_dir: str, pids: list[int]) -> list[subprocess.Popen[bytes]]:
+    """py-spy record (collapsed stacks) of each pid until SIGINT; nothing when no DIR or no py-spy."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not out_dir or not Path(spy).exists():
+        return []
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    return [subprocess.Popen([spy, "record", "--pid", str(pid), "--rate", "200", "--format", "raw",
+                              "--nonblocking", "-o", str(Path(out_dir) / f"{name}.txt")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for name, pid in zip(["hub", *(f"worker{i}" for i in range(len(pids) - 1))], pids, strict=True)]
+
+
+def stop_workers(procs: list[subprocess.Popen[bytes]], timeout_s: float = 30.0,
+                 sig: int = signal.SIGTERM) -> list[int | None]:
     for p in procs:
         if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
+            p.send_signal(sig)
     deadline = time.monotonic() + timeout_s
     for p in procs:
         try:
@@ -248,8 +267,45 @@ async def api(http: aiohttp.ClientSession, method: str, url: str, *, token: str 
         return body
 
 
+def hub_toml(tmp: Path, http_port: int, mqtt_port: int) -> dict[str, Any]:
+    """The hub's config, as a dict and written to tmp/hub.toml for `python -m hub serve --config`."""
+    data = {"data_dir": str(tmp / "hub"), "log_level": "WARNING",
+            "http": {"host": "127.0.0.1", "port": http_port},
+            "mqtt": {"host": "127.0.0.1", "port": mqtt_port, "topic_prefix": PREFIX,
+                     "client_id": f"nguon-hub-bench{os.getpid()}"},
+            "programme": {"scheduler": False}}
+    lines = [f"{k} = {json.dumps(v)}" for k, v in data.items() if not isinstance(v, dict)]
+    for section, values in data.items():
+        if isinstance(values, dict):
+            lines += ["", f"[{section}]"] + [f"{k} = {json.dumps(v)}" for k, v in values.items()]
+    (tmp / "hub.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return data
+
+
+def start_hub(tmp: Path) -> subprocess.Popen[bytes]:
+    """The hub as production runs it: its own process (`python -m hub serve`), logs in tmp/hub.log."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NGUON_")}
+    log = (tmp / "hub.log").open("ab")
+    return subprocess.Popen([sys.executable, "-m", "hub", "--config", str(tmp / "hub.toml"), "serve"],
+                            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                            cwd=Path(__file__).resolve().parents[1])
+
+
+async def wait_hub(http: aiohttp.ClientSession, url: str, proc: subprocess.Popen[bytes], tmp: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise BenchError(f"the hub exited with {proc.returncode}; see {tmp}/hub.log")
+        with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+            async with http.get(f"{url}/healthz", timeout=aiohttp.ClientTimeout(total=2)) as r:
+                mqtt = (await r.json()).get("mqtt") or {}
+                if r.status == 200 and mqtt.get("publisher") and mqtt.get("ingest"):
+                    return
+        await asyncio.sleep(0.2)
+    raise BenchError(f"the hub did not come up within 60 s; see {tmp}/hub.log")
+
+
 async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
-    from hub.app import HubRuntime  # noqa: PLC0415
     from hub.config import build_config  # noqa: PLC0415
 
     tree, communes = province_tree(args.districts, args.communes)
@@ -257,23 +313,22 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     agent_root = Path(args.agent_dir) / tmp.name if args.agent_dir else tmp / "agents"
     agent_root.mkdir(parents=True, exist_ok=True)
     procs: list[subprocess.Popen[bytes]] = []
+    hub_proc: subprocess.Popen[bytes] | None = None
+    hub_code: int | None = None
     with MosquittoProcess(tmp / "mosquitto", extra_config="max_keepalive 600\n") as broker:
-        cfg = build_config({
-            "data_dir": str(tmp / "hub"), "log_level": "WARNING",
-            "http": {"host": "127.0.0.1", "port": 0},
-            "mqtt": {"host": broker.host, "port": broker.port, "topic_prefix": PREFIX,
-                     "client_id": f"nguon-hub-bench{os.getpid()}"},
-            "programme": {"scheduler": False},
-        }, environ={})
+        http_port = free_port()
+        cfg = build_config(hub_toml(tmp, http_port, broker.port), environ={})
         key = await asyncio.to_thread(seed_hub, cfg, tree, devices)
+        hub_url = f"http://127.0.0.1:{http_port}"
         obs = Observer()
         obs_connected = asyncio.Event()
         obs_task = asyncio.create_task(obs.run(broker.port, obs_connected), name="observer")
         try:
-            async with HubRuntime(cfg) as hub, aiohttp.ClientSession(
-                    timeout=aiohttp.ClientTimeout(total=120)) as http:
+            hub_proc = start_hub(tmp)
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as http:
+                await wait_hub(http, hub_url, hub_proc, tmp)
                 await asyncio.wait_for(obs_connected.wait(), 15)
-                base = f"{hub.url}/api/v1"
+                base = f"{hub_url}/api/v1"
                 token = (await api(http, "POST", f"{base}/auth/login",
                                    json={"username": "admin", "password": ADMIN_PASSWORD}))["token"]
                 # Submitting speaks the text (espeak-ng + ffmpeg) now, before approval: outside the measure.
@@ -284,8 +339,8 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                 per = -(-len(devices) // args.workers)
                 max_s = args.ready_timeout + args.play_timeout + 120
                 specs = [{"max_s": max_s, "agents": [
-                    agent_raw(d, a, agent_root / d, hub_url=hub.url, key=key, mqtt_port=broker.port,
-                              sim_speed=args.sim_speed) for d, a in devices[i:i + per]]}
+                    agent_raw(d, a, agent_root / d, hub_url=hub_url, key=key, mqtt_port=broker.port,
+                              sim_speed=args.sim_speed, record=args.record_audio) for d, a in devices[i:i + per]]}
                     for i in range(0, len(devices), per)]
                 t_spawn = time.monotonic()
                 procs = spawn_workers(specs, tmp)
@@ -294,8 +349,9 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                                f"all {len(ids)} agents connected with their programme "
                                f"(ready: {obs.ready(ids)}; see {tmp}/worker*.log)")
                 ready_s = time.monotonic() - t_spawn
-                # Let the connection burst settle (statuses ingested by the hub) so it is not measured.
-                await _settle(hub)
+                # Let the connection burst settle (statuses stored by the hub) so it is not measured.
+                await _settle(obs)
+                spies = start_profilers(args.profile, [hub_proc.pid, *(p.pid for p in procs)])
                 t_approve = time.time()
                 await api(http, "POST", f"{base}/bulletins/{obs.bulletin_id}/approve", token=token)
                 t_response = time.time()
@@ -303,11 +359,14 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                     await wait_for(lambda: len(obs.played) >= len(ids), obs.changed, args.play_timeout,
                                    "every agent's play event")
                 reported = len(obs.played)
+                await asyncio.to_thread(stop_workers, spies, 20.0, signal.SIGINT)
                 codes = await asyncio.to_thread(stop_workers, procs)
                 procs = []
         finally:
             if procs:
                 await asyncio.to_thread(stop_workers, procs)
+            if hub_proc is not None:
+                hub_code = (await asyncio.to_thread(stop_workers, [hub_proc], 20.0))[0]
             obs_task.cancel()
             await asyncio.gather(obs_task, return_exceptions=True)
     lat = sorted((s - t_approve) * 1000 for d, _ in devices
@@ -331,19 +390,21 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         "agents_per_process": per,
         "communes": len(communes),
         "sim_speed": args.sim_speed,
+        "sim_record_audio": args.record_audio,
         "relay_lead_s": 0.0,
         "ready_s": round(ready_s, 1),
         "worker_exit_codes": codes,
+        "hub_exit_code": hub_code,
         "agent_data": "tmpfs" if str(agent_root).startswith("/dev/shm") else "disk",
     }
 
 
-async def _settle(hub: Any, quiet_s: float = 1.0, limit_s: float = 30.0) -> None:
-    """Wait until the hub has ingested nothing new for `quiet_s` (bounded by `limit_s`)."""
+async def _settle(obs: Observer, quiet_s: float = 1.5, limit_s: float = 30.0) -> None:
+    """Wait until no device message went by for `quiet_s` (bounded by `limit_s`)."""
     deadline = time.monotonic() + limit_s
     last, since = -1, time.monotonic()
     while time.monotonic() < deadline:
-        now_count = hub.ingest.received if hub.ingest else 0
+        now_count = obs.received
         if now_count != last:
             last, since = now_count, time.monotonic()
         elif time.monotonic() - since >= quiet_s:

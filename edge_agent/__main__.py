@@ -41,6 +41,7 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
         player=hw_s.player,
         mixer_control=hw_s.mixer_control,
         volume=hw_s.volume,
+        sim_record=hw_s.sim_record,
     )
     store = Store(data / "agent.db")
     trust = ClockTrust(mode=settings.clock_trust, now=clock.now)

@@ -32,6 +32,7 @@ class MqttSettings:
 class HardwareSettings:
     mode: str = "sim"
     sim_speed: float = 1.0
+    sim_record: bool = True  # sim only: keep a WAV copy of each play (false: benches with many agents)
     relay_pin: int = 17
     relay_lead_s: float = 2.0
     relay_idle_off_s: float = 10.0

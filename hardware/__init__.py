@@ -29,12 +29,13 @@ def build_hardware(
     player: str = "aplay",
     mixer_control: str = "PCM",
     volume: int = 80,
+    sim_record: bool = True,
 ) -> Hardware:
     """Real drivers (mode 'real') or the simulated twins writing under `data_dir` (mode 'sim')."""
     if mode == "sim":
         return Hardware(
             SimRelay(data_dir / "relay.jsonl", now=now),
-            SimAudioOutput(data_dir / "played", speed=sim_speed, now=now),
+            SimAudioOutput(data_dir / "played", speed=sim_speed, now=now, record=sim_record),
             SimMixer(data_dir / "mixer.jsonl", volume, now=now),
         )
     if mode == "real":

@@ -70,14 +70,21 @@ def _truncate_wav(path: Path, keep_ms: int) -> None:
 
 
 class SimAudioOutput:
-    """Plays by waiting (duration - offset) / speed; keeps what it 'played' as WAV in `played_dir`."""
+    """Plays by waiting (duration - offset) / speed; keeps what it 'played' as WAV in `played_dir`.
 
-    def __init__(self, played_dir: Path, *, speed: float, now: Callable[[], datetime]) -> None:
+    record=False skips the WAV copy (an ffmpeg decode per play): for benches hosting hundreds of twins on
+    one machine, where that decode would stand for work each real device does on its own CPU.
+    """
+
+    def __init__(
+        self, played_dir: Path, *, speed: float, now: Callable[[], datetime], record: bool = True
+    ) -> None:
         if speed <= 0:
             raise ValueError("sim_speed must be above 0")
         self._dir = played_dir
         self._speed = speed
         self._now = now
+        self._record = record
         self._started: float | None = None
         self._offset = 0
         self._count = 0
@@ -94,10 +101,10 @@ class SimAudioOutput:
         safe = re.sub(r"[^0-9A-Za-z_.-]", "_", label)[:60]
         out = self._dir / f"{stamp}-{os.getpid()}-{self._count:04d}-{safe}.wav"
         length = max(duration_ms - offset_ms, 0)
-        error = await _ffmpeg_wav(path, out, offset_ms=offset_ms, length_ms=length)
+        error = await _ffmpeg_wav(path, out, offset_ms=offset_ms, length_ms=length) if self._record else None
         started_at = self._now()
         record = {
-            "file": out.name,
+            "file": out.name if self._record else None,
             "source": path.name,
             "label": label,
             "started_at": started_at.isoformat(),
@@ -107,13 +114,14 @@ class SimAudioOutput:
             out.unlink(missing_ok=True)
             self._log({**record, "error": error})
             return PlayResult(False, 0, error=error)
-        silent = is_silent(out)
+        silent = is_silent(out) if self._record else False
         self._offset, self._started = offset_ms, time.monotonic()
         try:
             await asyncio.sleep(length / 1000 / self._speed)
         except asyncio.CancelledError:
             played = max(self.position_ms() - offset_ms, 0)
-            _truncate_wav(out, played)
+            if self._record:
+                _truncate_wav(out, played)
             self._log(
                 {**record, "stopped_at": self._now().isoformat(), "played_ms": played, "completed": False}
             )

@@ -27,6 +27,8 @@ from protocol.topics import Topics
 log = logging.getLogger(__name__)
 SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 RUNTIME = web.AppKey("runtime", object)
+# sha256 -> MIME type; content-addressed files never change, and an emergency brings every device at once.
+MEDIA_MIME = web.AppKey("media_mime", dict)
 
 
 def build_services(config: HubConfig, *, clock: Clock | None = None, publisher: PublisherLike | None = None,
@@ -54,11 +56,13 @@ async def media_handler(request: web.Request) -> web.StreamResponse:
     path = services.media.path_for(sha)
     if not path.exists():
         raise NotFound(f"Không có tệp {sha}.", field="sha256")
-    mime = "application/octet-stream"
-    try:
-        mime = services.media.get(sha).mime
-    except NotFound:
-        pass
+    known: dict[str, str] = request.app[MEDIA_MIME]
+    mime = known.get(sha)
+    if mime is None:
+        try:
+            mime = known[sha] = services.media.get(sha).mime
+        except NotFound:
+            mime = "application/octet-stream"
     resp = web.FileResponse(path, headers={"Content-Type": mime, "Cache-Control": "public, max-age=31536000, immutable",
                                            "ETag": f'"{sha}"'})
     return resp
@@ -79,6 +83,7 @@ def build_app(config: HubConfig, *, clock: Clock | None = None, services: Servic
     services = services or build_services(config, clock=clock, publisher=publisher, speech=speech)
     app = web.Application(middlewares=[error_middleware], client_max_size=config.http.max_upload_mb * 1024 * 1024)
     app[SERVICES] = services
+    app[MEDIA_MIME] = {}
     api.install(app)
     app.router.add_get("/media/{sha256}", media_handler)
     app.router.add_get("/healthz", healthz)
