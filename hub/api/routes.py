@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from aiohttp import web
@@ -23,6 +23,7 @@ from hub.api.schemas import (
 from hub.errors import Invalid
 from hub.roles import Actor
 from hub.services import BulletinInput, Services
+from protocol.clock import parse_time
 from protocol.keys import public_key_b64
 
 api = Api()
@@ -227,10 +228,26 @@ async def patch_user(request: web.Request, s: S, a: A, *, body: UserPatch) -> An
 
 
 # --- audit
-@api.route("GET", "/audit", "audit log (administrators)", tag="audit",
-           query=[("action", "filter", False), ("username", "filter", False), ("limit", "max", False)])
+def _when(request: web.Request, name: str) -> datetime | None:
+    raw = _q(request, name)
+    if raw is None:
+        return None
+    try:
+        return parse_time(raw)
+    except ValueError:
+        raise Invalid(f"'{name}' cần thời điểm ISO 8601 có múi giờ, ví dụ 2026-11-23T05:00:00+07:00.",
+                      field=name) from None
+
+
+@api.route("GET", "/audit", "audit log, newest first (administrators)", tag="audit",
+           query=[("action", "exact, or a prefix ending in '.' (bulletin.)", False), ("username", "filter", False),
+                  ("target", "bulletin/device/user id", False), ("outcome", "ok|denied|failed", False),
+                  ("since", "ISO 8601 with offset", False), ("until", "ISO 8601 with offset", False),
+                  ("limit", "max rows (200, at most 1000)", False), ("offset", "skip rows", False)])
 async def get_audit(request: web.Request, s: S, a: A) -> Any:
     return {"entries": s.audit(a, action=_q(request, "action"), username=_q(request, "username"),
+                               target=_q(request, "target"), outcome=_q(request, "outcome"),
+                               since=_when(request, "since"), until=_when(request, "until"),
                                limit=_int(request, "limit", 200), offset=_int(request, "offset", 0))}
 
 

@@ -89,19 +89,30 @@ class Services:
         return c
 
     def audit(self, actor: Actor, *, action: str | None = None, username: str | None = None,
-              since: Any = None, limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
+              target: str | None = None, outcome: str | None = None, since: datetime | None = None,
+              until: datetime | None = None, limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
+        """The audit log, newest first (administrators). `action` ending in '.' matches a prefix."""
         require(actor, "audit.read")
+        if outcome not in (None, "ok", "denied", "failed"):
+            raise Invalid("outcome là 'ok', 'denied' hoặc 'failed'.", field="outcome")
         with self.ctx.db.session() as sess:
             q = select(AuditEntry).order_by(AuditEntry.id.desc())
             if action:
-                q = q.where(AuditEntry.action == action)
+                q = q.where(AuditEntry.action.startswith(action) if action.endswith(".")
+                            else AuditEntry.action == action)
             if username:
                 q = q.where(AuditEntry.username == username)
+            if target:
+                q = q.where(AuditEntry.target == target)
+            if outcome:
+                q = q.where(AuditEntry.outcome == outcome)
             if since is not None:
                 q = q.where(AuditEntry.at >= since)
+            if until is not None:
+                q = q.where(AuditEntry.at < until)
             return [{"id": a.id, "at": a.at.isoformat(), "username": a.username, "action": a.action,
                      "target": a.target, "outcome": a.outcome, "ip": a.ip, "detail": a.detail}
-                    for a in sess.scalars(q.limit(min(limit, 1000)).offset(offset))]
+                    for a in sess.scalars(q.limit(max(1, min(limit, 1000))).offset(max(0, offset)))]
 
     async def midnight(self) -> dict[str, int]:
         """The new day: finish expired bulletins, then recompile and republish every programme."""
