@@ -171,7 +171,9 @@ class EmergencyBook:
         em.next_due = until
         self._save(em, now)
 
-    def interrupted(self, em: Emergency, now: datetime, *, position_ms: int = 0, restart: bool = False) -> str:
+    def interrupted(
+        self, em: Emergency, now: datetime, *, position_ms: int = 0, restart: bool = False
+    ) -> str:
         """Cut off by a newer emergency: once that is over it comes back as its bulletin's after_interrupt
         says: resume at `position_ms`, restart, or drop this play (the repeats go on). Returns the mode.
         `restart=True` (the agent itself stopped): play it again from the start, never drop it."""

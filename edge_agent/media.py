@@ -113,7 +113,7 @@ class MediaCache:
             part.unlink(missing_ok=True)
             raise MediaError(f"{url} has sha256 {got[:12]}…, expected {ref.sha256[:12]}…; discarded")
         os.replace(part, target)
-        log.info("đã tải media %s (%d byte)", ref.sha256[:12], target.stat().st_size)
+        log.info("đã tải media %s (%d byte)", ref.sha256[:12], ref.size)
 
     @staticmethod
     async def _write(resp: Any, part: Path, *, append: bool) -> None:

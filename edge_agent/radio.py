@@ -466,7 +466,7 @@ class RadioRunner:
             self._idle_since = time.monotonic()
             self._on_change()
 
-    def _report_result(
+    def _report_result(  # noqa: PLR0917 - the play record's fields, in the contract's order
         self,
         b: BulletinInfo,
         result: PlayResult,
@@ -487,7 +487,7 @@ class RadioRunner:
             event_id=f"{eid}:{outcome}",
         )
 
-    def _play_data(
+    def _play_data(  # noqa: PLR0917 - the play record's fields, in the contract's order
         self,
         b: BulletinInfo,
         outcome: str,

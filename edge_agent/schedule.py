@@ -1,4 +1,4 @@
-"""The stored programme as a time-ordered list of item instances, and the last-moment check through playlists."""
+"""The stored programme as time-ordered item instances, and the last-moment check through playlists."""
 
 from __future__ import annotations
 

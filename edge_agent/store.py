@@ -1,4 +1,4 @@
-"""The agent's local store: stdlib sqlite3, WAL, synchronous=FULL, so state survives kill -9 and power loss."""
+"""The agent's local store: stdlib sqlite3, WAL, synchronous=FULL: state survives kill -9 and power loss."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ CREATE TABLE IF NOT EXISTS media (sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL
 CREATE TABLE IF NOT EXISTS outbox (n INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL,
                                    payload TEXT NOT NULL, created TEXT NOT NULL);
 -- one row per scheduled item instance: pending -> playing -> done (completed/skipped/failed/dropped)
-CREATE TABLE IF NOT EXISTS items (key TEXT PRIMARY KEY, state TEXT NOT NULL, offset_ms INTEGER NOT NULL DEFAULT 0,
+CREATE TABLE IF NOT EXISTS items (key TEXT PRIMARY KEY, state TEXT NOT NULL,
+                                  offset_ms INTEGER NOT NULL DEFAULT 0,
                                   started_at TEXT, updated_at TEXT NOT NULL);
 -- emergencies seen (active or finished): a reconnect or a retained programme must not replay them
 CREATE TABLE IF NOT EXISTS emergencies (id TEXT PRIMARY KEY, alert TEXT NOT NULL, state TEXT NOT NULL,
@@ -52,7 +53,7 @@ class Store:
         self._migrate()
 
     def _migrate(self) -> None:
-        """Bring a store written by an older agent up to date (an agent upgraded in the field keeps its state)."""
+        """Bring a store written by an older agent up to date (an upgraded agent keeps its state)."""
         cols = {row[1] for row in self._db.execute("PRAGMA table_info(emergencies)")}
         if "offset_ms" not in cols:  # v2: where an interrupted emergency resumes
             self._db.execute("ALTER TABLE emergencies ADD COLUMN offset_ms INTEGER NOT NULL DEFAULT 0")
@@ -182,7 +183,16 @@ class Store:
         self._db.execute(
             "INSERT OR REPLACE INTO emergencies (id, alert, state, plays_done, next_due, playing_since,"
             " updated_at, offset_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (eid, json.dumps(alert, ensure_ascii=False), state, plays_done, next_due, playing_since, at, offset_ms),
+            (
+                eid,
+                json.dumps(alert, ensure_ascii=False),
+                state,
+                plays_done,
+                next_due,
+                playing_since,
+                at,
+                offset_ms,
+            ),
         )
 
     # --- housekeeping ---

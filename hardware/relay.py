@@ -63,7 +63,8 @@ class GpioRelay:
                 import lgpio  # type: ignore[import-not-found]  # noqa: PLC0415
             except ImportError:
                 raise RuntimeError(
-                    "hardware.mode = 'real' needs gpiozero or lgpio: apt install python3-gpiozero python3-lgpio"
+                    "hardware.mode = 'real' needs gpiozero or lgpio: "
+                    "apt install python3-gpiozero python3-lgpio"
                 ) from None
             self._lgpio = lgpio
             self._handle = lgpio.gpiochip_open(0)

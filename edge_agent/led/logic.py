@@ -140,7 +140,8 @@ class BoardLogic:
             return self.tick(now)  # a recalled or cancelled alert never comes back
         done: list[Display] = []
         cur = self.showing
-        if alert.msg_type == "Update" and cur is not None and cur.emergency and cur.bulletin_id == alert.identifier:
+        same = cur is not None and cur.emergency and cur.bulletin_id == alert.identifier
+        if alert.msg_type == "Update" and same:
             # the new wording must reach the screen: end this display, the tick starts the updated one
             done.append(self._end(now, "interrupted", interrupted_by=alert.identifier, detail="updated"))
         self.emergencies.pop(alert.identifier, None)  # an update is the newest: it goes on top
