@@ -59,6 +59,7 @@ class TtsConfig(_Section):
     chime: bool = False
     gtts_timeout_s: float = 5.0
     piper_model: str = ""
+    workers: int = Field(2, ge=1, le=16, description="speech made at once (its own threads: reads stay fast)")
 
 
 class SecurityConfig(_Section):

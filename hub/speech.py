@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +32,17 @@ class SpeechService:
         }
         self.settings = tts.TtsSettings(**{k: v for k, v in wanted.items() if k in fields})
         self.synth = tts.Synthesizer(self.settings, config.tts_cache_dir)
+        # Speech has threads of its own: a burst of submits must not take the default executor's
+        # threads, which serve the API's database work (programme reads stay fast meanwhile).
+        self._pool = ThreadPoolExecutor(max_workers=config.tts.workers, thread_name_prefix="nguon-tts")
 
     async def speak(self, text: str) -> Any:
         """A tts.SpeechResult; raises Invalid (422, field "text") with tts's Vietnamese message."""
         try:
-            return await asyncio.to_thread(self.synth.synthesize, text)
+            return await asyncio.get_running_loop().run_in_executor(self._pool, self.synth.synthesize, text)
         except self._tts.TtsError as exc:
             raise Invalid(f"Không chuyển được văn bản thành giọng nói: {exc}", field="text",
                           code=f"tts_{getattr(exc, 'code', 'failed')}") from None
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

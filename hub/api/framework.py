@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -15,7 +16,7 @@ from hub.errors import Forbidden, Invalid, ServiceError, Unauthorized
 from hub.roles import Actor
 
 log = logging.getLogger(__name__)
-Handler = Callable[..., Awaitable[Any]]
+Handler = Callable[..., Any]  # async def, or def (then run in a worker thread)
 SERVICES = web.AppKey("services", object)
 
 _PYDANTIC_VI = {
@@ -65,13 +66,16 @@ class Api:
         async def handler(request: web.Request) -> web.StreamResponse:
             services: Any = request.app[SERVICES]
             actor = None
-            if r.auth:
-                actor = authenticate(request, services)
+            if r.auth:  # a database read: off the event loop like every other one
+                actor = await asyncio.to_thread(authenticate, request, services)
             kwargs: dict[str, Any] = {}
             if r.body is not None:
                 kwargs["body"] = await parse_body(request, r.body)
             try:
-                result = await r.handler(request, services, actor, **kwargs)
+                if asyncio.iscoroutinefunction(r.handler):
+                    result = await r.handler(request, services, actor, **kwargs)
+                else:  # plain `def` handlers call blocking services: run them in a worker thread
+                    result = await asyncio.to_thread(r.handler, request, services, actor, **kwargs)
             except Forbidden as exc:
                 if actor is not None:
                     services.ctx.audit_denied(actor, exc)

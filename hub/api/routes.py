@@ -1,7 +1,12 @@
-"""The REST API under /api/v1 (issue 2 and issue 6). Handlers only translate HTTP <-> services."""
+"""The REST API under /api/v1 (issue 2 and issue 6). Handlers only translate HTTP <-> services.
+
+A plain `def` handler runs in a worker thread (its services block on the database); `async def`
+handlers await services that do their blocking parts in threads themselves.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime
 from typing import Any
 
@@ -73,18 +78,18 @@ def _aware(body: BulletinIn) -> None:
 
 # --- auth
 @api.route("POST", "/auth/login", "log in; returns a bearer token", body=LoginIn, auth=False, tag="auth")
-async def login(request: web.Request, s: S, _a: None, *, body: LoginIn) -> Any:
+def login(request: web.Request, s: S, _a: None, *, body: LoginIn) -> Any:
     return s.accounts.login(body.username, body.password, ip=client_ip(request))
 
 
 @api.route("POST", "/auth/logout", "revoke the bearer token used", tag="auth")
-async def logout(request: web.Request, s: S, a: A) -> Any:
+def logout(request: web.Request, s: S, a: A) -> Any:
     s.accounts.logout(request.headers.get("Authorization", "")[7:].strip())
     return {"ok": True}
 
 
 @api.route("GET", "/me", "who am I", tag="auth")
-async def me(request: web.Request, s: S, a: A) -> Any:
+def me(request: web.Request, s: S, a: A) -> Any:
     return {"username": a.username, "role": a.role, "area": a.area_path}
 
 
@@ -99,14 +104,14 @@ async def create_bulletin(request: web.Request, s: S, a: A, *, body: BulletinIn)
 @api.route("GET", "/bulletins", "list bulletins visible to me", tag="bulletins",
            query=[("status", "filter by status", False), ("priority", "filter", False), ("area", "filter", False),
                   ("limit", "max rows (100)", False), ("offset", "skip rows", False)])
-async def list_bulletins(request: web.Request, s: S, a: A) -> Any:
+def list_bulletins(request: web.Request, s: S, a: A) -> Any:
     return {"bulletins": s.bulletins.list(a, status=_q(request, "status"), priority=_q(request, "priority"),
                                           area=_q(request, "area"), limit=min(_int(request, "limit", 100), 1000),
                                           offset=_int(request, "offset", 0))}
 
 
 @api.route("GET", "/bulletins/{id}", "one bulletin with versions and recall confirmations", tag="bulletins")
-async def get_bulletin(request: web.Request, s: S, a: A) -> Any:
+def get_bulletin(request: web.Request, s: S, a: A) -> Any:
     return s.bulletins.get(a, request.match_info["id"])
 
 
@@ -133,7 +138,7 @@ async def review_bulletin(request: web.Request, s: S, a: A, *, body: ReviewIn) -
 
 
 @api.route("POST", "/bulletins/{id}/reject", "reject with a reason", body=ReasonIn, tag="bulletins")
-async def reject_bulletin(request: web.Request, s: S, a: A, *, body: ReasonIn) -> Any:
+def reject_bulletin(request: web.Request, s: S, a: A, *, body: ReasonIn) -> Any:
     return s.bulletins.reject(a, request.match_info["id"], body.reason)
 
 
@@ -169,13 +174,15 @@ async def upload_media(request: web.Request, s: S, a: A) -> Any:
             raise Invalid("Không thấy tệp: gửi dạng multipart với trường 'file'.", field="file")
     else:
         data = await request.read()
-    return s.media.upload(a, data, filename=name, declared_mime=mime, purpose=_q(request, "for"))
+    # ffprobe and the database: in a worker thread
+    return await asyncio.to_thread(s.media.upload, a, data, filename=name, declared_mime=mime,
+                                   purpose=_q(request, "for"))
 
 
 # --- programme
 @api.route("GET", "/programme", "a commune's compiled programme for a day, with reasons", tag="programme",
            query=[("area", "commune path", True), ("kind", "radio|led", True), ("date", "YYYY-MM-DD", False)])
-async def get_programme(request: web.Request, s: S, a: A) -> Any:
+def get_programme(request: web.Request, s: S, a: A) -> Any:
     area = _q(request, "area", required=True)
     kind = _q(request, "kind") or "radio"
     day = _date(_q(request, "date")) if _q(request, "date") else s.ctx.local_now().date()
@@ -197,26 +204,26 @@ async def put_selection(request: web.Request, s: S, a: A, *, body: SelectionIn) 
 # --- plays
 @api.route("GET", "/plays", "proof of play as the hub received it", tag="plays",
            query=[("bulletin", "bulletin id", False), ("device", "device id", False), ("limit", "max", False)])
-async def get_plays(request: web.Request, s: S, a: A) -> Any:
+def get_plays(request: web.Request, s: S, a: A) -> Any:
     return {"plays": s.devices.plays(a, bulletin=_q(request, "bulletin"), device=_q(request, "device"),
                                      limit=min(_int(request, "limit", 500), 5000), offset=_int(request, "offset", 0))}
 
 
 # --- users
 @api.route("POST", "/users", "create an account", body=UserIn, status=201, tag="users")
-async def create_user(request: web.Request, s: S, a: A, *, body: UserIn) -> Any:
+def create_user(request: web.Request, s: S, a: A, *, body: UserIn) -> Any:
     return s.accounts.create_user(a, username=body.username, password=body.password, role=body.role,
                                   area=body.area, full_name=body.full_name)
 
 
 @api.route("GET", "/users", "list accounts", tag="users")
-async def list_users(request: web.Request, s: S, a: A) -> Any:
+def list_users(request: web.Request, s: S, a: A) -> Any:
     return {"users": s.accounts.list_users(a)}
 
 
 @api.route("PATCH", "/users/{username}", "disable/enable an account or set its password", body=UserPatch,
            tag="users")
-async def patch_user(request: web.Request, s: S, a: A, *, body: UserPatch) -> Any:
+def patch_user(request: web.Request, s: S, a: A, *, body: UserPatch) -> Any:
     name = request.match_info["username"]
     out: dict[str, Any] = {}
     if body.password is not None:
@@ -244,7 +251,7 @@ def _when(request: web.Request, name: str) -> datetime | None:
                   ("target", "bulletin/device/user id", False), ("outcome", "ok|denied|failed", False),
                   ("since", "ISO 8601 with offset", False), ("until", "ISO 8601 with offset", False),
                   ("limit", "max rows (200, at most 1000)", False), ("offset", "skip rows", False)])
-async def get_audit(request: web.Request, s: S, a: A) -> Any:
+def get_audit(request: web.Request, s: S, a: A) -> Any:
     return {"entries": s.audit(a, action=_q(request, "action"), username=_q(request, "username"),
                                target=_q(request, "target"), outcome=_q(request, "outcome"),
                                since=_when(request, "since"), until=_when(request, "until"),
@@ -253,17 +260,17 @@ async def get_audit(request: web.Request, s: S, a: A) -> Any:
 
 # --- areas, devices, keys
 @api.route("GET", "/areas", "the area tree", tag="areas")
-async def get_areas(request: web.Request, s: S, a: A) -> Any:
+def get_areas(request: web.Request, s: S, a: A) -> Any:
     return {"areas": s.areas.tree()}
 
 
 @api.route("GET", "/devices", "devices with status", tag="devices", query=[("area", "subtree", False)])
-async def list_devices(request: web.Request, s: S, a: A) -> Any:
+def list_devices(request: web.Request, s: S, a: A) -> Any:
     return {"devices": s.devices.list(a, area=_q(request, "area"))}
 
 
 @api.route("POST", "/devices", "register a device", body=DeviceIn, status=201, tag="devices")
-async def add_device(request: web.Request, s: S, a: A, *, body: DeviceIn) -> Any:
+def add_device(request: web.Request, s: S, a: A, *, body: DeviceIn) -> Any:
     return s.devices.register(a, device_id=body.id, kind=body.kind, area=body.area, name=body.name)
 
 
@@ -275,16 +282,16 @@ async def device_command(request: web.Request, s: S, a: A, *, body: CommandIn) -
 
 @api.route("GET", "/devices/{id}/commands", "recent commands with the device's answers", tag="devices",
            query=[("limit", "max rows (50)", False)])
-async def device_commands(request: web.Request, s: S, a: A) -> Any:
+def device_commands(request: web.Request, s: S, a: A) -> Any:
     return {"commands": s.devices.commands(a, request.match_info["id"], limit=_int(request, "limit", 50))}
 
 
 @api.route("GET", "/keys", "the hub's public signing key(s), for agent set-up", auth=False, tag="keys")
-async def get_keys(request: web.Request, s: S, _a: None) -> Any:
+def get_keys(request: web.Request, s: S, _a: None) -> Any:
     k = s.envelopes.key
     return {"keys": [{"key_id": k.key_id, "public_key": public_key_b64(k.public), "alg": "Ed25519"}]}
 
 
 @api.route("GET", "/openapi.json", "this document", auth=False, tag="meta")
-async def get_openapi(request: web.Request, s: S, _a: None) -> Any:
+def get_openapi(request: web.Request, s: S, _a: None) -> Any:
     return openapi(api, title="nguon hub API", version="1")

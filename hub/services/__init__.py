@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 
 class Services:
+    """Workflow steps that also publish; their database work runs in worker threads (the loop stays free)."""
+
     def __init__(self, ctx: Context, *, envelopes: Envelopes, publisher: PublisherLike, speech: Any) -> None:
         self.ctx = ctx
         self.areas = AreaService(ctx)
@@ -43,7 +45,7 @@ class Services:
 
     # --- workflow steps that publish
     async def approve(self, actor: Actor, bulletin_id: str, *, via_review: bool = False) -> dict[str, Any]:
-        b = self.bulletins.approve(actor, bulletin_id, via_review=via_review)
+        b = await asyncio.to_thread(self.bulletins.approve, actor, bulletin_id, via_review=via_review)
         if b["priority"] == "emergency":
             await self.publishing.publish_alert(bulletin_id)  # alerts first, programmes after
         else:
@@ -56,33 +58,35 @@ class Services:
             return await self.approve(actor, bulletin_id, via_review=True)
         if decision == "reject":
             require(actor, "bulletin.review", bulletin_id)
-            return self.bulletins.reject(actor, bulletin_id, reason)
+            return await asyncio.to_thread(self.bulletins.reject, actor, bulletin_id, reason)
         raise Invalid("decision phải là 'approve' hoặc 'reject'.", field="decision")
 
     async def recall(self, actor: Actor, bulletin_id: str, reason: str) -> dict[str, Any]:
-        b = self.bulletins.recall(actor, bulletin_id, reason)
+        b = await asyncio.to_thread(self.bulletins.recall, actor, bulletin_id, reason)
         await self.publishing.publish_recall(bulletin_id, reason)
         return b
 
     async def cancel_alert(self, actor: Actor, bulletin_id: str) -> dict[str, Any]:
-        b = self.bulletins.cancel_alert(actor, bulletin_id)
+        b = await asyncio.to_thread(self.bulletins.cancel_alert, actor, bulletin_id)
         await self.publishing.publish_alert(bulletin_id, "Cancel")
         return b
 
     async def set_order(self, actor: Actor, *, area: str, day: date, order: list[str],
                         kind: str = "*") -> dict[str, Any]:
-        out = self.programmes.set_choice(actor, area=area, day=day, kind=kind, order=order)
+        out = await asyncio.to_thread(self.programmes.set_choice, actor, area=area, day=day, kind=kind,
+                                      order=order)
         self.publishing.republish_soon([area], ("radio", "led") if kind == "*" else (kind,))
         return out
 
     async def set_selection(self, actor: Actor, *, area: str, day: date, selection: list[str],
                             kind: str = "*") -> dict[str, Any]:
-        out = self.programmes.set_choice(actor, area=area, day=day, kind=kind, selection=selection)
+        out = await asyncio.to_thread(self.programmes.set_choice, actor, area=area, day=day, kind=kind,
+                                      selection=selection)
         self.publishing.republish_soon([area], ("radio", "led") if kind == "*" else (kind,))
         return out
 
     async def command(self, actor: Actor, device_id: str, command: str, args: dict[str, Any]) -> dict[str, Any]:
-        c = self.devices.command(actor, device_id, command, args)
+        c = await asyncio.to_thread(self.devices.command, actor, device_id, command, args)
         fut = self.publishing.publish_command(device_id, command, c["args"], c["id"],
                                               datetime.fromisoformat(c["expires_at"]))
         del fut  # delivered by the publisher task; the agent answers with a command_result event

@@ -7,6 +7,7 @@ can publish at once. Publishing itself is done by PublishingService (the caller 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -162,8 +163,13 @@ class BulletinService:
 
     # --- create / edit / submit
     async def create(self, actor: Actor, data: BulletinInput, *, submit: bool = True) -> dict[str, Any]:
+        """Check, speak (text, when submitted) and save in one transaction; the database work runs in a thread."""
         origin = self._check(actor, data)
         speech = await self.speech.speak(data.text or "") if submit and data.form == "text" else None
+        return await asyncio.to_thread(self._create_tx, actor, data, origin, speech, submit=submit)
+
+    def _create_tx(self, actor: Actor, data: BulletinInput, origin: str, speech: Any, *,
+                   submit: bool) -> dict[str, Any]:
         now = self.ctx.now()
         with self.ctx.tx(actor) as sess:
             m = self._check_media(sess, data)
@@ -219,14 +225,20 @@ class BulletinService:
                        f"Không có quyền {action} với bản tin này (vai trò {actor.role}, địa bàn {actor.area_path}).")
 
     async def submit(self, actor: Actor, bulletin_id: str) -> dict[str, Any]:
+        text, form = await asyncio.to_thread(self._submit_check, actor, bulletin_id)
+        speech = await self.speech.speak(text or "") if form == "text" else None
+        return await asyncio.to_thread(self._submit_tx, actor, bulletin_id, speech)
+
+    def _submit_check(self, actor: Actor, bulletin_id: str) -> tuple[str | None, str]:
         with self.ctx.tx(actor) as sess:
             b = self._load(sess, bulletin_id)
             self._require_targets(actor, "bulletin.create", b)
             if b.status not in ("draft", "rejected"):
                 raise Conflict(f"Bản tin đang ở trạng thái '{STATUS_VI[b.status]}', không gửi duyệt được.",
                                field="status")
-            text, form = b.text, b.form
-        speech = await self.speech.speak(text or "") if form == "text" else None
+            return b.text, b.form
+
+    def _submit_tx(self, actor: Actor, bulletin_id: str, speech: Any) -> dict[str, Any]:
         now = self.ctx.now()
         with self.ctx.tx(actor) as sess:
             b = self._load(sess, bulletin_id)
@@ -239,13 +251,21 @@ class BulletinService:
     async def edit(self, actor: Actor, bulletin_id: str, data: BulletinInput) -> dict[str, Any]:
         """A new version; a bulletin already submitted is spoken again and stays in its queue."""
         origin = self._check(actor, data)
+        seen = await asyncio.to_thread(self._edit_check, actor, bulletin_id)
+        resubmit = seen[0] in ("submitted", "in_review")
+        speech = await self.speech.speak(data.text or "") if resubmit and data.form == "text" else None
+        return await asyncio.to_thread(self._edit_tx, actor, bulletin_id, data, origin, seen, speech)
+
+    def _edit_check(self, actor: Actor, bulletin_id: str) -> tuple[str, int]:
         with self.ctx.tx(actor) as sess:
             b = self._load(sess, bulletin_id)
             self._require_targets(actor, "bulletin.create", b)
             self._editable(b)
-            seen = (b.status, b.version)
-            resubmit = b.status in ("submitted", "in_review")
-        speech = await self.speech.speak(data.text or "") if resubmit and data.form == "text" else None
+            return b.status, b.version
+
+    def _edit_tx(self, actor: Actor, bulletin_id: str, data: BulletinInput, origin: str,  # noqa: PLR0917
+                 seen: tuple[str, int], speech: Any) -> dict[str, Any]:
+        resubmit = seen[0] in ("submitted", "in_review")
         now = self.ctx.now()
         with self.ctx.tx(actor) as sess:
             b = self._load(sess, bulletin_id)

@@ -75,7 +75,7 @@ class PublishingService:
 
     async def publish_alert(self, bulletin_id: str, msg_type: str = "Alert") -> list[asyncio.Future[None]]:
         """Publish on the alert topic of every target (urgent), then republish the affected programmes."""
-        s = self._snap(bulletin_id)
+        s = await asyncio.to_thread(self._snap, bulletin_id)
         wire, exp = self._alert_wire(s, msg_type)
         expiry_s = max(1, int((exp - self.ctx.now()).total_seconds()))
         futs = [self.publisher.publish(self.topics.alert(t), wire, qos=1, retain=False, expiry_s=expiry_s,
@@ -84,7 +84,7 @@ class PublishingService:
         return futs
 
     async def publish_recall(self, bulletin_id: str, reason: str) -> list[asyncio.Future[None]]:
-        s = self._snap(bulletin_id)
+        s = await asyncio.to_thread(self._snap, bulletin_id)
         wire = self.envelopes.make("recall", RecallBody([s.id], reason).to_dict())
         futs = [self.publisher.publish(self.topics.alert(t), wire, qos=1, urgent=True) for t in s.targets]
         self.republish_soon(self.areas.leaves_under(s.targets), s.kinds)
