@@ -211,6 +211,15 @@ def fetched_at(data_dir: Path, bulletin_id: str) -> float | None:
     return None
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process used so far (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(sorted_ms: list[float], q: float) -> float:
     """Nearest-rank percentile of an ascending list."""
     if not sorted_ms:
@@ -352,6 +361,9 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                 # Let the connection burst settle (statuses stored by the hub) so it is not measured.
                 await _settle(obs)
                 spies = start_profilers(args.profile, [hub_proc.pid, *(p.pid for p in procs)])
+                watched = {"hub": hub_proc.pid, "broker": broker.proc.pid if broker.proc else 0,
+                           **{f"worker{i}": p.pid for i, p in enumerate(procs)}}
+                cpu0 = {k: cpu_s(v) for k, v in watched.items()}
                 t_approve = time.time()
                 await api(http, "POST", f"{base}/bulletins/{obs.bulletin_id}/approve", token=token)
                 t_response = time.time()
@@ -359,6 +371,8 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                     await wait_for(lambda: len(obs.played) >= len(ids), obs.changed, args.play_timeout,
                                    "every agent's play event")
                 reported = len(obs.played)
+                window_s = time.time() - t_approve
+                cpu = {k: round(cpu_s(v) - cpu0[k], 2) for k, v in watched.items()}
                 await asyncio.to_thread(stop_workers, spies, 20.0, signal.SIGINT)
                 codes = await asyncio.to_thread(stop_workers, procs)
                 procs = []
@@ -384,6 +398,9 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         # where the time goes: alert verified + media downloaded and sha256-checked, before the output starts
         "media_ready_p50_ms": round(percentile(fetched, 50), 1),
         "media_ready_p99_ms": round(percentile(fetched, 99), 1),
+        # CPU seconds each process used from approval until the last play event arrived (window_s)
+        "window_s": round(window_s, 2),
+        "cpu_s": cpu,
         "approve_http_ms": round((t_response - t_approve) * 1000, 1),
         "play_events_at_hub_side": reported,
         "workers": len(specs),

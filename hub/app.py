@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -121,6 +122,11 @@ class HubRuntime:
         self._handles: _Handles | None = None
         self._scheduler: MidnightScheduler | None = None
         self._want_scheduler = config.programme.scheduler if scheduler is None else scheduler
+        # Latest status per device, stored in batches: an emergency changes every device's status at once,
+        # and one transaction per status message would keep the hub busy while devices fetch the media.
+        self._statuses: dict[str, Any] = {}
+        self._statuses_wake = asyncio.Event()
+        self._status_task: asyncio.Task[None] | None = None
 
     async def start(self) -> HubRuntime:
         cfg = self.config
@@ -132,6 +138,7 @@ class HubRuntime:
         if self.publisher is not None:
             self.publisher.start()
             topics = Topics(cfg.mqtt.topic_prefix)
+            self._status_task = asyncio.create_task(self._store_statuses(), name="nguon-hub-statuses")
             self.ingest = Ingest(cfg.mqtt, cfg.mqtt_password(), [topics.all_events(), topics.all_status()],
                                  self._on_message)
             self.ingest.start()
@@ -171,9 +178,28 @@ class HubRuntime:
             log.warning("non-JSON message on %s dropped", topic)
             return
         if topic.endswith("/status"):
-            await asyncio.to_thread(self.services.devices.ingest_status, device, data)
+            self._statuses[device] = data  # a newer status of the same device replaces one not yet stored
+            self._statuses_wake.set()
         elif topic.endswith("/event"):
             await asyncio.to_thread(self.services.devices.ingest_events, device, data)
+
+    async def _store_statuses(self) -> None:
+        """Owned task: store what arrived while the previous batch was being written, in one transaction."""
+        assert self.services is not None
+        while True:
+            await self._statuses_wake.wait()
+            await self.flush_statuses()
+
+    async def flush_statuses(self) -> None:
+        """Store the statuses received so far (also used on shutdown)."""
+        assert self.services is not None
+        self._statuses_wake.clear()
+        batch, self._statuses = self._statuses, {}
+        if batch:
+            try:
+                await asyncio.to_thread(self.services.devices.ingest_statuses, batch)
+            except Exception:  # keep the task alive; the next status of these devices is stored next time
+                log.exception("could not store %d device statuses", len(batch))
 
     async def stop(self) -> None:
         if self._scheduler:
@@ -185,6 +211,12 @@ class HubRuntime:
             await self.services.publishing.stop()
         if self.ingest:
             await self.ingest.stop()
+        if self._status_task:
+            self._status_task.cancel()
+            await asyncio.gather(self._status_task, return_exceptions=True)
+            self._status_task = None
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.flush_statuses(), 5)
         if self.publisher:
             try:
                 await self.publisher.drain(timeout=5)

@@ -118,21 +118,28 @@ class DeviceService:
 
     # --- ingest (from MQTT)
     def ingest_status(self, device_id: str, data: Any) -> None:
-        if not isinstance(data, dict):
-            return
+        self.ingest_statuses({device_id: data})
+
+    def ingest_statuses(self, latest: dict[str, Any]) -> None:
+        """Store the latest status of each device, all in one transaction (an emergency moves them all)."""
         with self.ctx.db.session() as sess:
-            d = sess.get(Device, device_id)
-            if d is None:  # an unregistered device: remember it so an operator sees it, under its claimed area
-                area = str(data.get("area") or "")
-                if area not in self.areas.all():
-                    log.warning("status from unknown device %s (area %r) ignored", device_id, area)
-                    return
-                d = Device(id=device_id, kind=str(data.get("kind") or "radio"), area_path=area, name="",
-                           state="unknown", created_at=self.ctx.now())
-                sess.add(d)
-            d.state = str(data.get("state") or "unknown")[:12]
-            d.last_status = data
-            d.last_seen = self.ctx.now()
+            for device_id, data in latest.items():
+                if isinstance(data, dict):
+                    self._status(sess, device_id, data)
+
+    def _status(self, sess: Session, device_id: str, data: dict[str, Any]) -> None:
+        d = sess.get(Device, device_id)
+        if d is None:  # an unregistered device: remember it so an operator sees it, under its claimed area
+            area = str(data.get("area") or "")
+            if area not in self.areas.all():
+                log.warning("status from unknown device %s (area %r) ignored", device_id, area)
+                return
+            d = Device(id=device_id, kind=str(data.get("kind") or "radio"), area_path=area, name="",
+                       state="unknown", created_at=self.ctx.now())
+            sess.add(d)
+        d.state = str(data.get("state") or "unknown")[:12]
+        d.last_status = data
+        d.last_seen = self.ctx.now()
 
     def ingest_events(self, device_id: str, payload: Any) -> int:
         """Store each event once (idempotent on its id); returns how many were new."""
