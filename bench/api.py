@@ -79,8 +79,13 @@ async def main(reads: int, submits: int, conc: int) -> dict[str, object]:
 
                 read_stats = await _timed(reads, conc, read)
                 submit_stats = await _timed(submits, conc, submit)
+                # reads while speech is being made for a burst of submits (the chair's page at 7 a.m.)
+                burst = asyncio.create_task(_timed(submits, conc, lambda i: submit(i + submits)))
+                mixed = await _timed(reads, conc, read)
+                mixed["submits_still_running_at_end"] = not burst.done()
+                await burst
     return {"bench": "api", "db": "sqlite", "concurrency": conc, "programme_read": read_stats,
-            "bulletin_submit_tts": submit_stats}
+            "bulletin_submit_tts": submit_stats, "programme_read_during_submits": mixed}
 
 
 if __name__ == "__main__":
