@@ -17,7 +17,8 @@ from edge_agent.sdnotify import notify, watchdog_interval_s
 log = logging.getLogger("edge_agent")
 
 
-async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+# PLR0915: the one place that wires the agent; split up, the start-up and shutdown order would be hidden.
+async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:  # noqa: PLR0915
     """Run one agent until SIGTERM/SIGINT, or until `stop` is set (many agents in one loop: bench)."""
     # Imported here: `--help` and config errors answer without loading MQTT, crypto and hardware.
     from edge_agent.agent import Agent  # noqa: PLC0415

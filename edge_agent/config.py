@@ -1,4 +1,4 @@
-"""Agent settings: frozen dataclasses loaded from a TOML file, checked at start, overridable by NGUON_* env."""
+"""Agent settings: frozen dataclasses from a TOML file, checked at start, overridable by NGUON_* env."""
 
 from __future__ import annotations
 
@@ -97,7 +97,7 @@ def _hint(key: str, known: list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else f" (known keys: {', '.join(sorted(known))})"
 
 
-def _coerce(where: str, value: Any, typ: Any) -> Any:
+def _coerce(where: str, value: Any, typ: Any) -> Any:  # noqa: PLR0911, PLR0912 - one branch per field type
     """Check/convert one value to the field's type; env strings are parsed."""
     text = str(typ)
     from_env = isinstance(value, str) and typ is not str
@@ -198,7 +198,7 @@ def load_settings(
     return _validate(settings)
 
 
-def _validate(s: Settings) -> Settings:
+def _validate(s: Settings) -> Settings:  # noqa: PLR0912 - one check per setting, each with its own message
     def bad(msg: str) -> ConfigError:
         return ConfigError(msg)
 

@@ -176,7 +176,10 @@ class PlayerAudioOutput:
             return 0
         return self._offset + int((time.monotonic() - self._started) * 1000)
 
-    async def play(self, path: Path, *, offset_ms: int, duration_ms: int, label: str) -> PlayResult:
+    # PLR0912: each way a player pipeline can end (done, died, silent, cancelled) is handled where it happens.
+    async def play(  # noqa: PLR0912
+        self, path: Path, *, offset_ms: int, duration_ms: int, label: str
+    ) -> PlayResult:
         stages = player_command(self._player, path, offset_ms)
         procs: list[asyncio.subprocess.Process] = []
         try:

@@ -1,4 +1,4 @@
-"""Test harness: a tiny signing fake hub (protocol.Signer + aiohttp /media), agent processes, an event collector."""
+"""Test harness: a small signing fake hub (protocol.Signer + aiohttp /media), agent processes, a collector."""
 
 from __future__ import annotations
 
@@ -38,7 +38,12 @@ ROOT = Path(__file__).resolve().parents[2]
 AREA = "67/660/24613"
 
 
-async def wait_until(pred: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
+# ASYNC109: a polling helper with its own deadline, so each failure names what it waited for
+async def wait_until(
+    pred: Callable[[], Any],
+    timeout: float = 15.0,  # noqa: ASYNC109
+    what: str = "condition",
+) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = pred()
@@ -196,8 +201,8 @@ class FakeHub:
         msg_type: str = "Alert",
         identifier: str | None = None,
         expires_in_s: float = 600,
-        repeat: Repeat = Repeat(),
-    ) -> tuple[AlertBody, datetime]:  # noqa: B008
+        repeat: Repeat = Repeat(),  # noqa: B008 - frozen, so one shared default is safe
+    ) -> tuple[AlertBody, datetime]:
         now = self.clock.now()
         expires = now + timedelta(seconds=expires_in_s)
         body = AlertBody(
@@ -222,7 +227,9 @@ class FakeHub:
             await client.publish(topic, wire, qos=1, retain=retain, timeout=10)
 
     async def send_programme(self, p: ProgrammeBody) -> None:
-        await self.publish(self.topics.program(AREA, p.kind), self.sign("programme", p.to_dict()), retain=True)
+        await self.publish(
+            self.topics.program(AREA, p.kind), self.sign("programme", p.to_dict()), retain=True
+        )
 
     async def send_command(self, device_id: str, command: str, args: dict[str, Any] | None = None) -> None:
         """A signed command as the hub sends it: expires 60 s after issue."""
@@ -234,8 +241,20 @@ class FakeHub:
         """A PNG test card (ffmpeg), served like any media."""
         path = self.dir / f"{name}.png"
         subprocess.run(
-            ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc=size={size}:rate=1",
-             "-frames:v", "1", str(path)],
+            [
+                "ffmpeg",
+                "-nostdin",
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                f"testsrc=size={size}:rate=1",
+                "-frames:v",
+                "1",
+                str(path),
+            ],
             check=True,
             timeout=30,
         )
@@ -396,7 +415,7 @@ relay_idle_off_s = 1.0
         except (OSError, ValueError):
             return {}
 
-    async def ready(self, timeout: float = 20) -> None:
+    async def ready(self, timeout: float = 20) -> None:  # noqa: ASYNC109 - passed on to wait_until
         await wait_until(
             lambda: self.status().get("connected") and self.status().get("pid") == self.proc.pid,
             timeout,

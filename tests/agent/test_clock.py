@@ -1,5 +1,5 @@
-"""Clock trust "ntp": with the OS saying "not synchronised", scheduled items wait and emergencies play; a fresh
-signed message within tolerance makes the clock trusted; the status says which."""
+"""Clock trust "ntp": with the OS saying "not synchronised", scheduled items wait and emergencies play;
+a fresh signed message within tolerance makes the clock trusted; the status says which."""
 
 from __future__ import annotations
 

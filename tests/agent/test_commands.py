@@ -66,8 +66,11 @@ async def test_commands_end_to_end(hub: FakeHub, collector: Collector, agent: Ag
     cached.write_bytes(b"bit rot")
     r = await command("resync")
     assert r["ok"] and "1 tệp hỏng" in r["detail"]
-    await wait_until(lambda: cached.exists() and cached.read_bytes() == hub.media[later.media.sha256], 10,  # type: ignore[union-attr]
-                     "fetched again")
+    await wait_until(
+        lambda: cached.exists() and cached.read_bytes() == hub.media[later.media.sha256],
+        10,  # type: ignore[union-attr]
+        "fetched again",
+    )
 
     # report: the status goes out at once with the outbox size
     r = await command("report")

@@ -146,8 +146,10 @@ async def test_led_agent_rotation_emergency_cancel_and_proof_of_display(
         await hub.send_alert(body, hub.clock.now() + timedelta(minutes=10))
         shown = await rendered(page, "emergency", "lu-quet", 5)
         arrived = received_at(agent, "lu-quet")
-        print(f"LED takeover: {shown - arrived:.3f} s after the agent got the alert, "
-              f"{shown - published:.3f} s after publishing")
+        print(
+            f"LED takeover: {shown - arrived:.3f} s after the agent got the alert, "
+            f"{shown - published:.3f} s after publishing"
+        )
         assert shown - arrived < 1.0, "the emergency must take the screen within 1 s of reaching the agent"
         assert await page.locator("#emergency").inner_text() != ""
         await wait_until(lambda: agent.status().get("state") == "emergency", 5, "status says emergency")
@@ -171,7 +173,11 @@ async def test_led_agent_rotation_emergency_cancel_and_proof_of_display(
         # Every "completed" was confirmed by the page; the same records are in the local play log.
         assert all("no player page" not in p["detail"] for p in collector.plays(outcome="completed"))
         local = {(p["bulletin_id"], p["outcome"]) for p in agent.plays()}
-        assert {("anh-lich-tiem", "completed"), (on_screen, "interrupted"), ("lu-quet", "interrupted")} <= local
+        assert {
+            ("anh-lich-tiem", "completed"),
+            (on_screen, "interrupted"),
+            ("lu-quet", "interrupted"),
+        } <= local
         # The panel driver (sim twin) was told what was shown.
         frames = [
             json.loads(x)["frame"]

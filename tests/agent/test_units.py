@@ -24,7 +24,7 @@ T0 = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
 def test_config_unknown_key_suggests_and_env_overrides(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="did you mean 'port'"):
         load_settings(None, env={}, raw={**BASE, "mqtt": {"prot": 1884}})
-    with pytest.raises(ConfigError, match="hardware.volume"):
+    with pytest.raises(ConfigError, match=r"hardware\.volume"):
         load_settings(None, env={}, raw={**BASE, "hardware": {"volume": 140}})
     with pytest.raises(ConfigError, match="05:00-06:30"):
         load_settings(None, env={}, raw={**BASE, "radio": {"windows": ["5h-6h"]}})
@@ -77,7 +77,14 @@ def test_clock_trust_from_os_or_hub_time() -> None:
 
 def _emergency(bid: str, *, after: str = "restart", repeat: Repeat | None = None) -> BulletinInfo:
     return BulletinInfo(
-        bid, "Khẩn", "emergency", "province", "audio", 10_000, after_interrupt=after, repeat=repeat,
+        bid,
+        "Khẩn",
+        "emergency",
+        "province",
+        "audio",
+        10_000,
+        after_interrupt=after,
+        repeat=repeat,
         valid_until=(T0 + timedelta(hours=2)).isoformat(),
     )
 

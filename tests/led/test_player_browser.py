@@ -36,8 +36,11 @@ ARGS = [
     "--autoplay-policy=no-user-gesture-required",
 ]
 # Screenshots land in docs/ only when asked (NGUON_SCREENSHOTS=1), so a test run leaves the tree clean.
-SHOTS = (Path(__file__).resolve().parents[2] / "docs" / "screenshots" if os.environ.get("NGUON_SCREENSHOTS") == "1"
-         else Path(tempfile.gettempdir()) / "nguon-screenshots")
+SHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    if os.environ.get("NGUON_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "nguon-screenshots"
+)
 SIZES = [(192, 96), (1920, 384)]
 TEXT = (
     "UBND xã thông báo: từ ngày 25/11, người dân mang theo căn cước khi đến trạm y tế để tiêm "
