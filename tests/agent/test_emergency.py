@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 
 from protocol.messages import Repeat
@@ -84,3 +85,20 @@ async def test_newer_emergency_preempts_older_which_resumes_or_restarts(
     await wait_until(lambda: len(collector.plays("dong-dat", "completed")) == 2, 10, "update replayed")
     await asyncio.sleep(1.0)
     assert len(collector.plays("dong-dat")) == 2
+
+
+async def test_emergency_learnt_from_retained_programme_repeats(
+    hub: FakeHub, collector: Collector, agent: AgentProcess
+) -> None:
+    storm = replace(
+        hub.bulletin(
+            "bao-muon", 5, priority="emergency", valid_until=hub.clock.now() + timedelta(minutes=10)
+        ),
+        repeat=Repeat(count=2, interval_s=1),
+    )
+    await hub.send_programme(hub.programme([], emergencies=[storm]))  # retained: the agent joins late
+    agent.start()
+    await agent.ready()
+    await wait_until(lambda: len(collector.plays("bao-muon", "completed")) == 2, 15, "played twice")
+    await asyncio.sleep(1.5)
+    assert len(collector.plays("bao-muon")) == 2, "count=2 and no then_every_s: exactly two plays"
