@@ -92,6 +92,7 @@ class Agent:
             return  # a clock that is wrong (a Pi booting in 2035) must not decide what is old
         self._housekept_at = time.monotonic()
         now = self.clock.now()
+        self.book.expire(now)  # the radio runner does this as it goes; an LED board's book needs it here
         cutoff = now - timedelta(days=KEEP_DAYS)
         local_date = cutoff.astimezone(ZoneInfo(self.settings.timezone)).date().isoformat()
         gone = self.store.prune(before=cutoff.isoformat(), before_date=local_date)
