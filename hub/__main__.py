@@ -44,16 +44,27 @@ async def _serve(cfg: HubConfig) -> None:
         await stop.wait()
 
 
-def agent_config(*, device_id: str, kind: str, area: str, hub_url: str, public_key: str, prefix: str,
-                 mqtt_host: str, mqtt_port: int) -> str:
+def agent_config(
+    *,
+    device_id: str,
+    kind: str,
+    area: str,
+    hub_url: str,
+    public_key: str,
+    prefix: str,
+    mqtt_host: str,
+    mqtt_port: int,
+) -> str:
     """The agent's TOML (contract.md format)."""
-    return (f'device_id = "{device_id}"\nkind = "{kind}"\narea = "{area}"\n'
-            f'data_dir = "/var/lib/nguon-agent"\nhub_url = "{hub_url}"\n'
-            f'hub_public_keys = ["{public_key}"]\ntopic_prefix = "{prefix}"\n'
-            'clock_offset_s = 0.0\nclock_trust = "ntp"\nheartbeat_s = 30\n\n'
-            f'[mqtt]\nhost = "{mqtt_host}"\nport = {mqtt_port}\nusername = "{device_id}"\n'
-            f'password_file = "/etc/nguon-agent/mqtt_password"\n\n'
-            '[hardware]\nmode = "real"\nvolume = 80\n')
+    return (
+        f'device_id = "{device_id}"\nkind = "{kind}"\narea = "{area}"\n'
+        f'data_dir = "/var/lib/nguon-agent"\nhub_url = "{hub_url}"\n'
+        f'hub_public_keys = ["{public_key}"]\ntopic_prefix = "{prefix}"\n'
+        'clock_offset_s = 0.0\nclock_trust = "ntp"\nheartbeat_s = 30\n\n'
+        f'[mqtt]\nhost = "{mqtt_host}"\nport = {mqtt_port}\nusername = "{device_id}"\n'
+        f'password_file = "/etc/nguon-agent/mqtt_password"\n\n'
+        '[hardware]\nmode = "real"\nvolume = 80\n'
+    )
 
 
 def _broker(args: argparse.Namespace, cfg: HubConfig, s: Any) -> None:
@@ -64,7 +75,10 @@ def _broker(args: argparse.Namespace, cfg: HubConfig, s: Any) -> None:
         text = acl_text(grants, hub_user=args.hub_user, prefix=cfg.mqtt.topic_prefix)
         if args.output:
             write_private(Path(args.output), text)
-            print(f"{len(grants)} devices written to {args.output}; reload mosquitto (systemctl reload mosquitto)")
+            print(
+                f"{len(grants)} devices written to {args.output}; "
+                "reload mosquitto (systemctl reload mosquitto)"
+            )
         else:
             print(text)
     else:
@@ -75,7 +89,7 @@ def _broker(args: argparse.Namespace, cfg: HubConfig, s: Any) -> None:
         print(secret)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912, PLR0915 - one flat table of subcommands
     p = argparse.ArgumentParser(prog="python -m hub", description="nguon hub (HTTT nguồn)")
     p.add_argument("--config", help="TOML config file (NGUON_* env vars override)")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -140,8 +154,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "user":
             if args.ucmd == "add":
                 pw = _read_password(args) or ""
-                out = s.accounts.create_user(SYSTEM, username=args.name, password=pw, role=args.role,
-                                             area=args.area)
+                out = s.accounts.create_user(
+                    SYSTEM, username=args.name, password=pw, role=args.role, area=args.area
+                )
                 print(json.dumps(out, ensure_ascii=False))
             elif args.ucmd == "disable":
                 s.accounts.set_disabled(SYSTEM, args.name, True)
@@ -155,9 +170,18 @@ def main(argv: list[str] | None = None) -> int:
             base = cfg.http.public_url or f"http://{cfg.http.host}:{cfg.http.port}"
             from protocol.keys import public_key_b64  # noqa: PLC0415
 
-            print(agent_config(device_id=out["id"], kind=out["kind"], area=out["area"], hub_url=base,
-                               public_key=public_key_b64(s.envelopes.key.public), prefix=cfg.mqtt.topic_prefix,
-                               mqtt_host=args.mqtt_host or cfg.mqtt.host, mqtt_port=args.mqtt_port or cfg.mqtt.port))
+            print(
+                agent_config(
+                    device_id=out["id"],
+                    kind=out["kind"],
+                    area=out["area"],
+                    hub_url=base,
+                    public_key=public_key_b64(s.envelopes.key.public),
+                    prefix=cfg.mqtt.topic_prefix,
+                    mqtt_host=args.mqtt_host or cfg.mqtt.host,
+                    mqtt_port=args.mqtt_port or cfg.mqtt.port,
+                )
+            )
         elif args.cmd == "broker":
             _broker(args, cfg, s)
         elif args.cmd == "areas":

@@ -64,7 +64,8 @@ async def media_handler(request: web.Request) -> web.StreamResponse:
             mime = known[sha] = services.media.get(sha).mime
         except NotFound:
             mime = "application/octet-stream"
-    resp = web.FileResponse(path, headers={"Content-Type": mime, "Cache-Control": "public, max-age=31536000, immutable",
+    resp = web.FileResponse(path, headers={"Content-Type": mime,
+                                           "Cache-Control": "public, max-age=31536000, immutable",
                                            "ETag": f'"{sha}"'})
     return resp
 
@@ -82,7 +83,8 @@ def build_app(config: HubConfig, *, clock: Clock | None = None, services: Servic
               publisher: PublisherLike | None = None, speech: Any = None) -> web.Application:
     """The aiohttp application (API, /media, /healthz; the web UI mounts itself if hub.web exists)."""
     services = services or build_services(config, clock=clock, publisher=publisher, speech=speech)
-    app = web.Application(middlewares=[error_middleware], client_max_size=config.http.max_upload_mb * 1024 * 1024)
+    app = web.Application(middlewares=[error_middleware],
+                          client_max_size=config.http.max_upload_mb * 1024 * 1024)
     app[SERVICES] = services
     app[MEDIA_MIME] = {}
     api.install(app)

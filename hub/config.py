@@ -13,6 +13,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -76,7 +77,8 @@ class ProgrammeConfig(_Section):
     days_ahead: int = Field(3, ge=1, le=14, description="days per published programme, today included")
     gap_s: int = Field(0, ge=0)
     auto_normal_until_chosen: bool = Field(
-        True, description="normal bulletins air until the commune chair makes a selection for that day")
+        True, description="normal bulletins air until the commune chair makes a selection for that day"
+    )
     emergency_default_s: int = Field(3600, ge=60, description="expiry of an emergency with no valid_until")
     recall_memory_days: int = 7
     scheduler: bool = Field(True, description="run the midnight recompile job")
@@ -109,8 +111,6 @@ class HubConfig(_Section):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
@@ -123,7 +123,11 @@ class HubConfig(_Section):
 
     @property
     def signing_key_path(self) -> Path:
-        return Path(self.security.signing_key) if self.security.signing_key else self.data_dir / "keys" / "hub_signing.pem"
+        return (
+            Path(self.security.signing_key)
+            if self.security.signing_key
+            else self.data_dir / "keys" / "hub_signing.pem"
+        )
 
     @property
     def media_dir(self) -> Path:
@@ -171,16 +175,22 @@ def _env_value(raw: str) -> Any:
 
 def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    sections = {k for k, f in HubConfig.model_fields.items()
-                if isinstance(f.annotation, type) and issubclass(f.annotation, BaseModel)}
+    sections = {
+        k
+        for k, f in HubConfig.model_fields.items()
+        if isinstance(f.annotation, type) and issubclass(f.annotation, BaseModel)
+    }
     for name, raw in environ.items():
         if not name.startswith(ENV_PREFIX) or name in ("NGUON_ADMIN_PASSWORD",):
             continue
-        key = name[len(ENV_PREFIX):].lower()
+        key = name[len(ENV_PREFIX) :].lower()
         if "__" in key:
             section, sub = key.split("__", 1)
             if section not in sections:
-                raise ConfigError(f"environment variable {name}: unknown section {section!r}{_hint(section, list(sections))}")
+                raise ConfigError(
+                    f"environment variable {name}: unknown section {section!r}"
+                    f"{_hint(section, list(sections))}"
+                )
             out.setdefault(section, {})[sub] = _env_value(raw)
         elif key in HubConfig.model_fields and key not in sections:
             out[key] = raw if key in ("data_dir", "timezone", "log_level") else _env_value(raw)
@@ -197,7 +207,9 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def build_config(data: Mapping[str, Any] | None = None, *, environ: Mapping[str, str] | None = None) -> HubConfig:
+def build_config(
+    data: Mapping[str, Any] | None = None, *, environ: Mapping[str, str] | None = None
+) -> HubConfig:
     """Validate a mapping (from TOML) with env overrides applied; raises ConfigError with a clear message."""
     merged = _merge(dict(data or {}), env_overrides(os.environ if environ is None else environ))
     _check_unknown(merged, HubConfig, "")

@@ -42,7 +42,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}  # noqa: RUF012 - SQLAlchemy reads it from the class
 
 
 class Area(Base):
@@ -134,7 +134,8 @@ class Bulletin(Base):
     recall_reason: Mapped[str | None] = mapped_column(Text)
     cancelled_at: Mapped[datetime | None]
     targets: Mapped[list[BulletinTarget]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="BulletinTarget.area_path")
+        cascade="all, delete-orphan", lazy="selectin", order_by="BulletinTarget.area_path"
+    )
 
     @property
     def target_paths(self) -> list[str]:

@@ -43,7 +43,7 @@ class Backoff:
         self.first, self.cap, self.n = first, cap, 0
 
     def next(self) -> float:
-        delay = min(self.cap, self.first * (2 ** self.n))
+        delay = min(self.cap, self.first * (2**self.n))
         self.n += 1
         return delay * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not security
 
@@ -52,10 +52,18 @@ class Backoff:
 
 
 def _client(cfg: MqttConfig, password: str, suffix: str, will: aiomqtt.Will | None = None) -> aiomqtt.Client:
-    return aiomqtt.Client(cfg.host, cfg.port, username=cfg.username or None, password=password or None,
-                          identifier=f"{cfg.client_id}-{suffix}", protocol=aiomqtt.ProtocolVersion.V5,
-                          keepalive=cfg.keepalive_s, timeout=10, max_concurrent_outgoing_calls=MAX_IN_FLIGHT,
-                          will=will)
+    return aiomqtt.Client(
+        cfg.host,
+        cfg.port,
+        username=cfg.username or None,
+        password=password or None,
+        identifier=f"{cfg.client_id}-{suffix}",
+        protocol=aiomqtt.ProtocolVersion.V5,
+        keepalive=cfg.keepalive_s,
+        timeout=10,
+        max_concurrent_outgoing_calls=MAX_IN_FLIGHT,
+        will=will,
+    )
 
 
 class Publisher:
@@ -70,11 +78,21 @@ class Publisher:
         self.published = 0
         self._task: asyncio.Task[None] | None = None
 
-    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False,
-                expiry_s: int | None = None, urgent: bool = False) -> asyncio.Future[None]:
+    def publish(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        qos: int = 1,
+        retain: bool = False,
+        expiry_s: int | None = None,
+        urgent: bool = False,
+    ) -> asyncio.Future[None]:
         """Enqueue; the future resolves when the broker acknowledged (QoS 1)."""
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        (self._urgent if urgent else self._normal).append(Outgoing(topic, payload, qos, retain, expiry_s, fut))
+        (self._urgent if urgent else self._normal).append(
+            Outgoing(topic, payload, qos, retain, expiry_s, fut)
+        )
         self._wake.set()
         return fut
 
@@ -82,7 +100,7 @@ class Publisher:
     def pending(self) -> int:
         return len(self._urgent) + len(self._normal)
 
-    async def drain(self, timeout: float = 30.0) -> None:
+    async def drain(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109 - a bound, not a cancel scope
         """Wait until everything queued so far was acknowledged."""
         futs = [o.done for o in (*self._urgent, *self._normal) if o.done]
         if futs:
@@ -137,14 +155,18 @@ class Publisher:
                         if o is None:
                             self._wake.clear()
                             if inflight:
-                                done, inflight = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
+                                done, inflight = await asyncio.wait(
+                                    inflight, return_when=asyncio.FIRST_COMPLETED
+                                )
                                 for t in done:
                                     t.result()
                                 continue
                             await self._wake.wait()
                             continue
                         # paho sends synchronously when publish() starts, so tasks keep the queue order
-                        task = asyncio.create_task(self._send(client, o), name=f"nguon-hub-mqtt-send-{self.name}")
+                        task = asyncio.create_task(
+                            self._send(client, o), name=f"nguon-hub-mqtt-send-{self.name}"
+                        )
                         inflight.add(task)
                         await asyncio.sleep(0)
                         if len(inflight) >= MAX_IN_FLIGHT:

@@ -77,8 +77,15 @@ class MidnightScheduler:
         now = self.services.ctx.now()
         delay = next_midnight(now, self.tz) - now
         run_at = datetime.now(self.tz) + delay  # APScheduler runs on the machine's clock
-        self.scheduler.add_job(self.run_now, "date", run_date=run_at, id=JOB_ID, replace_existing=True,
-                               misfire_grace_time=3600, coalesce=True)
+        self.scheduler.add_job(
+            self.run_now,
+            "date",
+            run_date=run_at,
+            id=JOB_ID,
+            replace_existing=True,
+            misfire_grace_time=3600,
+            coalesce=True,
+        )
 
     def start(self) -> None:
         self.scheduler.start()

@@ -22,7 +22,9 @@ _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 def check_password_policy(password: str, username: str) -> None:
     """No short, single-class or username-like passwords (DOMAIN.md: no short or default passwords)."""
     if len(password) < MIN_PASSWORD_LEN:
-        raise Invalid(f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LEN} ký tự.", field="password", code="weak_password")
+        raise Invalid(
+            f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LEN} ký tự.", field="password", code="weak_password"
+        )
     classes = [
         any(c.islower() for c in password),
         any(c.isupper() for c in password),
@@ -30,8 +32,11 @@ def check_password_policy(password: str, username: str) -> None:
         any(not c.isalnum() for c in password),
     ]
     if sum(classes) < 2:
-        raise Invalid("Mật khẩu phải kết hợp ít nhất hai loại ký tự (chữ thường, chữ hoa, chữ số, ký hiệu).",
-                      field="password", code="weak_password")
+        raise Invalid(
+            "Mật khẩu phải kết hợp ít nhất hai loại ký tự (chữ thường, chữ hoa, chữ số, ký hiệu).",
+            field="password",
+            code="weak_password",
+        )
     if username and username.lower() in password.lower():
         raise Invalid("Mật khẩu không được chứa tên đăng nhập.", field="password", code="weak_password")
     if len(set(password)) < 5:

@@ -63,7 +63,14 @@ class Envelopes:
         self.seq = seq
         self.clock = clock
 
-    def make(self, type_: str, body: dict[str, Any], *, expires_at: datetime | None = None,
-             id_: str | None = None) -> bytes:
-        return self.signer.sign(type=type_, id=id_ or uuid.uuid4().hex, seq=self.seq.next(),
-                                issued_at=self.clock.now(), expires_at=expires_at, body=body)
+    def make(
+        self, type_: str, body: dict[str, Any], *, expires_at: datetime | None = None, id_: str | None = None
+    ) -> bytes:
+        return self.signer.sign(
+            type=type_,
+            id=id_ or uuid.uuid4().hex,
+            seq=self.seq.next(),
+            issued_at=self.clock.now(),
+            expires_at=expires_at,
+            body=body,
+        )

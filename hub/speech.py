@@ -26,9 +26,14 @@ class SpeechService:
         fields = {f.name for f in dataclasses.fields(tts.TtsSettings)}
         t = config.tts
         wanted: dict[str, Any] = {
-            "engines": tuple(t.engines), "voice": t.voice, "loudness_lufs": t.loudness_lufs,
-            "audio_format": t.audio_format, "bitrate": t.bitrate, "chime": t.chime,
-            "gtts_timeout_s": t.gtts_timeout_s, "piper_model": Path(t.piper_model) if t.piper_model else None,
+            "engines": tuple(t.engines),
+            "voice": t.voice,
+            "loudness_lufs": t.loudness_lufs,
+            "audio_format": t.audio_format,
+            "bitrate": t.bitrate,
+            "chime": t.chime,
+            "gtts_timeout_s": t.gtts_timeout_s,
+            "piper_model": Path(t.piper_model) if t.piper_model else None,
         }
         self.settings = tts.TtsSettings(**{k: v for k, v in wanted.items() if k in fields})
         self.synth = tts.Synthesizer(self.settings, config.tts_cache_dir)
@@ -41,8 +46,11 @@ class SpeechService:
         try:
             return await asyncio.get_running_loop().run_in_executor(self._pool, self.synth.synthesize, text)
         except self._tts.TtsError as exc:
-            raise Invalid(f"Không chuyển được văn bản thành giọng nói: {exc}", field="text",
-                          code=f"tts_{getattr(exc, 'code', 'failed')}") from None
+            raise Invalid(
+                f"Không chuyển được văn bản thành giọng nói: {exc}",
+                field="text",
+                code=f"tts_{getattr(exc, 'code', 'failed')}",
+            ) from None
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

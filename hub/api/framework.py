@@ -50,12 +50,22 @@ class Api:
         self.prefix = prefix
         self.routes: list[Route] = []
 
-    def route(self, method: str, path: str, summary: str, *, body: type[BaseModel] | None = None,
-              auth: bool = True, query: list[tuple[str, str, bool]] | None = None, status: int = 200,
-              tag: str = "") -> Callable[[Handler], Handler]:
+    def route(
+        self,
+        method: str,
+        path: str,
+        summary: str,
+        *,
+        body: type[BaseModel] | None = None,
+        auth: bool = True,
+        query: list[tuple[str, str, bool]] | None = None,
+        status: int = 200,
+        tag: str = "",
+    ) -> Callable[[Handler], Handler]:
         def deco(fn: Handler) -> Handler:
             self.routes.append(Route(method, path, fn, summary, body, auth, query or [], status, tag))
             return fn
+
         return deco
 
     def install(self, app: web.Application) -> None:
@@ -83,12 +93,17 @@ class Api:
             if isinstance(result, web.StreamResponse):
                 return result
             return json_response(result, status=r.status)
+
         return handler
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
-    return web.Response(body=json.dumps(data, ensure_ascii=False).encode("utf-8"), status=status,
-                        content_type="application/json", charset="utf-8")
+    return web.Response(
+        body=json.dumps(data, ensure_ascii=False).encode("utf-8"),
+        status=status,
+        content_type="application/json",
+        charset="utf-8",
+    )
 
 
 def client_ip(request: web.Request) -> str:
@@ -106,7 +121,9 @@ def authenticate(request: web.Request, services: Any) -> Actor:
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             services.accounts.check_csrf(csrf, request.headers.get("X-CSRF-Token"))
         return actor
-    raise Unauthorized("Cần đăng nhập: gửi 'Authorization: Bearer <token>' (lấy token qua POST /api/v1/auth/login).")
+    raise Unauthorized(
+        "Cần đăng nhập: gửi 'Authorization: Bearer <token>' (lấy token qua POST /api/v1/auth/login)."
+    )
 
 
 async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
@@ -127,8 +144,9 @@ async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
 
 
 @web.middleware
-async def error_middleware(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-                           ) -> web.StreamResponse:
+async def error_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
     try:
         return await handler(request)
     except ServiceError as exc:
@@ -139,13 +157,16 @@ async def error_middleware(request: web.Request, handler: Callable[[web.Request]
     except web.HTTPException as exc:
         if exc.status < 400 or not request.path.startswith(("/api/", "/media/")):
             raise
-        return json_response({"error": {"code": "http_" + str(exc.status), "message": exc.reason}},
-                             status=exc.status)
+        return json_response(
+            {"error": {"code": "http_" + str(exc.status), "message": exc.reason}}, status=exc.status
+        )
     except Exception:
         if not request.path.startswith("/api/"):
             raise
         log.exception("internal error on %s %s", request.method, request.path)
-        return json_response({"error": {"code": "internal", "message": "Lỗi nội bộ; đã ghi nhật ký."}}, status=500)
+        return json_response(
+            {"error": {"code": "internal", "message": "Lỗi nội bộ; đã ghi nhật ký."}}, status=500
+        )
 
 
 def openapi(api: Api, *, title: str, version: str) -> dict[str, Any]:
@@ -154,12 +175,19 @@ def openapi(api: Api, *, title: str, version: str) -> dict[str, Any]:
     schemas: dict[str, Any] = {}
     error_ref = {"$ref": "#/components/schemas/Error"}
     for r in api.routes:
-        op: dict[str, Any] = {"summary": r.summary, "operationId": r.handler.__name__,
-                              "tags": [r.tag] if r.tag else []}
-        params = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
-                  for p in _path_params(r.path)]
-        params += [{"name": n, "in": "query", "required": req, "description": d, "schema": {"type": "string"}}
-                   for n, d, req in r.query]
+        op: dict[str, Any] = {
+            "summary": r.summary,
+            "operationId": r.handler.__name__,
+            "tags": [r.tag] if r.tag else [],
+        }
+        params = [
+            {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+            for p in _path_params(r.path)
+        ]
+        params += [
+            {"name": n, "in": "query", "required": req, "description": d, "schema": {"type": "string"}}
+            for n, d, req in r.query
+        ]
         if params:
             op["parameters"] = params
         if r.body is not None:
@@ -167,27 +195,56 @@ def openapi(api: Api, *, title: str, version: str) -> dict[str, Any]:
             for name, sub in schema.pop("$defs", {}).items():
                 schemas[name] = sub
             schemas[r.body.__name__] = schema
-            op["requestBody"] = {"required": True, "content": {"application/json": {
-                "schema": {"$ref": f"#/components/schemas/{r.body.__name__}"}}}}
+            op["requestBody"] = {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{r.body.__name__}"}}
+                },
+            }
         op["responses"] = {
-            str(r.status): {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
-            "4XX": {"description": "error; message says what to fix",
-                    "content": {"application/json": {"schema": error_ref}}},
+            str(r.status): {
+                "description": "OK",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            },
+            "4XX": {
+                "description": "error; message says what to fix",
+                "content": {"application/json": {"schema": error_ref}},
+            },
         }
         if r.auth:
             op["security"] = [{"bearer": []}]
         paths.setdefault(api.prefix + r.path, {})[r.method.lower()] = op
-    schemas["Error"] = {"type": "object", "required": ["error"], "properties": {"error": {
-        "type": "object", "required": ["code", "message"],
-        "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}}}}}
-    paths["/media/{sha256}"] = {"get": {"summary": "media file by content hash (no auth; Range supported)",
-                                        "parameters": [{"name": "sha256", "in": "path", "required": True,
-                                                        "schema": {"type": "string"}}],
-                                        "responses": {"200": {"description": "the file"},
-                                                      "206": {"description": "partial content"}}}}
-    return {"openapi": "3.1.0", "info": {"title": title, "version": version}, "paths": paths,
-            "components": {"schemas": schemas, "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer"}}}}
+    schemas["Error"] = {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "field": {"type": "string"},
+                },
+            }
+        },
+    }
+    paths["/media/{sha256}"] = {
+        "get": {
+            "summary": "media file by content hash (no auth; Range supported)",
+            "parameters": [{"name": "sha256", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "the file"}, "206": {"description": "partial content"}},
+        }
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
 
 
 def _path_params(path: str) -> list[str]:

@@ -61,12 +61,24 @@ def _date(value: str | None, field: str = "date") -> date:
 
 
 def _bulletin_input(body: BulletinIn) -> BulletinInput:
-    return BulletinInput(title=body.title, priority=body.priority, form=body.form, targets=body.targets,
-                         kinds=list(body.kinds), text=body.text, media=body.media, subtitles=body.subtitles,
-                         valid_from=body.valid_from, valid_until=body.valid_until, plays_per_day=body.plays_per_day,
-                         sensitive=body.sensitive, exercise=body.exercise,
-                         repeat=body.repeat.model_dump() if body.repeat else None,
-                         after_interrupt=body.after_interrupt, origin=body.origin)
+    return BulletinInput(
+        title=body.title,
+        priority=body.priority,
+        form=body.form,
+        targets=body.targets,
+        kinds=list(body.kinds),
+        text=body.text,
+        media=body.media,
+        subtitles=body.subtitles,
+        valid_from=body.valid_from,
+        valid_until=body.valid_until,
+        plays_per_day=body.plays_per_day,
+        sensitive=body.sensitive,
+        exercise=body.exercise,
+        repeat=body.repeat.model_dump() if body.repeat else None,
+        after_interrupt=body.after_interrupt,
+        origin=body.origin,
+    )
 
 
 def _aware(body: BulletinIn) -> None:
@@ -94,20 +106,43 @@ def me(request: web.Request, s: S, a: A) -> Any:
 
 
 # --- bulletins
-@api.route("POST", "/bulletins", "create a bulletin (submitted unless draft=true; text is spoken now)",
-           body=BulletinIn, status=201, tag="bulletins")
+@api.route(
+    "POST",
+    "/bulletins",
+    "create a bulletin (submitted unless draft=true; text is spoken now)",
+    body=BulletinIn,
+    status=201,
+    tag="bulletins",
+)
 async def create_bulletin(request: web.Request, s: S, a: A, *, body: BulletinIn) -> Any:
     _aware(body)
     return await s.bulletins.create(a, _bulletin_input(body), submit=not body.draft)
 
 
-@api.route("GET", "/bulletins", "list bulletins visible to me", tag="bulletins",
-           query=[("status", "filter by status", False), ("priority", "filter", False), ("area", "filter", False),
-                  ("limit", "max rows (100)", False), ("offset", "skip rows", False)])
+@api.route(
+    "GET",
+    "/bulletins",
+    "list bulletins visible to me",
+    tag="bulletins",
+    query=[
+        ("status", "filter by status", False),
+        ("priority", "filter", False),
+        ("area", "filter", False),
+        ("limit", "max rows (100)", False),
+        ("offset", "skip rows", False),
+    ],
+)
 def list_bulletins(request: web.Request, s: S, a: A) -> Any:
-    return {"bulletins": s.bulletins.list(a, status=_q(request, "status"), priority=_q(request, "priority"),
-                                          area=_q(request, "area"), limit=min(_int(request, "limit", 100), 1000),
-                                          offset=_int(request, "offset", 0))}
+    return {
+        "bulletins": s.bulletins.list(
+            a,
+            status=_q(request, "status"),
+            priority=_q(request, "priority"),
+            area=_q(request, "area"),
+            limit=min(_int(request, "limit", 100), 1000),
+            offset=_int(request, "offset", 0),
+        )
+    }
 
 
 @api.route("GET", "/bulletins/{id}", "one bulletin with versions and recall confirmations", tag="bulletins")
@@ -121,7 +156,9 @@ async def edit_bulletin(request: web.Request, s: S, a: A, *, body: BulletinIn) -
     return await s.bulletins.edit(a, request.match_info["id"], _bulletin_input(body))
 
 
-@api.route("POST", "/bulletins/{id}/submit", "submit a draft for approval (text is spoken now)", tag="bulletins")
+@api.route(
+    "POST", "/bulletins/{id}/submit", "submit a draft for approval (text is spoken now)", tag="bulletins"
+)
 async def submit_bulletin(request: web.Request, s: S, a: A) -> Any:
     return await s.bulletins.submit(a, request.match_info["id"])
 
@@ -131,8 +168,13 @@ async def approve_bulletin(request: web.Request, s: S, a: A) -> Any:
     return await s.approve(a, request.match_info["id"])
 
 
-@api.route("POST", "/bulletins/{id}/review", "reviewer's decision on a sensitive bulletin", body=ReviewIn,
-           tag="bulletins")
+@api.route(
+    "POST",
+    "/bulletins/{id}/review",
+    "reviewer's decision on a sensitive bulletin",
+    body=ReviewIn,
+    tag="bulletins",
+)
 async def review_bulletin(request: web.Request, s: S, a: A, *, body: ReviewIn) -> Any:
     return await s.review(a, request.match_info["id"], body.decision, body.reason)
 
@@ -142,8 +184,13 @@ def reject_bulletin(request: web.Request, s: S, a: A, *, body: ReasonIn) -> Any:
     return s.bulletins.reject(a, request.match_info["id"], body.reason)
 
 
-@api.route("POST", "/bulletins/{id}/recall", "recall (thu hồi): devices remove it and confirm", body=ReasonIn,
-           tag="bulletins")
+@api.route(
+    "POST",
+    "/bulletins/{id}/recall",
+    "recall (thu hồi): devices remove it and confirm",
+    body=ReasonIn,
+    tag="bulletins",
+)
 async def recall_bulletin(request: web.Request, s: S, a: A, *, body: ReasonIn) -> Any:
     return await s.recall(a, request.match_info["id"], body.reason)
 
@@ -154,9 +201,14 @@ async def cancel_alert(request: web.Request, s: S, a: A) -> Any:
 
 
 # --- media
-@api.route("POST", "/media", "upload a file (multipart field 'file' or a raw body with Content-Type)",
-           status=201, tag="media",
-           query=[("for", "radio (audio only) | led (image, video, WebVTT or audio)", False)])
+@api.route(
+    "POST",
+    "/media",
+    "upload a file (multipart field 'file' or a raw body with Content-Type)",
+    status=201,
+    tag="media",
+    query=[("for", "radio (audio only) | led (image, video, WebVTT or audio)", False)],
+)
 async def upload_media(request: web.Request, s: S, a: A) -> Any:
     name, mime = "", request.content_type
     if request.content_type.startswith("multipart/"):
@@ -175,13 +227,19 @@ async def upload_media(request: web.Request, s: S, a: A) -> Any:
     else:
         data = await request.read()
     # ffprobe and the database: in a worker thread
-    return await asyncio.to_thread(s.media.upload, a, data, filename=name, declared_mime=mime,
-                                   purpose=_q(request, "for"))
+    return await asyncio.to_thread(
+        s.media.upload, a, data, filename=name, declared_mime=mime, purpose=_q(request, "for")
+    )
 
 
 # --- programme
-@api.route("GET", "/programme", "a commune's compiled programme for a day, with reasons", tag="programme",
-           query=[("area", "commune path", True), ("kind", "radio|led", True), ("date", "YYYY-MM-DD", False)])
+@api.route(
+    "GET",
+    "/programme",
+    "a commune's compiled programme for a day, with reasons",
+    tag="programme",
+    query=[("area", "commune path", True), ("kind", "radio|led", True), ("date", "YYYY-MM-DD", False)],
+)
 def get_programme(request: web.Request, s: S, a: A) -> Any:
     area = _q(request, "area", required=True)
     kind = _q(request, "kind") or "radio"
@@ -190,30 +248,51 @@ def get_programme(request: web.Request, s: S, a: A) -> Any:
     return s.programmes.view(a, area, kind, day)
 
 
-@api.route("PUT", "/programme/order", "commune chair: order of priority bulletins", body=OrderIn, tag="programme")
+@api.route(
+    "PUT", "/programme/order", "commune chair: order of priority bulletins", body=OrderIn, tag="programme"
+)
 async def put_order(request: web.Request, s: S, a: A, *, body: OrderIn) -> Any:
     return await s.set_order(a, area=body.area, day=body.date, order=body.order, kind=body.kind)
 
 
-@api.route("PUT", "/programme/selection", "commune chair: normal bulletins chosen", body=SelectionIn,
-           tag="programme")
+@api.route(
+    "PUT", "/programme/selection", "commune chair: normal bulletins chosen", body=SelectionIn, tag="programme"
+)
 async def put_selection(request: web.Request, s: S, a: A, *, body: SelectionIn) -> Any:
     return await s.set_selection(a, area=body.area, day=body.date, selection=body.selection, kind=body.kind)
 
 
 # --- plays
-@api.route("GET", "/plays", "proof of play as the hub received it", tag="plays",
-           query=[("bulletin", "bulletin id", False), ("device", "device id", False), ("limit", "max", False)])
+@api.route(
+    "GET",
+    "/plays",
+    "proof of play as the hub received it",
+    tag="plays",
+    query=[("bulletin", "bulletin id", False), ("device", "device id", False), ("limit", "max", False)],
+)
 def get_plays(request: web.Request, s: S, a: A) -> Any:
-    return {"plays": s.devices.plays(a, bulletin=_q(request, "bulletin"), device=_q(request, "device"),
-                                     limit=min(_int(request, "limit", 500), 5000), offset=_int(request, "offset", 0))}
+    return {
+        "plays": s.devices.plays(
+            a,
+            bulletin=_q(request, "bulletin"),
+            device=_q(request, "device"),
+            limit=min(_int(request, "limit", 500), 5000),
+            offset=_int(request, "offset", 0),
+        )
+    }
 
 
 # --- users
 @api.route("POST", "/users", "create an account", body=UserIn, status=201, tag="users")
 def create_user(request: web.Request, s: S, a: A, *, body: UserIn) -> Any:
-    return s.accounts.create_user(a, username=body.username, password=body.password, role=body.role,
-                                  area=body.area, full_name=body.full_name)
+    return s.accounts.create_user(
+        a,
+        username=body.username,
+        password=body.password,
+        role=body.role,
+        area=body.area,
+        full_name=body.full_name,
+    )
 
 
 @api.route("GET", "/users", "list accounts", tag="users")
@@ -221,8 +300,9 @@ def list_users(request: web.Request, s: S, a: A) -> Any:
     return {"users": s.accounts.list_users(a)}
 
 
-@api.route("PATCH", "/users/{username}", "disable/enable an account or set its password", body=UserPatch,
-           tag="users")
+@api.route(
+    "PATCH", "/users/{username}", "disable/enable an account or set its password", body=UserPatch, tag="users"
+)
 def patch_user(request: web.Request, s: S, a: A, *, body: UserPatch) -> Any:
     name = request.match_info["username"]
     out: dict[str, Any] = {}
@@ -242,20 +322,41 @@ def _when(request: web.Request, name: str) -> datetime | None:
     try:
         return parse_time(raw)
     except ValueError:
-        raise Invalid(f"'{name}' cần thời điểm ISO 8601 có múi giờ, ví dụ 2026-11-23T05:00:00+07:00.",
-                      field=name) from None
+        raise Invalid(
+            f"'{name}' cần thời điểm ISO 8601 có múi giờ, ví dụ 2026-11-23T05:00:00+07:00.", field=name
+        ) from None
 
 
-@api.route("GET", "/audit", "audit log, newest first (administrators)", tag="audit",
-           query=[("action", "exact, or a prefix ending in '.' (bulletin.)", False), ("username", "filter", False),
-                  ("target", "bulletin/device/user id", False), ("outcome", "ok|denied|failed", False),
-                  ("since", "ISO 8601 with offset", False), ("until", "ISO 8601 with offset", False),
-                  ("limit", "max rows (200, at most 1000)", False), ("offset", "skip rows", False)])
+@api.route(
+    "GET",
+    "/audit",
+    "audit log, newest first (administrators)",
+    tag="audit",
+    query=[
+        ("action", "exact, or a prefix ending in '.' (bulletin.)", False),
+        ("username", "filter", False),
+        ("target", "bulletin/device/user id", False),
+        ("outcome", "ok|denied|failed", False),
+        ("since", "ISO 8601 with offset", False),
+        ("until", "ISO 8601 with offset", False),
+        ("limit", "max rows (200, at most 1000)", False),
+        ("offset", "skip rows", False),
+    ],
+)
 def get_audit(request: web.Request, s: S, a: A) -> Any:
-    return {"entries": s.audit(a, action=_q(request, "action"), username=_q(request, "username"),
-                               target=_q(request, "target"), outcome=_q(request, "outcome"),
-                               since=_when(request, "since"), until=_when(request, "until"),
-                               limit=_int(request, "limit", 200), offset=_int(request, "offset", 0))}
+    return {
+        "entries": s.audit(
+            a,
+            action=_q(request, "action"),
+            username=_q(request, "username"),
+            target=_q(request, "target"),
+            outcome=_q(request, "outcome"),
+            since=_when(request, "since"),
+            until=_when(request, "until"),
+            limit=_int(request, "limit", 200),
+            offset=_int(request, "offset", 0),
+        )
+    }
 
 
 # --- areas, devices, keys
@@ -274,14 +375,25 @@ def add_device(request: web.Request, s: S, a: A, *, body: DeviceIn) -> Any:
     return s.devices.register(a, device_id=body.id, kind=body.kind, area=body.area, name=body.name)
 
 
-@api.route("POST", "/devices/{id}/commands", "send a command (volume/test_tone/resync/stop/report)",
-           body=CommandIn, status=202, tag="devices")
+@api.route(
+    "POST",
+    "/devices/{id}/commands",
+    "send a command (volume/test_tone/resync/stop/report)",
+    body=CommandIn,
+    status=202,
+    tag="devices",
+)
 async def device_command(request: web.Request, s: S, a: A, *, body: CommandIn) -> Any:
     return await s.command(a, request.match_info["id"], body.command, dict(body.args))
 
 
-@api.route("GET", "/devices/{id}/commands", "recent commands with the device's answers", tag="devices",
-           query=[("limit", "max rows (50)", False)])
+@api.route(
+    "GET",
+    "/devices/{id}/commands",
+    "recent commands with the device's answers",
+    tag="devices",
+    query=[("limit", "max rows (50)", False)],
+)
 def device_commands(request: web.Request, s: S, a: A) -> Any:
     return {"commands": s.devices.commands(a, request.match_info["id"], limit=_int(request, "limit", 50))}
 

@@ -87,7 +87,7 @@ class BulletinService:
         self.speech = speech  # hub.speech.SpeechService (or anything with async speak(text))
 
     # --- validation
-    def _check(self, actor: Actor, data: BulletinInput) -> str:
+    def _check(self, actor: Actor, data: BulletinInput) -> str:  # noqa: PLR0912 - one check per field, in order
         """Semantic checks; returns the origin."""
         title = (data.title or "").strip()
         if not title:

@@ -182,7 +182,7 @@ class MediaService:
                 raise _bad(f"Loa truyền thanh chỉ phát âm thanh; tệp này là {KIND_VI[info.kind]}. "
                            "Hình ảnh, video và phụ đề chỉ dùng cho bảng tin điện tử (LED).")
             sha = hashlib.sha256(data).hexdigest()
-            return self._register(actor, tmp, sha, len(data), info, filename)
+            return self._register(actor, tmp, sha, size=len(data), info=info, name=filename)
         finally:
             tmp.unlink(missing_ok=True)
 
@@ -209,7 +209,8 @@ class MediaService:
             sess.flush()
         return row
 
-    def _register(self, actor: Actor, tmp: Path, sha: str, size: int, info: Probe, name: str) -> dict[str, Any]:
+    def _register(self, actor: Actor, tmp: Path, sha: str, *, size: int, info: Probe,
+                  name: str) -> dict[str, Any]:
         dest = self._store_file(tmp, sha)
         with self.ctx.tx(actor) as sess:
             row = sess.get(Media, sha)

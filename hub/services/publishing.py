@@ -105,7 +105,7 @@ class PublishingService:
             self._idle.clear()
             self._wake.set()
 
-    async def flush(self, timeout: float = 60.0) -> None:
+    async def flush(self, timeout: float = 60.0) -> None:  # noqa: ASYNC109 - a bound, not a cancel scope
         """Wait until every queued republish went to the publisher (tests, CLI)."""
         if self._task is None:
             await self._drain_once()

@@ -39,8 +39,9 @@ def check_webvtt(data: bytes, *, max_bytes: int) -> int:
             continue
         m = TIMING.match(line.strip())
         if m is None:
-            raise _bad(f"dòng {no}: thời gian phải dạng 00:00:01.000 --> 00:00:04.000 "
-                       "(dấu chấm trước mili giây).")
+            raise _bad(
+                f"dòng {no}: thời gian phải dạng 00:00:01.000 --> 00:00:04.000 (dấu chấm trước mili giây)."
+            )
         start, end = _ms(m.groups()[:4]), _ms(m.groups()[4:8])
         if end <= start:
             raise _bad(f"dòng {no}: thời điểm kết thúc phải sau thời điểm bắt đầu.")
