@@ -28,8 +28,11 @@ PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 def make_config(tmp: Path, **over: Any) -> HubConfig:
-    data: dict[str, Any] = {"data_dir": str(tmp / "hub"), "mqtt": {"enabled": False},
-                            "programme": {"scheduler": False}}
+    data: dict[str, Any] = {
+        "data_dir": str(tmp / "hub"),
+        "mqtt": {"enabled": False},
+        "programme": {"scheduler": False},
+    }
     for k, v in over.items():
         data[k] = {**data.get(k, {}), **v} if isinstance(v, dict) else v
     return build_config(data, environ={})
@@ -38,8 +41,9 @@ def make_config(tmp: Path, **over: Any) -> HubConfig:
 class Hub:
     """A test hub: services plus an HTTP client and helpers to log in as the sample users."""
 
-    def __init__(self, services: Services, client: TestClient, publisher: RecordingPublisher,
-                 clock: FrozenClock) -> None:
+    def __init__(
+        self, services: Services, client: TestClient, publisher: RecordingPublisher, clock: FrozenClock
+    ) -> None:
         self.s, self.client, self.publisher, self.clock = services, client, publisher, clock
         self.tokens: dict[str, str] = {}
 
@@ -101,7 +105,9 @@ def pg_url() -> Iterator[str]:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:
         admin.dispose()
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 (user postgres) is not reachable: {exc.__class__.__name__}")
+        pytest.skip(
+            f"PostgreSQL at 127.0.0.1:5432 (user postgres) is not reachable: {exc.__class__.__name__}"
+        )
     try:
         yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
     finally:

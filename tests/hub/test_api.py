@@ -9,18 +9,39 @@ from pathlib import Path
 from hub.models import AuditEntry, Bulletin, BulletinVersion, Media, Play, Speech
 from tests.hub.conftest import Hub
 
-TEXT = {"title": "Thông báo tiêm chủng", "priority": "priority", "form": "text",
-        "text": "UBND xã thông báo lịch tiêm chủng ngày 25/11.", "targets": ["67/660"], "kinds": ["radio"]}
+TEXT = {
+    "title": "Thông báo tiêm chủng",
+    "priority": "priority",
+    "form": "text",
+    "text": "UBND xã thông báo lịch tiêm chủng ngày 25/11.",
+    "targets": ["67/660"],
+    "kinds": ["radio"],
+}
 
 
 def wav(path: Path, seconds: float = 1.0) -> bytes:
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
-                    str(path)], check=True, timeout=30)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency=440:duration={seconds}",
+            str(path),
+        ],
+        check=True,
+        timeout=30,
+    )
     return path.read_bytes()
 
 
 async def test_login_and_errors(hub: Hub) -> None:
-    r = await hub.client.post("/api/v1/auth/login", json={"username": "editor67", "password": "sai-mat-khau-1"})
+    r = await hub.client.post(
+        "/api/v1/auth/login", json={"username": "editor67", "password": "sai-mat-khau-1"}
+    )
     assert r.status == 401
     assert (await r.json())["error"]["code"] == "bad_credentials"
     r = await hub.client.post("/api/v1/auth/login", json={"username": "editor67"})
@@ -42,8 +63,9 @@ async def test_text_bulletin_approve_publishes_programmes(hub: Hub) -> None:
     await hub.s.publishing.flush()
     topics = {t for t, _, retained in hub.publisher.messages if retained}
     assert topics == {f"nguon/v1/area/67/660/{c}/program/radio" for c in ("24611", "24613", "24631")}
-    status, prog = await hub.call("GET", "/api/v1/programme?area=67/660/24613&kind=radio&date=2026-11-23",
-                                  "chair24613")
+    status, prog = await hub.call(
+        "GET", "/api/v1/programme?area=67/660/24613&kind=radio&date=2026-11-23", "chair24613"
+    )
     assert status == 200, prog
     assert [i["bulletin_id"] for i in prog["items"]] == [b["id"]]
     assert prog["items"][0]["start"].startswith("2026-11-23T05:00:00")
@@ -61,8 +83,10 @@ async def test_bad_input_leaves_nothing(hub: Hub, tmp_path: Path) -> None:
         ({**TEXT, "text": "   "}, "text"),
         ({**TEXT, "priority": "urgent"}, "priority"),
         ({**TEXT, "form": "audio", "text": None, "media": "0" * 64}, "media"),
-        ({**TEXT, "valid_from": "2026-11-24T00:00:00+07:00", "valid_until": "2026-11-23T00:00:00+07:00"},
-         "valid_until"),
+        (
+            {**TEXT, "valid_from": "2026-11-24T00:00:00+07:00", "valid_until": "2026-11-23T00:00:00+07:00"},
+            "valid_until",
+        ),
         ({**TEXT, "colour": "red"}, "colour"),
     ]
     for body, field in cases:
@@ -73,8 +97,13 @@ async def test_bad_input_leaves_nothing(hub: Hub, tmp_path: Path) -> None:
     r = await hub.client.post("/api/v1/bulletins", data=b"{not json", headers=await hub.login("editor67"))
     assert r.status == 422
     # a file that is not audio
-    status, out = await hub.call("POST", "/api/v1/media", "editor67", data=b"this is plain text, not audio",
-                                 headers={"Content-Type": "audio/mpeg"})
+    status, out = await hub.call(
+        "POST",
+        "/api/v1/media",
+        "editor67",
+        data=b"this is plain text, not audio",
+        headers={"Content-Type": "audio/mpeg"},
+    )
     assert status == 422 and out["error"]["field"] == "file"
     assert (hub.count(Bulletin), hub.count(BulletinVersion), hub.count(Media), hub.count(Speech)) == before
     media_files = [p for p in hub.s.media.dir.rglob("*") if p.is_file()] if hub.s.media.dir.exists() else []
@@ -90,23 +119,46 @@ async def test_audio_upload_and_bulletin(hub: Hub, tmp_path: Path) -> None:
     status, m = await hub.call("POST", "/api/v1/media", "editor660", data=form)
     assert status == 201, m
     assert m["kind"] == "audio" and 1400 <= m["duration_ms"] <= 1600
-    status, b = await hub.call("POST", "/api/v1/bulletins", "editor660",
-                               json={"title": "Âm thanh", "priority": "normal", "form": "audio",
-                                     "media": m["sha256"], "targets": ["67/660/24613"], "kinds": ["radio"]})
+    status, b = await hub.call(
+        "POST",
+        "/api/v1/bulletins",
+        "editor660",
+        json={
+            "title": "Âm thanh",
+            "priority": "normal",
+            "form": "audio",
+            "media": m["sha256"],
+            "targets": ["67/660/24613"],
+            "kinds": ["radio"],
+        },
+    )
     assert status == 201, b
     assert b["duration_ms"] == m["duration_ms"] and b["origin"] == "district"
     # outside the editor's district
-    status, out = await hub.call("POST", "/api/v1/bulletins", "editor660",
-                                 json={**TEXT, "targets": ["67/661"]})
+    status, out = await hub.call(
+        "POST", "/api/v1/bulletins", "editor660", json={**TEXT, "targets": ["67/661"]}
+    )
     assert status == 403
 
 
 async def test_plays_are_idempotent(hub: Hub) -> None:
-    hub.s.devices.register(__import__("hub.roles").roles.SYSTEM, device_id="radio-1", kind="radio",
-                           area="67/660/24613")
-    ev = {"id": "radio-1:abc", "device_id": "radio-1", "type": "play", "at": "2026-11-23T05:00:00+07:00",
-          "data": {"bulletin_id": "b-x", "outcome": "completed", "started_at": "2026-11-23T05:00:00+07:00",
-                   "ended_at": "2026-11-23T05:01:00+07:00", "scheduled_at": None, "emergency": False}}
+    hub.s.devices.register(
+        __import__("hub.roles").roles.SYSTEM, device_id="radio-1", kind="radio", area="67/660/24613"
+    )
+    ev = {
+        "id": "radio-1:abc",
+        "device_id": "radio-1",
+        "type": "play",
+        "at": "2026-11-23T05:00:00+07:00",
+        "data": {
+            "bulletin_id": "b-x",
+            "outcome": "completed",
+            "started_at": "2026-11-23T05:00:00+07:00",
+            "ended_at": "2026-11-23T05:01:00+07:00",
+            "scheduled_at": None,
+            "emergency": False,
+        },
+    }
     assert hub.s.devices.ingest_events("radio-1", ev) == 1
     assert hub.s.devices.ingest_events("radio-1", [ev, {**ev, "id": "radio-1:def"}]) == 1
     assert hub.count(Play) == 2
@@ -122,9 +174,19 @@ async def test_openapi_lists_routes(hub: Hub) -> None:
     r = await hub.client.get("/api/v1/openapi.json")
     doc = await r.json()
     assert doc["openapi"].startswith("3.1")
-    for path in ("/api/v1/auth/login", "/api/v1/bulletins", "/api/v1/bulletins/{id}/approve", "/api/v1/media",
-                 "/api/v1/programme", "/api/v1/plays", "/api/v1/users", "/api/v1/programme/order",
-                 "/api/v1/programme/selection", "/api/v1/audit", "/media/{sha256}"):
+    for path in (
+        "/api/v1/auth/login",
+        "/api/v1/bulletins",
+        "/api/v1/bulletins/{id}/approve",
+        "/api/v1/media",
+        "/api/v1/programme",
+        "/api/v1/plays",
+        "/api/v1/users",
+        "/api/v1/programme/order",
+        "/api/v1/programme/selection",
+        "/api/v1/audit",
+        "/media/{sha256}",
+    ):
         assert path in doc["paths"], path
     assert "BulletinIn" in doc["components"]["schemas"]
     r = await hub.client.get("/api/v1/keys")

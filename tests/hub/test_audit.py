@@ -13,7 +13,13 @@ from hub.db import Database
 from hub.models import AuditEntry
 from tests.hub.conftest import Hub
 
-TEXT = {"title": "Thông báo", "priority": "normal", "text": "Nội dung.", "targets": ["67/660"], "kinds": ["radio"]}
+TEXT = {
+    "title": "Thông báo",
+    "priority": "normal",
+    "text": "Nội dung.",
+    "targets": ["67/660"],
+    "kinds": ["radio"],
+}
 
 
 async def test_audit_api_admin_only_with_filters(hub: Hub) -> None:
@@ -33,19 +39,28 @@ async def test_audit_api_admin_only_with_filters(hub: Hub) -> None:
         return body["entries"]  # type: ignore[no-any-return]
 
     everything = await audit("")
-    assert [e["id"] for e in everything] == sorted((e["id"] for e in everything), reverse=True)  # newest first
+    assert [e["id"] for e in everything] == sorted(
+        (e["id"] for e in everything), reverse=True
+    )  # newest first
     assert {(e["action"], e["username"], e["outcome"]) for e in await audit(f"?target={b['id']}")} == {
-        ("bulletin.create", "editor67", "ok"), ("bulletin.approve", "viewer", "denied"),
-        ("bulletin.approve", "editor67", "ok")}
+        ("bulletin.create", "editor67", "ok"),
+        ("bulletin.approve", "viewer", "denied"),
+        ("bulletin.approve", "editor67", "ok"),
+    }
     denied = await audit("?outcome=denied")
-    assert {(e["username"], e["action"]) for e in denied} == {("viewer", "bulletin.approve"),
-                                                              ("editor67", "audit.read")}
+    assert {(e["username"], e["action"]) for e in denied} == {
+        ("viewer", "bulletin.approve"),
+        ("editor67", "audit.read"),
+    }
     assert all(e["ip"] for e in denied)  # from where
     assert [e["action"] for e in await audit("?action=bulletin.&username=editor67")] == [
-        "bulletin.approve", "bulletin.create"]
+        "bulletin.approve",
+        "bulletin.create",
+    ]
     later = (hub.clock.now() - timedelta(minutes=1)).isoformat()
     assert [e["action"] for e in await audit(f"?action=bulletin.&since={later.replace('+', '%2B')}")] == [
-        "bulletin.approve"]
+        "bulletin.approve"
+    ]
     assert len(await audit("?limit=2")) == 2
     status, err = await hub.call("GET", "/api/v1/audit?since=yesterday", "admin1")
     assert status == 422 and err["error"]["field"] == "since"
@@ -58,9 +73,16 @@ def _guarded(db: Database) -> None:
     db.migrate()
     now = datetime.now(UTC)
     with db.session() as sess:
-        sess.add_all([AuditEntry(at=now, username="a", action="x.recent", detail={}),
-                      AuditEntry(at=now - timedelta(days=31), username="a", action="x.old", detail={})])
-    for sql in ("UPDATE audit_log SET action = 'x.changed'", "DELETE FROM audit_log WHERE action = 'x.recent'"):
+        sess.add_all(
+            [
+                AuditEntry(at=now, username="a", action="x.recent", detail={}),
+                AuditEntry(at=now - timedelta(days=31), username="a", action="x.old", detail={}),
+            ]
+        )
+    for sql in (
+        "UPDATE audit_log SET action = 'x.changed'",
+        "DELETE FROM audit_log WHERE action = 'x.recent'",
+    ):
         with pytest.raises(DBAPIError, match="audit_log"), db.engine.begin() as conn:
             conn.execute(text(sql))
     with db.engine.begin() as conn:

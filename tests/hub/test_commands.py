@@ -24,27 +24,39 @@ from tests.hub.conftest import PASSWORD, SAMPLE, T0, Hub, make_config
 DEVICE, AREA = "radio-cmd-1", "67/660/24613"
 
 
-async def test_command_round_trip_and_roles(tmp_path: Path, broker: MosquittoProcess) -> None:
+async def test_command_round_trip_and_roles(tmp_path: Path, broker: MosquittoProcess) -> None:  # noqa: PLR0915
     prefix = f"t{uuid.uuid4().hex[:8]}/v1"
-    cfg = make_config(tmp_path, mqtt={"enabled": True, "host": broker.host, "port": broker.port,
-                                      "topic_prefix": prefix, "client_id": f"hub-{uuid.uuid4().hex[:6]}"},
-                      http={"port": 0})
+    cfg = make_config(
+        tmp_path,
+        mqtt={
+            "enabled": True,
+            "host": broker.host,
+            "port": broker.port,
+            "topic_prefix": prefix,
+            "client_id": f"hub-{uuid.uuid4().hex[:6]}",
+        },
+        http={"port": 0},
+    )
     clock = FrozenClock(T0)
     topics = Topics(prefix)
     async with HubRuntime(cfg, clock=clock, scheduler=False) as hub:
         s = hub.services
         assert s is not None and hub.ingest is not None
         s.areas.import_tree(json.loads(SAMPLE.read_text(encoding="utf-8")), SYSTEM)
-        for name, role, area in (("oper", "operator", "67"), ("viewer", "viewer", "67"),
-                                 ("oper611", "operator", "67/660/24611")):
+        for name, role, area in (
+            ("oper", "operator", "67"),
+            ("viewer", "viewer", "67"),
+            ("oper611", "operator", "67/660/24611"),
+        ):
             s.accounts.create_user(SYSTEM, username=name, password=PASSWORD, role=role, area=area)
         s.devices.register(SYSTEM, device_id=DEVICE, kind="radio", area=AREA)
         await asyncio.wait_for(hub.ingest.connected.wait(), 10)
         verifier = Verifier([s.envelopes.key.public])
         received: list[Any] = []
 
-        async with aiomqtt.Client(broker.host, broker.port, identifier=DEVICE,
-                                  protocol=aiomqtt.ProtocolVersion.V5) as dev:
+        async with aiomqtt.Client(
+            broker.host, broker.port, identifier=DEVICE, protocol=aiomqtt.ProtocolVersion.V5
+        ) as dev:
             await dev.subscribe(topics.cmd(DEVICE), qos=1)
 
             async def fake_device() -> None:
@@ -53,16 +65,27 @@ async def test_command_round_trip_and_roles(tmp_path: Path, broker: MosquittoPro
                     env = verifier.verify(bytes(msg.payload), now=clock.now())  # type: ignore[arg-type]
                     cmd = CommandBody.from_dict(dict(env.body))
                     received.append((env, cmd))
-                    ev = {"id": f"{DEVICE}:{uuid.uuid4()}", "device_id": DEVICE, "type": "command_result",
-                          "at": clock.now().isoformat(),
-                          "data": {"command": cmd.command, "ok": True, "detail": f"âm lượng {cmd.args['level']}"}}
+                    ev = {
+                        "id": f"{DEVICE}:{uuid.uuid4()}",
+                        "device_id": DEVICE,
+                        "type": "command_result",
+                        "at": clock.now().isoformat(),
+                        "data": {
+                            "command": cmd.command,
+                            "ok": True,
+                            "detail": f"âm lượng {cmd.args['level']}",
+                        },
+                    }
                     await dev.publish(topics.event(DEVICE), json.dumps(ev), qos=1)
 
             device_task = asyncio.create_task(fake_device(), name="fake-device")
             try:
                 async with aiohttp.ClientSession(hub.url) as http:
+
                     async def auth(user: str) -> dict[str, str]:
-                        r = await http.post("/api/v1/auth/login", json={"username": user, "password": PASSWORD})
+                        r = await http.post(
+                            "/api/v1/auth/login", json={"username": user, "password": PASSWORD}
+                        )
                         return {"Authorization": "Bearer " + (await r.json())["token"]}
 
                     oper, viewer, oper611 = await auth("oper"), await auth("viewer"), await auth("oper611")
@@ -98,7 +121,9 @@ async def test_command_round_trip_and_roles(tmp_path: Path, broker: MosquittoPro
         assert row["id"] == issued["id"] and row["ok"] is True and row["detail"] == "âm lượng 55"
         denied = [e for e in s.audit(SYSTEM, action="device.command") if e["outcome"] == "denied"]
         assert {e["username"] for e in denied} == {"viewer", "oper611"}
-        assert [e["username"] for e in s.audit(SYSTEM, action="device.command") if e["outcome"] == "ok"] == ["oper"]
+        assert [e["username"] for e in s.audit(SYSTEM, action="device.command") if e["outcome"] == "ok"] == [
+            "oper"
+        ]
 
 
 async def test_answers_match_commands_in_order_and_skip_expired(hub: Hub) -> None:
@@ -109,11 +134,23 @@ async def test_answers_match_commands_in_order_and_skip_expired(hub: Hub) -> Non
     hub.clock.advance(1)
     second = await hub.s.command(SYSTEM, DEVICE, "volume", {"level": 30})
     at = hub.clock.now().isoformat()
-    hub.s.devices.ingest_events(DEVICE, [
-        {"id": f"{DEVICE}:a", "type": "command_result", "at": at, "data": {"command": "volume", "ok": True,
-                                                                          "detail": "20"}},
-        {"id": f"{DEVICE}:b", "type": "command_result", "at": at, "data": {"command": "volume", "ok": False,
-                                                                          "detail": "30"}}])
+    hub.s.devices.ingest_events(
+        DEVICE,
+        [
+            {
+                "id": f"{DEVICE}:a",
+                "type": "command_result",
+                "at": at,
+                "data": {"command": "volume", "ok": True, "detail": "20"},
+            },
+            {
+                "id": f"{DEVICE}:b",
+                "type": "command_result",
+                "at": at,
+                "data": {"command": "volume", "ok": False, "detail": "30"},
+            },
+        ],
+    )
     rows = {c["id"]: c for c in hub.s.devices.commands(SYSTEM, DEVICE)}
     assert (rows[first["id"]]["detail"], rows[second["id"]]["detail"]) == ("20", "30")
     assert rows[second["id"]]["ok"] is False and not rows[stale["id"]]["answered"]

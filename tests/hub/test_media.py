@@ -29,24 +29,63 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     sine = ["-f", "lavfi", "-i", "sine=frequency=440:duration=1"]
     still = ["-f", "lavfi", "-i", "testsrc=size=192x96:rate=1", "-frames:v", "1"]
     out = {
-        "png": ff(d / "a.png", *still), "jpeg": ff(d / "a.jpg", *still), "webp": ff(d / "a.webp", *still),
+        "png": ff(d / "a.png", *still),
+        "jpeg": ff(d / "a.jpg", *still),
+        "webp": ff(d / "a.webp", *still),
         "gif": ff(d / "a.gif", *still),
         "huge_png": ff(d / "huge.png", "-f", "lavfi", "-i", "color=c=red:size=5000x16", "-frames:v", "1"),
         "wav": ff(d / "a.wav", *sine),
-        "mp4": ff(d / "a.mp4", "-f", "lavfi", "-i", LAVFI_V.format(size="320x96", d=2), *sine,
-                  "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"),
+        "mp4": ff(
+            d / "a.mp4",
+            "-f",
+            "lavfi",
+            "-i",
+            LAVFI_V.format(size="320x96", d=2),
+            *sine,
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+        ),
         "webm": ff(d / "a.webm", "-f", "lavfi", "-i", LAVFI_V.format(size="192x96", d=1), "-c:v", "libvpx"),
-        "wide": ff(d / "wide.webm", "-f", "lavfi", "-i", LAVFI_V.format(size="2560x96", d=1), "-c:v", "libvpx"),
-        "mkv_h264": ff(d / "a.mkv", "-f", "lavfi", "-i", LAVFI_V.format(size="192x96", d=1), "-c:v", "libx264"),
+        "wide": ff(
+            d / "wide.webm", "-f", "lavfi", "-i", LAVFI_V.format(size="2560x96", d=1), "-c:v", "libvpx"
+        ),
+        "mkv_h264": ff(
+            d / "a.mkv", "-f", "lavfi", "-i", LAVFI_V.format(size="192x96", d=1), "-c:v", "libx264"
+        ),
         "mov": ff(d / "a.mov", "-f", "lavfi", "-i", LAVFI_V.format(size="192x96", d=1), "-c:v", "libx264"),
     }
-    out["mp3_cover"] = ff(d / "cover.mp3", *sine, "-i", str(out["png"]), "-map", "0", "-map", "1",
-                          "-c:a", "libmp3lame", "-c:v", "png", "-disposition:v", "attached_pic")
-    for name, text, enc in (("vtt", VTT, "utf-8"), ("srt", SRT, "utf-8"),
-                            ("vtt_comma", VTT.replace("01.500", "01,500"), "utf-8"),
-                            ("vtt_backwards", VTT.replace("00:00:01.500", "00:00:00.000", 1).replace(
-                                "00:00:00.000 -->", "00:00:02.000 -->"), "utf-8"),
-                            ("vtt_latin1", VTT, "utf-16")):
+    out["mp3_cover"] = ff(
+        d / "cover.mp3",
+        *sine,
+        "-i",
+        str(out["png"]),
+        "-map",
+        "0",
+        "-map",
+        "1",
+        "-c:a",
+        "libmp3lame",
+        "-c:v",
+        "png",
+        "-disposition:v",
+        "attached_pic",
+    )
+    for name, text, enc in (
+        ("vtt", VTT, "utf-8"),
+        ("srt", SRT, "utf-8"),
+        ("vtt_comma", VTT.replace("01.500", "01,500"), "utf-8"),
+        (
+            "vtt_backwards",
+            VTT.replace("00:00:01.500", "00:00:00.000", 1).replace("00:00:00.000 -->", "00:00:02.000 -->"),
+            "utf-8",
+        ),
+        ("vtt_latin1", VTT, "utf-16"),
+    ):
         (d / name).write_bytes(text.encode(enc))
         out[name] = d / name
     (d / "junk").write_bytes(b"\x00\x01 not media --> at all" * 50)
@@ -55,17 +94,37 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 async def upload(hub: Hub, path: Path, query: str = "") -> tuple[int, dict]:  # type: ignore[type-arg]
-    return await hub.call("POST", f"/api/v1/media{query}", "editor67", data=path.read_bytes(),
-                          headers={"Content-Type": "application/octet-stream"})
+    return await hub.call(
+        "POST",
+        f"/api/v1/media{query}",
+        "editor67",
+        data=path.read_bytes(),
+        headers={"Content-Type": "application/octet-stream"},
+    )
 
 
-GOOD = [("png", "image", "image/png"), ("jpeg", "image", "image/jpeg"), ("webp", "image", "image/webp"),
-        ("wav", "audio", "audio/wav"), ("mp3_cover", "audio", "audio/mpeg"), ("mp4", "video", "video/mp4"),
-        ("webm", "video", "video/webm"), ("vtt", "subtitles", "text/vtt")]
-BAD = [("gif", "PNG, JPEG hoặc WebP"), ("huge_png", "quá lớn"), ("wide", "vượt quá 1920x1080"),
-       ("mkv_h264", "MP4 (H.264) hoặc WebM"), ("mov", "QuickTime"), ("srt", "dòng đầu phải là 'WEBVTT'"),
-       ("vtt_comma", "dòng 3"), ("vtt_backwards", "kết thúc phải sau"), ("vtt_latin1", "không phải"),
-       ("junk", "không phải")]
+GOOD = [
+    ("png", "image", "image/png"),
+    ("jpeg", "image", "image/jpeg"),
+    ("webp", "image", "image/webp"),
+    ("wav", "audio", "audio/wav"),
+    ("mp3_cover", "audio", "audio/mpeg"),
+    ("mp4", "video", "video/mp4"),
+    ("webm", "video", "video/webm"),
+    ("vtt", "subtitles", "text/vtt"),
+]
+BAD = [
+    ("gif", "PNG, JPEG hoặc WebP"),
+    ("huge_png", "quá lớn"),
+    ("wide", "vượt quá 1920x1080"),
+    ("mkv_h264", "MP4 (H.264) hoặc WebM"),
+    ("mov", "QuickTime"),
+    ("srt", "dòng đầu phải là 'WEBVTT'"),
+    ("vtt_comma", "dòng 3"),
+    ("vtt_backwards", "kết thúc phải sau"),
+    ("vtt_latin1", "không phải"),
+    ("junk", "không phải"),
+]
 
 
 async def test_uploads_accepted_and_refused(hub: Hub, files: dict[str, Path]) -> None:
@@ -97,14 +156,38 @@ async def test_radio_accepts_audio_only(hub: Hub, files: dict[str, Path]) -> Non
     _, subs = await upload(hub, files["vtt"], "?for=led")
     _, image = await upload(hub, files["png"], "?for=led")
     base = {"title": "Video phòng chống lũ", "priority": "normal", "targets": ["67/660"]}
-    status, err = await hub.call("POST", "/api/v1/bulletins", "editor67", json={
-        **base, "form": "audio", "media": image["sha256"], "kinds": ["radio"]})
+    status, err = await hub.call(
+        "POST",
+        "/api/v1/bulletins",
+        "editor67",
+        json={**base, "form": "audio", "media": image["sha256"], "kinds": ["radio"]},
+    )
     assert status == 422 and err["error"]["field"] == "media"
-    status, err = await hub.call("POST", "/api/v1/bulletins", "editor67", json={
-        **base, "form": "image", "media": image["sha256"], "subtitles": subs["sha256"], "kinds": ["led"]})
+    status, err = await hub.call(
+        "POST",
+        "/api/v1/bulletins",
+        "editor67",
+        json={
+            **base,
+            "form": "image",
+            "media": image["sha256"],
+            "subtitles": subs["sha256"],
+            "kinds": ["led"],
+        },
+    )
     assert status == 422 and err["error"]["field"] == "subtitles"
-    status, b = await hub.call("POST", "/api/v1/bulletins", "editor67", json={
-        **base, "form": "video", "media": video["sha256"], "subtitles": subs["sha256"], "kinds": ["led"]})
+    status, b = await hub.call(
+        "POST",
+        "/api/v1/bulletins",
+        "editor67",
+        json={
+            **base,
+            "form": "video",
+            "media": video["sha256"],
+            "subtitles": subs["sha256"],
+            "kinds": ["led"],
+        },
+    )
     assert status == 201 and b["duration_ms"] > 0 and b["subtitles"] == subs["sha256"], b
 
 

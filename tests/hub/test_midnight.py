@@ -23,7 +23,9 @@ AFTER_MIDNIGHT = datetime(2026, 11, 24, 0, 0, 5, tzinfo=TZ)
 
 def latest(hub: Hub, area: str = "67/660/24613", kind: str = "radio") -> ProgrammeBody:
     v = Verifier([hub.s.envelopes.key.public])
-    wires = [w for t, w, retained in hub.publisher.messages if retained and t.endswith(f"{area}/program/{kind}")]
+    wires = [
+        w for t, w, retained in hub.publisher.messages if retained and t.endswith(f"{area}/program/{kind}")
+    ]
     return ProgrammeBody.from_dict(dict(v.verify(wires[-1], now=hub.clock.now()).body))
 
 
@@ -37,11 +39,15 @@ async def approved(hub: Hub, **body: object) -> str:
 
 
 async def test_midnight_rolls_the_programme_over(hub: Hub) -> None:
-    emergency = await approved(hub, title="Cảnh báo", priority="emergency",
-                               valid_until="2026-11-23T20:00:00+07:00")
-    today_only = await approved(hub, title="Hôm nay", priority="priority",
-                                valid_until="2026-11-23T23:00:00+07:00")
-    lasting = await approved(hub, title="Ba ngày", priority="priority", valid_until="2026-11-26T23:00:00+07:00")
+    emergency = await approved(
+        hub, title="Cảnh báo", priority="emergency", valid_until="2026-11-23T20:00:00+07:00"
+    )
+    today_only = await approved(
+        hub, title="Hôm nay", priority="priority", valid_until="2026-11-23T23:00:00+07:00"
+    )
+    lasting = await approved(
+        hub, title="Ba ngày", priority="priority", valid_until="2026-11-26T23:00:00+07:00"
+    )
     await hub.s.publishing.flush()
     before = latest(hub)
     assert before.emergencies == [emergency] and before.days[0].date == "2026-11-23"
@@ -64,7 +70,8 @@ async def test_midnight_rolls_the_programme_over(hub: Hub) -> None:
     status, listed = await hub.call("GET", "/api/v1/bulletins?status=finished", "editor67")
     assert status == 200 and {b["id"] for b in listed["bulletins"]} == {emergency, today_only}
     assert [e["detail"] for e in hub.s.audit(SYSTEM, action="programme.midnight")] == [
-        {"finished": 2, "communes": len(hub.s.areas.leaves())}]
+        {"finished": 2, "communes": len(hub.s.areas.leaves())}
+    ]
 
 
 def test_next_midnight_follows_the_hub_clock() -> None:
@@ -98,7 +105,7 @@ def test_one_leader_with_postgresql(tmp_path: Path, pg_url: str) -> None:
             if i == 0:
                 s.areas.import_tree(json.loads(SAMPLE.read_text(encoding="utf-8")), SYSTEM)
             hubs.append((s, pub, MidnightScheduler(s)))
-        (s1, pub1, job1), (s2, pub2, job2) = hubs
+        (_, pub1, job1), (_, pub2, job2) = hubs
         try:
             assert await job1.run_now() is True
             assert await job2.run_now() is False and pub2.messages == []

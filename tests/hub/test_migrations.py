@@ -28,8 +28,15 @@ def _check(db: Database, tmp_path: Path) -> None:
     assert [d for d in diff if d[0] not in ("modify_type",)] == []
     ctx = Context(db=db, config=make_config(tmp_path), clock=SystemClock())
     areas = AreaService(ctx)
-    areas.import_tree({"code": "01", "name": "Tỉnh", "level": "province",
-                       "children": [{"code": "001", "name": "Xã", "level": "commune"}]}, SYSTEM)
+    areas.import_tree(
+        {
+            "code": "01",
+            "name": "Tỉnh",
+            "level": "province",
+            "children": [{"code": "001", "name": "Xã", "level": "commune"}],
+        },
+        SYSTEM,
+    )
     assert areas.leaves() == ["01/001"]  # a two-tier map works as well as a three-tier one
     AccountService(ctx, areas).create_user(SYSTEM, username="u1", password=PASSWORD, role="viewer", area="01")
 

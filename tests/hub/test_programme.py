@@ -6,16 +6,30 @@ from protocol.envelope import Verifier
 from protocol.messages import ProgrammeBody, Repeat
 from tests.hub.conftest import Hub
 
-EMERGENCY = {"title": "Cảnh báo lũ quét", "priority": "emergency", "text": "Lũ quét, sơ tán ngay.",
-             "targets": ["67/660"], "kinds": ["radio"], "repeat": {"count": 3, "interval_s": 120, "then_every_s": 900}}
-PRIORITY = {"title": "Lịch tiêm chủng", "priority": "priority", "text": "Tiêm chủng ngày 25/11.",
-            "targets": ["67/660"], "kinds": ["radio"]}
+EMERGENCY = {
+    "title": "Cảnh báo lũ quét",
+    "priority": "emergency",
+    "text": "Lũ quét, sơ tán ngay.",
+    "targets": ["67/660"],
+    "kinds": ["radio"],
+    "repeat": {"count": 3, "interval_s": 120, "then_every_s": 900},
+}
+PRIORITY = {
+    "title": "Lịch tiêm chủng",
+    "priority": "priority",
+    "text": "Tiêm chủng ngày 25/11.",
+    "targets": ["67/660"],
+    "kinds": ["radio"],
+}
 
 
 def programmes(hub: Hub, topic_end: str) -> list[ProgrammeBody]:
     v = Verifier([hub.s.envelopes.key.public])
-    return [ProgrammeBody.from_dict(dict(v.verify(w, now=hub.clock.now()).body))
-            for t, w, retained in hub.publisher.messages if retained and t.endswith(topic_end)]
+    return [
+        ProgrammeBody.from_dict(dict(v.verify(w, now=hub.clock.now()).body))
+        for t, w, retained in hub.publisher.messages
+        if retained and t.endswith(topic_end)
+    ]
 
 
 async def test_emergency_repeat_folded_into_programme(hub: Hub) -> None:
@@ -47,19 +61,26 @@ async def test_programme_says_why_a_bulletin_is_not_on_air(hub: Hub) -> None:
 
     chosen = await make("chair24613", True, title="Họp dân", priority="normal")
     left_out = await make("chair24613", True, title="Vệ sinh môi trường", priority="normal")
-    tomorrow = await make("chair24613", True, title="Lịch cắt điện", priority="priority",
-                          valid_from="2026-11-24T00:00:00+07:00")
+    tomorrow = await make(
+        "chair24613", True, title="Lịch cắt điện", priority="priority", valid_from="2026-11-24T00:00:00+07:00"
+    )
     waiting = await make("editor67", False, title="Chờ duyệt", priority="priority")
     rejected = await make("editor67", False, title="Sai ngày", priority="normal")
-    status, _ = await hub.call("POST", f"/api/v1/bulletins/{rejected}/reject", "chair24613",
-                               json={"reason": "Ghi sai ngày họp"})
+    status, _ = await hub.call(
+        "POST", f"/api/v1/bulletins/{rejected}/reject", "chair24613", json={"reason": "Ghi sai ngày họp"}
+    )
     assert status == 200
-    status, _ = await hub.call("PUT", "/api/v1/programme/selection", "chair24613",
-                               json={"area": "67/660/24613", "date": "2026-11-23", "selection": [chosen]})
+    status, _ = await hub.call(
+        "PUT",
+        "/api/v1/programme/selection",
+        "chair24613",
+        json={"area": "67/660/24613", "date": "2026-11-23", "selection": [chosen]},
+    )
     assert status == 200
 
-    status, prog = await hub.call("GET", "/api/v1/programme?area=67/660/24613&kind=radio&date=2026-11-23",
-                                  "chair24613")
+    status, prog = await hub.call(
+        "GET", "/api/v1/programme?area=67/660/24613&kind=radio&date=2026-11-23", "chair24613"
+    )
     assert status == 200, prog
     assert [(i["bulletin_id"], i["title"]) for i in prog["items"]] == [(chosen, "Họp dân")]
     why = {u["bulletin_id"]: u for u in prog["unscheduled"]}
@@ -72,10 +93,12 @@ async def test_programme_says_why_a_bulletin_is_not_on_air(hub: Hub) -> None:
     assert not_live[waiting]["reason"] == "submitted" and "chờ duyệt" in not_live[waiting]["detail"]
     assert "Ghi sai ngày họp" in not_live[rejected]["detail"] and not_live[rejected]["title"] == "Sai ngày"
     # the next day the bulletin of tomorrow is on, and today's selection no longer applies
-    status, prog = await hub.call("GET", "/api/v1/programme?area=67/660/24613&kind=radio&date=2026-11-24",
-                                  "chair24613")
+    status, prog = await hub.call(
+        "GET", "/api/v1/programme?area=67/660/24613&kind=radio&date=2026-11-24", "chair24613"
+    )
     assert tomorrow in {i["bulletin_id"] for i in prog["items"]}
     # another commune's chair does not see this commune's workflow
-    status, prog = await hub.call("GET", "/api/v1/programme?area=67/660/24611&kind=radio&date=2026-11-23",
-                                  "chair24611")
+    status, prog = await hub.call(
+        "GET", "/api/v1/programme?area=67/660/24611&kind=radio&date=2026-11-23", "chair24611"
+    )
     assert status == 200 and prog["not_live"] == [] and prog["unscheduled"] == []

@@ -22,9 +22,17 @@ from tests.hub.conftest import PASSWORD, SAMPLE, T0, make_config
 
 async def test_emergency_and_programmes_signed_over_broker(tmp_path: Path, broker: MosquittoProcess) -> None:
     prefix = f"t{uuid.uuid4().hex[:8]}/v1"
-    cfg = make_config(tmp_path, mqtt={"enabled": True, "host": broker.host, "port": broker.port,
-                                      "topic_prefix": prefix, "client_id": f"hub-{uuid.uuid4().hex[:6]}"},
-                      http={"port": 0})
+    cfg = make_config(
+        tmp_path,
+        mqtt={
+            "enabled": True,
+            "host": broker.host,
+            "port": broker.port,
+            "topic_prefix": prefix,
+            "client_id": f"hub-{uuid.uuid4().hex[:6]}",
+        },
+        http={"port": 0},
+    )
     clock = FrozenClock(T0)
     topics = Topics(prefix)
     async with HubRuntime(cfg, clock=clock, scheduler=False) as hub:
@@ -35,16 +43,29 @@ async def test_emergency_and_programmes_signed_over_broker(tmp_path: Path, broke
         s.devices.register(SYSTEM, device_id="radio-a", kind="radio", area="67/660/24613")
         verifier = Verifier([s.envelopes.key.public])
         got: dict[str, list[bytes]] = {}
-        async with aiomqtt.Client(broker.host, broker.port, identifier=f"sub-{uuid.uuid4().hex[:6]}",
-                                  protocol=aiomqtt.ProtocolVersion.V5) as sub:
+        async with aiomqtt.Client(
+            broker.host,
+            broker.port,
+            identifier=f"sub-{uuid.uuid4().hex[:6]}",
+            protocol=aiomqtt.ProtocolVersion.V5,
+        ) as sub:
             await sub.subscribe(topics.alert("67"), qos=1)
             await sub.subscribe(topics.program("67/660/24613", "radio"), qos=1)
             async with aiohttp.ClientSession(hub.url) as http:
                 r = await http.post("/api/v1/auth/login", json={"username": "ed", "password": PASSWORD})
                 auth = {"Authorization": "Bearer " + (await r.json())["token"]}
-                r = await http.post("/api/v1/bulletins", headers=auth, json={
-                    "title": "Cảnh báo lũ", "priority": "emergency", "text": "Lũ đang lên, sơ tán ngay.",
-                    "targets": ["67"], "kinds": ["radio"], "repeat": {"count": 3, "interval_s": 60}})
+                r = await http.post(
+                    "/api/v1/bulletins",
+                    headers=auth,
+                    json={
+                        "title": "Cảnh báo lũ",
+                        "priority": "emergency",
+                        "text": "Lũ đang lên, sơ tán ngay.",
+                        "targets": ["67"],
+                        "kinds": ["radio"],
+                        "repeat": {"count": 3, "interval_s": 60},
+                    },
+                )
                 b = await r.json()
                 assert r.status == 201, b
                 r = await http.post(f"/api/v1/bulletins/{b['id']}/approve", headers=auth)
@@ -76,12 +97,35 @@ async def test_emergency_and_programmes_signed_over_broker(tmp_path: Path, broke
 
         # agent -> hub: status (retained) and a batch of events, one delivered twice
         async with aiomqtt.Client(broker.host, broker.port, identifier="radio-a") as dev:
-            await dev.publish(topics.status("radio-a"), json.dumps(
-                {"device_id": "radio-a", "kind": "radio", "state": "emergency", "at": clock.now().isoformat(),
-                 "area": "67/660/24613", "now_playing": b["id"], "volume": 80}), qos=1, retain=True)
-            ev = {"id": "radio-a:1", "device_id": "radio-a", "type": "play", "at": clock.now().isoformat(),
-                  "data": {"bulletin_id": b["id"], "outcome": "completed", "emergency": True,
-                           "started_at": clock.now().isoformat(), "ended_at": clock.now().isoformat()}}
+            await dev.publish(
+                topics.status("radio-a"),
+                json.dumps(
+                    {
+                        "device_id": "radio-a",
+                        "kind": "radio",
+                        "state": "emergency",
+                        "at": clock.now().isoformat(),
+                        "area": "67/660/24613",
+                        "now_playing": b["id"],
+                        "volume": 80,
+                    }
+                ),
+                qos=1,
+                retain=True,
+            )
+            ev = {
+                "id": "radio-a:1",
+                "device_id": "radio-a",
+                "type": "play",
+                "at": clock.now().isoformat(),
+                "data": {
+                    "bulletin_id": b["id"],
+                    "outcome": "completed",
+                    "emergency": True,
+                    "started_at": clock.now().isoformat(),
+                    "ended_at": clock.now().isoformat(),
+                },
+            }
             await dev.publish(topics.event("radio-a"), json.dumps([ev, ev]), qos=1)
             await dev.publish(topics.event("radio-a"), json.dumps(ev), qos=1)
 
@@ -89,7 +133,13 @@ async def test_emergency_and_programmes_signed_over_broker(tmp_path: Path, broke
             while True:
                 devs = s.devices.list(SYSTEM)
                 plays = s.devices.plays(SYSTEM, device="radio-a")
-                if devs and devs[0]["state"] == "emergency" and plays and hub.ingest and hub.ingest.received >= 3:
+                if (
+                    devs
+                    and devs[0]["state"] == "emergency"
+                    and plays
+                    and hub.ingest
+                    and hub.ingest.received >= 3
+                ):
                     return
                 await asyncio.sleep(0.05)
 

@@ -43,9 +43,17 @@ async def test_loop_stays_free_while_the_database_is_locked_and_speech_is_made(h
     holder = asyncio.create_task(asyncio.to_thread(hold_write_lock), name="lock-holder")
     try:
         assert await asyncio.to_thread(locked.wait, 5)
-        submits = [asyncio.create_task(hub.call("POST", "/api/v1/bulletins", "editor67",
-                                                json={**TEXT, "text": f"Thông báo số {i} của xã."}))
-                   for i in range(4)]
+        submits = [
+            asyncio.create_task(
+                hub.call(
+                    "POST",
+                    "/api/v1/bulletins",
+                    "editor67",
+                    json={**TEXT, "text": f"Thông báo số {i} của xã."},
+                )
+            )
+            for i in range(4)
+        ]
         await asyncio.sleep(0.8)  # speech made; the submits now wait for the lock, in worker threads
         t = time.perf_counter()
         status, prog = await asyncio.wait_for(hub.call("GET", PROGRAMME, "chair24613"), 5)

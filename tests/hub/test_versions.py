@@ -7,8 +7,13 @@ from typing import Any
 from hub.models import BulletinVersion, Speech
 from tests.hub.conftest import Hub
 
-V1 = {"title": "Lịch tiêm chủng", "priority": "priority", "text": "Tiêm chủng ngày 25/11 tại trạm y tế.",
-      "targets": ["67/660"], "kinds": ["radio"]}
+V1 = {
+    "title": "Lịch tiêm chủng",
+    "priority": "priority",
+    "text": "Tiêm chủng ngày 25/11 tại trạm y tế.",
+    "targets": ["67/660"],
+    "kinds": ["radio"],
+}
 V2 = {**V1, "title": "Lịch tiêm chủng (sửa)", "text": "Tiêm chủng ngày 26/11 tại trạm y tế xã."}
 
 
