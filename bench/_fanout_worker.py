@@ -30,6 +30,10 @@ STOP_GRACE_S = 20.0
 
 async def host(spec: dict) -> int:
     settings = [load_settings(None, env={}, raw=raw) for raw in spec["agents"]]
+    # The agent imports aiohttp on its first download (keeps an idle agent small). A real device pays that
+    # once for itself; here one import would stall every agent of this process, so pay it up front.
+    import aiohttp  # noqa: F401, PLC0415
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -22,6 +22,9 @@ from protocol.messages import AlertBody, CommandBody, RecallBody
 from protocol.topics import DEVICE_KINDS, Topics
 
 log = logging.getLogger(__name__)
+# After an alert, every device of the area fetches its media at once; the programmes (which carry the
+# emergency for late joiners) go out this much later so they do not compete with that burst.
+ALERT_PROGRAMMES_AFTER_S = 2.0
 
 
 class PublisherLike(Protocol):
@@ -54,6 +57,7 @@ class PublishingService:
         self._idle = asyncio.Event()
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
+        self._later: set[asyncio.TimerHandle] = set()
         self.last_batch_s = 0.0
 
     # --- alerts (urgent: latency matters)
@@ -80,7 +84,19 @@ class PublishingService:
         expiry_s = max(1, int((exp - self.ctx.now()).total_seconds()))
         futs = [self.publisher.publish(self.topics.alert(t), wire, qos=1, retain=False, expiry_s=expiry_s,
                                        urgent=True) for t in s.targets]
-        self.republish_soon(self.areas.leaves_under(s.targets), s.kinds)
+        leaves = self.areas.leaves_under(s.targets)
+        if msg_type == "Cancel" or self._task is None:  # no republisher task (tests, CLI): nothing to wait for
+            self.republish_soon(leaves, s.kinds)
+        else:
+            self._idle.clear()  # flush() waits for the delayed republish too
+
+            def due(handle: list[asyncio.TimerHandle]) -> None:
+                self._later.discard(handle[0])
+                self.republish_soon(leaves, s.kinds)
+
+            ref: list[asyncio.TimerHandle] = []
+            ref.append(asyncio.get_running_loop().call_later(ALERT_PROGRAMMES_AFTER_S, due, ref))
+            self._later.add(ref[0])
         return futs
 
     async def publish_recall(self, bulletin_id: str, reason: str) -> list[asyncio.Future[None]]:
@@ -117,6 +133,9 @@ class PublishingService:
         return self._task
 
     async def stop(self) -> None:
+        for handle in self._later:  # a stopping hub republishes everything at its next start
+            handle.cancel()
+        self._later.clear()
         if self._task:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -131,7 +150,7 @@ class PublishingService:
                 await self._drain_once()
             except Exception:  # keep the task alive; the next request retries
                 log.exception("republishing failed")
-            if not self._pending:
+            if not self._pending and not self._later:
                 self._idle.set()
 
     async def _drain_once(self) -> None:

@@ -21,7 +21,7 @@ KEYS = {
 def test_fanout_20_agents_all_play_and_print_one_json_line() -> None:
     out = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "fanout.py"), "--agents", "20", "--workers", "1",
-         "--communes", "10", "--districts", "2", "--play-timeout", "40"],
+         "--communes", "10", "--districts", "2", "--play-timeout", "40", "--sim-speed", "20"],
         capture_output=True, text=True, timeout=110, cwd=ROOT, check=False,
     )
     lines = [ln for ln in out.stdout.splitlines() if ln.strip()]
