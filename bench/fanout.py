@@ -451,13 +451,16 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("mqtt").setLevel(logging.ERROR)  # aiomqtt's "pending publish calls" during bursts
     tmp = Path(tempfile.mkdtemp(prefix="nguon-fanout-"))
+    failed = True
     try:
         result = asyncio.run(asyncio.wait_for(bench(args, tmp), args.ready_timeout + args.play_timeout + 240))
+        failed = False
     except (BenchError, TimeoutError) as exc:
+        # the temp dir stays for the logs the message points to
         print(json.dumps({"agents": args.agents, "error": str(exc) or "bench timed out", "tmp": str(tmp)}))
         return 1
     finally:
-        if not args.keep:
+        if not args.keep and not failed:
             shutil.rmtree(tmp, ignore_errors=True)
             if args.agent_dir:
                 shutil.rmtree(Path(args.agent_dir) / tmp.name, ignore_errors=True)

@@ -122,13 +122,18 @@ class DeviceService:
 
     def ingest_statuses(self, latest: dict[str, Any]) -> None:
         """Store the latest status of each device, all in one transaction (an emergency moves them all)."""
-        with self.ctx.db.session() as sess:
+        latest = {k: v for k, v in latest.items() if isinstance(v, dict)}
+        if not latest:
+            return
+        with self.ctx.db.session() as sess, sess.no_autoflush:
+            # one SELECT for the batch, not one per device (each get() would also flush the previous update)
+            ids = list(latest)
+            known = {d.id: d for i in range(0, len(ids), 500)
+                     for d in sess.scalars(select(Device).where(Device.id.in_(ids[i:i + 500])))}
             for device_id, data in latest.items():
-                if isinstance(data, dict):
-                    self._status(sess, device_id, data)
+                self._status(sess, device_id, data, known.get(device_id))
 
-    def _status(self, sess: Session, device_id: str, data: dict[str, Any]) -> None:
-        d = sess.get(Device, device_id)
+    def _status(self, sess: Session, device_id: str, data: dict[str, Any], d: Device | None) -> None:
         if d is None:  # an unregistered device: remember it so an operator sees it, under its claimed area
             area = str(data.get("area") or "")
             if area not in self.areas.all():
