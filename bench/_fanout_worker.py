@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from edge_agent.__main__ import run  # noqa: E402
-from edge_agent.config import load_settings  # noqa: E402
+from edge_agent.__main__ import run
+from edge_agent.config import load_settings
 
 # A connection storm of hundreds of CONNECTs at once is not what the bench measures: start in small groups.
 START_GROUP = 25

@@ -30,22 +30,24 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import aiohttp  # noqa: E402
-import aiomqtt  # noqa: E402
+import aiohttp
+import aiomqtt
 
-from hub.mosquitto import MosquittoProcess, free_port  # noqa: E402
+from hub.mosquitto import MosquittoProcess, free_port
 
 WORKER = Path(__file__).with_name("_fanout_worker.py")
 PROVINCE = "90"
 PREFIX = "nguon/v1"
-ADMIN_PASSWORD = "Bench-fanout-2026-mat-khau"  # a throw-away hub in a temp dir
+ADMIN_PASSWORD = "Bench-fanout-2026-mat-khau"  # noqa: S105 - a throw-away hub in a temp dir
 DEFAULT_TEXT = (
     "Thông báo khẩn cấp: lũ quét có thể xảy ra trong đêm nay ở các xã ven suối. "
     "Người dân di chuyển ngay đến nơi cao, an toàn."
 )
 
 
-DEFAULT_AGENT_DIR = "/dev/shm" if Path("/dev/shm").is_dir() else ""
+# tmpfs on purpose (see PERFORMANCE.md); each run gets its own fresh subdirectory
+SHM = "/dev/shm"  # noqa: S108
+DEFAULT_AGENT_DIR = SHM if Path(SHM).is_dir() else ""
 
 
 class BenchError(RuntimeError):
@@ -59,18 +61,32 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--districts", type=int, default=10, help="districts in the generated province")
     p.add_argument("--communes", type=int, default=100, help="communes in the generated province")
     p.add_argument("--emergency-text", default=DEFAULT_TEXT, help="text of the emergency bulletin")
-    p.add_argument("--sim-speed", type=float, default=1.0,
-                   help="simulated audio speed (default 1.0: real time, so end-of-play reports fall after the "
-                        "measured window, as they would on separate devices)")
-    p.add_argument("--record-audio", action="store_true",
-                   help="sim twins keep a WAV copy of each play (an ffmpeg decode per agent on this machine)")
-    p.add_argument("--agent-dir", default=DEFAULT_AGENT_DIR,
-                   help="parent dir of the agents' data (default /dev/shm: each real device writes its own "
-                        "storage in parallel; '' = the temp dir on disk)")
+    p.add_argument(
+        "--sim-speed",
+        type=float,
+        default=1.0,
+        help="simulated audio speed (default 1.0: real time, so end-of-play reports fall after the "
+        "measured window, as they would on separate devices)",
+    )
+    p.add_argument(
+        "--record-audio",
+        action="store_true",
+        help="sim twins keep a WAV copy of each play (an ffmpeg decode per agent on this machine)",
+    )
+    p.add_argument(
+        "--agent-dir",
+        default=DEFAULT_AGENT_DIR,
+        help="parent dir of the agents' data (default /dev/shm: each real device writes its own "
+        "storage in parallel; '' = the temp dir on disk)",
+    )
     p.add_argument("--ready-timeout", type=float, default=0.0, help="s to wait for all agents (0 = auto)")
     p.add_argument("--play-timeout", type=float, default=60.0, help="s to wait for every agent to play")
-    p.add_argument("--profile", default="", metavar="DIR",
-                   help="py-spy (if installed) samples the hub and each worker around the approval into DIR")
+    p.add_argument(
+        "--profile",
+        default="",
+        metavar="DIR",
+        help="py-spy (if installed) samples the hub and each worker around the approval into DIR",
+    )
     p.add_argument("--keep", action="store_true", help="keep the temp dir (logs, agents' data) and print it")
     args = p.parse_args(argv)
     if not 1 <= args.agents <= 5000:
@@ -91,7 +107,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def province_tree(districts: int, communes: int) -> tuple[dict[str, Any], list[str]]:
-    """A generated 3-tier province; communes spread evenly over the districts. Returns (tree, commune paths)."""
+    """A generated 3-tier province, communes spread over the districts; returns (tree, commune paths)."""
     tree: dict[str, Any] = {"code": PROVINCE, "name": "Tỉnh thử tải", "level": "province", "children": []}
     paths = []
     for d in range(districts):
@@ -101,13 +117,20 @@ def province_tree(districts: int, communes: int) -> tuple[dict[str, Any], list[s
             ccode = f"{dcode}{c + 1:04d}"
             kids.append({"code": ccode, "name": f"Xã thử {c + 1}", "level": "commune"})
             paths.append(f"{PROVINCE}/{dcode}/{ccode}")
-        tree["children"].append({"code": dcode, "name": f"Huyện thử {d + 1}", "level": "district", "children": kids})
+        tree["children"].append(
+            {"code": dcode, "name": f"Huyện thử {d + 1}", "level": "district", "children": kids}
+        )
     return tree, sorted(paths)
 
 
 def devices_for(communes: list[str], n: int) -> list[tuple[str, str]]:
-    return [(f"loa-{communes[i % len(communes)].rsplit('/', 1)[1]}-{i // len(communes) + 1}",
-             communes[i % len(communes)]) for i in range(n)]
+    return [
+        (
+            f"loa-{communes[i % len(communes)].rsplit('/', 1)[1]}-{i // len(communes) + 1}",
+            communes[i % len(communes)],
+        )
+        for i in range(n)
+    ]
 
 
 def seed_hub(cfg: Any, tree: dict[str, Any], devices: list[tuple[str, str]]) -> str:
@@ -127,15 +150,36 @@ def seed_hub(cfg: Any, tree: dict[str, Any], devices: list[tuple[str, str]]) -> 
         services.ctx.db.dispose()
 
 
-def agent_raw(dev_id: str, area: str, data_dir: Path, *, hub_url: str, key: str, mqtt_port: int,
-              sim_speed: float, record: bool) -> dict[str, Any]:
+def agent_raw(
+    dev_id: str,
+    area: str,
+    data_dir: Path,
+    *,
+    hub_url: str,
+    key: str,
+    mqtt_port: int,
+    sim_speed: float,
+    record: bool,
+) -> dict[str, Any]:
     """One agent's settings, as its TOML file would hold them."""
     return {
-        "device_id": dev_id, "kind": "radio", "area": area, "data_dir": str(data_dir), "hub_url": hub_url,
-        "hub_public_keys": [key], "topic_prefix": PREFIX, "clock_trust": "always",
+        "device_id": dev_id,
+        "kind": "radio",
+        "area": area,
+        "data_dir": str(data_dir),
+        "hub_url": hub_url,
+        "hub_public_keys": [key],
+        "topic_prefix": PREFIX,
+        "clock_trust": "always",
         "mqtt": {"host": "127.0.0.1", "port": mqtt_port},
         # relay_lead_s 0: the amplifier warm-up is a configured constant added on top (PERFORMANCE.md).
-        "hardware": {"mode": "sim", "sim_speed": sim_speed, "sim_record": record, "relay_lead_s": 0.0, "relay_idle_off_s": 5.0},
+        "hardware": {
+            "mode": "sim",
+            "sim_speed": sim_speed,
+            "sim_record": record,
+            "relay_lead_s": 0.0,
+            "relay_idle_off_s": 5.0,
+        },
     }
 
 
@@ -152,8 +196,13 @@ class Observer:
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def ready(self, device_ids: list[str]) -> int:
-        return sum(1 for d in device_ids
-                   if (s := self.status.get(d)) and s.get("state") != "offline" and s.get("programme_version", 0) >= 1)
+        return sum(
+            1
+            for d in device_ids
+            if (s := self.status.get(d))
+            and s.get("state") != "offline"
+            and s.get("programme_version", 0) >= 1
+        )
 
     def on_message(self, topic: str, payload: bytes) -> None:
         self.received += 1
@@ -169,24 +218,37 @@ class Observer:
                     self.started.add(parts[-2])
             elif parts[-1] == "event":
                 for ev in data if isinstance(data, list) else [data]:
-                    if (isinstance(ev, dict) and ev.get("type") == "play"
-                            and ev.get("data", {}).get("bulletin_id") == self.bulletin_id):
+                    if (
+                        isinstance(ev, dict)
+                        and ev.get("type") == "play"
+                        and ev.get("data", {}).get("bulletin_id") == self.bulletin_id
+                    ):
                         self.played.add(parts[-2])
                         self.started.add(parts[-2])
         self.changed.set()
 
     async def run(self, port: int, connected: asyncio.Event) -> None:
-        async with aiomqtt.Client("127.0.0.1", port, identifier=f"bench-observer-{os.getpid()}",
-                                  protocol=aiomqtt.ProtocolVersion.V5, timeout=15) as client:
-            await client.subscribe([(f"{PREFIX}/device/+/status", 0), (f"{PREFIX}/device/+/event", 0),
-                                    (f"{PREFIX}/area/{PROVINCE}/alert", 0)])
+        async with aiomqtt.Client(
+            "127.0.0.1",
+            port,
+            identifier=f"bench-observer-{os.getpid()}",
+            protocol=aiomqtt.ProtocolVersion.V5,
+            timeout=15,
+        ) as client:
+            await client.subscribe(
+                [
+                    (f"{PREFIX}/device/+/status", 0),
+                    (f"{PREFIX}/device/+/event", 0),
+                    (f"{PREFIX}/area/{PROVINCE}/alert", 0),
+                ]
+            )
             connected.set()
             async for msg in client.messages:
                 payload = msg.payload if isinstance(msg.payload, bytes) else str(msg.payload or "").encode()
                 self.on_message(str(msg.topic), payload)
 
 
-async def wait_for(cond: Any, evt: asyncio.Event, timeout: float, what: str) -> None:
+async def wait_for(cond: Any, evt: asyncio.Event, timeout: float, what: str) -> None:  # noqa: ASYNC109
     deadline = time.monotonic() + timeout
     while not cond():
         left = deadline - time.monotonic()
@@ -247,9 +309,15 @@ def spawn_workers(specs: list[dict[str, Any]], root: Path) -> list[subprocess.Po
         path = root / f"worker{i}.json"
         path.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
         log = (root / f"worker{i}.log").open("ab")
-        procs.append(subprocess.Popen([sys.executable, str(WORKER), str(path)], stdout=subprocess.PIPE,
-                                      stderr=log, env=dict(os.environ, PYTHONUNBUFFERED="1"),
-                                      start_new_session=True))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, str(WORKER), str(path)],
+                stdout=subprocess.PIPE,
+                stderr=log,
+                env=dict(os.environ, PYTHONUNBUFFERED="1"),
+                start_new_session=True,
+            )
+        )
     return procs
 
 
@@ -259,14 +327,31 @@ def start_profilers(out_dir: str, pids: list[int]) -> list[subprocess.Popen[byte
     if not out_dir or not Path(spy).exists():
         return []
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    return [subprocess.Popen([spy, "record", "--pid", str(pid), "--rate", "200", "--format", "raw",
-                              "--nonblocking", "-o", str(Path(out_dir) / f"{name}.txt")],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            for name, pid in zip(["hub", *(f"worker{i}" for i in range(len(pids) - 1))], pids, strict=True)]
+    return [
+        subprocess.Popen(
+            [
+                spy,
+                "record",
+                "--pid",
+                str(pid),
+                "--rate",
+                "200",
+                "--format",
+                "raw",
+                "--nonblocking",
+                "-o",
+                str(Path(out_dir) / f"{name}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name, pid in zip(["hub", *(f"worker{i}" for i in range(len(pids) - 1))], pids, strict=True)
+    ]
 
 
-def stop_workers(procs: list[subprocess.Popen[bytes]], timeout_s: float = 30.0,
-                 sig: int = signal.SIGTERM) -> list[int | None]:
+def stop_workers(
+    procs: list[subprocess.Popen[bytes]], timeout_s: float = 30.0, sig: int = signal.SIGTERM
+) -> list[int | None]:
     for p in procs:
         if p.poll() is None:
             p.send_signal(sig)
@@ -291,11 +376,18 @@ async def api(http: aiohttp.ClientSession, method: str, url: str, *, token: str 
 
 def hub_toml(tmp: Path, http_port: int, mqtt_port: int) -> dict[str, Any]:
     """The hub's config, as a dict and written to tmp/hub.toml for `python -m hub serve --config`."""
-    data = {"data_dir": str(tmp / "hub"), "log_level": "WARNING",
-            "http": {"host": "127.0.0.1", "port": http_port},
-            "mqtt": {"host": "127.0.0.1", "port": mqtt_port, "topic_prefix": PREFIX,
-                     "client_id": f"nguon-hub-bench{os.getpid()}"},
-            "programme": {"scheduler": False}}
+    data = {
+        "data_dir": str(tmp / "hub"),
+        "log_level": "WARNING",
+        "http": {"host": "127.0.0.1", "port": http_port},
+        "mqtt": {
+            "host": "127.0.0.1",
+            "port": mqtt_port,
+            "topic_prefix": PREFIX,
+            "client_id": f"nguon-hub-bench{os.getpid()}",
+        },
+        "programme": {"scheduler": False},
+    }
     lines = [f"{k} = {json.dumps(v)}" for k, v in data.items() if not isinstance(v, dict)]
     for section, values in data.items():
         if isinstance(values, dict):
@@ -308,9 +400,14 @@ def start_hub(tmp: Path) -> subprocess.Popen[bytes]:
     """The hub as production runs it: its own process (`python -m hub serve`), logs in tmp/hub.log."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NGUON_")}
     log = (tmp / "hub.log").open("ab")
-    return subprocess.Popen([sys.executable, "-m", "hub", "--config", str(tmp / "hub.toml"), "serve"],
-                            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-                            cwd=Path(__file__).resolve().parents[1])
+    return subprocess.Popen(
+        [sys.executable, "-m", "hub", "--config", str(tmp / "hub.toml"), "serve"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
 
 
 async def wait_hub(http: aiohttp.ClientSession, url: str, proc: subprocess.Popen[bytes], tmp: Path) -> None:
@@ -327,7 +424,7 @@ async def wait_hub(http: aiohttp.ClientSession, url: str, proc: subprocess.Popen
     raise BenchError(f"the hub did not come up within 60 s; see {tmp}/hub.log")
 
 
-async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:  # noqa: PLR0915 - one story, in order
     from hub.config import build_config  # noqa: PLC0415
 
     tree, communes = province_tree(args.districts, args.communes)
@@ -351,45 +448,92 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                 await wait_hub(http, hub_url, hub_proc, tmp)
                 await asyncio.wait_for(obs_connected.wait(), 15)
                 base = f"{hub_url}/api/v1"
-                token = (await api(http, "POST", f"{base}/auth/login",
-                                   json={"username": "admin", "password": ADMIN_PASSWORD}))["token"]
+                token = (
+                    await api(
+                        http,
+                        "POST",
+                        f"{base}/auth/login",
+                        json={"username": "admin", "password": ADMIN_PASSWORD},
+                    )
+                )["token"]
                 # Submitting speaks the text (espeak-ng + ffmpeg) now, before approval: outside the measure.
-                created = await api(http, "POST", f"{base}/bulletins", token=token, json={
-                    "title": "Khẩn cấp: cảnh báo lũ quét (thử tải)", "priority": "emergency", "form": "text",
-                    "text": args.emergency_text, "targets": [PROVINCE], "kinds": ["radio"]})
+                created = await api(
+                    http,
+                    "POST",
+                    f"{base}/bulletins",
+                    token=token,
+                    json={
+                        "title": "Khẩn cấp: cảnh báo lũ quét (thử tải)",
+                        "priority": "emergency",
+                        "form": "text",
+                        "text": args.emergency_text,
+                        "targets": [PROVINCE],
+                        "kinds": ["radio"],
+                    },
+                )
                 obs.bulletin_id = created["id"]
                 per = -(-len(devices) // args.workers)
                 max_s = args.ready_timeout + args.play_timeout + 120
-                specs = [{"max_s": max_s, "agents": [
-                    agent_raw(d, a, agent_root / d, hub_url=hub_url, key=key, mqtt_port=broker.port,
-                              sim_speed=args.sim_speed, record=args.record_audio) for d, a in devices[i:i + per]]}
-                    for i in range(0, len(devices), per)]
+                specs = [
+                    {
+                        "max_s": max_s,
+                        "agents": [
+                            agent_raw(
+                                d,
+                                a,
+                                agent_root / d,
+                                hub_url=hub_url,
+                                key=key,
+                                mqtt_port=broker.port,
+                                sim_speed=args.sim_speed,
+                                record=args.record_audio,
+                            )
+                            for d, a in devices[i : i + per]
+                        ],
+                    }
+                    for i in range(0, len(devices), per)
+                ]
                 t_spawn = time.monotonic()
                 procs = spawn_workers(specs, tmp)
                 ids = [d for d, _ in devices]
-                await wait_for(lambda: obs.ready(ids) == len(ids), obs.changed, args.ready_timeout,
-                               f"all {len(ids)} agents connected with their programme "
-                               f"(ready: {obs.ready(ids)}; see {tmp}/worker*.log)")
+                await wait_for(
+                    lambda: obs.ready(ids) == len(ids),
+                    obs.changed,
+                    args.ready_timeout,
+                    f"all {len(ids)} agents connected with their programme "
+                    f"(ready: {obs.ready(ids)}; see {tmp}/worker*.log)",
+                )
                 ready_s = time.monotonic() - t_spawn
                 # Let the connection burst settle (statuses stored by the hub) so it is not measured.
                 await _settle(obs)
                 spies = start_profilers(args.profile, [hub_proc.pid, *(p.pid for p in procs)])
-                watched = {"hub": hub_proc.pid, "broker": broker.proc.pid if broker.proc else 0,
-                           **{f"worker{i}": p.pid for i, p in enumerate(procs)}}
+                watched = {
+                    "hub": hub_proc.pid,
+                    "broker": broker.proc.pid if broker.proc else 0,
+                    **{f"worker{i}": p.pid for i, p in enumerate(procs)},
+                }
                 cpu0 = {k: cpu_s(v) for k, v in watched.items()}
                 t_approve = time.time()
                 await api(http, "POST", f"{base}/bulletins/{obs.bulletin_id}/approve", token=token)
                 t_response = time.time()
                 # The window: until every agent's status says it plays the emergency (profiles and CPU).
                 with contextlib.suppress(BenchError):
-                    await wait_for(lambda: len(obs.started) >= len(ids), obs.changed, args.play_timeout,
-                                   "every agent's status 'playing'")
+                    await wait_for(
+                        lambda: len(obs.started) >= len(ids),
+                        obs.changed,
+                        args.play_timeout,
+                        "every agent's status 'playing'",
+                    )
                 window_s = time.time() - t_approve
                 cpu = {k: round(cpu_s(v) - cpu0[k], 2) for k, v in watched.items()}
                 await asyncio.to_thread(stop_workers, spies, 20.0, signal.SIGINT)
                 with contextlib.suppress(BenchError):
-                    await wait_for(lambda: len(obs.played) >= len(ids), obs.changed, args.play_timeout,
-                                   "every agent's play event")
+                    await wait_for(
+                        lambda: len(obs.played) >= len(ids),
+                        obs.changed,
+                        args.play_timeout,
+                        "every agent's play event",
+                    )
                 reported = len(obs.played)
                 codes = await asyncio.to_thread(stop_workers, procs)
                 procs = []
@@ -400,10 +544,16 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                 hub_code = (await asyncio.to_thread(stop_workers, [hub_proc], 20.0))[0]
             obs_task.cancel()
             await asyncio.gather(obs_task, return_exceptions=True)
-    lat = sorted((s - t_approve) * 1000 for d, _ in devices
-                 if (s := play_starts(agent_root / d, obs.bulletin_id)) is not None)
-    fetched = sorted((s - t_approve) * 1000 for d, _ in devices
-                     if (s := fetched_at(agent_root / d, obs.bulletin_id)) is not None)
+    lat = sorted(
+        (s - t_approve) * 1000
+        for d, _ in devices
+        if (s := play_starts(agent_root / d, obs.bulletin_id)) is not None
+    )
+    fetched = sorted(
+        (s - t_approve) * 1000
+        for d, _ in devices
+        if (s := fetched_at(agent_root / d, obs.bulletin_id)) is not None
+    )
     return {
         "agents": len(devices),
         "played": len(lat),
@@ -429,7 +579,7 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         "ready_s": round(ready_s, 1),
         "worker_exit_codes": codes,
         "hub_exit_code": hub_code,
-        "agent_data": "tmpfs" if str(agent_root).startswith("/dev/shm") else "disk",
+        "agent_data": "tmpfs" if str(agent_root).startswith(SHM) else "disk",
     }
 
 

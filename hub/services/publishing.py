@@ -85,7 +85,7 @@ class PublishingService:
         futs = [self.publisher.publish(self.topics.alert(t), wire, qos=1, retain=False, expiry_s=expiry_s,
                                        urgent=True) for t in s.targets]
         leaves = self.areas.leaves_under(s.targets)
-        if msg_type == "Cancel" or self._task is None:  # no republisher task (tests, CLI): nothing to wait for
+        if msg_type == "Cancel" or self._task is None:  # no republisher task (tests, CLI): no burst
             self.republish_soon(leaves, s.kinds)
         else:
             self._idle.clear()  # flush() waits for the delayed republish too

@@ -12,23 +12,50 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = {
-    "agents", "played", "p50_ms", "p99_ms", "max_ms", "approve_to_publish_ms", "agents_per_process",
-    "workers", "media_ready_p50_ms", "media_ready_p99_ms", "play_events_at_hub_side",
+    "agents",
+    "played",
+    "p50_ms",
+    "p99_ms",
+    "max_ms",
+    "approve_to_publish_ms",
+    "agents_per_process",
+    "workers",
+    "media_ready_p50_ms",
+    "media_ready_p99_ms",
+    "play_events_at_hub_side",
 }
 
 
 @pytest.mark.timeout(120)
 def test_fanout_20_agents_all_play_and_print_one_json_line() -> None:
     out = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "fanout.py"), "--agents", "20", "--workers", "1",
-         "--communes", "10", "--districts", "2", "--play-timeout", "40", "--sim-speed", "20"],
-        capture_output=True, text=True, timeout=110, cwd=ROOT, check=False,
+        [
+            sys.executable,
+            str(ROOT / "bench" / "fanout.py"),
+            "--agents",
+            "20",
+            "--workers",
+            "1",
+            "--communes",
+            "10",
+            "--districts",
+            "2",
+            "--play-timeout",
+            "40",
+            "--sim-speed",
+            "20",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=110,
+        cwd=ROOT,
+        check=False,
     )
     lines = [ln for ln in out.stdout.splitlines() if ln.strip()]
     assert len(lines) == 1, f"stdout: {out.stdout!r}\nstderr: {out.stderr[-2000:]}"
     result = json.loads(lines[0])
     assert out.returncode == 0, result
-    assert KEYS <= result.keys()
+    assert result.keys() >= KEYS
     assert result["agents"] == 20 and result["played"] == 20 and result["play_events_at_hub_side"] == 20
     assert result["agents_per_process"] == 20 and result["workers"] == 1
     # latencies are real measurements: positive, ordered, and the play comes after the alert went out
@@ -40,6 +67,10 @@ def test_fanout_20_agents_all_play_and_print_one_json_line() -> None:
 def test_bad_arguments_are_refused_with_a_message() -> None:
     out = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "fanout.py"), "--agents", "0"],
-        capture_output=True, text=True, timeout=30, cwd=ROOT, check=False,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=ROOT,
+        check=False,
     )
     assert out.returncode == 2 and "--agents must be from 1 to 5000" in out.stderr

@@ -1,4 +1,4 @@
-"""The bench's helpers, and the agent/hardware changes it needed (clock check cost, sim audio record switch)."""
+"""The bench's helpers, and the agent/hardware changes it needed (clock check cost, sim record switch)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
-import fanout  # noqa: E402
+import fanout
 
-from edge_agent import clocktrust  # noqa: E402
-from edge_agent.clocktrust import ClockTrust  # noqa: E402
-from edge_agent.config import ConfigError, load_settings  # noqa: E402
-from hardware.audio import SimAudioOutput  # noqa: E402
+from edge_agent import clocktrust
+from edge_agent.clocktrust import ClockTrust
+from edge_agent.config import ConfigError, load_settings
+from hardware.audio import SimAudioOutput
 
 T0 = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
 
@@ -42,10 +42,12 @@ def test_percentile_nearest_rank() -> None:
 def test_play_starts_reads_the_sim_output_index(tmp_path: Path) -> None:
     played = tmp_path / "played"
     played.mkdir()
-    rows = [{"label": "b-1", "started_at": "2026-11-23T04:00:01.500000+00:00"},
-            {"label": "b-1", "started_at": "2026-11-23T04:00:00.250000+00:00"},
-            {"label": "b-1", "started_at": "2026-11-23T03:00:00+00:00", "error": "cannot decode"},
-            {"label": "b-2", "started_at": "2026-11-23T02:00:00+00:00"}]
+    rows = [
+        {"label": "b-1", "started_at": "2026-11-23T04:00:01.500000+00:00"},
+        {"label": "b-1", "started_at": "2026-11-23T04:00:00.250000+00:00"},
+        {"label": "b-1", "started_at": "2026-11-23T03:00:00+00:00", "error": "cannot decode"},
+        {"label": "b-2", "started_at": "2026-11-23T02:00:00+00:00"},
+    ]
     (played / "index.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows) + "not json\n")
     assert fanout.play_starts(tmp_path, "b-1") == T0.timestamp() + 0.25
     assert fanout.play_starts(tmp_path, "b-3") is None
@@ -99,23 +101,28 @@ def _tone(path: Path, ms: int = 400) -> Path:
 
 async def test_sim_audio_without_recording_plays_and_logs_but_writes_no_wav(tmp_path: Path) -> None:
     out = SimAudioOutput(tmp_path / "played", speed=10.0, now=lambda: T0, record=False)
-    result = await asyncio.wait_for(out.play(_tone(tmp_path / "a.wav"), offset_ms=0, duration_ms=400,
-                                             label="b-1"), 5)
+    result = await asyncio.wait_for(
+        out.play(_tone(tmp_path / "a.wav"), offset_ms=0, duration_ms=400, label="b-1"), 5
+    )
     assert result.completed and result.played_ms == 400
     task = asyncio.create_task(out.play(tmp_path / "a.wav", offset_ms=0, duration_ms=10_000, label="b-2"))
     await asyncio.sleep(0.1)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     rows = [json.loads(x) for x in (tmp_path / "played" / "index.jsonl").read_text().splitlines()]
-    assert [(r["label"], r["completed"], r["file"]) for r in rows] == [("b-1", True, None), ("b-2", False, None)]
+    assert [(r["label"], r["completed"], r["file"]) for r in rows] == [
+        ("b-1", True, None),
+        ("b-2", False, None),
+    ]
     assert all(r["started_at"] == T0.isoformat() for r in rows)
     assert not list((tmp_path / "played").glob("*.wav"))
 
 
 async def test_sim_audio_records_by_default(tmp_path: Path) -> None:
     out = SimAudioOutput(tmp_path / "played", speed=20.0, now=lambda: T0)
-    result = await asyncio.wait_for(out.play(_tone(tmp_path / "a.wav"), offset_ms=0, duration_ms=400,
-                                             label="b-1"), 30)
+    result = await asyncio.wait_for(
+        out.play(_tone(tmp_path / "a.wav"), offset_ms=0, duration_ms=400, label="b-1"), 30
+    )
     assert result.completed and len(list((tmp_path / "played").glob("*.wav"))) == 1
 
 
@@ -124,8 +131,11 @@ def test_sim_record_setting_from_file_and_env() -> None:
 
     from protocol.keys import public_key_b64  # noqa: PLC0415
 
-    raw = {"device_id": "loa-1", "area": "90/9001/90010001",
-           "hub_public_keys": [public_key_b64(Ed25519PrivateKey.generate().public_key())]}
+    raw = {
+        "device_id": "loa-1",
+        "area": "90/9001/90010001",
+        "hub_public_keys": [public_key_b64(Ed25519PrivateKey.generate().public_key())],
+    }
     assert load_settings(None, env={}, raw=raw).hardware.sim_record is True
     off = load_settings(None, env={"NGUON_HARDWARE__SIM_RECORD": "false"}, raw=raw)
     assert off.hardware.sim_record is False
