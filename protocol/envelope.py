@@ -68,7 +68,12 @@ class Envelope:
             raise EnvelopeError("malformed", "envelope is not a JSON object")
         try:
             v, typ, mid, seq = data["v"], data["type"], data["id"], data["seq"]
-            issued, expires, key_id, body = data["issued_at"], data["expires_at"], data["key_id"], data["body"]
+            issued, expires, key_id, body = (
+                data["issued_at"],
+                data["expires_at"],
+                data["key_id"],
+                data["body"],
+            )
         except KeyError as exc:
             raise EnvelopeError("malformed", f"envelope lacks field {exc.args[0]!r}") from None
         if v != ENVELOPE_VERSION:
@@ -99,8 +104,8 @@ class Signer:
     def sign(
         self,
         *,
-        type: str,  # noqa: A002 - the wire field is called type
-        id: str,  # noqa: A002
+        type: str,
+        id: str,
         seq: int,
         issued_at: datetime,
         expires_at: datetime | None,
@@ -120,8 +125,12 @@ class Signer:
 class Verifier:
     """Checks wire bytes against the hub's public key(s) and the clock; stateless (see SeqTracker)."""
 
-    def __init__(self, keys: Mapping[str, Ed25519PublicKey] | list[Ed25519PublicKey], *,
-                 max_bytes: int = MAX_MESSAGE_BYTES) -> None:
+    def __init__(
+        self,
+        keys: Mapping[str, Ed25519PublicKey] | list[Ed25519PublicKey],
+        *,
+        max_bytes: int = MAX_MESSAGE_BYTES,
+    ) -> None:
         if isinstance(keys, list):
             keys = {key_id_for(k): k for k in keys}
         if not keys:
@@ -144,7 +153,9 @@ class Verifier:
         env = Envelope.from_dict(outer["envelope"])
         key = self._keys.get(env.key_id)
         if key is None:
-            raise EnvelopeError("unknown_key", f"signed with key {env.key_id!r}, which this device does not trust")
+            raise EnvelopeError(
+                "unknown_key", f"signed with key {env.key_id!r}, which this device does not trust"
+            )
         try:
             sig = base64.b64decode(str(sig_b64), validate=True)
             key.verify(sig, canonical_json(outer["envelope"]))

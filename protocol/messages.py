@@ -126,10 +126,14 @@ class ProgrammeBody:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ProgrammeBody:
         return cls(
-            area=data["area"], kind=data["kind"], version=int(data["version"]), timezone=data["timezone"],
+            area=data["area"],
+            kind=data["kind"],
+            version=int(data["version"]),
+            timezone=data["timezone"],
             days=[ProgrammeDay.from_dict(d) for d in data["days"]],
             bulletins=[BulletinInfo.from_dict(b) for b in data["bulletins"]],
-            emergencies=list(data.get("emergencies", [])), recalled=list(data.get("recalled", [])),
+            emergencies=list(data.get("emergencies", [])),
+            recalled=list(data.get("recalled", [])),
         )
 
 
@@ -217,8 +221,13 @@ class DeviceEvent:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DeviceEvent:
-        return cls(str(data["id"]), str(data["device_id"]), str(data["type"]), str(data["at"]),
-                   dict(data.get("data") or {}))
+        return cls(
+            str(data["id"]),
+            str(data["device_id"]),
+            str(data["type"]),
+            str(data["at"]),
+            dict(data.get("data") or {}),
+        )
 
 
 @dataclass(frozen=True)
