@@ -41,7 +41,7 @@ class MediaRef:
 
 @dataclass(frozen=True)
 class Repeat:
-    """CAP-like repeat: `count` plays `interval_s` apart, then every `then_every_s` until expiry/cancel (0 = no)."""
+    """CAP-like repeat: `count` plays `interval_s` apart, then every `then_every_s` (0: never)."""
 
     count: int = 1
     interval_s: int = 0

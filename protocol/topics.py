@@ -28,7 +28,7 @@ def validate_device_id(device_id: str) -> str:
 
 
 def ancestors(area_path: str) -> list[str]:
-    """The path itself and each ancestor, province first: '67/660/24613' -> ['67', '67/660', '67/660/24613']."""
+    """The path and each ancestor, province first: '67/660/24613' -> ['67', '67/660', '67/660/24613']."""
     parts = validate_area_path(area_path).split("/")
     return ["/".join(parts[: i + 1]) for i in range(len(parts))]
 
