@@ -311,7 +311,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("aiohttp.access", "alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    logging.getLogger("mqtt").setLevel(logging.ERROR)  # aiomqtt warns of queued publishes at every burst
+    import aiomqtt  # noqa: F401, PLC0415 - aiomqtt sets its logger's level on import; set ours after it
+
+    logging.getLogger("mqtt").setLevel(logging.ERROR)  # it warns of queued publishes at every burst
     try:
         return asyncio.run(run(args))
     except ConfigError as exc:
