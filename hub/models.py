@@ -250,6 +250,18 @@ class RecallConfirmation(Base):
     confirmed_at: Mapped[datetime]
 
 
+class FirstSeenPlaying(Base):
+    """The first status in which a device reported playing an emergency (agents send plays when they end)."""
+
+    __tablename__ = "first_seen_playing"
+    __table_args__ = (UniqueConstraint("bulletin_id", "device_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bulletin_id: Mapped[str] = mapped_column(String(40), index=True)
+    device_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]  # the status's `at` (when playing began), kept between sending and receiving
+    received_at: Mapped[datetime]
+
+
 class Command(Base):
     __tablename__ = "commands"
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

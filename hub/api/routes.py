@@ -150,6 +150,16 @@ def get_bulletin(request: web.Request, s: S, a: A) -> Any:
     return s.bulletins.get(a, request.match_info["id"])
 
 
+@api.route(
+    "GET",
+    "/bulletins/{id}/deliveries",
+    "per target device: first confirmed play, latency from sending, recall confirmation",
+    tag="bulletins",
+)
+def get_deliveries(request: web.Request, s: S, a: A) -> Any:
+    return s.deliveries.deliveries(a, request.match_info["id"])
+
+
 @api.route("PUT", "/bulletins/{id}", "edit before approval (a new version)", body=BulletinIn, tag="bulletins")
 async def edit_bulletin(request: web.Request, s: S, a: A, *, body: BulletinIn) -> Any:
     _aware(body)

@@ -19,6 +19,7 @@ from hub.services.accounts import AccountService
 from hub.services.areas import AreaService
 from hub.services.base import Context, require
 from hub.services.bulletins import BulletinInput, BulletinService
+from hub.services.deliveries import DeliveryService
 from hub.services.devices import DeviceService
 from hub.services.media import MediaService
 from hub.services.programmes import ProgrammeService
@@ -40,6 +41,7 @@ class Services:
         self.bulletins = BulletinService(ctx, self.areas, self.media, speech)
         self.programmes = ProgrammeService(ctx, self.areas)
         self.devices = DeviceService(ctx, self.areas)
+        self.deliveries = DeliveryService(ctx, self.bulletins)
         self.publishing = PublishingService(ctx, self.areas, self.programmes, envelopes, publisher)
         self.envelopes = envelopes
 

@@ -87,8 +87,8 @@ class BulletinService:
         self.speech = speech  # hub.speech.SpeechService (or anything with async speak(text))
 
     # --- validation
-    def _check(self, actor: Actor, data: BulletinInput) -> str:  # noqa: PLR0912 - one check per field, in order
-        """Semantic checks; returns the origin."""
+    def validate(self, actor: Actor, data: BulletinInput) -> str:  # noqa: PLR0912 - one check per field, in order
+        """Semantic and permission checks of an editor's input (Invalid/Forbidden); returns the origin."""
         title = (data.title or "").strip()
         if not title:
             raise Invalid("Cần nhập tiêu đề bản tin.", field="title")
@@ -164,7 +164,7 @@ class BulletinService:
     # --- create / edit / submit
     async def create(self, actor: Actor, data: BulletinInput, *, submit: bool = True) -> dict[str, Any]:
         """Check, speak (text, when submitted) and save in one transaction; the database work runs in a thread."""
-        origin = self._check(actor, data)
+        origin = self.validate(actor, data)
         speech = await self.speech.speak(data.text or "") if submit and data.form == "text" else None
         return await asyncio.to_thread(self._create_tx, actor, data, origin, speech, submit=submit)
 
@@ -250,7 +250,7 @@ class BulletinService:
 
     async def edit(self, actor: Actor, bulletin_id: str, data: BulletinInput) -> dict[str, Any]:
         """A new version; a bulletin already submitted is spoken again and stays in its queue."""
-        origin = self._check(actor, data)
+        origin = self.validate(actor, data)
         seen = await asyncio.to_thread(self._edit_check, actor, bulletin_id)
         resubmit = seen[0] in ("submitted", "in_review")
         speech = await self.speech.speak(data.text or "") if resubmit and data.form == "text" else None

@@ -15,7 +15,7 @@ from hub.models import Bulletin, Command, Device, DeviceEventRow, Play, RecallCo
 from hub.roles import SYSTEM, Actor
 from hub.services.areas import AreaService
 from hub.services.base import Context, new_id, require
-from protocol.clock import parse_time
+from hub.services.deliveries import optional_time, record_first_playing
 from protocol.messages import COMMANDS
 from protocol.topics import DEVICE_KINDS, validate_device_id
 
@@ -45,13 +45,6 @@ def command_dict(c: Command) -> dict[str, Any]:
             "issued_at": c.issued_at.isoformat(), "answered": c.result is not None,
             "ok": res.get("ok") if c.result is not None else None, "detail": res.get("detail"),
             "result_at": c.result_at.isoformat() if c.result_at else None}
-
-
-def _time(value: Any) -> Any:
-    try:
-        return parse_time(value) if isinstance(value, str) and value else None
-    except ValueError:
-        return None
 
 
 class DeviceService:
@@ -130,21 +123,23 @@ class DeviceService:
             ids = list(latest)
             known = {d.id: d for i in range(0, len(ids), 500)
                      for d in sess.scalars(select(Device).where(Device.id.in_(ids[i:i + 500])))}
-            for device_id, data in latest.items():
-                self._status(sess, device_id, data, known.get(device_id))
+            kept = {k: v for k, v in latest.items() if self._status(sess, k, v, known.get(k))}
+            record_first_playing(sess, kept, self.ctx.now())
 
-    def _status(self, sess: Session, device_id: str, data: dict[str, Any], d: Device | None) -> None:
+    def _status(self, sess: Session, device_id: str, data: dict[str, Any], d: Device | None) -> bool:
+        """Store one status; False when it was ignored (an unknown device claiming an unknown area)."""
         if d is None:  # an unregistered device: remember it so an operator sees it, under its claimed area
             area = str(data.get("area") or "")
             if area not in self.areas.all():
                 log.warning("status from unknown device %s (area %r) ignored", device_id, area)
-                return
+                return False
             d = Device(id=device_id, kind=str(data.get("kind") or "radio"), area_path=area, name="",
                        state="unknown", created_at=self.ctx.now())
             sess.add(d)
         d.state = str(data.get("state") or "unknown")[:12]
         d.last_status = data
         d.last_seen = self.ctx.now()
+        return True
 
     def ingest_events(self, device_id: str, payload: Any) -> int:
         """Store each event once (idempotent on its id); returns how many were new."""
@@ -170,15 +165,15 @@ class DeviceService:
         if typ == "play":
             bid = str(data.get("bulletin_id") or "")
             sess.add(Play(event_id=eid, device_id=device_id, bulletin_id=bid[:40],
-                          outcome=str(data.get("outcome") or "")[:12], scheduled_at=_time(data.get("scheduled_at")),
-                          started_at=_time(data.get("started_at")), ended_at=_time(data.get("ended_at")),
+                          outcome=str(data.get("outcome") or "")[:12], scheduled_at=optional_time(data.get("scheduled_at")),
+                          started_at=optional_time(data.get("started_at")), ended_at=optional_time(data.get("ended_at")),
                           emergency=bool(data.get("emergency")), exercise=bool(data.get("exercise")), data=data,
                           received_at=now))
             b = sess.get(Bulletin, bid)
             if b is not None and b.status == "approved":
                 b.status = "on_air"
             return True
-        sess.add(DeviceEventRow(event_id=eid, device_id=device_id, type=typ[:20], at=_time(ev.get("at")), data=data,
+        sess.add(DeviceEventRow(event_id=eid, device_id=device_id, type=typ[:20], at=optional_time(ev.get("at")), data=data,
                                 received_at=now))
         if typ == "recall_confirmed" and data.get("bulletin_id"):
             bid = str(data["bulletin_id"])[:40]
@@ -186,9 +181,9 @@ class DeviceService:
                 RecallConfirmation.bulletin_id == bid, RecallConfirmation.device_id == device_id))
             if not exists:
                 sess.add(RecallConfirmation(bulletin_id=bid, device_id=device_id,
-                                            confirmed_at=_time(ev.get("at")) or now))
+                                            confirmed_at=optional_time(ev.get("at")) or now))
         elif typ == "command_result":
-            c = self._command_for(sess, device_id, data, _time(ev.get("at")) or now)
+            c = self._command_for(sess, device_id, data, optional_time(ev.get("at")) or now)
             if c is not None:
                 c.result, c.result_at = data, now
         elif typ == "rejected":

@@ -202,7 +202,7 @@ class ProgrammeService:
             return titles[bid].title if bid in titles else ""
         return {
             "area": area, "kind": kind, "date": day.isoformat(), "windows": res["windows"],
-            "items": [{**p, "title": t(p["bulletin_id"]), "priority": titles[p["bulletin_id"]].priority}
+            "programme": [{**p, "title": t(p["bulletin_id"]), "priority": titles[p["bulletin_id"]].priority}
                       for p in res["programme"]],
             "emergencies": [{"id": e, "title": t(e)} for e in res["emergencies"]],
             "unscheduled": [{**u, "title": t(u["bulletin_id"]),

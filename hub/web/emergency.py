@@ -14,8 +14,6 @@ from hub.web.bulletins import area_names
 from hub.web.core import Req, page
 from hub.web.forms import BulletinForm, field_error, read_form, to_input
 
-CONFIRMED = ("completed", "interrupted")  # a play that started on the device
-
 
 def _require_emergency(req: Req) -> None:
     if not req.actor.may("bulletin.emergency"):
@@ -55,7 +53,7 @@ def _checked(req: Req) -> tuple[BulletinForm, Any]:
     data = to_input(f, req.services.ctx.tz)
     if data is not None:
         try:
-            req.services.bulletins._check(req.actor, data)  # the service's own validation, before confirming
+            req.services.bulletins.validate(req.actor, data)  # the service's own checks, before confirming
         except Invalid as exc:
             field_error(f, exc)
             data = None
@@ -94,45 +92,35 @@ def _emergency(req: Req) -> dict[str, Any]:
 
 
 def live_status(req: Req, b: dict[str, Any]) -> dict[str, Any]:
-    """Per device on the target areas: first confirmed play and the seconds from sending to it."""
-    sent = datetime.fromisoformat(b["approved_at"]) if b["approved_at"] else None
-    devices = [
-        d
-        for d in req.services.devices.list(req.actor)
-        if d["kind"] in b["kinds"]
-        and any(d["area"] == t or d["area"].startswith(t + "/") for t in b["targets"])
-    ]
-    first: dict[str, datetime] = {}
-    for p in req.services.devices.plays(req.actor, bulletin=b["id"], limit=5000):
-        if p["outcome"] in CONFIRMED and p["started_at"]:
-            at = datetime.fromisoformat(p["started_at"])
-            if p["device_id"] not in first or at < first[p["device_id"]]:
-                first[p["device_id"]] = at
+    """Per target device: first confirmed play (status or play event) and the seconds from sending to it."""
+    dl = req.services.deliveries.deliveries(req.actor, b["id"])
     names = area_names(req.services)
     tz = req.services.ctx.tz
     rows = []
-    for d in devices:
-        at = first.get(d["id"])
+    for d in dl["devices"]:
+        at = datetime.fromisoformat(d["first_play_at"]) if d["first_play_at"] else None
         rows.append(
             {
-                "id": d["id"],
-                "name": d["name"] or d["id"],
+                "id": d["device_id"],
+                "name": d["name"] or d["device_id"],
                 "kind": d["kind"],
                 "area": names.get(d["area"], d["area"]),
                 "online": d["online"],
                 "played_at": at.astimezone(tz).strftime("%H:%M:%S") if at else None,
-                "latency_s": round((at - sent).total_seconds(), 1) if at and sent else None,
+                "latency_s": round(d["latency_ms"] / 1000, 1) if d["latency_ms"] is not None else None,
+                "confirmed_by": d["confirmed_by"],
+                "recall_confirmed": d["recall_confirmed_at"] is not None,
             }
         )
     return {
         "id": b["id"],
-        "status": b["status"],
-        "status_label": b["status_label"],
-        "exercise": b["exercise"],
-        "sent_at": b["approved_at"],
+        "status": dl["status"],
+        "status_label": dl["status_label"],
+        "exercise": dl["exercise"],
+        "sent_at": dl["sent_at"],
         "devices": rows,
-        "confirmed": sum(1 for r in rows if r["played_at"]),
-        "total": len(rows),
+        "confirmed": dl["confirmed"],
+        "total": dl["total"],
     }
 
 

@@ -46,7 +46,7 @@ def _params(req: Req, source: Any) -> tuple[str, date, str, list[tuple[str, str]
 def arrange(view: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, str]]:
     """The priority bulletins in their current order, the normal ones to choose from, and reasons by id."""
     seen: dict[str, dict[str, Any]] = {}
-    for it in view["items"]:
+    for it in view["programme"]:
         seen.setdefault(
             it["bulletin_id"],
             {"id": it["bulletin_id"], "title": it["title"], "priority": it["priority"], "on_air": True},
@@ -94,7 +94,7 @@ def _render(
     prio, normal, reasons = arrange(view)
     today = req.services.ctx.local_now().date()
     windows: dict[str, list[dict[str, Any]]] = {w: [] for w in view["windows"]}
-    for it in view["items"]:
+    for it in view["programme"]:
         windows.setdefault(it["window"], []).append(it)
     can = req.actor.may("programme.arrange") and req.actor.covers(area)
     return req.render(

@@ -192,7 +192,7 @@ def test_priority_waits_for_the_window_but_emergency_does_not(demo_noon: Demo) -
     today = datetime.fromtimestamp(demo.demo_now(), parse_time("2026-01-01T00:00:00+07:00").tzinfo).date()
     r = demo.api("GET", "/programme", params={"area": area, "kind": "radio", "date": today.isoformat()})
     assert r.status_code == 200, r.text
-    items = [i for i in r.json()["items"] if i["bulletin_id"] == prio]
+    items = [i for i in r.json()["programme"] if i["bulletin_id"] == prio]
     assert items and items[0]["window"] == "17:00-18:30", r.json()
 
     emer = demo.submit(title="Cháy rừng", priority="emergency", text="Khẩn cấp: cháy rừng tại xã Đắk Nia.")

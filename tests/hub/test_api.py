@@ -67,8 +67,8 @@ async def test_text_bulletin_approve_publishes_programmes(hub: Hub) -> None:
         "GET", "/api/v1/programme?area=67/660/24613&kind=radio&date=2026-11-23", "chair24613"
     )
     assert status == 200, prog
-    assert [i["bulletin_id"] for i in prog["items"]] == [b["id"]]
-    assert prog["items"][0]["start"].startswith("2026-11-23T05:00:00")
+    assert [i["bulletin_id"] for i in prog["programme"]] == [b["id"]]
+    assert prog["programme"][0]["start"].startswith("2026-11-23T05:00:00")
     # the media is served without auth, with Range support
     r = await hub.client.get(b["media_url"], headers={"Range": "bytes=0-9"})
     assert r.status == 206 and len(await r.read()) == 10

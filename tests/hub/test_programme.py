@@ -82,7 +82,7 @@ async def test_programme_says_why_a_bulletin_is_not_on_air(hub: Hub) -> None:
         "GET", "/api/v1/programme?area=67/660/24613&kind=radio&date=2026-11-23", "chair24613"
     )
     assert status == 200, prog
-    assert [(i["bulletin_id"], i["title"]) for i in prog["items"]] == [(chosen, "Họp dân")]
+    assert [(i["bulletin_id"], i["title"]) for i in prog["programme"]] == [(chosen, "Họp dân")]
     why = {u["bulletin_id"]: u for u in prog["unscheduled"]}
     assert why[left_out]["reason"] == "not_selected" and why[left_out]["title"] == "Vệ sinh môi trường"
     assert why[left_out]["detail"] == "Chưa được Chủ tịch UBND xã chọn vào chương trình."
@@ -96,7 +96,7 @@ async def test_programme_says_why_a_bulletin_is_not_on_air(hub: Hub) -> None:
     status, prog = await hub.call(
         "GET", "/api/v1/programme?area=67/660/24613&kind=radio&date=2026-11-24", "chair24613"
     )
-    assert tomorrow in {i["bulletin_id"] for i in prog["items"]}
+    assert tomorrow in {i["bulletin_id"] for i in prog["programme"]}
     # another commune's chair does not see this commune's workflow
     status, prog = await hub.call(
         "GET", "/api/v1/programme?area=67/660/24611&kind=radio&date=2026-11-23", "chair24611"

@@ -44,7 +44,7 @@ async def test_chair_cannot_reorder_another_commune(hub: Hub) -> None:
     status, prog = await hub.call(
         "GET", "/api/v1/programme?area=67/660/24613&kind=radio&date=2026-11-23", "chair24613"
     )
-    assert [i["bulletin_id"] for i in prog["items"]] == [b, a]
+    assert [i["bulletin_id"] for i in prog["programme"]] == [b, a]
     # a normal bulletin cannot be put in the priority order
     n = await _approved(hub, "normal")
     status, out = await hub.call(

@@ -195,7 +195,7 @@ async def test_chair_reorders_with_buttons_and_chooses_normal_bulletins(web: Web
     day = web.s.ctx.local_now().date()
     first = next(
         p
-        for p in web.s.programmes.view(SYSTEM, "67/660/24613", "radio", day)["items"]
+        for p in web.s.programmes.view(SYSTEM, "67/660/24613", "radio", day)["programme"]
         if p["priority"] == "priority"
     )["bulletin_id"]
     other = b if first == a else a
@@ -213,7 +213,7 @@ async def test_chair_reorders_with_buttons_and_chooses_normal_bulletins(web: Web
     assert r.status == 303 and f"#prio-{first}" in r.headers["Location"]
     view = web.s.programmes.view(SYSTEM, "67/660/24613", "radio", day)
     assert view["order"] == [other, first]
-    assert next(p["bulletin_id"] for p in view["items"] if p["priority"] == "priority") == other
+    assert next(p["bulletin_id"] for p in view["programme"] if p["priority"] == "priority") == other
     r = await chair.post(
         "/programme/selection",
         [("area", "67/660/24613"), ("date", day.isoformat()), ("kind", "radio"), ("selection", n2)],
@@ -241,9 +241,10 @@ async def test_chair_reorders_with_buttons_and_chooses_normal_bulletins(web: Web
 
 
 async def test_emergency_confirm_send_live_latency_and_cancel(web: WebHub) -> None:
-    web.s.devices.register(
-        SYSTEM, device_id="loa-24613-01", kind="radio", area="67/660/24613", name="Cụm loa thôn 1"
-    )
+    for n in (1, 2):
+        web.s.devices.register(
+            SYSTEM, device_id=f"loa-24613-0{n}", kind="radio", area="67/660/24613", name=f"Cụm loa thôn {n}"
+        )
     ed = await web.as_user("editor67")
     status, html = await ed.get("/emergency")
     assert status == 200 and 'class="emergency"' in html
@@ -267,11 +268,25 @@ async def test_emergency_confirm_send_live_latency_and_cancel(web: WebHub) -> No
     alerts = [json.loads(p) for t, p, _ in web.publisher.messages if t.endswith("/alert")]
     assert alerts and alerts[-1]["envelope"]["body"]["status"] == "Exercise"
     st = json.loads((await ed.get(f"/emergency/{bid}/status.json"))[1])
-    assert st["total"] == 1 and st["confirmed"] == 0
+    assert st["total"] == 2 and st["confirmed"] == 0
     sent = web.s.bulletins.get(SYSTEM, bid)["approved_at"]
     from datetime import datetime  # noqa: PLC0415
 
     started = datetime.fromisoformat(sent) + timedelta(seconds=2.5)
+    web.clock.advance(4)
+    # device 2 is still playing: its status says so before any play event
+    web.s.devices.ingest_statuses(
+        {
+            "loa-24613-02": {
+                "device_id": "loa-24613-02",
+                "kind": "radio",
+                "state": "emergency",
+                "at": (started - timedelta(seconds=1.3)).isoformat(),
+                "area": "67/660/24613",
+                "now_playing": bid,
+            }
+        }
+    )
     web.s.devices.ingest_events(
         "loa-24613-01",
         [
@@ -290,9 +305,11 @@ async def test_emergency_confirm_send_live_latency_and_cancel(web: WebHub) -> No
         ],
     )
     st = json.loads((await ed.get(f"/emergency/{bid}/status.json"))[1])
-    assert st["confirmed"] == 1 and st["devices"][0]["latency_s"] == 2.5
+    rows = {d["id"]: d for d in st["devices"]}
+    assert st["confirmed"] == 2 and rows["loa-24613-01"]["latency_s"] == 2.5
+    assert (rows["loa-24613-02"]["latency_s"], rows["loa-24613-02"]["confirmed_by"]) == (1.2, "status")
     _, html = await ed.get(f"/emergency/{bid}")
-    assert "2.5 giây" in html and "HỦY PHÁT KHẨN CẤP" in html
+    assert "2.5 giây" in html and "1.2 giây" in html and "HỦY PHÁT KHẨN CẤP" in html
     r = await ed.post(f"/emergency/{bid}/cancel", {})
     assert r.status == 303
     assert web.s.bulletins.get(SYSTEM, bid)["status"] == "cancelled"
