@@ -32,8 +32,14 @@ RUNTIME = web.AppKey("runtime", object)
 MEDIA_MIME = web.AppKey("media_mime", dict)
 
 
-def build_services(config: HubConfig, *, clock: Clock | None = None, publisher: PublisherLike | None = None,
-                   speech: Any = None, db: Database | None = None) -> Services:
+def build_services(
+    config: HubConfig,
+    *,
+    clock: Clock | None = None,
+    publisher: PublisherLike | None = None,
+    speech: Any = None,
+    db: Database | None = None,
+) -> Services:
     """Database (migrated), key, seq, speech and services; no network."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
     db = db or Database(config.database_url, echo=config.database.echo)
@@ -64,9 +70,14 @@ async def media_handler(request: web.Request) -> web.StreamResponse:
             mime = known[sha] = services.media.get(sha).mime
         except NotFound:
             mime = "application/octet-stream"
-    resp = web.FileResponse(path, headers={"Content-Type": mime,
-                                           "Cache-Control": "public, max-age=31536000, immutable",
-                                           "ETag": f'"{sha}"'})
+    resp = web.FileResponse(
+        path,
+        headers={
+            "Content-Type": mime,
+            "Cache-Control": "public, max-age=31536000, immutable",
+            "ETag": f'"{sha}"',
+        },
+    )
     return resp
 
 
@@ -74,17 +85,27 @@ async def healthz(request: web.Request) -> web.Response:
     rt: Any = request.app.get(RUNTIME)
     mqtt = None
     if rt is not None and rt.publisher is not None:
-        mqtt = {"publisher": rt.publisher.connected.is_set(), "ingest": rt.ingest.connected.is_set(),
-                "queued": rt.publisher.pending}
+        mqtt = {
+            "publisher": rt.publisher.connected.is_set(),
+            "ingest": rt.ingest.connected.is_set(),
+            "queued": rt.publisher.pending,
+        }
     return json_response({"ok": True, "mqtt": mqtt})
 
 
-def build_app(config: HubConfig, *, clock: Clock | None = None, services: Services | None = None,
-              publisher: PublisherLike | None = None, speech: Any = None) -> web.Application:
+def build_app(
+    config: HubConfig,
+    *,
+    clock: Clock | None = None,
+    services: Services | None = None,
+    publisher: PublisherLike | None = None,
+    speech: Any = None,
+) -> web.Application:
     """The aiohttp application (API, /media, /healthz; the web UI mounts itself if hub.web exists)."""
     services = services or build_services(config, clock=clock, publisher=publisher, speech=speech)
-    app = web.Application(middlewares=[error_middleware],
-                          client_max_size=config.http.max_upload_mb * 1024 * 1024)
+    app = web.Application(
+        middlewares=[error_middleware], client_max_size=config.http.max_upload_mb * 1024 * 1024
+    )
     app[SERVICES] = services
     app[MEDIA_MIME] = {}
     api.install(app)
@@ -110,8 +131,14 @@ class _Handles:
 class HubRuntime:
     """`async with HubRuntime(config) as hub:` runs the hub: HTTP on hub.url, MQTT publisher and ingest."""
 
-    def __init__(self, config: HubConfig, *, clock: Clock | None = None, speech: Any = None,
-                 scheduler: bool | None = None) -> None:
+    def __init__(
+        self,
+        config: HubConfig,
+        *,
+        clock: Clock | None = None,
+        speech: Any = None,
+        scheduler: bool | None = None,
+    ) -> None:
         self.config = config
         self.clock = clock
         self.speech = speech
@@ -135,14 +162,16 @@ class HubRuntime:
         if cfg.mqtt.enabled:
             self.publisher = Publisher(cfg.mqtt, cfg.mqtt_password())
         self.services = await asyncio.to_thread(
-            build_services, cfg, clock=self.clock, publisher=self.publisher, speech=self.speech)
+            build_services, cfg, clock=self.clock, publisher=self.publisher, speech=self.speech
+        )
         services = self.services
         if self.publisher is not None:
             self.publisher.start()
             topics = Topics(cfg.mqtt.topic_prefix)
             self._status_task = asyncio.create_task(self._store_statuses(), name="nguon-hub-statuses")
-            self.ingest = Ingest(cfg.mqtt, cfg.mqtt_password(), [topics.all_events(), topics.all_status()],
-                                 self._on_message)
+            self.ingest = Ingest(
+                cfg.mqtt, cfg.mqtt_password(), [topics.all_events(), topics.all_status()], self._on_message
+            )
             self.ingest.start()
         services.publishing.start()
         self.app = build_app(cfg, services=services)

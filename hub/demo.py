@@ -53,14 +53,16 @@ class DemoDevice:
     player_url: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"id": self.id, "kind": self.kind, "area": self.area, "data_dir": str(self.data_dir)}
+        out: dict[str, Any] = {"id": self.id, "kind": self.kind, "area": self.area,
+                               "data_dir": str(self.data_dir)}
         if self.player_url:
             out["player_url"] = self.player_url
         return out
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m hub demo", description="Chạy thử toàn bộ hệ thống trên một máy")
+    p = argparse.ArgumentParser(prog="python -m hub demo",
+                                description="Chạy thử toàn bộ hệ thống trên một máy")
     p.add_argument("--agents", type=int, default=3, help="number of simulated loudspeaker agents (default 3)")
     p.add_argument("--led", type=int, default=1, help="number of simulated LED boards (default 1)")
     p.add_argument("--start-at", metavar="HH:MM", help="shift the clock of hub and agents to this local time")
@@ -121,11 +123,13 @@ def agent_toml(dev: DemoDevice, *, hub_url: str, public_key: str, mqtt_port: int
         'clock_trust = "always"', "heartbeat_s = 15", "",
         "[mqtt]", 'host = "127.0.0.1"', f"port = {mqtt_port}", f'username = "{dev.id}"',
         f'password_file = "{dev.data_dir / "mqtt_password"}"', "",
-        "[hardware]", 'mode = "sim"', f"sim_speed = {sim_speed}", "relay_lead_s = 1.0", "relay_idle_off_s = 5.0",
+        "[hardware]", 'mode = "sim"', f"sim_speed = {sim_speed}", "relay_lead_s = 1.0",
+        "relay_idle_off_s = 5.0",
     ]
     if dev.kind == "led" and dev.player_url:
         port = int(dev.player_url.rstrip("/").rsplit(":", 1)[1])
-        lines += ["", "[led]", "width = 384", "height = 192", 'http_host = "127.0.0.1"', f"http_port = {port}"]
+        lines += ["", "[led]", "width = 384", "height = 192", 'http_host = "127.0.0.1"',
+                  f"http_port = {port}"]
     return "\n".join(lines) + "\n"
 
 
@@ -133,7 +137,8 @@ SAMPLES: tuple[dict[str, Any], ...] = (
     {"title": "Thông báo lịch tiêm chủng mở rộng tháng 11",
      "priority": "priority", "form": "text", "targets": ["67"], "kinds": ["radio", "led"],
      "text": "UBND tỉnh thông báo: từ ngày 25/11/2026, các trạm y tế xã tổ chức tiêm chủng mở rộng cho trẻ "
-             "dưới 5 tuổi, từ 7h30 đến 11h00 các ngày thứ 3 và thứ 5. Đề nghị phụ huynh đưa trẻ đến đúng giờ."},
+             "dưới 5 tuổi, từ 7h30 đến 11h00 các ngày thứ 3 và thứ 5. "
+             "Đề nghị phụ huynh đưa trẻ đến đúng giờ."},
     {"title": "Phòng chống cháy rừng mùa khô",
      "priority": "priority", "form": "text", "targets": ["67/660"], "kinds": ["radio", "led"],
      "text": "Trung tâm VH-TT-TT thành phố Gia Nghĩa nhắc nhở người dân: mùa khô năm nay nguy cơ cháy rừng ở "
@@ -150,7 +155,8 @@ async def seed_bulletins(base: str, password: str) -> list[str]:
     ids: list[str] = []
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(timeout=timeout) as http:
-        async with http.post(f"{base}/api/v1/auth/login", json={"username": "admin", "password": password}) as r:
+        login = {"username": "admin", "password": password}
+        async with http.post(f"{base}/api/v1/auth/login", json=login) as r:
             r.raise_for_status()
             token = (await r.json())["token"]
         headers = {"Authorization": f"Bearer {token}"}
@@ -202,7 +208,7 @@ def stop_processes(procs: list[subprocess.Popen[bytes]], timeout_s: float = 8.0)
             p.wait(5)
 
 
-async def run(args: argparse.Namespace) -> int:
+async def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the demo's start-up, step by step
     data_dir = prepare_data_dir(Path(args.data_dir))
     offset_s = ShiftedClock.at_local(args.start_at).offset_s if args.start_at else 0.0
     clock = ShiftedClock(offset_s)
@@ -265,8 +271,8 @@ async def run(args: argparse.Namespace) -> int:
             tmp.write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
             tmp.replace(data_dir / MARKER)
             creds = data_dir / "accounts.txt"
-            creds.write_text("".join(f"{u}\t{pw}\t{r}\t{a or ''}\t{label}\n" for u, r, a, label, pw in accounts),
-                             encoding="utf-8")
+            creds.write_text("".join(f"{u}\t{pw}\t{r}\t{a or ''}\t{label}\n"
+                                     for u, r, a, label, pw in accounts), encoding="utf-8")
             creds.chmod(0o600)
             print_banner(hub.url, clock, accounts, devices, data_dir, broker.port)
 
@@ -290,8 +296,10 @@ async def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_banner(url: str, clock: ShiftedClock, accounts: list[tuple[str, str, str | None, str, str]],
-                 devices: list[DemoDevice], data_dir: Path, mqtt_port: int) -> None:
+def print_banner(  # noqa: PLR0917 - one call site, in run()
+    url: str, clock: ShiftedClock, accounts: list[tuple[str, str, str | None, str, str]],
+    devices: list[DemoDevice], data_dir: Path, mqtt_port: int,
+) -> None:
     now = clock.now().astimezone(LOCAL_TZ).strftime("%H:%M %d/%m/%Y")
     print(f"\nnguon demo — HTTT nguồn đang chạy (giờ hệ thống demo: {now})", flush=True)
     print(f"  Giao diện web / API : {url}   (OpenAPI: {url}/api/v1/openapi.json)")

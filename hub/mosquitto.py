@@ -19,9 +19,12 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def mosquitto_binary() -> str:
-    found = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
+    sbin = "/usr/sbin/mosquitto"
+    found = shutil.which("mosquitto") or (sbin if Path(sbin).exists() else None)
     if not found:
-        raise FileNotFoundError("mosquitto is not installed; run ./run demo (it installs it) or apt-get install mosquitto")
+        raise FileNotFoundError(
+            "mosquitto is not installed; run ./run demo (it installs it) or apt-get install mosquitto"
+        )
     return found
 
 
@@ -66,7 +69,9 @@ class MosquittoProcess:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"mosquitto exited with {self.proc.returncode}; see {self.workdir}/mosquitto.log")
+                raise RuntimeError(
+                    f"mosquitto exited with {self.proc.returncode}; see {self.workdir}/mosquitto.log"
+                )
             try:
                 with socket.create_connection((self.host, self.port), timeout=0.2):
                     return self

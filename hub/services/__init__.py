@@ -73,30 +73,47 @@ class Services:
         await self.publishing.publish_alert(bulletin_id, "Cancel")
         return b
 
-    async def set_order(self, actor: Actor, *, area: str, day: date, order: list[str],
-                        kind: str = "*") -> dict[str, Any]:
-        out = await asyncio.to_thread(self.programmes.set_choice, actor, area=area, day=day, kind=kind,
-                                      order=order)
+    async def set_order(
+        self, actor: Actor, *, area: str, day: date, order: list[str], kind: str = "*"
+    ) -> dict[str, Any]:
+        out = await asyncio.to_thread(
+            self.programmes.set_choice, actor, area=area, day=day, kind=kind, order=order
+        )
         self.publishing.republish_soon([area], ("radio", "led") if kind == "*" else (kind,))
         return out
 
-    async def set_selection(self, actor: Actor, *, area: str, day: date, selection: list[str],
-                            kind: str = "*") -> dict[str, Any]:
-        out = await asyncio.to_thread(self.programmes.set_choice, actor, area=area, day=day, kind=kind,
-                                      selection=selection)
+    async def set_selection(
+        self, actor: Actor, *, area: str, day: date, selection: list[str], kind: str = "*"
+    ) -> dict[str, Any]:
+        out = await asyncio.to_thread(
+            self.programmes.set_choice, actor, area=area, day=day, kind=kind, selection=selection
+        )
         self.publishing.republish_soon([area], ("radio", "led") if kind == "*" else (kind,))
         return out
 
-    async def command(self, actor: Actor, device_id: str, command: str, args: dict[str, Any]) -> dict[str, Any]:
+    async def command(
+        self, actor: Actor, device_id: str, command: str, args: dict[str, Any]
+    ) -> dict[str, Any]:
         c = await asyncio.to_thread(self.devices.command, actor, device_id, command, args)
-        fut = self.publishing.publish_command(device_id, command, c["args"], c["id"],
-                                              datetime.fromisoformat(c["expires_at"]))
+        fut = self.publishing.publish_command(
+            device_id, command, c["args"], c["id"], datetime.fromisoformat(c["expires_at"])
+        )
         del fut  # delivered by the publisher task; the agent answers with a command_result event
         return c
 
-    def audit(self, actor: Actor, *, action: str | None = None, username: str | None = None,
-              target: str | None = None, outcome: str | None = None, since: datetime | None = None,
-              until: datetime | None = None, limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
+    def audit(
+        self,
+        actor: Actor,
+        *,
+        action: str | None = None,
+        username: str | None = None,
+        target: str | None = None,
+        outcome: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
         """The audit log, newest first (administrators). `action` ending in '.' matches a prefix."""
         require(actor, "audit.read")
         if outcome not in (None, "ok", "denied", "failed"):
@@ -104,8 +121,11 @@ class Services:
         with self.ctx.db.session() as sess:
             q = select(AuditEntry).order_by(AuditEntry.id.desc())
             if action:
-                q = q.where(AuditEntry.action.startswith(action) if action.endswith(".")
-                            else AuditEntry.action == action)
+                q = q.where(
+                    AuditEntry.action.startswith(action)
+                    if action.endswith(".")
+                    else AuditEntry.action == action
+                )
             if username:
                 q = q.where(AuditEntry.username == username)
             if target:
@@ -116,9 +136,19 @@ class Services:
                 q = q.where(AuditEntry.at >= since)
             if until is not None:
                 q = q.where(AuditEntry.at < until)
-            return [{"id": a.id, "at": a.at.isoformat(), "username": a.username, "action": a.action,
-                     "target": a.target, "outcome": a.outcome, "ip": a.ip, "detail": a.detail}
-                    for a in sess.scalars(q.limit(max(1, min(limit, 1000))).offset(max(0, offset)))]
+            return [
+                {
+                    "id": a.id,
+                    "at": a.at.isoformat(),
+                    "username": a.username,
+                    "action": a.action,
+                    "target": a.target,
+                    "outcome": a.outcome,
+                    "ip": a.ip,
+                    "detail": a.detail,
+                }
+                for a in sess.scalars(q.limit(max(1, min(limit, 1000))).offset(max(0, offset)))
+            ]
 
     async def midnight(self) -> dict[str, int]:
         """The new day: finish expired bulletins, then recompile and republish every programme."""
@@ -136,8 +166,11 @@ class Services:
         """Approved/on-air bulletins past valid_until become finished (expired emergencies included)."""
         now = self.ctx.now()
         with self.ctx.db.session() as sess:
-            rows = sess.scalars(select(Bulletin).where(Bulletin.status.in_(("approved", "on_air")),
-                                                       Bulletin.valid_until <= now)).all()
+            rows = sess.scalars(
+                select(Bulletin).where(
+                    Bulletin.status.in_(("approved", "on_air")), Bulletin.valid_until <= now
+                )
+            ).all()
             for b in rows:
                 b.status, b.updated_at = "finished", now
             return len(rows)

@@ -38,9 +38,16 @@ class Session:
 
 
 def user_dict(u: User) -> dict[str, Any]:
-    return {"id": u.id, "username": u.username, "role": u.role, "area": u.area_path, "full_name": u.full_name,
-            "disabled": u.disabled, "locked_until": u.locked_until.isoformat() if u.locked_until else None,
-            "created_at": u.created_at.isoformat()}
+    return {
+        "id": u.id,
+        "username": u.username,
+        "role": u.role,
+        "area": u.area_path,
+        "full_name": u.full_name,
+        "disabled": u.disabled,
+        "locked_until": u.locked_until.isoformat() if u.locked_until else None,
+        "created_at": u.created_at.isoformat(),
+    }
 
 
 def actor_for(u: User, ip: str = "") -> Actor:
@@ -53,8 +60,16 @@ class AccountService:
         self.areas = areas
 
     # --- users
-    def create_user(self, actor: Actor, *, username: str, password: str, role: str,
-                    area: str | None = None, full_name: str = "") -> dict[str, Any]:
+    def create_user(
+        self,
+        actor: Actor,
+        *,
+        username: str,
+        password: str,
+        role: str,
+        area: str | None = None,
+        full_name: str = "",
+    ) -> dict[str, Any]:
         require(actor, "user.manage", username)
         username = (username or "").strip()
         if not username or len(username) > 64 or not all(c.isalnum() or c in "._-" for c in username):
@@ -75,9 +90,17 @@ class AccountService:
         with self.ctx.tx(actor) as sess:
             if sess.scalar(select(User).where(User.username == username)):
                 raise Conflict(f"Tên đăng nhập '{username}' đã có.", field="username")
-            user = User(username=username, password_hash=hash_password(password), role=role, area_path=area,
-                        full_name=full_name, disabled=False, failed_logins=0, created_at=now,
-                        password_changed_at=now)
+            user = User(
+                username=username,
+                password_hash=hash_password(password),
+                role=role,
+                area_path=area,
+                full_name=full_name,
+                disabled=False,
+                failed_logins=0,
+                created_at=now,
+                password_changed_at=now,
+            )
             sess.add(user)
             sess.flush()
             self.ctx.audit(sess, actor, "user.create", username, detail={"role": role, "area": area})
@@ -87,8 +110,12 @@ class AccountService:
         require(actor, "user.manage")
         with self.ctx.tx(actor) as sess:
             users = sess.scalars(select(User).order_by(User.username)).all()
-            return [user_dict(u) for u in users if (u.area_path is None and actor.area_path is None)
-                    or (u.area_path and actor.covers(u.area_path))]
+            return [
+                user_dict(u)
+                for u in users
+                if (u.area_path is None and actor.area_path is None)
+                or (u.area_path and actor.covers(u.area_path))
+            ]
 
     def _get(self, sess: Any, username: str) -> User:
         user = sess.scalar(select(User).where(User.username == username))
@@ -139,21 +166,26 @@ class AccountService:
             if user is not None and user.locked_until and user.locked_until > now:
                 wait = int((user.locked_until - now).total_seconds()) + 1
                 self.ctx.audit(sess, anon, "auth.login", username, outcome="denied", detail={"why": "locked"})
-                err = Locked(f"Tài khoản tạm khóa do đăng nhập sai nhiều lần; thử lại sau {wait} giây.",
-                             extra={"retry_after_s": wait})
+                err = Locked(
+                    f"Tài khoản tạm khóa do đăng nhập sai nhiều lần; thử lại sau {wait} giây.",
+                    extra={"retry_after_s": wait},
+                )
             elif not verify_password(user.password_hash if user else None, password) or user is None:
                 if user is not None:
                     user.failed_logins += 1
                     over = user.failed_logins - sec.lockout_after
                     if over >= 0:  # growing back-off: base, 2x, 4x ... capped
-                        lock_s = min(sec.lockout_base_s * (2 ** over), sec.lockout_max_s)
+                        lock_s = min(sec.lockout_base_s * (2**over), sec.lockout_max_s)
                         user.locked_until = now + timedelta(seconds=lock_s)
                 self.ctx.audit(sess, anon, "auth.login", username, outcome="failed")
                 err = Unauthorized("Tên đăng nhập hoặc mật khẩu không đúng.", code="bad_credentials")
             elif user.disabled:
-                self.ctx.audit(sess, anon, "auth.login", username, outcome="denied", detail={"why": "disabled"})
-                err = Unauthorized("Tài khoản đã bị vô hiệu hóa; liên hệ quản trị hệ thống.",
-                                   code="account_disabled")
+                self.ctx.audit(
+                    sess, anon, "auth.login", username, outcome="denied", detail={"why": "disabled"}
+                )
+                err = Unauthorized(
+                    "Tài khoản đã bị vô hiệu hóa; liên hệ quản trị hệ thống.", code="account_disabled"
+                )
             else:
                 user.failed_logins, user.locked_until = 0, None
                 if needs_rehash(user.password_hash):
@@ -171,15 +203,27 @@ class AccountService:
         now = self.ctx.now()
         expires = now + timedelta(seconds=ttl_s)
         with self.ctx.db.session() as sess:
-            sess.add(AuthToken(token_hash=secret_hash(secret), user_id=user.id, kind=kind, csrf_token=csrf,
-                               created_at=now, expires_at=expires, revoked=False, ip=ip))
+            sess.add(
+                AuthToken(
+                    token_hash=secret_hash(secret),
+                    user_id=user.id,
+                    kind=kind,
+                    csrf_token=csrf,
+                    created_at=now,
+                    expires_at=expires,
+                    revoked=False,
+                    ip=ip,
+                )
+            )
             self.ctx.audit(sess, actor_for(user, ip), "auth.login", user.username, detail={"kind": kind})
         return secret, csrf, expires
 
     def login(self, username: str, password: str, *, ip: str = "") -> dict[str, Any]:
         """Check credentials and issue an API bearer token."""
         if not username or not password:
-            raise Invalid("Cần nhập tên đăng nhập và mật khẩu.", field="username" if not username else "password")
+            raise Invalid(
+                "Cần nhập tên đăng nhập và mật khẩu.", field="username" if not username else "password"
+            )
         user = self._check_credentials(username, password, ip)
         token, _, expires = self._issue(user, "api", self.ctx.config.security.token_ttl_s, ip)
         return {"token": token, "expires_at": expires.isoformat(), "user": user_dict(user)}
@@ -187,7 +231,9 @@ class AccountService:
     def login_session(self, username: str, password: str, *, ip: str = "") -> Session:
         """Check credentials and open a browser session (cookie + CSRF token)."""
         if not username or not password:
-            raise Invalid("Cần nhập tên đăng nhập và mật khẩu.", field="username" if not username else "password")
+            raise Invalid(
+                "Cần nhập tên đăng nhập và mật khẩu.", field="username" if not username else "password"
+            )
         user = self._check_credentials(username, password, ip)
         cookie, csrf, expires = self._issue(user, "session", self.ctx.config.security.session_ttl_s, ip)
         assert csrf is not None
@@ -200,8 +246,9 @@ class AccountService:
         with self.ctx.db.session() as sess:
             tok = sess.scalar(select(AuthToken).where(AuthToken.token_hash == secret_hash(secret)))
             if tok is None or tok.kind != kind or tok.revoked or tok.expires_at <= self.ctx.now():
-                raise Unauthorized("Phiên đăng nhập không hợp lệ hoặc đã hết hạn; hãy đăng nhập lại.",
-                                   code="invalid_token")
+                raise Unauthorized(
+                    "Phiên đăng nhập không hợp lệ hoặc đã hết hạn; hãy đăng nhập lại.", code="invalid_token"
+                )
             if tok.user.disabled:
                 raise Unauthorized("Tài khoản đã bị vô hiệu hóa.", code="account_disabled")
             return actor_for(tok.user, ip), tok.csrf_token

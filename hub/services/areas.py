@@ -38,7 +38,9 @@ class AreaService:
     def get(self, path: str, *, field: str = "area") -> Area:
         area = self.all().get(path)
         if area is None:
-            raise Invalid(f"Không có khu vực '{path}' trong danh mục địa bàn.", field=field, code="unknown_area")
+            raise Invalid(
+                f"Không có khu vực '{path}' trong danh mục địa bàn.", field=field, code="unknown_area"
+            )
         return area
 
     def leaves(self) -> list[str]:
@@ -52,8 +54,7 @@ class AreaService:
     def leaves_under(self, targets: Iterable[str]) -> list[str]:
         """Communes (leaf areas) covered by any of the targets."""
         tlist = list(targets)
-        return [leaf for leaf in self.leaves()
-                if any(leaf == t or leaf.startswith(t + "/") for t in tlist)]
+        return [leaf for leaf in self.leaves() if any(leaf == t or leaf.startswith(t + "/") for t in tlist)]
 
     def tree(self, root: str | None = None) -> list[dict[str, Any]]:
         areas = self.all()
@@ -63,10 +64,17 @@ class AreaService:
 
         def node(a: Area) -> dict[str, Any]:
             kids = sorted(children.get(a.path, []), key=lambda x: x.code)
-            return {"path": a.path, "code": a.code, "name": a.name, "level": a.level,
-                    "children": [node(k) for k in kids]}
+            return {
+                "path": a.path,
+                "code": a.code,
+                "name": a.name,
+                "level": a.level,
+                "children": [node(k) for k in kids],
+            }
 
-        roots = [areas[root]] if root and root in areas else sorted(children.get(None, []), key=lambda x: x.code)
+        roots = (
+            [areas[root]] if root and root in areas else sorted(children.get(None, []), key=lambda x: x.code)
+        )
         return [node(r) for r in roots]
 
     def import_tree(self, data: Any, actor: Actor) -> int:
@@ -83,7 +91,9 @@ class AreaService:
 
     def _import_node(self, sess: Session, node: Any, parent: str | None, depth: int) -> int:
         if not isinstance(node, dict) or "code" not in node or "name" not in node:
-            raise Invalid("Mỗi khu vực cần có 'code' và 'name' (và 'children' nếu có cấp dưới).", field="areas")
+            raise Invalid(
+                "Mỗi khu vực cần có 'code' và 'name' (và 'children' nếu có cấp dưới).", field="areas"
+            )
         level = node.get("level") or ("province" if depth == 0 else "commune")
         if level not in LEVELS:
             raise Invalid(f"Cấp '{level}' không hợp lệ; dùng một trong {', '.join(LEVELS)}.", field="level")
@@ -94,8 +104,16 @@ class AreaService:
             raise Invalid(str(exc), field="code") from None
         row = sess.get(Area, path)
         if row is None:
-            sess.add(Area(path=path, code=str(node["code"]), name=str(node["name"]), level=level,
-                          parent_path=parent, depth=depth))
+            sess.add(
+                Area(
+                    path=path,
+                    code=str(node["code"]),
+                    name=str(node["name"]),
+                    level=level,
+                    parent_path=parent,
+                    depth=depth,
+                )
+            )
             sess.flush()
         else:
             row.name, row.level = str(node["name"]), level

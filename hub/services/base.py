@@ -56,16 +56,46 @@ class Context:
         if getattr(exc, "audited", False):
             return
         exc.audited = True  # type: ignore[attr-defined]
-        self.audit_now(actor, exc.extra.get("action", "denied"), exc.extra.get("target", ""),
-                       outcome="denied", detail={"message": exc.message})
+        self.audit_now(
+            actor,
+            exc.extra.get("action", "denied"),
+            exc.extra.get("target", ""),
+            outcome="denied",
+            detail={"message": exc.message},
+        )
 
-    def audit(self, sess: Session, actor: Actor, action: str, target: str = "", *,
-              outcome: str = "ok", detail: dict[str, Any] | None = None) -> None:
-        sess.add(AuditEntry(at=self.now(), user_id=actor.user_id, username=actor.username, action=action,
-                            target=target, outcome=outcome, ip=actor.ip, detail=detail or {}))
+    def audit(
+        self,
+        sess: Session,
+        actor: Actor,
+        action: str,
+        target: str = "",
+        *,
+        outcome: str = "ok",
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        sess.add(
+            AuditEntry(
+                at=self.now(),
+                user_id=actor.user_id,
+                username=actor.username,
+                action=action,
+                target=target,
+                outcome=outcome,
+                ip=actor.ip,
+                detail=detail or {},
+            )
+        )
 
-    def audit_now(self, actor: Actor, action: str, target: str = "", *, outcome: str = "ok",
-                  detail: dict[str, Any] | None = None) -> None:
+    def audit_now(
+        self,
+        actor: Actor,
+        action: str,
+        target: str = "",
+        *,
+        outcome: str = "ok",
+        detail: dict[str, Any] | None = None,
+    ) -> None:
         with self.db.session() as sess:
             self.audit(sess, actor, action, target, outcome=outcome, detail=detail)
 
@@ -78,6 +108,8 @@ def deny(action: str, target: str, message: str) -> Forbidden:
 def require(actor: Actor, action: str, target: str = "", *, area: str | None = None) -> None:
     """Raise a (audited) 403 unless the actor's role allows `action` on `area`."""
     if not actor.may(action):
-        raise deny(action, target, f"Vai trò '{actor.role}' không được phép thực hiện thao tác này ({action}).")
+        raise deny(
+            action, target, f"Vai trò '{actor.role}' không được phép thực hiện thao tác này ({action})."
+        )
     if area is not None and not actor.covers(area):
         raise deny(action, target, f"Khu vực {area} nằm ngoài phạm vi được giao ({actor.area_path}).")

@@ -35,8 +35,14 @@ from protocol.topics import DEVICE_KINDS
 FORMS = ("text", "audio", "image", "infographic", "video")
 EDITABLE = ("draft", "rejected", "submitted", "in_review")
 STATUS_VI = {
-    "draft": "Bản nháp", "submitted": "Chờ duyệt", "in_review": "Chờ kiểm duyệt", "approved": "Đã duyệt",
-    "on_air": "Đang phát", "finished": "Đã kết thúc", "rejected": "Bị từ chối", "recalled": "Đã thu hồi",
+    "draft": "Bản nháp",
+    "submitted": "Chờ duyệt",
+    "in_review": "Chờ kiểm duyệt",
+    "approved": "Đã duyệt",
+    "on_air": "Đang phát",
+    "finished": "Đã kết thúc",
+    "rejected": "Bị từ chối",
+    "recalled": "Đã thu hồi",
     "cancelled": "Đã hủy",
 }
 LEVEL_ORIGIN = {"province": "province", "district": "district", "commune": "commune"}
@@ -65,12 +71,24 @@ class BulletinInput:
 
 
 def content_of(b: Bulletin) -> dict[str, Any]:
-    return {"title": b.title, "priority": b.priority, "form": b.form, "text": b.text, "media": b.media_sha256,
-            "subtitles": b.subtitles_sha256, "targets": b.target_paths, "kinds": list(b.kinds),
-            "valid_from": b.valid_from.isoformat() if b.valid_from else None,
-            "valid_until": b.valid_until.isoformat() if b.valid_until else None,
-            "plays_per_day": b.plays_per_day, "sensitive": b.sensitive, "exercise": b.exercise,
-            "repeat": b.repeat, "after_interrupt": b.after_interrupt, "origin": b.origin}
+    return {
+        "title": b.title,
+        "priority": b.priority,
+        "form": b.form,
+        "text": b.text,
+        "media": b.media_sha256,
+        "subtitles": b.subtitles_sha256,
+        "targets": b.target_paths,
+        "kinds": list(b.kinds),
+        "valid_from": b.valid_from.isoformat() if b.valid_from else None,
+        "valid_until": b.valid_until.isoformat() if b.valid_until else None,
+        "plays_per_day": b.plays_per_day,
+        "sensitive": b.sensitive,
+        "exercise": b.exercise,
+        "repeat": b.repeat,
+        "after_interrupt": b.after_interrupt,
+        "origin": b.origin,
+    }
 
 
 def effective_status(b: Bulletin, now: datetime) -> str:
@@ -95,10 +113,14 @@ class BulletinService:
         if len(title) > 300:
             raise Invalid("Tiêu đề dài quá 300 ký tự.", field="title")
         if data.priority not in PRIORITIES:
-            raise Invalid(f"Mức ưu tiên '{data.priority}' không có; dùng emergency, priority hoặc normal.",
-                          field="priority")
+            raise Invalid(
+                f"Mức ưu tiên '{data.priority}' không có; dùng emergency, priority hoặc normal.",
+                field="priority",
+            )
         if data.form not in FORMS:
-            raise Invalid(f"Hình thức '{data.form}' không có; dùng một trong {', '.join(FORMS)}.", field="form")
+            raise Invalid(
+                f"Hình thức '{data.form}' không có; dùng một trong {', '.join(FORMS)}.", field="form"
+            )
         if not data.targets:
             raise Invalid("Cần chọn ít nhất một địa bàn nhận (targets).", field="targets")
         for path in data.targets:
@@ -108,20 +130,28 @@ class BulletinService:
         if data.form == "text" and not (data.text or "").strip():
             raise Invalid("Bản tin ký tự cần có nội dung (text) không để trống.", field="text")
         if data.form != "text" and not data.media:
-            raise Invalid("Bản tin âm thanh/hình ảnh/video cần mã sha256 của tệp đã tải lên (media).",
-                          field="media")
+            raise Invalid(
+                "Bản tin âm thanh/hình ảnh/video cần mã sha256 của tệp đã tải lên (media).", field="media"
+            )
         if data.form in ("image", "infographic", "video") and "radio" in data.kinds:
             raise Invalid("Hình ảnh và video chỉ phát trên bảng tin điện tử (kinds: ['led']).", field="kinds")
         if data.plays_per_day < 1 or data.plays_per_day > 48:
             raise Invalid("Số lần phát mỗi ngày từ 1 đến 48.", field="plays_per_day")
         if data.valid_from and data.valid_until and data.valid_until <= data.valid_from:
-            raise Invalid("Thời hạn kết thúc (valid_until) phải sau thời điểm bắt đầu (valid_from).",
-                          field="valid_until")
+            raise Invalid(
+                "Thời hạn kết thúc (valid_until) phải sau thời điểm bắt đầu (valid_from).",
+                field="valid_until",
+            )
         if data.after_interrupt not in AFTER_INTERRUPT:
-            raise Invalid(f"after_interrupt dùng một trong {', '.join(AFTER_INTERRUPT)}.", field="after_interrupt")
+            raise Invalid(
+                f"after_interrupt dùng một trong {', '.join(AFTER_INTERRUPT)}.", field="after_interrupt"
+            )
         rep = data.repeat or {}
-        if any(k not in ("count", "interval_s", "then_every_s") for k in rep) or \
-                any(not isinstance(v, int) or v < 0 for v in rep.values()) or rep.get("count", 1) < 1:
+        if (
+            any(k not in ("count", "interval_s", "then_every_s") for k in rep)
+            or any(not isinstance(v, int) or v < 0 for v in rep.values())
+            or rep.get("count", 1) < 1
+        ):
             raise Invalid("repeat gồm count (>= 1), interval_s, then_every_s (giây, >= 0).", field="repeat")
         for path in data.targets:
             require(actor, "bulletin.create", path, area=path)
@@ -134,8 +164,10 @@ class BulletinService:
             if data.origin not in ORIGINS:
                 raise Invalid(f"origin dùng một trong {', '.join(ORIGINS)}.", field="origin")
             if not (data.origin == "central" and origin == "province"):
-                raise Invalid(f"Tài khoản cấp {origin} không gửi được bản tin với nguồn '{data.origin}'.",
-                              field="origin")
+                raise Invalid(
+                    f"Tài khoản cấp {origin} không gửi được bản tin với nguồn '{data.origin}'.",
+                    field="origin",
+                )
             origin = data.origin
         return origin
 
@@ -150,31 +182,44 @@ class BulletinService:
             return None
         m = sess.get(Media, data.media)
         if m is None:
-            raise Invalid(f"Chưa có tệp {data.media}; hãy tải lên qua POST /api/v1/media trước.",
-                          field="media")
+            raise Invalid(
+                f"Chưa có tệp {data.media}; hãy tải lên qua POST /api/v1/media trước.", field="media"
+            )
         allowed = {"audio": ("audio",), "image": ("image",), "infographic": ("image",), "video": ("video",)}
         if data.form in allowed and m.kind not in allowed[data.form]:
-            raise Invalid(f"Tệp {data.media[:12]}… là {m.kind}, không dùng được cho bản tin {data.form}.",
-                          field="media")
+            raise Invalid(
+                f"Tệp {data.media[:12]}… là {m.kind}, không dùng được cho bản tin {data.form}.", field="media"
+            )
         if "radio" in data.kinds and m.kind != "audio":
-            raise Invalid("Loa truyền thanh chỉ phát âm thanh; bỏ 'radio' khỏi kinds hoặc dùng tệp âm thanh.",
-                          field="kinds")
+            raise Invalid(
+                "Loa truyền thanh chỉ phát âm thanh; bỏ 'radio' khỏi kinds hoặc dùng tệp âm thanh.",
+                field="kinds",
+            )
         return m
 
     # --- create / edit / submit
     async def create(self, actor: Actor, data: BulletinInput, *, submit: bool = True) -> dict[str, Any]:
-        """Check, speak (text, when submitted) and save in one transaction; the database work runs in a thread."""
+        """Check, speak (text, when submitted) and save in one transaction; the database part in a thread."""
         origin = self.validate(actor, data)
         speech = await self.speech.speak(data.text or "") if submit and data.form == "text" else None
         return await asyncio.to_thread(self._create_tx, actor, data, origin, speech, submit=submit)
 
-    def _create_tx(self, actor: Actor, data: BulletinInput, origin: str, speech: Any, *,
-                   submit: bool) -> dict[str, Any]:
+    def _create_tx(
+        self, actor: Actor, data: BulletinInput, origin: str, speech: Any, *, submit: bool
+    ) -> dict[str, Any]:
         now = self.ctx.now()
         with self.ctx.tx(actor) as sess:
             m = self._check_media(sess, data)
-            b = Bulletin(id=new_id("b"), created_by=actor.user_id, created_at=now, origin=origin, version=1,
-                         status="draft", kinds=[], repeat={})
+            b = Bulletin(
+                id=new_id("b"),
+                created_by=actor.user_id,
+                created_at=now,
+                origin=origin,
+                version=1,
+                status="draft",
+                kinds=[],
+                repeat={},
+            )
             self._apply(b, data, origin, now)
             sess.add(b)
             sess.flush()
@@ -183,7 +228,9 @@ class BulletinService:
             self._version(sess, b, actor, now)
             if submit:
                 self._submit(sess, actor, b, speech, now)
-            self.ctx.audit(sess, actor, "bulletin.create", b.id, detail={"status": b.status, "title": b.title})
+            self.ctx.audit(
+                sess, actor, "bulletin.create", b.id, detail={"status": b.status, "title": b.title}
+            )
             return self._dict(sess, b)
 
     def _apply(self, b: Bulletin, data: BulletinInput, origin: str, now: datetime) -> None:
@@ -199,16 +246,32 @@ class BulletinService:
         b.targets = [BulletinTarget(area_path=t) for t in sorted(set(data.targets))]
 
     def _version(self, sess: Session, b: Bulletin, actor: Actor, now: datetime) -> None:
-        sess.add(BulletinVersion(bulletin_id=b.id, version=b.version, content=content_of(b),
-                                 created_by=actor.user_id, created_at=now))
+        sess.add(
+            BulletinVersion(
+                bulletin_id=b.id,
+                version=b.version,
+                content=content_of(b),
+                created_by=actor.user_id,
+                created_at=now,
+            )
+        )
 
     def _submit(self, sess: Session, actor: Actor, b: Bulletin, speech: Any, now: datetime) -> None:
         if speech is not None:
             m = self.media.store_speech(sess, actor, speech)
             b.media_sha256 = m.sha256
             b.duration_ms = int(speech.duration_ms)
-            sess.add(Speech(bulletin_id=b.id, version=b.version, media_sha256=m.sha256, engine=speech.engine,
-                            voice=speech.voice, normalized_text=speech.normalized_text, created_at=now))
+            sess.add(
+                Speech(
+                    bulletin_id=b.id,
+                    version=b.version,
+                    media_sha256=m.sha256,
+                    engine=speech.engine,
+                    voice=speech.voice,
+                    normalized_text=speech.normalized_text,
+                    created_at=now,
+                )
+            )
         b.status = "in_review" if b.sensitive else "submitted"
         b.submitted_at = now
         b.rejected_reason = None
@@ -221,8 +284,13 @@ class BulletinService:
 
     def _require_targets(self, actor: Actor, action: str, b: Bulletin, message: str | None = None) -> None:
         if not actor.may(action) or not all(actor.covers(t) for t in b.target_paths):
-            raise deny(action, b.id, message or
-                       f"Không có quyền {action} với bản tin này (vai trò {actor.role}, địa bàn {actor.area_path}).")
+            raise deny(
+                action,
+                b.id,
+                message
+                or f"Không có quyền {action} với bản tin này "
+                f"(vai trò {actor.role}, địa bàn {actor.area_path}).",
+            )
 
     async def submit(self, actor: Actor, bulletin_id: str) -> dict[str, Any]:
         text, form = await asyncio.to_thread(self._submit_check, actor, bulletin_id)
@@ -234,8 +302,10 @@ class BulletinService:
             b = self._load(sess, bulletin_id)
             self._require_targets(actor, "bulletin.create", b)
             if b.status not in ("draft", "rejected"):
-                raise Conflict(f"Bản tin đang ở trạng thái '{STATUS_VI[b.status]}', không gửi duyệt được.",
-                               field="status")
+                raise Conflict(
+                    f"Bản tin đang ở trạng thái '{STATUS_VI[b.status]}', không gửi duyệt được.",
+                    field="status",
+                )
             return b.text, b.form
 
     def _submit_tx(self, actor: Actor, bulletin_id: str, speech: Any) -> dict[str, Any]:
@@ -263,15 +333,24 @@ class BulletinService:
             self._editable(b)
             return b.status, b.version
 
-    def _edit_tx(self, actor: Actor, bulletin_id: str, data: BulletinInput, origin: str,  # noqa: PLR0917
-                 seen: tuple[str, int], speech: Any) -> dict[str, Any]:
+    def _edit_tx(  # noqa: PLR0917 - one transaction's inputs, called from edit() only
+        self,
+        actor: Actor,
+        bulletin_id: str,
+        data: BulletinInput,
+        origin: str,
+        seen: tuple[str, int],
+        speech: Any,
+    ) -> dict[str, Any]:
         resubmit = seen[0] in ("submitted", "in_review")
         now = self.ctx.now()
         with self.ctx.tx(actor) as sess:
             b = self._load(sess, bulletin_id)
             self._editable(b)  # approved (or edited) by someone else while the speech was being made
             if (b.status, b.version) != seen:
-                raise Conflict("Bản tin vừa được người khác thay đổi; hãy tải lại rồi sửa tiếp.", field="status")
+                raise Conflict(
+                    "Bản tin vừa được người khác thay đổi; hãy tải lại rồi sửa tiếp.", field="status"
+                )
             m = self._check_media(sess, data)
             b.version += 1
             # a colleague's edit keeps where the bulletin comes from unless origin is given (and checked)
@@ -288,9 +367,11 @@ class BulletinService:
     @staticmethod
     def _editable(b: Bulletin) -> None:
         if b.status not in EDITABLE:
-            raise Conflict(f"Bản tin đang ở trạng thái '{STATUS_VI[b.status]}' nên không sửa được nữa (chỉ sửa "
-                           "trước khi duyệt). Nếu nội dung sai, hãy thu hồi bản tin và tạo bản tin mới.",
-                           field="status")
+            raise Conflict(
+                f"Bản tin đang ở trạng thái '{STATUS_VI[b.status]}' nên không sửa được nữa (chỉ sửa "
+                "trước khi duyệt). Nếu nội dung sai, hãy thu hồi bản tin và tạo bản tin mới.",
+                field="status",
+            )
 
     # --- decisions
     def approve(self, actor: Actor, bulletin_id: str, *, via_review: bool = False) -> dict[str, Any]:
@@ -301,14 +382,24 @@ class BulletinService:
             if b.status in ("draft", "rejected"):
                 raise Conflict("Bản tin chưa được gửi duyệt (submit).", field="status")
             if b.status not in ("submitted", "in_review"):
-                raise Conflict(f"Bản tin đang ở trạng thái '{STATUS_VI[b.status]}', không duyệt được nữa.",
-                               field="status")
+                raise Conflict(
+                    f"Bản tin đang ở trạng thái '{STATUS_VI[b.status]}', không duyệt được nữa.",
+                    field="status",
+                )
             if b.priority == "emergency":
-                self._require_targets(actor, "bulletin.emergency", b,
-                                      "Bản tin khẩn cấp chỉ biên tập viên hoặc quản trị của địa bàn được phát.")
+                self._require_targets(
+                    actor,
+                    "bulletin.emergency",
+                    b,
+                    "Bản tin khẩn cấp chỉ biên tập viên hoặc quản trị của địa bàn được phát.",
+                )
             if b.status == "in_review":
-                self._require_targets(actor, "bulletin.review", b,
-                                      "Bản tin nhạy cảm phải được người kiểm duyệt duyệt trước khi phát.")
+                self._require_targets(
+                    actor,
+                    "bulletin.review",
+                    b,
+                    "Bản tin nhạy cảm phải được người kiểm duyệt duyệt trước khi phát.",
+                )
                 b.reviewed_by = actor.user_id
             elif b.priority != "emergency":
                 self._require_targets(actor, "bulletin.review" if via_review else "bulletin.approve", b)
@@ -317,8 +408,13 @@ class BulletinService:
                 b.valid_from = now
             if b.priority == "emergency" and b.valid_until is None:
                 b.valid_until = now + timedelta(seconds=self.ctx.config.programme.emergency_default_s)
-            self.ctx.audit(sess, actor, "bulletin.approve", b.id,
-                           detail={"priority": b.priority, "targets": b.target_paths})
+            self.ctx.audit(
+                sess,
+                actor,
+                "bulletin.approve",
+                b.id,
+                detail={"priority": b.priority, "targets": b.target_paths},
+            )
             return self._dict(sess, b)
 
     def reject(self, actor: Actor, bulletin_id: str, reason: str) -> dict[str, Any]:
@@ -331,8 +427,9 @@ class BulletinService:
                 raise deny(action, b.id, "Vai trò này không được từ chối bản tin.")
             self._require_targets(actor, action if actor.may(action) else "bulletin.review", b)
             if b.status not in ("submitted", "in_review"):
-                raise Conflict(f"Chỉ từ chối được bản tin đang chờ duyệt (hiện: {STATUS_VI[b.status]}).",
-                               field="status")
+                raise Conflict(
+                    f"Chỉ từ chối được bản tin đang chờ duyệt (hiện: {STATUS_VI[b.status]}).", field="status"
+                )
             b.status, b.rejected_reason, b.updated_at = "rejected", reason.strip(), self.ctx.now()
             self.ctx.audit(sess, actor, "bulletin.reject", b.id, detail={"reason": reason.strip()})
             return self._dict(sess, b)
@@ -343,9 +440,13 @@ class BulletinService:
         now = self.ctx.now()
         with self.ctx.tx(actor) as sess:
             b = self._load(sess, bulletin_id)
-            self._require_targets(actor, "bulletin.emergency" if b.priority == "emergency" else "bulletin.recall", b)
+            self._require_targets(
+                actor, "bulletin.emergency" if b.priority == "emergency" else "bulletin.recall", b
+            )
             if b.status not in ("approved", "on_air"):
-                raise Conflict(f"Chỉ thu hồi được bản tin đã duyệt (hiện: {STATUS_VI[b.status]}).", field="status")
+                raise Conflict(
+                    f"Chỉ thu hồi được bản tin đã duyệt (hiện: {STATUS_VI[b.status]}).", field="status"
+                )
             b.status, b.recalled_at, b.recall_reason, b.updated_at = "recalled", now, reason.strip(), now
             self.ctx.audit(sess, actor, "bulletin.recall", b.id, detail={"reason": reason.strip()})
             return self._dict(sess, b)
@@ -358,8 +459,9 @@ class BulletinService:
                 raise Invalid("Chỉ hủy được bản tin khẩn cấp; bản tin khác hãy thu hồi.", field="id")
             self._require_targets(actor, "bulletin.emergency", b)
             if b.status not in ("approved", "on_air"):
-                raise Conflict(f"Bản tin khẩn cấp không còn hiệu lực (hiện: {STATUS_VI[b.status]}).",
-                               field="status")
+                raise Conflict(
+                    f"Bản tin khẩn cấp không còn hiệu lực (hiện: {STATUS_VI[b.status]}).", field="status"
+                )
             b.status, b.cancelled_at, b.updated_at = "cancelled", now, now
             self.ctx.audit(sess, actor, "alert.cancel", b.id)
             return self._dict(sess, b)
@@ -375,29 +477,54 @@ class BulletinService:
             d["versions"] = self._versions(sess, b.id)
             d["recall_confirmations"] = [
                 {"device_id": r.device_id, "confirmed_at": r.confirmed_at.isoformat()}
-                for r in sess.scalars(select(RecallConfirmation).where(RecallConfirmation.bulletin_id == b.id)
-                                      .order_by(RecallConfirmation.confirmed_at))]
+                for r in sess.scalars(
+                    select(RecallConfirmation)
+                    .where(RecallConfirmation.bulletin_id == b.id)
+                    .order_by(RecallConfirmation.confirmed_at)
+                )
+            ]
             return d
 
     @staticmethod
     def _versions(sess: Session, bulletin_id: str) -> list[dict[str, Any]]:
         """Every saved version with who saved it and which fields changed from the one before."""
-        rows = sess.scalars(select(BulletinVersion).where(BulletinVersion.bulletin_id == bulletin_id)
-                            .order_by(BulletinVersion.version)).all()
-        users = {u.id: u.username for u in sess.scalars(select(User).where(
-            User.id.in_({v.created_by for v in rows if v.created_by is not None})))}
+        rows = sess.scalars(
+            select(BulletinVersion)
+            .where(BulletinVersion.bulletin_id == bulletin_id)
+            .order_by(BulletinVersion.version)
+        ).all()
+        users = {
+            u.id: u.username
+            for u in sess.scalars(
+                select(User).where(User.id.in_({v.created_by for v in rows if v.created_by is not None}))
+            )
+        }
         out: list[dict[str, Any]] = []
         prev: dict[str, Any] | None = None
         for v in rows:
             changed = sorted(k for k in v.content if prev.get(k) != v.content[k]) if prev is not None else []
-            out.append({"version": v.version, "created_at": v.created_at.isoformat(),
-                        "created_by": users.get(v.created_by) if v.created_by else None,
-                        "changed": changed, "content": v.content})
+            out.append(
+                {
+                    "version": v.version,
+                    "created_at": v.created_at.isoformat(),
+                    "created_by": users.get(v.created_by) if v.created_by else None,
+                    "changed": changed,
+                    "content": v.content,
+                }
+            )
             prev = v.content
         return out
 
-    def list(self, actor: Actor, *, status: str | None = None, priority: str | None = None,
-             area: str | None = None, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+    def list(
+        self,
+        actor: Actor,
+        *,
+        status: str | None = None,
+        priority: str | None = None,
+        area: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
         require(actor, "read")
         with self.ctx.db.session() as sess:
             q = select(Bulletin).order_by(Bulletin.created_at.desc(), Bulletin.id)
@@ -410,27 +537,42 @@ class BulletinService:
                 paths = b.target_paths
                 if not any(actor.sees(t) for t in paths):
                     continue
-                if area and not any(area == t or area.startswith(t + "/") or t.startswith(area + "/") for t in paths):
+                if area and not any(
+                    area == t or area.startswith(t + "/") or t.startswith(area + "/") for t in paths
+                ):
                     continue
                 out.append(b)
-            return [self._dict(sess, b, light=True) for b in out[offset:offset + limit]]
+            return [self._dict(sess, b, light=True) for b in out[offset : offset + limit]]
 
     def _dict(self, sess: Session, b: Bulletin, *, light: bool = False) -> dict[str, Any]:
-        d = {"id": b.id, "status": effective_status(b, self.ctx.now()), **content_of(b), "version": b.version,
-             "duration_ms": b.duration_ms,
-             "created_at": b.created_at.isoformat(),
-             "submitted_at": b.submitted_at.isoformat() if b.submitted_at else None,
-             "approved_at": b.approved_at.isoformat() if b.approved_at else None,
-             "rejected_reason": b.rejected_reason,
-             "recalled_at": b.recalled_at.isoformat() if b.recalled_at else None,
-             "recall_reason": b.recall_reason,
-             "cancelled_at": b.cancelled_at.isoformat() if b.cancelled_at else None,
-             "media_url": f"/media/{b.media_sha256}" if b.media_sha256 else None}
+        d = {
+            "id": b.id,
+            "status": effective_status(b, self.ctx.now()),
+            **content_of(b),
+            "version": b.version,
+            "duration_ms": b.duration_ms,
+            "created_at": b.created_at.isoformat(),
+            "submitted_at": b.submitted_at.isoformat() if b.submitted_at else None,
+            "approved_at": b.approved_at.isoformat() if b.approved_at else None,
+            "rejected_reason": b.rejected_reason,
+            "recalled_at": b.recalled_at.isoformat() if b.recalled_at else None,
+            "recall_reason": b.recall_reason,
+            "cancelled_at": b.cancelled_at.isoformat() if b.cancelled_at else None,
+            "media_url": f"/media/{b.media_sha256}" if b.media_sha256 else None,
+        }
         d["status_label"] = STATUS_VI.get(d["status"], d["status"])
         if not light:
             creator = sess.get(User, b.created_by) if b.created_by else None
             d["created_by"] = creator.username if creator else None
             sp = sess.scalar(select(Speech).where(Speech.bulletin_id == b.id, Speech.version == b.version))
-            d["speech"] = ({"sha256": sp.media_sha256, "engine": sp.engine, "voice": sp.voice,
-                            "normalized_text": sp.normalized_text} if sp else None)
+            d["speech"] = (
+                {
+                    "sha256": sp.media_sha256,
+                    "engine": sp.engine,
+                    "voice": sp.voice,
+                    "normalized_text": sp.normalized_text,
+                }
+                if sp
+                else None
+            )
         return d

@@ -1,4 +1,4 @@
-"""Delivery of a bulletin to its target devices: first confirmed play, latency from sending, recall confirmation.
+"""A bulletin's delivery to its target devices: first confirmed play, latency, recall confirmation.
 
 An emergency is confirmed by whichever comes first: the device's status saying it is playing it (sent as
 soon as it starts, recorded by `record_first_playing`) or a "play" event's started_at (sent when it ends).
@@ -32,34 +32,40 @@ def optional_time(value: Any) -> datetime | None:
 
 
 def record_first_playing(sess: Session, latest: dict[str, dict[str, Any]], now: datetime) -> int:
-    """Note, once per (emergency, device), the first status showing the device playing it; returns rows offered.
+    """Note, once per (emergency, device), the first status showing it playing; returns rows offered.
 
     Idempotent: a repeated or older status never moves the time (INSERT ... ON CONFLICT DO NOTHING).
     """
-    playing = {dev: str(st["now_playing"])[:40] for dev, st in latest.items()
-               if st.get("now_playing") and st.get("state") != "offline"}
+    playing = {
+        dev: str(st["now_playing"])[:40]
+        for dev, st in latest.items()
+        if st.get("now_playing") and st.get("state") != "offline"
+    }
     if not playing:
         return 0
     ids = sorted(set(playing.values()))
     sent: dict[str, datetime | None] = {}
     for i in range(0, len(ids), _CHUNK):
-        q = select(Bulletin.id, Bulletin.approved_at).where(Bulletin.id.in_(ids[i:i + _CHUNK]),
-                                                            Bulletin.priority == "emergency")
+        q = select(Bulletin.id, Bulletin.approved_at).where(
+            Bulletin.id.in_(ids[i : i + _CHUNK]), Bulletin.priority == "emergency"
+        )
         sent.update({bid: at for bid, at in sess.execute(q)})
     rows = []
     for dev, bid in playing.items():
         if bid not in sent:
             continue  # only emergencies are timed live; scheduled plays are proven by their play events
         at = optional_time(latest[dev].get("at")) or now
-        # a device clock may be off: it cannot have started before the hub sent it or after the hub heard of it
+        # a device clock may be off: it cannot have started before the hub sent it, nor after the hub heard
         start = sent[bid]
         at = min(max(at, start) if start else at, now)
         rows.append({"bulletin_id": bid, "device_id": dev, "at": at, "received_at": now})
     if not rows:
         return 0
     dialect = postgresql if sess.get_bind().dialect.name == "postgresql" else sqlite
-    sess.execute(dialect.insert(FirstSeenPlaying).on_conflict_do_nothing(
-        index_elements=["bulletin_id", "device_id"]), rows)
+    sess.execute(
+        dialect.insert(FirstSeenPlaying).on_conflict_do_nothing(index_elements=["bulletin_id", "device_id"]),
+        rows,
+    )
     return len(rows)
 
 
@@ -68,41 +74,76 @@ class DeliveryService:
         self.ctx, self.bulletins = ctx, bulletins
 
     def deliveries(self, actor: Actor, bulletin_id: str) -> dict[str, Any]:
-        """Per target device (the bulletin's areas and kinds): first confirmed play, latency, recall confirmation."""
+        """Per target device (the bulletin's areas and kinds): first confirmed play, latency, recall."""
         require(actor, "read")
         b = self.bulletins.get(actor, bulletin_id)  # NotFound outside the caller's area
         sent = datetime.fromisoformat(b["approved_at"]) if b["approved_at"] else None
         with self.ctx.db.session() as sess:
-            devices = [d for d in sess.scalars(select(Device).order_by(Device.area_path, Device.id))
-                       if d.kind in b["kinds"] and actor.covers(d.area_path)
-                       and any(d.area_path == t or d.area_path.startswith(t + "/") for t in b["targets"])]
+            devices = [
+                d
+                for d in sess.scalars(select(Device).order_by(Device.area_path, Device.id))
+                if d.kind in b["kinds"]
+                and actor.covers(d.area_path)
+                and any(d.area_path == t or d.area_path.startswith(t + "/") for t in b["targets"])
+            ]
             plays: dict[str, list[Play]] = {}
-            for p in sess.scalars(select(Play).where(Play.bulletin_id == b["id"]).order_by(Play.received_at,
-                                                                                          Play.id)):
+            for p in sess.scalars(
+                select(Play).where(Play.bulletin_id == b["id"]).order_by(Play.received_at, Play.id)
+            ):
                 plays.setdefault(p.device_id, []).append(p)
-            seen = {r.device_id: r.at for r in sess.scalars(
-                select(FirstSeenPlaying).where(FirstSeenPlaying.bulletin_id == b["id"]))}
-            recalls = {r.device_id: r.confirmed_at for r in sess.scalars(
-                select(RecallConfirmation).where(RecallConfirmation.bulletin_id == b["id"]))}
-            rows = [self._row(d, plays.get(d.id, []), seen.get(d.id), recalls.get(d.id), sent) for d in devices]
-        return {"bulletin_id": b["id"], "priority": b["priority"], "status": b["status"],
-                "status_label": b["status_label"], "exercise": b["exercise"], "sent_at": b["approved_at"],
-                "total": len(rows), "confirmed": sum(1 for r in rows if r["first_play_at"]),
-                "recall_confirmed": sum(1 for r in rows if r["recall_confirmed_at"]), "devices": rows}
+            seen = {
+                r.device_id: r.at
+                for r in sess.scalars(select(FirstSeenPlaying).where(FirstSeenPlaying.bulletin_id == b["id"]))
+            }
+            recalls = {
+                r.device_id: r.confirmed_at
+                for r in sess.scalars(
+                    select(RecallConfirmation).where(RecallConfirmation.bulletin_id == b["id"])
+                )
+            }
+            rows = [
+                self._row(d, plays.get(d.id, []), seen.get(d.id), recalls.get(d.id), sent) for d in devices
+            ]
+        return {
+            "bulletin_id": b["id"],
+            "priority": b["priority"],
+            "status": b["status"],
+            "status_label": b["status_label"],
+            "exercise": b["exercise"],
+            "sent_at": b["approved_at"],
+            "total": len(rows),
+            "confirmed": sum(1 for r in rows if r["first_play_at"]),
+            "recall_confirmed": sum(1 for r in rows if r["recall_confirmed_at"]),
+            "devices": rows,
+        }
 
     @staticmethod
-    def _row(d: Device, plays: list[Play], seen: datetime | None, recall: datetime | None,
-             sent: datetime | None) -> dict[str, Any]:
+    def _row(
+        d: Device, plays: list[Play], seen: datetime | None, recall: datetime | None, sent: datetime | None
+    ) -> dict[str, Any]:
         started = [p.started_at for p in plays if p.outcome in CONFIRMED and p.started_at is not None]
         candidates = [*started, *([seen] if seen else [])]
         first = min(candidates) if candidates else None
         if first is not None and sent is not None:
             first = max(first, sent)  # a device clock running behind must not show a negative latency
-        by = "status" if seen is not None and (not started or seen < min(started)) else "play" if started else None
+        by = (
+            "status"
+            if seen is not None and (not started or seen < min(started))
+            else "play"
+            if started
+            else None
+        )
         outcome = plays[-1].outcome if plays else ("playing" if seen else None)
-        return {"device_id": d.id, "name": d.name, "kind": d.kind, "area": d.area_path,
-                "online": d.state not in ("offline", "unknown"),
-                "first_play_at": first.isoformat() if first else None,
-                "latency_ms": round((first - sent).total_seconds() * 1000) if first and sent else None,
-                "confirmed_by": by, "outcome": outcome, "plays": len(plays),
-                "recall_confirmed_at": recall.isoformat() if recall else None}
+        return {
+            "device_id": d.id,
+            "name": d.name,
+            "kind": d.kind,
+            "area": d.area_path,
+            "online": d.state not in ("offline", "unknown"),
+            "first_play_at": first.isoformat() if first else None,
+            "latency_ms": round((first - sent).total_seconds() * 1000) if first and sent else None,
+            "confirmed_by": by,
+            "outcome": outcome,
+            "plays": len(plays),
+            "recall_confirmed_at": recall.isoformat() if recall else None,
+        }

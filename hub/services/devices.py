@@ -25,33 +25,60 @@ COMMAND_TTL = timedelta(seconds=60)  # contract.md: a command's envelope expires
 
 def device_dict(d: Device) -> dict[str, Any]:
     st = d.last_status or {}
-    return {"id": d.id, "kind": d.kind, "area": d.area_path, "name": d.name, "state": d.state,
-            "online": d.state not in ("offline", "unknown"), "last_seen": d.last_seen.isoformat() if d.last_seen else None,
-            "now_playing": st.get("now_playing"), "volume": st.get("volume"), "clock": st.get("clock"),
-            "programme_version": st.get("programme_version"), "status": st}
+    return {
+        "id": d.id,
+        "kind": d.kind,
+        "area": d.area_path,
+        "name": d.name,
+        "state": d.state,
+        "online": d.state not in ("offline", "unknown"),
+        "last_seen": d.last_seen.isoformat() if d.last_seen else None,
+        "now_playing": st.get("now_playing"),
+        "volume": st.get("volume"),
+        "clock": st.get("clock"),
+        "programme_version": st.get("programme_version"),
+        "status": st,
+    }
 
 
 def play_dict(p: Play) -> dict[str, Any]:
-    return {"event_id": p.event_id, "device_id": p.device_id, "bulletin_id": p.bulletin_id, "outcome": p.outcome,
-            "scheduled_at": p.scheduled_at.isoformat() if p.scheduled_at else None,
-            "started_at": p.started_at.isoformat() if p.started_at else None,
-            "ended_at": p.ended_at.isoformat() if p.ended_at else None, "emergency": p.emergency,
-            "exercise": p.exercise, "received_at": p.received_at.isoformat(), "data": p.data}
+    return {
+        "event_id": p.event_id,
+        "device_id": p.device_id,
+        "bulletin_id": p.bulletin_id,
+        "outcome": p.outcome,
+        "scheduled_at": p.scheduled_at.isoformat() if p.scheduled_at else None,
+        "started_at": p.started_at.isoformat() if p.started_at else None,
+        "ended_at": p.ended_at.isoformat() if p.ended_at else None,
+        "emergency": p.emergency,
+        "exercise": p.exercise,
+        "received_at": p.received_at.isoformat(),
+        "data": p.data,
+    }
 
 
 def command_dict(c: Command) -> dict[str, Any]:
     res = c.result or {}
-    return {"id": c.id, "device_id": c.device_id, "command": c.command, "args": c.args,
-            "issued_at": c.issued_at.isoformat(), "answered": c.result is not None,
-            "ok": res.get("ok") if c.result is not None else None, "detail": res.get("detail"),
-            "result_at": c.result_at.isoformat() if c.result_at else None}
+    return {
+        "id": c.id,
+        "device_id": c.device_id,
+        "command": c.command,
+        "args": c.args,
+        "issued_at": c.issued_at.isoformat(),
+        "answered": c.result is not None,
+        "ok": res.get("ok") if c.result is not None else None,
+        "detail": res.get("detail"),
+        "result_at": c.result_at.isoformat() if c.result_at else None,
+    }
 
 
 class DeviceService:
     def __init__(self, ctx: Context, areas: AreaService) -> None:
         self.ctx, self.areas = ctx, areas
 
-    def register(self, actor: Actor, *, device_id: str, kind: str, area: str, name: str = "") -> dict[str, Any]:
+    def register(
+        self, actor: Actor, *, device_id: str, kind: str, area: str, name: str = ""
+    ) -> dict[str, Any]:
         try:
             validate_device_id(device_id)
         except ValueError as exc:
@@ -65,8 +92,9 @@ class DeviceService:
         with self.ctx.tx(actor) as sess:
             if sess.get(Device, device_id) is not None:
                 raise Conflict(f"Thiết bị '{device_id}' đã có.", field="id")
-            d = Device(id=device_id, kind=kind, area_path=area, name=name, state="unknown",
-                       created_at=self.ctx.now())
+            d = Device(
+                id=device_id, kind=kind, area_path=area, name=name, state="unknown", created_at=self.ctx.now()
+            )
             sess.add(d)
             self.ctx.audit(sess, actor, "device.add", device_id, detail={"kind": kind, "area": area})
             return device_dict(d)
@@ -75,8 +103,12 @@ class DeviceService:
         require(actor, "read")
         with self.ctx.db.session() as sess:
             rows = sess.scalars(select(Device).order_by(Device.area_path, Device.id)).all()
-            return [device_dict(d) for d in rows if actor.covers(d.area_path)
-                    and (not area or d.area_path == area or d.area_path.startswith(area + "/"))]
+            return [
+                device_dict(d)
+                for d in rows
+                if actor.covers(d.area_path)
+                and (not area or d.area_path == area or d.area_path.startswith(area + "/"))
+            ]
 
     def get(self, actor: Actor, device_id: str) -> Device:
         with self.ctx.db.session() as sess:
@@ -88,7 +120,9 @@ class DeviceService:
     def command(self, actor: Actor, device_id: str, command: str, args: dict[str, Any]) -> dict[str, Any]:
         """Record the command; the caller publishes it (PublishingService.publish_command)."""
         if command not in COMMANDS:
-            raise Invalid(f"Lệnh '{command}' không có; dùng một trong {', '.join(COMMANDS)}.", field="command")
+            raise Invalid(
+                f"Lệnh '{command}' không có; dùng một trong {', '.join(COMMANDS)}.", field="command"
+            )
         if command == "volume":
             level = args.get("level")
             if not isinstance(level, int) or isinstance(level, bool) or not 0 <= level <= 100:
@@ -102,12 +136,26 @@ class DeviceService:
                 raise NotFound(f"Không có thiết bị '{device_id}'.", field="device")
             require(actor, "device.command", device_id, area=d.area_path)
             now = self.ctx.now()
-            c = Command(id=new_id("c"), device_id=device_id, command=command, args=args, issued_by=actor.user_id,
-                        issued_at=now)
+            c = Command(
+                id=new_id("c"),
+                device_id=device_id,
+                command=command,
+                args=args,
+                issued_by=actor.user_id,
+                issued_at=now,
+            )
             sess.add(c)
-            self.ctx.audit(sess, actor, "device.command", device_id, detail={"command": command, "args": args})
-            return {"id": c.id, "device_id": device_id, "command": command, "args": args,
-                    "issued_at": now.isoformat(), "expires_at": (now + COMMAND_TTL).isoformat()}
+            self.ctx.audit(
+                sess, actor, "device.command", device_id, detail={"command": command, "args": args}
+            )
+            return {
+                "id": c.id,
+                "device_id": device_id,
+                "command": command,
+                "args": args,
+                "issued_at": now.isoformat(),
+                "expires_at": (now + COMMAND_TTL).isoformat(),
+            }
 
     # --- ingest (from MQTT)
     def ingest_status(self, device_id: str, data: Any) -> None:
@@ -121,8 +169,11 @@ class DeviceService:
         with self.ctx.db.session() as sess, sess.no_autoflush:
             # one SELECT for the batch, not one per device (each get() would also flush the previous update)
             ids = list(latest)
-            known = {d.id: d for i in range(0, len(ids), 500)
-                     for d in sess.scalars(select(Device).where(Device.id.in_(ids[i:i + 500])))}
+            known = {
+                d.id: d
+                for i in range(0, len(ids), 500)
+                for d in sess.scalars(select(Device).where(Device.id.in_(ids[i : i + 500])))
+            }
             kept = {k: v for k, v in latest.items() if self._status(sess, k, v, known.get(k))}
             record_first_playing(sess, kept, self.ctx.now())
 
@@ -133,8 +184,14 @@ class DeviceService:
             if area not in self.areas.all():
                 log.warning("status from unknown device %s (area %r) ignored", device_id, area)
                 return False
-            d = Device(id=device_id, kind=str(data.get("kind") or "radio"), area_path=area, name="",
-                       state="unknown", created_at=self.ctx.now())
+            d = Device(
+                id=device_id,
+                kind=str(data.get("kind") or "radio"),
+                area_path=area,
+                name="",
+                state="unknown",
+                created_at=self.ctx.now(),
+            )
             sess.add(d)
         d.state = str(data.get("state") or "unknown")[:12]
         d.last_status = data
@@ -159,29 +216,54 @@ class DeviceService:
     def _store(self, sess: Session, device_id: str, ev: dict[str, Any]) -> bool:
         eid, typ, data = str(ev["id"])[:120], str(ev["type"]), dict(ev.get("data") or {})
         now = self.ctx.now()
-        if sess.scalar(select(Play.id).where(Play.event_id == eid)) or \
-                sess.scalar(select(DeviceEventRow.id).where(DeviceEventRow.event_id == eid)):
+        if sess.scalar(select(Play.id).where(Play.event_id == eid)) or sess.scalar(
+            select(DeviceEventRow.id).where(DeviceEventRow.event_id == eid)
+        ):
             return False
         if typ == "play":
             bid = str(data.get("bulletin_id") or "")
-            sess.add(Play(event_id=eid, device_id=device_id, bulletin_id=bid[:40],
-                          outcome=str(data.get("outcome") or "")[:12], scheduled_at=optional_time(data.get("scheduled_at")),
-                          started_at=optional_time(data.get("started_at")), ended_at=optional_time(data.get("ended_at")),
-                          emergency=bool(data.get("emergency")), exercise=bool(data.get("exercise")), data=data,
-                          received_at=now))
+            sess.add(
+                Play(
+                    event_id=eid,
+                    device_id=device_id,
+                    bulletin_id=bid[:40],
+                    outcome=str(data.get("outcome") or "")[:12],
+                    scheduled_at=optional_time(data.get("scheduled_at")),
+                    started_at=optional_time(data.get("started_at")),
+                    ended_at=optional_time(data.get("ended_at")),
+                    emergency=bool(data.get("emergency")),
+                    exercise=bool(data.get("exercise")),
+                    data=data,
+                    received_at=now,
+                )
+            )
             b = sess.get(Bulletin, bid)
             if b is not None and b.status == "approved":
                 b.status = "on_air"
             return True
-        sess.add(DeviceEventRow(event_id=eid, device_id=device_id, type=typ[:20], at=optional_time(ev.get("at")), data=data,
-                                received_at=now))
+        sess.add(
+            DeviceEventRow(
+                event_id=eid,
+                device_id=device_id,
+                type=typ[:20],
+                at=optional_time(ev.get("at")),
+                data=data,
+                received_at=now,
+            )
+        )
         if typ == "recall_confirmed" and data.get("bulletin_id"):
             bid = str(data["bulletin_id"])[:40]
-            exists = sess.scalar(select(RecallConfirmation.id).where(
-                RecallConfirmation.bulletin_id == bid, RecallConfirmation.device_id == device_id))
+            exists = sess.scalar(
+                select(RecallConfirmation.id).where(
+                    RecallConfirmation.bulletin_id == bid, RecallConfirmation.device_id == device_id
+                )
+            )
             if not exists:
-                sess.add(RecallConfirmation(bulletin_id=bid, device_id=device_id,
-                                            confirmed_at=optional_time(ev.get("at")) or now))
+                sess.add(
+                    RecallConfirmation(
+                        bulletin_id=bid, device_id=device_id, confirmed_at=optional_time(ev.get("at")) or now
+                    )
+                )
         elif typ == "command_result":
             c = self._command_for(sess, device_id, data, optional_time(ev.get("at")) or now)
             if c is not None:
@@ -199,10 +281,17 @@ class DeviceService:
             c = sess.get(Command, cmd_id)
             return c if c is not None and c.device_id == device_id else None
         return sess.scalar(
-            select(Command).where(Command.device_id == device_id, Command.command == str(data.get("command")),
-                                  Command.result.is_(None), Command.issued_at >= at - COMMAND_TTL,
-                                  Command.issued_at <= at + timedelta(seconds=5))  # clocks differ a little
-            .order_by(Command.issued_at, Command.id).limit(1))
+            select(Command)
+            .where(
+                Command.device_id == device_id,
+                Command.command == str(data.get("command")),
+                Command.result.is_(None),
+                Command.issued_at >= at - COMMAND_TTL,
+                Command.issued_at <= at + timedelta(seconds=5),
+            )  # clocks differ a little
+            .order_by(Command.issued_at, Command.id)
+            .limit(1)
+        )
 
     # --- reading
     def commands(self, actor: Actor, device_id: str, *, limit: int = 50) -> list[dict[str, Any]]:
@@ -212,16 +301,29 @@ class DeviceService:
             d = sess.get(Device, device_id)
             if d is None or not actor.covers(d.area_path):
                 raise NotFound(f"Không có thiết bị '{device_id}'.", field="device")
-            q = select(Command).where(Command.device_id == device_id).order_by(Command.issued_at.desc(),
-                                                                             Command.id)
+            q = (
+                select(Command)
+                .where(Command.device_id == device_id)
+                .order_by(Command.issued_at.desc(), Command.id)
+            )
             return [command_dict(c) for c in sess.scalars(q.limit(min(limit, 500)))]
 
-    def plays(self, actor: Actor, *, bulletin: str | None = None, device: str | None = None,
-              limit: int = 500, offset: int = 0, since: datetime | None = None,
-              until: datetime | None = None) -> list[dict[str, Any]]:
+    def plays(
+        self,
+        actor: Actor,
+        *,
+        bulletin: str | None = None,
+        device: str | None = None,
+        limit: int = 500,
+        offset: int = 0,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[dict[str, Any]]:
         require(actor, "read")
         if not bulletin and not device and since is None:
-            raise Invalid("Cần lọc theo bulletin=<id>, device=<id> hoặc một khoảng thời gian.", field="bulletin")
+            raise Invalid(
+                "Cần lọc theo bulletin=<id>, device=<id> hoặc một khoảng thời gian.", field="bulletin"
+            )
         with self.ctx.db.session() as sess:
             q = select(Play).order_by(Play.started_at, Play.id)
             if bulletin:
@@ -233,6 +335,12 @@ class DeviceService:
             if until is not None:
                 q = q.where(Play.started_at < until)
             rows = sess.scalars(q.limit(limit).offset(offset)).all()
-            areas = {d.id: d.area_path for d in sess.scalars(select(Device).where(
-                Device.id.in_({r.device_id for r in rows})))}
-            return [play_dict(p) for p in rows if actor.covers(areas.get(p.device_id, "")) or actor.area_path is None]
+            areas = {
+                d.id: d.area_path
+                for d in sess.scalars(select(Device).where(Device.id.in_({r.device_id for r in rows})))
+            }
+            return [
+                play_dict(p)
+                for p in rows
+                if actor.covers(areas.get(p.device_id, "")) or actor.area_path is None
+            ]

@@ -21,12 +21,21 @@ from hub.services.webvtt import check_webvtt
 
 FFPROBE_TIMEOUT_S = 20
 IMAGE_FORMATS = {"png_pipe": "image/png", "jpeg_pipe": "image/jpeg", "webp_pipe": "image/webp"}
-AUDIO_MIME = {"mp3": "audio/mpeg", "ogg": "audio/ogg", "wav": "audio/wav", "flac": "audio/flac",
-              "matroska,webm": "audio/webm", "mov,mp4,m4a,3gp,3g2,mj2": "audio/mp4", "aac": "audio/aac"}
+AUDIO_MIME = {
+    "mp3": "audio/mpeg",
+    "ogg": "audio/ogg",
+    "wav": "audio/wav",
+    "flac": "audio/flac",
+    "matroska,webm": "audio/webm",
+    "mov,mp4,m4a,3gp,3g2,mj2": "audio/mp4",
+    "aac": "audio/aac",
+}
 MP4, WEBM = "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm"
 # What the LED board's browser (Chromium) plays: container -> (video codecs, audio codecs).
-VIDEO_CODECS = {MP4: ({"h264", "av1", "vp9"}, {"aac", "mp3", "opus"}),
-                WEBM: ({"vp8", "vp9", "av1"}, {"opus", "vorbis"})}
+VIDEO_CODECS = {
+    MP4: ({"h264", "av1", "vp9"}, {"aac", "mp3", "opus"}),
+    WEBM: ({"vp8", "vp9", "av1"}, {"opus", "vorbis"}),
+}
 KIND_VI = {"audio": "âm thanh", "image": "hình ảnh", "video": "video", "subtitles": "phụ đề"}
 VIDEO_HINT = "Video chỉ nhận MP4 (H.264) hoặc WebM (VP8/VP9/AV1)"
 
@@ -41,8 +50,17 @@ class Probe:
 
 
 def media_dict(m: Media) -> dict[str, Any]:
-    return {"sha256": m.sha256, "mime": m.mime, "kind": m.kind, "size": m.size, "duration_ms": m.duration_ms,
-            "width": m.width, "height": m.height, "url": f"/media/{m.sha256}", "original_name": m.original_name}
+    return {
+        "sha256": m.sha256,
+        "mime": m.mime,
+        "kind": m.kind,
+        "size": m.size,
+        "duration_ms": m.duration_ms,
+        "width": m.width,
+        "height": m.height,
+        "url": f"/media/{m.sha256}",
+        "original_name": m.original_name,
+    }
 
 
 def _bad(message: str) -> Invalid:
@@ -53,7 +71,10 @@ def _ffprobe(path: Path) -> dict[str, Any]:
     try:
         out = subprocess.run(
             ["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams", str(path)],
-            capture_output=True, timeout=FFPROBE_TIMEOUT_S, check=False)
+            capture_output=True,
+            timeout=FFPROBE_TIMEOUT_S,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         raise _bad("Không đọc được tệp (ffprobe quá thời gian).") from None
     try:
@@ -71,8 +92,9 @@ def _image(v: dict[str, Any], fmt_name: str, limits: MediaConfig) -> Probe:
     return Probe("image", IMAGE_FORMATS[fmt_name], 0, w, h)
 
 
-def _video(v: dict[str, Any], audio: list[dict[str, Any]], fmt: dict[str, Any], duration_ms: int,
-           limits: MediaConfig) -> Probe:
+def _video(
+    v: dict[str, Any], audio: list[dict[str, Any]], fmt: dict[str, Any], duration_ms: int, limits: MediaConfig
+) -> Probe:
     fmt_name = fmt.get("format_name", "")
     if fmt_name == MP4 and (fmt.get("tags") or {}).get("major_brand", "").strip() == "qt":
         raise _bad(f"Tệp QuickTime (.mov) không phát được trên bảng tin. {VIDEO_HINT}.")
@@ -83,13 +105,16 @@ def _video(v: dict[str, Any], audio: list[dict[str, Any]], fmt: dict[str, Any], 
         raise _bad(f"{VIDEO_HINT}; mã hóa '{v.get('codec_name')}' không dùng được trong tệp này.")
     w, h = int(v.get("width") or 0), int(v.get("height") or 0)
     if w > limits.max_video_width or h > limits.max_video_height:
-        raise _bad(f"Video {w}x{h} vượt quá {limits.max_video_width}x{limits.max_video_height}; hãy thu nhỏ "
-                   "(bảng tin lớn nhất 1920x384).")
+        raise _bad(
+            f"Video {w}x{h} vượt quá {limits.max_video_width}x{limits.max_video_height}; hãy thu nhỏ "
+            "(bảng tin lớn nhất 1920x384)."
+        )
     if duration_ms <= 0:
         raise _bad("Video không có thời lượng.")
     if duration_ms > limits.max_video_s * 1000:
-        raise _bad(f"Video dài {duration_ms // 1000} giây, quá {limits.max_video_s} giây cho phép; "
-                   "hãy cắt ngắn.")
+        raise _bad(
+            f"Video dài {duration_ms // 1000} giây, quá {limits.max_video_s} giây cho phép; hãy cắt ngắn."
+        )
     return Probe("video", "video/webm" if fmt_name == WEBM else "video/mp4", duration_ms, w, h)
 
 
@@ -157,8 +182,15 @@ class MediaService:
             os.replace(tmp, dest)
         return dest
 
-    def upload(self, actor: Actor, data: bytes, *, filename: str = "", declared_mime: str = "",
-               purpose: str | None = None) -> dict[str, Any]:
+    def upload(
+        self,
+        actor: Actor,
+        data: bytes,
+        *,
+        filename: str = "",
+        declared_mime: str = "",
+        purpose: str | None = None,
+    ) -> dict[str, Any]:
         """Check, store and register an uploaded file; the same content twice is stored once.
 
         `purpose` "radio" accepts audio only (loudspeakers play sound); "led" anything a board shows.
@@ -179,15 +211,17 @@ class MediaService:
                 fh.write(data)
             info = probe(tmp, self.ctx.config.media)
             if purpose == "radio" and info.kind != "audio":
-                raise _bad(f"Loa truyền thanh chỉ phát âm thanh; tệp này là {KIND_VI[info.kind]}. "
-                           "Hình ảnh, video và phụ đề chỉ dùng cho bảng tin điện tử (LED).")
+                raise _bad(
+                    f"Loa truyền thanh chỉ phát âm thanh; tệp này là {KIND_VI[info.kind]}. "
+                    "Hình ảnh, video và phụ đề chỉ dùng cho bảng tin điện tử (LED)."
+                )
             sha = hashlib.sha256(data).hexdigest()
             return self._register(actor, tmp, sha, size=len(data), info=info, name=filename)
         finally:
             tmp.unlink(missing_ok=True)
 
     def store_speech(self, sess: Any, actor: Actor, result: Any) -> Media:
-        """Copy a tts SpeechResult into the store (file first) and add its row to `sess` (same transaction)."""
+        """Copy a tts SpeechResult into the store (file first); add its row to `sess` (same transaction)."""
         dest = self.path_for(result.sha256)
         if not dest.exists():
             self.dir.mkdir(parents=True, exist_ok=True)
@@ -201,23 +235,43 @@ class MediaService:
                 tmp.unlink(missing_ok=True)
         row = sess.get(Media, result.sha256)
         if row is None:
-            row = Media(sha256=result.sha256, mime=result.mime, kind="audio", size=result.size,
-                        duration_ms=int(result.duration_ms), width=None, height=None, path=str(dest),
-                        original_name=f"speech-{result.engine}", created_by=actor.user_id,
-                        created_at=self.ctx.now())
+            row = Media(
+                sha256=result.sha256,
+                mime=result.mime,
+                kind="audio",
+                size=result.size,
+                duration_ms=int(result.duration_ms),
+                width=None,
+                height=None,
+                path=str(dest),
+                original_name=f"speech-{result.engine}",
+                created_by=actor.user_id,
+                created_at=self.ctx.now(),
+            )
             sess.add(row)
             sess.flush()
         return row
 
-    def _register(self, actor: Actor, tmp: Path, sha: str, *, size: int, info: Probe,
-                  name: str) -> dict[str, Any]:
+    def _register(
+        self, actor: Actor, tmp: Path, sha: str, *, size: int, info: Probe, name: str
+    ) -> dict[str, Any]:
         dest = self._store_file(tmp, sha)
         with self.ctx.tx(actor) as sess:
             row = sess.get(Media, sha)
             if row is None:
-                row = Media(sha256=sha, mime=info.mime, kind=info.kind, size=size, duration_ms=info.duration_ms,
-                            width=info.width, height=info.height, path=str(dest), original_name=name[:300],
-                            created_by=actor.user_id, created_at=self.ctx.now())
+                row = Media(
+                    sha256=sha,
+                    mime=info.mime,
+                    kind=info.kind,
+                    size=size,
+                    duration_ms=info.duration_ms,
+                    width=info.width,
+                    height=info.height,
+                    path=str(dest),
+                    original_name=name[:300],
+                    created_by=actor.user_id,
+                    created_at=self.ctx.now(),
+                )
                 sess.add(row)
                 self.ctx.audit(sess, actor, "media.upload", sha, detail={"mime": info.mime, "size": size})
             return media_dict(row)

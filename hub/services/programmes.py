@@ -64,17 +64,28 @@ class Snap:
         media = self.media
         if kind == "led" and self.form == "text":
             media = None  # the board shows the text itself
-        return BulletinInfo(id=self.id, title=self.title, priority=self.priority, origin=self.origin,
-                            form=self.form, duration_ms=self.duration_for(kind),
-                            valid_from=self.valid_from.isoformat() if self.valid_from else None,
-                            valid_until=self.valid_until.isoformat() if self.valid_until else None,
-                            text=self.text, media=media, subtitles=self.subtitles,
-                            after_interrupt=self.after_interrupt, exercise=self.exercise,
-                            repeat=self.repeat_obj() if self.priority == "emergency" else None)
+        return BulletinInfo(
+            id=self.id,
+            title=self.title,
+            priority=self.priority,
+            origin=self.origin,
+            form=self.form,
+            duration_ms=self.duration_for(kind),
+            valid_from=self.valid_from.isoformat() if self.valid_from else None,
+            valid_until=self.valid_until.isoformat() if self.valid_until else None,
+            text=self.text,
+            media=media,
+            subtitles=self.subtitles,
+            after_interrupt=self.after_interrupt,
+            exercise=self.exercise,
+            repeat=self.repeat_obj() if self.priority == "emergency" else None,
+        )
 
     def repeat_obj(self) -> Repeat:
         """The emergency's repeat pattern (same on the alert and, for late joiners, in the programme)."""
-        return Repeat(**{k: int(v) for k, v in self.repeat.items() if k in ("count", "interval_s", "then_every_s")})
+        return Repeat(
+            **{k: int(v) for k, v in self.repeat.items() if k in ("count", "interval_s", "then_every_s")}
+        )
 
     def duration_for(self, kind: str) -> int:
         if self.duration_ms > 0:
@@ -83,26 +94,45 @@ class Snap:
 
 
 def media_ref(m: Media) -> MediaRef:
-    return MediaRef(sha256=m.sha256, size=m.size, url=f"/media/{m.sha256}", mime=m.mime, duration_ms=m.duration_ms)
+    return MediaRef(
+        sha256=m.sha256, size=m.size, url=f"/media/{m.sha256}", mime=m.mime, duration_ms=m.duration_ms
+    )
 
 
-def load_snaps(sess: Session, *, statuses: tuple[str, ...] = LIVE_STATUSES,
-               ids: list[str] | None = None) -> list[Snap]:
+def load_snaps(
+    sess: Session, *, statuses: tuple[str, ...] = LIVE_STATUSES, ids: list[str] | None = None
+) -> list[Snap]:
     q = select(Bulletin)
     q = q.where(Bulletin.id.in_(ids)) if ids is not None else q.where(Bulletin.status.in_(statuses))
     rows = sess.scalars(q).all()
-    shas = {r.media_sha256 for r in rows if r.media_sha256} | {r.subtitles_sha256 for r in rows if r.subtitles_sha256}
+    shas = {r.media_sha256 for r in rows if r.media_sha256} | {
+        r.subtitles_sha256 for r in rows if r.subtitles_sha256
+    }
     medias = {m.sha256: m for m in sess.scalars(select(Media).where(Media.sha256.in_(shas)))} if shas else {}
     snaps = []
     for r in rows:
         media = medias.get(r.media_sha256 or "")
         subs = medias.get(r.subtitles_sha256 or "")
-        snap = Snap(id=r.id, title=r.title, priority=r.priority, origin=r.origin, form=r.form,
-                    kinds=tuple(r.kinds), targets=tuple(r.target_paths), duration_ms=r.duration_ms,
-                    plays_per_day=r.plays_per_day, valid_from=r.valid_from, valid_until=r.valid_until,
-                    approved_at=r.approved_at, text=r.text, media=media_ref(media) if media else None,
-                    subtitles=media_ref(subs) if subs else None, after_interrupt=r.after_interrupt,
-                    exercise=r.exercise, repeat=dict(r.repeat or {}))
+        snap = Snap(
+            id=r.id,
+            title=r.title,
+            priority=r.priority,
+            origin=r.origin,
+            form=r.form,
+            kinds=tuple(r.kinds),
+            targets=tuple(r.target_paths),
+            duration_ms=r.duration_ms,
+            plays_per_day=r.plays_per_day,
+            valid_from=r.valid_from,
+            valid_until=r.valid_until,
+            approved_at=r.approved_at,
+            text=r.text,
+            media=media_ref(media) if media else None,
+            subtitles=media_ref(subs) if subs else None,
+            after_interrupt=r.after_interrupt,
+            exercise=r.exercise,
+            repeat=dict(r.repeat or {}),
+        )
         snaps.append(snap)
     return snaps
 
@@ -118,9 +148,17 @@ class Snapshot:
         key = (s.id, kind)
         if key not in self.engine_cache:
             self.engine_cache[key] = engine.engine_bulletin(
-                id=s.id, priority=s.priority, origin=s.origin, kinds=s.kinds, targets=s.targets,
-                duration_s=max(s.duration_for(kind), 1000) / 1000, plays_per_day=s.plays_per_day,
-                valid_from=s.valid_from, valid_until=s.valid_until, approved_at=s.approved_at)
+                id=s.id,
+                priority=s.priority,
+                origin=s.origin,
+                kinds=s.kinds,
+                targets=s.targets,
+                duration_s=max(s.duration_for(kind), 1000) / 1000,
+                plays_per_day=s.plays_per_day,
+                valid_from=s.valid_from,
+                valid_until=s.valid_until,
+                approved_at=s.approved_at,
+            )
         return self.engine_cache[key]
 
     def choice(self, area: str, day: str, kind: str) -> ProgrammeChoice | None:
@@ -139,11 +177,16 @@ class ProgrammeService:
     def snapshot(self, sess: Session, dates: list[date] | None = None) -> Snapshot:
         dates = dates or self.days()
         keys = [d.isoformat() for d in dates]
-        choices = {(c.area_path, c.date, c.kind): c
-                   for c in sess.scalars(select(ProgrammeChoice).where(ProgrammeChoice.date.in_(keys)))}
+        choices = {
+            (c.area_path, c.date, c.kind): c
+            for c in sess.scalars(select(ProgrammeChoice).where(ProgrammeChoice.date.in_(keys)))
+        }
         since = self.ctx.now() - timedelta(days=self.ctx.config.programme.recall_memory_days)
-        recalled_ids = list(sess.scalars(select(Bulletin.id).where(
-            or_(Bulletin.recalled_at >= since, Bulletin.cancelled_at >= since))))
+        recalled_ids = list(
+            sess.scalars(
+                select(Bulletin.id).where(or_(Bulletin.recalled_at >= since, Bulletin.cancelled_at >= since))
+            )
+        )
         recalled = load_snaps(sess, ids=recalled_ids) if recalled_ids else []
         return Snapshot(load_snaps(sess), choices, recalled)
 
@@ -153,17 +196,32 @@ class ProgrammeService:
         choice = snap.choice(area, day.isoformat(), kind)
         selection = list(choice.selection or []) if choice and choice.selection is not None else []
         order = list(choice.order or []) if choice else []
-        auto = self.ctx.config.programme.auto_normal_until_chosen and (choice is None or choice.selection is None)
-        return engine.compile_day(area=area, kind=kind, day=day,
-                                  bulletins=[snap.engine_bulletin(s, kind) for s in relevant],
-                                  selection=selection, order=order, auto_normal=auto,
-                                  gap_s=self.ctx.config.programme.gap_s, tz=self.ctx.config.timezone)
+        auto = self.ctx.config.programme.auto_normal_until_chosen and (
+            choice is None or choice.selection is None
+        )
+        return engine.compile_day(
+            area=area,
+            kind=kind,
+            day=day,
+            bulletins=[snap.engine_bulletin(s, kind) for s in relevant],
+            selection=selection,
+            order=order,
+            auto_normal=auto,
+            gap_s=self.ctx.config.programme.gap_s,
+            tz=self.ctx.config.timezone,
+        )
 
     def active_emergencies(self, snap: Snapshot, area: str, kind: str) -> list[Snap]:
         now = self.ctx.now()
-        return [s for s in snap.snaps if s.priority == "emergency" and kind in s.kinds and s.covers(area)
-                and (s.valid_until is None or s.valid_until > now)
-                and (s.valid_from is None or s.valid_from <= now + timedelta(days=1))]
+        return [
+            s
+            for s in snap.snaps
+            if s.priority == "emergency"
+            and kind in s.kinds
+            and s.covers(area)
+            and (s.valid_until is None or s.valid_until > now)
+            and (s.valid_from is None or s.valid_from <= now + timedelta(days=1))
+        ]
 
     def body(self, snap: Snapshot, area: str, kind: str, version: int) -> ProgrammeBody:
         """The retained programme of one commune and kind (contract.md)."""
@@ -171,17 +229,32 @@ class ProgrammeService:
         days, used = [], set()
         for d in self.days():
             res = self.compile(snap, area, kind, d)
-            items = [ProgrammeItem(bulletin_id=p["bulletin_id"], start=p["start"], end=p["end"],
-                                   window=p["window"], play=p.get("play", 1)) for p in res["programme"]]
+            items = [
+                ProgrammeItem(
+                    bulletin_id=p["bulletin_id"],
+                    start=p["start"],
+                    end=p["end"],
+                    window=p["window"],
+                    play=p.get("play", 1),
+                )
+                for p in res["programme"]
+            ]
             used.update(i.bulletin_id for i in items)
             days.append(ProgrammeDay(date=d.isoformat(), windows=res["windows"], items=items))
         emergencies = self.active_emergencies(snap, area, kind)
         used.update(e.id for e in emergencies)
         infos = [by_id[b].info(kind) for b in sorted(used) if b in by_id]
         recalled = sorted(s.id for s in snap.recalled if s.covers(area))
-        return ProgrammeBody(area=area, kind=kind, version=version, timezone=self.ctx.config.timezone,
-                             days=days, bulletins=infos, emergencies=[e.id for e in emergencies],
-                             recalled=recalled)
+        return ProgrammeBody(
+            area=area,
+            kind=kind,
+            version=version,
+            timezone=self.ctx.config.timezone,
+            days=days,
+            bulletins=infos,
+            emergencies=[e.id for e in emergencies],
+            recalled=recalled,
+        )
 
     def view(self, actor: Actor, area: str, kind: str, day: date) -> dict[str, Any]:
         """The programme as the API and the chair's page show it: plays with titles and reasons."""
@@ -200,14 +273,25 @@ class ProgrammeService:
 
         def t(bid: str) -> str:
             return titles[bid].title if bid in titles else ""
+
         return {
-            "area": area, "kind": kind, "date": day.isoformat(), "windows": res["windows"],
-            "programme": [{**p, "title": t(p["bulletin_id"]), "priority": titles[p["bulletin_id"]].priority}
-                      for p in res["programme"]],
+            "area": area,
+            "kind": kind,
+            "date": day.isoformat(),
+            "windows": res["windows"],
+            "programme": [
+                {**p, "title": t(p["bulletin_id"]), "priority": titles[p["bulletin_id"]].priority}
+                for p in res["programme"]
+            ],
             "emergencies": [{"id": e, "title": t(e)} for e in res["emergencies"]],
-            "unscheduled": [{**u, "title": t(u["bulletin_id"]),
-                             "priority": titles[u["bulletin_id"]].priority if u["bulletin_id"] in titles else None}
-                            for u in res["unscheduled"]],
+            "unscheduled": [
+                {
+                    **u,
+                    "title": t(u["bulletin_id"]),
+                    "priority": titles[u["bulletin_id"]].priority if u["bulletin_id"] in titles else None,
+                }
+                for u in res["unscheduled"]
+            ],
             "order": list(choice.order or []) if choice else [],
             "selection": list(choice.selection) if choice and choice.selection is not None else None,
             "not_live": not_live,
@@ -217,29 +301,58 @@ class ProgrammeService:
         """Bulletins for this commune that the engine never saw: waiting for approval, rejected, recalled."""
         day_start = datetime.combine(day, time(0), self.ctx.tz)
         since = self.ctx.now() - timedelta(days=self.ctx.config.programme.recall_memory_days)
-        rows = sess.scalars(select(Bulletin).where(
-            Bulletin.status.in_(list(NOT_LIVE)),
-            or_(Bulletin.valid_until.is_(None), Bulletin.valid_until > day_start),
-            or_(Bulletin.status.in_(("submitted", "in_review", "rejected")), Bulletin.updated_at >= since))
-            .order_by(Bulletin.created_at)).all()
+        rows = sess.scalars(
+            select(Bulletin)
+            .where(
+                Bulletin.status.in_(list(NOT_LIVE)),
+                or_(Bulletin.valid_until.is_(None), Bulletin.valid_until > day_start),
+                or_(
+                    Bulletin.status.in_(("submitted", "in_review", "rejected")), Bulletin.updated_at >= since
+                ),
+            )
+            .order_by(Bulletin.created_at)
+        ).all()
         out = []
         for b in rows:
             if kind not in b.kinds or not any(area == p or area.startswith(p + "/") for p in b.target_paths):
                 continue
             if not any(actor.sees(p) for p in b.target_paths):
                 continue
-            why = b.rejected_reason if b.status == "rejected" else b.recall_reason if b.status == "recalled" else ""
-            out.append({"bulletin_id": b.id, "title": b.title, "priority": b.priority, "reason": b.status,
-                        "detail": NOT_LIVE[b.status].format(why=(why or "").strip() or "không ghi")})
+            why = (
+                b.rejected_reason
+                if b.status == "rejected"
+                else b.recall_reason
+                if b.status == "recalled"
+                else ""
+            )
+            out.append(
+                {
+                    "bulletin_id": b.id,
+                    "title": b.title,
+                    "priority": b.priority,
+                    "reason": b.status,
+                    "detail": NOT_LIVE[b.status].format(why=(why or "").strip() or "không ghi"),
+                }
+            )
         return out
 
-    def set_choice(self, actor: Actor, *, area: str, day: date, kind: str = "*", order: list[str] | None = None,
-                   selection: list[str] | None = None) -> dict[str, Any]:
+    def set_choice(
+        self,
+        actor: Actor,
+        *,
+        area: str,
+        day: date,
+        kind: str = "*",
+        order: list[str] | None = None,
+        selection: list[str] | None = None,
+    ) -> dict[str, Any]:
         """A commune chair's order or selection for a day (the caller republishes)."""
         self.areas.get(area)
         require(actor, "programme.arrange", area, area=area)
         if not self.areas.is_leaf(area):
-            raise Invalid(f"'{area}' không phải cấp xã; thứ tự và lựa chọn được đặt cho từng xã.", field="area")
+            raise Invalid(
+                f"'{area}' không phải cấp xã; thứ tự và lựa chọn được đặt cho từng xã.", field="area"
+            )
         if kind not in ("*", "radio", "led"):
             raise Invalid("kind phải là 'radio', 'led' hoặc bỏ trống (cả hai).", field="kind")
         ids = order if order is not None else selection or []
@@ -254,24 +367,42 @@ class ProgrammeService:
                     raise Invalid(f"Bản tin '{bid}' không có hoặc chưa được duyệt.", field=fld)
                 want = "priority" if order is not None else "normal"
                 if b.priority != want:
-                    raise Invalid(f"Bản tin '{bid}' là bản tin {b.priority}; danh sách này chỉ nhận bản tin "
-                                  f"{'ưu tiên' if want == 'priority' else 'thông thường'}.", field=fld)
+                    raise Invalid(
+                        f"Bản tin '{bid}' là bản tin {b.priority}; danh sách này chỉ nhận bản tin "
+                        f"{'ưu tiên' if want == 'priority' else 'thông thường'}.",
+                        field=fld,
+                    )
                 if not any(area == t or area.startswith(t + "/") for t in b.target_paths):
                     raise Invalid(f"Bản tin '{bid}' không gửi tới xã {area}.", field=fld)
-            row = sess.scalar(select(ProgrammeChoice).where(
-                ProgrammeChoice.area_path == area, ProgrammeChoice.date == day.isoformat(),
-                ProgrammeChoice.kind == kind))
+            row = sess.scalar(
+                select(ProgrammeChoice).where(
+                    ProgrammeChoice.area_path == area,
+                    ProgrammeChoice.date == day.isoformat(),
+                    ProgrammeChoice.kind == kind,
+                )
+            )
             if row is None:
-                row = ProgrammeChoice(area_path=area, date=day.isoformat(), kind=kind, order=None, selection=None,
-                                      updated_at=self.ctx.now())
+                row = ProgrammeChoice(
+                    area_path=area,
+                    date=day.isoformat(),
+                    kind=kind,
+                    order=None,
+                    selection=None,
+                    updated_at=self.ctx.now(),
+                )
                 sess.add(row)
             if order is not None:
                 row.order = list(order)
             if selection is not None:
                 row.selection = list(selection)
             row.updated_by, row.updated_at = actor.user_id, self.ctx.now()
-            self.ctx.audit(sess, actor, f"programme.{fld}", area,
-                           detail={"date": day.isoformat(), "kind": kind, fld: ids})
+            self.ctx.audit(
+                sess,
+                actor,
+                f"programme.{fld}",
+                area,
+                detail={"date": day.isoformat(), "kind": kind, fld: ids},
+            )
         return {"area": area, "date": day.isoformat(), "kind": kind, fld: ids}
 
 

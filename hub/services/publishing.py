@@ -28,8 +28,16 @@ ALERT_PROGRAMMES_AFTER_S = 2.0
 
 
 class PublisherLike(Protocol):
-    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False,
-                expiry_s: int | None = None, urgent: bool = False) -> asyncio.Future[None]: ...
+    def publish(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        qos: int = 1,
+        retain: bool = False,
+        expiry_s: int | None = None,
+        urgent: bool = False,
+    ) -> asyncio.Future[None]: ...
 
 
 class RecordingPublisher:
@@ -38,8 +46,16 @@ class RecordingPublisher:
     def __init__(self) -> None:
         self.messages: list[tuple[str, bytes, bool]] = []
 
-    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False,
-                expiry_s: int | None = None, urgent: bool = False) -> asyncio.Future[None]:
+    def publish(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        qos: int = 1,
+        retain: bool = False,
+        expiry_s: int | None = None,
+        urgent: bool = False,
+    ) -> asyncio.Future[None]:
         self.messages.append((topic, payload, retain))
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         fut.set_result(None)
@@ -47,8 +63,14 @@ class RecordingPublisher:
 
 
 class PublishingService:
-    def __init__(self, ctx: Context, areas: AreaService, programmes: ProgrammeService, envelopes: Envelopes,
-                 publisher: PublisherLike) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        areas: AreaService,
+        programmes: ProgrammeService,
+        envelopes: Envelopes,
+        publisher: PublisherLike,
+    ) -> None:
         self.ctx, self.areas, self.programmes = ctx, areas, programmes
         self.envelopes, self.publisher = envelopes, publisher
         self.topics = Topics(ctx.config.mqtt.topic_prefix)
@@ -69,10 +91,16 @@ class PublishingService:
         now = self.ctx.now()
         expires = s.valid_until or now
         info = s.info("radio" if "radio" in s.kinds else "led")
-        body = AlertBody(identifier=s.id, msg_type=msg_type, status="Exercise" if s.exercise else "Actual",
-                         sent=now.isoformat(), expires=expires.isoformat(), areas=list(s.targets),
-                         bulletin=None if msg_type == "Cancel" else info,
-                         repeat=s.repeat_obj())
+        body = AlertBody(
+            identifier=s.id,
+            msg_type=msg_type,
+            status="Exercise" if s.exercise else "Actual",
+            sent=now.isoformat(),
+            expires=expires.isoformat(),
+            areas=list(s.targets),
+            bulletin=None if msg_type == "Cancel" else info,
+            repeat=s.repeat_obj(),
+        )
         # A cancel must outlive the alert it cancels on agents that were offline; keep it 1 h at least.
         exp = max(expires, now) if msg_type != "Cancel" else max(expires, now) + timedelta(hours=1)
         return self.envelopes.make("alert", body.to_dict(), expires_at=exp), exp
@@ -82,8 +110,12 @@ class PublishingService:
         s = await asyncio.to_thread(self._snap, bulletin_id)
         wire, exp = self._alert_wire(s, msg_type)
         expiry_s = max(1, int((exp - self.ctx.now()).total_seconds()))
-        futs = [self.publisher.publish(self.topics.alert(t), wire, qos=1, retain=False, expiry_s=expiry_s,
-                                       urgent=True) for t in s.targets]
+        futs = [
+            self.publisher.publish(
+                self.topics.alert(t), wire, qos=1, retain=False, expiry_s=expiry_s, urgent=True
+            )
+            for t in s.targets
+        ]
         leaves = self.areas.leaves_under(s.targets)
         if msg_type == "Cancel" or self._task is None:  # no republisher task (tests, CLI): no burst
             self.republish_soon(leaves, s.kinds)
@@ -106,10 +138,12 @@ class PublishingService:
         self.republish_soon(self.areas.leaves_under(s.targets), s.kinds)
         return futs
 
-    def publish_command(self, device_id: str, command: str, args: dict[str, Any], command_id: str,
-                        expires_at: datetime) -> asyncio.Future[None]:
-        wire = self.envelopes.make("command", CommandBody(command, args).to_dict(), expires_at=expires_at,
-                                   id_=command_id)
+    def publish_command(
+        self, device_id: str, command: str, args: dict[str, Any], command_id: str, expires_at: datetime
+    ) -> asyncio.Future[None]:
+        wire = self.envelopes.make(
+            "command", CommandBody(command, args).to_dict(), expires_at=expires_at, id_=command_id
+        )
         return self.publisher.publish(self.topics.cmd(device_id), wire, qos=1, expiry_s=60, urgent=True)
 
     # --- programmes
@@ -169,8 +203,12 @@ class PublishingService:
         out = []
         with self.ctx.db.session() as sess:
             snap = self.programmes.snapshot(sess)
-            rows = {(r.area_path, r.kind): r for r in sess.scalars(
-                select(PublishedProgramme).where(PublishedProgramme.area_path.in_(list(batch))))}
+            rows = {
+                (r.area_path, r.kind): r
+                for r in sess.scalars(
+                    select(PublishedProgramme).where(PublishedProgramme.area_path.in_(list(batch)))
+                )
+            }
             now = self.ctx.now()
             for leaf in sorted(batch):
                 for kind in sorted(batch[leaf]):
@@ -178,8 +216,9 @@ class PublishingService:
                     version = (row.version if row else 0) + 1
                     body = self.programmes.body(snap, leaf, kind, version).to_dict()
                     if row is None:
-                        row = PublishedProgramme(area_path=leaf, kind=kind, version=version, body=body,
-                                                 published_at=now)
+                        row = PublishedProgramme(
+                            area_path=leaf, kind=kind, version=version, body=body, published_at=now
+                        )
                         sess.add(row)
                     else:
                         row.version, row.body, row.published_at = version, body, now

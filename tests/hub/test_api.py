@@ -6,6 +6,8 @@ import json
 import subprocess
 from pathlib import Path
 
+import aiohttp
+
 from hub.models import AuditEntry, Bulletin, BulletinVersion, Media, Play, Speech
 from tests.hub.conftest import Hub
 
@@ -112,8 +114,6 @@ async def test_bad_input_leaves_nothing(hub: Hub, tmp_path: Path) -> None:
 
 async def test_audio_upload_and_bulletin(hub: Hub, tmp_path: Path) -> None:
     data = wav(tmp_path / "a.wav", 1.5)
-    import aiohttp
-
     form = aiohttp.FormData()
     form.add_field("file", data, filename="a.wav", content_type="audio/wav")
     status, m = await hub.call("POST", "/api/v1/media", "editor660", data=form)
@@ -138,7 +138,7 @@ async def test_audio_upload_and_bulletin(hub: Hub, tmp_path: Path) -> None:
     status, out = await hub.call(
         "POST", "/api/v1/bulletins", "editor660", json={**TEXT, "targets": ["67/661"]}
     )
-    assert status == 403
+    assert status == 403, out
 
 
 async def test_plays_are_idempotent(hub: Hub) -> None:

@@ -4,6 +4,7 @@ and writes only its own; a wrong password is refused."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 
 import aiomqtt
@@ -32,13 +33,21 @@ def secured(tmp_path: Path):
     pw.save()
     assert (tmp_path / "passwd").stat().st_mode & 0o777 == 0o600
     write_private(tmp_path / "acl", acl_text([A, B]))
-    with MosquittoProcess(tmp_path / "mq", password_file=tmp_path / "passwd", acl_file=tmp_path / "acl") as mq:
+    with MosquittoProcess(
+        tmp_path / "mq", password_file=tmp_path / "passwd", acl_file=tmp_path / "acl"
+    ) as mq:
         yield mq
 
 
 def _client(mq: MosquittoProcess, user: str, password: str | None = None) -> aiomqtt.Client:
-    return aiomqtt.Client(mq.host, mq.port, username=user, password=password or f"secret-{user}-0123456789",
-                          protocol=aiomqtt.ProtocolVersion.V5, timeout=5)
+    return aiomqtt.Client(
+        mq.host,
+        mq.port,
+        username=user,
+        password=password or f"secret-{user}-0123456789",
+        protocol=aiomqtt.ProtocolVersion.V5,
+        timeout=5,
+    )
 
 
 async def _collect(client: aiomqtt.Client, seconds: float) -> list[str]:
@@ -48,10 +57,8 @@ async def _collect(client: aiomqtt.Client, seconds: float) -> list[str]:
         async for msg in client.messages:
             got.append(str(msg.topic))
 
-    try:
+    with contextlib.suppress(TimeoutError):  # listening for a fixed time is the point
         await asyncio.wait_for(loop(), seconds)
-    except TimeoutError:
-        pass
     return got
 
 
@@ -85,13 +92,13 @@ async def test_device_reads_only_its_areas_and_writes_only_its_topics(secured: M
             await dev.publish(T.status(B.id), b"impersonation", qos=1)
             await dev.publish(T.event(A.id), b"own-report", qos=1)
         hub_seen = []
+
         async def loop() -> None:
             async for msg in hub.messages:
                 hub_seen.append((str(msg.topic), bytes(msg.payload)))
-        try:
+
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(loop(), 1.5)
-        except TimeoutError:
-            pass
         payloads = [p for _, p in hub_seen]
         assert b"own-report" in payloads
         assert b"forged" not in payloads and b"impersonation" not in payloads

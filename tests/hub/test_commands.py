@@ -1,4 +1,4 @@
-"""Device commands end to end over a real Mosquitto: signed command out, command_result in, shown by the API."""
+"""Device commands end to end over a real Mosquitto: signed command out, command_result in, in the API."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Emergency confirmations: the first status showing a device playing, play events, recall, per target device."""
+"""Emergency confirmations: first status showing a device playing, play events, recall, per device."""
 
 from __future__ import annotations
 
@@ -37,14 +37,30 @@ EMERGENCY = {
 
 
 def status(device: str, bulletin: str | None, at: datetime, state: str = "emergency") -> dict[str, Any]:
-    return {"device_id": device, "kind": "radio", "state": state, "at": at.isoformat(), "area": COMMUNE,
-            "now_playing": bulletin, "volume": 80}
+    return {
+        "device_id": device,
+        "kind": "radio",
+        "state": state,
+        "at": at.isoformat(),
+        "area": COMMUNE,
+        "now_playing": bulletin,
+        "volume": 80,
+    }
 
 
 def play(device: str, n: int, bulletin: str, started: datetime, outcome: str = "completed") -> dict[str, Any]:
-    return {"id": f"{device}:{n}", "type": "play", "at": started.isoformat(),
-            "data": {"bulletin_id": bulletin, "outcome": outcome, "started_at": started.isoformat(),
-                     "ended_at": (started + timedelta(seconds=9)).isoformat(), "emergency": True}}
+    return {
+        "id": f"{device}:{n}",
+        "type": "play",
+        "at": started.isoformat(),
+        "data": {
+            "bulletin_id": bulletin,
+            "outcome": outcome,
+            "started_at": started.isoformat(),
+            "ended_at": (started + timedelta(seconds=9)).isoformat(),
+            "emergency": True,
+        },
+    }
 
 
 async def _sent(hub: Hub, body: dict[str, Any]) -> tuple[str, datetime]:
@@ -57,46 +73,84 @@ async def _sent(hub: Hub, body: dict[str, Any]) -> tuple[str, datetime]:
 
 def seen_rows(hub: Hub) -> list[tuple[str, str, datetime]]:
     with hub.s.ctx.db.session() as sess:
-        return [(r.bulletin_id, r.device_id, r.at) for r in sess.scalars(
-            select(FirstSeenPlaying).order_by(FirstSeenPlaying.device_id))]
+        return [
+            (r.bulletin_id, r.device_id, r.at)
+            for r in sess.scalars(select(FirstSeenPlaying).order_by(FirstSeenPlaying.device_id))
+        ]
 
 
-async def test_first_status_or_play_event_whichever_is_earlier(hub: Hub) -> None:  # noqa: PLR0915
-    for dev, kind, area in (("loa-1", "radio", COMMUNE), ("loa-2", "radio", COMMUNE), ("loa-3", "radio", COMMUNE),
-                            ("loa-4", "radio", COMMUNE), ("bang-1", "led", COMMUNE), ("loa-611", "radio", "67/660/24611")):
+async def test_first_status_or_play_event_whichever_is_earlier(hub: Hub) -> None:
+    for dev, kind, area in (
+        ("loa-1", "radio", COMMUNE),
+        ("loa-2", "radio", COMMUNE),
+        ("loa-3", "radio", COMMUNE),
+        ("loa-4", "radio", COMMUNE),
+        ("bang-1", "led", COMMUNE),
+        ("loa-611", "radio", "67/660/24611"),
+    ):
         hub.s.devices.register(SYSTEM, device_id=dev, kind=kind, area=area)
     bid, sent = await _sent(hub, EMERGENCY)
-    normal = (await hub.call("POST", "/api/v1/bulletins", "editor67",
-                             json={**EMERGENCY, "priority": "normal", "title": "Họp dân"}))[1]["id"]
+    normal = (
+        await hub.call(
+            "POST",
+            "/api/v1/bulletins",
+            "editor67",
+            json={**EMERGENCY, "priority": "normal", "title": "Họp dân"},
+        )
+    )[1]["id"]
     hub.clock.advance(5)
     devices = hub.s.devices
-    devices.ingest_statuses({
-        "loa-1": status("loa-1", bid, sent + timedelta(seconds=1.2)),
-        "loa-2": status("loa-2", bid, sent - timedelta(seconds=30)),  # its clock runs behind
-        "loa-3": status("loa-3", normal, sent + timedelta(seconds=1), state="playing"),  # not an emergency
-        "loa-4": status("loa-4", bid, sent + timedelta(seconds=1), state="offline"),  # last will
-        "loa-611": status("loa-611", bid, sent + timedelta(seconds=1)),  # another commune: not a target
-        "ghost": {**status("ghost", bid, sent), "area": "99/999"},  # unknown device, unknown area: ignored
-    })
+    devices.ingest_statuses(
+        {
+            "loa-1": status("loa-1", bid, sent + timedelta(seconds=1.2)),
+            "loa-2": status("loa-2", bid, sent - timedelta(seconds=30)),  # its clock runs behind
+            "loa-3": status(
+                "loa-3", normal, sent + timedelta(seconds=1), state="playing"
+            ),  # not an emergency
+            "loa-4": status("loa-4", bid, sent + timedelta(seconds=1), state="offline"),  # last will
+            "loa-611": status("loa-611", bid, sent + timedelta(seconds=1)),  # another commune: not a target
+            "ghost": {
+                **status("ghost", bid, sent),
+                "area": "99/999",
+            },  # unknown device, unknown area: ignored
+        }
+    )
     # a later heartbeat (and a redelivery) does not move the first time
     devices.ingest_status("loa-1", status("loa-1", bid, sent + timedelta(seconds=4)))
     devices.ingest_statuses({"loa-1": status("loa-1", bid, sent + timedelta(seconds=1.2))})
-    assert seen_rows(hub) == [(bid, "loa-1", sent + timedelta(seconds=1.2)), (bid, "loa-2", sent),
-                              (bid, "loa-611", sent + timedelta(seconds=1))]  # stored; not listed as a target
+    assert seen_rows(hub) == [
+        (bid, "loa-1", sent + timedelta(seconds=1.2)),
+        (bid, "loa-2", sent),
+        (bid, "loa-611", sent + timedelta(seconds=1)),
+    ]  # stored; not listed as a target
 
     assert devices.ingest_events("loa-2", [play("loa-2", 1, bid, sent + timedelta(seconds=3))]) == 1
-    devices.ingest_events("loa-3", [play("loa-3", 1, bid, sent + timedelta(seconds=0.5), "failed"),
-                                    play("loa-3", 2, bid, sent + timedelta(seconds=2.5))])
+    devices.ingest_events(
+        "loa-3",
+        [
+            play("loa-3", 1, bid, sent + timedelta(seconds=0.5), "failed"),
+            play("loa-3", 2, bid, sent + timedelta(seconds=2.5)),
+        ],
+    )
     status_, dl = await hub.call("GET", f"/api/v1/bulletins/{bid}/deliveries", "viewer")
     assert status_ == 200, dl
     rows = {r["device_id"]: r for r in dl["devices"]}
     assert set(rows) == {"loa-1", "loa-2", "loa-3", "loa-4"}  # the LED board is not a target kind
     assert (dl["total"], dl["confirmed"], dl["sent_at"]) == (4, 3, sent.isoformat())
     one, two, three, far = rows["loa-1"], rows["loa-2"], rows["loa-3"], rows["loa-4"]
-    assert (one["latency_ms"], one["confirmed_by"], one["outcome"], one["plays"]) == (1200, "status", "playing", 0)
+    assert (one["latency_ms"], one["confirmed_by"], one["outcome"], one["plays"]) == (
+        1200,
+        "status",
+        "playing",
+        0,
+    )
     assert (two["latency_ms"], two["confirmed_by"], two["outcome"]) == (0, "status", "completed")
-    assert (three["latency_ms"], three["confirmed_by"], three["outcome"], three["plays"]) == (2500, "play",
-                                                                                              "completed", 2)
+    assert (three["latency_ms"], three["confirmed_by"], three["outcome"], three["plays"]) == (
+        2500,
+        "play",
+        "completed",
+        2,
+    )
     assert datetime.fromisoformat(three["first_play_at"]) == sent + timedelta(seconds=2.5)
     assert (far["first_play_at"], far["latency_ms"], far["outcome"]) == (None, None, None)
 
@@ -112,11 +166,20 @@ async def test_first_status_or_play_event_whichever_is_earlier(hub: Hub) -> None
 async def test_recall_confirmations_per_device(hub: Hub) -> None:
     for dev in ("loa-1", "loa-2"):
         hub.s.devices.register(SYSTEM, device_id=dev, kind="radio", area=COMMUNE)
-    bid, _ = await _sent(hub, {**EMERGENCY, "priority": "priority", "title": "Lịch tiêm chủng", "exercise": False})
-    status_, _b = await hub.call("POST", f"/api/v1/bulletins/{bid}/recall", "editor67", json={"reason": "Sai ngày"})
+    bid, _ = await _sent(
+        hub, {**EMERGENCY, "priority": "priority", "title": "Lịch tiêm chủng", "exercise": False}
+    )
+    status_, _b = await hub.call(
+        "POST", f"/api/v1/bulletins/{bid}/recall", "editor67", json={"reason": "Sai ngày"}
+    )
     assert status_ == 200
     hub.clock.advance(3)
-    ev = {"id": "loa-2:r", "type": "recall_confirmed", "at": hub.clock.now().isoformat(), "data": {"bulletin_id": bid}}
+    ev = {
+        "id": "loa-2:r",
+        "type": "recall_confirmed",
+        "at": hub.clock.now().isoformat(),
+        "data": {"bulletin_id": bid},
+    }
     hub.s.devices.ingest_events("loa-2", [ev, ev])
     status_, dl = await hub.call("GET", f"/api/v1/bulletins/{bid}/deliveries", "viewer")
     assert status_ == 200 and dl["recall_confirmed"] == 1 and dl["status"] == "recalled"
@@ -135,9 +198,21 @@ def test_record_first_playing_is_idempotent_on_both_databases(
     db.migrate()
     try:
         with db.session() as sess:
-            sess.add(Bulletin(id="b-em", title="Lũ", priority="emergency", form="text", origin="province",
-                              status="approved", kinds=["radio"], repeat={}, created_at=T0, updated_at=T0,
-                              approved_at=T0))
+            sess.add(
+                Bulletin(
+                    id="b-em",
+                    title="Lũ",
+                    priority="emergency",
+                    form="text",
+                    origin="province",
+                    status="approved",
+                    kinds=["radio"],
+                    repeat={},
+                    created_at=T0,
+                    updated_at=T0,
+                    approved_at=T0,
+                )
+            )
         first = T0 + timedelta(seconds=3), status("loa-1", "b-em", T0 + timedelta(seconds=2))
         heartbeat = T0 + timedelta(seconds=40), status("loa-1", "b-em", T0 + timedelta(seconds=39))
         for now, st in (first, heartbeat, first):  # first sight, a heartbeat, a redelivery
@@ -150,11 +225,21 @@ def test_record_first_playing_is_idempotent_on_both_databases(
         db.dispose()
 
 
-async def test_status_over_the_broker_confirms_before_the_play_event(tmp_path: Path, broker: MosquittoProcess) -> None:
+async def test_status_over_the_broker_confirms_before_the_play_event(
+    tmp_path: Path, broker: MosquittoProcess
+) -> None:
     prefix = f"t{uuid.uuid4().hex[:8]}/v1"
-    cfg = make_config(tmp_path, mqtt={"enabled": True, "host": broker.host, "port": broker.port,
-                                      "topic_prefix": prefix, "client_id": f"hub-{uuid.uuid4().hex[:6]}"},
-                      http={"port": 0})
+    cfg = make_config(
+        tmp_path,
+        mqtt={
+            "enabled": True,
+            "host": broker.host,
+            "port": broker.port,
+            "topic_prefix": prefix,
+            "client_id": f"hub-{uuid.uuid4().hex[:6]}",
+        },
+        http={"port": 0},
+    )
     clock, topics = FrozenClock(T0), Topics(prefix)
     async with HubRuntime(cfg, clock=clock, scheduler=False) as hub:
         s = hub.services
@@ -189,8 +274,18 @@ async def test_status_over_the_broker_confirms_before_the_play_event(tmp_path: P
                 clock.advance(10)
                 ev = play("radio-em", 1, bid, sent + timedelta(seconds=1.6))
                 await dev.publish(topics.event("radio-em"), json.dumps(ev), qos=1)
-                await dev.publish(topics.status("radio-em"), json.dumps(
-                    {**st, "state": "idle", "now_playing": None, "at": clock.now().isoformat()}), qos=1, retain=True)
+                await dev.publish(
+                    topics.status("radio-em"),
+                    json.dumps({**st, "state": "idle", "now_playing": None, "at": clock.now().isoformat()}),
+                    qos=1,
+                    retain=True,
+                )
                 row = await asyncio.wait_for(delivery(lambda r: r["plays"] == 1), 10)
-                assert (row["latency_ms"], row["confirmed_by"], row["outcome"]) == (1500, "status", "completed")
-                await dev.publish(topics.status("radio-em"), b"", qos=1, retain=True)  # leave the broker clean
+                assert (row["latency_ms"], row["confirmed_by"], row["outcome"]) == (
+                    1500,
+                    "status",
+                    "completed",
+                )
+                await dev.publish(
+                    topics.status("radio-em"), b"", qos=1, retain=True
+                )  # leave the broker clean

@@ -1,4 +1,4 @@
-"""Media uploads checked with ffprobe: LED images/videos/WebVTT with limits, radio audio only (ffmpeg-made files)."""
+"""Media uploads checked with ffprobe: LED images, videos, WebVTT within limits; radio audio only."""
 
 from __future__ import annotations
 
@@ -13,7 +13,10 @@ from hub.models import Media
 from hub.services.media import probe
 from tests.hub.conftest import Hub
 
-VTT = "WEBVTT\n\n00:00:00.000 --> 00:00:01.500\nNước lên nhanh, sơ tán ngay\n\n01:02.000 --> 01:03.000 align:start\nHết\n"
+VTT = (
+    "WEBVTT\n\n00:00:00.000 --> 00:00:01.500\nNước lên nhanh, sơ tán ngay\n\n"
+    "01:02.000 --> 01:03.000 align:start\nHết\n"
+)
 SRT = "1\n00:00:00,000 --> 00:00:01,500\nNước lên nhanh\n"
 LAVFI_V = "testsrc=size={size}:rate=10:duration={d}"
 
@@ -98,7 +101,7 @@ async def upload(hub: Hub, path: Path, query: str = "") -> tuple[int, dict]:  # 
         "POST",
         f"/api/v1/media{query}",
         "editor67",
-        data=path.read_bytes(),
+        data=path.read_bytes(),  # noqa: ASYNC240 - a small test file
         headers={"Content-Type": "application/octet-stream"},
     )
 

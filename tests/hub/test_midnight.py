@@ -1,4 +1,4 @@
-"""The midnight job with an injected clock: a new day, expired emergencies out, bulletins finished; one leader."""
+"""The midnight job on an injected clock: new day, expired emergencies out, bulletins finished; one leader."""
 
 from __future__ import annotations
 

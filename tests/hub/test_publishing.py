@@ -20,7 +20,9 @@ from protocol.topics import Topics
 from tests.hub.conftest import PASSWORD, SAMPLE, T0, make_config
 
 
-async def test_emergency_and_programmes_signed_over_broker(tmp_path: Path, broker: MosquittoProcess) -> None:
+async def test_emergency_and_programmes_signed_over_broker(  # noqa: PLR0915 - one story, told in order
+    tmp_path: Path, broker: MosquittoProcess
+) -> None:
     prefix = f"t{uuid.uuid4().hex[:8]}/v1"
     cfg = make_config(
         tmp_path,

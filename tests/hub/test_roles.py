@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from hub.models import AuditEntry
+from hub.models import AuditEntry, PublishedProgramme
 from tests.hub.conftest import PASSWORD, Hub
 from tests.hub.test_api import TEXT
 
@@ -171,8 +171,6 @@ async def test_recall_and_confirmations(hub: Hub) -> None:
     status, out = await hub.call("GET", f"/api/v1/bulletins/{bid}", "editor67")
     assert [c["device_id"] for c in out["recall_confirmations"]] == ["radio-9"]
     body = hub.s.ctx.db  # the republished programme lists it as recalled
-    from hub.models import PublishedProgramme
-
     with body.session() as sess:
         row = sess.scalar(select(PublishedProgramme).where(PublishedProgramme.area_path == "67/660/24613"))
         assert row is not None and bid in row.body["recalled"]
