@@ -246,7 +246,7 @@ async def upload_media(request: web.Request, s: S, a: A) -> Any:
 @api.route(
     "GET",
     "/programme",
-    "a commune's compiled programme for a day, with reasons",
+    "a commune's compiled programme for a day (`programme`: plays with title, priority), with reasons",
     tag="programme",
     query=[("area", "commune path", True), ("kind", "radio|led", True), ("date", "YYYY-MM-DD", False)],
 )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
 import aiohttp
 
+from hub.api.routes import api
 from hub.models import AuditEntry, Bulletin, BulletinVersion, Media, Play, Speech
 from tests.hub.conftest import Hub
 
@@ -178,6 +180,7 @@ async def test_openapi_lists_routes(hub: Hub) -> None:
         "/api/v1/auth/login",
         "/api/v1/bulletins",
         "/api/v1/bulletins/{id}/approve",
+        "/api/v1/bulletins/{id}/deliveries",
         "/api/v1/media",
         "/api/v1/programme",
         "/api/v1/plays",
@@ -193,3 +196,13 @@ async def test_openapi_lists_routes(hub: Hub) -> None:
     assert len((await r.json())["keys"]) == 1
     assert hub.count(AuditEntry) > 0
     json.dumps(doc)
+
+
+def test_every_route_is_in_docs_api_md() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "API.md").read_text(encoding="utf-8")
+    missing = [
+        f"{r.method} {r.path}"
+        for r in api.routes
+        if not re.search(r"`(?:[A-Z]+ )?(?:/api/v1)?" + re.escape(r.path) + r"[`? ]", text)
+    ]
+    assert missing == [], "add these to docs/API.md"
