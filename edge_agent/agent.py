@@ -35,6 +35,7 @@ log = logging.getLogger("edge_agent")
 SOFTWARE = "nguon-agent 0.1.0"
 KEEP_DAYS = 7  # finished emergencies and item states are kept this long (the outbox is never pruned)
 HOUSEKEEPING_EVERY_S = 3600.0
+SLOW_FACTS_S = 30.0  # disk free and temperature change slowly; read them at most this often
 
 
 class Agent:
@@ -53,6 +54,8 @@ class Agent:
         )
         self.book = EmergencyBook(store)
         self.status_changed = asyncio.Event()
+        self.status_forced = False  # the next status goes out even if nothing in it changed
+        self._slow_facts: tuple[float, int, int | None] | None = None  # (when, disk free MB, temperature)
         self.media = MediaCache(
             settings.data_path / "media",
             store=store,
@@ -125,7 +128,7 @@ class Agent:
             env = self.verifier.verify(payload, now=self.clock.now())
             if env.type not in self._expected_types(topic):
                 raise EnvelopeError("malformed", f"message type {env.type!r} does not belong on this topic")
-            last = self.store.seq_state().get(topic)
+            last = self.store.last_seq(topic)
             if last is not None and env.seq <= last[0]:
                 if env.seq == last[0] and env.id == last[1] and retained:
                     # the broker hands the retained programme again on each (re)subscribe: not an attack
@@ -135,8 +138,11 @@ class Agent:
             if not retained:
                 self.trust.hub_time(env.issued_at)
                 self.sync_clock_trust()
-            self._dispatch(env, topic)
-            self.store.save_seq(topic, env.seq, env.id)
+            # One commit (one fsync) for what the message changes and its seq: both or neither survive a
+            # power cut. The radio acts on it only after this returns, i.e. after the commit.
+            with self.store.transaction():
+                self._dispatch(env, topic)
+                self.store.save_seq(topic, env.seq, env.id)
         except EnvelopeError as exc:
             self.reporter.rejected_message(exc.reason, exc.detail, topic)
             self.status_changed.set()
@@ -153,7 +159,7 @@ class Agent:
         elif env.type == "recall":
             self._on_recall(RecallBody.from_dict(body).bulletin_ids)
         elif env.type == "command":
-            self._on_command(CommandBody.from_dict(body))
+            self.commands.handle(CommandBody.from_dict(body), command_id=env.id)
 
     def _on_programme(self, p: ProgrammeBody) -> None:
         if p.area != self.settings.area or p.kind != self.settings.kind:
@@ -204,7 +210,7 @@ class Agent:
             raise EnvelopeError("malformed", f"msg_type {alert.msg_type!r}")
         if alert.msg_type != "Cancel" and parse_time(alert.expires) <= now:
             raise EnvelopeError("expired", f"emergency {alert.identifier} expired at {alert.expires}")
-        if alert.identifier in self.store.recalled():
+        if self.store.is_recalled(alert.identifier):
             log.warning("bỏ qua tin khẩn cấp %s: đã bị thu hồi", alert.identifier)
             return
         if alert.msg_type != "Cancel" and (alert.bulletin is None or alert.bulletin.id != alert.identifier):
@@ -252,9 +258,6 @@ class Agent:
                 "recall_confirmed", {"bulletin_id": bid}, event_id=f"{self.settings.device_id}:recall:{bid}"
             )
 
-    def _on_command(self, cmd: CommandBody) -> None:
-        self.commands.handle(cmd)
-
     # --- status ---
     def sync_clock_trust(self) -> None:
         """Act on the clock trust now: the radio runner re-plans (it sleeps while untrusted), the LED board
@@ -267,6 +270,27 @@ class Agent:
         if self.led is not None:
             self.led.set_clock_trusted(trusted)
 
+    def request_status(self) -> None:
+        """Send the status now even if nothing in it changed (the `report` command)."""
+        self.status_forced = True
+        self.status_changed.set()
+
+    def status_key(self) -> tuple[Any, ...]:
+        """What a status change is: the fields the hub acts on (not the time, disk, temperature or outbox,
+        which the heartbeat carries). Cheap: the status loop asks on every wake-up."""
+        playing = self.radio.now_playing
+        now_playing = playing.bulletin_id if playing else None
+        if self.led is not None:
+            now_playing = self.led.now_showing
+        return (
+            self._state(),
+            now_playing,
+            self.hw.mixer.level,
+            self.trust.state,
+            self.programme_version,
+            self.reporter.rejected,
+        )
+
     def status(self, state: str | None = None) -> DeviceStatus:
         playing = self.radio.now_playing
         if state is None:
@@ -274,7 +298,7 @@ class Agent:
         now_playing = playing.bulletin_id if playing else None
         if self.led is not None:
             now_playing = self.led.now_showing
-        disk = shutil.disk_usage(self.settings.data_path)
+        disk_free_mb, temperature = self._slow()
         return DeviceStatus(
             device_id=self.settings.device_id,
             kind=self.settings.kind,
@@ -286,11 +310,19 @@ class Agent:
             clock=self.trust.state,
             programme_version=self.programme_version,
             software=SOFTWARE,
-            disk_free_mb=disk.free // (1024 * 1024),
-            temperature_c=_temperature(),
+            disk_free_mb=disk_free_mb,
+            temperature_c=temperature,
             outbox=self.store.outbox_size(),
             rejected=self.reporter.rejected,
         )
+
+    def _slow(self) -> tuple[int, int | None]:
+        """Disk free and temperature, read at most every SLOW_FACTS_S (a statvfs and a sysfs read each)."""
+        t = time.monotonic()
+        if self._slow_facts is None or t - self._slow_facts[0] >= SLOW_FACTS_S:
+            free = shutil.disk_usage(self.settings.data_path).free // (1024 * 1024)
+            self._slow_facts = (t, free, _temperature())
+        return self._slow_facts[1], self._slow_facts[2]
 
     def _state(self) -> str:
         if self.led is not None and self.led.mode != "standby":
@@ -307,13 +339,16 @@ class Agent:
             inside = False
         return "window" if inside else "idle"
 
-    def write_local_status(self, status: DeviceStatus, *, connected: bool) -> None:
-        """<data_dir>/status.json: what the hub sees, for a technician on site (and the tests/bench)."""
+    def write_local_status(self, status: DeviceStatus | str, *, connected: bool) -> None:
+        """<data_dir>/status.json: what the hub sees, for a technician on site (and the tests/bench).
+        `status` may be the JSON object already serialised for the broker (saves encoding it twice)."""
+        text = status if isinstance(status, str) else json.dumps(status.to_dict(), ensure_ascii=False)
+        if not text.endswith("}"):
+            raise ValueError("a status must be a JSON object")
+        extra = f'"connected": {"true" if connected else "false"}, "pid": {os.getpid()}}}'
         path = self.settings.data_path / "status.json"
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(
-            json.dumps({**status.to_dict(), "connected": connected, "pid": os.getpid()}, ensure_ascii=False)
-        )
+        tmp.write_text(text[:-1] + (", " if text != "{}" else "") + extra, encoding="utf-8")
         os.replace(tmp, path)
 
     # --- tasks ---

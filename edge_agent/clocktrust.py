@@ -101,11 +101,14 @@ class ClockTrust:
 
     def refresh(self) -> None:
         """Ask the OS again, at most once per `recheck_s` (it is called on every status change)."""
-        t = self._monotonic()
-        if self._checked_at is not None and t - self._checked_at < self._recheck_s:
+        if not self.refresh_due():
             return
-        self._checked_at = t
+        self._checked_at = self._monotonic()
         self._os = self._os_check()
+
+    def refresh_due(self) -> bool:
+        """Would refresh() ask the OS now (callers skip the thread hop when it would not)?"""
+        return self._checked_at is None or self._monotonic() - self._checked_at >= self._recheck_s
 
     def hub_time(self, issued_at: datetime) -> None:
         """A fresh, non-retained, signed message: its issue time vouches for (or against) our clock."""

@@ -1,5 +1,6 @@
 """Signed commands from the hub (volume, stop, resync, test_tone, report): checked, done, answered with one
-"command_result" event each (ok, detail). Bad arguments get ok=false and say what was expected."""
+"command_result" event each (command, command_id = the command envelope's id, ok, detail). Bad arguments
+get ok=false and say what was expected."""
 
 from __future__ import annotations
 
@@ -49,48 +50,56 @@ class Commands:
     def __init__(self, agent: Agent) -> None:
         self._agent = agent
 
-    def handle(self, cmd: CommandBody) -> None:
+    def handle(self, cmd: CommandBody, *, command_id: str = "") -> None:
+        """Do `cmd`; `command_id` (the envelope's id) goes back in the answer so the hub can match it."""
         try:
             check(cmd)
         except CommandError as exc:
             log.warning("lệnh từ trung tâm bị từ chối: %s", exc)
-            self.result(cmd.command, False, str(exc))
+            self.result(cmd.command, False, str(exc), command_id)
             return
         log.info("lệnh từ trung tâm: %s %s", cmd.command, cmd.args or "")
-        getattr(self, f"_{cmd.command}")(cmd.args)
+        getattr(self, f"_{cmd.command}")(cmd.args, command_id)
 
-    def result(self, command: str, ok: bool, detail: str) -> None:
-        self._agent.reporter.event("command_result", {"command": command, "ok": ok, "detail": detail})
+    def result(self, command: str, ok: bool, detail: str, command_id: str = "") -> None:
+        self._agent.reporter.event(
+            "command_result", {"command": command, "command_id": command_id, "ok": ok, "detail": detail}
+        )
 
-    def _volume(self, args: dict[str, Any]) -> None:
+    def _volume(self, args: dict[str, Any], cid: str) -> None:
         try:
             self._agent.hw.mixer.set_level(args["level"])
         except (ValueError, RuntimeError) as exc:  # the mixer itself failed (amixer missing, no card)
-            self.result("volume", False, f"không đặt được âm lượng: {exc}")
+            self.result("volume", False, f"không đặt được âm lượng: {exc}", cid)
             return
-        self.result("volume", True, f"âm lượng {self._agent.hw.mixer.level}")
+        self.result("volume", True, f"âm lượng {self._agent.hw.mixer.level}", cid)
         self._agent.status_changed.set()
 
-    def _stop(self, _args: dict[str, Any]) -> None:
+    def _stop(self, _args: dict[str, Any], cid: str) -> None:
+        if self._agent.led is not None:
+            self.result("stop", True, self._agent.led.stop_display(), cid)
+            self._agent.status_changed.set()
+            return
         playing = self._agent.radio.now_playing
         self._agent.radio.interrupt(None, "stop")
-        self.result("stop", True, f"đã dừng {playing.bulletin_id}" if playing else "không có gì đang phát")
+        detail = f"đã dừng {playing.bulletin_id}" if playing else "không có gì đang phát"
+        self.result("stop", True, detail, cid)
 
-    def _resync(self, _args: dict[str, Any]) -> None:
+    def _resync(self, _args: dict[str, Any], cid: str) -> None:
         self._agent.resubscribe()
-        self._agent._spawn(self._check_media(), "resync")
+        self._agent._spawn(self._check_media(cid), "resync")
 
-    def _test_tone(self, _args: dict[str, Any]) -> None:
+    def _test_tone(self, _args: dict[str, Any], cid: str) -> None:
         if self._agent.led is not None:
-            self.result("test_tone", False, "bảng tin LED không có loa để phát âm thử")
+            self.result("test_tone", False, "bảng tin LED không có loa để phát âm thử", cid)
             return
-        self._agent._spawn(self._play_tone(), "test_tone")
+        self._agent._spawn(self._play_tone(cid), "test_tone")
 
-    def _report(self, _args: dict[str, Any]) -> None:
-        self._agent.status_changed.set()  # the status goes out now, not at the next heartbeat
-        self.result("report", True, f"{self._agent.store.outbox_size()} sự kiện chờ gửi")
+    def _report(self, _args: dict[str, Any], cid: str) -> None:
+        self._agent.request_status()  # the status goes out now, not at the next heartbeat
+        self.result("report", True, f"{self._agent.store.outbox_size()} sự kiện chờ gửi", cid)
 
-    async def _check_media(self) -> None:
+    async def _check_media(self, cid: str) -> None:
         """Re-hash every cached file; drop the bad ones and fetch what the programme needs again."""
         agent = self._agent
         bad = 0
@@ -101,9 +110,9 @@ class Commands:
                 bad += 1
         if agent.radio.programme is not None:
             agent._prefetch(agent.radio.programme)
-        self.result("resync", True, f"đăng ký lại chương trình; {bad} tệp hỏng đã xoá và tải lại")
+        self.result("resync", True, f"đăng ký lại chương trình; {bad} tệp hỏng đã xoá và tải lại", cid)
 
-    async def _play_tone(self) -> None:
+    async def _play_tone(self, cid: str) -> None:
         tone = self._agent.settings.data_path / "test_tone.wav"
         if not tone.exists():
             proc = await asyncio.create_subprocess_exec(
@@ -113,10 +122,10 @@ class Commands:
                 stderr=asyncio.subprocess.DEVNULL,
             )  # fmt: skip
             if await asyncio.wait_for(proc.wait(), 30) != 0:
-                self.result("test_tone", False, "không tạo được âm thử (ffmpeg)")
+                self.result("test_tone", False, "không tạo được âm thử (ffmpeg)", cid)
                 return
         try:
             err = await asyncio.wait_for(self._agent.radio.request_tone(tone), TONE_WAIT_S)
         except TimeoutError:
             err = f"âm thử không phát được trong {TONE_WAIT_S:.0f} s"
-        self.result("test_tone", not err, err or f"đã phát âm thử 1 kHz, {TONE_S} s")
+        self.result("test_tone", not err, err or f"đã phát âm thử 1 kHz, {TONE_S} s", cid)

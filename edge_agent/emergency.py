@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
+from typing import Any
 
 from edge_agent.store import Store
 from protocol.clock import parse_time
@@ -30,8 +32,8 @@ class Emergency:
     def id(self) -> str:
         return self.alert.identifier
 
-    @property
-    def expires(self) -> datetime:
+    @cached_property
+    def expires(self) -> datetime:  # looked at on every step of the radio loop: parsed once
         return parse_time(self.alert.expires)
 
 
@@ -60,17 +62,22 @@ class EmergencyBook:
             self._items[eid] = em
             self._order.append(eid)
 
-    def _save(self, em: Emergency, now: datetime, playing_since: datetime | None = None) -> None:
-        self._store.save_emergency(
-            em.id,
-            em.alert.to_dict(),
-            state=em.state,
-            plays_done=em.plays_done,
-            next_due=em.next_due.isoformat() if em.next_due else None,
-            at=now.isoformat(),
-            playing_since=playing_since.isoformat() if playing_since else None,
-            offset_ms=em.offset_ms,
-        )
+    def _save(
+        self, em: Emergency, now: datetime, playing_since: datetime | None = None, *, alert: bool = False
+    ) -> None:
+        """Persist its state; `alert=True` (new or updated) writes the alert too."""
+        fields: dict[str, Any] = {
+            "state": em.state,
+            "plays_done": em.plays_done,
+            "next_due": em.next_due.isoformat() if em.next_due else None,
+            "at": now.isoformat(),
+            "playing_since": playing_since.isoformat() if playing_since else None,
+            "offset_ms": em.offset_ms,
+        }
+        if alert:
+            self._store.save_emergency(em.id, em.alert.to_dict(), **fields)
+        else:
+            self._store.update_emergency(em.id, **fields)
 
     def known(self, eid: str) -> bool:
         return eid in self._items
@@ -94,7 +101,7 @@ class EmergencyBook:
         if em.id in self._order:
             self._order.remove(em.id)
         self._order.append(em.id)
-        self._save(em, now)
+        self._save(em, now, alert=True)
         return "update" if current is not None else "new"
 
     def from_programme(self, ids: list[str], bulletins: list[BulletinInfo], now: datetime) -> list[str]:
@@ -176,9 +183,11 @@ class EmergencyBook:
     ) -> str:
         """Cut off by a newer emergency: once that is over it comes back as its bulletin's after_interrupt
         says: resume at `position_ms`, restart, or drop this play (the repeats go on). Returns the mode.
-        `restart=True` (the agent itself stopped): play it again from the start, never drop it."""
+        `restart=True` (the agent itself stopped: shutdown, kill -9, power loss): resume at `position_ms` if
+        the bulletin says resume, else play it again from the start; never drop it (our own failure must
+        not cost the residents a play)."""
         mode = em.alert.bulletin.after_interrupt if em.alert.bulletin is not None else "restart"
-        if restart:
+        if restart and mode != "resume":
             mode = "restart"
         if mode == "drop":
             self.played(em, now)
@@ -186,6 +195,21 @@ class EmergencyBook:
         em.offset_ms = max(position_ms, 0) if mode == "resume" else 0
         self._save(em, now)
         return "resume" if mode == "resume" else "restart"
+
+    def progress(self, em: Emergency, position_ms: int, now: datetime) -> None:
+        """While it plays: where it got to, so an agent killed mid-play comes back there (see interrupted).
+        The row's offset_ms holds the position while playing_since is set, the next start otherwise."""
+        if self._items.get(em.id) is not em or em.state != "active" or em.last_start is None:
+            return  # replaced by an Update or finished meanwhile: that newer state must not be overwritten
+        fields: dict[str, Any] = {
+            "state": em.state,
+            "plays_done": em.plays_done,
+            "next_due": em.next_due.isoformat() if em.next_due else None,
+            "at": now.isoformat(),
+            "playing_since": em.last_start.isoformat(),
+            "offset_ms": max(position_ms, 0),
+        }
+        self._store.update_emergency(em.id, **fields)
 
     def forget_pruned(self) -> None:
         """Drop from memory what the store's housekeeping deleted."""

@@ -19,6 +19,7 @@ from protocol.messages import MediaRef
 log = logging.getLogger("edge_agent.media")
 
 CHUNK = 64 * 1024
+TOUCH_EVERY_S = 60.0
 
 
 class MediaError(RuntimeError):
@@ -51,7 +52,8 @@ class MediaCache:
         self._needed = needed
         self._timeout = timeout_s
         self._locks: dict[str, asyncio.Lock] = {}
-        self._session: Any = None
+        self._session: Any = None  # one per agent, made on the first download, closed by aclose()
+        self._touched: dict[str, float] = {}
         root.mkdir(parents=True, exist_ok=True)
 
     def path(self, sha256: str) -> Path:
@@ -68,7 +70,7 @@ class MediaCache:
         lock = self._locks.setdefault(ref.sha256, asyncio.Lock())
         async with lock:
             if target.exists():
-                self._store.touch_media(ref.sha256, target.stat().st_size, time.time())
+                self._touch(ref.sha256, target)
                 return target
             delay = 1.0
             for attempt in range(1, attempts + 1):
@@ -81,9 +83,18 @@ class MediaCache:
                     log.warning("tải %s thất bại (lần %d): %s", ref.sha256[:12], attempt, exc)
                     await asyncio.sleep(delay * (0.5 + random.random()))  # noqa: S311 - jitter only
                     delay *= 2
-            self._store.touch_media(ref.sha256, target.stat().st_size, time.time())
+            self._touch(ref.sha256, target)
         self.evict()
         return target
+
+    def _touch(self, sha256: str, target: Path) -> None:
+        """Mark it used (the eviction order): a durable write, so not again within TOUCH_EVERY_S (an
+        emergency's file is fetched ahead and then asked for by the player a moment later)."""
+        t = time.monotonic()
+        if t - self._touched.get(sha256, -TOUCH_EVERY_S) < TOUCH_EVERY_S:
+            return
+        self._store.touch_media(sha256, target.stat().st_size, time.time())
+        self._touched[sha256] = t
 
     async def _download(self, ref: MediaRef, target: Path) -> None:
         import aiohttp  # noqa: PLC0415 - loaded on first download, keeps an idle agent small
@@ -96,19 +107,21 @@ class MediaCache:
         part = target.with_name(target.name + ".part")
         have = part.stat().st_size if part.exists() else 0
         headers = {"Range": f"bytes={have}-"} if have else {}
+        got = ""
         try:
             async with self._session.get(url, headers=headers) as resp:
                 if resp.status == 416:  # the partial file is already complete (or bogus): check it below
                     pass
                 elif resp.status == 206 and have:
-                    await self._write(resp, part, append=True)
+                    got = await self._write(resp, part, append=True)
                 elif resp.status == 200:
-                    await self._write(resp, part, append=False)
+                    got = await self._write(resp, part, append=False)
                 else:
                     raise MediaError(f"GET {url} answered HTTP {resp.status}")
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise MediaError(f"GET {url}: {exc.__class__.__name__} {exc}") from None
-        got = await asyncio.to_thread(_sha256_file, part)
+        if not got:  # nothing written this time: hash what is on disk
+            got = await asyncio.to_thread(_sha256_file, part)
         if got != ref.sha256:
             part.unlink(missing_ok=True)
             raise MediaError(f"{url} has sha256 {got[:12]}…, expected {ref.sha256[:12]}…; discarded")
@@ -116,15 +129,25 @@ class MediaCache:
         log.info("đã tải media %s (%d byte)", ref.sha256[:12], ref.size)
 
     @staticmethod
-    async def _write(resp: Any, part: Path, *, append: bool) -> None:
+    async def _write(resp: Any, part: Path, *, append: bool) -> str:
+        """Write the body to `part` (fsynced) and return the sha256 of the whole file, hashed as it is
+        written (no second read of the file, no thread hop); a resumed file's head is hashed first."""
+        digest = hashlib.sha256()
+        if append:
+            with part.open("rb") as fh:
+                while block := fh.read(1 << 20):
+                    digest.update(block)
         with part.open("ab" if append else "wb") as fh:
             async for chunk in resp.content.iter_chunked(CHUNK):
                 fh.write(chunk)
+                digest.update(chunk)
             fh.flush()
             os.fsync(fh.fileno())
+        return digest.hexdigest()
 
     def remove(self, sha256: str) -> None:
         self.path(sha256).unlink(missing_ok=True)
+        self._touched.pop(sha256, None)
         self._store.forget_media(sha256)
 
     def evict(self) -> list[str]:

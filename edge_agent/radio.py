@@ -143,8 +143,11 @@ class RadioRunner:
             self._wake.clear()
             wait_s = await self._step()
             if wait_s > 0:
+                # asyncio.timeout, not wait_for: on 3.11 wait_for loses a cancel that comes just as the
+                # event is set, and the agent would never stop
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=wait_s)
+                    async with asyncio.timeout(wait_s):
+                        await self._wake.wait()
 
     async def _step(self) -> float:
         """Do the next thing if one is due; else return how long to sleep (a wake-up cuts it short)."""
@@ -265,10 +268,13 @@ class RadioRunner:
             item.key, "playing", started.isoformat(), offset_ms=offset, started_at=started.isoformat()
         )
         eid = f"{self._s.device_id}:{item.key}:{started.isoformat()}"
+
+        def progress(pos: int) -> None:  # so a restart after power loss can resume near here
+            at = self._clock.now().isoformat()
+            self._store.set_item(item.key, "playing", at, offset_ms=pos, started_at=started.isoformat())
+
         try:
-            result, intr, pos = await self._run_audio(
-                path, b, offset, NowPlaying(b.id, False), progress_key=item.key, started=started
-            )
+            result, intr, pos = await self._run_audio(path, b, offset, NowPlaying(b.id, False), progress)
         except asyncio.CancelledError:
             pos = self._hw.audio.position_ms()
             self._after_interrupt(item, pos, Interrupt(None, "shutdown"))
@@ -339,10 +345,15 @@ class RadioRunner:
         offset = em.offset_ms
         try:
             result, intr, pos = await self._run_audio(
-                path, b, offset, NowPlaying(em.id, True), started=started
+                path,
+                b,
+                offset,
+                NowPlaying(em.id, True),
+                lambda pos: self._book.progress(em, pos, self._clock.now()),
             )
         except asyncio.CancelledError:
-            self._book.interrupted(em, self._clock.now(), restart=True)
+            pos = self._hw.audio.position_ms()
+            self._book.interrupted(em, self._clock.now(), position_ms=pos, restart=True)
             self._reporter.play(
                 self._play_data(
                     b,
@@ -395,9 +406,7 @@ class RadioRunner:
         path, fut = self._tone
         info = BulletinInfo("test_tone", "Âm thử", "normal", "province", "audio", 3000)
         try:
-            result, intr, _ = await self._run_audio(
-                path, info, 0, NowPlaying("test_tone", False), started=self._clock.now()
-            )
+            result, intr, _ = await self._run_audio(path, info, 0, NowPlaying("test_tone", False))
         finally:
             self._tone = None
         if not fut.done():
@@ -420,10 +429,10 @@ class RadioRunner:
         b: BulletinInfo,
         offset: int,
         playing: NowPlaying,
-        *,
-        started: datetime,
-        progress_key: str | None = None,
+        on_progress: Callable[[int], None] | None = None,
     ) -> tuple[PlayResult | None, Interrupt | None, int]:
+        """Play until done or interrupted: (result, None, offset) or (None, interrupt, position reached).
+        `on_progress(position_ms)` every PROGRESS_EVERY_S saves where it got to (resume after power loss)."""
         self._interrupt = None
         self._interrupt_evt.clear()
         self.now_playing = playing
@@ -449,14 +458,8 @@ class RadioRunner:
                     task.cancel()
                     await asyncio.gather(task, return_exceptions=True)
                     return None, self._interrupt or Interrupt(None, "stop"), pos
-                if progress_key is not None:  # so a restart after power loss can resume near here
-                    self._store.set_item(
-                        progress_key,
-                        "playing",
-                        self._clock.now().isoformat(),
-                        offset_ms=self._hw.audio.position_ms(),
-                        started_at=started.isoformat(),
-                    )
+                if on_progress is not None and not self._interrupt_evt.is_set():
+                    on_progress(self._hw.audio.position_ms())
         finally:
             for t in (task, waiter):
                 if not t.done():
@@ -543,7 +546,8 @@ class RadioRunner:
         for eid, row in self._store.emergencies().items():
             em = self._book.get(eid)
             if row["playing_since"] and em is not None and em.alert.bulletin is not None:
-                self._book.interrupted(em, self._clock.now(), restart=True)
+                reached = int(row["offset_ms"] or 0)  # the last saved position of that play
+                mode = self._book.interrupted(em, self._clock.now(), position_ms=reached, restart=True)
                 self._reporter.play(
                     self._play_data(
                         em.alert.bulletin,
@@ -551,9 +555,9 @@ class RadioRunner:
                         None,
                         parse_time(row["playing_since"]),
                         None,
-                        0,
+                        reached,
                         emergency=True,
-                        detail="agent khởi động lại giữa chừng",
+                        detail=f"agent khởi động lại giữa chừng; {_AFTER.get(mode, mode)}",
                     ),
                     event_id=f"{self._s.device_id}:{eid}:{row['playing_since']}:interrupted",
                 )

@@ -40,7 +40,8 @@ def _instant(text: str) -> float:
 
 
 class Store:
-    """All agent state. One connection, autocommit; each write is durable when the call returns."""
+    """All agent state. One connection, autocommit; each write is durable when the call returns (inside
+    `transaction()`: when the outermost block ends). Seqs and recalls are read often: kept in memory too."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -51,6 +52,8 @@ class Store:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
         self._migrate()
+        self._seq: dict[str, tuple[int, str]] | None = None  # caches, dropped on rollback
+        self._recalled: set[str] | None = None
 
     def _migrate(self) -> None:
         """Bring a store written by an older agent up to date (an upgraded agent keeps its state)."""
@@ -64,11 +67,16 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All or nothing, one commit (one fsync); a nested block joins the outer one."""
+        if self._db.in_transaction:
+            yield self._db
+            return
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield self._db
         except BaseException:
             self._db.execute("ROLLBACK")
+            self._seq = self._recalled = None  # they may hold what was just rolled back
             raise
         self._db.execute("COMMIT")
 
@@ -85,18 +93,39 @@ class Store:
 
     # --- seq per stream ---
     def seq_state(self) -> dict[str, tuple[int, str]]:
-        return {s: (n, m) for s, n, m in self._db.execute("SELECT stream, seq, msg_id FROM seq")}
+        if self._seq is None:
+            self._seq = {s: (n, m) for s, n, m in self._db.execute("SELECT stream, seq, msg_id FROM seq")}
+        return dict(self._seq)
+
+    def last_seq(self, stream: str) -> tuple[int, str] | None:
+        """(seq, message id) last accepted on `stream`, or None."""
+        if self._seq is None:
+            self.seq_state()
+        assert self._seq is not None
+        return self._seq.get(stream)
 
     def save_seq(self, stream: str, seq: int, msg_id: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO seq VALUES (?, ?, ?)", (stream, seq, msg_id))
+        if self._seq is not None:
+            self._seq[stream] = (seq, msg_id)
 
     # --- recall ---
     def recalled(self) -> set[str]:
-        return {r[0] for r in self._db.execute("SELECT bulletin_id FROM recalled")}
+        if self._recalled is None:
+            self._recalled = {r[0] for r in self._db.execute("SELECT bulletin_id FROM recalled")}
+        return set(self._recalled)
+
+    def is_recalled(self, bulletin_id: str) -> bool:
+        if self._recalled is None:
+            self.recalled()
+        assert self._recalled is not None
+        return bulletin_id in self._recalled
 
     def add_recalled(self, bulletin_id: str, at: str) -> bool:
         """Record a recall; True if it is new."""
         cur = self._db.execute("INSERT OR IGNORE INTO recalled VALUES (?, ?)", (bulletin_id, at))
+        if self._recalled is not None:
+            self._recalled.add(bulletin_id)
         return cur.rowcount > 0
 
     # --- media index ---
@@ -194,6 +223,26 @@ class Store:
                 offset_ms,
             ),
         )
+
+    def update_emergency(
+        self,
+        eid: str,
+        *,
+        state: str,
+        plays_done: int,
+        next_due: str | None,
+        at: str,
+        playing_since: str | None = None,
+        offset_ms: int = 0,
+    ) -> None:
+        """Like save_emergency for one already saved, without writing its alert again."""
+        cur = self._db.execute(
+            "UPDATE emergencies SET state = ?, plays_done = ?, next_due = ?, playing_since = ?,"
+            " updated_at = ?, offset_ms = ? WHERE id = ?",
+            (state, plays_done, next_due, playing_since, at, offset_ms, eid),
+        )
+        if cur.rowcount != 1:
+            raise KeyError(f"emergency {eid!r} is not in the store")
 
     # --- housekeeping ---
     def prune(self, *, before: str, before_date: str) -> dict[str, int]:

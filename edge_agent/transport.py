@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from edge_agent.agent import Agent
 log = logging.getLogger("edge_agent.mqtt")
 
 SESSION_EXPIRY_S = 7 * 24 * 3600  # the broker keeps our subscriptions and queued QoS 1 messages this long
+STATUS_DEBOUNCE_S = 0.15  # changes this close together go out as one status
 
 
 class Connection:
@@ -31,6 +33,8 @@ class Connection:
         self._event_topic = agent.topics.event(s.device_id)
         self.client: aiomqtt.Client | None = None
         self.ready = asyncio.Event()
+        self._sent_key: tuple[Any, ...] | None = None  # what the last status published said
+        self._sent_at = 0.0  # and when (monotonic)
         self._password = Path(s.mqtt.password_file).read_text().strip() if s.mqtt.password_file else None
         agent.resubscribe = self._resubscribe
 
@@ -95,27 +99,35 @@ class Connection:
             self.agent.handle(str(msg.topic), payload, retained=bool(msg.retain))
 
     async def publish_status(self, client: Any) -> None:
-        status = self.agent.status()
-        await client.publish(
-            self._status_topic,
-            json.dumps(status.to_dict(), ensure_ascii=False),
-            qos=1,
-            retain=True,
-            timeout=15,
-        )
-        self.agent.write_local_status(status, connected=True)
+        agent = self.agent
+        self._sent_key, self._sent_at = agent.status_key(), time.monotonic()
+        agent.status_forced = False
+        text = json.dumps(agent.status().to_dict(), ensure_ascii=False)
+        await client.publish(self._status_topic, text, qos=1, retain=True, timeout=15)
+        agent.write_local_status(text, connected=True)
 
     async def _status_loop(self, client: aiomqtt.Client) -> None:
-        changed = self.agent.status_changed
+        """One status per change and one per heartbeat. A burst of changes (an emergency: alert, relay,
+        play start) is folded into one; wake-ups that change nothing the hub acts on send nothing."""
+        agent = self.agent
+        changed = agent.status_changed
+        heartbeat = agent.settings.heartbeat_s
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), timeout=self.agent.settings.heartbeat_s)
-                await asyncio.sleep(0.05)  # fold bursts of changes into one status
+            left = heartbeat - (time.monotonic() - self._sent_at)
+            if left > 0:
+                with contextlib.suppress(TimeoutError):  # asyncio.timeout: see RadioRunner.run
+                    async with asyncio.timeout(left):
+                        await changed.wait()
+                if changed.is_set():  # the debounce runs in this task only: the play never waits for it
+                    await asyncio.sleep(STATUS_DEBOUNCE_S)
             changed.clear()
-            await asyncio.to_thread(self.agent.trust.refresh)
-            self.agent.sync_clock_trust()
-            self.agent.housekeeping()
-            await self.publish_status(client)
+            if agent.trust.refresh_due():  # a thread hop only when the OS is actually asked
+                await asyncio.to_thread(agent.trust.refresh)
+            agent.sync_clock_trust()
+            agent.housekeeping()
+            due = time.monotonic() - self._sent_at >= heartbeat
+            if due or agent.status_forced or agent.status_key() != self._sent_key:
+                await self.publish_status(client)
 
     def _resubscribe(self) -> None:
         client = self.client

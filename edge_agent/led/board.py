@@ -130,6 +130,19 @@ class LedBoard:
     def recall(self, ids: list[str]) -> None:
         self._apply(lambda now: self._logic.recall(list(ids), now))
 
+    def stop_display(self) -> str:
+        """The `stop` command: back to standby (see BoardLogic.stop); returns what it did, in Vietnamese."""
+        was = self.now_showing
+        now = self._clock.now()
+        self._apply(self._logic.stop)
+        until = self._logic.hold_until
+        if until is not None and until > now:
+            local = until.astimezone(ZoneInfo(self._tz)).strftime("%H:%M")
+            after = f"bảng tin để chế độ chờ đến {local} (bản tin kế tiếp hoặc hết khung giờ)"
+        else:
+            after = "bảng tin để chế độ chờ"
+        return f"đã dừng hiển thị {was}; {after}" if was else f"không có gì đang hiển thị; {after}"
+
     def set_clock_trusted(self, ok: bool) -> None:
         self._apply(lambda now: self._logic.set_clock_trusted(ok, now))
 
@@ -180,8 +193,11 @@ class LedBoard:
 
     async def _run(self) -> None:
         while True:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for loses a cancel that comes just as the event
+            # is set (stop() right after a change), and stop() would wait forever
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), TICK_S)
+                async with asyncio.timeout(TICK_S):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 now = self._clock.now()

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from protocol.clock import parse_time, to_iso
 from protocol.messages import AlertBody, BulletinInfo, ProgrammeBody
 
-from .windows import DEFAULT_TZ, window_at, window_span
+from .windows import DEFAULT_TZ, parse_window, window_at, window_span
 
 SLIDE_FORMS = ("text", "image", "infographic", "video")
 MEDIA_FORMS = ("image", "infographic", "video")
@@ -107,6 +107,8 @@ class BoardLogic:
     cancelled: set[str] = field(default_factory=set)
     emergencies: dict[str, Emergency] = field(default_factory=dict)
     showing: Showing | None = None
+    held: set[str] = field(default_factory=set)  # emergencies a stop command took off (until an Update)
+    hold_until: datetime | None = None  # a stop command: no rotation until then (next item or window end)
     _rotation: _Rotation = field(default_factory=_Rotation)
     _serial: int = 0
 
@@ -144,6 +146,8 @@ class BoardLogic:
         if alert.msg_type == "Update" and same:
             # the new wording must reach the screen: end this display, the tick starts the updated one
             done.append(self._end(now, "interrupted", interrupted_by=alert.identifier, detail="updated"))
+        if alert.msg_type == "Update":
+            self.held.discard(alert.identifier)  # new wording after a stop: it shows again
         self.emergencies.pop(alert.identifier, None)  # an update is the newest: it goes on top
         self.emergencies[alert.identifier] = Emergency.from_alert(alert)
         return done + self.tick(now)
@@ -162,6 +166,35 @@ class BoardLogic:
     def set_clock_trusted(self, ok: bool, now: datetime) -> list[Display]:
         self.clock_trusted = ok
         return self.tick(now)
+
+    def stop(self, now: datetime) -> list[Display]:
+        """The hub's `stop` command: clear the screen to standby. The rotation stays off until the next
+        scheduled item starts or the open window ends; the emergencies active now stay off until an Update
+        (a new emergency still takes the screen at once)."""
+        self.held.update(self.emergencies)
+        self.hold_until = self._hold_end(now)
+        done = [self._end(now, "interrupted", detail="stopped by command")] if self.showing else []
+        return done + self.tick(now)
+
+    def _hold_end(self, now: datetime) -> datetime:
+        """When rotation may start again after a stop: the first of the next item's start, the open
+        window's end, the next window's start (today); `now` if none (nothing to hold back)."""
+        ends: list[datetime] = []
+        windows = self.windows or self._day_windows(now)
+        window = window_at(now, windows, self.tz)
+        if window is not None:
+            ends.append(window_span(now, window, self.tz)[1])
+        local = now.astimezone(ZoneInfo(self.tz))
+        for w in windows:
+            start = datetime.combine(local.date(), parse_window(w)[0], tzinfo=local.tzinfo)
+            if start > now:
+                ends.append(start)
+        day = self._today(now)
+        for item in day.items if day is not None else []:
+            start = _parse_or_none(item.start)
+            if start is not None and start > now:
+                ends.append(start)
+        return min(ends) if ends else now
 
     def close(self, now: datetime, detail: str) -> list[Display]:
         """End whatever is on screen (the agent stops)."""
@@ -255,7 +288,7 @@ class BoardLogic:
         return {b.id: b for b in self.programme.bulletins} if self.programme else {}
 
     def _top_emergency(self) -> Emergency | None:
-        live = [e for e in self.emergencies.values() if e.id not in self.recalled]
+        live = [e for e in self.emergencies.values() if e.id not in self.recalled and e.id not in self.held]
         return live[-1] if live else None  # the newest takes the screen; older ones come back after it
 
     def _drop_emergency(self, eid: str, now: datetime, *, detail: str) -> list[Display]:
@@ -274,11 +307,18 @@ class BoardLogic:
         """(why nothing rotates, or None; the eligible bulletins with their scheduled start)."""
         if not self.clock_trusted:
             return "clock not trusted", []
-        windows = self.windows or (self._today(now).windows if self._today(now) else [])
-        window = window_at(now, windows, self.tz)
+        if self.hold_until is not None:
+            if now < self.hold_until:
+                return "stopped by command", []
+            self.hold_until = None
+        window = window_at(now, self.windows or self._day_windows(now), self.tz)
         if window is None:
             return "window closed", []
         return None, self._eligible(now, window)
+
+    def _day_windows(self, now: datetime) -> list[str]:
+        day = self._today(now)
+        return list(day.windows) if day is not None else []
 
     def _today(self, now: datetime) -> Any:
         if self.programme is None:

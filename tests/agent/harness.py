@@ -231,11 +231,13 @@ class FakeHub:
             self.topics.program(AREA, p.kind), self.sign("programme", p.to_dict()), retain=True
         )
 
-    async def send_command(self, device_id: str, command: str, args: dict[str, Any] | None = None) -> None:
-        """A signed command as the hub sends it: expires 60 s after issue."""
+    async def send_command(self, device_id: str, command: str, args: dict[str, Any] | None = None) -> str:
+        """A signed command as the hub sends it: expires 60 s after issue. Returns the envelope id."""
         body = CommandBody(command, dict(args or {})).to_dict()
         expires = self.clock.now() + timedelta(seconds=60)
-        await self.publish(self.topics.cmd(device_id), self.sign("command", body, expires=expires))
+        wire = self.sign("command", body, expires=expires)
+        await self.publish(self.topics.cmd(device_id), wire)
+        return str(json.loads(wire)["envelope"]["id"])
 
     def image(self, name: str, size: str = "384x192") -> MediaRef:
         """A PNG test card (ffmpeg), served like any media."""

@@ -21,11 +21,12 @@ async def test_commands_end_to_end(hub: FakeHub, collector: Collector, agent: Ag
 
     async def command(name: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
         n = len(collector.of_type("command_result"))
-        await hub.send_command(agent.device_id, name, args)
+        command_id = await hub.send_command(agent.device_id, name, args)
         results = await wait_until(
             lambda: collector.of_type("command_result")[n:], 15, f"result of {name} {args or ''}"
         )
-        assert results[0]["command"] == name
+        # the hub matches the answer to its command by the envelope's id
+        assert results[0]["command"] == name and results[0]["command_id"] == command_id
         return results[0]
 
     # volume: done, seen in the status and the mixer's log; bad levels refused with the reason

@@ -185,7 +185,37 @@ async def test_led_agent_rotation_emergency_cancel_and_proof_of_display(
             if '"frame"' in x
         ]
         assert ("emergency", "lu-quet") in {(f["mode"], f.get("bulletin_id")) for f in frames}
+        await stop_command_clears_the_board(hub, collector, agent, page)
     finally:
         agent.stop()
     # Stopping ends the display on screen and reports it (nothing lost on a clean stop).
     assert any("agent stopped" in p["detail"] for p in agent.plays())
+
+
+async def stop_command_clears_the_board(
+    hub: FakeHub, collector: Collector, agent: AgentProcess, page: Page
+) -> None:
+    """The hub's stop command clears the screen to standby and says so; a new emergency still shows."""
+    command_id = await hub.send_command(agent.device_id, "stop")
+    result = await wait_until(lambda: collector.of_type("command_result"), 10, "stop answered")
+    assert result[0]["ok"] and result[0]["command_id"] == command_id
+    detail = result[0]["detail"]
+    assert detail.split(";")[0] in {f"đã dừng hiển thị {b}" for b in ("anh-lich-tiem", "tb-nuoc")}, detail
+    assert "chế độ chờ đến 07:00" in detail  # no item starts later: until the window ends
+    await wait_until(lambda: agent.status().get("now_playing") is None, 5, "standby in the status")
+    await page.wait_for_function(
+        "() => window.nguonBoard && window.nguonBoard.state.mode === 'standby'", timeout=5_000
+    )
+    assert any(p["detail"].startswith("stopped by command") for p in agent.plays())
+    # ... but a new emergency still takes the screen at once
+    body2 = AlertBody(
+        "chay-rung",
+        "Alert",
+        "Actual",
+        hub.clock.now().isoformat(),
+        (hub.clock.now() + timedelta(minutes=10)).isoformat(),
+        [AREA],
+        emergency_text("chay-rung"),
+    )
+    await hub.send_alert(body2, hub.clock.now() + timedelta(minutes=10))
+    await rendered(page, "emergency", "chay-rung", 5)

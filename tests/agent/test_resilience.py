@@ -81,3 +81,24 @@ async def test_kill9_mid_play_resumes_and_reports_once(
     assert len(collector.plays("tin-dai", "interrupted")) == 1
     assert len(collector.plays("tin-dai", "completed")) == 1
     assert collector.status.get("state") in ("idle", "window")
+
+
+async def test_kill9_mid_emergency_resumes_at_the_saved_position(
+    hub: FakeHub, collector: Collector, agent: AgentProcess
+) -> None:
+    agent.start()
+    await agent.ready()
+    flood = hub.bulletin("lu-dem", 100, priority="emergency", after_interrupt="resume")  # 10 s at 10x
+    body, expires = hub.alert(flood)
+    await hub.send_alert(body, expires)
+    await wait_until(lambda: agent.status().get("now_playing") == "lu-dem", 10, "emergency playing")
+    await asyncio.sleep(6.0)  # past the first progress save (every 5 s: ~50 s into the audio)
+    agent.kill9()
+    agent.start()
+    await agent.ready()
+    await wait_until(lambda: collector.plays("lu-dem", "completed"), 20, "emergency resumed and completed")
+    (cut,) = collector.plays("lu-dem", "interrupted")
+    assert "khởi động lại" in cut["detail"] and "phát tiếp từ chỗ dừng" in cut["detail"], cut
+    (done,) = collector.plays("lu-dem", "completed")
+    assert 40_000 <= done["offset_ms"] < 100_000, "resumed near where it was killed, not from the start"
+    assert cut["offset_ms"] == done["offset_ms"]

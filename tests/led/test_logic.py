@@ -284,3 +284,45 @@ def test_display_record_has_the_contract_fields() -> None:
         "detail",
     }
     assert record["scheduled_at"] == now.isoformat() and record["outcome"] == "completed"
+
+
+def test_stop_clears_to_standby_until_the_next_item_or_the_window_end() -> None:
+    logic = make()
+    now = local("17:00")
+    assert logic.stop(local("16:00")) == []  # nothing on screen: nothing to report
+    assert logic.hold_until == now  # (the next window's start)
+    logic.set_programme(programme([text_bulletin("t1"), text_bulletin("t2")]), now)  # t2 at 17:01
+    assert logic.screen(now)["slide"]["bulletin_id"] == "t1"
+    ack(logic)
+    done = logic.stop(now + timedelta(seconds=20))
+    assert [(d["bulletin_id"], d["outcome"], d["detail"]) for d in done] == [
+        ("t1", "interrupted", "stopped by command")
+    ]
+    assert logic.hold_until == local("17:01")  # the next item's start
+    assert logic.tick(now + timedelta(seconds=50)) == []
+    assert logic.screen(now + timedelta(seconds=50))["mode"] == "standby"
+    logic.tick(local("17:01"))
+    assert logic.screen(local("17:01"))["mode"] == "slide"
+    # after the last item has started: standby until the window closes
+    ack(logic)
+    logic.stop(local("17:05"))
+    assert logic.hold_until == local("22:00")
+    logic.tick(local("21:59"))
+    assert logic.screen(local("21:59"))["mode"] == "standby"
+
+
+def test_stop_takes_the_emergency_off_until_an_update_but_a_new_one_shows() -> None:
+    logic = make()
+    now = local("18:00")
+    logic.emergency(alert("e1", sent=now), now)
+    ack(logic)
+    done = logic.stop(now)
+    assert done[0]["bulletin_id"] == "e1" and done[0]["detail"] == "stopped by command"
+    assert logic.screen(now)["mode"] == "standby" and logic.tick(now + timedelta(seconds=5)) == []
+    assert logic.screen(now)["mode"] == "standby"
+    logic.emergency(alert("e2", sent=now), now)  # another emergency: on screen at once
+    assert logic.screen(now)["emergency"]["id"] == "e2"
+    logic.cancel("e2", now)
+    assert logic.screen(now)["mode"] == "standby"  # e1 stays off
+    logic.emergency(alert("e1", sent=now, msg_type="Update", text="Nước đã rút một phần."), now)
+    assert logic.screen(now)["emergency"]["id"] == "e1"  # new wording: shown again
