@@ -103,6 +103,7 @@ class Commands:
         """Re-hash every cached file; drop the bad ones and fetch what the programme needs again."""
         agent = self._agent
         bad = 0
+        agent.media.flush_touches()  # so the index lists what was just downloaded
         for sha, _, _ in agent.store.media_index():
             path = agent.media.path(sha)
             if not path.exists() or await asyncio.to_thread(_sha256_file, path) != sha:

@@ -8,6 +8,7 @@ import hashlib
 import logging
 import os
 import random
+import re
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -20,6 +21,8 @@ log = logging.getLogger("edge_agent.media")
 
 CHUNK = 64 * 1024
 TOUCH_EVERY_S = 60.0
+TOUCH_FLUSH_S = 2.0
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 class MediaError(RuntimeError):
@@ -53,16 +56,29 @@ class MediaCache:
         self._timeout = timeout_s
         self._locks: dict[str, asyncio.Lock] = {}
         self._session: Any = None  # one per agent, made on the first download, closed by aclose()
-        self._touched: dict[str, float] = {}
+        self._touched: dict[str, float] = {}  # sha256 -> monotonic time of the last touch
+        self._pending: dict[str, tuple[int, float]] = {}  # index writes not yet flushed: size, last used
+        self._flush_handle: asyncio.TimerHandle | None = None
         root.mkdir(parents=True, exist_ok=True)
+        self._reconcile()
 
     def path(self, sha256: str) -> Path:
-        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        if not _HEX64.fullmatch(sha256):
             raise MediaError(f"{sha256!r} is not a sha256 hex digest")
         return self.root / sha256
 
     def has(self, sha256: str) -> bool:
         return self.path(sha256).exists()
+
+    def _reconcile(self) -> None:
+        """Index cached files the store does not know (their index write was still pending when the agent
+        was killed), so the size limit counts them and they can be evicted."""
+        known = {sha for sha, _, _ in self._store.media_index()}
+        with self._store.transaction():
+            for entry in os.scandir(self.root):
+                if entry.is_file() and _HEX64.fullmatch(entry.name) and entry.name not in known:
+                    st = entry.stat()
+                    self._store.touch_media(entry.name, st.st_size, st.st_mtime)
 
     async def ensure(self, ref: MediaRef, *, attempts: int = 3) -> Path:
         """The verified local file for `ref`, downloading it if needed."""
@@ -84,17 +100,34 @@ class MediaCache:
                     await asyncio.sleep(delay * (0.5 + random.random()))  # noqa: S311 - jitter only
                     delay *= 2
             self._touch(ref.sha256, target)
-        self.evict()
         return target
 
     def _touch(self, sha256: str, target: Path) -> None:
-        """Mark it used (the eviction order): a durable write, so not again within TOUCH_EVERY_S (an
-        emergency's file is fetched ahead and then asked for by the player a moment later)."""
+        """Mark it used (the eviction order), at most every TOUCH_EVERY_S per file. The index write and the
+        eviction it may cause happen TOUCH_FLUSH_S later, in one commit: an emergency's audio starts
+        without waiting for them (on a Pi's SD card a commit is an fsync of several ms). If the agent dies
+        first, _reconcile indexes the file at the next start."""
         t = time.monotonic()
         if t - self._touched.get(sha256, -TOUCH_EVERY_S) < TOUCH_EVERY_S:
             return
-        self._store.touch_media(sha256, target.stat().st_size, time.time())
         self._touched[sha256] = t
+        self._pending[sha256] = (target.stat().st_size, time.time())
+        if self._flush_handle is None:
+            loop = asyncio.get_running_loop()
+            self._flush_handle = loop.call_later(TOUCH_FLUSH_S, self.flush_touches)
+
+    def flush_touches(self) -> None:
+        """Write the pending index updates (one commit), then evict over the limit."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        pending, self._pending = self._pending, {}
+        if pending:
+            with self._store.transaction():
+                for sha, (size, when) in pending.items():
+                    if self.path(sha).exists():  # not removed (recall, resync) meanwhile
+                        self._store.touch_media(sha, size, when)
+            self.evict()
 
     async def _download(self, ref: MediaRef, target: Path) -> None:
         import aiohttp  # noqa: PLC0415 - loaded on first download, keeps an idle agent small
@@ -148,6 +181,7 @@ class MediaCache:
     def remove(self, sha256: str) -> None:
         self.path(sha256).unlink(missing_ok=True)
         self._touched.pop(sha256, None)
+        self._pending.pop(sha256, None)
         self._store.forget_media(sha256)
 
     def evict(self) -> list[str]:
@@ -178,6 +212,7 @@ class MediaCache:
                 log.warning("chưa tải trước được %s: %s", ref.sha256[:12], exc)
 
     async def aclose(self) -> None:
+        self.flush_touches()
         if self._session is not None:
             await self._session.close()
             self._session = None

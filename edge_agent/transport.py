@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import random
@@ -18,11 +19,13 @@ from paho.mqtt.properties import Properties
 
 from edge_agent import outbox
 from edge_agent.agent import Agent
+from protocol.messages import DeviceStatus
 
 log = logging.getLogger("edge_agent.mqtt")
 
 SESSION_EXPIRY_S = 7 * 24 * 3600  # the broker keeps our subscriptions and queued QoS 1 messages this long
 STATUS_DEBOUNCE_S = 0.15  # changes this close together go out as one status
+_STATUS_FIELDS = tuple(f.name for f in dataclasses.fields(DeviceStatus))
 
 
 class Connection:
@@ -102,7 +105,9 @@ class Connection:
         agent = self.agent
         self._sent_key, self._sent_at = agent.status_key(), time.monotonic()
         agent.status_forced = False
-        text = json.dumps(agent.status().to_dict(), ensure_ascii=False)
+        status = agent.status()
+        # DeviceStatus.to_dict() is dataclasses.asdict, which deep-copies; every field is a scalar
+        text = json.dumps({f: getattr(status, f) for f in _STATUS_FIELDS}, ensure_ascii=False)
         await client.publish(self._status_topic, text, qos=1, retain=True, timeout=15)
         agent.write_local_status(text, connected=True)
 
