@@ -48,6 +48,12 @@ async def host(spec: dict) -> int:
         await asyncio.wait_for(stop.wait(), timeout=float(spec["max_s"]))
     stop.set()
     done, pending = await asyncio.wait(tasks, timeout=STOP_GRACE_S)
+    if pending:  # say what did not stop, so a hang can be found
+        names = sorted(t.get_name() for t in pending)
+        print(f"{len(pending)} agents still running after {STOP_GRACE_S:.0f} s: {names[:5]}", file=sys.stderr)
+        inner = [t for t in asyncio.all_tasks() if t not in pending and t is not asyncio.current_task()]
+        for t in inner[:6]:
+            t.print_stack(limit=12, file=sys.stderr)
     for t in pending:
         t.cancel()
     await asyncio.gather(*pending, return_exceptions=True)

@@ -133,6 +133,7 @@ class Connection:
             due = time.monotonic() - self._sent_at >= heartbeat
             if due or agent.status_forced or agent.status_key() != self._sent_key:
                 await self.publish_status(client)
+                outbox.raise_if_cancelling()
 
     def _resubscribe(self) -> None:
         client = self.client
