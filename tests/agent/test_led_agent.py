@@ -44,7 +44,7 @@ LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) .*tin kháº©n cáº
 @pytest.fixture
 async def page() -> AsyncIterator[Page]:
     if not os.path.exists(CHROMIUM):  # noqa: ASYNC240 - once, before anything runs
-        pytest.skip("Debian's chromium is not installed")
+        pytest.fail("Debian's chromium is not installed: ./run test installs it (apt-get install chromium)")
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, timeout=30_000)
         try:

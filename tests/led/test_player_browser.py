@@ -52,7 +52,7 @@ LONG = " ".join([TEXT] * 12)
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def browser() -> AsyncIterator[Browser]:
     if not os.path.exists(CHROMIUM):  # noqa: ASYNC240 - once per module, before anything runs
-        pytest.skip("Debian's chromium is not installed")
+        pytest.fail("Debian's chromium is not installed: ./run test installs it (apt-get install chromium)")
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, timeout=30_000)
         yield browser

@@ -71,7 +71,7 @@ async def shot(page: Page, name: str) -> None:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
     if not os.path.exists(CHROMIUM):  # noqa: ASYNC240 - once per module
-        pytest.skip("Debian's chromium is not installed")
+        pytest.fail("Debian's chromium is not installed: ./run test installs it (apt-get install chromium)")
     services = make_services(tmp_path_factory.mktemp("web-browser"), FrozenClock(T0))
     for i, (dev, kind) in enumerate(
         (("loa-24613-01", "radio"), ("loa-24613-02", "radio"), ("led-24613-01", "led"))
