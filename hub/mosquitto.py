@@ -65,7 +65,9 @@ class MosquittoProcess:
             f"{self.extra_config}\n"
         )
         log = (self.workdir / "mosquitto.log").open("ab")
-        self.proc = subprocess.Popen([mosquitto_binary(), "-c", str(conf)], stdout=log, stderr=log)
+        # Its own session: a Ctrl-C meant for the demo must not kill the broker before the hub and agents stop.
+        self.proc = subprocess.Popen([mosquitto_binary(), "-c", str(conf)], stdout=log, stderr=log,
+                                     start_new_session=True)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
