@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import time
 from collections.abc import AsyncIterator
@@ -18,21 +17,10 @@ from playwright.async_api import Page, async_playwright
 from hub.mosquitto import free_port
 from protocol.messages import AlertBody, BulletinInfo
 from tests.agent.harness import AREA, AgentProcess, Collector, FakeHub, wait_until
+from tests.browser import launch
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [  # as in tests/led/test_player_browser.py
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-]
 RENDERED = """([mode, id]) => { const b = window.nguonBoard;
     if (!b || !b.state || b.state.mode !== mode) return false;
     const item = mode === 'slide' ? b.state.slide : b.state.emergency;
@@ -43,10 +31,8 @@ LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) .*tin kháº©n cáº
 
 @pytest.fixture
 async def page() -> AsyncIterator[Page]:
-    if not os.path.exists(CHROMIUM):  # noqa: ASYNC240 - once, before anything runs
-        pytest.fail("Debian's chromium is not installed: ./run test installs it (apt-get install chromium)")
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, timeout=30_000)
+        browser = await launch(pw)
         try:
             yield await browser.new_page(viewport={"width": 400, "height": 200})
         finally:

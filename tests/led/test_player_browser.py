@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,30 +15,14 @@ from playwright.async_api import Browser, Page, async_playwright
 from edge_agent.led import LedBoard
 from hardware.display import SimDisplayPanel
 from protocol.clock import FrozenClock
+from tests.browser import launch, screenshot_dir
 
 from .conftest import Media, Settings
 from .helpers import alert, local, media_bulletin, programme, text_bulletin
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-]
-# Screenshots land in docs/ only when asked (NGUON_SCREENSHOTS=1), so a test run leaves the tree clean.
-SHOTS = (
-    Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-    if os.environ.get("NGUON_SCREENSHOTS") == "1"
-    else Path(tempfile.gettempdir()) / "nguon-screenshots"
-)
+SHOTS = screenshot_dir("nguon-screenshots")
 SIZES = [(192, 96), (1920, 384)]
 TEXT = (
     "UBND xã thông báo: từ ngày 25/11, người dân mang theo căn cước khi đến trạm y tế để tiêm "
@@ -51,10 +33,8 @@ LONG = " ".join([TEXT] * 12)
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    if not os.path.exists(CHROMIUM):  # noqa: ASYNC240 - once per module, before anything runs
-        pytest.fail("Debian's chromium is not installed: ./run test installs it (apt-get install chromium)")
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, timeout=30_000)
+        browser = await launch(pw)
         yield browser
         await browser.close()
 

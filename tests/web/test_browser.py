@@ -3,12 +3,9 @@ programme, reorder it as the chair with the keyboard, send and cancel an exercis
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -19,28 +16,13 @@ from hub.app import build_app
 from hub.roles import SYSTEM
 from hub.services import BulletinInput, Services
 from protocol.clock import FrozenClock
+from tests.browser import launch, screenshot_dir
 
 from .conftest import PASSWORD, T0, make_services
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-# Screenshots land in docs/ only when asked, so a test run leaves the tree clean.
-SHOTS = (
-    Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-    if os.environ.get("NGUON_SCREENSHOTS") == "1"
-    else Path(tempfile.gettempdir()) / "nguon-web-screenshots"
-)
+SHOTS = screenshot_dir("nguon-web-screenshots")
 COMMUNE = "67/660/24613"
 
 
@@ -70,8 +52,6 @@ async def shot(page: Page, name: str) -> None:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
-    if not os.path.exists(CHROMIUM):  # noqa: ASYNC240 - once per module
-        pytest.fail("Debian's chromium is not installed: ./run test installs it (apt-get install chromium)")
     services = make_services(tmp_path_factory.mktemp("web-browser"), FrozenClock(T0))
     for i, (dev, kind) in enumerate(
         (("loa-24613-01", "radio"), ("loa-24613-02", "radio"), ("led-24613-01", "led"))
@@ -82,7 +62,7 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
     server = TestServer(build_app(services.ctx.config, services=services))
     await server.start_server()
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, timeout=30_000)
+        browser = await launch(pw)
         try:
             yield Site(services, str(server.make_url("")).rstrip("/"), browser)
         finally:
