@@ -25,7 +25,7 @@ from edge_agent.reporter import Reporter
 from edge_agent.store import Store
 from hardware import Hardware
 from protocol.clock import Clock, parse_time
-from protocol.envelope import Envelope, EnvelopeError, Verifier
+from protocol.envelope import Envelope, EnvelopeError, Verifier, check_attachment
 from protocol.keys import load_public_key
 from protocol.messages import AlertBody, CommandBody, DeviceStatus, ProgrammeBody, RecallBody
 from protocol.topics import Topics, ancestors
@@ -155,7 +155,7 @@ class Agent:
         if env.type == "programme":
             self._on_programme(ProgrammeBody.from_dict(body))
         elif env.type == "alert":
-            self._on_alert(AlertBody.from_dict(body), topic)
+            self._on_alert(AlertBody.from_dict(body), topic, env)
         elif env.type == "recall":
             self._on_recall(RecallBody.from_dict(body).bulletin_ids)
         elif env.type == "command":
@@ -204,7 +204,7 @@ class Agent:
         ]
         self._spawn(self.media.prefetch(refs), "prefetch")
 
-    def _on_alert(self, alert: AlertBody, topic: str) -> None:
+    def _on_alert(self, alert: AlertBody, topic: str, env: Envelope | None = None) -> None:
         now = self.clock.now()
         if alert.msg_type not in ("Alert", "Update", "Cancel"):
             raise EnvelopeError("malformed", f"msg_type {alert.msg_type!r}")
@@ -218,6 +218,13 @@ class Agent:
         what = self.book.alert(alert, now)
         log.warning("tin khẩn cấp %s trên %s: %s -> %s", alert.identifier, topic, alert.msg_type, what)
         if what in ("new", "update"):
+            media = alert.bulletin.media if alert.bulletin is not None else None
+            if env is not None and env.attachments and media is not None and not self.media.has(media.sha256):
+                data = check_attachment(env, media.sha256, media.size)
+                if data is None:
+                    log.warning("âm thanh kèm tin khẩn cấp %s không khớp sha256: sẽ tải về", alert.identifier)
+                else:
+                    self.media.put(media.sha256, data)  # no download before the emergency plays
             self._emergency_started(alert.identifier)
         elif what == "cancel":
             if self.led is not None:

@@ -23,6 +23,7 @@ CHUNK = 64 * 1024
 TOUCH_EVERY_S = 60.0
 TOUCH_FLUSH_S = 2.0
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+INLINE_SUFFIX = ".inline"  # an attached file being written (a download writes ".part" and may resume it)
 
 
 class MediaError(RuntimeError):
@@ -72,10 +73,14 @@ class MediaCache:
 
     def _reconcile(self) -> None:
         """Index cached files the store does not know (their index write was still pending when the agent
-        was killed), so the size limit counts them and they can be evicted."""
+        was killed), so the size limit counts them and they can be evicted. A half-written attached file
+        (power cut) is dropped: the alert's audio is downloaded if it is still needed."""
         known = {sha for sha, _, _ in self._store.media_index()}
         with self._store.transaction():
             for entry in os.scandir(self.root):
+                if entry.name.endswith(INLINE_SUFFIX):
+                    Path(entry.path).unlink(missing_ok=True)
+                    continue
                 if entry.is_file() and _HEX64.fullmatch(entry.name) and entry.name not in known:
                     st = entry.stat()
                     self._store.touch_media(entry.name, st.st_size, st.st_mtime)
@@ -101,6 +106,19 @@ class MediaCache:
                     delay *= 2
             self._touch(ref.sha256, target)
         return target
+
+    def put(self, sha256: str, data: bytes) -> None:
+        """Cache a file whose bytes the caller already checked against `sha256` (an alert's attached audio):
+        written durably (fsync, then rename), so playing it needs no download."""
+        target = self.path(sha256)
+        if not target.exists():
+            tmp = target.with_name(target.name + INLINE_SUFFIX)
+            with tmp.open("wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        self._touch(sha256, target)
 
     def _touch(self, sha256: str, target: Path) -> None:
         """Mark it used (the eviction order), at most every TOUCH_EVERY_S per file. The index write and the

@@ -24,7 +24,10 @@ from protocol.messages import DeviceStatus
 log = logging.getLogger("edge_agent.mqtt")
 
 SESSION_EXPIRY_S = 7 * 24 * 3600  # the broker keeps our subscriptions and queued QoS 1 messages this long
-STATUS_DEBOUNCE_S = 0.15  # changes this close together go out as one status
+# Changes this close together go out as one status, sent this long after the first: an emergency's alert,
+# relay and play start become one status that shows it playing, sent once the audio has started (on a
+# thousand devices at once, a status per step would compete with the plays for the hub and the broker).
+STATUS_DEBOUNCE_S = 1.0
 _STATUS_FIELDS = tuple(f.name for f in dataclasses.fields(DeviceStatus))
 
 

@@ -93,6 +93,13 @@ class MediaConfig(_Section):
     max_video_height: int = Field(1080, ge=16, description="tallest LED video, pixels")
     max_image_px: int = Field(4096, ge=16, description="largest image side, pixels")
     max_subtitles_kb: int = Field(512, ge=1, description="largest WebVTT file")
+    alert_inline_kb: int = Field(
+        256,
+        ge=0,
+        le=512,
+        description="an emergency's audio up to this size travels inside its alert, so no device has to "
+        "download it before playing (0 = devices always download it)",
+    )
 
 
 class HubConfig(_Section):

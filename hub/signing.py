@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,13 @@ class Envelopes:
         self.clock = clock
 
     def make(
-        self, type_: str, body: dict[str, Any], *, expires_at: datetime | None = None, id_: str | None = None
+        self,
+        type_: str,
+        body: dict[str, Any],
+        *,
+        expires_at: datetime | None = None,
+        id_: str | None = None,
+        attachments: Iterable[bytes] = (),
     ) -> bytes:
         return self.signer.sign(
             type=type_,
@@ -73,4 +80,5 @@ class Envelopes:
             issued_at=self.clock.now(),
             expires_at=expires_at,
             body=body,
+            attachments=attachments,
         )

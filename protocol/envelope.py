@@ -1,17 +1,24 @@
 """Signed envelopes (DESIGN.md, "Envelope").
 
-Wire form (UTF-8 JSON): {"envelope": {v, type, id, seq, issued_at, expires_at, key_id, body}, "sig": b64}.
-The signature is Ed25519 over canonical_json(envelope). A receiver drops anything that is malformed,
-oversized, unsigned, signed by an unknown key, badly signed, expired, or replayed (seq not above the last
-accepted on that stream); `EnvelopeError.reason` says which, so it can be counted and reported.
+Wire form (UTF-8 JSON): {"envelope": {v, type, id, seq, issued_at, expires_at, key_id, body}, "sig": b64}
+and, optionally, "attachments": {sha256 hex: base64 bytes}. The signature is Ed25519 over
+canonical_json(envelope). Attachments are NOT signed: each is the content of a file the signed body names
+by its sha256 (an emergency's audio, so devices need not download it), and is trusted only once its own
+bytes hash to that name (check_attachment); one that does not is ignored, never the message with it.
+
+A receiver drops anything that is malformed, oversized, unsigned, signed by an unknown key, badly signed,
+expired, or replayed (seq not above the last accepted on that stream); `EnvelopeError.reason` says which,
+so it can be counted and reported.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
+import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -49,6 +56,8 @@ class Envelope:
     key_id: str
     body: Mapping[str, Any] = field(default_factory=dict)
     v: int = ENVELOPE_VERSION
+    # unsigned, outside the envelope: sha256 hex -> base64 (see the module docstring and check_attachment)
+    attachments: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -110,8 +119,10 @@ class Signer:
         issued_at: datetime,
         expires_at: datetime | None,
         body: Mapping[str, Any],
+        attachments: Iterable[bytes] = (),
     ) -> bytes:
-        env = Envelope(type, id, seq, issued_at, expires_at, self.key_id, body)
+        files = encode_attachments(attachments)
+        env = Envelope(type, id, seq, issued_at, expires_at, self.key_id, body, attachments=files)
         return self.sign_envelope(env)
 
     def sign_envelope(self, env: Envelope) -> bytes:
@@ -119,7 +130,30 @@ class Signer:
             raise ValueError("envelope key_id does not match the signing key")
         payload = env.to_dict()
         sig = self._key.sign(canonical_json(payload))
-        return canonical_json({"envelope": payload, "sig": base64.b64encode(sig).decode("ascii")})
+        outer: dict[str, Any] = {"envelope": payload, "sig": base64.b64encode(sig).decode("ascii")}
+        if env.attachments:
+            outer["attachments"] = dict(env.attachments)
+        return canonical_json(outer)
+
+
+def encode_attachments(files: Iterable[bytes]) -> dict[str, str]:
+    """{sha256 hex: base64} of each file, as a Signer sends them along."""
+    return {hashlib.sha256(data).hexdigest(): base64.b64encode(data).decode("ascii") for data in files}
+
+
+def check_attachment(env: Envelope, sha256: str, size: int) -> bytes | None:
+    """The attached file named `sha256` (by the signed body), or None when there is none or it is not exactly
+    those bytes: bad base64, another size or another hash. The caller then fetches the file as usual."""
+    text = env.attachments.get(sha256)
+    if text is None:
+        return None
+    try:
+        data = binascii.a2b_base64(text, strict_mode=True)  # strict and fast (b64decode validates by regex)
+    except (binascii.Error, ValueError):
+        return None
+    if len(data) != size or hashlib.sha256(data).hexdigest() != sha256:
+        return None
+    return data
 
 
 class Verifier:
@@ -163,6 +197,10 @@ class Verifier:
             raise EnvelopeError("bad_signature", "signature does not match the content") from None
         if env.expires_at is not None and env.expires_at <= now:
             raise EnvelopeError("expired", f"expired at {to_iso(env.expires_at)}")
+        att = outer.get("attachments")
+        if isinstance(att, dict) and att:  # unsigned: kept only as {str: str}, checked by hash when used
+            clean = {k: v for k, v in att.items() if isinstance(k, str) and isinstance(v, str)}
+            env = dataclasses.replace(env, attachments=clean)
         return env
 
 

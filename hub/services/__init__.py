@@ -42,7 +42,9 @@ class Services:
         self.programmes = ProgrammeService(ctx, self.areas)
         self.devices = DeviceService(ctx, self.areas)
         self.deliveries = DeliveryService(ctx, self.bulletins)
-        self.publishing = PublishingService(ctx, self.areas, self.programmes, envelopes, publisher)
+        self.publishing = PublishingService(
+            ctx, self.areas, self.programmes, envelopes, publisher, media_path=self.media.path_for
+        )
         self.envelopes = envelopes
 
     # --- workflow steps that publish

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import select
@@ -18,7 +21,7 @@ from hub.services.areas import AreaService
 from hub.services.base import Context
 from hub.services.programmes import ProgrammeService, Snap, load_snaps
 from hub.signing import Envelopes
-from protocol.messages import AlertBody, CommandBody, RecallBody
+from protocol.messages import AlertBody, CommandBody, MediaRef, RecallBody
 from protocol.topics import DEVICE_KINDS, Topics
 
 log = logging.getLogger(__name__)
@@ -70,9 +73,12 @@ class PublishingService:
         programmes: ProgrammeService,
         envelopes: Envelopes,
         publisher: PublisherLike,
+        *,
+        media_path: Callable[[str], Path] | None = None,
     ) -> None:
         self.ctx, self.areas, self.programmes = ctx, areas, programmes
         self.envelopes, self.publisher = envelopes, publisher
+        self._media_path = media_path
         self.topics = Topics(ctx.config.mqtt.topic_prefix)
         self._pending: dict[str, set[str]] = {}
         self._wake = asyncio.Event()
@@ -103,12 +109,33 @@ class PublishingService:
         )
         # A cancel must outlive the alert it cancels on agents that were offline; keep it 1 h at least.
         exp = max(expires, now) if msg_type != "Cancel" else max(expires, now) + timedelta(hours=1)
-        return self.envelopes.make("alert", body.to_dict(), expires_at=exp), exp
+        audio = self._inline_media(info.media) if msg_type != "Cancel" and info.media is not None else None
+        attachments = [audio] if audio is not None else []
+        return self.envelopes.make("alert", body.to_dict(), expires_at=exp, attachments=attachments), exp
+
+    def _inline_media(self, ref: MediaRef) -> bytes | None:
+        """The emergency's audio, attached to the alert when it is small enough (media.alert_inline_kb): then
+        no device downloads it before playing, which is what lets an emergency start at once on a thousand
+        devices (and sooner on a slow link). None when it is too big or cannot be read; devices then
+        download it as usual."""
+        limit = self.ctx.config.media.alert_inline_kb * 1024
+        if self._media_path is None or ref.size > limit:
+            return None
+        path = self._media_path(ref.sha256)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            log.error("emergency audio %s not inlined, devices will download it: %s", ref.sha256[:12], exc)
+            return None
+        if len(data) != ref.size or hashlib.sha256(data).hexdigest() != ref.sha256:
+            log.error("emergency audio %s does not match its sha256 on disk: not inlined", ref.sha256[:12])
+            return None
+        return data
 
     async def publish_alert(self, bulletin_id: str, msg_type: str = "Alert") -> list[asyncio.Future[None]]:
         """Publish on the alert topic of every target (urgent), then republish the affected programmes."""
         s = await asyncio.to_thread(self._snap, bulletin_id)
-        wire, exp = self._alert_wire(s, msg_type)
+        wire, exp = await asyncio.to_thread(self._alert_wire, s, msg_type)  # reads the audio to inline
         expiry_s = max(1, int((exp - self.ctx.now()).total_seconds()))
         futs = [
             self.publisher.publish(

@@ -154,6 +154,7 @@ class FakeHub:
         seq: int | None = None,
         issued: datetime | None = None,
         signer: Signer | None = None,
+        attachments: list[bytes] = (),  # type: ignore[assignment]
     ) -> bytes:
         if seq is None:
             self.seq += 1
@@ -165,6 +166,7 @@ class FakeHub:
             issued_at=issued or self.clock.now(),
             expires_at=expires,
             body=body,
+            attachments=attachments,
         )
 
     def programme(
@@ -286,9 +288,21 @@ class FakeHub:
         )
 
     async def send_alert(
-        self, body: AlertBody, expires: datetime, *, area: str = "67", issued: datetime | None = None
+        self,
+        body: AlertBody,
+        expires: datetime,
+        *,
+        area: str = "67",
+        issued: datetime | None = None,
+        attach: bool = False,
     ) -> bytes:
-        wire = self.sign("alert", body.to_dict(), expires=expires, issued=issued)
+        """attach: the bulletin's audio rides along, as the real hub sends it (no download needed)."""
+        files = (
+            [self.media[body.bulletin.media.sha256]]
+            if attach and body.bulletin and body.bulletin.media
+            else []
+        )
+        wire = self.sign("alert", body.to_dict(), expires=expires, issued=issued, attachments=files)
         await self.publish(self.topics.alert(area), wire)
         return wire
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 from dataclasses import replace
 from datetime import timedelta
 
@@ -102,3 +104,34 @@ async def test_emergency_learnt_from_retained_programme_repeats(
     await wait_until(lambda: len(collector.plays("bao-muon", "completed")) == 2, 15, "played twice")
     await asyncio.sleep(1.5)
     assert len(collector.plays("bao-muon")) == 2, "count=2 and no then_every_s: exactly two plays"
+
+
+async def test_attached_audio_plays_without_a_download_and_a_bad_one_is_downloaded(
+    hub: FakeHub, collector: Collector, agent: AgentProcess
+) -> None:
+    """The hub attaches an emergency's audio to the alert: the agent checks it against the signed sha256,
+    caches it and plays with no request to the hub. Bytes that do not match are not used: it downloads."""
+    agent.start()
+    await agent.ready()
+    flood = hub.bulletin("lu-kem-am-thanh", 10, priority="emergency")
+    body, expires = hub.alert(flood)
+    await hub.send_alert(body, expires, attach=True)
+    await wait_until(lambda: collector.plays("lu-kem-am-thanh", "completed"), 15, "attached audio played")
+    sha = flood.media.sha256  # type: ignore[union-attr]
+    assert sha not in hub.requests, "played from the attachment, not downloaded"
+    cached = agent.data / "media" / sha
+    assert cached.read_bytes() == hub.media[sha]
+    assert not list((agent.data / "media").glob("*.inline")), "no half-written file left"
+
+    fire = hub.bulletin("chay-kem-hong", 10, priority="emergency", freq=660)
+    body, expires = hub.alert(fire)
+    wire = json.loads(
+        hub.sign("alert", body.to_dict(), expires=expires, attachments=[hub.media[fire.media.sha256]])
+    )  # type: ignore[union-attr]
+    (key,) = wire["attachments"]
+    wire["attachments"][key] = base64.b64encode(b"\0" * fire.media.size).decode()  # type: ignore[union-attr]
+    await hub.publish(hub.topics.alert("67"), json.dumps(wire).encode())
+    await wait_until(lambda: collector.plays("chay-kem-hong", "completed"), 15, "downloaded audio played")
+    assert fire.media.sha256 in hub.requests, "the bad attachment was not used: the audio was downloaded"  # type: ignore[union-attr]
+    assert (agent.data / "media" / key).read_bytes() == hub.media[key]
+    assert "không khớp sha256" in agent.log_text()

@@ -6,6 +6,7 @@ import asyncio
 import json
 import uuid
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import aiomqtt
@@ -14,10 +15,10 @@ from hub.app import HubRuntime
 from hub.mosquitto import MosquittoProcess
 from hub.roles import SYSTEM
 from protocol.clock import FrozenClock
-from protocol.envelope import Verifier
+from protocol.envelope import Verifier, check_attachment
 from protocol.messages import AlertBody, ProgrammeBody
 from protocol.topics import Topics
-from tests.hub.conftest import PASSWORD, SAMPLE, T0, make_config
+from tests.hub.conftest import PASSWORD, SAMPLE, T0, Hub, make_config
 
 
 async def test_emergency_and_programmes_signed_over_broker(  # noqa: PLR0915 - one story, told in order
@@ -94,8 +95,13 @@ async def test_emergency_and_programmes_signed_over_broker(  # noqa: PLR0915 - o
         assert alert.seq < envs[-1].seq
         # media the agent will fetch is served and matches the signed hash
         async with aiohttp.ClientSession(hub.url) as http:
-            r = await http.get(prog.bulletins[0].media.url)  # type: ignore[union-attr]
-            assert r.status == 200 and len(await r.read()) == prog.bulletins[0].media.size  # type: ignore[union-attr]
+            ref = prog.bulletins[0].media
+            assert ref is not None
+            r = await http.get(ref.url)
+            served = await r.read()
+            assert r.status == 200 and len(served) == ref.size
+        # ... and the alert that went over the broker carried those very bytes (no download needed)
+        assert check_attachment(alert, ref.sha256, ref.size) == served
 
         # agent -> hub: status (retained) and a batch of events, one delivered twice
         async with aiomqtt.Client(broker.host, broker.port, identifier="radio-a") as dev:
@@ -148,3 +154,43 @@ async def test_emergency_and_programmes_signed_over_broker(  # noqa: PLR0915 - o
         await asyncio.wait_for(stored(), 10)
         assert len(s.devices.plays(SYSTEM, bulletin=b["id"])) == 1
         assert s.bulletins.get(SYSTEM, b["id"])["status"] == "on_air"
+
+
+async def test_emergency_alert_carries_its_audio_up_to_the_configured_size(hub: Hub) -> None:
+    """The alert carries the speech as an attachment (devices play without a download); 0 turns it off."""
+    verifier = Verifier([hub.s.envelopes.key.public])
+    alert_topic = "nguon/v1/area/67/alert"
+
+    async def approve_emergency() -> tuple[AlertBody, Any]:
+        status, b = await hub.call(
+            "POST",
+            "/api/v1/bulletins",
+            "editor67",
+            json={
+                "title": "Cảnh báo lũ",
+                "priority": "emergency",
+                "text": f"Lũ đang lên ở bản {uuid.uuid4().hex[:4]}, sơ tán ngay.",
+                "targets": ["67"],
+                "kinds": ["radio"],
+            },
+        )
+        assert status == 201, b
+        status, out = await hub.call("POST", f"/api/v1/bulletins/{b['id']}/approve", "editor67")
+        assert status == 200, out
+        wire = [p for t, p, _ in hub.publisher.messages if t == alert_topic][-1]
+        env = verifier.verify(wire, now=hub.clock.now())
+        body = AlertBody.from_dict(dict(env.body))
+        assert body.identifier == b["id"] and body.bulletin is not None and body.bulletin.media is not None
+        return body, env
+
+    body, env = await approve_emergency()
+    media = body.bulletin.media  # type: ignore[union-attr]
+    r = await hub.client.get(media.url)
+    served = await r.read()
+    assert r.status == 200 and len(served) == media.size < 256 * 1024
+    assert check_attachment(env, media.sha256, media.size) == served
+
+    cfg = hub.s.ctx.config
+    hub.s.ctx.config = cfg.model_copy(update={"media": cfg.media.model_copy(update={"alert_inline_kb": 0})})
+    body, env = await approve_emergency()
+    assert env.attachments == {} and body.bulletin.media is not None  # type: ignore[union-attr]

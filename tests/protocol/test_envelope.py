@@ -57,3 +57,36 @@ def test_topics() -> None:
         t.alert("67//1")
     with pytest.raises(ValueError, match="device kind"):
         t.program("67", "tv")
+
+
+def test_attachments_ride_unsigned_and_are_trusted_only_by_their_hash() -> None:
+    import base64  # noqa: PLC0415
+    import hashlib  # noqa: PLC0415
+    import json  # noqa: PLC0415
+
+    from protocol.envelope import check_attachment  # noqa: PLC0415
+
+    kp = KeyPair.generate()
+    audio = bytes(range(256)) * 40
+    sha = hashlib.sha256(audio).hexdigest()
+    wire = Signer(kp.private).sign(type="alert", id="e1", seq=1, issued_at=NOW, expires_at=None,
+                                   body={"media": {"sha256": sha, "size": len(audio)}}, attachments=[audio])
+    v = Verifier([kp.public])
+    env = v.verify(wire, now=NOW)
+    assert set(env.attachments) == {sha}
+    assert check_attachment(env, sha, len(audio)) == audio
+    assert check_attachment(env, sha, len(audio) + 1) is None  # the signed size must match too
+    assert check_attachment(env, "0" * 64, len(audio)) is None  # not attached
+
+    # Not signed: changing it leaves the signature valid, but the hash check refuses the bytes.
+    outer = json.loads(wire)
+    outer["attachments"][sha] = base64.b64encode(b"x" + audio[1:]).decode()
+    env2 = v.verify(json.dumps(outer).encode(), now=NOW)
+    assert check_attachment(env2, sha, len(audio)) is None
+    outer["attachments"][sha] = "not base64!"
+    assert check_attachment(v.verify(json.dumps(outer).encode(), now=NOW), sha, len(audio)) is None
+    outer["attachments"] = ["junk"]  # the wrong shape is ignored, never the message with it
+    assert v.verify(json.dumps(outer).encode(), now=NOW).attachments == {}
+    # A message without attachments has the wire form it always had.
+    plain = _signed(kp)
+    assert b"attachments" not in plain and v.verify(plain, now=NOW).attachments == {}
