@@ -79,6 +79,7 @@ class Agent:
         self.programme_version = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self.resubscribe: Callable[[], None] = lambda: None
+        self._types_by_topic: dict[str, tuple[str, ...]] | None = None
         self._housekept_at: float | None = None
         self._trusted_seen = trust.trusted
         saved = store.programme(settings.kind)
@@ -110,13 +111,12 @@ class Agent:
         )
 
     def _expected_types(self, topic: str) -> tuple[str, ...]:
-        if topic == self.topics.program(self.settings.area, self.settings.kind):
-            return ("programme",)
-        if topic == self.topics.cmd(self.settings.device_id):
-            return ("command",)
-        if topic in {self.topics.alert(a) for a in ancestors(self.settings.area)}:
-            return ("alert", "recall")
-        return ()
+        if self._types_by_topic is None:  # the same for the agent's life: built once
+            s = self.settings
+            self._types_by_topic = {self.topics.alert(a): ("alert", "recall") for a in ancestors(s.area)}
+            self._types_by_topic[self.topics.program(s.area, s.kind)] = ("programme",)
+            self._types_by_topic[self.topics.cmd(s.device_id)] = ("command",)
+        return self._types_by_topic.get(topic, ())
 
     def _needed_media(self) -> set[str]:
         return self.radio.needed_media() | self.book.needed_media()
@@ -236,8 +236,9 @@ class Agent:
     def _emergency_started(self, eid: str) -> None:
         em = self.book.get(eid)
         assert em is not None
-        if em.alert.bulletin is not None and em.alert.bulletin.media is not None:
-            self._spawn(self.media.prefetch([em.alert.bulletin.media]), f"fetch:{eid}")
+        media = em.alert.bulletin.media if em.alert.bulletin is not None else None
+        if media is not None and not self.media.has(media.sha256):
+            self._spawn(self.media.prefetch([media]), f"fetch:{eid}")
         if self.led is not None:
             self.led.emergency(em.alert)
         else:

@@ -85,6 +85,14 @@ class MediaCache:
                     st = entry.stat()
                     self._store.touch_media(entry.name, st.st_size, st.st_mtime)
 
+    def cached(self, ref: MediaRef) -> Path | None:
+        """The local file for `ref` if it is already here (marked used), without waiting on anything."""
+        target = self.path(ref.sha256)
+        if not target.exists():
+            return None
+        self._touch(ref.sha256, target)
+        return target
+
     async def ensure(self, ref: MediaRef, *, attempts: int = 3) -> Path:
         """The verified local file for `ref`, downloading it if needed."""
         target = self.path(ref.sha256)

@@ -418,6 +418,9 @@ class RadioRunner:
     async def _fetch(self, b: BulletinInfo, wait_s: float) -> Path | str:
         if b.media is None:
             return "bản tin không có tệp âm thanh"
+        path = self._media.cached(b.media)  # the usual case (prefetched, or attached to the alert): no wait
+        if path is not None:
+            return path
         try:
             return await asyncio.wait_for(self._media.ensure(b.media), timeout=wait_s)
         except (MediaError, TimeoutError) as exc:

@@ -6,9 +6,12 @@ import json
 from typing import Any
 
 
-def canonical_json(obj: Any) -> bytes:
-    """Sorted keys, UTF-8, no insignificant whitespace; floats are refused (use ints or strings)."""
-    _reject_floats(obj)
+def canonical_json(obj: Any, *, refuse_floats: bool = True) -> bytes:
+    """Sorted keys, UTF-8, no insignificant whitespace; floats are refused (use ints or strings).
+    refuse_floats=False is for re-encoding what was received, to check a signature: the bytes either match
+    what the hub signed or not, and the hub never signs a float (walking the tree costs every message)."""
+    if refuse_floats:
+        _reject_floats(obj)
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 

@@ -6,7 +6,7 @@ wire, durations are integer milliseconds (canonical JSON carries no floats).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 PRIORITIES = ("emergency", "priority", "normal")
@@ -17,6 +17,28 @@ ALERT_MSG_TYPES = ("Alert", "Update", "Cancel")
 ALERT_STATUS = ("Actual", "Exercise")
 COMMANDS = ("volume", "stop", "resync", "test_tone", "report")
 PLAY_OUTCOMES = ("completed", "interrupted", "skipped", "failed")
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_LEAVES = frozenset({str, int, bool, type(None)})
+
+
+def asdict(obj: Any) -> Any:
+    """dataclasses.asdict for these messages, without its deep copies (every leaf here is immutable: str,
+    int, bool, None): an agent stores each alert and programme it accepts, and a Pi feels the difference."""
+    cls = type(obj)
+    if cls in _LEAVES:
+        return obj
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        if cls is list or cls is tuple:
+            return [asdict(v) for v in obj]
+        if cls is dict:
+            return {k: asdict(v) for k, v in obj.items()}
+        if not is_dataclass(obj):
+            return obj
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(obj))
+    return {n: asdict(getattr(obj, n)) for n in names}
 
 
 def _pick(cls: type, data: dict[str, Any]) -> dict[str, Any]:
