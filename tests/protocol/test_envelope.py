@@ -90,3 +90,24 @@ def test_attachments_ride_unsigned_and_are_trusted_only_by_their_hash() -> None:
     # A message without attachments has the wire form it always had.
     plain = _signed(kp)
     assert b"attachments" not in plain and v.verify(plain, now=NOW).attachments == {}
+
+
+def test_attachment_decoding_without_pybase64(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The standard library path (a device without pybase64) accepts and refuses exactly the same."""
+    import base64  # noqa: PLC0415
+    import hashlib  # noqa: PLC0415
+
+    from protocol import envelope  # noqa: PLC0415
+
+    kp = KeyPair.generate()
+    audio = b"\x00\xffID3" * 999
+    sha = hashlib.sha256(audio).hexdigest()
+    wire = Signer(kp.private).sign(type="alert", id="e2", seq=1, issued_at=NOW, expires_at=None,
+                                   body={}, attachments=[audio])
+    env = Verifier([kp.public]).verify(wire, now=NOW)
+    for decoder in (envelope._b64, None):
+        monkeypatch.setattr(envelope, "_b64", decoder)
+        assert envelope.check_attachment(env, sha, len(audio)) == audio
+        for bad in ("AAAA=", "AA AA", base64.b64encode(audio).decode() + "\n"):
+            bent = envelope.Envelope(**{**env.__dict__, "attachments": {sha: bad}})
+            assert envelope.check_attachment(bent, sha, len(audio)) is None
