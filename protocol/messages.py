@@ -171,6 +171,8 @@ class AlertBody:
     areas: list[str]
     bulletin: BulletinInfo | None = None  # absent on Cancel
     repeat: Repeat = field(default_factory=Repeat)
+    # (addition) the names of `areas`, same order, for people reading an LED board ("Huyện X", not "67/660")
+    area_names: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -182,6 +184,7 @@ class AlertBody:
             d["bulletin"] = BulletinInfo.from_dict(d["bulletin"])
         d["repeat"] = Repeat(**_pick(Repeat, d.get("repeat") or {}))
         d["areas"] = list(d.get("areas", []))
+        d["area_names"] = [str(n) for n in d.get("area_names") or []]
         return cls(**d)
 
 

@@ -47,7 +47,8 @@ class Emergency:
             id=alert.identifier,
             title=(info.title if info else "") or "Thông báo khẩn cấp",
             text=(info.text if info else "") or "",
-            areas=tuple(alert.areas),
+            # names when the hub sent them (people read the board), else the codes
+            areas=tuple(alert.area_names if len(alert.area_names) == len(alert.areas) else alert.areas),
             sent=_parse_or_none(alert.sent),
             expires=_parse_or_none(alert.expires),
             exercise=alert.status == "Exercise" or bool(info and info.exercise),

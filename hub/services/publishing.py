@@ -106,12 +106,17 @@ class PublishingService:
             areas=list(s.targets),
             bulletin=None if msg_type == "Cancel" else info,
             repeat=s.repeat_obj(),
+            area_names=self._area_names(s.targets),
         )
         # A cancel must outlive the alert it cancels on agents that were offline; keep it 1 h at least.
         exp = max(expires, now) if msg_type != "Cancel" else max(expires, now) + timedelta(hours=1)
         audio = self._inline_media(info.media) if msg_type != "Cancel" and info.media is not None else None
         attachments = [audio] if audio is not None else []
         return self.envelopes.make("alert", body.to_dict(), expires_at=exp, attachments=attachments), exp
+
+    def _area_names(self, paths: tuple[str, ...]) -> list[str]:
+        known = self.areas.all()
+        return [known[p].name if p in known else p for p in paths]
 
     def _inline_media(self, ref: MediaRef) -> bytes | None:
         """The emergency's audio, attached to the alert when it is small enough (media.alert_inline_kb): then

@@ -326,3 +326,15 @@ def test_stop_takes_the_emergency_off_until_an_update_but_a_new_one_shows() -> N
     assert logic.screen(now)["mode"] == "standby"  # e1 stays off
     logic.emergency(alert("e1", sent=now, msg_type="Update", text="Nước đã rút một phần."), now)
     assert logic.screen(now)["emergency"]["id"] == "e1"  # new wording: shown again
+
+
+def test_emergency_screen_names_the_areas_when_the_hub_sends_names() -> None:
+    from dataclasses import replace  # noqa: PLC0415
+
+    from edge_agent.led.logic import Emergency  # noqa: PLC0415
+
+    a = alert("lu-ten", sent=local("16:00"))
+    assert Emergency.from_alert(a).areas == ("67/660/24613",)  # an older hub: the codes
+    named = replace(a, area_names=["Phường Nghĩa Tân"])
+    assert Emergency.from_alert(named).areas == ("Phường Nghĩa Tân",)
+    assert Emergency.from_alert(replace(a, area_names=["thiếu", "thừa"])).areas == ("67/660/24613",)
