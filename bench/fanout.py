@@ -79,6 +79,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="parent dir of the agents' data (default /dev/shm: each real device writes its own "
         "storage in parallel; '' = the temp dir on disk)",
     )
+    p.add_argument(
+        "--attach-kb",
+        type=int,
+        default=256,
+        help="hub media.alert_inline_kb: the emergency's audio rides in the alert up to this size "
+        "(default 256; 0 = every agent downloads it, as before 25 Nov 2026)",
+    )
     p.add_argument("--ready-timeout", type=float, default=0.0, help="s to wait for all agents (0 = auto)")
     p.add_argument("--play-timeout", type=float, default=60.0, help="s to wait for every agent to play")
     p.add_argument(
@@ -382,7 +389,7 @@ async def api(http: aiohttp.ClientSession, method: str, url: str, *, token: str 
         return body
 
 
-def hub_toml(tmp: Path, http_port: int, mqtt_port: int) -> dict[str, Any]:
+def hub_toml(tmp: Path, http_port: int, mqtt_port: int, *, attach_kb: int = 256) -> dict[str, Any]:
     """The hub's config, as a dict and written to tmp/hub.toml for `python -m hub serve --config`."""
     data = {
         "data_dir": str(tmp / "hub"),
@@ -395,6 +402,7 @@ def hub_toml(tmp: Path, http_port: int, mqtt_port: int) -> dict[str, Any]:
             "client_id": f"nguon-hub-bench{os.getpid()}",
         },
         "programme": {"scheduler": False},
+        "media": {"alert_inline_kb": attach_kb},
     }
     lines = [f"{k} = {json.dumps(v)}" for k, v in data.items() if not isinstance(v, dict)]
     for section, values in data.items():
@@ -444,7 +452,7 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:  # noqa:
     hub_code: int | None = None
     with MosquittoProcess(tmp / "mosquitto", extra_config="max_keepalive 600\n") as broker:
         http_port = free_port()
-        cfg = build_config(hub_toml(tmp, http_port, broker.port), environ={})
+        cfg = build_config(hub_toml(tmp, http_port, broker.port, attach_kb=args.attach_kb), environ={})
         key = await asyncio.to_thread(seed_hub, cfg, tree, devices)
         hub_url = f"http://127.0.0.1:{http_port}"
         obs = Observer()
@@ -592,6 +600,7 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:  # noqa:
         "workers": len(specs),
         "agents_per_process": per,
         "communes": len(communes),
+        "attach_kb": args.attach_kb,
         "sim_speed": args.sim_speed,
         "sim_record_audio": args.record_audio,
         "relay_lead_s": 0.0,

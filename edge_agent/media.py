@@ -120,15 +120,19 @@ class MediaCache:
         written durably (fsync, then rename), so playing it needs no download."""
         target = self.path(sha256)
         if not target.exists():
-            tmp = target.with_name(target.name + INLINE_SUFFIX)
-            with tmp.open("wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
+            tmp = f"{target}{INLINE_SUFFIX}"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
             os.replace(tmp, target)
-        self._touch(sha256, target)
+        self._touch(sha256, target, len(data))
 
-    def _touch(self, sha256: str, target: Path) -> None:
+    def _touch(self, sha256: str, target: Path, size: int | None = None) -> None:
         """Mark it used (the eviction order), at most every TOUCH_EVERY_S per file. The index write and the
         eviction it may cause happen TOUCH_FLUSH_S later, in one commit: an emergency's audio starts
         without waiting for them (on a Pi's SD card a commit is an fsync of several ms). If the agent dies
@@ -137,7 +141,7 @@ class MediaCache:
         if t - self._touched.get(sha256, -TOUCH_EVERY_S) < TOUCH_EVERY_S:
             return
         self._touched[sha256] = t
-        self._pending[sha256] = (target.stat().st_size, time.time())
+        self._pending[sha256] = (target.stat().st_size if size is None else size, time.time())
         if self._flush_handle is None:
             loop = asyncio.get_running_loop()
             self._flush_handle = loop.call_later(TOUCH_FLUSH_S, self.flush_touches)

@@ -31,7 +31,12 @@ from protocol.canonical import canonical_json
 try:  # SIMD base64 (the agent extra installs it): an alert's audio decodes in µs, not a fifth of a ms
     import pybase64 as _b64
 except ImportError:  # pragma: no cover - the standard library is strict too, only slower
-    _b64 = None
+    _b64 = None  # type: ignore[assignment]
+try:  # parses an alert with its audio 5x faster; only to read (the signed bytes are canonical_json's).
+    # Its JSONDecodeError is json's, and it refuses what the hub never sends (NaN, ints over 64 bits).
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover - the standard library gives the same objects, only slower
+    _loads = json.loads  # type: ignore[assignment]
 from protocol.clock import parse_time, to_iso
 from protocol.keys import key_id_for
 
@@ -188,7 +193,7 @@ class Verifier:
         if len(wire) > self.max_bytes:
             raise EnvelopeError("oversized", f"{len(wire)} bytes is over the limit of {self.max_bytes}")
         try:
-            outer = json.loads(wire)
+            outer = _loads(wire)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise EnvelopeError("malformed", f"not JSON: {exc}") from None
         if not isinstance(outer, dict) or "envelope" not in outer:

@@ -7,7 +7,7 @@ wire, durations are integer milliseconds (canonical JSON carries no floats).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, is_dataclass
-from typing import Any
+from typing import Any, cast
 
 PRIORITIES = ("emergency", "priority", "normal")
 ORIGINS = ("central", "province", "district", "commune")
@@ -39,6 +39,10 @@ def asdict(obj: Any) -> Any:
             return obj
         names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(obj))
     return {n: asdict(getattr(obj, n)) for n in names}
+
+
+def _dict(obj: Any) -> dict[str, Any]:
+    return cast(dict[str, Any], asdict(obj))
 
 
 def _pick(cls: type, data: dict[str, Any]) -> dict[str, Any]:
@@ -92,7 +96,7 @@ class BulletinInfo:
     repeat: Repeat | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _dict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BulletinInfo:
@@ -143,7 +147,7 @@ class ProgrammeBody:
     recalled: list[str] = field(default_factory=list)  # ids recalled recently: remove, confirm, never play
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _dict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ProgrammeBody:
@@ -175,7 +179,7 @@ class AlertBody:
     area_names: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _dict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AlertBody:
@@ -196,7 +200,7 @@ class CommandBody:
     args: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _dict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CommandBody:
@@ -211,7 +215,7 @@ class RecallBody:
     reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _dict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RecallBody:
@@ -242,7 +246,7 @@ class DeviceEvent:
     data: dict[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _dict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DeviceEvent:
@@ -275,7 +279,7 @@ class DeviceStatus:
     rejected: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _dict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DeviceStatus:

@@ -23,6 +23,8 @@ KEYS = {
     "media_ready_p50_ms",
     "media_ready_p99_ms",
     "play_events_at_hub_side",
+    "cpu_to_p99_s",
+    "attach_kb",
 }
 
 
