@@ -111,3 +111,22 @@ def test_attachment_decoding_without_pybase64(monkeypatch: pytest.MonkeyPatch) -
         for bad in ("AAAA=", "AA AA", base64.b64encode(audio).decode() + "\n"):
             bent = envelope.Envelope(**{**env.__dict__, "attachments": {sha: bad}})
             assert envelope.check_attachment(bent, sha, len(audio)) is None
+
+
+def test_verify_reads_the_same_with_the_standard_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    """orjson reads alerts on devices that have it; without it the standard library gives the same result."""
+    import json  # noqa: PLC0415
+
+    from protocol import envelope  # noqa: PLC0415
+
+    kp = KeyPair.generate()
+    wire = _signed(kp)
+    for loads in (envelope._loads, json.loads):
+        monkeypatch.setattr(envelope, "_loads", loads)
+        assert Verifier([kp.public]).verify(wire, now=NOW).body == {"title": "Bão số 9"}
+        for bad in (b"not json", b"\xff\xfe", b"[1, 2"):
+            with pytest.raises(EnvelopeError) as info:
+                Verifier([kp.public]).verify(bad, now=NOW)
+            assert info.value.reason == "malformed"
+        with pytest.raises(EnvelopeError):  # "malformed" (orjson) or "unsigned" (json): refused either way
+            Verifier([kp.public]).verify(b'{"envelope": NaN}', now=NOW)
