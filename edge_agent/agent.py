@@ -224,7 +224,10 @@ class Agent:
                 if data is None:
                     log.warning("âm thanh kèm tin khẩn cấp %s không khớp sha256: sẽ tải về", alert.identifier)
                 else:
-                    self.media.put(media.sha256, data)  # no download before the emergency plays
+                    try:
+                        self.media.put(media.sha256, data)  # no download before the emergency plays
+                    except OSError as exc:  # e.g. a full card: the emergency still stands, the radio fetches
+                        log.error("không ghi được âm thanh kèm %s (%s): sẽ tải về", alert.identifier, exc)
             self._emergency_started(alert.identifier)
         elif what == "cancel":
             if self.led is not None:

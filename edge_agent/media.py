@@ -95,6 +95,9 @@ class MediaCache:
 
     async def ensure(self, ref: MediaRef, *, attempts: int = 3) -> Path:
         """The verified local file for `ref`, downloading it if needed."""
+        hit = self.cached(ref)
+        if hit is not None:
+            return hit
         target = self.path(ref.sha256)
         lock = self._locks.setdefault(ref.sha256, asyncio.Lock())
         async with lock:
@@ -123,13 +126,17 @@ class MediaCache:
             tmp = f"{target}{INLINE_SUFFIX}"
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, target)
+                try:
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(fd, view) :]
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+                os.replace(tmp, target)
+            except OSError:  # a full card: nothing half-written stays under either name
+                Path(tmp).unlink(missing_ok=True)
+                raise
         self._touch(sha256, target, len(data))
 
     def _touch(self, sha256: str, target: Path, size: int | None = None) -> None:

@@ -108,3 +108,31 @@ async def test_files_left_unindexed_by_a_kill_are_indexed_at_start(tmp_path: Pat
     assert store.media_index() == [(sha, 5_000, 1_000_000.0)]
     await cache.aclose()
     store.close()
+
+
+async def test_attached_audio_is_written_whole_or_not_at_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """put(): a failing write (a full SD card) leaves neither the file nor a temp file; a later put works,
+    and a temp file a power cut left behind is removed at the next start."""
+    root = tmp_path / "media"
+    store = Store(tmp_path / "a.db")
+    cache = MediaCache(root, store=store, hub_url="http://127.0.0.1:9", max_bytes=1 << 20, needed=set)
+    data = b"ID3" + bytes(range(256)) * 100
+    sha = hashlib.sha256(data).hexdigest()
+
+    def full(_fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(OSError):
+        cache.put(sha, data)
+    assert sorted(p.name for p in root.iterdir()) == []
+    monkeypatch.undo()
+    cache.put(sha, data)
+    assert (root / sha).read_bytes() == data and cache.has(sha)
+    await cache.aclose()
+    (root / f"{'2' * 64}.inline").write_bytes(b"half")
+    MediaCache(root, store=store, hub_url="http://127.0.0.1:9", max_bytes=1 << 20, needed=set)
+    assert sorted(p.name for p in root.iterdir()) == [sha]
+    store.close()
