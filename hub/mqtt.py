@@ -52,7 +52,7 @@ class Backoff:
 
 
 def _client(cfg: MqttConfig, password: str, suffix: str, will: aiomqtt.Will | None = None) -> aiomqtt.Client:
-    return aiomqtt.Client(
+    client = aiomqtt.Client(
         cfg.host,
         cfg.port,
         username=cfg.username or None,
@@ -64,6 +64,10 @@ def _client(cfg: MqttConfig, password: str, suffix: str, will: aiomqtt.Will | No
         max_concurrent_outgoing_calls=MAX_IN_FLIGHT,
         will=will,
     )
+    # aiomqtt warns above 10 unacknowledged publishes; the hub keeps up to MAX_IN_FLIGHT on purpose (a
+    # programme per commune after an approval), so only more than that is worth a line in the log.
+    client.pending_calls_threshold = MAX_IN_FLIGHT
+    return client
 
 
 class Publisher:

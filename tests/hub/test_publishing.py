@@ -195,3 +195,11 @@ async def test_emergency_alert_carries_its_audio_up_to_the_configured_size(hub: 
     hub.s.ctx.config = cfg.model_copy(update={"media": cfg.media.model_copy(update={"alert_inline_kb": 0})})
     body, env = await approve_emergency()
     assert env.attachments == {} and body.bulletin.media is not None  # type: ignore[union-attr]
+
+
+async def test_hub_mqtt_client_warns_only_past_its_own_in_flight_bound() -> None:
+    """`hub serve` used to log aiomqtt's "pending publish calls" warning at every approval burst."""
+    from hub.config import MqttConfig  # noqa: PLC0415
+    from hub.mqtt import MAX_IN_FLIGHT, _client  # noqa: PLC0415
+
+    assert _client(MqttConfig(), "", "t").pending_calls_threshold == MAX_IN_FLIGHT
