@@ -302,11 +302,16 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def own_cpu_s() -> float:
+    """User + system CPU seconds this bench process (its observer) used so far."""
+    t = os.times()
+    return t.user + t.system
+
+
 async def sample_cpu(watched: dict[str, int], out: list[tuple[float, dict[str, float]]]) -> None:
     """Every 50 ms, the CPU seconds used so far by each watched process and by this one ("bench")."""
     while True:
-        t = os.times()
-        out.append((time.time(), {**{k: cpu_s(v) for k, v in watched.items()}, "bench": t.user + t.system}))
+        out.append((time.time(), {**{k: cpu_s(v) for k, v in watched.items()}, "bench": own_cpu_s()}))
         await asyncio.sleep(0.05)
 
 
@@ -529,7 +534,7 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:  # noqa:
                     **{f"worker{i}": p.pid for i, p in enumerate(procs)},
                 }
                 cpu0 = {k: cpu_s(v) for k, v in watched.items()}
-                cpu0["bench"] = os.times().user + os.times().system
+                cpu0["bench"] = own_cpu_s()
                 samples: list[tuple[float, dict[str, float]]] = []
                 sampler = asyncio.create_task(sample_cpu(watched, samples))
                 t_approve = time.time()
