@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -315,6 +316,26 @@ async def sample_cpu(watched: dict[str, int], out: list[tuple[float, dict[str, f
         await asyncio.sleep(0.05)
 
 
+def machine_probe(rounds: int = 500) -> dict[str, float]:
+    """How fast this machine is right now, in the agents' own terms: one Ed25519 verify (every agent does
+    one per alert) and one sha256 of 64 KiB. The same code's p99 moves with these (PERFORMANCE.md)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: PLC0415
+
+    key = Ed25519PrivateKey.generate()
+    pub, msg = key.public_key(), b"x" * 600
+    sig = key.sign(msg)
+    t = time.perf_counter()
+    for _ in range(rounds):
+        pub.verify(sig, msg)
+    verify_us = (time.perf_counter() - t) / rounds * 1e6
+    blob = bytes(64 * 1024)
+    t = time.perf_counter()
+    for _ in range(rounds // 5):
+        hashlib.sha256(blob).digest()
+    sha_us = (time.perf_counter() - t) / (rounds // 5) * 1e6
+    return {"ed25519_verify_us": round(verify_us, 1), "sha256_64k_us": round(sha_us, 1)}
+
+
 def percentile(sorted_ms: list[float], q: float) -> float:
     """Nearest-rank percentile of an ascending list."""
     if not sorted_ms:
@@ -527,6 +548,7 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:  # noqa:
                 ready_s = time.monotonic() - t_spawn
                 # Let the connection burst settle (statuses stored by the hub) so it is not measured.
                 await _settle(obs)
+                probe = machine_probe()  # before the approval: not in the measured window
                 spies = start_profilers(args.profile, [hub_proc.pid, *(p.pid for p in procs)])
                 watched = {
                     "hub": hub_proc.pid,
@@ -613,6 +635,7 @@ async def bench(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:  # noqa:
         "worker_exit_codes": codes,
         "hub_exit_code": hub_code,
         "agent_data": "tmpfs" if str(agent_root).startswith(SHM) else "disk",
+        "machine": probe,
     }
 
 

@@ -25,6 +25,7 @@ KEYS = {
     "play_events_at_hub_side",
     "cpu_to_p99_s",
     "attach_kb",
+    "machine",
 }
 
 
@@ -64,6 +65,8 @@ def test_fanout_20_agents_all_play_and_print_one_json_line() -> None:
     assert 0 < result["approve_to_publish_ms"] <= result["p50_ms"] <= result["p99_ms"] <= result["max_ms"]
     assert all(math.isfinite(result[k]) for k in ("p50_ms", "p99_ms", "max_ms"))
     assert result["worker_exit_codes"] == [0] and result["hub_exit_code"] == 0
+    # the machine's speed at the time, so figures from different hosts can be compared
+    assert 0 < result["machine"]["ed25519_verify_us"] < 10_000 and 0 < result["machine"]["sha256_64k_us"]
 
 
 def test_bad_arguments_are_refused_with_a_message() -> None:
