@@ -25,7 +25,7 @@ from hub.app import HubRuntime
 from hub.config import build_config
 from hub.roles import SYSTEM
 
-PASSWORD = "Thu-nghiem-Mat-khau-2026"
+PASSWORD = "Thu-nghiem-Mat-khau-2026"  # noqa: S105 - a throw-away hub in a temp dir
 SAMPLE = Path(__file__).resolve().parents[1] / "hub" / "data" / "sample_province.json"
 
 
@@ -43,14 +43,26 @@ async def _timed(n: int, conc: int, fn) -> dict[str, float]:  # type: ignore[no-
     await asyncio.gather(*(one(i) for i in range(n)))
     total = time.perf_counter() - t0
     lat.sort()
-    return {"requests": n, "seconds": round(total, 3), "per_s": round(n / total, 1),
-            "p50_ms": round(statistics.median(lat) * 1000, 1), "p99_ms": round(lat[int(0.99 * (n - 1))] * 1000, 1)}
+    return {
+        "requests": n,
+        "seconds": round(total, 3),
+        "per_s": round(n / total, 1),
+        "p50_ms": round(statistics.median(lat) * 1000, 1),
+        "p99_ms": round(lat[int(0.99 * (n - 1))] * 1000, 1),
+    }
 
 
 async def main(reads: int, submits: int, conc: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = build_config({"data_dir": tmp, "http": {"port": 0}, "mqtt": {"enabled": False},
-                            "programme": {"scheduler": False}}, environ={})
+        cfg = build_config(
+            {
+                "data_dir": tmp,
+                "http": {"port": 0},
+                "mqtt": {"enabled": False},
+                "programme": {"scheduler": False},
+            },
+            environ={},
+        )
         async with HubRuntime(cfg) as hub:
             s = hub.services
             assert s is not None
@@ -60,21 +72,39 @@ async def main(reads: int, submits: int, conc: int) -> dict[str, object]:
                 r = await http.post("/api/v1/auth/login", json={"username": "bench", "password": PASSWORD})
                 auth = {"Authorization": "Bearer " + (await r.json())["token"]}
                 for i in range(20):  # a realistic day: 20 approved bulletins
-                    r = await http.post("/api/v1/bulletins", headers=auth, json={
-                        "title": f"Bản tin {i}", "priority": "priority" if i % 2 else "normal",
-                        "text": f"Thông báo số {i} của UBND tỉnh.", "targets": ["67"], "kinds": ["radio", "led"]})
+                    r = await http.post(
+                        "/api/v1/bulletins",
+                        headers=auth,
+                        json={
+                            "title": f"Bản tin {i}",
+                            "priority": "priority" if i % 2 else "normal",
+                            "text": f"Thông báo số {i} của UBND tỉnh.",
+                            "targets": ["67"],
+                            "kinds": ["radio", "led"],
+                        },
+                    )
                     bid = (await r.json())["id"]
                     await http.post(f"/api/v1/bulletins/{bid}/approve", headers=auth)
 
                 async def read(_i: int) -> None:
-                    async with http.get("/api/v1/programme?area=67/660/24613&kind=radio", headers=auth) as resp:
+                    async with http.get(
+                        "/api/v1/programme?area=67/660/24613&kind=radio", headers=auth
+                    ) as resp:
                         assert resp.status == 200
                         await resp.json()
 
                 async def submit(i: int) -> None:
-                    async with http.post("/api/v1/bulletins", headers=auth, json={
-                            "title": f"Bench {i}", "priority": "normal", "text": f"Nội dung thử số {i * 7 + 3}.",
-                            "targets": ["67/660"], "kinds": ["radio"]}) as resp:
+                    async with http.post(
+                        "/api/v1/bulletins",
+                        headers=auth,
+                        json={
+                            "title": f"Bench {i}",
+                            "priority": "normal",
+                            "text": f"Nội dung thử số {i * 7 + 3}.",
+                            "targets": ["67/660"],
+                            "kinds": ["radio"],
+                        },
+                    ) as resp:
                         assert resp.status == 201, await resp.text()
 
                 read_stats = await _timed(reads, conc, read)
@@ -84,8 +114,14 @@ async def main(reads: int, submits: int, conc: int) -> dict[str, object]:
                 mixed = await _timed(reads, conc, read)
                 mixed["submits_still_running_at_end"] = not burst.done()
                 await burst
-    return {"bench": "api", "db": "sqlite", "concurrency": conc, "programme_read": read_stats,
-            "bulletin_submit_tts": submit_stats, "programme_read_during_submits": mixed}
+    return {
+        "bench": "api",
+        "db": "sqlite",
+        "concurrency": conc,
+        "programme_read": read_stats,
+        "bulletin_submit_tts": submit_stats,
+        "programme_read_during_submits": mixed,
+    }
 
 
 if __name__ == "__main__":

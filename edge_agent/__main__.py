@@ -107,6 +107,7 @@ async def _watchdog() -> None:
     interval = watchdog_interval_s()
     if interval is None:
         await asyncio.Event().wait()  # not under a systemd watchdog: nothing to ping, never finishes
+        return
     while True:  # the ping comes from the event loop itself, so a hung loop gets the agent restarted
         notify("WATCHDOG=1")
         await asyncio.sleep(interval)

@@ -70,7 +70,7 @@ def _libc() -> ctypes.CDLL:
 def _adjtimex_synchronised() -> bool | None:
     try:
         libc = _libc()
-        state = libc.adjtimex(ctypes.byref(_Timex()))  # modes = 0: read only
+        state: int = libc.adjtimex(ctypes.byref(_Timex()))  # modes = 0: read only
     except (OSError, AttributeError):
         return None
     if state < 0:

@@ -49,7 +49,7 @@ class Connection:
 
     def _make_client(self) -> aiomqtt.Client:
         s = self.agent.settings
-        props = Properties(PacketTypes.CONNECT)
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]  # paho has no annotations here
         props.SessionExpiryInterval = SESSION_EXPIRY_S
         return aiomqtt.Client(
             s.mqtt.host,

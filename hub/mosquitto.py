@@ -46,9 +46,12 @@ class MosquittoProcess:
         if not self.port:
             self.port = free_port(self.host)
         conf = self.workdir / "mosquitto.conf"
-        auth = ("allow_anonymous true\n" if self.password_file is None else
-                f"allow_anonymous false\npassword_file {self.password_file}\n"
-                + (f"acl_file {self.acl_file}\n" if self.acl_file else ""))
+        auth = (
+            "allow_anonymous true\n"
+            if self.password_file is None
+            else f"allow_anonymous false\npassword_file {self.password_file}\n"
+            + (f"acl_file {self.acl_file}\n" if self.acl_file else "")
+        )
         conf.write_text(
             f"listener {self.port} {self.host}\n"
             f"{auth}"
@@ -65,9 +68,11 @@ class MosquittoProcess:
             f"{self.extra_config}\n"
         )
         log = (self.workdir / "mosquitto.log").open("ab")
-        # Its own session: a Ctrl-C meant for the demo must not kill the broker before the hub and agents stop.
-        self.proc = subprocess.Popen([mosquitto_binary(), "-c", str(conf)], stdout=log, stderr=log,
-                                     start_new_session=True)
+        # Its own session: a Ctrl-C meant for the demo must not kill the broker before the hub and
+        # agents stop.
+        self.proc = subprocess.Popen(
+            [mosquitto_binary(), "-c", str(conf)], stdout=log, stderr=log, start_new_session=True
+        )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -27,12 +27,20 @@ SEND_TIMEOUT_S = 2.0
 
 
 class LedSettings(Protocol):
-    width: int
-    height: int
-    http_host: str
-    http_port: int
-    standby: str
-    windows: list[str]
+    """What the board reads from edge_agent.config.LedSettings (read-only there: a frozen dataclass)."""
+
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def http_host(self) -> str: ...
+    @property
+    def http_port(self) -> int: ...
+    @property
+    def standby(self) -> str: ...
+    @property
+    def windows(self) -> Sequence[str]: ...
 
 
 class LedBoard:

@@ -192,9 +192,9 @@ class BoardLogic:
                 ends.append(start)
         day = self._today(now)
         for item in day.items if day is not None else []:
-            start = _parse_or_none(item.start)
-            if start is not None and start > now:
-                ends.append(start)
+            item_start = _parse_or_none(item.start)
+            if item_start is not None and item_start > now:
+                ends.append(item_start)
         return min(ends) if ends else now
 
     def close(self, now: datetime, detail: str) -> list[Display]:

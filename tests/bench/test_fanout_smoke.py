@@ -66,7 +66,7 @@ def test_fanout_20_agents_all_play_and_print_one_json_line() -> None:
     assert all(math.isfinite(result[k]) for k in ("p50_ms", "p99_ms", "max_ms"))
     assert result["worker_exit_codes"] == [0] and result["hub_exit_code"] == 0
     # the machine's speed at the time, so figures from different hosts can be compared
-    assert 0 < result["machine"]["ed25519_verify_us"] < 10_000 and 0 < result["machine"]["sha256_64k_us"]
+    assert 0 < result["machine"]["ed25519_verify_us"] < 10_000 and result["machine"]["sha256_64k_us"] > 0
 
 
 def test_bad_arguments_are_refused_with_a_message() -> None:

@@ -10,9 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
-
-
 revision = '0001'
 down_revision = None
 branch_labels = None
@@ -108,7 +105,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('bulletin_id', 'device_id')
     )
     with op.batch_alter_table('recall_confirmations', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_recall_confirmations_bulletin_id'), ['bulletin_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_recall_confirmations_bulletin_id'), ['bulletin_id'], unique=False)  # noqa: E501 - generated
 
     op.create_table('devices',
     sa.Column('id', sa.String(length=64), nullable=False),
