@@ -307,8 +307,9 @@ class Agent:
         if state is None:
             state = self._state()
         now_playing = playing.bulletin_id if playing else None
+        since = playing.since if playing else None
         if self.led is not None:
-            now_playing = self.led.now_showing
+            now_playing, since = self.led.now_showing, self.led.showing_since
         disk_free_mb, temperature = self._slow()
         return DeviceStatus(
             device_id=self.settings.device_id,
@@ -325,6 +326,7 @@ class Agent:
             temperature_c=temperature,
             outbox=self.store.outbox_size(),
             rejected=self.reporter.rejected,
+            playing_since=since.isoformat() if since is not None and now_playing else None,
         )
 
     def _slow(self) -> tuple[int, int | None]:

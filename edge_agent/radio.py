@@ -14,7 +14,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,7 @@ class Interrupt:
 class NowPlaying:
     bulletin_id: str
     emergency: bool
+    since: datetime | None = None  # set when the audio starts (the status's playing_since)
 
 
 class RadioRunner:
@@ -438,7 +439,7 @@ class RadioRunner:
         `on_progress(position_ms)` every PROGRESS_EVERY_S saves where it got to (resume after power loss)."""
         self._interrupt = None
         self._interrupt_evt.clear()
-        self.now_playing = playing
+        self.now_playing = replace(playing, since=self._clock.now())
         self._on_change()
         log.info("bắt đầu phát %s%s (từ %d ms)", "KHẨN CẤP " if playing.emergency else "", b.id, offset)
         task = asyncio.create_task(

@@ -277,6 +277,9 @@ class DeviceStatus:
     temperature_c: int | None = None
     outbox: int = 0
     rejected: int = 0
+    # When what `now_playing` names started here (ISO 8601; None when nothing plays). A status is sent up
+    # to STATUS_DEBOUNCE_S after the change, so `at` is not the start: the hub times emergencies by this.
+    playing_since: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return _dict(self)

@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -175,6 +176,11 @@ class LedBoard:
     def now_showing(self) -> str | None:
         """The bulletin on screen (for the device status), or None on standby."""
         return self._logic.showing.bulletin_id if self._logic.showing is not None else None
+
+    @property
+    def showing_since(self) -> datetime | None:
+        """When the bulletin on screen was put there (for the device status), or None on standby."""
+        return self._logic.showing.started_at if self._logic.showing is not None else None
 
     @property
     def mode(self) -> str:

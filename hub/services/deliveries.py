@@ -1,7 +1,8 @@
 """A bulletin's delivery to its target devices: first confirmed play, latency, recall confirmation.
 
-An emergency is confirmed by whichever comes first: the device's status saying it is playing it (sent as
-soon as it starts, recorded by `record_first_playing`) or a "play" event's started_at (sent when it ends).
+An emergency is confirmed by whichever comes first: the device's status saying it is playing it (sent
+within a second of the start and carrying the start, `playing_since`; recorded by `record_first_playing`)
+or a "play" event's started_at (sent when it ends).
 """
 
 from __future__ import annotations
@@ -54,7 +55,10 @@ def record_first_playing(sess: Session, latest: dict[str, dict[str, Any]], now: 
     for dev, bid in playing.items():
         if bid not in sent:
             continue  # only emergencies are timed live; scheduled plays are proven by their play events
-        at = optional_time(latest[dev].get("at")) or now
+        # when it started, as the device says (playing_since); a status is sent up to a second after the
+        # start, so its `at` is later; older agents send only `at`
+        st = latest[dev]
+        at = optional_time(st.get("playing_since")) or optional_time(st.get("at")) or now
         # a device clock may be off: it cannot have started before the hub sent it, nor after the hub heard
         start = sent[bid]
         at = min(max(at, start) if start else at, now)

@@ -315,6 +315,7 @@ class Collector:
         self.topics = Topics(prefix)
         self.events: list[dict[str, Any]] = []
         self.status: dict[str, Any] = {}
+        self.statuses: list[dict[str, Any]] = []  # every status received, in order
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
 
@@ -338,6 +339,7 @@ class Collector:
                         data = json.loads(msg.payload)  # type: ignore[arg-type]
                         if str(msg.topic).endswith("/status"):
                             self.status = data
+                            self.statuses.append(data)
                         else:
                             self.events.extend(data if isinstance(data, list) else [data])
             except aiomqtt.MqttError:

@@ -6,7 +6,7 @@ import asyncio
 import base64
 import json
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from protocol.messages import Repeat
 from tests.agent.harness import AgentProcess, Collector, FakeHub, wait_until
@@ -122,6 +122,15 @@ async def test_attached_audio_plays_without_a_download_and_a_bad_one_is_download
     cached = agent.data / "media" / sha
     assert cached.read_bytes() == hub.media[sha]
     assert not list((agent.data / "media").glob("*.inline")), "no half-written file left"
+    # the status showing it playing says when it started (it is sent up to a second later: the hub times
+    # the emergency by playing_since, not by the status's own `at`)
+    playing = [s for s in collector.statuses if s.get("now_playing") == "lu-kem-am-thanh"]
+    assert playing, collector.statuses
+    started = datetime.fromisoformat(collector.plays("lu-kem-am-thanh", "completed")[0]["started_at"])
+    for s in playing:
+        since = datetime.fromisoformat(s["playing_since"])
+        assert abs((since - started).total_seconds()) < 0.2 and datetime.fromisoformat(s["at"]) >= since
+    assert all(s["playing_since"] is None for s in collector.statuses if s.get("now_playing") is None)
 
     fire = hub.bulletin("chay-kem-hong", 10, priority="emergency", freq=660)
     body, expires = hub.alert(fire)

@@ -118,6 +118,8 @@ async def test_led_agent_rotation_emergency_cancel_and_proof_of_display(
         seen = await slides_shown(page, {"anh-lich-tiem", "tb-nuoc"}, 16)
         on_screen = seen[-1]
         await wait_until(lambda: agent.status().get("now_playing") == on_screen, 5, "status shows the slide")
+        since = datetime.fromisoformat(agent.status()["playing_since"])  # when the slide went on screen
+        assert since <= datetime.fromisoformat(agent.status()["at"])
 
         body = AlertBody(
             "lu-quet",
@@ -189,6 +191,7 @@ async def stop_command_clears_the_board(
     assert detail.split(";")[0] in {f"đã dừng hiển thị {b}" for b in ("anh-lich-tiem", "tb-nuoc")}, detail
     assert "chế độ chờ đến 07:00" in detail  # no item starts later: until the window ends
     await wait_until(lambda: agent.status().get("now_playing") is None, 5, "standby in the status")
+    assert agent.status()["playing_since"] is None
     await page.wait_for_function(
         "() => window.nguonBoard && window.nguonBoard.state.mode === 'standby'", timeout=5_000
     )

@@ -163,6 +163,30 @@ async def test_first_status_or_play_event_whichever_is_earlier(hub: Hub) -> None
     assert status_ == 404 and err["error"]["field"] == "id"
 
 
+async def test_latency_is_when_the_device_started_not_when_its_status_was_sent(hub: Hub) -> None:
+    """Agents send a status up to a second after a change (debounced) and say when the play started."""
+    for dev in ("loa-1", "loa-2", "loa-3", "loa-4"):
+        hub.s.devices.register(SYSTEM, device_id=dev, kind="radio", area=COMMUNE)
+    bid, sent = await _sent(hub, EMERGENCY)
+    hub.clock.advance(5)
+
+    def since(dev: str, at: float, started: Any) -> dict[str, Any]:
+        return {**status(dev, bid, sent + timedelta(seconds=at)), "playing_since": started}
+
+    hub.s.devices.ingest_statuses(
+        {
+            "loa-1": since("loa-1", 1.3, (sent + timedelta(seconds=0.4)).isoformat()),
+            "loa-2": since("loa-2", 1.1, (sent - timedelta(seconds=20)).isoformat()),  # clock behind
+            "loa-3": since("loa-3", 1.2, "không phải thời gian"),  # unreadable: the status's own time
+            "loa-4": status("loa-4", bid, sent + timedelta(seconds=1.5)),  # an older agent: no playing_since
+        }
+    )
+    status_, dl = await hub.call("GET", f"/api/v1/bulletins/{bid}/deliveries", "viewer")
+    assert status_ == 200, dl
+    latency = {r["device_id"]: r["latency_ms"] for r in dl["devices"]}
+    assert latency == {"loa-1": 400, "loa-2": 0, "loa-3": 1200, "loa-4": 1500}
+
+
 async def test_recall_confirmations_per_device(hub: Hub) -> None:
     for dev in ("loa-1", "loa-2"):
         hub.s.devices.register(SYSTEM, device_id=dev, kind="radio", area=COMMUNE)
