@@ -14,7 +14,16 @@ from typing import Any
 
 from playlists import texts
 from playlists.errors import RequestError
-from playlists.model import ORIGINS, PRIORITIES, Bulletin, CompileRequest, Play, ProgrammeResult, Unscheduled
+from playlists.model import (
+    ORIGINS,
+    PRIORITIES,
+    Bulletin,
+    CompileRequest,
+    Play,
+    ProgrammeResult,
+    Shortfall,
+    Unscheduled,
+)
 from playlists.windows import DEFAULT_TZ, Window, default_windows, load_tz, parse_windows
 
 _INF = float("inf")
@@ -253,8 +262,10 @@ def compile_day(
     ranked.extend(normal)
     free = [[[w.start, w.end]] for w in day.windows]
     placed: list[tuple[float, int, int, str, float]] = []  # start, window, play number, id, end
+    got: dict[str, int] = {}
     for e in ranked:
         plays = _place(e, free, gap_s)
+        got[e.id] = len(plays)
         if not plays:
             outcome[e.index] = e.no_room
         for n, (wi, s, end) in enumerate(plays, start=1):
@@ -264,7 +275,26 @@ def compile_day(
     return ProgrammeResult(
         programme=programme, emergencies=tuple(emergencies),
         unscheduled=tuple(u for u in outcome if u is not None), windows=day.labels,
+        # radio only: an LED board shows every item in each window its validity allows (plays_per_day unused)
+        short=tuple(
+            _shortfall(e, got[e.id], day)
+            for e in day.entries
+            if day.kind == "radio" and 0 < got.get(e.id, 0) < e.wanted
+        ),
     )
+
+
+def _shortfall(e: _Entry, planned: int, day: Day) -> Shortfall:
+    """Why `e` got `planned` < wanted plays: full windows, its validity, or one play per window (checked in
+    that order, so the reason named is the one that cost the first missing play)."""
+    valid = [day.windows[wi].label for wi, _, _ in e.usable]
+    if planned < min(e.wanted, len(valid)):
+        reason, detail = "window_full", texts.short_of_room(planned, e.wanted, day.labels)
+    elif len(valid) < min(e.wanted, len(day.windows)):
+        reason, detail = "validity", texts.short_validity(planned, e.wanted, valid)
+    else:
+        reason, detail = "one_per_window", texts.one_per_window(planned, e.wanted, day.labels)
+    return Shortfall(e.id, planned, e.wanted, reason, detail)
 
 
 def _play(w: _WindowSpan, bid: str, n: int, s: float, end: float) -> Play:

@@ -14,6 +14,8 @@ PRIORITIES = ("emergency", "priority", "normal")
 # Among priority bulletins the regulation airs central, then province, district, commune.
 ORIGINS = ("central", "province", "district", "commune")
 REASONS = ("not_targeted", "wrong_kind", "expired", "not_yet_valid", "not_selected", "window_full")
+# Why a radio bulletin on air gets fewer plays than its plays_per_day.
+SHORT_REASONS = ("one_per_window", "validity", "window_full")
 
 
 def _aware(value: datetime | None, name: str, bid: str) -> None:
@@ -114,6 +116,21 @@ class Unscheduled:
 
 
 @dataclass(frozen=True, slots=True)
+class Shortfall:
+    """A radio bulletin on air today with fewer plays than its plays_per_day, and why (in Vietnamese)."""
+
+    bulletin_id: str
+    planned: int
+    wanted: int
+    reason: str
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"bulletin_id": self.bulletin_id, "planned": self.planned, "wanted": self.wanted,
+                "reason": self.reason, "detail": self.detail}
+
+
+@dataclass(frozen=True, slots=True)
 class ProgrammeResult:
     """A compiled day: plays sorted by start, emergencies in effect, and what is not on air."""
 
@@ -121,10 +138,12 @@ class ProgrammeResult:
     emergencies: tuple[str, ...]
     unscheduled: tuple[Unscheduled, ...]
     windows: tuple[str, ...] = field(default=())
+    short: tuple[Shortfall, ...] = field(default=())  # on air, but fewer plays than wanted (radio)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "programme": [p.to_dict() for p in self.programme],
             "emergencies": list(self.emergencies),
             "unscheduled": [u.to_dict() for u in self.unscheduled],
+            "short": [s.to_dict() for s in self.short],
         }

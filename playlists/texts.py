@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 KIND_NAMES = {"radio": "đài truyền thanh", "led": "bảng tin điện tử"}
@@ -52,3 +52,21 @@ def too_long(duration_s: float, labels: Iterable[str]) -> str:
     length = f"{minutes:.0f} phút" if minutes >= 1 else f"{duration_s:.0f} giây"
     return (f"Bản tin dài {length}, dài hơn mọi khung giờ phát hôm nay ({_windows(labels)}) "
             "nên không thể phát trọn.")
+
+
+def _times(planned: int, wanted: int) -> str:
+    return f"Hôm nay phát {planned}/{wanted} lần"
+
+
+def one_per_window(planned: int, wanted: int, labels: Sequence[str]) -> str:
+    return (f"{_times(planned, wanted)}: mỗi khung giờ phát một lần, hôm nay có {len(labels)} khung giờ "
+            f"({_windows(labels)}).")
+
+
+def short_validity(planned: int, wanted: int, labels: Sequence[str]) -> str:
+    return (f"{_times(planned, wanted)}: thời hạn hiệu lực của bản tin chỉ đủ để phát trọn trong "
+            f"{len(labels)} khung giờ ({_windows(labels)}).")
+
+
+def short_of_room(planned: int, wanted: int, labels: Sequence[str]) -> str:
+    return f"{_times(planned, wanted)}: không còn chỗ trong các khung giờ phát hôm nay ({_windows(labels)})."

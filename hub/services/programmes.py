@@ -292,6 +292,8 @@ class ProgrammeService:
                 }
                 for u in res["unscheduled"]
             ],
+            # on air with fewer plays than plays_per_day (radio), and why
+            "short": [{**s, "title": t(s["bulletin_id"])} for s in res.get("short", [])],
             "order": list(choice.order or []) if choice else [],
             "selection": list(choice.selection) if choice and choice.selection is not None else None,
             "not_live": not_live,

@@ -51,7 +51,9 @@ def arrange(view: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, 
             it["bulletin_id"],
             {"id": it["bulletin_id"], "title": it["title"], "priority": it["priority"], "on_air": True},
         )
+    # why not on air; for one on air: why fewer plays than asked for
     reasons = {u["bulletin_id"]: u["detail"] for u in view["unscheduled"]}
+    reasons.update({s["bulletin_id"]: s["detail"] for s in view.get("short", [])})
     for u in view["unscheduled"]:
         seen.setdefault(
             u["bulletin_id"],

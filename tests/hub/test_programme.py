@@ -102,3 +102,32 @@ async def test_programme_says_why_a_bulletin_is_not_on_air(hub: Hub) -> None:
         "GET", "/api/v1/programme?area=67/660/24611&kind=radio&date=2026-11-23", "chair24611"
     )
     assert status == 200 and prog["not_live"] == [] and prog["unscheduled"] == []
+
+
+async def test_programme_says_why_a_bulletin_gets_fewer_plays_than_asked(hub: Hub) -> None:
+    data = {
+        "title": "Lịch tiêm chủng",
+        "priority": "priority",
+        "text": "Tiêm chủng sáng thứ Bảy tại trạm y tế xã.",
+        "targets": ["67/660/24613"],
+        "kinds": ["radio"],
+        "plays_per_day": 3,
+    }
+    status, b = await hub.call("POST", "/api/v1/bulletins", "editor67", json=data)
+    assert status == 201, b
+    status, b = await hub.call("POST", f"/api/v1/bulletins/{b['id']}/approve", "editor67")
+    assert status == 200, b
+    status, prog = await hub.call(
+        "GET", "/api/v1/programme?area=67/660/24613&kind=radio&date=2026-11-23", "chair24613"
+    )
+    assert status == 200, prog
+    assert [i["play"] for i in prog["programme"] if i["bulletin_id"] == b["id"]] == [1, 2]
+    (short,) = prog["short"]
+    assert (short["bulletin_id"], short["title"], short["planned"], short["wanted"], short["reason"]) == (
+        b["id"],
+        "Lịch tiêm chủng",
+        2,
+        3,
+        "one_per_window",
+    )
+    assert short["detail"].startswith("Hôm nay phát 2/3 lần")

@@ -130,6 +130,15 @@ def _check_invariants(request: dict[str, Any], result: dict[str, Any]) -> None:
         if request["device_kind"] == "radio":
             assert len(ps) <= by_id[bid]["plays_per_day"]
         assert [p["play"] for p in ps] == list(range(1, len(ps) + 1))
+    # Every radio bulletin on air with fewer plays than it asked for says why, and only those.
+    short = {s["bulletin_id"]: s for s in result["short"]}
+    expect = {bid for bid, ps in plays.items()
+              if request["device_kind"] == "radio" and len(ps) < by_id[bid]["plays_per_day"]}
+    assert set(short) == expect
+    for bid, s in short.items():
+        assert (s["planned"], s["wanted"]) == (len(plays[bid]), by_id[bid]["plays_per_day"])
+        assert s["reason"] in {"one_per_window", "validity", "window_full"} and s["detail"]
+        assert s["detail"].startswith(f"Hôm nay phát {s['planned']}/{s['wanted']} lần")
     # No overlaps, and the gap kept between neighbours in a window; the programme is sorted by start.
     starts = [datetime.fromisoformat(p["start"]) for p in result["programme"]]
     assert starts == sorted(starts)

@@ -74,6 +74,34 @@ def test_packed_back_to_back_with_gap() -> None:
 def test_plays_per_day_earliest_windows_once_per_window() -> None:
     r = run(bul("a", plays_per_day=3, duration_s=60))
     assert [(p["window"], p["play"]) for p in r["programme"]] == [(MORNING, 1), (EVENING, 2)]
+    # the missing third play is explained to the chair and the editor
+    assert r["short"] == [{
+        "bulletin_id": "a", "planned": 2, "wanted": 3, "reason": "one_per_window",
+        "detail": "Hôm nay phát 2/3 lần: mỗi khung giờ phát một lần, hôm nay có 2 khung giờ "
+                  "(05:00-06:30, 17:00-18:30).",
+    }]
+
+
+def test_fewer_plays_than_wanted_says_whether_validity_or_room_cost_them() -> None:
+    r = run(bul("morning_only", plays_per_day=2, duration_s=60, valid_until=at("12:00:00")),
+            bul("all_day", plays_per_day=2, duration_s=60))
+    short = [(s["bulletin_id"], s["planned"], s["reason"]) for s in r["short"]]
+    assert short == [("morning_only", 1, "validity")]
+    assert "chỉ đủ để phát trọn trong 1 khung giờ (05:00-06:30)" in r["short"][0]["detail"]
+
+    # 2 min left in the evening: the commune's 4-minute bulletin gets the morning only
+    r = run(bul("f1", duration_s=85 * 60), bul("f2", duration_s=88 * 60, valid_from=at("17:00:00")),
+            bul("c", origin="commune", plays_per_day=2, duration_s=240))
+    assert [(s["bulletin_id"], s["planned"], s["wanted"], s["reason"]) for s in r["short"]] == [
+        ("c", 1, 2, "window_full")]
+    assert "không còn chỗ trong các khung giờ phát hôm nay" in r["short"][0]["detail"]
+
+
+def test_no_shortfall_on_led_boards_nor_for_bulletins_not_on_air() -> None:
+    led = run(bul("a", kinds=["led"], plays_per_day=5, valid_until=at("12:00:00")), device_kind="led")
+    assert led["programme"] and led["short"] == []
+    r = run(bul("long", plays_per_day=2, duration_s=2 * 3600))
+    assert reasons(r) == {"long": "window_full"} and r["short"] == []
 
 
 def test_item_not_cut_goes_to_next_window() -> None:

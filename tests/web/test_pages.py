@@ -30,6 +30,7 @@ def bulletin_form(
     targets: tuple[str, ...] = ("67/660",),
     action: str = "submit",
     text: str = TEXT,
+    plays_per_day: int = 1,
 ) -> list[tuple[str, str]]:
     return [
         ("title", title),
@@ -38,7 +39,7 @@ def bulletin_form(
         ("text", text),
         ("kinds", "radio"),
         *[("targets", t) for t in targets],
-        ("plays_per_day", "1"),
+        ("plays_per_day", str(plays_per_day)),
         ("action", action),
     ]
 
@@ -155,6 +156,16 @@ async def test_write_approve_and_see_it_in_the_chairs_programme(web: WebHub) -> 
     assert status == 200 and "Tiêm vắc-xin sởi" in html and "Khung giờ 05:00-06:30" in html
     status, html = await chair.get("/bulletins?status=approved")
     assert "Tiêm vắc-xin sởi" in html
+
+
+async def test_chair_sees_why_a_bulletin_plays_fewer_times_than_asked(web: WebHub) -> None:
+    bid = await write(web, title="Lịch tiêm ba lần", plays_per_day=3)
+    ed = await web.as_user("editor67")
+    assert (await ed.post(f"/bulletins/{bid}/action", {"action": "approve"})).status == 303
+    chair = await web.as_user("chair24613")
+    _, html = await chair.get("/programme?date=2026-11-23")
+    assert html.count("Lịch tiêm ba lần") >= 2  # on air in both windows
+    assert "Hôm nay phát 2/3 lần: mỗi khung giờ phát một lần, hôm nay có 2 khung giờ" in html
 
 
 async def test_reject_needs_a_reason_and_sensitive_goes_to_review(web: WebHub) -> None:
