@@ -22,8 +22,38 @@ from protocol.topics import DEVICE_KINDS, validate_device_id
 log = logging.getLogger(__name__)
 COMMAND_TTL = timedelta(seconds=60)  # contract.md: a command's envelope expires 60 s after issue
 
+# What makes a device need an operator's attention (`problems` in device_dict; docs/API.md).
+SILENT_AFTER = timedelta(minutes=5)  # no status for this long (an agent sends one every 30 s by default)
+OUTBOX_BACKLOG = 50  # reports waiting on the device to be sent
+DISK_LOW_MB = 200  # free space on the device's card
+HOT_C = 75  # the controller's temperature
 
-def device_dict(d: Device) -> dict[str, Any]:
+
+def device_problems(d: Device, now: datetime | None) -> list[dict[str, Any]]:
+    """Why this device needs attention, most urgent first: [{"code", "value"}], empty when it is fine.
+    Codes: offline, silent (no status for SILENT_AFTER although not offline), rejected (messages it refused:
+    signature, seq or expiry), clock (not synchronised: it plays no scheduled item), outbox, disk, hot."""
+    st = d.last_status or {}
+    out: list[dict[str, Any]] = []
+    if d.state in ("offline", "unknown"):
+        out.append({"code": "offline", "value": d.last_seen.isoformat() if d.last_seen else None})
+    elif now is not None and d.last_seen is not None and now - d.last_seen > SILENT_AFTER:
+        out.append({"code": "silent", "value": d.last_seen.isoformat()})
+    checks = (
+        ("rejected", st.get("rejected"), lambda v: v > 0),
+        ("clock", st.get("clock"), lambda v: v in ("unsynced", "unknown")),
+        ("outbox", st.get("outbox"), lambda v: v > OUTBOX_BACKLOG),
+        ("disk", st.get("disk_free_mb"), lambda v: v < DISK_LOW_MB),
+        ("hot", st.get("temperature_c"), lambda v: v >= HOT_C),
+    )
+    for code, value, bad in checks:
+        ok_type = isinstance(value, str) if code == "clock" else isinstance(value, int | float)
+        if ok_type and not isinstance(value, bool) and bad(value):
+            out.append({"code": code, "value": value})
+    return out
+
+
+def device_dict(d: Device, now: datetime | None = None) -> dict[str, Any]:
     st = d.last_status or {}
     return {
         "id": d.id,
@@ -38,6 +68,7 @@ def device_dict(d: Device) -> dict[str, Any]:
         "clock": st.get("clock"),
         "programme_version": st.get("programme_version"),
         "status": st,
+        "problems": device_problems(d, now),
     }
 
 
@@ -101,10 +132,11 @@ class DeviceService:
 
     def list(self, actor: Actor, *, area: str | None = None) -> list[dict[str, Any]]:
         require(actor, "read")
+        now = self.ctx.now()
         with self.ctx.db.session() as sess:
             rows = sess.scalars(select(Device).order_by(Device.area_path, Device.id)).all()
             return [
-                device_dict(d)
+                device_dict(d, now)
                 for d in rows
                 if actor.covers(d.area_path)
                 and (not area or d.area_path == area or d.area_path.startswith(area + "/"))

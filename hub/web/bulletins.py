@@ -117,12 +117,36 @@ def recall_view(req: Req, b: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def delivery_view(req: Req, b: dict[str, Any]) -> dict[str, Any] | None:
+    """Where a scheduled bulletin has played (the play log), commune by commune: for its editor. None before
+    approval and for emergencies (their console, /emergency/<id>, follows them live)."""
+    if b["priority"] == "emergency" or not b["approved_at"]:
+        return None
+    dl = req.services.deliveries.deliveries(req.actor, b["id"])
+    communes: dict[str, dict[str, Any]] = {}
+    for r in dl["devices"]:
+        c = communes.setdefault(
+            r["area"], {"area": r["area"], "total": 0, "played": 0, "plays": 0, "failed": 0}
+        )
+        c["total"] += 1
+        c["played"] += 1 if r["first_play_at"] else 0
+        c["plays"] += r["plays"]
+        c["failed"] += 1 if r["outcome"] in ("failed", "skipped") else 0
+    return {
+        "total": dl["total"],
+        "played": dl["confirmed"],
+        "plays": sum(r["plays"] for r in dl["devices"]),
+        "communes": sorted(communes.values(), key=lambda c: (c["played"] == c["total"], c["area"])),
+    }
+
+
 def detail_context(req: Req, bid: str) -> dict[str, Any]:
     b = req.services.bulletins.get(req.actor, bid)
     return {
         "b": b,
         "names": area_names(req.services),
         "recall": recall_view(req, b) if b["recalled_at"] else [],
+        "delivery": delivery_view(req, b),
         "title": b["title"],
         "sizes": BOARD_SIZES,
     }

@@ -34,15 +34,38 @@ COMMAND_VI = {
 }
 
 
+def _problem_vi(p: dict[str, Any], tz: Any) -> str:
+    """One of device_problems' entries, as the operator reads it."""
+    code, value = p["code"], p["value"]
+    if code in ("offline", "silent"):
+        if not value:
+            return "Chưa từng kết nối"
+        since = datetime.fromisoformat(value).astimezone(tz).strftime("%H:%M %d/%m")
+        return f"Mất kết nối từ {since}" if code == "offline" else f"Không có tín hiệu từ {since}"
+    texts = {
+        "rejected": f"Đã từ chối {value} tin (chữ ký, thứ tự hoặc hạn không hợp lệ)",
+        "clock": "Đồng hồ chưa đồng bộ: tạm dừng lịch phát (tin khẩn cấp vẫn phát)",
+        "outbox": f"Còn {value} báo cáo chưa gửi về",
+        "disk": f"Thẻ nhớ sắp đầy (còn {value} MB)",
+        "hot": f"Nhiệt độ cao ({value} °C)",
+    }
+    return texts.get(code, code)
+
+
 def _clock(st: Any) -> str:
     return CLOCK_VI.get(str(st or "unknown"), str(st))
 
 
 def _now_playing(v: Any, titles: dict[str, str]) -> str:
-    return titles.get(str(v), str(v)) if v else ""
+    if not v:
+        return ""
+    if v == "test_tone":
+        return "Âm thử"
+    return titles.get(str(v), str(v))
 
 
 def tree_with_devices(req: Req, devices: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The caller's area tree, keeping only areas with devices (of `devices`), each with its counts."""
     by_area: dict[str, list[dict[str, Any]]] = {}
     for d in devices:
         by_area.setdefault(d["area"], []).append(d)
@@ -54,8 +77,18 @@ def tree_with_devices(req: Req, devices: list[dict[str, Any]]) -> list[dict[str,
             here = by_area.get(n["path"], [])
             count = len(here) + sum(k["count"] for k in kids)
             online = sum(1 for d in here if d["online"]) + sum(k["online"] for k in kids)
+            attention = sum(1 for d in here if d["problems"]) + sum(k["attention"] for k in kids)
             if count:
-                out.append({**n, "children": kids, "devices": here, "count": count, "online": online})
+                out.append(
+                    {
+                        **n,
+                        "children": kids,
+                        "devices": here,
+                        "count": count,
+                        "online": online,
+                        "attention": attention,
+                    }
+                )
         return out
 
     return walk(req.services.areas.tree(req.actor.area_path))
@@ -65,7 +98,8 @@ def _rows(req: Req) -> list[dict[str, Any]]:
     tz = req.services.ctx.tz
     out = []
     devices = req.services.devices.list(req.actor)
-    titles = {b["id"]: b["title"] for b in req.services.bulletins.list(req.actor, status="on_air", limit=500)}
+    # what plays may be approved, on air or already finished: look the titles up by id, whatever the status
+    titles = req.services.bulletins.titles(req.actor, (d["now_playing"] for d in devices if d["now_playing"]))
     for d in devices:
         seen = (
             datetime.fromisoformat(d["last_seen"]).astimezone(tz).strftime("%H:%M:%S %d/%m")
@@ -79,17 +113,25 @@ def _rows(req: Req) -> list[dict[str, Any]]:
                 "seen_vi": seen,
                 "clock_vi": _clock(d["clock"]),
                 "playing_vi": _now_playing(d["now_playing"], titles),
+                "problems_vi": [_problem_vi(p, tz) for p in d["problems"]],
             }
         )
     return out
 
 
 def _page(req: Req, *, status: int = 200, error: str = "", flash: str = "") -> web.Response:
+    rows = _rows(req)
+    attention_only = req.request.query.get("attention") == "1"
+    shown = [d for d in rows if d["problems"]] if attention_only else rows
     return req.render(
         "devices.html",
         status=status,
         title="Thiết bị",
-        tree=tree_with_devices(req, _rows(req)),
+        tree=tree_with_devices(req, shown),
+        total=len(rows),
+        online=sum(1 for d in rows if d["online"]),
+        attention=sum(1 for d in rows if d["problems"]),
+        attention_only=attention_only,
         commands=COMMAND_VI,
         error=error,
         flash=flash,

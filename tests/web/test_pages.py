@@ -391,6 +391,75 @@ async def test_device_commands_validate_and_publish(web: WebHub) -> None:
     assert "Đặt âm lượng" not in html
 
 
+async def test_devices_page_counts_and_filters_the_devices_that_need_attention(web: WebHub) -> None:
+    for n in range(1, 5):
+        web.s.devices.register(SYSTEM, device_id=f"loa-24613-0{n}", kind="radio", area="67/660/24613")
+    good = {"state": "idle", "clock": "synced", "outbox": 0, "rejected": 0, "disk_free_mb": 5000}
+    web.s.devices.ingest_statuses(
+        {
+            "loa-24613-01": good,
+            "loa-24613-02": {**good, "clock": "unsynced", "rejected": 3},
+            "loa-24613-03": {**good, "state": "offline"},
+            "loa-24613-04": {**good, "disk_free_mb": 120, "outbox": 400},
+        }
+    )
+    oper = await web.as_user("oper")
+    _, html = await oper.get("/devices")
+    assert "4 thiết bị" in html and "3 trực tuyến" in html and "3 cần chú ý" in html
+    assert "Đồng hồ chưa đồng bộ: tạm dừng lịch phát" in html and "Đã từ chối 3 tin" in html
+    assert "Thẻ nhớ sắp đầy (còn 120 MB)" in html and "Còn 400 báo cáo chưa gửi về" in html
+    assert "Mất kết nối từ" in html
+    _, html = await oper.get("/devices?attention=1")
+    assert "loa-24613-01" not in html and all(f"loa-24613-0{n}" in html for n in (2, 3, 4))
+    assert "Xem tất cả thiết bị" in html
+    # a device that has said nothing for longer than SILENT_AFTER, without a last will: silent
+    web.clock.advance(6 * 60)
+    _, html = await oper.get("/devices?attention=1")
+    assert "loa-24613-01" in html and "Không có tín hiệu từ" in html
+
+
+async def test_devices_page_names_what_plays(web: WebHub) -> None:
+    bid = await write(web, title="Lịch tiêm chủng tháng 12")
+    ed = await web.as_user("editor67")
+    assert (await ed.post(f"/bulletins/{bid}/action", {"action": "approve"})).status == 303
+    web.s.devices.register(SYSTEM, device_id="loa-24613-01", kind="radio", area="67/660/24613")
+    web.s.devices.ingest_status("loa-24613-01", {"state": "playing", "clock": "synced", "now_playing": bid})
+    oper = await web.as_user("oper")
+    _, html = await oper.get("/devices")
+    assert f'<a href="/bulletins/{bid}">Lịch tiêm chủng tháng 12</a>' in html  # approved, not yet on_air
+    # a board has no speaker: no test tone button on its row (the agent would refuse it)
+    web.s.devices.register(SYSTEM, device_id="bang-24613-01", kind="led", area="67/660/24613")
+    _, html = await oper.get("/devices")
+    radio_row = html.split('id="dev-loa-24613-01"')[1].split("</tr>")[0]
+    board_row = html.split('id="dev-bang-24613-01"')[1].split("</tr>")[0]
+    assert "Phát âm thử" in radio_row and "Phát âm thử" not in board_row and "Đồng bộ lại" in board_row
+
+
+async def test_bulletin_page_shows_where_it_has_played(web: WebHub) -> None:
+    bid = await write(web, title="Lịch cắt điện tuần này")  # targets 67/660: communes 24611 and 24613
+    ed = await web.as_user("editor67")
+    _, html = await ed.get(f"/bulletins/{bid}")
+    assert "Kết quả phát" not in html  # not approved yet
+    assert (await ed.post(f"/bulletins/{bid}/action", {"action": "approve"})).status == 303
+    for dev, area in (("loa-a", "67/660/24613"), ("loa-b", "67/660/24613"), ("loa-c", "67/660/24611")):
+        web.s.devices.register(SYSTEM, device_id=dev, kind="radio", area=area)
+    started = web.clock.now()
+
+    def play(dev: str, n: int, outcome: str) -> dict[str, object]:
+        data = {"bulletin_id": bid, "outcome": outcome, "started_at": started.isoformat(), "emergency": False}
+        return {"id": f"{dev}:{n}", "type": "play", "at": started.isoformat(), "data": data}
+
+    web.s.devices.ingest_events("loa-a", [play("loa-a", 1, "completed"), play("loa-a", 2, "completed")])
+    web.s.devices.ingest_events("loa-c", [play("loa-c", 1, "failed")])
+    _, html = await ed.get(f"/bulletins/{bid}")
+    section = html.split('id="delivery"')[1].split("</section>")[0]
+    assert "1/3</strong> thiết bị" in section and "3 lượt phát" in section
+    assert f'href="/plays?bulletin={bid}"' in section
+    rows = section.split("<tbody>")[1].split("</tr>")
+    # the commune still short comes first; one device failed there
+    assert "0/1" in rows[0] and ">1</span>" in rows[0] and "1/2" in rows[1]
+
+
 async def test_play_log_searches_by_day_and_device(web: WebHub) -> None:
     web.s.devices.register(SYSTEM, device_id="loa-24613-01", kind="radio", area="67/660/24613")
     bid = await write(web, title="Tin phát thử")
