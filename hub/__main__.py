@@ -14,6 +14,7 @@ from typing import Any
 from hub.config import ConfigError, HubConfig, load_config
 from hub.errors import ServiceError
 from hub.roles import ROLES, SYSTEM
+from hub.singleton import HubAlreadyRunning
 
 
 def _services(cfg: HubConfig) -> Any:
@@ -189,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912, PLR0915 - one 
             n = s.areas.import_tree(data, SYSTEM)
             print(f"{n} areas imported")
         return 0
-    except (ConfigError, ServiceError) as exc:
+    except (ConfigError, ServiceError, HubAlreadyRunning) as exc:
         print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)
         return 2
     except (OSError, json.JSONDecodeError) as exc:

@@ -22,6 +22,7 @@ from hub.scheduler import MidnightScheduler
 from hub.services import Context, Services
 from hub.services.publishing import PublisherLike, RecordingPublisher
 from hub.signing import Envelopes, SeqAllocator, load_or_create_key
+from hub.singleton import HubAlreadyRunning, PublisherLock
 from protocol.clock import Clock, ShiftedClock
 from protocol.topics import Topics
 
@@ -156,6 +157,7 @@ class HubRuntime:
         self._statuses: dict[str, Any] = {}
         self._statuses_wake = asyncio.Event()
         self._status_task: asyncio.Task[None] | None = None
+        self._publisher_lock: PublisherLock | None = None
 
     async def start(self) -> HubRuntime:
         cfg = self.config
@@ -166,6 +168,13 @@ class HubRuntime:
         )
         services = self.services
         if self.publisher is not None:
+            lock = PublisherLock(services.ctx.db)
+            try:
+                await asyncio.to_thread(lock.acquire)
+            except HubAlreadyRunning:
+                services.ctx.db.dispose()
+                raise
+            self._publisher_lock = lock
             self.publisher.start()
             topics = Topics(cfg.mqtt.topic_prefix)
             self._status_task = asyncio.create_task(self._store_statuses(), name="nguon-hub-statuses")
@@ -254,6 +263,9 @@ class HubRuntime:
             except TimeoutError:
                 log.warning("stopping with %d messages unpublished", self.publisher.pending)
             await self.publisher.stop()
+        if self._publisher_lock is not None:
+            self._publisher_lock.release()
+            self._publisher_lock = None
         if self.services:
             self.services.ctx.db.dispose()
 

@@ -1,0 +1,98 @@
+"""One publishing hub per database.
+
+Every envelope carries a seq from SeqAllocator, which reserves blocks of SEQ_BLOCK in the database. Two hub
+processes publishing for the same database would sign with two blocks at once (say 1,001… and 2,001…), and
+an agent that accepted 2,005 refuses 1,006 as a replay: whole communes would drop programmes and alerts.
+So a hub that publishes takes this lock at start, and a second one stops with a message instead:
+PostgreSQL, a session advisory lock on a connection of its own; SQLite, an flock next to the database file.
+The lock goes with the process (connection closed, file descriptor closed), also on kill -9.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from hub.db import Database
+
+PUBLISHER_LOCK_ID = 0x6E67756F6E01  # "nguon" + 1 (the midnight job's lock is 0x6E67756F6E)
+WHY = (
+    "each hub process signs with its own block of sequence numbers, and devices refuse the other "
+    "block's messages as replays. Run one hub process per province (docs/OPERATIONS.md, Scaling)."
+)
+
+
+class HubAlreadyRunning(RuntimeError):
+    """Another hub process publishes for this database; the message says which and what to do."""
+
+
+class PublisherLock:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._conn: Any = None
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        if self.db.is_postgres:
+            self._acquire_pg()
+        else:
+            self._acquire_file()
+
+    def _acquire_pg(self) -> None:
+        conn = self.db.engine.connect()
+        got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": PUBLISHER_LOCK_ID}).scalar()
+        conn.commit()
+        if not got:
+            conn.close()
+            raise HubAlreadyRunning(
+                "another hub process already publishes for this PostgreSQL database "
+                f"(advisory lock {PUBLISHER_LOCK_ID} is held); " + WHY
+            )
+        self._conn = conn
+
+    def lock_path(self) -> Path | None:
+        """The SQLite file's lock, or None for an in-memory database (nothing to share)."""
+        name = self.db.engine.url.database
+        if not name or name == ":memory:":
+            return None
+        return Path(name).with_name(Path(name).name + ".publisher.lock")
+
+    def _acquire_file(self) -> None:
+        path = self.lock_path()
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise HubAlreadyRunning(
+                f"another hub process (pid {holder}) already publishes for the database "
+                f"{self.db.engine.url.database} (lock file {path}); " + WHY
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            try:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": PUBLISHER_LOCK_ID})
+                conn.commit()
+                conn.close()
+            except DBAPIError:
+                conn.invalidate()  # the server ends the session, and the lock with it
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            with contextlib.suppress(OSError):
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
