@@ -6,6 +6,7 @@ costs one set of queries, then compiles per commune and kind.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from hub import engine
 from hub.errors import Invalid
-from hub.models import Bulletin, Media, ProgrammeChoice, Speech
+from hub.models import Bulletin, Device, Media, Play, ProgrammeChoice, Speech
 from hub.roles import Actor
 from hub.services.areas import AreaService
 from hub.services.base import Context, require
@@ -270,6 +271,7 @@ class ProgrammeService:
             titles = {s.id: s for s in snap.snaps}
             choice = snap.choice(area, day.isoformat(), kind)
             not_live = self._not_live(sess, actor, area, kind, day)
+            reports, devices = self._reports(sess, area, kind, day)
 
         def t(bid: str) -> str:
             return titles[bid].title if bid in titles else ""
@@ -280,7 +282,12 @@ class ProgrammeService:
             "date": day.isoformat(),
             "windows": res["windows"],
             "programme": [
-                {**p, "title": t(p["bulletin_id"]), "priority": titles[p["bulletin_id"]].priority}
+                {
+                    **p,
+                    "title": t(p["bulletin_id"]),
+                    "priority": titles[p["bulletin_id"]].priority,
+                    "reports": _item_reports(reports, devices, p),
+                }
                 for p in res["programme"]
             ],
             "emergencies": [{"id": e, "title": t(e)} for e in res["emergencies"]],
@@ -298,6 +305,30 @@ class ProgrammeService:
             "selection": list(choice.selection) if choice and choice.selection is not None else None,
             "not_live": not_live,
         }
+
+    def _reports(
+        self, sess: Session, area: str, kind: str, day: date
+    ) -> tuple[dict[tuple[str, float], Counter[str]], int]:
+        """What this commune's devices of `kind` reported for the day's scheduled plays: outcomes counted
+        per (bulletin, scheduled start), and how many such devices there are."""
+        start = datetime.combine(day, time(0), self.ctx.tz)
+        ids = list(
+            sess.scalars(select(Device.id).where(Device.area_path == area, Device.kind == kind))
+        )
+        out: dict[tuple[str, float], Counter[str]] = {}
+        if ids:
+            q = select(Play.bulletin_id, Play.scheduled_at, Play.outcome, Play.device_id).where(
+                Play.device_id.in_(ids),
+                Play.scheduled_at >= start,
+                Play.scheduled_at < start + timedelta(days=1),
+            )
+            seen: set[tuple[str, float, str, str]] = set()
+            for bid, at, outcome, dev in sess.execute(q):
+                key = (bid, at.timestamp(), outcome, dev)
+                if key not in seen:  # a device's repeated report of the same play counts once
+                    seen.add(key)
+                    out.setdefault((bid, at.timestamp()), Counter())[outcome] += 1
+        return out, len(ids)
 
     def _not_live(self, sess: Session, actor: Actor, area: str, kind: str, day: date) -> list[dict[str, Any]]:
         """Bulletins for this commune that the engine never saw: waiting for approval, rejected, recalled."""
@@ -410,3 +441,14 @@ class ProgrammeService:
 
 def speech_for(sess: Session, bulletin_id: str, version: int) -> Speech | None:
     return sess.scalar(select(Speech).where(Speech.bulletin_id == bulletin_id, Speech.version == version))
+
+
+OUTCOMES = ("completed", "interrupted", "skipped", "failed")  # a play event's outcome (docs/PROTOCOL.md)
+
+
+def _item_reports(
+    reports: dict[tuple[str, float], Counter[str]], devices: int, item: dict[str, Any]
+) -> dict[str, int]:
+    """The commune's proof of play for one programme item: devices, and how many reported each outcome."""
+    got = reports.get((item["bulletin_id"], datetime.fromisoformat(item["start"]).timestamp()), Counter())
+    return {"devices": devices, **{o: got.get(o, 0) for o in OUTCOMES}}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -71,6 +71,27 @@ def arrange(view: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, 
     return prio, normal, reasons
 
 
+OUTCOME_VI = {"interrupted": "Bị ngắt", "skipped": "Bỏ qua", "failed": "Lỗi"}
+
+
+def report_label(item: dict[str, Any], now: datetime) -> tuple[str, str] | None:
+    """What the commune's devices reported for one programme item, as (text, css class); None when there
+    is nothing to say yet (no device, or a play still to come with no report)."""
+    r = item.get("reports") or {}
+    devices, done = r.get("devices", 0), r.get("completed", 0)
+    if not devices:
+        return None
+    reported = done + sum(r.get(o, 0) for o in OUTCOME_VI)
+    if not reported:
+        if datetime.fromisoformat(item["end"]) < now:
+            return "Chưa có báo cáo phát", "warn"
+        return None
+    if done >= devices:
+        return ("✔ Đã phát" if devices == 1 else f"✔ Đã phát ({done}/{devices} thiết bị)"), "ok"
+    parts = [f"Đã phát {done}/{devices}"] + [f"{v} {r[o]}" for o, v in OUTCOME_VI.items() if r.get(o)]
+    return " · ".join(parts), "warn"
+
+
 @page
 async def screen(req: Req) -> web.StreamResponse:
     area, day, kind, communes = _params(req, req.request.query)
@@ -96,8 +117,9 @@ def _render(
     prio, normal, reasons = arrange(view)
     today = req.services.ctx.local_now().date()
     windows: dict[str, list[dict[str, Any]]] = {w: [] for w in view["windows"]}
+    now = req.services.ctx.now()
     for it in view["programme"]:
-        windows.setdefault(it["window"], []).append(it)
+        windows.setdefault(it["window"], []).append({**it, "report": report_label(it, now)})
     can = req.actor.may("programme.arrange") and req.actor.covers(area)
     return req.render(
         "programme.html",

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
+from hub.roles import SYSTEM
 from protocol.envelope import Verifier
 from protocol.messages import ProgrammeBody, Repeat
 from tests.hub.conftest import Hub
@@ -131,3 +135,35 @@ async def test_programme_says_why_a_bulletin_gets_fewer_plays_than_asked(hub: Hu
         "one_per_window",
     )
     assert short["detail"].startswith("Hôm nay phát 2/3 lần")
+
+
+async def test_programme_items_carry_the_communes_reports(hub: Hub) -> None:
+    data = {
+        "title": "Lịch cắt nước",
+        "priority": "priority",
+        "text": "Xã tạm ngừng cấp nước sáng thứ Bảy.",
+        "targets": ["67/660/24613"],
+        "kinds": ["radio"],
+    }
+    status, b = await hub.call("POST", "/api/v1/bulletins", "editor67", json=data)
+    assert status == 201, b
+    status, b = await hub.call("POST", f"/api/v1/bulletins/{b['id']}/approve", "editor67")
+    assert status == 200, b
+    for dev, kind in (("loa-1", "radio"), ("loa-2", "radio"), ("bang-1", "led")):
+        hub.s.devices.register(SYSTEM, device_id=dev, kind=kind, area="67/660/24613")
+    url = "/api/v1/programme?area=67/660/24613&kind=radio&date=2026-11-23"
+    status, prog = await hub.call("GET", url, "chair24613")
+    (item,) = [i for i in prog["programme"] if i["bulletin_id"] == b["id"]]
+    assert item["reports"] == {"devices": 2, "completed": 0, "interrupted": 0, "skipped": 0, "failed": 0}
+
+    at = datetime.fromisoformat(item["start"]).astimezone(UTC).isoformat()  # same instant, other offset
+
+    def play(n: int, outcome: str) -> dict[str, Any]:
+        d = {"bulletin_id": b["id"], "outcome": outcome, "scheduled_at": at, "started_at": at}
+        return {"id": f"ev-{n}", "type": "play", "at": at, "data": d}
+
+    hub.s.devices.ingest_events("loa-1", [play(1, "completed"), play(2, "completed")])  # sent twice: once
+    hub.s.devices.ingest_events("loa-2", [play(3, "failed")])
+    status, prog = await hub.call("GET", url, "chair24613")
+    (item,) = [i for i in prog["programme"] if i["bulletin_id"] == b["id"]]
+    assert item["reports"] == {"devices": 2, "completed": 1, "interrupted": 0, "skipped": 0, "failed": 1}

@@ -460,6 +460,30 @@ async def test_bulletin_page_shows_where_it_has_played(web: WebHub) -> None:
     assert "0/1" in rows[0] and ">1</span>" in rows[0] and "1/2" in rows[1]
 
 
+async def test_chairs_programme_shows_what_the_communes_devices_reported(web: WebHub) -> None:
+    heard = await write(web, title="Tin đã phát")
+    silent = await write(web, title="Tin chưa báo")
+    ed = await web.as_user("editor67")
+    for bid in (heard, silent):
+        assert (await ed.post(f"/bulletins/{bid}/action", {"action": "approve"})).status == 303
+    web.s.devices.register(SYSTEM, device_id="loa-a", kind="radio", area="67/660/24613")
+    day = web.s.ctx.local_now().date()
+    items = web.s.programmes.view(SYSTEM, "67/660/24613", "radio", day)["programme"]
+    start = next(i["start"] for i in items if i["bulletin_id"] == heard)
+    data = {"bulletin_id": heard, "outcome": "completed", "scheduled_at": start, "started_at": start}
+    web.s.devices.ingest_events("loa-a", [{"id": "e1", "type": "play", "at": start, "data": data}])
+    chair = await web.as_user("chair24613")
+    _, html = await chair.get("/programme")
+    row = html.split("Tin đã phát</a>")[1].split("</li>")[0]
+    assert "✔ Đã phát" in row
+    assert "Chưa có báo cáo phát" not in html  # 04:00: the other one's time has not come
+    web.s.devices.register(SYSTEM, device_id="loa-b", kind="radio", area="67/660/24613")
+    web.clock.advance(4 * 3600)  # 08:00, after the morning window
+    _, html = await chair.get("/programme")
+    assert "Đã phát 1/2" in html.split("Tin đã phát</a>")[1].split("</li>")[0]
+    assert "Chưa có báo cáo phát" in html.split("Tin chưa báo</a>")[1].split("</li>")[0]
+
+
 async def test_play_log_searches_by_day_and_device(web: WebHub) -> None:
     web.s.devices.register(SYSTEM, device_id="loa-24613-01", kind="radio", area="67/660/24613")
     bid = await write(web, title="Tin phát thử")
