@@ -119,9 +119,12 @@ def main(argv: list[str] | None = None) -> int:
     run_p = sub.add_parser("run", help="run the agent")
     run_p.add_argument("--config", required=True, type=Path, help="TOML config file")
     run_p.add_argument("--log-level", default="INFO")
+    check_p = sub.add_parser("check", help="check this device (for a technician on site; changes nothing)")
+    check_p.add_argument("--config", required=True, type=Path, help="TOML config file")
+    check_p.add_argument("--no-network", action="store_true", help="do not probe the broker and the hub")
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=args.log_level.upper(),
+        level=getattr(args, "log_level", "WARNING").upper(),
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
@@ -130,6 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"cấu hình sai / config error: {exc}", file=sys.stderr)
         return 2
+    if args.cmd == "check":
+        from edge_agent.check import report  # noqa: PLC0415
+
+        text, ok = report(settings, config=args.config, network=not args.no_network)
+        print(text)
+        return 0 if ok else 1
     asyncio.run(run(settings))
     return 0
 

@@ -124,11 +124,14 @@ class ClockTrust:
 
     @property
     def state(self) -> str:
-        """synced | hub | unsynced | unknown (DeviceStatus.clock)."""
+        """synced | hub | always | unsynced | unknown (DeviceStatus.clock). "always": clock_trust = "always"
+        and neither the OS nor the hub vouches: trusted by configuration, so not a fault to report."""
         if self._os:
             return "synced"
         if self._hub_ok:
             return "hub"
+        if self._mode == "always":
+            return "always"
         if self._os is False:
             return "unsynced"
         return "unknown"

@@ -270,7 +270,7 @@ class DeviceStatus:
     area: str = ""
     now_playing: str | None = None
     volume: int = 0
-    clock: str = "unknown"  # synced | hub | unsynced | unknown
+    clock: str = "unknown"  # synced | hub | always (trusted by config) | unsynced | unknown
     programme_version: int = 0
     software: str = ""
     disk_free_mb: int | None = None

@@ -22,6 +22,7 @@ STATE_VI = {
 CLOCK_VI = {
     "synced": "Đã đồng bộ",
     "hub": "Theo giờ máy chủ",
+    "always": "Tin cậy theo cấu hình",
     "unsynced": "Chưa đồng bộ",
     "unknown": "Chưa rõ",
 }

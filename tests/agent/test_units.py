@@ -72,7 +72,11 @@ def test_clock_trust_from_os_or_hub_time() -> None:
     assert not trust.trusted
     trust.hub_time(T0 - timedelta(seconds=30))
     assert trust.trusted and trust.state == "hub"
-    assert ClockTrust(mode="always", now=lambda: now, os_check=lambda: None).trusted
+    always = ClockTrust(mode="always", now=lambda: now, os_check=lambda: False)
+    always.refresh()
+    assert always.trusted and always.state == "always"  # trusted by config: not reported as a fault
+    always.hub_time(T0)
+    assert always.state == "hub"  # what vouches for it, when something does
 
 
 def _emergency(bid: str, *, after: str = "restart", repeat: Repeat | None = None) -> BulletinInfo:
