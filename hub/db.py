@@ -9,7 +9,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -77,3 +78,25 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def try_advisory_lock(db: Database, key: int) -> Connection | None:
+    """PostgreSQL: a session advisory lock on a connection of its own, held while that connection lives
+    (the caller keeps it); None when another session holds it."""
+    conn = db.engine.connect()
+    got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+    conn.commit()
+    if not got:
+        conn.close()
+        return None
+    return conn
+
+
+def release_advisory_lock(conn: Connection, key: int) -> None:
+    """Give it back explicitly (a pooled connection would keep a session lock) and close the connection."""
+    try:
+        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+        conn.commit()
+        conn.close()
+    except DBAPIError:
+        conn.invalidate()  # the server ends the session, and the lock with it

@@ -16,6 +16,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from hub.db import release_advisory_lock, try_advisory_lock
+
 log = logging.getLogger(__name__)
 ADVISORY_LOCK_ID = 0x6E67756F6E  # "nguon"
 JOB_ID = "nguon-midnight"
@@ -51,11 +53,8 @@ class MidnightScheduler:
                 return True
             except DBAPIError:
                 self._release()
-        conn = db.engine.connect()
-        got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_ID}).scalar()
-        conn.commit()
-        if not got:
-            conn.close()
+        conn = try_advisory_lock(db, ADVISORY_LOCK_ID)
+        if conn is None:
             return False
         self._lock_conn = conn
         return True
@@ -98,14 +97,8 @@ class MidnightScheduler:
     def _release(self) -> None:
         """Give the lock back (a pooled connection keeps session locks, so unlock explicitly)."""
         conn, self._lock_conn = self._lock_conn, None
-        if conn is None:
-            return
-        try:
-            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_ID})
-            conn.commit()
-            conn.close()
-        except DBAPIError:
-            conn.invalidate()  # the server ends the session, and with it the lock
+        if conn is not None:
+            release_advisory_lock(conn, ADVISORY_LOCK_ID)
 
     def stop(self) -> None:
         if self.scheduler.running:

@@ -16,10 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
-
-from hub.db import Database
+from hub.db import Database, release_advisory_lock, try_advisory_lock
 
 PUBLISHER_LOCK_ID = 0x6E67756F6E01  # "nguon" + 1 (the midnight job's lock is 0x6E67756F6E)
 WHY = (
@@ -45,11 +42,8 @@ class PublisherLock:
             self._acquire_file()
 
     def _acquire_pg(self) -> None:
-        conn = self.db.engine.connect()
-        got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": PUBLISHER_LOCK_ID}).scalar()
-        conn.commit()
-        if not got:
-            conn.close()
+        conn = try_advisory_lock(self.db, PUBLISHER_LOCK_ID)
+        if conn is None:
             raise HubAlreadyRunning(
                 "another hub process already publishes for this PostgreSQL database "
                 f"(advisory lock {PUBLISHER_LOCK_ID} is held); " + WHY
@@ -85,12 +79,7 @@ class PublisherLock:
     def release(self) -> None:
         if self._conn is not None:
             conn, self._conn = self._conn, None
-            try:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": PUBLISHER_LOCK_ID})
-                conn.commit()
-                conn.close()
-            except DBAPIError:
-                conn.invalidate()  # the server ends the session, and the lock with it
+            release_advisory_lock(conn, PUBLISHER_LOCK_ID)
         if self._fd is not None:
             fd, self._fd = self._fd, None
             with contextlib.suppress(OSError):

@@ -7,13 +7,14 @@ import os
 import subprocess
 import sys
 from datetime import timedelta
+from pathlib import Path
 
 from tests.agent.harness import ROOT, AgentProcess, FakeHub, wait_until
 
 
-def run_check(agent: AgentProcess, *extra: str) -> subprocess.CompletedProcess[str]:
+def run_check(config: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "edge_agent", "check", "--config", str(agent.config), *extra],
+        [sys.executable, "-m", "edge_agent", "check", "--config", str(config), *extra],
         capture_output=True,
         text=True,
         timeout=60,
@@ -24,7 +25,7 @@ def run_check(agent: AgentProcess, *extra: str) -> subprocess.CompletedProcess[s
 
 
 async def test_check_a_running_agent_then_a_stopped_one(hub: FakeHub, agent: AgentProcess) -> None:
-    out = await asyncio.to_thread(run_check, agent)
+    out = await asyncio.to_thread(run_check, agent.config)
     assert out.returncode == 1 and "chưa từng chạy" in out.stdout, out.stdout + out.stderr
 
     item = hub.bulletin("tin-kiem-tra", 5)
@@ -34,7 +35,7 @@ async def test_check_a_running_agent_then_a_stopped_one(hub: FakeHub, agent: Age
     media = agent.data / "media" / item.media.sha256  # type: ignore[union-attr]
     await wait_until(media.exists, 15, "the programme's audio prefetched")
 
-    out = await asyncio.to_thread(run_check, agent)  # the fake hub answers from this loop meanwhile
+    out = await asyncio.to_thread(run_check, agent.config)  # the fake hub answers from this loop meanwhile
     assert out.returncode == 0, out.stdout + out.stderr
     text = out.stdout
     assert "[ OK ] Tiến trình agent: đang chạy" in text and "đã kết nối" in text
@@ -44,24 +45,14 @@ async def test_check_a_running_agent_then_a_stopped_one(hub: FakeHub, agent: Age
 
     assert agent.stop() == 0
     media.unlink()
-    out = run_check(agent, "--no-network")
+    out = run_check(agent.config, "--no-network")
     assert out.returncode == 1
     assert "[LỖI] Tiến trình agent: không chạy" in out.stdout and "thiếu 1/1 tệp" in out.stdout
     assert "Máy chủ MQTT" not in out.stdout  # --no-network: not probed
 
 
-def test_check_refuses_a_bad_config_with_the_reason(tmp_path: object) -> None:
-    from pathlib import Path  # noqa: PLC0415
-
-    bad = Path(str(tmp_path)) / "agent.toml"
+def test_check_refuses_a_bad_config_with_the_reason(tmp_path: Path) -> None:
+    bad = tmp_path / "agent.toml"
     bad.write_text('device_id = "loa-1"\nareaa = "67"\n', encoding="utf-8")
-    out = subprocess.run(
-        [sys.executable, "-m", "edge_agent", "check", "--config", str(bad)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        check=False,
-    )
+    out = run_check(bad)
     assert out.returncode == 2 and "did you mean 'area'" in out.stderr, out.stderr
