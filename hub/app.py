@@ -18,6 +18,7 @@ from hub.config import HubConfig
 from hub.db import Database
 from hub.errors import NotFound
 from hub.mqtt import Ingest, Publisher
+from hub.roles import SYSTEM
 from hub.scheduler import MidnightScheduler
 from hub.services import Context, Services
 from hub.services.publishing import PublisherLike, RecordingPublisher
@@ -83,15 +84,25 @@ async def media_handler(request: web.Request) -> web.StreamResponse:
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """For monitoring (no login): 200 when the hub can publish and hear devices, else 503; and the devices'
+    counts (total, online, needing attention: the same rules as the Thiết bị page)."""
     rt: Any = request.app.get(RUNTIME)
     mqtt = None
+    ok = True
     if rt is not None and rt.publisher is not None:
         mqtt = {
             "publisher": rt.publisher.connected.is_set(),
             "ingest": rt.ingest.connected.is_set(),
             "queued": rt.publisher.pending,
         }
-    return json_response({"ok": True, "mqtt": mqtt})
+        ok = mqtt["publisher"] and mqtt["ingest"]
+    devices = await asyncio.to_thread(request.app[SERVICES].devices.list, SYSTEM)
+    counts = {
+        "total": len(devices),
+        "online": sum(1 for d in devices if d["online"]),
+        "attention": sum(1 for d in devices if d["problems"]),
+    }
+    return json_response({"ok": ok, "mqtt": mqtt, "devices": counts}, status=200 if ok else 503)
 
 
 def build_app(
