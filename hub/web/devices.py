@@ -35,6 +35,9 @@ COMMAND_VI = {
 }
 
 
+COLLAPSE_ABOVE = 60  # devices on the page
+
+
 def _problem_vi(p: dict[str, Any], tz: Any) -> str:
     """One of device_problems' entries, as the operator reads it."""
     code, value = p["code"], p["value"]
@@ -133,6 +136,8 @@ def _page(req: Req, *, status: int = 200, error: str = "", flash: str = "") -> w
         online=sum(1 for d in rows if d["online"]),
         attention=sum(1 for d in rows if d["problems"]),
         attention_only=attention_only,
+        # a province's thousand devices: communes start folded, except those that need attention
+        collapse=len(shown) > COLLAPSE_ABOVE,
         commands=COMMAND_VI,
         error=error,
         flash=flash,

@@ -418,6 +418,21 @@ async def test_devices_page_counts_and_filters_the_devices_that_need_attention(w
     assert "loa-24613-01" in html and "Không có tín hiệu từ" in html
 
 
+async def test_devices_page_folds_quiet_communes_of_a_large_province(web: WebHub) -> None:
+    for n in range(40):
+        for area in ("67/660/24611", "67/660/24613"):
+            dev = f"loa-{area[-5:]}-{n:02d}"
+            web.s.devices.register(SYSTEM, device_id=dev, kind="radio", area=area)
+            web.s.devices.ingest_status(dev, {"state": "idle", "clock": "synced"})
+    web.s.devices.ingest_status("loa-24613-07", {"state": "idle", "clock": "unsynced"})
+    oper = await web.as_user("oper")
+    _, html = await oper.get("/devices")
+    assert "80 thiết bị" in html and "1 cần chú ý" in html
+    assert '<details class="area" id="area-67-660-24611" >' in html  # quiet: folded
+    assert '<details class="area" id="area-67-660-24613" open>' in html  # one device needs attention
+    assert '<details class="area" id="area-67-660" open>' in html  # districts stay open
+
+
 async def test_devices_page_names_what_plays(web: WebHub) -> None:
     bid = await write(web, title="Lịch tiêm chủng tháng 12")
     ed = await web.as_user("editor67")
