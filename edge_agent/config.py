@@ -26,6 +26,8 @@ class MqttSettings:
     password_file: str = ""
     keepalive_s: int = 30
     reconnect_max_s: float = 60.0  # reconnect delays grow (randomised) up to this
+    tls: bool = False  # TLS to the broker (port 8883 usually); its certificate is always verified
+    ca_file: str = ""  # PEM CA for the broker's certificate; empty = the system's CA store
 
 
 @dataclass(frozen=True)
@@ -226,6 +228,15 @@ def _validate(s: Settings) -> Settings:  # noqa: PLR0912 - one check per setting
         raise bad("hardware.sim_speed must be above 0 and relay delays not negative")
     if not 0 <= hw.volume <= 100:
         raise bad(f"hardware.volume = {hw.volume} must be from 0 to 100")
+    if s.mqtt.ca_file and not s.mqtt.tls:
+        raise bad("mqtt.ca_file is set but mqtt.tls = false: set tls = true to use it")
+    if s.mqtt.tls:
+        from protocol.tls import TlsConfigError, client_context  # noqa: PLC0415
+
+        try:
+            client_context(s.mqtt.ca_file)
+        except TlsConfigError as exc:
+            raise bad(str(exc)) from None
     if s.led.standby not in ("clock", "black"):
         raise bad(f"led.standby = {s.led.standby!r} must be 'clock' or 'black'")
     for where, windows in (("radio.windows", s.radio.windows), ("led.windows", s.led.windows)):

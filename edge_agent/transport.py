@@ -20,6 +20,7 @@ from paho.mqtt.properties import Properties
 from edge_agent import outbox
 from edge_agent.agent import Agent
 from protocol.messages import DeviceStatus
+from protocol.tls import client_context
 
 log = logging.getLogger("edge_agent.mqtt")
 
@@ -63,6 +64,7 @@ class Connection:
             username=s.mqtt.username or None,
             password=self._password,
             will=aiomqtt.Will(self._status_topic, self._offline(), qos=1, retain=True),
+            tls_context=client_context(s.mqtt.ca_file) if s.mqtt.tls else None,
         )
 
     async def run(self) -> None:

@@ -55,15 +55,21 @@ def agent_config(
     prefix: str,
     mqtt_host: str,
     mqtt_port: int,
+    mqtt_tls: bool = False,
 ) -> str:
     """The agent's TOML (contract.md format)."""
+    tls = (
+        'tls = true\n# ca_file = "/etc/nguon/mqtt-ca.pem"   # the broker\'s CA if not in the system store\n'
+        if mqtt_tls
+        else "tls = false                    # true with a TLS listener (8883): docs/OPERATIONS.md\n"
+    )
     return (
         f'device_id = "{device_id}"\nkind = "{kind}"\narea = "{area}"\n'
         f'data_dir = "/var/lib/nguon-agent"\nhub_url = "{hub_url}"\n'
         f'hub_public_keys = ["{public_key}"]\ntopic_prefix = "{prefix}"\n'
         'clock_offset_s = 0.0\nclock_trust = "ntp"\nheartbeat_s = 30\n\n'
         f'[mqtt]\nhost = "{mqtt_host}"\nport = {mqtt_port}\nusername = "{device_id}"\n'
-        f'password_file = "/etc/nguon-agent/mqtt_password"\n\n'
+        f'password_file = "/etc/nguon-agent/mqtt_password"\n{tls}\n'
         '[hardware]\nmode = "real"\nvolume = 80\n'
     )
 
@@ -117,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912, PLR0915 - one 
     da.add_argument("--area", required=True)
     da.add_argument("--mqtt-host")
     da.add_argument("--mqtt-port", type=int)
+    da.add_argument(
+        "--mqtt-tls", action="store_true", help="the agent connects with TLS (default on port 8883)"
+    )
     b = sub.add_parser("broker", help="Mosquitto accounts and ACL (hub/broker.py)")
     bs = b.add_subparsers(dest="bcmd", required=True)
     bacl = bs.add_parser("acl", help="write the ACL for every registered device")
@@ -181,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912, PLR0915 - one 
                     prefix=cfg.mqtt.topic_prefix,
                     mqtt_host=args.mqtt_host or cfg.mqtt.host,
                     mqtt_port=args.mqtt_port or cfg.mqtt.port,
+                    mqtt_tls=args.mqtt_tls or (args.mqtt_port or cfg.mqtt.port) == 8883,
                 )
             )
         elif args.cmd == "broker":

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from protocol.tls import client_context
 
 ENV_PREFIX = "NGUON_"
 
@@ -49,6 +51,16 @@ class MqttConfig(_Section):
     client_id: str = Field("nguon-hub", description="prefix of the hub's MQTT client ids")
     keepalive_s: int = Field(30, ge=5)
     enabled: bool = Field(True, description="false = no broker (API-only tests)")
+    tls: bool = Field(False, description="TLS to the broker; its certificate is always verified")
+    ca_file: str = Field("", description="PEM CA of the broker's certificate; empty = the system's store")
+
+    @model_validator(mode="after")
+    def _tls(self) -> MqttConfig:
+        if self.ca_file and not self.tls:
+            raise ValueError("mqtt.ca_file is set but mqtt.tls = false: set tls = true to use it")
+        if self.tls:
+            client_context(self.ca_file)  # TlsConfigError (a ValueError) names the file and the fault
+        return self
 
 
 class TtsConfig(_Section):

@@ -21,6 +21,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from hub.config import MqttConfig
+from protocol.tls import client_context
 
 log = logging.getLogger(__name__)
 MAX_IN_FLIGHT = 200
@@ -63,6 +64,7 @@ def _client(cfg: MqttConfig, password: str, suffix: str, will: aiomqtt.Will | No
         timeout=10,
         max_concurrent_outgoing_calls=MAX_IN_FLIGHT,
         will=will,
+        tls_context=client_context(cfg.ca_file) if cfg.tls else None,
     )
     # aiomqtt warns above 10 unacknowledged publishes; the hub keeps up to MAX_IN_FLIGHT on purpose (a
     # programme per commune after an approval), so only more than that is worth a line in the log.

@@ -45,6 +45,21 @@ def test_config_unknown_key_suggests_and_env_overrides(tmp_path: Path) -> None:
         load_settings(cfg, env={"NGUON_MQTT__PORT": "many"})
 
 
+def test_config_tls_needs_a_usable_ca_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="set tls = true"):
+        load_settings(None, env={}, raw={**BASE, "mqtt": {"ca_file": "/etc/ssl/ca.pem"}})
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(
+            None, env={}, raw={**BASE, "mqtt": {"tls": True, "ca_file": str(tmp_path / "none.pem")}}
+        )
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate\n")
+    with pytest.raises(ConfigError, match="not a PEM CA certificate"):
+        load_settings(None, env={}, raw={**BASE, "mqtt": {"tls": True, "ca_file": str(junk)}})
+    s = load_settings(None, env={"NGUON_MQTT__TLS": "true"}, raw=BASE)  # the system's CA store
+    assert s.mqtt.tls and s.mqtt.ca_file == ""
+
+
 def test_repeat_twice_five_minutes_apart_then_every_thirty() -> None:
     r = Repeat(count=2, interval_s=300, then_every_s=1800)
     assert next_due_after(r, 1, T0) == T0 + timedelta(seconds=300)

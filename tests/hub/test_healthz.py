@@ -9,11 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from hub.app import HubRuntime
-from hub.mosquitto import MosquittoProcess
+from hub.config import ConfigError
+from hub.mosquitto import MosquittoProcess, free_port
 from hub.roles import SYSTEM
 from tests.hub.conftest import make_config
+from tests.tls import make_tls
 
 
 async def _get(url: str) -> tuple[int, Any]:
@@ -69,3 +72,32 @@ async def test_healthz_follows_the_broker_and_counts_devices(
         assert body["ok"] is False and not (body["mqtt"]["publisher"] and body["mqtt"]["ingest"])
         fresh_broker.start()
         await _until(hub.url, 200, 30)  # reconnected by itself
+
+
+async def test_hub_over_tls_publishes_and_hears_devices(tmp_path: Path) -> None:
+    tls = make_tls(tmp_path / "tls")
+    port = free_port()
+    with MosquittoProcess(tmp_path / "mq", extra_config=tls.listener(port)):
+        cfg = make_config(
+            tmp_path,
+            mqtt={
+                "enabled": True,
+                "host": "127.0.0.1",
+                "port": port,
+                "tls": True,
+                "ca_file": str(tls.ca),
+                "topic_prefix": f"t{uuid.uuid4().hex[:8]}/v1",
+                "client_id": f"hub-{uuid.uuid4().hex[:6]}",
+            },
+            http={"port": 0},
+        )
+        async with HubRuntime(cfg, scheduler=False) as hub:
+            body = await _until(hub.url, 200)
+            assert body["mqtt"]["publisher"] and body["mqtt"]["ingest"]
+
+
+def test_hub_config_refuses_an_unusable_ca_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="set tls = true"):
+        make_config(tmp_path, mqtt={"ca_file": "/etc/ssl/ca.pem"})
+    with pytest.raises(ConfigError, match="does not exist"):
+        make_config(tmp_path, mqtt={"tls": True, "ca_file": str(tmp_path / "none.pem")})

@@ -1,0 +1,59 @@
+"""MQTT over TLS: an agent verifies the broker's certificate against its CA file, and refuses another."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from hub.mosquitto import MosquittoProcess, free_port
+from tests.agent.harness import AgentProcess, FakeHub, wait_until, window_clock
+from tests.tls import make_tls
+
+
+async def test_agent_over_tls_verifies_the_broker(tmp_path: Path) -> None:
+    tls = make_tls(tmp_path / "tls")
+    other = make_tls(tmp_path / "other", ca_name="some other CA")
+    tls_port = free_port()
+    with MosquittoProcess(tmp_path / "mq", extra_config=tls.listener(tls_port)) as broker:
+        hub = FakeHub(tmp_path, broker, window_clock(), f"t{uuid.uuid4().hex[:8]}/v1")
+        await hub.start()
+        try:
+            item = hub.bulletin("tin-tls", 5)
+            await hub.send_programme(hub.programme([(item, hub.clock.now() + timedelta(minutes=10))]))
+            good = AgentProcess(
+                tmp_path / "good",
+                hub,
+                clock=hub.clock,
+                env={
+                    "NGUON_MQTT__PORT": str(tls_port),
+                    "NGUON_MQTT__TLS": "true",
+                    "NGUON_MQTT__CA_FILE": str(tls.ca),
+                },
+            ).start()
+            wrong = AgentProcess(
+                tmp_path / "wrong",
+                hub,
+                clock=hub.clock,
+                env={
+                    "NGUON_MQTT__PORT": str(tls_port),
+                    "NGUON_MQTT__TLS": "true",
+                    "NGUON_MQTT__CA_FILE": str(other.ca),
+                },
+            ).start()
+            try:
+                await good.ready()
+                await wait_until(
+                    lambda: good.status().get("programme_version") == 1, 10, "programme over TLS"
+                )
+                await wait_until(
+                    lambda: "certificate verify failed" in wrong.log_text().lower(), 15, "refused"
+                )
+                await asyncio.sleep(0.5)
+                assert not wrong.status().get("connected"), "an unverified broker is never used"
+            finally:
+                good.stop()
+                wrong.stop()
+        finally:
+            await hub.stop()
