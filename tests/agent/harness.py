@@ -474,3 +474,19 @@ def window_clock(hhmm: str = "05:10") -> ShiftedClock:
 
 def utc(dt: datetime) -> datetime:
     return dt.astimezone(UTC)
+
+
+def run_check(
+    config: Path, *extra: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python -m edge_agent check --config CONFIG` as a technician runs it (blocking: from a test's event
+    loop, call it through asyncio.to_thread so a fake hub on that loop can still answer)."""
+    return subprocess.run(
+        [sys.executable, "-m", "edge_agent", "check", "--config", str(config), *extra],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        check=False,
+    )

@@ -3,25 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
-from tests.agent.harness import ROOT, AgentProcess, FakeHub, wait_until
-
-
-def run_check(config: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "edge_agent", "check", "--config", str(config), *extra],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        check=False,
-    )
+from tests.agent.harness import AgentProcess, FakeHub, run_check, wait_until
 
 
 async def test_check_a_running_agent_then_a_stopped_one(hub: FakeHub, agent: AgentProcess) -> None:

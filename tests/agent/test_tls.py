@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from hub.mosquitto import MosquittoProcess, free_port
-from tests.agent.harness import AgentProcess, FakeHub, wait_until, window_clock
+from tests.agent.harness import AgentProcess, FakeHub, run_check, wait_until, window_clock
 from tests.tls import make_tls
 
 
@@ -52,6 +52,12 @@ async def test_agent_over_tls_verifies_the_broker(tmp_path: Path) -> None:
                 )
                 await asyncio.sleep(0.5)
                 assert not wrong.status().get("connected"), "an unverified broker is never used"
+                # the technician's check says the same, from the device
+                ok = await asyncio.to_thread(run_check, good.config, env=good.env)
+                assert "chứng chỉ TLS hợp lệ" in ok.stdout, ok.stdout + ok.stderr
+                bad = await asyncio.to_thread(run_check, wrong.config, env=wrong.env)
+                assert bad.returncode == 1 and "[LỖI] Máy chủ MQTT" in bad.stdout
+                assert "chứng chỉ TLS không hợp lệ" in bad.stdout
             finally:
                 good.stop()
                 wrong.stop()
