@@ -34,6 +34,9 @@ def requests(draw: st.DrawFn, mid_window_validity: bool = True) -> dict[str, Any
     zone = ZoneInfo(tz_name)
     midnight = datetime.combine(day, time(0), zone)
 
+    def local_midnight(days: int) -> str:
+        return datetime.combine(day + timedelta(days=days), time(0), zone).isoformat()
+
     def moment(minutes: int) -> str:
         # Real elapsed minutes (through UTC), so that the order of moments survives a DST change.
         return (midnight.astimezone(UTC) + timedelta(minutes=minutes)).astimezone(zone).isoformat()
@@ -61,10 +64,12 @@ def requests(draw: st.DrawFn, mid_window_validity: bool = True) -> dict[str, Any
             vu = draw(st.sampled_from([None, 0, 2880]))
             if vf is not None and vu is not None and vu <= vf:
                 vf = None
+        # whole days are local midnights: on a day of 23 or 25 hours, 1440 elapsed minutes are not one
+        whole = not mid_window_validity
         if vf is not None:
-            b["valid_from"] = moment(vf)
+            b["valid_from"] = local_midnight(vf // 1440) if whole else moment(vf)
         if vu is not None:
-            b["valid_until"] = moment(vu)
+            b["valid_until"] = local_midnight(vu // 1440) if whole else moment(vu)
         bulletins.append(b)
     bids = [b["id"] for b in bulletins] + ["ghost"]
     request: dict[str, Any] = {
