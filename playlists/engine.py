@@ -86,13 +86,23 @@ def _spans(day: date, windows: tuple[Window, ...], tz_name: str) -> tuple[dateti
     zone = load_tz(tz_name)
     midnight = datetime.combine(day, time(0), zone)
     spans = []
+    prev_end = -_INF
     for w in windows:
         start, end = w.bounds(day, zone)
         offset = start.utcoffset()
         assert offset is not None  # combined with a ZoneInfo: always aware
         origin = start.astimezone(timezone(offset))
-        spans.append(_WindowSpan(w.label, _seconds(start, midnight, 0), _seconds(end, midnight, 0), origin,
-                                 end.utcoffset() == offset, zone, midnight.timestamp()))
+        s, e = _seconds(start, midnight, 0), _seconds(end, midnight, 0)
+        fixed = end.utcoffset() == offset
+        if s < prev_end:
+            # A wall time in the hour skipped when clocks go forward lands an hour later in real time and
+            # could overlap the next window (02:10-02:59 is 03:10-03:59): windows keep their order and
+            # never overlap, so a later one starts where the earlier one ended (or is empty).
+            s = prev_end
+            e = max(e, s)
+            origin, fixed = datetime.fromtimestamp(midnight.timestamp() + s, zone), False
+        prev_end = e
+        spans.append(_WindowSpan(w.label, s, e, origin, fixed, zone, midnight.timestamp()))
     return midnight, tuple(spans)
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from itertools import pairwise
+
 from tests.playlists.helpers import at, bul, ids, reasons, run
 
 MORNING, EVENING = "05:00-06:30", "17:00-18:30"
@@ -261,3 +264,22 @@ def test_led_rotation_longer_than_window() -> None:
 def test_deterministic() -> None:
     bs = [bul(f"b{i}", origin=("central", "commune")[i % 2], duration_s=100 + i) for i in range(30)]
     assert run(*bs) == run(*bs)
+
+
+# --- clocks going forward --------------------------------------------------------------------------------
+
+def test_windows_in_the_skipped_hour_keep_their_order_and_never_overlap() -> None:
+    """Paris, 29 March 2026: 02:00-03:00 does not exist. 02:10-02:59 is 03:10-03:59 in real time, which
+    would overlap 03:00-03:30 and come after it; the later window starts where the earlier one ends."""
+    day = {"date": "2026-03-29", "timezone": "Europe/Paris"}
+    r = run(bul("a", plays_per_day=2, duration_s=60), windows=["02:10-02:59", "03:00-03:30"], **day)
+    # the first window holds the first play; the second is empty (it would lie inside the first)
+    assert [(p["window"], p["play"]) for p in r["programme"]] == [("02:10-02:59", 1)]
+    starts = [datetime.fromisoformat(p["start"]) for p in r["programme"]]
+    assert starts == sorted(starts)
+    # two windows of one minute each, the first in the skipped hour: plays in time order, numbered so
+    r = run(bul("b", plays_per_day=2, duration_s=1), windows=["02:01-02:02", "03:00-03:01"], **day)
+    plays = sorted(r["programme"], key=lambda p: datetime.fromisoformat(p["start"]))
+    assert [p["play"] for p in plays] == list(range(1, len(plays) + 1))
+    for a, b in pairwise(plays):
+        assert datetime.fromisoformat(a["end"]) <= datetime.fromisoformat(b["start"])
