@@ -156,7 +156,20 @@ def _programme(s: Settings, db: sqlite3.Connection | None, now: datetime) -> lis
         then = f"; kế tiếp {at} “{title}”"
     else:
         then = "; không còn bản tin nào hôm nay"
-    lines = [Line(True, "Chương trình phát", f"phiên bản {version}, hôm nay {len(items)} lượt phát{then}")]
+    last = max((d.get("date", "") for d in body.get("days", [])), default="")
+    if last < today:
+        return [
+            Line(
+                False,
+                "Chương trình phát",
+                f"phiên bản {version} đã hết (ngày cuối {last or '?'}): agent không nhận được "
+                "chương trình mới, kiểm tra kết nối tới máy chủ MQTT",
+            )
+        ]
+    until = f"; có lịch đến hết ngày {last[8:10]}/{last[5:7]}"
+    lines = [
+        Line(True, "Chương trình phát", f"phiên bản {version}, hôm nay {len(items)} lượt phát{then}{until}")
+    ]
     wanted = {
         ref["sha256"]
         for i in items

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub.errors import Conflict, Invalid, NotFound
-from hub.models import Bulletin, Command, Device, DeviceEventRow, Play, RecallConfirmation
+from hub.models import Bulletin, Command, Device, DeviceEventRow, Play, PublishedProgramme, RecallConfirmation
 from hub.roles import SYSTEM, Actor
 from hub.services.areas import AreaService
 from hub.services.base import Context, new_id, require
@@ -27,20 +27,40 @@ SILENT_AFTER = timedelta(minutes=5)  # no status for this long (an agent sends o
 OUTBOX_BACKLOG = 50  # reports waiting on the device to be sent
 DISK_LOW_MB = 200  # free space on the device's card
 HOT_C = 75  # the controller's temperature
+PROGRAMME_LATE_AFTER = timedelta(minutes=3)  # a newer programme published this long ago and still not here
+
+Published = dict[tuple[str, str], tuple[int, datetime]]  # (area, kind) -> (version, published_at)
 
 
-def device_problems(d: Device, now: datetime | None) -> list[dict[str, Any]]:
+def device_problems(
+    d: Device, now: datetime | None, published: Published | None = None
+) -> list[dict[str, Any]]:
     """Why this device needs attention, most urgent first: [{"code", "value"}], empty when it is fine.
     Codes: offline, silent (no status for SILENT_AFTER although not offline), rejected (messages it refused:
-    signature, seq or expiry), clock (not synchronised: it plays no scheduled item), outbox, disk, hot."""
+    signature, seq or expiry), programme (online, but a programme published PROGRAMME_LATE_AFTER ago has
+    not reached it: value its version, "latest" the hub's), clock (not synchronised: it plays no scheduled
+    item), outbox, disk, hot."""
     st = d.last_status or {}
     out: list[dict[str, Any]] = []
     if d.state in ("offline", "unknown"):
         out.append({"code": "offline", "value": d.last_seen.isoformat() if d.last_seen else None})
     elif now is not None and d.last_seen is not None and now - d.last_seen > SILENT_AFTER:
         out.append({"code": "silent", "value": d.last_seen.isoformat()})
+    reachable = not out
+    rejected = st.get("rejected")
+    if isinstance(rejected, int) and not isinstance(rejected, bool) and rejected > 0:
+        out.append({"code": "rejected", "value": rejected})
+    have, latest = st.get("programme_version"), (published or {}).get((d.area_path, d.kind))
+    if (
+        reachable
+        and latest is not None
+        and isinstance(have, int)
+        and have < latest[0]
+        and now is not None
+        and now - latest[1] > PROGRAMME_LATE_AFTER
+    ):
+        out.append({"code": "programme", "value": have, "latest": latest[0]})
     checks = (
-        ("rejected", st.get("rejected"), lambda v: v > 0),
         ("clock", st.get("clock"), lambda v: v in ("unsynced", "unknown")),
         ("outbox", st.get("outbox"), lambda v: v > OUTBOX_BACKLOG),
         ("disk", st.get("disk_free_mb"), lambda v: v < DISK_LOW_MB),
@@ -53,7 +73,7 @@ def device_problems(d: Device, now: datetime | None) -> list[dict[str, Any]]:
     return out
 
 
-def device_dict(d: Device, now: datetime | None = None) -> dict[str, Any]:
+def device_dict(d: Device, now: datetime | None = None, published: Published | None = None) -> dict[str, Any]:
     st = d.last_status or {}
     return {
         "id": d.id,
@@ -68,7 +88,7 @@ def device_dict(d: Device, now: datetime | None = None) -> dict[str, Any]:
         "clock": st.get("clock"),
         "programme_version": st.get("programme_version"),
         "status": st,
-        "problems": device_problems(d, now),
+        "problems": device_problems(d, now, published),
     }
 
 
@@ -135,8 +155,19 @@ class DeviceService:
         now = self.ctx.now()
         with self.ctx.db.session() as sess:
             rows = sess.scalars(select(Device).order_by(Device.area_path, Device.id)).all()
+            published: Published = {
+                (area, kind): (version, at)
+                for area, kind, version, at in sess.execute(
+                    select(
+                        PublishedProgramme.area_path,
+                        PublishedProgramme.kind,
+                        PublishedProgramme.version,
+                        PublishedProgramme.published_at,
+                    )
+                )
+            }
             return [
-                device_dict(d, now)
+                device_dict(d, now, published)
                 for d in rows
                 if actor.covers(d.area_path)
                 and (not area or d.area_path == area or d.area_path.startswith(area + "/"))

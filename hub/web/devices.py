@@ -48,6 +48,7 @@ def _problem_vi(p: dict[str, Any], tz: Any) -> str:
         return f"Mất kết nối từ {since}" if code == "offline" else f"Không có tín hiệu từ {since}"
     texts = {
         "rejected": f"Đã từ chối {value} tin (chữ ký, thứ tự hoặc hạn không hợp lệ)",
+        "programme": f"Chưa nhận chương trình mới (đang có phiên bản {value}, mới nhất {p.get('latest')})",
         "clock": "Đồng hồ chưa đồng bộ: tạm dừng lịch phát (tin khẩn cấp vẫn phát)",
         "outbox": f"Còn {value} báo cáo chưa gửi về",
         "disk": f"Thẻ nhớ sắp đầy (còn {value} MB)",

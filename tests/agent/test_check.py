@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.agent.harness import AgentProcess, FakeHub, run_check, wait_until
@@ -27,6 +28,7 @@ async def test_check_a_running_agent_then_a_stopped_one(hub: FakeHub, agent: Age
     assert "[ OK ] Máy chủ MQTT" in text and "[ OK ] Máy chủ hub" in text
     assert "[ OK ] Chương trình phát: phiên bản 1, hôm nay 1 lượt phát; kế tiếp" in text
     assert "“Bản tin tin-kiem-tra”" in text and "đủ 1 tệp" in text and "Tất cả đều ổn." in text
+    assert "có lịch đến hết ngày" in text
 
     assert agent.stop() == 0
     media.unlink()
@@ -41,3 +43,24 @@ def test_check_refuses_a_bad_config_with_the_reason(tmp_path: Path) -> None:
     bad.write_text('device_id = "loa-1"\nareaa = "67"\n', encoding="utf-8")
     out = run_check(bad)
     assert out.returncode == 2 and "did you mean 'area'" in out.stderr, out.stderr
+
+
+def test_an_expired_programme_is_a_fault(tmp_path: Path) -> None:
+    """Cut off from the hub longer than the days it published: nothing left to play."""
+    from edge_agent.check import _programme  # noqa: PLC0415
+    from edge_agent.config import load_settings  # noqa: PLC0415
+    from edge_agent.store import Store  # noqa: PLC0415
+    from protocol import KeyPair  # noqa: PLC0415
+
+    raw = {"device_id": "loa-1", "area": "67/660/24613", "hub_public_keys": [KeyPair.generate().public_b64]}
+    settings = load_settings(None, env={}, raw={**raw, "data_dir": str(tmp_path)})
+    store = Store(tmp_path / "agent.db")
+    body = {"timezone": "Asia/Ho_Chi_Minh", "days": [{"date": "2026-01-02", "items": []}], "bulletins": []}
+    store.save_programme("radio", 7, body, "2026-01-02T05:00:00+07:00")
+    store.close()
+    db = sqlite3.connect(tmp_path / "agent.db")
+    try:
+        (line,) = _programme(settings, db, datetime(2026, 1, 5, 1, 0, tzinfo=UTC))
+    finally:
+        db.close()
+    assert line.ok is False and "phiên bản 7 đã hết (ngày cuối 2026-01-02)" in line.detail

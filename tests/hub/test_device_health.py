@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hub.roles import SYSTEM
-from hub.services.devices import DISK_LOW_MB, HOT_C, OUTBOX_BACKLOG, SILENT_AFTER
+from hub.services.devices import DISK_LOW_MB, HOT_C, OUTBOX_BACKLOG, PROGRAMME_LATE_AFTER, SILENT_AFTER
 from tests.hub.conftest import Hub
+from tests.hub.test_programme import programmes
 
 AREA = "67/660/24613"
 GOOD = {
@@ -55,3 +58,37 @@ async def test_problems_name_each_reason_with_its_value(hub: Hub) -> None:
     status, body = await hub.call("GET", "/api/v1/devices", "oper")
     problems = {d["id"]: [p["code"] for p in d["problems"]] for d in body["devices"]}
     assert problems["ok"] == ["silent"] and problems["edge"] == [] and problems["off"] == ["offline"]
+
+
+async def test_an_online_device_that_misses_a_new_programme_needs_attention(hub: Hub) -> None:
+    for dev in ("fresh", "stale"):
+        hub.s.devices.register(SYSTEM, device_id=dev, kind="radio", area=AREA)
+    body = {"title": "Lịch tiêm", "priority": "priority", "text": "Tiêm chủng thứ Bảy.", "targets": [AREA]}
+    status, b = await hub.call("POST", "/api/v1/bulletins", "editor67", json={**body, "kinds": ["radio"]})
+    assert status == 201, b
+    status, b = await hub.call("POST", f"/api/v1/bulletins/{b['id']}/approve", "editor67")
+    assert status == 200, b
+    await hub.s.publishing.flush()
+    latest = max(p.version for p in programmes(hub, f"{AREA}/program/radio"))
+
+    def report() -> None:
+        hub.s.devices.ingest_statuses(
+            {
+                "fresh": {**GOOD, "programme_version": latest},
+                "stale": {**GOOD, "programme_version": latest - 1},
+            }
+        )
+
+    async def problems() -> dict[str, list[Any]]:
+        status, body = await hub.call("GET", "/api/v1/devices", "oper")
+        assert status == 200, body
+        return {d["id"]: d["problems"] for d in body["devices"]}
+
+    report()
+    assert (await problems()) == {"fresh": [], "stale": []}  # just published: still on its way
+    hub.clock.advance(PROGRAMME_LATE_AFTER.total_seconds() + 1)
+    report()
+    assert (await problems()) == {
+        "fresh": [],
+        "stale": [{"code": "programme", "value": latest - 1, "latest": latest}],
+    }

@@ -623,3 +623,25 @@ async def test_led_image_bulletin_upload_and_preview(web: WebHub, tmp_path: Path
     assert status == 200 and 'data-w="1920" data-h="384"' in html and "/media/" in html
     status, html = await ed.get(f"/bulletins/{bid}/preview?w=5&h=9000")
     assert status == 422 and "Độ phân giải" in html
+
+
+def test_every_device_problem_code_reads_in_vietnamese() -> None:
+    from zoneinfo import ZoneInfo  # noqa: PLC0415
+
+    from hub.web.devices import _problem_vi  # noqa: PLC0415
+
+    tz = ZoneInfo("Asia/Ho_Chi_Minh")
+    seen = "2026-11-23T00:05:00+00:00"
+    cases = {
+        ("offline", seen): "Mất kết nối từ 07:05 23/11",
+        ("offline", None): "Chưa từng kết nối",
+        ("silent", seen): "Không có tín hiệu từ 07:05 23/11",
+        ("rejected", 2): "Đã từ chối 2 tin",
+        ("programme", 3): "Chưa nhận chương trình mới (đang có phiên bản 3, mới nhất 5)",
+        ("clock", "unsynced"): "Đồng hồ chưa đồng bộ",
+        ("outbox", 80): "Còn 80 báo cáo chưa gửi về",
+        ("disk", 120): "Thẻ nhớ sắp đầy (còn 120 MB)",
+        ("hot", 80): "Nhiệt độ cao (80 °C)",
+    }
+    for (code, value), text in cases.items():
+        assert text in _problem_vi({"code": code, "value": value, "latest": 5}, tz), code
