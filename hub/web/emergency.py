@@ -15,6 +15,15 @@ from hub.web.core import Req, page
 from hub.web.forms import BulletinForm, field_error, read_form, to_input
 
 
+def latency_vi(ms: int | None) -> str:
+    """Sending to first play as the console shows it: "180 ms", "1,4 giây" (Vietnamese decimal comma)."""
+    if ms is None:
+        return "—"
+    if ms < 1000:
+        return f"{ms} ms"
+    return f"{ms / 1000:.1f}".replace(".", ",") + " giây"
+
+
 def _require_emergency(req: Req) -> None:
     if not req.actor.may("bulletin.emergency"):
         raise deny(
@@ -108,6 +117,7 @@ def live_status(req: Req, b: dict[str, Any]) -> dict[str, Any]:
                 "online": d["online"],
                 "played_at": at.astimezone(tz).strftime("%H:%M:%S") if at else None,
                 "latency_s": round(d["latency_ms"] / 1000, 1) if d["latency_ms"] is not None else None,
+                "latency_vi": latency_vi(d["latency_ms"]),
                 "confirmed_by": d["confirmed_by"],
                 "recall_confirmed": d["recall_confirmed_at"] is not None,
             }

@@ -177,7 +177,7 @@ async def test_exercise_emergency_send_live_and_cancel(site: Site) -> None:
     )
     # the page polls status.json: the row updates without a reload
     await expect(page.locator('tr[data-device="loa-24613-01"] .latency')).to_have_text(
-        "1.8 giây", timeout=5_000
+        "1,8 giây", timeout=5_000
     )
     await expect(page.locator("#em-count")).to_have_text("1/3")
     await shot(page, "emergency-live")

@@ -320,7 +320,7 @@ async def test_emergency_confirm_send_live_latency_and_cancel(web: WebHub) -> No
     assert st["confirmed"] == 2 and rows["loa-24613-01"]["latency_s"] == 2.5
     assert (rows["loa-24613-02"]["latency_s"], rows["loa-24613-02"]["confirmed_by"]) == (1.2, "status")
     _, html = await ed.get(f"/emergency/{bid}")
-    assert "2.5 giây" in html and "1.2 giây" in html and "HỦY PHÁT KHẨN CẤP" in html
+    assert "2,5 giây" in html and "1,2 giây" in html and "HỦY PHÁT KHẨN CẤP" in html
     r = await ed.post(f"/emergency/{bid}/cancel", {})
     assert r.status == 303
     assert web.s.bulletins.get(SYSTEM, bid)["status"] == "cancelled"
@@ -645,3 +645,17 @@ def test_every_device_problem_code_reads_in_vietnamese() -> None:
     }
     for (code, value), text in cases.items():
         assert text in _problem_vi({"code": code, "value": value, "latest": 5}, tz), code
+
+
+def test_latency_reads_in_milliseconds_below_a_second_with_a_decimal_comma_above() -> None:
+    from hub.web.emergency import latency_vi  # noqa: PLC0415
+
+    assert [latency_vi(v) for v in (None, 0, 17, 999, 1000, 1450, 12340)] == [
+        "—",
+        "0 ms",
+        "17 ms",
+        "999 ms",
+        "1,0 giây",
+        "1,4 giây",
+        "12,3 giây",
+    ]

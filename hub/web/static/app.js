@@ -17,7 +17,7 @@ function pollEmergency(table) {
           const row = table.querySelector('tr[data-device="' + CSS.escape(d.id) + '"]');
           if (!row) continue;
           row.querySelector(".played").textContent = d.played_at || "chưa phát";
-          row.querySelector(".latency").textContent = d.latency_s === null ? "—" : d.latency_s + " giây";
+          row.querySelector(".latency").textContent = d.latency_vi;
         }
         if (st.status !== "approved" && st.status !== "on_air") {
           const cancel = document.getElementById("cancel");
