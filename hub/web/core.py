@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from hub.errors import Forbidden, NotFound, ServiceError, Unauthorized
 from hub.roles import ROLE_NAMES_VI, Actor
 from hub.services.accounts import SESSION_COOKIE
 
+log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 JINJA = web.AppKey("web_jinja", jinja2.Environment)
 LOGIN_CSRF_COOKIE = "nguon_login_csrf"
@@ -167,6 +169,21 @@ def page(fn: PageHandler) -> Callable[[web.Request], Awaitable[web.StreamRespons
             return error_page(request, exc, actor, req.csrf)
         except (NotFound, ServiceError) as exc:
             return error_page(request, exc, actor, req.csrf)
+        except web.HTTPException:
+            raise  # redirects and the like
+        except Exception:  # a bug: log it whole, show the user a page in their language, not a stack trace
+            log.exception("page %s %s failed", request.method, request.path)
+            return render(
+                request,
+                "error.html",
+                status=500,
+                actor=actor,
+                csrf=req.csrf,
+                title="Lỗi hệ thống",
+                message="Có lỗi trong hệ thống; đã ghi vào nhật ký. Hãy thử lại sau ít phút, "
+                "nếu vẫn lỗi hãy báo cho quản trị hệ thống.",
+                code=500,
+            )
 
     handler.__name__ = fn.__name__
     return handler

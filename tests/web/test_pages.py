@@ -8,6 +8,7 @@ import subprocess
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from hub.models import AuditEntry, Bulletin, Command
@@ -659,3 +660,17 @@ def test_latency_reads_in_milliseconds_below_a_second_with_a_decimal_comma_above
         "1,4 giây",
         "12,3 giây",
     ]
+
+
+async def test_a_bug_behind_a_page_shows_a_vietnamese_error_page_and_is_logged(
+    web: WebHub, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*_a: object, **_k: object) -> object:
+        raise RuntimeError("lỗi thử")
+
+    monkeypatch.setattr(web.s.devices, "list", broken)
+    oper = await web.as_user("oper")
+    status, html = await oper.get("/devices")
+    assert status == 500 and "Lỗi hệ thống" in html and "đã ghi vào nhật ký" in html
+    assert "RuntimeError" not in html and "Traceback" not in html  # no internals shown
+    assert any("page GET /devices failed" in r.message for r in caplog.records)
