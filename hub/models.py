@@ -232,6 +232,7 @@ class DeviceEventRow(Base):
     """Events other than plays (rejected, recall_confirmed, command_result, error), stored once per id."""
 
     __tablename__ = "device_events"
+    __table_args__ = (Index("ix_device_events_type_received_at", "type", "received_at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_id: Mapped[str] = mapped_column(String(120), unique=True)
     device_id: Mapped[str] = mapped_column(String(64), index=True)

@@ -28,18 +28,23 @@ OUTBOX_BACKLOG = 50  # reports waiting on the device to be sent
 DISK_LOW_MB = 200  # free space on the device's card
 HOT_C = 75  # the controller's temperature
 PROGRAMME_LATE_AFTER = timedelta(minutes=3)  # a newer programme published this long ago and still not here
+REJECTED_WITHIN = timedelta(hours=24)  # refused messages count for this long (then the device is fine again)
 
 Published = dict[tuple[str, str], tuple[int, datetime]]  # (area, kind) -> (version, published_at)
 
 
 def device_problems(
-    d: Device, now: datetime | None, published: Published | None = None
+    d: Device,
+    now: datetime | None,
+    published: Published | None = None,
+    rejections: dict[str, list[str]] | None = None,
 ) -> list[dict[str, Any]]:
     """Why this device needs attention, most urgent first: [{"code", "value"}], empty when it is fine.
-    Codes: offline, silent (no status for SILENT_AFTER although not offline), rejected (messages it refused:
-    signature, seq or expiry), programme (online, but a programme published PROGRAMME_LATE_AFTER ago has
-    not reached it: value its version, "latest" the hub's), clock (not synchronised: it plays no scheduled
-    item), outbox, disk, hot."""
+    Codes: offline; silent (no status for SILENT_AFTER although not offline); rejected (messages it refused
+    for their signature, seq or expiry: its "rejected" events of the last REJECTED_WITHIN, value their count,
+    "reasons" the distinct reasons; `rejections` maps a device id to one reason per event); programme
+    (online, but a programme published PROGRAMME_LATE_AFTER ago has not reached it: value its version,
+    "latest" the hub's); clock (not synchronised: it plays no scheduled item); outbox; disk; hot."""
     st = d.last_status or {}
     out: list[dict[str, Any]] = []
     if d.state in ("offline", "unknown"):
@@ -47,9 +52,9 @@ def device_problems(
     elif now is not None and d.last_seen is not None and now - d.last_seen > SILENT_AFTER:
         out.append({"code": "silent", "value": d.last_seen.isoformat()})
     reachable = not out
-    rejected = st.get("rejected")
-    if isinstance(rejected, int) and not isinstance(rejected, bool) and rejected > 0:
-        out.append({"code": "rejected", "value": rejected})
+    refused = (rejections or {}).get(d.id)
+    if refused:
+        out.append({"code": "rejected", "value": len(refused), "reasons": sorted(set(refused))})
     have, latest = st.get("programme_version"), (published or {}).get((d.area_path, d.kind))
     if (
         reachable
@@ -73,7 +78,12 @@ def device_problems(
     return out
 
 
-def device_dict(d: Device, now: datetime | None = None, published: Published | None = None) -> dict[str, Any]:
+def device_dict(
+    d: Device,
+    now: datetime | None = None,
+    published: Published | None = None,
+    rejections: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
     st = d.last_status or {}
     return {
         "id": d.id,
@@ -88,7 +98,7 @@ def device_dict(d: Device, now: datetime | None = None, published: Published | N
         "clock": st.get("clock"),
         "programme_version": st.get("programme_version"),
         "status": st,
-        "problems": device_problems(d, now, published),
+        "problems": device_problems(d, now, published, rejections),
     }
 
 
@@ -166,8 +176,16 @@ class DeviceService:
                     )
                 )
             }
+            rejections: dict[str, list[str]] = {}
+            for dev, data in sess.execute(
+                select(DeviceEventRow.device_id, DeviceEventRow.data).where(
+                    DeviceEventRow.type == "rejected", DeviceEventRow.received_at >= now - REJECTED_WITHIN
+                )
+            ):
+                reason = data.get("reason") if isinstance(data, dict) else None
+                rejections.setdefault(dev, []).append(str(reason or "?"))
             return [
-                device_dict(d, now, published)
+                device_dict(d, now, published, rejections)
                 for d in rows
                 if actor.covers(d.area_path)
                 and (not area or d.area_path == area or d.area_path.startswith(area + "/"))

@@ -38,6 +38,21 @@ COMMAND_VI = {
 COLLAPSE_ABOVE = 60  # devices on the page
 
 
+REJECT_VI = {
+    "bad_signature": "sai chữ ký",
+    "unknown_key": "khóa lạ",
+    "unsigned": "không có chữ ký",
+    "expired": "quá hạn",
+    "replayed": "tin lặp lại",
+    "malformed": "sai định dạng",
+    "oversized": "quá lớn",
+}
+
+
+def _reasons_vi(reasons: list[str]) -> str:
+    return ", ".join(REJECT_VI.get(r, r) for r in reasons) or "không rõ lý do"
+
+
 def _problem_vi(p: dict[str, Any], tz: Any) -> str:
     """One of device_problems' entries, as the operator reads it."""
     code, value = p["code"], p["value"]
@@ -47,7 +62,7 @@ def _problem_vi(p: dict[str, Any], tz: Any) -> str:
         since = datetime.fromisoformat(value).astimezone(tz).strftime("%H:%M %d/%m")
         return f"Mất kết nối từ {since}" if code == "offline" else f"Không có tín hiệu từ {since}"
     texts = {
-        "rejected": f"Đã từ chối {value} tin (chữ ký, thứ tự hoặc hạn không hợp lệ)",
+        "rejected": f"Đã từ chối {value} tin trong 24 giờ qua ({_reasons_vi(p.get('reasons') or [])})",
         "programme": f"Chưa nhận chương trình mới (đang có phiên bản {value}, mới nhất {p.get('latest')})",
         "clock": "Đồng hồ chưa đồng bộ: tạm dừng lịch phát (tin khẩn cấp vẫn phát)",
         "outbox": f"Còn {value} báo cáo chưa gửi về",

@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from hub.roles import SYSTEM
-from hub.services.devices import DISK_LOW_MB, HOT_C, OUTBOX_BACKLOG, PROGRAMME_LATE_AFTER, SILENT_AFTER
+from hub.services.devices import (
+    DISK_LOW_MB,
+    HOT_C,
+    OUTBOX_BACKLOG,
+    PROGRAMME_LATE_AFTER,
+    REJECTED_WITHIN,
+    SILENT_AFTER,
+)
 from tests.hub.conftest import Hub
 from tests.hub.test_programme import programmes
 
@@ -27,7 +34,7 @@ async def test_problems_name_each_reason_with_its_value(hub: Hub) -> None:
         "bad": {
             **GOOD,
             "clock": "unsynced",
-            "rejected": 2,
+            "rejected": 2,  # the agent's count since it started: the hub goes by the events below
             "outbox": OUTBOX_BACKLOG + 1,
             "disk_free_mb": DISK_LOW_MB - 1,
             "temperature_c": HOT_C,
@@ -38,8 +45,11 @@ async def test_problems_name_each_reason_with_its_value(hub: Hub) -> None:
     for dev in [*statuses, "never"]:
         hub.s.devices.register(SYSTEM, device_id=dev, kind="radio", area=AREA)
     hub.s.devices.ingest_statuses(statuses)
+    hub.s.devices.ingest_events("bad", [refused(1, "bad_signature"), refused(2, "expired"), refused(1, "x")])
     status, body = await hub.call("GET", "/api/v1/devices", "oper")
     assert status == 200, body
+    bad = next(d for d in body["devices"] if d["id"] == "bad")
+    assert bad["problems"][0]["reasons"] == ["bad_signature", "expired"]  # event r1 sent twice: once
     problems = {d["id"]: [(p["code"], p["value"]) for p in d["problems"]] for d in body["devices"]}
     assert problems["ok"] == problems["edge"] == problems["odd"] == []
     assert [c for c, _ in problems["off"]] == ["offline"] and problems["off"][0][1] is not None
@@ -58,6 +68,23 @@ async def test_problems_name_each_reason_with_its_value(hub: Hub) -> None:
     status, body = await hub.call("GET", "/api/v1/devices", "oper")
     problems = {d["id"]: [p["code"] for p in d["problems"]] for d in body["devices"]}
     assert problems["ok"] == ["silent"] and problems["edge"] == [] and problems["off"] == ["offline"]
+
+    # refused messages count for REJECTED_WITHIN, then the device is fine again
+    hub.clock.advance(REJECTED_WITHIN.total_seconds())
+    hub.s.devices.ingest_status("bad", {**GOOD, "rejected": 2})
+    hub.tokens.clear()  # a day later: log in again
+    status, body = await hub.call("GET", "/api/v1/devices", "oper")
+    assert status == 200, body
+    assert next(d["problems"] for d in body["devices"] if d["id"] == "bad") == []
+
+
+def refused(n: int, reason: str) -> dict[str, Any]:
+    return {
+        "id": f"bad:rej{n}",
+        "type": "rejected",
+        "at": "2026-11-23T05:00:00+07:00",
+        "data": {"reason": reason},
+    }
 
 
 async def test_an_online_device_that_misses_a_new_programme_needs_attention(hub: Hub) -> None:

@@ -399,15 +399,21 @@ async def test_devices_page_counts_and_filters_the_devices_that_need_attention(w
     web.s.devices.ingest_statuses(
         {
             "loa-24613-01": good,
-            "loa-24613-02": {**good, "clock": "unsynced", "rejected": 3},
+            "loa-24613-02": {**good, "clock": "unsynced", "rejected": 3},  # since start: not a problem alone
             "loa-24613-03": {**good, "state": "offline"},
             "loa-24613-04": {**good, "disk_free_mb": 120, "outbox": 400},
         }
     )
+    refused = [
+        {"id": f"r{n}", "type": "rejected", "at": web.clock.now().isoformat(), "data": {"reason": reason}}
+        for n, reason in enumerate(("bad_signature", "bad_signature", "expired"))
+    ]
+    web.s.devices.ingest_events("loa-24613-02", refused)
     oper = await web.as_user("oper")
     _, html = await oper.get("/devices")
     assert "4 thiết bị" in html and "3 trực tuyến" in html and "3 cần chú ý" in html
-    assert "Đồng hồ chưa đồng bộ: tạm dừng lịch phát" in html and "Đã từ chối 3 tin" in html
+    assert "Đồng hồ chưa đồng bộ: tạm dừng lịch phát" in html
+    assert "Đã từ chối 3 tin trong 24 giờ qua (sai chữ ký, quá hạn)" in html
     assert "Thẻ nhớ sắp đầy (còn 120 MB)" in html and "Còn 400 báo cáo chưa gửi về" in html
     assert "Mất kết nối từ" in html
     _, html = await oper.get("/devices?attention=1")
@@ -637,7 +643,7 @@ def test_every_device_problem_code_reads_in_vietnamese() -> None:
         ("offline", seen): "Mất kết nối từ 07:05 23/11",
         ("offline", None): "Chưa từng kết nối",
         ("silent", seen): "Không có tín hiệu từ 07:05 23/11",
-        ("rejected", 2): "Đã từ chối 2 tin",
+        ("rejected", 2): "Đã từ chối 2 tin trong 24 giờ qua (không rõ lý do)",
         ("programme", 3): "Chưa nhận chương trình mới (đang có phiên bản 3, mới nhất 5)",
         ("clock", "unsynced"): "Đồng hồ chưa đồng bộ",
         ("outbox", 80): "Còn 80 báo cáo chưa gửi về",
