@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -24,8 +28,12 @@ def _day(raw: str) -> date | None:
         raise Invalid(f"'{raw}' không phải ngày dạng YYYY-MM-DD.", field="date") from None
 
 
-@page
-async def plays_page(req: Req) -> web.StreamResponse:
+PAGE_ROWS = 1000
+CSV_ROWS = 100_000  # a month of a province's plays, for the report to the DIC
+
+
+def _plays(req: Req, limit: int) -> tuple[list[dict[str, Any]], str, str, str, date | None]:
+    """The play log for the query's filters: rows, error, device, bulletin, day (today if no filter)."""
     q = req.request.query
     device, bulletin = q.get("device", "").strip(), q.get("bulletin", "").strip()
     error, rows = "", []
@@ -41,10 +49,84 @@ async def plays_page(req: Req) -> web.StreamResponse:
             bulletin=bulletin or None,
             since=since,
             until=since + timedelta(days=1) if since else None,
-            limit=1000,
+            limit=limit,
         )
     except Invalid as exc:
         error, day = exc.message, None
+    return rows, error, device, bulletin, day
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell a spreadsheet will not run: text starting with = + - @ is quoted as text."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@page
+async def plays_csv(req: Req) -> web.StreamResponse:
+    """The same play log as the page, as CSV for a spreadsheet (UTF-8 with BOM: Excel reads Vietnamese)."""
+    rows, error, device, bulletin, day = _plays(req, CSV_ROWS)
+    if error:
+        raise Invalid(error, field="date")
+    tz = req.services.ctx.tz
+    titles = {b["id"]: b["title"] for b in req.services.bulletins.list(req.actor, limit=CSV_ROWS)}
+    areas = {d["id"]: d["area"] for d in req.services.devices.list(req.actor)}
+
+    def local(iso: str | None) -> str:
+        return datetime.fromisoformat(iso).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") if iso else ""
+
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(
+        [
+            "Bắt đầu",
+            "Kết thúc",
+            "Lịch phát",
+            "Thiết bị",
+            "Địa bàn",
+            "Mã bản tin",
+            "Bản tin",
+            "Kết quả",
+            "Khẩn cấp",
+            "Diễn tập",
+            "Ghi chú",
+        ]
+    )
+    for p in rows:
+        data = p.get("data") or {}
+        w.writerow(
+            [
+                _cell(x)
+                for x in (
+                    local(p["started_at"]),
+                    local(p["ended_at"]),
+                    local(p["scheduled_at"]),
+                    p["device_id"],
+                    areas.get(p["device_id"], ""),
+                    p["bulletin_id"],
+                    titles.get(p["bulletin_id"], ""),
+                    OUTCOME_VI.get(p["outcome"], p["outcome"]),
+                    "có" if p["emergency"] else "",
+                    "có" if p["exercise"] else "",
+                    data.get("detail") or "",
+                )
+            ]
+        )
+    name = "-".join(x for x in ("nhat-ky-phat", day.isoformat() if day else "", device, bulletin) if x)
+    return web.Response(
+        body=("\ufeff" + out.getvalue()).encode("utf-8"),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{re.sub(r"[^A-Za-z0-9._-]", "_", name)}.csv"'
+        },
+    )
+
+
+@page
+async def plays_page(req: Req) -> web.StreamResponse:
+    q = req.request.query
+    rows, error, device, bulletin, day = _plays(req, PAGE_ROWS)
     titles = {b["id"]: b["title"] for b in req.services.bulletins.list(req.actor, limit=1000)}
     devices = req.services.devices.list(req.actor)
     return req.render(
@@ -59,6 +141,17 @@ async def plays_page(req: Req) -> web.StreamResponse:
         titles=titles,
         devices=devices,
         outcomes=OUTCOME_VI,
+        csv_query=urlencode(
+            {
+                k: v
+                for k, v in (
+                    ("device", device),
+                    ("bulletin", bulletin),
+                    ("date", day.isoformat() if day else ""),
+                )
+                if v
+            }
+        ),
     )
 
 
@@ -82,4 +175,5 @@ async def audit_page(req: Req) -> web.StreamResponse:
 
 def install(app: web.Application) -> None:
     app.router.add_get("/plays", plays_page)
+    app.router.add_get("/plays.csv", plays_csv)
     app.router.add_get("/audit", audit_page)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import subprocess
@@ -533,6 +535,37 @@ async def test_play_log_searches_by_day_and_device(web: WebHub) -> None:
     _, html = await ed.get("/plays?device=loa-24613-01")
     assert "Tin phát thử" in html
     status, html = await ed.get("/plays?date=hom-qua")
+    assert status == 422 and "YYYY-MM-DD" in html
+
+
+async def test_play_log_downloads_as_csv_for_a_spreadsheet(web: WebHub) -> None:
+    web.s.devices.register(SYSTEM, device_id="loa-24613-01", kind="radio", area="67/660/24613")
+    bid = await write(web, title='=HYPERLINK("x") lịch tiêm')  # an editor's title must not run in Excel
+    at = web.clock.now() + timedelta(hours=1)
+    data = {
+        "bulletin_id": bid,
+        "outcome": "interrupted",
+        "started_at": at.isoformat(),
+        "ended_at": at.isoformat(),
+    }
+    web.s.devices.ingest_events(
+        "loa-24613-01", [{"id": "p-1", "type": "play", "data": {**data, "detail": "tin khẩn cấp cắt ngang"}}]
+    )
+    ed = await web.as_user("editor67")
+    _, html = await ed.get("/plays?date=2026-11-23")
+    assert 'href="/plays.csv?date=2026-11-23"' in html
+    r = await ed.client.get("/plays.csv?date=2026-11-23")
+    assert r.status == 200 and r.content_type == "text/csv"
+    assert 'filename="nhat-ky-phat-2026-11-23.csv"' in r.headers["Content-Disposition"]
+    raw = await r.read()
+    assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel opens it as UTF-8
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["Bắt đầu", "Kết thúc", "Lịch phát"] and len(rows) == 2
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert row["Thiết bị"] == "loa-24613-01" and row["Địa bàn"] == "67/660/24613"
+    assert row["Kết quả"] == "Bị ngắt" and row["Ghi chú"] == "tin khẩn cấp cắt ngang"
+    assert row["Bản tin"] == '\'=HYPERLINK("x") lịch tiêm' and row["Bắt đầu"] == "2026-11-23 05:00:00"
+    status, html = await ed.get("/plays.csv?date=hom-qua")
     assert status == 422 and "YYYY-MM-DD" in html
 
 
