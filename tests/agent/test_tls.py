@@ -22,26 +22,16 @@ async def test_agent_over_tls_verifies_the_broker(tmp_path: Path) -> None:
         try:
             item = hub.bulletin("tin-tls", 5)
             await hub.send_programme(hub.programme([(item, hub.clock.now() + timedelta(minutes=10))]))
-            good = AgentProcess(
-                tmp_path / "good",
-                hub,
-                clock=hub.clock,
-                env={
+
+            def agent(name: str, ca: Path) -> AgentProcess:
+                tls_env = {
                     "NGUON_MQTT__PORT": str(tls_port),
                     "NGUON_MQTT__TLS": "true",
-                    "NGUON_MQTT__CA_FILE": str(tls.ca),
-                },
-            ).start()
-            wrong = AgentProcess(
-                tmp_path / "wrong",
-                hub,
-                clock=hub.clock,
-                env={
-                    "NGUON_MQTT__PORT": str(tls_port),
-                    "NGUON_MQTT__TLS": "true",
-                    "NGUON_MQTT__CA_FILE": str(other.ca),
-                },
-            ).start()
+                    "NGUON_MQTT__CA_FILE": str(ca),
+                }
+                return AgentProcess(tmp_path / name, hub, clock=hub.clock, env=tls_env).start()
+
+            good, wrong = agent("good", tls.ca), agent("wrong", other.ca)
             try:
                 await good.ready()
                 await wait_until(

@@ -38,6 +38,23 @@ def make_config(tmp: Path, **over: Any) -> HubConfig:
     return build_config(data, environ={})
 
 
+def broker_config(tmp: Path, host: str, port: int, **mqtt: Any) -> HubConfig:
+    """A hub config that publishes to the broker at host:port, under a topic prefix and client id of its
+    own (tests share a broker), HTTP on a free port; `mqtt` adds settings (tls, ca_file...)."""
+    return make_config(
+        tmp,
+        mqtt={
+            "enabled": True,
+            "host": host,
+            "port": port,
+            "topic_prefix": f"t{uuid.uuid4().hex[:8]}/v1",
+            "client_id": f"hub-{uuid.uuid4().hex[:6]}",
+            **mqtt,
+        },
+        http={"port": 0},
+    )
+
+
 class Hub:
     """A test hub: services plus an HTTP client and helpers to log in as the sample users."""
 

@@ -19,24 +19,14 @@ from protocol.clock import FrozenClock
 from protocol.envelope import Verifier
 from protocol.messages import CommandBody
 from protocol.topics import Topics
-from tests.hub.conftest import PASSWORD, SAMPLE, T0, Hub, make_config
+from tests.hub.conftest import PASSWORD, SAMPLE, T0, Hub, broker_config
 
 DEVICE, AREA = "radio-cmd-1", "67/660/24613"
 
 
 async def test_command_round_trip_and_roles(tmp_path: Path, broker: MosquittoProcess) -> None:  # noqa: PLR0915
-    prefix = f"t{uuid.uuid4().hex[:8]}/v1"
-    cfg = make_config(
-        tmp_path,
-        mqtt={
-            "enabled": True,
-            "host": broker.host,
-            "port": broker.port,
-            "topic_prefix": prefix,
-            "client_id": f"hub-{uuid.uuid4().hex[:6]}",
-        },
-        http={"port": 0},
-    )
+    cfg = broker_config(tmp_path, broker.host, broker.port)
+    prefix = cfg.mqtt.topic_prefix
     clock = FrozenClock(T0)
     topics = Topics(prefix)
     async with HubRuntime(cfg, clock=clock, scheduler=False) as hub:

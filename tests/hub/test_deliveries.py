@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from hub.roles import SYSTEM
 from hub.services.deliveries import record_first_playing
 from protocol.clock import FrozenClock
 from protocol.topics import Topics
-from tests.hub.conftest import PASSWORD, SAMPLE, T0, Hub, make_config
+from tests.hub.conftest import PASSWORD, SAMPLE, T0, Hub, broker_config
 
 COMMUNE = "67/660/24613"
 EMERGENCY = {
@@ -252,18 +251,8 @@ def test_record_first_playing_is_idempotent_on_both_databases(
 async def test_status_over_the_broker_confirms_before_the_play_event(
     tmp_path: Path, broker: MosquittoProcess
 ) -> None:
-    prefix = f"t{uuid.uuid4().hex[:8]}/v1"
-    cfg = make_config(
-        tmp_path,
-        mqtt={
-            "enabled": True,
-            "host": broker.host,
-            "port": broker.port,
-            "topic_prefix": prefix,
-            "client_id": f"hub-{uuid.uuid4().hex[:6]}",
-        },
-        http={"port": 0},
-    )
+    cfg = broker_config(tmp_path, broker.host, broker.port)
+    prefix = cfg.mqtt.topic_prefix
     clock, topics = FrozenClock(T0), Topics(prefix)
     async with HubRuntime(cfg, clock=clock, scheduler=False) as hub:
         s = hub.services

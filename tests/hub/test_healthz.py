@@ -4,7 +4,6 @@ devices' counts by the Thiết bị page's rules."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from hub.app import HubRuntime
 from hub.config import ConfigError
 from hub.mosquitto import MosquittoProcess, free_port
 from hub.roles import SYSTEM
-from tests.hub.conftest import make_config
+from tests.hub.conftest import broker_config, make_config
 from tests.tls import make_tls
 
 
@@ -37,17 +36,7 @@ async def _until(url: str, status: int, timeout: float = 20) -> Any:  # noqa: AS
 async def test_healthz_follows_the_broker_and_counts_devices(
     tmp_path: Path, fresh_broker: MosquittoProcess
 ) -> None:
-    cfg = make_config(
-        tmp_path,
-        mqtt={
-            "enabled": True,
-            "host": fresh_broker.host,
-            "port": fresh_broker.port,
-            "topic_prefix": f"t{uuid.uuid4().hex[:8]}/v1",
-            "client_id": f"hub-{uuid.uuid4().hex[:6]}",
-        },
-        http={"port": 0},
-    )
+    cfg = broker_config(tmp_path, fresh_broker.host, fresh_broker.port)
     async with HubRuntime(cfg, scheduler=False) as hub:
         s = hub.services
         assert s is not None
@@ -78,19 +67,7 @@ async def test_hub_over_tls_publishes_and_hears_devices(tmp_path: Path) -> None:
     tls = make_tls(tmp_path / "tls")
     port = free_port()
     with MosquittoProcess(tmp_path / "mq", extra_config=tls.listener(port)):
-        cfg = make_config(
-            tmp_path,
-            mqtt={
-                "enabled": True,
-                "host": "127.0.0.1",
-                "port": port,
-                "tls": True,
-                "ca_file": str(tls.ca),
-                "topic_prefix": f"t{uuid.uuid4().hex[:8]}/v1",
-                "client_id": f"hub-{uuid.uuid4().hex[:6]}",
-            },
-            http={"port": 0},
-        )
+        cfg = broker_config(tmp_path, "127.0.0.1", port, tls=True, ca_file=str(tls.ca))
         async with HubRuntime(cfg, scheduler=False) as hub:
             body = await _until(hub.url, 200)
             assert body["mqtt"]["publisher"] and body["mqtt"]["ingest"]

@@ -18,24 +18,14 @@ from protocol.clock import FrozenClock
 from protocol.envelope import Verifier, check_attachment
 from protocol.messages import AlertBody, ProgrammeBody
 from protocol.topics import Topics
-from tests.hub.conftest import PASSWORD, SAMPLE, T0, Hub, make_config
+from tests.hub.conftest import PASSWORD, SAMPLE, T0, Hub, broker_config
 
 
 async def test_emergency_and_programmes_signed_over_broker(  # noqa: PLR0915 - one story, told in order
     tmp_path: Path, broker: MosquittoProcess
 ) -> None:
-    prefix = f"t{uuid.uuid4().hex[:8]}/v1"
-    cfg = make_config(
-        tmp_path,
-        mqtt={
-            "enabled": True,
-            "host": broker.host,
-            "port": broker.port,
-            "topic_prefix": prefix,
-            "client_id": f"hub-{uuid.uuid4().hex[:6]}",
-        },
-        http={"port": 0},
-    )
+    cfg = broker_config(tmp_path, broker.host, broker.port)
+    prefix = cfg.mqtt.topic_prefix
     clock = FrozenClock(T0)
     topics = Topics(prefix)
     async with HubRuntime(cfg, clock=clock, scheduler=False) as hub:
