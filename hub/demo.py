@@ -311,6 +311,11 @@ def print_banner(  # noqa: PLR0917 - one call site, in run()
     for d in devices:
         extra = f"  trang trình chiếu: {d.player_url}" if d.player_url else ""
         print(f"    {d.id:<18} {d.kind:<6} {d.area:<14} {d.data_dir}{extra}")
+    if devices:
+        print(
+            "  Kiểm tra một thiết bị (như kỹ thuật viên tại chỗ): "
+            f"{sys.executable} -m edge_agent check --config {devices[0].config_path}"
+        )
     print(f"  Thông tin: {data_dir / MARKER}.  Nhấn Ctrl-C để dừng.\n", flush=True)
 
 
