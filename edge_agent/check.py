@@ -15,13 +15,14 @@ import sqlite3
 import ssl
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from edge_agent.config import Settings
+from protocol.checklist import Line
+from protocol.checklist import report as render_report
 from protocol.clock import ShiftedClock, parse_time
 from protocol.tls import client_context
 
@@ -34,17 +35,6 @@ CLOCK_VI = {
 STALE_AFTER_S = 120  # status.json older than this while "connected": the agent is hung or stopped
 OUTBOX_BACKLOG = 50
 NET_TIMEOUT_S = 3.0
-
-
-@dataclass(frozen=True)
-class Line:
-    ok: bool | None  # None: for information
-    label: str
-    detail: str
-
-    def render(self) -> str:
-        mark = "[ OK ]" if self.ok else "[LỖI]" if self.ok is False else "[ -- ]"
-        return f"{mark} {self.label}: {self.detail}"
 
 
 def _ago(seconds: float) -> str:
@@ -265,10 +255,9 @@ def check(settings: Settings, *, config: Path | None = None, network: bool = Tru
 
 
 def report(settings: Settings, *, config: Path | None = None, network: bool = True) -> tuple[str, bool]:
-    lines, ok = check(settings, config=config, network=network)
+    lines, _ = check(settings, config=config, network=network)
     head = (
         f"nguon-agent: kiểm tra thiết bị {settings.device_id} "
         f"({KIND_VI.get(settings.kind, settings.kind)}, {settings.area})"
     )
-    tail = "Tất cả đều ổn." if ok else "Có mục cần xử lý (đánh dấu [LỖI])."
-    return "\n".join([head, *(x.render() for x in lines), tail]), ok
+    return render_report(head, lines)

@@ -96,13 +96,15 @@ def _broker(args: argparse.Namespace, cfg: HubConfig, s: Any) -> None:
         print(secret)
 
 
-def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912, PLR0915 - one flat table of subcommands
+def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR0915 - one flat table of subcommands
     p = argparse.ArgumentParser(prog="python -m hub", description="nguon hub (HTTT nguồn)")
     p.add_argument("--config", help="TOML config file (NGUON_* env vars override)")
     sub = p.add_subparsers(dest="cmd", required=True)
     sp = sub.add_parser("serve", help="run the hub")
     sp.add_argument("--http-port", type=int)
     sub.add_parser("migrate", help="bring the database schema up to date")
+    ck = sub.add_parser("check", help="check this installation (changes nothing; exit 1 if something fails)")
+    ck.add_argument("--no-network", action="store_true", help="do not probe the broker")
     sub.add_parser("demo", help="run the demo (hub/demo.py)", add_help=False)
     u = sub.add_parser("user", help="accounts")
     us = u.add_subparsers(dest="ucmd", required=True)
@@ -153,6 +155,12 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0912, PLR0915 - one 
                 cfg = cfg.model_copy(update={"http": cfg.http.model_copy(update={"port": args.http_port})})
             asyncio.run(_serve(cfg))
             return 0
+        if args.cmd == "check":
+            from hub.check import run_check  # noqa: PLC0415
+
+            text, ok = run_check(cfg, config=args.config, network=not args.no_network)
+            print(text)
+            return 0 if ok else 1
         if args.cmd == "migrate":
             from hub.db import Database  # noqa: PLC0415
 

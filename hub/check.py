@@ -1,0 +1,149 @@
+"""`python -m hub check`: an operator's check of a hub installation, in Vietnamese; it changes no data.
+
+Config, database (reachable, schema up to date), signing key (present, private, its public key for the
+devices' config), broker (reachable; its TLS certificate verified when `mqtt.tls`), speech tools
+(espeak-ng with a Vietnamese voice, ffmpeg, ffprobe), free disk in the data directory, and whether a hub
+is running for this database. Exit 0 when every check passes, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import ssl
+import subprocess
+from pathlib import Path
+
+from alembic.script import ScriptDirectory
+
+from hub.config import HubConfig
+from hub.db import Database, alembic_config, current_revision
+from hub.singleton import HubAlreadyRunning, PublisherLock
+from protocol.checklist import Line, report
+from protocol.keys import KeyPair
+from protocol.tls import client_context
+
+DISK_LOW_MB = 2048  # audio, images and video of a province's bulletins, and the SQLite file
+NET_TIMEOUT_S = 3.0
+
+
+def _database(cfg: HubConfig) -> tuple[list[Line], Database | None]:
+    kind = "PostgreSQL" if cfg.database_url.startswith("postgresql") else "SQLite"
+    if kind == "SQLite":
+        path = Path(cfg.database_url.removeprefix("sqlite:///"))
+        if not path.exists():  # connecting would create it: say so instead
+            return [Line(False, "Cơ sở dữ liệu", f"SQLite: chưa có {path}; chạy python -m hub migrate")], None
+    try:
+        db = Database(cfg.database_url)
+        have = current_revision(db.engine)
+    except Exception as exc:
+        return [
+            Line(False, "Cơ sở dữ liệu", f"{kind}: không kết nối được ({exc.__class__.__name__}: {exc})")
+        ], None
+    head = ScriptDirectory.from_config(alembic_config(db.engine)).get_current_head()
+    if have is None:
+        return [Line(False, "Cơ sở dữ liệu", f"{kind}: chưa có bảng nào; chạy python -m hub migrate")], db
+    if have != head:
+        return [
+            Line(False, "Cơ sở dữ liệu", f"{kind}: phiên bản {have}, cần {head}; chạy python -m hub migrate")
+        ], db
+    return [Line(True, "Cơ sở dữ liệu", f"{kind}, phiên bản {have} (mới nhất)")], db
+
+
+def _key(cfg: HubConfig) -> Line:
+    path = cfg.signing_key_path
+    if not path.exists():
+        return Line(None, "Khóa ký", f"chưa có ({path}): hub tạo khi chạy lần đầu")
+    if path.stat().st_mode & 0o077:
+        return Line(False, "Khóa ký", f"{path} đọc được bởi người khác; chạy chmod 600 {path}")
+    try:
+        public = KeyPair.load_or_create(path).public_b64
+    except (OSError, ValueError) as exc:
+        return Line(False, "Khóa ký", f"{path} không đọc được: {exc}")
+    return Line(True, "Khóa ký", f"{path}; khóa công khai cho cấu hình thiết bị: {public}")
+
+
+def _broker(cfg: HubConfig) -> Line:
+    m = cfg.mqtt
+    where = f"{m.host}:{m.port}"
+    if not m.enabled:
+        return Line(None, "Máy chủ MQTT", "tắt trong cấu hình (mqtt.enabled = false): hub không phát gì")
+    try:
+        with socket.create_connection((m.host, m.port), timeout=NET_TIMEOUT_S) as sock:
+            if not m.tls:
+                return Line(True, "Máy chủ MQTT", f"{where} trả lời")
+            try:
+                with client_context(m.ca_file).wrap_socket(sock, server_hostname=m.host):
+                    return Line(True, "Máy chủ MQTT", f"{where} trả lời, chứng chỉ TLS hợp lệ")
+            except ssl.SSLError as exc:
+                return Line(
+                    False, "Máy chủ MQTT", f"{where}: chứng chỉ TLS không hợp lệ ({exc.reason or exc})"
+                )
+    except OSError as exc:
+        return Line(False, "Máy chủ MQTT", f"{where} không kết nối được ({exc}): Mosquitto đã chạy chưa?")
+
+
+def _tools() -> list[Line]:
+    lines = []
+    for tool, why in (("ffmpeg", "chuẩn hóa âm lượng, mã hóa"), ("ffprobe", "kiểm tra tệp tải lên")):
+        found = shutil.which(tool)
+        lines.append(Line(bool(found), tool, found or f"chưa cài ({why}): apt-get install ffmpeg"))
+    espeak = shutil.which("espeak-ng")
+    if espeak is None:
+        lines.append(Line(False, "espeak-ng", "chưa cài (đọc văn bản tiếng Việt): apt-get install espeak-ng"))
+        return lines
+    try:
+        voices = subprocess.run(
+            [espeak, "--voices=vi"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        voices = f"error {exc}"
+    has_vi = any(len(row.split()) > 1 and row.split()[1].startswith("vi") for row in voices.splitlines()[1:])
+    lines.append(
+        Line(
+            has_vi, "espeak-ng", f"{espeak}, có giọng tiếng Việt" if has_vi else f"{espeak} thiếu giọng 'vi'"
+        )
+    )
+    return lines
+
+
+def _disk(cfg: HubConfig) -> Line:
+    where = cfg.data_dir if cfg.data_dir.exists() else Path(cfg.data_dir).parent
+    try:
+        free = shutil.disk_usage(where).free // (1024 * 1024)
+    except OSError as exc:
+        return Line(False, "Dung lượng đĩa", f"{where}: {exc}")
+    ok = free >= DISK_LOW_MB
+    return Line(ok, "Dung lượng đĩa", f"{where}: còn {free} MB" + ("" if ok else f" (dưới {DISK_LOW_MB} MB)"))
+
+
+def _running(db: Database | None) -> Line | None:
+    if db is None:
+        return None
+    lock = PublisherLock(db)
+    try:
+        lock.acquire()
+    except HubAlreadyRunning as exc:
+        pid = str(exc).split("(pid ", 1)[1].split(")", 1)[0] if "(pid " in str(exc) else "?"
+        return Line(None, "Hub", f"đang chạy và phát cho cơ sở dữ liệu này (pid {pid})")
+    lock.release()
+    return Line(None, "Hub", "không có hub nào đang chạy cho cơ sở dữ liệu này")
+
+
+def run_check(cfg: HubConfig, *, config: str | None = None, network: bool = True) -> tuple[str, bool]:
+    lines = [Line(True, "Cấu hình", f"hợp lệ ({config})" if config else "hợp lệ (mặc định và biến NGUON_*)")]
+    db_lines, db = _database(cfg)
+    lines += db_lines
+    try:
+        lines.append(_key(cfg))
+        if network:
+            lines.append(_broker(cfg))
+        lines += _tools()
+        lines.append(_disk(cfg))
+        running = _running(db)
+        if running is not None:
+            lines.append(running)
+    finally:
+        if db is not None:
+            db.dispose()
+    return report(f"nguon hub: kiểm tra cài đặt ({cfg.data_dir})", lines)

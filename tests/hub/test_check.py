@@ -1,0 +1,71 @@
+"""`python -m hub check`: an operator's read-only check of a hub installation."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from hub.config import build_config
+from hub.db import Database
+from hub.mosquitto import MosquittoProcess
+from hub.singleton import PublisherLock
+from protocol.keys import KeyPair
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _toml(tmp: Path, broker: MosquittoProcess) -> Path:
+    conf = tmp / "hub.toml"
+    conf.write_text(
+        f'data_dir = "{tmp / "hub"}"\n[mqtt]\nhost = "{broker.host}"\nport = {broker.port}\n',
+        encoding="utf-8",
+    )
+    return conf
+
+
+def _check(conf: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NGUON_")}
+    return subprocess.run(
+        [sys.executable, "-m", "hub", "--config", str(conf), "check", *extra],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env=env,
+        check=False,
+    )
+
+
+def test_a_fresh_install_says_what_to_do_then_passes(tmp_path: Path, broker: MosquittoProcess) -> None:
+    conf = _toml(tmp_path, broker)
+    out = _check(conf)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "[LỖI] Cơ sở dữ liệu: SQLite: chưa có" in out.stdout and "chạy python -m hub migrate" in out.stdout
+    assert not (tmp_path / "hub" / "hub.sqlite3").exists()  # the check created nothing
+    assert "[ -- ] Khóa ký: chưa có" in out.stdout
+    assert f"[ OK ] Máy chủ MQTT: {broker.host}:{broker.port} trả lời" in out.stdout
+    assert "[ OK ] espeak-ng:" in out.stdout and "có giọng tiếng Việt" in out.stdout
+
+    cfg = build_config({"data_dir": str(tmp_path / "hub")}, environ={})
+    db = Database(cfg.database_url)
+    db.migrate()
+    key = KeyPair.load_or_create(cfg.signing_key_path)
+    cfg.signing_key_path.chmod(0o600)
+    lock = PublisherLock(db)
+    lock.acquire()  # as a running hub holds it
+    try:
+        out = _check(conf)
+    finally:
+        lock.release()
+        db.dispose()
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "[ OK ] Cơ sở dữ liệu: SQLite, phiên bản" in out.stdout and "(mới nhất)" in out.stdout
+    assert f"khóa công khai cho cấu hình thiết bị: {key.public_b64}" in out.stdout
+    assert f"[ -- ] Hub: đang chạy và phát cho cơ sở dữ liệu này (pid {os.getpid()})" in out.stdout
+    assert out.stdout.rstrip().endswith("Tất cả đều ổn.")
+
+    cfg.signing_key_path.chmod(0o644)
+    out = _check(conf, "--no-network")
+    assert out.returncode == 1 and "chmod 600" in out.stdout and "Máy chủ MQTT" not in out.stdout
