@@ -120,6 +120,19 @@ def _probe_hub(s: Settings) -> Line:
         return Line(False, "Máy chủ hub", f"{url} không tới được ({reason}): tệp âm thanh mới không tải được")
 
 
+def _probe_board_page(s: Settings) -> Line:
+    """An LED board: the player page the kiosk browser shows, served by the agent itself."""
+    url = f"http://{s.led.http_host}:{s.led.http_port}/"
+    try:
+        with urllib.request.urlopen(url, timeout=NET_TIMEOUT_S) as resp:
+            return Line(True, "Trang trình chiếu", f"{url} trả lời {resp.status}")
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return Line(
+            False, "Trang trình chiếu", f"{url} không mở được ({reason}): màn hình sẽ không có nội dung"
+        )
+
+
 def _store(s: Settings) -> sqlite3.Connection | None:
     path = s.data_path / "agent.db"
     if not path.exists():
@@ -239,6 +252,8 @@ def check(settings: Settings, *, config: Path | None = None, network: bool = Tru
     lines = [Line(True, "Cấu hình", f"hợp lệ ({config})" if config else "hợp lệ")]
     status_lines, st = _status(settings, now)
     lines += status_lines
+    if settings.kind == "led":
+        lines.append(_probe_board_page(settings))
     if network:
         lines += [_probe_broker(settings), _probe_hub(settings)]
     db = _store(settings)

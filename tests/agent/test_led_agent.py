@@ -16,7 +16,7 @@ from playwright.async_api import Page, async_playwright
 
 from hub.mosquitto import free_port
 from protocol.messages import AlertBody, BulletinInfo
-from tests.agent.harness import AREA, AgentProcess, Collector, FakeHub, wait_until
+from tests.agent.harness import AREA, AgentProcess, Collector, FakeHub, run_check, wait_until
 from tests.browser import launch
 
 pytestmark = pytest.mark.browser
@@ -120,6 +120,9 @@ async def test_led_agent_rotation_emergency_cancel_and_proof_of_display(
         await wait_until(lambda: agent.status().get("now_playing") == on_screen, 5, "status shows the slide")
         since = datetime.fromisoformat(agent.status()["playing_since"])  # when the slide went on screen
         assert since <= datetime.fromisoformat(agent.status()["at"])
+        # the technician's check sees the board's page too
+        out = await asyncio.to_thread(run_check, agent.config, "--no-network")
+        assert f"[ OK ] Trang trình chiếu: http://127.0.0.1:{port}/ trả lời 200" in out.stdout, out.stdout
 
         body = AlertBody(
             "lu-quet",
