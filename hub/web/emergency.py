@@ -136,12 +136,21 @@ def live_status(req: Req, b: dict[str, Any]) -> dict[str, Any]:
 
 @page
 async def live(req: Req) -> web.StreamResponse:
+    """The live console: devices that have not played yet come first (in a province, the few that need
+    a phone call are not lost among a thousand that played); `?pending=1` shows only those."""
     b = _emergency(req)
+    st = live_status(req, b)
+    st["devices"].sort(key=lambda d: d["played_at"] is not None)  # stable: area order within each group
+    pending_only = req.request.query.get("pending") == "1"
+    if pending_only:
+        st["devices"] = [d for d in st["devices"] if d["played_at"] is None]
     return req.render(
         "emergency_live.html",
         title=f"Khẩn cấp: {b['title']}",
         b=b,
-        st=live_status(req, b),
+        st=st,
+        pending=st["total"] - st["confirmed"],
+        pending_only=pending_only,
         names=area_names(req.services),
     )
 

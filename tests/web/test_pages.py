@@ -335,6 +335,34 @@ async def test_emergency_confirm_send_live_latency_and_cancel(web: WebHub) -> No
     )
 
 
+async def test_emergency_console_puts_devices_that_have_not_played_first(web: WebHub) -> None:
+    for n in (1, 2, 3):
+        web.s.devices.register(SYSTEM, device_id=f"loa-24613-0{n}", kind="radio", area="67/660/24613")
+    ed = await web.as_user("editor67")
+    form = [
+        ("title", "Sạt lở đất"),
+        ("text", "Nguy cơ sạt lở, người dân rời khỏi khu vực chân đồi."),
+        ("targets", "67/660/24613"),
+        ("kinds", "radio"),
+        ("repeat_count", "1"),
+        ("repeat_interval_s", "30"),
+        ("repeat_then_every_s", "0"),
+    ]
+    r = await ed.post("/emergency/send", form)
+    assert r.status == 303, await r.text()
+    bid = r.headers["Location"].rsplit("/", 1)[1]
+    at = web.clock.now().isoformat()
+    play = {"bulletin_id": bid, "outcome": "completed", "started_at": at, "ended_at": at, "emergency": True}
+    web.s.devices.ingest_events("loa-24613-01", [{"id": "e1", "type": "play", "data": play}])
+    _, html = await ed.get(f"/emergency/{bid}")
+    order = [m.group(1) for m in re.finditer(r'<tr data-device="([^"]+)"', html)]
+    assert order == ["loa-24613-02", "loa-24613-03", "loa-24613-01"]  # the one that played goes last
+    assert f'href="/emergency/{bid}?pending=1">Chỉ xem 2 thiết bị chưa phát' in html
+    _, html = await ed.get(f"/emergency/{bid}?pending=1")
+    order = [m.group(1) for m in re.finditer(r'<tr data-device="([^"]+)"', html)]
+    assert order == ["loa-24613-02", "loa-24613-03"] and "Xem tất cả thiết bị" in html
+
+
 async def test_emergency_form_error_keeps_the_text(web: WebHub) -> None:
     ed = await web.as_user("editor67")
     r = await ed.post(
