@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sqlite3
-import ssl
 import urllib.error
 import urllib.request
 from datetime import datetime
@@ -21,10 +19,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from edge_agent.config import Settings
-from protocol.checklist import Line
+from protocol.checklist import Line, probe_broker
 from protocol.checklist import report as render_report
 from protocol.clock import ShiftedClock, parse_time
-from protocol.tls import client_context
 
 KIND_VI = {"radio": "đài truyền thanh", "led": "bảng tin điện tử"}
 CLOCK_VI = {
@@ -87,25 +84,10 @@ def _status(s: Settings, now: datetime) -> tuple[list[Line], dict[str, Any]]:
 
 
 def _probe_broker(s: Settings) -> Line:
-    where = f"{s.mqtt.host}:{s.mqtt.port}"
-    try:
-        with socket.create_connection((s.mqtt.host, s.mqtt.port), timeout=NET_TIMEOUT_S) as sock:
-            if not s.mqtt.tls:
-                return Line(True, "Máy chủ MQTT", f"{where} trả lời")
-            try:  # the agent's own TLS check: CA, expiry and host name
-                with client_context(s.mqtt.ca_file).wrap_socket(sock, server_hostname=s.mqtt.host):
-                    return Line(True, "Máy chủ MQTT", f"{where} trả lời, chứng chỉ TLS hợp lệ")
-            except ssl.SSLError as exc:
-                return Line(
-                    False,
-                    "Máy chủ MQTT",
-                    f"{where}: chứng chỉ TLS không hợp lệ ({exc.reason or exc}): "
-                    "kiểm tra ca_file và tên máy chủ",
-                )
-    except OSError as exc:
-        return Line(
-            False, "Máy chủ MQTT", f"{where} không kết nối được ({exc}): kiểm tra mạng, địa chỉ, tường lửa"
-        )
+    m = s.mqtt
+    return probe_broker(
+        m.host, m.port, tls=m.tls, ca_file=m.ca_file, unreachable_hint="kiểm tra mạng, địa chỉ, tường lửa"
+    )
 
 
 def _probe_hub(s: Settings) -> Line:

@@ -9,8 +9,6 @@ is running for this database. Exit 0 when every check passes, 1 otherwise.
 from __future__ import annotations
 
 import shutil
-import socket
-import ssl
 import subprocess
 from pathlib import Path
 
@@ -19,12 +17,10 @@ from alembic.script import ScriptDirectory
 from hub.config import HubConfig
 from hub.db import Database, alembic_config, current_revision
 from hub.singleton import HubAlreadyRunning, PublisherLock
-from protocol.checklist import Line, report
+from protocol.checklist import Line, probe_broker, report
 from protocol.keys import KeyPair
-from protocol.tls import client_context
 
 DISK_LOW_MB = 2048  # audio, images and video of a province's bulletins, and the SQLite file
-NET_TIMEOUT_S = 3.0
 
 
 def _database(cfg: HubConfig) -> tuple[list[Line], Database | None]:
@@ -65,22 +61,11 @@ def _key(cfg: HubConfig) -> Line:
 
 def _broker(cfg: HubConfig) -> Line:
     m = cfg.mqtt
-    where = f"{m.host}:{m.port}"
     if not m.enabled:
         return Line(None, "Máy chủ MQTT", "tắt trong cấu hình (mqtt.enabled = false): hub không phát gì")
-    try:
-        with socket.create_connection((m.host, m.port), timeout=NET_TIMEOUT_S) as sock:
-            if not m.tls:
-                return Line(True, "Máy chủ MQTT", f"{where} trả lời")
-            try:
-                with client_context(m.ca_file).wrap_socket(sock, server_hostname=m.host):
-                    return Line(True, "Máy chủ MQTT", f"{where} trả lời, chứng chỉ TLS hợp lệ")
-            except ssl.SSLError as exc:
-                return Line(
-                    False, "Máy chủ MQTT", f"{where}: chứng chỉ TLS không hợp lệ ({exc.reason or exc})"
-                )
-    except OSError as exc:
-        return Line(False, "Máy chủ MQTT", f"{where} không kết nối được ({exc}): Mosquitto đã chạy chưa?")
+    return probe_broker(
+        m.host, m.port, tls=m.tls, ca_file=m.ca_file, unreachable_hint="Mosquitto đã chạy chưa?"
+    )
 
 
 def _tools() -> list[Line]:
@@ -124,8 +109,7 @@ def _running(db: Database | None) -> Line | None:
     try:
         lock.acquire()
     except HubAlreadyRunning as exc:
-        pid = str(exc).split("(pid ", 1)[1].split(")", 1)[0] if "(pid " in str(exc) else "?"
-        return Line(None, "Hub", f"đang chạy và phát cho cơ sở dữ liệu này (pid {pid})")
+        return Line(None, "Hub", f"đang chạy và phát cho cơ sở dữ liệu này (pid {exc.holder or '?'})")
     lock.release()
     return Line(None, "Hub", "không có hub nào đang chạy cho cơ sở dữ liệu này")
 

@@ -26,7 +26,12 @@ WHY = (
 
 
 class HubAlreadyRunning(RuntimeError):
-    """Another hub process publishes for this database; the message says which and what to do."""
+    """Another hub process publishes for this database; the message says which and what to do, `holder`
+    is its pid when known (SQLite's lock file holds it; PostgreSQL's advisory lock does not)."""
+
+    def __init__(self, message: str, holder: str | None = None) -> None:
+        super().__init__(message)
+        self.holder = holder
 
 
 class PublisherLock:
@@ -70,7 +75,8 @@ class PublisherLock:
             os.close(fd)
             raise HubAlreadyRunning(
                 f"another hub process (pid {holder}) already publishes for the database "
-                f"{self.db.engine.url.database} (lock file {path}); " + WHY
+                f"{self.db.engine.url.database} (lock file {path}); " + WHY,
+                holder=None if holder == "?" else holder,
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)

@@ -31,7 +31,7 @@ def test_second_publisher_on_the_same_database_is_refused_until_the_first_lets_g
             b.acquire()
         assert "another hub process" in str(err.value) and "replays" in str(err.value)
         if engine == "sqlite":
-            assert f"pid {os.getpid()}" in str(err.value)
+            assert f"pid {os.getpid()}" in str(err.value) and err.value.holder == str(os.getpid())
         a.release()
         b.acquire()  # the first one stopped: the next may publish
     finally:
