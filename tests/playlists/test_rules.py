@@ -143,8 +143,14 @@ def test_custom_windows_as_strings_or_objects_sorted() -> None:
 def test_play_must_end_by_valid_until() -> None:
     r = run(bul("first", duration_s=600),
             bul("short", origin="district", duration_s=600, valid_until=at("05:15:00")))
-    # Only 5 min of its validity are left after "first": it cannot play in full today.
+    # Ranked below "first", but only its validity is short: it plays first, and "first" right after.
+    assert [(p["bulletin_id"], p["start"]) for p in r["programme"]] == [
+        ("short", at("05:00:00")), ("first", at("05:10:00"))]
+    r = run(bul("first", duration_s=600, valid_until=at("05:10:00")),
+            bul("short", origin="district", duration_s=600, valid_until=at("05:15:00")))
+    # Both must end by 05:15 and there are 15 minutes: the higher-ranked plays, the other has no room.
     assert reasons(r) == {"short": "window_full"}
+    assert "first" in r["unscheduled"][0]["detail"]
     r = run(bul("ok", duration_s=600, valid_until=at("05:10:00")))
     assert r["programme"][0]["end"] == at("05:10:00")
 
