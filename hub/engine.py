@@ -32,6 +32,7 @@ def engine_bulletin(
     valid_from: datetime | None,
     valid_until: datetime | None,
     approved_at: datetime | None,
+    title: str | None = None,
 ) -> Any:
     if EngineBulletin is not None:
         return EngineBulletin(
@@ -45,6 +46,7 @@ def engine_bulletin(
             valid_from=valid_from,
             valid_until=valid_until,
             approved_at=approved_at,
+            title=title,  # names it in the reasons of the bulletins it keeps out
         )
     return {
         "id": id,

@@ -108,7 +108,8 @@ def small_days(draw: st.DrawFn) -> dict[str, Any]:
     for i in range(draw(st.integers(1, 5))):
         b: dict[str, Any] = {
             "id": f"p{i}", "priority": "priority", "origin": draw(st.sampled_from(ORIGINS)),
-            "kinds": ["radio"], "targets": ["67"], "duration_s": draw(st.integers(1, 12)) * 300 - draw(st.sampled_from([0, 0, 60])),
+            "kinds": ["radio"], "targets": ["67"],
+            "duration_s": draw(st.integers(1, 12)) * 300 - draw(st.sampled_from([0, 0, 60])),
             "plays_per_day": draw(st.integers(1, 2)),
             "approved_at": (midnight - timedelta(minutes=i * 7 + draw(st.integers(0, 5)))).isoformat(),
         }
