@@ -396,6 +396,7 @@ class AgentProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.env = env or {}
         self.device_id = device_id or f"{kind}-test-1"
+        self.area = area
         workdir.mkdir(parents=True, exist_ok=True)
         self.config.write_text(f'''
 device_id = "{self.device_id}"

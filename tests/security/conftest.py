@@ -1,121 +1,128 @@
-"""A real hub (HubRuntime: HTTP, SQLite, publisher and ingest) on a real Mosquitto, with real agent
-processes in two communes of the sample province; an attacker is any other client of that broker (a stolen
-broker login), which can capture what the hub publishes and re-publish it anywhere."""
+"""Security tests: a real hub (HTTP server on a port, SQLite, espeak-ng, ffmpeg) attacked from outside."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-import aiomqtt
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import func, select
 
-from hub.app import HubRuntime
+import hub.services.accounts as accounts_module
+from hub.app import HubRuntime, build_app, build_services
+from hub.config import build_config
+from hub.models import AuditEntry
 from hub.mosquitto import MosquittoProcess
 from hub.roles import SYSTEM
-from protocol import KeyPair, ShiftedClock, Topics
-from tests.agent.harness import AgentProcess, wait_until
-from tests.hub.conftest import PASSWORD, SAMPLE, broker_config
-
-A_AREA, B_AREA = "67/660/24611", "67/660/24613"
-
-
-class Stack:
-    """The hub, its HTTP API as the editor and the operator, two agents (A in 24611, B in 24613)."""
-
-    def __init__(self, hub: HubRuntime, broker: MosquittoProcess, clock: ShiftedClock, tmp: Path) -> None:
-        assert hub.services is not None
-        self.runtime, self.broker, self.clock = hub, broker, clock
-        self.s = hub.services
-        self.topics = Topics(hub.config.mqtt.topic_prefix)
-        self.url = hub.url
-        self.keys: KeyPair = self.s.envelopes.key
-        self.http = aiohttp.ClientSession(hub.url)
-        self._tokens: dict[str, str] = {}
-        self.a = AgentProcess(tmp / "a", self, clock=clock, device_id="loa-24611-1", area=A_AREA)
-        self.b = AgentProcess(tmp / "b", self, clock=clock, device_id="loa-24613-1", area=B_AREA)
-
-    async def call(self, method: str, path: str, who: str = "ed", **kw: Any) -> tuple[int, Any]:
-        if who not in self._tokens:
-            r = await self.http.post("/api/v1/auth/login", json={"username": who, "password": PASSWORD})
-            assert r.status == 200, await r.text()
-            self._tokens[who] = (await r.json())["token"]
-        headers = {"Authorization": f"Bearer {self._tokens[who]}"}
-        r = await self.http.request(method, f"/api/v1{path}", headers=headers, **kw)
-        return r.status, await r.json()
-
-    async def rejected_reasons(self, device_id: str) -> list[str]:
-        """What Thiết bị (the hub's devices API) says this device refused."""
-        status, data = await self.call("GET", "/devices", who="oper")
-        assert status == 200, data
-        (dev,) = [d for d in data["devices"] if d["id"] == device_id]
-        return [r for p in dev["problems"] if p["code"] == "rejected" for r in p["reasons"]]
+from hub.services import Services
+from hub.services.publishing import RecordingPublisher
+from protocol.clock import FrozenClock, ShiftedClock
+from tests.hub.conftest import broker_config
+from tests.security.wire import Stack
+from tests.web.conftest import PASSWORD, SAMPLE, T0, USERS, Browserish
 
 
-class Attacker:
-    """Another client of the broker: records what the hub publishes on some topics, publishes anything."""
+class SecHub:
+    """The hub under attack: API clients with bearer tokens, browser-like clients, and database counts."""
 
-    def __init__(self, broker: MosquittoProcess) -> None:
-        self.broker = broker
-        self.got: dict[str, list[bytes]] = {}
-        self._client: aiomqtt.Client | None = None
-        self._task: asyncio.Task[None] | None = None
+    def __init__(self, services: Services, server: TestServer, clock: FrozenClock) -> None:
+        self.s, self.server, self.clock = services, server, clock
+        self._clients: list[TestClient] = []
 
-    async def __aenter__(self) -> Attacker:
-        self._client = aiomqtt.Client(
-            self.broker.host,
-            self.broker.port,
-            identifier=f"attacker-{uuid.uuid4().hex[:6]}",
-            protocol=aiomqtt.ProtocolVersion.V5,
-        )
-        await self._client.__aenter__()
-        self._task = asyncio.create_task(self._collect(), name="attacker-collect")
-        return self
+    async def client(self) -> TestClient:
+        c = TestClient(self.server)
+        await c.start_server()
+        self._clients.append(c)
+        return c
 
-    async def __aexit__(self, *exc: object) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        if self._client is not None:
-            await self._client.__aexit__(None, None, None)
+    async def api(self, username: str) -> tuple[TestClient, dict[str, str]]:
+        """A client and the Authorization header of `username` (logged in through the API)."""
+        c = await self.client()
+        r = await c.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
+        assert r.status == 200, await r.text()
+        return c, {"Authorization": f"Bearer {(await r.json())['token']}"}
 
-    async def _collect(self) -> None:
-        assert self._client is not None
-        async for msg in self._client.messages:
-            self.got.setdefault(str(msg.topic), []).append(bytes(msg.payload))  # type: ignore[arg-type]
+    async def browser(self, username: str | None = None) -> Browserish:
+        b = Browserish(await self.client())
+        if username:
+            r = await b.login(username)
+            assert r.status == 303, await r.text()
+        return b
 
-    async def listen(self, topic: str) -> None:
-        assert self._client is not None
-        await self._client.subscribe(topic, qos=1)
+    def count(self, model: Any = AuditEntry) -> int:
+        with self.s.ctx.db.session() as sess:
+            return int(sess.scalar(select(func.count()).select_from(model)) or 0)
 
-    async def captured(self, topic: str, timeout: float = 15) -> bytes:  # noqa: ASYNC109 - a bound
-        got = await wait_until(lambda: self.got.get(topic), timeout, f"a message on {topic}")
-        return bytes(got[-1])
+    def audit_bytes(self) -> int:
+        """Characters stored in the audit log (what a stranger could grow)."""
+        with self.s.ctx.db.session() as sess:
+            rows = sess.scalars(select(AuditEntry)).all()
+            return sum(len(r.username) + len(r.target) + len(r.ip) + len(json.dumps(r.detail)) for r in rows)
 
-    async def publish(self, topic: str, wire: bytes) -> None:
-        assert self._client is not None
-        await self._client.publish(topic, wire, qos=1, timeout=10)
+    async def close(self) -> None:
+        for c in self._clients:
+            await c.close()
+
+
+async def start_hub(tmp: Path, **config: Any) -> SecHub:
+    data: dict[str, Any] = {
+        "data_dir": str(tmp / "hub"),
+        "mqtt": {"enabled": False},
+        "programme": {"scheduler": False},
+    }
+    for k, v in config.items():
+        data[k] = {**data.get(k, {}), **v} if isinstance(v, dict) else v
+    cfg = build_config(data, environ={})
+    clock = FrozenClock(T0)
+    services = build_services(cfg, clock=clock, publisher=RecordingPublisher())
+    services.areas.import_tree(json.loads(SAMPLE.read_text(encoding="utf-8")), SYSTEM)
+    real = accounts_module.hash_password
+    once = real(PASSWORD)  # argon2id is slow by design: hash the shared test password once
+    accounts_module.hash_password = lambda p: once if p == PASSWORD else real(p)  # type: ignore[assignment]
+    try:
+        for name, role, area in USERS:
+            services.accounts.create_user(SYSTEM, username=name, password=PASSWORD, role=role, area=area)
+    finally:
+        accounts_module.hash_password = real  # type: ignore[assignment]
+    server = TestServer(build_app(cfg, services=services))
+    await server.start_server()
+    return SecHub(services, server, clock)
+
+
+async def stop_hub(h: SecHub) -> None:
+    await h.close()
+    await h.server.close()
+    h.s.ctx.db.dispose()
+
+
+@pytest.fixture
+async def hub(tmp_path: Path) -> AsyncIterator[SecHub]:
+    h = await start_hub(tmp_path)
+    try:
+        yield h
+    finally:
+        await stop_hub(h)
 
 
 @pytest.fixture
 async def stack(tmp_path: Path, broker: MosquittoProcess) -> AsyncIterator[Stack]:
+    """A real hub publishing to a real Mosquitto, with two real agent processes (tests/security/wire.py)."""
     cfg = broker_config(tmp_path, broker.host, broker.port)
     clock = ShiftedClock()  # hub and agents on the real clock: what one signs, the other finds current
-    async with HubRuntime(cfg, clock=clock, scheduler=False) as hub:
-        s = hub.services
-        assert s is not None and hub.ingest is not None
+    async with HubRuntime(cfg, clock=clock, scheduler=False) as runtime:
+        s = runtime.services
+        assert s is not None and runtime.ingest is not None
         s.areas.import_tree(json.loads(SAMPLE.read_text(encoding="utf-8")), SYSTEM)
         s.accounts.create_user(SYSTEM, username="ed", password=PASSWORD, role="editor", area="67")
         s.accounts.create_user(SYSTEM, username="oper", password=PASSWORD, role="operator", area="67")
-        await asyncio.wait_for(hub.ingest.connected.wait(), 10)
-        st = Stack(hub, broker, clock, tmp_path)
-        for agent, area in ((st.a, A_AREA), (st.b, B_AREA)):
-            s.devices.register(SYSTEM, device_id=agent.device_id, kind="radio", area=area)
+        await asyncio.wait_for(runtime.ingest.connected.wait(), 10)
+        st = Stack(runtime, broker, clock, tmp_path)
+        for agent in (st.a, st.b):
+            s.devices.register(SYSTEM, device_id=agent.device_id, kind="radio", area=agent.area)
         try:
             yield st
         finally:

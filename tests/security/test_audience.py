@@ -18,7 +18,7 @@ import pytest
 from protocol.envelope import Envelope, Signer, Verifier
 from tests.agent.harness import wait_until
 from tests.security import legacy_envelope_d38517f as legacy
-from tests.security.conftest import A_AREA, B_AREA, Attacker, Stack
+from tests.security.wire import A_AREA, B_AREA, Attacker, Stack
 
 pytestmark = pytest.mark.slow
 
@@ -76,7 +76,7 @@ async def test_alert_replayed_into_another_commune_is_refused_and_reported(stack
             lambda: st.rejected_reasons(st.b.device_id), 20, "24613's device reports the refusal"
         )
     assert reasons == ["misaddressed"]
-    assert st.b.status()["rejected"] == 1
+    await wait_until(lambda: st.b.status().get("rejected") == 1, 10, "B's status counts one refusal")
     assert not played(st.b, bid) and not st.b.relay_log(), "the amplifier of 24613 never switched on"
     assert "misaddressed" in st.b.log_text() and st.topics.alert(B_AREA) in st.b.log_text()
     assert await st.rejected_reasons(st.a.device_id) == []  # the genuine audience was not disturbed
