@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,13 +13,16 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
 import hub.services.accounts as accounts_module
-from hub.app import build_app, build_services
+from hub.app import HubRuntime, build_app, build_services
 from hub.config import build_config
 from hub.models import AuditEntry
+from hub.mosquitto import MosquittoProcess
 from hub.roles import SYSTEM
 from hub.services import Services
 from hub.services.publishing import RecordingPublisher
-from protocol.clock import FrozenClock
+from protocol.clock import FrozenClock, ShiftedClock
+from tests.hub.conftest import broker_config
+from tests.security.wire import Stack
 from tests.web.conftest import PASSWORD, SAMPLE, T0, USERS, Browserish
 
 
@@ -102,3 +106,26 @@ async def hub(tmp_path: Path) -> AsyncIterator[SecHub]:
         yield h
     finally:
         await stop_hub(h)
+
+
+@pytest.fixture
+async def stack(tmp_path: Path, broker: MosquittoProcess) -> AsyncIterator[Stack]:
+    """A real hub publishing to a real Mosquitto, with two real agent processes (tests/security/wire.py)."""
+    cfg = broker_config(tmp_path, broker.host, broker.port)
+    clock = ShiftedClock()  # hub and agents on the real clock: what one signs, the other finds current
+    async with HubRuntime(cfg, clock=clock, scheduler=False) as runtime:
+        s = runtime.services
+        assert s is not None and runtime.ingest is not None
+        s.areas.import_tree(json.loads(SAMPLE.read_text(encoding="utf-8")), SYSTEM)
+        s.accounts.create_user(SYSTEM, username="ed", password=PASSWORD, role="editor", area="67")
+        s.accounts.create_user(SYSTEM, username="oper", password=PASSWORD, role="operator", area="67")
+        await asyncio.wait_for(runtime.ingest.connected.wait(), 10)
+        st = Stack(runtime, broker, clock, tmp_path)
+        for agent in (st.a, st.b):
+            s.devices.register(SYSTEM, device_id=agent.device_id, kind="radio", area=agent.area)
+        try:
+            yield st
+        finally:
+            st.a.stop()
+            st.b.stop()
+            await st.http.close()
