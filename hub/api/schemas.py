@@ -89,3 +89,31 @@ class DeviceIn(_Body):
 class CommandIn(_Body):
     command: Literal["volume", "stop", "resync", "test_tone", "report"]
     args: dict[str, int] = Field(default_factory=dict)
+
+
+class WindowsIn(_Body):
+    """Khung giờ phát of an area and device kind from a date on (Art. 10.1)."""
+
+    area: str = Field(
+        min_length=1,
+        max_length=200,
+        description="area path: the province (its defaults), a district or a commune",
+    )
+    kind: Literal["radio", "led"]
+    effective_from: date = Field(description="local date the windows take effect (today or later)")
+    windows: list[str] = Field(
+        min_length=1,
+        max_length=6,
+        description="['05:00-06:30', '17:00-18:30']; "
+        "an end before the start crosses midnight ('21:00-01:00')",
+    )
+
+
+class OccasionIn(_Body):
+    """Extra LED-board hours for an area on some days (Art. 10.2: Tết, an election day)."""
+
+    area: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, description="the occasion, e.g. 'Tết Nguyên đán'")
+    date_from: date
+    date_to: date
+    windows: list[str] = Field(min_length=1, max_length=6)
