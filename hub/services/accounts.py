@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from hub.errors import Conflict, Invalid, Locked, NotFound, Unauthorized
+from hub.limits import NAME_MAX, PASSWORD_MAX, USERNAME_MAX, check_len
 from hub.models import AuthToken, User
 from hub.roles import ROLES, Actor
 from hub.security import (
@@ -54,6 +55,14 @@ def actor_for(u: User, ip: str = "") -> Actor:
     return Actor(user_id=u.id, username=u.username, role=u.role, area_path=u.area_path, ip=ip)
 
 
+def _check_login_input(username: str, password: str) -> None:
+    """Refuse empty or oversized credentials before anything is looked up, hashed or written."""
+    if not username or not password:
+        raise Invalid("Cần nhập tên đăng nhập và mật khẩu.", field="username" if not username else "password")
+    check_len(username, USERNAME_MAX, "username", "Tên đăng nhập")
+    check_len(password, PASSWORD_MAX, "password", "Mật khẩu")
+
+
 class AccountService:
     def __init__(self, ctx: Context, areas: AreaService) -> None:
         self.ctx = ctx
@@ -74,6 +83,7 @@ class AccountService:
         username = (username or "").strip()
         if not username or len(username) > 64 or not all(c.isalnum() or c in "._-" for c in username):
             raise Invalid("Tên đăng nhập gồm chữ, số, '.', '_' hoặc '-' (tối đa 64 ký tự).", field="username")
+        check_len(full_name, NAME_MAX, "full_name", "Họ tên")
         if role not in ROLES:
             raise Invalid(f"Vai trò '{role}' không có; dùng một trong: {', '.join(ROLES)}.", field="role")
         if area:
@@ -220,20 +230,14 @@ class AccountService:
 
     def login(self, username: str, password: str, *, ip: str = "") -> dict[str, Any]:
         """Check credentials and issue an API bearer token."""
-        if not username or not password:
-            raise Invalid(
-                "Cần nhập tên đăng nhập và mật khẩu.", field="username" if not username else "password"
-            )
+        _check_login_input(username, password)
         user = self._check_credentials(username, password, ip)
         token, _, expires = self._issue(user, "api", self.ctx.config.security.token_ttl_s, ip)
         return {"token": token, "expires_at": expires.isoformat(), "user": user_dict(user)}
 
     def login_session(self, username: str, password: str, *, ip: str = "") -> Session:
         """Check credentials and open a browser session (cookie + CSRF token)."""
-        if not username or not password:
-            raise Invalid(
-                "Cần nhập tên đăng nhập và mật khẩu.", field="username" if not username else "password"
-            )
+        _check_login_input(username, password)
         user = self._check_credentials(username, password, ip)
         cookie, csrf, expires = self._issue(user, "session", self.ctx.config.security.session_ttl_s, ip)
         assert csrf is not None
