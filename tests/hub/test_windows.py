@@ -185,7 +185,7 @@ async def test_window_crossing_midnight_in_programme(hub: Hub) -> None:
     led = latest(hub, OWN, "led")
     assert [d.date for d in led.days][:2] == [TODAY, TOMORROW]
     assert [i.bulletin_id for i in led.days[0].items] == [bid]
-    assert [d.date for d in latest(hub, OWN, "radio").days][0] == TOMORROW  # no window crossing midnight
+    assert latest(hub, OWN, "radio").days[0].date == TOMORROW  # no window crossing midnight
 
 
 BAD_WINDOWS: list[tuple[dict[str, Any], int, str]] = [
