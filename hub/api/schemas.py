@@ -48,8 +48,18 @@ class ReasonIn(_Body):
 
 
 class ReviewIn(_Body):
-    decision: Literal["approve", "reject"]
-    reason: str = ""
+    decision: Literal["approve", "reject"] = Field(
+        description="approve = my sign-off (approved with the last one the province requires)"
+    )
+    reason: str = Field("", max_length=2000, description="required to reject; the editor sees it")
+
+
+class FlagIn(_Body):
+    reason: str = Field("", max_length=2000, description="why it is sensitive (audited)")
+
+
+class UnflagIn(_Body):
+    reason: str = Field(min_length=1, max_length=2000, description="why it is not sensitive (audited)")
 
 
 class OrderIn(_Body):
@@ -77,6 +87,9 @@ class UserIn(_Body):
 class UserPatch(_Body):
     disabled: bool | None = None
     password: str | None = None
+    review_group: str | None = Field(
+        None, max_length=40, description="reviewer group (config review.groups); '' removes it"
+    )
 
 
 class DeviceIn(_Body):
