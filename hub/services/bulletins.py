@@ -144,8 +144,10 @@ class BulletinService:
             raise Invalid("Hình ảnh và video chỉ phát trên bảng tin điện tử (kinds: ['led']).", field="kinds")
         if data.plays_per_day < 1 or data.plays_per_day > 48:
             raise Invalid("Số lần phát mỗi ngày từ 1 đến 48.", field="plays_per_day")
-        if data.priority != "emergency":  # an emergency is not bound by windows (repeat says how often)
-            for kind in sorted(set(data.kinds)):
+        # A radio bulletin plays at most once per window; an LED board shows its bulletins in rotation
+        # (plays_per_day unused) and an emergency is not bound by windows (`repeat` says how often).
+        if data.priority != "emergency":
+            for kind in sorted(set(data.kinds) & {"radio"}):
                 windows = default_windows(kind)
                 if data.plays_per_day > len(windows):
                     raise Invalid(
@@ -334,7 +336,7 @@ class BulletinService:
             self._check_submit(actor, b)
             self._check_not_ended(b.valid_until)
             if b.priority != "emergency":
-                for kind in b.kinds:  # a draft saved before the windows were checked
+                for kind in set(b.kinds) & {"radio"}:  # a draft saved before the windows were checked
                     if b.plays_per_day > len(default_windows(kind)):
                         raise Invalid(
                             f"Mỗi ngày {KIND_VI[kind]} có {len(default_windows(kind))} khung giờ phát; hãy "

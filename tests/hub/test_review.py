@@ -290,3 +290,31 @@ def test_review_config_is_checked() -> None:
     )
     assert cfg.review.signoffs == 2 and not cfg.review.may_self_approve("province")
     assert cfg.review.may_self_approve("commune")
+
+
+def test_cli_sets_a_reviewers_group(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from hub.__main__ import main  # noqa: PLC0415
+    from hub.app import build_services  # noqa: PLC0415
+    from hub.roles import SYSTEM  # noqa: PLC0415
+    from tests.hub.conftest import PASSWORD  # noqa: PLC0415
+
+    conf = tmp_path / "hub.toml"
+    conf.write_text(
+        f'data_dir = "{tmp_path / "hub"}"\n[mqtt]\nenabled = false\n[programme]\nscheduler = false\n'
+        '[review]\nsignoffs = 2\ngroups = { so = "Sở TT&TT", btg = "Ban Tuyên giáo" }\n',
+        encoding="utf-8",
+    )
+    s = build_services(
+        build_config({"data_dir": str(tmp_path / "hub"), "mqtt": {"enabled": False}}, environ={})
+    )
+    s.accounts.create_user(SYSTEM, username="kd1", password=PASSWORD, role="reviewer")
+    s.accounts.create_user(SYSTEM, username="bt1", password=PASSWORD, role="editor")
+    s.ctx.db.dispose()
+    assert main(["--config", str(conf), "user", "set-group", "kd1", "btg"]) == 0
+    assert "kd1: review group btg" in capsys.readouterr().out
+    assert main(["--config", str(conf), "user", "set-group", "kd1", "tuyen-giao"]) == 2
+    assert "Không có nhóm kiểm duyệt 'tuyen-giao'" in capsys.readouterr().err
+    assert main(["--config", str(conf), "user", "set-group", "bt1", "so"]) == 2
+    assert main(["--config", str(conf), "user", "set-group", "nobody", "so"]) == 2
+    assert main(["--config", str(conf), "user", "set-group", "kd1", ""]) == 0
+    assert "kd1: review group (none)" in capsys.readouterr().out
