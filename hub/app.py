@@ -12,11 +12,12 @@ from typing import Any
 
 from aiohttp import web
 
-from hub.api.framework import SERVICES, error_middleware, json_response
+from hub.api.framework import MAX_UPLOAD, SERVICES, error_middleware, json_response
 from hub.api.routes import api
 from hub.config import HubConfig
 from hub.db import Database
 from hub.errors import NotFound
+from hub.limits import body_limit_middleware
 from hub.mqtt import Ingest, Publisher
 from hub.roles import SYSTEM
 from hub.scheduler import MidnightScheduler
@@ -115,10 +116,13 @@ def build_app(
 ) -> web.Application:
     """The aiohttp application (API, /media, /healthz; the web UI mounts itself if hub.web exists)."""
     services = services or build_services(config, clock=clock, publisher=publisher, speech=speech)
+    max_upload = config.http.max_upload_mb * 1024 * 1024
+    # Each route's own limit (hub.limits) is applied by the middleware; the application's is the largest.
     app = web.Application(
-        middlewares=[error_middleware], client_max_size=config.http.max_upload_mb * 1024 * 1024
+        middlewares=[error_middleware, body_limit_middleware(max_upload)], client_max_size=max_upload
     )
     app[SERVICES] = services
+    app[MAX_UPLOAD] = max_upload
     app[MEDIA_MIME] = {}
     api.install(app)
     app.router.add_get("/media/{sha256}", media_handler)

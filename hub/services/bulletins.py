@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.errors import Conflict, Forbidden, Invalid, NotFound
+from hub.limits import REASON_MAX, TEXT_MAX, check_len
 from hub.models import (
     Bulletin,
     BulletinTarget,
@@ -31,7 +32,7 @@ from hub.services.areas import AreaService
 from hub.services.base import Context, deny, new_id, require
 from hub.services.media import MediaService
 from hub.services.review import ReviewPolicy
-from playlists.windows import default_windows
+from playlists.windows import default_windows, windows_per_day
 from protocol.messages import AFTER_INTERRUPT, ORIGINS, PRIORITIES
 from protocol.topics import DEVICE_KINDS
 
@@ -74,6 +75,22 @@ class BulletinInput:
     repeat: dict[str, int] | None = None
     after_interrupt: str = "restart"
     origin: str | None = None
+
+
+def check_plays_per_day(priority: str, kinds: Iterable[str], plays_per_day: int) -> None:
+    """A radio bulletin plays at most once per window, so not more often than the day has windows (the
+    kind's default windows for now). An LED board shows its bulletins in rotation (plays_per_day unused);
+    an emergency is not bound by windows (`repeat` says how often)."""
+    if priority == "emergency" or "radio" not in kinds:
+        return
+    n = windows_per_day("radio")
+    if plays_per_day > n:
+        raise Invalid(
+            f"Mỗi ngày {KIND_VI['radio']} có {n} khung giờ phát ({', '.join(default_windows('radio'))}) và "
+            f"mỗi khung phát một bản tin nhiều nhất một lần: số lần phát mỗi ngày tối đa {n}, không phải "
+            f"{plays_per_day}.",
+            field="plays_per_day",
+        )
 
 
 def content_of(b: Bulletin) -> dict[str, Any]:
@@ -134,6 +151,7 @@ class BulletinService:
             self.areas.get(path, field="targets")
         if not data.kinds or any(k not in DEVICE_KINDS for k in data.kinds):
             raise Invalid("kinds phải gồm 'radio' và/hoặc 'led'.", field="kinds")
+        check_len(data.text, TEXT_MAX, "text", "Nội dung bản tin")
         if data.form == "text" and not (data.text or "").strip():
             raise Invalid("Bản tin ký tự cần có nội dung (text) không để trống.", field="text")
         if data.form != "text" and not data.media:
@@ -144,18 +162,7 @@ class BulletinService:
             raise Invalid("Hình ảnh và video chỉ phát trên bảng tin điện tử (kinds: ['led']).", field="kinds")
         if data.plays_per_day < 1 or data.plays_per_day > 48:
             raise Invalid("Số lần phát mỗi ngày từ 1 đến 48.", field="plays_per_day")
-        # A radio bulletin plays at most once per window; an LED board shows its bulletins in rotation
-        # (plays_per_day unused) and an emergency is not bound by windows (`repeat` says how often).
-        if data.priority != "emergency":
-            for kind in sorted(set(data.kinds) & {"radio"}):
-                windows = default_windows(kind)
-                if data.plays_per_day > len(windows):
-                    raise Invalid(
-                        f"Mỗi ngày {KIND_VI[kind]} có {len(windows)} khung giờ phát ({', '.join(windows)}) "
-                        f"và mỗi khung phát một bản tin nhiều nhất một lần: số lần phát mỗi ngày tối đa "
-                        f"{len(windows)}, không phải {data.plays_per_day}.",
-                        field="plays_per_day",
-                    )
+        check_plays_per_day(data.priority, data.kinds, data.plays_per_day)
         if data.valid_from and data.valid_until and data.valid_until <= data.valid_from:
             raise Invalid(
                 "Thời hạn kết thúc (valid_until) phải sau thời điểm bắt đầu (valid_from).",
@@ -335,14 +342,7 @@ class BulletinService:
             b = self._load(sess, bulletin_id)
             self._check_submit(actor, b)
             self._check_not_ended(b.valid_until)
-            if b.priority != "emergency":
-                for kind in set(b.kinds) & {"radio"}:  # a draft saved before the windows were checked
-                    if b.plays_per_day > len(default_windows(kind)):
-                        raise Invalid(
-                            f"Mỗi ngày {KIND_VI[kind]} có {len(default_windows(kind))} khung giờ phát; hãy "
-                            f"sửa số lần phát mỗi ngày (đang là {b.plays_per_day}).",
-                            field="plays_per_day",
-                        )
+            check_plays_per_day(b.priority, b.kinds, b.plays_per_day)  # a draft saved before the check
             return b.text, b.form
 
     def _check_submit(self, actor: Actor, b: Bulletin) -> None:
@@ -506,8 +506,7 @@ class BulletinService:
     def reject(self, actor: Actor, bulletin_id: str, reason: str) -> dict[str, Any]:
         if not (reason or "").strip():
             raise Invalid("Cần ghi lý do từ chối.", field="reason")
-        if len(reason) > 2000:
-            raise Invalid("Lý do dài quá 2000 ký tự.", field="reason")
+        check_len(reason, REASON_MAX, "reason", "Lý do")
         with self.ctx.tx(actor) as sess:
             b = self._load(sess, bulletin_id)
             self._check_reject(actor, b)
@@ -531,8 +530,7 @@ class BulletinService:
 
     def flag(self, actor: Actor, bulletin_id: str, reason: str = "") -> dict[str, Any]:
         """Mark a bulletin sensitive (editors, reviewers): one waiting for approval goes to review."""
-        if len(reason) > 2000:
-            raise Invalid("Lý do dài quá 2000 ký tự.", field="reason")
+        check_len(reason, REASON_MAX, "reason", "Lý do")
         with self.ctx.tx(actor) as sess:
             b = self._load(sess, bulletin_id)
             self._check_flag(actor, b)
@@ -563,8 +561,7 @@ class BulletinService:
         """A reviewer clears the sensitive mark (audited, with a reason): in review -> submitted."""
         if not (reason or "").strip():
             raise Invalid("Cần ghi lý do bỏ đánh dấu nhạy cảm.", field="reason")
-        if len(reason) > 2000:
-            raise Invalid("Lý do dài quá 2000 ký tự.", field="reason")
+        check_len(reason, REASON_MAX, "reason", "Lý do")
         with self.ctx.tx(actor) as sess:
             b = self._load(sess, bulletin_id)
             self._check_unflag(actor, b)
@@ -605,6 +602,7 @@ class BulletinService:
     def recall(self, actor: Actor, bulletin_id: str, reason: str) -> dict[str, Any]:
         if not (reason or "").strip():
             raise Invalid("Cần ghi lý do thu hồi.", field="reason")
+        check_len(reason, REASON_MAX, "reason", "Lý do")
         now = self.ctx.now()
         with self.ctx.tx(actor) as sess:
             b = self._load(sess, bulletin_id)

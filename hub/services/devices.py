@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub.errors import Conflict, Invalid, NotFound
+from hub.limits import NAME_MAX, check_len
 from hub.models import Bulletin, Command, Device, DeviceEventRow, Play, PublishedProgramme, RecallConfirmation
 from hub.roles import SYSTEM, Actor
 from hub.services.areas import AreaService
@@ -146,6 +147,7 @@ class DeviceService:
             raise Invalid(str(exc), field="id") from None
         if kind not in DEVICE_KINDS:
             raise Invalid("kind phải là 'radio' hoặc 'led'.", field="kind")
+        check_len(name, NAME_MAX, "name", "Tên thiết bị")
         self.areas.get(area)
         if not self.areas.is_leaf(area):
             raise Invalid(f"'{area}' không phải cấp xã; thiết bị gắn với một xã.", field="area")
