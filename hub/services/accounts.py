@@ -96,7 +96,7 @@ class AccountService:
             area = actor.area_path  # a scoped admin cannot create an unscoped account
         if role in ("commune_chair", "commune_editor") and area and not self.areas.is_leaf(area):
             raise Invalid(f"'{area}' không phải cấp xã; tài khoản cấp xã phải gắn với một xã.", field="area")
-        check_password_policy(password, username)
+        check_password_policy(password, username, full_name)
         now = self.ctx.now()
         with self.ctx.tx(actor) as sess:
             if sess.scalar(select(User).where(User.username == username)):
@@ -193,9 +193,9 @@ class AccountService:
         """Set a new password (random if none given) and return it; unlocks the account."""
         require(actor, "user.manage", username)
         new = password or random_password()
-        check_password_policy(new, username)
         with self.ctx.tx(actor) as sess:
             user = self._get(sess, username)
+            check_password_policy(new, username, user.full_name)
             if user.area_path:
                 require(actor, "user.manage", username, area=user.area_path)
             user.password_hash = hash_password(new)
