@@ -17,12 +17,14 @@ from hub.api.schemas import (
     BulletinIn,
     CommandIn,
     DeviceIn,
+    FlagIn,
     LoginIn,
     OccasionIn,
     OrderIn,
     ReasonIn,
     ReviewIn,
     SelectionIn,
+    UnflagIn,
     UserIn,
     UserPatch,
     WindowsIn,
@@ -190,6 +192,28 @@ async def approve_bulletin(request: web.Request, s: S, a: A) -> Any:
 )
 async def review_bulletin(request: web.Request, s: S, a: A, *, body: ReviewIn) -> Any:
     return await s.review(a, request.match_info["id"], body.decision, body.reason)
+
+
+@api.route(
+    "POST",
+    "/bulletins/{id}/flag",
+    "mark sensitive (editors, reviewers): a bulletin waiting for approval goes to review",
+    body=FlagIn,
+    tag="bulletins",
+)
+def flag_bulletin(request: web.Request, s: S, a: A, *, body: FlagIn) -> Any:
+    return s.bulletins.flag(a, request.match_info["id"], body.reason)
+
+
+@api.route(
+    "POST",
+    "/bulletins/{id}/unflag",
+    "clear the sensitive mark (reviewers only; audited with the reason)",
+    body=UnflagIn,
+    tag="bulletins",
+)
+def unflag_bulletin(request: web.Request, s: S, a: A, *, body: UnflagIn) -> Any:
+    return s.bulletins.unflag(a, request.match_info["id"], body.reason)
 
 
 @api.route("POST", "/bulletins/{id}/reject", "reject with a reason", body=ReasonIn, tag="bulletins")
@@ -382,16 +406,24 @@ def list_users(request: web.Request, s: S, a: A) -> Any:
 
 
 @api.route(
-    "PATCH", "/users/{username}", "disable/enable an account or set its password", body=UserPatch, tag="users"
+    "PATCH",
+    "/users/{username}",
+    "disable/enable an account, set its password or its reviewer group",
+    body=UserPatch,
+    tag="users",
 )
 def patch_user(request: web.Request, s: S, a: A, *, body: UserPatch) -> Any:
     name = request.match_info["username"]
     out: dict[str, Any] = {}
+    if body.review_group is not None:
+        s.accounts.check_review_group(a, name, body.review_group)
     if body.password is not None:
         s.accounts.reset_password(a, name, body.password)
         out["password_changed"] = True
     if body.disabled is not None:
         out.update(s.accounts.set_disabled(a, name, body.disabled))
+    if body.review_group is not None:
+        out.update(s.accounts.set_review_group(a, name, body.review_group))
     return out
 
 
