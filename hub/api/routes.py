@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from hub.api.framework import MAX_UPLOAD, Api, client_ip, openapi
+from hub.api.framework import INT_PARAM_MAX, MAX_UPLOAD, Api, client_ip, openapi
 from hub.api.schemas import (
     BulletinIn,
     CommandIn,
@@ -51,9 +51,12 @@ def _q(request: web.Request, name: str, *, required: bool = False) -> str | None
 def _int(request: web.Request, name: str, default: int) -> int:
     raw = request.query.get(name)
     try:
-        return int(raw) if raw else default
+        value = int(raw) if raw else default
     except ValueError:
         raise Invalid(f"Tham số '{name}' phải là số nguyên.", field=name) from None
+    if not 0 <= value <= INT_PARAM_MAX:
+        raise Invalid(f"Tham số '{name}' phải từ 0 đến {INT_PARAM_MAX}.", field=name)
+    return value
 
 
 def _date(value: str | None, field: str = "date") -> date:
@@ -373,7 +376,12 @@ async def delete_occasion(request: web.Request, s: S, a: A) -> Any:
     "/plays",
     "proof of play as the hub received it",
     tag="plays",
-    query=[("bulletin", "bulletin id", False), ("device", "device id", False), ("limit", "max", False)],
+    query=[
+        ("bulletin", "bulletin id", False),
+        ("device", "device id", False),
+        ("limit", "max", False),
+        ("offset", "skip rows", False),
+    ],
 )
 def get_plays(request: web.Request, s: S, a: A) -> Any:
     return {
