@@ -161,6 +161,12 @@ class BulletinService:
                 "Thời hạn kết thúc (valid_until) phải sau thời điểm bắt đầu (valid_from).",
                 field="valid_until",
             )
+        if data.priority == "emergency" and data.sensitive:
+            raise Invalid(
+                "Bản tin khẩn cấp được phát ngay (Điều 8.1), không chờ kiểm duyệt: bỏ đánh dấu nhạy cảm, "
+                "hoặc gửi dưới dạng bản tin ưu tiên để được kiểm duyệt trước khi phát.",
+                field="sensitive",
+            )
         if data.after_interrupt not in AFTER_INTERRUPT:
             raise Invalid(
                 f"after_interrupt dùng một trong {', '.join(AFTER_INTERRUPT)}.", field="after_interrupt"

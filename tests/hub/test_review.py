@@ -345,3 +345,31 @@ def test_cli_sets_a_reviewers_group(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["--config", str(conf), "user", "set-group", "nobody", "so"]) == 2
     assert main(["--config", str(conf), "user", "set-group", "kd1", ""]) == 0
     assert "kd1: review group (none)" in capsys.readouterr().out
+
+
+async def test_malformed_review_requests_are_refused(strict: Hub) -> None:
+    hub = strict
+    b = await _create(hub, "editor67", sensitive=True)
+    url = f"/api/v1/bulletins/{b['id']}"
+    for path, body in (
+        ("review", {"decision": "maybe"}),
+        ("review", {"decision": "approve", "extra": 1}),
+        ("review", {"decision": "reject", "reason": "x" * 2001}),
+        ("flag", {"reason": 5}),
+        ("unflag", {}),
+    ):
+        status, out = await hub.call("POST", f"{url}/{path}", "reviewer67", json=body)
+        assert status == 422, (path, body, out)
+    status, out = await hub.call("POST", f"{url}/review", "reviewer67", json={"decision": "reject"})
+    assert status == 422 and out["error"]["field"] == "reason"
+    status, out = await hub.call(
+        "POST", "/api/v1/bulletins/b-nope/review", "reviewer67", json={"decision": "approve"}
+    )
+    assert status == 404
+    status, now = await hub.call("GET", url, "reviewer67")
+    assert now["status"] == "in_review" and now["review"]["signoffs"] == [] and now["sensitive"]
+    # an emergency airs at once (Art. 8.1): it cannot wait in review
+    status, out = await hub.call(
+        "POST", "/api/v1/bulletins", "editor67", json={**TEXT, "priority": "emergency", "sensitive": True}
+    )
+    assert status == 422 and out["error"]["field"] == "sensitive"
