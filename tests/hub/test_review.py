@@ -184,6 +184,12 @@ async def test_two_groups_sign_off_each_once_and_never_the_author(two_groups: Hu
     assert status == 200
     status, out = await hub.call("POST", f"{url}/review", "admin1", json={"decision": "approve"})
     assert status == 403 and "Người viết" in out["error"]["message"]  # the author, though a reviewer
+    status, out = await hub.call("POST", f"{url}/unflag", "admin1", json={"reason": "tôi viết, tôi bỏ"})
+    assert status == 403 and "Người viết" in out["error"]["message"]  # nor can the author clear the mark
+    status, out = await hub.call("PUT", url, "admin1", json={**TEXT, "sensitive": False})
+    assert status == 403
+    status, seen = await hub.call("GET", url, "admin1")
+    assert "unflag" not in seen["actions"] and "signoff" not in seen["actions"] and seen["sensitive"]
     status, out = await hub.call("POST", f"{url}/review", "nogroup", json={"decision": "approve"})
     assert status == 403 and "chưa thuộc nhóm" in out["error"]["message"]
     status, out = await hub.call("POST", f"{url}/review", "btg661", json={"decision": "approve"})
