@@ -68,14 +68,13 @@ def compile_day(
     bulletins: Sequence[Any],
     selection: Sequence[str],
     order: Sequence[str],
-    auto_normal: bool,
     gap_s: float,
     tz: str,
 ) -> dict[str, Any]:
-    """Issue 3's result dict plus "windows" (labels)."""
+    """Issue 3's result dict plus "windows" (labels); of the normal bulletins only `selection` airs."""
     if _typed_compile is not None:
         res = _typed_compile(
-            area, kind, day, bulletins, None, tuple(selection), tuple(order), auto_normal, gap_s, tz
+            area, kind, day, bulletins, None, tuple(selection), tuple(order), False, gap_s, tz
         )
         out: dict[str, Any] = res.to_dict()
         out["windows"] = list(getattr(res, "windows", ()) or default_windows(kind))
@@ -87,7 +86,7 @@ def compile_day(
             "device_kind": kind,
             "area": area,
             "gap_s": gap_s,
-            "auto_normal": auto_normal,
+            "auto_normal": False,
             "bulletins": list(bulletins),
             "selection": list(selection),
             "order": list(order),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from datetime import date as Date  # a field below is called `date`
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -52,18 +53,39 @@ class ReviewIn(_Body):
     reason: str = ""
 
 
+MAX_IDS = 500  # bulletins in one order or choice (a commune sees tens a day)
+
+
 class OrderIn(_Body):
     area: str
     date: date
-    order: list[str]
+    order: list[str] = Field(max_length=MAX_IDS)
     kind: Literal["radio", "led", "*"] = "*"
 
 
 class SelectionIn(_Body):
+    """Art. 8.3: the chair's decision on normal bulletins; bulletins not listed keep their decision."""
+
     area: str
-    date: date
-    selection: list[str]
-    kind: Literal["radio", "led", "*"] = "*"
+    selection: list[str] = Field(
+        default_factory=list, max_length=MAX_IDS, description="bulletins chosen: they air"
+    )
+    declined: list[str] = Field(
+        default_factory=list, max_length=MAX_IDS, description="bulletins not chosen: they do not air"
+    )
+    kind: Literal["radio", "led", "*"] = Field("*", description="'*' = both the radio and the LED board")
+    scope: Literal["day", "validity"] = Field(
+        "day", description="'day' = for `date` only; 'validity' = for the bulletin's whole validity"
+    )
+    date: Date | None = Field(None, description="the day (scope 'day'); default today")
+
+
+class StandingIn(_Body):
+    """The commune's standing rule: normal bulletins from these levels air on these kinds unasked."""
+
+    area: str
+    origins: list[Literal["central", "province", "district", "commune"]] = Field(max_length=4)
+    kinds: list[Literal["radio", "led"]] = Field(max_length=2)
 
 
 class UserIn(_Body):
