@@ -25,7 +25,7 @@ from edge_agent.reporter import Reporter
 from edge_agent.store import Store
 from hardware import Hardware
 from protocol.clock import Clock, parse_time
-from protocol.envelope import Envelope, EnvelopeError, Verifier, check_attachment
+from protocol.envelope import Envelope, EnvelopeError, Verifier, check_attachment, check_audience
 from protocol.keys import load_public_key
 from protocol.messages import AlertBody, CommandBody, DeviceStatus, ProgrammeBody, RecallBody
 from protocol.topics import Topics, ancestors
@@ -128,6 +128,10 @@ class Agent:
             env = self.verifier.verify(payload, now=self.clock.now())
             if env.type not in self._expected_types(topic):
                 raise EnvelopeError("malformed", f"message type {env.type!r} does not belong on this topic")
+            # Only topics of its own areas and its own device reach this point (the map above), so a message
+            # whose signed audience names this topic was published for this device: one moved here from
+            # another commune's or another device's topic is refused before its seq is even looked at.
+            check_audience(env, topic)
             last = self.store.last_seq(topic)
             if last is not None and env.seq <= last[0]:
                 if env.seq == last[0] and env.id == last[1] and retained:

@@ -56,7 +56,7 @@ class SeqAllocator:
 
 
 class Envelopes:
-    """Builds signed wire messages."""
+    """Builds signed wire messages, each naming the topics it is published on (its audience)."""
 
     def __init__(self, key: KeyPair, seq: SeqAllocator, clock: Clock) -> None:
         self.key = key
@@ -69,6 +69,7 @@ class Envelopes:
         type_: str,
         body: dict[str, Any],
         *,
+        audience: Iterable[str],
         expires_at: datetime | None = None,
         id_: str | None = None,
         attachments: Iterable[bytes] = (),
@@ -80,5 +81,6 @@ class Envelopes:
             issued_at=self.clock.now(),
             expires_at=expires_at,
             body=body,
+            audience=audience,
             attachments=attachments,
         )

@@ -24,9 +24,11 @@ from playlists.windows import (
     Window,
     default_windows,
     last_moment_check,
+    open_window,
     parse_window,
     parse_windows,
     window_at,
+    windows_per_day,
 )
 
 __all__ = [
@@ -52,8 +54,10 @@ __all__ = [
     "compile_programme",
     "default_windows",
     "last_moment_check",
+    "open_window",
     "parse_window",
     "parse_windows",
     "prepare_day",
     "window_at",
+    "windows_per_day",
 ]

@@ -110,6 +110,10 @@ def _entry(i: int, b: Bulletin, kind: str, midnight: datetime, *, day_end: float
            spans: tuple[_WindowSpan, ...], labels: tuple[str, ...]) -> _Entry:
     vf = _seconds(b.valid_from, midnight, -_INF)
     vu = _seconds(b.valid_until, midnight, _INF)
+    zone = midnight.tzinfo
+    # Reasons name moments as the commune reads its clock, whatever offset the hub stored them with.
+    local_from = b.valid_from.astimezone(zone) if b.valid_from is not None else None
+    local_until = b.valid_until.astimezone(zone) if b.valid_until is not None else None
     emergency = b.priority == "emergency"
     blocked: Unscheduled | None = None
     usable: list[tuple[int, float, float]] = []
@@ -118,10 +122,10 @@ def _entry(i: int, b: Bulletin, kind: str, midnight: datetime, *, day_end: float
         blocked = Unscheduled(b.id, "wrong_kind", texts.wrong_kind(kind, b.kinds))
     elif emergency:
         # Emergencies ignore windows: they count when valid at any moment of the local day.
-        if vu <= 0 and b.valid_until is not None:
-            blocked = Unscheduled(b.id, "expired", texts.expired(b.valid_until, labels, True))
-        elif vf >= day_end and b.valid_from is not None:
-            blocked = Unscheduled(b.id, "not_yet_valid", texts.not_yet_valid(b.valid_from, labels, True))
+        if vu <= 0 and local_until is not None:
+            blocked = Unscheduled(b.id, "expired", texts.expired(local_until, labels, True))
+        elif vf >= day_end and local_from is not None:
+            blocked = Unscheduled(b.id, "not_yet_valid", texts.not_yet_valid(local_from, labels, True))
     else:
         d = b.duration_s
         validity_ok = ignoring_end_ok = False
@@ -135,10 +139,10 @@ def _entry(i: int, b: Bulletin, kind: str, midnight: datetime, *, day_end: float
             ignoring_end_ok = ignoring_end_ok or w.end - lo >= need
         if not validity_ok:
             # Would it fit if it did not end when it does? Then its end is what keeps it off air.
-            if ignoring_end_ok and b.valid_until is not None:
-                blocked = Unscheduled(b.id, "expired", texts.expired(b.valid_until, labels, False))
-            elif b.valid_from is not None:
-                blocked = Unscheduled(b.id, "not_yet_valid", texts.not_yet_valid(b.valid_from, labels, False))
+            if ignoring_end_ok and local_until is not None:
+                blocked = Unscheduled(b.id, "expired", texts.expired(local_until, labels, False))
+            elif local_from is not None:
+                blocked = Unscheduled(b.id, "not_yet_valid", texts.not_yet_valid(local_from, labels, False))
         elif not usable:
             no_room = Unscheduled(b.id, "window_full", texts.too_long(d, labels))
     approved = _seconds(b.approved_at, midnight, _INF)

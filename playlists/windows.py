@@ -24,19 +24,30 @@ _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 @dataclass(frozen=True, slots=True, order=True)
 class Window:
-    """A daily broadcast window in local time; `end` is after `start` on the same day."""
+    """A daily broadcast window in local time. `end` before `start` means the window crosses midnight
+    (22:00-01:00 ends at 01:00 the next day); it belongs to the day on which it starts."""
 
     start: time
     end: time
 
     @property
     def label(self) -> str:
-        """The window as the programme names it, e.g. "05:00-06:30"."""
+        """The window as the programme names it, e.g. "05:00-06:30" or "22:00-01:00"."""
         return f"{self.start:%H:%M}-{self.end:%H:%M}"
 
+    @property
+    def crosses_midnight(self) -> bool:
+        return self.end < self.start
+
     def bounds(self, day: date, tz: tzinfo) -> tuple[datetime, datetime]:
-        """The window's start and end on `day` as aware datetimes."""
-        return datetime.combine(day, self.start, tz), datetime.combine(day, self.end, tz)
+        """The start and end of the window that starts on `day`, as aware datetimes."""
+        end_day = day + timedelta(days=1) if self.crosses_midnight else day
+        return datetime.combine(day, self.start, tz), datetime.combine(end_day, self.end, tz)
+
+    def minutes(self) -> tuple[int, int]:
+        """Start and end in minutes after the starting day's midnight (end > 1440 when it crosses)."""
+        a, b = self.start.hour * 60 + self.start.minute, self.end.hour * 60 + self.end.minute
+        return a, b + 1440 if b < a else b
 
 
 def default_windows(kind: str) -> list[str]:
@@ -89,12 +100,7 @@ def parse_window(spec: object, where: str = "windows") -> Window:
     if end == start:
         raise RequestError(
             f"{where}: window {start:%H:%M}-{end:%H:%M} is empty; its end must be after its start")
-    if end < start:
-        raise RequestError(
-            f"{where}: window {start:%H:%M}-{end:%H:%M} ends before it starts; windows crossing midnight "
-            "are not supported, split it into two windows (e.g. '22:00-23:59' and '00:00-02:00')"
-        )
-    return Window(start, end)
+    return Window(start, end)  # end < start: it crosses midnight
 
 
 def parse_windows(specs: Iterable[object], where: str = "windows") -> tuple[Window, ...]:
@@ -118,9 +124,20 @@ def _check_windows(windows: list[Window], where: str) -> tuple[Window, ...]:
         raise RequestError(f"{where}: list at least one window, or leave the field out to use the defaults")
     windows.sort()
     for a, b in pairwise(windows):
-        if b.start < a.end:
+        if b.minutes()[0] < a.minutes()[1]:
             raise RequestError(f"{where}: windows {a.label} and {b.label} overlap; make them separate")
+    last, first = windows[-1], windows[0]
+    if last.crosses_midnight and last.minutes()[1] - 1440 > first.minutes()[0]:
+        # The part after midnight runs into the next day's first window.
+        raise RequestError(f"{where}: windows {last.label} and {first.label} overlap after midnight; "
+                           "make them separate")
     return tuple(windows)
+
+
+def windows_per_day(kind: str, windows: Sequence[str | Window] | None = None) -> int:
+    """How many windows a device kind has on a day (its own list, or the defaults): a radio bulletin
+    cannot play more often than that, since it plays at most once per window."""
+    return len(parse_windows(default_windows(kind) if windows is None else windows))
 
 
 def _aware(now: datetime, name: str) -> None:
@@ -128,15 +145,28 @@ def _aware(now: datetime, name: str) -> None:
         raise RequestError(f"{name}: {now!r} has no time zone; pass an aware datetime")
 
 
-def _open_window(now: datetime, windows: Sequence[str | Window], tz: str) -> tuple[Window, datetime] | None:
+def _open_window(now: datetime, windows: Sequence[str | Window],
+                 tz: str) -> tuple[Window, datetime, datetime] | None:
     _aware(now, "now")
     zone = load_tz(tz)
     local = now.astimezone(zone)
+    today = local.date()
     for w in parse_windows(windows):
-        start, end = w.bounds(local.date(), zone)
-        if start <= local < end:
-            return w, end
+        # A window crossing midnight may have started yesterday and still be open.
+        days = (today - timedelta(days=1), today) if w.crosses_midnight else (today,)
+        for day in days:
+            start, end = w.bounds(day, zone)
+            if start <= local < end:
+                return w, start, end
     return None
+
+
+def open_window(now: datetime, windows: Sequence[str | Window],
+                tz: str = DEFAULT_TZ) -> tuple[str, datetime, datetime] | None:
+    """The window open at `now` with its start and end (aware, local; a window crossing midnight may
+    have started the day before), or None when no window is open."""
+    found = _open_window(now, windows, tz)
+    return (found[0].label, found[1], found[2]) if found else None
 
 
 def window_at(now: datetime, windows: Sequence[str | Window], tz: str = DEFAULT_TZ) -> str | None:
@@ -169,6 +199,6 @@ def last_moment_check(
         _aware(valid_until, "valid_until")
         if ends > valid_until:
             return "expired"
-    if ends > found[1]:
+    if ends > found[2]:
         return "window_too_short"
     return None

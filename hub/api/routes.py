@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from hub.api.framework import Api, client_ip, openapi
+from hub.api.framework import MAX_UPLOAD, Api, client_ip, openapi
 from hub.api.schemas import (
     BulletinIn,
     CommandIn,
@@ -27,6 +27,7 @@ from hub.api.schemas import (
     UserPatch,
 )
 from hub.errors import Invalid
+from hub.limits import check_date, read_bounded
 from hub.roles import Actor
 from hub.services import BulletinInput, Services
 from protocol.clock import parse_time
@@ -56,7 +57,7 @@ def _date(value: str | None, field: str = "date") -> date:
     if not value:
         raise Invalid(f"Thiếu '{field}' (YYYY-MM-DD).", field=field)
     try:
-        return date.fromisoformat(value)
+        return check_date(date.fromisoformat(value), field)
     except ValueError:
         raise Invalid(f"'{value}' không phải ngày dạng YYYY-MM-DD.", field=field) from None
 
@@ -232,7 +233,7 @@ async def upload_media(request: web.Request, s: S, a: A) -> Any:
             if getattr(part, "name", None) == "file":
                 name = part.filename or ""  # type: ignore[union-attr]
                 mime = part.headers.get("Content-Type", "")  # type: ignore[union-attr]
-                data = bytes(await part.read())  # type: ignore[union-attr]
+                data = await read_bounded(part, request.app[MAX_UPLOAD])
         if not data:
             raise Invalid("Không thấy tệp: gửi dạng multipart với trường 'file'.", field="file")
     else:
@@ -383,8 +384,8 @@ def _when(request: web.Request, name: str) -> datetime | None:
     if raw is None:
         return None
     try:
-        return parse_time(raw)
-    except ValueError:
+        return check_date(parse_time(raw), name)
+    except (ValueError, OverflowError):
         raise Invalid(
             f"'{name}' cần thời điểm ISO 8601 có múi giờ, ví dụ 2026-11-23T05:00:00+07:00.", field=name
         ) from None

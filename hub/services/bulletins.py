@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.errors import Conflict, Invalid, NotFound
+from hub.limits import REASON_MAX, TEXT_MAX, check_len
 from hub.models import (
     Bulletin,
     BulletinTarget,
@@ -128,6 +129,7 @@ class BulletinService:
             self.areas.get(path, field="targets")
         if not data.kinds or any(k not in DEVICE_KINDS for k in data.kinds):
             raise Invalid("kinds phải gồm 'radio' và/hoặc 'led'.", field="kinds")
+        check_len(data.text, TEXT_MAX, "text", "Nội dung bản tin")
         if data.form == "text" and not (data.text or "").strip():
             raise Invalid("Bản tin ký tự cần có nội dung (text) không để trống.", field="text")
         if data.form != "text" and not data.media:
@@ -421,6 +423,7 @@ class BulletinService:
     def reject(self, actor: Actor, bulletin_id: str, reason: str) -> dict[str, Any]:
         if not (reason or "").strip():
             raise Invalid("Cần ghi lý do từ chối.", field="reason")
+        check_len(reason, REASON_MAX, "reason", "Lý do")
         with self.ctx.tx(actor) as sess:
             b = self._load(sess, bulletin_id)
             action = "bulletin.review" if b.status == "in_review" else "bulletin.approve"
@@ -438,6 +441,7 @@ class BulletinService:
     def recall(self, actor: Actor, bulletin_id: str, reason: str) -> dict[str, Any]:
         if not (reason or "").strip():
             raise Invalid("Cần ghi lý do thu hồi.", field="reason")
+        check_len(reason, REASON_MAX, "reason", "Lý do")
         now = self.ctx.now()
         with self.ctx.tx(actor) as sess:
             b = self._load(sess, bulletin_id)

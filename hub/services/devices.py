@@ -10,7 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hub.broker import clashes_with_hub, hub_names
 from hub.errors import Conflict, Invalid, NotFound
+from hub.limits import NAME_MAX, check_len
 from hub.models import Bulletin, Command, Device, DeviceEventRow, Play, PublishedProgramme, RecallConfirmation
 from hub.roles import SYSTEM, Actor
 from hub.services.areas import AreaService
@@ -144,8 +146,18 @@ class DeviceService:
             validate_device_id(device_id)
         except ValueError as exc:
             raise Invalid(str(exc), field="id") from None
+        mqtt = self.ctx.config.mqtt
+        taken = clashes_with_hub(device_id, hub_names(hub_user=mqtt.username, client_id=mqtt.client_id))
+        if taken:
+            raise Invalid(
+                f"Mã thiết bị '{device_id}' trùng với tên của máy chủ trên MQTT broker ('{taken}'): "
+                "một thiết bị mang tên này có thể ngắt kết nối của máy chủ. Hãy đặt mã khác, "
+                "ví dụ 'loa-<mã xã>-1'.",
+                field="id",
+            )
         if kind not in DEVICE_KINDS:
             raise Invalid("kind phải là 'radio' hoặc 'led'.", field="kind")
+        check_len(name, NAME_MAX, "name", "Tên thiết bị")
         self.areas.get(area)
         if not self.areas.is_leaf(area):
             raise Invalid(f"'{area}' không phải cấp xã; thiết bị gắn với một xã.", field="area")

@@ -112,7 +112,13 @@ class PublishingService:
         exp = max(expires, now) if msg_type != "Cancel" else max(expires, now) + timedelta(hours=1)
         audio = self._inline_media(info.media) if msg_type != "Cancel" and info.media is not None else None
         attachments = [audio] if audio is not None else []
-        return self.envelopes.make("alert", body.to_dict(), expires_at=exp, attachments=attachments), exp
+        # One envelope for all the targets (the fan-out is per area, and signs once): its audience is their
+        # alert topics, so it is refused on any other area's topic.
+        audience = [self.topics.alert(t) for t in s.targets]
+        wire = self.envelopes.make(
+            "alert", body.to_dict(), audience=audience, expires_at=exp, attachments=attachments
+        )
+        return wire, exp
 
     def _area_names(self, paths: tuple[str, ...]) -> list[str]:
         known = self.areas.all()
@@ -165,18 +171,24 @@ class PublishingService:
 
     async def publish_recall(self, bulletin_id: str, reason: str) -> list[asyncio.Future[None]]:
         s = await asyncio.to_thread(self._snap, bulletin_id)
-        wire = self.envelopes.make("recall", RecallBody([s.id], reason).to_dict())
-        futs = [self.publisher.publish(self.topics.alert(t), wire, qos=1, urgent=True) for t in s.targets]
+        topics = [self.topics.alert(t) for t in s.targets]
+        wire = self.envelopes.make("recall", RecallBody([s.id], reason).to_dict(), audience=topics)
+        futs = [self.publisher.publish(topic, wire, qos=1, urgent=True) for topic in topics]
         self.republish_soon(self.areas.leaves_under(s.targets), s.kinds)
         return futs
 
     def publish_command(
         self, device_id: str, command: str, args: dict[str, Any], command_id: str, expires_at: datetime
     ) -> asyncio.Future[None]:
+        topic = self.topics.cmd(device_id)
         wire = self.envelopes.make(
-            "command", CommandBody(command, args).to_dict(), expires_at=expires_at, id_=command_id
+            "command",
+            CommandBody(command, args).to_dict(),
+            audience=[topic],
+            expires_at=expires_at,
+            id_=command_id,
         )
-        return self.publisher.publish(self.topics.cmd(device_id), wire, qos=1, expiry_s=60, urgent=True)
+        return self.publisher.publish(topic, wire, qos=1, expiry_s=60, urgent=True)
 
     # --- programmes
     def republish_soon(self, leaves: list[str] | None = None, kinds: Any = DEVICE_KINDS) -> None:
@@ -254,5 +266,6 @@ class PublishingService:
                         sess.add(row)
                     else:
                         row.version, row.body, row.published_at = version, body, now
-                    out.append((self.topics.program(leaf, kind), self.envelopes.make("programme", body)))
+                    topic = self.topics.program(leaf, kind)
+                    out.append((topic, self.envelopes.make("programme", body, audience=[topic])))
         return out

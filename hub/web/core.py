@@ -127,6 +127,13 @@ def error_page(request: web.Request, exc: ServiceError, actor: Actor | None, csr
     )
 
 
+def plain_error_page(request: web.Request, status: int, message: str) -> web.Response:
+    """An error page for a request refused before its handler ran (a body over the route's limit)."""
+    return render(
+        request, "error.html", status=status, title="Không thực hiện được", message=message, code=status
+    )
+
+
 def login_redirect(request: web.Request) -> web.HTTPFound:
     nxt = request.path_qs if request.method == "GET" else "/"
     resp = web.HTTPFound(f"/login?next={quote(nxt, safe='')}")

@@ -46,6 +46,7 @@ REJECT_VI = {
     "replayed": "tin lặp lại",
     "malformed": "sai định dạng",
     "oversized": "quá lớn",
+    "misaddressed": "gửi sai nơi nhận",
 }
 
 

@@ -25,23 +25,39 @@ async def test_forged_replayed_and_expired_are_not_played(
     fbody, fexp = hub.alert(fake)
     await hub.publish(
         hub.topics.alert("67"),
-        hub.sign("alert", fbody.to_dict(), expires=fexp, signer=Signer(KeyPair.generate().private)),
+        hub.sign(
+            "alert",
+            fbody.to_dict(),
+            to=hub.topics.alert("67"),
+            expires=fexp,
+            signer=Signer(KeyPair.generate().private),
+        ),
     )
     # Tampered: genuine signature, body changed.
     await hub.publish(
         hub.topics.alert("67"),
-        hub.sign("alert", fbody.to_dict(), expires=fexp).replace(b"gia-mao", b"gia-maO"),
+        hub.sign("alert", fbody.to_dict(), to=hub.topics.alert("67"), expires=fexp).replace(
+            b"gia-mao", b"gia-maO"
+        ),
     )
     # Replayed: the genuine message again, and an older seq.
     await hub.publish(hub.topics.alert("67"), wire)
     old = hub.alert(hub.bulletin("cu", 5, priority="emergency"))
-    await hub.publish(hub.topics.alert("67"), hub.sign("alert", old[0].to_dict(), expires=old[1], seq=1))
+    await hub.publish(
+        hub.topics.alert("67"),
+        hub.sign("alert", old[0].to_dict(), to=hub.topics.alert("67"), expires=old[1], seq=1),
+    )
     # Expired before it arrived.
     late = hub.bulletin("het-han", 5, priority="emergency")
     lbody, _ = hub.alert(late, expires_in_s=-5)
     await hub.publish(
         hub.topics.alert("67"),
-        hub.sign("alert", lbody.to_dict(), expires=hub.clock.now() - timedelta(seconds=5)),
+        hub.sign(
+            "alert",
+            lbody.to_dict(),
+            to=hub.topics.alert("67"),
+            expires=hub.clock.now() - timedelta(seconds=5),
+        ),
     )
     await hub.publish(hub.topics.alert("67"), b"not json at all")
     await wait_until(lambda: len(collector.of_type("rejected")) >= 6, 15, "rejections reported")
@@ -66,7 +82,8 @@ async def test_recall_removes_confirms_and_never_plays(
     cached = agent.data / "media" / bad.media.sha256
     await wait_until(cached.exists, 10, "media cached")
     await hub.publish(
-        hub.topics.alert("67/660"), hub.sign("recall", RecallBody(["sai-sot"], "sai số liệu").to_dict())
+        hub.topics.alert("67/660"),
+        hub.sign("recall", RecallBody(["sai-sot"], "sai số liệu").to_dict(), to=hub.topics.alert("67/660")),
     )
     await wait_until(lambda: collector.of_type("recall_confirmed"), 10, "recall confirmed")
     assert collector.of_type("recall_confirmed")[0]["bulletin_id"] == "sai-sot"

@@ -283,3 +283,46 @@ def test_windows_in_the_skipped_hour_keep_their_order_and_never_overlap() -> Non
     assert [p["play"] for p in plays] == list(range(1, len(plays) + 1))
     for a, b in pairwise(plays):
         assert datetime.fromisoformat(a["end"]) <= datetime.fromisoformat(b["start"])
+
+
+def test_reasons_name_times_on_the_communes_clock() -> None:
+    # The hub stores moments in UTC: 00:00 UTC is 07:00 in Viet Nam, and the chair must read 07:00.
+    r = run(bul("short", valid_from="2026-11-22T23:28:00+00:00", valid_until="2026-11-23T00:00:00+00:00"),
+            bul("later", valid_from="2026-11-23T12:00:00+00:00"),
+            bul("urgent", "emergency", valid_until="2026-11-22T12:00:00+00:00"))
+    details = {u["bulletin_id"]: u["detail"] for u in r["unscheduled"]}
+    assert "hết hiệu lực lúc 07:00 ngày 23/11/2026" in details["short"]
+    assert "hiệu lực từ 19:00 ngày 23/11/2026" in details["later"]
+    assert "hết hiệu lực lúc 19:00 ngày 22/11/2026" in details["urgent"]
+    assert "00:00" not in details["short"]
+
+
+def test_window_crossing_midnight_plays_past_midnight() -> None:
+    # An LED occasion 22:00-01:00 (Art. 10.2): the day's programme holds the plays after midnight too.
+    r = run(bul("a", kinds=["led"], duration_s=2 * 3600), bul("b", kinds=["led"], duration_s=3600),
+            device_kind="led", windows=["17:00-22:00", "22:00-01:00"])
+    night = [(p["bulletin_id"], p["start"], p["end"]) for p in r["programme"] if p["window"] == "22:00-01:00"]
+    assert night == [("a", at("22:00:00"), "2026-11-24T00:00:00+07:00"),
+                     ("b", "2026-11-24T00:00:00+07:00", "2026-11-24T01:00:00+07:00")]
+    # Radio in a commune's 20:00-00:30: validity until 00:15 the next day is counted past midnight.
+    r = run(bul("long", duration_s=4 * 3600 + 15 * 60, approved_at="2026-11-20T08:00:00+07:00"),
+            bul("late", duration_s=20 * 60, valid_until="2026-11-24T00:15:00+07:00"),
+            windows=["20:00-00:30"])
+    assert [(p["bulletin_id"], p["start"]) for p in r["programme"]] == [("long", at("20:00:00"))]
+    assert reasons(r) == {"late": "window_full"}
+    r = run(bul("late", duration_s=20 * 60, valid_from=at("23:50:00"),
+                valid_until="2026-11-24T00:15:00+07:00"), windows=["20:00-00:30"])
+    assert [(p["start"], p["end"]) for p in r["programme"]] == [(at("23:50:00"), "2026-11-24T00:10:00+07:00")]
+    r = run(bul("gone", duration_s=20 * 60, valid_from=at("23:50:00"),
+                valid_until="2026-11-24T00:05:00+07:00"), windows=["20:00-00:30"])
+    assert reasons(r) == {"gone": "expired"}
+
+
+def test_window_crossing_midnight_on_a_dst_night() -> None:
+    # Paris, 25 Oct 2026: the clock goes back at 03:00, so 22:00-03:00 lasts six real hours.
+    r = run(bul("a", duration_s=5.5 * 3600), bul("b", duration_s=1800), date="2026-10-24",
+            timezone="Europe/Paris", windows=["22:00-03:00"])
+    assert [(p["bulletin_id"], p["start"], p["end"]) for p in r["programme"]] == [
+        ("a", "2026-10-24T22:00:00+02:00", "2026-10-25T02:30:00+01:00"),
+        ("b", "2026-10-25T02:30:00+01:00", "2026-10-25T03:00:00+01:00"),
+    ]
