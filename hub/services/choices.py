@@ -42,6 +42,11 @@ class Choices:
     decisions: dict[tuple[str, str, str, str], bool] = field(default_factory=dict)  # area, id, kind, date
     standing: dict[str, frozenset[tuple[str, str]]] = field(default_factory=dict)  # area -> (origin, kind)
 
+    @property
+    def areas(self) -> frozenset[str]:
+        """Communes with any decision or rule (the others air no normal bulletin)."""
+        return frozenset(a for a, *_ in self.decisions) | frozenset(self.standing)
+
     def decide(self, area: str, bulletin_id: str, origin: str, kind: str, day: str) -> tuple[bool, Why]:
         """Does the bulletin air in `area` on `kind` that day, and what decided it."""
         d = self.decisions.get((area, bulletin_id, kind, day))

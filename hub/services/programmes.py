@@ -21,6 +21,8 @@ from hub.roles import Actor
 from hub.services.areas import AreaService
 from hub.services.base import Context, require
 from hub.services.choices import DECLINED_VI, MAX_IDS, Choices, ChoiceService, load_choices
+from hub.services.windows import WindowService
+from playlists.window_sets import WindowTable, day_spans, legacy_labels
 from protocol.messages import (
     ORIGINS,
     BulletinInfo,
@@ -29,6 +31,7 @@ from protocol.messages import (
     ProgrammeDay,
     ProgrammeItem,
     Repeat,
+    WindowSpan,
 )
 
 LIVE_STATUSES = ("approved", "on_air")
@@ -153,7 +156,17 @@ class Snapshot:
     choices: dict[tuple[str, str, str], ProgrammeChoice]  # (area, date, kind|'*'): the chair's order
     recalled: list[Snap]
     normal: Choices = field(default_factory=Choices)  # the chair's choices of normal bulletins
+    windows: WindowTable = field(default_factory=WindowTable)
     engine_cache: dict[tuple[str, str], Any] = field(default_factory=dict)
+    days: engine.DayCache = field(default_factory=engine.DayCache)
+    _by_kind: dict[str, list[Any]] = field(default_factory=dict)
+
+    def engine_bulletins(self, kind: str) -> list[Any]:
+        """Every live bulletin of `kind` (the prepared day holds the province's; compile_day picks the
+        commune's by target)."""
+        if kind not in self._by_kind:
+            self._by_kind[kind] = [self.engine_bulletin(s, kind) for s in self.snaps if kind in s.kinds]
+        return self._by_kind[kind]
 
     def engine_bulletin(self, s: Snap, kind: str) -> Any:
         key = (s.id, kind)
@@ -177,9 +190,10 @@ class Snapshot:
 
 
 class ProgrammeService:
-    def __init__(self, ctx: Context, areas: AreaService) -> None:
+    def __init__(self, ctx: Context, areas: AreaService, windows: WindowService | None = None) -> None:
         self.ctx = ctx
         self.areas = areas
+        self.windows = windows or WindowService(ctx, areas)
 
     def days(self) -> list[date]:
         today = self.ctx.local_now().date()
@@ -199,33 +213,43 @@ class ProgrammeService:
             )
         )
         recalled = load_snaps(sess, ids=recalled_ids) if recalled_ids else []
-        return Snapshot(load_snaps(sess), choices, recalled, load_choices(sess, keys))
+        return Snapshot(
+            load_snaps(sess),
+            choices,
+            recalled,
+            normal=load_choices(sess, keys),
+            windows=self.windows.table(sess),
+        )
 
     def compile(self, snap: Snapshot, area: str, kind: str, day: date) -> dict[str, Any]:
-        """One commune/kind/day: issue 3's result plus windows."""
-        relevant = [s for s in snap.snaps if kind in s.kinds and s.covers(area)]
+        """One commune/kind/day: issue 3's result plus the windows in force (Art. 10)."""
+        tz = self.ctx.config.timezone
+        windows = snap.windows.resolve(area, kind, day).windows
+        prepared = snap.days.get(kind, day, windows, tz, snap.engine_bulletins(kind))
         choice = snap.choice(area, day.isoformat(), kind)
         order = list(choice.order or []) if choice else []
-        return engine.compile_day(
+        return engine.compile_prepared(
+            prepared,
             area=area,
-            kind=kind,
-            day=day,
-            bulletins=[snap.engine_bulletin(s, kind) for s in relevant],
-            selection=self.selection(snap, area, kind, day, relevant),
+            selection=self.selection(snap, area, kind, day),
             order=order,
             gap_s=self.ctx.config.programme.gap_s,
-            tz=self.ctx.config.timezone,
         )
 
     @staticmethod
-    def selection(snap: Snapshot, area: str, kind: str, day: date, relevant: list[Snap]) -> list[str]:
+    def selection(snap: Snapshot, area: str, kind: str, day: date) -> list[str]:
         """The normal bulletins the chair (or the commune's standing rule) chose for that day and kind, by
         rank: origin from the top down, then approval time (Art. 8.3: nothing else airs)."""
+        if area not in snap.normal.areas:  # no decision, no rule: no normal bulletin (most communes)
+            return []
         key = day.isoformat()
         chosen = [
             s
-            for s in relevant
-            if s.priority == "normal" and snap.normal.decide(area, s.id, s.origin, kind, key)[0]
+            for s in snap.snaps
+            if s.priority == "normal"
+            and kind in s.kinds
+            and s.covers(area)
+            and snap.normal.decide(area, s.id, s.origin, kind, key)[0]
         ]
         chosen.sort(
             key=lambda s: (
@@ -265,7 +289,20 @@ class ProgrammeService:
                 for p in res["programme"]
             ]
             used.update(i.bulletin_id for i in items)
-            days.append(ProgrammeDay(date=d.isoformat(), windows=res["windows"], items=items))
+            spans = [
+                WindowSpan(w.label, w.start.isoformat(), w.end.isoformat())
+                for w in day_spans(d, res["windows"], self.ctx.config.timezone)
+            ]
+            # `windows` keeps the shape agents of the previous release parse (no window crossing
+            # midnight); `window_spans` is what agents use now (docs/PROTOCOL.md, Windows)
+            days.append(
+                ProgrammeDay(
+                    date=d.isoformat(),
+                    windows=list(legacy_labels(res["windows"])),
+                    items=items,
+                    window_spans=spans,
+                )
+            )
         emergencies = self.active_emergencies(snap, area, kind)
         used.update(e.id for e in emergencies)
         infos = [by_id[b].info(kind) for b in sorted(used) if b in by_id]
@@ -294,6 +331,7 @@ class ProgrammeService:
             res = self.compile(snap, area, kind, day)
             titles = {s.id: s for s in snap.snaps}
             choice = snap.choice(area, day.isoformat(), kind)
+            in_force = self.windows.in_force(snap.windows, area, kind, day)
             not_live = self._not_live(sess, actor, area, kind, day)
             reports, devices = self._reports(sess, area, kind, day)
             choices = ChoiceService(self.ctx, self.areas)
@@ -336,6 +374,8 @@ class ProgrammeService:
             "kind": kind,
             "date": day.isoformat(),
             "windows": res["windows"],
+            "windows_source": in_force["source"],  # Art. 10: the commune's own, its district's, ...
+            "windows_rule": in_force["rule"],
             "programme": [
                 {
                     **p,

@@ -34,11 +34,20 @@ def secret(user: str) -> str:
     return f"secret-{user}-0123456789"
 
 
-def client(port: int, user: str, *, identifier: str | None = None, host: str = "127.0.0.1",
-           **kw: Any) -> aiomqtt.Client:
+def client(
+    port: int, user: str, *, identifier: str | None = None, host: str = "127.0.0.1", **kw: Any
+) -> aiomqtt.Client:
     """An MQTT 5 client with `user`'s credentials on host:port."""
-    return aiomqtt.Client(host, port, username=user, password=secret(user), identifier=identifier,
-                          protocol=aiomqtt.ProtocolVersion.V5, timeout=5, **kw)
+    return aiomqtt.Client(
+        host,
+        port,
+        username=user,
+        password=secret(user),
+        identifier=identifier,
+        protocol=aiomqtt.ProtocolVersion.V5,
+        timeout=5,
+        **kw,
+    )
 
 
 @dataclass
@@ -67,11 +76,13 @@ class ProvinceBroker:
             **over,
         )
 
-    def device_client(self, device: str, *, identifier: str | None = None, port: int | None = None,
-                      **kw: Any) -> aiomqtt.Client:
+    def device_client(
+        self, device: str, *, identifier: str | None = None, port: int | None = None, **kw: Any
+    ) -> aiomqtt.Client:
         """A client with `device`'s credentials, on the devices' listener unless `port` says otherwise."""
-        return client(port or self.mq.device_port, device, identifier=identifier or device, host=self.mq.host,
-                      **kw)
+        return client(
+            port or self.mq.device_port, device, identifier=identifier or device, host=self.mq.host, **kw
+        )
 
     def hub_client(self, *, identifier: str | None = None) -> aiomqtt.Client:
         """A client with the hub's credentials on the hub's listener (a second hub, a stolen hub login)."""

@@ -154,7 +154,12 @@ async def test_no_device_may_take_a_name_of_the_hub(hub: Hub) -> None:
 def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     return subprocess.run(
-        [sys.executable, "-m", "hub", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "hub", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
         check=False,
     )
 
@@ -168,12 +173,16 @@ def test_hub_device_add_refuses_the_hubs_names(tmp_path: Path) -> None:
     )
     assert _run(["--config", str(cfg), "areas", "import", str(SAMPLE)], tmp_path).returncode == 0
     for name in ("hub-tinh", "nguon-hub-67-pub", "hub"):
-        res = _run(["--config", str(cfg), "device", "add", name, "--kind", "radio", "--area", "67/660/24613"],
-                   tmp_path)
+        res = _run(
+            ["--config", str(cfg), "device", "add", name, "--kind", "radio", "--area", "67/660/24613"],
+            tmp_path,
+        )
         assert res.returncode == 2, (name, res.stdout, res.stderr)
         assert "trùng với tên của máy chủ" in res.stderr and res.stdout == ""
-    ok = _run(["--config", str(cfg), "device", "add", "loa-24613-1", "--kind", "radio", "--area",
-               "67/660/24613"], tmp_path)
+    ok = _run(
+        ["--config", str(cfg), "device", "add", "loa-24613-1", "--kind", "radio", "--area", "67/660/24613"],
+        tmp_path,
+    )
     assert ok.returncode == 0, ok.stderr
     assert 'username = "loa-24613-1"' in ok.stdout
 
@@ -181,8 +190,20 @@ def test_hub_device_add_refuses_the_hubs_names(tmp_path: Path) -> None:
 async def test_the_generated_broker_config_runs_and_ties_client_ids_to_users(tmp_path: Path) -> None:
     """`python -m hub broker conf` as an operator would install it (TLS left out: no certificate here)."""
     hub_port, dev_port = free_port(), free_port()
-    res = _run(["broker", "conf", "--dir", str(tmp_path), "--hub-port", str(hub_port),
-                "--device-port", str(dev_port), "--no-tls"], tmp_path)
+    res = _run(
+        [
+            "broker",
+            "conf",
+            "--dir",
+            str(tmp_path),
+            "--hub-port",
+            str(hub_port),
+            "--device-port",
+            str(dev_port),
+            "--no-tls",
+        ],
+        tmp_path,
+    )
     assert res.returncode == 0, res.stderr
     conf = res.stdout
     assert f"message_size_limit {MESSAGE_SIZE_LIMIT}" in conf and f"max_packet_size {MAX_PACKET_SIZE}" in conf
