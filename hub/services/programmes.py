@@ -22,7 +22,7 @@ from hub.services.areas import AreaService
 from hub.services.base import Context, require
 from hub.services.choices import DECLINED_VI, MAX_IDS, Choices, ChoiceService, load_choices
 from hub.services.windows import WindowService
-from playlists.window_sets import WindowTable, day_spans, legacy_labels
+from playlists.window_sets import WindowTable, crosses_midnight, day_spans, legacy_labels
 from protocol.messages import (
     ORIGINS,
     BulletinInfo,
@@ -200,7 +200,8 @@ class ProgrammeService:
         return [today + timedelta(days=i) for i in range(self.ctx.config.programme.days_ahead)]
 
     def snapshot(self, sess: Session, dates: list[date] | None = None) -> Snapshot:
-        dates = dates or self.days()
+        # yesterday too: its window crossing midnight may still be open (body() then sends that day)
+        dates = dates or [self.days()[0] - timedelta(days=1), *self.days()]
         keys = [d.isoformat() for d in dates]
         choices = {
             (c.area_path, c.date, c.kind): c
@@ -276,7 +277,12 @@ class ProgrammeService:
         """The retained programme of one commune and kind (contract.md)."""
         by_id = {s.id: s for s in snap.snaps}
         days, used = [], set()
-        for d in self.days():
+        dates = self.days()
+        yesterday = dates[0] - timedelta(days=1)
+        if any(crosses_midnight(w) for w in snap.windows.resolve(area, kind, yesterday).windows):
+            # after midnight, yesterday's window crossing midnight is still open: its plays stay on air
+            dates.insert(0, yesterday)
+        for d in dates:
             res = self.compile(snap, area, kind, d)
             items = [
                 ProgrammeItem(

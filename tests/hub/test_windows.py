@@ -168,6 +168,24 @@ async def test_window_crossing_midnight_in_programme(hub: Hub) -> None:
     ]
     # what an agent of the previous release can parse: cut at 23:59, morning part from 00:00
     assert day.windows == ["00:00-01:00", "05:00-07:00", "21:00-23:59"]
+    # a bulletin shown in the window's part after midnight
+    bid = await bulletin(
+        hub, kinds=["led"], valid_from=f"{TOMORROW}T00:00:00+07:00", valid_until=f"{TOMORROW}T00:50:00+07:00"
+    )
+    await hub.s.publishing.flush()
+    day = latest(hub, OWN, "led").days[0]
+    assert [(i.bulletin_id, i.window, i.start[:16]) for i in day.items] == [
+        (bid, "21:00-01:00", f"{TOMORROW}T00:00")
+    ]
+
+    # after midnight the programme still carries yesterday, whose window is open until 01:00
+    hub.clock.advance(24 * 3600)
+    hub.s.publishing.republish_soon([OWN], ("led", "radio"))
+    await hub.s.publishing.flush()
+    led = latest(hub, OWN, "led")
+    assert [d.date for d in led.days][:2] == [TODAY, TOMORROW]
+    assert [i.bulletin_id for i in led.days[0].items] == [bid]
+    assert latest(hub, OWN, "radio").days[0].date == TOMORROW  # no window crossing midnight
 
 
 BAD_WINDOWS: list[tuple[dict[str, Any], int, str]] = [
