@@ -1,8 +1,8 @@
 """normal_choices and standing_choices: a chair's choice of normal bulletins per bulletin, kind, and day or
 whole validity, and the commune's standing rules (Art. 8.3); programme_choices keeps only the order
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-30 06:30:00
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
