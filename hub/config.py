@@ -7,6 +7,7 @@ NGUON_<KEY> for top-level keys (NGUON_DATA_DIR). Unknown keys are an error with 
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import json
 import os
 import tomllib
@@ -45,6 +46,18 @@ class HttpConfig(_Section):
         description="addresses of reverse proxies (nginx) whose X-Forwarded-For names the client; login "
         "throttling counts per client address, so behind a proxy this must be set",
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for addr in value:
+            try:
+                ipaddress.ip_address(addr)
+            except ValueError:
+                raise ValueError(
+                    f"http.trusted_proxies: '{addr}' is not an IP address (e.g. 127.0.0.1)"
+                ) from None
+        return value
 
 
 class MqttConfig(_Section):

@@ -32,7 +32,8 @@ from hub.services.areas import AreaService
 from hub.services.base import Context, deny, new_id, require
 from hub.services.media import MediaService
 from hub.services.review import ReviewPolicy
-from playlists.windows import default_windows, windows_per_day
+from hub.services.windows import WindowService
+from playlists.windows import windows_per_day
 from protocol.messages import AFTER_INTERRUPT, ORIGINS, PRIORITIES
 from protocol.topics import DEVICE_KINDS
 
@@ -77,22 +78,6 @@ class BulletinInput:
     origin: str | None = None
 
 
-def check_plays_per_day(priority: str, kinds: Iterable[str], plays_per_day: int) -> None:
-    """A radio bulletin plays at most once per window, so not more often than the day has windows (the
-    kind's default windows for now). An LED board shows its bulletins in rotation (plays_per_day unused);
-    an emergency is not bound by windows (`repeat` says how often)."""
-    if priority == "emergency" or "radio" not in kinds:
-        return
-    n = windows_per_day("radio")
-    if plays_per_day > n:
-        raise Invalid(
-            f"Mỗi ngày {KIND_VI['radio']} có {n} khung giờ phát ({', '.join(default_windows('radio'))}) và "
-            f"mỗi khung phát một bản tin nhiều nhất một lần: số lần phát mỗi ngày tối đa {n}, không phải "
-            f"{plays_per_day}.",
-            field="plays_per_day",
-        )
-
-
 def content_of(b: Bulletin) -> dict[str, Any]:
     return {
         "title": b.title,
@@ -121,8 +106,17 @@ def effective_status(b: Bulletin, now: datetime) -> str:
 
 
 class BulletinService:
-    def __init__(self, ctx: Context, areas: AreaService, media: MediaService, speech: Any) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        areas: AreaService,
+        media: MediaService,
+        speech: Any,
+        *,
+        windows: WindowService | None = None,
+    ) -> None:
         self.ctx = ctx
+        self.windows = windows or WindowService(ctx, areas)
         self.areas = areas
         self.media = media
         self.speech = speech  # hub.speech.SpeechService (or anything with async speak(text))
@@ -162,7 +156,6 @@ class BulletinService:
             raise Invalid("Hình ảnh và video chỉ phát trên bảng tin điện tử (kinds: ['led']).", field="kinds")
         if data.plays_per_day < 1 or data.plays_per_day > 48:
             raise Invalid("Số lần phát mỗi ngày từ 1 đến 48.", field="plays_per_day")
-        check_plays_per_day(data.priority, data.kinds, data.plays_per_day)
         if data.valid_from and data.valid_until and data.valid_until <= data.valid_from:
             raise Invalid(
                 "Thời hạn kết thúc (valid_until) phải sau thời điểm bắt đầu (valid_from).",
@@ -196,6 +189,49 @@ class BulletinService:
                 )
             origin = data.origin
         return origin
+
+    def _check_plays(  # noqa: PLR0917 - the bulletin's fields the check reads
+        self,
+        sess: Session,
+        priority: str,
+        kinds: Iterable[str],
+        plays_per_day: int,
+        targets: Iterable[str],
+        valid_from: datetime | None,
+    ) -> None:
+        """A radio bulletin plays at most once per window, so not more often than its target communes have
+        windows on its first day (the most any of them has: one with fewer gets fewer plays, and its chair
+        sees why). An LED board shows its bulletins in rotation (plays_per_day unused); an emergency is not
+        bound by windows (`repeat` says how often)."""
+        if priority == "emergency" or "radio" not in kinds:
+            return
+        targets = list(targets)
+        now = self.ctx.now()
+        day = max(valid_from or now, now).astimezone(self.ctx.tz).date()
+        table = self.windows.table(sess)
+        best: tuple[int, str, tuple[str, ...]] | None = None
+        for leaf in self.areas.leaves_under(targets):
+            windows = table.resolve(leaf, "radio", day).windows
+            n = windows_per_day("radio", windows)
+            if best is None or n > best[0]:
+                best = (n, leaf, windows)
+        if best is None or plays_per_day <= best[0]:
+            return
+        n, leaf, windows = best
+        where = "xã nhận" if targets == [leaf] else "địa bàn nhận"
+        raise Invalid(
+            f"Ngày {day:%d/%m/%Y}, {where} có nhiều nhất {n} khung giờ phát cho {KIND_VI['radio']} "
+            f"({', '.join(windows)}) và mỗi khung phát một bản tin nhiều nhất một lần: số lần phát mỗi ngày "
+            f"tối đa {n}, không phải {plays_per_day}.",
+            field="plays_per_day",
+        )
+
+    def check_plays(self, data: BulletinInput) -> None:
+        """The plays-per-day check on an editor's input (in its own read; callers run it in a thread)."""
+        with self.ctx.db.session() as sess:
+            self._check_plays(
+                sess, data.priority, data.kinds, data.plays_per_day, data.targets, data.valid_from
+            )
 
     def _check_not_ended(self, valid_until: datetime | None) -> None:
         """A bulletin whose validity already ended cannot be submitted (it would never air)."""
@@ -241,6 +277,7 @@ class BulletinService:
         origin = self.validate(actor, data)
         if submit:
             self._check_not_ended(data.valid_until)
+        await asyncio.to_thread(self.check_plays, data)
         speech = await self.speech.speak(data.text or "") if submit and data.form == "text" else None
         return await asyncio.to_thread(self._create_tx, actor, data, origin, speech, submit=submit)
 
@@ -342,7 +379,8 @@ class BulletinService:
             b = self._load(sess, bulletin_id)
             self._check_submit(actor, b)
             self._check_not_ended(b.valid_until)
-            check_plays_per_day(b.priority, b.kinds, b.plays_per_day)  # a draft saved before the check
+            # a draft saved before the windows changed
+            self._check_plays(sess, b.priority, b.kinds, b.plays_per_day, b.target_paths, b.valid_from)
             return b.text, b.form
 
     def _check_submit(self, actor: Actor, b: Bulletin) -> None:
@@ -370,6 +408,7 @@ class BulletinService:
         resubmit = seen[0] in ("submitted", "in_review")
         if resubmit:
             self._check_not_ended(data.valid_until)
+        await asyncio.to_thread(self.check_plays, data)
         speech = await self.speech.speak(data.text or "") if resubmit and data.form == "text" else None
         return await asyncio.to_thread(self._edit_tx, actor, bulletin_id, data, origin, seen, speech)
 

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from hub.errors import Invalid
+from hub.limits import check_date
 from hub.services.base import deny
 from hub.web.core import Req, page
 
@@ -34,7 +35,7 @@ def _params(req: Req, source: Any) -> tuple[str, date, str, list[tuple[str, str]
     today = req.services.ctx.local_now().date()
     raw = source.get("date") or today.isoformat()
     try:
-        day = date.fromisoformat(raw)
+        day = check_date(date.fromisoformat(raw))
     except ValueError:
         raise Invalid(f"'{raw}' không phải ngày dạng YYYY-MM-DD.", field="date") from None
     kind = source.get("kind") or "radio"

@@ -216,6 +216,14 @@ def test_priority_waits_for_the_window_but_emergency_does_not(demo_noon: Demo) -
     assert r.status_code == 200, r.text
     items = [i for i in r.json()["programme"] if i["bulletin_id"] == prio]
     assert items and items[0]["window"] == "17:00-18:30", r.json()
+    # the demo's commune with its own hours (Art. 10.1): its evening window is its own
+    own = demo.info["own_windows"]
+    assert own == {"area": "67/660/24613", "kind": "radio", "windows": ["05:00-06:30", "17:30-19:00"]}
+    params = {"area": own["area"], "kind": "radio", "date": today.isoformat()}
+    r = demo.api("GET", "/programme", params=params)
+    assert r.json()["windows"] == own["windows"], r.json()
+    assert "Khung giờ riêng của Phường Nghĩa Thành" in r.json()["windows_source"]
+    assert [i["window"] for i in r.json()["programme"] if i["bulletin_id"] == prio] == ["17:30-19:00"]
 
     emer = demo.submit(title="Cháy rừng", priority="emergency", text="Khẩn cấp: cháy rừng tại xã Đắk Nia.")
     t0 = demo.demo_now()

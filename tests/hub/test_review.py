@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from hub.config import ConfigError, ReviewConfig, build_config
 from hub.models import AuditEntry, Bulletin, BulletinSignoff
+from hub.roles import SYSTEM
 from tests.hub.conftest import T0, Hub, make_config, running_hub
 from tests.hub.test_api import TEXT
 
@@ -271,6 +272,32 @@ async def test_submit_refuses_an_ended_validity_and_more_plays_than_windows(stri
     assert out["status"] == "draft"
     status, out = await hub.call("POST", "/api/v1/bulletins", "editor67", json={**TEXT, "plays_per_day": 2})
     assert status == 201 and out["plays_per_day"] == 2
+    # a commune with its own three windows (Art. 10.1) may have three plays; its neighbour still has two
+    hub.s.windows.set_rule(
+        SYSTEM,
+        area="67/660/24613",
+        kind="radio",
+        effective_from="2026-11-23",
+        windows=["05:00-06:00", "11:00-11:30", "17:00-18:00"],
+    )
+    status, out = await hub.call(
+        "POST",
+        "/api/v1/bulletins",
+        "editor67",
+        json={**TEXT, "targets": ["67/660/24613"], "plays_per_day": 3},
+    )
+    assert status == 201, out
+    status, out = await hub.call(
+        "POST",
+        "/api/v1/bulletins",
+        "editor67",
+        json={**TEXT, "targets": ["67/660/24611"], "plays_per_day": 3},
+    )
+    assert status == 422 and "xã nhận có nhiều nhất 2 khung giờ phát" in out["error"]["message"]
+    status, out = await hub.call(
+        "POST", "/api/v1/bulletins", "editor67", json={**TEXT, "targets": ["67/660"], "plays_per_day": 4}
+    )
+    assert status == 422 and "địa bàn nhận có nhiều nhất 3 khung giờ phát" in out["error"]["message"]
     # an emergency is not bound by windows
     status, out = await hub.call(
         "POST", "/api/v1/bulletins", "editor67", json={**TEXT, "priority": "emergency", "plays_per_day": 5}
