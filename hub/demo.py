@@ -33,6 +33,10 @@ log = logging.getLogger("hub.demo")
 SAMPLE_AREAS = Path(__file__).parent / "data" / "sample_province.json"
 MARKER = "demo.json"
 
+# Art. 10.1: a commune with its own hours (the demo chair's; mornings as the default, so the demo's
+# 05:00 start still plays everywhere), shown on the chair's programme screen.
+OWN_WINDOWS = ("67/660/24613", "radio", ("05:00-06:30", "17:30-19:00"))
+
 # Demo accounts besides admin: (username, role, area, what they show).
 DEMO_USERS = (
     ("bientap.tinh", "editor", "67", "Ban biên tập tỉnh"),
@@ -133,6 +137,27 @@ def agent_toml(dev: DemoDevice, *, hub_url: str, public_key: str, mqtt_port: int
     return "\n".join(lines) + "\n"
 
 
+# The chair of Nghĩa Thành takes the province's normal bulletins without choosing each one (Art. 8.3): the
+# sample normal bulletin airs there at once, and waits for a choice in the other communes.
+DEMO_STANDING = ("chutich.nghiathanh", ["province"], ["radio", "led"])
+
+
+def set_demo_standing_choice(services: Any) -> None:
+    """The demo chair's standing rule, set as the chair (audited like one set on the screen)."""
+    from sqlalchemy import select  # noqa: PLC0415
+
+    from hub.models import User  # noqa: PLC0415
+    from hub.services.accounts import actor_for  # noqa: PLC0415
+
+    username, origins, kinds = DEMO_STANDING
+    with services.ctx.db.session() as sess:
+        user = sess.scalar(select(User).where(User.username == username))
+        assert user is not None, username
+        chair = actor_for(user)
+    assert chair.area_path is not None
+    services.choices.set_standing(chair, area=chair.area_path, origins=origins, kinds=kinds)
+
+
 SAMPLES: tuple[dict[str, Any], ...] = (
     {"title": "Thông báo lịch tiêm chủng mở rộng tháng 11",
      "priority": "priority", "form": "text", "targets": ["67"], "kinds": ["radio", "led"],
@@ -150,23 +175,26 @@ SAMPLES: tuple[dict[str, Any], ...] = (
 )
 
 
-async def seed_bulletins(base: str, password: str) -> list[str]:
-    """Create and approve the sample bulletins through the REST API, as an editor would."""
+async def seed_bulletins(base: str, author: tuple[str, str], approver: tuple[str, str]) -> list[str]:
+    """Create the sample bulletins through the REST API as the province's editor would, and have another
+    person approve them: the author of a province bulletin may not approve it (config review.self_approve)."""
     ids: list[str] = []
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(timeout=timeout) as http:
-        login = {"username": "admin", "password": password}
-        async with http.post(f"{base}/api/v1/auth/login", json=login) as r:
-            r.raise_for_status()
-            token = (await r.json())["token"]
-        headers = {"Authorization": f"Bearer {token}"}
+        headers: dict[str, dict[str, str]] = {}
+        for username, password in (author, approver):
+            login = {"username": username, "password": password}
+            async with http.post(f"{base}/api/v1/auth/login", json=login) as r:
+                r.raise_for_status()
+                headers[username] = {"Authorization": f"Bearer {(await r.json())['token']}"}
         for sample in SAMPLES:
-            async with http.post(f"{base}/api/v1/bulletins", json=sample, headers=headers) as r:
+            async with http.post(f"{base}/api/v1/bulletins", json=sample, headers=headers[author[0]]) as r:
                 body = await r.json()
                 if r.status != 201:
                     log.warning("sample bulletin %r refused: %s", sample["title"], body)
                     continue
-            async with http.post(f"{base}/api/v1/bulletins/{body['id']}/approve", headers=headers) as r:
+            url = f"{base}/api/v1/bulletins/{body['id']}/approve"
+            async with http.post(url, headers=headers[approver[0]]) as r:
                 if r.status >= 300:
                     log.warning("sample bulletin %s not approved: %s", body["id"], await r.text())
                     continue
@@ -244,6 +272,10 @@ async def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the demo's st
             services.areas.import_tree(json.loads(SAMPLE_AREAS.read_text(encoding="utf-8")), SYSTEM)
             for username, role, area, _label, pw in accounts:
                 services.accounts.create_user(SYSTEM, username=username, password=pw, role=role, area=area)
+            area, kind, windows = OWN_WINDOWS
+            services.windows.set_rule(SYSTEM, area=area, kind=kind, windows=list(windows),
+                                      effective_from=services.ctx.local_now().date())
+            set_demo_standing_choice(services)
             communes = services.areas.leaves()
             key = public_key_b64(services.envelopes.key.public)
             services.ctx.db.dispose()
@@ -267,13 +299,16 @@ async def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the demo's st
                                                       mqtt_port=broker.device_port, offset_s=offset_s,
                                                       sim_speed=args.sim_speed), encoding="utf-8")
                 procs.append(spawn_agent(dev))
-            sample_ids = [] if args.no_samples else await seed_bulletins(hub.url, admin_pw)
+            editor = next((u, pw) for u, r, a, _label, pw in accounts if r == "editor" and a == "67")
+            sample_ids = [] if args.no_samples else await seed_bulletins(hub.url, editor, ("admin", admin_pw))
 
             info = {"http_url": hub.url, "mqtt_host": broker.host, "mqtt_port": broker.port,
                     "mqtt_device_port": broker.device_port,
                     "mqtt_username": "hub", "mqtt_password_file": str(hub_secret),
                     "clock_offset_s": offset_s, "devices": [d.to_json() for d in devices],
-                    "sample_bulletins": sample_ids}
+                    "sample_bulletins": sample_ids,
+                    "own_windows": {"area": OWN_WINDOWS[0], "kind": OWN_WINDOWS[1],
+                                    "windows": list(OWN_WINDOWS[2])}}
             tmp = data_dir / (MARKER + ".tmp")
             tmp.write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
             tmp.replace(data_dir / MARKER)
@@ -314,6 +349,9 @@ def print_banner(  # noqa: PLR0917 - one call site, in run()
     print("  Tài khoản (mật khẩu cũng ở accounts.txt):")
     for username, role, area, label, pw in accounts:
         print(f"    {username:<20} {pw:<24} {role:<14} {area or '':<14} {label}")
+    area, kind, windows = OWN_WINDOWS
+    print(f"  Khung giờ phát riêng: {area} ({kind}) {', '.join(windows)} — xem trên trang Chương trình phát "
+          "của chutich.nghiathanh")
     print("  Thiết bị:")
     for d in devices:
         extra = f"  trang trình chiếu: {d.player_url}" if d.player_url else ""

@@ -12,17 +12,20 @@ from typing import Any
 
 from aiohttp import web
 
-from hub.api.framework import MAX_UPLOAD, Api, client_ip, openapi
+from hub.api.framework import INT_PARAM_MAX, MAX_UPLOAD, Api, client_ip, openapi
 from hub.api.schemas import (
     BulletinIn,
     CommandIn,
     DeviceIn,
+    FlagIn,
     LoginIn,
     OccasionIn,
     OrderIn,
     ReasonIn,
     ReviewIn,
     SelectionIn,
+    StandingIn,
+    UnflagIn,
     UserIn,
     UserPatch,
     WindowsIn,
@@ -49,9 +52,12 @@ def _q(request: web.Request, name: str, *, required: bool = False) -> str | None
 def _int(request: web.Request, name: str, default: int) -> int:
     raw = request.query.get(name)
     try:
-        return int(raw) if raw else default
+        value = int(raw) if raw else default
     except ValueError:
         raise Invalid(f"Tham số '{name}' phải là số nguyên.", field=name) from None
+    if not 0 <= value <= INT_PARAM_MAX:
+        raise Invalid(f"Tham số '{name}' phải từ 0 đến {INT_PARAM_MAX}.", field=name)
+    return value
 
 
 def _date(value: str | None, field: str = "date") -> date:
@@ -192,6 +198,28 @@ async def review_bulletin(request: web.Request, s: S, a: A, *, body: ReviewIn) -
     return await s.review(a, request.match_info["id"], body.decision, body.reason)
 
 
+@api.route(
+    "POST",
+    "/bulletins/{id}/flag",
+    "mark sensitive (editors, reviewers): a bulletin waiting for approval goes to review",
+    body=FlagIn,
+    tag="bulletins",
+)
+def flag_bulletin(request: web.Request, s: S, a: A, *, body: FlagIn) -> Any:
+    return s.bulletins.flag(a, request.match_info["id"], body.reason)
+
+
+@api.route(
+    "POST",
+    "/bulletins/{id}/unflag",
+    "clear the sensitive mark (reviewers only; audited with the reason)",
+    body=UnflagIn,
+    tag="bulletins",
+)
+def unflag_bulletin(request: web.Request, s: S, a: A, *, body: UnflagIn) -> Any:
+    return s.bulletins.unflag(a, request.match_info["id"], body.reason)
+
+
 @api.route("POST", "/bulletins/{id}/reject", "reject with a reason", body=ReasonIn, tag="bulletins")
 def reject_bulletin(request: web.Request, s: S, a: A, *, body: ReasonIn) -> Any:
     return s.bulletins.reject(a, request.match_info["id"], body.reason)
@@ -269,10 +297,62 @@ async def put_order(request: web.Request, s: S, a: A, *, body: OrderIn) -> Any:
 
 
 @api.route(
-    "PUT", "/programme/selection", "commune chair: normal bulletins chosen", body=SelectionIn, tag="programme"
+    "PUT",
+    "/programme/selection",
+    "commune chair: choose normal bulletins (Art. 8.3) for a day or their whole validity, on one kind or "
+    "both; bulletins not listed keep their decision; nothing airs unless chosen",
+    body=SelectionIn,
+    tag="programme",
 )
 async def put_selection(request: web.Request, s: S, a: A, *, body: SelectionIn) -> Any:
-    return await s.set_selection(a, area=body.area, day=body.date, selection=body.selection, kind=body.kind)
+    day = body.date or s.ctx.local_now().date()
+    return await s.choose_normal(
+        a,
+        area=body.area,
+        kinds=("radio", "led") if body.kind == "*" else (body.kind,),
+        scope=body.scope,
+        day=day if body.scope == "day" else None,
+        selection=body.selection,
+        declined=body.declined,
+    )
+
+
+@api.route(
+    "GET",
+    "/programme/standing",
+    "a commune's standing rule: normal bulletins of which levels air on which kinds without a choice",
+    tag="programme",
+    query=[("area", "commune path", True)],
+)
+def get_standing(request: web.Request, s: S, a: A) -> Any:
+    area = _q(request, "area", required=True)
+    assert area is not None
+    return s.choices.standing(a, area)
+
+
+@api.route(
+    "PUT",
+    "/programme/standing",
+    "commune chair: set the commune's standing rule (replaces it; empty lists = no rule); audited",
+    body=StandingIn,
+    tag="programme",
+)
+async def put_standing(request: web.Request, s: S, a: A, *, body: StandingIn) -> Any:
+    return await s.set_standing(a, area=body.area, origins=list(body.origins), kinds=list(body.kinds))
+
+
+@api.route(
+    "GET",
+    "/programme/waiting",
+    "normal bulletins for a commune, still valid, waiting for the chair's choice",
+    tag="programme",
+    query=[("area", "commune path", True)],
+)
+def get_waiting(request: web.Request, s: S, a: A) -> Any:
+    area = _q(request, "area", required=True)
+    assert area is not None
+    waiting = s.choices.waiting(a, area)
+    return {"area": area, "count": len(waiting), "bulletins": waiting}
 
 
 # --- broadcast windows (Art. 10)
@@ -349,7 +429,12 @@ async def delete_occasion(request: web.Request, s: S, a: A) -> Any:
     "/plays",
     "proof of play as the hub received it",
     tag="plays",
-    query=[("bulletin", "bulletin id", False), ("device", "device id", False), ("limit", "max", False)],
+    query=[
+        ("bulletin", "bulletin id", False),
+        ("device", "device id", False),
+        ("limit", "max", False),
+        ("offset", "skip rows", False),
+    ],
 )
 def get_plays(request: web.Request, s: S, a: A) -> Any:
     return {
@@ -382,16 +467,24 @@ def list_users(request: web.Request, s: S, a: A) -> Any:
 
 
 @api.route(
-    "PATCH", "/users/{username}", "disable/enable an account or set its password", body=UserPatch, tag="users"
+    "PATCH",
+    "/users/{username}",
+    "disable/enable an account, set its password or its reviewer group",
+    body=UserPatch,
+    tag="users",
 )
 def patch_user(request: web.Request, s: S, a: A, *, body: UserPatch) -> Any:
     name = request.match_info["username"]
     out: dict[str, Any] = {}
+    if body.review_group is not None:
+        s.accounts.check_review_group(a, name, body.review_group)
     if body.password is not None:
         s.accounts.reset_password(a, name, body.password)
         out["password_changed"] = True
     if body.disabled is not None:
         out.update(s.accounts.set_disabled(a, name, body.disabled))
+    if body.review_group is not None:
+        out.update(s.accounts.set_review_group(a, name, body.review_group))
     return out
 
 
