@@ -23,6 +23,7 @@ from edge_agent.media import MediaCache
 from edge_agent.radio import RadioRunner
 from edge_agent.reporter import Reporter
 from edge_agent.store import Store
+from edge_agent.windows import Windows
 from hardware import Hardware
 from protocol.clock import Clock, parse_time
 from protocol.envelope import Envelope, EnvelopeError, Verifier, check_attachment, check_audience
@@ -75,6 +76,8 @@ class Agent:
             on_change=self.status_changed.set,
         )
         self.led: Any = None
+        # the programme's windows once one arrived (the commune's own, Art. 10), the config's before
+        self.windows = Windows(settings.windows, settings.timezone)
         self.commands = Commands(self)
         self.programme_version = 0
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -185,6 +188,7 @@ class Agent:
         now = self.clock.now()
         recalled = self.store.recalled()
         self.radio.set_programme(p)  # the runner only runs in radio mode; it also says which media to keep
+        self.windows.set_programme(p)
         if self.led is not None:
             self.led.set_programme(p)
         for eid in self.book.from_programme(
@@ -347,11 +351,8 @@ class Agent:
         playing = self.radio.now_playing
         if playing is not None:
             return "emergency" if playing.emergency else "playing"
-        from edge_agent import schedule  # noqa: PLC0415
-
-        windows = list(self.settings.windows)
         try:
-            inside = schedule.window_at(self.clock.now(), windows, self.settings.timezone) is not None
+            inside = self.windows.open(self.clock.now()) is not None
         except (ImportError, AttributeError, ValueError):
             inside = False
         return "window" if inside else "idle"

@@ -84,26 +84,49 @@ async def media_handler(request: web.Request) -> web.StreamResponse:
     return resp
 
 
+def _mqtt_health(rt: Any) -> tuple[dict[str, Any], list[str]]:
+    """Each MQTT client's link, and why the hub cannot publish or hear devices (Vietnamese, for operators)."""
+    loop = asyncio.get_running_loop()
+    mqtt: dict[str, Any] = {"queued": rt.publisher.pending}
+    reasons = []
+    for name, client, what in (
+        ("publisher", rt.publisher, "không gửi được tin tới thiết bị"),
+        ("ingest", rt.ingest, "không nhận được báo cáo của thiết bị"),
+    ):
+        up = client is not None and client.link.connected.is_set()
+        mqtt[name] = up
+        if client is not None:
+            mqtt[f"{name}_drops"] = client.link.drops
+            mqtt[f"{name}_last_loss"] = client.link.last_loss or None
+        if not up:
+            lost = client.link.lost if client is not None else "chưa chạy"
+            ago = loop.time() - client.link.since if client is not None and client.link.since else None
+            mqtt[f"{name}_lost"] = lost
+            mqtt[f"{name}_lost_s"] = round(ago, 1) if ago is not None else None
+            reasons.append(f"mất kết nối MQTT ({name}: {lost}): {what}")
+    return mqtt, reasons
+
+
 async def healthz(request: web.Request) -> web.Response:
-    """For monitoring (no login): 200 when the hub can publish and hear devices, else 503; and the devices'
-    counts (total, online, needing attention: the same rules as the Thiết bị page)."""
+    """For monitoring (no login): 200 when the hub can publish and hear devices, else 503 with the reason
+    (the MQTT clients notice a lost broker at once); and the devices' counts (total, online, needing
+    attention: the same rules as the Thiết bị page)."""
     rt: Any = request.app.get(RUNTIME)
     mqtt = None
-    ok = True
+    reasons: list[str] = []
     if rt is not None and rt.publisher is not None:
-        mqtt = {
-            "publisher": rt.publisher.connected.is_set(),
-            "ingest": rt.ingest.connected.is_set(),
-            "queued": rt.publisher.pending,
-        }
-        ok = mqtt["publisher"] and mqtt["ingest"]
+        mqtt, reasons = _mqtt_health(rt)
     devices = await asyncio.to_thread(request.app[SERVICES].devices.list, SYSTEM)
     counts = {
         "total": len(devices),
         "online": sum(1 for d in devices if d["online"]),
         "attention": sum(1 for d in devices if d["problems"]),
     }
-    return json_response({"ok": ok, "mqtt": mqtt, "devices": counts}, status=200 if ok else 503)
+    ok = not reasons
+    body: dict[str, Any] = {"ok": ok, "mqtt": mqtt, "devices": counts}
+    if not ok:
+        body["reason"] = "; ".join(reasons)
+    return json_response(body, status=200 if ok else 503)
 
 
 def build_app(

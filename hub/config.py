@@ -40,6 +40,11 @@ class HttpConfig(_Section):
     port: int = Field(8080, ge=0, le=65535, description="HTTP port; 0 picks a free one")
     public_url: str = Field("", description="base URL agents use to reach the hub; empty = http://host:port")
     max_upload_mb: int = Field(200, ge=1, description="largest media upload accepted")
+    trusted_proxies: tuple[str, ...] = Field(
+        (),
+        description="addresses of reverse proxies (nginx) whose X-Forwarded-For names the client; login "
+        "throttling counts per client address, so behind a proxy this must be set",
+    )
 
 
 class MqttConfig(_Section):
@@ -82,7 +87,19 @@ class SecurityConfig(_Section):
     lockout_after: int = Field(5, ge=1, description="failed logins before the account is locked")
     lockout_base_s: int = Field(30, ge=1, description="first lock; doubles with every further failure")
     lockout_max_s: int = Field(3600, ge=1)
-    secure_cookies: bool = Field(False, description="mark cookies Secure (set true behind HTTPS)")
+    secure_cookies: bool = Field(
+        False, description="mark cookies Secure; they always are when http.public_url is https://"
+    )
+    address_failures: int = Field(
+        10, ge=1, description="failed logins from one address within address_window_s before it gets 429"
+    )
+    address_window_s: int = Field(900, ge=1, description="window of address_failures")
+    known_address_days: int = Field(
+        30,
+        ge=0,
+        description="a locked account still lets in, with the right password, an address it logged in "
+        "from within these days (so a stranger's failures cannot lock the staff out); 0 = never",
+    )
 
 
 class ProgrammeConfig(_Section):
@@ -126,6 +143,11 @@ class HubConfig(_Section):
     security: SecurityConfig = SecurityConfig()
     programme: ProgrammeConfig = ProgrammeConfig()
     media: MediaConfig = MediaConfig()
+
+    @property
+    def cookies_secure(self) -> bool:
+        """Cookies carry the Secure flag whenever the hub is reached over HTTPS."""
+        return self.security.secure_cookies or self.http.public_url.lower().startswith("https://")
 
     @field_validator("timezone")
     @classmethod

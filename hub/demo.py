@@ -175,12 +175,16 @@ async def seed_bulletins(base: str, password: str) -> list[str]:
 
 
 def secure_broker(broker: MosquittoProcess, hub_secret: Path, devices: list[DemoDevice]) -> None:
-    """Accounts for the hub and every device (secrets in 0600 files), and the ACL from the registry."""
+    """Accounts for the hub (its own file: the hub's listener knows no device) and every device (secrets in
+    0600 files), and the ACL from the registry."""
     assert broker.password_file is not None and broker.acl_file is not None
-    passwords = PasswordFile(broker.password_file)
+    assert broker.hub_password_file is not None
+    hub_passwords = PasswordFile(broker.hub_password_file)
     secret = new_secret()
-    passwords.set("hub", secret)
+    hub_passwords.set("hub", secret)
+    hub_passwords.save()
     write_private(hub_secret, secret + "\n")
+    passwords = PasswordFile(broker.password_file)
     for dev in devices:
         secret = new_secret()
         passwords.set(dev.id, secret)
@@ -212,10 +216,12 @@ async def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the demo's st
     data_dir = prepare_data_dir(Path(args.data_dir))
     offset_s = ShiftedClock.at_local(args.start_at).offset_s if args.start_at else 0.0
     clock = ShiftedClock(offset_s)
-    # The demo's broker is locked down like a province's: an account per device and an ACL (hub/broker.py).
+    # The demo's broker is locked down like a province's (hub/broker.py): a listener for the hub, one for the
+    # devices (client id = user name), an account per device, an ACL, size limits.
     broker_dir = data_dir / "mosquitto"
-    broker = MosquittoProcess(broker_dir, port=free_port(), password_file=broker_dir / "passwd",
-                              acl_file=broker_dir / "acl")
+    broker = MosquittoProcess(broker_dir, port=free_port(), device_port=free_port(),
+                              password_file=broker_dir / "passwd",
+                              hub_password_file=broker_dir / "passwd-hub", acl_file=broker_dir / "acl")
     hub_secret = data_dir / "hub" / "mqtt_password"
     procs: list[subprocess.Popen[bytes]] = []
     try:
@@ -258,12 +264,13 @@ async def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the demo's st
             for dev in devices:
                 dev.data_dir.mkdir(parents=True, exist_ok=True)
                 dev.config_path.write_text(agent_toml(dev, hub_url=hub.url, public_key=public_key,
-                                                      mqtt_port=broker.port, offset_s=offset_s,
+                                                      mqtt_port=broker.device_port, offset_s=offset_s,
                                                       sim_speed=args.sim_speed), encoding="utf-8")
                 procs.append(spawn_agent(dev))
             sample_ids = [] if args.no_samples else await seed_bulletins(hub.url, admin_pw)
 
             info = {"http_url": hub.url, "mqtt_host": broker.host, "mqtt_port": broker.port,
+                    "mqtt_device_port": broker.device_port,
                     "mqtt_username": "hub", "mqtt_password_file": str(hub_secret),
                     "clock_offset_s": offset_s, "devices": [d.to_json() for d in devices],
                     "sample_bulletins": sample_ids}
@@ -274,7 +281,7 @@ async def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the demo's st
             creds.write_text("".join(f"{u}\t{pw}\t{r}\t{a or ''}\t{label}\n"
                                      for u, r, a, label, pw in accounts), encoding="utf-8")
             creds.chmod(0o600)
-            print_banner(hub.url, clock, accounts, devices, data_dir, broker.port)
+            print_banner(hub.url, clock, accounts, devices, data_dir, broker.port, broker.device_port)
 
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
@@ -298,12 +305,12 @@ async def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the demo's st
 
 def print_banner(  # noqa: PLR0917 - one call site, in run()
     url: str, clock: ShiftedClock, accounts: list[tuple[str, str, str | None, str, str]],
-    devices: list[DemoDevice], data_dir: Path, mqtt_port: int,
+    devices: list[DemoDevice], data_dir: Path, mqtt_port: int, device_port: int,
 ) -> None:
     now = clock.now().astimezone(LOCAL_TZ).strftime("%H:%M %d/%m/%Y")
     print(f"\nnguon demo — HTTT nguồn đang chạy (giờ hệ thống demo: {now})", flush=True)
     print(f"  Giao diện web / API : {url}   (OpenAPI: {url}/api/v1/openapi.json)")
-    print(f"  MQTT broker         : 127.0.0.1:{mqtt_port}")
+    print(f"  MQTT broker         : 127.0.0.1:{mqtt_port} (máy chủ), 127.0.0.1:{device_port} (thiết bị)")
     print("  Tài khoản (mật khẩu cũng ở accounts.txt):")
     for username, role, area, label, pw in accounts:
         print(f"    {username:<20} {pw:<24} {role:<14} {area or '':<14} {label}")

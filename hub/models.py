@@ -296,3 +296,32 @@ class HubSeq(Base):
     __tablename__ = "hub_seq"
     name: Mapped[str] = mapped_column(String(20), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+class WindowRuleRow(Base):
+    """Broadcast windows of an area and device kind from a date on (Art. 10.1): on the province, its
+    defaults; on a district or commune, that area's own hours."""
+
+    __tablename__ = "window_rules"
+    __table_args__ = (UniqueConstraint("area_path", "kind", "effective_from"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    area_path: Mapped[str] = mapped_column(ForeignKey("areas.path"), index=True)
+    kind: Mapped[str] = mapped_column(String(6))
+    effective_from: Mapped[str] = mapped_column(String(10))  # local date YYYY-MM-DD
+    windows: Mapped[list[Any]] = mapped_column(JSON)  # ["05:00-06:30", "17:00-18:30"]
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime]
+
+
+class OccasionWindowRow(Base):
+    """Extra hours for the LED boards of an area on some days, for an important occasion (Art. 10.2)."""
+
+    __tablename__ = "occasion_windows"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    area_path: Mapped[str] = mapped_column(ForeignKey("areas.path"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    date_from: Mapped[str] = mapped_column(String(10))
+    date_to: Mapped[str] = mapped_column(String(10))
+    windows: Mapped[list[Any]] = mapped_column(JSON)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]

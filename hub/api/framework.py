@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -109,7 +110,22 @@ def json_response(data: Any, status: int = 200) -> web.Response:
 
 
 def client_ip(request: web.Request) -> str:
-    return request.remote or ""
+    """The client's address: the peer's, or behind a trusted reverse proxy the right-most address in
+    X-Forwarded-For that is not one of the proxies (the ones to its left are the client's to invent)."""
+    remote = request.remote or ""
+    services: Any = request.app.get(SERVICES)
+    trusted = services.ctx.config.http.trusted_proxies if services is not None else ()
+    if remote not in trusted:
+        return remote
+    hops = ",".join(request.headers.getall("X-Forwarded-For", [])).split(",")
+    for hop in reversed([h.strip() for h in hops if h.strip()]):
+        if hop in trusted:
+            continue
+        try:
+            return str(ipaddress.ip_address(hop))
+        except ValueError:
+            break
+    return remote
 
 
 def authenticate(request: web.Request, services: Any) -> Actor:

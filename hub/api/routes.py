@@ -18,12 +18,14 @@ from hub.api.schemas import (
     CommandIn,
     DeviceIn,
     LoginIn,
+    OccasionIn,
     OrderIn,
     ReasonIn,
     ReviewIn,
     SelectionIn,
     UserIn,
     UserPatch,
+    WindowsIn,
 )
 from hub.errors import Invalid
 from hub.limits import check_date, read_bounded
@@ -271,6 +273,74 @@ async def put_order(request: web.Request, s: S, a: A, *, body: OrderIn) -> Any:
 )
 async def put_selection(request: web.Request, s: S, a: A, *, body: SelectionIn) -> Any:
     return await s.set_selection(a, area=body.area, day=body.date, selection=body.selection, kind=body.kind)
+
+
+# --- broadcast windows (Art. 10)
+def _id(request: web.Request) -> int:
+    raw = request.match_info["id"]
+    if not raw.isdigit() or len(raw) > 12:
+        raise Invalid(f"'{raw[:20]}' không phải số hiệu hợp lệ.", field="id")
+    return int(raw)
+
+
+@api.route(
+    "GET",
+    "/windows",
+    "khung giờ phát: the windows in force for an area on a date (per kind, and where they come from), "
+    "with the rules and occasions on it, its ancestors and descendants",
+    tag="windows",
+    query=[("area", "area path", True), ("date", "YYYY-MM-DD (default today)", False)],
+)
+def get_windows(request: web.Request, s: S, a: A) -> Any:
+    area = _q(request, "area", required=True)
+    assert area is not None
+    day = _date(_q(request, "date")) if _q(request, "date") else None
+    return s.windows.overview(a, area, day)
+
+
+@api.route(
+    "PUT",
+    "/windows",
+    "admin (any area) or commune chair (own commune): an area's windows for a kind from a date on; "
+    "on the province they are its defaults; republishes the communes under the area",
+    body=WindowsIn,
+    tag="windows",
+)
+async def put_windows(request: web.Request, s: S, a: A, *, body: WindowsIn) -> Any:
+    return await s.set_windows(
+        a, area=body.area, kind=body.kind, effective_from=body.effective_from, windows=body.windows
+    )
+
+
+@api.route(
+    "DELETE", "/windows/{id}", "remove an area's windows rule (the level above applies again)", tag="windows"
+)
+async def delete_windows(request: web.Request, s: S, a: A) -> Any:
+    return await s.delete_windows(a, _id(request))
+
+
+@api.route(
+    "POST",
+    "/windows/occasions",
+    "extra LED-board hours for an area on some days (Art. 10.2)",
+    body=OccasionIn,
+    status=201,
+    tag="windows",
+)
+async def post_occasion(request: web.Request, s: S, a: A, *, body: OccasionIn) -> Any:
+    return await s.add_occasion(
+        a,
+        area=body.area,
+        name=body.name,
+        date_from=body.date_from,
+        date_to=body.date_to,
+        windows=body.windows,
+    )
+
+
+@api.route("DELETE", "/windows/occasions/{id}", "remove an occasion's LED hours", tag="windows")
+async def delete_occasion(request: web.Request, s: S, a: A) -> Any:
+    return await s.delete_occasion(a, _id(request))
 
 
 # --- plays

@@ -118,3 +118,27 @@ class DeviceIn(_Body):
 class CommandIn(_Body):
     command: Literal["volume", "stop", "resync", "test_tone", "report"]
     args: dict[str, int] = Field(default_factory=dict, max_length=8)
+
+
+class WindowsIn(_Body):
+    """Khung giờ phát of an area and device kind from a date on (Art. 10.1)."""
+
+    area: AreaPath = Field(description="area path: the province (its defaults), a district or a commune")
+    kind: Literal["radio", "led"]
+    effective_from: Day = Field(description="local date the windows take effect (today or later)")
+    windows: list[str] = Field(
+        min_length=1,
+        max_length=6,
+        description="['05:00-06:30', '17:00-18:30']; "
+        "an end before the start crosses midnight ('21:00-01:00')",
+    )
+
+
+class OccasionIn(_Body):
+    """Extra LED-board hours for an area on some days (Art. 10.2: Tết, an election day)."""
+
+    area: AreaPath
+    name: str = Field(min_length=1, max_length=NAME_MAX, description="the occasion, e.g. 'Tết Nguyên đán'")
+    date_from: Day
+    date_to: Day
+    windows: list[str] = Field(min_length=1, max_length=6)

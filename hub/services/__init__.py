@@ -24,6 +24,7 @@ from hub.services.devices import DeviceService
 from hub.services.media import MediaService
 from hub.services.programmes import ProgrammeService
 from hub.services.publishing import PublisherLike, PublishingService
+from hub.services.windows import WindowService
 from hub.signing import Envelopes
 
 __all__ = ["BulletinInput", "Context", "Services"]
@@ -39,7 +40,8 @@ class Services:
         self.accounts = AccountService(ctx, self.areas)
         self.media = MediaService(ctx)
         self.bulletins = BulletinService(ctx, self.areas, self.media, speech)
-        self.programmes = ProgrammeService(ctx, self.areas)
+        self.windows = WindowService(ctx, self.areas)
+        self.programmes = ProgrammeService(ctx, self.areas, self.windows)
         self.devices = DeviceService(ctx, self.areas)
         self.deliveries = DeliveryService(ctx, self.bulletins)
         self.publishing = PublishingService(
@@ -92,6 +94,41 @@ class Services:
             self.programmes.set_choice, actor, area=area, day=day, kind=kind, selection=selection
         )
         self.publishing.republish_soon([area], ("radio", "led") if kind == "*" else (kind,))
+        return out
+
+    # --- broadcast windows (Art. 10): every commune under the area gets its programme again
+    async def set_windows(
+        self, actor: Actor, *, area: str, kind: str, effective_from: Any, windows: Any
+    ) -> dict[str, Any]:
+        out = await asyncio.to_thread(
+            self.windows.set_rule, actor, area=area, kind=kind, effective_from=effective_from, windows=windows
+        )
+        self.publishing.republish_soon(self.areas.leaves_under([area]), (kind,))
+        return out
+
+    async def delete_windows(self, actor: Actor, rule_id: int) -> dict[str, Any]:
+        out = await asyncio.to_thread(self.windows.delete_rule, actor, rule_id)
+        self.publishing.republish_soon(self.areas.leaves_under([out["area"]]), (out["kind"],))
+        return out
+
+    async def add_occasion(
+        self, actor: Actor, *, area: str, name: str, date_from: Any, date_to: Any, windows: Any
+    ) -> dict[str, Any]:
+        out = await asyncio.to_thread(
+            self.windows.add_occasion,
+            actor,
+            area=area,
+            name=name,
+            date_from=date_from,
+            date_to=date_to,
+            windows=windows,
+        )
+        self.publishing.republish_soon(self.areas.leaves_under([area]), ("led",))
+        return out
+
+    async def delete_occasion(self, actor: Actor, occasion_id: int) -> dict[str, Any]:
+        out = await asyncio.to_thread(self.windows.delete_occasion, actor, occasion_id)
+        self.publishing.republish_soon(self.areas.leaves_under([out["area"]]), ("led",))
         return out
 
     async def command(

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from hub.errors import Conflict, Invalid, Locked, NotFound, Unauthorized
 from hub.limits import NAME_MAX, PASSWORD_MAX, USERNAME_MAX, check_len
-from hub.models import AuthToken, User
+from hub.models import AuditEntry, AuthToken, User
 from hub.roles import ROLES, Actor
 from hub.security import (
     check_password_policy,
@@ -95,7 +95,7 @@ class AccountService:
             area = actor.area_path  # a scoped admin cannot create an unscoped account
         if role in ("commune_chair", "commune_editor") and area and not self.areas.is_leaf(area):
             raise Invalid(f"'{area}' không phải cấp xã; tài khoản cấp xã phải gắn với một xã.", field="area")
-        check_password_policy(password, username)
+        check_password_policy(password, username, full_name)
         now = self.ctx.now()
         with self.ctx.tx(actor) as sess:
             if sess.scalar(select(User).where(User.username == username)):
@@ -150,9 +150,9 @@ class AccountService:
         """Set a new password (random if none given) and return it; unlocks the account."""
         require(actor, "user.manage", username)
         new = password or random_password()
-        check_password_policy(new, username)
         with self.ctx.tx(actor) as sess:
             user = self._get(sess, username)
+            check_password_policy(new, username, user.full_name)
             if user.area_path:
                 require(actor, "user.manage", username, area=user.area_path)
             user.password_hash = hash_password(new)
@@ -172,8 +172,22 @@ class AccountService:
         # The failure count and the audit entry must be committed even though the login fails,
         # so the error is raised after the transaction.
         with self.ctx.db.session() as sess:
+            # An address that failed too often is refused before anything is checked or written: it can
+            # neither guess further nor lock more accounts (nor grow the audit log).
+            wait_s = self._address_wait(sess, ip, now)
+            if wait_s:
+                raise Locked(
+                    f"Địa chỉ này đăng nhập sai quá nhiều lần; thử lại sau {wait_s} giây.",
+                    code="too_many_failures",
+                    extra={"retry_after_s": wait_s},
+                )
             user = sess.scalar(select(User).where(User.username == username))
-            if user is not None and user.locked_until and user.locked_until > now:
+            if (
+                user is not None
+                and user.locked_until
+                and user.locked_until > now
+                and not self._known_address(sess, username, ip, now)
+            ):
                 wait = int((user.locked_until - now).total_seconds()) + 1
                 self.ctx.audit(sess, anon, "auth.login", username, outcome="denied", detail={"why": "locked"})
                 err = Locked(
@@ -197,7 +211,9 @@ class AccountService:
                     "Tài khoản đã bị vô hiệu hóa; liên hệ quản trị hệ thống.", code="account_disabled"
                 )
             else:
-                user.failed_logins, user.locked_until = 0, None
+                if not (user.locked_until and user.locked_until > now):
+                    # a lock stays while it runs, even for a known address that got in through it
+                    user.failed_logins, user.locked_until = 0, None
                 if needs_rehash(user.password_hash):
                     user.password_hash = hash_password(password)
                 sess.flush()
@@ -206,6 +222,46 @@ class AccountService:
             raise err
         assert user is not None
         return user
+
+    def _address_wait(self, sess: Any, ip: str, now: datetime) -> int:
+        """Seconds this address must wait before its next login attempt (0: it may try now)."""
+        sec = self.ctx.config.security
+        since = now - timedelta(seconds=sec.address_window_s)
+        recent = sess.scalars(
+            select(AuditEntry.at)
+            .where(
+                AuditEntry.action == "auth.login",
+                AuditEntry.ip == ip,
+                AuditEntry.outcome.in_(("failed", "denied")),
+                AuditEntry.at > since,
+            )
+            .order_by(AuditEntry.at.desc())
+            .limit(sec.address_failures)
+        ).all()
+        if len(recent) < sec.address_failures:
+            return 0
+        # free again when the oldest of the last `address_failures` failures leaves the window
+        return max(1, int((recent[-1] + timedelta(seconds=sec.address_window_s) - now).total_seconds()) + 1)
+
+    def _known_address(self, sess: Any, username: str, ip: str, now: datetime) -> bool:
+        """Did `username` log in successfully from `ip` recently (then a lock set by others spares it)?"""
+        days = self.ctx.config.security.known_address_days
+        if not days or not ip:
+            return False
+        return (
+            sess.scalar(
+                select(AuditEntry.id)
+                .where(
+                    AuditEntry.action == "auth.login",
+                    AuditEntry.target == username,
+                    AuditEntry.ip == ip,
+                    AuditEntry.outcome == "ok",
+                    AuditEntry.at > now - timedelta(days=days),
+                )
+                .limit(1)
+            )
+            is not None
+        )
 
     def _issue(self, user: User, kind: str, ttl_s: int, ip: str) -> tuple[str, str | None, datetime]:
         secret = new_secret()

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hub.broker import clashes_with_hub, hub_names
 from hub.errors import Conflict, Invalid, NotFound
 from hub.limits import NAME_MAX, check_len
 from hub.models import Bulletin, Command, Device, DeviceEventRow, Play, PublishedProgramme, RecallConfirmation
@@ -145,6 +146,15 @@ class DeviceService:
             validate_device_id(device_id)
         except ValueError as exc:
             raise Invalid(str(exc), field="id") from None
+        mqtt = self.ctx.config.mqtt
+        taken = clashes_with_hub(device_id, hub_names(hub_user=mqtt.username, client_id=mqtt.client_id))
+        if taken:
+            raise Invalid(
+                f"Mã thiết bị '{device_id}' trùng với tên của máy chủ trên MQTT broker ('{taken}'): "
+                "một thiết bị mang tên này có thể ngắt kết nối của máy chủ. Hãy đặt mã khác, "
+                "ví dụ 'loa-<mã xã>-1'.",
+                field="id",
+            )
         if kind not in DEVICE_KINDS:
             raise Invalid("kind phải là 'radio' hoặc 'led'.", field="kind")
         check_len(name, NAME_MAX, "name", "Tên thiết bị")

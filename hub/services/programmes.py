@@ -20,7 +20,17 @@ from hub.models import Bulletin, Device, Media, Play, ProgrammeChoice, Speech
 from hub.roles import Actor
 from hub.services.areas import AreaService
 from hub.services.base import Context, require
-from protocol.messages import BulletinInfo, MediaRef, ProgrammeBody, ProgrammeDay, ProgrammeItem, Repeat
+from hub.services.windows import WindowService
+from playlists.window_sets import WindowTable, crosses_midnight, day_spans, legacy_labels
+from protocol.messages import (
+    BulletinInfo,
+    MediaRef,
+    ProgrammeBody,
+    ProgrammeDay,
+    ProgrammeItem,
+    Repeat,
+    WindowSpan,
+)
 
 LIVE_STATUSES = ("approved", "on_air")
 # Why a bulletin for this commune is not in its programme, before the engine is even asked (chair's screen).
@@ -143,7 +153,17 @@ class Snapshot:
     snaps: list[Snap]
     choices: dict[tuple[str, str, str], ProgrammeChoice]  # (area, date, kind|'*')
     recalled: list[Snap]
+    windows: WindowTable = field(default_factory=WindowTable)
     engine_cache: dict[tuple[str, str], Any] = field(default_factory=dict)
+    days: engine.DayCache = field(default_factory=engine.DayCache)
+    _by_kind: dict[str, list[Any]] = field(default_factory=dict)
+
+    def engine_bulletins(self, kind: str) -> list[Any]:
+        """Every live bulletin of `kind` (the prepared day holds the province's; compile_day picks the
+        commune's by target)."""
+        if kind not in self._by_kind:
+            self._by_kind[kind] = [self.engine_bulletin(s, kind) for s in self.snaps if kind in s.kinds]
+        return self._by_kind[kind]
 
     def engine_bulletin(self, s: Snap, kind: str) -> Any:
         key = (s.id, kind)
@@ -167,16 +187,18 @@ class Snapshot:
 
 
 class ProgrammeService:
-    def __init__(self, ctx: Context, areas: AreaService) -> None:
+    def __init__(self, ctx: Context, areas: AreaService, windows: WindowService | None = None) -> None:
         self.ctx = ctx
         self.areas = areas
+        self.windows = windows or WindowService(ctx, areas)
 
     def days(self) -> list[date]:
         today = self.ctx.local_now().date()
         return [today + timedelta(days=i) for i in range(self.ctx.config.programme.days_ahead)]
 
     def snapshot(self, sess: Session, dates: list[date] | None = None) -> Snapshot:
-        dates = dates or self.days()
+        # yesterday too: its window crossing midnight may still be open (body() then sends that day)
+        dates = dates or [self.days()[0] - timedelta(days=1), *self.days()]
         keys = [d.isoformat() for d in dates]
         choices = {
             (c.area_path, c.date, c.kind): c
@@ -189,27 +211,26 @@ class ProgrammeService:
             )
         )
         recalled = load_snaps(sess, ids=recalled_ids) if recalled_ids else []
-        return Snapshot(load_snaps(sess), choices, recalled)
+        return Snapshot(load_snaps(sess), choices, recalled, windows=self.windows.table(sess))
 
     def compile(self, snap: Snapshot, area: str, kind: str, day: date) -> dict[str, Any]:
-        """One commune/kind/day: issue 3's result plus windows."""
-        relevant = [s for s in snap.snaps if kind in s.kinds and s.covers(area)]
+        """One commune/kind/day: issue 3's result plus the windows in force (Art. 10)."""
+        tz = self.ctx.config.timezone
+        windows = snap.windows.resolve(area, kind, day).windows
+        prepared = snap.days.get(kind, day, windows, tz, snap.engine_bulletins(kind))
         choice = snap.choice(area, day.isoformat(), kind)
         selection = list(choice.selection or []) if choice and choice.selection is not None else []
         order = list(choice.order or []) if choice else []
         auto = self.ctx.config.programme.auto_normal_until_chosen and (
             choice is None or choice.selection is None
         )
-        return engine.compile_day(
+        return engine.compile_prepared(
+            prepared,
             area=area,
-            kind=kind,
-            day=day,
-            bulletins=[snap.engine_bulletin(s, kind) for s in relevant],
             selection=selection,
             order=order,
             auto_normal=auto,
             gap_s=self.ctx.config.programme.gap_s,
-            tz=self.ctx.config.timezone,
         )
 
     def active_emergencies(self, snap: Snapshot, area: str, kind: str) -> list[Snap]:
@@ -228,7 +249,12 @@ class ProgrammeService:
         """The retained programme of one commune and kind (contract.md)."""
         by_id = {s.id: s for s in snap.snaps}
         days, used = [], set()
-        for d in self.days():
+        dates = self.days()
+        yesterday = dates[0] - timedelta(days=1)
+        if any(crosses_midnight(w) for w in snap.windows.resolve(area, kind, yesterday).windows):
+            # after midnight, yesterday's window crossing midnight is still open: its plays stay on air
+            dates.insert(0, yesterday)
+        for d in dates:
             res = self.compile(snap, area, kind, d)
             items = [
                 ProgrammeItem(
@@ -241,7 +267,20 @@ class ProgrammeService:
                 for p in res["programme"]
             ]
             used.update(i.bulletin_id for i in items)
-            days.append(ProgrammeDay(date=d.isoformat(), windows=res["windows"], items=items))
+            spans = [
+                WindowSpan(w.label, w.start.isoformat(), w.end.isoformat())
+                for w in day_spans(d, res["windows"], self.ctx.config.timezone)
+            ]
+            # `windows` keeps the shape agents of the previous release parse (no window crossing
+            # midnight); `window_spans` is what agents use now (docs/PROTOCOL.md, Windows)
+            days.append(
+                ProgrammeDay(
+                    date=d.isoformat(),
+                    windows=list(legacy_labels(res["windows"])),
+                    items=items,
+                    window_spans=spans,
+                )
+            )
         emergencies = self.active_emergencies(snap, area, kind)
         used.update(e.id for e in emergencies)
         infos = [by_id[b].info(kind) for b in sorted(used) if b in by_id]
@@ -270,6 +309,7 @@ class ProgrammeService:
             res = self.compile(snap, area, kind, day)
             titles = {s.id: s for s in snap.snaps}
             choice = snap.choice(area, day.isoformat(), kind)
+            in_force = self.windows.in_force(snap.windows, area, kind, day)
             not_live = self._not_live(sess, actor, area, kind, day)
             reports, devices = self._reports(sess, area, kind, day)
 
@@ -281,6 +321,8 @@ class ProgrammeService:
             "kind": kind,
             "date": day.isoformat(),
             "windows": res["windows"],
+            "windows_source": in_force["source"],  # Art. 10: the commune's own, its district's, ...
+            "windows_rule": in_force["rule"],
             "programme": [
                 {
                     **p,
@@ -312,9 +354,7 @@ class ProgrammeService:
         """What this commune's devices of `kind` reported for the day's scheduled plays: outcomes counted
         per (bulletin, scheduled start), and how many such devices there are."""
         start = datetime.combine(day, time(0), self.ctx.tz)
-        ids = list(
-            sess.scalars(select(Device.id).where(Device.area_path == area, Device.kind == kind))
-        )
+        ids = list(sess.scalars(select(Device.id).where(Device.area_path == area, Device.kind == kind)))
         out: dict[tuple[str, float], Counter[str]] = {}
         if ids:
             q = select(Play.bulletin_id, Play.scheduled_at, Play.outcome, Play.device_id).where(

@@ -387,8 +387,11 @@ class AgentProcess:
         env: dict[str, str] | None = None,
         device_id: str | None = None,
         area: str = AREA,
+        root: Path = ROOT,
     ) -> None:
-        """`hub`: a FakeHub, or anything with its url, keys.public_b64, topics.prefix and broker.host/port."""
+        """`hub`: a FakeHub, or anything with its url, keys.public_b64, topics.prefix and broker.host/port.
+        `root`: the code the agent runs (another release's checkout, for compatibility tests)."""
+        self.root = root
         self.dir = workdir
         self.data = workdir / "data"
         self.config = workdir / "agent.toml"
@@ -424,14 +427,14 @@ relay_idle_off_s = 1.0
     def start(self) -> AgentProcess:
         status = self.data / "status.json"
         status.unlink(missing_ok=True)
-        env = {**os.environ, "PYTHONPATH": str(ROOT), **self.env}
+        env = {**os.environ, "PYTHONPATH": str(self.root), **self.env}
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "edge_agent", "run", "--config", str(self.config)],
                 stdout=log,
                 stderr=log,
                 env=env,
-                cwd=ROOT,
+                cwd=self.root,
             )
         return self
 

@@ -22,7 +22,7 @@ from tests.hub.conftest import PASSWORD, make_config
 def _check(db: Database, tmp_path: Path) -> None:
     db.migrate()
     db.migrate()  # idempotent
-    assert current_revision(db.engine) == "0004"
+    assert current_revision(db.engine) == "0005"
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert [d for d in diff if d[0] not in ("modify_type",)] == []
