@@ -132,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
     ua.add_argument("--area")
     ua.add_argument("--password-stdin", action="store_true", required=True)
     us.add_parser("disable").add_argument("name")
+    ug = us.add_parser("set-group", help="put a reviewer in a reviewer group of [review] groups ('' = none)")
+    ug.add_argument("name")
+    ug.add_argument("group")
     ur = us.add_parser("reset-password")
     ur.add_argument("name")
     ur.add_argument("--password-stdin", action="store_true")
@@ -203,6 +206,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
                     SYSTEM, username=args.name, password=pw, role=args.role, area=args.area
                 )
                 print(json.dumps(out, ensure_ascii=False))
+            elif args.ucmd == "set-group":
+                out = s.accounts.set_review_group(SYSTEM, args.name, args.group)
+                print(f"{args.name}: review group {out['review_group'] or '(none)'}")
             elif args.ucmd == "disable":
                 s.accounts.set_disabled(SYSTEM, args.name, True)
                 print(f"{args.name}: disabled")

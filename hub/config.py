@@ -131,6 +131,46 @@ class MediaConfig(_Section):
     )
 
 
+ORIGIN_LEVELS = ("central", "province", "district", "commune")
+
+
+class ReviewConfig(_Section):
+    """Review before air (Art. 14.5): who signs off a sensitive bulletin, and who may approve their own."""
+
+    signoffs: int = Field(
+        1, ge=1, le=5, description="sign-offs a sensitive bulletin needs, each by a different reviewer"
+    )
+    groups: dict[str, str] = Field(
+        default_factory=dict,
+        description="reviewer groups that must each sign off, code -> Vietnamese name (e.g. "
+        "{so = 'Sở Thông tin và Truyền thông', btg = 'Ban Tuyên giáo'}); empty = any reviewers",
+    )
+    self_approve: dict[str, bool] = Field(
+        default_factory=lambda: {"central": False, "province": False, "district": False, "commune": True},
+        description="per origin level: may the author of a bulletin approve it (emergencies excepted)",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ReviewConfig:
+        if self.groups and len(self.groups) != self.signoffs:
+            raise ValueError(
+                f"review.groups names {len(self.groups)} groups but review.signoffs = {self.signoffs}: "
+                "one sign-off per group, so set signoffs to the number of groups"
+            )
+        for code in self.groups:
+            if not code or len(code) > 40 or not code.replace("_", "").replace("-", "").isalnum():
+                raise ValueError(f"review.groups: {code!r} is not a group code (letters, digits, _ or -)")
+        unknown = sorted(set(self.self_approve) - set(ORIGIN_LEVELS))
+        if unknown:
+            raise ValueError(
+                f"review.self_approve: unknown level {unknown[0]!r}; use {', '.join(ORIGIN_LEVELS)}"
+            )
+        return self
+
+    def may_self_approve(self, origin: str) -> bool:
+        return self.self_approve.get(origin, origin == "commune")
+
+
 class HubConfig(_Section):
     data_dir: Path = Field(Path("var/hub"), description="database, media, keys, speech cache")
     timezone: str = "Asia/Ho_Chi_Minh"
@@ -143,6 +183,7 @@ class HubConfig(_Section):
     security: SecurityConfig = SecurityConfig()
     programme: ProgrammeConfig = ProgrammeConfig()
     media: MediaConfig = MediaConfig()
+    review: ReviewConfig = ReviewConfig()
 
     @property
     def cookies_secure(self) -> bool:

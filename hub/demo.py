@@ -150,23 +150,26 @@ SAMPLES: tuple[dict[str, Any], ...] = (
 )
 
 
-async def seed_bulletins(base: str, password: str) -> list[str]:
-    """Create and approve the sample bulletins through the REST API, as an editor would."""
+async def seed_bulletins(base: str, author: tuple[str, str], approver: tuple[str, str]) -> list[str]:
+    """Create the sample bulletins through the REST API as the province's editor would, and have another
+    person approve them: the author of a province bulletin may not approve it (config review.self_approve)."""
     ids: list[str] = []
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(timeout=timeout) as http:
-        login = {"username": "admin", "password": password}
-        async with http.post(f"{base}/api/v1/auth/login", json=login) as r:
-            r.raise_for_status()
-            token = (await r.json())["token"]
-        headers = {"Authorization": f"Bearer {token}"}
+        headers: dict[str, dict[str, str]] = {}
+        for username, password in (author, approver):
+            login = {"username": username, "password": password}
+            async with http.post(f"{base}/api/v1/auth/login", json=login) as r:
+                r.raise_for_status()
+                headers[username] = {"Authorization": f"Bearer {(await r.json())['token']}"}
         for sample in SAMPLES:
-            async with http.post(f"{base}/api/v1/bulletins", json=sample, headers=headers) as r:
+            async with http.post(f"{base}/api/v1/bulletins", json=sample, headers=headers[author[0]]) as r:
                 body = await r.json()
                 if r.status != 201:
                     log.warning("sample bulletin %r refused: %s", sample["title"], body)
                     continue
-            async with http.post(f"{base}/api/v1/bulletins/{body['id']}/approve", headers=headers) as r:
+            url = f"{base}/api/v1/bulletins/{body['id']}/approve"
+            async with http.post(url, headers=headers[approver[0]]) as r:
                 if r.status >= 300:
                     log.warning("sample bulletin %s not approved: %s", body["id"], await r.text())
                     continue
@@ -267,7 +270,8 @@ async def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the demo's st
                                                       mqtt_port=broker.device_port, offset_s=offset_s,
                                                       sim_speed=args.sim_speed), encoding="utf-8")
                 procs.append(spawn_agent(dev))
-            sample_ids = [] if args.no_samples else await seed_bulletins(hub.url, admin_pw)
+            editor = next((u, pw) for u, r, a, _label, pw in accounts if r == "editor" and a == "67")
+            sample_ids = [] if args.no_samples else await seed_bulletins(hub.url, editor, ("admin", admin_pw))
 
             info = {"http_url": hub.url, "mqtt_host": broker.host, "mqtt_port": broker.port,
                     "mqtt_device_port": broker.device_port,

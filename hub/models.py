@@ -63,6 +63,7 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     area_path: Mapped[str | None] = mapped_column(ForeignKey("areas.path"))
     full_name: Mapped[str] = mapped_column(String(200), default="")
+    review_group: Mapped[str | None] = mapped_column(String(40))  # config review.groups (migration 0005)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None]
@@ -157,6 +158,19 @@ class BulletinVersion(Base):
     content: Mapped[dict[str, Any]]
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]
+
+
+class BulletinSignoff(Base):
+    """A reviewer's sign-off on one version of a sensitive bulletin (Art. 14.5), one per person."""
+
+    __tablename__ = "bulletin_signoffs"
+    __table_args__ = (UniqueConstraint("bulletin_id", "version", "user_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bulletin_id: Mapped[str] = mapped_column(ForeignKey("bulletins.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    review_group: Mapped[str | None] = mapped_column(String(40))
+    at: Mapped[datetime]
 
 
 class Speech(Base):

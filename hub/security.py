@@ -69,6 +69,7 @@ def check_password_policy(password: str, username: str, full_name: str = "") -> 
             )
     result = zxcvbn(password[:_ESTIMATOR_MAX], user_inputs=[*SITE_WORDS, *(n for n in names if n)])
     if result["score"] >= MIN_PASSWORD_SCORE:
+        _check_mix(password)
         return
     matches = [m for m in result["sequence"] if m["pattern"] in _PATTERN_VI]
     if matches:
@@ -78,6 +79,24 @@ def check_password_policy(password: str, username: str, full_name: str = "") -> 
     else:
         why = "quá ngắn hoặc quá đơn giản"
     raise Invalid(f"Mật khẩu quá dễ đoán: {why}. {_ADVICE}", field="password", code=weak)
+
+
+def _check_mix(password: str) -> None:
+    """The hub's older rule, kept: two kinds of character and some variety."""
+    classes = [
+        any(c.islower() for c in password),
+        any(c.isupper() for c in password),
+        any(c.isdigit() for c in password),
+        any(not c.isalnum() for c in password),
+    ]
+    if sum(classes) < 2:
+        raise Invalid(
+            "Mật khẩu phải kết hợp ít nhất hai loại ký tự (chữ thường, chữ hoa, chữ số, ký hiệu).",
+            field="password",
+            code="weak_password",
+        )
+    if len(set(password)) < 5:
+        raise Invalid("Mật khẩu quá đơn giản (lặp lại ít ký tự).", field="password", code="weak_password")
 
 
 def hash_password(password: str) -> str:

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[..., Any]  # async def, or def (then run in a worker thread)
 SERVICES = web.AppKey("services", object)
 MAX_UPLOAD = web.AppKey("max_upload_bytes", int)
+INT_PARAM_MAX = 1_000_000_000
 
 _PYDANTIC_VI = {
     "missing": "thiếu trường bắt buộc",
@@ -203,6 +204,20 @@ async def error_middleware(
         )
 
 
+_STR: dict[str, Any] = {"type": "string"}
+# Query parameters by name: the same name means the same thing on every route.
+QUERY_SCHEMAS: dict[str, dict[str, Any]] = {
+    "limit": {"type": "integer", "minimum": 0, "maximum": INT_PARAM_MAX},
+    "offset": {"type": "integer", "minimum": 0, "maximum": INT_PARAM_MAX},
+    "date": {"type": "string", "format": "date"},
+    "since": {"type": "string", "format": "date-time"},
+    "until": {"type": "string", "format": "date-time"},
+    "kind": {"type": "string", "enum": ["radio", "led"]},
+    "for": {"type": "string", "enum": ["radio", "led"]},
+    "outcome": {"type": "string", "enum": ["ok", "denied", "failed"]},
+}
+
+
 def openapi(api: Api, *, title: str, version: str) -> dict[str, Any]:
     """OpenAPI 3.1 from the route table and the pydantic models (so it stays true)."""
     paths: dict[str, Any] = {}
@@ -219,7 +234,13 @@ def openapi(api: Api, *, title: str, version: str) -> dict[str, Any]:
             for p in _path_params(r.path)
         ]
         params += [
-            {"name": n, "in": "query", "required": req, "description": d, "schema": {"type": "string"}}
+            {
+                "name": n,
+                "in": "query",
+                "required": req,
+                "description": d,
+                "schema": QUERY_SCHEMAS.get(n, _STR),
+            }
             for n, d, req in r.query
         ]
         if params:
@@ -267,7 +288,14 @@ def openapi(api: Api, *, title: str, version: str) -> dict[str, Any]:
         "get": {
             "summary": "media file by content hash (no auth; Range supported)",
             "parameters": [{"name": "sha256", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {"200": {"description": "the file"}, "206": {"description": "partial content"}},
+            "responses": {
+                "200": {"description": "the file"},
+                "206": {"description": "partial content"},
+                "4XX": {
+                    "description": "not a sha256, no such file, or a range outside it",
+                    "content": {"application/json": {"schema": error_ref}},
+                },
+            },
         }
     }
     return {

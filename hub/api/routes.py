@@ -12,17 +12,19 @@ from typing import Any
 
 from aiohttp import web
 
-from hub.api.framework import MAX_UPLOAD, Api, client_ip, openapi
+from hub.api.framework import INT_PARAM_MAX, MAX_UPLOAD, Api, client_ip, openapi
 from hub.api.schemas import (
     BulletinIn,
     CommandIn,
     DeviceIn,
+    FlagIn,
     LoginIn,
     OccasionIn,
     OrderIn,
     ReasonIn,
     ReviewIn,
     SelectionIn,
+    UnflagIn,
     UserIn,
     UserPatch,
     WindowsIn,
@@ -49,9 +51,12 @@ def _q(request: web.Request, name: str, *, required: bool = False) -> str | None
 def _int(request: web.Request, name: str, default: int) -> int:
     raw = request.query.get(name)
     try:
-        return int(raw) if raw else default
+        value = int(raw) if raw else default
     except ValueError:
         raise Invalid(f"Tham số '{name}' phải là số nguyên.", field=name) from None
+    if not 0 <= value <= INT_PARAM_MAX:
+        raise Invalid(f"Tham số '{name}' phải từ 0 đến {INT_PARAM_MAX}.", field=name)
+    return value
 
 
 def _date(value: str | None, field: str = "date") -> date:
@@ -190,6 +195,28 @@ async def approve_bulletin(request: web.Request, s: S, a: A) -> Any:
 )
 async def review_bulletin(request: web.Request, s: S, a: A, *, body: ReviewIn) -> Any:
     return await s.review(a, request.match_info["id"], body.decision, body.reason)
+
+
+@api.route(
+    "POST",
+    "/bulletins/{id}/flag",
+    "mark sensitive (editors, reviewers): a bulletin waiting for approval goes to review",
+    body=FlagIn,
+    tag="bulletins",
+)
+def flag_bulletin(request: web.Request, s: S, a: A, *, body: FlagIn) -> Any:
+    return s.bulletins.flag(a, request.match_info["id"], body.reason)
+
+
+@api.route(
+    "POST",
+    "/bulletins/{id}/unflag",
+    "clear the sensitive mark (reviewers only; audited with the reason)",
+    body=UnflagIn,
+    tag="bulletins",
+)
+def unflag_bulletin(request: web.Request, s: S, a: A, *, body: UnflagIn) -> Any:
+    return s.bulletins.unflag(a, request.match_info["id"], body.reason)
 
 
 @api.route("POST", "/bulletins/{id}/reject", "reject with a reason", body=ReasonIn, tag="bulletins")
@@ -349,7 +376,12 @@ async def delete_occasion(request: web.Request, s: S, a: A) -> Any:
     "/plays",
     "proof of play as the hub received it",
     tag="plays",
-    query=[("bulletin", "bulletin id", False), ("device", "device id", False), ("limit", "max", False)],
+    query=[
+        ("bulletin", "bulletin id", False),
+        ("device", "device id", False),
+        ("limit", "max", False),
+        ("offset", "skip rows", False),
+    ],
 )
 def get_plays(request: web.Request, s: S, a: A) -> Any:
     return {
@@ -382,16 +414,24 @@ def list_users(request: web.Request, s: S, a: A) -> Any:
 
 
 @api.route(
-    "PATCH", "/users/{username}", "disable/enable an account or set its password", body=UserPatch, tag="users"
+    "PATCH",
+    "/users/{username}",
+    "disable/enable an account, set its password or its reviewer group",
+    body=UserPatch,
+    tag="users",
 )
 def patch_user(request: web.Request, s: S, a: A, *, body: UserPatch) -> Any:
     name = request.match_info["username"]
     out: dict[str, Any] = {}
+    if body.review_group is not None:
+        s.accounts.check_review_group(a, name, body.review_group)
     if body.password is not None:
         s.accounts.reset_password(a, name, body.password)
         out["password_changed"] = True
     if body.disabled is not None:
         out.update(s.accounts.set_disabled(a, name, body.disabled))
+    if body.review_group is not None:
+        out.update(s.accounts.set_review_group(a, name, body.review_group))
     return out
 
 

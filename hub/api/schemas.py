@@ -77,8 +77,18 @@ class ReasonIn(_Body):
 
 
 class ReviewIn(_Body):
-    decision: Literal["approve", "reject"]
-    reason: str = Field("", max_length=REASON_MAX)
+    decision: Literal["approve", "reject"] = Field(
+        description="approve = my sign-off (approved with the last one the province requires)"
+    )
+    reason: str = Field("", max_length=REASON_MAX, description="required to reject; the editor sees it")
+
+
+class FlagIn(_Body):
+    reason: str = Field("", max_length=REASON_MAX, description="why it is sensitive (audited)")
+
+
+class UnflagIn(_Body):
+    reason: str = Field(min_length=1, max_length=REASON_MAX, description="why it is not sensitive (audited)")
 
 
 class OrderIn(_Body):
@@ -106,6 +116,9 @@ class UserIn(_Body):
 class UserPatch(_Body):
     disabled: bool | None = None
     password: str | None = Field(None, max_length=PASSWORD_MAX)
+    review_group: str | None = Field(
+        None, max_length=40, description="reviewer group (config review.groups); '' removes it"
+    )
 
 
 class DeviceIn(_Body):

@@ -53,6 +53,8 @@ class Services:
     # --- workflow steps that publish
     async def approve(self, actor: Actor, bulletin_id: str, *, via_review: bool = False) -> dict[str, Any]:
         b = await asyncio.to_thread(self.bulletins.approve, actor, bulletin_id, via_review=via_review)
+        if b["status"] != "approved":  # a sign-off that leaves a sensitive bulletin waiting for the next
+            return b
         if b["priority"] == "emergency":
             await self.publishing.publish_alert(bulletin_id)  # alerts first, programmes after
         else:

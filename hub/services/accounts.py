@@ -46,6 +46,7 @@ def user_dict(u: User) -> dict[str, Any]:
         "area": u.area_path,
         "full_name": u.full_name,
         "disabled": u.disabled,
+        "review_group": u.review_group,
         "locked_until": u.locked_until.isoformat() if u.locked_until else None,
         "created_at": u.created_at.isoformat(),
     }
@@ -144,6 +145,48 @@ class AccountService:
                 for tok in sess.scalars(select(AuthToken).where(AuthToken.user_id == user.id)):
                     tok.revoked = True
             self.ctx.audit(sess, actor, "user.disable" if disabled else "user.enable", username)
+            return user_dict(user)
+
+    def _review_group(self, user: User, group: str) -> str | None:
+        """The group to store ('' = none), or a 422 saying which groups the province configured."""
+        if not group:
+            return None
+        groups = self.ctx.config.review.groups
+        if not groups:
+            raise Invalid(
+                "Tỉnh chưa cấu hình nhóm kiểm duyệt ([review] groups trong tệp cấu hình của hub).",
+                field="review_group",
+            )
+        if group not in groups:
+            known = ", ".join(f"{code} ({name})" for code, name in groups.items())
+            raise Invalid(
+                f"Không có nhóm kiểm duyệt '{group[:40]}'; dùng một trong: {known}.", field="review_group"
+            )
+        if user.role not in ("reviewer", "admin"):
+            raise Invalid(
+                f"Tài khoản {user.username} có vai trò {user.role}; "
+                "chỉ người kiểm duyệt mới thuộc nhóm kiểm duyệt.",
+                field="review_group",
+            )
+        return group
+
+    def check_review_group(self, actor: Actor, username: str, group: str) -> None:
+        """Refuse (403/404/422) before anything else of a request is written."""
+        require(actor, "user.manage", username)
+        with self.ctx.db.session() as sess:
+            self._review_group(self._get(sess, username), group)
+
+    def set_review_group(self, actor: Actor, username: str, group: str) -> dict[str, Any]:
+        """Put a reviewer in a reviewer group (e.g. the Department or the Propaganda Board); audited."""
+        require(actor, "user.manage", username)
+        with self.ctx.tx(actor) as sess:
+            user = self._get(sess, username)
+            if user.area_path:
+                require(actor, "user.manage", username, area=user.area_path)
+            before, user.review_group = user.review_group, self._review_group(user, group)
+            self.ctx.audit(
+                sess, actor, "user.review_group", username, detail={"from": before, "to": user.review_group}
+            )
             return user_dict(user)
 
     def reset_password(self, actor: Actor, username: str, password: str | None = None) -> str:
