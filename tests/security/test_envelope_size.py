@@ -50,12 +50,15 @@ def published(hub: SecHub) -> list[tuple[str, bytes, bool]]:
     return pub.messages
 
 
-async def fill_until_refused(hub: SecHub, c: TestClient, auth: dict[str, str], image: str) -> tuple[str, Any]:
-    """Long LED bulletins for one commune, approved one by one until an approval is refused: id, error."""
+async def fill_until_refused(
+    hub: SecHub, c: TestClient, auth: dict[str, str], boss: dict[str, str], image: str
+) -> tuple[str, Any]:
+    """Long LED bulletins for one commune (written by `auth`, approved by `boss`: a province's bulletin is
+    approved by someone else than its author) until an approval is refused: its id, the error."""
     for i in range(150):
         status, b = await create(c, auth, title=f"Thông báo {i}", form="image", media=image, text=LONG_TEXT)
         assert status == 201, b
-        r = await c.post(f"/api/v1/bulletins/{b['id']}/approve", headers=auth)
+        r = await c.post(f"/api/v1/bulletins/{b['id']}/approve", headers=boss)
         if r.status != 200:
             return b["id"], (r.status, await r.json())
         await hub.s.publishing.flush()
@@ -67,7 +70,8 @@ async def test_programme_over_the_limit_refused_at_approval(hub: SecHub, tmp_pat
     image = await upload(
         c, auth, ff(tmp_path / "a.png", "-f", "lavfi", "-i", "testsrc=size=192x96:rate=1", "-frames:v", "1")
     )
-    refused, (status, err) = await fill_until_refused(hub, c, auth, image)
+    _, boss = await hub.api("admin1")
+    refused, (status, err) = await fill_until_refused(hub, c, auth, boss, image)
     assert status == 422, err
     e = err["error"]
     assert e["code"] == "too_big_to_send" and e["field"] == "text" and e["area"] == COMMUNE
@@ -85,7 +89,7 @@ async def test_programme_over_the_limit_refused_at_approval(hub: SecHub, tmp_pat
     assert max(len(w) for _, w, _ in sent) > MAX_MESSAGE_BYTES - 40_000  # it was full, not refused early
 
     # the page says the same, in Vietnamese, and the bulletin stays unapproved
-    page = await hub.browser("editor67")
+    page = await hub.browser("admin1")
     await page.get(f"/bulletins/{refused}")
     r = await page.post(f"/bulletins/{refused}/action", {"action": "approve"})
     html = await r.text()
@@ -113,6 +117,7 @@ async def test_check_does_not_compile_programmes_far_below_the_limit(hub: SecHub
     limit, the check adds what the bulletin can add to their sizes instead of compiling every commune again;
     one changed since it was sent is compiled."""
     c, auth = await hub.api("editor67")
+    _, boss = await hub.api("admin1")
     hub.s.publishing.republish_soon(None)
     await hub.s.publishing.flush()
     compiled: list[str] = []
@@ -143,7 +148,7 @@ async def test_check_does_not_compile_programmes_far_below_the_limit(hub: SecHub
         c, auth, title="Lịch họp", form="text", text="Họp dân lúc 8 giờ.", kinds=["radio"]
     )
     assert status == 201, b
-    r = await c.post(f"/api/v1/bulletins/{b['id']}/approve", headers=auth)
+    r = await c.post(f"/api/v1/bulletins/{b['id']}/approve", headers=boss)
     assert r.status == 200, await r.json()
     assert compiled == [COMMUNE]
     await hub.s.publishing.flush()
@@ -151,7 +156,7 @@ async def test_check_does_not_compile_programmes_far_below_the_limit(hub: SecHub
     status, b = await create(
         c, auth, title="Lịch họp 2", form="text", text="Họp dân lúc 9 giờ.", kinds=["radio"]
     )
-    r = await c.post(f"/api/v1/bulletins/{b['id']}/approve", headers=auth)
+    r = await c.post(f"/api/v1/bulletins/{b['id']}/approve", headers=boss)
     assert r.status == 200, await r.json()
     assert compiled == []
 
