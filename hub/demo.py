@@ -33,6 +33,10 @@ log = logging.getLogger("hub.demo")
 SAMPLE_AREAS = Path(__file__).parent / "data" / "sample_province.json"
 MARKER = "demo.json"
 
+# Art. 10.1: a commune with its own hours (the demo chair's; mornings as the default, so the demo's
+# 05:00 start still plays everywhere), shown on the chair's programme screen.
+OWN_WINDOWS = ("67/660/24613", "radio", ("05:00-06:30", "17:30-19:00"))
+
 # Demo accounts besides admin: (username, role, area, what they show).
 DEMO_USERS = (
     ("bientap.tinh", "editor", "67", "Ban biên tập tỉnh"),
@@ -131,6 +135,27 @@ def agent_toml(dev: DemoDevice, *, hub_url: str, public_key: str, mqtt_port: int
         lines += ["", "[led]", "width = 384", "height = 192", 'http_host = "127.0.0.1"',
                   f"http_port = {port}"]
     return "\n".join(lines) + "\n"
+
+
+# The chair of Nghĩa Thành takes the province's normal bulletins without choosing each one (Art. 8.3): the
+# sample normal bulletin airs there at once, and waits for a choice in the other communes.
+DEMO_STANDING = ("chutich.nghiathanh", ["province"], ["radio", "led"])
+
+
+def set_demo_standing_choice(services: Any) -> None:
+    """The demo chair's standing rule, set as the chair (audited like one set on the screen)."""
+    from sqlalchemy import select  # noqa: PLC0415
+
+    from hub.models import User  # noqa: PLC0415
+    from hub.services.accounts import actor_for  # noqa: PLC0415
+
+    username, origins, kinds = DEMO_STANDING
+    with services.ctx.db.session() as sess:
+        user = sess.scalar(select(User).where(User.username == username))
+        assert user is not None, username
+        chair = actor_for(user)
+    assert chair.area_path is not None
+    services.choices.set_standing(chair, area=chair.area_path, origins=origins, kinds=kinds)
 
 
 SAMPLES: tuple[dict[str, Any], ...] = (
@@ -247,6 +272,10 @@ async def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the demo's st
             services.areas.import_tree(json.loads(SAMPLE_AREAS.read_text(encoding="utf-8")), SYSTEM)
             for username, role, area, _label, pw in accounts:
                 services.accounts.create_user(SYSTEM, username=username, password=pw, role=role, area=area)
+            area, kind, windows = OWN_WINDOWS
+            services.windows.set_rule(SYSTEM, area=area, kind=kind, windows=list(windows),
+                                      effective_from=services.ctx.local_now().date())
+            set_demo_standing_choice(services)
             communes = services.areas.leaves()
             key = public_key_b64(services.envelopes.key.public)
             services.ctx.db.dispose()
@@ -277,7 +306,9 @@ async def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the demo's st
                     "mqtt_device_port": broker.device_port,
                     "mqtt_username": "hub", "mqtt_password_file": str(hub_secret),
                     "clock_offset_s": offset_s, "devices": [d.to_json() for d in devices],
-                    "sample_bulletins": sample_ids}
+                    "sample_bulletins": sample_ids,
+                    "own_windows": {"area": OWN_WINDOWS[0], "kind": OWN_WINDOWS[1],
+                                    "windows": list(OWN_WINDOWS[2])}}
             tmp = data_dir / (MARKER + ".tmp")
             tmp.write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
             tmp.replace(data_dir / MARKER)
@@ -318,6 +349,9 @@ def print_banner(  # noqa: PLR0917 - one call site, in run()
     print("  Tài khoản (mật khẩu cũng ở accounts.txt):")
     for username, role, area, label, pw in accounts:
         print(f"    {username:<20} {pw:<24} {role:<14} {area or '':<14} {label}")
+    area, kind, windows = OWN_WINDOWS
+    print(f"  Khung giờ phát riêng: {area} ({kind}) {', '.join(windows)} — xem trên trang Chương trình phát "
+          "của chutich.nghiathanh")
     print("  Thiết bị:")
     for d in devices:
         extra = f"  trang trình chiếu: {d.player_url}" if d.player_url else ""

@@ -32,7 +32,8 @@ from hub.services.areas import AreaService
 from hub.services.base import Context, deny, new_id, require
 from hub.services.media import MediaService
 from hub.services.review import ReviewPolicy
-from playlists.windows import default_windows, windows_per_day
+from hub.services.windows import WindowService
+from playlists.windows import windows_per_day
 from protocol.messages import AFTER_INTERRUPT, ORIGINS, PRIORITIES
 from protocol.topics import DEVICE_KINDS
 
@@ -79,22 +80,6 @@ class BulletinInput:
     origin: str | None = None
 
 
-def check_plays_per_day(priority: str, kinds: Iterable[str], plays_per_day: int) -> None:
-    """A radio bulletin plays at most once per window, so not more often than the day has windows (the
-    kind's default windows for now). An LED board shows its bulletins in rotation (plays_per_day unused);
-    an emergency is not bound by windows (`repeat` says how often)."""
-    if priority == "emergency" or "radio" not in kinds:
-        return
-    n = windows_per_day("radio")
-    if plays_per_day > n:
-        raise Invalid(
-            f"Mỗi ngày {KIND_VI['radio']} có {n} khung giờ phát ({', '.join(default_windows('radio'))}) và "
-            f"mỗi khung phát một bản tin nhiều nhất một lần: số lần phát mỗi ngày tối đa {n}, không phải "
-            f"{plays_per_day}.",
-            field="plays_per_day",
-        )
-
-
 def content_of(b: Bulletin) -> dict[str, Any]:
     return {
         "title": b.title,
@@ -123,8 +108,17 @@ def effective_status(b: Bulletin, now: datetime) -> str:
 
 
 class BulletinService:
-    def __init__(self, ctx: Context, areas: AreaService, media: MediaService, speech: Any) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        areas: AreaService,
+        media: MediaService,
+        speech: Any,
+        *,
+        windows: WindowService | None = None,
+    ) -> None:
         self.ctx = ctx
+        self.windows = windows or WindowService(ctx, areas)
         self.areas = areas
         self.media = media
         self.speech = speech  # hub.speech.SpeechService (or anything with async speak(text))
@@ -175,11 +169,16 @@ class BulletinService:
             raise Invalid("Hình ảnh và video chỉ phát trên bảng tin điện tử (kinds: ['led']).", field="kinds")
         if data.plays_per_day < 1 or data.plays_per_day > 48:
             raise Invalid("Số lần phát mỗi ngày từ 1 đến 48.", field="plays_per_day")
-        check_plays_per_day(data.priority, data.kinds, data.plays_per_day)
         if data.valid_from and data.valid_until and data.valid_until <= data.valid_from:
             raise Invalid(
                 "Thời hạn kết thúc (valid_until) phải sau thời điểm bắt đầu (valid_from).",
                 field="valid_until",
+            )
+        if data.priority == "emergency" and data.sensitive:
+            raise Invalid(
+                "Bản tin khẩn cấp được phát ngay (Điều 8.1), không chờ kiểm duyệt: bỏ đánh dấu nhạy cảm, "
+                "hoặc gửi dưới dạng bản tin ưu tiên để được kiểm duyệt trước khi phát.",
+                field="sensitive",
             )
         if data.after_interrupt not in AFTER_INTERRUPT:
             raise Invalid(
@@ -209,6 +208,49 @@ class BulletinService:
                 )
             origin = data.origin
         return origin
+
+    def _check_plays(  # noqa: PLR0917 - the bulletin's fields the check reads
+        self,
+        sess: Session,
+        priority: str,
+        kinds: Iterable[str],
+        plays_per_day: int,
+        targets: Iterable[str],
+        valid_from: datetime | None,
+    ) -> None:
+        """A radio bulletin plays at most once per window, so not more often than its target communes have
+        windows on its first day (the most any of them has: one with fewer gets fewer plays, and its chair
+        sees why). An LED board shows its bulletins in rotation (plays_per_day unused); an emergency is not
+        bound by windows (`repeat` says how often)."""
+        if priority == "emergency" or "radio" not in kinds:
+            return
+        targets = list(targets)
+        now = self.ctx.now()
+        day = max(valid_from or now, now).astimezone(self.ctx.tz).date()
+        table = self.windows.table(sess)
+        best: tuple[int, str, tuple[str, ...]] | None = None
+        for leaf in self.areas.leaves_under(targets):
+            windows = table.resolve(leaf, "radio", day).windows
+            n = windows_per_day("radio", windows)
+            if best is None or n > best[0]:
+                best = (n, leaf, windows)
+        if best is None or plays_per_day <= best[0]:
+            return
+        n, leaf, windows = best
+        where = "xã nhận" if targets == [leaf] else "địa bàn nhận"
+        raise Invalid(
+            f"Ngày {day:%d/%m/%Y}, {where} có nhiều nhất {n} khung giờ phát cho {KIND_VI['radio']} "
+            f"({', '.join(windows)}) và mỗi khung phát một bản tin nhiều nhất một lần: số lần phát mỗi ngày "
+            f"tối đa {n}, không phải {plays_per_day}.",
+            field="plays_per_day",
+        )
+
+    def check_plays(self, data: BulletinInput) -> None:
+        """The plays-per-day check on an editor's input (in its own read; callers run it in a thread)."""
+        with self.ctx.db.session() as sess:
+            self._check_plays(
+                sess, data.priority, data.kinds, data.plays_per_day, data.targets, data.valid_from
+            )
 
     def _check_not_ended(self, valid_until: datetime | None) -> None:
         """A bulletin whose validity already ended cannot be submitted (it would never air)."""
@@ -254,6 +296,7 @@ class BulletinService:
         origin = self.validate(actor, data)
         if submit:
             self._check_not_ended(data.valid_until)
+        await asyncio.to_thread(self.check_plays, data)
         speech = await self.speech.speak(data.text or "") if submit and data.form == "text" else None
         return await asyncio.to_thread(self._create_tx, actor, data, origin, speech, submit=submit)
 
@@ -355,7 +398,8 @@ class BulletinService:
             b = self._load(sess, bulletin_id)
             self._check_submit(actor, b)
             self._check_not_ended(b.valid_until)
-            check_plays_per_day(b.priority, b.kinds, b.plays_per_day)  # a draft saved before the check
+            # a draft saved before the windows changed
+            self._check_plays(sess, b.priority, b.kinds, b.plays_per_day, b.target_paths, b.valid_from)
             return b.text, b.form
 
     def _check_submit(self, actor: Actor, b: Bulletin) -> None:
@@ -383,6 +427,7 @@ class BulletinService:
         resubmit = seen[0] in ("submitted", "in_review")
         if resubmit:
             self._check_not_ended(data.valid_until)
+        await asyncio.to_thread(self.check_plays, data)
         speech = await self.speech.speak(data.text or "") if resubmit and data.form == "text" else None
         return await asyncio.to_thread(self._edit_tx, actor, bulletin_id, data, origin, seen, speech)
 
@@ -394,14 +439,17 @@ class BulletinService:
             self._check_keeps_mark(actor, b, data)
             return b.status, b.version
 
-    def _check_keeps_mark(self, actor: Actor, b: Bulletin, data: BulletinInput) -> None:
-        """Art. 14.5: the sensitive mark is cleared by a reviewer only, never by an edit of its author."""
-        if b.sensitive and not data.sensitive and not actor.may("bulletin.review"):
+    @staticmethod
+    def _check_keeps_mark(actor: Actor, b: Bulletin, data: BulletinInput) -> None:
+        """Art. 14.5: an edit never clears the sensitive mark (whoever saves a version is an author); a
+        reviewer who wrote none of it clears it with 'unflag', with a reason."""
+        if b.sensitive and not data.sensitive:
             raise deny(
                 "bulletin.unflag",
                 b.id,
-                "Bản tin đã được đánh dấu nhạy cảm; chỉ người kiểm duyệt được bỏ đánh dấu. Hãy giữ ô "
-                "'Nội dung nhạy cảm' (sensitive: true) khi sửa, hoặc đề nghị người kiểm duyệt xem xét.",
+                "Bản tin đã được đánh dấu nhạy cảm; chỉ người kiểm duyệt (không phải người viết) được bỏ "
+                "đánh dấu, bằng thao tác 'Bỏ đánh dấu nhạy cảm'. Hãy giữ ô 'Nội dung nhạy cảm' "
+                "(sensitive: true) khi sửa, hoặc đề nghị người kiểm duyệt xem xét.",
             )
 
     def _edit_tx(  # noqa: PLR0917 - one transaction's inputs, called from edit() only
@@ -424,7 +472,6 @@ class BulletinService:
                 )
             self._check_keeps_mark(actor, b, data)
             m = self._check_media(sess, data)
-            unflagged = b.sensitive and not data.sensitive
             b.version += 1
             # a colleague's edit keeps where the bulletin comes from unless origin is given (and checked)
             self._apply(b, data, origin if data.origin else b.origin, now)
@@ -435,8 +482,6 @@ class BulletinService:
             elif b.status == "rejected":
                 b.status = "draft"
             self.ctx.audit(sess, actor, "bulletin.edit", b.id, detail={"version": b.version})
-            if unflagged:  # a reviewer (or admin) editing: the mark's removal is audited on its own
-                self.ctx.audit(sess, actor, "bulletin.unflag", b.id, detail={"version": b.version})
             return self._dict(sess, b, actor=actor)
 
     @staticmethod
@@ -557,13 +602,19 @@ class BulletinService:
             )
             return self._dict(sess, b, actor=actor)
 
-    def _check_unflag(self, actor: Actor, b: Bulletin) -> None:
+    def _check_unflag(self, sess: Session, actor: Actor, b: Bulletin) -> None:
         self._require_targets(
             actor,
             "bulletin.review",
             b,
             "Chỉ người kiểm duyệt của địa bàn được bỏ đánh dấu nhạy cảm của bản tin.",
         )
+        if actor.user_id is None or actor.user_id in self.review.authors(sess, b):
+            raise deny(
+                "bulletin.unflag",
+                b.id,
+                "Người viết bản tin không tự bỏ đánh dấu nhạy cảm được; cần người kiểm duyệt khác.",
+            )
         if not b.sensitive:
             raise Conflict("Bản tin không có đánh dấu nhạy cảm.", field="sensitive")
         if b.status not in EDITABLE:
@@ -579,7 +630,7 @@ class BulletinService:
         check_len(reason, REASON_MAX, "reason", "Lý do")
         with self.ctx.tx(actor) as sess:
             b = self._load(sess, bulletin_id)
-            self._check_unflag(actor, b)
+            self._check_unflag(sess, actor, b)
             b.sensitive, b.updated_at = False, self.ctx.now()
             if b.status == "in_review":
                 b.status = "submitted"
@@ -597,7 +648,7 @@ class BulletinService:
             "signoff": lambda: self._check_approve(sess, actor, b) if b.status == "in_review" else self._no(),
             "reject": lambda: self._check_reject(actor, b),
             "flag": lambda: self._check_flag(actor, b),
-            "unflag": lambda: self._check_unflag(actor, b),
+            "unflag": lambda: self._check_unflag(sess, actor, b),
             "recall": lambda: self._check_recall(actor, b) if b.priority != "emergency" else self._no(),
             "cancel": lambda: self._check_cancel(actor, b),
         }

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from hub.errors import Invalid
+from hub.limits import check_date
 from hub.services.base import require
 from hub.spreadsheet import csv_bytes
 from hub.web.core import Req, page
@@ -22,7 +23,7 @@ def _day(raw: str) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        return check_date(date.fromisoformat(raw))
     except ValueError:
         raise Invalid(f"'{raw}' không phải ngày dạng YYYY-MM-DD.", field="date") from None
 

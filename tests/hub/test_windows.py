@@ -313,3 +313,18 @@ async def test_windows_routes_are_in_the_openapi_document(hub: Hub) -> None:
     assert "delete" in doc["paths"]["/api/v1/windows/{id}"]
     assert "post" in doc["paths"]["/api/v1/windows/occasions"]
     assert "WindowsIn" in doc["components"]["schemas"]
+
+
+async def test_communes_with_the_same_windows_share_one_prepared_day(hub: Hub) -> None:
+    await bulletin(hub)
+    assert (await put(hub, "chair24613", windows=["06:00-07:00"]))[0] == 200
+    programmes = hub.s.programmes
+    leaves = hub.s.areas.leaves()
+    with hub.s.ctx.db.session() as sess:
+        snap = programmes.snapshot(sess)
+        bodies = {(a, k): programmes.body(snap, a, k, 1) for a in leaves for k in ("radio", "led")}
+    days = hub.s.ctx.config.programme.days_ahead
+    # radio: the defaults and the commune's own set; LED: the defaults; per day — not per commune
+    assert snap.days.prepared == 3 * days < len(leaves) * 2 * days
+    assert bodies[OWN, "radio"].days[0].windows == ["06:00-07:00"]
+    assert bodies[OTHER, "radio"].days[0].windows == ["05:00-06:30", "17:00-18:30"]

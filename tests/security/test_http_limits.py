@@ -194,3 +194,29 @@ async def test_uploads_keep_their_larger_limit_and_are_bounded_too(tmp_path: Pat
         assert r.status == 413, await r.text()
     finally:
         await stop_hub(h)
+
+
+async def test_the_pages_check_dates_too(hub: SecHub) -> None:
+    b = await hub.browser("chair24613")
+    for path in ("/programme?area=67/660/24613&date=0001-01-01", "/plays?date=0001-01-01"):
+        status, html = await b.get(path)
+        assert status == 422 and "2000" in html, (path, status)
+    ed = await hub.browser("editor67")
+    await ed.get("/bulletins/new")
+    before = hub.count(Bulletin)
+    r = await ed.post(
+        "/bulletins/new",
+        [
+            ("title", "Thông báo"),
+            ("priority", "normal"),
+            ("form", "text"),
+            ("text", "Nội dung."),
+            ("kinds", "radio"),
+            ("targets", "67/660"),
+            ("plays_per_day", "1"),
+            ("valid_from", "0001-01-01T05:00"),
+            ("action", "submit"),
+        ],
+    )
+    assert r.status == 422 and "2000" in await r.text()
+    assert hub.count(Bulletin) == before

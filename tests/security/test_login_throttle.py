@@ -81,3 +81,10 @@ async def test_the_login_page_answers_429_with_retry_after(proxied: SecHub) -> N
     r = await b.login("admin1")
     assert r.status == 429 and int(r.headers["Retry-After"]) > 0
     assert "thử lại sau" in await r.text()
+
+
+def test_trusted_proxies_must_be_addresses() -> None:
+    from hub.config import ConfigError, build_config  # noqa: PLC0415
+
+    with pytest.raises(ConfigError, match=r"trusted_proxies.*'nginx' is not an IP address"):
+        build_config({"http": {"trusted_proxies": ["nginx"]}}, environ={})
