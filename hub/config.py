@@ -118,9 +118,6 @@ class SecurityConfig(_Section):
 class ProgrammeConfig(_Section):
     days_ahead: int = Field(3, ge=1, le=14, description="days per published programme, today included")
     gap_s: int = Field(0, ge=0)
-    auto_normal_until_chosen: bool = Field(
-        True, description="normal bulletins air until the commune chair makes a selection for that day"
-    )
     emergency_default_s: int = Field(3600, ge=60, description="expiry of an emergency with no valid_until")
     recall_memory_days: int = 7
     scheduler: bool = Field(True, description="run the midnight recompile job")
@@ -250,9 +247,22 @@ def _hint(name: str, choices: list[str]) -> str:
     return f" (did you mean {near[0]!r}?)" if near else f" (known keys: {', '.join(sorted(choices))})"
 
 
+# Settings that existed once: what replaced them, said to whoever still has them in a config file.
+REMOVED = {
+    "programme.auto_normal_until_chosen": (
+        "was removed: a normal bulletin airs only once the commune chair chose it (Art. 8.3). To take "
+        "the normal bulletins of the province or district without choosing each one, the chair sets a "
+        "standing rule for the commune (screen 'Chương trình phát', or PUT /api/v1/programme/standing); "
+        "delete this line"
+    ),
+}
+
+
 def _check_unknown(data: Mapping[str, Any], model: type[BaseModel], where: str) -> None:
     fields = _fields_of(model)
     for key, value in data.items():
+        if f"{where}{key}" in REMOVED:
+            raise ConfigError(f"setting {where}{key} {REMOVED[f'{where}{key}']}")
         if key not in fields:
             raise ConfigError(f"unknown setting {where}{key}{_hint(key, list(fields))}")
         ann = fields[key].annotation

@@ -137,6 +137,27 @@ def agent_toml(dev: DemoDevice, *, hub_url: str, public_key: str, mqtt_port: int
     return "\n".join(lines) + "\n"
 
 
+# The chair of Nghĩa Thành takes the province's normal bulletins without choosing each one (Art. 8.3): the
+# sample normal bulletin airs there at once, and waits for a choice in the other communes.
+DEMO_STANDING = ("chutich.nghiathanh", ["province"], ["radio", "led"])
+
+
+def set_demo_standing_choice(services: Any) -> None:
+    """The demo chair's standing rule, set as the chair (audited like one set on the screen)."""
+    from sqlalchemy import select  # noqa: PLC0415
+
+    from hub.models import User  # noqa: PLC0415
+    from hub.services.accounts import actor_for  # noqa: PLC0415
+
+    username, origins, kinds = DEMO_STANDING
+    with services.ctx.db.session() as sess:
+        user = sess.scalar(select(User).where(User.username == username))
+        assert user is not None, username
+        chair = actor_for(user)
+    assert chair.area_path is not None
+    services.choices.set_standing(chair, area=chair.area_path, origins=origins, kinds=kinds)
+
+
 SAMPLES: tuple[dict[str, Any], ...] = (
     {"title": "Thông báo lịch tiêm chủng mở rộng tháng 11",
      "priority": "priority", "form": "text", "targets": ["67"], "kinds": ["radio", "led"],
@@ -254,6 +275,7 @@ async def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the demo's st
             area, kind, windows = OWN_WINDOWS
             services.windows.set_rule(SYSTEM, area=area, kind=kind, windows=list(windows),
                                       effective_from=services.ctx.local_now().date())
+            set_demo_standing_choice(services)
             communes = services.areas.leaves()
             key = public_key_b64(services.envelopes.key.public)
             services.ctx.db.dispose()

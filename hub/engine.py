@@ -71,13 +71,13 @@ def compile_prepared(
     area: str,
     selection: Sequence[str],
     order: Sequence[str],
-    auto_normal: bool,
     gap_s: float,
 ) -> dict[str, Any]:
     """Issue 3's result dict plus "windows" (labels), for one commune of a prepared day. Bulletins for
-    other communes (the prepared day holds the whole province's) are left out of `unscheduled`."""
+    other communes (the prepared day holds the whole province's) are left out of `unscheduled`. Of the
+    normal bulletins only `selection` airs (Art. 8.3: the chair's choice; nothing by default)."""
     res = compile_day(
-        prepared, area, selection=tuple(selection), order=tuple(order), auto_normal=auto_normal, gap_s=gap_s
+        prepared, area, selection=tuple(selection), order=tuple(order), auto_normal=False, gap_s=gap_s
     )
     out: dict[str, Any] = res.to_dict()
     out["unscheduled"] = [u for u in out["unscheduled"] if u["reason"] != "not_targeted"]

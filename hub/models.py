@@ -188,7 +188,8 @@ class Speech(Base):
 
 
 class ProgrammeChoice(Base):
-    """A commune chair's order (priority) and selection (normal) for one day; kind '*' = both kinds."""
+    """A commune chair's order of priority bulletins for one day (Art. 8.2); kind '*' = both kinds.
+    `updated_at` is when the order was saved: a priority bulletin approved later is shown as new."""
 
     __tablename__ = "programme_choices"
     __table_args__ = (UniqueConstraint("area_path", "date", "kind"),)
@@ -197,9 +198,42 @@ class ProgrammeChoice(Base):
     date: Mapped[str] = mapped_column(String(10))
     kind: Mapped[str] = mapped_column(String(6), default="*")
     order: Mapped[list[Any] | None] = mapped_column(JSON)
-    selection: Mapped[list[Any] | None] = mapped_column(JSON)
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[datetime]
+
+
+VALIDITY = "*"  # NormalChoice.date of a choice for the bulletin's whole validity
+
+
+class NormalChoice(Base):
+    """A commune chair's decision on one normal bulletin (Art. 8.3): air it (chosen) or not, on one device
+    kind, for one day (YYYY-MM-DD) or for the bulletin's whole validity (date '*'). A day's decision wins
+    over the validity one; with neither, the commune's standing rule decides; with no rule, it waits."""
+
+    __tablename__ = "normal_choices"
+    __table_args__ = (UniqueConstraint("area_path", "bulletin_id", "kind", "date"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    area_path: Mapped[str] = mapped_column(ForeignKey("areas.path"), index=True)
+    bulletin_id: Mapped[str] = mapped_column(ForeignKey("bulletins.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(6))
+    date: Mapped[str] = mapped_column(String(10))
+    chosen: Mapped[bool] = mapped_column(Boolean)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime]
+
+
+class StandingChoice(Base):
+    """A commune chair's standing rule (Art. 8.3): normal bulletins from `origin` (province, district...)
+    air on `kind` in the commune without a choice each time ("tự động nhận bản tin thông thường")."""
+
+    __tablename__ = "standing_choices"
+    __table_args__ = (UniqueConstraint("area_path", "origin", "kind"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    area_path: Mapped[str] = mapped_column(ForeignKey("areas.path"), index=True)
+    origin: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(6))
+    set_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    set_at: Mapped[datetime]
 
 
 class PublishedProgramme(Base):

@@ -192,7 +192,8 @@ def legacy_labels(windows: Iterable[str]) -> tuple[str, ...]:
     for w in windows:
         s, e = minutes(w)
         if e >= DAY_MIN:
-            out.append(label(s, DAY_MIN - 1))
+            if s < DAY_MIN - 1:  # a window starting at 23:59 has no evening part an old agent can hold
+                out.append(label(s, DAY_MIN - 1))
             if e - DAY_MIN > 0:
                 out.append(label(0, e - DAY_MIN))
         else:

@@ -24,6 +24,7 @@ from hub.api.schemas import (
     ReasonIn,
     ReviewIn,
     SelectionIn,
+    StandingIn,
     UnflagIn,
     UserIn,
     UserPatch,
@@ -296,10 +297,62 @@ async def put_order(request: web.Request, s: S, a: A, *, body: OrderIn) -> Any:
 
 
 @api.route(
-    "PUT", "/programme/selection", "commune chair: normal bulletins chosen", body=SelectionIn, tag="programme"
+    "PUT",
+    "/programme/selection",
+    "commune chair: choose normal bulletins (Art. 8.3) for a day or their whole validity, on one kind or "
+    "both; bulletins not listed keep their decision; nothing airs unless chosen",
+    body=SelectionIn,
+    tag="programme",
 )
 async def put_selection(request: web.Request, s: S, a: A, *, body: SelectionIn) -> Any:
-    return await s.set_selection(a, area=body.area, day=body.date, selection=body.selection, kind=body.kind)
+    day = body.date or s.ctx.local_now().date()
+    return await s.choose_normal(
+        a,
+        area=body.area,
+        kinds=("radio", "led") if body.kind == "*" else (body.kind,),
+        scope=body.scope,
+        day=day if body.scope == "day" else None,
+        selection=body.selection,
+        declined=body.declined,
+    )
+
+
+@api.route(
+    "GET",
+    "/programme/standing",
+    "a commune's standing rule: normal bulletins of which levels air on which kinds without a choice",
+    tag="programme",
+    query=[("area", "commune path", True)],
+)
+def get_standing(request: web.Request, s: S, a: A) -> Any:
+    area = _q(request, "area", required=True)
+    assert area is not None
+    return s.choices.standing(a, area)
+
+
+@api.route(
+    "PUT",
+    "/programme/standing",
+    "commune chair: set the commune's standing rule (replaces it; empty lists = no rule); audited",
+    body=StandingIn,
+    tag="programme",
+)
+async def put_standing(request: web.Request, s: S, a: A, *, body: StandingIn) -> Any:
+    return await s.set_standing(a, area=body.area, origins=list(body.origins), kinds=list(body.kinds))
+
+
+@api.route(
+    "GET",
+    "/programme/waiting",
+    "normal bulletins for a commune, still valid, waiting for the chair's choice",
+    tag="programme",
+    query=[("area", "commune path", True)],
+)
+def get_waiting(request: web.Request, s: S, a: A) -> Any:
+    area = _q(request, "area", required=True)
+    assert area is not None
+    waiting = s.choices.waiting(a, area)
+    return {"area": area, "count": len(waiting), "bulletins": waiting}
 
 
 # --- broadcast windows (Art. 10)

@@ -99,10 +99,28 @@ class OrderIn(_Body):
 
 
 class SelectionIn(_Body):
+    """Art. 8.3: the chair's decision on normal bulletins; bulletins not listed keep their decision."""
+
     area: AreaPath
-    date: Day
-    selection: list[Id] = Field(max_length=LIST_MAX)
-    kind: Literal["radio", "led", "*"] = "*"
+    selection: list[Id] = Field(
+        default_factory=list, max_length=LIST_MAX, description="bulletins chosen: they air"
+    )
+    declined: list[Id] = Field(
+        default_factory=list, max_length=LIST_MAX, description="bulletins not chosen: they do not air"
+    )
+    kind: Literal["radio", "led", "*"] = Field("*", description="'*' = both the radio and the LED board")
+    scope: Literal["day", "validity"] = Field(
+        "day", description="'day' = for `date` only; 'validity' = for the bulletin's whole validity"
+    )
+    date: Day | None = Field(None, description="the day (scope 'day'); default today")
+
+
+class StandingIn(_Body):
+    """The commune's standing rule: normal bulletins from these levels air on these kinds unasked."""
+
+    area: AreaPath
+    origins: list[Literal["central", "province", "district", "commune"]] = Field(max_length=4)
+    kinds: list[Literal["radio", "led"]] = Field(max_length=2)
 
 
 class UserIn(_Body):

@@ -19,6 +19,7 @@ from hub.services.accounts import AccountService
 from hub.services.areas import AreaService
 from hub.services.base import Context, require
 from hub.services.bulletins import BulletinInput, BulletinService
+from hub.services.choices import ChoiceService
 from hub.services.deliveries import DeliveryService
 from hub.services.devices import DeviceService
 from hub.services.media import MediaService
@@ -42,11 +43,13 @@ class Services:
         self.windows = WindowService(ctx, self.areas)
         self.bulletins = BulletinService(ctx, self.areas, self.media, speech, windows=self.windows)
         self.programmes = ProgrammeService(ctx, self.areas, self.windows)
+        self.choices = ChoiceService(ctx, self.areas)
         self.devices = DeviceService(ctx, self.areas)
         self.deliveries = DeliveryService(ctx, self.bulletins)
         self.publishing = PublishingService(
             ctx, self.areas, self.programmes, envelopes, publisher, media_path=self.media.path_for
         )
+        self.bulletins.sendable = self.publishing.check_sendable
         self.envelopes = envelopes
 
     # --- workflow steps that publish
@@ -83,18 +86,46 @@ class Services:
         self, actor: Actor, *, area: str, day: date, order: list[str], kind: str = "*"
     ) -> dict[str, Any]:
         out = await asyncio.to_thread(
-            self.programmes.set_choice, actor, area=area, day=day, kind=kind, order=order
+            self.programmes.set_order, actor, area=area, day=day, kind=kind, order=order
         )
         self.publishing.republish_soon([area], ("radio", "led") if kind == "*" else (kind,))
         return out
 
-    async def set_selection(
-        self, actor: Actor, *, area: str, day: date, selection: list[str], kind: str = "*"
+    async def choose_normal(
+        self,
+        actor: Actor,
+        *,
+        area: str,
+        kinds: tuple[str, ...],
+        scope: str,
+        day: date | None,
+        selection: list[str],
+        declined: list[str],
     ) -> dict[str, Any]:
+        """The chair's decision on normal bulletins (Art. 8.3); republished only when something changed."""
         out = await asyncio.to_thread(
-            self.programmes.set_choice, actor, area=area, day=day, kind=kind, selection=selection
+            self.choices.choose,
+            actor,
+            area=area,
+            kinds=kinds,
+            scope=scope,
+            day=day,
+            chosen=selection,
+            declined=declined,
         )
-        self.publishing.republish_soon([area], ("radio", "led") if kind == "*" else (kind,))
+        if out["changed"]:
+            self.publishing.republish_soon([area], kinds)
+        return out
+
+    async def set_standing(
+        self, actor: Actor, *, area: str, origins: list[str], kinds: list[str]
+    ) -> dict[str, Any]:
+        """The commune's standing rule for normal bulletins (audited); republished if it changed."""
+        out = await asyncio.to_thread(
+            self.choices.set_standing, actor, area=area, origins=origins, kinds=kinds
+        )
+        if out["changed"]:
+            self.publishing.republish_soon([area], ("radio", "led"))
         return out
 
     # --- broadcast windows (Art. 10): every commune under the area gets its programme again

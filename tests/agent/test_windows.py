@@ -187,3 +187,30 @@ async def test_agent_of_the_previous_release_plays_a_programme_of_the_new_shape(
     finally:
         agent.stop()
         await collector.stop()
+
+
+def test_radio_item_after_midnight_in_a_window_crossing_it() -> None:
+    from edge_agent import schedule  # noqa: PLC0415
+
+    day = datetime(2026, 12, 31, tzinfo=TZ).date()
+    info = BulletinInfo("khuya", "Chúc mừng năm mới", "priority", "province", "text", 60_000, text="...")
+    at = datetime(2027, 1, 1, 0, 30, tzinfo=TZ)
+    spans = [
+        WindowSpan(s.label, s.start.isoformat(), s.end.isoformat())
+        for s in day_spans(day, ["21:00-01:00"], "Asia/Ho_Chi_Minh")
+    ]
+    item = ProgrammeItem("khuya", at.isoformat(), (at + timedelta(minutes=1)).isoformat(), "21:00-01:00")
+    prog = ProgrammeBody(
+        AREA,
+        "radio",
+        1,
+        "Asia/Ho_Chi_Minh",
+        [ProgrammeDay(day.isoformat(), list(legacy_labels(["21:00-01:00"])), [item], spans)],
+        [info],
+    )
+    (scheduled,) = schedule.expand(prog, set())
+    tz = "Asia/Ho_Chi_Minh"
+    assert schedule.last_moment_check(scheduled, at, remaining_s=60, tz=tz) is None
+    late = datetime(2027, 1, 1, 0, 59, 30, tzinfo=TZ)
+    assert schedule.last_moment_check(scheduled, late, remaining_s=60, tz=tz) == "window_too_short"
+    assert schedule.last_moment_check(scheduled, late, remaining_s=20, tz=tz) is None

@@ -241,3 +241,17 @@ def test_priority_waits_for_the_window_but_emergency_does_not(demo_noon: Demo) -
                  f"{dev['id']} to switch its amplifier off")
         assert not plays_of(dev, prio)
         assert status(dev).get("now_playing") is None
+    # Art. 8.3 in the demo: the chair of Nghĩa Thành set a standing choice (the province's normal bulletins),
+    # so a province normal bulletin is in that commune's evening, and waits for a choice in the others.
+    normal = demo.submit(title="Hướng dẫn khai sinh trực tuyến", priority="normal",
+                         text="Người dân có thể đăng ký khai sinh trực tuyến.")
+    demo.approve(normal)
+    r = demo.api("GET", "/programme/standing", params={"area": "67/660/24613"})
+    assert r.status_code == 200 and {"origin": "province", "kind": "radio"} in r.json()["rules"], r.text
+    audit = demo.api("GET", "/audit", params={"action": "programme.standing"}).json()
+    assert [a["username"] for a in audit["entries"]] == ["chutich.nghiathanh"], audit
+    for commune, airs in (("67/660/24613", True), ("67/660/24611", False)):
+        params = {"area": commune, "kind": "radio", "date": today.isoformat()}
+        r = demo.api("GET", "/programme", params=params)
+        assert r.status_code == 200, r.text
+        assert (normal in {i["bulletin_id"] for i in r.json()["programme"]}) is airs, (commune, r.json())

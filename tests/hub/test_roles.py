@@ -51,18 +51,22 @@ async def test_chair_cannot_reorder_another_commune(hub: Hub) -> None:
         "PUT", "/api/v1/programme/order", "chair24613", json={**body, "area": "67/660/24613", "order": [n]}
     )
     assert status == 422 and out["error"]["field"] == "order"
-    # selection: once the chair chooses, only the chosen normal bulletins air
-    status, out = await hub.call(
-        "PUT",
-        "/api/v1/programme/selection",
-        "chair24613",
-        json={"area": "67/660/24613", "date": "2026-11-23", "selection": []},
-    )
-    assert status == 200
+    # a normal bulletin nobody chose does not air (Art. 8.3), and another commune's chair cannot choose it
     status, prog = await hub.call(
         "GET", "/api/v1/programme?area=67/660/24613&kind=radio&date=2026-11-23", "chair24613"
     )
     assert {u["bulletin_id"]: u["reason"] for u in prog["unscheduled"]} == {n: "not_selected"}
+    status, out = await hub.call(
+        "PUT",
+        "/api/v1/programme/selection",
+        "chair24611",
+        json={"area": "67/660/24613", "date": "2026-11-23", "selection": [n]},
+    )
+    assert status == 403, out
+    status, prog = await hub.call(
+        "GET", "/api/v1/programme?area=67/660/24613&kind=radio&date=2026-11-23", "chair24613"
+    )
+    assert n not in prog["selection"] and prog["choices"][n] == {"chosen": False, "by": "waiting"}
 
 
 async def test_editor_cannot_approve_sensitive_without_review(hub: Hub) -> None:

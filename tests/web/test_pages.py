@@ -231,15 +231,28 @@ async def test_chair_reorders_with_buttons_and_chooses_normal_bulletins(web: Web
     view = web.s.programmes.view(SYSTEM, "67/660/24613", "radio", day)
     assert view["order"] == [other, first]
     assert next(p["bulletin_id"] for p in view["programme"] if p["priority"] == "priority") == other
+    _, html = await chair.get("/programme")
+    assert 'id="nav-waiting"' in html and 'id="waiting-count">2 chờ chọn' in html  # n1, n2: nobody chose
     r = await chair.post(
         "/programme/selection",
-        [("area", "67/660/24613"), ("date", day.isoformat()), ("kind", "radio"), ("selection", n2)],
+        [
+            ("area", "67/660/24613"),
+            ("date", day.isoformat()),
+            ("kind", "radio"),
+            ("shown", n1),
+            ("shown", n2),
+            ("selection", n2),
+            ("scope", "day"),
+            ("kinds", "radio"),
+        ],
     )
     assert r.status == 303
     _, html = await chair.get(r.headers["Location"])
-    assert (
-        "Đã lưu lựa chọn" in html and "Chưa được Chủ tịch UBND xã chọn" in html
-    )  # n1's reason, in Vietnamese
+    assert "Đã lưu lựa chọn" in html and "Không chọn cho ngày này" in html  # n1, in Vietnamese
+    assert "Chủ tịch UBND xã không chọn bản tin này cho ngày này." in html
+    assert 'id="nav-waiting"' not in html and "chờ chọn</span>" not in html
+    view = web.s.programmes.view(SYSTEM, "67/660/24613", "radio", day)
+    assert view["selection"] == [n2] and n2 in {p["bulletin_id"] for p in view["programme"]}
     # another commune's chair may not arrange this one: 403, audited, nothing saved
     other_chair = await web.as_user("chair24611")
     await other_chair.get("/programme")
