@@ -71,6 +71,7 @@ def signed_alert(keys: KeyPair, clock: ShiftedClock, audio: bytes, sha: str) -> 
         issued_at=now,
         expires_at=expires,
         body=body.to_dict(),
+        audience=[Topics(PREFIX).alert("90")],
         attachments=[audio],
     )
 

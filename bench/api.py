@@ -67,10 +67,14 @@ async def main(reads: int, submits: int, conc: int) -> dict[str, object]:
             s = hub.services
             assert s is not None
             s.areas.import_tree(json.loads(SAMPLE.read_text(encoding="utf-8")), SYSTEM)
+            # two editors: the author of a province bulletin does not approve it (review.self_approve)
             s.accounts.create_user(SYSTEM, username="bench", password=PASSWORD, role="editor", area="67")
+            s.accounts.create_user(SYSTEM, username="bench2", password=PASSWORD, role="editor", area="67")
             async with aiohttp.ClientSession(hub.url) as http:
                 r = await http.post("/api/v1/auth/login", json={"username": "bench", "password": PASSWORD})
                 auth = {"Authorization": "Bearer " + (await r.json())["token"]}
+                r = await http.post("/api/v1/auth/login", json={"username": "bench2", "password": PASSWORD})
+                approver = {"Authorization": "Bearer " + (await r.json())["token"]}
                 for i in range(20):  # a realistic day: 20 approved bulletins
                     r = await http.post(
                         "/api/v1/bulletins",
@@ -84,7 +88,8 @@ async def main(reads: int, submits: int, conc: int) -> dict[str, object]:
                         },
                     )
                     bid = (await r.json())["id"]
-                    await http.post(f"/api/v1/bulletins/{bid}/approve", headers=auth)
+                    r = await http.post(f"/api/v1/bulletins/{bid}/approve", headers=approver)
+                    assert r.status == 200, await r.text()
 
                 async def read(_i: int) -> None:
                     async with http.get(

@@ -23,9 +23,10 @@ from edge_agent.media import MediaCache
 from edge_agent.radio import RadioRunner
 from edge_agent.reporter import Reporter
 from edge_agent.store import Store
+from edge_agent.windows import Windows
 from hardware import Hardware
 from protocol.clock import Clock, parse_time
-from protocol.envelope import Envelope, EnvelopeError, Verifier, check_attachment
+from protocol.envelope import Envelope, EnvelopeError, Verifier, check_attachment, check_audience
 from protocol.keys import load_public_key
 from protocol.messages import AlertBody, CommandBody, DeviceStatus, ProgrammeBody, RecallBody
 from protocol.topics import Topics, ancestors
@@ -75,6 +76,8 @@ class Agent:
             on_change=self.status_changed.set,
         )
         self.led: Any = None
+        # the programme's windows once one arrived (the commune's own, Art. 10), the config's before
+        self.windows = Windows(settings.windows, settings.timezone)
         self.commands = Commands(self)
         self.programme_version = 0
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -128,6 +131,10 @@ class Agent:
             env = self.verifier.verify(payload, now=self.clock.now())
             if env.type not in self._expected_types(topic):
                 raise EnvelopeError("malformed", f"message type {env.type!r} does not belong on this topic")
+            # Only topics of its own areas and its own device reach this point (the map above), so a message
+            # whose signed audience names this topic was published for this device: one moved here from
+            # another commune's or another device's topic is refused before its seq is even looked at.
+            check_audience(env, topic)
             last = self.store.last_seq(topic)
             if last is not None and env.seq <= last[0]:
                 if env.seq == last[0] and env.id == last[1] and retained:
@@ -181,6 +188,7 @@ class Agent:
         now = self.clock.now()
         recalled = self.store.recalled()
         self.radio.set_programme(p)  # the runner only runs in radio mode; it also says which media to keep
+        self.windows.set_programme(p)
         if self.led is not None:
             self.led.set_programme(p)
         for eid in self.book.from_programme(
@@ -343,11 +351,8 @@ class Agent:
         playing = self.radio.now_playing
         if playing is not None:
             return "emergency" if playing.emergency else "playing"
-        from edge_agent import schedule  # noqa: PLC0415
-
-        windows = list(self.settings.windows)
         try:
-            inside = schedule.window_at(self.clock.now(), windows, self.settings.timezone) is not None
+            inside = self.windows.open(self.clock.now()) is not None
         except (ImportError, AttributeError, ValueError):
             inside = False
         return "window" if inside else "idle"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from edge_agent.windows import day_spans
+from playlists.window_sets import Span
 from protocol.clock import parse_time
 from protocol.messages import BulletinInfo, ProgrammeBody
 
@@ -15,6 +17,7 @@ class ScheduledItem:
     bulletin: BulletinInfo
     start: datetime
     windows: tuple[str, ...]
+    spans: tuple[Span, ...] = ()  # the day's windows as instants (Art. 10); empty from an older hub
 
     @property
     def duration_s(self) -> float:
@@ -30,6 +33,7 @@ def expand(programme: ProgrammeBody, recalled: set[str]) -> list[ScheduledItem]:
     infos = {b.id: b for b in programme.bulletins}
     out = []
     for day in programme.days:
+        spans = day_spans(day)
         for item in day.items:
             info = infos.get(item.bulletin_id)
             if info is None or info.id in recalled or info.priority == "emergency":
@@ -37,9 +41,8 @@ def expand(programme: ProgrammeBody, recalled: set[str]) -> list[ScheduledItem]:
             start = parse_time(item.start)
             for n in range(max(item.play, 1)):
                 at = start + timedelta(milliseconds=n * info.duration_ms)
-                out.append(
-                    ScheduledItem(f"{day.date}|{item.start}|{info.id}|{n}", info, at, tuple(day.windows))
-                )
+                key = f"{day.date}|{item.start}|{info.id}|{n}"
+                out.append(ScheduledItem(key, info, at, tuple(day.windows), spans))
     out.sort(key=lambda s: (s.start, s.key))
     return out
 
@@ -51,7 +54,16 @@ def _when(text: str | None) -> datetime | None:
 def last_moment_check(item: ScheduledItem, now: datetime, *, remaining_s: float, tz: str) -> str | None:
     """None if the item may start now, else why not (playlists' reason words)."""
     import playlists  # noqa: PLC0415 - pure package; imported late so the agent starts fast
+    from playlists.window_sets import last_moment_check_spans  # noqa: PLC0415
 
+    if item.spans:  # the commune's windows as the hub sent them, crossing midnight included
+        return last_moment_check_spans(
+            now=now,
+            duration_s=remaining_s,
+            spans=item.spans,
+            valid_from=_when(item.bulletin.valid_from),
+            valid_until=_when(item.bulletin.valid_until),
+        )
     return playlists.last_moment_check(
         now=now,
         duration_s=remaining_s,

@@ -74,6 +74,24 @@ def agent_config(
     )
 
 
+def _broker_conf(args: argparse.Namespace) -> str:
+    from hub.broker import Listener, mosquitto_conf  # noqa: PLC0415
+
+    etc = Path(args.dir)
+    tls = not args.no_tls
+    return mosquitto_conf(
+        hub=Listener(args.hub_port, args.hub_host),
+        devices=Listener(
+            args.device_port,
+            certfile=str(etc / "certs" / "broker.pem") if tls else "",
+            keyfile=str(etc / "certs" / "broker.key") if tls else "",
+        ),
+        hub_password_file=etc / "passwd-hub",
+        password_file=etc / "passwd",
+        acl_file=etc / "acl",
+    )
+
+
 def _broker(args: argparse.Namespace, cfg: HubConfig, s: Any) -> None:
     from hub.broker import DeviceGrant, PasswordFile, acl_text, new_secret, write_private  # noqa: PLC0415
 
@@ -114,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
     ua.add_argument("--area")
     ua.add_argument("--password-stdin", action="store_true", required=True)
     us.add_parser("disable").add_argument("name")
+    ug = us.add_parser("set-group", help="put a reviewer in a reviewer group of [review] groups ('' = none)")
+    ug.add_argument("name")
+    ug.add_argument("group")
     ur = us.add_parser("reset-password")
     ur.add_argument("name")
     ur.add_argument("--password-stdin", action="store_true")
@@ -133,6 +154,12 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
     bacl = bs.add_parser("acl", help="write the ACL for every registered device")
     bacl.add_argument("-o", "--output", help="file to write (default: print)")
     bacl.add_argument("--hub-user", default="hub")
+    bconf = bs.add_parser("conf", help="print the listeners and limits for /etc/mosquitto/conf.d/nguon.conf")
+    bconf.add_argument("--dir", default="/etc/mosquitto", help="where passwd, passwd-hub, acl, certs/ live")
+    bconf.add_argument("--hub-host", default="127.0.0.1", help="the hub's listener address (default local)")
+    bconf.add_argument("--hub-port", type=int, default=1883)
+    bconf.add_argument("--device-port", type=int, default=8883)
+    bconf.add_argument("--no-tls", action="store_true", help="devices' listener without TLS (tests only)")
     bpw = bs.add_parser("passwd", help="give USER a new random broker password in FILE; prints it once")
     bpw.add_argument("file")
     bpw.add_argument("user")
@@ -161,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
             text, ok = run_check(cfg, config=args.config, network=not args.no_network)
             print(text)
             return 0 if ok else 1
+        if args.cmd == "broker" and args.bcmd == "conf":
+            print(_broker_conf(args), end="")
+            return 0
         if args.cmd == "migrate":
             from hub.db import Database  # noqa: PLC0415
 
@@ -176,6 +206,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
                     SYSTEM, username=args.name, password=pw, role=args.role, area=args.area
                 )
                 print(json.dumps(out, ensure_ascii=False))
+            elif args.ucmd == "set-group":
+                out = s.accounts.set_review_group(SYSTEM, args.name, args.group)
+                print(f"{args.name}: review group {out['review_group'] or '(none)'}")
             elif args.ucmd == "disable":
                 s.accounts.set_disabled(SYSTEM, args.name, True)
                 print(f"{args.name}: disabled")

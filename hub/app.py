@@ -12,15 +12,16 @@ from typing import Any
 
 from aiohttp import web
 
-from hub.api.framework import SERVICES, error_middleware, json_response
+from hub.api.framework import MAX_UPLOAD, SERVICES, error_middleware, json_response
 from hub.api.routes import api
 from hub.config import HubConfig
 from hub.db import Database
 from hub.errors import NotFound
+from hub.limits import body_limit_middleware
 from hub.mqtt import Ingest, Publisher
 from hub.roles import SYSTEM
 from hub.scheduler import MidnightScheduler
-from hub.services import Context, Services
+from hub.services import Context, Services, reports
 from hub.services.publishing import PublisherLike, RecordingPublisher
 from hub.signing import Envelopes, SeqAllocator, load_or_create_key
 from hub.singleton import HubAlreadyRunning, PublisherLock
@@ -83,26 +84,49 @@ async def media_handler(request: web.Request) -> web.StreamResponse:
     return resp
 
 
+def _mqtt_health(rt: Any) -> tuple[dict[str, Any], list[str]]:
+    """Each MQTT client's link, and why the hub cannot publish or hear devices (Vietnamese, for operators)."""
+    loop = asyncio.get_running_loop()
+    mqtt: dict[str, Any] = {"queued": rt.publisher.pending}
+    reasons = []
+    for name, client, what in (
+        ("publisher", rt.publisher, "không gửi được tin tới thiết bị"),
+        ("ingest", rt.ingest, "không nhận được báo cáo của thiết bị"),
+    ):
+        up = client is not None and client.link.connected.is_set()
+        mqtt[name] = up
+        if client is not None:
+            mqtt[f"{name}_drops"] = client.link.drops
+            mqtt[f"{name}_last_loss"] = client.link.last_loss or None
+        if not up:
+            lost = client.link.lost if client is not None else "chưa chạy"
+            ago = loop.time() - client.link.since if client is not None and client.link.since else None
+            mqtt[f"{name}_lost"] = lost
+            mqtt[f"{name}_lost_s"] = round(ago, 1) if ago is not None else None
+            reasons.append(f"mất kết nối MQTT ({name}: {lost}): {what}")
+    return mqtt, reasons
+
+
 async def healthz(request: web.Request) -> web.Response:
-    """For monitoring (no login): 200 when the hub can publish and hear devices, else 503; and the devices'
-    counts (total, online, needing attention: the same rules as the Thiết bị page)."""
+    """For monitoring (no login): 200 when the hub can publish and hear devices, else 503 with the reason
+    (the MQTT clients notice a lost broker at once); and the devices' counts (total, online, needing
+    attention: the same rules as the Thiết bị page)."""
     rt: Any = request.app.get(RUNTIME)
     mqtt = None
-    ok = True
+    reasons: list[str] = []
     if rt is not None and rt.publisher is not None:
-        mqtt = {
-            "publisher": rt.publisher.connected.is_set(),
-            "ingest": rt.ingest.connected.is_set(),
-            "queued": rt.publisher.pending,
-        }
-        ok = mqtt["publisher"] and mqtt["ingest"]
+        mqtt, reasons = _mqtt_health(rt)
     devices = await asyncio.to_thread(request.app[SERVICES].devices.list, SYSTEM)
     counts = {
         "total": len(devices),
         "online": sum(1 for d in devices if d["online"]),
         "attention": sum(1 for d in devices if d["problems"]),
     }
-    return json_response({"ok": ok, "mqtt": mqtt, "devices": counts}, status=200 if ok else 503)
+    ok = not reasons
+    body: dict[str, Any] = {"ok": ok, "mqtt": mqtt, "devices": counts}
+    if not ok:
+        body["reason"] = "; ".join(reasons)
+    return json_response(body, status=200 if ok else 503)
 
 
 def build_app(
@@ -115,10 +139,13 @@ def build_app(
 ) -> web.Application:
     """The aiohttp application (API, /media, /healthz; the web UI mounts itself if hub.web exists)."""
     services = services or build_services(config, clock=clock, publisher=publisher, speech=speech)
+    max_upload = config.http.max_upload_mb * 1024 * 1024
+    # Each route's own limit (hub.limits) is applied by the middleware; the application's is the largest.
     app = web.Application(
-        middlewares=[error_middleware], client_max_size=config.http.max_upload_mb * 1024 * 1024
+        middlewares=[error_middleware, body_limit_middleware(max_upload)], client_max_size=max_upload
     )
     app[SERVICES] = services
+    app[MAX_UPLOAD] = max_upload
     app[MEDIA_MIME] = {}
     api.install(app)
     app.router.add_get("/media/{sha256}", media_handler)
@@ -218,21 +245,35 @@ class HubRuntime:
         return self.config.http.public_url or self.url
 
     async def _on_message(self, topic: str, payload: bytes) -> None:
+        """A device's status or events: bounded before it is read (hub/services/reports.py); a message too big
+        or not JSON is one bounded anomaly row, never stored."""
         assert self.services is not None
         topics = Topics(self.config.mqtt.topic_prefix)
         device = topics.device_from_topic(topic)
         if device is None:
             return
-        try:
-            data = json.loads(payload.decode("utf-8")) if payload else None
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            log.warning("non-JSON message on %s dropped", topic)
+        status = topic.endswith("/status")
+        limit = reports.MAX_STATUS_BYTES if status else reports.MAX_EVENTS_MESSAGE_BYTES
+        what = "status" if status else "events"
+        bad: reports.Anomaly | None = None
+        data: Any = None
+        if len(payload) > limit:
+            bad = reports.Anomaly("oversized", f"{what} message of {len(payload)} bytes (limit {limit})",
+                                  event_type=what, size=len(payload))
+        else:
+            try:
+                data = json.loads(payload.decode("utf-8")) if payload else None
+            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+                bad = reports.Anomaly("malformed", f"{what} message is not JSON", event_type=what,
+                                      size=len(payload))
+        if bad is not None:
+            await asyncio.to_thread(self.services.devices.record_anomaly, device, bad)
             return
-        if topic.endswith("/status"):
+        if status:
             self._statuses[device] = data  # a newer status of the same device replaces one not yet stored
             self._statuses_wake.set()
         elif topic.endswith("/event"):
-            await asyncio.to_thread(self.services.devices.ingest_events, device, data)
+            await asyncio.to_thread(self.services.devices.ingest_events, device, data, size=len(payload))
 
     async def _store_statuses(self) -> None:
         """Owned task: store what arrived while the previous batch was being written, in one transaction."""

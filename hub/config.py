@@ -7,6 +7,7 @@ NGUON_<KEY> for top-level keys (NGUON_DATA_DIR). Unknown keys are an error with 
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import json
 import os
 import tomllib
@@ -40,6 +41,23 @@ class HttpConfig(_Section):
     port: int = Field(8080, ge=0, le=65535, description="HTTP port; 0 picks a free one")
     public_url: str = Field("", description="base URL agents use to reach the hub; empty = http://host:port")
     max_upload_mb: int = Field(200, ge=1, description="largest media upload accepted")
+    trusted_proxies: tuple[str, ...] = Field(
+        (),
+        description="addresses of reverse proxies (nginx) whose X-Forwarded-For names the client; login "
+        "throttling counts per client address, so behind a proxy this must be set",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for addr in value:
+            try:
+                ipaddress.ip_address(addr)
+            except ValueError:
+                raise ValueError(
+                    f"http.trusted_proxies: '{addr}' is not an IP address (e.g. 127.0.0.1)"
+                ) from None
+        return value
 
 
 class MqttConfig(_Section):
@@ -82,15 +100,24 @@ class SecurityConfig(_Section):
     lockout_after: int = Field(5, ge=1, description="failed logins before the account is locked")
     lockout_base_s: int = Field(30, ge=1, description="first lock; doubles with every further failure")
     lockout_max_s: int = Field(3600, ge=1)
-    secure_cookies: bool = Field(False, description="mark cookies Secure (set true behind HTTPS)")
+    secure_cookies: bool = Field(
+        False, description="mark cookies Secure; they always are when http.public_url is https://"
+    )
+    address_failures: int = Field(
+        10, ge=1, description="failed logins from one address within address_window_s before it gets 429"
+    )
+    address_window_s: int = Field(900, ge=1, description="window of address_failures")
+    known_address_days: int = Field(
+        30,
+        ge=0,
+        description="a locked account still lets in, with the right password, an address it logged in "
+        "from within these days (so a stranger's failures cannot lock the staff out); 0 = never",
+    )
 
 
 class ProgrammeConfig(_Section):
     days_ahead: int = Field(3, ge=1, le=14, description="days per published programme, today included")
     gap_s: int = Field(0, ge=0)
-    auto_normal_until_chosen: bool = Field(
-        True, description="normal bulletins air until the commune chair makes a selection for that day"
-    )
     emergency_default_s: int = Field(3600, ge=60, description="expiry of an emergency with no valid_until")
     recall_memory_days: int = 7
     scheduler: bool = Field(True, description="run the midnight recompile job")
@@ -114,6 +141,46 @@ class MediaConfig(_Section):
     )
 
 
+ORIGIN_LEVELS = ("central", "province", "district", "commune")
+
+
+class ReviewConfig(_Section):
+    """Review before air (Art. 14.5): who signs off a sensitive bulletin, and who may approve their own."""
+
+    signoffs: int = Field(
+        1, ge=1, le=5, description="sign-offs a sensitive bulletin needs, each by a different reviewer"
+    )
+    groups: dict[str, str] = Field(
+        default_factory=dict,
+        description="reviewer groups that must each sign off, code -> Vietnamese name (e.g. "
+        "{so = 'Sở Thông tin và Truyền thông', btg = 'Ban Tuyên giáo'}); empty = any reviewers",
+    )
+    self_approve: dict[str, bool] = Field(
+        default_factory=lambda: {"central": False, "province": False, "district": False, "commune": True},
+        description="per origin level: may the author of a bulletin approve it (emergencies excepted)",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ReviewConfig:
+        if self.groups and len(self.groups) != self.signoffs:
+            raise ValueError(
+                f"review.groups names {len(self.groups)} groups but review.signoffs = {self.signoffs}: "
+                "one sign-off per group, so set signoffs to the number of groups"
+            )
+        for code in self.groups:
+            if not code or len(code) > 40 or not code.replace("_", "").replace("-", "").isalnum():
+                raise ValueError(f"review.groups: {code!r} is not a group code (letters, digits, _ or -)")
+        unknown = sorted(set(self.self_approve) - set(ORIGIN_LEVELS))
+        if unknown:
+            raise ValueError(
+                f"review.self_approve: unknown level {unknown[0]!r}; use {', '.join(ORIGIN_LEVELS)}"
+            )
+        return self
+
+    def may_self_approve(self, origin: str) -> bool:
+        return self.self_approve.get(origin, origin == "commune")
+
+
 class HubConfig(_Section):
     data_dir: Path = Field(Path("var/hub"), description="database, media, keys, speech cache")
     timezone: str = "Asia/Ho_Chi_Minh"
@@ -126,6 +193,12 @@ class HubConfig(_Section):
     security: SecurityConfig = SecurityConfig()
     programme: ProgrammeConfig = ProgrammeConfig()
     media: MediaConfig = MediaConfig()
+    review: ReviewConfig = ReviewConfig()
+
+    @property
+    def cookies_secure(self) -> bool:
+        """Cookies carry the Secure flag whenever the hub is reached over HTTPS."""
+        return self.security.secure_cookies or self.http.public_url.lower().startswith("https://")
 
     @field_validator("timezone")
     @classmethod
@@ -174,9 +247,22 @@ def _hint(name: str, choices: list[str]) -> str:
     return f" (did you mean {near[0]!r}?)" if near else f" (known keys: {', '.join(sorted(choices))})"
 
 
+# Settings that existed once: what replaced them, said to whoever still has them in a config file.
+REMOVED = {
+    "programme.auto_normal_until_chosen": (
+        "was removed: a normal bulletin airs only once the commune chair chose it (Art. 8.3). To take "
+        "the normal bulletins of the province or district without choosing each one, the chair sets a "
+        "standing rule for the commune (screen 'Chương trình phát', or PUT /api/v1/programme/standing); "
+        "delete this line"
+    ),
+}
+
+
 def _check_unknown(data: Mapping[str, Any], model: type[BaseModel], where: str) -> None:
     fields = _fields_of(model)
     for key, value in data.items():
+        if f"{where}{key}" in REMOVED:
+            raise ConfigError(f"setting {where}{key} {REMOVED[f'{where}{key}']}")
         if key not in fields:
             raise ConfigError(f"unknown setting {where}{key}{_hint(key, list(fields))}")
         ann = fields[key].annotation

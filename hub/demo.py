@@ -33,6 +33,10 @@ log = logging.getLogger("hub.demo")
 SAMPLE_AREAS = Path(__file__).parent / "data" / "sample_province.json"
 MARKER = "demo.json"
 
+# Art. 10.1: a commune with its own hours (the demo chair's; mornings as the default, so the demo's
+# 05:00 start still plays everywhere), shown on the chair's programme screen.
+OWN_WINDOWS = ("67/660/24613", "radio", ("05:00-06:30", "17:30-19:00"))
+
 # Demo accounts besides admin: (username, role, area, what they show).
 DEMO_USERS = (
     ("bientap.tinh", "editor", "67", "Ban biên tập tỉnh"),
@@ -133,6 +137,27 @@ def agent_toml(dev: DemoDevice, *, hub_url: str, public_key: str, mqtt_port: int
     return "\n".join(lines) + "\n"
 
 
+# The chair of Nghĩa Thành takes the province's normal bulletins without choosing each one (Art. 8.3): the
+# sample normal bulletin airs there at once, and waits for a choice in the other communes.
+DEMO_STANDING = ("chutich.nghiathanh", ["province"], ["radio", "led"])
+
+
+def set_demo_standing_choice(services: Any) -> None:
+    """The demo chair's standing rule, set as the chair (audited like one set on the screen)."""
+    from sqlalchemy import select  # noqa: PLC0415
+
+    from hub.models import User  # noqa: PLC0415
+    from hub.services.accounts import actor_for  # noqa: PLC0415
+
+    username, origins, kinds = DEMO_STANDING
+    with services.ctx.db.session() as sess:
+        user = sess.scalar(select(User).where(User.username == username))
+        assert user is not None, username
+        chair = actor_for(user)
+    assert chair.area_path is not None
+    services.choices.set_standing(chair, area=chair.area_path, origins=origins, kinds=kinds)
+
+
 SAMPLES: tuple[dict[str, Any], ...] = (
     {"title": "Thông báo lịch tiêm chủng mở rộng tháng 11",
      "priority": "priority", "form": "text", "targets": ["67"], "kinds": ["radio", "led"],
@@ -150,23 +175,26 @@ SAMPLES: tuple[dict[str, Any], ...] = (
 )
 
 
-async def seed_bulletins(base: str, password: str) -> list[str]:
-    """Create and approve the sample bulletins through the REST API, as an editor would."""
+async def seed_bulletins(base: str, author: tuple[str, str], approver: tuple[str, str]) -> list[str]:
+    """Create the sample bulletins through the REST API as the province's editor would, and have another
+    person approve them: the author of a province bulletin may not approve it (config review.self_approve)."""
     ids: list[str] = []
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(timeout=timeout) as http:
-        login = {"username": "admin", "password": password}
-        async with http.post(f"{base}/api/v1/auth/login", json=login) as r:
-            r.raise_for_status()
-            token = (await r.json())["token"]
-        headers = {"Authorization": f"Bearer {token}"}
+        headers: dict[str, dict[str, str]] = {}
+        for username, password in (author, approver):
+            login = {"username": username, "password": password}
+            async with http.post(f"{base}/api/v1/auth/login", json=login) as r:
+                r.raise_for_status()
+                headers[username] = {"Authorization": f"Bearer {(await r.json())['token']}"}
         for sample in SAMPLES:
-            async with http.post(f"{base}/api/v1/bulletins", json=sample, headers=headers) as r:
+            async with http.post(f"{base}/api/v1/bulletins", json=sample, headers=headers[author[0]]) as r:
                 body = await r.json()
                 if r.status != 201:
                     log.warning("sample bulletin %r refused: %s", sample["title"], body)
                     continue
-            async with http.post(f"{base}/api/v1/bulletins/{body['id']}/approve", headers=headers) as r:
+            url = f"{base}/api/v1/bulletins/{body['id']}/approve"
+            async with http.post(url, headers=headers[approver[0]]) as r:
                 if r.status >= 300:
                     log.warning("sample bulletin %s not approved: %s", body["id"], await r.text())
                     continue
@@ -175,12 +203,16 @@ async def seed_bulletins(base: str, password: str) -> list[str]:
 
 
 def secure_broker(broker: MosquittoProcess, hub_secret: Path, devices: list[DemoDevice]) -> None:
-    """Accounts for the hub and every device (secrets in 0600 files), and the ACL from the registry."""
+    """Accounts for the hub (its own file: the hub's listener knows no device) and every device (secrets in
+    0600 files), and the ACL from the registry."""
     assert broker.password_file is not None and broker.acl_file is not None
-    passwords = PasswordFile(broker.password_file)
+    assert broker.hub_password_file is not None
+    hub_passwords = PasswordFile(broker.hub_password_file)
     secret = new_secret()
-    passwords.set("hub", secret)
+    hub_passwords.set("hub", secret)
+    hub_passwords.save()
     write_private(hub_secret, secret + "\n")
+    passwords = PasswordFile(broker.password_file)
     for dev in devices:
         secret = new_secret()
         passwords.set(dev.id, secret)
@@ -212,10 +244,12 @@ async def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the demo's st
     data_dir = prepare_data_dir(Path(args.data_dir))
     offset_s = ShiftedClock.at_local(args.start_at).offset_s if args.start_at else 0.0
     clock = ShiftedClock(offset_s)
-    # The demo's broker is locked down like a province's: an account per device and an ACL (hub/broker.py).
+    # The demo's broker is locked down like a province's (hub/broker.py): a listener for the hub, one for the
+    # devices (client id = user name), an account per device, an ACL, size limits.
     broker_dir = data_dir / "mosquitto"
-    broker = MosquittoProcess(broker_dir, port=free_port(), password_file=broker_dir / "passwd",
-                              acl_file=broker_dir / "acl")
+    broker = MosquittoProcess(broker_dir, port=free_port(), device_port=free_port(),
+                              password_file=broker_dir / "passwd",
+                              hub_password_file=broker_dir / "passwd-hub", acl_file=broker_dir / "acl")
     hub_secret = data_dir / "hub" / "mqtt_password"
     procs: list[subprocess.Popen[bytes]] = []
     try:
@@ -238,6 +272,10 @@ async def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the demo's st
             services.areas.import_tree(json.loads(SAMPLE_AREAS.read_text(encoding="utf-8")), SYSTEM)
             for username, role, area, _label, pw in accounts:
                 services.accounts.create_user(SYSTEM, username=username, password=pw, role=role, area=area)
+            area, kind, windows = OWN_WINDOWS
+            services.windows.set_rule(SYSTEM, area=area, kind=kind, windows=list(windows),
+                                      effective_from=services.ctx.local_now().date())
+            set_demo_standing_choice(services)
             communes = services.areas.leaves()
             key = public_key_b64(services.envelopes.key.public)
             services.ctx.db.dispose()
@@ -258,15 +296,19 @@ async def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the demo's st
             for dev in devices:
                 dev.data_dir.mkdir(parents=True, exist_ok=True)
                 dev.config_path.write_text(agent_toml(dev, hub_url=hub.url, public_key=public_key,
-                                                      mqtt_port=broker.port, offset_s=offset_s,
+                                                      mqtt_port=broker.device_port, offset_s=offset_s,
                                                       sim_speed=args.sim_speed), encoding="utf-8")
                 procs.append(spawn_agent(dev))
-            sample_ids = [] if args.no_samples else await seed_bulletins(hub.url, admin_pw)
+            editor = next((u, pw) for u, r, a, _label, pw in accounts if r == "editor" and a == "67")
+            sample_ids = [] if args.no_samples else await seed_bulletins(hub.url, editor, ("admin", admin_pw))
 
             info = {"http_url": hub.url, "mqtt_host": broker.host, "mqtt_port": broker.port,
+                    "mqtt_device_port": broker.device_port,
                     "mqtt_username": "hub", "mqtt_password_file": str(hub_secret),
                     "clock_offset_s": offset_s, "devices": [d.to_json() for d in devices],
-                    "sample_bulletins": sample_ids}
+                    "sample_bulletins": sample_ids,
+                    "own_windows": {"area": OWN_WINDOWS[0], "kind": OWN_WINDOWS[1],
+                                    "windows": list(OWN_WINDOWS[2])}}
             tmp = data_dir / (MARKER + ".tmp")
             tmp.write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
             tmp.replace(data_dir / MARKER)
@@ -274,7 +316,7 @@ async def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the demo's st
             creds.write_text("".join(f"{u}\t{pw}\t{r}\t{a or ''}\t{label}\n"
                                      for u, r, a, label, pw in accounts), encoding="utf-8")
             creds.chmod(0o600)
-            print_banner(hub.url, clock, accounts, devices, data_dir, broker.port)
+            print_banner(hub.url, clock, accounts, devices, data_dir, broker.port, broker.device_port)
 
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
@@ -298,15 +340,18 @@ async def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the demo's st
 
 def print_banner(  # noqa: PLR0917 - one call site, in run()
     url: str, clock: ShiftedClock, accounts: list[tuple[str, str, str | None, str, str]],
-    devices: list[DemoDevice], data_dir: Path, mqtt_port: int,
+    devices: list[DemoDevice], data_dir: Path, mqtt_port: int, device_port: int,
 ) -> None:
     now = clock.now().astimezone(LOCAL_TZ).strftime("%H:%M %d/%m/%Y")
     print(f"\nnguon demo — HTTT nguồn đang chạy (giờ hệ thống demo: {now})", flush=True)
     print(f"  Giao diện web / API : {url}   (OpenAPI: {url}/api/v1/openapi.json)")
-    print(f"  MQTT broker         : 127.0.0.1:{mqtt_port}")
+    print(f"  MQTT broker         : 127.0.0.1:{mqtt_port} (máy chủ), 127.0.0.1:{device_port} (thiết bị)")
     print("  Tài khoản (mật khẩu cũng ở accounts.txt):")
     for username, role, area, label, pw in accounts:
         print(f"    {username:<20} {pw:<24} {role:<14} {area or '':<14} {label}")
+    area, kind, windows = OWN_WINDOWS
+    print(f"  Khung giờ phát riêng: {area} ({kind}) {', '.join(windows)} — xem trên trang Chương trình phát "
+          "của chutich.nghiathanh")
     print("  Thiết bị:")
     for d in devices:
         extra = f"  trang trình chiếu: {d.player_url}" if d.player_url else ""

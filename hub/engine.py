@@ -1,4 +1,9 @@
-"""Adapter to playlists/: compile one commune's day from bulletin snapshots (typed path, dict fallback)."""
+"""Adapter to playlists/: compile one commune's day from bulletin snapshots.
+
+The day is prepared once per (kind, date, windows) with every live bulletin of that kind; each commune is
+then compiled from it. Communes with the same windows share one prepared day, so a province where a few
+communes have their own hours (Art. 10.1) costs a few more `prepare_day`, not one per commune.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,8 @@ from datetime import date, datetime
 from typing import Any
 
 import playlists
-
-try:  # the typed path parses each bulletin once for all communes
-    from playlists.engine import compile_for_area as _typed_compile
-    from playlists.model import Bulletin as EngineBulletin
-except ImportError:  # pragma: no cover - older playlists without the typed API
-    _typed_compile = None
-    EngineBulletin = None
+from playlists import Bulletin as EngineBulletin
+from playlists import Day, compile_day, prepare_day
 
 
 def default_windows(kind: str) -> list[str]:
@@ -33,67 +33,55 @@ def engine_bulletin(
     valid_until: datetime | None,
     approved_at: datetime | None,
     title: str | None = None,
-) -> Any:
-    if EngineBulletin is not None:
-        return EngineBulletin(
-            id=id,
-            priority=priority,
-            origin=origin,
-            kinds=frozenset(kinds),
-            targets=tuple(targets),
-            duration_s=duration_s,
-            plays_per_day=plays_per_day,
-            valid_from=valid_from,
-            valid_until=valid_until,
-            approved_at=approved_at,
-            title=title,  # names it in the reasons of the bulletins it keeps out
-        )
-    return {
-        "id": id,
-        "priority": priority,
-        "origin": origin,
-        "kinds": list(kinds),
-        "targets": list(targets),
-        "duration_s": duration_s,
-        "plays_per_day": plays_per_day,
-        "valid_from": valid_from.isoformat() if valid_from else None,
-        "valid_until": valid_until.isoformat() if valid_until else None,
-        "approved_at": approved_at.isoformat() if approved_at else None,
-    }
+) -> EngineBulletin:
+    return EngineBulletin(
+        id=id,
+        priority=priority,
+        origin=origin,
+        kinds=frozenset(kinds),
+        targets=tuple(targets),
+        duration_s=duration_s,
+        plays_per_day=plays_per_day,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        approved_at=approved_at,
+        title=title,  # names it in the reasons of the bulletins it keeps out
+    )
 
 
-def compile_day(
+class DayCache:
+    """Prepared days keyed by (kind, date, windows, tz): one per distinct set of windows."""
+
+    def __init__(self) -> None:
+        self._days: dict[tuple[str, date, tuple[str, ...], str], Day] = {}
+        self.prepared = 0  # how many prepare_day calls (the bench and a test read it)
+
+    def get(
+        self, kind: str, day: date, windows: tuple[str, ...], tz: str, bulletins: Sequence[EngineBulletin]
+    ) -> Day:
+        key = (kind, day, windows, tz)
+        hit = self._days.get(key)
+        if hit is None:
+            hit = self._days[key] = prepare_day(kind, day, bulletins, windows, tz)
+            self.prepared += 1
+        return hit
+
+
+def compile_prepared(
+    prepared: Day,
     *,
     area: str,
-    kind: str,
-    day: date,
-    bulletins: Sequence[Any],
     selection: Sequence[str],
     order: Sequence[str],
-    auto_normal: bool,
     gap_s: float,
-    tz: str,
 ) -> dict[str, Any]:
-    """Issue 3's result dict plus "windows" (labels)."""
-    if _typed_compile is not None:
-        res = _typed_compile(
-            area, kind, day, bulletins, None, tuple(selection), tuple(order), auto_normal, gap_s, tz
-        )
-        out: dict[str, Any] = res.to_dict()
-        out["windows"] = list(getattr(res, "windows", ()) or default_windows(kind))
-        return out
-    out = playlists.compile_dict(
-        {  # pragma: no cover
-            "date": day.isoformat(),
-            "timezone": tz,
-            "device_kind": kind,
-            "area": area,
-            "gap_s": gap_s,
-            "auto_normal": auto_normal,
-            "bulletins": list(bulletins),
-            "selection": list(selection),
-            "order": list(order),
-        }
+    """Issue 3's result dict plus "windows" (labels), for one commune of a prepared day. Bulletins for
+    other communes (the prepared day holds the whole province's) are left out of `unscheduled`. Of the
+    normal bulletins only `selection` airs (Art. 8.3: the chair's choice; nothing by default)."""
+    res = compile_day(
+        prepared, area, selection=tuple(selection), order=tuple(order), auto_normal=False, gap_s=gap_s
     )
-    out["windows"] = default_windows(kind)
+    out: dict[str, Any] = res.to_dict()
+    out["unscheduled"] = [u for u in out["unscheduled"] if u["reason"] != "not_targeted"]
+    out["windows"] = list(res.windows)
     return out

@@ -63,6 +63,7 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     area_path: Mapped[str | None] = mapped_column(ForeignKey("areas.path"))
     full_name: Mapped[str] = mapped_column(String(200), default="")
+    review_group: Mapped[str | None] = mapped_column(String(40))  # config review.groups (migration 0005)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None]
@@ -159,6 +160,19 @@ class BulletinVersion(Base):
     created_at: Mapped[datetime]
 
 
+class BulletinSignoff(Base):
+    """A reviewer's sign-off on one version of a sensitive bulletin (Art. 14.5), one per person."""
+
+    __tablename__ = "bulletin_signoffs"
+    __table_args__ = (UniqueConstraint("bulletin_id", "version", "user_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bulletin_id: Mapped[str] = mapped_column(ForeignKey("bulletins.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    review_group: Mapped[str | None] = mapped_column(String(40))
+    at: Mapped[datetime]
+
+
 class Speech(Base):
     """Which media a text bulletin's version was spoken into, and by which engine."""
 
@@ -174,7 +188,8 @@ class Speech(Base):
 
 
 class ProgrammeChoice(Base):
-    """A commune chair's order (priority) and selection (normal) for one day; kind '*' = both kinds."""
+    """A commune chair's order of priority bulletins for one day (Art. 8.2); kind '*' = both kinds.
+    `updated_at` is when the order was saved: a priority bulletin approved later is shown as new."""
 
     __tablename__ = "programme_choices"
     __table_args__ = (UniqueConstraint("area_path", "date", "kind"),)
@@ -183,9 +198,42 @@ class ProgrammeChoice(Base):
     date: Mapped[str] = mapped_column(String(10))
     kind: Mapped[str] = mapped_column(String(6), default="*")
     order: Mapped[list[Any] | None] = mapped_column(JSON)
-    selection: Mapped[list[Any] | None] = mapped_column(JSON)
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[datetime]
+
+
+VALIDITY = "*"  # NormalChoice.date of a choice for the bulletin's whole validity
+
+
+class NormalChoice(Base):
+    """A commune chair's decision on one normal bulletin (Art. 8.3): air it (chosen) or not, on one device
+    kind, for one day (YYYY-MM-DD) or for the bulletin's whole validity (date '*'). A day's decision wins
+    over the validity one; with neither, the commune's standing rule decides; with no rule, it waits."""
+
+    __tablename__ = "normal_choices"
+    __table_args__ = (UniqueConstraint("area_path", "bulletin_id", "kind", "date"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    area_path: Mapped[str] = mapped_column(ForeignKey("areas.path"), index=True)
+    bulletin_id: Mapped[str] = mapped_column(ForeignKey("bulletins.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(6))
+    date: Mapped[str] = mapped_column(String(10))
+    chosen: Mapped[bool] = mapped_column(Boolean)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime]
+
+
+class StandingChoice(Base):
+    """A commune chair's standing rule (Art. 8.3): normal bulletins from `origin` (province, district...)
+    air on `kind` in the commune without a choice each time ("tự động nhận bản tin thông thường")."""
+
+    __tablename__ = "standing_choices"
+    __table_args__ = (UniqueConstraint("area_path", "origin", "kind"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    area_path: Mapped[str] = mapped_column(ForeignKey("areas.path"), index=True)
+    origin: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(6))
+    set_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    set_at: Mapped[datetime]
 
 
 class PublishedProgramme(Base):
@@ -239,6 +287,29 @@ class DeviceEventRow(Base):
     type: Mapped[str] = mapped_column(String(20))
     at: Mapped[datetime | None]
     data: Mapped[dict[str, Any]]
+    received_at: Mapped[datetime]
+
+
+class DeviceAnomaly(Base):
+    """A report the hub did not believe (a play of a bulletin never sent to that device, a recall
+    confirmation of one not recalled, an oversized or malformed message...): a bounded row, counted on the
+    Thiết bị page; the report itself is not stored and changes nothing. Unique per (device, event id), so a
+    redelivered report counts once."""
+
+    __tablename__ = "device_anomalies"
+    __table_args__ = (
+        UniqueConstraint("device_id", "event_id"),
+        Index("ix_device_anomalies_device_received_at", "device_id", "received_at"),
+        Index("ix_device_anomalies_received_at", "received_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(64))
+    code: Mapped[str] = mapped_column(String(20))
+    event_id: Mapped[str | None] = mapped_column(String(120))  # None when the message could not be read
+    event_type: Mapped[str] = mapped_column(String(20), default="")
+    bulletin_id: Mapped[str] = mapped_column(String(40), default="")
+    size: Mapped[int] = mapped_column(Integer, default=0)  # bytes of the message or event
+    detail: Mapped[str] = mapped_column(String(300), default="")
     received_at: Mapped[datetime]
 
 
@@ -296,3 +367,32 @@ class HubSeq(Base):
     __tablename__ = "hub_seq"
     name: Mapped[str] = mapped_column(String(20), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+class WindowRuleRow(Base):
+    """Broadcast windows of an area and device kind from a date on (Art. 10.1): on the province, its
+    defaults; on a district or commune, that area's own hours."""
+
+    __tablename__ = "window_rules"
+    __table_args__ = (UniqueConstraint("area_path", "kind", "effective_from"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    area_path: Mapped[str] = mapped_column(ForeignKey("areas.path"), index=True)
+    kind: Mapped[str] = mapped_column(String(6))
+    effective_from: Mapped[str] = mapped_column(String(10))  # local date YYYY-MM-DD
+    windows: Mapped[list[Any]] = mapped_column(JSON)  # ["05:00-06:30", "17:00-18:30"]
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime]
+
+
+class OccasionWindowRow(Base):
+    """Extra hours for the LED boards of an area on some days, for an important occasion (Art. 10.2)."""
+
+    __tablename__ = "occasion_windows"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    area_path: Mapped[str] = mapped_column(ForeignKey("areas.path"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    date_from: Mapped[str] = mapped_column(String(10))
+    date_to: Mapped[str] = mapped_column(String(10))
+    windows: Mapped[list[Any]] = mapped_column(JSON)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]

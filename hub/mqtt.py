@@ -1,7 +1,9 @@
 """MQTT adapters: the publisher task (signed messages out) and the ingest task (device events/status in).
 
 Both are owned by HubRuntime, run as named tasks, reconnect with growing randomised delays and are
-cancelled on shutdown. Publishes made while the broker is away wait in the queue.
+cancelled on shutdown. Publishes made while the broker is away wait in the queue. Each notices a lost
+connection at once (the broker gone, or its session taken over by another client with its client id) and
+says why in `lost` (for /healthz), not only at its next publish.
 """
 
 from __future__ import annotations
@@ -20,11 +22,55 @@ import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from hub.broker import MESSAGE_SIZE_LIMIT
 from hub.config import MqttConfig
 from protocol.tls import client_context
 
 log = logging.getLogger(__name__)
 MAX_IN_FLIGHT = 200
+
+
+class MessageTooLarge(ValueError):
+    """A message above the broker's MESSAGE_SIZE_LIMIT: never sent (the broker would drop it, or drop us)."""
+
+
+@dataclass
+class LinkState:
+    """Whether one MQTT client is connected and, when not, since when and why (shown by /healthz)."""
+
+    connected: asyncio.Event = field(default_factory=asyncio.Event)
+    lost: str = "chưa kết nối"  # why it is not connected; "" while connected
+    since: float = 0.0  # loop time of the last change
+    drops: int = 0  # connections lost since start (a flapping link shows here even when it is up)
+    last_loss: str = ""  # why the last one was lost
+
+    def up(self) -> None:
+        self.connected.set()
+        self.lost, self.since = "", asyncio.get_running_loop().time()
+
+    def down(self, why: str) -> None:
+        if self.connected.is_set():
+            self.drops += 1
+            self.last_loss = why
+        self.connected.clear()
+        self.lost, self.since = why, asyncio.get_running_loop().time()
+
+
+def describe(exc: BaseException) -> str:
+    """An MQTT error as an operator reads it (paho's reason, e.g. 'Session taken over')."""
+    cause = exc.__cause__ or exc.__context__
+    text = str(exc)
+    if isinstance(cause, aiomqtt.MqttError) and str(cause) not in text:
+        text = f"{text}: {cause}"
+    return text[:300]
+
+
+async def _watch(client: aiomqtt.Client) -> None:
+    """Return only by raising MqttError when the connection drops (aiomqtt ends its message iterator at
+    once on a disconnect; the publisher subscribes to nothing, so nothing else arrives here)."""
+    async for _ in client.messages:
+        pass
+    raise aiomqtt.MqttError("disconnected")
 
 
 @dataclass
@@ -80,8 +126,10 @@ class Publisher:
         self._urgent: deque[Outgoing] = deque()
         self._normal: deque[Outgoing] = deque()
         self._wake = asyncio.Event()
-        self.connected = asyncio.Event()
+        self.link = LinkState()
+        self.connected = self.link.connected
         self.published = 0
+        self.refused = 0  # messages above MESSAGE_SIZE_LIMIT, failed instead of sent
         self._task: asyncio.Task[None] | None = None
 
     def publish(
@@ -94,8 +142,17 @@ class Publisher:
         expiry_s: int | None = None,
         urgent: bool = False,
     ) -> asyncio.Future[None]:
-        """Enqueue; the future resolves when the broker acknowledged (QoS 1)."""
+        """Enqueue; the future resolves when the broker acknowledged (QoS 1), or fails at once with
+        MessageTooLarge for a message the broker would refuse (sending it would only drop the connection and
+        send it again, for ever)."""
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if len(payload) > MESSAGE_SIZE_LIMIT:
+            self.refused += 1
+            log.error("not publishing %d bytes on %s: over the broker's limit of %d", len(payload), topic,
+                      MESSAGE_SIZE_LIMIT)
+            fut.set_exception(MessageTooLarge(f"{len(payload)} bytes on {topic}: over {MESSAGE_SIZE_LIMIT}"))
+            fut.exception()  # retrieved here: a caller that does not wait must not log "never retrieved"
+            return fut
         (self._urgent if urgent else self._normal).append(
             Outgoing(topic, payload, qos, retain, expiry_s, fut)
         )
@@ -137,12 +194,8 @@ class Publisher:
         if o.expiry_s is not None:
             props = Properties(PacketTypes.PUBLISH)
             props.MessageExpiryInterval = max(1, int(o.expiry_s))
-        try:
-            await client.publish(o.topic, o.payload, qos=o.qos, retain=o.retain, properties=props, timeout=30)
-        except aiomqtt.MqttError:
-            self._urgent.appendleft(o)  # not acknowledged: send again after reconnecting
-            self._wake.set()
-            raise
+        # not acknowledged (an error, or cancelled with the connection): _pump puts it back in the queue
+        await client.publish(o.topic, o.payload, qos=o.qos, retain=o.retain, properties=props, timeout=30)
         self.published += 1
         if o.done and not o.done.done():
             o.done.set_result(None)
@@ -152,38 +205,56 @@ class Publisher:
         while True:
             try:
                 async with _client(self.cfg, self.password, self.name) as client:
-                    self.connected.set()
+                    self.link.up()
                     backoff.reset()
                     log.info("publisher connected to %s:%s", self.cfg.host, self.cfg.port)
-                    inflight: set[asyncio.Task[None]] = set()
-                    while True:
-                        o = self._next()
-                        if o is None:
-                            self._wake.clear()
-                            if inflight:
-                                done, inflight = await asyncio.wait(
-                                    inflight, return_when=asyncio.FIRST_COMPLETED
-                                )
-                                for t in done:
-                                    t.result()
-                                continue
-                            await self._wake.wait()
-                            continue
-                        # paho sends synchronously when publish() starts, so tasks keep the queue order
-                        task = asyncio.create_task(
-                            self._send(client, o), name=f"nguon-hub-mqtt-send-{self.name}"
-                        )
-                        inflight.add(task)
-                        await asyncio.sleep(0)
-                        if len(inflight) >= MAX_IN_FLIGHT:
-                            done, inflight = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
-                            for t in done:
-                                t.result()
-            except aiomqtt.MqttError as exc:
-                self.connected.clear()
+                    async with asyncio.TaskGroup() as tg:
+                        tg.create_task(_watch(client), name=f"nguon-hub-mqtt-watch-{self.name}")
+                        tg.create_task(self._pump(client), name=f"nguon-hub-mqtt-pump-{self.name}")
+            except* aiomqtt.MqttError as group:
+                why = describe(group.exceptions[0])
+                self.link.down(why)
                 delay = backoff.next()
-                log.warning("publisher lost the broker (%s); retrying in %.1f s", exc, delay)
+                log.warning("publisher lost the broker (%s); retrying in %.1f s", why, delay)
                 await asyncio.sleep(delay)
+
+    async def _pump(self, client: aiomqtt.Client) -> None:
+        inflight: dict[asyncio.Task[None], Outgoing] = {}  # in the order sent
+        try:
+            while True:
+                o = self._next()
+                if o is None:
+                    self._wake.clear()
+                    if inflight:
+                        await self._settle(inflight)
+                        continue
+                    await self._wake.wait()
+                    continue
+                # paho sends synchronously when publish() starts, so tasks keep the queue order
+                task = asyncio.create_task(self._send(client, o), name=f"nguon-hub-mqtt-send-{self.name}")
+                inflight[task] = o
+                await asyncio.sleep(0)
+                if len(inflight) >= MAX_IN_FLIGHT:
+                    await self._settle(inflight)
+        finally:
+            for t in inflight:
+                t.cancel()
+            await asyncio.gather(*inflight, return_exceptions=True)
+            failed = [o for t, o in inflight.items() if t.cancelled() or t.exception() is not None]
+            # first again after reconnecting, in the order they were sent (a newer retained programme must
+            # not be overwritten on the broker by an older one sent after it)
+            self._urgent.extendleft(reversed(failed))
+            self._wake.set()
+
+    @staticmethod
+    async def _settle(inflight: dict[asyncio.Task[None], Outgoing]) -> None:
+        """Wait for at least one send to finish; forget the acknowledged; raise the first failure."""
+        done, _ = await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
+        for t in done:
+            if t.exception() is None:
+                del inflight[t]
+        for t in done:
+            t.result()
 
 
 Handler = Callable[[str, bytes], Awaitable[None] | None]
@@ -194,7 +265,8 @@ class Ingest:
 
     def __init__(self, cfg: MqttConfig, password: str, topics: list[str], handler: Handler) -> None:
         self.cfg, self.password, self.topics, self.handler = cfg, password, topics, handler
-        self.connected = asyncio.Event()
+        self.link = LinkState()
+        self.connected = self.link.connected
         self.received = 0
         self._task: asyncio.Task[None] | None = None
 
@@ -215,7 +287,7 @@ class Ingest:
                 async with _client(self.cfg, self.password, "ingest") as client:
                     for t in self.topics:
                         await client.subscribe(t, qos=1)
-                    self.connected.set()
+                    self.link.up()
                     backoff.reset()
                     async for msg in client.messages:
                         self.received += 1
@@ -227,9 +299,10 @@ class Ingest:
                         except Exception:  # one bad message must not stop the ingest
                             log.exception("could not store message on %s", msg.topic)
             except aiomqtt.MqttError as exc:
-                self.connected.clear()
+                why = describe(exc)
+                self.link.down(why)
                 delay = backoff.next()
-                log.warning("ingest lost the broker (%s); retrying in %.1f s", exc, delay)
+                log.warning("ingest lost the broker (%s); retrying in %.1f s", why, delay)
                 await asyncio.sleep(delay)
 
 

@@ -24,6 +24,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "bulletin.emergency": frozenset({"admin", "editor"}),
     "bulletin.recall": frozenset({"admin", "editor", "commune_chair"}),
     "programme.arrange": frozenset({"admin", "commune_chair"}),
+    # Art. 10.1: the locality arranges its own hours (an admin for any area, a chair for the commune)
+    "programme.windows": frozenset({"admin", "commune_chair"}),
     "device.manage": frozenset({"admin", "operator"}),
     "device.command": frozenset({"admin", "operator"}),
     "media.upload": frozenset({"admin", "editor", "commune_chair", "commune_editor"}),

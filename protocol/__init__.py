@@ -13,6 +13,7 @@ from protocol.envelope import (
     SeqTracker,
     Signer,
     Verifier,
+    check_audience,
 )
 from protocol.keys import KeyPair, key_id_for, load_public_key, load_signing_key
 from protocol.topics import Topics, ancestors
@@ -31,6 +32,7 @@ __all__ = [
     "Verifier",
     "ancestors",
     "canonical_json",
+    "check_audience",
     "key_id_for",
     "load_public_key",
     "load_signing_key",

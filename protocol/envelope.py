@@ -7,8 +7,10 @@ by its sha256 (an emergency's audio, so devices need not download it), and is tr
 bytes hash to that name (check_attachment); one that does not is ignored, never the message with it.
 
 A receiver drops anything that is malformed, oversized, unsigned, signed by an unknown key, badly signed,
-expired, or replayed (seq not above the last accepted on that stream); `EnvelopeError.reason` says which,
-so it can be counted and reported.
+expired, replayed (seq not above the last accepted on that stream), or misaddressed: the signed `audience`
+lists the topics the hub published the message on, and a message that arrives on any other topic (a genuine
+alert for one commune re-published on another's topic, a command for one device on another's) is dropped
+(check_audience). `EnvelopeError.reason` says which, so it can be counted and reported.
 """
 
 from __future__ import annotations
@@ -41,10 +43,21 @@ from protocol.clock import parse_time, to_iso
 from protocol.keys import key_id_for
 
 ENVELOPE_VERSION = 1
+# The largest message an agent accepts (wire bytes: envelope, signature and attachments). The hub checks
+# every alert and programme against it before it approves anything (hub.services.publishing).
 MAX_MESSAGE_BYTES = 1_048_576
 MESSAGE_TYPES = ("programme", "alert", "command", "recall")
 
-REJECT_REASONS = ("malformed", "oversized", "unsigned", "unknown_key", "bad_signature", "expired", "replayed")
+REJECT_REASONS = (
+    "malformed",
+    "oversized",
+    "unsigned",
+    "unknown_key",
+    "bad_signature",
+    "expired",
+    "replayed",
+    "misaddressed",
+)
 
 
 class EnvelopeError(ValueError):
@@ -66,6 +79,9 @@ class Envelope:
     key_id: str
     body: Mapping[str, Any] = field(default_factory=dict)
     v: int = ENVELOPE_VERSION
+    # the topics the hub published this message on (signed). Empty only in a message of a hub that
+    # predates it, which an agent refuses (check_audience): without it a message can be moved between topics.
+    audience: tuple[str, ...] = ()
     # unsigned, outside the envelope: sha256 hex -> base64 (see the module docstring and check_attachment)
     attachments: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -79,6 +95,7 @@ class Envelope:
             "expires_at": to_iso(self.expires_at) if self.expires_at else None,
             "key_id": self.key_id,
             "body": dict(self.body),
+            **({"audience": list(self.audience)} if self.audience else {}),
         }
 
     @classmethod
@@ -110,7 +127,10 @@ class Envelope:
             expires_at = parse_time(expires) if expires is not None else None
         except (ValueError, AttributeError) as exc:
             raise EnvelopeError("malformed", str(exc)) from None
-        return cls(typ, mid, seq, issued_at, expires_at, key_id, body, v)
+        audience = data.get("audience", [])
+        if not isinstance(audience, list) or not all(isinstance(t, str) and t for t in audience):
+            raise EnvelopeError("malformed", "audience must be a list of topics")
+        return cls(typ, mid, seq, issued_at, expires_at, key_id, body, v, tuple(audience))
 
 
 class Signer:
@@ -129,10 +149,17 @@ class Signer:
         issued_at: datetime,
         expires_at: datetime | None,
         body: Mapping[str, Any],
+        audience: Iterable[str],
         attachments: Iterable[bytes] = (),
     ) -> bytes:
+        """`audience`: every topic this message will be published on (an agent refuses it on any other)."""
+        topics = tuple(audience)
+        if not topics:
+            raise ValueError("a message needs its audience: the topics it is published on")
         files = encode_attachments(attachments)
-        env = Envelope(type, id, seq, issued_at, expires_at, self.key_id, body, attachments=files)
+        env = Envelope(
+            type, id, seq, issued_at, expires_at, self.key_id, body, attachments=files, audience=topics
+        )
         return self.sign_envelope(env)
 
     def sign_envelope(self, env: Envelope) -> bytes:
@@ -219,6 +246,21 @@ class Verifier:
             clean = {k: v for k, v in att.items() if isinstance(k, str) and isinstance(v, str)}
             env = dataclasses.replace(env, attachments=clean)
         return env
+
+
+def check_audience(env: Envelope, topic: str) -> None:
+    """Refuse (`misaddressed`) a message that arrived on a topic its signed audience does not name.
+
+    The caller only hands in topics it subscribed to (its own areas, its own device), so a message that
+    passes was published for this device. Together with the seq per topic this also stops a replay moved
+    between topics: a message is accepted at most once on each topic it was sent to."""
+    if not env.audience:
+        raise EnvelopeError(
+            "misaddressed", "message names no audience (a hub older than this agent?): it could be a replay"
+        )
+    if topic not in env.audience:
+        shown = ", ".join(env.audience[:3]) + (", ..." if len(env.audience) > 3 else "")
+        raise EnvelopeError("misaddressed", f"published for {shown}, not for {topic}")
 
 
 class SeqTracker:

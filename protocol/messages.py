@@ -123,14 +123,37 @@ class ProgrammeItem:
 
 
 @dataclass(frozen=True)
+class WindowSpan:
+    """One broadcast window of a programme day as real instants; `end` may be on the next day."""
+
+    label: str  # "21:00-01:00", as ProgrammeItem.window names it
+    start: str  # ISO 8601 with offset
+    end: str
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> WindowSpan:
+        return cls(str(data["label"]), str(data["start"]), str(data["end"]))
+
+
+@dataclass(frozen=True)
 class ProgrammeDay:
     date: str  # YYYY-MM-DD local
+    # The day's windows as agents before window_spans parse them: "HH:MM-HH:MM", none crossing midnight
+    # (the hub cuts such a window at 23:59 and adds its morning part from 00:00).
     windows: list[str]  # ["05:00-06:30", "17:00-18:30"]
     items: list[ProgrammeItem]
+    # The windows in force for this commune, kind and day (Art. 10: its own hours, occasions for LED).
+    # Empty from a hub that predates them: the agent then uses `windows`.
+    window_spans: list[WindowSpan] = field(default_factory=list)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ProgrammeDay:
-        return cls(data["date"], list(data["windows"]), [ProgrammeItem.from_dict(i) for i in data["items"]])
+        return cls(
+            data["date"],
+            list(data["windows"]),
+            [ProgrammeItem.from_dict(i) for i in data["items"]],
+            [WindowSpan.from_dict(w) for w in data.get("window_spans") or []],
+        )
 
 
 @dataclass(frozen=True)

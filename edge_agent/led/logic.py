@@ -12,10 +12,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from edge_agent.windows import Windows
 from protocol.clock import parse_time, to_iso
 from protocol.messages import AlertBody, BulletinInfo, ProgrammeBody
 
-from .windows import DEFAULT_TZ, parse_window, window_at, window_span
+from .windows import DEFAULT_TZ, window_at
 
 SLIDE_FORMS = ("text", "image", "infographic", "video")
 MEDIA_FORMS = ("image", "infographic", "video")
@@ -112,6 +113,8 @@ class BoardLogic:
     hold_until: datetime | None = None  # a stop command: no rotation until then (next item or window end)
     _rotation: _Rotation = field(default_factory=_Rotation)
     _serial: int = 0
+    # the programme's windows once one arrived (Art. 10: the commune's own, occasions); `windows` before
+    _win: Windows = field(init=False)
 
     def __post_init__(self) -> None:
         if self.standby not in STANDBY_MODES:
@@ -124,11 +127,14 @@ class BoardLogic:
             window_at(datetime.now(ZoneInfo(self.tz)), self.windows, self.tz)
         except ValueError as exc:
             raise ValueError(f"led.windows: {exc}") from None
+        self._win = Windows(self.windows, self.tz)
+        self._win.set_programme(self.programme)
 
     # --- inputs -------------------------------------------------------------------------------------
 
     def set_programme(self, programme: ProgrammeBody, now: datetime) -> list[Display]:
         self.programme = programme
+        self._win.set_programme(programme)
         self.recalled.update(programme.recalled)
         infos = {b.id: b for b in programme.bulletins}
         for eid in programme.emergencies:
@@ -181,15 +187,10 @@ class BoardLogic:
         """When rotation may start again after a stop: the first of the next item's start, the open
         window's end, the next window's start (today); `now` if none (nothing to hold back)."""
         ends: list[datetime] = []
-        windows = self.windows or self._day_windows(now)
-        window = window_at(now, windows, self.tz)
-        if window is not None:
-            ends.append(window_span(now, window, self.tz)[1])
-        local = now.astimezone(ZoneInfo(self.tz))
-        for w in windows:
-            start = datetime.combine(local.date(), parse_window(w)[0], tzinfo=local.tzinfo)
-            if start > now:
-                ends.append(start)
+        found = self._win.open(now)
+        if found is not None:
+            ends.append(found[2])
+        ends.extend(self._win.starts_later_today(now))
         day = self._today(now)
         for item in day.items if day is not None else []:
             item_start = _parse_or_none(item.start)
@@ -312,14 +313,14 @@ class BoardLogic:
             if now < self.hold_until:
                 return "stopped by command", []
             self.hold_until = None
-        window = window_at(now, self.windows or self._day_windows(now), self.tz)
-        if window is None:
+        found = self._win.open(now)
+        if found is None:
             return "window closed", []
-        return None, self._eligible(now, window)
+        return None, self._eligible(now, *found)
 
-    def _day_windows(self, now: datetime) -> list[str]:
-        day = self._today(now)
-        return list(day.windows) if day is not None else []
+    def open_window(self, now: datetime) -> tuple[str, datetime, datetime] | None:
+        """The window open at `now` (label, start, end): the programme's, or the config's before one."""
+        return self._win.open(now)
 
     def _today(self, now: datetime) -> Any:
         if self.programme is None:
@@ -327,11 +328,12 @@ class BoardLogic:
         today = now.astimezone(ZoneInfo(self.programme.timezone or self.tz)).date().isoformat()
         return next((d for d in self.programme.days if d.date == today), None)
 
-    def _eligible(self, now: datetime, window: str) -> list[tuple[BulletinInfo, str | None]]:
-        day = self._today(now)
+    def _eligible(
+        self, now: datetime, window: str, begin: datetime, end: datetime
+    ) -> list[tuple[BulletinInfo, str | None]]:
+        day = self._today(begin)  # a window crossing midnight belongs to the day it started
         if day is None:
             return []
-        begin, end = window_span(now, window, self.tz)
         infos = self._infos()
         out: list[tuple[BulletinInfo, str | None]] = []
         seen: set[str] = set()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -13,11 +14,14 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from hub.errors import Forbidden, Invalid, ServiceError, Unauthorized
+from hub.limits import JSON_DEPTH_MAX, json_depth
 from hub.roles import Actor
 
 log = logging.getLogger(__name__)
 Handler = Callable[..., Any]  # async def, or def (then run in a worker thread)
 SERVICES = web.AppKey("services", object)
+MAX_UPLOAD = web.AppKey("max_upload_bytes", int)
+INT_PARAM_MAX = 1_000_000_000
 
 _PYDANTIC_VI = {
     "missing": "thiếu trường bắt buộc",
@@ -107,7 +111,22 @@ def json_response(data: Any, status: int = 200) -> web.Response:
 
 
 def client_ip(request: web.Request) -> str:
-    return request.remote or ""
+    """The client's address: the peer's, or behind a trusted reverse proxy the right-most address in
+    X-Forwarded-For that is not one of the proxies (the ones to its left are the client's to invent)."""
+    remote = request.remote or ""
+    services: Any = request.app.get(SERVICES)
+    trusted = services.ctx.config.http.trusted_proxies if services is not None else ()
+    if remote not in trusted:
+        return remote
+    hops = ",".join(request.headers.getall("X-Forwarded-For", [])).split(",")
+    for hop in reversed([h.strip() for h in hops if h.strip()]):
+        if hop in trusted:
+            continue
+        try:
+            return str(ipaddress.ip_address(hop))
+        except ValueError:
+            break
+    return remote
 
 
 def authenticate(request: web.Request, services: Any) -> Actor:
@@ -132,6 +151,16 @@ async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
         data = json.loads(raw or b"null")
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise Invalid("Nội dung gửi lên không phải JSON hợp lệ.", code="bad_json") from None
+    except RecursionError:  # thousands of nested '[' in a small body
+        data = None
+        depth = JSON_DEPTH_MAX + 1
+    else:
+        depth = json_depth(data)
+    if depth > JSON_DEPTH_MAX:
+        raise Invalid(
+            f"JSON lồng nhau quá sâu (tối đa {JSON_DEPTH_MAX} cấp); gửi đúng cấu trúc trong tài liệu API.",
+            code="bad_json",
+        )
     if not isinstance(data, dict):
         raise Invalid("Nội dung gửi lên phải là một đối tượng JSON {...}.", code="bad_json")
     try:
@@ -140,6 +169,12 @@ async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
         msg = _PYDANTIC_VI.get(err["type"], err["msg"])
+        if err["type"] == "string_too_long":
+            msg = f"dài quá {err.get('ctx', {}).get('max_length')} ký tự"
+        elif err["type"] == "value_error":
+            msg = str(err.get("ctx", {}).get("error", msg))
+        elif err["type"] == "too_long":
+            msg = f"quá {err.get('ctx', {}).get('max_length')} phần tử"
         raise Invalid(f"Trường '{where}': {msg}.", field=where) from None
 
 
@@ -169,6 +204,20 @@ async def error_middleware(
         )
 
 
+_STR: dict[str, Any] = {"type": "string"}
+# Query parameters by name: the same name means the same thing on every route.
+QUERY_SCHEMAS: dict[str, dict[str, Any]] = {
+    "limit": {"type": "integer", "minimum": 0, "maximum": INT_PARAM_MAX},
+    "offset": {"type": "integer", "minimum": 0, "maximum": INT_PARAM_MAX},
+    "date": {"type": "string", "format": "date"},
+    "since": {"type": "string", "format": "date-time"},
+    "until": {"type": "string", "format": "date-time"},
+    "kind": {"type": "string", "enum": ["radio", "led"]},
+    "for": {"type": "string", "enum": ["radio", "led"]},
+    "outcome": {"type": "string", "enum": ["ok", "denied", "failed"]},
+}
+
+
 def openapi(api: Api, *, title: str, version: str) -> dict[str, Any]:
     """OpenAPI 3.1 from the route table and the pydantic models (so it stays true)."""
     paths: dict[str, Any] = {}
@@ -185,7 +234,13 @@ def openapi(api: Api, *, title: str, version: str) -> dict[str, Any]:
             for p in _path_params(r.path)
         ]
         params += [
-            {"name": n, "in": "query", "required": req, "description": d, "schema": {"type": "string"}}
+            {
+                "name": n,
+                "in": "query",
+                "required": req,
+                "description": d,
+                "schema": QUERY_SCHEMAS.get(n, _STR),
+            }
             for n, d, req in r.query
         ]
         if params:
@@ -233,7 +288,14 @@ def openapi(api: Api, *, title: str, version: str) -> dict[str, Any]:
         "get": {
             "summary": "media file by content hash (no auth; Range supported)",
             "parameters": [{"name": "sha256", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {"200": {"description": "the file"}, "206": {"description": "partial content"}},
+            "responses": {
+                "200": {"description": "the file"},
+                "206": {"description": "partial content"},
+                "4XX": {
+                    "description": "not a sha256, no such file, or a range outside it",
+                    "content": {"application/json": {"schema": error_ref}},
+                },
+            },
         }
     }
     return {

@@ -12,20 +12,26 @@ from typing import Any
 
 from aiohttp import web
 
-from hub.api.framework import Api, client_ip, openapi
+from hub.api.framework import INT_PARAM_MAX, MAX_UPLOAD, Api, client_ip, openapi
 from hub.api.schemas import (
     BulletinIn,
     CommandIn,
     DeviceIn,
+    FlagIn,
     LoginIn,
+    OccasionIn,
     OrderIn,
     ReasonIn,
     ReviewIn,
     SelectionIn,
+    StandingIn,
+    UnflagIn,
     UserIn,
     UserPatch,
+    WindowsIn,
 )
 from hub.errors import Invalid
+from hub.limits import check_date, read_bounded
 from hub.roles import Actor
 from hub.services import BulletinInput, Services
 from protocol.clock import parse_time
@@ -46,16 +52,19 @@ def _q(request: web.Request, name: str, *, required: bool = False) -> str | None
 def _int(request: web.Request, name: str, default: int) -> int:
     raw = request.query.get(name)
     try:
-        return int(raw) if raw else default
+        value = int(raw) if raw else default
     except ValueError:
         raise Invalid(f"Tham số '{name}' phải là số nguyên.", field=name) from None
+    if not 0 <= value <= INT_PARAM_MAX:
+        raise Invalid(f"Tham số '{name}' phải từ 0 đến {INT_PARAM_MAX}.", field=name)
+    return value
 
 
 def _date(value: str | None, field: str = "date") -> date:
     if not value:
         raise Invalid(f"Thiếu '{field}' (YYYY-MM-DD).", field=field)
     try:
-        return date.fromisoformat(value)
+        return check_date(date.fromisoformat(value), field)
     except ValueError:
         raise Invalid(f"'{value}' không phải ngày dạng YYYY-MM-DD.", field=field) from None
 
@@ -189,6 +198,28 @@ async def review_bulletin(request: web.Request, s: S, a: A, *, body: ReviewIn) -
     return await s.review(a, request.match_info["id"], body.decision, body.reason)
 
 
+@api.route(
+    "POST",
+    "/bulletins/{id}/flag",
+    "mark sensitive (editors, reviewers): a bulletin waiting for approval goes to review",
+    body=FlagIn,
+    tag="bulletins",
+)
+def flag_bulletin(request: web.Request, s: S, a: A, *, body: FlagIn) -> Any:
+    return s.bulletins.flag(a, request.match_info["id"], body.reason)
+
+
+@api.route(
+    "POST",
+    "/bulletins/{id}/unflag",
+    "clear the sensitive mark (reviewers only; audited with the reason)",
+    body=UnflagIn,
+    tag="bulletins",
+)
+def unflag_bulletin(request: web.Request, s: S, a: A, *, body: UnflagIn) -> Any:
+    return s.bulletins.unflag(a, request.match_info["id"], body.reason)
+
+
 @api.route("POST", "/bulletins/{id}/reject", "reject with a reason", body=ReasonIn, tag="bulletins")
 def reject_bulletin(request: web.Request, s: S, a: A, *, body: ReasonIn) -> Any:
     return s.bulletins.reject(a, request.match_info["id"], body.reason)
@@ -231,7 +262,7 @@ async def upload_media(request: web.Request, s: S, a: A) -> Any:
             if getattr(part, "name", None) == "file":
                 name = part.filename or ""  # type: ignore[union-attr]
                 mime = part.headers.get("Content-Type", "")  # type: ignore[union-attr]
-                data = bytes(await part.read())  # type: ignore[union-attr]
+                data = await read_bounded(part, request.app[MAX_UPLOAD])
         if not data:
             raise Invalid("Không thấy tệp: gửi dạng multipart với trường 'file'.", field="file")
     else:
@@ -266,10 +297,130 @@ async def put_order(request: web.Request, s: S, a: A, *, body: OrderIn) -> Any:
 
 
 @api.route(
-    "PUT", "/programme/selection", "commune chair: normal bulletins chosen", body=SelectionIn, tag="programme"
+    "PUT",
+    "/programme/selection",
+    "commune chair: choose normal bulletins (Art. 8.3) for a day or their whole validity, on one kind or "
+    "both; bulletins not listed keep their decision; nothing airs unless chosen",
+    body=SelectionIn,
+    tag="programme",
 )
 async def put_selection(request: web.Request, s: S, a: A, *, body: SelectionIn) -> Any:
-    return await s.set_selection(a, area=body.area, day=body.date, selection=body.selection, kind=body.kind)
+    day = body.date or s.ctx.local_now().date()
+    return await s.choose_normal(
+        a,
+        area=body.area,
+        kinds=("radio", "led") if body.kind == "*" else (body.kind,),
+        scope=body.scope,
+        day=day if body.scope == "day" else None,
+        selection=body.selection,
+        declined=body.declined,
+    )
+
+
+@api.route(
+    "GET",
+    "/programme/standing",
+    "a commune's standing rule: normal bulletins of which levels air on which kinds without a choice",
+    tag="programme",
+    query=[("area", "commune path", True)],
+)
+def get_standing(request: web.Request, s: S, a: A) -> Any:
+    area = _q(request, "area", required=True)
+    assert area is not None
+    return s.choices.standing(a, area)
+
+
+@api.route(
+    "PUT",
+    "/programme/standing",
+    "commune chair: set the commune's standing rule (replaces it; empty lists = no rule); audited",
+    body=StandingIn,
+    tag="programme",
+)
+async def put_standing(request: web.Request, s: S, a: A, *, body: StandingIn) -> Any:
+    return await s.set_standing(a, area=body.area, origins=list(body.origins), kinds=list(body.kinds))
+
+
+@api.route(
+    "GET",
+    "/programme/waiting",
+    "normal bulletins for a commune, still valid, waiting for the chair's choice",
+    tag="programme",
+    query=[("area", "commune path", True)],
+)
+def get_waiting(request: web.Request, s: S, a: A) -> Any:
+    area = _q(request, "area", required=True)
+    assert area is not None
+    waiting = s.choices.waiting(a, area)
+    return {"area": area, "count": len(waiting), "bulletins": waiting}
+
+
+# --- broadcast windows (Art. 10)
+def _id(request: web.Request) -> int:
+    raw = request.match_info["id"]
+    if not raw.isdigit() or len(raw) > 12:
+        raise Invalid(f"'{raw[:20]}' không phải số hiệu hợp lệ.", field="id")
+    return int(raw)
+
+
+@api.route(
+    "GET",
+    "/windows",
+    "khung giờ phát: the windows in force for an area on a date (per kind, and where they come from), "
+    "with the rules and occasions on it, its ancestors and descendants",
+    tag="windows",
+    query=[("area", "area path", True), ("date", "YYYY-MM-DD (default today)", False)],
+)
+def get_windows(request: web.Request, s: S, a: A) -> Any:
+    area = _q(request, "area", required=True)
+    assert area is not None
+    day = _date(_q(request, "date")) if _q(request, "date") else None
+    return s.windows.overview(a, area, day)
+
+
+@api.route(
+    "PUT",
+    "/windows",
+    "admin (any area) or commune chair (own commune): an area's windows for a kind from a date on; "
+    "on the province they are its defaults; republishes the communes under the area",
+    body=WindowsIn,
+    tag="windows",
+)
+async def put_windows(request: web.Request, s: S, a: A, *, body: WindowsIn) -> Any:
+    return await s.set_windows(
+        a, area=body.area, kind=body.kind, effective_from=body.effective_from, windows=body.windows
+    )
+
+
+@api.route(
+    "DELETE", "/windows/{id}", "remove an area's windows rule (the level above applies again)", tag="windows"
+)
+async def delete_windows(request: web.Request, s: S, a: A) -> Any:
+    return await s.delete_windows(a, _id(request))
+
+
+@api.route(
+    "POST",
+    "/windows/occasions",
+    "extra LED-board hours for an area on some days (Art. 10.2)",
+    body=OccasionIn,
+    status=201,
+    tag="windows",
+)
+async def post_occasion(request: web.Request, s: S, a: A, *, body: OccasionIn) -> Any:
+    return await s.add_occasion(
+        a,
+        area=body.area,
+        name=body.name,
+        date_from=body.date_from,
+        date_to=body.date_to,
+        windows=body.windows,
+    )
+
+
+@api.route("DELETE", "/windows/occasions/{id}", "remove an occasion's LED hours", tag="windows")
+async def delete_occasion(request: web.Request, s: S, a: A) -> Any:
+    return await s.delete_occasion(a, _id(request))
 
 
 # --- plays
@@ -278,7 +429,12 @@ async def put_selection(request: web.Request, s: S, a: A, *, body: SelectionIn) 
     "/plays",
     "proof of play as the hub received it",
     tag="plays",
-    query=[("bulletin", "bulletin id", False), ("device", "device id", False), ("limit", "max", False)],
+    query=[
+        ("bulletin", "bulletin id", False),
+        ("device", "device id", False),
+        ("limit", "max", False),
+        ("offset", "skip rows", False),
+    ],
 )
 def get_plays(request: web.Request, s: S, a: A) -> Any:
     return {
@@ -311,16 +467,24 @@ def list_users(request: web.Request, s: S, a: A) -> Any:
 
 
 @api.route(
-    "PATCH", "/users/{username}", "disable/enable an account or set its password", body=UserPatch, tag="users"
+    "PATCH",
+    "/users/{username}",
+    "disable/enable an account, set its password or its reviewer group",
+    body=UserPatch,
+    tag="users",
 )
 def patch_user(request: web.Request, s: S, a: A, *, body: UserPatch) -> Any:
     name = request.match_info["username"]
     out: dict[str, Any] = {}
+    if body.review_group is not None:
+        s.accounts.check_review_group(a, name, body.review_group)
     if body.password is not None:
         s.accounts.reset_password(a, name, body.password)
         out["password_changed"] = True
     if body.disabled is not None:
         out.update(s.accounts.set_disabled(a, name, body.disabled))
+    if body.review_group is not None:
+        out.update(s.accounts.set_review_group(a, name, body.review_group))
     return out
 
 
@@ -330,8 +494,8 @@ def _when(request: web.Request, name: str) -> datetime | None:
     if raw is None:
         return None
     try:
-        return parse_time(raw)
-    except ValueError:
+        return check_date(parse_time(raw), name)
+    except (ValueError, OverflowError):
         raise Invalid(
             f"'{name}' cần thời điểm ISO 8601 có múi giờ, ví dụ 2026-11-23T05:00:00+07:00.", field=name
         ) from None

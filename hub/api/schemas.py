@@ -3,9 +3,36 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from hub.limits import (
+    ID_MAX,
+    LIST_MAX,
+    NAME_MAX,
+    PASSWORD_MAX,
+    PATH_MAX,
+    REASON_MAX,
+    TEXT_MAX,
+    TITLE_MAX,
+    USERNAME_MAX,
+    YEAR_MAX,
+    YEAR_MIN,
+)
+
+AreaPath = Annotated[str, Field(min_length=1, max_length=PATH_MAX)]
+Id = Annotated[str, Field(min_length=1, max_length=ID_MAX)]
+
+
+def _in_range(value: date) -> date:
+    if not YEAR_MIN <= value.year <= YEAR_MAX:
+        raise ValueError(f"ngày {value.isoformat()} nằm ngoài khoảng hệ thống xử lý ({YEAR_MIN}–{YEAR_MAX})")
+    return value
+
+
+Day = Annotated[date, AfterValidator(_in_range)]
+When = Annotated[datetime, AfterValidator(_in_range)]
 
 
 class _Body(BaseModel):
@@ -13,27 +40,29 @@ class _Body(BaseModel):
 
 
 class LoginIn(_Body):
-    username: str = Field(min_length=1)
-    password: str = Field(min_length=1)
+    username: str = Field(min_length=1, max_length=USERNAME_MAX)
+    password: str = Field(min_length=1, max_length=PASSWORD_MAX)
 
 
 class RepeatIn(_Body):
     count: int = Field(1, ge=1, le=100)
-    interval_s: int = Field(0, ge=0)
-    then_every_s: int = Field(0, ge=0)
+    interval_s: int = Field(0, ge=0, le=86_400)
+    then_every_s: int = Field(0, ge=0, le=86_400)
 
 
 class BulletinIn(_Body):
-    title: str = Field(min_length=1, max_length=300, description="tiêu đề")
+    title: str = Field(min_length=1, max_length=TITLE_MAX, description="tiêu đề")
     priority: Literal["emergency", "priority", "normal"]
     form: Literal["text", "audio", "image", "infographic", "video"] = "text"
-    text: str | None = Field(None, description="nội dung (bản tin ký tự)")
+    text: str | None = Field(None, max_length=TEXT_MAX, description="nội dung (bản tin ký tự)")
     media: str | None = Field(None, pattern=r"^[0-9a-f]{64}$", description="sha256 of an uploaded file")
     subtitles: str | None = Field(None, pattern=r"^[0-9a-f]{64}$", description="sha256 of uploaded WebVTT")
-    targets: list[str] = Field(min_length=1, description="area paths, e.g. ['67/660']")
-    kinds: list[Literal["radio", "led"]] = Field(default_factory=lambda: ["radio"])
-    valid_from: datetime | None = None
-    valid_until: datetime | None = None
+    targets: list[AreaPath] = Field(
+        min_length=1, max_length=LIST_MAX, description="area paths, e.g. ['67/660']"
+    )
+    kinds: list[Literal["radio", "led"]] = Field(default_factory=lambda: ["radio"], max_length=2)
+    valid_from: When | None = None
+    valid_until: When | None = None
     plays_per_day: int = Field(1, ge=1, le=48)
     sensitive: bool = Field(False, description="needs a reviewer before approval")
     exercise: bool = Field(False, description="emergency exercise (diễn tập)")
@@ -44,48 +73,103 @@ class BulletinIn(_Body):
 
 
 class ReasonIn(_Body):
-    reason: str = Field(min_length=1)
+    reason: str = Field(min_length=1, max_length=REASON_MAX)
 
 
 class ReviewIn(_Body):
-    decision: Literal["approve", "reject"]
-    reason: str = ""
+    decision: Literal["approve", "reject"] = Field(
+        description="approve = my sign-off (approved with the last one the province requires)"
+    )
+    reason: str = Field("", max_length=REASON_MAX, description="required to reject; the editor sees it")
+
+
+class FlagIn(_Body):
+    reason: str = Field("", max_length=REASON_MAX, description="why it is sensitive (audited)")
+
+
+class UnflagIn(_Body):
+    reason: str = Field(min_length=1, max_length=REASON_MAX, description="why it is not sensitive (audited)")
 
 
 class OrderIn(_Body):
-    area: str
-    date: date
-    order: list[str]
+    area: AreaPath
+    date: Day
+    order: list[Id] = Field(max_length=LIST_MAX)
     kind: Literal["radio", "led", "*"] = "*"
 
 
 class SelectionIn(_Body):
-    area: str
-    date: date
-    selection: list[str]
-    kind: Literal["radio", "led", "*"] = "*"
+    """Art. 8.3: the chair's decision on normal bulletins; bulletins not listed keep their decision."""
+
+    area: AreaPath
+    selection: list[Id] = Field(
+        default_factory=list, max_length=LIST_MAX, description="bulletins chosen: they air"
+    )
+    declined: list[Id] = Field(
+        default_factory=list, max_length=LIST_MAX, description="bulletins not chosen: they do not air"
+    )
+    kind: Literal["radio", "led", "*"] = Field("*", description="'*' = both the radio and the LED board")
+    scope: Literal["day", "validity"] = Field(
+        "day", description="'day' = for `date` only; 'validity' = for the bulletin's whole validity"
+    )
+    date: Day | None = Field(None, description="the day (scope 'day'); default today")
+
+
+class StandingIn(_Body):
+    """The commune's standing rule: normal bulletins from these levels air on these kinds unasked."""
+
+    area: AreaPath
+    origins: list[Literal["central", "province", "district", "commune"]] = Field(max_length=4)
+    kinds: list[Literal["radio", "led"]] = Field(max_length=2)
 
 
 class UserIn(_Body):
-    username: str = Field(min_length=1, max_length=64)
-    password: str
+    username: str = Field(min_length=1, max_length=USERNAME_MAX)
+    password: str = Field(max_length=PASSWORD_MAX)
     role: Literal["admin", "editor", "reviewer", "commune_chair", "commune_editor", "operator", "viewer"]
-    area: str | None = None
-    full_name: str = ""
+    area: AreaPath | None = None
+    full_name: str = Field("", max_length=NAME_MAX)
 
 
 class UserPatch(_Body):
     disabled: bool | None = None
-    password: str | None = None
+    password: str | None = Field(None, max_length=PASSWORD_MAX)
+    review_group: str | None = Field(
+        None, max_length=40, description="reviewer group (config review.groups); '' removes it"
+    )
 
 
 class DeviceIn(_Body):
-    id: str
+    id: Id
     kind: Literal["radio", "led"]
-    area: str
-    name: str = ""
+    area: AreaPath
+    name: str = Field("", max_length=NAME_MAX)
 
 
 class CommandIn(_Body):
     command: Literal["volume", "stop", "resync", "test_tone", "report"]
-    args: dict[str, int] = Field(default_factory=dict)
+    args: dict[str, int] = Field(default_factory=dict, max_length=8)
+
+
+class WindowsIn(_Body):
+    """Khung giờ phát of an area and device kind from a date on (Art. 10.1)."""
+
+    area: AreaPath = Field(description="area path: the province (its defaults), a district or a commune")
+    kind: Literal["radio", "led"]
+    effective_from: Day = Field(description="local date the windows take effect (today or later)")
+    windows: list[str] = Field(
+        min_length=1,
+        max_length=6,
+        description="['05:00-06:30', '17:00-18:30']; "
+        "an end before the start crosses midnight ('21:00-01:00')",
+    )
+
+
+class OccasionIn(_Body):
+    """Extra LED-board hours for an area on some days (Art. 10.2: Tết, an election day)."""
+
+    area: AreaPath
+    name: str = Field(min_length=1, max_length=NAME_MAX, description="the occasion, e.g. 'Tết Nguyên đán'")
+    date_from: Day
+    date_to: Day
+    windows: list[str] = Field(min_length=1, max_length=6)

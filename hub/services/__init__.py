@@ -19,11 +19,13 @@ from hub.services.accounts import AccountService
 from hub.services.areas import AreaService
 from hub.services.base import Context, require
 from hub.services.bulletins import BulletinInput, BulletinService
+from hub.services.choices import ChoiceService
 from hub.services.deliveries import DeliveryService
 from hub.services.devices import DeviceService
 from hub.services.media import MediaService
 from hub.services.programmes import ProgrammeService
 from hub.services.publishing import PublisherLike, PublishingService
+from hub.services.windows import WindowService
 from hub.signing import Envelopes
 
 __all__ = ["BulletinInput", "Context", "Services"]
@@ -38,18 +40,23 @@ class Services:
         self.areas = AreaService(ctx)
         self.accounts = AccountService(ctx, self.areas)
         self.media = MediaService(ctx)
-        self.bulletins = BulletinService(ctx, self.areas, self.media, speech)
-        self.programmes = ProgrammeService(ctx, self.areas)
+        self.windows = WindowService(ctx, self.areas)
+        self.bulletins = BulletinService(ctx, self.areas, self.media, speech, windows=self.windows)
+        self.programmes = ProgrammeService(ctx, self.areas, self.windows)
+        self.choices = ChoiceService(ctx, self.areas)
         self.devices = DeviceService(ctx, self.areas)
         self.deliveries = DeliveryService(ctx, self.bulletins)
         self.publishing = PublishingService(
             ctx, self.areas, self.programmes, envelopes, publisher, media_path=self.media.path_for
         )
+        self.bulletins.sendable = self.publishing.check_sendable
         self.envelopes = envelopes
 
     # --- workflow steps that publish
     async def approve(self, actor: Actor, bulletin_id: str, *, via_review: bool = False) -> dict[str, Any]:
         b = await asyncio.to_thread(self.bulletins.approve, actor, bulletin_id, via_review=via_review)
+        if b["status"] != "approved":  # a sign-off that leaves a sensitive bulletin waiting for the next
+            return b
         if b["priority"] == "emergency":
             await self.publishing.publish_alert(bulletin_id)  # alerts first, programmes after
         else:
@@ -79,18 +86,81 @@ class Services:
         self, actor: Actor, *, area: str, day: date, order: list[str], kind: str = "*"
     ) -> dict[str, Any]:
         out = await asyncio.to_thread(
-            self.programmes.set_choice, actor, area=area, day=day, kind=kind, order=order
+            self.programmes.set_order, actor, area=area, day=day, kind=kind, order=order
         )
         self.publishing.republish_soon([area], ("radio", "led") if kind == "*" else (kind,))
         return out
 
-    async def set_selection(
-        self, actor: Actor, *, area: str, day: date, selection: list[str], kind: str = "*"
+    async def choose_normal(
+        self,
+        actor: Actor,
+        *,
+        area: str,
+        kinds: tuple[str, ...],
+        scope: str,
+        day: date | None,
+        selection: list[str],
+        declined: list[str],
+    ) -> dict[str, Any]:
+        """The chair's decision on normal bulletins (Art. 8.3); republished only when something changed."""
+        out = await asyncio.to_thread(
+            self.choices.choose,
+            actor,
+            area=area,
+            kinds=kinds,
+            scope=scope,
+            day=day,
+            chosen=selection,
+            declined=declined,
+        )
+        if out["changed"]:
+            self.publishing.republish_soon([area], kinds)
+        return out
+
+    async def set_standing(
+        self, actor: Actor, *, area: str, origins: list[str], kinds: list[str]
+    ) -> dict[str, Any]:
+        """The commune's standing rule for normal bulletins (audited); republished if it changed."""
+        out = await asyncio.to_thread(
+            self.choices.set_standing, actor, area=area, origins=origins, kinds=kinds
+        )
+        if out["changed"]:
+            self.publishing.republish_soon([area], ("radio", "led"))
+        return out
+
+    # --- broadcast windows (Art. 10): every commune under the area gets its programme again
+    async def set_windows(
+        self, actor: Actor, *, area: str, kind: str, effective_from: Any, windows: Any
     ) -> dict[str, Any]:
         out = await asyncio.to_thread(
-            self.programmes.set_choice, actor, area=area, day=day, kind=kind, selection=selection
+            self.windows.set_rule, actor, area=area, kind=kind, effective_from=effective_from, windows=windows
         )
-        self.publishing.republish_soon([area], ("radio", "led") if kind == "*" else (kind,))
+        self.publishing.republish_soon(self.areas.leaves_under([area]), (kind,))
+        return out
+
+    async def delete_windows(self, actor: Actor, rule_id: int) -> dict[str, Any]:
+        out = await asyncio.to_thread(self.windows.delete_rule, actor, rule_id)
+        self.publishing.republish_soon(self.areas.leaves_under([out["area"]]), (out["kind"],))
+        return out
+
+    async def add_occasion(
+        self, actor: Actor, *, area: str, name: str, date_from: Any, date_to: Any, windows: Any
+    ) -> dict[str, Any]:
+        out = await asyncio.to_thread(
+            self.windows.add_occasion,
+            actor,
+            area=area,
+            name=name,
+            date_from=date_from,
+            date_to=date_to,
+            windows=windows,
+        )
+        self.publishing.republish_soon(self.areas.leaves_under([area]), ("led",))
+        return out
+
+    async def delete_occasion(self, actor: Actor, occasion_id: int) -> dict[str, Any]:
+        out = await asyncio.to_thread(self.windows.delete_occasion, actor, occasion_id)
+        self.publishing.republish_soon(self.areas.leaves_under([out["area"]]), ("led",))
         return out
 
     async def command(

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import select
 
 from hub.errors import Conflict, Invalid, Locked, NotFound, Unauthorized
-from hub.models import AuthToken, User
+from hub.limits import NAME_MAX, PASSWORD_MAX, USERNAME_MAX, check_len
+from hub.models import AuditEntry, AuthToken, User
 from hub.roles import ROLES, Actor
 from hub.security import (
     check_password_policy,
@@ -45,6 +46,7 @@ def user_dict(u: User) -> dict[str, Any]:
         "area": u.area_path,
         "full_name": u.full_name,
         "disabled": u.disabled,
+        "review_group": u.review_group,
         "locked_until": u.locked_until.isoformat() if u.locked_until else None,
         "created_at": u.created_at.isoformat(),
     }
@@ -52,6 +54,14 @@ def user_dict(u: User) -> dict[str, Any]:
 
 def actor_for(u: User, ip: str = "") -> Actor:
     return Actor(user_id=u.id, username=u.username, role=u.role, area_path=u.area_path, ip=ip)
+
+
+def _check_login_input(username: str, password: str) -> None:
+    """Refuse empty or oversized credentials before anything is looked up, hashed or written."""
+    if not username or not password:
+        raise Invalid("Cần nhập tên đăng nhập và mật khẩu.", field="username" if not username else "password")
+    check_len(username, USERNAME_MAX, "username", "Tên đăng nhập")
+    check_len(password, PASSWORD_MAX, "password", "Mật khẩu")
 
 
 class AccountService:
@@ -74,6 +84,7 @@ class AccountService:
         username = (username or "").strip()
         if not username or len(username) > 64 or not all(c.isalnum() or c in "._-" for c in username):
             raise Invalid("Tên đăng nhập gồm chữ, số, '.', '_' hoặc '-' (tối đa 64 ký tự).", field="username")
+        check_len(full_name, NAME_MAX, "full_name", "Họ tên")
         if role not in ROLES:
             raise Invalid(f"Vai trò '{role}' không có; dùng một trong: {', '.join(ROLES)}.", field="role")
         if area:
@@ -85,7 +96,7 @@ class AccountService:
             area = actor.area_path  # a scoped admin cannot create an unscoped account
         if role in ("commune_chair", "commune_editor") and area and not self.areas.is_leaf(area):
             raise Invalid(f"'{area}' không phải cấp xã; tài khoản cấp xã phải gắn với một xã.", field="area")
-        check_password_policy(password, username)
+        check_password_policy(password, username, full_name)
         now = self.ctx.now()
         with self.ctx.tx(actor) as sess:
             if sess.scalar(select(User).where(User.username == username)):
@@ -136,13 +147,55 @@ class AccountService:
             self.ctx.audit(sess, actor, "user.disable" if disabled else "user.enable", username)
             return user_dict(user)
 
+    def _review_group(self, user: User, group: str) -> str | None:
+        """The group to store ('' = none), or a 422 saying which groups the province configured."""
+        if not group:
+            return None
+        groups = self.ctx.config.review.groups
+        if not groups:
+            raise Invalid(
+                "Tỉnh chưa cấu hình nhóm kiểm duyệt ([review] groups trong tệp cấu hình của hub).",
+                field="review_group",
+            )
+        if group not in groups:
+            known = ", ".join(f"{code} ({name})" for code, name in groups.items())
+            raise Invalid(
+                f"Không có nhóm kiểm duyệt '{group[:40]}'; dùng một trong: {known}.", field="review_group"
+            )
+        if user.role not in ("reviewer", "admin"):
+            raise Invalid(
+                f"Tài khoản {user.username} có vai trò {user.role}; "
+                "chỉ người kiểm duyệt mới thuộc nhóm kiểm duyệt.",
+                field="review_group",
+            )
+        return group
+
+    def check_review_group(self, actor: Actor, username: str, group: str) -> None:
+        """Refuse (403/404/422) before anything else of a request is written."""
+        require(actor, "user.manage", username)
+        with self.ctx.db.session() as sess:
+            self._review_group(self._get(sess, username), group)
+
+    def set_review_group(self, actor: Actor, username: str, group: str) -> dict[str, Any]:
+        """Put a reviewer in a reviewer group (e.g. the Department or the Propaganda Board); audited."""
+        require(actor, "user.manage", username)
+        with self.ctx.tx(actor) as sess:
+            user = self._get(sess, username)
+            if user.area_path:
+                require(actor, "user.manage", username, area=user.area_path)
+            before, user.review_group = user.review_group, self._review_group(user, group)
+            self.ctx.audit(
+                sess, actor, "user.review_group", username, detail={"from": before, "to": user.review_group}
+            )
+            return user_dict(user)
+
     def reset_password(self, actor: Actor, username: str, password: str | None = None) -> str:
         """Set a new password (random if none given) and return it; unlocks the account."""
         require(actor, "user.manage", username)
         new = password or random_password()
-        check_password_policy(new, username)
         with self.ctx.tx(actor) as sess:
             user = self._get(sess, username)
+            check_password_policy(new, username, user.full_name)
             if user.area_path:
                 require(actor, "user.manage", username, area=user.area_path)
             user.password_hash = hash_password(new)
@@ -162,8 +215,22 @@ class AccountService:
         # The failure count and the audit entry must be committed even though the login fails,
         # so the error is raised after the transaction.
         with self.ctx.db.session() as sess:
+            # An address that failed too often is refused before anything is checked or written: it can
+            # neither guess further nor lock more accounts (nor grow the audit log).
+            wait_s = self._address_wait(sess, ip, now)
+            if wait_s:
+                raise Locked(
+                    f"Địa chỉ này đăng nhập sai quá nhiều lần; thử lại sau {wait_s} giây.",
+                    code="too_many_failures",
+                    extra={"retry_after_s": wait_s},
+                )
             user = sess.scalar(select(User).where(User.username == username))
-            if user is not None and user.locked_until and user.locked_until > now:
+            if (
+                user is not None
+                and user.locked_until
+                and user.locked_until > now
+                and not self._known_address(sess, username, ip, now)
+            ):
                 wait = int((user.locked_until - now).total_seconds()) + 1
                 self.ctx.audit(sess, anon, "auth.login", username, outcome="denied", detail={"why": "locked"})
                 err = Locked(
@@ -187,7 +254,9 @@ class AccountService:
                     "Tài khoản đã bị vô hiệu hóa; liên hệ quản trị hệ thống.", code="account_disabled"
                 )
             else:
-                user.failed_logins, user.locked_until = 0, None
+                if not (user.locked_until and user.locked_until > now):
+                    # a lock stays while it runs, even for a known address that got in through it
+                    user.failed_logins, user.locked_until = 0, None
                 if needs_rehash(user.password_hash):
                     user.password_hash = hash_password(password)
                 sess.flush()
@@ -196,6 +265,46 @@ class AccountService:
             raise err
         assert user is not None
         return user
+
+    def _address_wait(self, sess: Any, ip: str, now: datetime) -> int:
+        """Seconds this address must wait before its next login attempt (0: it may try now)."""
+        sec = self.ctx.config.security
+        since = now - timedelta(seconds=sec.address_window_s)
+        recent = sess.scalars(
+            select(AuditEntry.at)
+            .where(
+                AuditEntry.action == "auth.login",
+                AuditEntry.ip == ip,
+                AuditEntry.outcome.in_(("failed", "denied")),
+                AuditEntry.at > since,
+            )
+            .order_by(AuditEntry.at.desc())
+            .limit(sec.address_failures)
+        ).all()
+        if len(recent) < sec.address_failures:
+            return 0
+        # free again when the oldest of the last `address_failures` failures leaves the window
+        return max(1, int((recent[-1] + timedelta(seconds=sec.address_window_s) - now).total_seconds()) + 1)
+
+    def _known_address(self, sess: Any, username: str, ip: str, now: datetime) -> bool:
+        """Did `username` log in successfully from `ip` recently (then a lock set by others spares it)?"""
+        days = self.ctx.config.security.known_address_days
+        if not days or not ip:
+            return False
+        return (
+            sess.scalar(
+                select(AuditEntry.id)
+                .where(
+                    AuditEntry.action == "auth.login",
+                    AuditEntry.target == username,
+                    AuditEntry.ip == ip,
+                    AuditEntry.outcome == "ok",
+                    AuditEntry.at > now - timedelta(days=days),
+                )
+                .limit(1)
+            )
+            is not None
+        )
 
     def _issue(self, user: User, kind: str, ttl_s: int, ip: str) -> tuple[str, str | None, datetime]:
         secret = new_secret()
@@ -220,20 +329,14 @@ class AccountService:
 
     def login(self, username: str, password: str, *, ip: str = "") -> dict[str, Any]:
         """Check credentials and issue an API bearer token."""
-        if not username or not password:
-            raise Invalid(
-                "Cần nhập tên đăng nhập và mật khẩu.", field="username" if not username else "password"
-            )
+        _check_login_input(username, password)
         user = self._check_credentials(username, password, ip)
         token, _, expires = self._issue(user, "api", self.ctx.config.security.token_ttl_s, ip)
         return {"token": token, "expires_at": expires.isoformat(), "user": user_dict(user)}
 
     def login_session(self, username: str, password: str, *, ip: str = "") -> Session:
         """Check credentials and open a browser session (cookie + CSRF token)."""
-        if not username or not password:
-            raise Invalid(
-                "Cần nhập tên đăng nhập và mật khẩu.", field="username" if not username else "password"
-            )
+        _check_login_input(username, password)
         user = self._check_credentials(username, password, ip)
         cookie, csrf, expires = self._issue(user, "session", self.ctx.config.security.session_ttl_s, ip)
         assert csrf is not None

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from hub.config import HubConfig
 from hub.db import Database
 from hub.errors import Forbidden
+from hub.limits import USERNAME_MAX, bounded, cut
 from hub.models import AuditEntry
 from hub.roles import Actor
 from protocol.clock import Clock
@@ -74,16 +75,17 @@ class Context:
         outcome: str = "ok",
         detail: dict[str, Any] | None = None,
     ) -> None:
+        # Bounded: the log is append-only and some values come from strangers (a login's username).
         sess.add(
             AuditEntry(
                 at=self.now(),
                 user_id=actor.user_id,
-                username=actor.username,
-                action=action,
-                target=target,
+                username=cut(actor.username, USERNAME_MAX),
+                action=cut(action, 64),
+                target=cut(target),
                 outcome=outcome,
-                ip=actor.ip,
-                detail=detail or {},
+                ip=cut(actor.ip, 64),
+                detail=bounded(detail or {}),
             )
         )
 

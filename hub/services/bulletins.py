@@ -8,7 +8,7 @@ can publish at once. Publishing itself is done by PublishingService (the caller 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.errors import Conflict, Invalid, NotFound
+from hub.errors import Conflict, Forbidden, Invalid, NotFound
+from hub.limits import REASON_MAX, TEXT_MAX, check_len
 from hub.models import (
     Bulletin,
     BulletinTarget,
@@ -30,10 +31,15 @@ from hub.roles import Actor
 from hub.services.areas import AreaService
 from hub.services.base import Context, deny, new_id, require
 from hub.services.media import MediaService
+from hub.services.review import ReviewPolicy
+from hub.services.windows import WindowService
+from playlists.windows import windows_per_day
 from protocol.messages import AFTER_INTERRUPT, ORIGINS, PRIORITIES
 from protocol.topics import DEVICE_KINDS
 
 FORMS = ("text", "audio", "image", "infographic", "video")
+# An audio bulletin's words are in its audio: its text is a caption (what a list or an LED board shows).
+AUDIO_CAPTION_MAX = 500
 EDITABLE = ("draft", "rejected", "submitted", "in_review")
 STATUS_VI = {
     "draft": "Bản nháp",
@@ -47,6 +53,9 @@ STATUS_VI = {
     "cancelled": "Đã hủy",
 }
 LEVEL_ORIGIN = {"province": "province", "district": "district", "commune": "commune"}
+KIND_VI = {"radio": "đài truyền thanh", "led": "bảng tin điện tử"}
+# What a person may do to a bulletin; `actions` in the API's bulletin and the buttons of its page.
+ACTIONS = ("edit", "submit", "approve", "signoff", "reject", "flag", "unflag", "recall", "cancel")
 
 
 @dataclass(frozen=True)
@@ -99,11 +108,24 @@ def effective_status(b: Bulletin, now: datetime) -> str:
 
 
 class BulletinService:
-    def __init__(self, ctx: Context, areas: AreaService, media: MediaService, speech: Any) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        areas: AreaService,
+        media: MediaService,
+        speech: Any,
+        *,
+        windows: WindowService | None = None,
+    ) -> None:
         self.ctx = ctx
+        self.windows = windows or WindowService(ctx, areas)
         self.areas = areas
         self.media = media
         self.speech = speech  # hub.speech.SpeechService (or anything with async speak(text))
+        # Checks, inside the approval's transaction, that what the approval will publish can be received
+        # (PublishingService.check_sendable; Services wires it): raising refuses the approval.
+        self.sendable: Callable[[Session, str], None] | None = None
+        self.review = ReviewPolicy(ctx)
 
     # --- validation
     def validate(self, actor: Actor, data: BulletinInput) -> str:  # noqa: PLR0912 - one check per field, in order
@@ -128,6 +150,15 @@ class BulletinService:
             self.areas.get(path, field="targets")
         if not data.kinds or any(k not in DEVICE_KINDS for k in data.kinds):
             raise Invalid("kinds phải gồm 'radio' và/hoặc 'led'.", field="kinds")
+        check_len(data.text, TEXT_MAX, "text", "Nội dung bản tin")
+        caption = len((data.text or "").strip())
+        if data.form == "audio" and caption > AUDIO_CAPTION_MAX:
+            raise Invalid(
+                f"Bản tin âm thanh chỉ kèm một đoạn tóm tắt ngắn, tối đa {AUDIO_CAPTION_MAX} ký tự (hiện "
+                f"{caption}): nội dung đã nằm trong tệp âm thanh. Hãy rút ngắn phần chữ, hoặc chọn hình thức "
+                "bản tin ký tự để hệ thống đọc văn bản.",
+                field="text",
+            )
         if data.form == "text" and not (data.text or "").strip():
             raise Invalid("Bản tin ký tự cần có nội dung (text) không để trống.", field="text")
         if data.form != "text" and not data.media:
@@ -142,6 +173,12 @@ class BulletinService:
             raise Invalid(
                 "Thời hạn kết thúc (valid_until) phải sau thời điểm bắt đầu (valid_from).",
                 field="valid_until",
+            )
+        if data.priority == "emergency" and data.sensitive:
+            raise Invalid(
+                "Bản tin khẩn cấp được phát ngay (Điều 8.1), không chờ kiểm duyệt: bỏ đánh dấu nhạy cảm, "
+                "hoặc gửi dưới dạng bản tin ưu tiên để được kiểm duyệt trước khi phát.",
+                field="sensitive",
             )
         if data.after_interrupt not in AFTER_INTERRUPT:
             raise Invalid(
@@ -171,6 +208,61 @@ class BulletinService:
                 )
             origin = data.origin
         return origin
+
+    def _check_plays(  # noqa: PLR0917 - the bulletin's fields the check reads
+        self,
+        sess: Session,
+        priority: str,
+        kinds: Iterable[str],
+        plays_per_day: int,
+        targets: Iterable[str],
+        valid_from: datetime | None,
+    ) -> None:
+        """A radio bulletin plays at most once per window, so not more often than its target communes have
+        windows on its first day (the most any of them has: one with fewer gets fewer plays, and its chair
+        sees why). An LED board shows its bulletins in rotation (plays_per_day unused); an emergency is not
+        bound by windows (`repeat` says how often)."""
+        if priority == "emergency" or "radio" not in kinds:
+            return
+        targets = list(targets)
+        now = self.ctx.now()
+        day = max(valid_from or now, now).astimezone(self.ctx.tz).date()
+        table = self.windows.table(sess)
+        best: tuple[int, str, tuple[str, ...]] | None = None
+        for leaf in self.areas.leaves_under(targets):
+            windows = table.resolve(leaf, "radio", day).windows
+            n = windows_per_day("radio", windows)
+            if best is None or n > best[0]:
+                best = (n, leaf, windows)
+        if best is None or plays_per_day <= best[0]:
+            return
+        n, leaf, windows = best
+        where = "xã nhận" if targets == [leaf] else "địa bàn nhận"
+        raise Invalid(
+            f"Ngày {day:%d/%m/%Y}, {where} có nhiều nhất {n} khung giờ phát cho {KIND_VI['radio']} "
+            f"({', '.join(windows)}) và mỗi khung phát một bản tin nhiều nhất một lần: số lần phát mỗi ngày "
+            f"tối đa {n}, không phải {plays_per_day}.",
+            field="plays_per_day",
+        )
+
+    def check_plays(self, data: BulletinInput) -> None:
+        """The plays-per-day check on an editor's input (in its own read; callers run it in a thread)."""
+        with self.ctx.db.session() as sess:
+            self._check_plays(
+                sess, data.priority, data.kinds, data.plays_per_day, data.targets, data.valid_from
+            )
+
+    def _check_not_ended(self, valid_until: datetime | None) -> None:
+        """A bulletin whose validity already ended cannot be submitted (it would never air)."""
+        now = self.ctx.now()
+        if valid_until is not None and valid_until <= now:
+            ended = valid_until.astimezone(self.ctx.tz)
+            raise Invalid(
+                f"Thời hạn hiệu lực đã hết lúc {ended:%H:%M} ngày {ended:%d/%m/%Y} (giờ địa phương), trước "
+                "thời điểm gửi duyệt, nên bản tin sẽ không được phát. Hãy sửa thời hạn kết thúc "
+                "(valid_until) thành một thời điểm sau bây giờ.",
+                field="valid_until",
+            )
 
     def _check_media(self, sess: Session, data: BulletinInput) -> Media | None:
         if data.subtitles:
@@ -202,6 +294,9 @@ class BulletinService:
     async def create(self, actor: Actor, data: BulletinInput, *, submit: bool = True) -> dict[str, Any]:
         """Check, speak (text, when submitted) and save in one transaction; the database part in a thread."""
         origin = self.validate(actor, data)
+        if submit:
+            self._check_not_ended(data.valid_until)
+        await asyncio.to_thread(self.check_plays, data)
         speech = await self.speech.speak(data.text or "") if submit and data.form == "text" else None
         return await asyncio.to_thread(self._create_tx, actor, data, origin, speech, submit=submit)
 
@@ -232,7 +327,7 @@ class BulletinService:
             self.ctx.audit(
                 sess, actor, "bulletin.create", b.id, detail={"status": b.status, "title": b.title}
             )
-            return self._dict(sess, b)
+            return self._dict(sess, b, actor=actor)
 
     def _apply(self, b: Bulletin, data: BulletinInput, origin: str, now: datetime) -> None:
         b.title, b.priority, b.form, b.origin = data.title.strip(), data.priority, data.form, origin
@@ -301,13 +396,19 @@ class BulletinService:
     def _submit_check(self, actor: Actor, bulletin_id: str) -> tuple[str | None, str]:
         with self.ctx.tx(actor) as sess:
             b = self._load(sess, bulletin_id)
-            self._require_targets(actor, "bulletin.create", b)
-            if b.status not in ("draft", "rejected"):
-                raise Conflict(
-                    f"Bản tin đang ở trạng thái '{STATUS_VI[b.status]}', không gửi duyệt được.",
-                    field="status",
-                )
+            self._check_submit(actor, b)
+            self._check_not_ended(b.valid_until)
+            # a draft saved before the windows changed
+            self._check_plays(sess, b.priority, b.kinds, b.plays_per_day, b.target_paths, b.valid_from)
             return b.text, b.form
+
+    def _check_submit(self, actor: Actor, b: Bulletin) -> None:
+        self._require_targets(actor, "bulletin.create", b)
+        if b.status not in ("draft", "rejected"):
+            raise Conflict(
+                f"Bản tin đang ở trạng thái '{STATUS_VI[b.status]}', không gửi duyệt được.",
+                field="status",
+            )
 
     def _submit_tx(self, actor: Actor, bulletin_id: str, speech: Any) -> dict[str, Any]:
         now = self.ctx.now()
@@ -317,22 +418,39 @@ class BulletinService:
                 raise Conflict("Bản tin vừa được người khác thay đổi; hãy tải lại.", field="status")
             self._submit(sess, actor, b, speech, now)
             self.ctx.audit(sess, actor, "bulletin.submit", b.id, detail={"status": b.status})
-            return self._dict(sess, b)
+            return self._dict(sess, b, actor=actor)
 
     async def edit(self, actor: Actor, bulletin_id: str, data: BulletinInput) -> dict[str, Any]:
         """A new version; a bulletin already submitted is spoken again and stays in its queue."""
         origin = self.validate(actor, data)
-        seen = await asyncio.to_thread(self._edit_check, actor, bulletin_id)
+        seen = await asyncio.to_thread(self._edit_check, actor, bulletin_id, data)
         resubmit = seen[0] in ("submitted", "in_review")
+        if resubmit:
+            self._check_not_ended(data.valid_until)
+        await asyncio.to_thread(self.check_plays, data)
         speech = await self.speech.speak(data.text or "") if resubmit and data.form == "text" else None
         return await asyncio.to_thread(self._edit_tx, actor, bulletin_id, data, origin, seen, speech)
 
-    def _edit_check(self, actor: Actor, bulletin_id: str) -> tuple[str, int]:
+    def _edit_check(self, actor: Actor, bulletin_id: str, data: BulletinInput) -> tuple[str, int]:
         with self.ctx.tx(actor) as sess:
             b = self._load(sess, bulletin_id)
             self._require_targets(actor, "bulletin.create", b)
             self._editable(b)
+            self._check_keeps_mark(actor, b, data)
             return b.status, b.version
+
+    @staticmethod
+    def _check_keeps_mark(actor: Actor, b: Bulletin, data: BulletinInput) -> None:
+        """Art. 14.5: an edit never clears the sensitive mark (whoever saves a version is an author); a
+        reviewer who wrote none of it clears it with 'unflag', with a reason."""
+        if b.sensitive and not data.sensitive:
+            raise deny(
+                "bulletin.unflag",
+                b.id,
+                "Bản tin đã được đánh dấu nhạy cảm; chỉ người kiểm duyệt (không phải người viết) được bỏ "
+                "đánh dấu, bằng thao tác 'Bỏ đánh dấu nhạy cảm'. Hãy giữ ô 'Nội dung nhạy cảm' "
+                "(sensitive: true) khi sửa, hoặc đề nghị người kiểm duyệt xem xét.",
+            )
 
     def _edit_tx(  # noqa: PLR0917 - one transaction's inputs, called from edit() only
         self,
@@ -352,6 +470,7 @@ class BulletinService:
                 raise Conflict(
                     "Bản tin vừa được người khác thay đổi; hãy tải lại rồi sửa tiếp.", field="status"
                 )
+            self._check_keeps_mark(actor, b, data)
             m = self._check_media(sess, data)
             b.version += 1
             # a colleague's edit keeps where the bulletin comes from unless origin is given (and checked)
@@ -363,7 +482,7 @@ class BulletinService:
             elif b.status == "rejected":
                 b.status = "draft"
             self.ctx.audit(sess, actor, "bulletin.edit", b.id, detail={"version": b.version})
-            return self._dict(sess, b)
+            return self._dict(sess, b, actor=actor)
 
     @staticmethod
     def _editable(b: Bulletin) -> None:
@@ -375,40 +494,53 @@ class BulletinService:
             )
 
     # --- decisions
+    def _check_approve(self, sess: Session, actor: Actor, b: Bulletin, *, via_review: bool = False) -> None:
+        """Why the actor may not approve (or, in review, sign off) this bulletin now: 409/403."""
+        if b.status in ("draft", "rejected"):
+            raise Conflict("Bản tin chưa được gửi duyệt (submit).", field="status")
+        if b.status not in ("submitted", "in_review"):
+            raise Conflict(
+                f"Bản tin đang ở trạng thái '{STATUS_VI[b.status]}', không duyệt được nữa.",
+                field="status",
+            )
+        if b.priority == "emergency":
+            self._require_targets(
+                actor,
+                "bulletin.emergency",
+                b,
+                "Bản tin khẩn cấp chỉ biên tập viên hoặc quản trị của địa bàn được phát.",
+            )
+        if b.status == "in_review":
+            self._require_targets(
+                actor,
+                "bulletin.review",
+                b,
+                "Bản tin nhạy cảm phải được người kiểm duyệt duyệt trước khi phát.",
+            )
+            self.review.check_signoff(sess, actor, b)
+        elif b.priority != "emergency":
+            self._require_targets(actor, "bulletin.review" if via_review else "bulletin.approve", b)
+            self.review.check_self_approval(sess, actor, b)
+
     def approve(self, actor: Actor, bulletin_id: str, *, via_review: bool = False) -> dict[str, Any]:
-        """Approve (the caller then publishes); who may approve depends on priority and sensitivity."""
+        """Approve (the caller then publishes), or for a sensitive bulletin sign it off: it is approved
+        with the last sign-off it needs and stays in review until then."""
         now = self.ctx.now()
         with self.ctx.tx(actor) as sess:
             b = self._load(sess, bulletin_id)
-            if b.status in ("draft", "rejected"):
-                raise Conflict("Bản tin chưa được gửi duyệt (submit).", field="status")
-            if b.status not in ("submitted", "in_review"):
-                raise Conflict(
-                    f"Bản tin đang ở trạng thái '{STATUS_VI[b.status]}', không duyệt được nữa.",
-                    field="status",
-                )
-            if b.priority == "emergency":
-                self._require_targets(
-                    actor,
-                    "bulletin.emergency",
-                    b,
-                    "Bản tin khẩn cấp chỉ biên tập viên hoặc quản trị của địa bàn được phát.",
-                )
+            self._check_approve(sess, actor, b, via_review=via_review)
             if b.status == "in_review":
-                self._require_targets(
-                    actor,
-                    "bulletin.review",
-                    b,
-                    "Bản tin nhạy cảm phải được người kiểm duyệt duyệt trước khi phát.",
-                )
+                if not self.review.sign_off(sess, actor, b):
+                    b.updated_at = now
+                    return self._dict(sess, b, actor=actor)
                 b.reviewed_by = actor.user_id
-            elif b.priority != "emergency":
-                self._require_targets(actor, "bulletin.review" if via_review else "bulletin.approve", b)
             b.status, b.approved_at, b.approved_by, b.updated_at = "approved", now, actor.user_id, now
             if b.valid_from is None:
                 b.valid_from = now
             if b.priority == "emergency" and b.valid_until is None:
                 b.valid_until = now + timedelta(seconds=self.ctx.config.programme.emergency_default_s)
+            if self.sendable is not None:
+                self.sendable(sess, b.id)  # too big for the devices: refused, rolled back, nothing sent
             self.ctx.audit(
                 sess,
                 actor,
@@ -416,56 +548,161 @@ class BulletinService:
                 b.id,
                 detail={"priority": b.priority, "targets": b.target_paths},
             )
-            return self._dict(sess, b)
+            return self._dict(sess, b, actor=actor)
+
+    def _check_reject(self, actor: Actor, b: Bulletin) -> None:
+        action = "bulletin.review" if b.status == "in_review" else "bulletin.approve"
+        if not (actor.may("bulletin.review") or actor.may("bulletin.approve")):
+            raise deny(action, b.id, "Vai trò này không được từ chối bản tin.")
+        if b.status == "in_review":  # only a reviewer turns back a sensitive bulletin
+            self._require_targets(actor, action, b, "Bản tin nhạy cảm chỉ người kiểm duyệt được từ chối.")
+        else:
+            self._require_targets(actor, action if actor.may(action) else "bulletin.review", b)
+        if b.status not in ("submitted", "in_review"):
+            raise Conflict(
+                f"Chỉ từ chối được bản tin đang chờ duyệt (hiện: {STATUS_VI[b.status]}).", field="status"
+            )
 
     def reject(self, actor: Actor, bulletin_id: str, reason: str) -> dict[str, Any]:
         if not (reason or "").strip():
             raise Invalid("Cần ghi lý do từ chối.", field="reason")
+        check_len(reason, REASON_MAX, "reason", "Lý do")
         with self.ctx.tx(actor) as sess:
             b = self._load(sess, bulletin_id)
-            action = "bulletin.review" if b.status == "in_review" else "bulletin.approve"
-            if not (actor.may("bulletin.review") or actor.may("bulletin.approve")):
-                raise deny(action, b.id, "Vai trò này không được từ chối bản tin.")
-            self._require_targets(actor, action if actor.may(action) else "bulletin.review", b)
-            if b.status not in ("submitted", "in_review"):
-                raise Conflict(
-                    f"Chỉ từ chối được bản tin đang chờ duyệt (hiện: {STATUS_VI[b.status]}).", field="status"
-                )
+            self._check_reject(actor, b)
             b.status, b.rejected_reason, b.updated_at = "rejected", reason.strip(), self.ctx.now()
             self.ctx.audit(sess, actor, "bulletin.reject", b.id, detail={"reason": reason.strip()})
-            return self._dict(sess, b)
+            return self._dict(sess, b, actor=actor)
+
+    def _check_flag(self, actor: Actor, b: Bulletin) -> None:
+        if not (actor.may("bulletin.create") or actor.may("bulletin.review")):
+            raise deny("bulletin.flag", b.id, "Vai trò này không đánh dấu được bản tin nhạy cảm.")
+        action = "bulletin.review" if actor.may("bulletin.review") else "bulletin.create"
+        self._require_targets(actor, action, b)
+        if b.sensitive:
+            raise Conflict("Bản tin đã được đánh dấu nhạy cảm.", field="sensitive")
+        if b.status not in ("draft", "rejected", "submitted") or b.priority == "emergency":
+            raise Conflict(
+                f"Chỉ đánh dấu nhạy cảm được bản tin chưa duyệt (hiện: {STATUS_VI[b.status]}); bản tin đã "
+                "duyệt mà có vấn đề thì thu hồi.",
+                field="status",
+            )
+
+    def flag(self, actor: Actor, bulletin_id: str, reason: str = "") -> dict[str, Any]:
+        """Mark a bulletin sensitive (editors, reviewers): one waiting for approval goes to review."""
+        check_len(reason, REASON_MAX, "reason", "Lý do")
+        with self.ctx.tx(actor) as sess:
+            b = self._load(sess, bulletin_id)
+            self._check_flag(actor, b)
+            b.sensitive, b.updated_at = True, self.ctx.now()
+            if b.status == "submitted":
+                b.status = "in_review"
+            self.ctx.audit(
+                sess, actor, "bulletin.flag", b.id, detail={"reason": reason.strip(), "status": b.status}
+            )
+            return self._dict(sess, b, actor=actor)
+
+    def _check_unflag(self, sess: Session, actor: Actor, b: Bulletin) -> None:
+        self._require_targets(
+            actor,
+            "bulletin.review",
+            b,
+            "Chỉ người kiểm duyệt của địa bàn được bỏ đánh dấu nhạy cảm của bản tin.",
+        )
+        if actor.user_id is None or actor.user_id in self.review.authors(sess, b):
+            raise deny(
+                "bulletin.unflag",
+                b.id,
+                "Người viết bản tin không tự bỏ đánh dấu nhạy cảm được; cần người kiểm duyệt khác.",
+            )
+        if not b.sensitive:
+            raise Conflict("Bản tin không có đánh dấu nhạy cảm.", field="sensitive")
+        if b.status not in EDITABLE:
+            raise Conflict(
+                f"Bản tin đang ở trạng thái '{STATUS_VI[b.status]}'; chỉ bỏ đánh dấu trước khi duyệt.",
+                field="status",
+            )
+
+    def unflag(self, actor: Actor, bulletin_id: str, reason: str) -> dict[str, Any]:
+        """A reviewer clears the sensitive mark (audited, with a reason): in review -> submitted."""
+        if not (reason or "").strip():
+            raise Invalid("Cần ghi lý do bỏ đánh dấu nhạy cảm.", field="reason")
+        check_len(reason, REASON_MAX, "reason", "Lý do")
+        with self.ctx.tx(actor) as sess:
+            b = self._load(sess, bulletin_id)
+            self._check_unflag(sess, actor, b)
+            b.sensitive, b.updated_at = False, self.ctx.now()
+            if b.status == "in_review":
+                b.status = "submitted"
+            self.ctx.audit(
+                sess, actor, "bulletin.unflag", b.id, detail={"reason": reason.strip(), "status": b.status}
+            )
+            return self._dict(sess, b, actor=actor)
+
+    def _actions(self, sess: Session, actor: Actor, b: Bulletin) -> list[str]:
+        """The actions the actor may take on the bulletin now: the same checks the actions make."""
+        checks = {
+            "edit": lambda: (self._require_targets(actor, "bulletin.create", b), self._editable(b)),
+            "submit": lambda: self._check_submit(actor, b),
+            "approve": lambda: self._check_approve(sess, actor, b) if b.status == "submitted" else self._no(),
+            "signoff": lambda: self._check_approve(sess, actor, b) if b.status == "in_review" else self._no(),
+            "reject": lambda: self._check_reject(actor, b),
+            "flag": lambda: self._check_flag(actor, b),
+            "unflag": lambda: self._check_unflag(sess, actor, b),
+            "recall": lambda: self._check_recall(actor, b) if b.priority != "emergency" else self._no(),
+            "cancel": lambda: self._check_cancel(actor, b),
+        }
+        out = []
+        for name in ACTIONS:
+            try:
+                checks[name]()
+            except (Forbidden, Conflict, Invalid):
+                continue
+            out.append(name)
+        return out
+
+    @staticmethod
+    def _no() -> None:
+        raise Conflict("not applicable")
 
     def recall(self, actor: Actor, bulletin_id: str, reason: str) -> dict[str, Any]:
         if not (reason or "").strip():
             raise Invalid("Cần ghi lý do thu hồi.", field="reason")
+        check_len(reason, REASON_MAX, "reason", "Lý do")
         now = self.ctx.now()
         with self.ctx.tx(actor) as sess:
             b = self._load(sess, bulletin_id)
-            self._require_targets(
-                actor, "bulletin.emergency" if b.priority == "emergency" else "bulletin.recall", b
-            )
-            if b.status not in ("approved", "on_air"):
-                raise Conflict(
-                    f"Chỉ thu hồi được bản tin đã duyệt (hiện: {STATUS_VI[b.status]}).", field="status"
-                )
+            self._check_recall(actor, b)
             b.status, b.recalled_at, b.recall_reason, b.updated_at = "recalled", now, reason.strip(), now
             self.ctx.audit(sess, actor, "bulletin.recall", b.id, detail={"reason": reason.strip()})
-            return self._dict(sess, b)
+            return self._dict(sess, b, actor=actor)
+
+    def _check_recall(self, actor: Actor, b: Bulletin) -> None:
+        self._require_targets(
+            actor, "bulletin.emergency" if b.priority == "emergency" else "bulletin.recall", b
+        )
+        if b.status not in ("approved", "on_air"):
+            raise Conflict(
+                f"Chỉ thu hồi được bản tin đã duyệt (hiện: {STATUS_VI[b.status]}).", field="status"
+            )
+
+    def _check_cancel(self, actor: Actor, b: Bulletin) -> None:
+        if b.priority != "emergency":
+            raise Invalid("Chỉ hủy được bản tin khẩn cấp; bản tin khác hãy thu hồi.", field="id")
+        self._require_targets(actor, "bulletin.emergency", b)
+        if b.status not in ("approved", "on_air"):
+            raise Conflict(
+                f"Bản tin khẩn cấp không còn hiệu lực (hiện: {STATUS_VI[b.status]}).", field="status"
+            )
 
     def cancel_alert(self, actor: Actor, bulletin_id: str) -> dict[str, Any]:
         now = self.ctx.now()
         with self.ctx.tx(actor) as sess:
             b = self._load(sess, bulletin_id)
-            if b.priority != "emergency":
-                raise Invalid("Chỉ hủy được bản tin khẩn cấp; bản tin khác hãy thu hồi.", field="id")
-            self._require_targets(actor, "bulletin.emergency", b)
-            if b.status not in ("approved", "on_air"):
-                raise Conflict(
-                    f"Bản tin khẩn cấp không còn hiệu lực (hiện: {STATUS_VI[b.status]}).", field="status"
-                )
+            self._check_cancel(actor, b)
             b.status, b.cancelled_at, b.updated_at = "cancelled", now, now
             self.ctx.audit(sess, actor, "alert.cancel", b.id)
-            return self._dict(sess, b)
+            return self._dict(sess, b, actor=actor)
 
     # --- reading
     def get(self, actor: Actor, bulletin_id: str) -> dict[str, Any]:
@@ -474,7 +711,7 @@ class BulletinService:
             b = self._load(sess, bulletin_id)
             if not any(actor.sees(t) for t in b.target_paths):
                 raise NotFound(f"Không có bản tin '{bulletin_id}'.", field="id")
-            d = self._dict(sess, b)
+            d = self._dict(sess, b, actor=actor)
             d["versions"] = self._versions(sess, b.id)
             d["recall_confirmations"] = [
                 {"device_id": r.device_id, "confirmed_at": r.confirmed_at.isoformat()}
@@ -557,7 +794,9 @@ class BulletinService:
                         out[b.id] = b.title
         return out
 
-    def _dict(self, sess: Session, b: Bulletin, *, light: bool = False) -> dict[str, Any]:
+    def _dict(
+        self, sess: Session, b: Bulletin, *, light: bool = False, actor: Actor | None = None
+    ) -> dict[str, Any]:
         d = {
             "id": b.id,
             "status": effective_status(b, self.ctx.now()),
@@ -575,6 +814,9 @@ class BulletinService:
         }
         d["status_label"] = STATUS_VI.get(d["status"], d["status"])
         if not light:
+            d["review"] = self.review.state(sess, b) if b.sensitive else None
+            if actor is not None:
+                d["actions"] = self._actions(sess, actor, b)
             creator = sess.get(User, b.created_by) if b.created_by else None
             d["created_by"] = creator.username if creator else None
             sp = sess.scalar(select(Speech).where(Speech.bulletin_id == b.id, Speech.version == b.version))

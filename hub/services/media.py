@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from hub.services.base import Context, require
 from hub.services.webvtt import check_webvtt
 
 FFPROBE_TIMEOUT_S = 20
+DECODE_TIMEOUT_S = 300  # decoding an hour of MP3 takes seconds; a long 1080p video on a slow hub, minutes
 IMAGE_FORMATS = {"png_pipe": "image/png", "jpeg_pipe": "image/jpeg", "webp_pipe": "image/webp"}
 AUDIO_MIME = {
     "mp3": "audio/mpeg",
@@ -81,6 +83,65 @@ def _ffprobe(path: Path) -> dict[str, Any]:
         return json.loads(out.stdout or b"{}") if out.returncode == 0 else {}
     except json.JSONDecodeError:
         return {}
+
+
+def _decode(path: Path) -> tuple[int, str]:
+    """Decode every audio and video frame (to nothing): the decoded length in ms and ffmpeg's first error.
+
+    ffprobe reads headers only: an MP3 cut to its first 2 KB still announces the whole file's duration,
+    a WAV its header's. Only decoding shows what will actually play."""
+    try:
+        out = subprocess.run(
+            [
+                "ffmpeg",
+                "-nostdin",
+                "-v",
+                "error",
+                "-i",
+                str(path),
+                "-map",
+                "0:a?",
+                "-map",
+                "0:v?",
+                "-f",
+                "null",
+                "-progress",
+                "pipe:1",
+                "-nostats",
+                "-",
+            ],
+            capture_output=True,
+            timeout=DECODE_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise _bad(
+            f"Không giải mã hết được tệp trong {DECODE_TIMEOUT_S} giây; hãy dùng tệp ngắn hơn."
+        ) from None
+    decoded_us = 0
+    for line in out.stdout.decode("ascii", "replace").splitlines():
+        key, _, value = line.partition("=")
+        if key == "out_time_us" and value.strip().lstrip("-").isdigit():
+            decoded_us = max(decoded_us, int(value))
+    errors = out.stderr.decode("utf-8", "replace").strip().splitlines()
+    if errors:  # "[mp3float @ 0x55d0c8] Header missing" -> "Header missing"
+        return decoded_us // 1000, re.sub(r"^\[[^\]]*\]\s*", "", errors[0])[:200]
+    return decoded_us // 1000, f"ffmpeg exit {out.returncode}" if out.returncode else ""
+
+
+def _check_decoded(path: Path, kind: str, announced_ms: int) -> int:
+    """The real duration of a file that decodes whole; bad_media if it is broken or cut short."""
+    decoded_ms, error = _decode(path)
+    if error:
+        raise _bad(
+            f"Tệp {KIND_VI[kind]} bị hỏng, không giải mã trọn được ({error}); hãy xuất lại tệp từ bản gốc."
+        )
+    if kind != "image" and decoded_ms < announced_ms * 0.9 - 500:
+        raise _bad(
+            f"Tệp {KIND_VI[kind]} bị cắt: đầu tệp ghi {announced_ms / 1000:.1f} giây nhưng chỉ giải mã được "
+            f"{decoded_ms / 1000:.1f} giây; hãy tải lên tệp đầy đủ."
+        )
+    return decoded_ms
 
 
 def _image(v: dict[str, Any], fmt_name: str, limits: MediaConfig) -> Probe:
@@ -154,14 +215,18 @@ def probe(path: Path, limits: MediaConfig | None = None) -> Probe:
         duration_ms = 0
     if video:
         if fmt_name.endswith("_pipe") or fmt_name in ("image2", "gif", "bmp"):
-            return _image(video[0], fmt_name, limits)
-        return _video(video[0], audio, fmt, duration_ms, limits)
+            image = _image(video[0], fmt_name, limits)
+            _check_decoded(path, "image", 0)
+            return image
+        checked = _video(video[0], audio, fmt, duration_ms, limits)
+        return replace(checked, duration_ms=_check_decoded(path, "video", duration_ms))
     if duration_ms <= 0:
         raise _bad("Tệp âm thanh không có thời lượng.")
     if duration_ms > limits.max_audio_s * 1000:
         raise _bad(f"Tệp âm thanh dài quá {limits.max_audio_s // 60} phút; hãy cắt ngắn.")
     mime = AUDIO_MIME.get(fmt_name) or ("audio/wav" if "wav" in fmt_name else "audio/mpeg")
-    return Probe("audio", mime, duration_ms)
+    # the decoded length is the one that plays (a VBR MP3 without a header may announce less)
+    return Probe("audio", mime, _check_decoded(path, "audio", duration_ms))
 
 
 class MediaService:

@@ -20,7 +20,19 @@ from hub.models import Bulletin, Device, Media, Play, ProgrammeChoice, Speech
 from hub.roles import Actor
 from hub.services.areas import AreaService
 from hub.services.base import Context, require
-from protocol.messages import BulletinInfo, MediaRef, ProgrammeBody, ProgrammeDay, ProgrammeItem, Repeat
+from hub.services.choices import DECLINED_VI, MAX_IDS, Choices, ChoiceService, load_choices
+from hub.services.windows import WindowService
+from playlists.window_sets import WindowTable, crosses_midnight, day_spans, legacy_labels
+from protocol.messages import (
+    ORIGINS,
+    BulletinInfo,
+    MediaRef,
+    ProgrammeBody,
+    ProgrammeDay,
+    ProgrammeItem,
+    Repeat,
+    WindowSpan,
+)
 
 LIVE_STATUSES = ("approved", "on_air")
 # Why a bulletin for this commune is not in its programme, before the engine is even asked (chair's screen).
@@ -141,9 +153,20 @@ def load_snaps(
 @dataclass
 class Snapshot:
     snaps: list[Snap]
-    choices: dict[tuple[str, str, str], ProgrammeChoice]  # (area, date, kind|'*')
+    choices: dict[tuple[str, str, str], ProgrammeChoice]  # (area, date, kind|'*'): the chair's order
     recalled: list[Snap]
+    normal: Choices = field(default_factory=Choices)  # the chair's choices of normal bulletins
+    windows: WindowTable = field(default_factory=WindowTable)
     engine_cache: dict[tuple[str, str], Any] = field(default_factory=dict)
+    days: engine.DayCache = field(default_factory=engine.DayCache)
+    _by_kind: dict[str, list[Any]] = field(default_factory=dict)
+
+    def engine_bulletins(self, kind: str) -> list[Any]:
+        """Every live bulletin of `kind` (the prepared day holds the province's; compile_day picks the
+        commune's by target)."""
+        if kind not in self._by_kind:
+            self._by_kind[kind] = [self.engine_bulletin(s, kind) for s in self.snaps if kind in s.kinds]
+        return self._by_kind[kind]
 
     def engine_bulletin(self, s: Snap, kind: str) -> Any:
         key = (s.id, kind)
@@ -168,16 +191,18 @@ class Snapshot:
 
 
 class ProgrammeService:
-    def __init__(self, ctx: Context, areas: AreaService) -> None:
+    def __init__(self, ctx: Context, areas: AreaService, windows: WindowService | None = None) -> None:
         self.ctx = ctx
         self.areas = areas
+        self.windows = windows or WindowService(ctx, areas)
 
     def days(self) -> list[date]:
         today = self.ctx.local_now().date()
         return [today + timedelta(days=i) for i in range(self.ctx.config.programme.days_ahead)]
 
     def snapshot(self, sess: Session, dates: list[date] | None = None) -> Snapshot:
-        dates = dates or self.days()
+        # yesterday too: its window crossing midnight may still be open (body() then sends that day)
+        dates = dates or [self.days()[0] - timedelta(days=1), *self.days()]
         keys = [d.isoformat() for d in dates]
         choices = {
             (c.area_path, c.date, c.kind): c
@@ -190,28 +215,52 @@ class ProgrammeService:
             )
         )
         recalled = load_snaps(sess, ids=recalled_ids) if recalled_ids else []
-        return Snapshot(load_snaps(sess), choices, recalled)
+        return Snapshot(
+            load_snaps(sess),
+            choices,
+            recalled,
+            normal=load_choices(sess, keys),
+            windows=self.windows.table(sess),
+        )
 
     def compile(self, snap: Snapshot, area: str, kind: str, day: date) -> dict[str, Any]:
-        """One commune/kind/day: issue 3's result plus windows."""
-        relevant = [s for s in snap.snaps if kind in s.kinds and s.covers(area)]
+        """One commune/kind/day: issue 3's result plus the windows in force (Art. 10)."""
+        tz = self.ctx.config.timezone
+        windows = snap.windows.resolve(area, kind, day).windows
+        prepared = snap.days.get(kind, day, windows, tz, snap.engine_bulletins(kind))
         choice = snap.choice(area, day.isoformat(), kind)
-        selection = list(choice.selection or []) if choice and choice.selection is not None else []
         order = list(choice.order or []) if choice else []
-        auto = self.ctx.config.programme.auto_normal_until_chosen and (
-            choice is None or choice.selection is None
-        )
-        return engine.compile_day(
+        return engine.compile_prepared(
+            prepared,
             area=area,
-            kind=kind,
-            day=day,
-            bulletins=[snap.engine_bulletin(s, kind) for s in relevant],
-            selection=selection,
+            selection=self.selection(snap, area, kind, day),
             order=order,
-            auto_normal=auto,
             gap_s=self.ctx.config.programme.gap_s,
-            tz=self.ctx.config.timezone,
         )
+
+    @staticmethod
+    def selection(snap: Snapshot, area: str, kind: str, day: date) -> list[str]:
+        """The normal bulletins the chair (or the commune's standing rule) chose for that day and kind, by
+        rank: origin from the top down, then approval time (Art. 8.3: nothing else airs)."""
+        if area not in snap.normal.areas:  # no decision, no rule: no normal bulletin (most communes)
+            return []
+        key = day.isoformat()
+        chosen = [
+            s
+            for s in snap.snaps
+            if s.priority == "normal"
+            and kind in s.kinds
+            and s.covers(area)
+            and snap.normal.decide(area, s.id, s.origin, kind, key)[0]
+        ]
+        chosen.sort(
+            key=lambda s: (
+                ORIGINS.index(s.origin) if s.origin in ORIGINS else len(ORIGINS),
+                s.approved_at.isoformat() if s.approved_at else "",
+                s.id,
+            )
+        )
+        return [s.id for s in chosen]
 
     def active_emergencies(self, snap: Snapshot, area: str, kind: str) -> list[Snap]:
         now = self.ctx.now()
@@ -229,7 +278,12 @@ class ProgrammeService:
         """The retained programme of one commune and kind (contract.md)."""
         by_id = {s.id: s for s in snap.snaps}
         days, used = [], set()
-        for d in self.days():
+        dates = self.days()
+        yesterday = dates[0] - timedelta(days=1)
+        if any(crosses_midnight(w) for w in snap.windows.resolve(area, kind, yesterday).windows):
+            # after midnight, yesterday's window crossing midnight is still open: its plays stay on air
+            dates.insert(0, yesterday)
+        for d in dates:
             res = self.compile(snap, area, kind, d)
             items = [
                 ProgrammeItem(
@@ -242,7 +296,20 @@ class ProgrammeService:
                 for p in res["programme"]
             ]
             used.update(i.bulletin_id for i in items)
-            days.append(ProgrammeDay(date=d.isoformat(), windows=res["windows"], items=items))
+            spans = [
+                WindowSpan(w.label, w.start.isoformat(), w.end.isoformat())
+                for w in day_spans(d, res["windows"], self.ctx.config.timezone)
+            ]
+            # `windows` keeps the shape agents of the previous release parse (no window crossing
+            # midnight); `window_spans` is what agents use now (docs/PROTOCOL.md, Windows)
+            days.append(
+                ProgrammeDay(
+                    date=d.isoformat(),
+                    windows=list(legacy_labels(res["windows"])),
+                    items=items,
+                    window_spans=spans,
+                )
+            )
         emergencies = self.active_emergencies(snap, area, kind)
         used.update(e.id for e in emergencies)
         infos = [by_id[b].info(kind) for b in sorted(used) if b in by_id]
@@ -271,17 +338,51 @@ class ProgrammeService:
             res = self.compile(snap, area, kind, day)
             titles = {s.id: s for s in snap.snaps}
             choice = snap.choice(area, day.isoformat(), kind)
+            in_force = self.windows.in_force(snap.windows, area, kind, day)
             not_live = self._not_live(sess, actor, area, kind, day)
             reports, devices = self._reports(sess, area, kind, day)
+            choices = ChoiceService(self.ctx, self.areas)
+            standing = choices.rules_in(sess, area)
+            waiting = choices.waiting_in(sess, area)
 
         def t(bid: str) -> str:
             return titles[bid].title if bid in titles else ""
+
+        key = day.isoformat()
+        normal: dict[str, dict[str, Any]] = {}
+        for s in titles.values():
+            if s.priority == "normal" and kind in s.kinds and s.covers(area):
+                on, why = snap.normal.decide(area, s.id, s.origin, kind, key)
+                normal[s.id] = {"chosen": on, "by": why}
+        unscheduled = []
+        for u in res["unscheduled"]:
+            d = normal.get(u["bulletin_id"])
+            declined = u["reason"] == "not_selected" and d is not None and d["by"] in DECLINED_VI
+            unscheduled.append(
+                {**u, "reason": "declined", "detail": DECLINED_VI[d["by"]]} if declined and d else u
+            )
+        # priority bulletins approved after the chair saved the order: placed by rank, shown as new
+        order = list(choice.order or []) if choice else []
+        new = sorted(
+            s.id
+            for s in titles.values()
+            if choice is not None
+            and choice.order is not None
+            and s.priority == "priority"
+            and s.id not in order
+            and s.approved_at is not None
+            and s.approved_at > choice.updated_at
+            and kind in s.kinds
+            and s.covers(area)
+        )
 
         return {
             "area": area,
             "kind": kind,
             "date": day.isoformat(),
             "windows": res["windows"],
+            "windows_source": in_force["source"],  # Art. 10: the commune's own, its district's, ...
+            "windows_rule": in_force["rule"],
             "programme": [
                 {
                     **p,
@@ -298,12 +399,17 @@ class ProgrammeService:
                     "title": t(u["bulletin_id"]),
                     "priority": titles[u["bulletin_id"]].priority if u["bulletin_id"] in titles else None,
                 }
-                for u in res["unscheduled"]
+                for u in unscheduled
             ],
             # on air with fewer plays than plays_per_day (radio), and why
             "short": [{**s, "title": t(s["bulletin_id"])} for s in res.get("short", [])],
-            "order": list(choice.order or []) if choice else [],
-            "selection": list(choice.selection) if choice and choice.selection is not None else None,
+            "order": order,
+            "new": new,
+            # Art. 8.3: the normal bulletins that air, and what decided (day, validity, standing, waiting)
+            "selection": [b for b, d in normal.items() if d["chosen"]],
+            "choices": normal,
+            "standing": [{"origin": o, "kind": k} for o, k in standing],
+            "waiting": waiting,
             "not_live": not_live,
         }
 
@@ -313,9 +419,7 @@ class ProgrammeService:
         """What this commune's devices of `kind` reported for the day's scheduled plays: outcomes counted
         per (bulletin, scheduled start), and how many such devices there are."""
         start = datetime.combine(day, time(0), self.ctx.tz)
-        ids = list(
-            sess.scalars(select(Device.id).where(Device.area_path == area, Device.kind == kind))
-        )
+        ids = list(sess.scalars(select(Device.id).where(Device.area_path == area, Device.kind == kind)))
         out: dict[tuple[str, float], Counter[str]] = {}
         if ids:
             q = select(Play.bulletin_id, Play.scheduled_at, Play.outcome, Play.device_id).where(
@@ -370,44 +474,33 @@ class ProgrammeService:
             )
         return out
 
-    def set_choice(
-        self,
-        actor: Actor,
-        *,
-        area: str,
-        day: date,
-        kind: str = "*",
-        order: list[str] | None = None,
-        selection: list[str] | None = None,
+    def set_order(
+        self, actor: Actor, *, area: str, day: date, order: list[str], kind: str = "*"
     ) -> dict[str, Any]:
-        """A commune chair's order or selection for a day (the caller republishes)."""
+        """A commune chair's order of the priority bulletins for a day (Art. 8.2; the caller republishes)."""
         self.areas.get(area)
         require(actor, "programme.arrange", area, area=area)
         if not self.areas.is_leaf(area):
-            raise Invalid(
-                f"'{area}' không phải cấp xã; thứ tự và lựa chọn được đặt cho từng xã.", field="area"
-            )
+            raise Invalid(f"'{area}' không phải cấp xã; thứ tự được đặt cho từng xã.", field="area")
         if kind not in ("*", "radio", "led"):
             raise Invalid("kind phải là 'radio', 'led' hoặc bỏ trống (cả hai).", field="kind")
-        ids = order if order is not None else selection or []
-        fld = "order" if order is not None else "selection"
-        if len(set(ids)) != len(ids):
-            raise Invalid("Danh sách có bản tin lặp lại.", field=fld)
+        if len(order) > MAX_IDS:
+            raise Invalid(f"Danh sách quá dài ({len(order)} bản tin); tối đa {MAX_IDS}.", field="order")
+        if len(set(order)) != len(order):
+            raise Invalid("Danh sách có bản tin lặp lại.", field="order")
         with self.ctx.tx(actor) as sess:
-            live = {b.id: b for b in sess.scalars(select(Bulletin).where(Bulletin.id.in_(ids)))}
-            for bid in ids:
+            live = {b.id: b for b in sess.scalars(select(Bulletin).where(Bulletin.id.in_(order)))}
+            for bid in order:
                 b = live.get(bid)
                 if b is None or b.status not in LIVE_STATUSES:
-                    raise Invalid(f"Bản tin '{bid}' không có hoặc chưa được duyệt.", field=fld)
-                want = "priority" if order is not None else "normal"
-                if b.priority != want:
+                    raise Invalid(f"Bản tin '{bid}' không có hoặc chưa được duyệt.", field="order")
+                if b.priority != "priority":
                     raise Invalid(
-                        f"Bản tin '{bid}' là bản tin {b.priority}; danh sách này chỉ nhận bản tin "
-                        f"{'ưu tiên' if want == 'priority' else 'thông thường'}.",
-                        field=fld,
+                        f"Bản tin '{bid}' là bản tin {b.priority}; danh sách này chỉ nhận bản tin ưu tiên.",
+                        field="order",
                     )
                 if not any(area == t or area.startswith(t + "/") for t in b.target_paths):
-                    raise Invalid(f"Bản tin '{bid}' không gửi tới xã {area}.", field=fld)
+                    raise Invalid(f"Bản tin '{bid}' không gửi tới xã {area}.", field="order")
             row = sess.scalar(
                 select(ProgrammeChoice).where(
                     ProgrammeChoice.area_path == area,
@@ -417,27 +510,19 @@ class ProgrammeService:
             )
             if row is None:
                 row = ProgrammeChoice(
-                    area_path=area,
-                    date=day.isoformat(),
-                    kind=kind,
-                    order=None,
-                    selection=None,
-                    updated_at=self.ctx.now(),
+                    area_path=area, date=day.isoformat(), kind=kind, order=None, updated_at=self.ctx.now()
                 )
                 sess.add(row)
-            if order is not None:
-                row.order = list(order)
-            if selection is not None:
-                row.selection = list(selection)
+            row.order = list(order)
             row.updated_by, row.updated_at = actor.user_id, self.ctx.now()
             self.ctx.audit(
                 sess,
                 actor,
-                f"programme.{fld}",
+                "programme.order",
                 area,
-                detail={"date": day.isoformat(), "kind": kind, fld: ids},
+                detail={"date": day.isoformat(), "kind": kind, "order": order},
             )
-        return {"area": area, "date": day.isoformat(), "kind": kind, fld: ids}
+        return {"area": area, "date": day.isoformat(), "kind": kind, "order": order}
 
 
 def speech_for(sess: Session, bulletin_id: str, version: int) -> Speech | None:

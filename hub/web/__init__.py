@@ -9,8 +9,9 @@ from typing import Any
 
 from aiohttp import web
 
-from hub.web import auth, bulletins, devices, emergency, logs, programme, users
-from hub.web.core import HERE, JINJA, make_env
+from hub.limits import PAGE_ERROR
+from hub.web import auth, bulletins, devices, emergency, logs, programme, users, windows
+from hub.web.core import HERE, JINJA, make_env, plain_error_page
 
 __all__ = ["setup"]
 
@@ -23,7 +24,8 @@ def setup(app: web.Application, services: Any) -> None:
     """Mount the web pages on the hub's application (services are reached through the app)."""
     del services  # the handlers read them from the app (hub.api.framework.SERVICES), like the API does
     app[JINJA] = make_env()
+    app[PAGE_ERROR] = plain_error_page
     app.router.add_get("/", home)
-    for module in (auth, bulletins, emergency, programme, devices, logs, users):
+    for module in (auth, bulletins, emergency, programme, windows, devices, logs, users):
         module.install(app)
     app.router.add_static("/static/web", HERE / "static", append_version=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -13,8 +14,17 @@ from hub.web.core import LOGIN_CSRF_COOKIE, Req, new_login_csrf, page, render
 
 
 def _safe_next(value: str) -> str:
-    # Only local paths: an open redirect after login would be a phishing aid.
-    return value if value.startswith("/") and not value.startswith("//") and "\\" not in value else "/"
+    """Only a path on this hub: an open redirect after login would be a phishing aid. Browsers drop tabs
+    and newlines and read '\\' as '/', so '/<TAB>/evil' and '/\\evil' are other sites: those go to '/'."""
+    if (
+        not value.startswith("/")
+        or value.startswith("//")
+        or len(value) > 2000
+        or any(c == "\\" or ord(c) < 0x20 or ord(c) == 0x7F for c in value)
+    ):
+        return "/"
+    parts = urlsplit(value)
+    return value if not parts.scheme and not parts.netloc else "/"
 
 
 def _login_form(
@@ -37,7 +47,7 @@ def _login_form(
         httponly=True,
         samesite="Strict",
         path="/login",
-        secure=request.app[SERVICES].ctx.config.security.secure_cookies,
+        secure=request.app[SERVICES].ctx.config.cookies_secure,
     )  # type: ignore[attr-defined]
     return resp
 
@@ -84,7 +94,7 @@ async def login_post(request: web.Request) -> web.StreamResponse:
         samesite="Strict",
         path="/",
         max_age=services.ctx.config.security.session_ttl_s,
-        secure=services.ctx.config.security.secure_cookies,
+        secure=services.ctx.config.cookies_secure,
     )
     resp.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
     raise resp

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -20,8 +21,15 @@ def area_names(services: Any) -> dict[str, str]:
     return {p: a.name for p, a in services.areas.all().items()}
 
 
-def form_context(req: Req, f: BulletinForm) -> dict[str, Any]:
-    return {"f": f, "tree": req.services.areas.tree(req.actor.area_path), "names": area_names(req.services)}
+def form_context(req: Req, f: BulletinForm, *, marked: bool = False) -> dict[str, Any]:
+    """`marked`: the bulletin being edited is sensitive; an edit keeps the mark (a reviewer clears it on
+    the bulletin's page, Art. 14.5)."""
+    return {
+        "f": f,
+        "tree": req.services.areas.tree(req.actor.area_path),
+        "names": area_names(req.services),
+        "lock_sensitive": marked,
+    }
 
 
 @page
@@ -53,6 +61,7 @@ async def new_page(req: Req) -> web.StreamResponse:
 
 
 async def _save(req: Req, bulletin_id: str | None) -> web.StreamResponse:
+    marked = bulletin_id is not None and req.services.bulletins.get(req.actor, bulletin_id)["sensitive"]
     f = read_form(req)
     if f.v("priority") == "emergency":
         f.errors["priority"] = "Bản tin khẩn cấp được gửi từ trang Phát khẩn cấp."
@@ -69,7 +78,11 @@ async def _save(req: Req, bulletin_id: str | None) -> web.StreamResponse:
         except (Invalid, Conflict) as exc:
             field_error(f, exc)
     return req.render(
-        "bulletin_form.html", status=422, title="Viết bản tin", editing=bulletin_id, **form_context(req, f)
+        "bulletin_form.html",
+        status=422,
+        title="Viết bản tin",
+        editing=bulletin_id,
+        **form_context(req, f, marked=marked),
     )
 
 
@@ -86,7 +99,7 @@ async def edit_page(req: Req) -> web.StreamResponse:
         "bulletin_form.html",
         title="Sửa bản tin",
         editing=bid,
-        **form_context(req, BulletinForm.from_bulletin(b, req.services.ctx.tz)),
+        **form_context(req, BulletinForm.from_bulletin(b, req.services.ctx.tz), marked=b["sensitive"]),
     )
 
 
@@ -165,9 +178,13 @@ async def action(req: Req) -> web.StreamResponse:
     try:
         if what == "submit":
             await s.bulletins.submit(a, bid)
-        elif what == "approve":
+        elif what in ("approve", "signoff"):
             b = s.bulletins.get(a, bid)
             await (s.review(a, bid, "approve") if b["status"] == "in_review" else s.approve(a, bid))
+        elif what == "flag":
+            await asyncio.to_thread(s.bulletins.flag, a, bid, reason)
+        elif what == "unflag":
+            await asyncio.to_thread(s.bulletins.unflag, a, bid, reason)
         elif what == "reject":
             b = s.bulletins.get(a, bid)
             if b["status"] == "in_review":

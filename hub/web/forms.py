@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp.web_request import FileField
 
 from hub.errors import Invalid
+from hub.limits import check_date
 from hub.services import BulletinInput
 from hub.web.core import Req
 
@@ -132,10 +133,12 @@ def _when(f: BulletinForm, name: str, tz: Any) -> datetime | None:
     if not raw:
         return None
     try:
-        return datetime.fromisoformat(raw).replace(tzinfo=tz)
+        return check_date(datetime.fromisoformat(raw).replace(tzinfo=tz), name)
     except ValueError:
         f.errors[name] = "Cần ngày giờ dạng YYYY-MM-DDTHH:MM (giờ Việt Nam)."
-        return None
+    except Invalid as exc:
+        f.errors[name] = exc.message
+    return None
 
 
 def to_input(f: BulletinForm, tz: Any) -> BulletinInput | None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -12,7 +10,9 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from hub.errors import Invalid
+from hub.limits import check_date
 from hub.services.base import require
+from hub.spreadsheet import csv_bytes
 from hub.web.core import Req, page
 
 OUTCOME_VI = {"completed": "Phát trọn", "interrupted": "Bị ngắt", "skipped": "Bỏ qua", "failed": "Lỗi"}
@@ -23,7 +23,7 @@ def _day(raw: str) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        return check_date(date.fromisoformat(raw))
     except ValueError:
         raise Invalid(f"'{raw}' không phải ngày dạng YYYY-MM-DD.", field="date") from None
 
@@ -56,12 +56,6 @@ def _plays(req: Req, limit: int) -> tuple[list[dict[str, Any]], str, str, str, d
     return rows, error, device, bulletin, day
 
 
-def _cell(value: Any) -> str:
-    """A CSV cell a spreadsheet will not run: text starting with = + - @ is quoted as text."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @page
 async def plays_csv(req: Req) -> web.StreamResponse:
     """The same play log as the page, as CSV for a spreadsheet (UTF-8 with BOM: Excel reads Vietnamese)."""
@@ -75,46 +69,38 @@ async def plays_csv(req: Req) -> web.StreamResponse:
     def local(iso: str | None) -> str:
         return datetime.fromisoformat(iso).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") if iso else ""
 
-    out = io.StringIO()
-    w = csv.writer(out)
-    w.writerow(
-        [
-            "Bắt đầu",
-            "Kết thúc",
-            "Lịch phát",
-            "Thiết bị",
-            "Địa bàn",
-            "Mã bản tin",
-            "Bản tin",
-            "Kết quả",
-            "Khẩn cấp",
-            "Diễn tập",
-            "Ghi chú",
-        ]
-    )
-    for p in rows:
+    def row(p: dict[str, Any]) -> list[Any]:
         data = p.get("data") or {}
-        w.writerow(
-            [
-                _cell(x)
-                for x in (
-                    local(p["started_at"]),
-                    local(p["ended_at"]),
-                    local(p["scheduled_at"]),
-                    p["device_id"],
-                    areas.get(p["device_id"], ""),
-                    p["bulletin_id"],
-                    titles.get(p["bulletin_id"], ""),
-                    OUTCOME_VI.get(p["outcome"], p["outcome"]),
-                    "có" if p["emergency"] else "",
-                    "có" if p["exercise"] else "",
-                    data.get("detail") or "",
-                )
-            ]
-        )
+        return [
+            local(p["started_at"]),
+            local(p["ended_at"]),
+            local(p["scheduled_at"]),
+            p["device_id"],
+            areas.get(p["device_id"], ""),
+            p["bulletin_id"],
+            titles.get(p["bulletin_id"], ""),
+            OUTCOME_VI.get(p["outcome"], p["outcome"]),
+            "có" if p["emergency"] else "",
+            "có" if p["exercise"] else "",
+            data.get("detail") or "",
+        ]
+
+    header = [
+        "Bắt đầu",
+        "Kết thúc",
+        "Lịch phát",
+        "Thiết bị",
+        "Địa bàn",
+        "Mã bản tin",
+        "Bản tin",
+        "Kết quả",
+        "Khẩn cấp",
+        "Diễn tập",
+        "Ghi chú",
+    ]
     name = "-".join(x for x in ("nhat-ky-phat", day.isoformat() if day else "", device, bulletin) if x)
     return web.Response(
-        body=("\ufeff" + out.getvalue()).encode("utf-8"),
+        body=csv_bytes(header, (row(p) for p in rows)),
         content_type="text/csv",
         charset="utf-8",
         headers={

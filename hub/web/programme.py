@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from hub.errors import Invalid
+from hub.limits import check_date
 from hub.services.base import deny
 from hub.web.core import Req, page
 
@@ -34,7 +35,7 @@ def _params(req: Req, source: Any) -> tuple[str, date, str, list[tuple[str, str]
     today = req.services.ctx.local_now().date()
     raw = source.get("date") or today.isoformat()
     try:
-        day = date.fromisoformat(raw)
+        day = check_date(date.fromisoformat(raw))
     except ValueError:
         raise Invalid(f"'{raw}' không phải ngày dạng YYYY-MM-DD.", field="date") from None
     kind = source.get("kind") or "radio"
@@ -62,13 +63,28 @@ def arrange(view: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, 
     prio = [b for b in seen.values() if b["priority"] == "priority"]
     rank = {bid: i for i, bid in enumerate(view["order"])}
     prio.sort(key=lambda b: rank.get(b["id"], len(rank)))  # stable: unordered ones keep the engine's order
+    new = set(view.get("new", ()))
+    for b in prio:
+        b["new"] = b["id"] in new
     normal = [b for b in seen.values() if b["priority"] == "normal"]
-    chosen = (
-        set(view["selection"]) if view["selection"] is not None else {b["id"] for b in normal if b["on_air"]}
-    )
+    choices = view.get("choices", {})
     for b in normal:
-        b["chosen"] = b["id"] in chosen
+        d = choices.get(b["id"], {"chosen": False, "by": "waiting"})
+        b["chosen"], b["by"] = d["chosen"], d["by"]
+        b["state"] = CHOICE_VI[(d["by"], d["chosen"])]
     return prio, normal, reasons
+
+
+# what decided a normal bulletin, as the chair reads it (decided by, airs?)
+CHOICE_VI = {
+    ("day", True): "Đã chọn cho ngày này",
+    ("day", False): "Không chọn cho ngày này",
+    ("validity", True): "Đã chọn suốt thời gian hiệu lực",
+    ("validity", False): "Không chọn (suốt thời gian hiệu lực)",
+    ("standing", True): "Tự động nhận theo quy tắc của xã",
+    ("waiting", False): "Chờ chọn",
+}
+ORIGIN_VI = {"central": "Trung ương", "province": "tỉnh", "district": "huyện", "commune": "xã"}
 
 
 OUTCOME_VI = {"interrupted": "Bị ngắt", "skipped": "Bỏ qua", "failed": "Lỗi"}
@@ -98,6 +114,7 @@ async def screen(req: Req) -> web.StreamResponse:
     saved = {
         "order": "Đã lưu thứ tự; chương trình đã được lập lại và gửi xuống thiết bị.",
         "selection": "Đã lưu lựa chọn; chương trình đã được lập lại và gửi xuống thiết bị.",
+        "standing": "Đã lưu quy tắc tự động nhận bản tin thông thường; chương trình đã được lập lại.",
     }
     return _render(req, area, day, kind, communes, flash=saved.get(req.request.query.get("saved", ""), ""))
 
@@ -139,6 +156,10 @@ def _render(
         error=error,
         flash=flash,
         area_name=dict(communes)[area],
+        standing={(r["origin"], r["kind"]) for r in view["standing"]},
+        standing_origins={r["origin"] for r in view["standing"]},
+        standing_kinds={r["kind"] for r in view["standing"]},
+        ORIGIN_VI=ORIGIN_VI,
     )
 
 
@@ -168,17 +189,47 @@ async def save_order(req: Req) -> web.StreamResponse:
 
 @page
 async def save_selection(req: Req) -> web.StreamResponse:
+    """The chair's choice of normal bulletins: ticked ones air, unticked ones shown on the screen do not,
+    for the day or their whole validity, on the kinds ticked."""
     area, day, kind, communes = _params(req, req.form)
+    chosen = req.fields("selection")
+    shown = req.fields("shown")
+    declined = [b for b in dict.fromkeys(shown) if b not in chosen]
+    kinds = tuple(k for k in ("radio", "led") if k in req.fields("kinds"))
     try:
-        await req.services.set_selection(
-            req.actor, area=area, day=day, selection=req.fields("selection"), kind=kind
+        if not kinds:
+            raise Invalid(
+                "Chọn ít nhất một loại thiết bị (đài truyền thanh, bảng tin điện tử).", field="kinds"
+            )
+        await req.services.choose_normal(
+            req.actor,
+            area=area,
+            kinds=kinds,
+            scope=req.field("scope") or "day",
+            day=day,
+            selection=chosen,
+            declined=declined,
         )
     except Invalid as exc:
         return _render(req, area, day, kind, communes, status=422, error=exc.message)
     raise _back(area, day, kind, "#normal", saved="selection")
 
 
+@page
+async def save_standing(req: Req) -> web.StreamResponse:
+    """The commune's standing rule: normal bulletins of the levels ticked air on the kinds ticked."""
+    area, day, kind, communes = _params(req, req.form)
+    try:
+        await req.services.set_standing(
+            req.actor, area=area, origins=req.fields("origins"), kinds=req.fields("kinds")
+        )
+    except Invalid as exc:
+        return _render(req, area, day, kind, communes, status=422, error=exc.message)
+    raise _back(area, day, kind, "#standing", saved="standing")
+
+
 def install(app: web.Application) -> None:
     app.router.add_get("/programme", screen)
     app.router.add_post("/programme/order", save_order)
     app.router.add_post("/programme/selection", save_selection)
+    app.router.add_post("/programme/standing", save_standing)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -18,6 +19,7 @@ def _ctx(req: Req, **extra: Any) -> dict[str, Any]:
         "title": "Người dùng",
         "users": req.services.accounts.list_users(req.actor),
         "roles": ROLES,
+        "review_groups": dict(req.services.ctx.config.review.groups),
         "areas": [a for a in areas if req.actor.covers(a.path)],
         "errors": {},
         "values": {},
@@ -62,6 +64,13 @@ async def user_action(req: Req) -> web.StreamResponse:
             req.services.accounts.set_disabled(req.actor, name, what == "disable")
             flash = f"Đã {'khóa' if what == 'disable' else 'mở lại'} tài khoản {name}."
             return req.render("users.html", **_ctx(req, flash=flash))
+        if what == "group":
+            out = await asyncio.to_thread(
+                req.services.accounts.set_review_group, req.actor, name, req.field("review_group")
+            )
+            groups = req.services.ctx.config.review.groups
+            label = groups.get(out["review_group"] or "", "không thuộc nhóm nào")
+            return req.render("users.html", **_ctx(req, flash=f"{name}: nhóm kiểm duyệt {label}."))
         if what == "reset":
             new = req.services.accounts.reset_password(req.actor, name)
             return req.render(

@@ -150,12 +150,14 @@ class FakeHub:
         type_: str,
         body: dict[str, Any],
         *,
+        to: str | list[str],
         expires: datetime | None = None,
         seq: int | None = None,
         issued: datetime | None = None,
         signer: Signer | None = None,
         attachments: list[bytes] = (),  # type: ignore[assignment]
     ) -> bytes:
+        """`to`: the topic(s) the message is for (its signed audience), as the hub names them."""
         if seq is None:
             self.seq += 1
             seq = self.seq
@@ -166,6 +168,7 @@ class FakeHub:
             issued_at=issued or self.clock.now(),
             expires_at=expires,
             body=body,
+            audience=[to] if isinstance(to, str) else to,
             attachments=attachments,
         )
 
@@ -229,16 +232,16 @@ class FakeHub:
             await client.publish(topic, wire, qos=1, retain=retain, timeout=10)
 
     async def send_programme(self, p: ProgrammeBody) -> None:
-        await self.publish(
-            self.topics.program(AREA, p.kind), self.sign("programme", p.to_dict()), retain=True
-        )
+        topic = self.topics.program(AREA, p.kind)
+        await self.publish(topic, self.sign("programme", p.to_dict(), to=topic), retain=True)
 
     async def send_command(self, device_id: str, command: str, args: dict[str, Any] | None = None) -> str:
         """A signed command as the hub sends it: expires 60 s after issue. Returns the envelope id."""
         body = CommandBody(command, dict(args or {})).to_dict()
         expires = self.clock.now() + timedelta(seconds=60)
-        wire = self.sign("command", body, expires=expires)
-        await self.publish(self.topics.cmd(device_id), wire)
+        topic = self.topics.cmd(device_id)
+        wire = self.sign("command", body, to=topic, expires=expires)
+        await self.publish(topic, wire)
         return str(json.loads(wire)["envelope"]["id"])
 
     def image(self, name: str, size: str = "384x192") -> MediaRef:
@@ -302,8 +305,9 @@ class FakeHub:
             if attach and body.bulletin and body.bulletin.media
             else []
         )
-        wire = self.sign("alert", body.to_dict(), expires=expires, issued=issued, attachments=files)
-        await self.publish(self.topics.alert(area), wire)
+        topic = self.topics.alert(area)
+        wire = self.sign("alert", body.to_dict(), to=topic, expires=expires, issued=issued, attachments=files)
+        await self.publish(topic, wire)
         return wire
 
 
@@ -373,7 +377,7 @@ class AgentProcess:
     def __init__(
         self,
         workdir: Path,
-        hub: FakeHub,
+        hub: Any,
         *,
         clock: ShiftedClock,
         sim_speed: float = 10.0,
@@ -381,19 +385,26 @@ class AgentProcess:
         extra: str = "",
         kind: str = "radio",
         env: dict[str, str] | None = None,
+        device_id: str | None = None,
+        area: str = AREA,
+        root: Path = ROOT,
     ) -> None:
+        """`hub`: a FakeHub, or anything with its url, keys.public_b64, topics.prefix and broker.host/port.
+        `root`: the code the agent runs (another release's checkout, for compatibility tests)."""
+        self.root = root
         self.dir = workdir
         self.data = workdir / "data"
         self.config = workdir / "agent.toml"
         self.log = workdir / "agent.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self.env = env or {}
-        self.device_id = f"{kind}-test-1"
+        self.device_id = device_id or f"{kind}-test-1"
+        self.area = area
         workdir.mkdir(parents=True, exist_ok=True)
         self.config.write_text(f'''
 device_id = "{self.device_id}"
 kind = "{kind}"
-area = "{AREA}"
+area = "{area}"
 data_dir = "{self.data}"
 hub_url = "{hub.url}"
 hub_public_keys = ["{hub.keys.public_b64}"]
@@ -416,14 +427,14 @@ relay_idle_off_s = 1.0
     def start(self) -> AgentProcess:
         status = self.data / "status.json"
         status.unlink(missing_ok=True)
-        env = {**os.environ, "PYTHONPATH": str(ROOT), **self.env}
+        env = {**os.environ, "PYTHONPATH": str(self.root), **self.env}
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "edge_agent", "run", "--config", str(self.config)],
                 stdout=log,
                 stderr=log,
                 env=env,
-                cwd=ROOT,
+                cwd=self.root,
             )
         return self
 

@@ -29,6 +29,7 @@ async def test_check_a_running_agent_then_a_stopped_one(hub: FakeHub, agent: Age
     assert "[ OK ] Chương trình phát: phiên bản 1, hôm nay 1 lượt phát; kế tiếp" in text
     assert "“Bản tin tin-kiem-tra”" in text and "đủ 1 tệp" in text and "Tất cả đều ổn." in text
     assert "có lịch đến hết ngày" in text
+    assert "khung giờ hôm nay 05:00-06:30, 17:00-18:30" in text  # the programme's, as the device plays them
 
     assert agent.stop() == 0
     media.unlink()

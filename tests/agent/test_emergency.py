@@ -135,7 +135,13 @@ async def test_attached_audio_plays_without_a_download_and_a_bad_one_is_download
     fire = hub.bulletin("chay-kem-hong", 10, priority="emergency", freq=660)
     body, expires = hub.alert(fire)
     wire = json.loads(
-        hub.sign("alert", body.to_dict(), expires=expires, attachments=[hub.media[fire.media.sha256]])
+        hub.sign(
+            "alert",
+            body.to_dict(),
+            to=hub.topics.alert("67"),
+            expires=expires,
+            attachments=[hub.media[fire.media.sha256]],
+        )
     )  # type: ignore[union-attr]
     (key,) = wire["attachments"]
     wire["attachments"][key] = base64.b64encode(b"\0" * fire.media.size).decode()  # type: ignore[union-attr]

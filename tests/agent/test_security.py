@@ -25,23 +25,39 @@ async def test_forged_replayed_and_expired_are_not_played(
     fbody, fexp = hub.alert(fake)
     await hub.publish(
         hub.topics.alert("67"),
-        hub.sign("alert", fbody.to_dict(), expires=fexp, signer=Signer(KeyPair.generate().private)),
+        hub.sign(
+            "alert",
+            fbody.to_dict(),
+            to=hub.topics.alert("67"),
+            expires=fexp,
+            signer=Signer(KeyPair.generate().private),
+        ),
     )
     # Tampered: genuine signature, body changed.
     await hub.publish(
         hub.topics.alert("67"),
-        hub.sign("alert", fbody.to_dict(), expires=fexp).replace(b"gia-mao", b"gia-maO"),
+        hub.sign("alert", fbody.to_dict(), to=hub.topics.alert("67"), expires=fexp).replace(
+            b"gia-mao", b"gia-maO"
+        ),
     )
     # Replayed: the genuine message again, and an older seq.
     await hub.publish(hub.topics.alert("67"), wire)
     old = hub.alert(hub.bulletin("cu", 5, priority="emergency"))
-    await hub.publish(hub.topics.alert("67"), hub.sign("alert", old[0].to_dict(), expires=old[1], seq=1))
+    await hub.publish(
+        hub.topics.alert("67"),
+        hub.sign("alert", old[0].to_dict(), to=hub.topics.alert("67"), expires=old[1], seq=1),
+    )
     # Expired before it arrived.
     late = hub.bulletin("het-han", 5, priority="emergency")
     lbody, _ = hub.alert(late, expires_in_s=-5)
     await hub.publish(
         hub.topics.alert("67"),
-        hub.sign("alert", lbody.to_dict(), expires=hub.clock.now() - timedelta(seconds=5)),
+        hub.sign(
+            "alert",
+            lbody.to_dict(),
+            to=hub.topics.alert("67"),
+            expires=hub.clock.now() - timedelta(seconds=5),
+        ),
     )
     await hub.publish(hub.topics.alert("67"), b"not json at all")
     await wait_until(lambda: len(collector.of_type("rejected")) >= 6, 15, "rejections reported")
@@ -66,7 +82,8 @@ async def test_recall_removes_confirms_and_never_plays(
     cached = agent.data / "media" / bad.media.sha256
     await wait_until(cached.exists, 10, "media cached")
     await hub.publish(
-        hub.topics.alert("67/660"), hub.sign("recall", RecallBody(["sai-sot"], "sai số liệu").to_dict())
+        hub.topics.alert("67/660"),
+        hub.sign("recall", RecallBody(["sai-sot"], "sai số liệu").to_dict(), to=hub.topics.alert("67/660")),
     )
     await wait_until(lambda: collector.of_type("recall_confirmed"), 10, "recall confirmed")
     assert collector.of_type("recall_confirmed")[0]["bulletin_id"] == "sai-sot"
@@ -77,3 +94,26 @@ async def test_recall_removes_confirms_and_never_plays(
     await asyncio.sleep(0.5)
     assert not collector.plays("sai-sot")
     assert "sai-sot" not in {p["bulletin_id"] for p in agent.plays()}
+
+
+async def test_programme_and_recall_moved_between_topics_are_refused(
+    hub: FakeHub, collector: Collector, agent: AgentProcess
+) -> None:
+    """The programme path and the recall path check the signed audience too (the alert and command paths:
+    tests/security/test_audience.py, against the real hub)."""
+    now = hub.clock.now()
+    keep = hub.bulletin("giu-lai", 5)
+    await hub.send_programme(hub.programme([(keep, now + timedelta(seconds=30))]))
+    agent.start()
+    await agent.ready()
+    await wait_until(lambda: agent.status().get("programme_version") == 1, 10, "programme v1")
+    # a newer programme of this very commune, but signed for another commune's topic
+    other = hub.topics.program("67/660/24611", "radio")
+    moved = hub.sign("programme", hub.programme([], version=2).to_dict(), to=other)
+    await hub.publish(hub.topics.program("67/660/24613", "radio"), moved, retain=True)
+    # a recall of it, signed for another district's alert topic
+    recall = hub.sign("recall", RecallBody(["giu-lai"], "nhầm").to_dict(), to=hub.topics.alert("67/661"))
+    await hub.publish(hub.topics.alert("67/660"), recall)
+    await wait_until(lambda: len(collector.of_type("rejected")) >= 2, 15, "both refused")
+    assert [r["reason"] for r in collector.of_type("rejected")] == ["misaddressed", "misaddressed"]
+    assert agent.status()["programme_version"] == 1 and not collector.of_type("recall_confirmed")

@@ -28,21 +28,28 @@ def test_hash_roundtrip() -> None:
 @pytest.fixture
 def secured(tmp_path: Path):
     pw = PasswordFile(tmp_path / "passwd")
-    for user in ("hub", A.id, B.id):
+    for user in (A.id, B.id):
         pw.set(user, f"secret-{user}-0123456789")
     pw.save()
+    hub_pw = PasswordFile(tmp_path / "passwd-hub")
+    hub_pw.set("hub", "secret-hub-0123456789")
+    hub_pw.save()
     assert (tmp_path / "passwd").stat().st_mode & 0o777 == 0o600
     write_private(tmp_path / "acl", acl_text([A, B]))
     with MosquittoProcess(
-        tmp_path / "mq", password_file=tmp_path / "passwd", acl_file=tmp_path / "acl"
+        tmp_path / "mq",
+        password_file=tmp_path / "passwd",
+        hub_password_file=tmp_path / "passwd-hub",
+        acl_file=tmp_path / "acl",
     ) as mq:
         yield mq
 
 
 def _client(mq: MosquittoProcess, user: str, password: str | None = None) -> aiomqtt.Client:
+    """The hub on its own listener, a device on the devices' one (as in production)."""
     return aiomqtt.Client(
         mq.host,
-        mq.port,
+        mq.port if user == "hub" else mq.device_port,
         username=user,
         password=password or f"secret-{user}-0123456789",
         protocol=aiomqtt.ProtocolVersion.V5,

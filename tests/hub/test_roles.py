@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from hub.models import AuditEntry, PublishedProgramme
+from hub.roles import SYSTEM
 from tests.hub.conftest import PASSWORD, Hub
 from tests.hub.test_api import TEXT
 
@@ -51,18 +52,22 @@ async def test_chair_cannot_reorder_another_commune(hub: Hub) -> None:
         "PUT", "/api/v1/programme/order", "chair24613", json={**body, "area": "67/660/24613", "order": [n]}
     )
     assert status == 422 and out["error"]["field"] == "order"
-    # selection: once the chair chooses, only the chosen normal bulletins air
-    status, out = await hub.call(
-        "PUT",
-        "/api/v1/programme/selection",
-        "chair24613",
-        json={"area": "67/660/24613", "date": "2026-11-23", "selection": []},
-    )
-    assert status == 200
+    # a normal bulletin nobody chose does not air (Art. 8.3), and another commune's chair cannot choose it
     status, prog = await hub.call(
         "GET", "/api/v1/programme?area=67/660/24613&kind=radio&date=2026-11-23", "chair24613"
     )
     assert {u["bulletin_id"]: u["reason"] for u in prog["unscheduled"]} == {n: "not_selected"}
+    status, out = await hub.call(
+        "PUT",
+        "/api/v1/programme/selection",
+        "chair24611",
+        json={"area": "67/660/24613", "date": "2026-11-23", "selection": [n]},
+    )
+    assert status == 403, out
+    status, prog = await hub.call(
+        "GET", "/api/v1/programme?area=67/660/24613&kind=radio&date=2026-11-23", "chair24613"
+    )
+    assert n not in prog["selection"] and prog["choices"][n] == {"chosen": False, "by": "waiting"}
 
 
 async def test_editor_cannot_approve_sensitive_without_review(hub: Hub) -> None:
@@ -116,7 +121,7 @@ async def test_emergency_needs_editor_rights(hub: Hub) -> None:
 
 async def test_users_api_passwords_disable_and_lockout(hub: Hub) -> None:
     base = {"username": "newchair", "role": "commune_chair", "area": "67/660/24631"}
-    for pw in ("short1A", "alllowercaseletters", "newchair-Password1"):
+    for pw in ("short1A", "password1234", "newchair-Password1"):  # zxcvbn: too short, common, own name
         status, out = await hub.call("POST", "/api/v1/users", "admin1", json={**base, "password": pw})
         assert status == 422 and out["error"]["field"] == "password", (pw, out)
     status, out = await hub.call(
@@ -158,6 +163,8 @@ async def test_recall_and_confirmations(hub: Hub) -> None:
     assert status == 200 and out["status"] == "recalled"
     await hub.s.publishing.flush()
     assert any(t == "nguon/v1/area/67/660/24613/alert" for t, _, r in hub.publisher.messages if not r)
+    # believed only from a device the recall was for (tests/security/test_device_reports.py)
+    hub.s.devices.register(SYSTEM, device_id="radio-9", kind="radio", area="67/660/24613")
     hub.s.devices.ingest_events(
         "radio-9",
         {

@@ -172,7 +172,9 @@ def test_missing_media_and_expired_bulletins_are_skipped() -> None:
     )
     logic.set_programme(prog, now)
     assert logic.screen(now)["slide"]["bulletin_id"] == "ok"
-    assert [b.id for b, _ in logic._eligible(now, "05:00-07:00")] == ["ok"]
+    window = logic.open_window(now)
+    assert window is not None and window[0] == "05:00-07:00"
+    assert [b.id for b, _ in logic._eligible(now, *window)] == ["ok"]
 
 
 def test_slide_view_for_video_carries_media_and_subtitles() -> None:

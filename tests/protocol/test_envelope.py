@@ -9,7 +9,7 @@ NOW = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)
 
 def _signed(kp: KeyPair, seq: int = 1, expires: datetime | None = None) -> bytes:
     return Signer(kp.private).sign(type="alert", id="e1", seq=seq, issued_at=NOW, expires_at=expires,
-                                   body={"title": "Bão số 9"})
+                                   body={"title": "Bão số 9"}, audience=["nguon/v1/area/67/alert"])
 
 
 def test_roundtrip_and_canonical_form() -> None:
@@ -70,7 +70,8 @@ def test_attachments_ride_unsigned_and_are_trusted_only_by_their_hash() -> None:
     audio = bytes(range(256)) * 40
     sha = hashlib.sha256(audio).hexdigest()
     wire = Signer(kp.private).sign(type="alert", id="e1", seq=1, issued_at=NOW, expires_at=None,
-                                   body={"media": {"sha256": sha, "size": len(audio)}}, attachments=[audio])
+                                   body={"media": {"sha256": sha, "size": len(audio)}}, attachments=[audio],
+                                   audience=["nguon/v1/area/67/alert"])
     v = Verifier([kp.public])
     env = v.verify(wire, now=NOW)
     assert set(env.attachments) == {sha}
@@ -103,7 +104,7 @@ def test_attachment_decoding_without_pybase64(monkeypatch: pytest.MonkeyPatch) -
     audio = b"\x00\xffID3" * 999
     sha = hashlib.sha256(audio).hexdigest()
     wire = Signer(kp.private).sign(type="alert", id="e2", seq=1, issued_at=NOW, expires_at=None,
-                                   body={}, attachments=[audio])
+                                   body={}, attachments=[audio], audience=["nguon/v1/area/67/alert"])
     env = Verifier([kp.public]).verify(wire, now=NOW)
     for decoder in (envelope._b64, None):
         monkeypatch.setattr(envelope, "_b64", decoder)
@@ -130,3 +131,53 @@ def test_verify_reads_the_same_with_the_standard_json(monkeypatch: pytest.Monkey
             assert info.value.reason == "malformed"
         with pytest.raises(EnvelopeError):  # "malformed" (orjson) or "unsigned" (json): refused either way
             Verifier([kp.public]).verify(b'{"envelope": NaN}', now=NOW)
+
+
+def test_audience_is_signed_and_checked() -> None:
+    """The audience (the topics the hub published on) is inside what is signed; a receiver refuses a
+    message on any other topic, and one without audience (a hub older than the agent, or a replay)."""
+    import base64  # noqa: PLC0415
+    import json  # noqa: PLC0415
+
+    from protocol.envelope import Envelope, check_audience  # noqa: PLC0415
+
+    kp = KeyPair.generate()
+    v = Verifier([kp.public])
+    a611, a613 = Topics().alert("67/660/24611"), Topics().alert("67/660/24613")
+    wire = Signer(kp.private).sign(
+        type="alert",
+        id="e1",
+        seq=5,
+        issued_at=NOW,
+        expires_at=None,
+        body={},
+        audience=[a611, Topics().alert("67")],
+    )
+    env = v.verify(wire, now=NOW)
+    check_audience(env, a611)
+    check_audience(env, Topics().alert("67"))
+    with pytest.raises(EnvelopeError) as exc:
+        check_audience(env, a613)
+    assert exc.value.reason == "misaddressed" and a613 in exc.value.detail
+    # moved by hand: the signature no longer matches
+    outer = json.loads(wire)
+    outer["envelope"]["audience"] = [a613]
+    with pytest.raises(EnvelopeError, match="bad_signature"):
+        v.verify(json.dumps(outer).encode(), now=NOW)
+    # malformed audiences are refused as malformed, never raised as something else
+    for bad in ("nguon/v1/area/67/alert", [1], [""], {"a": 1}, [None], [[a611]]):
+        body = Envelope("alert", "e1", 5, NOW, None, kp.key_id, {}).to_dict() | {"audience": bad}
+        sig = base64.b64encode(kp.private.sign(canonical_json(body))).decode()
+        with pytest.raises(EnvelopeError, match="malformed"):
+            v.verify(json.dumps({"envelope": body, "sig": sig}).encode(), now=NOW)
+    # none at all (an old hub's message): verifies, but check_audience refuses it
+    old = v.verify(
+        Signer(kp.private).sign_envelope(Envelope("alert", "e0", 4, NOW, None, kp.key_id, {})), now=NOW
+    )
+    assert old.audience == ()
+    with pytest.raises(EnvelopeError, match="misaddressed"):
+        check_audience(old, a611)
+    with pytest.raises(ValueError, match="audience"):
+        Signer(kp.private).sign(
+            type="alert", id="e2", seq=6, issued_at=NOW, expires_at=None, body={}, audience=[]
+        )

@@ -37,9 +37,20 @@ USERS = [
 ]
 
 
-def make_services(tmp: Path, clock: Any, publisher: Any = None) -> Services:
+# Tests of other rules approve what their editor wrote; the review tests pass the default policy.
+SELF_APPROVE_ALL = {"self_approve": {"central": True, "province": True, "district": True}}
+
+
+def make_services(
+    tmp: Path, clock: Any, publisher: Any = None, *, review: dict[str, Any] | None = None
+) -> Services:
     cfg = build_config(
-        {"data_dir": str(tmp / "hub"), "mqtt": {"enabled": False}, "programme": {"scheduler": False}},
+        {
+            "data_dir": str(tmp / "hub"),
+            "mqtt": {"enabled": False},
+            "programme": {"scheduler": False},
+            "review": SELF_APPROVE_ALL if review is None else review,
+        },
         environ={},
     )
     services = build_services(cfg, clock=clock, publisher=publisher or RecordingPublisher())

@@ -1,0 +1,99 @@
+"""Review before air (Art. 14.5) in Debian's headless Chromium: the author of a sensitive province bulletin
+finds no way to approve it or untick the mark, the Department's reviewer signs off, a second Department
+reviewer has no button, the Propaganda Board's reviewer gives the last sign-off and it is approved."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+from aiohttp.test_utils import TestServer
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from hub.app import build_app
+from hub.config import ReviewConfig
+from hub.roles import SYSTEM
+from hub.services import Services
+from protocol.clock import FrozenClock
+from tests.browser import launch
+
+from .conftest import PASSWORD, T0, make_services
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
+
+GROUPS = {"so": "Sở Thông tin và Truyền thông", "btg": "Ban Tuyên giáo Tỉnh ủy"}
+
+
+class Site:
+    def __init__(self, services: Services, url: str, browser: Browser) -> None:
+        self.s, self.url, self.browser = services, url, browser
+
+    async def page(self, username: str) -> Page:
+        ctx = await self.browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
+        page = await ctx.new_page()
+        page.set_default_timeout(10_000)
+        await page.goto(self.url + "/login")
+        await page.get_by_label("Tên đăng nhập").fill(username)
+        await page.get_by_label("Mật khẩu").fill(PASSWORD)
+        await page.get_by_role("button", name="Đăng nhập").click()
+        await expect(page.get_by_role("heading", name="Bản tin", exact=True)).to_be_visible()
+        return page
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
+    review = {"self_approve": ReviewConfig().self_approve, "signoffs": 2, "groups": GROUPS}
+    services = make_services(tmp_path_factory.mktemp("review-browser"), FrozenClock(T0), review=review)
+    for name, group in (("so1", "so"), ("so2", "so"), ("btg1", "btg")):
+        services.accounts.create_user(SYSTEM, username=name, password=PASSWORD, role="reviewer", area="67")
+        services.accounts.set_review_group(SYSTEM, name, group)
+    server = TestServer(build_app(services.ctx.config, services=services))
+    await server.start_server()
+    async with async_playwright() as pw:
+        browser = await launch(pw)
+        try:
+            yield Site(services, str(server.make_url("")).rstrip("/"), browser)
+        finally:
+            await browser.close()
+            await server.close()
+            services.ctx.db.dispose()
+
+
+async def test_sensitive_bulletin_needs_both_groups_in_the_browser(site: Site) -> None:
+    page = await site.page("editor67")
+    await page.get_by_role("link", name="Viết bản tin").click()
+    await page.get_by_label("Tiêu đề").fill("Thông tin về dự án thu hồi đất")
+    await page.get_by_label("Ưu tiên", exact=True).check()
+    await page.get_by_label("Nội dung (bản tin ký tự)").fill("UBND tỉnh thông tin về dự án thu hồi đất.")
+    await page.get_by_label("Phường Nghĩa Thành").check()
+    await page.get_by_label("Nội dung nhạy cảm (phải qua kiểm duyệt trước khi phát)").check()
+    await page.get_by_role("button", name="Gửi duyệt").click()
+    await expect(page.locator("#review")).to_contain_text("Cần 2 chữ ký")
+    await expect(page.get_by_role("button", name="Duyệt phát")).to_have_count(0)
+    await expect(page.get_by_role("button", name="Ký kiểm duyệt: đồng ý phát")).to_have_count(0)
+    url = page.url
+    await page.get_by_role("link", name="Sửa (tạo phiên bản mới)").click()
+    box = page.locator("#sensitive")
+    await expect(box).to_be_checked()
+    await expect(box).to_be_disabled()
+    await page.context.close()
+
+    page = await site.page("so1")
+    await page.goto(url)
+    await page.get_by_role("button", name="Ký kiểm duyệt: đồng ý phát").click()
+    await expect(page.locator("#review")).to_contain_text("so1 (Sở Thông tin và Truyền thông)")
+    await expect(page.locator(".badge.st-in_review")).to_be_visible()
+    await page.context.close()
+
+    page = await site.page("so2")
+    await page.goto(url)
+    await expect(page.locator("#review")).to_contain_text("Ban Tuyên giáo Tỉnh ủy chưa ký")
+    await expect(page.get_by_role("button", name="Ký kiểm duyệt: đồng ý phát")).to_have_count(0)
+    await page.context.close()
+
+    page = await site.page("btg1")
+    await page.goto(url)
+    await page.get_by_role("button", name="Ký kiểm duyệt: đồng ý phát").click()
+    await expect(page.locator(".badge.st-approved")).to_have_text("Đã duyệt")
+    await page.context.close()
