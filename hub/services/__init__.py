@@ -49,6 +49,7 @@ class Services:
         self.publishing = PublishingService(
             ctx, self.areas, self.programmes, envelopes, publisher, media_path=self.media.path_for
         )
+        self.bulletins.sendable = self.publishing.check_sendable
         self.envelopes = envelopes
 
     # --- workflow steps that publish
