@@ -97,7 +97,10 @@ def _broker(args: argparse.Namespace, cfg: HubConfig, s: Any) -> None:
 
     if args.bcmd == "acl":
         grants = [DeviceGrant(d["id"], d["kind"], d["area"]) for d in s.devices.list(SYSTEM)]
-        text = acl_text(grants, hub_user=args.hub_user, prefix=cfg.mqtt.topic_prefix)
+        try:
+            text = acl_text(grants, hub_user=args.hub_user, prefix=cfg.mqtt.topic_prefix)
+        except ValueError as exc:  # a device registered under the hub's name before such ids were refused
+            raise ConfigError(str(exc)) from None
         if args.output:
             write_private(Path(args.output), text)
             print(
