@@ -79,17 +79,20 @@ def _broker_conf(args: argparse.Namespace) -> str:
 
     etc = Path(args.dir)
     tls = not args.no_tls
-    return mosquitto_conf(
-        hub=Listener(args.hub_port, args.hub_host),
-        devices=Listener(
-            args.device_port,
-            certfile=str(etc / "certs" / "broker.pem") if tls else "",
-            keyfile=str(etc / "certs" / "broker.key") if tls else "",
-        ),
-        hub_password_file=etc / "passwd-hub",
-        password_file=etc / "passwd",
-        acl_file=etc / "acl",
-    )
+    try:
+        return mosquitto_conf(
+            hub=Listener(args.hub_port, args.hub_host),
+            devices=Listener(
+                args.device_port,
+                certfile=str(etc / "certs" / "broker.pem") if tls else "",
+                keyfile=str(etc / "certs" / "broker.key") if tls else "",
+            ),
+            hub_password_file=etc / "passwd-hub",
+            password_file=etc / "passwd",
+            acl_file=etc / "acl",
+        )
+    except ValueError as exc:
+        raise ConfigError(f"broker conf: {exc}") from None
 
 
 def _broker(args: argparse.Namespace, cfg: HubConfig, s: Any) -> None:

@@ -233,7 +233,7 @@ class ChoiceService:
         if not on:
             names = " hay ".join(KIND_VI[k] for k in kinds)
             raise Invalid(f"Bản tin '{bid}' không dành cho {names}.", field=fld)
-        if scope == "day" and day is not None:
+        if want and scope == "day" and day is not None:  # not airing it on a day it cannot air is harmless
             self._valid_on(b, day, fld)
         return on
 
