@@ -8,7 +8,7 @@ can publish at once. Publishing itself is done by PublishingService (the caller 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,6 +38,8 @@ from protocol.messages import AFTER_INTERRUPT, ORIGINS, PRIORITIES
 from protocol.topics import DEVICE_KINDS
 
 FORMS = ("text", "audio", "image", "infographic", "video")
+# An audio bulletin's words are in its audio: its text is a caption (what a list or an LED board shows).
+AUDIO_CAPTION_MAX = 500
 EDITABLE = ("draft", "rejected", "submitted", "in_review")
 STATUS_VI = {
     "draft": "Bản nháp",
@@ -120,6 +122,9 @@ class BulletinService:
         self.areas = areas
         self.media = media
         self.speech = speech  # hub.speech.SpeechService (or anything with async speak(text))
+        # Checks, inside the approval's transaction, that what the approval will publish can be received
+        # (PublishingService.check_sendable; Services wires it): raising refuses the approval.
+        self.sendable: Callable[[Session, str], None] | None = None
         self.review = ReviewPolicy(ctx)
 
     # --- validation
@@ -146,6 +151,14 @@ class BulletinService:
         if not data.kinds or any(k not in DEVICE_KINDS for k in data.kinds):
             raise Invalid("kinds phải gồm 'radio' và/hoặc 'led'.", field="kinds")
         check_len(data.text, TEXT_MAX, "text", "Nội dung bản tin")
+        caption = len((data.text or "").strip())
+        if data.form == "audio" and caption > AUDIO_CAPTION_MAX:
+            raise Invalid(
+                f"Bản tin âm thanh chỉ kèm một đoạn tóm tắt ngắn, tối đa {AUDIO_CAPTION_MAX} ký tự (hiện "
+                f"{caption}): nội dung đã nằm trong tệp âm thanh. Hãy rút ngắn phần chữ, hoặc chọn hình thức "
+                "bản tin ký tự để hệ thống đọc văn bản.",
+                field="text",
+            )
         if data.form == "text" and not (data.text or "").strip():
             raise Invalid("Bản tin ký tự cần có nội dung (text) không để trống.", field="text")
         if data.form != "text" and not data.media:
@@ -526,6 +539,8 @@ class BulletinService:
                 b.valid_from = now
             if b.priority == "emergency" and b.valid_until is None:
                 b.valid_until = now + timedelta(seconds=self.ctx.config.programme.emergency_default_s)
+            if self.sendable is not None:
+                self.sendable(sess, b.id)  # too big for the devices: refused, rolled back, nothing sent
             self.ctx.audit(
                 sess,
                 actor,
