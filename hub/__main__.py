@@ -79,17 +79,20 @@ def _broker_conf(args: argparse.Namespace) -> str:
 
     etc = Path(args.dir)
     tls = not args.no_tls
-    return mosquitto_conf(
-        hub=Listener(args.hub_port, args.hub_host),
-        devices=Listener(
-            args.device_port,
-            certfile=str(etc / "certs" / "broker.pem") if tls else "",
-            keyfile=str(etc / "certs" / "broker.key") if tls else "",
-        ),
-        hub_password_file=etc / "passwd-hub",
-        password_file=etc / "passwd",
-        acl_file=etc / "acl",
-    )
+    try:
+        return mosquitto_conf(
+            hub=Listener(args.hub_port, args.hub_host),
+            devices=Listener(
+                args.device_port,
+                certfile=str(etc / "certs" / "broker.pem") if tls else "",
+                keyfile=str(etc / "certs" / "broker.key") if tls else "",
+            ),
+            hub_password_file=etc / "passwd-hub",
+            password_file=etc / "passwd",
+            acl_file=etc / "acl",
+        )
+    except ValueError as exc:
+        raise ConfigError(f"broker conf: {exc}") from None
 
 
 def _broker(args: argparse.Namespace, cfg: HubConfig, s: Any) -> None:
@@ -97,7 +100,10 @@ def _broker(args: argparse.Namespace, cfg: HubConfig, s: Any) -> None:
 
     if args.bcmd == "acl":
         grants = [DeviceGrant(d["id"], d["kind"], d["area"]) for d in s.devices.list(SYSTEM)]
-        text = acl_text(grants, hub_user=args.hub_user, prefix=cfg.mqtt.topic_prefix)
+        try:
+            text = acl_text(grants, hub_user=args.hub_user, prefix=cfg.mqtt.topic_prefix)
+        except ValueError as exc:  # a device registered under the hub's name before such ids were refused
+            raise ConfigError(str(exc)) from None
         if args.output:
             write_private(Path(args.output), text)
             print(

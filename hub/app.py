@@ -21,7 +21,7 @@ from hub.limits import body_limit_middleware
 from hub.mqtt import Ingest, Publisher
 from hub.roles import SYSTEM
 from hub.scheduler import MidnightScheduler
-from hub.services import Context, Services
+from hub.services import Context, Services, reports
 from hub.services.publishing import PublisherLike, RecordingPublisher
 from hub.signing import Envelopes, SeqAllocator, load_or_create_key
 from hub.singleton import HubAlreadyRunning, PublisherLock
@@ -245,21 +245,35 @@ class HubRuntime:
         return self.config.http.public_url or self.url
 
     async def _on_message(self, topic: str, payload: bytes) -> None:
+        """A device's status or events: bounded before it is read (hub/services/reports.py); a message too big
+        or not JSON is one bounded anomaly row, never stored."""
         assert self.services is not None
         topics = Topics(self.config.mqtt.topic_prefix)
         device = topics.device_from_topic(topic)
         if device is None:
             return
-        try:
-            data = json.loads(payload.decode("utf-8")) if payload else None
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            log.warning("non-JSON message on %s dropped", topic)
+        status = topic.endswith("/status")
+        limit = reports.MAX_STATUS_BYTES if status else reports.MAX_EVENTS_MESSAGE_BYTES
+        what = "status" if status else "events"
+        bad: reports.Anomaly | None = None
+        data: Any = None
+        if len(payload) > limit:
+            bad = reports.Anomaly("oversized", f"{what} message of {len(payload)} bytes (limit {limit})",
+                                  event_type=what, size=len(payload))
+        else:
+            try:
+                data = json.loads(payload.decode("utf-8")) if payload else None
+            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+                bad = reports.Anomaly("malformed", f"{what} message is not JSON", event_type=what,
+                                      size=len(payload))
+        if bad is not None:
+            await asyncio.to_thread(self.services.devices.record_anomaly, device, bad)
             return
-        if topic.endswith("/status"):
+        if status:
             self._statuses[device] = data  # a newer status of the same device replaces one not yet stored
             self._statuses_wake.set()
         elif topic.endswith("/event"):
-            await asyncio.to_thread(self.services.devices.ingest_events, device, data)
+            await asyncio.to_thread(self.services.devices.ingest_events, device, data, size=len(payload))
 
     async def _store_statuses(self) -> None:
         """Owned task: store what arrived while the previous batch was being written, in one transaction."""

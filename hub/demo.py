@@ -88,6 +88,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def prepare_data_dir(path: Path) -> Path:
     """A fresh directory; an earlier demo's directory is cleared, anything else is refused."""
     path = path.resolve()
+    if any(c.isspace() or c == "#" for c in str(path)):
+        raise SystemExit(f"error: {path}: Mosquitto's config cannot name a path with spaces or '#'; "
+                         "choose another --data-dir")
     if path.exists() and any(path.iterdir()):
         if not (path / MARKER).exists() and not (path / "hub").exists():
             raise SystemExit(f"error: {path} exists and is not a demo directory; choose another --data-dir")

@@ -3,6 +3,7 @@ date ranges, and the cut applied to values written to the audit log (docs/SECURI
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Awaitable, Callable
 from datetime import date
@@ -88,13 +89,19 @@ def body_limit_middleware(max_upload_bytes: int) -> Any:
             exc = too_large(limit)
         except PayloadTooLarge as e:
             exc = e
-        # The connection may still carry the unread body: ask the client to close it.
         page_error = request.app.get(PAGE_ERROR)
+        resp: web.StreamResponse
         if page_error is not None and not request.path.startswith(("/api/", "/media/")):
-            resp: web.StreamResponse = page_error(request, exc.status, exc.message)  # type: ignore[operator]
-            resp.force_close()
-            return resp
-        raise exc
+            resp = page_error(request, exc.status, exc.message)  # type: ignore[operator]
+        else:
+            resp = web.Response(
+                body=json.dumps(exc.to_dict(), ensure_ascii=False).encode("utf-8"),
+                status=exc.status,
+                content_type="application/json",
+                charset="utf-8",
+            )
+        resp.force_close()  # the connection may still carry the unread body: do not wait for it
+        return resp
 
     return middleware
 

@@ -290,6 +290,29 @@ class DeviceEventRow(Base):
     received_at: Mapped[datetime]
 
 
+class DeviceAnomaly(Base):
+    """A report the hub did not believe (a play of a bulletin never sent to that device, a recall
+    confirmation of one not recalled, an oversized or malformed message...): a bounded row, counted on the
+    Thiết bị page; the report itself is not stored and changes nothing. Unique per (device, event id), so a
+    redelivered report counts once."""
+
+    __tablename__ = "device_anomalies"
+    __table_args__ = (
+        UniqueConstraint("device_id", "event_id"),
+        Index("ix_device_anomalies_device_received_at", "device_id", "received_at"),
+        Index("ix_device_anomalies_received_at", "received_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(64))
+    code: Mapped[str] = mapped_column(String(20))
+    event_id: Mapped[str | None] = mapped_column(String(120))  # None when the message could not be read
+    event_type: Mapped[str] = mapped_column(String(20), default="")
+    bulletin_id: Mapped[str] = mapped_column(String(40), default="")
+    size: Mapped[int] = mapped_column(Integer, default=0)  # bytes of the message or event
+    detail: Mapped[str] = mapped_column(String(300), default="")
+    received_at: Mapped[datetime]
+
+
 class RecallConfirmation(Base):
     __tablename__ = "recall_confirmations"
     __table_args__ = (UniqueConstraint("bulletin_id", "device_id"),)

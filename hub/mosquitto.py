@@ -47,12 +47,15 @@ class MosquittoProcess:
     acl_file: Path | None = None
     hub_password_file: Path | None = None
     device_port: int = 0
+    # False: an open broker without size limits, as one set up before them (tests of the hub's own bounds)
+    size_limits: bool = True
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def _listeners(self) -> str:
         if self.password_file is None:
-            return (f"listener {self.port} {self.host}\nallow_anonymous true\n"
-                    f"message_size_limit {MESSAGE_SIZE_LIMIT}\nmax_packet_size {MAX_PACKET_SIZE}\n")
+            limits = (f"message_size_limit {MESSAGE_SIZE_LIMIT}\nmax_packet_size {MAX_PACKET_SIZE}\n"
+                      if self.size_limits else "")
+            return f"listener {self.port} {self.host}\nallow_anonymous true\n{limits}"
         if self.hub_password_file is None or self.acl_file is None:
             raise ValueError("a secured broker needs password_file, hub_password_file and acl_file")
         if not self.device_port:

@@ -55,6 +55,9 @@ class SeqAllocator:
             return value
 
 
+PROBE_SEQ = 10**15  # more digits than any real seq: a probe's size is never below the real message's
+
+
 class Envelopes:
     """Builds signed wire messages, each naming the topics it is published on (its audience)."""
 
@@ -84,3 +87,25 @@ class Envelopes:
             audience=audience,
             attachments=attachments,
         )
+
+    def size_of(
+        self,
+        type_: str,
+        body: dict[str, Any],
+        *,
+        audience: Iterable[str],
+        expires_at: datetime | None = None,
+        attachments: Iterable[bytes] = (),
+    ) -> int:
+        """Bytes of the wire message `make` would build (at most: a probe seq), without using a seq."""
+        wire = self.signer.sign(
+            type=type_,
+            id=uuid.uuid4().hex,
+            seq=PROBE_SEQ,
+            issued_at=self.clock.now(),
+            expires_at=expires_at,
+            body=body,
+            audience=audience,
+            attachments=attachments,
+        )
+        return len(wire)

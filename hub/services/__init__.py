@@ -49,11 +49,25 @@ class Services:
         self.publishing = PublishingService(
             ctx, self.areas, self.programmes, envelopes, publisher, media_path=self.media.path_for
         )
+        self.bulletins.sendable = self.publishing.check_sendable
         self.envelopes = envelopes
 
     # --- workflow steps that publish
     async def approve(self, actor: Actor, bulletin_id: str, *, via_review: bool = False) -> dict[str, Any]:
-        b = await asyncio.to_thread(self.bulletins.approve, actor, bulletin_id, via_review=via_review)
+        try:
+            b = await asyncio.to_thread(self.bulletins.approve, actor, bulletin_id, via_review=via_review)
+        except Invalid as exc:
+            if exc.code == "too_big_to_send":  # rolled back; the refusal is worth a line in the audit log
+                detail = {k: v for k, v in exc.extra.items() if k in ("bytes", "limit", "area", "kind")}
+                await asyncio.to_thread(
+                    self.ctx.audit_now,
+                    actor,
+                    "bulletin.approve",
+                    bulletin_id,
+                    outcome="failed",
+                    detail=detail,
+                )
+            raise
         if b["status"] != "approved":  # a sign-off that leaves a sensitive bulletin waiting for the next
             return b
         if b["priority"] == "emergency":

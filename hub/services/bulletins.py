@@ -8,7 +8,7 @@ can publish at once. Publishing itself is done by PublishingService (the caller 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,6 +38,8 @@ from protocol.messages import AFTER_INTERRUPT, ORIGINS, PRIORITIES
 from protocol.topics import DEVICE_KINDS
 
 FORMS = ("text", "audio", "image", "infographic", "video")
+# An audio bulletin's words are in its audio: its text is a caption (what a list or an LED board shows).
+AUDIO_CAPTION_MAX = 500
 EDITABLE = ("draft", "rejected", "submitted", "in_review")
 STATUS_VI = {
     "draft": "Bản nháp",
@@ -120,6 +122,9 @@ class BulletinService:
         self.areas = areas
         self.media = media
         self.speech = speech  # hub.speech.SpeechService (or anything with async speak(text))
+        # Checks, inside the approval's transaction, that what the approval will publish can be received
+        # (PublishingService.check_sendable; Services wires it): raising refuses the approval.
+        self.sendable: Callable[[Session, str], None] | None = None
         self.review = ReviewPolicy(ctx)
 
     # --- validation
@@ -146,6 +151,14 @@ class BulletinService:
         if not data.kinds or any(k not in DEVICE_KINDS for k in data.kinds):
             raise Invalid("kinds phải gồm 'radio' và/hoặc 'led'.", field="kinds")
         check_len(data.text, TEXT_MAX, "text", "Nội dung bản tin")
+        caption = len((data.text or "").strip())
+        if data.form == "audio" and caption > AUDIO_CAPTION_MAX:
+            raise Invalid(
+                f"Bản tin âm thanh chỉ kèm một đoạn tóm tắt ngắn, tối đa {AUDIO_CAPTION_MAX} ký tự (hiện "
+                f"{caption}): nội dung đã nằm trong tệp âm thanh. Hãy rút ngắn phần chữ, hoặc chọn hình thức "
+                "bản tin ký tự để hệ thống đọc văn bản.",
+                field="text",
+            )
         if data.form == "text" and not (data.text or "").strip():
             raise Invalid("Bản tin ký tự cần có nội dung (text) không để trống.", field="text")
         if data.form != "text" and not data.media:
@@ -160,6 +173,12 @@ class BulletinService:
             raise Invalid(
                 "Thời hạn kết thúc (valid_until) phải sau thời điểm bắt đầu (valid_from).",
                 field="valid_until",
+            )
+        if data.priority == "emergency" and data.sensitive:
+            raise Invalid(
+                "Bản tin khẩn cấp được phát ngay (Điều 8.1), không chờ kiểm duyệt: bỏ đánh dấu nhạy cảm, "
+                "hoặc gửi dưới dạng bản tin ưu tiên để được kiểm duyệt trước khi phát.",
+                field="sensitive",
             )
         if data.after_interrupt not in AFTER_INTERRUPT:
             raise Invalid(
@@ -420,14 +439,17 @@ class BulletinService:
             self._check_keeps_mark(actor, b, data)
             return b.status, b.version
 
-    def _check_keeps_mark(self, actor: Actor, b: Bulletin, data: BulletinInput) -> None:
-        """Art. 14.5: the sensitive mark is cleared by a reviewer only, never by an edit of its author."""
-        if b.sensitive and not data.sensitive and not actor.may("bulletin.review"):
+    @staticmethod
+    def _check_keeps_mark(actor: Actor, b: Bulletin, data: BulletinInput) -> None:
+        """Art. 14.5: an edit never clears the sensitive mark (whoever saves a version is an author); a
+        reviewer who wrote none of it clears it with 'unflag', with a reason."""
+        if b.sensitive and not data.sensitive:
             raise deny(
                 "bulletin.unflag",
                 b.id,
-                "Bản tin đã được đánh dấu nhạy cảm; chỉ người kiểm duyệt được bỏ đánh dấu. Hãy giữ ô "
-                "'Nội dung nhạy cảm' (sensitive: true) khi sửa, hoặc đề nghị người kiểm duyệt xem xét.",
+                "Bản tin đã được đánh dấu nhạy cảm; chỉ người kiểm duyệt (không phải người viết) được bỏ "
+                "đánh dấu, bằng thao tác 'Bỏ đánh dấu nhạy cảm'. Hãy giữ ô 'Nội dung nhạy cảm' "
+                "(sensitive: true) khi sửa, hoặc đề nghị người kiểm duyệt xem xét.",
             )
 
     def _edit_tx(  # noqa: PLR0917 - one transaction's inputs, called from edit() only
@@ -450,7 +472,6 @@ class BulletinService:
                 )
             self._check_keeps_mark(actor, b, data)
             m = self._check_media(sess, data)
-            unflagged = b.sensitive and not data.sensitive
             b.version += 1
             # a colleague's edit keeps where the bulletin comes from unless origin is given (and checked)
             self._apply(b, data, origin if data.origin else b.origin, now)
@@ -461,8 +482,6 @@ class BulletinService:
             elif b.status == "rejected":
                 b.status = "draft"
             self.ctx.audit(sess, actor, "bulletin.edit", b.id, detail={"version": b.version})
-            if unflagged:  # a reviewer (or admin) editing: the mark's removal is audited on its own
-                self.ctx.audit(sess, actor, "bulletin.unflag", b.id, detail={"version": b.version})
             return self._dict(sess, b, actor=actor)
 
     @staticmethod
@@ -520,6 +539,8 @@ class BulletinService:
                 b.valid_from = now
             if b.priority == "emergency" and b.valid_until is None:
                 b.valid_until = now + timedelta(seconds=self.ctx.config.programme.emergency_default_s)
+            if self.sendable is not None:
+                self.sendable(sess, b.id)  # too big for the devices: refused, rolled back, nothing sent
             self.ctx.audit(
                 sess,
                 actor,
@@ -581,13 +602,19 @@ class BulletinService:
             )
             return self._dict(sess, b, actor=actor)
 
-    def _check_unflag(self, actor: Actor, b: Bulletin) -> None:
+    def _check_unflag(self, sess: Session, actor: Actor, b: Bulletin) -> None:
         self._require_targets(
             actor,
             "bulletin.review",
             b,
             "Chỉ người kiểm duyệt của địa bàn được bỏ đánh dấu nhạy cảm của bản tin.",
         )
+        if actor.user_id is None or actor.user_id in self.review.authors(sess, b):
+            raise deny(
+                "bulletin.unflag",
+                b.id,
+                "Người viết bản tin không tự bỏ đánh dấu nhạy cảm được; cần người kiểm duyệt khác.",
+            )
         if not b.sensitive:
             raise Conflict("Bản tin không có đánh dấu nhạy cảm.", field="sensitive")
         if b.status not in EDITABLE:
@@ -603,7 +630,7 @@ class BulletinService:
         check_len(reason, REASON_MAX, "reason", "Lý do")
         with self.ctx.tx(actor) as sess:
             b = self._load(sess, bulletin_id)
-            self._check_unflag(actor, b)
+            self._check_unflag(sess, actor, b)
             b.sensitive, b.updated_at = False, self.ctx.now()
             if b.status == "in_review":
                 b.status = "submitted"
@@ -621,7 +648,7 @@ class BulletinService:
             "signoff": lambda: self._check_approve(sess, actor, b) if b.status == "in_review" else self._no(),
             "reject": lambda: self._check_reject(actor, b),
             "flag": lambda: self._check_flag(actor, b),
-            "unflag": lambda: self._check_unflag(actor, b),
+            "unflag": lambda: self._check_unflag(sess, actor, b),
             "recall": lambda: self._check_recall(actor, b) if b.priority != "emergency" else self._no(),
             "cancel": lambda: self._check_cancel(actor, b),
         }

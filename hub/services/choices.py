@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 from typing import Any, Literal
 
 from sqlalchemy import or_, select
@@ -42,7 +43,7 @@ class Choices:
     decisions: dict[tuple[str, str, str, str], bool] = field(default_factory=dict)  # area, id, kind, date
     standing: dict[str, frozenset[tuple[str, str]]] = field(default_factory=dict)  # area -> (origin, kind)
 
-    @property
+    @cached_property
     def areas(self) -> frozenset[str]:
         """Communes with any decision or rule (the others air no normal bulletin)."""
         return frozenset(a for a, *_ in self.decisions) | frozenset(self.standing)
@@ -232,7 +233,7 @@ class ChoiceService:
         if not on:
             names = " hay ".join(KIND_VI[k] for k in kinds)
             raise Invalid(f"Bản tin '{bid}' không dành cho {names}.", field=fld)
-        if scope == "day" and day is not None:
+        if want and scope == "day" and day is not None:  # not airing it on a day it cannot air is harmless
             self._valid_on(b, day, fld)
         return on
 

@@ -15,6 +15,7 @@ from hub.errors import Conflict, Invalid, NotFound
 from hub.limits import NAME_MAX, check_len
 from hub.models import Bulletin, Command, Device, DeviceEventRow, Play, PublishedProgramme, RecallConfirmation
 from hub.roles import SYSTEM, Actor
+from hub.services import reports
 from hub.services.areas import AreaService
 from hub.services.base import Context, new_id, require
 from hub.services.deliveries import optional_time, record_first_playing
@@ -40,6 +41,7 @@ def device_problems(
     now: datetime | None,
     published: Published | None = None,
     rejections: dict[str, list[str]] | None = None,
+    anomalies: dict[str, dict[str, int]] | None = None,
 ) -> list[dict[str, Any]]:
     """Why this device needs attention, most urgent first: [{"code", "value"}], empty when it is fine.
     Codes: offline; silent (no status for SILENT_AFTER although not offline); rejected (messages it refused
@@ -57,6 +59,9 @@ def device_problems(
     refused = (rejections or {}).get(d.id)
     if refused:
         out.append({"code": "rejected", "value": len(refused), "reasons": sorted(set(refused))})
+    odd = (anomalies or {}).get(d.id)
+    if odd:
+        out.append({"code": "anomaly", "value": sum(odd.values()), "reasons": sorted(odd)})
     have, latest = st.get("programme_version"), (published or {}).get((d.area_path, d.kind))
     if (
         reachable
@@ -85,6 +90,7 @@ def device_dict(
     now: datetime | None = None,
     published: Published | None = None,
     rejections: dict[str, list[str]] | None = None,
+    anomalies: dict[str, dict[str, int]] | None = None,
 ) -> dict[str, Any]:
     st = d.last_status or {}
     return {
@@ -100,7 +106,7 @@ def device_dict(
         "clock": st.get("clock"),
         "programme_version": st.get("programme_version"),
         "status": st,
-        "problems": device_problems(d, now, published, rejections),
+        "problems": device_problems(d, now, published, rejections, anomalies),
     }
 
 
@@ -196,8 +202,9 @@ class DeviceService:
             ):
                 reason = data.get("reason") if isinstance(data, dict) else None
                 rejections.setdefault(dev, []).append(str(reason or "?"))
+            anomalies = reports.anomalies_by_device(sess, now - REJECTED_WITHIN)
             return [
-                device_dict(d, now, published, rejections)
+                device_dict(d, now, published, rejections, anomalies)
                 for d in rows
                 if actor.covers(d.area_path)
                 and (not area or d.area_path == area or d.area_path.startswith(area + "/"))
@@ -268,7 +275,26 @@ class DeviceService:
                 for d in sess.scalars(select(Device).where(Device.id.in_(ids[i : i + 500])))
             }
             kept = {k: v for k, v in latest.items() if self._status(sess, k, v, known.get(k))}
-            record_first_playing(sess, kept, self.ctx.now())
+            record_first_playing(sess, self._believed_playing(sess, kept, known), self.ctx.now())
+
+    def _believed_playing(
+        self, sess: Session, statuses: dict[str, dict[str, Any]], known: dict[str, Device]
+    ) -> dict[str, dict[str, Any]]:
+        """The statuses whose `now_playing` emergency was sent to that device; another one is counted once
+        per (device, emergency) as an anomaly and proves no delivery (the status itself is kept: it is the
+        device's state)."""
+        check, now, out = reports.SentCheck(sess), self.ctx.now(), {}
+        for dev, st in statuses.items():
+            bid = str(st.get("now_playing") or "")[:40]
+            b = check.bulletin(bid) if bid and st.get("state") != "offline" else None
+            why = check.why_not(bid, known.get(dev)) if b is not None and b.priority == "emergency" else ""
+            if why:
+                size = reports.event_size(st)
+                reports.record(sess, dev, reports.Anomaly("status_not_sent", why, f"status:{bid}", "status",
+                                                          bid, size), now)
+                continue
+            out[dev] = st
+        return out
 
     def _status(self, sess: Session, device_id: str, data: dict[str, Any], d: Device | None) -> bool:
         """Store one status; False when it was ignored (an unknown device claiming an unknown area)."""
@@ -291,12 +317,20 @@ class DeviceService:
         d.last_seen = self.ctx.now()
         return True
 
-    def ingest_events(self, device_id: str, payload: Any) -> int:
-        """Store each event once (idempotent on its id); returns how many were new."""
+    def ingest_events(self, device_id: str, payload: Any, *, size: int = 0) -> int:
+        """Store each event once (idempotent on its id) if the hub believes it (hub/services/reports.py);
+        anything else is a bounded anomaly row. Returns how many events were new and believed."""
         events = payload if isinstance(payload, list) else [payload]
+        if len(events) > reports.MAX_EVENTS_PER_MESSAGE:
+            self.record_anomaly(
+                device_id, reports.Anomaly("too_many", f"{len(events)} events in one message", size=size)
+            )
+            return 0
         new = 0
         for ev in events:
-            if not isinstance(ev, dict) or not ev.get("id") or not ev.get("type"):
+            bad = reports.screen_event(ev)
+            if bad is not None:
+                self.record_anomaly(device_id, bad)
                 continue
             try:
                 with self.ctx.db.session() as sess:
@@ -306,6 +340,11 @@ class DeviceService:
                 continue  # already stored: a redelivery
         return new
 
+    def record_anomaly(self, device_id: str, anomaly: reports.Anomaly) -> bool:
+        """A report not believed, or a message not read (too big, not JSON): one bounded row."""
+        with self.ctx.db.session() as sess:
+            return reports.record(sess, device_id, anomaly, self.ctx.now())
+
     def _store(self, sess: Session, device_id: str, ev: dict[str, Any]) -> bool:
         eid, typ, data = str(ev["id"])[:120], str(ev["type"]), dict(ev.get("data") or {})
         now = self.ctx.now()
@@ -313,13 +352,23 @@ class DeviceService:
             select(DeviceEventRow.id).where(DeviceEventRow.event_id == eid)
         ):
             return False
+        bid = str(data.get("bulletin_id") or "")[:40]
+        command = (
+            self._command_for(sess, device_id, data, optional_time(ev.get("at")) or now)
+            if typ == "command_result"
+            else None
+        )
+        refused = self._disbelief(sess, sess.get(Device, device_id), typ, bid, data, command=command)
+        if refused is not None:
+            why = reports.Anomaly(*refused, eid, typ, bid, reports.event_size(ev))
+            reports.record(sess, device_id, why, now)
+            return False
         if typ == "play":
-            bid = str(data.get("bulletin_id") or "")
             sess.add(
                 Play(
                     event_id=eid,
                     device_id=device_id,
-                    bulletin_id=bid[:40],
+                    bulletin_id=bid,
                     outcome=str(data.get("outcome") or "")[:12],
                     scheduled_at=optional_time(data.get("scheduled_at")),
                     started_at=optional_time(data.get("started_at")),
@@ -334,6 +383,8 @@ class DeviceService:
             if b is not None and b.status == "approved":
                 b.status = "on_air"
             return True
+        if typ == "rejected":
+            data = reports.bounded_rejection(data)
         sess.add(
             DeviceEventRow(
                 event_id=eid,
@@ -344,8 +395,7 @@ class DeviceService:
                 received_at=now,
             )
         )
-        if typ == "recall_confirmed" and data.get("bulletin_id"):
-            bid = str(data["bulletin_id"])[:40]
+        if typ == "recall_confirmed":
             exists = sess.scalar(
                 select(RecallConfirmation.id).where(
                     RecallConfirmation.bulletin_id == bid, RecallConfirmation.device_id == device_id
@@ -357,13 +407,33 @@ class DeviceService:
                         bulletin_id=bid, device_id=device_id, confirmed_at=optional_time(ev.get("at")) or now
                     )
                 )
-        elif typ == "command_result":
-            c = self._command_for(sess, device_id, data, optional_time(ev.get("at")) or now)
-            if c is not None:
-                c.result, c.result_at = data, now
+        elif typ == "command_result" and command is not None:
+            command.result, command.result_at = data, now
         elif typ == "rejected":
             self.ctx.audit(sess, SYSTEM, "device.rejected", device_id, outcome="failed", detail=data)
         return True
+
+    @staticmethod
+    def _disbelief(
+        sess: Session,
+        device: Device | None,
+        typ: str,
+        bid: str,
+        data: dict[str, Any],
+        *,
+        command: Command | None,
+    ) -> tuple[str, str] | None:
+        """(anomaly code, why) when the hub does not believe this report (hub/services/reports.py)."""
+        if typ == "play":
+            why = reports.SentCheck(sess).why_not(bid, device)
+            return ("not_sent", why) if why else None
+        if typ == "recall_confirmed":
+            why = reports.SentCheck(sess).why_not(bid, device, statuses=("recalled",))
+            return ("not_recalled", why) if why else None
+        if typ == "command_result" and command is None:
+            asked = f"{str(data.get('command_id') or '')[:40]!r} ({str(data.get('command') or '')[:20]})"
+            return ("unknown_command", f"no command {asked} issued to this device")
+        return None
 
     @staticmethod
     def _command_for(sess: Session, device_id: str, data: dict[str, Any], at: datetime) -> Command | None:

@@ -160,6 +160,21 @@ class Snapshot:
     engine_cache: dict[tuple[str, str], Any] = field(default_factory=dict)
     days: engine.DayCache = field(default_factory=engine.DayCache)
     _by_kind: dict[str, list[Any]] = field(default_factory=dict)
+    _normal: dict[str, list[Snap]] = field(default_factory=dict)
+
+    def normal_by_rank(self, kind: str) -> list[Snap]:
+        """The normal bulletins of `kind` from the top level down, then by approval time (Art. 8.3: the
+        order the chosen ones are placed in)."""
+        if kind not in self._normal:
+            self._normal[kind] = sorted(
+                (s for s in self.snaps if s.priority == "normal" and kind in s.kinds),
+                key=lambda s: (
+                    ORIGINS.index(s.origin) if s.origin in ORIGINS else len(ORIGINS),
+                    s.approved_at.isoformat() if s.approved_at else "",
+                    s.id,
+                ),
+            )
+        return self._normal[kind]
 
     def engine_bulletins(self, kind: str) -> list[Any]:
         """Every live bulletin of `kind` (the prepared day holds the province's; compile_day picks the
@@ -182,6 +197,7 @@ class Snapshot:
                 valid_from=s.valid_from,
                 valid_until=s.valid_until,
                 approved_at=s.approved_at,
+                title=s.title,
             )
         return self.engine_cache[key]
 
@@ -244,22 +260,11 @@ class ProgrammeService:
         if area not in snap.normal.areas:  # no decision, no rule: no normal bulletin (most communes)
             return []
         key = day.isoformat()
-        chosen = [
-            s
-            for s in snap.snaps
-            if s.priority == "normal"
-            and kind in s.kinds
-            and s.covers(area)
-            and snap.normal.decide(area, s.id, s.origin, kind, key)[0]
+        return [
+            s.id
+            for s in snap.normal_by_rank(kind)
+            if s.covers(area) and snap.normal.decide(area, s.id, s.origin, kind, key)[0]
         ]
-        chosen.sort(
-            key=lambda s: (
-                ORIGINS.index(s.origin) if s.origin in ORIGINS else len(ORIGINS),
-                s.approved_at.isoformat() if s.approved_at else "",
-                s.id,
-            )
-        )
-        return [s.id for s in chosen]
 
     def active_emergencies(self, snap: Snapshot, area: str, kind: str) -> list[Snap]:
         now = self.ctx.now()

@@ -15,12 +15,16 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from hub.errors import Invalid
 from hub.models import PublishedProgramme
 from hub.services.areas import AreaService
 from hub.services.base import Context
-from hub.services.programmes import ProgrammeService, Snap, load_snaps
+from hub.services.programmes import ProgrammeService, Snap, Snapshot, load_snaps
 from hub.signing import Envelopes
+from protocol.canonical import canonical_json
+from protocol.envelope import MAX_MESSAGE_BYTES
 from protocol.messages import AlertBody, CommandBody, MediaRef, RecallBody
 from protocol.topics import DEVICE_KINDS, Topics
 
@@ -28,6 +32,31 @@ log = logging.getLogger(__name__)
 # After an alert, every device of the area fetches its media at once; the programmes (which carry the
 # emergency for late joiners) go out this much later so they do not compete with that burst.
 ALERT_PROGRAMMES_AFTER_S = 2.0
+PROBE_VERSION = 10**12  # a programme version with more digits than any real one (size probes)
+# Bounds for the size check before approval (check_sendable): a programme last sent this far below the limit
+# cannot go over it with the new bulletin, so it is not compiled again.
+ENTRY_PUNCTUATION = 64  # JSON around a bulletin's entry and id in a programme, and seq digits
+MAX_PLAYS_PER_DAY = 48  # the most plays a bulletin may ask for a day (the engine places one per window)
+ITEM_BYTES = 256  # one play in a programme's days (ids up to 64 characters, ISO times with offset)
+REPLACEMENT_ROOM = 64 * 1024  # others' plays moved around a new one, and one more that now fits
+KIND_VI = {"radio": "loa truyền thanh", "led": "bảng tin điện tử"}
+
+
+def _n(value: float) -> str:
+    """A whole number as Vietnamese write it: 1.234.567."""
+    return f"{value:,.0f}".replace(",", ".")
+
+
+def _kb(size: int) -> str:
+    return f"{_n(size / 1024)} KB"
+
+
+def _chars_over(text: str | None, size: int) -> int:
+    """About how many characters of `text` make up the bytes over the limit (UTF-8, JSON-escaped)."""
+    if not text:
+        return 0
+    per_char = len(text.encode("utf-8")) / len(text)
+    return int((size - MAX_MESSAGE_BYTES) / per_char) + 1
 
 
 class PublisherLike(Protocol):
@@ -87,14 +116,17 @@ class PublishingService:
         self._task: asyncio.Task[None] | None = None
         self._later: set[asyncio.TimerHandle] = set()
         self.last_batch_s = 0.0
+        # bytes of the programme last built per (commune, kind), forgotten as soon as it is to be rebuilt: the
+        # size check before approval starts from it (check_sendable)
+        self._programme_bytes: dict[tuple[str, str], int] = {}
 
     # --- alerts (urgent: latency matters)
     def _snap(self, bulletin_id: str) -> Snap:
         with self.ctx.db.session() as sess:
             return load_snaps(sess, ids=[bulletin_id])[0]
 
-    def _alert_wire(self, s: Snap, msg_type: str) -> tuple[bytes, datetime]:
-        now = self.ctx.now()
+    def _alert_body(self, s: Snap, msg_type: str, now: datetime) -> tuple[AlertBody, datetime]:
+        """The alert's body and its envelope expiry."""
         expires = s.valid_until or now
         info = s.info("radio" if "radio" in s.kinds else "led")
         body = AlertBody(
@@ -110,15 +142,85 @@ class PublishingService:
         )
         # A cancel must outlive the alert it cancels on agents that were offline; keep it 1 h at least.
         exp = max(expires, now) if msg_type != "Cancel" else max(expires, now) + timedelta(hours=1)
-        audio = self._inline_media(info.media) if msg_type != "Cancel" and info.media is not None else None
-        attachments = [audio] if audio is not None else []
+        return body, exp
+
+    def _alert_wire(self, s: Snap, msg_type: str) -> tuple[bytes, datetime]:
+        body, exp = self._alert_body(s, msg_type, self.ctx.now())
+        media = body.bulletin.media if body.bulletin is not None else None
+        audio = self._inline_media(media) if media is not None else None
         # One envelope for all the targets (the fan-out is per area, and signs once): its audience is their
         # alert topics, so it is refused on any other area's topic.
         audience = [self.topics.alert(t) for t in s.targets]
         wire = self.envelopes.make(
-            "alert", body.to_dict(), audience=audience, expires_at=exp, attachments=attachments
+            "alert", body.to_dict(), audience=audience, expires_at=exp, attachments=[audio] if audio else []
         )
+        if audio is not None and len(wire) > MAX_MESSAGE_BYTES:
+            # the audio would push the alert over what agents accept: it goes by download instead
+            log.warning("emergency %s: audio not attached (alert would be %d bytes)", s.id, len(wire))
+            wire = self.envelopes.make("alert", body.to_dict(), audience=audience, expires_at=exp)
         return wire, exp
+
+    def check_sendable(self, sess: Session, bulletin_id: str) -> None:
+        """Refuse (Invalid, saying what to shorten) the approval of `bulletin_id` when a message it makes the
+        hub send would be over the agents' limit (protocol MAX_MESSAGE_BYTES): its alert (an emergency; its
+        audio then goes by download, so only its text and fields count) and the programme of every commune
+        and kind it reaches, compiled with it approved (unless the programme last sent there is so far below
+        the limit that the bulletin cannot take it over: then nothing is compiled, which keeps an emergency's
+        approval fast). Runs inside the approval's transaction, after the bulletin was marked approved and
+        flushed: a refusal rolls it back, and nothing is published."""
+        sess.flush()
+        (s,) = load_snaps(sess, ids=[bulletin_id])
+        now = self.ctx.now()
+        text_len = len(s.text or "")
+        if s.priority == "emergency":
+            body, exp = self._alert_body(s, "Alert", now)
+            size = self.envelopes.size_of(
+                "alert", body.to_dict(), audience=[self.topics.alert(t) for t in s.targets], expires_at=exp
+            )
+            if size > MAX_MESSAGE_BYTES:
+                raise Invalid(
+                    f"Bản tin khẩn cấp này tạo ra bản tin gửi thiết bị {_kb(size)}, quá giới hạn "
+                    f"{_kb(MAX_MESSAGE_BYTES)} mà thiết bị nhận được, nên sẽ không phát được. "
+                    f"Hãy rút ngắn phần chữ (hiện {_n(text_len)} ký tự; bớt ít nhất "
+                    f"{_n(_chars_over(s.text, size))} ký tự) rồi gửi duyệt lại. "
+                    "Bản tin chưa được duyệt, chưa gửi gì.",
+                    field="text",
+                    code="too_big_to_send",
+                    extra={"bytes": size, "limit": MAX_MESSAGE_BYTES},
+                )
+        snap: Snapshot | None = None
+        names = self.areas.all()
+        # What the bulletin can add to a programme: its entry (once) and, unless an emergency (which takes no
+        # item), its plays, at most one per window; plus room for the engine re-placing others around it.
+        adds = {
+            kind: len(canonical_json(s.info(kind).to_dict())) + len(s.id) + ENTRY_PUNCTUATION
+            for kind in s.kinds
+        }
+        if s.priority != "emergency":
+            plays = self.ctx.config.programme.days_ahead * MAX_PLAYS_PER_DAY * ITEM_BYTES + REPLACEMENT_ROOM
+            adds = {kind: n + plays for kind, n in adds.items()}
+        for leaf in self.areas.leaves_under(list(s.targets)):
+            for kind in s.kinds:
+                known = self._programme_bytes.get((leaf, kind))
+                if known is not None and known + adds[kind] <= MAX_MESSAGE_BYTES:
+                    continue  # far enough below the limit: no need to compile it
+                if snap is None:
+                    snap = self.programmes.snapshot(sess)
+                topic = self.topics.program(leaf, kind)
+                body_p = self.programmes.body(snap, leaf, kind, PROBE_VERSION).to_dict()
+                size = self.envelopes.size_of("programme", body_p, audience=[topic])
+                if size > MAX_MESSAGE_BYTES:
+                    where = names[leaf].name if leaf in names else leaf
+                    raise Invalid(
+                        f"Với bản tin này, chương trình phát {KIND_VI[kind]} của {where} sẽ lớn "
+                        f"{_kb(size)}, quá giới hạn {_kb(MAX_MESSAGE_BYTES)} mà thiết bị nhận được, "
+                        "nên sẽ không phát được. "
+                        f"Hãy rút ngắn phần chữ của bản tin (hiện {_n(text_len)} ký tự) hoặc thu hồi bớt bản "
+                        "tin đang phát ở địa bàn đó. Bản tin chưa được duyệt, chưa gửi gì.",
+                        field="text",
+                        code="too_big_to_send",
+                        extra={"bytes": size, "limit": MAX_MESSAGE_BYTES, "area": leaf, "kind": kind},
+                    )
 
     def _area_names(self, paths: tuple[str, ...]) -> list[str]:
         known = self.areas.all()
@@ -155,6 +257,7 @@ class PublishingService:
             for t in s.targets
         ]
         leaves = self.areas.leaves_under(s.targets)
+        self._forget_sizes(leaves, s.kinds)  # their programmes change now, even if republished 2 s later
         if msg_type == "Cancel" or self._task is None:  # no republisher task (tests, CLI): no burst
             self.republish_soon(leaves, s.kinds)
         else:
@@ -195,9 +298,15 @@ class PublishingService:
         """Queue communes (None = all) for republishing; the republisher task does it in order."""
         for leaf in self.areas.leaves() if leaves is None else leaves:
             self._pending.setdefault(leaf, set()).update(kinds)
+            self._forget_sizes([leaf], kinds)
         if self._pending:
             self._idle.clear()
             self._wake.set()
+
+    def _forget_sizes(self, leaves: list[str], kinds: Any) -> None:
+        for leaf in leaves:
+            for kind in kinds:
+                self._programme_bytes.pop((leaf, kind), None)
 
     async def flush(self, timeout: float = 60.0) -> None:  # noqa: ASYNC109 - a bound, not a cancel scope
         """Wait until every queued republish went to the publisher (tests, CLI)."""
@@ -267,5 +376,10 @@ class PublishingService:
                     else:
                         row.version, row.body, row.published_at = version, body, now
                     topic = self.topics.program(leaf, kind)
-                    out.append((topic, self.envelopes.make("programme", body, audience=[topic])))
+                    wire = self.envelopes.make("programme", body, audience=[topic])
+                    if kind not in self._pending.get(leaf, ()):  # not changed again since this batch began
+                        self._programme_bytes[(leaf, kind)] = len(wire)
+                    if len(wire) > MAX_MESSAGE_BYTES:  # approvals are checked; other changes are not (yet)
+                        log.error("programme %s/%s: %d bytes, over the agents' limit", leaf, kind, len(wire))
+                    out.append((topic, wire))
         return out

@@ -22,12 +22,13 @@ def area_names(services: Any) -> dict[str, str]:
 
 
 def form_context(req: Req, f: BulletinForm, *, marked: bool = False) -> dict[str, Any]:
-    """`marked`: the bulletin being edited is sensitive; only a reviewer may untick it (Art. 14.5)."""
+    """`marked`: the bulletin being edited is sensitive; an edit keeps the mark (a reviewer clears it on
+    the bulletin's page, Art. 14.5)."""
     return {
         "f": f,
         "tree": req.services.areas.tree(req.actor.area_path),
         "names": area_names(req.services),
-        "lock_sensitive": marked and not req.actor.may("bulletin.review"),
+        "lock_sensitive": marked,
     }
 
 

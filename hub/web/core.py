@@ -19,6 +19,8 @@ from hub.api.framework import SERVICES, client_ip
 from hub.errors import Forbidden, NotFound, ServiceError, Unauthorized
 from hub.roles import ROLE_NAMES_VI, Actor
 from hub.services.accounts import SESSION_COOKIE
+from hub.services.bulletins import AUDIO_CAPTION_MAX
+from tts.estimate import WORDS_PER_MINUTE, estimate_duration_ms, spoken_words
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -51,9 +53,28 @@ def make_env() -> jinja2.Environment:
         KIND_VI=KIND_VI,
         ROLE_NAMES_VI=ROLE_NAMES_VI,
         LEVEL_VI=LEVEL_VI,
+        SPEECH_WPM=WORDS_PER_MINUTE,
+        AUDIO_CAPTION_MAX=AUDIO_CAPTION_MAX,
+        speech_estimate=speech_estimate,
     )
     env.filters["localtime"] = _localtime
     return env
+
+
+def speech_estimate(text: str | None, form: str | None) -> str:
+    """The line under a bulletin's text: its spoken duration (text form) or its caption's length (audio).
+    hub/web/static/app.js writes the same words while the editor types."""
+    text = text or ""
+    if form == "audio":
+        n = len(text.strip())
+        return f"Bản tin âm thanh: phần chữ chỉ là tóm tắt, tối đa {AUDIO_CAPTION_MAX} ký tự (đang có {n})."
+    if form not in (None, "", "text"):
+        return ""
+    words = spoken_words(text)
+    total_s = round(estimate_duration_ms(text) / 1000)
+    m, s = divmod(total_s, 60)
+    took = f"{m} phút {s} giây" if m else f"{s} giây"
+    return f"Khoảng {words} từ, đọc mất khoảng {took} (ước tính {WORDS_PER_MINUTE} từ/phút)."
 
 
 def _localtime(value: Any, fmt: str = "%H:%M %d/%m/%Y") -> str:

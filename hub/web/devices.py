@@ -50,8 +50,21 @@ REJECT_VI = {
 }
 
 
-def _reasons_vi(reasons: list[str]) -> str:
-    return ", ".join(REJECT_VI.get(r, r) for r in reasons) or "không rõ lý do"
+# Reports the hub did not believe (hub/services/reports.py ANOMALY_CODES).
+ANOMALY_VI = {
+    "oversized": "báo cáo quá lớn",
+    "malformed": "báo cáo sai định dạng",
+    "too_many": "quá nhiều báo cáo trong một tin",
+    "unknown_type": "loại báo cáo lạ",
+    "not_sent": "báo đã phát bản tin không gửi cho thiết bị này",
+    "not_recalled": "xác nhận thu hồi bản tin không bị thu hồi ở thiết bị này",
+    "unknown_command": "trả lời lệnh không gửi cho thiết bị này",
+    "status_not_sent": "báo đang phát tin khẩn cấp không gửi cho thiết bị này",
+}
+
+
+def _reasons_vi(reasons: list[str], labels: dict[str, str] = REJECT_VI) -> str:
+    return ", ".join(labels.get(r, r) for r in reasons) or "không rõ lý do"
 
 
 def _problem_vi(p: dict[str, Any], tz: Any) -> str:
@@ -64,6 +77,8 @@ def _problem_vi(p: dict[str, Any], tz: Any) -> str:
         return f"Mất kết nối từ {since}" if code == "offline" else f"Không có tín hiệu từ {since}"
     texts = {
         "rejected": f"Đã từ chối {value} tin trong 24 giờ qua ({_reasons_vi(p.get('reasons') or [])})",
+        "anomaly": f"{value} báo cáo bất thường trong 24 giờ qua, không được ghi nhận "
+        f"({_reasons_vi(p.get('reasons') or [], ANOMALY_VI)}): kiểm tra thiết bị",
         "programme": f"Chưa nhận chương trình mới (đang có phiên bản {value}, mới nhất {p.get('latest')})",
         "clock": "Đồng hồ chưa đồng bộ: tạm dừng lịch phát (tin khẩn cấp vẫn phát)",
         "outbox": f"Còn {value} báo cáo chưa gửi về",

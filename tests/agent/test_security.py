@@ -94,3 +94,26 @@ async def test_recall_removes_confirms_and_never_plays(
     await asyncio.sleep(0.5)
     assert not collector.plays("sai-sot")
     assert "sai-sot" not in {p["bulletin_id"] for p in agent.plays()}
+
+
+async def test_programme_and_recall_moved_between_topics_are_refused(
+    hub: FakeHub, collector: Collector, agent: AgentProcess
+) -> None:
+    """The programme path and the recall path check the signed audience too (the alert and command paths:
+    tests/security/test_audience.py, against the real hub)."""
+    now = hub.clock.now()
+    keep = hub.bulletin("giu-lai", 5)
+    await hub.send_programme(hub.programme([(keep, now + timedelta(seconds=30))]))
+    agent.start()
+    await agent.ready()
+    await wait_until(lambda: agent.status().get("programme_version") == 1, 10, "programme v1")
+    # a newer programme of this very commune, but signed for another commune's topic
+    other = hub.topics.program("67/660/24611", "radio")
+    moved = hub.sign("programme", hub.programme([], version=2).to_dict(), to=other)
+    await hub.publish(hub.topics.program("67/660/24613", "radio"), moved, retain=True)
+    # a recall of it, signed for another district's alert topic
+    recall = hub.sign("recall", RecallBody(["giu-lai"], "nhầm").to_dict(), to=hub.topics.alert("67/661"))
+    await hub.publish(hub.topics.alert("67/660"), recall)
+    await wait_until(lambda: len(collector.of_type("rejected")) >= 2, 15, "both refused")
+    assert [r["reason"] for r in collector.of_type("rejected")] == ["misaddressed", "misaddressed"]
+    assert agent.status()["programme_version"] == 1 and not collector.of_type("recall_confirmed")

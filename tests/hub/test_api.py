@@ -147,13 +147,17 @@ async def test_plays_are_idempotent(hub: Hub) -> None:
     hub.s.devices.register(
         __import__("hub.roles").roles.SYSTEM, device_id="radio-1", kind="radio", area="67/660/24613"
     )
+    status, b = await hub.call("POST", "/api/v1/bulletins", "editor67", json=TEXT)
+    assert status == 201, b
+    status, _ = await hub.call("POST", f"/api/v1/bulletins/{b['id']}/approve", "editor67")
+    assert status == 200  # a play is believed only for a bulletin sent to the device (tests/security)
     ev = {
         "id": "radio-1:abc",
         "device_id": "radio-1",
         "type": "play",
         "at": "2026-11-23T05:00:00+07:00",
         "data": {
-            "bulletin_id": "b-x",
+            "bulletin_id": b["id"],
             "outcome": "completed",
             "started_at": "2026-11-23T05:00:00+07:00",
             "ended_at": "2026-11-23T05:01:00+07:00",
@@ -164,7 +168,7 @@ async def test_plays_are_idempotent(hub: Hub) -> None:
     assert hub.s.devices.ingest_events("radio-1", ev) == 1
     assert hub.s.devices.ingest_events("radio-1", [ev, {**ev, "id": "radio-1:def"}]) == 1
     assert hub.count(Play) == 2
-    status, out = await hub.call("GET", "/api/v1/plays?bulletin=b-x", "viewer")
+    status, out = await hub.call("GET", f"/api/v1/plays?bulletin={b['id']}", "viewer")
     assert status == 200 and [p["event_id"] for p in out["plays"]] == ["radio-1:abc", "radio-1:def"]
     status, out = await hub.call("GET", "/api/v1/plays?device=radio-1", "viewer")
     assert len(out["plays"]) == 2

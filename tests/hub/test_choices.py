@@ -210,6 +210,14 @@ async def test_hostile_choices_are_refused_and_change_nothing(hub: Hub) -> None:
             "PUT", "/api/v1/programme/standing", "chair24613", json={"area": AREA, **body}
         )
         assert status == 422, (body, out)
+    # reading another commune's rule or waiting list: 403; an unknown commune or a missing one: 422
+    for path in (f"/api/v1/programme/standing?area={AREA}", f"/api/v1/programme/waiting?area={AREA}"):
+        status, out = await hub.call("GET", path, "chair24611")
+        assert status == 403, (path, out)
+        status, out = await hub.call("GET", path.replace(AREA, "67/999/1"), "chair24613")
+        assert status == 422, (path, out)
+        status, out = await hub.call("GET", path.split("?")[0], "chair24613")
+        assert status == 422 and out["error"]["field"] == "area", (path, out)
     with hub.s.ctx.db.session() as sess:
         assert sess.scalars(select(NormalChoice)).all() == []
     assert audits(hub, "programme.choose") == [] and audits(hub, "programme.standing") == []

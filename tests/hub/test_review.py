@@ -184,6 +184,12 @@ async def test_two_groups_sign_off_each_once_and_never_the_author(two_groups: Hu
     assert status == 200
     status, out = await hub.call("POST", f"{url}/review", "admin1", json={"decision": "approve"})
     assert status == 403 and "Người viết" in out["error"]["message"]  # the author, though a reviewer
+    status, out = await hub.call("POST", f"{url}/unflag", "admin1", json={"reason": "tôi viết, tôi bỏ"})
+    assert status == 403 and "Người viết" in out["error"]["message"]  # nor can the author clear the mark
+    status, out = await hub.call("PUT", url, "admin1", json={**TEXT, "sensitive": False})
+    assert status == 403
+    status, seen = await hub.call("GET", url, "admin1")
+    assert "unflag" not in seen["actions"] and "signoff" not in seen["actions"] and seen["sensitive"]
     status, out = await hub.call("POST", f"{url}/review", "nogroup", json={"decision": "approve"})
     assert status == 403 and "chưa thuộc nhóm" in out["error"]["message"]
     status, out = await hub.call("POST", f"{url}/review", "btg661", json={"decision": "approve"})
@@ -345,3 +351,31 @@ def test_cli_sets_a_reviewers_group(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["--config", str(conf), "user", "set-group", "nobody", "so"]) == 2
     assert main(["--config", str(conf), "user", "set-group", "kd1", ""]) == 0
     assert "kd1: review group (none)" in capsys.readouterr().out
+
+
+async def test_malformed_review_requests_are_refused(strict: Hub) -> None:
+    hub = strict
+    b = await _create(hub, "editor67", sensitive=True)
+    url = f"/api/v1/bulletins/{b['id']}"
+    for path, body in (
+        ("review", {"decision": "maybe"}),
+        ("review", {"decision": "approve", "extra": 1}),
+        ("review", {"decision": "reject", "reason": "x" * 2001}),
+        ("flag", {"reason": 5}),
+        ("unflag", {}),
+    ):
+        status, out = await hub.call("POST", f"{url}/{path}", "reviewer67", json=body)
+        assert status == 422, (path, body, out)
+    status, out = await hub.call("POST", f"{url}/review", "reviewer67", json={"decision": "reject"})
+    assert status == 422 and out["error"]["field"] == "reason"
+    status, out = await hub.call(
+        "POST", "/api/v1/bulletins/b-nope/review", "reviewer67", json={"decision": "approve"}
+    )
+    assert status == 404
+    status, now = await hub.call("GET", url, "reviewer67")
+    assert now["status"] == "in_review" and now["review"]["signoffs"] == [] and now["sensitive"]
+    # an emergency airs at once (Art. 8.1): it cannot wait in review
+    status, out = await hub.call(
+        "POST", "/api/v1/bulletins", "editor67", json={**TEXT, "priority": "emergency", "sensitive": True}
+    )
+    assert status == 422 and out["error"]["field"] == "sensitive"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from hub.models import AuditEntry, PublishedProgramme
+from hub.roles import SYSTEM
 from tests.hub.conftest import PASSWORD, Hub
 from tests.hub.test_api import TEXT
 
@@ -162,6 +163,8 @@ async def test_recall_and_confirmations(hub: Hub) -> None:
     assert status == 200 and out["status"] == "recalled"
     await hub.s.publishing.flush()
     assert any(t == "nguon/v1/area/67/660/24613/alert" for t, _, r in hub.publisher.messages if not r)
+    # believed only from a device the recall was for (tests/security/test_device_reports.py)
+    hub.s.devices.register(SYSTEM, device_id="radio-9", kind="radio", area="67/660/24613")
     hub.s.devices.ingest_events(
         "radio-9",
         {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,7 +37,8 @@ CHECKS = [
 ]
 # Logging out would end the fuzzer's own session; everything else is fair game.
 SKIP = {("POST", "/api/v1/auth/logout")}
-EXAMPLES = 12  # per operation: ~30 operations, the whole test well under a minute
+# per operation: ~30 operations, the whole test well under a minute; NGUON_FUZZ_EXAMPLES=200 for a deeper run
+EXAMPLES = int(os.environ.get("NGUON_FUZZ_EXAMPLES", "12"))
 
 
 class RunningHub:

@@ -237,3 +237,20 @@ async def test_the_generated_broker_config_runs_and_ties_client_ids_to_users(tmp
     finally:
         proc.terminate()
         proc.wait(5)
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--dir", "/etc/mosquitto\nallow_anonymous true"], "line breaks"),
+        (["--dir", "/etc/mosquitto #"], "without spaces"),
+        (["--hub-host", "127.0.0.1\nlistener 1884"], "an IP address or a host name"),
+        (["--device-port", "1883"], "two ports"),
+        (["--hub-port", "70000"], "1-65535"),
+    ],
+)
+def test_hub_broker_conf_refuses_values_that_would_add_lines_to_the_brokers_config(
+    tmp_path: Path, args: list[str], says: str
+) -> None:
+    res = _run(["broker", "conf", *args], tmp_path)
+    assert res.returncode == 2 and says in res.stderr and res.stdout == "", (res.stdout, res.stderr)

@@ -555,7 +555,9 @@ async def test_chairs_programme_shows_what_the_communes_devices_reported(web: We
 async def test_play_log_searches_by_day_and_device(web: WebHub) -> None:
     web.s.devices.register(SYSTEM, device_id="loa-24613-01", kind="radio", area="67/660/24613")
     bid = await write(web, title="Tin phát thử")
-    at = web.clock.now() + timedelta(hours=1)
+    ed = await web.as_user("editor67")
+    assert (await ed.post(f"/bulletins/{bid}/action", {"action": "approve"})).status == 303  # a play is
+    at = web.clock.now() + timedelta(hours=1)  # believed only for a bulletin that was sent
     web.s.devices.ingest_events(
         "loa-24613-01",
         [
@@ -585,6 +587,8 @@ async def test_play_log_searches_by_day_and_device(web: WebHub) -> None:
 async def test_play_log_downloads_as_csv_for_a_spreadsheet(web: WebHub) -> None:
     web.s.devices.register(SYSTEM, device_id="loa-24613-01", kind="radio", area="67/660/24613")
     bid = await write(web, title='=HYPERLINK("x") lịch tiêm')  # an editor's title must not run in Excel
+    ed = await web.as_user("editor67")
+    assert (await ed.post(f"/bulletins/{bid}/action", {"action": "approve"})).status == 303
     at = web.clock.now() + timedelta(hours=1)
     data = {
         "bulletin_id": bid,
@@ -721,6 +725,7 @@ def test_every_device_problem_code_reads_in_vietnamese() -> None:
         ("offline", None): "Chưa từng kết nối",
         ("silent", seen): "Không có tín hiệu từ 07:05 23/11",
         ("rejected", 2): "Đã từ chối 2 tin trong 24 giờ qua (không rõ lý do)",
+        ("anomaly", 3): "3 báo cáo bất thường trong 24 giờ qua, không được ghi nhận",
         ("programme", 3): "Chưa nhận chương trình mới (đang có phiên bản 3, mới nhất 5)",
         ("clock", "unsynced"): "Đồng hồ chưa đồng bộ",
         ("outbox", 80): "Còn 80 báo cáo chưa gửi về",

@@ -81,6 +81,33 @@ function boardPreview(board) {
   }
 }
 
+// Bulletin form: how long the text takes to speak (text form) or how long the caption is (audio form), while
+// typing; the same words and the same count as hub/web/core.py speech_estimate (tts/estimate.py).
+function speechEstimate(out) {
+  const text = document.getElementById("text");
+  const form = () => {
+    const picked = document.querySelector('input[name="form"]:checked, input[type="hidden"][name="form"]');
+    return picked ? picked.value : "text";
+  };
+  const wpm = +out.dataset.wpm, captionMax = +out.dataset.captionMax;
+  const update = () => {
+    const value = text.value, kind = form();
+    if (kind === "audio") {
+      out.textContent = "Bản tin âm thanh: phần chữ chỉ là tóm tắt, tối đa " + captionMax + " ký tự (đang có " +
+        value.trim().length + ").";
+      return;
+    }
+    if (kind !== "text") { out.textContent = ""; return; }
+    const words = value.trim() ? value.trim().split(/\s+/).length : 0;
+    const total = Math.round(words * 60 / wpm);
+    const m = Math.floor(total / 60), s = total % 60;
+    out.textContent = "Khoảng " + words + " từ, đọc mất khoảng " + (m ? m + " phút " + s + " giây" : s + " giây") +
+      " (ước tính " + wpm + " từ/phút).";
+  };
+  text.addEventListener("input", update);
+  document.querySelectorAll('input[name="form"]').forEach((r) => r.addEventListener("change", update));
+}
+
 // After "load": Chrome's own fragment handling runs before it and would otherwise take the focus back.
 window.addEventListener("load", () => setTimeout(refocusMoved, 0));
 
@@ -91,4 +118,6 @@ document.addEventListener("DOMContentLoaded", () => {
   if (l) dragOrder(l);
   const b = document.getElementById("board");
   if (b) boardPreview(b);
+  const e = document.getElementById("text-estimate");
+  if (e && document.getElementById("text")) speechEstimate(e);
 });
