@@ -125,6 +125,7 @@ class Services:
             day=day,
             chosen=selection,
             declined=declined,
+            check=self.publishing.check_choice,
         )
         if out["changed"]:
             self.publishing.republish_soon([area], kinds)
@@ -135,7 +136,12 @@ class Services:
     ) -> dict[str, Any]:
         """The commune's standing rule for normal bulletins (audited); republished if it changed."""
         out = await asyncio.to_thread(
-            self.choices.set_standing, actor, area=area, origins=origins, kinds=kinds
+            self.choices.set_standing,
+            actor,
+            area=area,
+            origins=origins,
+            kinds=kinds,
+            check=self.publishing.check_choice,
         )
         if out["changed"]:
             self.publishing.republish_soon([area], ("radio", "led"))
