@@ -208,3 +208,15 @@ def test_no_bulletin_left_out_where_a_lower_one_plays_and_it_could_have(request:
             above = [ranked[position[bid]] for bid in there if position[bid] < position[h["id"]]]
             jobs = tuple((*_spans(request, b)[label], float(b["duration_s"])) for b in [*above, h])
             assert not _fits(jobs, request["gap_s"]), (h["id"], label, lower)
+
+
+@FAST
+@given(small_days(), st.randoms(use_true_random=False))
+def test_chairs_order_never_changes_which_play_on_tight_days(request: dict[str, Any],
+                                                             rnd: random.Random) -> None:
+    ids = [b["id"] for b in request["bulletins"]]
+    base = compile_dict(dict(request, order=[]))
+    for order in (rnd.sample(ids, len(ids)), ids[::-1]):
+        other = compile_dict(dict(request, order=order))
+        assert _counts(other) == _counts(base)
+        assert other["unscheduled"] == base["unscheduled"]
