@@ -152,7 +152,7 @@ def _programme(s: Settings, db: sqlite3.Connection | None, now: datetime) -> lis
             )
         ]
     until = f"; có lịch đến hết ngày {last[8:10]}/{last[5:7]}"
-    day = next((d for d in body.get("days", []) if d.get("date") == today), {})
+    day: dict[str, Any] = next((d for d in body.get("days", []) if d.get("date") == today), {})
     # the windows this device plays in today (the commune's own, from the hub), not its config's
     windows = [w.get("label", "?") for w in day.get("window_spans") or []] or day.get("windows") or []
     hours = f"; khung giờ hôm nay {', '.join(windows)}" if windows else ""

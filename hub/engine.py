@@ -32,6 +32,7 @@ def engine_bulletin(
     valid_from: datetime | None,
     valid_until: datetime | None,
     approved_at: datetime | None,
+    title: str | None = None,
 ) -> EngineBulletin:
     return EngineBulletin(
         id=id,
@@ -44,6 +45,7 @@ def engine_bulletin(
         valid_from=valid_from,
         valid_until=valid_until,
         approved_at=approved_at,
+        title=title,  # names it in the reasons of the bulletins it keeps out
     )
 
 

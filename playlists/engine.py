@@ -24,6 +24,7 @@ from playlists.model import (
     Shortfall,
     Unscheduled,
 )
+from playlists.placement import Item, Layout, place
 from playlists.windows import DEFAULT_TZ, Window, default_windows, load_tz, parse_windows
 
 _INF = float("inf")
@@ -51,6 +52,9 @@ class _Entry:
     duration: float
     wanted: int  # plays wanted: plays_per_day on radio, one per window on LED
     usable: tuple[tuple[int, float, float], ...]  # (window index, earliest start, latest end)
+    spans: dict[int, tuple[float, float]]  # the same by window index (read-only, shared by communes)
+    free: frozenset[int]  # windows where its validity does not bind (it may play anywhere in them)
+    name: str  # how reasons name it: «title», else its id
     not_targeted: Unscheduled
     blocked: Unscheduled | None  # wrong kind or validity: outranks not_selected
     no_room: Unscheduled  # what to say if it gets no play
@@ -145,13 +149,16 @@ def _entry(i: int, b: Bulletin, kind: str, midnight: datetime, *, day_end: float
                 blocked = Unscheduled(b.id, "not_yet_valid", texts.not_yet_valid(local_from, labels, False))
         elif not usable:
             no_room = Unscheduled(b.id, "window_full", texts.too_long(d, labels))
+    free = frozenset(wi for wi, lo, hi in usable if lo <= spans[wi].start and hi >= spans[wi].end)
     approved = _seconds(b.approved_at, midnight, _INF)
     # Normal bulletins rank by approval alone; the others by origin first (central ... commune).
     origin = 0 if b.priority == "normal" else ORIGINS.index(b.origin)
     rank = (PRIORITIES.index(b.priority), origin, approved, b.id)
     return _Entry(
         index=i, id=b.id, priority=b.priority, targets=frozenset(b.targets), duration=b.duration_s,
-        wanted=len(spans) if kind == "led" else b.plays_per_day, usable=tuple(usable),
+        wanted=len(spans) if kind == "led" else b.plays_per_day, usable=tuple(usable), free=free,
+        spans={wi: (lo, hi) for wi, lo, hi in usable},
+        name=f"«{b.title}»" if b.title else b.id,
         not_targeted=Unscheduled(b.id, "not_targeted", texts.not_targeted(b.targets)),
         blocked=blocked, no_room=no_room, rank=rank,
     )
@@ -220,25 +227,42 @@ def _chosen(day: Day, base: tuple[_Entry, ...], first: Sequence[str], live: set[
     return out
 
 
-def _place(e: _Entry, free: list[list[list[float]]], gap: float) -> list[tuple[int, float, float]]:
-    """Put up to `wanted` plays of `e` in the earliest windows with room, at most one per window."""
-    plays: list[tuple[int, float, float]] = []
-    d = e.duration
-    for wi, lo, hi in e.usable:
-        holes = free[wi]
-        for k, hole in enumerate(holes):
-            a, b = hole
-            s = a if a >= lo else lo
-            end = s + d
-            if end <= b and end <= hi:
-                plays.append((wi, s, end))
-                # Keep what is left on each side, a gap away from this play, for lower-ranked items.
-                pieces = [p for p in ([a, s - gap], [end + gap, b]) if p[1] > p[0]]
-                holes[k: k + 1] = pieces
-                break
-        if len(plays) == e.wanted:
-            break
-    return plays
+def _place(day: Day, live: set[str], outcome: list[Unscheduled | None], *, selection: Sequence[str],
+           order: Sequence[str], auto_normal: bool, gap_s: float) -> tuple[list[Play], dict[str, int], bool]:
+    """Place the live priority and chosen normal bulletins; record why the others are not on air."""
+    # Which priority bulletins play is decided by rank alone; the chair's order only sequences them.
+    ranked = [e for e in day.priority if e.id in live]
+    normal = _chosen(day, day.normal, selection, live, rest=auto_normal)
+    if not auto_normal:
+        picked = {e.id for e in normal}
+        for e in day.normal:
+            if e.id in live and e.id not in picked:
+                outcome[e.index] = day.not_selected[e.id]
+    listed = {bid: i for i, bid in enumerate(dict.fromkeys(order))}
+    items = []
+    for key, e in enumerate(ranked):
+        # Inside a window: the chair's listed bulletins first in the chair's order, the others by rank.
+        pos = listed.get(e.id)
+        pref = (0, pos) if pos is not None else (1, key)
+        items.append(Item(key, e.duration, e.wanted, e.spans, e.free, pref))
+    # Normal bulletins, in the chair's order, each where it fits around those above (never moving them).
+    items.extend(Item(key, e.duration, e.wanted, e.spans, e.free, (2, key), search=False)
+                 for key, e in enumerate(normal, start=len(ranked)))
+    ranked.extend(normal)
+    result = place([(w.start, w.end) for w in day.windows], items, gap_s)
+    placed: list[tuple[float, int, int, str, float]] = []  # start, window, key, id, end
+    for wi, plays in enumerate(result.layout):
+        placed.extend((s, wi, it.key, ranked[it.key].id, end) for it, s, end in plays)
+    placed.sort()
+    got: dict[str, int] = {}
+    programme = []
+    for s, wi, _, bid, end in placed:
+        n = got[bid] = got.get(bid, 0) + 1
+        programme.append(_play(day.windows[wi], bid, n, s, end))
+    for key, e in enumerate(ranked):
+        if e.id not in got:
+            outcome[e.index] = _no_room(e, key, ranked, result.layout, day.labels)
+    return programme, got, result.exact
 
 
 def compile_day(
@@ -266,28 +290,10 @@ def compile_day(
         else:
             live.add(e.id)
     emergencies = [e.id for e in day.emergency if e.id in live]
-    ranked = _chosen(day, day.priority, order, live, rest=True)
-    normal = _chosen(day, day.normal, selection, live, rest=auto_normal)
-    if not auto_normal:
-        picked = {e.id for e in normal}
-        for e in day.normal:
-            if e.id in live and e.id not in picked:
-                outcome[e.index] = day.not_selected[e.id]
-    ranked.extend(normal)
-    free = [[[w.start, w.end]] for w in day.windows]
-    placed: list[tuple[float, int, int, str, float]] = []  # start, window, play number, id, end
-    got: dict[str, int] = {}
-    for e in ranked:
-        plays = _place(e, free, gap_s)
-        got[e.id] = len(plays)
-        if not plays:
-            outcome[e.index] = e.no_room
-        for n, (wi, s, end) in enumerate(plays, start=1):
-            placed.append((s, wi, n, e.id, end))
-    placed.sort()
-    programme = tuple(_play(day.windows[wi], bid, n, s, end) for s, wi, n, bid, end in placed)
+    programme, got, exact = _place(day, live, outcome, selection=selection, order=order,
+                                   auto_normal=auto_normal, gap_s=gap_s)
     return ProgrammeResult(
-        programme=programme, emergencies=tuple(emergencies),
+        programme=tuple(programme), emergencies=tuple(emergencies), exact=exact,
         unscheduled=tuple(u for u in outcome if u is not None), windows=day.labels,
         # radio only: an LED board shows every item in each window its validity allows (plays_per_day unused)
         short=tuple(
@@ -296,6 +302,18 @@ def compile_day(
             if day.kind == "radio" and 0 < got.get(e.id, 0) < e.wanted
         ),
     )
+
+
+def _no_room(e: _Entry, me: int, ranked: list[_Entry], layout: list[Layout],
+             labels: tuple[str, ...]) -> Unscheduled:
+    """Why `e` (ranked `me`) got no play: too long for every window, or the bulletins ranked above it that
+    hold the windows its validity allows."""
+    if not e.usable:
+        return e.no_room
+    takers = sorted({it.key for wi, _, _ in e.usable for it, _, _ in layout[wi] if it.key < me})
+    if not takers:  # pragma: no cover - only items above it can have kept it out
+        return e.no_room
+    return Unscheduled(e.id, "window_full", texts.window_full_by(labels, [ranked[k].name for k in takers]))
 
 
 def _shortfall(e: _Entry, planned: int, day: Day) -> Shortfall:

@@ -37,6 +37,7 @@ class Bulletin:
     valid_from: datetime | None = None
     valid_until: datetime | None = None
     approved_at: datetime | None = None
+    title: str | None = None  # only to name it in reasons ("taken by «...»")
 
     def __post_init__(self) -> None:
         bid = self.id
@@ -58,6 +59,8 @@ class Bulletin:
         p = self.plays_per_day
         if isinstance(p, bool) or not isinstance(p, int) or p < 1:
             raise RequestError(f"bulletin {bid!r}: plays_per_day {p!r} must be a whole number, at least 1")
+        if self.title is not None and not isinstance(self.title, str):
+            raise RequestError(f"bulletin {bid!r}: title {self.title!r} must be text")
         for name in ("valid_from", "valid_until", "approved_at"):
             _aware(getattr(self, name), name, bid)
         if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
@@ -139,6 +142,8 @@ class ProgrammeResult:
     unscheduled: tuple[Unscheduled, ...]
     windows: tuple[str, ...] = field(default=())
     short: tuple[Shortfall, ...] = field(default=())  # on air, but fewer plays than wanted (radio)
+    # False when the search for a better arrangement hit its budget (playlists/README.md, "Placement")
+    exact: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return {

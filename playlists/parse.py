@@ -14,7 +14,7 @@ from playlists.windows import DEFAULT_TZ, DEVICE_KINDS, load_tz, parse_windows
 _REQUEST_KEYS = ("date", "timezone", "device_kind", "area", "windows", "gap_s", "auto_normal",
                  "bulletins", "selection", "order")
 _BULLETIN_KEYS = ("id", "priority", "origin", "kinds", "targets", "duration_s", "plays_per_day",
-                  "valid_from", "valid_until", "approved_at", "title")  # title: informational only
+                  "valid_from", "valid_until", "approved_at", "title")  # title: names it in reasons
 _BULLETIN_REQUIRED = ("id", "priority", "origin", "kinds", "targets", "duration_s")
 
 
@@ -71,6 +71,7 @@ def bulletin_from_dict(data: Any, tz: tzinfo, where: str = "bulletin") -> Bullet
         valid_from=_datetime(data.get("valid_from"), f"{where}: valid_from", tz),
         valid_until=_datetime(data.get("valid_until"), f"{where}: valid_until", tz),
         approved_at=_datetime(data.get("approved_at"), f"{where}: approved_at", tz),
+        title=data.get("title"),
     )
 
 

@@ -47,6 +47,17 @@ def window_full(labels: Iterable[str]) -> str:
     return f"Không còn chỗ trong các khung giờ phát hôm nay ({_windows(labels)})."
 
 
+_NAMED = 5  # a reason names at most this many bulletins, then counts the others
+
+
+def window_full_by(labels: Iterable[str], names: Sequence[str]) -> str:
+    shown = ", ".join(names[:_NAMED])
+    if len(names) > _NAMED:
+        shown += f" và {len(names) - _NAMED} bản tin khác"
+    return (f"Không còn chỗ trong các khung giờ phát hôm nay ({_windows(labels)}): thời gian bản tin này có "
+            f"thể phát đã dành cho các bản tin xếp trên (theo cấp và thời điểm duyệt): {shown}.")
+
+
 def too_long(duration_s: float, labels: Iterable[str]) -> str:
     minutes = duration_s / 60
     length = f"{minutes:.0f} phút" if minutes >= 1 else f"{duration_s:.0f} giây"

@@ -54,7 +54,20 @@ class Services:
 
     # --- workflow steps that publish
     async def approve(self, actor: Actor, bulletin_id: str, *, via_review: bool = False) -> dict[str, Any]:
-        b = await asyncio.to_thread(self.bulletins.approve, actor, bulletin_id, via_review=via_review)
+        try:
+            b = await asyncio.to_thread(self.bulletins.approve, actor, bulletin_id, via_review=via_review)
+        except Invalid as exc:
+            if exc.code == "too_big_to_send":  # rolled back; the refusal is worth a line in the audit log
+                detail = {k: v for k, v in exc.extra.items() if k in ("bytes", "limit", "area", "kind")}
+                await asyncio.to_thread(
+                    self.ctx.audit_now,
+                    actor,
+                    "bulletin.approve",
+                    bulletin_id,
+                    outcome="failed",
+                    detail=detail,
+                )
+            raise
         if b["status"] != "approved":  # a sign-off that leaves a sensitive bulletin waiting for the next
             return b
         if b["priority"] == "emergency":
@@ -112,6 +125,7 @@ class Services:
             day=day,
             chosen=selection,
             declined=declined,
+            check=self.publishing.check_choice,
         )
         if out["changed"]:
             self.publishing.republish_soon([area], kinds)
@@ -122,7 +136,12 @@ class Services:
     ) -> dict[str, Any]:
         """The commune's standing rule for normal bulletins (audited); republished if it changed."""
         out = await asyncio.to_thread(
-            self.choices.set_standing, actor, area=area, origins=origins, kinds=kinds
+            self.choices.set_standing,
+            actor,
+            area=area,
+            origins=origins,
+            kinds=kinds,
+            check=self.publishing.check_choice,
         )
         if out["changed"]:
             self.publishing.republish_soon([area], ("radio", "led"))

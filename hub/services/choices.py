@@ -7,7 +7,7 @@ tỉnh/huyện"). Nothing airs by default: a bulletin with no decision and no ru
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cached_property
@@ -29,6 +29,7 @@ MAX_IDS = 500  # bulletins in one decision; a commune sees tens a day
 KIND_VI = {"radio": "đài truyền thanh", "led": "bảng tin điện tử"}
 ORIGIN_VI = {"central": "Trung ương", "province": "tỉnh", "district": "huyện", "commune": "xã"}
 Why = Literal["day", "validity", "standing", "waiting"]
+Check = Callable[[Session, str, list[str]], None]  # refuses a choice whose programme would be too big
 # Shown on the chair's screen for a normal bulletin not on air because of a decision.
 DECLINED_VI = {
     "day": "Chủ tịch UBND xã không chọn bản tin này cho ngày này.",
@@ -120,8 +121,10 @@ class ChoiceService:
         day: date | None,
         chosen: list[str],
         declined: list[str],
+        check: Check | None = None,
     ) -> dict[str, Any]:
-        """Record the chair's decision on each listed bulletin (others are left as they were)."""
+        """Record the chair's decision on each listed bulletin (others are left as they were). `check`
+        (the publisher's size check) may refuse the result before it is committed."""
         self._commune(actor, area)
         self._check_request(kinds, scope, day, chosen, declined)
         key = day.isoformat() if scope == "day" and day is not None else VALIDITY
@@ -164,6 +167,8 @@ class ChoiceService:
                 else:
                     row.chosen, row.decided_by, row.decided_at = want, actor.user_id, now
                 changed.append({"bulletin_id": bid, "kind": k, "chosen": want})
+            if changed and check is not None and any(c["chosen"] for c in changed):
+                check(sess, area, sorted({c["kind"] for c in changed}))
             if changed:
                 self.ctx.audit(
                     sess,
@@ -233,7 +238,7 @@ class ChoiceService:
         if not on:
             names = " hay ".join(KIND_VI[k] for k in kinds)
             raise Invalid(f"Bản tin '{bid}' không dành cho {names}.", field=fld)
-        if scope == "day" and day is not None:
+        if want and scope == "day" and day is not None:  # not airing it on a day it cannot air is harmless
             self._valid_on(b, day, fld)
         return on
 
@@ -266,7 +271,7 @@ class ChoiceService:
         return sorted(((o, k) for o, k in rows), key=lambda r: (ORIGINS.index(r[0]), KINDS.index(r[1])))
 
     def set_standing(
-        self, actor: Actor, *, area: str, origins: list[str], kinds: list[str]
+        self, actor: Actor, *, area: str, origins: list[str], kinds: list[str], check: Check | None = None
     ) -> dict[str, Any]:
         """Replace the commune's standing rule: every origin listed, on every kind listed (none = no rule)."""
         self._commune(actor, area)
@@ -299,6 +304,8 @@ class ChoiceService:
                         )
                     )
                 sess.flush()
+                if check is not None and want - set(rows):
+                    check(sess, area, sorted({k for _, k in want - set(rows)}))
                 self.ctx.audit(
                     sess,
                     actor,

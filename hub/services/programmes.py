@@ -197,6 +197,7 @@ class Snapshot:
                 valid_from=s.valid_from,
                 valid_until=s.valid_until,
                 approved_at=s.approved_at,
+                title=s.title,
             )
         return self.engine_cache[key]
 

@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -221,6 +221,29 @@ class PublishingService:
                         code="too_big_to_send",
                         extra={"bytes": size, "limit": MAX_MESSAGE_BYTES, "area": leaf, "kind": kind},
                     )
+
+    def check_choice(self, sess: Session, leaf: str, kinds: Iterable[str]) -> None:
+        """Refuse (Invalid) a commune chair's choice (Art. 8.3) that would make the commune's programme of a
+        kind over what agents accept (MAX_MESSAGE_BYTES): compiled with the choice flushed, inside its
+        transaction, so a refusal saves nothing and publishes nothing. One commune: a few milliseconds."""
+        sess.flush()
+        snap = self.programmes.snapshot(sess)
+        names = self.areas.all()
+        for kind in kinds:
+            topic = self.topics.program(leaf, kind)
+            body = self.programmes.body(snap, leaf, kind, PROBE_VERSION).to_dict()
+            size = self.envelopes.size_of("programme", body, audience=[topic])
+            if size > MAX_MESSAGE_BYTES:
+                where = names[leaf].name if leaf in names else leaf
+                raise Invalid(
+                    f"Với lựa chọn này, chương trình phát {KIND_VI[kind]} của {where} sẽ lớn {_kb(size)}, "
+                    f"quá giới hạn {_kb(MAX_MESSAGE_BYTES)} mà thiết bị nhận được, nên sẽ không phát được. "
+                    "Hãy chọn bớt bản tin thông thường (hoặc chọn cho từng ngày thay vì suốt thời gian "
+                    "hiệu lực). Lựa chọn chưa được lưu.",
+                    field="selection",
+                    code="too_big_to_send",
+                    extra={"bytes": size, "limit": MAX_MESSAGE_BYTES, "area": leaf, "kind": kind},
+                )
 
     def _area_names(self, paths: tuple[str, ...]) -> list[str]:
         known = self.areas.all()

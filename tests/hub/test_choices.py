@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from hub.config import ConfigError, build_config
-from hub.models import AuditEntry, NormalChoice
+from hub.models import AuditEntry, Bulletin, BulletinTarget, NormalChoice, StandingChoice
+from protocol.envelope import MAX_MESSAGE_BYTES
 from tests.hub.conftest import Hub
 from tests.hub.test_programme import programmes
 
@@ -210,6 +211,14 @@ async def test_hostile_choices_are_refused_and_change_nothing(hub: Hub) -> None:
             "PUT", "/api/v1/programme/standing", "chair24613", json={"area": AREA, **body}
         )
         assert status == 422, (body, out)
+    # reading another commune's rule or waiting list: 403; an unknown commune or a missing one: 422
+    for path in (f"/api/v1/programme/standing?area={AREA}", f"/api/v1/programme/waiting?area={AREA}"):
+        status, out = await hub.call("GET", path, "chair24611")
+        assert status == 403, (path, out)
+        status, out = await hub.call("GET", path.replace(AREA, "67/999/1"), "chair24613")
+        assert status == 422, (path, out)
+        status, out = await hub.call("GET", path.split("?")[0], "chair24613")
+        assert status == 422 and out["error"]["field"] == "area", (path, out)
     with hub.s.ctx.db.session() as sess:
         assert sess.scalars(select(NormalChoice)).all() == []
     assert audits(hub, "programme.choose") == [] and audits(hub, "programme.standing") == []
@@ -233,3 +242,58 @@ def test_the_removed_auto_normal_setting_says_what_replaced_it(tmp_path: Path) -
             build_config({"data_dir": str(tmp_path), **data}, environ=environ)
         assert "programme.auto_normal_until_chosen" in str(err.value)
         assert "standing rule" in str(err.value) and "/api/v1/programme/standing" in str(err.value)
+
+
+async def test_a_choice_that_overfills_the_programme_is_refused(hub: Hub) -> None:
+    """Choosing so many long normal bulletins that the LED board's programme would be over what devices
+    accept (protocol MAX_MESSAGE_BYTES): 422 saying what to do, nothing saved, nothing published."""
+    sentence = "Nước lũ đang lên nhanh ở các thôn ven sông, người dân chuẩn bị sơ tán theo hướng dẫn của xã. "
+    text_10k = (sentence * 120)[:10_000].rsplit(" ", 1)[0]
+    now = hub.clock.now()
+    ids = [f"b-dai{i:04d}" for i in range(80)]
+    with hub.s.ctx.db.session() as sess:
+        for i, bid in enumerate(ids):
+            sess.add(
+                Bulletin(
+                    id=bid,
+                    title=f"Thông báo dài {i}",
+                    priority="normal",
+                    form="text",
+                    origin="province",
+                    status="approved",
+                    kinds=["led"],
+                    targets=[BulletinTarget(area_path="67")],
+                    text=text_10k,
+                    duration_ms=20_000,
+                    plays_per_day=1,
+                    repeat={},
+                    version=1,
+                    created_at=now,
+                    updated_at=now,
+                    approved_at=now,
+                )
+            )
+    await hub.s.publishing.flush()
+    before = len(hub.publisher.messages)
+    status, out = await choose(hub, selection=ids, scope="validity", kind="led")
+    assert status == 422, out
+    e = out["error"]
+    assert e["code"] == "too_big_to_send" and e["field"] == "selection" and e["bytes"] > MAX_MESSAGE_BYTES
+    assert "bảng tin điện tử của Phường Nghĩa Thành" in e["message"] and "chọn bớt" in e["message"]
+    status, out = await hub.call(
+        "PUT",
+        "/api/v1/programme/standing",
+        "chair24613",
+        json={"area": AREA, "origins": ["province"], "kinds": ["led"]},
+    )
+    assert status == 422 and out["error"]["code"] == "too_big_to_send", out
+    with hub.s.ctx.db.session() as sess:
+        assert sess.scalars(select(NormalChoice)).all() == []
+        assert sess.scalars(select(StandingChoice)).all() == []
+    assert audits(hub, "programme.choose") == [] and audits(hub, "programme.standing") == []
+    await hub.s.publishing.flush()
+    assert len(hub.publisher.messages) == before
+    # a few of them fit
+    status, out = await choose(hub, selection=ids[:5], scope="validity", kind="led")
+    assert status == 200 and out["changed"] == 5, out
+    assert set(ids[:5]) <= on_air(await programme(hub, kind="led"))

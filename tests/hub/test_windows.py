@@ -277,6 +277,13 @@ async def test_deleting_another_communes_rule_is_refused(hub: Hub) -> None:
     status, err = await hub.call("DELETE", "/api/v1/windows/abc", "admin1")
     assert status == 422, err
     assert hub.count(WindowRuleRow) == 1
+    # reading another commune's windows: refused like its programme
+    status, err = await hub.call("GET", f"/api/v1/windows?area={OWN}", "chair24611")
+    assert status == 403, err
+    status, err = await hub.call("GET", "/api/v1/windows?area=" + "6" * 300, "admin1")
+    assert status == 422, err
+    status, err = await put(hub, "admin1", area="67/" + "1" * 100, windows=["05:00-06:00"])
+    assert status == 422 and err["error"]["field"] == "area", err
 
 
 BAD_OCCASIONS: list[tuple[dict[str, Any], str]] = [

@@ -156,20 +156,28 @@ def _check_invariants(request: dict[str, Any], result: dict[str, Any]) -> None:
 
 
 def _rank(request: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
-    """Issue 3's ranking, written again independently of the engine."""
-    order = list(dict.fromkeys(request["order"]))
+    """Which bulletins play first when windows are short (Art. 8.2), written again independently of the
+    engine: priority by origin, approval time, id (never by the chair's order); then normal bulletins,
+    the selection in the chair's order, then (auto_normal) the rest by approval time."""
     selection = list(dict.fromkeys(request["selection"]))
     far = "9999-12-31T00:00:00+00:00"
     rank = {}
     for b in request["bulletins"]:
         approved = datetime.fromisoformat(b.get("approved_at", far))
         if b["priority"] == "priority":
-            rank[b["id"]] = ((0, order.index(b["id"])) if b["id"] in order
-                             else (1, ORIGINS.index(b["origin"]), approved, b["id"]))
+            rank[b["id"]] = (0, ORIGINS.index(b["origin"]), approved, b["id"])
         elif b["priority"] == "normal":
             rank[b["id"]] = ((2, selection.index(b["id"])) if b["id"] in selection
                              else (3, approved, b["id"]))
     return rank
+
+
+def _sequence(request: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
+    """The order inside a window: the chair's listed priority bulletins in the chair's order, the other
+    priority bulletins by rank, then normal bulletins by rank."""
+    order = [bid for bid in dict.fromkeys(request["order"])]
+    rank = _rank(request)
+    return {bid: ((0, order.index(bid)) if bid in order and r[0] == 0 else (1, r)) for bid, r in rank.items()}
 
 
 @SETTINGS
@@ -197,15 +205,15 @@ def test_input_order_does_not_matter(request: dict[str, Any], rnd: random.Random
 def test_ranking_respected(request: dict[str, Any]) -> None:
     result = compile_dict(request)
     _check_invariants(request, result)
-    rank = _rank(request)
+    rank, sequence = _rank(request), _sequence(request)
     wins = _windows(request)
     by_id = {b["id"]: b for b in request["bulletins"]}
     per_window: dict[str, list[dict[str, Any]]] = {}
     for p in result["programme"]:
         per_window.setdefault(p["window"], []).append(p)
-    # Without validity edges inside windows, each window is its items in rank order, back to back.
+    # Without validity edges inside windows, each window is its items in the chair's order, back to back.
     for label, ps in per_window.items():
-        assert [rank[p["bulletin_id"]] for p in ps] == sorted(rank[p["bulletin_id"]] for p in ps)
+        assert [sequence[p["bulletin_id"]] for p in ps] == sorted(sequence[p["bulletin_id"]] for p in ps)
         assert datetime.fromisoformat(ps[0]["start"]) == wins[label][0]
     # A bulletin with no play had no room: in every window, what ranks above it leaves too little time.
     for u in result["unscheduled"]:
@@ -214,9 +222,8 @@ def test_ranking_respected(request: dict[str, Any]) -> None:
         b = by_id[u["bulletin_id"]]
         for label, (ws, we) in wins.items():
             above = [p for p in per_window.get(label, []) if rank[p["bulletin_id"]] < rank[b["id"]]]
-            free_from = datetime.fromisoformat(above[-1]["end"]) + timedelta(
-                seconds=request["gap_s"]) if above else ws
-            assert free_from + timedelta(seconds=b["duration_s"]) > we
+            need = sum(by_id[p["bulletin_id"]]["duration_s"] + request["gap_s"] for p in above)
+            assert ws + timedelta(seconds=need + b["duration_s"]) > we
     # Normal bulletins play only when selected, unless auto_normal.
     if not request["auto_normal"]:
         for p in result["programme"]:

@@ -33,9 +33,72 @@ def test_same_origin_by_approved_at_then_id() -> None:
 
 
 def test_chair_order_first_then_the_rest_by_origin() -> None:
+    # Inside a window: the chair's listed bulletins first, in that order; unknown and repeated ids ignored.
     r = run(bul("prov", origin="province"), bul("com", origin="commune"), bul("dis", origin="district"),
             order=["com", "ghost", "com"])
     assert ids(r) == ["com", "prov", "dis"]
+
+
+# --- Art. 8.2: rank decides whether, the chair's order decides when ------------------------------------
+
+def test_chairs_order_never_leaves_out_a_bulletin_from_above() -> None:
+    # Two 85-minute commune bulletins the chair put first, and a 10-minute province one: the province
+    # bulletin plays; the lower commune bulletin is the one left out, and the reason names who took the room.
+    r = run(bul("c1", origin="commune", duration_s=85 * 60, approved_at=at("01:00:00")),
+            bul("c2", origin="commune", duration_s=85 * 60, approved_at=at("02:00:00"), title="Họp dân"),
+            bul("prov", duration_s=10 * 60, title="Phòng chống bão số 9"),
+            order=["c2", "c1"])
+    assert sorted(ids(r)) == ["c1", "prov"]
+    assert reasons(r) == {"c2": "window_full"}
+    assert "«Phòng chống bão số 9»" in r["unscheduled"][0]["detail"]
+    assert "c1" in r["unscheduled"][0]["detail"]
+    # Without the chair's order the same bulletins play: the order never decides whether.
+    assert sorted(ids(run(bul("c1", origin="commune", duration_s=85 * 60, approved_at=at("01:00:00")),
+                          bul("c2", origin="commune", duration_s=85 * 60, approved_at=at("02:00:00")),
+                          bul("prov", duration_s=10 * 60)))) == ["c1", "prov"]
+
+
+def test_chairs_order_sequences_the_window_unlisted_ones_by_rank_after() -> None:
+    r = run(bul("prov", origin="province"), bul("dis", origin="district"), bul("com", origin="commune"),
+            bul("late", origin="central", approved_at=at("04:00:00")),  # approved after the chair's order
+            order=["com", "dis"])
+    assert ids(r, MORNING) == ["com", "dis", "late", "prov"]
+
+
+def test_chairs_order_respects_validity() -> None:
+    # The chair put "from_530" first, but it is valid only from 05:30: the others play until then.
+    # "until_515" is last in the chair's order but must be over by 05:15, so it plays first.
+    r = run(bul("from_530", duration_s=600, valid_from=at("05:30:00")),
+            bul("a", duration_s=600), bul("b", duration_s=1200),
+            bul("until_515", duration_s=600, valid_until=at("05:15:00")),
+            order=["from_530", "a", "b", "until_515"])
+    got = [(p["bulletin_id"], p["start"]) for p in r["programme"]]
+    # At 05:20 "from_530" is not valid yet, so "b" (next in the chair's order) plays; it goes on after.
+    assert got == [("until_515", at("05:00:00")), ("a", at("05:10:00")), ("b", at("05:20:00")),
+                   ("from_530", at("05:40:00"))]
+
+
+def test_placement_finds_room_for_a_bulletin_valid_only_in_the_morning() -> None:
+    # Issue 13's example: a 40-minute bulletin could take the morning window and leave out a 60-minute
+    # one valid only until 07:00. Greedy placement did; an arrangement where both play exists.
+    central = bul("forty", origin="central", duration_s=40 * 60)
+    province = bul("until_7", duration_s=60 * 60, valid_until=at("07:00:00"))
+    r = run(central, province)
+    assert [(p["bulletin_id"], p["window"]) for p in r["programme"]] == [("until_7", MORNING),
+                                                                          ("forty", EVENING)]
+    # The same when the 40-minute bulletin is the commune's own and the chair ordered it first.
+    r = run(dict(central, origin="commune"), province, order=["forty"])
+    assert sorted((p["bulletin_id"], p["window"]) for p in r["programme"]) == [
+        ("forty", EVENING), ("until_7", MORNING)]
+    assert r["unscheduled"] == [] and r["short"] == []
+
+
+def test_second_plays_of_a_higher_bulletin_come_before_a_lower_ones_first() -> None:
+    # Ranked per bulletin: the province one gets both its plays before the commune one gets any.
+    r = run(bul("prov", duration_s=80 * 60, plays_per_day=2),
+            bul("com", origin="commune", duration_s=20 * 60))
+    assert ids(r) == ["prov", "prov"]
+    assert reasons(r) == {"com": "window_full"}
 
 
 def test_order_ignores_normal_and_selection_ignores_priority() -> None:
@@ -143,8 +206,14 @@ def test_custom_windows_as_strings_or_objects_sorted() -> None:
 def test_play_must_end_by_valid_until() -> None:
     r = run(bul("first", duration_s=600),
             bul("short", origin="district", duration_s=600, valid_until=at("05:15:00")))
-    # Only 5 min of its validity are left after "first": it cannot play in full today.
+    # Ranked below "first", but only its validity is short: it plays first, and "first" right after.
+    assert [(p["bulletin_id"], p["start"]) for p in r["programme"]] == [
+        ("short", at("05:00:00")), ("first", at("05:10:00"))]
+    r = run(bul("first", duration_s=600, valid_until=at("05:10:00")),
+            bul("short", origin="district", duration_s=600, valid_until=at("05:15:00")))
+    # Both must end by 05:15 and there are 15 minutes: the higher-ranked plays, the other has no room.
     assert reasons(r) == {"short": "window_full"}
+    assert "first" in r["unscheduled"][0]["detail"]
     r = run(bul("ok", duration_s=600, valid_until=at("05:10:00")))
     assert r["programme"][0]["end"] == at("05:10:00")
 

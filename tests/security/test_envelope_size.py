@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
-from hub.models import Bulletin
+from hub.models import AuditEntry, Bulletin
 from hub.services.bulletins import AUDIO_CAPTION_MAX
 from hub.services.publishing import RecordingPublisher
 from protocol.envelope import MAX_MESSAGE_BYTES
@@ -82,6 +82,11 @@ async def test_programme_over_the_limit_refused_at_approval(hub: SecHub, tmp_pat
     # nothing half-done: still waiting for approval, never published, every message sent fits
     r = await c.get(f"/api/v1/bulletins/{refused}", headers=auth)
     assert (await r.json())["status"] == "submitted"
+    with hub.s.ctx.db.session() as sess:
+        rows = sess.scalars(select(AuditEntry).where(AuditEntry.target == refused)).all()
+        assert [(a.action, a.outcome, a.detail["area"]) for a in rows if a.action == "bulletin.approve"] == [
+            ("bulletin.approve", "failed", COMMUNE)
+        ]
     await hub.s.publishing.flush()
     sent = published(hub)
     assert sent and all(len(wire) <= MAX_MESSAGE_BYTES for _, wire, _ in sent)

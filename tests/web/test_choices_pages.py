@@ -3,12 +3,14 @@ bulletin approved after the chair's order was saved."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from hub.models import AuditEntry, NormalChoice, StandingChoice
 from hub.roles import SYSTEM
 from tests.web.conftest import WebHub
-from tests.web.test_pages import write
+from tests.web.test_pages import bulletin_form, write
 
 AREA = "67/660/24613"
 
@@ -126,3 +128,49 @@ async def test_priority_bulletin_approved_after_the_order_is_marked_new(web: Web
     )
     assert r.status == 303
     assert web.s.programmes.view(SYSTEM, AREA, "radio", day)["new"] == []
+
+
+async def test_saving_the_day_with_a_bulletin_not_yet_valid_on_screen(web: WebHub) -> None:
+    """A normal bulletin valid from tomorrow is listed (not yet valid) on today's screen: saving today's
+    choice leaves it unticked without refusing the form; ticking it for today says what to do instead."""
+    day = web.s.ctx.local_now().date()
+    today_b = await write(web, title="Thông báo hôm nay", priority="normal")
+    ed = await web.as_user("editor67")
+    starts = (day + timedelta(days=1)).isoformat() + "T00:00"
+    r = await ed.post(
+        "/bulletins/new",
+        [*bulletin_form(title="Thông báo từ ngày mai", priority="normal"), ("valid_from", starts)],
+    )
+    assert r.status == 303, await r.text()
+    later = r.headers["Location"].rsplit("/", 1)[1]
+    await approve(web, today_b, later)
+    view = web.s.programmes.view(SYSTEM, AREA, "radio", day)
+    assert later in {u["bulletin_id"] for u in view["unscheduled"]}
+    chair = await web.as_user("chair24613")
+    await chair.get("/programme")
+    fields = form(
+        day.isoformat(),
+        ("shown", today_b),
+        ("shown", later),
+        ("selection", today_b),
+        ("scope", "day"),
+        ("kinds", "radio"),
+    )
+    r = await chair.post("/programme/selection", fields)
+    assert r.status == 303, await r.text()
+    view = web.s.programmes.view(SYSTEM, AREA, "radio", day)
+    assert view["selection"] == [today_b]
+    r = await chair.post(
+        "/programme/selection",
+        form(day.isoformat(), ("shown", later), ("selection", later), ("scope", "day"), ("kinds", "radio")),
+    )
+    assert r.status == 422 and "suốt thời gian hiệu lực" in await r.text()
+    r = await chair.post(
+        "/programme/selection",
+        form(
+            day.isoformat(), ("shown", later), ("selection", later), ("scope", "validity"), ("kinds", "radio")
+        ),
+    )
+    assert r.status == 303
+    tomorrow = web.s.programmes.view(SYSTEM, AREA, "radio", day + timedelta(days=1))
+    assert later in {p["bulletin_id"] for p in tomorrow["programme"]}
