@@ -174,10 +174,13 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
     aas.add_parser("import").add_argument("file")
 
     argv = sys.argv[1:] if argv is None else argv
-    if (argv and argv[0] == "demo") or (len(argv) > 2 and argv[2] == "demo"):
+    # `demo` is the command word at 0, or at 2 after `--config FILE`; only that word is dropped (a data
+    # directory named "demo" is an argument like any other).
+    at = 0 if argv[:1] == ["demo"] else 2 if argv[2:3] == ["demo"] else None
+    if at is not None:
         from hub import demo  # noqa: PLC0415
 
-        return int(demo.main([x for x in argv if x != "demo"]) or 0)
+        return int(demo.main(argv[:at] + argv[at + 1 :]) or 0)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)

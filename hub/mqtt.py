@@ -57,7 +57,7 @@ class LinkState:
 
 
 def describe(exc: BaseException) -> str:
-    """An MQTT error as an operator reads it (paho's reason, e.g. 'Session taken over')."""
+    """An MQTT error as an operator reads it, with paho's reason code when there is one."""
     cause = exc.__cause__ or exc.__context__
     text = str(exc)
     if isinstance(cause, aiomqtt.MqttError) and str(cause) not in text:

@@ -111,20 +111,27 @@ async def test_websocket_pushes_changes_and_acks_count_as_proof(rig: Rig) -> Non
     )
 
 
-async def wait_frames(panel: SimDisplayPanel, count: int) -> None:
+async def wait_frames(panel: SimDisplayPanel, count: int, brightness: int | None = None) -> None:
+    """Wait (bounded) for `count` frames and, if given, the brightness that follows them.
+
+    The board records a frame before it sets power and brightness, each in a worker thread, so the
+    brightness is only there a moment after the frame (under load, long enough for a bare assert to fail).
+    """
     async with asyncio.timeout(TIMEOUT):
-        while len(panel.frames) < count:  # noqa: ASYNC110 - the panel is called from a worker thread
+        while len(panel.frames) < count or (  # noqa: ASYNC110 - the panel is called from a worker thread
+            brightness is not None and panel.brightness != brightness
+        ):
             await asyncio.sleep(0.02)
 
 
 async def test_sim_panel_records_frames_power_and_brightness(rig: Rig) -> None:
     assert rig.panel is not None
-    await wait_frames(rig.panel, 1)
+    await wait_frames(rig.panel, 1, brightness=40)
     assert rig.panel.power is True and rig.panel.brightness == 40  # clock standby by day, dimmed
     rig.board.set_clock_trusted(True)
     rig.board.set_programme(programme([text_bulletin("t1")]))
     rig.clock.set(local("17:00"))
-    await wait_frames(rig.panel, 2)
+    await wait_frames(rig.panel, 2, brightness=100)
     assert [f["mode"] for f in rig.panel.frames] == ["standby", "slide"]
     assert rig.panel.power is True and rig.panel.brightness == 100
     lines = [json.loads(x) for x in (rig.panel.log_path).read_text(encoding="utf-8").splitlines()]
