@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from protocol.topics import covers
+
 ROLES = ("admin", "editor", "reviewer", "commune_chair", "commune_editor", "operator", "viewer")
 
 ROLE_NAMES_VI = {
@@ -52,12 +54,12 @@ class Actor:
     def covers(self, area_path: str) -> bool:
         """True if the area lies in this actor's subtree."""
         scope = self.area_path
-        return scope is None or area_path == scope or area_path.startswith(scope + "/")
+        return scope is None or covers(scope, area_path)
 
     def sees(self, area_path: str) -> bool:
         """Covers it, or it is an ancestor of the actor's area (bulletins from above reach the commune)."""
         scope = self.area_path
-        return self.covers(area_path) or (scope is not None and scope.startswith(area_path + "/"))
+        return self.covers(area_path) or (scope is not None and covers(area_path, scope))
 
 
 SYSTEM = Actor(user_id=None, username="system", role="admin", area_path=None)

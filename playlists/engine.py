@@ -26,6 +26,7 @@ from playlists.model import (
 )
 from playlists.placement import Item, Layout, place
 from playlists.windows import DEFAULT_TZ, Window, default_windows, load_tz, parse_windows
+from protocol.topics import covers
 
 _INF = float("inf")
 
@@ -203,11 +204,6 @@ def _duplicate(entries: tuple[_Entry, ...]) -> Exception:
     return RequestError("bulletins: ids must be unique")  # pragma: no cover
 
 
-def _ancestors(area: str) -> frozenset[str]:
-    parts = area.strip("/").split("/")
-    return frozenset("/".join(parts[: i + 1]) for i in range(len(parts)))
-
-
 def _chosen(day: Day, base: tuple[_Entry, ...], first: Sequence[str], live: set[str], *,
             rest: bool) -> list[_Entry]:
     """Live entries of `base`'s priority named in `first` (in that order, once), then, if `rest`, the
@@ -279,11 +275,11 @@ def compile_day(
         raise RequestError(f"area: {area!r} must be the commune's area path, e.g. '67/660/24613'")
     if isinstance(gap_s, bool) or not isinstance(gap_s, int | float) or not 0 <= gap_s < 86400:
         raise RequestError(f"gap_s: {gap_s!r} must be a number of seconds, 0 or more")
-    ancestors = _ancestors(area)
+    leaf = area.strip("/")
     outcome: list[Unscheduled | None] = [None] * len(day.entries)
     live: set[str] = set()
     for e in day.entries:
-        if e.targets.isdisjoint(ancestors):
+        if not any(covers(t, leaf) for t in e.targets):
             outcome[e.index] = e.not_targeted
         elif e.blocked is not None:
             outcome[e.index] = e.blocked

@@ -12,7 +12,7 @@ from hub.errors import Invalid, NotFound
 from hub.models import Area
 from hub.roles import Actor
 from hub.services.base import Context, require
-from protocol.topics import validate_area_path
+from protocol.topics import covers, validate_area_path
 
 LEVELS = ("province", "district", "commune")
 
@@ -54,7 +54,7 @@ class AreaService:
     def leaves_under(self, targets: Iterable[str]) -> list[str]:
         """Communes (leaf areas) covered by any of the targets."""
         tlist = list(targets)
-        return [leaf for leaf in self.leaves() if any(leaf == t or leaf.startswith(t + "/") for t in tlist)]
+        return [leaf for leaf in self.leaves() if any(covers(t, leaf) for t in tlist)]
 
     def tree(self, root: str | None = None) -> list[dict[str, Any]]:
         areas = self.all()

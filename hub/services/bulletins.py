@@ -35,7 +35,7 @@ from hub.services.review import ReviewPolicy
 from hub.services.windows import WindowService
 from playlists.windows import windows_per_day
 from protocol.messages import AFTER_INTERRUPT, ORIGINS, PRIORITIES
-from protocol.topics import DEVICE_KINDS
+from protocol.topics import DEVICE_KINDS, covers
 
 FORMS = ("text", "audio", "image", "infographic", "video")
 # An audio bulletin's words are in its audio: its text is a caption (what a list or an LED board shows).
@@ -776,7 +776,7 @@ class BulletinService:
                 if not any(actor.sees(t) for t in paths):
                     continue
                 if area and not any(
-                    area == t or area.startswith(t + "/") or t.startswith(area + "/") for t in paths
+                    covers(t, area) or covers(area, t) for t in paths
                 ):
                     continue
                 out.append(b)

@@ -22,6 +22,7 @@ from hub.roles import Actor
 from hub.services.areas import AreaService
 from hub.services.base import Context, require
 from protocol.messages import ORIGINS
+from protocol.topics import covers
 
 KINDS = ("radio", "led")
 LIVE_STATUSES = ("approved", "on_air")
@@ -88,7 +89,7 @@ def load_choices(sess: Session, dates: Iterable[str], areas: Iterable[str] | Non
 
 
 def _covers(targets: Iterable[str], area: str) -> bool:
-    return any(area == t or area.startswith(t + "/") for t in targets)
+    return any(covers(t, area) for t in targets)
 
 
 def _unique(ids: list[str], fld: str) -> None:

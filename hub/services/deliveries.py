@@ -19,6 +19,7 @@ from hub.roles import Actor
 from hub.services.base import Context, require
 from hub.services.bulletins import BulletinService
 from protocol.clock import parse_time
+from protocol.topics import covers
 
 CONFIRMED = ("completed", "interrupted")  # a play event that started on the device
 _CHUNK = 500  # ids per IN (...) query
@@ -88,7 +89,7 @@ class DeliveryService:
                 for d in sess.scalars(select(Device).order_by(Device.area_path, Device.id))
                 if d.kind in b["kinds"]
                 and actor.covers(d.area_path)
-                and any(d.area_path == t or d.area_path.startswith(t + "/") for t in b["targets"])
+                and any(covers(t, d.area_path) for t in b["targets"])
             ]
             plays: dict[str, list[Play]] = {}
             for p in sess.scalars(

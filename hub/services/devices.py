@@ -20,7 +20,7 @@ from hub.services.areas import AreaService
 from hub.services.base import Context, new_id, require
 from hub.services.deliveries import optional_time, record_first_playing
 from protocol.messages import COMMANDS
-from protocol.topics import DEVICE_KINDS, validate_device_id
+from protocol.topics import DEVICE_KINDS, covers, validate_device_id
 
 log = logging.getLogger(__name__)
 COMMAND_TTL = timedelta(seconds=60)  # contract.md: a command's envelope expires 60 s after issue
@@ -207,7 +207,7 @@ class DeviceService:
                 device_dict(d, now, published, rejections, anomalies)
                 for d in rows
                 if actor.covers(d.area_path)
-                and (not area or d.area_path == area or d.area_path.startswith(area + "/"))
+                and (not area or covers(area, d.area_path))
             ]
 
     def get(self, actor: Actor, device_id: str) -> Device:

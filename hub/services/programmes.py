@@ -33,6 +33,7 @@ from protocol.messages import (
     Repeat,
     WindowSpan,
 )
+from protocol.topics import covers
 
 LIVE_STATUSES = ("approved", "on_air")
 # Why a bulletin for this commune is not in its programme, before the engine is even asked (chair's screen).
@@ -71,7 +72,7 @@ class Snap:
     engine_obj: Any = None
 
     def covers(self, leaf: str) -> bool:
-        return any(leaf == t or leaf.startswith(t + "/") for t in self.targets)
+        return any(covers(t, leaf) for t in self.targets)
 
     def info(self, kind: str) -> BulletinInfo:
         media = self.media
@@ -456,7 +457,7 @@ class ProgrammeService:
         ).all()
         out = []
         for b in rows:
-            if kind not in b.kinds or not any(area == p or area.startswith(p + "/") for p in b.target_paths):
+            if kind not in b.kinds or not any(covers(p, area) for p in b.target_paths):
                 continue
             if not any(actor.sees(p) for p in b.target_paths):
                 continue
@@ -503,7 +504,7 @@ class ProgrammeService:
                         f"Bản tin '{bid}' là bản tin {b.priority}; danh sách này chỉ nhận bản tin ưu tiên.",
                         field="order",
                     )
-                if not any(area == t or area.startswith(t + "/") for t in b.target_paths):
+                if not any(covers(t, area) for t in b.target_paths):
                     raise Invalid(f"Bản tin '{bid}' không gửi tới xã {area}.", field="order")
             row = sess.scalar(
                 select(ProgrammeChoice).where(

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub.models import Bulletin, BulletinTarget, Device, DeviceAnomaly
+from protocol.topics import covers
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ class SentCheck:
                 self.sess.scalars(select(BulletinTarget.area_path).where(BulletinTarget.bulletin_id == b.id))
             )
         targets = self._targets[b.id]
-        if not any(device.area_path == t or device.area_path.startswith(t + "/") for t in targets):
+        if not any(covers(t, device.area_path) for t in targets):
             return f"bulletin {b.id} targets {','.join(sorted(targets))}, not {device.area_path}"
         return ""
 

@@ -12,6 +12,7 @@ from hub.errors import Conflict, Invalid
 from hub.services.bulletins import STATUS_VI
 from hub.web.core import Req, page
 from hub.web.forms import BulletinForm, field_error, read_form, to_input, upload_files
+from protocol.topics import covers
 
 BOARD_SIZES = ("192x96", "320x160", "384x192", "1920x384", "1920x1080")
 SIZE_RE = re.compile(r"^(\d{2,4})x(\d{2,4})$")
@@ -115,7 +116,7 @@ def recall_view(req: Req, b: dict[str, Any]) -> list[dict[str, Any]]:
         d
         for d in req.services.devices.list(req.actor)
         if d["kind"] in b["kinds"]
-        and any(d["area"] == t or d["area"].startswith(t + "/") for t in b["targets"])
+        and any(covers(t, d["area"]) for t in b["targets"])
     ]
     seen = {d["id"] for d in devices}
     rows = [
