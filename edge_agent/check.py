@@ -22,6 +22,7 @@ from edge_agent.config import Settings
 from protocol.checklist import Line, probe_broker
 from protocol.checklist import report as render_report
 from protocol.clock import ShiftedClock, parse_time
+from protocol.vocabulary import DeviceKind
 
 KIND_VI = {"radio": "đài truyền thanh", "led": "bảng tin điện tử"}
 CLOCK_VI = {
@@ -242,7 +243,7 @@ def check(settings: Settings, *, config: Path | None = None, network: bool = Tru
     lines = [Line(True, "Cấu hình", f"hợp lệ ({config})" if config else "hợp lệ")]
     status_lines, st = _status(settings, now)
     lines += status_lines
-    if settings.kind == "led":
+    if settings.kind == DeviceKind.LED:
         lines.append(_probe_board_page(settings))
     if network:
         lines += [_probe_broker(settings), _probe_hub(settings)]

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_type_hints
 
-from protocol.topics import DEVICE_KINDS, validate_area_path, validate_device_id
+from protocol.topics import validate_area_path, validate_device_id
+from protocol.vocabulary import DEVICE_KINDS, DeviceKind
 
 
 class ConfigError(ValueError):
@@ -83,7 +84,7 @@ class Settings:
 
     @property
     def windows(self) -> tuple[str, ...]:
-        return self.led.windows if self.kind == "led" else self.radio.windows
+        return self.led.windows if self.kind == DeviceKind.LED else self.radio.windows
 
 
 _SECTIONS: dict[str, type] = {

@@ -30,6 +30,7 @@ from edge_agent.store import Store
 from hardware import Hardware, PlayResult
 from protocol.clock import Clock, parse_time
 from protocol.messages import BulletinInfo, ProgrammeBody
+from protocol.vocabulary import Origin, PlayOutcome, Priority
 
 log = logging.getLogger("edge_agent.radio")
 
@@ -249,7 +250,9 @@ class RadioRunner:
     def _skip(self, item: ScheduledItem, now: datetime, detail: str, code: str) -> None:
         self._store.set_item(item.key, "done", now.isoformat())
         self._reporter.play(
-            self._play_data(item.bulletin, "skipped", item.start, None, None, 0, detail=detail, reason=code),
+            self._play_data(
+                item.bulletin, PlayOutcome.SKIPPED, item.start, None, None, 0, detail=detail, reason=code
+            ),
             event_id=f"{self._s.device_id}:{item.key}:skipped",
         )
 
@@ -260,7 +263,9 @@ class RadioRunner:
         if isinstance(path, str):
             self._store.set_item(item.key, "done", started.isoformat())
             self._reporter.play(
-                self._play_data(b, "failed", item.start, started, self._clock.now(), offset, detail=path),
+                self._play_data(
+                    b, PlayOutcome.FAILED, item.start, started, self._clock.now(), offset, detail=path
+                ),
                 event_id=f"{self._s.device_id}:{item.key}:failed",
             )
             return
@@ -282,7 +287,7 @@ class RadioRunner:
             self._reporter.play(
                 self._play_data(
                     b,
-                    "interrupted",
+                    PlayOutcome.INTERRUPTED,
                     item.start,
                     started,
                     self._clock.now(),
@@ -302,7 +307,7 @@ class RadioRunner:
         self._reporter.play(
             self._play_data(
                 b,
-                "interrupted",
+                PlayOutcome.INTERRUPTED,
                 item.start,
                 started,
                 ended,
@@ -358,7 +363,7 @@ class RadioRunner:
             self._reporter.play(
                 self._play_data(
                     b,
-                    "interrupted",
+                    PlayOutcome.INTERRUPTED,
                     None,
                     started,
                     self._clock.now(),
@@ -389,7 +394,7 @@ class RadioRunner:
         self._reporter.play(
             self._play_data(
                 b,
-                "interrupted",
+                PlayOutcome.INTERRUPTED,
                 None,
                 started,
                 ended,
@@ -405,7 +410,7 @@ class RadioRunner:
     async def _play_tone(self) -> None:
         assert self._tone is not None
         path, fut = self._tone
-        info = BulletinInfo("test_tone", "Âm thử", "normal", "province", "audio", 3000)
+        info = BulletinInfo("test_tone", "Âm thử", Priority.NORMAL, Origin.PROVINCE, "audio", 3000)
         try:
             result, intr, _ = await self._run_audio(path, info, 0, NowPlaying("test_tone", False))
         finally:
@@ -486,7 +491,7 @@ class RadioRunner:
     ) -> None:
         if result.silent:
             self._reporter.event("error", {"code": "silent_output", "detail": f"{b.id}: đầu ra im lặng"})
-        outcome = "completed" if result.completed else "failed"
+        outcome = PlayOutcome.COMPLETED if result.completed else PlayOutcome.FAILED
         self._reporter.play(
             self._play_data(
                 b, outcome, scheduled, started, ended, offset, detail=result.error or "", **extra
@@ -538,7 +543,7 @@ class RadioRunner:
             self._reporter.play(
                 self._play_data(
                     item.bulletin,
-                    "interrupted",
+                    PlayOutcome.INTERRUPTED,
                     item.start,
                     parse_time(started_at) if started_at else None,
                     parse_time(updated_at),
@@ -555,7 +560,7 @@ class RadioRunner:
                 self._reporter.play(
                     self._play_data(
                         em.alert.bulletin,
-                        "interrupted",
+                        PlayOutcome.INTERRUPTED,
                         None,
                         parse_time(row["playing_since"]),
                         None,

@@ -9,6 +9,7 @@ from edge_agent.windows import day_spans
 from playlists.window_sets import Span
 from protocol.clock import parse_time
 from protocol.messages import BulletinInfo, ProgrammeBody
+from protocol.vocabulary import Priority
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ def expand(programme: ProgrammeBody, recalled: set[str]) -> list[ScheduledItem]:
         spans = day_spans(day)
         for item in day.items:
             info = infos.get(item.bulletin_id)
-            if info is None or info.id in recalled or info.priority == "emergency":
+            if info is None or info.id in recalled or info.priority == Priority.EMERGENCY:
                 continue
             start = parse_time(item.start)
             for n in range(max(item.play, 1)):

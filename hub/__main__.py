@@ -15,6 +15,7 @@ from hub.config import ConfigError, HubConfig, load_config
 from hub.errors import ServiceError
 from hub.roles import ROLES, SYSTEM
 from hub.singleton import HubAlreadyRunning
+from protocol.vocabulary import DEVICE_KINDS
 
 
 def _services(cfg: HubConfig) -> Any:
@@ -148,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
     ds = d.add_subparsers(dest="dcmd", required=True)
     da = ds.add_parser("add")
     da.add_argument("id")
-    da.add_argument("--kind", required=True, choices=("radio", "led"))
+    da.add_argument("--kind", required=True, choices=DEVICE_KINDS)
     da.add_argument("--area", required=True)
     da.add_argument("--mqtt-host")
     da.add_argument("--mqtt-port", type=int)

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from protocol.tls import client_context
+from protocol.vocabulary import ORIGINS
 
 ENV_PREFIX = "NGUON_"
 
@@ -141,7 +142,7 @@ class MediaConfig(_Section):
     )
 
 
-ORIGIN_LEVELS = ("central", "province", "district", "commune")
+ORIGIN_LEVELS = ORIGINS
 
 
 class ReviewConfig(_Section):

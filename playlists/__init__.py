@@ -6,8 +6,6 @@ Pure: standard library only. See README.md for the rules where the regulation is
 from playlists.engine import Day, compile_day, compile_dict, compile_for_area, compile_programme, prepare_day
 from playlists.errors import RequestError
 from playlists.model import (
-    ORIGINS,
-    PRIORITIES,
     REASONS,
     SHORT_REASONS,
     Bulletin,
@@ -20,7 +18,6 @@ from playlists.model import (
 from playlists.parse import bulletin_from_dict
 from playlists.windows import (
     DEFAULT_TZ,
-    DEVICE_KINDS,
     Window,
     default_windows,
     last_moment_check,
@@ -30,6 +27,7 @@ from playlists.windows import (
     window_at,
     windows_per_day,
 )
+from protocol.vocabulary import DEVICE_KINDS, ORIGINS, PRIORITIES
 
 __all__ = [
     "DEFAULT_TZ",

@@ -15,8 +15,6 @@ from typing import Any
 from playlists import texts
 from playlists.errors import RequestError
 from playlists.model import (
-    ORIGINS,
-    PRIORITIES,
     Bulletin,
     CompileRequest,
     Play,
@@ -27,6 +25,7 @@ from playlists.model import (
 from playlists.placement import Item, Layout, place
 from playlists.windows import DEFAULT_TZ, Window, default_windows, load_tz, parse_windows
 from protocol.topics import covers
+from protocol.vocabulary import ORIGINS, PRIORITIES
 
 _INF = float("inf")
 

@@ -8,11 +8,9 @@ from datetime import date, datetime
 from typing import Any
 
 from playlists.errors import RequestError
-from playlists.windows import DEVICE_KINDS, Window
+from playlists.windows import Window
+from protocol.vocabulary import DEVICE_KINDS, ORIGINS, PRIORITIES
 
-PRIORITIES = ("emergency", "priority", "normal")
-# Among priority bulletins the regulation airs central, then province, district, commune.
-ORIGINS = ("central", "province", "district", "commune")
 REASONS = ("not_targeted", "wrong_kind", "expired", "not_yet_valid", "not_selected", "window_full")
 # Why a radio bulletin on air gets fewer plays than its plays_per_day.
 SHORT_REASONS = ("one_per_window", "validity", "window_full")

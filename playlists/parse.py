@@ -9,7 +9,8 @@ from typing import Any
 
 from playlists.errors import RequestError
 from playlists.model import Bulletin, CompileRequest
-from playlists.windows import DEFAULT_TZ, DEVICE_KINDS, load_tz, parse_windows
+from playlists.windows import DEFAULT_TZ, load_tz, parse_windows
+from protocol.vocabulary import DEVICE_KINDS
 
 _REQUEST_KEYS = ("date", "timezone", "device_kind", "area", "windows", "gap_s", "auto_normal",
                  "bulletins", "selection", "order")

@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from playlists.errors import RequestError
 
 DEFAULT_TZ = "Asia/Ho_Chi_Minh"
-DEVICE_KINDS = ("radio", "led")
 # DOMAIN.md, "Broadcast windows": defaults set by local rules.
 _DEFAULT_WINDOWS: dict[str, tuple[str, ...]] = {
     "radio": ("05:00-06:30", "17:00-18:30"),

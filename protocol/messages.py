@@ -9,14 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, cast
 
-PRIORITIES = ("emergency", "priority", "normal")
-ORIGINS = ("central", "province", "district", "commune")
+# Priorities, origins, device kinds and play outcomes are spelled once, in protocol/vocabulary.py.
 # What an agent does with an item an emergency interrupted.
 AFTER_INTERRUPT = ("restart", "resume", "drop")
 ALERT_MSG_TYPES = ("Alert", "Update", "Cancel")
 ALERT_STATUS = ("Actual", "Exercise")
 COMMANDS = ("volume", "stop", "resync", "test_tone", "report")
-PLAY_OUTCOMES = ("completed", "interrupted", "skipped", "failed")
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
@@ -254,7 +252,7 @@ EVENT_TYPES = ("play", "rejected", "recall_confirmed", "command_result", "error"
 class DeviceEvent:
     """On device/<id>/event, QoS 1. `id` is idempotent: the hub stores each id once.
 
-    type "play": data has bulletin_id, outcome (PLAY_OUTCOMES), scheduled_at, started_at, ended_at,
+    type "play": data has bulletin_id, outcome (PlayOutcome), scheduled_at, started_at, ended_at,
     sha256, volume, relay_on, offset_ms, emergency (bool), interrupted_by (id or null).
     type "rejected": data has reason (REJECT_REASONS), detail, topic.
     type "recall_confirmed": data has bulletin_id.

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from protocol.vocabulary import DEVICE_KINDS
+
 DEFAULT_PREFIX = "nguon/v1"
-DEVICE_KINDS = ("radio", "led")
 _AREA_CODE = re.compile(r"^[0-9A-Za-z_-]{1,32}$")
 _DEVICE_ID = re.compile(r"^[0-9A-Za-z_.-]{1,64}$")
 

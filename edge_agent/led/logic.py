@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from edge_agent.windows import Windows
 from protocol.clock import parse_time, to_iso
 from protocol.messages import AlertBody, BulletinInfo, ProgrammeBody
+from protocol.vocabulary import PlayOutcome, Priority
 
 from .windows import DEFAULT_TZ, window_at
 
@@ -152,7 +153,9 @@ class BoardLogic:
         same = cur is not None and cur.emergency and cur.bulletin_id == alert.identifier
         if alert.msg_type == "Update" and same:
             # the new wording must reach the screen: end this display, the tick starts the updated one
-            done.append(self._end(now, "interrupted", interrupted_by=alert.identifier, detail="updated"))
+            done.append(
+                self._end(now, PlayOutcome.INTERRUPTED, interrupted_by=alert.identifier, detail="updated")
+            )
         if alert.msg_type == "Update":
             self.held.discard(alert.identifier)  # new wording after a stop: it shows again
         self.emergencies.pop(alert.identifier, None)  # an update is the newest: it goes on top
@@ -180,7 +183,7 @@ class BoardLogic:
         (a new emergency still takes the screen at once)."""
         self.held.update(self.emergencies)
         self.hold_until = self._hold_end(now)
-        done = [self._end(now, "interrupted", detail="stopped by command")] if self.showing else []
+        done = [self._end(now, PlayOutcome.INTERRUPTED, detail="stopped by command")] if self.showing else []
         return done + self.tick(now)
 
     def _hold_end(self, now: datetime) -> datetime:
@@ -200,7 +203,7 @@ class BoardLogic:
 
     def close(self, now: datetime, detail: str) -> list[Display]:
         """End whatever is on screen (the agent stops)."""
-        return [self._end(now, "interrupted", detail=detail)] if self.showing is not None else []
+        return [self._end(now, PlayOutcome.INTERRUPTED, detail=detail)] if self.showing is not None else []
 
     def acknowledge(self, key: str) -> None:
         """The player page says it rendered display `key`."""
@@ -216,17 +219,17 @@ class BoardLogic:
             return done + self._tick_emergency(top, now)
         cur = self.showing
         if cur is not None and cur.emergency:  # recalled through a programme's `recalled` list
-            done.append(self._end(now, "interrupted", detail="recalled"))
+            done.append(self._end(now, PlayOutcome.INTERRUPTED, detail="recalled"))
         reason, eligible = self._rotation_now(now)
         cur = self.showing
         if cur is not None:
             if reason is not None:
-                done.append(self._end(now, "interrupted", detail=reason))
+                done.append(self._end(now, PlayOutcome.INTERRUPTED, detail=reason))
             elif cur.bulletin_id not in {b.id for b, _ in eligible}:
                 why = "recalled" if cur.bulletin_id in self.recalled else "no longer eligible"
-                done.append(self._end(now, "interrupted", detail=why))
+                done.append(self._end(now, PlayOutcome.INTERRUPTED, detail=why))
             elif cur.ends_at is not None and now >= cur.ends_at:
-                done.append(self._end(now, "completed"))
+                done.append(self._end(now, PlayOutcome.COMPLETED))
         if self.showing is None and eligible:
             self._start_slide(eligible, now)
         return done
@@ -237,7 +240,7 @@ class BoardLogic:
             if em.expires is not None and now >= em.expires:
                 del self.emergencies[eid]
                 if self.showing is not None and self.showing.key.startswith(f"E:{eid}#"):
-                    done.append(self._end(now, "completed", detail="expired"))
+                    done.append(self._end(now, PlayOutcome.COMPLETED, detail="expired"))
         return done
 
     def _tick_emergency(self, top: Emergency, now: datetime) -> list[Display]:
@@ -246,7 +249,7 @@ class BoardLogic:
         if cur is not None and not (cur.emergency and cur.bulletin_id == top.id):
             if not cur.emergency:
                 self._rotation.restart_id = self._restart_candidate(cur.bulletin_id)
-            done.append(self._end(now, "interrupted", interrupted_by=top.id, detail="emergency"))
+            done.append(self._end(now, PlayOutcome.INTERRUPTED, interrupted_by=top.id, detail="emergency"))
         if self.showing is None:
             self._start_emergency(top, now)
         return done
@@ -298,7 +301,7 @@ class BoardLogic:
         self.emergencies.pop(eid, None)
         cur = self.showing
         if cur is not None and cur.bulletin_id == eid:
-            done.append(self._end(now, "interrupted", detail=detail))
+            done.append(self._end(now, PlayOutcome.INTERRUPTED, detail=detail))
         return done + self.tick(now)
 
     def _restart_candidate(self, bulletin_id: str) -> str | None:
@@ -348,7 +351,7 @@ class BoardLogic:
         return out
 
     def _showable(self, info: BulletinInfo, now: datetime) -> bool:
-        if info.id in self.recalled or info.form not in SLIDE_FORMS or info.priority == "emergency":
+        if info.id in self.recalled or info.form not in SLIDE_FORMS or info.priority == Priority.EMERGENCY:
             return False
         try:
             if info.valid_from and now < parse_time(info.valid_from):
@@ -408,8 +411,8 @@ class BoardLogic:
         if not cur.acked:
             # proof of display: only what a page confirmed drawing counts as completed
             detail = "; ".join(x for x in (detail, "no player page confirmed it") if x)
-            if outcome == "completed":
-                outcome = "failed"
+            if outcome == PlayOutcome.COMPLETED:
+                outcome = PlayOutcome.FAILED
         return {
             "bulletin_id": cur.bulletin_id,
             "outcome": outcome,

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from hub.errors import Forbidden, Invalid, ServiceError, Unauthorized
 from hub.limits import JSON_DEPTH_MAX, json_depth
 from hub.roles import Actor
+from protocol.vocabulary import DEVICE_KINDS
 
 log = logging.getLogger(__name__)
 Handler = Callable[..., Any]  # async def, or def (then run in a worker thread)
@@ -212,8 +213,8 @@ QUERY_SCHEMAS: dict[str, dict[str, Any]] = {
     "date": {"type": "string", "format": "date"},
     "since": {"type": "string", "format": "date-time"},
     "until": {"type": "string", "format": "date-time"},
-    "kind": {"type": "string", "enum": ["radio", "led"]},
-    "for": {"type": "string", "enum": ["radio", "led"]},
+    "kind": {"type": "string", "enum": list(DEVICE_KINDS)},
+    "for": {"type": "string", "enum": list(DEVICE_KINDS)},
     "outcome": {"type": "string", "enum": ["ok", "denied", "failed"]},
 }
 

@@ -36,6 +36,7 @@ from hub.roles import Actor
 from hub.services import BulletinInput, Services
 from protocol.clock import parse_time
 from protocol.keys import public_key_b64
+from protocol.vocabulary import DEVICE_KINDS
 
 api = Api()
 S = Services
@@ -309,7 +310,7 @@ async def put_selection(request: web.Request, s: S, a: A, *, body: SelectionIn) 
     return await s.choose_normal(
         a,
         area=body.area,
-        kinds=("radio", "led") if body.kind == "*" else (body.kind,),
+        kinds=DEVICE_KINDS if body.kind == "*" else (body.kind,),
         scope=body.scope,
         day=day if body.scope == "day" else None,
         selection=body.selection,

@@ -20,6 +20,7 @@ from hub.limits import (
     YEAR_MAX,
     YEAR_MIN,
 )
+from protocol.vocabulary import DeviceKindName, OriginName, PriorityName
 
 AreaPath = Annotated[str, Field(min_length=1, max_length=PATH_MAX)]
 Id = Annotated[str, Field(min_length=1, max_length=ID_MAX)]
@@ -52,7 +53,7 @@ class RepeatIn(_Body):
 
 class BulletinIn(_Body):
     title: str = Field(min_length=1, max_length=TITLE_MAX, description="tiêu đề")
-    priority: Literal["emergency", "priority", "normal"]
+    priority: PriorityName
     form: Literal["text", "audio", "image", "infographic", "video"] = "text"
     text: str | None = Field(None, max_length=TEXT_MAX, description="nội dung (bản tin ký tự)")
     media: str | None = Field(None, pattern=r"^[0-9a-f]{64}$", description="sha256 of an uploaded file")
@@ -60,7 +61,7 @@ class BulletinIn(_Body):
     targets: list[AreaPath] = Field(
         min_length=1, max_length=LIST_MAX, description="area paths, e.g. ['67/660']"
     )
-    kinds: list[Literal["radio", "led"]] = Field(default_factory=lambda: ["radio"], max_length=2)
+    kinds: list[DeviceKindName] = Field(default_factory=lambda: ["radio"], max_length=2)
     valid_from: When | None = None
     valid_until: When | None = None
     plays_per_day: int = Field(1, ge=1, le=48)
@@ -68,7 +69,7 @@ class BulletinIn(_Body):
     exercise: bool = Field(False, description="emergency exercise (diễn tập)")
     repeat: RepeatIn | None = None
     after_interrupt: Literal["restart", "resume", "drop"] = "restart"
-    origin: Literal["central", "province", "district", "commune"] | None = None
+    origin: OriginName | None = None
     draft: bool = Field(False, description="save as a draft instead of submitting")
 
 
@@ -95,7 +96,7 @@ class OrderIn(_Body):
     area: AreaPath
     date: Day
     order: list[Id] = Field(max_length=LIST_MAX)
-    kind: Literal["radio", "led", "*"] = "*"
+    kind: DeviceKindName | Literal["*"] = "*"
 
 
 class SelectionIn(_Body):
@@ -108,7 +109,7 @@ class SelectionIn(_Body):
     declined: list[Id] = Field(
         default_factory=list, max_length=LIST_MAX, description="bulletins not chosen: they do not air"
     )
-    kind: Literal["radio", "led", "*"] = Field("*", description="'*' = both the radio and the LED board")
+    kind: DeviceKindName | Literal["*"] = Field("*", description="'*' = both the radio and the LED board")
     scope: Literal["day", "validity"] = Field(
         "day", description="'day' = for `date` only; 'validity' = for the bulletin's whole validity"
     )
@@ -119,8 +120,8 @@ class StandingIn(_Body):
     """The commune's standing rule: normal bulletins from these levels air on these kinds unasked."""
 
     area: AreaPath
-    origins: list[Literal["central", "province", "district", "commune"]] = Field(max_length=4)
-    kinds: list[Literal["radio", "led"]] = Field(max_length=2)
+    origins: list[OriginName] = Field(max_length=4)
+    kinds: list[DeviceKindName] = Field(max_length=2)
 
 
 class UserIn(_Body):
@@ -141,7 +142,7 @@ class UserPatch(_Body):
 
 class DeviceIn(_Body):
     id: Id
-    kind: Literal["radio", "led"]
+    kind: DeviceKindName
     area: AreaPath
     name: str = Field("", max_length=NAME_MAX)
 
@@ -155,7 +156,7 @@ class WindowsIn(_Body):
     """Khung giờ phát of an area and device kind from a date on (Art. 10.1)."""
 
     area: AreaPath = Field(description="area path: the province (its defaults), a district or a commune")
-    kind: Literal["radio", "led"]
+    kind: DeviceKindName
     effective_from: Day = Field(description="local date the windows take effect (today or later)")
     windows: list[str] = Field(
         min_length=1,

@@ -27,6 +27,7 @@ from hub.services.programmes import ProgrammeService
 from hub.services.publishing import PublisherLike, PublishingService
 from hub.services.windows import WindowService
 from hub.signing import Envelopes
+from protocol.vocabulary import DEVICE_KINDS, LIVE_STATUSES
 
 __all__ = ["BulletinInput", "Context", "Services"]
 log = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ class Services:
         out = await asyncio.to_thread(
             self.programmes.set_order, actor, area=area, day=day, kind=kind, order=order
         )
-        self.publishing.republish_soon([area], ("radio", "led") if kind == "*" else (kind,))
+        self.publishing.republish_soon([area], DEVICE_KINDS if kind == "*" else (kind,))
         return out
 
     async def choose_normal(
@@ -144,7 +145,7 @@ class Services:
             check=self.publishing.check_choice,
         )
         if out["changed"]:
-            self.publishing.republish_soon([area], ("radio", "led"))
+            self.publishing.republish_soon([area], DEVICE_KINDS)
         return out
 
     # --- broadcast windows (Art. 10): every commune under the area gets its programme again
@@ -259,7 +260,7 @@ class Services:
         with self.ctx.db.session() as sess:
             rows = sess.scalars(
                 select(Bulletin).where(
-                    Bulletin.status.in_(("approved", "on_air")), Bulletin.valid_until <= now
+                    Bulletin.status.in_(LIVE_STATUSES), Bulletin.valid_until <= now
                 )
             ).all()
             for b in rows:

@@ -34,8 +34,9 @@ from hub.services.media import MediaService
 from hub.services.review import ReviewPolicy
 from hub.services.windows import WindowService
 from playlists.windows import windows_per_day
-from protocol.messages import AFTER_INTERRUPT, ORIGINS, PRIORITIES
-from protocol.topics import DEVICE_KINDS, covers
+from protocol.messages import AFTER_INTERRUPT
+from protocol.topics import covers
+from protocol.vocabulary import DEVICE_KINDS, LIVE_STATUSES, ORIGINS, PRIORITIES
 
 FORMS = ("text", "audio", "image", "infographic", "video")
 # An audio bulletin's words are in its audio: its text is a caption (what a list or an LED board shows).
@@ -102,7 +103,7 @@ def content_of(b: Bulletin) -> dict[str, Any]:
 
 
 def effective_status(b: Bulletin, now: datetime) -> str:
-    if b.status in ("approved", "on_air") and b.valid_until is not None and b.valid_until <= now:
+    if b.status in LIVE_STATUSES and b.valid_until is not None and b.valid_until <= now:
         return "finished"
     return b.status
 
@@ -681,7 +682,7 @@ class BulletinService:
         self._require_targets(
             actor, "bulletin.emergency" if b.priority == "emergency" else "bulletin.recall", b
         )
-        if b.status not in ("approved", "on_air"):
+        if b.status not in LIVE_STATUSES:
             raise Conflict(
                 f"Chỉ thu hồi được bản tin đã duyệt (hiện: {STATUS_VI[b.status]}).", field="status"
             )
@@ -690,7 +691,7 @@ class BulletinService:
         if b.priority != "emergency":
             raise Invalid("Chỉ hủy được bản tin khẩn cấp; bản tin khác hãy thu hồi.", field="id")
         self._require_targets(actor, "bulletin.emergency", b)
-        if b.status not in ("approved", "on_air"):
+        if b.status not in LIVE_STATUSES:
             raise Conflict(
                 f"Bản tin khẩn cấp không còn hiệu lực (hiện: {STATUS_VI[b.status]}).", field="status"
             )

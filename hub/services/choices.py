@@ -21,11 +21,10 @@ from hub.models import VALIDITY, Bulletin, NormalChoice, StandingChoice
 from hub.roles import Actor
 from hub.services.areas import AreaService
 from hub.services.base import Context, require
-from protocol.messages import ORIGINS
 from protocol.topics import covers
+from protocol.vocabulary import DEVICE_KINDS, LIVE_STATUSES, ORIGINS
 
-KINDS = ("radio", "led")
-LIVE_STATUSES = ("approved", "on_air")
+KINDS = DEVICE_KINDS
 MAX_IDS = 500  # bulletins in one decision; a commune sees tens a day
 KIND_VI = {"radio": "đài truyền thanh", "led": "bảng tin điện tử"}
 ORIGIN_VI = {"central": "Trung ương", "province": "tỉnh", "district": "huyện", "commune": "xã"}

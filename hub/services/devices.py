@@ -20,7 +20,8 @@ from hub.services.areas import AreaService
 from hub.services.base import Context, new_id, require
 from hub.services.deliveries import optional_time, record_first_playing
 from protocol.messages import COMMANDS
-from protocol.topics import DEVICE_KINDS, covers, validate_device_id
+from protocol.topics import covers, validate_device_id
+from protocol.vocabulary import DEVICE_KINDS
 
 log = logging.getLogger(__name__)
 COMMAND_TTL = timedelta(seconds=60)  # contract.md: a command's envelope expires 60 s after issue

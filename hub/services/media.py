@@ -19,6 +19,7 @@ from hub.models import Media
 from hub.roles import Actor
 from hub.services.base import Context, require
 from hub.services.webvtt import check_webvtt
+from protocol.vocabulary import DEVICE_KINDS
 
 FFPROBE_TIMEOUT_S = 20
 DECODE_TIMEOUT_S = 300  # decoding an hour of MP3 takes seconds; a long 1080p video on a slow hub, minutes
@@ -261,7 +262,7 @@ class MediaService:
         `purpose` "radio" accepts audio only (loudspeakers play sound); "led" anything a board shows.
         """
         require(actor, "media.upload", filename)
-        if purpose not in (None, "radio", "led"):
+        if purpose not in (None, *DEVICE_KINDS):
             raise Invalid("Tham số 'for' là 'radio' hoặc 'led'.", field="for")
         if not data:
             raise Invalid("Tệp tải lên trống.", field="file")

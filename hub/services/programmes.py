@@ -24,7 +24,6 @@ from hub.services.choices import DECLINED_VI, MAX_IDS, Choices, ChoiceService, l
 from hub.services.windows import WindowService
 from playlists.window_sets import WindowTable, crosses_midnight, day_spans, legacy_labels
 from protocol.messages import (
-    ORIGINS,
     BulletinInfo,
     MediaRef,
     ProgrammeBody,
@@ -34,8 +33,8 @@ from protocol.messages import (
     WindowSpan,
 )
 from protocol.topics import covers
+from protocol.vocabulary import DEVICE_KINDS, LIVE_STATUSES, ORIGINS, PLAY_OUTCOMES
 
-LIVE_STATUSES = ("approved", "on_air")
 # Why a bulletin for this commune is not in its programme, before the engine is even asked (chair's screen).
 NOT_LIVE = {
     "submitted": "Bản tin đang chờ duyệt; chỉ được phát sau khi người có thẩm quyền duyệt.",
@@ -333,7 +332,7 @@ class ProgrammeService:
     def view(self, actor: Actor, area: str, kind: str, day: date) -> dict[str, Any]:
         """The programme as the API and the chair's page show it: plays with titles and reasons."""
         require(actor, "read")
-        if kind not in ("radio", "led"):
+        if kind not in DEVICE_KINDS:
             raise Invalid("kind phải là 'radio' hoặc 'led'.", field="kind")
         self.areas.get(area)
         if not self.areas.is_leaf(area):
@@ -487,7 +486,7 @@ class ProgrammeService:
         require(actor, "programme.arrange", area, area=area)
         if not self.areas.is_leaf(area):
             raise Invalid(f"'{area}' không phải cấp xã; thứ tự được đặt cho từng xã.", field="area")
-        if kind not in ("*", "radio", "led"):
+        if kind not in ("*", *DEVICE_KINDS):
             raise Invalid("kind phải là 'radio', 'led' hoặc bỏ trống (cả hai).", field="kind")
         if len(order) > MAX_IDS:
             raise Invalid(f"Danh sách quá dài ({len(order)} bản tin); tối đa {MAX_IDS}.", field="order")
@@ -534,7 +533,6 @@ def speech_for(sess: Session, bulletin_id: str, version: int) -> Speech | None:
     return sess.scalar(select(Speech).where(Speech.bulletin_id == bulletin_id, Speech.version == version))
 
 
-OUTCOMES = ("completed", "interrupted", "skipped", "failed")  # a play event's outcome (docs/PROTOCOL.md)
 
 
 def _item_reports(
@@ -542,4 +540,4 @@ def _item_reports(
 ) -> dict[str, int]:
     """The commune's proof of play for one programme item: devices, and how many reported each outcome."""
     got = reports.get((item["bulletin_id"], datetime.fromisoformat(item["start"]).timestamp()), Counter())
-    return {"devices": devices, **{o: got.get(o, 0) for o in OUTCOMES}}
+    return {"devices": devices, **{o: got.get(o, 0) for o in PLAY_OUTCOMES}}

@@ -26,7 +26,8 @@ from hub.signing import Envelopes
 from protocol.canonical import canonical_json
 from protocol.envelope import MAX_MESSAGE_BYTES
 from protocol.messages import AlertBody, CommandBody, MediaRef, RecallBody
-from protocol.topics import DEVICE_KINDS, Topics
+from protocol.topics import Topics
+from protocol.vocabulary import DEVICE_KINDS
 
 log = logging.getLogger(__name__)
 # After an alert, every device of the area fetches its media at once; the programmes (which carry the

@@ -19,8 +19,9 @@ from hub.roles import Actor
 from hub.services.areas import AreaService
 from hub.services.base import Context, deny, require
 from playlists.window_sets import DAY_MIN, InForce, Occasion, WindowRule, WindowTable, minutes, overlap
+from protocol.vocabulary import DEVICE_KINDS
 
-KINDS = ("radio", "led")
+KINDS = DEVICE_KINDS
 MAX_WINDOWS = 6  # a day's windows; the regulation's days have two
 MIN_WINDOW_MIN = 5  # shorter cannot hold a bulletin
 MAX_WINDOW_MIN = 18 * 60  # longer is a typo (an end before its start read as crossing midnight)

@@ -13,6 +13,7 @@ from hub.services.base import deny
 from hub.web.bulletins import area_names
 from hub.web.core import Req, page
 from hub.web.forms import BulletinForm, field_error, read_form, to_input
+from protocol.vocabulary import DEVICE_KINDS, LIVE_STATUSES
 
 
 def latency_vi(ms: int | None) -> str:
@@ -45,14 +46,14 @@ def _ctx(req: Req, f: BulletinForm) -> dict[str, Any]:
 
 def _active(req: Req) -> list[dict[str, Any]]:
     rows = req.services.bulletins.list(req.actor, priority="emergency", limit=50)
-    return [b for b in rows if b["status"] in ("approved", "on_air")]
+    return [b for b in rows if b["status"] in LIVE_STATUSES]
 
 
 @page
 async def console(req: Req) -> web.StreamResponse:
     _require_emergency(req)
     f = BulletinForm.blank(priority="emergency")
-    f.kinds = ["radio", "led"]
+    f.kinds = list(DEVICE_KINDS)
     return req.render("emergency.html", active=_active(req), **_ctx(req, f))
 
 

@@ -12,6 +12,7 @@ from hub.errors import Invalid
 from hub.limits import check_date
 from hub.services.base import deny
 from hub.web.core import Req, page
+from protocol.vocabulary import DEVICE_KINDS
 
 
 def _communes(req: Req) -> list[tuple[str, str]]:
@@ -39,7 +40,7 @@ def _params(req: Req, source: Any) -> tuple[str, date, str, list[tuple[str, str]
     except ValueError:
         raise Invalid(f"'{raw}' không phải ngày dạng YYYY-MM-DD.", field="date") from None
     kind = source.get("kind") or "radio"
-    if kind not in ("radio", "led"):
+    if kind not in DEVICE_KINDS:
         raise Invalid("Loại thiết bị là đài truyền thanh (radio) hoặc bảng tin (led).", field="kind")
     return area, day, kind, communes
 
@@ -195,7 +196,7 @@ async def save_selection(req: Req) -> web.StreamResponse:
     chosen = req.fields("selection")
     shown = req.fields("shown")
     declined = [b for b in dict.fromkeys(shown) if b not in chosen]
-    kinds = tuple(k for k in ("radio", "led") if k in req.fields("kinds"))
+    kinds = tuple(k for k in DEVICE_KINDS if k in req.fields("kinds"))
     try:
         if not kinds:
             raise Invalid(
