@@ -22,12 +22,13 @@ from hub.services.bulletins import BulletinInput, BulletinService
 from hub.services.choices import ChoiceService
 from hub.services.deliveries import DeliveryService
 from hub.services.devices import DeviceService
+from hub.services.lifecycle import move
 from hub.services.media import MediaService
 from hub.services.programmes import ProgrammeService
 from hub.services.publishing import PublisherLike, PublishingService
 from hub.services.windows import WindowService
 from hub.signing import Envelopes
-from protocol.vocabulary import DEVICE_KINDS, LIVE_STATUSES
+from protocol.vocabulary import DEVICE_KINDS, LIVE_STATUSES, BulletinStatus
 
 __all__ = ["BulletinInput", "Context", "Services"]
 log = logging.getLogger(__name__)
@@ -264,5 +265,6 @@ class Services:
                 )
             ).all()
             for b in rows:
-                b.status, b.updated_at = "finished", now
+                move(b, BulletinStatus.FINISHED)
+                b.updated_at = now
             return len(rows)

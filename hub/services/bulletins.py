@@ -30,29 +30,19 @@ from hub.models import (
 from hub.roles import Actor
 from hub.services.areas import AreaService
 from hub.services.base import Context, deny, new_id, require
+from hub.services.lifecycle import STATUS_VI, move
 from hub.services.media import MediaService
 from hub.services.review import ReviewPolicy
 from hub.services.windows import WindowService
 from playlists.windows import windows_per_day
 from protocol.messages import AFTER_INTERRUPT
 from protocol.topics import covers
-from protocol.vocabulary import DEVICE_KINDS, LIVE_STATUSES, ORIGINS, PRIORITIES
+from protocol.vocabulary import DEVICE_KINDS, LIVE_STATUSES, ORIGINS, PRIORITIES, BulletinStatus
 
 FORMS = ("text", "audio", "image", "infographic", "video")
 # An audio bulletin's words are in its audio: its text is a caption (what a list or an LED board shows).
 AUDIO_CAPTION_MAX = 500
 EDITABLE = ("draft", "rejected", "submitted", "in_review")
-STATUS_VI = {
-    "draft": "Bản nháp",
-    "submitted": "Chờ duyệt",
-    "in_review": "Chờ kiểm duyệt",
-    "approved": "Đã duyệt",
-    "on_air": "Đang phát",
-    "finished": "Đã kết thúc",
-    "rejected": "Bị từ chối",
-    "recalled": "Đã thu hồi",
-    "cancelled": "Đã hủy",
-}
 LEVEL_ORIGIN = {"province": "province", "district": "district", "commune": "commune"}
 KIND_VI = {"radio": "đài truyền thanh", "led": "bảng tin điện tử"}
 # What a person may do to a bulletin; `actions` in the API's bulletin and the buttons of its page.
@@ -313,7 +303,7 @@ class BulletinService:
                 created_at=now,
                 origin=origin,
                 version=1,
-                status="draft",
+                status=BulletinStatus.DRAFT.value,
                 kinds=[],
                 repeat={},
             )
@@ -369,7 +359,7 @@ class BulletinService:
                     created_at=now,
                 )
             )
-        b.status = "in_review" if b.sensitive else "submitted"
+        move(b, BulletinStatus.IN_REVIEW if b.sensitive else BulletinStatus.SUBMITTED)
         b.submitted_at = now
         b.rejected_reason = None
 
@@ -481,7 +471,7 @@ class BulletinService:
             if resubmit:
                 self._submit(sess, actor, b, speech, now)
             elif b.status == "rejected":
-                b.status = "draft"
+                move(b, BulletinStatus.DRAFT)
             self.ctx.audit(sess, actor, "bulletin.edit", b.id, detail={"version": b.version})
             return self._dict(sess, b, actor=actor)
 
@@ -535,7 +525,8 @@ class BulletinService:
                     b.updated_at = now
                     return self._dict(sess, b, actor=actor)
                 b.reviewed_by = actor.user_id
-            b.status, b.approved_at, b.approved_by, b.updated_at = "approved", now, actor.user_id, now
+            move(b, BulletinStatus.APPROVED)
+            b.approved_at, b.approved_by, b.updated_at = now, actor.user_id, now
             if b.valid_from is None:
                 b.valid_from = now
             if b.priority == "emergency" and b.valid_until is None:
@@ -571,7 +562,8 @@ class BulletinService:
         with self.ctx.tx(actor) as sess:
             b = self._load(sess, bulletin_id)
             self._check_reject(actor, b)
-            b.status, b.rejected_reason, b.updated_at = "rejected", reason.strip(), self.ctx.now()
+            move(b, BulletinStatus.REJECTED)
+            b.rejected_reason, b.updated_at = reason.strip(), self.ctx.now()
             self.ctx.audit(sess, actor, "bulletin.reject", b.id, detail={"reason": reason.strip()})
             return self._dict(sess, b, actor=actor)
 
@@ -597,7 +589,7 @@ class BulletinService:
             self._check_flag(actor, b)
             b.sensitive, b.updated_at = True, self.ctx.now()
             if b.status == "submitted":
-                b.status = "in_review"
+                move(b, BulletinStatus.IN_REVIEW)
             self.ctx.audit(
                 sess, actor, "bulletin.flag", b.id, detail={"reason": reason.strip(), "status": b.status}
             )
@@ -634,7 +626,7 @@ class BulletinService:
             self._check_unflag(sess, actor, b)
             b.sensitive, b.updated_at = False, self.ctx.now()
             if b.status == "in_review":
-                b.status = "submitted"
+                move(b, BulletinStatus.SUBMITTED)
             self.ctx.audit(
                 sess, actor, "bulletin.unflag", b.id, detail={"reason": reason.strip(), "status": b.status}
             )
@@ -674,7 +666,8 @@ class BulletinService:
         with self.ctx.tx(actor) as sess:
             b = self._load(sess, bulletin_id)
             self._check_recall(actor, b)
-            b.status, b.recalled_at, b.recall_reason, b.updated_at = "recalled", now, reason.strip(), now
+            move(b, BulletinStatus.RECALLED)
+            b.recalled_at, b.recall_reason, b.updated_at = now, reason.strip(), now
             self.ctx.audit(sess, actor, "bulletin.recall", b.id, detail={"reason": reason.strip()})
             return self._dict(sess, b, actor=actor)
 
@@ -701,7 +694,8 @@ class BulletinService:
         with self.ctx.tx(actor) as sess:
             b = self._load(sess, bulletin_id)
             self._check_cancel(actor, b)
-            b.status, b.cancelled_at, b.updated_at = "cancelled", now, now
+            move(b, BulletinStatus.CANCELLED)
+            b.cancelled_at, b.updated_at = now, now
             self.ctx.audit(sess, actor, "alert.cancel", b.id)
             return self._dict(sess, b, actor=actor)
 

@@ -19,9 +19,10 @@ from hub.services import reports
 from hub.services.areas import AreaService
 from hub.services.base import Context, new_id, require
 from hub.services.deliveries import optional_time, record_first_playing
+from hub.services.lifecycle import move
 from protocol.messages import COMMANDS
 from protocol.topics import covers, validate_device_id
-from protocol.vocabulary import DEVICE_KINDS
+from protocol.vocabulary import DEVICE_KINDS, BulletinStatus
 
 log = logging.getLogger(__name__)
 COMMAND_TTL = timedelta(seconds=60)  # contract.md: a command's envelope expires 60 s after issue
@@ -381,8 +382,8 @@ class DeviceService:
                 )
             )
             b = sess.get(Bulletin, bid)
-            if b is not None and b.status == "approved":
-                b.status = "on_air"
+            if b is not None and b.status == BulletinStatus.APPROVED:
+                move(b, BulletinStatus.ON_AIR)
             return True
         if typ == "rejected":
             data = reports.bounded_rejection(data)

@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from hub.errors import Conflict, Invalid
-from hub.services.bulletins import STATUS_VI
+from hub.services.lifecycle import STATUS_VI
 from hub.web.core import Req, page
 from hub.web.forms import BulletinForm, field_error, read_form, to_input, upload_files
 from protocol.topics import covers
