@@ -9,40 +9,20 @@ from datetime import datetime, timedelta
 
 import pytest
 import pytest_asyncio
-from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import Page, expect
 
-from hub.app import build_app
 from hub.roles import SYSTEM
-from hub.services import BulletinInput, Services
+from hub.services import BulletinInput
 from protocol.clock import FrozenClock
-from tests.browser import launch, screenshot_dir
+from tests.browser import screenshot_dir
 
-from .conftest import PASSWORD, T0, make_services
+from .conftest import T0, make_services
+from .site import Site, serve_site
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
 SHOTS = screenshot_dir("nguon-web-screenshots")
 COMMUNE = "67/660/24613"
-
-
-class Site:
-    def __init__(self, services: Services, url: str, browser: Browser) -> None:
-        self.s, self.url, self.browser = services, url, browser
-
-    async def login(self, username: str, *, mobile: bool = False) -> tuple[BrowserContext, Page]:
-        ctx = await self.browser.new_context(
-            viewport={"width": 390, "height": 844} if mobile else {"width": 1280, "height": 900},
-            locale="vi-VN",
-        )
-        page = await ctx.new_page()
-        page.set_default_timeout(10_000)
-        await page.goto(self.url + "/login")
-        await page.get_by_label("Tên đăng nhập").fill(username)
-        await page.get_by_label("Mật khẩu").fill(PASSWORD)
-        await page.get_by_role("button", name="Đăng nhập").click()
-        await expect(page.get_by_role("heading", name="Bản tin", exact=True)).to_be_visible()
-        return ctx, page
 
 
 async def shot(page: Page, name: str) -> None:
@@ -59,16 +39,8 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
         services.devices.register(SYSTEM, device_id=dev, kind=kind, area=COMMUNE, name=f"Thiết bị {i + 1}")
         if i < 2:
             services.devices.ingest_status(dev, {"state": "idle", "volume": 70, "clock": "synced"})
-    server = TestServer(build_app(services.ctx.config, services=services))
-    await server.start_server()
-    async with async_playwright() as pw:
-        browser = await launch(pw)
-        try:
-            yield Site(services, str(server.make_url("")).rstrip("/"), browser)
-        finally:
-            await browser.close()
-            await server.close()
-            services.ctx.db.dispose()
+    async with serve_site(services) as site:
+        yield site
 
 
 async def test_write_approve_and_chair_reorders(site: Site) -> None:

@@ -8,39 +8,24 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import expect
 from sqlalchemy import select
 
-from hub.app import build_app
 from hub.models import AuditEntry
 from hub.roles import SYSTEM
-from hub.services import BulletinInput, Services
+from hub.services import BulletinInput
 from protocol.clock import FrozenClock
-from tests.browser import launch
 
-from .conftest import PASSWORD, T0, make_services
+from .conftest import T0, make_services
+from .site import Site as BaseSite
+from .site import serve_site
 
 pytestmark = [pytest.mark.browser]
 
 COMMUNE = "67/660/24613"
 
 
-class Site:
-    def __init__(self, services: Services, url: str, browser: Browser) -> None:
-        self.s, self.url, self.browser = services, url, browser
-
-    async def login(self, username: str) -> tuple[BrowserContext, Page]:
-        ctx = await self.browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
-        page = await ctx.new_page()
-        page.set_default_timeout(10_000)
-        await page.goto(self.url + "/login")
-        await page.get_by_label("Tên đăng nhập").fill(username)
-        await page.get_by_label("Mật khẩu").fill(PASSWORD)
-        await page.get_by_role("button", name="Đăng nhập").click()
-        await expect(page.get_by_role("heading", name="Bản tin", exact=True)).to_be_visible()
-        return ctx, page
-
+class Site(BaseSite):
     async def province_normal(self, title: str) -> str:
         b = await self.s.bulletins.create(
             SYSTEM,
@@ -60,16 +45,8 @@ class Site:
 @pytest_asyncio.fixture
 async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
     services = make_services(tmp_path_factory.mktemp("web-choices"), FrozenClock(T0))
-    server = TestServer(build_app(services.ctx.config, services=services))
-    await server.start_server()
-    async with async_playwright() as pw:
-        browser = await launch(pw)
-        try:
-            yield Site(services, str(server.make_url("")).rstrip("/"), browser)
-        finally:
-            await browser.close()
-            await server.close()
-            services.ctx.db.dispose()
+    async with serve_site(services, Site) as site:
+        yield site
 
 
 async def test_chair_chooses_normal_bulletins_and_sets_a_standing_rule(site: Site) -> None:

@@ -8,37 +8,24 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Page, expect
 
-from hub.app import build_app
 from hub.config import ReviewConfig
 from hub.roles import SYSTEM
-from hub.services import Services
 from protocol.clock import FrozenClock
-from tests.browser import launch
 
 from .conftest import PASSWORD, T0, make_services
+from .site import Site as BaseSite
+from .site import serve_site
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
 GROUPS = {"so": "Sở Thông tin và Truyền thông", "btg": "Ban Tuyên giáo Tỉnh ủy"}
 
 
-class Site:
-    def __init__(self, services: Services, url: str, browser: Browser) -> None:
-        self.s, self.url, self.browser = services, url, browser
-
+class Site(BaseSite):
     async def page(self, username: str) -> Page:
-        ctx = await self.browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
-        page = await ctx.new_page()
-        page.set_default_timeout(10_000)
-        await page.goto(self.url + "/login")
-        await page.get_by_label("Tên đăng nhập").fill(username)
-        await page.get_by_label("Mật khẩu").fill(PASSWORD)
-        await page.get_by_role("button", name="Đăng nhập").click()
-        await expect(page.get_by_role("heading", name="Bản tin", exact=True)).to_be_visible()
-        return page
+        return (await self.login(username))[1]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -48,16 +35,8 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
     for name, group in (("so1", "so"), ("so2", "so"), ("btg1", "btg")):
         services.accounts.create_user(SYSTEM, username=name, password=PASSWORD, role="reviewer", area="67")
         services.accounts.set_review_group(SYSTEM, name, group)
-    server = TestServer(build_app(services.ctx.config, services=services))
-    await server.start_server()
-    async with async_playwright() as pw:
-        browser = await launch(pw)
-        try:
-            yield Site(services, str(server.make_url("")).rstrip("/"), browser)
-        finally:
-            await browser.close()
-            await server.close()
-            services.ctx.db.dispose()
+    async with serve_site(services, Site) as site:
+        yield site
 
 
 async def test_sensitive_bulletin_needs_both_groups_in_the_browser(site: Site) -> None:

@@ -7,15 +7,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from aiohttp.test_utils import TestServer
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 
-from hub.app import build_app
 from protocol.clock import FrozenClock
-from tests.browser import launch
 
 from .conftest import T0, make_services
-from .test_browser import Site, shot
+from .site import Site, serve_site
+from .test_browser import shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -23,16 +21,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
     services = make_services(tmp_path_factory.mktemp("web-windows"), FrozenClock(T0))
-    server = TestServer(build_app(services.ctx.config, services=services))
-    await server.start_server()
-    async with async_playwright() as pw:
-        browser = await launch(pw)
-        try:
-            yield Site(services, str(server.make_url("")).rstrip("/"), browser)
-        finally:
-            await browser.close()
-            await server.close()
-            services.ctx.db.dispose()
+    async with serve_site(services) as site:
+        yield site
 
 
 async def test_chair_sets_the_communes_own_hours(site: Site) -> None:
