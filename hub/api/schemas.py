@@ -96,7 +96,7 @@ class OrderIn(_Body):
     area: AreaPath
     date: Day
     order: list[Id] = Field(max_length=LIST_MAX)
-    kind: DeviceKindName | Literal["*"] = "*"
+    kind: Literal[DeviceKindName, "*"] = "*"
 
 
 class SelectionIn(_Body):
@@ -109,7 +109,7 @@ class SelectionIn(_Body):
     declined: list[Id] = Field(
         default_factory=list, max_length=LIST_MAX, description="bulletins not chosen: they do not air"
     )
-    kind: DeviceKindName | Literal["*"] = Field("*", description="'*' = both the radio and the LED board")
+    kind: Literal[DeviceKindName, "*"] = Field("*", description="'*' = both the radio and the LED board")
     scope: Literal["day", "validity"] = Field(
         "day", description="'day' = for `date` only; 'validity' = for the bulletin's whole validity"
     )
