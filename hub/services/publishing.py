@@ -339,7 +339,8 @@ class PublishingService:
         await asyncio.wait_for(self._idle.wait(), timeout)
 
     def start(self) -> asyncio.Task[None]:
-        self._task = asyncio.create_task(self._run(), name="nguon-hub-republisher")
+        """Run the republisher as a task of its own (tests, benches; HubRuntime owns run() in its group)."""
+        self._task = asyncio.create_task(self.run(), name="nguon-hub-republisher")
         return self._task
 
     async def stop(self) -> None:
@@ -352,16 +353,21 @@ class PublishingService:
                 await self._task
             self._task = None
 
-    async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            try:
-                await self._drain_once()
-            except Exception:  # keep the task alive; the next request retries
-                log.exception("republishing failed")
-            if not self._pending and not self._later:
-                self._idle.set()
+    async def run(self) -> None:
+        """The republisher's task: build and publish queued programmes in order, until cancelled."""
+        self._task = asyncio.current_task()
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                try:
+                    await self._drain_once()
+                except Exception:  # keep the task alive; the next request retries
+                    log.exception("republishing failed")
+                if not self._pending and not self._later:
+                    self._idle.set()
+        finally:
+            self._task = None
 
     async def _drain_once(self) -> None:
         batch, self._pending = self._pending, {}
