@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -304,7 +302,3 @@ class Ingest:
                 delay = backoff.next()
                 log.warning("ingest lost the broker (%s); retrying in %.1f s", why, delay)
                 await asyncio.sleep(delay)
-
-
-def decode_json(payload: bytes) -> Any:
-    return json.loads(payload.decode("utf-8"))
