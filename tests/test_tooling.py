@@ -4,6 +4,7 @@ modules import each other in a circle."""
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -160,3 +161,35 @@ def test_no_import_circles() -> None:
     assert not found, "import circles (break them; move the shared piece into its own module):\n" + "\n".join(
         " <-> ".join(c) for c in found
     )
+
+
+# A historical copy kept verbatim to prove old agents still work; its docstrings describe the past.
+FROZEN = {Path("tests/security/legacy_envelope_d38517f.py")}
+_PATH = re.compile(r"(?<![\w./-])((?:[A-Za-z_]+/)+[A-Za-z_][\w.-]*\.(?:md|py|toml))\b")
+# Paths are checked when they start in the repository (or in the shared notes beside it, which are not in it).
+_TOPS = {p.name for p in ROOT.iterdir()} | {"shared"}
+_NAME = re.compile(r"(?<![\w./-])([A-Za-z_][\w-]*\.md)\b")
+
+
+def _text_files() -> list[Path]:
+    found = [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]
+    for top in (*PACKAGES, "tests", "bench", "scripts"):
+        found += [p for p in (ROOT / top).rglob("*") if p.suffix in (".py", ".md") and p.is_file()]
+    return [p for p in found if p.relative_to(ROOT) not in FROZEN]
+
+
+def test_references_point_to_files_in_the_repository() -> None:
+    """A docstring or document that names a file names one that exists (not a design note outside the
+    repository): `docs/PROTOCOL.md`, `hub/engine.py`, or a bare name like `RULES.md` found in the tree."""
+    md_names = {p.name for p in ROOT.rglob("*.md") if ".venv" not in p.parts}
+    missing = []
+    for path in _text_files():
+        text = path.read_text(encoding="utf-8")
+        for m in _PATH.finditer(text):
+            ref = m.group(1)
+            if ref.split("/")[0] not in _TOPS:
+                continue  # e.g. tmp/hub.toml, a path the code writes
+            if not ((ROOT / ref).exists() or (path.parent / ref).exists()):
+                missing.append(f"{path.relative_to(ROOT)}: {ref}")
+        missing += [f"{path.relative_to(ROOT)}: {n}" for n in _NAME.findall(text) if n not in md_names]
+    assert not missing, "references to files that do not exist:\n" + "\n".join(sorted(set(missing)))
