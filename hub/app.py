@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from hub import web as web_ui
 from hub.api.framework import MAX_UPLOAD, SERVICES, error_middleware, json_response
 from hub.api.routes import api
 from hub.config import HubConfig
@@ -153,7 +154,7 @@ def build_app(
     publisher: PublisherLike | None = None,
     speech: Any = None,
 ) -> web.Application:
-    """The aiohttp application (API, /media, /healthz; the web UI mounts itself if hub.web exists)."""
+    """The aiohttp application: API, /media, /healthz and the web UI (hub.web)."""
     services = services or build_services(config, clock=clock, publisher=publisher, speech=speech)
     max_upload = config.http.max_upload_mb * 1024 * 1024
     # Each route's own limit (hub.limits) is applied by the middleware; the application's is the largest.
@@ -166,14 +167,7 @@ def build_app(
     api.install(app)
     app.router.add_get("/media/{sha256}", media_handler)
     app.router.add_get("/healthz", healthz)
-    try:
-        from hub import web as web_ui  # noqa: PLC0415 - the web UI is optional and built separately
-
-        setup = getattr(web_ui, "setup", None)
-        if setup is not None:
-            setup(app, services)
-    except ImportError:
-        pass
+    web_ui.setup(app, services)
     return app
 
 

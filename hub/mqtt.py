@@ -9,13 +9,11 @@ another client with its client id) and says why in `lost` (for /healthz), not on
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -302,7 +300,3 @@ class Ingest:
                 delay = backoff.next()
                 log.warning("ingest lost the broker (%s); retrying in %.1f s", why, delay)
                 await asyncio.sleep(delay)
-
-
-def decode_json(payload: bytes) -> Any:
-    return json.loads(payload.decode("utf-8"))
