@@ -21,7 +21,7 @@ from hub.errors import Invalid
 from hub.models import PublishedProgramme
 from hub.services.areas import AreaService
 from hub.services.base import Context
-from hub.services.programmes import ProgrammeService, Snap, Snapshot, load_snaps
+from hub.services.programmes import LiveBulletin, ProgrammeService, Snapshot, load_live_bulletins
 from hub.signing import Envelopes
 from playlists.window_sets import WindowTable
 from protocol.canonical import canonical_json
@@ -123,11 +123,11 @@ class PublishingService:
         self._programme_bytes: dict[tuple[str, str], int] = {}
 
     # --- alerts (urgent: latency matters)
-    def _snap(self, bulletin_id: str) -> Snap:
+    def _snap(self, bulletin_id: str) -> LiveBulletin:
         with self.ctx.db.session() as sess:
-            return load_snaps(sess, ids=[bulletin_id])[0]
+            return load_live_bulletins(sess, ids=[bulletin_id])[0]
 
-    def _alert_body(self, s: Snap, msg_type: str, now: datetime) -> tuple[AlertBody, datetime]:
+    def _alert_body(self, s: LiveBulletin, msg_type: str, now: datetime) -> tuple[AlertBody, datetime]:
         """The alert's body and its envelope expiry."""
         expires = s.valid_until or now
         info = s.info("radio" if "radio" in s.kinds else "led")
@@ -146,7 +146,7 @@ class PublishingService:
         exp = max(expires, now) if msg_type != "Cancel" else max(expires, now) + timedelta(hours=1)
         return body, exp
 
-    def _alert_wire(self, s: Snap, msg_type: str) -> tuple[bytes, datetime]:
+    def _alert_wire(self, s: LiveBulletin, msg_type: str) -> tuple[bytes, datetime]:
         body, exp = self._alert_body(s, msg_type, self.ctx.now())
         media = body.bulletin.media if body.bulletin is not None else None
         audio = self._inline_media(media) if media is not None else None
@@ -171,7 +171,7 @@ class PublishingService:
         approval fast). Runs inside the approval's transaction, after the bulletin was marked approved and
         flushed: a refusal rolls it back, and nothing is published."""
         sess.flush()
-        (s,) = load_snaps(sess, ids=[bulletin_id])
+        (s,) = load_live_bulletins(sess, ids=[bulletin_id])
         now = self.ctx.now()
         text_len = len(s.text or "")
         if s.priority == "emergency":
@@ -390,7 +390,8 @@ class PublishingService:
         await asyncio.wait_for(self._idle.wait(), timeout)
 
     def start(self) -> asyncio.Task[None]:
-        self._task = asyncio.create_task(self._run(), name="nguon-hub-republisher")
+        """Run the republisher as a task of its own (tests, benches; HubRuntime owns run() in its group)."""
+        self._task = asyncio.create_task(self.run(), name="nguon-hub-republisher")
         return self._task
 
     async def stop(self) -> None:
@@ -403,16 +404,21 @@ class PublishingService:
                 await self._task
             self._task = None
 
-    async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            try:
-                await self._drain_once()
-            except Exception:  # keep the task alive; the next request retries
-                log.exception("republishing failed")
-            if not self._pending and not self._later:
-                self._idle.set()
+    async def run(self) -> None:
+        """The republisher's task: build and publish queued programmes in order, until cancelled."""
+        self._task = asyncio.current_task()
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                try:
+                    await self._drain_once()
+                except Exception:  # keep the task alive; the next request retries
+                    log.exception("republishing failed")
+                if not self._pending and not self._later:
+                    self._idle.set()
+        finally:
+            self._task = None
 
     async def _drain_once(self) -> None:
         batch, self._pending = self._pending, {}

@@ -1,4 +1,4 @@
-"""No approval that cannot play (issue 12, item 3): the hub refuses to approve a bulletin when a message it
+"""No approval that cannot play (docs/SECURITY.md): the hub refuses to approve a bulletin when a message it
 would then send (an emergency's alert, a commune's programme) is over what agents accept
 (protocol.envelope.MAX_MESSAGE_BYTES), through the API (422) and the page (a Vietnamese error), nothing
 approved and nothing published; an audio bulletin carries only a short caption."""
