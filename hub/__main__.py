@@ -57,7 +57,7 @@ def agent_config(
     mqtt_port: int,
     mqtt_tls: bool = False,
 ) -> str:
-    """The agent's TOML (contract.md format)."""
+    """The agent's TOML (edge_agent/config.py's format; docs/PI_INSTALL.md)."""
     tls = (
         'tls = true\n# ca_file = "/etc/nguon/mqtt-ca.pem"   # the broker\'s CA if not in the system store\n'
         if mqtt_tls

@@ -7,11 +7,11 @@ import contextlib
 import json
 import logging
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
+from hub import web as web_ui
 from hub.api.framework import MAX_UPLOAD, SERVICES, error_middleware, json_response
 from hub.api.routes import api
 from hub.config import HubConfig
@@ -24,7 +24,8 @@ from hub.scheduler import MidnightScheduler
 from hub.services import Context, Services, reports
 from hub.services.publishing import PublisherLike, RecordingPublisher
 from hub.signing import Envelopes, SeqAllocator, load_or_create_key
-from hub.singleton import HubAlreadyRunning, PublisherLock
+from hub.singleton import PublisherLock
+from hub.tasks import OwnedTasks
 from protocol.clock import Clock, ShiftedClock
 from protocol.topics import Topics
 
@@ -107,15 +108,29 @@ def _mqtt_health(rt: Any) -> tuple[dict[str, Any], list[str]]:
     return mqtt, reasons
 
 
+# What a dead background task stops (Vietnamese, for operators reading /healthz).
+TASK_STOPS = {
+    "publisher": "không gửi được tin tới thiết bị",
+    "ingest": "không nhận được báo cáo của thiết bị",
+    "statuses": "không lưu được trạng thái thiết bị",
+    "republisher": "không phát hành lại được chương trình",
+}
+
+
 async def healthz(request: web.Request) -> web.Response:
     """For monitoring (no login): 200 when the hub can publish and hear devices, else 503 with the reason
-    (the MQTT clients notice a lost broker at once); and the devices' counts (total, online, needing
+    (the MQTT clients notice a lost broker at once; a background task that died of anything is named in
+    `dead_tasks`); and the devices' counts (total, online, needing
     attention: the same rules as the Thiết bị page)."""
     rt: Any = request.app.get(RUNTIME)
     mqtt = None
     reasons: list[str] = []
+    dead: dict[str, str] = rt.dead_tasks() if rt is not None else {}
+    for name, why in dead.items():
+        reasons.append(f"tác vụ nền {name} đã dừng ({why}): {TASK_STOPS.get(name, 'hub không hoạt động đủ')}")
     if rt is not None and rt.publisher is not None:
-        mqtt, reasons = _mqtt_health(rt)
+        mqtt, link_reasons = _mqtt_health(rt)
+        reasons += link_reasons
     devices = await asyncio.to_thread(request.app[SERVICES].devices.list, SYSTEM)
     counts = {
         "total": len(devices),
@@ -124,6 +139,8 @@ async def healthz(request: web.Request) -> web.Response:
     }
     ok = not reasons
     body: dict[str, Any] = {"ok": ok, "mqtt": mqtt, "devices": counts}
+    if dead:
+        body["dead_tasks"] = dead
     if not ok:
         body["reason"] = "; ".join(reasons)
     return json_response(body, status=200 if ok else 503)
@@ -137,7 +154,7 @@ def build_app(
     publisher: PublisherLike | None = None,
     speech: Any = None,
 ) -> web.Application:
-    """The aiohttp application (API, /media, /healthz; the web UI mounts itself if hub.web exists)."""
+    """The aiohttp application: API, /media, /healthz and the web UI (hub.web)."""
     services = services or build_services(config, clock=clock, publisher=publisher, speech=speech)
     max_upload = config.http.max_upload_mb * 1024 * 1024
     # Each route's own limit (hub.limits) is applied by the middleware; the application's is the largest.
@@ -150,25 +167,16 @@ def build_app(
     api.install(app)
     app.router.add_get("/media/{sha256}", media_handler)
     app.router.add_get("/healthz", healthz)
-    try:
-        from hub import web as web_ui  # noqa: PLC0415 - the web UI is optional and built separately
-
-        setup = getattr(web_ui, "setup", None)
-        if setup is not None:
-            setup(app, services)
-    except ImportError:
-        pass
+    web_ui.setup(app, services)
     return app
 
 
-@dataclass
-class _Handles:
-    runner: web.AppRunner
-    site: web.TCPSite
-
-
 class HubRuntime:
-    """`async with HubRuntime(config) as hub:` runs the hub: HTTP on hub.url, MQTT publisher and ingest."""
+    """`async with HubRuntime(config) as hub:` runs the hub: HTTP on hub.url, MQTT publisher and ingest.
+
+    The background tasks (publisher, ingest, statuses, republisher) live in one TaskGroup (hub/tasks.py);
+    every start step pushes its stop step on an AsyncExitStack. `publisher` replaces the MQTT publisher
+    built from the config (a test passes one whose aiomqtt client fails)."""
 
     def __init__(
         self,
@@ -177,6 +185,7 @@ class HubRuntime:
         clock: Clock | None = None,
         speech: Any = None,
         scheduler: bool | None = None,
+        publisher: Publisher | None = None,
     ) -> None:
         self.config = config
         self.clock = clock
@@ -187,53 +196,62 @@ class HubRuntime:
         self.app: web.Application | None = None
         self.url = ""
         self.port = 0
-        self._handles: _Handles | None = None
         self._scheduler: MidnightScheduler | None = None
         self._want_scheduler = config.programme.scheduler if scheduler is None else scheduler
         # Latest status per device, stored in batches: an emergency changes every device's status at once,
         # and one transaction per status message would keep the hub busy while devices fetch the media.
         self._statuses: dict[str, Any] = {}
         self._statuses_wake = asyncio.Event()
-        self._status_task: asyncio.Task[None] | None = None
-        self._publisher_lock: PublisherLock | None = None
+        self.tasks: OwnedTasks | None = None  # the publisher, ingest, statuses and republisher tasks
+        self._publisher = publisher
+        self._stack = contextlib.AsyncExitStack()
 
     async def start(self) -> HubRuntime:
-        cfg = self.config
+        """Start every part; each one started pushes its stop step on the exit stack, so stop() (or a failed
+        start) undoes exactly what was started, in reverse order, every step even when one fails."""
+        cfg, stack = self.config, self._stack
         if cfg.mqtt.enabled:
-            self.publisher = Publisher(cfg.mqtt, cfg.mqtt_password())
+            self.publisher = self._publisher or Publisher(cfg.mqtt, cfg.mqtt_password())
         self.services = await asyncio.to_thread(
             build_services, cfg, clock=self.clock, publisher=self.publisher, speech=self.speech
         )
         services = self.services
+        stack.callback(services.ctx.db.dispose)
         if self.publisher is not None:
             lock = PublisherLock(services.ctx.db)
-            try:
-                await asyncio.to_thread(lock.acquire)
-            except HubAlreadyRunning:
-                services.ctx.db.dispose()
-                raise
-            self._publisher_lock = lock
-            self.publisher.start()
+            await asyncio.to_thread(lock.acquire)
+            stack.callback(lock.release)
+            stack.callback(self.publisher.abandon)  # after its task stopped: what is still queued fails
+        tasks = self.tasks = await stack.enter_async_context(OwnedTasks("nguon-hub"))
+        if self.publisher is not None:
+            tasks.start("publisher", self.publisher.run())
+            stack.push_async_callback(self._drain_publisher)
             topics = Topics(cfg.mqtt.topic_prefix)
-            self._status_task = asyncio.create_task(self._store_statuses(), name="nguon-hub-statuses")
+            tasks.start("statuses", self._store_statuses())
+            stack.push_async_callback(self._stop_statuses)
             self.ingest = Ingest(
                 cfg.mqtt, cfg.mqtt_password(), [topics.all_events(), topics.all_status()], self._on_message
             )
-            self.ingest.start()
-        services.publishing.start()
+            tasks.start("ingest", self.ingest.run())
+            stack.push_async_callback(tasks.cancel, "ingest")
+        tasks.start("republisher", services.publishing.run())
+        stack.push_async_callback(services.publishing.stop)  # also the republishes planned for later
+        stack.push_async_callback(tasks.cancel, "republisher")
         self.app = build_app(cfg, services=services)
         self.app[RUNTIME] = self
         runner = web.AppRunner(self.app, access_log=None)
         await runner.setup()
+        stack.push_async_callback(runner.cleanup)
         site = web.TCPSite(runner, cfg.http.host, cfg.http.port)
         await site.start()
-        self._handles = _Handles(runner, site)
         server = site._server  # aiohttp exposes the bound port only here
         self.port = server.sockets[0].getsockname()[1] if server and server.sockets else cfg.http.port  # type: ignore[union-attr]
         self.url = f"http://{cfg.http.host}:{self.port}"
         if self._want_scheduler:
-            self._scheduler = MidnightScheduler(services)
-            self._scheduler.start()
+            scheduler = MidnightScheduler(services)
+            scheduler.start()
+            stack.callback(scheduler.stop)
+            self._scheduler = scheduler
         # Everything retained is republished at start so a restarted hub brings agents up to date
         # (and a hub that was down over midnight finishes what expired meanwhile).
         await asyncio.to_thread(services.bulletins_finish_expired)
@@ -293,33 +311,31 @@ class HubRuntime:
             except Exception:  # keep the task alive; the next status of these devices is stored next time
                 log.exception("could not store %d device statuses", len(batch))
 
+    async def _stop_statuses(self) -> None:
+        """Stop step: store the statuses received before the ingest stopped."""
+        assert self.tasks is not None
+        await self.tasks.cancel("statuses")
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.flush_statuses(), 5)
+
+    async def _drain_publisher(self) -> None:
+        """Stop step: let a living publisher send what is queued (bounded), before its task is cancelled."""
+        assert self.publisher is not None and self.tasks is not None
+        if not self.tasks.running("publisher"):
+            return
+        try:
+            await self.publisher.drain(timeout=5)
+        except TimeoutError:
+            log.warning("stopping with %d messages unpublished", self.publisher.pending)
+
+    def dead_tasks(self) -> dict[str, str]:
+        """The background tasks that died, and why (for /healthz); empty while every task lives."""
+        return self.tasks.dead() if self.tasks is not None else {}
+
     async def stop(self) -> None:
-        if self._scheduler:
-            self._scheduler.stop()
-        if self._handles:
-            await self._handles.runner.cleanup()
-            self._handles = None
-        if self.services:
-            await self.services.publishing.stop()
-        if self.ingest:
-            await self.ingest.stop()
-        if self._status_task:
-            self._status_task.cancel()
-            await asyncio.gather(self._status_task, return_exceptions=True)
-            self._status_task = None
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.flush_statuses(), 5)
-        if self.publisher:
-            try:
-                await self.publisher.drain(timeout=5)
-            except TimeoutError:
-                log.warning("stopping with %d messages unpublished", self.publisher.pending)
-            await self.publisher.stop()
-        if self._publisher_lock is not None:
-            self._publisher_lock.release()
-            self._publisher_lock = None
-        if self.services:
-            self.services.ctx.db.dispose()
+        """Run every stop step (the exit stack's, in reverse order of start), once."""
+        stack, self._stack = self._stack, contextlib.AsyncExitStack()
+        await stack.aclose()
 
     async def __aenter__(self) -> HubRuntime:
         try:

@@ -3,7 +3,7 @@
 The password file uses Mosquitto 2's own format (PBKDF2-SHA512, `$7$`), written here so that adding a
 thousand devices does not mean a thousand `mosquitto_passwd` processes. The ACL is generated from the device
 registry: a device may read its commune's programme, the alerts of every ancestor area and its own command
-topic, and write only its own status and event topics (DESIGN.md, "Envelope").
+topic, and write only its own status and event topics (docs/SECURITY.md, "A broker that knows who is who").
 
 The broker has two listeners (`mosquitto_conf`): the hub's, which knows only the hub's account, and the
 devices', where the client id is the user name, so that one device's password cannot disconnect another

@@ -75,9 +75,10 @@ def compile_prepared(
     order: Sequence[str],
     gap_s: float,
 ) -> dict[str, Any]:
-    """Issue 3's result dict plus "windows" (labels), for one commune of a prepared day. Bulletins for
-    other communes (the prepared day holds the whole province's) are left out of `unscheduled`. Of the
-    normal bulletins only `selection` airs (Art. 8.3: the chair's choice; nothing by default)."""
+    """The engine's result (ProgrammeResult.to_dict) plus "windows" (labels), for one commune of a
+    prepared day. Bulletins for other communes (the prepared day holds the whole province's) are left out
+    of `unscheduled`. Of the normal bulletins only `selection` airs (Art. 8.3: the chair's choice; nothing
+    by default)."""
     res = compile_day(
         prepared, area, selection=tuple(selection), order=tuple(order), auto_normal=False, gap_s=gap_s
     )

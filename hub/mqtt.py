@@ -1,22 +1,19 @@
 """MQTT adapters: the publisher task (signed messages out) and the ingest task (device events/status in).
 
-Both are owned by HubRuntime, run as named tasks, reconnect with growing randomised delays and are
-cancelled on shutdown. Publishes made while the broker is away wait in the queue. Each notices a lost
-connection at once (the broker gone, or its session taken over by another client with its client id) and
-says why in `lost` (for /healthz), not only at its next publish.
+Both are owned by HubRuntime, which runs their `run()` as named tasks (hub/tasks.py); they reconnect
+with growing randomised delays and are cancelled on shutdown. Publishes made while the broker is away
+wait in the queue. Each notices a lost connection at once (the broker gone, or its session taken over by
+another client with its client id) and says why in `lost` (for /healthz), not only at its next publish.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import logging
 import random
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -98,8 +95,16 @@ class Backoff:
         self.n = 0
 
 
-def _client(cfg: MqttConfig, password: str, suffix: str, will: aiomqtt.Will | None = None) -> aiomqtt.Client:
-    client = aiomqtt.Client(
+def make_client(
+    cfg: MqttConfig,
+    password: str,
+    suffix: str,
+    will: aiomqtt.Will | None = None,
+    *,
+    cls: type[aiomqtt.Client] = aiomqtt.Client,
+) -> aiomqtt.Client:
+    """The hub's aiomqtt client for one connection (client id `<client_id>-<suffix>`)."""
+    client = cls(
         cfg.host,
         cfg.port,
         username=cfg.username or None,
@@ -118,11 +123,17 @@ def _client(cfg: MqttConfig, password: str, suffix: str, will: aiomqtt.Will | No
     return client
 
 
+Connect = Callable[[MqttConfig, str, str], aiomqtt.Client]
+
+
 class Publisher:
     """Queues messages and publishes them in order; urgent ones (alerts) jump the queue."""
 
-    def __init__(self, cfg: MqttConfig, password: str = "", *, name: str = "pub") -> None:
+    def __init__(
+        self, cfg: MqttConfig, password: str = "", *, name: str = "pub", connect: Connect | None = None
+    ) -> None:
         self.cfg, self.password, self.name = cfg, password, name
+        self.connect = connect or make_client  # builds the aiomqtt client for one connection
         self._urgent: deque[Outgoing] = deque()
         self._normal: deque[Outgoing] = deque()
         self._wake = asyncio.Event()
@@ -130,7 +141,6 @@ class Publisher:
         self.connected = self.link.connected
         self.published = 0
         self.refused = 0  # messages above MESSAGE_SIZE_LIMIT, failed instead of sent
-        self._task: asyncio.Task[None] | None = None
 
     def publish(
         self,
@@ -169,15 +179,8 @@ class Publisher:
         if futs:
             await asyncio.wait_for(asyncio.gather(*futs, return_exceptions=True), timeout)
 
-    def start(self) -> asyncio.Task[None]:
-        self._task = asyncio.create_task(self._run(), name=f"nguon-hub-mqtt-{self.name}")
-        return self._task
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    def abandon(self) -> None:
+        """After the task stopped: fail what is still queued (its senders stop waiting)."""
         for o in (*self._urgent, *self._normal):
             if o.done and not o.done.done():
                 o.done.cancel()
@@ -200,11 +203,13 @@ class Publisher:
         if o.done and not o.done.done():
             o.done.set_result(None)
 
-    async def _run(self) -> None:
+    async def run(self) -> None:
+        """The publisher's task (owned by the caller): connect, send in order, reconnect; runs until
+        cancelled, or dies of an error that is not the broker's."""
         backoff = Backoff()
         while True:
             try:
-                async with _client(self.cfg, self.password, self.name) as client:
+                async with self.connect(self.cfg, self.password, self.name) as client:
                     self.link.up()
                     backoff.reset()
                     log.info("publisher connected to %s:%s", self.cfg.host, self.cfg.port)
@@ -268,23 +273,14 @@ class Ingest:
         self.link = LinkState()
         self.connected = self.link.connected
         self.received = 0
-        self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> asyncio.Task[None]:
-        self._task = asyncio.create_task(self._run(), name="nguon-hub-mqtt-ingest")
-        return self._task
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
+    async def run(self) -> None:
+        """The ingest's task (owned by the caller): subscribe, hand messages over, reconnect; until
+        cancelled."""
         backoff = Backoff()
         while True:
             try:
-                async with _client(self.cfg, self.password, "ingest") as client:
+                async with make_client(self.cfg, self.password, "ingest") as client:
                     for t in self.topics:
                         await client.subscribe(t, qos=1)
                     self.link.up()
@@ -304,7 +300,3 @@ class Ingest:
                 delay = backoff.next()
                 log.warning("ingest lost the broker (%s); retrying in %.1f s", why, delay)
                 await asyncio.sleep(delay)
-
-
-def decode_json(payload: bytes) -> Any:
-    return json.loads(payload.decode("utf-8"))

@@ -50,8 +50,9 @@ def _folded(text: str) -> str:
 
 
 def check_password_policy(password: str, username: str, full_name: str = "") -> None:
-    """Refuse short, common and guessable passwords, saying why in Vietnamese (DOMAIN.md: no short or
-    default passwords). The strength is zxcvbn's estimate, given the account's own names as known words."""
+    """Refuse short, common and guessable passwords, saying why in Vietnamese (the province's security
+    rules: no short or default passwords). The strength is zxcvbn's estimate, given the account's own
+    names as known words."""
     weak = "weak_password"
     if len(password) < MIN_PASSWORD_LEN:
         raise Invalid(

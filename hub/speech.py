@@ -14,12 +14,6 @@ class SpeechService:
     def __init__(self, config: HubConfig) -> None:
         import tts  # noqa: PLC0415 - imported late: the CLI and API-only tools never load ffmpeg wrappers
 
-        if not hasattr(tts, "Synthesizer"):  # tts/__init__ may not re-export yet
-            from tts.errors import TtsError  # noqa: PLC0415
-            from tts.settings import TtsSettings  # noqa: PLC0415
-            from tts.synthesizer import Synthesizer  # noqa: PLC0415
-
-            tts.Synthesizer, tts.TtsSettings, tts.TtsError = Synthesizer, TtsSettings, TtsError
         self._tts = tts
         self.settings = config.tts.tts_settings()  # every [tts] setting, checked at start-up
         self.synth = tts.Synthesizer(self.settings, config.tts_cache_dir)

@@ -1,4 +1,4 @@
-"""The programme engine: priority, broadcast windows, commune chairs' choices, and why (issue 3).
+"""The programme engine: priority, broadcast windows, commune chairs' choices, and why (docs/RULES.md).
 
 Pure: standard library only. See README.md for the rules where the regulation is silent.
 """

@@ -11,7 +11,7 @@ from playlists.errors import RequestError
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m playlists", description="Programme engine (issue 3).")
+    parser = argparse.ArgumentParser(prog="python -m playlists", description="Programme engine.")
     sub = parser.add_subparsers(dest="command", required=True)
     comp = sub.add_parser("compile", help="compile one programme request (JSON) and print the result")
     comp.add_argument("file", help="the request file, or - for standard input")

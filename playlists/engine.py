@@ -338,7 +338,7 @@ def _play(w: _WindowSpan, bid: str, n: int, s: float, end: float) -> Play:
     return Play(w.label, bid, n, start_dt, end_dt)
 
 
-def compile_for_area(  # noqa: PLR0917  (the hub calls it positionally, as the brief fixed it)
+def compile_for_area(  # noqa: PLR0917  (the hub calls it positionally)
     area: str,
     kind: str,
     date: date,
@@ -380,11 +380,11 @@ def _prepared(kind: str, day: date, bulletins: tuple[Bulletin, ...], windows: Se
 
 
 def compile_programme(req: CompileRequest) -> ProgrammeResult:
-    """The typed form of issue 3: CompileRequest in, ProgrammeResult out."""
+    """The typed form of compile_dict: CompileRequest in, ProgrammeResult out."""
     return compile_for_area(req.area, req.device_kind, req.date, req.bulletins, req.windows, req.selection,
                             req.order, req.auto_normal, req.gap_s, req.timezone)
 
 
 def compile_dict(request: dict[str, Any]) -> dict[str, Any]:
-    """Issue 3's JSON request (as a dict) in, its JSON result (as a dict) out; RequestError if bad."""
+    """The JSON request (as a dict; playlists/README.md) in, its result (a dict) out; RequestError if bad."""
     return compile_programme(CompileRequest.from_dict(request)).to_dict()

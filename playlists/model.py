@@ -70,7 +70,7 @@ class Bulletin:
 
 @dataclass(frozen=True, slots=True)
 class CompileRequest:
-    """One commune's programme for one day and device kind (the typed form of issue 3's request)."""
+    """One commune's programme for one day and device kind (the typed JSON request)."""
 
     date: date
     device_kind: str
@@ -85,7 +85,7 @@ class CompileRequest:
 
     @classmethod
     def from_dict(cls, data: Any) -> CompileRequest:
-        """Parse and check issue 3's JSON request; RequestError says what to fix."""
+        """Parse and check the JSON request (playlists/README.md); RequestError says what to fix."""
         from playlists.parse import request_from_dict  # noqa: PLC0415  (parse imports this module)
 
         return request_from_dict(data)

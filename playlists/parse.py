@@ -1,4 +1,4 @@
-"""Issue 3's JSON request -> CompileRequest, with a clear RequestError for every bad field."""
+"""The JSON request (playlists/README.md) -> CompileRequest, with a clear RequestError for every bad field."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def bulletin_from_dict(data: Any, tz: tzinfo, where: str = "bulletin") -> Bullet
 
 
 def request_from_dict(data: Any) -> CompileRequest:
-    """The whole request of issue 3."""
+    """The whole JSON request."""
     if not isinstance(data, dict):
         raise RequestError("request: must be a JSON object with date, device_kind, area and bulletins")
     _check_keys(data, _REQUEST_KEYS, "request")

@@ -1,4 +1,4 @@
-"""Why a bulletin is not on air, in plain Vietnamese for a commune chair (DOMAIN.md's words)."""
+"""Why a bulletin is not on air, in plain Vietnamese for a commune chair (docs/ARCHITECTURE.md's words)."""
 
 from __future__ import annotations
 

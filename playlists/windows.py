@@ -14,7 +14,7 @@ from playlists.errors import RequestError
 
 DEFAULT_TZ = "Asia/Ho_Chi_Minh"
 DEVICE_KINDS = ("radio", "led")
-# DOMAIN.md, "Broadcast windows": defaults set by local rules.
+# docs/RULES.md, "Art. 10": defaults set by local rules.
 _DEFAULT_WINDOWS: dict[str, tuple[str, ...]] = {
     "radio": ("05:00-06:30", "17:00-18:30"),
     "led": ("05:00-07:00", "17:00-22:00"),

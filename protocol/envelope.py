@@ -1,4 +1,4 @@
-"""Signed envelopes (DESIGN.md, "Envelope").
+"""Signed envelopes (docs/PROTOCOL.md, "Envelope").
 
 Wire form (UTF-8 JSON): {"envelope": {v, type, id, seq, issued_at, expires_at, key_id, body}, "sig": b64}
 and, optionally, "attachments": {sha256 hex: base64 bytes}. The signature is Ed25519 over

@@ -1,4 +1,4 @@
-"""Bodies carried inside signed envelopes, and the agent's reports (DESIGN.md; docs/PROTOCOL.md).
+"""Bodies carried inside signed envelopes, and the agent's reports (docs/PROTOCOL.md).
 
 Plain frozen dataclasses with `to_dict` / `from_dict`; times are ISO 8601 strings with offset on the
 wire, durations are integer milliseconds (canonical JSON carries no floats).

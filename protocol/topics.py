@@ -1,4 +1,4 @@
-"""The MQTT topic scheme (DESIGN.md, "MQTT topics")."""
+"""The MQTT topic scheme (docs/PROTOCOL.md; docs/SECURITY.md says who may use which)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """What the board shows now: standby, the window's rotation, or an emergency (pure; no I/O, no aiohttp).
 
 `BoardLogic` is a small state machine. Every mutator and `tick` takes `now` and returns the displays
-that just finished (the "play" event data of contract.md), so proof of display is exact and testable.
+that just finished (the "play" event data of docs/PROTOCOL.md), so proof of display is exact and testable.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from protocol.messages import AlertBody, BulletinInfo, ProgrammeBody
 from .windows import DEFAULT_TZ, window_at
 
 SLIDE_FORMS = ("text", "image", "infographic", "video")
-MEDIA_FORMS = ("image", "infographic", "video")
 TEXT_MIN_MS = 10_000  # nobody reads a text bulletin in less
 MEDIA_DEFAULT_MS = 10_000  # image or video without a duration
 STANDBY_MODES = ("clock", "black")

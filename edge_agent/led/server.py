@@ -8,12 +8,9 @@ import re
 from importlib import resources
 from pathlib import Path
 from string import Template
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from aiohttp import WSMsgType, web
-
-if TYPE_CHECKING:
-    from .board import LedBoard
 
 log = logging.getLogger(__name__)
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -23,6 +20,21 @@ FONT_DIRS = (Path("/usr/share/fonts/truetype/noto"), Path("/usr/share/fonts/true
 FONT_FILES = {"regular": "NotoSans-Regular.ttf", "bold": "NotoSans-Bold.ttf"}
 NO_CACHE = {"Cache-Control": "no-store"}
 BOARD_KEY = web.AppKey("board", object)
+
+
+class BoardView(Protocol):
+    """What the page and the websocket need of the board (LedBoard is one); the board imports this module,
+    not the other way round."""
+
+    width: int
+    height: int
+    media_dir: Path
+
+    def current_screen(self) -> dict[str, Any]: ...
+    def mime_for(self, sha256: str) -> str | None: ...
+    def acknowledge(self, key: str) -> None: ...
+    def attach(self, ws: web.WebSocketResponse) -> None: ...
+    def detach(self, ws: web.WebSocketResponse) -> None: ...
 
 
 def _static(name: str) -> str:
@@ -57,7 +69,7 @@ def find_font(weight: str) -> Path | None:
     return next((d / name for d in FONT_DIRS if (d / name).is_file()), None)
 
 
-def build_app(board: LedBoard) -> web.Application:
+def build_app(board: BoardView) -> web.Application:
     app = web.Application()
     app[BOARD_KEY] = board
     app.router.add_get("/", _page)
@@ -69,7 +81,7 @@ def build_app(board: LedBoard) -> web.Application:
     return app
 
 
-def _board(request: web.Request) -> LedBoard:
+def _board(request: web.Request) -> BoardView:
     return request.app[BOARD_KEY]  # type: ignore[return-value]
 
 

@@ -1,4 +1,4 @@
-"""The REST API under /api/v1 (issue 2 and issue 6). Handlers only translate HTTP <-> services.
+"""The REST API under /api/v1 (docs/API.md). Handlers only translate HTTP <-> services.
 
 A plain `def` handler runs in a worker thread (its services block on the database); `async def`
 handlers await services that do their blocking parts in threads themselves.

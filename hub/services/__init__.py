@@ -57,16 +57,7 @@ class Services:
         try:
             b = await asyncio.to_thread(self.bulletins.approve, actor, bulletin_id, via_review=via_review)
         except Invalid as exc:
-            if exc.code == "too_big_to_send":  # rolled back; the refusal is worth a line in the audit log
-                detail = {k: v for k, v in exc.extra.items() if k in ("bytes", "limit", "area", "kind")}
-                await asyncio.to_thread(
-                    self.ctx.audit_now,
-                    actor,
-                    "bulletin.approve",
-                    bulletin_id,
-                    outcome="failed",
-                    detail=detail,
-                )
+            await self._audit_too_big(actor, "bulletin.approve", bulletin_id, exc)
             raise
         if b["status"] != "approved":  # a sign-off that leaves a sensitive bulletin waiting for the next
             return b
@@ -75,6 +66,16 @@ class Services:
         else:
             self.publishing.republish_soon(self.areas.leaves_under(b["targets"]), b["kinds"])
         return b
+
+    async def _audit_too_big(self, actor: Actor, action: str, target: str, exc: Invalid, **more: Any) -> None:
+        """A change refused because a message it makes would be over what devices accept (too_big_to_send)
+        was rolled back; the refusal is worth a line in the audit log (outcome `failed`)."""
+        if exc.code != "too_big_to_send":
+            return
+        detail = {k: v for k, v in exc.extra.items() if k in ("bytes", "limit", "area", "kind")}
+        await asyncio.to_thread(
+            self.ctx.audit_now, actor, action, target, outcome="failed", detail={**more, **detail}
+        )
 
     async def review(self, actor: Actor, bulletin_id: str, decision: str, reason: str = "") -> dict[str, Any]:
         if decision == "approve":
@@ -147,38 +148,70 @@ class Services:
             self.publishing.republish_soon([area], ("radio", "led"))
         return out
 
-    # --- broadcast windows (Art. 10): every commune under the area gets its programme again
+    # --- broadcast windows (Art. 10): every commune under the area gets its programme again, unless one
+    # would then be too big to send (publishing.check_windows: refused, audited, nothing saved or sent)
     async def set_windows(
         self, actor: Actor, *, area: str, kind: str, effective_from: Any, windows: Any
     ) -> dict[str, Any]:
-        out = await asyncio.to_thread(
-            self.windows.set_rule, actor, area=area, kind=kind, effective_from=effective_from, windows=windows
-        )
+        try:
+            out = await asyncio.to_thread(
+                self.windows.set_rule,
+                actor,
+                area=area,
+                kind=kind,
+                effective_from=effective_from,
+                windows=windows,
+                check=self.publishing.check_windows,
+            )
+        except Invalid as exc:
+            await self._audit_too_big(
+                actor, "windows.set", area, exc, effective_from=str(effective_from)[:40], windows_kind=kind
+            )
+            raise
         self.publishing.republish_soon(self.areas.leaves_under([area]), (kind,))
         return out
 
     async def delete_windows(self, actor: Actor, rule_id: int) -> dict[str, Any]:
-        out = await asyncio.to_thread(self.windows.delete_rule, actor, rule_id)
+        try:
+            out = await asyncio.to_thread(
+                self.windows.delete_rule, actor, rule_id, check=self.publishing.check_windows
+            )
+        except Invalid as exc:
+            await self._audit_too_big(actor, "windows.delete", str(rule_id), exc)
+            raise
         self.publishing.republish_soon(self.areas.leaves_under([out["area"]]), (out["kind"],))
         return out
 
     async def add_occasion(
         self, actor: Actor, *, area: str, name: str, date_from: Any, date_to: Any, windows: Any
     ) -> dict[str, Any]:
-        out = await asyncio.to_thread(
-            self.windows.add_occasion,
-            actor,
-            area=area,
-            name=name,
-            date_from=date_from,
-            date_to=date_to,
-            windows=windows,
-        )
+        try:
+            out = await asyncio.to_thread(
+                self.windows.add_occasion,
+                actor,
+                area=area,
+                name=name,
+                date_from=date_from,
+                date_to=date_to,
+                windows=windows,
+                check=self.publishing.check_windows,
+            )
+        except Invalid as exc:
+            await self._audit_too_big(
+                actor, "windows.occasion", area, exc, date_from=str(date_from)[:40], date_to=str(date_to)[:40]
+            )
+            raise
         self.publishing.republish_soon(self.areas.leaves_under([area]), ("led",))
         return out
 
     async def delete_occasion(self, actor: Actor, occasion_id: int) -> dict[str, Any]:
-        out = await asyncio.to_thread(self.windows.delete_occasion, actor, occasion_id)
+        try:
+            out = await asyncio.to_thread(
+                self.windows.delete_occasion, actor, occasion_id, check=self.publishing.check_windows
+            )
+        except Invalid as exc:
+            await self._audit_too_big(actor, "windows.occasion_delete", str(occasion_id), exc)
+            raise
         self.publishing.republish_soon(self.areas.leaves_under([out["area"]]), ("led",))
         return out
 

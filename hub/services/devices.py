@@ -23,7 +23,7 @@ from protocol.messages import COMMANDS
 from protocol.topics import DEVICE_KINDS, validate_device_id
 
 log = logging.getLogger(__name__)
-COMMAND_TTL = timedelta(seconds=60)  # contract.md: a command's envelope expires 60 s after issue
+COMMAND_TTL = timedelta(seconds=60)  # docs/PROTOCOL.md: a command's envelope expires 60 s after issue
 
 # What makes a device need an operator's attention (`problems` in device_dict; docs/API.md).
 SILENT_AFTER = timedelta(minutes=5)  # no status for this long (an agent sends one every 30 s by default)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from hub import engine
 from hub.errors import Invalid
-from hub.models import Bulletin, Device, Media, Play, ProgrammeChoice, Speech
+from hub.models import Bulletin, Device, Media, Play, ProgrammeChoice
 from hub.roles import Actor
 from hub.services.areas import AreaService
 from hub.services.base import Context, require
@@ -47,7 +47,7 @@ LED_TEXT_MS = 20_000  # how long an LED board shows a text bulletin without spee
 
 
 @dataclass(frozen=True)
-class Snap:
+class LiveBulletin:
     """An approved bulletin as the engine and the agents see it."""
 
     id: str
@@ -68,7 +68,6 @@ class Snap:
     after_interrupt: str
     exercise: bool
     repeat: dict[str, Any]
-    engine_obj: Any = None
 
     def covers(self, leaf: str) -> bool:
         return any(leaf == t or leaf.startswith(t + "/") for t in self.targets)
@@ -112,9 +111,9 @@ def media_ref(m: Media) -> MediaRef:
     )
 
 
-def load_snaps(
+def load_live_bulletins(
     sess: Session, *, statuses: tuple[str, ...] = LIVE_STATUSES, ids: list[str] | None = None
-) -> list[Snap]:
+) -> list[LiveBulletin]:
     q = select(Bulletin)
     q = q.where(Bulletin.id.in_(ids)) if ids is not None else q.where(Bulletin.status.in_(statuses))
     rows = sess.scalars(q).all()
@@ -122,11 +121,11 @@ def load_snaps(
         r.subtitles_sha256 for r in rows if r.subtitles_sha256
     }
     medias = {m.sha256: m for m in sess.scalars(select(Media).where(Media.sha256.in_(shas)))} if shas else {}
-    snaps = []
+    found = []
     for r in rows:
         media = medias.get(r.media_sha256 or "")
         subs = medias.get(r.subtitles_sha256 or "")
-        snap = Snap(
+        snap = LiveBulletin(
             id=r.id,
             title=r.title,
             priority=r.priority,
@@ -146,28 +145,28 @@ def load_snaps(
             exercise=r.exercise,
             repeat=dict(r.repeat or {}),
         )
-        snaps.append(snap)
-    return snaps
+        found.append(snap)
+    return found
 
 
 @dataclass
 class Snapshot:
-    snaps: list[Snap]
+    live: list[LiveBulletin]  # every approved or on-air bulletin
     choices: dict[tuple[str, str, str], ProgrammeChoice]  # (area, date, kind|'*'): the chair's order
-    recalled: list[Snap]
+    recalled: list[LiveBulletin]
     normal: Choices = field(default_factory=Choices)  # the chair's choices of normal bulletins
     windows: WindowTable = field(default_factory=WindowTable)
     engine_cache: dict[tuple[str, str], Any] = field(default_factory=dict)
     days: engine.DayCache = field(default_factory=engine.DayCache)
     _by_kind: dict[str, list[Any]] = field(default_factory=dict)
-    _normal: dict[str, list[Snap]] = field(default_factory=dict)
+    _normal: dict[str, list[LiveBulletin]] = field(default_factory=dict)
 
-    def normal_by_rank(self, kind: str) -> list[Snap]:
+    def normal_by_rank(self, kind: str) -> list[LiveBulletin]:
         """The normal bulletins of `kind` from the top level down, then by approval time (Art. 8.3: the
         order the chosen ones are placed in)."""
         if kind not in self._normal:
             self._normal[kind] = sorted(
-                (s for s in self.snaps if s.priority == "normal" and kind in s.kinds),
+                (s for s in self.live if s.priority == "normal" and kind in s.kinds),
                 key=lambda s: (
                     ORIGINS.index(s.origin) if s.origin in ORIGINS else len(ORIGINS),
                     s.approved_at.isoformat() if s.approved_at else "",
@@ -180,10 +179,10 @@ class Snapshot:
         """Every live bulletin of `kind` (the prepared day holds the province's; compile_day picks the
         commune's by target)."""
         if kind not in self._by_kind:
-            self._by_kind[kind] = [self.engine_bulletin(s, kind) for s in self.snaps if kind in s.kinds]
+            self._by_kind[kind] = [self.engine_bulletin(s, kind) for s in self.live if kind in s.kinds]
         return self._by_kind[kind]
 
-    def engine_bulletin(self, s: Snap, kind: str) -> Any:
+    def engine_bulletin(self, s: LiveBulletin, kind: str) -> Any:
         key = (s.id, kind)
         if key not in self.engine_cache:
             self.engine_cache[key] = engine.engine_bulletin(
@@ -229,9 +228,9 @@ class ProgrammeService:
                 select(Bulletin.id).where(or_(Bulletin.recalled_at >= since, Bulletin.cancelled_at >= since))
             )
         )
-        recalled = load_snaps(sess, ids=recalled_ids) if recalled_ids else []
+        recalled = load_live_bulletins(sess, ids=recalled_ids) if recalled_ids else []
         return Snapshot(
-            load_snaps(sess),
+            load_live_bulletins(sess),
             choices,
             recalled,
             normal=load_choices(sess, keys),
@@ -239,7 +238,8 @@ class ProgrammeService:
         )
 
     def compile(self, snap: Snapshot, area: str, kind: str, day: date) -> dict[str, Any]:
-        """One commune/kind/day: issue 3's result plus the windows in force (Art. 10)."""
+        """One commune/kind/day: the engine's result (playlists.compile_day, as a dict) plus the windows
+        in force (Art. 10)."""
         tz = self.ctx.config.timezone
         windows = snap.windows.resolve(area, kind, day).windows
         prepared = snap.days.get(kind, day, windows, tz, snap.engine_bulletins(kind))
@@ -266,11 +266,11 @@ class ProgrammeService:
             if s.covers(area) and snap.normal.decide(area, s.id, s.origin, kind, key)[0]
         ]
 
-    def active_emergencies(self, snap: Snapshot, area: str, kind: str) -> list[Snap]:
+    def active_emergencies(self, snap: Snapshot, area: str, kind: str) -> list[LiveBulletin]:
         now = self.ctx.now()
         return [
             s
-            for s in snap.snaps
+            for s in snap.live
             if s.priority == "emergency"
             and kind in s.kinds
             and s.covers(area)
@@ -279,8 +279,8 @@ class ProgrammeService:
         ]
 
     def body(self, snap: Snapshot, area: str, kind: str, version: int) -> ProgrammeBody:
-        """The retained programme of one commune and kind (contract.md)."""
-        by_id = {s.id: s for s in snap.snaps}
+        """The retained programme of one commune and kind (docs/PROTOCOL.md, "Windows in the programme")."""
+        by_id = {s.id: s for s in snap.live}
         days, used = [], set()
         dates = self.days()
         yesterday = dates[0] - timedelta(days=1)
@@ -340,7 +340,7 @@ class ProgrammeService:
         with self.ctx.db.session() as sess:
             snap = self.snapshot(sess, [day])
             res = self.compile(snap, area, kind, day)
-            titles = {s.id: s for s in snap.snaps}
+            titles = {s.id: s for s in snap.live}
             choice = snap.choice(area, day.isoformat(), kind)
             in_force = self.windows.in_force(snap.windows, area, kind, day)
             not_live = self._not_live(sess, actor, area, kind, day)
@@ -527,10 +527,6 @@ class ProgrammeService:
                 detail={"date": day.isoformat(), "kind": kind, "order": order},
             )
         return {"area": area, "date": day.isoformat(), "kind": kind, "order": order}
-
-
-def speech_for(sess: Session, bulletin_id: str, version: int) -> Speech | None:
-    return sess.scalar(select(Speech).where(Speech.bulletin_id == bulletin_id, Speech.version == version))
 
 
 OUTCOMES = ("completed", "interrupted", "skipped", "failed")  # a play event's outcome (docs/PROTOCOL.md)

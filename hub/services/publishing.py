@@ -21,8 +21,9 @@ from hub.errors import Invalid
 from hub.models import PublishedProgramme
 from hub.services.areas import AreaService
 from hub.services.base import Context
-from hub.services.programmes import ProgrammeService, Snap, Snapshot, load_snaps
+from hub.services.programmes import LiveBulletin, ProgrammeService, Snapshot, load_live_bulletins
 from hub.signing import Envelopes
+from playlists.window_sets import WindowTable
 from protocol.canonical import canonical_json
 from protocol.envelope import MAX_MESSAGE_BYTES
 from protocol.messages import AlertBody, CommandBody, MediaRef, RecallBody
@@ -121,11 +122,11 @@ class PublishingService:
         self._programme_bytes: dict[tuple[str, str], int] = {}
 
     # --- alerts (urgent: latency matters)
-    def _snap(self, bulletin_id: str) -> Snap:
+    def _snap(self, bulletin_id: str) -> LiveBulletin:
         with self.ctx.db.session() as sess:
-            return load_snaps(sess, ids=[bulletin_id])[0]
+            return load_live_bulletins(sess, ids=[bulletin_id])[0]
 
-    def _alert_body(self, s: Snap, msg_type: str, now: datetime) -> tuple[AlertBody, datetime]:
+    def _alert_body(self, s: LiveBulletin, msg_type: str, now: datetime) -> tuple[AlertBody, datetime]:
         """The alert's body and its envelope expiry."""
         expires = s.valid_until or now
         info = s.info("radio" if "radio" in s.kinds else "led")
@@ -144,7 +145,7 @@ class PublishingService:
         exp = max(expires, now) if msg_type != "Cancel" else max(expires, now) + timedelta(hours=1)
         return body, exp
 
-    def _alert_wire(self, s: Snap, msg_type: str) -> tuple[bytes, datetime]:
+    def _alert_wire(self, s: LiveBulletin, msg_type: str) -> tuple[bytes, datetime]:
         body, exp = self._alert_body(s, msg_type, self.ctx.now())
         media = body.bulletin.media if body.bulletin is not None else None
         audio = self._inline_media(media) if media is not None else None
@@ -169,7 +170,7 @@ class PublishingService:
         approval fast). Runs inside the approval's transaction, after the bulletin was marked approved and
         flushed: a refusal rolls it back, and nothing is published."""
         sess.flush()
-        (s,) = load_snaps(sess, ids=[bulletin_id])
+        (s,) = load_live_bulletins(sess, ids=[bulletin_id])
         now = self.ctx.now()
         text_len = len(s.text or "")
         if s.priority == "emergency":
@@ -206,9 +207,7 @@ class PublishingService:
                     continue  # far enough below the limit: no need to compile it
                 if snap is None:
                     snap = self.programmes.snapshot(sess)
-                topic = self.topics.program(leaf, kind)
-                body_p = self.programmes.body(snap, leaf, kind, PROBE_VERSION).to_dict()
-                size = self.envelopes.size_of("programme", body_p, audience=[topic])
+                size = self._programme_size(snap, leaf, kind)
                 if size > MAX_MESSAGE_BYTES:
                     where = names[leaf].name if leaf in names else leaf
                     raise Invalid(
@@ -222,28 +221,79 @@ class PublishingService:
                         extra={"bytes": size, "limit": MAX_MESSAGE_BYTES, "area": leaf, "kind": kind},
                     )
 
-    def check_choice(self, sess: Session, leaf: str, kinds: Iterable[str]) -> None:
-        """Refuse (Invalid) a commune chair's choice (Art. 8.3) that would make the commune's programme of a
-        kind over what agents accept (MAX_MESSAGE_BYTES): compiled with the choice flushed, inside its
-        transaction, so a refusal saves nothing and publishes nothing. One commune: a few milliseconds."""
+    def _programme_size(self, snap: Snapshot, leaf: str, kind: str) -> int:
+        """Bytes of the signed programme of (leaf, kind) compiled from `snap`, as it would be sent."""
+        body = self.programmes.body(snap, leaf, kind, PROBE_VERSION).to_dict()
+        return self.envelopes.size_of("programme", body, audience=[self.topics.program(leaf, kind)])
+
+    def _check_programmes(
+        self, sess: Session, pairs: Iterable[tuple[str, str]], *, change: str, advice: str, field: str
+    ) -> None:
+        """Refuse (Invalid too_big_to_send) a change of the programmes of `pairs` (commune, kind) that would
+        make one of them over what agents accept (MAX_MESSAGE_BYTES): each is compiled from the change
+        flushed inside its transaction, so a refusal saves nothing and publishes nothing. `change` starts
+        the sentence ("Với lựa chọn này"), `advice` says what to do and that nothing was saved."""
         sess.flush()
-        snap = self.programmes.snapshot(sess)
+        snap: Snapshot | None = None
         names = self.areas.all()
-        for kind in kinds:
-            topic = self.topics.program(leaf, kind)
-            body = self.programmes.body(snap, leaf, kind, PROBE_VERSION).to_dict()
-            size = self.envelopes.size_of("programme", body, audience=[topic])
+        for leaf, kind in pairs:
+            if snap is None:
+                snap = self.programmes.snapshot(sess)
+            size = self._programme_size(snap, leaf, kind)
             if size > MAX_MESSAGE_BYTES:
                 where = names[leaf].name if leaf in names else leaf
                 raise Invalid(
-                    f"Với lựa chọn này, chương trình phát {KIND_VI[kind]} của {where} sẽ lớn {_kb(size)}, "
+                    f"{change}, chương trình phát {KIND_VI[kind]} của {where} sẽ lớn {_kb(size)}, "
                     f"quá giới hạn {_kb(MAX_MESSAGE_BYTES)} mà thiết bị nhận được, nên sẽ không phát được. "
-                    "Hãy chọn bớt bản tin thông thường (hoặc chọn cho từng ngày thay vì suốt thời gian "
-                    "hiệu lực). Lựa chọn chưa được lưu.",
-                    field="selection",
+                    f"{advice}",
+                    field=field,
                     code="too_big_to_send",
                     extra={"bytes": size, "limit": MAX_MESSAGE_BYTES, "area": leaf, "kind": kind},
                 )
+
+    def check_choice(self, sess: Session, leaf: str, kinds: Iterable[str]) -> None:
+        """Refuse (Invalid) a commune chair's choice (Art. 8.3) that would make the commune's programme of a
+        kind over what agents accept (MAX_MESSAGE_BYTES). One commune: a few milliseconds."""
+        self._check_programmes(
+            sess,
+            [(leaf, kind) for kind in kinds],
+            change="Với lựa chọn này",
+            advice="Hãy chọn bớt bản tin thông thường (hoặc chọn cho từng ngày thay vì suốt thời gian "
+            "hiệu lực). Lựa chọn chưa được lưu.",
+            field="selection",
+        )
+
+    def check_windows(
+        self, sess: Session, area: str, kinds: Iterable[str], before: WindowTable, *, removal: bool = False
+    ) -> None:
+        """Refuse (Invalid) a change of broadcast windows (Art. 10: a rule, an occasion, or removing one) on
+        `area` that would make the programme of a commune under it over what agents accept: more or longer
+        windows let more bulletins in. Only the communes and kinds whose windows change on a day the hub
+        publishes (yesterday, for a window crossing midnight, to the last day ahead) are compiled, with the
+        change flushed inside its transaction; `before` is the window table read before the change."""
+        sess.flush()
+        after = self.programmes.windows.table(sess)
+        dates = self.programmes.days()
+        dates.insert(0, dates[0] - timedelta(days=1))
+
+        def changes(leaf: str, kind: str) -> bool:
+            return any(
+                before.resolve(leaf, kind, d).windows != after.resolve(leaf, kind, d).windows for d in dates
+            )
+
+        leaves = self.areas.leaves_under([area])
+        pairs = [(leaf, kind) for leaf in leaves for kind in kinds if changes(leaf, kind)]
+        if removal:
+            change = "Nếu xoá mục này"
+            advice = "Hãy thu hồi bớt bản tin đang phát ở địa bàn đó trước. Chưa xoá gì."
+        else:
+            change = "Với khung giờ này"
+            advice = (
+                "Hãy đặt khung giờ ngắn hơn hoặc ít khung hơn, hoặc thu hồi bớt bản tin đang phát ở địa bàn "
+                "đó. Khung giờ chưa được lưu."
+            )
+        field = "id" if removal else "windows"
+        self._check_programmes(sess, pairs, change=change, advice=advice, field=field)
 
     def _area_names(self, paths: tuple[str, ...]) -> list[str]:
         known = self.areas.all()
@@ -339,7 +389,8 @@ class PublishingService:
         await asyncio.wait_for(self._idle.wait(), timeout)
 
     def start(self) -> asyncio.Task[None]:
-        self._task = asyncio.create_task(self._run(), name="nguon-hub-republisher")
+        """Run the republisher as a task of its own (tests, benches; HubRuntime owns run() in its group)."""
+        self._task = asyncio.create_task(self.run(), name="nguon-hub-republisher")
         return self._task
 
     async def stop(self) -> None:
@@ -352,16 +403,21 @@ class PublishingService:
                 await self._task
             self._task = None
 
-    async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            try:
-                await self._drain_once()
-            except Exception:  # keep the task alive; the next request retries
-                log.exception("republishing failed")
-            if not self._pending and not self._later:
-                self._idle.set()
+    async def run(self) -> None:
+        """The republisher's task: build and publish queued programmes in order, until cancelled."""
+        self._task = asyncio.current_task()
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                try:
+                    await self._drain_once()
+                except Exception:  # keep the task alive; the next request retries
+                    log.exception("republishing failed")
+                if not self._pending and not self._later:
+                    self._idle.set()
+        finally:
+            self._task = None
 
     async def _drain_once(self) -> None:
         batch, self._pending = self._pending, {}
@@ -402,7 +458,7 @@ class PublishingService:
                     wire = self.envelopes.make("programme", body, audience=[topic])
                     if kind not in self._pending.get(leaf, ()):  # not changed again since this batch began
                         self._programme_bytes[(leaf, kind)] = len(wire)
-                    if len(wire) > MAX_MESSAGE_BYTES:  # approvals are checked; other changes are not (yet)
+                    if len(wire) > MAX_MESSAGE_BYTES:  # changes are checked (check_*); a recall is not
                         log.error("programme %s/%s: %d bytes, over the agents' limit", leaf, kind, len(wire))
                     out.append((topic, wire))
         return out

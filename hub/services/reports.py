@@ -1,5 +1,5 @@
-"""What a device reports, checked against what the hub sent it (issue 12; DESIGN.md: "What a device reports
-is believed only for what was sent to it").
+"""What a device reports, checked against what the hub sent it (docs/SECURITY.md,
+"Device reports checked": what a device reports is believed only for what was sent to it).
 
 A play is believed only for a bulletin that was published (approved, and not a draft or one in review) for
 that device: one of its targets covers the device's commune and its kinds include the device's kind. A

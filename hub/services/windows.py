@@ -8,7 +8,7 @@ district > province > the regulation's defaults, occasions added for LED) is pla
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -28,6 +28,14 @@ MAX_DAY_MIN = 20 * 60
 MAX_AHEAD_DAYS = 366
 MAX_OCCASION_DAYS = 31
 ACTION = "programme.windows"
+
+
+class SizeCheck(Protocol):
+    """The publisher's size check (PublishingService.check_windows): raises Invalid to refuse the change."""
+
+    def __call__(
+        self, sess: Session, area: str, kinds: tuple[str, ...], before: WindowTable, *, removal: bool = False
+    ) -> None: ...
 
 
 def _hm(total: int) -> str:
@@ -205,9 +213,17 @@ class WindowService:
 
     # --- writing (the caller republishes the communes under the area)
     def set_rule(
-        self, actor: Actor, *, area: str, kind: str, effective_from: Any, windows: Any
+        self,
+        actor: Actor,
+        *,
+        area: str,
+        kind: str,
+        effective_from: Any,
+        windows: Any,
+        check: SizeCheck | None = None,
     ) -> dict[str, Any]:
-        """The windows of `area` for `kind` from `effective_from` on (replaces a rule of the same date)."""
+        """The windows of `area` for `kind` from `effective_from` on (replaces a rule of the same date).
+        `check` (the publisher's size check) may refuse the result before it is committed."""
         self._require_edit(actor, area)
         if kind not in KINDS:
             raise Invalid("Loại thiết bị là 'radio' (đài truyền thanh) hoặc 'led' (bảng tin).", field="kind")
@@ -215,6 +231,7 @@ class WindowService:
         self._future(day, "effective_from", "Ngày áp dụng")
         labels = check_windows(windows)
         with self.ctx.tx(actor) as sess:
+            before_table = self.table(sess)
             row = sess.scalar(
                 select(WindowRuleRow).where(
                     WindowRuleRow.area_path == area,
@@ -234,6 +251,8 @@ class WindowService:
                 sess.add(row)
             row.windows, row.updated_by, row.updated_at = list(labels), actor.user_id, self.ctx.now()
             sess.flush()
+            if check is not None:
+                check(sess, area, (kind,), before_table)
             out = _rule_dict(_rule(row))
             self.ctx.audit(
                 sess,
@@ -249,19 +268,31 @@ class WindowService:
             )
         return out
 
-    def delete_rule(self, actor: Actor, rule_id: int) -> dict[str, Any]:
+    def delete_rule(self, actor: Actor, rule_id: int, check: SizeCheck | None = None) -> dict[str, Any]:
+        """Remove a rule: the level above (or the regulation's default) applies again, which may be longer."""
         with self.ctx.tx(actor) as sess:
             row = sess.get(WindowRuleRow, rule_id)
             if row is None:
                 raise NotFound(f"Không có quy định khung giờ số {rule_id}.", field="id")
             self._require_edit(actor, row.area_path)
             out = _rule_dict(_rule(row))
+            before_table = self.table(sess)
             sess.delete(row)
+            if check is not None:
+                check(sess, row.area_path, (row.kind,), before_table, removal=True)
             self.ctx.audit(sess, actor, "windows.delete", row.area_path, detail=out)
         return out
 
     def add_occasion(
-        self, actor: Actor, *, area: str, name: str, date_from: Any, date_to: Any, windows: Any
+        self,
+        actor: Actor,
+        *,
+        area: str,
+        name: str,
+        date_from: Any,
+        date_to: Any,
+        windows: Any,
+        check: SizeCheck | None = None,
     ) -> dict[str, Any]:
         """Extra LED hours for `area` from `date_from` to `date_to` (both included)."""
         self._require_edit(actor, area)
@@ -285,6 +316,7 @@ class WindowService:
             )
         labels = check_windows(windows)
         with self.ctx.tx(actor) as sess:
+            before_table = self.table(sess)
             row = OccasionWindowRow(
                 area_path=area,
                 name=name,
@@ -296,18 +328,26 @@ class WindowService:
             )
             sess.add(row)
             sess.flush()
+            if check is not None:
+                check(sess, area, ("led",), before_table)
             out = _occasion_dict(_occasion(row))
             self.ctx.audit(sess, actor, "windows.occasion", area, detail=out)
         return out
 
-    def delete_occasion(self, actor: Actor, occasion_id: int) -> dict[str, Any]:
+    def delete_occasion(
+        self, actor: Actor, occasion_id: int, check: SizeCheck | None = None
+    ) -> dict[str, Any]:
+        """Remove an occasion's LED hours (fewer windows; still checked: the engine places bulletins anew)."""
         with self.ctx.tx(actor) as sess:
             row = sess.get(OccasionWindowRow, occasion_id)
             if row is None:
                 raise NotFound(f"Không có dịp số {occasion_id}.", field="id")
             self._require_edit(actor, row.area_path)
             out = _occasion_dict(_occasion(row))
+            before_table = self.table(sess)
             sess.delete(row)
+            if check is not None:
+                check(sess, row.area_path, ("led",), before_table, removal=True)
             self.ctx.audit(sess, actor, "windows.occasion_delete", row.area_path, detail=out)
         return out
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -60,6 +62,30 @@ def broker_config(tmp: Path, host: str, port: int, **mqtt: Any) -> HubConfig:
         },
         http={"port": 0},
     )
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_tasks(request: pytest.FixtureRequest) -> None:
+    """An async test fails when a task it started (itself or through its fixtures) outlives it."""
+    if inspect.iscoroutinefunction(request.function):
+        request.getfixturevalue("_task_leak_check")
+
+
+LEAK_GRACE_S = 2.0  # a task already finishing (a closed connection's last callback) may take this long
+
+
+@pytest.fixture
+async def _task_leak_check() -> AsyncIterator[None]:
+    before = asyncio.all_tasks()
+    yield
+    me = asyncio.current_task()
+    left = {t for t in asyncio.all_tasks() - before if t is not me and not t.done()}
+    if left:
+        await asyncio.wait(left, timeout=LEAK_GRACE_S)
+    leaked = sorted(t.get_name() for t in left if not t.done())
+    for t in left:
+        t.cancel()
+    assert not leaked, f"tasks left running after the test: {leaked}"
 
 
 class Hub:

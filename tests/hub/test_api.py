@@ -1,4 +1,4 @@
-"""Issue 2's API endpoints and bad input, against a real SQLite file and real speech."""
+"""The REST API's endpoints (docs/API.md) and bad input, against a real SQLite file and real speech."""
 
 from __future__ import annotations
 

@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import aiomqtt
 import pytest
 
 from hub.app import HubRuntime
-from hub.config import ConfigError
+from hub.config import ConfigError, MqttConfig
 from hub.mosquitto import MosquittoProcess, free_port
+from hub.mqtt import Publisher, make_client
 from hub.roles import SYSTEM
 from tests.hub.conftest import broker_config, make_config
 from tests.tls import make_tls
@@ -78,3 +80,42 @@ def test_hub_config_refuses_an_unusable_ca_file(tmp_path: Path) -> None:
         make_config(tmp_path, mqtt={"ca_file": "/etc/ssl/ca.pem"})
     with pytest.raises(ConfigError, match="does not exist"):
         make_config(tmp_path, mqtt={"tls": True, "ca_file": str(tmp_path / "none.pem")})
+
+
+class _FailingClient(aiomqtt.Client):
+    """A real aiomqtt client (it connects to the broker) whose publish fails with an error that is not the
+    broker's: a library bug, say. The publisher's task dies of it."""
+
+    async def publish(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        raise RuntimeError("lỗi không lường trước")
+
+
+def _failing_connect(cfg: MqttConfig, password: str, suffix: str) -> aiomqtt.Client:
+    return make_client(cfg, password, suffix, cls=_FailingClient)
+
+
+async def test_healthz_says_the_publisher_task_died_of_an_unexpected_error(
+    tmp_path: Path, broker: MosquittoProcess
+) -> None:
+    cfg = broker_config(tmp_path, broker.host, broker.port)
+    publisher = Publisher(cfg.mqtt, cfg.mqtt_password(), connect=_failing_connect)
+    async with HubRuntime(cfg, scheduler=False, publisher=publisher) as hub:
+        assert hub.services is not None
+        body = await _until(hub.url, 200)
+        assert body["mqtt"]["publisher"] and "dead_tasks" not in body
+        hub.services.areas.import_tree(
+            {"code": "67", "name": "Tỉnh", "level": "province",
+             "children": [{"code": "24613", "name": "Xã", "level": "commune"}]},
+            SYSTEM,
+        )
+        hub.services.publishing.republish_soon(None)  # a programme to send: the publish fails
+        body = await _until(hub.url, 503)
+        assert body["ok"] is False
+        assert body["dead_tasks"]["publisher"] == "RuntimeError: lỗi không lường trước"
+        assert "tác vụ nền publisher đã dừng (RuntimeError: lỗi không lường trước)" in body["reason"]
+        assert "không gửi được tin tới thiết bị" in body["reason"]
+        # the link alone still says connected: only the task's death tells the truth
+        assert publisher.link.connected.is_set()
+    # every stop step ran although a task had died: the publisher lock is free for the next hub
+    async with HubRuntime(cfg, scheduler=False) as again:
+        await _until(again.url, 200)

@@ -190,6 +190,6 @@ async def test_emergency_alert_carries_its_audio_up_to_the_configured_size(hub: 
 async def test_hub_mqtt_client_warns_only_past_its_own_in_flight_bound() -> None:
     """`hub serve` used to log aiomqtt's "pending publish calls" warning at every approval burst."""
     from hub.config import MqttConfig  # noqa: PLC0415
-    from hub.mqtt import MAX_IN_FLIGHT, _client  # noqa: PLC0415
+    from hub.mqtt import MAX_IN_FLIGHT, make_client  # noqa: PLC0415
 
-    assert _client(MqttConfig(), "", "t").pending_calls_threshold == MAX_IN_FLIGHT
+    assert make_client(MqttConfig(), "", "t").pending_calls_threshold == MAX_IN_FLIGHT

@@ -1,4 +1,4 @@
-"""Issue 6's role boundaries: each refusal is a 403 with an audit entry (or the login rules)."""
+"""The roles' boundaries (hub/roles.py): each refusal is a 403 with an audit entry (or the login rules)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Property-based checks of issue 3's invariants over random requests (hypothesis)."""
+"""Property-based checks of the programme engine's invariants over random requests (hypothesis)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Each rule of issue 3, one at a time, through the JSON front (compile_dict)."""
+"""Each broadcasting rule (docs/RULES.md), one at a time, through the JSON front (compile_dict)."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ def test_chairs_order_respects_validity() -> None:
 
 
 def test_placement_finds_room_for_a_bulletin_valid_only_in_the_morning() -> None:
-    # Issue 13's example: a 40-minute bulletin could take the morning window and leave out a 60-minute
+    # For example: a 40-minute bulletin could take the morning window and leave out a 60-minute
     # one valid only until 07:00. Greedy placement did; an arrangement where both play exists.
     central = bul("forty", origin="central", duration_s=40 * 60)
     province = bul("until_7", duration_s=60 * 60, valid_until=at("07:00:00"))

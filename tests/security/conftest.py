@@ -21,7 +21,7 @@ from hub.roles import SYSTEM
 from hub.services import Services
 from hub.services.publishing import RecordingPublisher
 from protocol.clock import FrozenClock, ShiftedClock
-from tests.hub.conftest import broker_config
+from tests.hub.conftest import _task_leak_check, broker_config, no_leaked_tasks  # noqa: F401 - fixtures
 from tests.security.wire import Stack
 from tests.web.conftest import PASSWORD, SAMPLE, T0, USERS, Browserish
 

@@ -1,4 +1,4 @@
-"""Messages bound to their audience (issue 12, item 2), against a real hub, broker and agents.
+"""Messages bound to their audience (docs/SECURITY.md), against a real hub, broker and agents.
 
 Each attack here succeeded before the envelope named its topics: a genuine alert for commune 24611
 re-published on 24613's alert topic played in 24613, and a command for one device re-published on another's

@@ -1,4 +1,4 @@
-"""A broker that knows who is who (issue 12, item 4), against a real Mosquitto configured as the demo's and
+"""A broker that knows who is who (docs/SECURITY.md), against a real Mosquitto configured as the demo's and
 `python -m hub broker conf`'s, and a real hub: one device's password cannot disconnect the hub or another
 device; the hub's listener does not know the devices; oversized messages stop at the broker (and at the
 hub's own publisher, which would otherwise reconnect and resend them for ever); no device may take a

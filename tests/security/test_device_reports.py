@@ -1,4 +1,4 @@
-"""Device reports checked (issue 12, item 5), against a real Mosquitto configured as a province's and a real
+"""Device reports checked (docs/SECURITY.md), against a real Mosquitto configured as a province's and a real
 hub: each device publishes, with its own broker login, on its own event and status topics (all the ACL
 lets it do). The hub believes a play, a recall confirmation or a "playing" status only for what it sent to
 that device (its commune, its kind, a published bulletin; a recall only of a recalled one); anything else is

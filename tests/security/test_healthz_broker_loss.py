@@ -1,4 +1,4 @@
-"""The hub notices a lost broker at once and /healthz says so (issue 12, item 4): against a real Mosquitto
+"""The hub notices a lost broker at once and /healthz says so (docs/SECURITY.md): against a real Mosquitto
 configured as a province's, killed (no goodbye: a crash, a power cut) and restarted; and a second client
 with the hub's own login taking over the publisher's session. Before, an idle publisher noticed only at
 its next publish, and /healthz answered 200 meanwhile."""

@@ -1,5 +1,5 @@
 """No common or guessable passwords, wherever a password is set: API, web form, CLI; the demo's pass
-(docs/SECURITY.md; DOMAIN.md: no short or default passwords). The estimate is zxcvbn's."""
+(docs/SECURITY.md; the province's rules: no short or default passwords). The estimate is zxcvbn's."""
 
 from __future__ import annotations
 
