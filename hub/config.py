@@ -15,7 +15,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -23,6 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from protocol.envconfig import PREFIXES, EnvError
 from protocol.envconfig import env_overrides as _program_env
 from protocol.tls import client_context
+
+if TYPE_CHECKING:
+    from tts.settings import TtsSettings
 
 ENV_PREFIX = PREFIXES["hub"]
 
@@ -111,7 +114,7 @@ class TtsConfig(_Section):
     subprocess_timeout_s: float = 120.0
     workers: int = Field(2, ge=1, le=16, description="speech made at once (its own threads: reads stay fast)")
 
-    def tts_settings(self) -> Any:
+    def tts_settings(self) -> TtsSettings:
         """The tts.TtsSettings these make; raises tts.BadSettings (a ValueError) saying what is wrong."""
         from tts.settings import TtsSettings  # noqa: PLC0415 - the CLI never loads speech
 
