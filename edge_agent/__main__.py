@@ -9,7 +9,9 @@ import logging
 import signal
 import sys
 import time
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 from edge_agent.config import ConfigError, Settings, load_settings
 from edge_agent.sdnotify import notify, watchdog_interval_s
@@ -33,74 +35,88 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     data.mkdir(parents=True, exist_ok=True)
     clock = ShiftedClock(settings.clock_offset_s)
     hw_s = settings.hardware
-    hw = build_hardware(
-        mode=hw_s.mode,
-        data_dir=data,
-        now=clock.now,
-        sim_speed=hw_s.sim_speed,
-        relay_pin=hw_s.relay_pin,
-        player=hw_s.player,
-        mixer_control=hw_s.mixer_control,
-        volume=hw_s.volume,
-        sim_record=hw_s.sim_record,
-    )
-    store = Store(data / "agent.db")
-    trust = ClockTrust(mode=settings.clock_trust, now=clock.now)
-    await asyncio.to_thread(trust.refresh)
-    agent = Agent(settings, clock=clock, hw=hw, store=store, trust=trust)
-    if settings.kind == "led":
-        from edge_agent.ledwiring import attach_led_board  # noqa: PLC0415
+    async with contextlib.AsyncExitStack() as closing:  # every close runs, in reverse order, even on error
+        hw = build_hardware(
+            mode=hw_s.mode,
+            data_dir=data,
+            now=clock.now,
+            sim_speed=hw_s.sim_speed,
+            relay_pin=hw_s.relay_pin,
+            player=hw_s.player,
+            mixer_control=hw_s.mixer_control,
+            volume=hw_s.volume,
+            sim_record=hw_s.sim_record,
+        )
+        store = Store(data / "agent.db")
+        closing.callback(store.close)
+        closing.push_async_callback(hw.audio.aclose)
+        closing.callback(hw.relay.close)
+        trust = ClockTrust(mode=settings.clock_trust, now=clock.now)
+        await asyncio.to_thread(trust.refresh)
+        agent = Agent(settings, clock=clock, hw=hw, store=store, trust=trust)
+        closing.push_async_callback(agent.aclose)
+        if settings.kind == "led":
+            from edge_agent.ledwiring import attach_led_board  # noqa: PLC0415
 
-        await attach_led_board(agent)
-    conn = Connection(agent)
-    loop = asyncio.get_running_loop()
-    if stop is None:  # a host running many agents owns the signals and gives each the same event
-        stop = asyncio.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+            await attach_led_board(agent)
+        conn = Connection(agent)
+        loop = asyncio.get_running_loop()
+        if stop is None:  # a host running many agents owns the signals and gives each the same event
+            stop = asyncio.Event()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop.set)
 
-    tasks = [loop.create_task(conn.run(), name="mqtt"), loop.create_task(_watchdog(), name="watchdog")]
-    runner = loop.create_task(agent.radio.run(), name="radio") if agent.led is None else None
-    if agent.radio.programme is not None:
-        agent._prefetch(agent.radio.programme)
-    notify("READY=1")
-    log.info(
-        "agent %s (%s, %s) chạy; dữ liệu ở %s; đồng hồ: %s",
-        settings.device_id,
-        settings.kind,
-        settings.area,
-        data,
-        trust.state,
-    )
+        async def announce_ready() -> None:
+            await conn.ready.wait()
+            log.info("READY after %.2f s", time.monotonic() - started)
 
-    async def announce_ready() -> None:
-        await conn.ready.wait()
-        log.info("READY after %.2f s", time.monotonic() - started)
-
-    stop_wait = loop.create_task(stop.wait(), name="stop")
-    watched = [stop_wait, *tasks] + ([runner] if runner else [])
-    tasks.append(loop.create_task(announce_ready(), name="ready"))
-    done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
-    for task in done:
-        if task is not stop_wait and not task.cancelled() and task.exception():
-            log.error("tác vụ %s lỗi: %r", task.get_name(), task.exception())
-    log.info("đang dừng…")
-    notify("STOPPING=1")
-    if runner is not None:
-        runner.cancel()
-        await asyncio.gather(runner, return_exceptions=True)
-    if agent.led is not None:
-        with contextlib.suppress(Exception):
-            await agent.led.stop()
-    await conn.shutdown()
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, stop_wait, return_exceptions=True)
-    await agent.aclose()
-    hw.relay.close()
-    await hw.audio.aclose()
-    store.close()
+        # The first of these to end (the stop event, or a task that failed or returned) stops the agent.
+        ending = asyncio.Event()
+        async with asyncio.TaskGroup() as tg:
+            tasks = [
+                tg.create_task(_until_ended(stop.wait(), "stop", ending), name="stop"),
+                tg.create_task(_until_ended(conn.run(), "mqtt", ending), name="mqtt"),
+                tg.create_task(_until_ended(_watchdog(), "watchdog", ending), name="watchdog"),
+                tg.create_task(announce_ready(), name="ready"),
+            ]
+            runner = None
+            if agent.led is None:
+                runner = tg.create_task(_until_ended(agent.radio.run(), "radio", ending), name="radio")
+            if agent.radio.programme is not None:
+                agent._prefetch(agent.radio.programme)
+            notify("READY=1")
+            log.info(
+                "agent %s (%s, %s) chạy; dữ liệu ở %s; đồng hồ: %s",
+                settings.device_id,
+                settings.kind,
+                settings.area,
+                data,
+                trust.state,
+            )
+            await ending.wait()
+            log.info("đang dừng…")
+            notify("STOPPING=1")
+            if runner is not None:
+                runner.cancel()
+                await asyncio.wait([runner])
+            if agent.led is not None:
+                with contextlib.suppress(Exception):
+                    await agent.led.stop()
+            await conn.shutdown()  # while the MQTT task still runs: the explicit offline status
+            for task in tasks:
+                task.cancel()
     log.info("đã dừng")
+
+
+async def _until_ended(coro: Coroutine[Any, Any, object], name: str, ending: asyncio.Event) -> None:
+    """Run one of the agent's tasks; when it ends (an error is logged, not raised into the group) the agent
+    stops cleanly, as after SIGTERM."""
+    try:
+        await coro
+    except Exception as exc:
+        log.error("tác vụ %s lỗi: %r", name, exc)
+    finally:
+        ending.set()
 
 
 async def _watchdog() -> None:

@@ -1,4 +1,9 @@
-"""Agent settings: frozen dataclasses from a TOML file, checked at start, overridable by NGUON_* env."""
+"""Agent settings: frozen dataclasses from a TOML file, checked at start, overridable by NGUON_AGENT_* env.
+
+NGUON_AGENT_<SECTION>__<KEY> or NGUON_AGENT_<KEY>; an unknown section, key or NGUON_AGENT_ variable is
+refused with a "did you mean"; the old NGUON_* names are read for one more release with a warning
+(protocol/envconfig.py).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from protocol.envconfig import EnvError, env_overrides
 from protocol.topics import validate_area_path, validate_device_id
 from protocol.vocabulary import DEVICE_KINDS, DeviceKind
 
@@ -100,6 +106,9 @@ def _hint(key: str, known: list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else f" (known keys: {', '.join(sorted(known))})"
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
 def _coerce(where: str, value: Any, typ: Any) -> Any:  # noqa: PLR0911, PLR0912 - one branch per field type
     """Check/convert one value to the field's type; env strings are parsed."""
     text = str(typ)
@@ -107,8 +116,13 @@ def _coerce(where: str, value: Any, typ: Any) -> Any:  # noqa: PLR0911, PLR0912 
     try:
         if typ is bool:
             if isinstance(value, str):
-                return value.lower() in ("1", "true", "yes", "on")
-            return bool(value)
+                word = value.strip().lower()
+                if word not in _TRUE + _FALSE:
+                    raise ValueError
+                return word in _TRUE
+            if not isinstance(value, bool):
+                raise ValueError
+            return value
         if typ is int:
             if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 raise ValueError
@@ -131,9 +145,9 @@ def _coerce(where: str, value: Any, typ: Any) -> Any:  # noqa: PLR0911, PLR0912 
         pass
     else:
         return value
-    raise ConfigError(
-        f"{where} = {value!r} is not a valid {text.replace('tuple[str, ...]', 'list of strings')}"
-    )
+    names = {bool: "boolean (true or false)", int: "whole number", float: "number", str: "string"}
+    wanted = names.get(typ, text.replace("tuple[str, ...]", "list of strings"))
+    raise ConfigError(f"{where} = {value!r} is not a valid {wanted}")
 
 
 def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
@@ -162,17 +176,18 @@ def _build(cls: type, data: Mapping[str, Any], where: str) -> Any:
 def _env_overrides(raw: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     merged = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
     top = [f.name for f in fields(Settings) if f.name not in _SECTIONS]
-    for name, value in env.items():
-        if not name.startswith("NGUON_"):
-            continue
-        rest = name[len("NGUON_") :].lower()
-        if "__" in rest:
-            section, key = rest.split("__", 1)
-            if section not in _SECTIONS:
-                continue  # other programs (the hub) share the NGUON_ prefix
-            merged.setdefault(section, {})[key] = value
-        elif rest in top:
-            merged[rest] = value
+    try:
+        found = env_overrides(env, "agent", list(_SECTIONS), top)
+    except EnvError as exc:
+        raise ConfigError(str(exc)) from None
+    for o in found:
+        if o.section is None:
+            merged[o.key] = o.raw
+        else:
+            section = merged.setdefault(o.section, {})
+            if not isinstance(section, dict):
+                raise ConfigError(f"[{o.section}] must be a table (section)")
+            section[o.key] = o.raw
     return merged
 
 

@@ -115,7 +115,8 @@ def _running(db: Database | None) -> Line | None:
 
 
 def run_check(cfg: HubConfig, *, config: str | None = None, network: bool = True) -> tuple[str, bool]:
-    lines = [Line(True, "Cấu hình", f"hợp lệ ({config})" if config else "hợp lệ (mặc định và biến NGUON_*)")]
+    where = f"hợp lệ ({config})" if config else "hợp lệ (mặc định và biến NGUON_HUB_*)"
+    lines = [Line(True, "Cấu hình", where)]
     db_lines, db = _database(cfg)
     lines += db_lines
     try:

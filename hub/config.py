@@ -1,7 +1,9 @@
-"""Hub configuration: one TOML file plus NGUON_* environment overrides, validated at start-up.
+"""Hub configuration: one TOML file plus NGUON_HUB_* environment overrides, validated at start-up.
 
-Env overrides: NGUON_<SECTION>__<KEY> (e.g. NGUON_HTTP__PORT=8081, NGUON_DATABASE__URL=...) and
-NGUON_<KEY> for top-level keys (NGUON_DATA_DIR). Unknown keys are an error with a "did you mean" hint.
+Env overrides: NGUON_HUB_<SECTION>__<KEY> (e.g. NGUON_HUB_HTTP__PORT=8081, NGUON_HUB_DATABASE__URL=...)
+and NGUON_HUB_<KEY> for top-level keys (NGUON_HUB_DATA_DIR). Unknown sections, keys and NGUON_HUB_
+variables are an error with a "did you mean" hint. The old NGUON_<SECTION>__<KEY> names are read for one
+more release with a warning (protocol/envconfig.py).
 """
 
 from __future__ import annotations
@@ -13,15 +15,20 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from protocol.envconfig import PREFIXES, EnvError
+from protocol.envconfig import env_overrides as _program_env
 from protocol.tls import client_context
 from protocol.vocabulary import ORIGINS
 
-ENV_PREFIX = "NGUON_"
+if TYPE_CHECKING:
+    from tts.settings import TtsSettings
+
+ENV_PREFIX = PREFIXES["hub"]
 
 
 class ConfigError(ValueError):
@@ -83,15 +90,44 @@ class MqttConfig(_Section):
 
 
 class TtsConfig(_Section):
-    engines: tuple[str, ...] = ("espeak-ng",)
-    voice: str = "vi"
+    """Every setting of tts.TtsSettings (same names and defaults; tts checks them) plus the hub's workers."""
+
+    engines: tuple[str, ...] = Field(
+        ("espeak-ng",), description="engines tried in order: espeak-ng, gtts, piper"
+    )
+    voice: str = Field("vi", description="vi, vi-vn-x-central, vi-vn-x-south (or north, central, south)")
+    gtts_timeout_s: float = 5.0
+    piper_model: str = Field("", description="piper .onnx voice; empty = none")
+    piper_binary: str = "piper"
     loudness_lufs: float = -16.0
+    true_peak_db: float = -1.5
+    sample_rate: int = 22050
+    channels: int = 1
     audio_format: Literal["mp3", "opus", "wav"] = "mp3"
     bitrate: str = "48k"
     chime: bool = False
-    gtts_timeout_s: float = 5.0
-    piper_model: str = ""
+    max_chars: int = Field(20000, description="longest text spoken")
+    extra_abbreviations: str = Field("", description="TSV file of more abbreviations; empty = none")
+    speech_rate_wpm: int = 150
+    espeak_binary: str = "espeak-ng"
+    ffmpeg_binary: str = "ffmpeg"
+    ffprobe_binary: str = "ffprobe"
+    subprocess_timeout_s: float = 120.0
     workers: int = Field(2, ge=1, le=16, description="speech made at once (its own threads: reads stay fast)")
+
+    def tts_settings(self) -> TtsSettings:
+        """The tts.TtsSettings these make; raises tts.BadSettings (a ValueError) saying what is wrong."""
+        from tts.settings import TtsSettings  # noqa: PLC0415 - the CLI never loads speech
+
+        values: dict[str, Any] = self.model_dump(exclude={"workers"})
+        for name in ("piper_model", "extra_abbreviations"):
+            values[name] = Path(values[name]) if values[name] else None
+        return TtsSettings(**values)
+
+    @model_validator(mode="after")
+    def _speakable(self) -> TtsConfig:
+        self.tts_settings()  # tts's own checks (voice, engines, ranges), at start-up rather than at first use
+        return self
 
 
 class SecurityConfig(_Section):
@@ -279,27 +315,27 @@ def _env_value(raw: str) -> Any:
         return raw
 
 
-def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    sections = {
+def _sections() -> set[str]:
+    return {
         k
         for k, f in HubConfig.model_fields.items()
         if isinstance(f.annotation, type) and issubclass(f.annotation, BaseModel)
     }
-    for name, raw in environ.items():
-        if not name.startswith(ENV_PREFIX) or name in ("NGUON_ADMIN_PASSWORD",):
-            continue
-        key = name[len(ENV_PREFIX) :].lower()
-        if "__" in key:
-            section, sub = key.split("__", 1)
-            if section not in sections:
-                raise ConfigError(
-                    f"environment variable {name}: unknown section {section!r}"
-                    f"{_hint(section, list(sections))}"
-                )
-            out.setdefault(section, {})[sub] = _env_value(raw)
-        elif key in HubConfig.model_fields and key not in sections:
-            out[key] = raw if key in ("data_dir", "timezone", "log_level") else _env_value(raw)
+
+
+def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """NGUON_HUB_* (and, for one release, the old NGUON_*) variables as a mapping like the TOML file's."""
+    sections = _sections()
+    out: dict[str, Any] = {}
+    try:
+        found = _program_env(environ, "hub", sections, set(HubConfig.model_fields) - sections)
+    except EnvError as exc:
+        raise ConfigError(str(exc)) from None
+    for o in found:
+        if o.section is not None:
+            out.setdefault(o.section, {})[o.key] = _env_value(o.raw)
+        else:
+            out[o.key] = o.raw if o.key in ("data_dir", "timezone", "log_level") else _env_value(o.raw)
     return out
 
 
@@ -328,7 +364,7 @@ def build_config(
 
 
 def load_config(path: Path | str | None = None, *, environ: Mapping[str, str] | None = None) -> HubConfig:
-    """Read the TOML file (if given) and apply NGUON_* overrides."""
+    """Read the TOML file (if given) and apply NGUON_HUB_* overrides."""
     data: dict[str, Any] = {}
     if path:
         try:

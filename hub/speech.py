@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 from hub.config import HubConfig
@@ -17,19 +15,7 @@ class SpeechService:
         import tts  # noqa: PLC0415 - imported late: the CLI and API-only tools never load ffmpeg wrappers
 
         self._tts = tts
-        fields = {f.name for f in dataclasses.fields(tts.TtsSettings)}
-        t = config.tts
-        wanted: dict[str, Any] = {
-            "engines": tuple(t.engines),
-            "voice": t.voice,
-            "loudness_lufs": t.loudness_lufs,
-            "audio_format": t.audio_format,
-            "bitrate": t.bitrate,
-            "chime": t.chime,
-            "gtts_timeout_s": t.gtts_timeout_s,
-            "piper_model": Path(t.piper_model) if t.piper_model else None,
-        }
-        self.settings = tts.TtsSettings(**{k: v for k, v in wanted.items() if k in fields})
+        self.settings = config.tts.tts_settings()  # every [tts] setting, checked at start-up
         self.synth = tts.Synthesizer(self.settings, config.tts_cache_dir)
         # Speech has threads of its own: a burst of submits must not take the default executor's
         # threads, which serve the API's database work (programme reads stay fast meanwhile).

@@ -25,9 +25,9 @@ async def test_agent_over_tls_verifies_the_broker(tmp_path: Path) -> None:
 
             def agent(name: str, ca: Path) -> AgentProcess:
                 tls_env = {
-                    "NGUON_MQTT__PORT": str(tls_port),
-                    "NGUON_MQTT__TLS": "true",
-                    "NGUON_MQTT__CA_FILE": str(ca),
+                    "NGUON_AGENT_MQTT__PORT": str(tls_port),
+                    "NGUON_AGENT_MQTT__TLS": "true",
+                    "NGUON_AGENT_MQTT__CA_FILE": str(ca),
                 }
                 return AgentProcess(tmp_path / name, hub, clock=hub.clock, env=tls_env).start()
 

@@ -35,14 +35,14 @@ def test_config_unknown_key_suggests_and_env_overrides(tmp_path: Path) -> None:
     s = load_settings(
         cfg,
         env={
-            "NGUON_MQTT__PORT": "1884",
-            "NGUON_CLOCK_TRUST": "always",
-            "NGUON_RADIO__WINDOWS": "05:00-06:00,17:00-18:00",
+            "NGUON_AGENT_MQTT__PORT": "1884",
+            "NGUON_AGENT_CLOCK_TRUST": "always",
+            "NGUON_AGENT_RADIO__WINDOWS": "05:00-06:00,17:00-18:00",
         },
     )
     assert (s.mqtt.port, s.clock_trust, s.radio.windows) == (1884, "always", ("05:00-06:00", "17:00-18:00"))
     with pytest.raises(ConfigError, match="port"):
-        load_settings(cfg, env={"NGUON_MQTT__PORT": "many"})
+        load_settings(cfg, env={"NGUON_AGENT_MQTT__PORT": "many"})
 
 
 def test_config_tls_needs_a_usable_ca_file(tmp_path: Path) -> None:
@@ -56,7 +56,7 @@ def test_config_tls_needs_a_usable_ca_file(tmp_path: Path) -> None:
     junk.write_text("not a certificate\n")
     with pytest.raises(ConfigError, match="not a PEM CA certificate"):
         load_settings(None, env={}, raw={**BASE, "mqtt": {"tls": True, "ca_file": str(junk)}})
-    s = load_settings(None, env={"NGUON_MQTT__TLS": "true"}, raw=BASE)  # the system's CA store
+    s = load_settings(None, env={"NGUON_AGENT_MQTT__TLS": "true"}, raw=BASE)  # the system's CA store
     assert s.mqtt.tls and s.mqtt.ca_file == ""
 
 

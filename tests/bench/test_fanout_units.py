@@ -137,7 +137,7 @@ def test_sim_record_setting_from_file_and_env() -> None:
         "hub_public_keys": [public_key_b64(Ed25519PrivateKey.generate().public_key())],
     }
     assert load_settings(None, env={}, raw=raw).hardware.sim_record is True
-    off = load_settings(None, env={"NGUON_HARDWARE__SIM_RECORD": "false"}, raw=raw)
+    off = load_settings(None, env={"NGUON_AGENT_HARDWARE__SIM_RECORD": "false"}, raw=raw)
     assert off.hardware.sim_record is False
     with pytest.raises(ConfigError, match="sim_recrod"):
         load_settings(None, env={}, raw={**raw, "hardware": {"sim_recrod": False}})

@@ -236,7 +236,8 @@ async def test_hostile_choices_are_refused_and_change_nothing(hub: Hub) -> None:
 def test_the_removed_auto_normal_setting_says_what_replaced_it(tmp_path: Path) -> None:
     for data, environ in (
         ({"programme": {"auto_normal_until_chosen": True}}, {}),
-        ({}, {"NGUON_PROGRAMME__AUTO_NORMAL_UNTIL_CHOSEN": "true"}),
+        ({}, {"NGUON_HUB_PROGRAMME__AUTO_NORMAL_UNTIL_CHOSEN": "true"}),
+        ({}, {"NGUON_PROGRAMME__AUTO_NORMAL_UNTIL_CHOSEN": "true"}),  # its old name too
     ):
         with pytest.raises(ConfigError) as err:
             build_config({"data_dir": str(tmp_path), **data}, environ=environ)

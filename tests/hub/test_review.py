@@ -319,7 +319,7 @@ def test_review_config_is_checked() -> None:
     with pytest.raises(ConfigError, match=r"unknown setting review\.signof"):
         build_config({"review": {"signof": 2}}, environ={})
     cfg = build_config(
-        {}, environ={"NGUON_REVIEW__SIGNOFFS": "2", "NGUON_REVIEW__GROUPS": '{"a": "A", "b": "B"}'}
+        {}, environ={"NGUON_HUB_REVIEW__SIGNOFFS": "2", "NGUON_HUB_REVIEW__GROUPS": '{"a": "A", "b": "B"}'}
     )
     assert cfg.review.signoffs == 2 and not cfg.review.may_self_approve("province")
     assert cfg.review.may_self_approve("commune")
