@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from hub.config import ConfigError, build_config
-from hub.models import AuditEntry, Bulletin, BulletinTarget, NormalChoice, StandingChoice
+from hub.models import AuditEntry, NormalChoice, StandingChoice
 from protocol.envelope import MAX_MESSAGE_BYTES
+from tests.dbfill import add_approved_led_bulletins
 from tests.hub.conftest import Hub
 from tests.hub.test_programme import programmes
 
@@ -252,28 +253,9 @@ async def test_a_choice_that_overfills_the_programme_is_refused(hub: Hub) -> Non
     text_10k = (sentence * 120)[:10_000].rsplit(" ", 1)[0]
     now = hub.clock.now()
     ids = [f"b-dai{i:04d}" for i in range(80)]
-    with hub.s.ctx.db.session() as sess:
-        for i, bid in enumerate(ids):
-            sess.add(
-                Bulletin(
-                    id=bid,
-                    title=f"Thông báo dài {i}",
-                    priority="normal",
-                    form="text",
-                    origin="province",
-                    status="approved",
-                    kinds=["led"],
-                    targets=[BulletinTarget(area_path="67")],
-                    text=text_10k,
-                    duration_ms=20_000,
-                    plays_per_day=1,
-                    repeat={},
-                    version=1,
-                    created_at=now,
-                    updated_at=now,
-                    approved_at=now,
-                )
-            )
+    add_approved_led_bulletins(
+        hub.s.ctx.db, ids, priority="normal", target="67", text=text_10k, duration_ms=20_000, now=now
+    )
     await hub.s.publishing.flush()
     before = len(hub.publisher.messages)
     status, out = await choose(hub, selection=ids, scope="validity", kind="led")

@@ -14,10 +14,11 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
-from hub.models import AuditEntry, Bulletin, BulletinTarget, OccasionWindowRow, WindowRuleRow
+from hub.models import AuditEntry, Bulletin, OccasionWindowRow, WindowRuleRow
 from hub.services.bulletins import AUDIO_CAPTION_MAX
 from hub.services.publishing import RecordingPublisher
 from protocol.envelope import MAX_MESSAGE_BYTES
+from tests.dbfill import add_approved_led_bulletins
 from tests.security.conftest import SecHub
 
 COMMUNE = "67/660/24613"
@@ -207,29 +208,9 @@ def fill_led_programme(hub: SecHub, count: int = 100) -> list[str]:
     (about half of the 1 MiB); hours long enough for all of them would take its programme over the limit."""
     now = hub.clock.now()
     ids = [f"b-khung{i:04d}" for i in range(count)]
-    with hub.s.ctx.db.session() as sess:
-        for i, bid in enumerate(ids):
-            sess.add(
-                Bulletin(
-                    id=bid,
-                    title=f"Thông báo dài {i}",
-                    priority="priority",
-                    form="text",
-                    origin="province",
-                    status="approved",
-                    kinds=["led"],
-                    targets=[BulletinTarget(area_path=COMMUNE)],
-                    text=LONG_TEXT,
-                    duration_ms=600_000,
-                    plays_per_day=1,
-                    repeat={},
-                    version=1,
-                    created_at=now,
-                    updated_at=now,
-                    approved_at=now,
-                )
-            )
-    return ids
+    return add_approved_led_bulletins(
+        hub.s.ctx.db, ids, priority="priority", target=COMMUNE, text=LONG_TEXT, duration_ms=600_000, now=now
+    )
 
 
 def led_programme(hub: SecHub) -> bytes:
