@@ -13,9 +13,9 @@ beyond `backup.keep` complete backups, the oldest are deleted.
 
 Restore checks every file against the manifest before it writes anything, refuses a non-empty target
 unless told to replace it, holds the publisher lock (no hub may run meanwhile), brings the schema up to
-date, and moves the sequence numbers RESTORE_SEQ_JUMP ahead: the hub that was backed up kept signing after
-the backup, and devices refuse anything not above what they accepted (a replay), so the restored hub must
-start above whatever it could have reached.
+date, and moves the sequence numbers RESTORE_SEQ_JUMP above the backup's and the replaced database's: the
+hub that was backed up kept signing after the backup, and devices refuse anything not above what they
+accepted (a replay), so the restored hub must start above whatever it could have reached.
 """
 
 from __future__ import annotations
@@ -240,7 +240,8 @@ def backup(cfg: HubConfig, *, passphrase_file: str | None = None, keep: int | No
             seq = _seq_value(db)
             db_file = _dump_database(db, work)
             key_id = _encrypt_key(cfg.signing_key_path, passphrase, work)
-            previous = (complete_backups(root) or [None])[-1]
+            done = complete_backups(root)
+            previous = done[-1] if done else None
             media, linked, total = _copy_media(cfg.media_dir, work, previous)
             manifest = {
                 "format": FORMAT,
@@ -380,16 +381,20 @@ def restore(
             if key_path.exists() and KeyPair.load_or_create(key_path).key_id != key.key_id:
                 raise BackupError(f"{key_path} holds another signing key; move it away or pass --replace")
         lock.acquire()  # HubAlreadyRunning: no hub may publish while its database is being replaced
+        # what the database being replaced signed (a hub restored before from this same backup, say)
+        prior = _seq_value(db) if "hub_seq" in inspect(db.engine).get_table_names() else 0
         if db.is_postgres:
             _restore_pg(db, src)
         else:
             db.dispose()
             _restore_sqlite(cfg, src)
         db.migrate()  # a backup of an older hub: the schema of this one
-        with db.session() as sess:  # above anything the backed-up hub signed after the backup
-            sess.execute(update(HubSeq).values(value=HubSeq.value + RESTORE_SEQ_JUMP))
+        # above anything the backed-up hub signed after the backup, and the replaced database signed
+        floor = max(_seq_value(db), prior) + RESTORE_SEQ_JUMP
+        with db.session() as sess:
+            sess.execute(update(HubSeq).values(value=floor))
             if sess.get(HubSeq, "envelope") is None:  # it had signed nothing when backed up
-                sess.add(HubSeq(name="envelope", value=RESTORE_SEQ_JUMP))
+                sess.add(HubSeq(name="envelope", value=floor))
         seq = _seq_value(db)
         media_dir = cfg.media_dir
         for rel in manifest["media"]:

@@ -20,7 +20,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from hub.app import build_app, build_services
 from hub.backup import KEY_FILE, RESTORE_SEQ_JUMP, BackupError, backup, complete_backups, restore, verify
 from hub.config import HubConfig
+from hub.db import Database
 from hub.services.publishing import RecordingPublisher
+from hub.singleton import HubAlreadyRunning, PublisherLock
 from protocol.clock import FrozenClock
 from protocol.envelope import SeqTracker, Verifier, check_audience
 from tests.hub.conftest import PASSWORD, T0, Hub, make_config, pg_database, running_hub
@@ -268,3 +270,21 @@ def test_cli_backup_check_and_restore(backed_up: tuple[HubConfig, HubConfig, Pat
     assert out.returncode == 0 and "sequence numbers continue above" in out.stdout, out.stderr
     out = hub(cfg_b, "restore", str(path))
     assert out.returncode == 2 and "pass --replace" in out.stderr
+
+
+def test_restore_over_a_hub_waits_for_it_to_stop_and_replaces_only_when_told(
+    backed_up: tuple[HubConfig, HubConfig, Path],
+) -> None:
+    cfg_a, _, path = backed_up
+    db = Database(cfg_a.database_url)
+    running = PublisherLock(db)
+    running.acquire()  # a hub serves this database
+    try:
+        with pytest.raises(HubAlreadyRunning):
+            restore(cfg_a, path, replace=True)
+    finally:
+        running.release()
+        db.dispose()
+    out = restore(cfg_a, path, replace=True)
+    again = restore(cfg_a, path, replace=True)
+    assert again["seq"] > out["seq"] > RESTORE_SEQ_JUMP  # each restore moves the seqs ahead again
