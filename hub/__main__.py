@@ -155,6 +155,24 @@ def _backup_cmd(args: argparse.Namespace, cfg: HubConfig) -> int:
     return 0
 
 
+def _areas(args: argparse.Namespace, s: Any) -> int:
+    from hub.services import official  # noqa: PLC0415
+
+    if (args.file is None) == (args.official is None):
+        print("error: give a JSON file or --official PROVINCE_CODE (one of them)", file=sys.stderr)
+        return 2
+    if args.official is not None:
+        tree = official.official_tree(args.official)
+        n = s.areas.import_tree(tree, SYSTEM, source=official.data_version())
+        communes = len(tree["children"])
+        print(f"{tree['name']}: {n} areas imported ({communes} communes, {official.data_version()})")
+        return 0
+    data = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    n = s.areas.import_tree(data, SYSTEM)
+    print(f"{n} areas imported")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR0915 - one flat table of subcommands
     p = argparse.ArgumentParser(prog="python -m hub", description="nguon hub (HTTT nguồn)")
     p.add_argument("--config", help="TOML config file (NGUON_* env vars override)")
@@ -214,7 +232,14 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
     rs.add_argument("--replace", action="store_true", help="replace a database and key that hold data")
     a = sub.add_parser("areas", help="area tree")
     aas = a.add_subparsers(dest="acmd", required=True)
-    aas.add_parser("import").add_argument("file")
+    ai = aas.add_parser(
+        "import", help="import an area tree: a JSON file, or a province of the official map (--official)"
+    )
+    ai.add_argument("file", nargs="?", help="JSON tree {code, name, level, type?, children[]}")
+    ai.add_argument(
+        "--official", metavar="PROVINCE_CODE",
+        help="the province's communes from the official 2025 list (vietnam-provinces), e.g. 68 (Lâm Đồng)",
+    )
 
     argv = sys.argv[1:] if argv is None else argv
     # `demo` is the command word at 0, or at 2 after `--config FILE`; only that word is dropped (a data
@@ -291,9 +316,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
         elif args.cmd == "broker":
             _broker(args, cfg, s)
         elif args.cmd == "areas":
-            data = json.loads(Path(args.file).read_text(encoding="utf-8"))
-            n = s.areas.import_tree(data, SYSTEM)
-            print(f"{n} areas imported")
+            return _areas(args, s)
         return 0
     except (ConfigError, ServiceError, HubAlreadyRunning) as exc:
         print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)

@@ -23,7 +23,7 @@ from hub.services import Services
 from hub.services.publishing import RecordingPublisher
 from protocol.clock import FrozenClock
 
-SAMPLE = Path(__file__).resolve().parents[2] / "hub" / "data" / "sample_province.json"
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "province_3tier.json"
 PASSWORD = "Mat-khau-an-toan-2026"  # noqa: S105 - the test accounts' password
 # 2026-11-23 04:00 local: before the morning window.
 T0 = datetime(2026, 11, 22, 21, 0, tzinfo=UTC)
