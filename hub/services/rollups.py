@@ -115,6 +115,7 @@ def _plays(day: _Day, out: DayRollup) -> dict[str, int]:
     sess, devices, start, end, tz = day.sess, day.devices, day.start, day.end, day.tz
     q = select(
         Play.device_id,
+        Play.area_path,
         Play.bulletin_id,
         Play.outcome,
         Play.started_at,
@@ -149,7 +150,8 @@ def _plays(day: _Day, out: DayRollup) -> dict[str, int]:
         at = t0 if counted and t0 is not None else start
         part = "morning" if at.astimezone(tz).hour < 12 else "evening"
         priority, origin = bulletins.get(r.bulletin_id, ("normal", "province"))
-        key = (dev.area_path, dev.kind, priority, origin, bool(r.exercise), part, r.outcome)
+        # the commune the play happened in (recorded with it), not where the device is now
+        key = (r.area_path or dev.area_path, dev.kind, priority, origin, bool(r.exercise), part, r.outcome)
         acc[key][0] += int(counted)
         acc[key][1] += air
         if dev.kind == "led":
