@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from hub import web as web_ui
+from hub.api import stats_routes  # noqa: F401 - registers the statistics routes on `api`
 from hub.api.framework import MAX_UPLOAD, SERVICES, error_middleware, json_response
 from hub.api.routes import api
 from hub.config import HubConfig
