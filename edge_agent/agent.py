@@ -41,7 +41,14 @@ SLOW_FACTS_S = 30.0  # disk free and temperature change slowly; read them at mos
 
 class Agent:
     def __init__(
-        self, settings: Settings, *, clock: Clock, hw: Hardware, store: Store, trust: ClockTrust
+        self,
+        settings: Settings,
+        *,
+        clock: Clock,
+        hw: Hardware,
+        store: Store,
+        trust: ClockTrust,
+        config_area: str | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -82,6 +89,10 @@ class Agent:
         self.programme_version = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self.resubscribe: Callable[[], None] = lambda: None
+        # set_area (a reorganisation): the agent stops and runs again in `moved_to` (edge_agent/__main__.py)
+        self.config_area = config_area or settings.area
+        self.moved_to: str | None = None
+        self.moved = asyncio.Event()
         self._types_by_topic: dict[str, tuple[str, ...]] | None = None
         self._housekept_at: float | None = None
         self._trusted_seen = trust.trusted
@@ -106,6 +117,11 @@ class Agent:
         self.book.forget_pruned()
         if any(gone.values()):
             log.info("dọn kho: %d tin khẩn cấp cũ, %d lượt phát cũ", gone["emergencies"], gone["items"])
+
+    def move_to(self, area: str) -> None:
+        """Stop, to run again in `area` (the hub's set_area; the new area is already in the store)."""
+        self.moved_to = area
+        self.moved.set()
 
     # --- subscriptions and streams ---
     def subscriptions(self) -> list[str]:

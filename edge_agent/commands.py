@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from edge_agent.media import _sha256_file
 from protocol.messages import COMMANDS, CommandBody
+from protocol.topics import validate_area_path
 
 if TYPE_CHECKING:
     from edge_agent.agent import Agent
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("edge_agent.commands")
 
 # the arguments each command takes (all required)
-ARGS: dict[str, tuple[str, ...]] = {"volume": ("level",)}
+ARGS: dict[str, tuple[str, ...]] = {"volume": ("level",), "set_area": ("area",)}
 TONE_S = 3
 TONE_WAIT_S = 60.0
 
@@ -38,6 +39,12 @@ def check(cmd: CommandBody) -> None:
     missing = [a for a in wanted if a not in cmd.args]
     if missing:
         raise CommandError(f"lệnh {cmd.command} thiếu tham số: {', '.join(missing)}")
+    if cmd.command == "set_area":
+        area = cmd.args["area"]
+        try:
+            validate_area_path(area if isinstance(area, str) else "")
+        except ValueError as exc:
+            raise CommandError(f"khu vực mới không hợp lệ: {exc}") from None
     if cmd.command == "volume":
         level = cmd.args["level"]
         if not isinstance(level, int) or isinstance(level, bool) or not 0 <= level <= 100:
@@ -94,6 +101,19 @@ class Commands:
             self.result("test_tone", False, "bảng tin LED không có loa để phát âm thử", cid)
             return
         self._agent._spawn(self._play_tone(cid), "test_tone")
+
+    def _set_area(self, args: dict[str, Any], cid: str) -> None:
+        """The commune was reorganised: keep the new area (over the config file's) and restart the agent's
+        connection in it (subscriptions, ACL and audience checks all follow the area)."""
+        agent = self._agent
+        area = str(args["area"])
+        if area == agent.settings.area:
+            self.result("set_area", True, f"đã ở khu vực {area}", cid)
+            return
+        agent.store.save_area(area, agent.config_area)
+        self.result("set_area", True, f"chuyển từ {agent.settings.area} sang {area}", cid)
+        log.warning("địa bàn được sắp xếp lại: chuyển từ %s sang %s", agent.settings.area, area)
+        agent.move_to(area)
 
     def _report(self, _args: dict[str, Any], cid: str) -> None:
         self._agent.request_status()  # the status goes out now, not at the next heartbeat
