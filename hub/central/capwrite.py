@@ -1,5 +1,5 @@
 """Writing CAP 1.2: the alerts the province publishes (CAP out) and those the reference central peer sends.
-Every document written here passes the schema (tests/central/test_cap_out.py)."""
+Every document written here passes the schema (tests/central/test_cap.py)."""
 
 from __future__ import annotations
 
