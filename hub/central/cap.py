@@ -1,5 +1,5 @@
 """CAP 1.2 (OASIS Common Alerting Protocol, ITU-T X.1303): read an alert safely and check it against the
-schema (hub/data/cap12.xsd, OASIS, as distributed with google/cap-library).
+schema (hub/central/cap12.xsd, OASIS, as distributed with google/cap-library).
 
 Untrusted XML: parsed by lxml with entity expansion, DTD loading and network access off, and any document
 carrying a DOCTYPE (where entities are declared: "billion laughs", external entities) is refused before
@@ -22,7 +22,7 @@ from hub.errors import Invalid
 
 NS12 = "urn:oasis:names:tc:emergency:cap:1.2"
 NS11 = "urn:oasis:names:tc:emergency:cap:1.1"
-XSD = Path(__file__).resolve().parents[1] / "data" / "cap12.xsd"
+XSD = Path(__file__).resolve().parent / "cap12.xsd"
 MAX_CAP_BYTES = 8 * 1024 * 1024  # an alert with its audio inline (derefUri, base64)
 
 
