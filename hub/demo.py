@@ -20,7 +20,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
@@ -28,6 +28,9 @@ from hub.broker import DeviceGrant, PasswordFile, acl_text, new_secret, write_pr
 from hub.config import ConfigError, HubConfig, build_config
 from hub.mosquitto import MosquittoProcess, free_port
 from protocol.clock import LOCAL_TZ, ShiftedClock
+
+if TYPE_CHECKING:
+    from hub.services import Services
 
 log = logging.getLogger("hub.demo")
 SAMPLE_AREAS = Path(__file__).parent / "data" / "sample_province.json"
@@ -145,7 +148,7 @@ def agent_toml(dev: DemoDevice, *, hub_url: str, public_key: str, mqtt_port: int
 DEMO_STANDING = ("chutich.nghiathanh", ["province"], ["radio", "led"])
 
 
-def set_demo_standing_choice(services: Any) -> None:
+def set_demo_standing_choice(services: Services) -> None:
     """The demo chair's standing rule, set as the chair (audited like one set on the screen)."""
     from sqlalchemy import select  # noqa: PLC0415
 
@@ -264,14 +267,17 @@ async def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the demo's st
         })
         from hub.app import HubRuntime, build_services  # noqa: PLC0415
         from hub.roles import SYSTEM  # noqa: PLC0415
+        from hub.speech import NoSpeech  # noqa: PLC0415
         from protocol.keys import public_key_b64  # noqa: PLC0415
 
         admin_pw = os.environ.get("NGUON_ADMIN_PASSWORD") or demo_password()
-        accounts = [("admin", "admin", None, "Quản trị hệ thống", admin_pw)]
+        accounts: list[tuple[str, str, str | None, str, str]] = [
+            ("admin", "admin", None, "Quản trị hệ thống", admin_pw)
+        ]
         accounts += [(u, r, a, label, demo_password()) for (u, r, a, label) in DEMO_USERS]
 
         def seed() -> tuple[list[str], str]:
-            services = build_services(cfg, speech=object())
+            services = build_services(cfg, speech=NoSpeech())
             services.areas.import_tree(json.loads(SAMPLE_AREAS.read_text(encoding="utf-8")), SYSTEM)
             for username, role, area, _label, pw in accounts:
                 services.accounts.create_user(SYSTEM, username=username, password=pw, role=role, area=area)
