@@ -178,6 +178,16 @@ class MediaConfig(_Section):
     )
 
 
+class BackupConfig(_Section):
+    """`python -m hub backup` (hub/backup.py, docs/OPERATIONS.md "Backups")."""
+
+    dir: str = Field("", description="where backups go (another disk or a mount); empty = <data_dir>/backups")
+    keep: int = Field(14, ge=1, le=3650, description="complete backups kept; older ones are deleted")
+    passphrase_file: str = Field(
+        "", description="file holding the passphrase that encrypts the signing key's copy (never put it here)"
+    )
+
+
 ORIGIN_LEVELS = ORIGINS
 
 
@@ -231,6 +241,7 @@ class HubConfig(_Section):
     programme: ProgrammeConfig = ProgrammeConfig()
     media: MediaConfig = MediaConfig()
     review: ReviewConfig = ReviewConfig()
+    backup: BackupConfig = BackupConfig()
 
     @property
     def cookies_secure(self) -> bool:
@@ -261,6 +272,10 @@ class HubConfig(_Section):
     @property
     def media_dir(self) -> Path:
         return self.data_dir / "media"
+
+    @property
+    def backup_dir(self) -> Path:
+        return Path(self.backup.dir) if self.backup.dir else self.data_dir / "backups"
 
     @property
     def tts_cache_dir(self) -> Path:

@@ -51,6 +51,8 @@ class Area(Base):
     code: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(200))
     level: Mapped[str] = mapped_column(String(20))  # province | district | commune (data, not code)
+    # what people call the unit: tỉnh, thành phố, huyện, quận, thị xã, xã, phường, thị trấn, đặc khu
+    unit_type: Mapped[str] = mapped_column(String(20), default="", server_default="")
     parent_path: Mapped[str | None] = mapped_column(ForeignKey("areas.path"), index=True)
     depth: Mapped[int] = mapped_column(Integer)
 
@@ -265,6 +267,8 @@ class Play(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_id: Mapped[str] = mapped_column(String(120), unique=True)
     device_id: Mapped[str] = mapped_column(String(64))
+    # the device's commune when the play was recorded: history keeps the unit it happened in (area_lineage)
+    area_path: Mapped[str] = mapped_column(String(200), default="", server_default="", index=True)
     bulletin_id: Mapped[str] = mapped_column(String(40), index=True)
     outcome: Mapped[str] = mapped_column(String(12))
     scheduled_at: Mapped[datetime | None]
@@ -367,6 +371,22 @@ class HubSeq(Base):
     __tablename__ = "hub_seq"
     name: Mapped[str] = mapped_column(String(20), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+class AreaLineage(Base):
+    """One step of a reorganisation (`python -m hub areas reorganise`): what became of an old unit. History
+    (plays, audit) keeps the old path; this table reads it per old and per new unit."""
+
+    __tablename__ = "area_lineage"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan: Mapped[str] = mapped_column(String(64))  # the plan's name (e.g. its resolution number)
+    change: Mapped[str] = mapped_column(String(10))  # merge | split | move | rename | retire
+    old_path: Mapped[str] = mapped_column(String(200), index=True)
+    old_name: Mapped[str] = mapped_column(String(200))
+    new_path: Mapped[str | None] = mapped_column(String(200), index=True)  # None: retired
+    new_name: Mapped[str] = mapped_column(String(200), default="")
+    effective: Mapped[str] = mapped_column(String(10))  # local date YYYY-MM-DD
+    applied_at: Mapped[datetime]
 
 
 class WindowRuleRow(Base):

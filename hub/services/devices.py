@@ -361,7 +361,8 @@ class DeviceService:
             if typ == "command_result"
             else None
         )
-        refused = self._disbelief(sess, sess.get(Device, device_id), typ, bid, data, command=command)
+        device = sess.get(Device, device_id)
+        refused = self._disbelief(sess, device, typ, bid, data, command=command)
         if refused is not None:
             why = reports.Anomaly(*refused, eid, typ, bid, reports.event_size(ev))
             reports.record(sess, device_id, why, now)
@@ -371,6 +372,7 @@ class DeviceService:
                 Play(
                     event_id=eid,
                     device_id=device_id,
+                    area_path=device.area_path if device is not None else "",
                     bulletin_id=bid,
                     outcome=str(data.get("outcome") or "")[:12],
                     scheduled_at=optional_time(data.get("scheduled_at")),
