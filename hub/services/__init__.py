@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -26,6 +26,8 @@ from hub.services.lifecycle import move
 from hub.services.media import MediaService
 from hub.services.programmes import ProgrammeService
 from hub.services.publishing import PublisherLike, PublishingService
+from hub.services.rollups import LATE_DAYS, prune_raw, rollup_days
+from hub.services.stats import StatsService
 from hub.services.windows import WindowService
 from hub.signing import Envelopes
 from protocol.vocabulary import DEVICE_KINDS, LIVE_STATUSES, BulletinStatus
@@ -50,6 +52,7 @@ class Services:
         self.choices = ChoiceService(ctx, self.areas)
         self.devices = DeviceService(ctx, self.areas)
         self.deliveries = DeliveryService(ctx, self.bulletins)
+        self.stats = StatsService(ctx, self.areas)
         self.publishing = PublishingService(
             ctx, self.areas, self.programmes, envelopes, publisher, media_path=self.media.path_for
         )
@@ -287,8 +290,19 @@ class Services:
         except TimeoutError:
             log.warning("midnight republish still running after 10 min")
         out = {"finished": finished, "communes": len(self.areas.leaves())}
+        out["rolled_up"] = await asyncio.to_thread(self.rollup_recent)
         await asyncio.to_thread(self.ctx.audit_now, SYSTEM, "programme.midnight", "", detail=out)
         return out
+
+    def rollup_recent(self) -> int:
+        """The statistics' roll-ups of the last LATE_DAYS days (late reports count), then the raw events past
+        their retention are deleted (hub/services/rollups.py)."""
+        now, tz = self.ctx.now(), self.ctx.tz
+        today = now.astimezone(tz).date()
+        days = [today - timedelta(days=i) for i in range(LATE_DAYS, 0, -1)]
+        n = rollup_days(self.ctx.db, days, tz, now)
+        prune_raw(self.ctx.db, tz, now)
+        return n
 
     def bulletins_finish_expired(self) -> int:
         """Approved/on-air bulletins past valid_until become finished (expired emergencies included)."""

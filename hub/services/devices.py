@@ -14,7 +14,16 @@ from sqlalchemy.orm import Session
 from hub.broker import clashes_with_hub, hub_names
 from hub.errors import Conflict, Invalid, NotFound
 from hub.limits import NAME_MAX, check_len
-from hub.models import Bulletin, Command, Device, DeviceEventRow, Play, PublishedProgramme, RecallConfirmation
+from hub.models import (
+    Bulletin,
+    Command,
+    Device,
+    DeviceEventRow,
+    DeviceStateChange,
+    Play,
+    PublishedProgramme,
+    RecallConfirmation,
+)
 from hub.roles import SYSTEM, Actor
 from hub.services import reports
 from hub.services.areas import AreaService
@@ -37,6 +46,11 @@ PROGRAMME_LATE_AFTER = timedelta(minutes=3)  # a newer programme published this 
 REJECTED_WITHIN = timedelta(hours=24)  # refused messages count for this long (then the device is fine again)
 
 Published = dict[tuple[str, str], tuple[int, datetime]]  # (area, kind) -> (version, published_at)
+
+
+def is_online(state: str | None) -> bool:
+    """A device state counts as online unless it is offline (its last will) or not known yet."""
+    return state not in ("offline", "unknown", None)
 
 
 def device_problems(
@@ -102,7 +116,7 @@ def device_dict(
         "area": d.area_path,
         "name": d.name,
         "state": d.state,
-        "online": d.state not in ("offline", "unknown"),
+        "online": is_online(d.state),
         "last_seen": d.last_seen.isoformat() if d.last_seen else None,
         "now_playing": st.get("now_playing"),
         "volume": st.get("volume"),
@@ -315,9 +329,12 @@ class DeviceService:
                 created_at=self.ctx.now(),
             )
             sess.add(d)
+        was_online = is_online(d.state)
         d.state = str(data.get("state") or "unknown")[:12]
         d.last_status = data
         d.last_seen = self.ctx.now()
+        if is_online(d.state) != was_online:  # the raw event of the availability figures (rollups.py)
+            sess.add(DeviceStateChange(device_id=d.id, at=d.last_seen, online=not was_online))
         return True
 
     def ingest_events(self, device_id: str, payload: Any, *, size: int = 0) -> int:
