@@ -9,7 +9,7 @@ import logging
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from hub.config import ConfigError, HubConfig, load_config
 from hub.errors import ServiceError
@@ -17,15 +17,15 @@ from hub.roles import ROLES, SYSTEM
 from hub.singleton import HubAlreadyRunning
 from protocol.vocabulary import DEVICE_KINDS
 
+if TYPE_CHECKING:
+    from hub.services import Services
 
-def _services(cfg: HubConfig) -> Any:
+
+def _services(cfg: HubConfig) -> Services:
     from hub.app import build_services  # noqa: PLC0415
+    from hub.speech import NoSpeech  # noqa: PLC0415
 
-    class _NoSpeech:  # the CLI never speaks
-        async def speak(self, text: str) -> Any:
-            raise ServiceError("CLI không tổng hợp giọng nói")
-
-    return build_services(cfg, speech=_NoSpeech())
+    return build_services(cfg, speech=NoSpeech())
 
 
 def _read_password(args: argparse.Namespace) -> str | None:
@@ -96,7 +96,7 @@ def _broker_conf(args: argparse.Namespace) -> str:
         raise ConfigError(f"broker conf: {exc}") from None
 
 
-def _broker(args: argparse.Namespace, cfg: HubConfig, s: Any) -> None:
+def _broker(args: argparse.Namespace, cfg: HubConfig, s: Services) -> None:
     from hub.broker import DeviceGrant, PasswordFile, acl_text, new_secret, write_private  # noqa: PLC0415
 
     if args.bcmd == "acl":
@@ -155,7 +155,7 @@ def _backup_cmd(args: argparse.Namespace, cfg: HubConfig) -> int:
     return 0
 
 
-def _areas(args: argparse.Namespace, s: Any) -> int:
+def _areas(args: argparse.Namespace, s: Services) -> int:
     from hub.services import official  # noqa: PLC0415
 
     if (args.file is None) == (args.official is None):

@@ -18,7 +18,7 @@ from hub.models import AuditEntry, Bulletin
 from hub.roles import SYSTEM, Actor
 from hub.services.accounts import AccountService
 from hub.services.areas import AreaService
-from hub.services.base import Context, require
+from hub.services.base import Context, Speaker, require
 from hub.services.bulletins import BulletinInput, BulletinService
 from hub.services.choices import ChoiceService
 from hub.services.deliveries import DeliveryService
@@ -40,7 +40,9 @@ log = logging.getLogger(__name__)
 class Services:
     """Workflow steps that also publish; their database work runs in worker threads (the loop stays free)."""
 
-    def __init__(self, ctx: Context, *, envelopes: Envelopes, publisher: PublisherLike, speech: Any) -> None:
+    def __init__(
+        self, ctx: Context, *, envelopes: Envelopes, publisher: PublisherLike, speech: Speaker
+    ) -> None:
         self.ctx = ctx
         self.areas = AreaService(ctx)
         self.accounts = AccountService(ctx, self.areas)

@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,7 +29,7 @@ from hub.models import (
 )
 from hub.roles import Actor, is_central
 from hub.services.areas import AreaService
-from hub.services.base import Context, deny, new_id, require
+from hub.services.base import Context, Speaker, deny, new_id, require
 from hub.services.lifecycle import STATUS_VI, move
 from hub.services.media import MediaService
 from hub.services.review import ReviewPolicy
@@ -38,6 +38,9 @@ from playlists.windows import windows_per_day
 from protocol.messages import AFTER_INTERRUPT
 from protocol.topics import covers
 from protocol.vocabulary import DEVICE_KINDS, LIVE_STATUSES, ORIGINS, PRIORITIES, BulletinStatus
+
+if TYPE_CHECKING:
+    from tts import SpeechResult
 
 FORMS = ("text", "audio", "image", "infographic", "video")
 # An audio bulletin's words are in its audio: its text is a caption (what a list or an LED board shows).
@@ -104,7 +107,7 @@ class BulletinService:
         ctx: Context,
         areas: AreaService,
         media: MediaService,
-        speech: Any,
+        speech: Speaker,
         *,
         windows: WindowService | None = None,
     ) -> None:
@@ -112,7 +115,7 @@ class BulletinService:
         self.windows = windows or WindowService(ctx, areas)
         self.areas = areas
         self.media = media
-        self.speech = speech  # hub.speech.SpeechService (or anything with async speak(text))
+        self.speech = speech  # hub/speech.py's SpeechService
         # Checks, inside the approval's transaction, that what the approval will publish can be received
         # (PublishingService.check_sendable; Services wires it): raising refuses the approval.
         self.sendable: Callable[[Session, str], None] | None = None
@@ -298,7 +301,7 @@ class BulletinService:
         return await asyncio.to_thread(self._create_tx, actor, data, origin, speech, submit=submit)
 
     def _create_tx(
-        self, actor: Actor, data: BulletinInput, origin: str, speech: Any, *, submit: bool
+        self, actor: Actor, data: BulletinInput, origin: str, speech: SpeechResult | None, *, submit: bool
     ) -> dict[str, Any]:
         now = self.ctx.now()
         with self.ctx.tx(actor) as sess:
@@ -349,7 +352,9 @@ class BulletinService:
             )
         )
 
-    def _submit(self, sess: Session, actor: Actor, b: Bulletin, speech: Any, now: datetime) -> None:
+    def _submit(
+        self, sess: Session, actor: Actor, b: Bulletin, speech: SpeechResult | None, now: datetime
+    ) -> None:
         if speech is not None:
             m = self.media.store_speech(sess, actor, speech)
             b.media_sha256 = m.sha256
@@ -407,7 +412,7 @@ class BulletinService:
                 field="status",
             )
 
-    def _submit_tx(self, actor: Actor, bulletin_id: str, speech: Any) -> dict[str, Any]:
+    def _submit_tx(self, actor: Actor, bulletin_id: str, speech: SpeechResult | None) -> dict[str, Any]:
         now = self.ctx.now()
         with self.ctx.tx(actor) as sess:
             b = self._load(sess, bulletin_id)
@@ -456,7 +461,7 @@ class BulletinService:
         data: BulletinInput,
         origin: str,
         seen: tuple[str, int],
-        speech: Any,
+        speech: SpeechResult | None,
     ) -> dict[str, Any]:
         resubmit = seen[0] in ("submitted", "in_review")
         now = self.ctx.now()
@@ -640,8 +645,8 @@ class BulletinService:
 
     def _actions(self, sess: Session, actor: Actor, b: Bulletin) -> list[str]:
         """The actions the actor may take on the bulletin now: the same checks the actions make."""
-        checks = {
-            "edit": lambda: (self._require_targets(actor, "bulletin.create", b), self._editable(b)),
+        checks: dict[str, Callable[[], None]] = {
+            "edit": lambda: self._check_edit(actor, b),
             "submit": lambda: self._check_submit(actor, b),
             "approve": lambda: self._check_approve(sess, actor, b) if b.status == "submitted" else self._no(),
             "signoff": lambda: self._check_approve(sess, actor, b) if b.status == "in_review" else self._no(),
@@ -659,6 +664,10 @@ class BulletinService:
                 continue
             out.append(name)
         return out
+
+    def _check_edit(self, actor: Actor, b: Bulletin) -> None:
+        self._require_targets(actor, "bulletin.create", b)
+        self._editable(b)
 
     @staticmethod
     def _no() -> None:

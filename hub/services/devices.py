@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins  # the class's list() method hides the built-in list in its own annotations
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -478,7 +479,7 @@ class DeviceService:
         )
 
     # --- reading
-    def commands(self, actor: Actor, device_id: str, *, limit: int = 50) -> list[dict[str, Any]]:
+    def commands(self, actor: Actor, device_id: str, *, limit: int = 50) -> builtins.list[dict[str, Any]]:
         """The device's recent commands, newest first, with the agent's answer once it came."""
         require(actor, "read")
         with self.ctx.db.session() as sess:
@@ -502,7 +503,7 @@ class DeviceService:
         offset: int = 0,
         since: datetime | None = None,
         until: datetime | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         require(actor, "read")
         if not bulletin and not device and since is None:
             raise Invalid(
