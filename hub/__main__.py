@@ -9,7 +9,7 @@ import logging
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hub.config import ConfigError, HubConfig, load_config
 from hub.errors import ServiceError
@@ -17,15 +17,16 @@ from hub.roles import ROLES, SYSTEM
 from hub.singleton import HubAlreadyRunning
 from protocol.vocabulary import DEVICE_KINDS
 
+if TYPE_CHECKING:
+    from hub.services import Services
+    from hub.services.reorganise import Outcome
 
-def _services(cfg: HubConfig) -> Any:
+
+def _services(cfg: HubConfig) -> Services:
     from hub.app import build_services  # noqa: PLC0415
+    from hub.speech import NoSpeech  # noqa: PLC0415
 
-    class _NoSpeech:  # the CLI never speaks
-        async def speak(self, text: str) -> Any:
-            raise ServiceError("CLI không tổng hợp giọng nói")
-
-    return build_services(cfg, speech=_NoSpeech())
+    return build_services(cfg, speech=NoSpeech())
 
 
 def _read_password(args: argparse.Namespace) -> str | None:
@@ -96,7 +97,7 @@ def _broker_conf(args: argparse.Namespace) -> str:
         raise ConfigError(f"broker conf: {exc}") from None
 
 
-def _broker(args: argparse.Namespace, cfg: HubConfig, s: Any) -> None:
+def _broker(args: argparse.Namespace, cfg: HubConfig, s: Services) -> None:
     from hub.broker import DeviceGrant, PasswordFile, acl_text, new_secret, write_private  # noqa: PLC0415
 
     if args.bcmd == "acl":
@@ -135,7 +136,7 @@ def read_plan(path: Path) -> Any:
     raise ConfigError(f"{path}: a plan is a .toml or .json file")
 
 
-def print_outcome(out: Any) -> None:
+def print_outcome(out: Outcome) -> None:
     """What a reorganisation changes, one line per step (the CLI's report)."""
     done = "Dry run — nothing changed" if out.dry_run else "Applied"
     print(f"{done}: {out.plan} (effective {out.effective})")
@@ -151,7 +152,7 @@ def print_outcome(out: Any) -> None:
     print(f"  communes gone: {len(out.communes_before)}, new or moved: {len(out.communes_after)}")
 
 
-def _reorganise(args: argparse.Namespace, cfg: HubConfig, s: Any) -> int:
+def _reorganise(args: argparse.Namespace, cfg: HubConfig, s: Services) -> int:
     from hub.singleton import PublisherLock  # noqa: PLC0415
 
     plan = read_plan(Path(args.plan))
@@ -177,7 +178,41 @@ def _reorganise(args: argparse.Namespace, cfg: HubConfig, s: Any) -> int:
     return 0
 
 
-def _areas(args: argparse.Namespace, cfg: HubConfig, s: Any) -> int:
+def _backup_cmd(args: argparse.Namespace, cfg: HubConfig) -> int:
+    from hub import backup as bk  # noqa: PLC0415
+
+    try:
+        if args.cmd == "backup":
+            if args.keep is not None and args.keep < 1:
+                raise bk.BackupError("--keep must be at least 1")
+            res = bk.backup(cfg, passphrase_file=args.passphrase_file, keep=args.keep)
+            print(
+                f"backup {res.path}: database, signing key (encrypted), {res.media_files} media files "
+                f"({res.media_bytes} bytes, {res.linked} linked to the previous backup)"
+                + (f"; deleted {', '.join(res.deleted)}" if res.deleted else "")
+            )
+        elif args.check:
+            manifest, key = bk.verify(Path(args.backup), bk.read_passphrase(cfg, args.passphrase_file))
+            print(
+                f"backup {args.backup} of {manifest['created_at']} is whole: {manifest['database']['kind']} "
+                f"database, key {key.key_id}, {len(manifest['media'])} media files"
+            )
+        else:
+            out = bk.restore(
+                cfg, Path(args.backup), passphrase_file=args.passphrase_file, replace=args.replace
+            )
+            print(
+                f"restored the backup of {out['created_at']}: key {out['key_id']}, {out['media_files']} "
+                f"media files, sequence numbers continue above {out['seq']}; "
+                "start the hub and check it (python -m hub check)"
+            )
+    except bk.BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _areas(args: argparse.Namespace, cfg: HubConfig, s: Services) -> int:
     from hub.services import official  # noqa: PLC0415
 
     if args.acmd == "reorganise":
@@ -246,6 +281,14 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
     bpw = bs.add_parser("passwd", help="give USER a new random broker password in FILE; prints it once")
     bpw.add_argument("file")
     bpw.add_argument("user")
+    bk = sub.add_parser("backup", help="back up the database, media and signing key (docs/OPERATIONS.md)")
+    bk.add_argument("--passphrase-file", help="encrypts the key's copy (default backup.passphrase_file)")
+    bk.add_argument("--keep", type=int, help="complete backups kept (default backup.keep)")
+    rs = sub.add_parser("restore", help="restore a backup into this hub's database, media and key")
+    rs.add_argument("backup", help="a backup directory (<backup.dir>/nguon-...)")
+    rs.add_argument("--passphrase-file", help="opens the key's copy (default backup.passphrase_file)")
+    rs.add_argument("--check", action="store_true", help="only verify the backup; change nothing")
+    rs.add_argument("--replace", action="store_true", help="replace a database and key that hold data")
     a = sub.add_parser("areas", help="area tree")
     aas = a.add_subparsers(dest="acmd", required=True)
     ai = aas.add_parser(
@@ -292,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
         if args.cmd == "broker" and args.bcmd == "conf":
             print(_broker_conf(args), end="")
             return 0
+        if args.cmd in ("backup", "restore"):
+            return _backup_cmd(args, cfg)
         if args.cmd == "migrate":
             from hub.db import Database  # noqa: PLC0415
 

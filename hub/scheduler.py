@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]  # APScheduler 3 ships no hints
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from hub.db import release_advisory_lock, try_advisory_lock
+
+if TYPE_CHECKING:
+    from hub.services import Services
 
 log = logging.getLogger(__name__)
 ADVISORY_LOCK_ID = 0x6E67756F6E  # "nguon"
@@ -34,7 +37,7 @@ def next_midnight(now: datetime, tz: ZoneInfo) -> datetime:
 
 
 class MidnightScheduler:
-    def __init__(self, services: Any) -> None:
+    def __init__(self, services: Services) -> None:
         self.services = services
         self.tz = ZoneInfo(services.ctx.config.timezone)
         self.scheduler = AsyncIOScheduler(timezone=self.tz)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins  # the class's list() method hides the built-in list in its own annotations
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,7 +14,16 @@ from sqlalchemy.orm import Session
 from hub.broker import clashes_with_hub, hub_names
 from hub.errors import Conflict, Invalid, NotFound
 from hub.limits import NAME_MAX, check_len
-from hub.models import Bulletin, Command, Device, DeviceEventRow, Play, PublishedProgramme, RecallConfirmation
+from hub.models import (
+    Bulletin,
+    Command,
+    Device,
+    DeviceEventRow,
+    DeviceStateChange,
+    Play,
+    PublishedProgramme,
+    RecallConfirmation,
+)
 from hub.roles import SYSTEM, Actor
 from hub.services import reports
 from hub.services.areas import AreaService
@@ -37,6 +47,11 @@ PROGRAMME_LATE_AFTER = timedelta(minutes=3)  # a newer programme published this 
 REJECTED_WITHIN = timedelta(hours=24)  # refused messages count for this long (then the device is fine again)
 
 Published = dict[tuple[str, str], tuple[int, datetime]]  # (area, kind) -> (version, published_at)
+
+
+def is_online(state: str | None) -> bool:
+    """A device state counts as online unless it is offline (its last will) or not known yet."""
+    return state not in ("offline", "unknown", None)
 
 
 def device_problems(
@@ -102,7 +117,7 @@ def device_dict(
         "area": d.area_path,
         "name": d.name,
         "state": d.state,
-        "online": d.state not in ("offline", "unknown"),
+        "online": is_online(d.state),
         "last_seen": d.last_seen.isoformat() if d.last_seen else None,
         "now_playing": st.get("now_playing"),
         "volume": st.get("volume"),
@@ -285,16 +300,16 @@ class DeviceService:
                     "issued_at": now.isoformat(), "expires_at": (now + COMMAND_TTL).isoformat()}
 
     # --- ingest (from MQTT)
-    def ingest_status(self, device_id: str, data: Any) -> list[str]:
+    def ingest_status(self, device_id: str, data: Any) -> tuple[str, ...]:
         return self.ingest_statuses({device_id: data})
 
-    def ingest_statuses(self, latest: dict[str, Any]) -> list[str]:
+    def ingest_statuses(self, latest: dict[str, Any]) -> tuple[str, ...]:
         """Store the latest status of each device, all in one transaction (an emergency moves them all).
         Returns the online devices whose status names another commune than the registered one (moved by a
         reorganisation while they were away): the caller sends them `set_area`."""
         latest = {k: v for k, v in latest.items() if isinstance(v, dict)}
         if not latest:
-            return []
+            return ()
         with self.ctx.db.session() as sess, sess.no_autoflush:
             # one SELECT for the batch, not one per device (each get() would also flush the previous update)
             ids = list(latest)
@@ -305,10 +320,10 @@ class DeviceService:
             }
             kept = {k: v for k, v in latest.items() if self._status(sess, k, v, known.get(k))}
             record_first_playing(sess, self._believed_playing(sess, kept, known), self.ctx.now())
-            return sorted(
+            return tuple(sorted(
                 k for k, v in kept.items()
                 if k in known and v.get("state") != "offline" and v.get("area") != known[k].area_path
-            )
+            ))
 
     def _believed_playing(
         self, sess: Session, statuses: dict[str, dict[str, Any]], known: dict[str, Device]
@@ -345,9 +360,12 @@ class DeviceService:
                 created_at=self.ctx.now(),
             )
             sess.add(d)
+        was_online = is_online(d.state)
         d.state = str(data.get("state") or "unknown")[:12]
         d.last_status = data
         d.last_seen = self.ctx.now()
+        if is_online(d.state) != was_online:  # the raw event of the availability figures (rollups.py)
+            sess.add(DeviceStateChange(device_id=d.id, at=d.last_seen, online=not was_online))
         return True
 
     def ingest_events(self, device_id: str, payload: Any, *, size: int = 0) -> int:
@@ -492,7 +510,7 @@ class DeviceService:
         )
 
     # --- reading
-    def commands(self, actor: Actor, device_id: str, *, limit: int = 50) -> list[dict[str, Any]]:
+    def commands(self, actor: Actor, device_id: str, *, limit: int = 50) -> builtins.list[dict[str, Any]]:
         """The device's recent commands, newest first, with the agent's answer once it came."""
         require(actor, "read")
         with self.ctx.db.session() as sess:
@@ -517,7 +535,7 @@ class DeviceService:
         offset: int = 0,
         since: datetime | None = None,
         until: datetime | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         require(actor, "read")
         if not bulletin and not device and not area and since is None:
             raise Invalid(

@@ -300,10 +300,10 @@ def _follow(
     one handed down from a retired district loses to the commune's own."""
     table: Any = model
     changed = [p for p, s in m.steps.items() if s.new != (p,)]
-    moving = list(sess.scalars(select(model).where(table.area_path.in_(changed))))
+    moving: list[Any] = list(sess.scalars(select(model).where(table.area_path.in_(changed))))
     if not moving:
         return 0
-    columns = [c.key for c in model.__table__.columns if c.key != "id"]  # type: ignore[attr-defined]
+    columns = [c.key for c in model.__table__.columns if c.key != "id"]
     candidates: dict[tuple[Any, ...], tuple[int, Any, dict[str, Any]]] = {}
     for row in moving:
         inherited = m.steps[row.area_path].change == "retire"
