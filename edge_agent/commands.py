@@ -1,8 +1,8 @@
 """Signed commands from the hub (volume, stop, resync, test_tone, report, set_area): checked, done,
 answered with one "command_result" event each (command, command_id = the command envelope's id, ok,
-detail). Bad arguments get ok=false and say what was expected. `Commands` is given what the commands act on (the player, the
-mixer, the media cache, the store, the reporter, and a few of the agent's actions as plain callables),
-never the agent itself."""
+detail). Bad arguments get ok=false and say what was expected. `Commands` is given what the commands
+act on (the player, the mixer, the media cache, the store, the reporter, and a few of the agent's
+actions as plain callables), never the agent itself."""
 
 from __future__ import annotations
 
