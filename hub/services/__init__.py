@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from hub.central.capout import CapOut
 from hub.central.inbound import CentralLink
 from hub.errors import Invalid
 from hub.models import AuditEntry, Bulletin
@@ -60,6 +61,7 @@ class Services:
         self.bulletins.sendable = self.publishing.check_sendable
         self.envelopes = envelopes
         self.central = CentralLink(self)
+        self.central_out = CapOut(ctx, self.areas)
 
     # --- workflow steps that publish
     async def approve(self, actor: Actor, bulletin_id: str, *, via_review: bool = False) -> dict[str, Any]:
