@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+import hub.api.central  # noqa: F401 - registers the central system's routes on `api`
 from hub import web as web_ui
 from hub.api.framework import MAX_UPLOAD, SERVICES, error_middleware, json_response
 from hub.api.routes import api

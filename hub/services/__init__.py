@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from hub.central.inbound import CentralLink
 from hub.errors import Invalid
 from hub.models import AuditEntry, Bulletin
 from hub.roles import SYSTEM, Actor
@@ -58,6 +59,7 @@ class Services:
         )
         self.bulletins.sendable = self.publishing.check_sendable
         self.envelopes = envelopes
+        self.central = CentralLink(self)
 
     # --- workflow steps that publish
     async def approve(self, actor: Actor, bulletin_id: str, *, via_review: bool = False) -> dict[str, Any]:

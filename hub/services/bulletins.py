@@ -27,7 +27,7 @@ from hub.models import (
     Speech,
     User,
 )
-from hub.roles import Actor
+from hub.roles import Actor, is_central
 from hub.services.areas import AreaService
 from hub.services.base import Context, Speaker, deny, new_id, require
 from hub.services.lifecycle import STATUS_VI, move
@@ -192,15 +192,21 @@ class BulletinService:
                 require(actor, "bulletin.emergency", path, area=path)
         level = self.areas.get(actor.area_path).level if actor.area_path else "province"
         origin = LEVEL_ORIGIN.get(level, "province")
+        if is_central(actor):
+            return "central"  # only the central system's signed interface (hub/central/) acts as it
         if data.origin and data.origin != origin:
             if data.origin not in ORIGINS:
                 raise Invalid(f"origin dùng một trong {', '.join(ORIGINS)}.", field="origin")
-            if not (data.origin == "central" and origin == "province"):
+            if data.origin == "central":
                 raise Invalid(
-                    f"Tài khoản cấp {origin} không gửi được bản tin với nguồn '{data.origin}'.",
+                    "Nguồn 'central' (Trung ương) chỉ đến từ giao diện kết nối có chữ ký của hệ thống Trung "
+                    "ương (docs/CENTRAL.md); tài khoản của tỉnh không gửi được bản tin mang nguồn này.",
                     field="origin",
                 )
-            origin = data.origin
+            raise Invalid(
+                f"Tài khoản cấp {origin} không gửi được bản tin với nguồn '{data.origin}'.",
+                field="origin",
+            )
         return origin
 
     def _check_plays(  # noqa: PLR0917 - the bulletin's fields the check reads
