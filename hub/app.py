@@ -117,6 +117,7 @@ TASK_STOPS = {
     "ingest": "không nhận được báo cáo của thiết bị",
     "statuses": "không lưu được trạng thái thiết bị",
     "republisher": "không phát hành lại được chương trình",
+    "midnight": "không chuyển chương trình sang ngày mới lúc nửa đêm",
 }
 
 
@@ -177,9 +178,9 @@ def build_app(
 class HubRuntime:
     """`async with HubRuntime(config) as hub:` runs the hub: HTTP on hub.url, MQTT publisher and ingest.
 
-    The background tasks (publisher, ingest, statuses, republisher) live in one TaskGroup (hub/tasks.py);
-    every start step pushes its stop step on an AsyncExitStack. `publisher` replaces the MQTT publisher
-    built from the config (a test passes one whose aiomqtt client fails)."""
+    The background tasks (publisher, ingest, statuses, republisher, midnight) live in one TaskGroup
+    (hub/tasks.py); every start step pushes its stop step on an AsyncExitStack. `publisher` replaces the MQTT
+    publisher built from the config (a test passes one whose aiomqtt client fails)."""
 
     def __init__(
         self,
@@ -205,7 +206,7 @@ class HubRuntime:
         # and one transaction per status message would keep the hub busy while devices fetch the media.
         self._statuses: dict[str, Any] = {}
         self._statuses_wake = asyncio.Event()
-        self.tasks: OwnedTasks | None = None  # the publisher, ingest, statuses and republisher tasks
+        self.tasks: OwnedTasks | None = None  # publisher, ingest, statuses, republisher and midnight
         self._publisher = publisher
         self._stack = contextlib.AsyncExitStack()
 
@@ -251,10 +252,9 @@ class HubRuntime:
         self.port = int(bound[0][1]) if bound else cfg.http.port
         self.url = f"http://{cfg.http.host}:{self.port}"
         if self._want_scheduler:
-            scheduler = MidnightScheduler(services)
-            scheduler.start()
-            stack.callback(scheduler.stop)
-            self._scheduler = scheduler
+            self._scheduler = MidnightScheduler(services)
+            tasks.start("midnight", self._scheduler.run())
+            stack.push_async_callback(tasks.cancel, "midnight")
         # Everything retained is republished at start so a restarted hub brings agents up to date
         # (and a hub that was down over midnight finishes what expired meanwhile).
         await asyncio.to_thread(services.bulletins_finish_expired)

@@ -385,7 +385,7 @@ def print_banner(  # noqa: PLR0917 - one call site, in run()
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("aiohttp.access", "alembic", "apscheduler"):
+    for noisy in ("aiohttp.access", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     import aiomqtt  # noqa: F401, PLC0415 - aiomqtt sets its logger's level on import; set ours after it
 

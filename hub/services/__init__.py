@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from hub.central.capout import CapOut
 from hub.central.inbound import CentralLink
 from hub.errors import Invalid
 from hub.models import AuditEntry, Bulletin
@@ -65,6 +66,7 @@ class Services:
         self.envelopes = envelopes
         self._area_sent: dict[str, float] = {}  # device -> when set_area last went (loop time)
         self.central = CentralLink(self)
+        self.central_out = CapOut(ctx, self.areas)
 
     # --- workflow steps that publish
     async def approve(self, actor: Actor, bulletin_id: str, *, via_review: bool = False) -> dict[str, Any]:
