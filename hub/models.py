@@ -437,6 +437,51 @@ class OccasionWindowRow(Base):
     created_at: Mapped[datetime]
 
 
+class CentralRequest(Base):
+    """A CAP alert received from the central system (docs/CENTRAL.md), one row per (sender, identifier,
+    sent): the same alert sent again is the same request. `outcome`: aired | pending | test | cancelled |
+    updated (replaced by a later Update) | ignored (a System message)."""
+
+    __tablename__ = "central_requests"
+    __table_args__ = (UniqueConstraint("sender", "identifier", "sent"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sender: Mapped[str] = mapped_column(String(255))
+    identifier: Mapped[str] = mapped_column(String(255))
+    sent: Mapped[str] = mapped_column(String(40))  # ISO 8601 in UTC, normalised
+    msg_type: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10))
+    outcome: Mapped[str] = mapped_column(String(12))
+    bulletin_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    received_at: Mapped[datetime]
+    air_at: Mapped[datetime | None]  # "confirm within N minutes, then air": when it airs unless cancelled
+    cap_xml: Mapped[str] = mapped_column(Text)
+
+
+class CentralNonce(Base):
+    """Nonces of signed requests from the central system seen within the clock-skew window: a second
+    request with the same nonce is a replay (refused)."""
+
+    __tablename__ = "central_nonces"
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class CentralOutbox(Base):
+    """Reports to the central system (docs/CENTRAL.md), durable until the central peer took them: `key`
+    is the idempotency key the peer sees (a report retried after a lost answer is the same report)."""
+
+    __tablename__ = "central_outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # bulletins | terminals | plays
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_try_at: Mapped[datetime] = mapped_column(index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(index=True)
+    last_error: Mapped[str] = mapped_column(String(300), default="")
+
+
 # --- statistics (issue 17): daily roll-ups, one local day (YYYY-MM-DD) each, rebuilt from the raw events by
 # hub/services/rollups.py; they keep the history after the raw events' retention (docs/OPERATIONS.md).
 
