@@ -101,7 +101,7 @@ def snapshot(hub: Hub) -> dict[str, Any]:
         }
 
 
-async def test_merge_and_move_through_the_api_with_everything_attached(hub: Hub) -> None:
+async def test_merge_and_move_through_the_api_with_everything_attached(hub: Hub) -> None:  # noqa: PLR0915 - one story, before and after
     attach(hub)
     hub.user("chair24631", "commune_chair", "67/660/24631")
     before = snapshot(hub)
@@ -165,6 +165,14 @@ async def test_merge_and_move_through_the_api_with_everything_attached(hub: Hub)
     assert "nguon/v1/area/67/24611/program/radio" in topics
     assert not any(t.startswith(("nguon/v1/area/67/660/", "nguon/v1/area/67/661/")) for t in topics)
     assert {t for t in topics if t.endswith("/cmd")} == {f"nguon/v1/device/loa-{i}/cmd" for i in range(4)}
+    # a device that missed its set_area (offline) is told again when its status names the old commune,
+    # at most once a minute; a user cannot send set_area (the hub sends the registered area itself)
+    assert hub.s.devices.ingest_statuses({"loa-1": {"area": "67/660/24613", "state": "idle"},
+                                          "loa-3": {"area": "67/24658", "state": "idle"}}) == ("loa-1",)
+    assert await hub.s.send_areas(["loa-1"]) == 0  # sent a moment ago by the reorganisation
+    status, err = await hub.call("POST", "/api/v1/devices/loa-1/commands", "admin1",
+                                 json={"command": "set_area", "args": {}})
+    assert status == 422, err
     with hub.s.ctx.db.session() as sess:
         audit = sess.scalars(select(AuditEntry).where(AuditEntry.action == "areas.reorganise")).one()
         assert audit.username == "admin1" and audit.target == "NQ-1671-2025"
