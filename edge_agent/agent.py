@@ -23,12 +23,13 @@ from edge_agent.media import MediaCache
 from edge_agent.radio import RadioRunner
 from edge_agent.reporter import Reporter
 from edge_agent.store import Store
+from edge_agent.stream import LivePlayer
 from edge_agent.windows import Windows
 from hardware import Hardware
 from protocol.clock import Clock, parse_time
 from protocol.envelope import Envelope, EnvelopeError, Verifier, check_attachment, check_audience
 from protocol.keys import load_public_key
-from protocol.messages import AlertBody, CommandBody, DeviceStatus, ProgrammeBody, RecallBody
+from protocol.messages import AlertBody, CommandBody, DeviceStatus, LiveBody, ProgrammeBody, RecallBody
 from protocol.topics import Topics, ancestors
 
 log = logging.getLogger("edge_agent")
@@ -78,6 +79,12 @@ class Agent:
         self.led: Any = None
         # the programme's windows once one arrived (the commune's own, Art. 10), the config's before
         self.windows = Windows(settings.windows, settings.timezone)
+        self.live = LivePlayer(
+            device_id=settings.device_id, kind=settings.kind, hw=hw, clock=clock, radio=self.radio,
+            sim_dir=settings.data_path / "played" if settings.hardware.mode == "sim" else None,
+            reporter=self.reporter, windows=self.windows, relay_lead_s=settings.hardware.relay_lead_s,
+            on_change=self.status_changed.set,
+        )
         self.commands = Commands(self)
         self.programme_version = 0
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -116,7 +123,8 @@ class Agent:
     def _expected_types(self, topic: str) -> tuple[str, ...]:
         if self._types_by_topic is None:  # the same for the agent's life: built once
             s = self.settings
-            self._types_by_topic = {self.topics.alert(a): ("alert", "recall") for a in ancestors(s.area)}
+            alert_types = ("alert", "recall", "live")
+            self._types_by_topic = {self.topics.alert(a): alert_types for a in ancestors(s.area)}
             self._types_by_topic[self.topics.program(s.area, s.kind)] = ("programme",)
             self._types_by_topic[self.topics.cmd(s.device_id)] = ("command",)
         return self._types_by_topic.get(topic, ())
@@ -167,6 +175,8 @@ class Agent:
             self._on_recall(RecallBody.from_dict(body).bulletin_ids)
         elif env.type == "command":
             self.commands.handle(CommandBody.from_dict(body), command_id=env.id)
+        elif env.type == "live":
+            self.live.handle(LiveBody.from_dict(body))
 
     def _on_programme(self, p: ProgrammeBody) -> None:
         if p.area != self.settings.area or p.kind != self.settings.kind:
@@ -253,6 +263,7 @@ class Agent:
         if self.led is not None:
             self.led.emergency(em.alert)
         else:
+            self.live.emergency_arrived()
             self.radio.emergency_arrived(eid)
 
     def _on_recall(self, ids: list[str]) -> None:
@@ -376,6 +387,7 @@ class Agent:
         task.add_done_callback(self._tasks.discard)
 
     async def aclose(self) -> None:
+        await self.live.aclose()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -86,6 +86,7 @@ class RadioRunner:
         self._idle_since = time.monotonic()
         self._tone: tuple[Path, asyncio.Future[str]] | None = None
         self._untrusted_logged = False
+        self.held_by: str | None = None  # a live session holds the loudspeaker (edge_agent/stream.py)
 
     # --- inputs (called by the agent) ---
     def set_programme(self, programme: ProgrammeBody) -> None:
@@ -103,6 +104,13 @@ class RadioRunner:
         if self.now_playing is not None:
             self._interrupt = Interrupt(by, reason)
             self._interrupt_evt.set()
+        self._wake.set()
+
+    def hold(self, by: str | None) -> None:
+        """A live session (`by`) takes the loudspeaker: what plays is interrupted; None gives it back."""
+        self.held_by = by
+        if by is not None:
+            self.interrupt(by, "live")
         self._wake.set()
 
     def emergency_arrived(self, eid: str) -> None:
@@ -143,7 +151,7 @@ class RadioRunner:
         self._recover()
         while True:
             self._wake.clear()
-            wait_s = await self._step()
+            wait_s = await self._step() if self.held_by is None else 30.0  # a live session holds it
             if wait_s > 0:
                 # asyncio.timeout, not wait_for: on 3.11 wait_for loses a cancel that comes just as the
                 # event is set, and the agent would never stop
@@ -320,7 +328,7 @@ class RadioRunner:
 
     def _after_interrupt(self, item: ScheduledItem, pos: int, intr: Interrupt) -> None:
         at = self._clock.now().isoformat()
-        mode = item.bulletin.after_interrupt if intr.reason in ("emergency", "shutdown") else "drop"
+        mode = item.bulletin.after_interrupt if intr.reason in ("emergency", "live", "shutdown") else "drop"
         if mode == "resume":
             self._store.set_item(item.key, "pending", at, offset_ms=pos)
         elif mode == "restart":
@@ -386,7 +394,7 @@ class RadioRunner:
         detail = _why(intr)
         if intr.reason == "emergency" and intr.by == em.id:
             detail = "bản cập nhật thay thế"  # an Update of this very emergency: the book holds the new one
-        elif intr.reason == "emergency":
+        elif intr.reason in ("emergency", "live"):
             mode = self._book.interrupted(em, ended, position_ms=pos)  # comes back once the newer one is over
             detail = f"{detail}; sau đó {_AFTER.get(mode, mode)}"
         elif intr.reason == "stop":
@@ -580,6 +588,7 @@ def _why(intr: Interrupt | None) -> str:
         return ""
     return {
         "emergency": f"nhường tin khẩn cấp {intr.by}",
+        "live": f"nhường phát trực tiếp {intr.by}",
         "cancel": "tin khẩn cấp bị huỷ",
         "recall": "bản tin bị thu hồi",
         "stop": "lệnh dừng từ trung tâm",

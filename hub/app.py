@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from hub import web as web_ui
+from hub.api import live as _live_routes  # noqa: F401 - registers the live routes on `api`
 from hub.api.framework import MAX_UPLOAD, SERVICES, error_middleware, json_response
 from hub.api.routes import api
 from hub.config import HubConfig
@@ -237,6 +238,7 @@ class HubRuntime:
         tasks.start("republisher", services.publishing.run())
         stack.push_async_callback(services.publishing.stop)  # also the republishes planned for later
         stack.push_async_callback(tasks.cancel, "republisher")
+        stack.push_async_callback(services.live.aclose)  # live sessions end (their stop sent) first
         self.app = build_app(cfg, services=services)
         self.app[RUNTIME] = self
         runner = web.AppRunner(self.app, access_log=None)
