@@ -15,6 +15,7 @@ from typing import Any
 
 from edge_agent.config import ConfigError, Settings, load_settings
 from edge_agent.sdnotify import notify, watchdog_interval_s
+from protocol.vocabulary import DeviceKind
 
 log = logging.getLogger("edge_agent")
 
@@ -25,6 +26,8 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
     # Imported here: `--help` and config errors answer without loading MQTT, crypto and hardware.
     from edge_agent.agent import Agent  # noqa: PLC0415
     from edge_agent.clocktrust import ClockTrust  # noqa: PLC0415
+    from edge_agent.player import PlayerFactory  # noqa: PLC0415
+    from edge_agent.players import led_player, radio_player  # noqa: PLC0415
     from edge_agent.store import Store  # noqa: PLC0415
     from edge_agent.transport import Connection  # noqa: PLC0415
     from hardware import build_hardware  # noqa: PLC0415
@@ -53,12 +56,13 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
         closing.callback(hw.relay.close)
         trust = ClockTrust(mode=settings.clock_trust, now=clock.now)
         await asyncio.to_thread(trust.refresh)
-        agent = Agent(settings, clock=clock, hw=hw, store=store, trust=trust)
+        # The device kind picks the player (edge_agent/player.py); a third kind is one more entry here.
+        players: dict[str, PlayerFactory] = {DeviceKind.RADIO: radio_player, DeviceKind.LED: led_player}
+        agent = Agent(settings, clock=clock, hw=hw, store=store, trust=trust, player=players[settings.kind])
         closing.push_async_callback(agent.aclose)
-        if settings.kind == "led":
-            from edge_agent.ledwiring import attach_led_board  # noqa: PLC0415
-
-            await attach_led_board(agent)
+        player = agent.player
+        await player.start()  # e.g. the LED page cannot listen: the agent does not start
+        closing.push_async_callback(player.stop)  # also stopped below, in order; the second stop is a no-op
         conn = Connection(agent)
         loop = asyncio.get_running_loop()
         if stop is None:  # a host running many agents owns the signals and gives each the same event
@@ -79,11 +83,8 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
                 tg.create_task(_until_ended(_watchdog(), "watchdog", ending), name="watchdog"),
                 tg.create_task(announce_ready(), name="ready"),
             ]
-            runner = None
-            if agent.led is None:
-                runner = tg.create_task(_until_ended(agent.radio.run(), "radio", ending), name="radio")
-            if agent.radio.programme is not None:
-                agent._prefetch(agent.radio.programme)
+            playing = tg.create_task(_until_ended(player.run(), "player", ending), name="player")
+            agent.prefetch()  # what the saved programme needs and the cache lacks
             notify("READY=1")
             log.info(
                 "agent %s (%s, %s) chạy; dữ liệu ở %s; đồng hồ: %s",
@@ -96,12 +97,10 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
             await ending.wait()
             log.info("đang dừng…")
             notify("STOPPING=1")
-            if runner is not None:
-                runner.cancel()
-                await asyncio.wait([runner])
-            if agent.led is not None:
-                with contextlib.suppress(Exception):
-                    await agent.led.stop()
+            playing.cancel()  # what it cut off is reported before the task ends
+            await asyncio.wait([playing])
+            with contextlib.suppress(Exception):
+                await player.stop()
             await conn.shutdown()  # while the MQTT task still runs: the explicit offline status
             for task in tasks:
                 task.cancel()

@@ -20,20 +20,21 @@ import os
 import re
 import signal
 import time
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from edge_agent.radio import NowPlaying, RadioRunner
-from edge_agent.reporter import Reporter
+from edge_agent.player import NowPlaying, PlayerParts
+from edge_agent.plays import PlayLog
 from edge_agent.windows import Windows
-from hardware import Hardware
-from protocol.clock import Clock, parse_time
+from protocol.clock import parse_time
 from protocol.envelope import EnvelopeError
-from protocol.messages import LiveBody
-from protocol.vocabulary import PlayOutcome
+from protocol.messages import BulletinInfo, LiveBody, ProgrammeBody
+from protocol.vocabulary import Origin, PlayOutcome
+
+if TYPE_CHECKING:
+    from edge_agent.radio import RadioRunner
 
 log = logging.getLogger("edge_agent.stream")
 
@@ -67,23 +68,15 @@ def stream_command(url: str, user: str, token: str, out: Path | None) -> list[st
 
 
 class LivePlayer:
-    def __init__(
-        self,
-        *,
-        device_id: str,
-        kind: str,
-        hw: Hardware,
-        sim_dir: Path | None,
-        clock: Clock,
-        radio: RadioRunner,
-        reporter: Reporter,
-        windows: Windows,
-        relay_lead_s: float,
-        on_change: Callable[[], None],
-    ) -> None:
-        self._device, self._kind, self._hw, self._sim_dir = device_id, kind, hw, sim_dir
-        self._clock, self._radio, self._reporter, self._windows = clock, radio, reporter, windows
-        self._lead, self._on_change = relay_lead_s, on_change
+    """The radio runner's live part (edge_agent/radio.py builds it and hands it the `live` messages)."""
+
+    def __init__(self, parts: PlayerParts, radio: RadioRunner) -> None:
+        s = parts.settings
+        self._device, self._kind, self._hw = s.device_id, s.kind, parts.hw
+        self._sim_dir = s.data_path / "played" if s.hardware.mode == "sim" else None
+        self._clock, self._radio, self._plays = parts.clock, radio, PlayLog(parts.reporter, parts.hw)
+        self._windows = Windows(s.windows, s.timezone)  # the programme's, once one arrived
+        self._lead, self._on_change = s.hardware.relay_lead_s, parts.changed
         self.current: LiveBody | None = None
         self._ended: list[str] = []
         self._stop = asyncio.Event()
@@ -92,6 +85,9 @@ class LivePlayer:
         self._count = 0
 
     # --- messages (called by the agent, inside its store transaction: no awaiting here)
+    def set_programme(self, programme: ProgrammeBody) -> None:
+        self._windows.set_programme(programme)
+
     def handle(self, body: LiveBody) -> None:
         now = self._clock.now()
         if self._kind != "radio":
@@ -144,8 +140,7 @@ class LivePlayer:
 
     def _skip(self, body: LiveBody, now: datetime, why: str) -> None:
         self._forget(body.session_id)
-        self._reporter.play(self._record(body, PlayOutcome.SKIPPED, None, None, why),
-                            event_id=f"{self._device}:{body.session_id}:skipped")
+        self._record(body, PlayOutcome.SKIPPED, None, None, why, f"{self._device}:{body.session_id}:skipped")
 
     def _token_alive(self) -> bool:
         cur = self.current
@@ -184,8 +179,8 @@ class LivePlayer:
             self._radio.hold(None)
             self._on_change()
             outcome = PlayOutcome.COMPLETED if started is not None else PlayOutcome.INTERRUPTED
-            self._reporter.play(self._record(body, outcome, started, ended, self._why or "agent dừng"),
-                                event_id=f"{self._device}:{sid}:live")
+            why = self._why or "agent dừng"
+            self._record(body, outcome, started, ended, why, f"{self._device}:{sid}:live")
             log.warning("kết thúc phát trực tiếp %s: %s", sid, self._why)
 
     async def _listen_once(self, sid: str) -> None:
@@ -227,25 +222,13 @@ class LivePlayer:
         with (self._sim_dir / "index.jsonl").open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
 
-    def _record(
-        self, body: LiveBody, outcome: str, started: datetime | None, ended: datetime | None, detail: str
-    ) -> dict[str, Any]:
-        return {
-            "bulletin_id": body.session_id,
-            "outcome": outcome,
-            "scheduled_at": None,
-            "started_at": started.isoformat() if started else None,
-            "ended_at": ended.isoformat() if ended else None,
-            "sha256": None,
-            "volume": self._hw.mixer.level,
-            "relay_on": self._hw.relay.is_on,
-            "offset_ms": 0,
-            "emergency": body.priority == "emergency",
-            "exercise": False,
-            "interrupted_by": None,
-            "detail": detail,
-            "live": True,
-        }
+    def _record(  # noqa: PLR0917 - the play record's fields
+        self, body: LiveBody, outcome: str, started: datetime | None, ended: datetime | None, detail: str,
+        event_id: str,
+    ) -> None:
+        info = BulletinInfo(body.session_id, body.title, body.priority, Origin.PROVINCE, "audio", 0)
+        self._plays.record(info, outcome, None, started, ended, 0, event_id=event_id,
+                           emergency=body.priority == "emergency", detail=detail, live=True)
 
     async def aclose(self) -> None:
         if self._task is not None and not self._task.done():

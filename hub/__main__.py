@@ -9,7 +9,7 @@ import logging
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from hub.config import ConfigError, HubConfig, load_config
 from hub.errors import ServiceError
@@ -17,15 +17,15 @@ from hub.roles import ROLES, SYSTEM
 from hub.singleton import HubAlreadyRunning
 from protocol.vocabulary import DEVICE_KINDS
 
+if TYPE_CHECKING:
+    from hub.services import Services
 
-def _services(cfg: HubConfig) -> Any:
+
+def _services(cfg: HubConfig) -> Services:
     from hub.app import build_services  # noqa: PLC0415
+    from hub.speech import NoSpeech  # noqa: PLC0415
 
-    class _NoSpeech:  # the CLI never speaks
-        async def speak(self, text: str) -> Any:
-            raise ServiceError("CLI không tổng hợp giọng nói")
-
-    return build_services(cfg, speech=_NoSpeech())
+    return build_services(cfg, speech=NoSpeech())
 
 
 def _read_password(args: argparse.Namespace) -> str | None:
@@ -113,7 +113,7 @@ def _stream_conf(args: argparse.Namespace) -> str:
             f"{args.output} and restart icecast2")
 
 
-def _broker(args: argparse.Namespace, cfg: HubConfig, s: Any) -> None:
+def _broker(args: argparse.Namespace, cfg: HubConfig, s: Services) -> None:
     from hub.broker import DeviceGrant, PasswordFile, acl_text, new_secret, write_private  # noqa: PLC0415
 
     if args.bcmd == "acl":
@@ -136,6 +136,58 @@ def _broker(args: argparse.Namespace, cfg: HubConfig, s: Any) -> None:
         pw.set(args.user, secret)
         pw.save()
         print(secret)
+
+
+def _backup_cmd(args: argparse.Namespace, cfg: HubConfig) -> int:
+    from hub import backup as bk  # noqa: PLC0415
+
+    try:
+        if args.cmd == "backup":
+            if args.keep is not None and args.keep < 1:
+                raise bk.BackupError("--keep must be at least 1")
+            res = bk.backup(cfg, passphrase_file=args.passphrase_file, keep=args.keep)
+            print(
+                f"backup {res.path}: database, signing key (encrypted), {res.media_files} media files "
+                f"({res.media_bytes} bytes, {res.linked} linked to the previous backup)"
+                + (f"; deleted {', '.join(res.deleted)}" if res.deleted else "")
+            )
+        elif args.check:
+            manifest, key = bk.verify(Path(args.backup), bk.read_passphrase(cfg, args.passphrase_file))
+            print(
+                f"backup {args.backup} of {manifest['created_at']} is whole: {manifest['database']['kind']} "
+                f"database, key {key.key_id}, {len(manifest['media'])} media files"
+            )
+        else:
+            out = bk.restore(
+                cfg, Path(args.backup), passphrase_file=args.passphrase_file, replace=args.replace
+            )
+            print(
+                f"restored the backup of {out['created_at']}: key {out['key_id']}, {out['media_files']} "
+                f"media files, sequence numbers continue above {out['seq']}; "
+                "start the hub and check it (python -m hub check)"
+            )
+    except bk.BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _areas(args: argparse.Namespace, s: Services) -> int:
+    from hub.services import official  # noqa: PLC0415
+
+    if (args.file is None) == (args.official is None):
+        print("error: give a JSON file or --official PROVINCE_CODE (one of them)", file=sys.stderr)
+        return 2
+    if args.official is not None:
+        tree = official.official_tree(args.official)
+        n = s.areas.import_tree(tree, SYSTEM, source=official.data_version())
+        communes = len(tree["children"])
+        print(f"{tree['name']}: {n} areas imported ({communes} communes, {official.data_version()})")
+        return 0
+    data = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    n = s.areas.import_tree(data, SYSTEM)
+    print(f"{n} areas imported")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR0915 - one flat table of subcommands
@@ -196,9 +248,24 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
     sconf.add_argument("--host", default="0.0.0.0", help="address Icecast listens on")  # noqa: S104
     sconf.add_argument("--port", type=int, default=8000)
     sconf.add_argument("--auth-url", required=True, help="the hub's URL of /api/v1/stream/auth")
+    bk = sub.add_parser("backup", help="back up the database, media and signing key (docs/OPERATIONS.md)")
+    bk.add_argument("--passphrase-file", help="encrypts the key's copy (default backup.passphrase_file)")
+    bk.add_argument("--keep", type=int, help="complete backups kept (default backup.keep)")
+    rs = sub.add_parser("restore", help="restore a backup into this hub's database, media and key")
+    rs.add_argument("backup", help="a backup directory (<backup.dir>/nguon-...)")
+    rs.add_argument("--passphrase-file", help="opens the key's copy (default backup.passphrase_file)")
+    rs.add_argument("--check", action="store_true", help="only verify the backup; change nothing")
+    rs.add_argument("--replace", action="store_true", help="replace a database and key that hold data")
     a = sub.add_parser("areas", help="area tree")
     aas = a.add_subparsers(dest="acmd", required=True)
-    aas.add_parser("import").add_argument("file")
+    ai = aas.add_parser(
+        "import", help="import an area tree: a JSON file, or a province of the official map (--official)"
+    )
+    ai.add_argument("file", nargs="?", help="JSON tree {code, name, level, type?, children[]}")
+    ai.add_argument(
+        "--official", metavar="PROVINCE_CODE",
+        help="the province's communes from the official 2025 list (vietnam-provinces), e.g. 68 (Lâm Đồng)",
+    )
 
     argv = sys.argv[1:] if argv is None else argv
     # `demo` is the command word at 0, or at 2 after `--config FILE`; only that word is dropped (a data
@@ -230,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
         if args.cmd == "broker" and args.bcmd == "conf":
             print(_broker_conf(args), end="")
             return 0
+        if args.cmd in ("backup", "restore"):
+            return _backup_cmd(args, cfg)
         if args.cmd == "migrate":
             from hub.db import Database  # noqa: PLC0415
 
@@ -276,9 +345,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
         elif args.cmd == "broker":
             _broker(args, cfg, s)
         elif args.cmd == "areas":
-            data = json.loads(Path(args.file).read_text(encoding="utf-8"))
-            n = s.areas.import_tree(data, SYSTEM)
-            print(f"{n} areas imported")
+            return _areas(args, s)
         return 0
     except (ConfigError, ServiceError, HubAlreadyRunning) as exc:
         print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)

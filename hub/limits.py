@@ -37,6 +37,7 @@ _UPLOAD = [
     ("POST", re.compile(r"^/api/v1/media$")),
     ("POST", re.compile(r"^/bulletins/new$")),
     ("POST", re.compile(r"^/bulletins/[^/]+/edit$")),
+    ("POST", re.compile(r"^/api/v1/central/cap$")),  # a CAP alert may carry its audio inline
 ]
 _TEXT = [
     ("POST", re.compile(r"^/api/v1/bulletins$")),

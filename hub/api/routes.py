@@ -10,7 +10,7 @@ import asyncio
 from datetime import date, datetime
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from hub.api.framework import INT_PARAM_MAX, MAX_UPLOAD, Api, client_ip, openapi
 from hub.api.schemas import (
@@ -260,9 +260,9 @@ async def upload_media(request: web.Request, s: S, a: A) -> Any:
             part = await reader.next()
             if part is None:
                 break
-            if getattr(part, "name", None) == "file":
-                name = part.filename or ""  # type: ignore[union-attr]
-                mime = part.headers.get("Content-Type", "")  # type: ignore[union-attr]
+            if isinstance(part, BodyPartReader) and part.name == "file":
+                name = part.filename or ""
+                mime = part.headers.get("Content-Type", "")
                 data = await read_bounded(part, request.app[MAX_UPLOAD])
         if not data:
             raise Invalid("Không thấy tệp: gửi dạng multipart với trường 'file'.", field="file")

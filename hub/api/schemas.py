@@ -36,6 +36,11 @@ Day = Annotated[date, AfterValidator(_in_range)]
 When = Annotated[datetime, AfterValidator(_in_range)]
 
 
+
+def _radio_only() -> list[DeviceKindName]:
+    return ["radio"]
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -61,7 +66,7 @@ class BulletinIn(_Body):
     targets: list[AreaPath] = Field(
         min_length=1, max_length=LIST_MAX, description="area paths, e.g. ['67/660']"
     )
-    kinds: list[DeviceKindName] = Field(default_factory=lambda: ["radio"], max_length=2)
+    kinds: list[DeviceKindName] = Field(default_factory=_radio_only, max_length=2)
     valid_from: When | None = None
     valid_until: When | None = None
     plays_per_day: int = Field(1, ge=1, le=48)

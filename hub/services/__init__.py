@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
+from hub.central.inbound import CentralLink
 from hub.errors import Invalid
 from hub.models import AuditEntry, Bulletin
 from hub.roles import SYSTEM, Actor
 from hub.services.accounts import AccountService
 from hub.services.areas import AreaService
-from hub.services.base import Context, require
+from hub.services.base import Context, Speaker, require
 from hub.services.bulletins import BulletinInput, BulletinService
 from hub.services.choices import ChoiceService
 from hub.services.deliveries import DeliveryService
@@ -27,6 +28,8 @@ from hub.services.live import LiveService
 from hub.services.media import MediaService
 from hub.services.programmes import ProgrammeService
 from hub.services.publishing import PublisherLike, PublishingService
+from hub.services.rollups import LATE_DAYS, prune_raw, rollup_days
+from hub.services.stats import StatsService
 from hub.services.windows import WindowService
 from hub.signing import Envelopes
 from protocol.vocabulary import DEVICE_KINDS, LIVE_STATUSES, BulletinStatus
@@ -38,7 +41,9 @@ log = logging.getLogger(__name__)
 class Services:
     """Workflow steps that also publish; their database work runs in worker threads (the loop stays free)."""
 
-    def __init__(self, ctx: Context, *, envelopes: Envelopes, publisher: PublisherLike, speech: Any) -> None:
+    def __init__(
+        self, ctx: Context, *, envelopes: Envelopes, publisher: PublisherLike, speech: Speaker
+    ) -> None:
         self.ctx = ctx
         self.areas = AreaService(ctx)
         self.accounts = AccountService(ctx, self.areas)
@@ -49,6 +54,7 @@ class Services:
         self.choices = ChoiceService(ctx, self.areas)
         self.devices = DeviceService(ctx, self.areas)
         self.deliveries = DeliveryService(ctx, self.bulletins)
+        self.stats = StatsService(ctx, self.areas)
         self.publishing = PublishingService(
             ctx, self.areas, self.programmes, envelopes, publisher, media_path=self.media.path_for
         )
@@ -58,6 +64,7 @@ class Services:
             topics=self.publishing.topics,
         )
         self.envelopes = envelopes
+        self.central = CentralLink(self)
 
     # --- workflow steps that publish
     async def approve(self, actor: Actor, bulletin_id: str, *, via_review: bool = False) -> dict[str, Any]:
@@ -290,8 +297,19 @@ class Services:
         except TimeoutError:
             log.warning("midnight republish still running after 10 min")
         out = {"finished": finished, "communes": len(self.areas.leaves())}
+        out["rolled_up"] = await asyncio.to_thread(self.rollup_recent)
         await asyncio.to_thread(self.ctx.audit_now, SYSTEM, "programme.midnight", "", detail=out)
         return out
+
+    def rollup_recent(self) -> int:
+        """The statistics' roll-ups of the last LATE_DAYS days (late reports count), then the raw events past
+        their retention are deleted (hub/services/rollups.py)."""
+        now, tz = self.ctx.now(), self.ctx.tz
+        today = now.astimezone(tz).date()
+        days = [today - timedelta(days=i) for i in range(LATE_DAYS, 0, -1)]
+        n = rollup_days(self.ctx.db, days, tz, now)
+        prune_raw(self.ctx.db, tz, now)
+        return n
 
     def bulletins_finish_expired(self) -> int:
         """Approved/on-air bulletins past valid_until become finished (expired emergencies included)."""

@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,9 +27,9 @@ from hub.models import (
     Speech,
     User,
 )
-from hub.roles import Actor
+from hub.roles import Actor, is_central
 from hub.services.areas import AreaService
-from hub.services.base import Context, deny, new_id, require
+from hub.services.base import Context, Speaker, deny, new_id, require
 from hub.services.lifecycle import STATUS_VI, move
 from hub.services.media import MediaService
 from hub.services.review import ReviewPolicy
@@ -38,6 +38,9 @@ from playlists.windows import windows_per_day
 from protocol.messages import AFTER_INTERRUPT
 from protocol.topics import covers
 from protocol.vocabulary import DEVICE_KINDS, LIVE_STATUSES, ORIGINS, PRIORITIES, BulletinStatus
+
+if TYPE_CHECKING:
+    from tts import SpeechResult
 
 FORMS = ("text", "audio", "image", "infographic", "video")
 # An audio bulletin's words are in its audio: its text is a caption (what a list or an LED board shows).
@@ -104,7 +107,7 @@ class BulletinService:
         ctx: Context,
         areas: AreaService,
         media: MediaService,
-        speech: Any,
+        speech: Speaker,
         *,
         windows: WindowService | None = None,
     ) -> None:
@@ -112,7 +115,7 @@ class BulletinService:
         self.windows = windows or WindowService(ctx, areas)
         self.areas = areas
         self.media = media
-        self.speech = speech  # hub.speech.SpeechService (or anything with async speak(text))
+        self.speech = speech  # hub/speech.py's SpeechService
         # Checks, inside the approval's transaction, that what the approval will publish can be received
         # (PublishingService.check_sendable; Services wires it): raising refuses the approval.
         self.sendable: Callable[[Session, str], None] | None = None
@@ -189,15 +192,21 @@ class BulletinService:
                 require(actor, "bulletin.emergency", path, area=path)
         level = self.areas.get(actor.area_path).level if actor.area_path else "province"
         origin = LEVEL_ORIGIN.get(level, "province")
+        if is_central(actor):
+            return "central"  # only the central system's signed interface (hub/central/) acts as it
         if data.origin and data.origin != origin:
             if data.origin not in ORIGINS:
                 raise Invalid(f"origin dùng một trong {', '.join(ORIGINS)}.", field="origin")
-            if not (data.origin == "central" and origin == "province"):
+            if data.origin == "central":
                 raise Invalid(
-                    f"Tài khoản cấp {origin} không gửi được bản tin với nguồn '{data.origin}'.",
+                    "Nguồn 'central' (Trung ương) chỉ đến từ giao diện kết nối có chữ ký của hệ thống Trung "
+                    "ương (docs/CENTRAL.md); tài khoản của tỉnh không gửi được bản tin mang nguồn này.",
                     field="origin",
                 )
-            origin = data.origin
+            raise Invalid(
+                f"Tài khoản cấp {origin} không gửi được bản tin với nguồn '{data.origin}'.",
+                field="origin",
+            )
         return origin
 
     def _check_plays(  # noqa: PLR0917 - the bulletin's fields the check reads
@@ -292,7 +301,7 @@ class BulletinService:
         return await asyncio.to_thread(self._create_tx, actor, data, origin, speech, submit=submit)
 
     def _create_tx(
-        self, actor: Actor, data: BulletinInput, origin: str, speech: Any, *, submit: bool
+        self, actor: Actor, data: BulletinInput, origin: str, speech: SpeechResult | None, *, submit: bool
     ) -> dict[str, Any]:
         now = self.ctx.now()
         with self.ctx.tx(actor) as sess:
@@ -343,7 +352,9 @@ class BulletinService:
             )
         )
 
-    def _submit(self, sess: Session, actor: Actor, b: Bulletin, speech: Any, now: datetime) -> None:
+    def _submit(
+        self, sess: Session, actor: Actor, b: Bulletin, speech: SpeechResult | None, now: datetime
+    ) -> None:
         if speech is not None:
             m = self.media.store_speech(sess, actor, speech)
             b.media_sha256 = m.sha256
@@ -401,7 +412,7 @@ class BulletinService:
                 field="status",
             )
 
-    def _submit_tx(self, actor: Actor, bulletin_id: str, speech: Any) -> dict[str, Any]:
+    def _submit_tx(self, actor: Actor, bulletin_id: str, speech: SpeechResult | None) -> dict[str, Any]:
         now = self.ctx.now()
         with self.ctx.tx(actor) as sess:
             b = self._load(sess, bulletin_id)
@@ -450,7 +461,7 @@ class BulletinService:
         data: BulletinInput,
         origin: str,
         seen: tuple[str, int],
-        speech: Any,
+        speech: SpeechResult | None,
     ) -> dict[str, Any]:
         resubmit = seen[0] in ("submitted", "in_review")
         now = self.ctx.now()
@@ -634,8 +645,8 @@ class BulletinService:
 
     def _actions(self, sess: Session, actor: Actor, b: Bulletin) -> list[str]:
         """The actions the actor may take on the bulletin now: the same checks the actions make."""
-        checks = {
-            "edit": lambda: (self._require_targets(actor, "bulletin.create", b), self._editable(b)),
+        checks: dict[str, Callable[[], None]] = {
+            "edit": lambda: self._check_edit(actor, b),
             "submit": lambda: self._check_submit(actor, b),
             "approve": lambda: self._check_approve(sess, actor, b) if b.status == "submitted" else self._no(),
             "signoff": lambda: self._check_approve(sess, actor, b) if b.status == "in_review" else self._no(),
@@ -653,6 +664,10 @@ class BulletinService:
                 continue
             out.append(name)
         return out
+
+    def _check_edit(self, actor: Actor, b: Bulletin) -> None:
+        self._require_targets(actor, "bulletin.create", b)
+        self._editable(b)
 
     @staticmethod
     def _no() -> None:

@@ -74,6 +74,22 @@ def record_first_playing(sess: Session, latest: dict[str, dict[str, Any]], now: 
     return len(rows)
 
 
+def first_play(
+    plays: list[Play], seen: datetime | None, sent: datetime | None
+) -> tuple[datetime | None, str | None]:
+    """A device's first confirmed play of a bulletin sent at `sent`: (when, "status" or "play"), or
+    (None, None). The statistics' emergency reach uses the same (hub/services/rollups.py)."""
+    started = [p.started_at for p in plays if p.outcome in CONFIRMED and p.started_at is not None]
+    candidates = [*started, *([seen] if seen else [])]
+    first = min(candidates) if candidates else None
+    if first is not None and sent is not None:
+        first = max(first, sent)  # a device clock running behind must not show a negative latency
+    by = "play" if started else None
+    if seen is not None and (not started or seen < min(started)):
+        by = "status"
+    return first, by
+
+
 class DeliveryService:
     def __init__(self, ctx: Context, bulletins: BulletinService) -> None:
         self.ctx, self.bulletins = ctx, bulletins
@@ -126,18 +142,7 @@ class DeliveryService:
     def _row(
         d: Device, plays: list[Play], seen: datetime | None, recall: datetime | None, sent: datetime | None
     ) -> dict[str, Any]:
-        started = [p.started_at for p in plays if p.outcome in CONFIRMED and p.started_at is not None]
-        candidates = [*started, *([seen] if seen else [])]
-        first = min(candidates) if candidates else None
-        if first is not None and sent is not None:
-            first = max(first, sent)  # a device clock running behind must not show a negative latency
-        by = (
-            "status"
-            if seen is not None and (not started or seen < min(started))
-            else "play"
-            if started
-            else None
-        )
+        first, by = first_play(plays, seen, sent)
         outcome = plays[-1].outcome if plays else ("playing" if seen else None)
         return {
             "device_id": d.id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins  # the class's list() method hides the built-in list in its own annotations
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,7 +14,16 @@ from sqlalchemy.orm import Session
 from hub.broker import clashes_with_hub, hub_names
 from hub.errors import Conflict, Invalid, NotFound
 from hub.limits import NAME_MAX, check_len
-from hub.models import Bulletin, Command, Device, DeviceEventRow, Play, PublishedProgramme, RecallConfirmation
+from hub.models import (
+    Bulletin,
+    Command,
+    Device,
+    DeviceEventRow,
+    DeviceStateChange,
+    Play,
+    PublishedProgramme,
+    RecallConfirmation,
+)
 from hub.roles import SYSTEM, Actor
 from hub.services import reports
 from hub.services.areas import AreaService
@@ -36,6 +46,11 @@ PROGRAMME_LATE_AFTER = timedelta(minutes=3)  # a newer programme published this 
 REJECTED_WITHIN = timedelta(hours=24)  # refused messages count for this long (then the device is fine again)
 
 Published = dict[tuple[str, str], tuple[int, datetime]]  # (area, kind) -> (version, published_at)
+
+
+def is_online(state: str | None) -> bool:
+    """A device state counts as online unless it is offline (its last will) or not known yet."""
+    return state not in ("offline", "unknown", None)
 
 
 def device_problems(
@@ -101,7 +116,7 @@ def device_dict(
         "area": d.area_path,
         "name": d.name,
         "state": d.state,
-        "online": d.state not in ("offline", "unknown"),
+        "online": is_online(d.state),
         "last_seen": d.last_seen.isoformat() if d.last_seen else None,
         "now_playing": st.get("now_playing"),
         "volume": st.get("volume"),
@@ -314,9 +329,12 @@ class DeviceService:
                 created_at=self.ctx.now(),
             )
             sess.add(d)
+        was_online = is_online(d.state)
         d.state = str(data.get("state") or "unknown")[:12]
         d.last_status = data
         d.last_seen = self.ctx.now()
+        if is_online(d.state) != was_online:  # the raw event of the availability figures (rollups.py)
+            sess.add(DeviceStateChange(device_id=d.id, at=d.last_seen, online=not was_online))
         return True
 
     def ingest_events(self, device_id: str, payload: Any, *, size: int = 0) -> int:
@@ -360,7 +378,8 @@ class DeviceService:
             if typ == "command_result"
             else None
         )
-        refused = self._disbelief(sess, sess.get(Device, device_id), typ, bid, data, command=command)
+        device = sess.get(Device, device_id)
+        refused = self._disbelief(sess, device, typ, bid, data, command=command)
         if refused is not None:
             why = reports.Anomaly(*refused, eid, typ, bid, reports.event_size(ev))
             reports.record(sess, device_id, why, now)
@@ -370,6 +389,7 @@ class DeviceService:
                 Play(
                     event_id=eid,
                     device_id=device_id,
+                    area_path=device.area_path if device is not None else "",
                     bulletin_id=bid,
                     outcome=str(data.get("outcome") or "")[:12],
                     scheduled_at=optional_time(data.get("scheduled_at")),
@@ -459,7 +479,7 @@ class DeviceService:
         )
 
     # --- reading
-    def commands(self, actor: Actor, device_id: str, *, limit: int = 50) -> list[dict[str, Any]]:
+    def commands(self, actor: Actor, device_id: str, *, limit: int = 50) -> builtins.list[dict[str, Any]]:
         """The device's recent commands, newest first, with the agent's answer once it came."""
         require(actor, "read")
         with self.ctx.db.session() as sess:
@@ -483,7 +503,7 @@ class DeviceService:
         offset: int = 0,
         since: datetime | None = None,
         until: datetime | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         require(actor, "read")
         if not bulletin and not device and since is None:
             raise Invalid(

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from hub.errors import Conflict, Invalid
+from hub.services import Services
 from hub.services.lifecycle import STATUS_VI
 from hub.web.core import Req, page
 from hub.web.forms import BulletinForm, field_error, read_form, to_input, upload_files
@@ -18,7 +19,7 @@ BOARD_SIZES = ("192x96", "320x160", "384x192", "1920x384", "1920x1080")
 SIZE_RE = re.compile(r"^(\d{2,4})x(\d{2,4})$")
 
 
-def area_names(services: Any) -> dict[str, str]:
+def area_names(services: Services) -> dict[str, str]:
     return {p: a.name for p, a in services.areas.all().items()}
 
 

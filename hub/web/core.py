@@ -18,6 +18,7 @@ from multidict import MultiDictProxy
 from hub.api.framework import SERVICES, client_ip
 from hub.errors import Forbidden, NotFound, ServiceError, Unauthorized
 from hub.roles import ROLE_NAMES_VI, Actor
+from hub.services import Services
 from hub.services.accounts import SESSION_COOKIE
 from hub.services.bulletins import AUDIO_CAPTION_MAX
 from tts.estimate import WORDS_PER_MINUTE, estimate_duration_ms, spoken_words
@@ -91,7 +92,7 @@ class Req:
     """One page request: the aiohttp request, the services, who is acting, the CSRF token and the form."""
 
     request: web.Request
-    services: Any
+    services: Services
     actor: Actor
     csrf: str
     form: MultiDictProxy[Any] | None = None
@@ -114,7 +115,7 @@ class Req:
 
 def render(request: web.Request, template: str, *, status: int = 200, **ctx: Any) -> web.Response:
     env = request.app[JINJA]
-    services: Any = request.app[SERVICES]
+    services = request.app[SERVICES]
     _localtime.tz = services.ctx.tz  # type: ignore[attr-defined]
     ctx.setdefault("actor", None)
     ctx.setdefault("csrf", "")
@@ -169,7 +170,7 @@ def page(fn: PageHandler) -> Callable[[web.Request], Awaitable[web.StreamRespons
     """A logged-in page: session cookie, CSRF on every POST, and service errors shown as pages."""
 
     async def handler(request: web.Request) -> web.StreamResponse:
-        services: Any = request.app[SERVICES]
+        services = request.app[SERVICES]
         cookie = request.cookies.get(SESSION_COOKIE, "")
         if not cookie:
             raise login_redirect(request)

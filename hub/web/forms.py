@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp.web_request import FileField
 
-from hub.errors import Invalid
+from hub.errors import Invalid, ServiceError
 from hub.limits import check_date
 from hub.services import BulletinInput
 from hub.web.core import Req
@@ -171,7 +171,7 @@ def to_input(f: BulletinForm, tz: Any) -> BulletinInput | None:
     return None if f.errors else data
 
 
-def field_error(f: BulletinForm, exc: Invalid) -> None:
+def field_error(f: BulletinForm, exc: ServiceError) -> None:
     """Put a service's message next to its field (unknown fields go to the top of the form)."""
     name = (exc.field or "").split(".")[0]
     name = {"repeat": "repeat_count", "id": "", "status": ""}.get(name, name)

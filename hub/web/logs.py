@@ -36,7 +36,8 @@ def _plays(req: Req, limit: int) -> tuple[list[dict[str, Any]], str, str, str, d
     """The play log for the query's filters: rows, error, device, bulletin, day (today if no filter)."""
     q = req.request.query
     device, bulletin = q.get("device", "").strip(), q.get("bulletin", "").strip()
-    error, rows = "", []
+    error = ""
+    rows: list[dict[str, Any]] = []
     tz = req.services.ctx.tz
     try:
         day = _day(q.get("date", "")) or (
