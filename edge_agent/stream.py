@@ -22,7 +22,7 @@ import signal
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from edge_agent.player import NowPlaying, PlayerParts
@@ -33,8 +33,13 @@ from protocol.envelope import EnvelopeError
 from protocol.messages import BulletinInfo, LiveBody, ProgrammeBody
 from protocol.vocabulary import Origin, PlayOutcome
 
-if TYPE_CHECKING:
-    from edge_agent.radio import RadioRunner
+
+class Holder(Protocol):
+    """What a live session needs of the radio runner: hold its programme, and show what plays."""
+
+    now_playing: NowPlaying | None
+
+    def hold(self, by: str | None) -> None: ...
 
 log = logging.getLogger("edge_agent.stream")
 
@@ -70,7 +75,7 @@ def stream_command(url: str, user: str, token: str, out: Path | None) -> list[st
 class LivePlayer:
     """The radio runner's live part (edge_agent/radio.py builds it and hands it the `live` messages)."""
 
-    def __init__(self, parts: PlayerParts, radio: RadioRunner) -> None:
+    def __init__(self, parts: PlayerParts, radio: Holder) -> None:
         s = parts.settings
         self._device, self._kind, self._hw = s.device_id, s.kind, parts.hw
         self._sim_dir = s.data_path / "played" if s.hardware.mode == "sim" else None
