@@ -312,7 +312,9 @@ class HubRuntime:
         batch, self._statuses = self._statuses, {}
         if batch:
             try:
-                await asyncio.to_thread(self.services.devices.ingest_statuses, batch)
+                elsewhere = await asyncio.to_thread(self.services.devices.ingest_statuses, batch)
+                if elsewhere:  # moved by a reorganisation while they were away: tell them where they are
+                    await self.services.send_areas(elsewhere)
             except Exception:  # keep the task alive; the next status of these devices is stored next time
                 log.exception("could not store %d device statuses", len(batch))
 

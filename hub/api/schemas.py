@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -150,6 +150,13 @@ class DeviceIn(_Body):
     kind: DeviceKindName
     area: AreaPath
     name: str = Field("", max_length=NAME_MAX)
+
+
+class ReorganiseIn(_Body):
+    """A reorganisation plan (docs/OPERATIONS.md: merge, split, move, rename, retire, assign)."""
+
+    plan: dict[str, Any]
+    dry_run: bool = False
 
 
 class CommandIn(_Body):
