@@ -43,7 +43,7 @@ class Holder(Protocol):
 
 log = logging.getLogger("edge_agent.stream")
 
-RECONNECT_S = 0.5
+RECONNECT_S = 0.2
 RADIO_HANDOVER_S = 3.0  # how long the programme's play may take to stop before the stream starts anyway
 ENDED_MEMORY = 64  # ended sessions remembered, so a late repeat of their start does not play them again
 
@@ -63,7 +63,10 @@ def stream_command(url: str, user: str, token: str, out: Path | None) -> list[st
     cmd = [
         "ffmpeg", "-nostdin", "-hide_banner", "-v", "error",
         "-fflags", "+nobuffer", "-probesize", "4096", "-analyzeduration", "0",
-        "-reconnect", "1", "-reconnect_streamed", "1", "-reconnect_delay_max", "2",
+        # a mount not fed yet (the speaker's microphone is still connecting) answers 404: wait in ffmpeg,
+        # which retries at once and after 1 s, rather than start a new process
+        "-reconnect", "1", "-reconnect_streamed", "1", "-reconnect_on_http_error", "404",
+        "-reconnect_delay_max", "2",
         "-headers", f"Authorization: Basic {auth}\r\n",
         "-f", "mp3", "-i", check_url(url), "-vn", "-ac", "1",
     ]

@@ -2,8 +2,8 @@
 areas plays it (docs/PROTOCOL.md, "Live announcements").
 
 A session is a bulletin from its first second (status `on_air`, its areas, who spoke), so the agents' play
-reports are believed like any other; it is not a programme item (its validity ends when it starts). While
-audio flows, the hub repeats a signed `live` start message on the alert topic of each area, with a listening
+reports are believed like any other; it is not a programme item (its validity ends when it starts). From its
+start, the hub repeats a signed `live` start message on the alert topic of each area, with a listening
 token that opens this session's mount on the stream server only, for `stream.token_ttl_s`. Stopping, the
 speaker's connection lost for more than `stream.grace_s`, or `stream.max_live_s` ends it: a `live` stop goes
 out, and the recording (the very MP3 the loudspeakers heard) becomes the bulletin's audio (`finished`).
@@ -41,6 +41,7 @@ MAX_SESSIONS = 20
 MAX_AREAS = 50
 TITLE_MAX = 200
 PUBLISH_WAIT_S = 5.0
+FIRST_CONNECT_S = 30.0
 LEVEL_ORIGIN = {"province": "province", "district": "district", "commune": "commune"}
 PRIORITY_VI = {"emergency": "khẩn cấp", "priority": "ưu tiên"}
 
@@ -63,6 +64,7 @@ class LiveSession:
     lost_at: float | None = field(default_factory=time.monotonic)  # not connected since (None: connected)
     stop_reason: str = ""
     announced: bool = False
+    ever_connected: bool = False
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     done: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
@@ -72,7 +74,8 @@ class LiveSession:
         return f"/live/{self.id}.mp3"
 
     def to_dict(self) -> dict[str, Any]:
-        state = "ended" if self.done.is_set() else ("on_air" if self.announced else "waiting")
+        on_air = self.feeder is not None and self.feeder.first_audio.is_set()
+        state = "ended" if self.done.is_set() else ("on_air" if on_air else "waiting")
         return {
             "id": self.id,
             "state": state,
@@ -241,7 +244,7 @@ class LiveService:
             await feeder.start()
         except FeedError as exc:
             raise Conflict(str(exc)) from exc
-        s.feeder, s.lost_at = feeder, None
+        s.feeder, s.lost_at, s.ever_connected = feeder, None, True
         s.wake.set()
         return s
 
@@ -282,16 +285,20 @@ class LiveService:
                     s.stop_reason = f"hết thời lượng tối đa ({cfg.max_live_s} s)"
                     break
                 if s.lost_at is not None:
-                    if now - s.lost_at >= cfg.grace_s:
-                        s.stop_reason = f"mất kết nối với người nói quá {cfg.grace_s:g} s"
+                    # the first connection may take a phone a moment more (microphone permission)
+                    grace = cfg.grace_s if s.ever_connected else max(cfg.grace_s, FIRST_CONNECT_S)
+                    if now - s.lost_at >= grace:
+                        s.stop_reason = (f"mất kết nối với người nói quá {grace:g} s" if s.ever_connected
+                                         else f"không nhận được tiếng từ micrô sau {grace:g} s")
                         break
-                    waits.append(s.lost_at + cfg.grace_s - now)
-                if s.feeder is not None and s.feeder.first_audio.is_set():
-                    if next_refresh is None or now >= next_refresh:
-                        await self._publish(s, "start")
-                        s.announced = True
-                        next_refresh = time.monotonic() + cfg.refresh_s
-                    waits.append(next_refresh - now)
+                    waits.append(s.lost_at + grace - now)
+                # announced at once, before the first word: the loudspeakers power up and connect while
+                # the speaker's microphone does (a mount not fed yet answers 404; agents retry)
+                if next_refresh is None or now >= next_refresh:
+                    await self._publish(s, "start")
+                    s.announced = True
+                    next_refresh = time.monotonic() + cfg.refresh_s
+                waits.append(next_refresh - now)
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(max(min(waits), 0.01)):
                         await s.wake.wait()

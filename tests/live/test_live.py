@@ -32,6 +32,11 @@ def live_plays(agent: AgentProcess, sid: str) -> list[dict[str, object]]:
     return [p for p in agent.plays() if p["bulletin_id"] == sid]
 
 
+async def on_air(sid: str, *agents: AgentProcess) -> None:
+    """The loudspeakers took the session (relay on, connecting) before the speaker says a word."""
+    await wait_until(lambda: all(a.status().get("now_playing") == sid for a in agents), 10, "agents ready")
+
+
 async def start_agents(stack: LiveStack, tmp: Path, *ids_areas: tuple[str, str]) -> list[AgentProcess]:
     agents = [stack.agent(tmp, i, a).start() for i, a in ids_areas]
     await asyncio.gather(*(a.ready() for a in agents))
@@ -50,6 +55,7 @@ async def test_live_reaches_every_targeted_loudspeaker_and_stops_everywhere(
                                          json={"areas": [COMMUNE], "priority": "emergency", "title": "Lũ về"})
         assert code == 201, started
         sid = started["id"]
+        await on_air(sid, a1, a2)
         await stack.speak("editor67", sid, speech)
         code, ended = await stack.call("POST", f"/api/v1/live/{sid}/stop", "editor67")
         assert code == 200 and ended["state"] == "ended", ended
@@ -96,6 +102,7 @@ async def test_a_lost_speaker_ends_the_session_everywhere(
                                          json={"areas": [COMMUNE], "priority": "priority"})
         assert code == 201, started
         sid = started["id"]
+        await on_air(sid, a1)
         await stack.speak("chair24613", sid, speech)  # then the phone loses its network: no stop
         await wait_until(lambda: live_plays(a1, sid), 15, "the agent ending the live session")
         assert sum(loud_ms(w) for w in live_wavs(a1)) >= 1500
