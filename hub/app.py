@@ -242,6 +242,9 @@ class HubRuntime:
         tasks.start("republisher", services.publishing.run())
         stack.push_async_callback(services.publishing.stop)  # also the republishes planned for later
         stack.push_async_callback(tasks.cancel, "republisher")
+        if cfg.central.peer_url:  # reports and CAP alerts up to the central system (hub/central/outbox.py)
+            tasks.start("central", services.central_outbox.run())
+            stack.push_async_callback(tasks.cancel, "central")
         self.app = build_app(cfg, services=services)
         self.app[RUNTIME] = self
         runner = web.AppRunner(self.app, access_log=None)
