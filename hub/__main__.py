@@ -259,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
     ck = sub.add_parser("check", help="check this installation (changes nothing; exit 1 if something fails)")
     ck.add_argument("--no-network", action="store_true", help="do not probe the broker")
     sub.add_parser("demo", help="run the demo (hub/demo.py)", add_help=False)
+    sub.add_parser("central", help="a reference central peer (hub/central/peer.py)", add_help=False)
     u = sub.add_parser("user", help="accounts")
     us = u.add_subparsers(dest="ucmd", required=True)
     ua = us.add_parser("add")
@@ -342,6 +343,10 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
         from hub import demo  # noqa: PLC0415
 
         return int(demo.main(argv[:at] + argv[at + 1 :]) or 0)
+    if argv[:1] == ["central"]:  # the central system's part: needs no hub config
+        from hub.central import peer  # noqa: PLC0415
+
+        return peer.main(argv[1:])
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -562,7 +562,9 @@ def list_devices(request: web.Request, s: S, a: A) -> Any:
 
 @api.route("POST", "/devices", "register a device", body=DeviceIn, status=201, tag="devices")
 def add_device(request: web.Request, s: S, a: A, *, body: DeviceIn) -> Any:
-    return s.devices.register(a, device_id=body.id, kind=body.kind, area=body.area, name=body.name)
+    return s.devices.register(
+        a, device_id=body.id, kind=body.kind, area=body.area, name=body.name, lat=body.lat, lon=body.lon
+    )
 
 
 @api.route(

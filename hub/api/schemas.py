@@ -150,6 +150,13 @@ class DeviceIn(_Body):
     kind: DeviceKindName
     area: AreaPath
     name: str = Field("", max_length=NAME_MAX)
+    lat: float | None = Field(None, ge=-90, le=90, description="WGS84 latitude, for the map (Bản đồ)")
+    lon: float | None = Field(None, ge=-180, le=180, description="WGS84 longitude")
+
+
+class LocationIn(_Body):
+    lat: float = Field(..., ge=-90, le=90, allow_inf_nan=False)
+    lon: float = Field(..., ge=-180, le=180, allow_inf_nan=False)
 
 
 class ReorganiseIn(_Body):

@@ -125,6 +125,8 @@ def device_dict(
         "programme_version": st.get("programme_version"),
         "status": st,
         "problems": device_problems(d, now, published, rejections, anomalies),
+        "lat": d.lat,
+        "lon": d.lon,
     }
 
 
@@ -165,7 +167,15 @@ class DeviceService:
         self.ctx, self.areas = ctx, areas
 
     def register(
-        self, actor: Actor, *, device_id: str, kind: str, area: str, name: str = ""
+        self,
+        actor: Actor,
+        *,
+        device_id: str,
+        kind: str,
+        area: str,
+        name: str = "",
+        lat: float | None = None,
+        lon: float | None = None,
     ) -> dict[str, Any]:
         try:
             validate_device_id(device_id)
@@ -190,8 +200,19 @@ class DeviceService:
         with self.ctx.tx(actor) as sess:
             if sess.get(Device, device_id) is not None:
                 raise Conflict(f"Thiết bị '{device_id}' đã có.", field="id")
+            if (lat is None) != (lon is None):
+                raise Invalid(
+                    "Tọa độ cần cả vĩ độ (lat) và kinh độ (lon).", field="lat" if lat is None else "lon"
+                )
             d = Device(
-                id=device_id, kind=kind, area_path=area, name=name, state="unknown", created_at=self.ctx.now()
+                id=device_id,
+                kind=kind,
+                area_path=area,
+                name=name,
+                state="unknown",
+                created_at=self.ctx.now(),
+                lat=lat,
+                lon=lon,
             )
             sess.add(d)
             self.ctx.audit(sess, actor, "device.add", device_id, detail={"kind": kind, "area": area})
@@ -225,9 +246,21 @@ class DeviceService:
             return [
                 device_dict(d, now, published, rejections, anomalies)
                 for d in rows
-                if actor.covers(d.area_path)
-                and (not area or covers(area, d.area_path))
+                if actor.covers(d.area_path) and (not area or covers(area, d.area_path))
             ]
+
+    def locate(self, actor: Actor, device_id: str, *, lat: float, lon: float) -> dict[str, Any]:
+        """Set where a device stands (the map, Bản đồ): WGS84 degrees."""
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise Invalid("Vĩ độ từ -90 đến 90, kinh độ từ -180 đến 180.", field="lat")
+        with self.ctx.tx(actor) as sess:
+            d = sess.get(Device, device_id)
+            if d is None or not actor.covers(d.area_path):
+                raise NotFound(f"Không có thiết bị '{device_id}'.", field="device")
+            require(actor, "device.manage", device_id, area=d.area_path)
+            d.lat, d.lon = lat, lon
+            self.ctx.audit(sess, actor, "device.locate", device_id, detail={"lat": lat, "lon": lon})
+            return device_dict(d, self.ctx.now())
 
     def get(self, actor: Actor, device_id: str) -> Device:
         with self.ctx.db.session() as sess:
@@ -338,8 +371,12 @@ class DeviceService:
             why = check.why_not(bid, known.get(dev)) if b is not None and b.priority == "emergency" else ""
             if why:
                 size = reports.event_size(st)
-                reports.record(sess, dev, reports.Anomaly("status_not_sent", why, f"status:{bid}", "status",
-                                                          bid, size), now)
+                reports.record(
+                    sess,
+                    dev,
+                    reports.Anomaly("status_not_sent", why, f"status:{bid}", "status", bid, size),
+                    now,
+                )
                 continue
             out[dev] = st
         return out

@@ -250,3 +250,27 @@ def test_cli_dry_run_then_apply_and_the_acl(tmp_path: Path, capsys: pytest.Captu
     assert "topic read nguon/v1/area/67/24611/program/radio" in text and "67/660" not in text
     assert main(args) == 2  # applied already
     assert "đã được áp dụng" in capsys.readouterr().err
+
+
+async def test_the_rank_follows_the_authors_level_when_approved(hub: Hub) -> None:
+    """Art. 8.2: a district centre's bulletin ranks as the district's; when the reorganisation abolishes the
+    district and its editor works for the province, what is approved from then on ranks as the province's,
+    and what was approved before keeps the rank it had."""
+    body = {"title": "Lịch tiêm chủng", "priority": "priority", "form": "text", "kinds": ["radio"],
+            "targets": ["67/660/24613"], "text": "Trạm y tế tiêm chủng vào thứ ba."}
+    ids = []
+    for _ in range(2):
+        status, b = await hub.call("POST", "/api/v1/bulletins", "editor660", json=body)
+        assert status == 201 and b["origin"] == "district", b
+        ids.append(b["id"])
+    status, b = await hub.call("POST", f"/api/v1/bulletins/{ids[0]}/approve", "editor67")
+    assert status == 200 and b["origin"] == "district", b
+    plan = {"name": "NQ-2", "effective": "2025-07-01", "retire": ["660"],
+            "move": [{"area": c, "to": "67"} for c in ("24611", "24613", "24631")],
+            "assign": {"accounts": {"editor660": "67"}}}
+    status, out = await hub.call("POST", "/api/v1/areas/reorganise", "admin1", json={"plan": plan})
+    assert status == 200, out
+    status, b = await hub.call("POST", f"/api/v1/bulletins/{ids[1]}/approve", "editor67")
+    assert status == 200 and b["origin"] == "province" and b["targets"] == ["67/24613"], b
+    status, b = await hub.call("GET", f"/api/v1/bulletins/{ids[0]}", "viewer")
+    assert b["origin"] == "district" and b["targets"] == ["67/24613"], b
