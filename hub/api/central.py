@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import date, timedelta
 from typing import Any
 
 from aiohttp import web
 
 from hub.api.framework import client_ip
 from hub.api.routes import api
+from hub.central.reports import KINDS
 from hub.central.signature import sign_headers
+from hub.errors import Invalid
+from hub.limits import check_date
 from hub.services import Services
 
 
@@ -57,3 +62,25 @@ def cap_feed(request: web.Request, s: Services, _a: None) -> Any:
 def cap_alert(request: web.Request, s: Services, _a: None) -> Any:
     body = s.central_out.xml(request.match_info["id"], _base(request))
     return _signed(s, request, body, "application/cap+xml")
+
+
+@api.route(
+    "GET",
+    "/central/reports/{kind}",
+    "the central system pulls a report (bulletins, terminals, plays) of a local day; signed like its "
+    "requests (the path with its query is what is signed)",
+    auth=False,
+    query=[("date", "YYYY-MM-DD, the local day (default yesterday)", False)],
+    tag="central",
+)
+async def central_report(request: web.Request, s: Services, _a: None) -> Any:
+    await s.central.authenticate(request.headers, "GET", request.path_qs, b"", client_ip(request))
+    kind = request.match_info["kind"]
+    if kind not in KINDS:
+        raise Invalid(f"Báo cáo '{kind[:40]}' không có; dùng {', '.join(KINDS)}.", field="kind")
+    raw = request.query.get("date")
+    try:
+        day = date.fromisoformat(raw) if raw else s.ctx.local_now().date() - timedelta(days=1)
+    except ValueError:
+        raise Invalid("date là ngày dạng YYYY-MM-DD.", field="date") from None
+    return await asyncio.to_thread(s.central_outbox.reports.build, kind, check_date(day, "date"))

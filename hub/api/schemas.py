@@ -202,3 +202,13 @@ class ReportIn(_Body):
     number: str = Field("", max_length=60, description="the document number, e.g. 125/BC-STTTT")
     place: str = Field("", max_length=100, description="where it is issued, e.g. Đà Lạt")
     signer: str = Field("", max_length=100, description="who signs (empty: a line to sign by hand)")
+
+
+class LiveIn(_Body):
+    """A live announcement from the microphone (docs/API.md, "Live announcements")."""
+
+    areas: list[AreaPath] = Field(min_length=1, max_length=50, description="area paths that hear it")
+    priority: Literal["emergency", "priority"] = Field(
+        description="emergency: at once, at any hour; priority: preempts the programme inside its windows"
+    )
+    title: str = Field("", max_length=TITLE_MAX)

@@ -113,7 +113,7 @@ class CapOut:
             )
         ]
 
-    def _emergency(self, sess: Session, bulletin_id: str) -> Bulletin:
+    def emergency(self, sess: Session, bulletin_id: str) -> Bulletin:
         b = sess.get(Bulletin, bulletin_id)
         if b is None or b.priority != "emergency" or b.approved_at is None:
             raise NotFound(f"Không có bản tin khẩn cấp '{bulletin_id}' đã phát.", field="id")
@@ -121,7 +121,7 @@ class CapOut:
 
     def xml(self, bulletin_id: str, base_url: str = "") -> bytes:
         with self.ctx.db.session() as sess:
-            return capwrite.write(self.alert(sess, self._emergency(sess, bulletin_id), base_url))
+            return capwrite.write(self.alert(sess, self.emergency(sess, bulletin_id), base_url))
 
     def current(self, sess: Session) -> list[Bulletin]:
         now = self.ctx.now()

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from hub.central.capout import CapOut
 from hub.central.inbound import CentralLink
+from hub.central.outbox import Outbox
 from hub.errors import Invalid
 from hub.models import AuditEntry, Bulletin
 from hub.roles import SYSTEM, Actor
@@ -26,6 +27,7 @@ from hub.services.choices import ChoiceService
 from hub.services.deliveries import DeliveryService
 from hub.services.devices import DeviceService
 from hub.services.lifecycle import move
+from hub.services.live import LiveService
 from hub.services.media import MediaService
 from hub.services.programmes import ProgrammeService
 from hub.services.publishing import PublisherLike, PublishingService
@@ -64,11 +66,16 @@ class Services:
             ctx, self.areas, self.programmes, envelopes, publisher, media_path=self.media.path_for
         )
         self.bulletins.sendable = self.publishing.check_sendable
+        self.live = LiveService(
+            ctx, areas=self.areas, media=self.media, envelopes=envelopes, publisher=publisher,
+            topics=self.publishing.topics,
+        )
         self.reorganisation = ReorganiseService(ctx, self.areas)
         self.envelopes = envelopes
         self._area_sent: dict[str, float] = {}  # device -> when set_area last went (loop time)
         self.central = CentralLink(self)
         self.central_out = CapOut(ctx, self.areas)
+        self.central_outbox = Outbox(ctx, self.areas, envelopes, self.central_out)
 
     # --- workflow steps that publish
     async def approve(self, actor: Actor, bulletin_id: str, *, via_review: bool = False) -> dict[str, Any]:
@@ -81,6 +88,7 @@ class Services:
             return b
         if b["priority"] == "emergency":
             await self.publishing.publish_alert(bulletin_id)  # alerts first, programmes after
+            await asyncio.to_thread(self.central_outbox.enqueue_cap, bulletin_id)  # CAP out, to the peer
         else:
             self.publishing.republish_soon(self.areas.leaves_under(b["targets"]), b["kinds"])
         return b
@@ -112,6 +120,7 @@ class Services:
     async def cancel_alert(self, actor: Actor, bulletin_id: str) -> dict[str, Any]:
         b = await asyncio.to_thread(self.bulletins.cancel_alert, actor, bulletin_id)
         await self.publishing.publish_alert(bulletin_id, "Cancel")
+        await asyncio.to_thread(self.central_outbox.enqueue_cap, bulletin_id)
         return b
 
     async def set_order(

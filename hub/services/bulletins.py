@@ -538,6 +538,7 @@ class BulletinService:
                 b.reviewed_by = actor.user_id
             move(b, BulletinStatus.APPROVED)
             b.approved_at, b.approved_by, b.updated_at = now, actor.user_id, now
+            b.origin = self._origin_at_approval(sess, b)  # kept: later reorganisations do not change it
             if b.valid_from is None:
                 b.valid_from = now
             if b.priority == "emergency" and b.valid_until is None:
@@ -549,9 +550,18 @@ class BulletinService:
                 actor,
                 "bulletin.approve",
                 b.id,
-                detail={"priority": b.priority, "targets": b.target_paths},
+                detail={"priority": b.priority, "origin": b.origin, "targets": b.target_paths},
             )
             return self._dict(sess, b, actor=actor)
+
+    def _origin_at_approval(self, sess: Session, b: Bulletin) -> str:
+        """Art. 8.2's rank follows the level of the author's unit as it is when the bulletin is approved (a
+        district editor moved to the province by a reorganisation writes province bulletins from then on)."""
+        if b.origin == "central" or b.created_by is None:
+            return b.origin
+        author = sess.get(User, b.created_by)
+        area = self.areas.all().get(author.area_path) if author is not None and author.area_path else None
+        return LEVEL_ORIGIN.get(area.level if area is not None else "province", "province")
 
     def _check_reject(self, actor: Actor, b: Bulletin) -> None:
         action = "bulletin.review" if b.status == "in_review" else "bulletin.approve"

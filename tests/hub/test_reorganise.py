@@ -6,7 +6,7 @@ with an error change nothing."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from hub.__main__ import main
 from hub.app import build_services
+from hub.errors import Invalid
 from hub.models import (
     Area,
     AreaLineage,
@@ -30,10 +31,13 @@ from hub.models import (
     WindowRuleRow,
 )
 from hub.roles import SYSTEM
+from hub.services.periods import Period
 from tests.hub.conftest import PASSWORD, SAMPLE, T0, Hub, make_config
+from tests.hub.statsdata import seed
 
 GN = ("67/660/24611", "67/660/24613", "67/660/24631")  # the three communes of Gia Nghĩa (district 660)
 MERGED = "67/24611"
+STATS_PERIOD = Period("custom", date(2026, 11, 23), date(2026, 11, 24))
 PLAN: dict[str, Any] = {
     "name": "NQ-1671-2025",
     "effective": "2025-07-01",
@@ -250,3 +254,70 @@ def test_cli_dry_run_then_apply_and_the_acl(tmp_path: Path, capsys: pytest.Captu
     assert "topic read nguon/v1/area/67/24611/program/radio" in text and "67/660" not in text
     assert main(args) == 2  # applied already
     assert "đã được áp dụng" in capsys.readouterr().err
+
+
+async def test_the_rank_follows_the_authors_level_when_approved(hub: Hub) -> None:
+    """Art. 8.2: a district centre's bulletin ranks as the district's; when the reorganisation abolishes the
+    district and its editor works for the province, what is approved from then on ranks as the province's,
+    and what was approved before keeps the rank it had."""
+    body = {"title": "Lịch tiêm chủng", "priority": "priority", "form": "text", "kinds": ["radio"],
+            "targets": ["67/660/24613"], "text": "Trạm y tế tiêm chủng vào thứ ba."}
+    ids = []
+    for _ in range(2):
+        status, b = await hub.call("POST", "/api/v1/bulletins", "editor660", json=body)
+        assert status == 201 and b["origin"] == "district", b
+        ids.append(b["id"])
+    status, b = await hub.call("POST", f"/api/v1/bulletins/{ids[0]}/approve", "editor67")
+    assert status == 200 and b["origin"] == "district", b
+    plan = {"name": "NQ-2", "effective": "2025-07-01", "retire": ["660"],
+            "move": [{"area": c, "to": "67"} for c in ("24611", "24613", "24631")],
+            "assign": {"accounts": {"editor660": "67"}}}
+    status, out = await hub.call("POST", "/api/v1/areas/reorganise", "admin1", json={"plan": plan})
+    assert status == 200, out
+    status, b = await hub.call("POST", f"/api/v1/bulletins/{ids[1]}/approve", "editor67")
+    assert status == 200 and b["origin"] == "province" and b["targets"] == ["67/24613"], b
+    status, b = await hub.call("GET", f"/api/v1/bulletins/{ids[0]}", "viewer")
+    assert b["origin"] == "district" and b["targets"] == ["67/24613"], b
+
+
+async def test_statistics_of_a_new_commune_count_its_old_units(hub: Hub) -> None:
+    """The figures of a period across the reorganisation: what the three old communes did (stored under
+    their old paths, in plays and roll-ups) counts for the commune they became."""
+    seed(hub.s, hub.clock)
+    before = hub.s.stats.compute(SYSTEM, area="67", level="commune", period=STATS_PERIOD)  # days rolled up
+    old = {c.path: c for c in before.communes}
+    plan = {"name": "NQ-3", "effective": "2026-11-25", "retire": ["660"],
+            "merge": [{"from": ["24611", "24613", "24631"],
+                       "into": {"code": "24611", "name": "Phường Bắc Gia Nghĩa", "parent": "67"}}],
+            "assign": {"accounts": {"editor660": "67"}}}
+    await hub.s.reorganise(SYSTEM, plan)
+    st = hub.s.stats.compute(SYSTEM, area=MERGED, level="commune", period=STATS_PERIOD)
+    (merged,) = st.communes
+    assert merged.planned == sum(old[p].planned for p in GN) == 7
+    assert merged.completed == sum(old[p].completed for p in GN)
+    assert merged.devices == 3 and merged.problems == sum(old[p].problems for p in GN)
+    whole = hub.s.stats.compute(SYSTEM, area="67", level="commune", period=STATS_PERIOD)
+    assert (whole.total.planned, whole.total.devices) == (before.total.planned, before.total.devices)
+
+
+def test_the_same_plan_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+    """Paths are primary and foreign keys: the order of the writes holds on PostgreSQL too."""
+    s = build_services(make_config(tmp_path, database={"url": pg_url}), speech=object())
+    try:
+        s.areas.import_tree(json.loads(SAMPLE.read_text(encoding="utf-8")), SYSTEM)
+        for i, area in enumerate((*GN, "67/661/24658")):
+            s.devices.register(SYSTEM, device_id=f"loa-{i}", kind="radio", area=area)
+        s.accounts.create_user(SYSTEM, username="editor660", password=PASSWORD, role="editor", area="67/660")
+        s.accounts.create_user(SYSTEM, username="chair24613", password=PASSWORD, role="commune_chair",
+                               area="67/660/24613")
+        bad = {**PLAN, "assign": {}}
+        with pytest.raises(Invalid, match="tài khoản editor660"):
+            s.reorganisation.run(SYSTEM, bad, dry_run=False)
+        out = s.reorganisation.run(SYSTEM, PLAN, dry_run=False)
+        assert len(out.devices) == 4
+        with s.ctx.db.session() as sess:
+            assert sorted(sess.scalars(select(Device.area_path))) == [MERGED] * 3 + ["67/24658"]
+            assert sess.scalar(select(User.area_path).where(User.username == "chair24613")) == MERGED
+            assert sess.get(Area, "67/660") is None
+    finally:
+        s.ctx.db.dispose()
