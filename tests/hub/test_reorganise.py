@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from hub.__main__ import main
 from hub.app import build_services
+from hub.errors import Invalid
 from hub.models import (
     Area,
     AreaLineage,
@@ -297,3 +298,26 @@ async def test_statistics_of_a_new_commune_count_its_old_units(hub: Hub) -> None
     assert merged.devices == 3 and merged.problems == sum(old[p].problems for p in GN)
     whole = hub.s.stats.compute(SYSTEM, area="67", level="commune", period=STATS_PERIOD)
     assert (whole.total.planned, whole.total.devices) == (before.total.planned, before.total.devices)
+
+
+def test_the_same_plan_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+    """Paths are primary and foreign keys: the order of the writes holds on PostgreSQL too."""
+    s = build_services(make_config(tmp_path, database={"url": pg_url}), speech=object())
+    try:
+        s.areas.import_tree(json.loads(SAMPLE.read_text(encoding="utf-8")), SYSTEM)
+        for i, area in enumerate((*GN, "67/661/24658")):
+            s.devices.register(SYSTEM, device_id=f"loa-{i}", kind="radio", area=area)
+        s.accounts.create_user(SYSTEM, username="editor660", password=PASSWORD, role="editor", area="67/660")
+        s.accounts.create_user(SYSTEM, username="chair24613", password=PASSWORD, role="commune_chair",
+                               area="67/660/24613")
+        bad = {**PLAN, "assign": {}}
+        with pytest.raises(Invalid, match="tài khoản editor660"):
+            s.reorganisation.run(SYSTEM, bad, dry_run=False)
+        out = s.reorganisation.run(SYSTEM, PLAN, dry_run=False)
+        assert len(out.devices) == 4
+        with s.ctx.db.session() as sess:
+            assert sorted(sess.scalars(select(Device.area_path))) == [MERGED] * 3 + ["67/24658"]
+            assert sess.scalar(select(User.area_path).where(User.username == "chair24613")) == MERGED
+            assert sess.get(Area, "67/660") is None
+    finally:
+        s.ctx.db.dispose()
