@@ -22,7 +22,7 @@ from hub.central import mapping
 from hub.central.cap import CapAlert, CapError, CapInfo, parse
 from hub.central.signature import public_keys, verify
 from hub.errors import Conflict, Forbidden, ServiceError
-from hub.models import Bulletin, CentralNonce, CentralRequest
+from hub.models import Bulletin, CentralNonce, CentralRequest, Device
 from hub.roles import CENTRAL, Actor
 from hub.services.areas import AreaService
 from hub.services.base import Context
@@ -291,7 +291,10 @@ class CentralLink:
         await asyncio.to_thread(self.ctx.audit_now, actor, "central.receive", alert.identifier, detail=detail)
 
     async def _bulletin_input(self, actor: Actor, alert: CapAlert, info: CapInfo) -> BulletinInput:
-        targets = mapping.targets_of(info, self.s.areas.all(), self.cfg.geocode_names)
+        located = (
+            await asyncio.to_thread(self._located) if any(a.polygons or a.circles for a in info.areas) else []
+        )
+        targets = mapping.targets_of(info, self.s.areas.all(), self.cfg.geocode_names, located)
         priority = mapping.priority_of(info)
         audio = mapping.audio_of(info)
         media = None
@@ -315,6 +318,15 @@ class CentralLink:
             exercise=alert.status == "Exercise",
             origin="central",
         )
+
+    def _located(self) -> list[mapping.Located]:
+        with self.ctx.db.session() as sess:
+            rows = sess.execute(
+                select(Device.area_path, Device.lat, Device.lon).where(
+                    Device.lat.is_not(None), Device.lon.is_not(None)
+                )
+            ).all()
+            return [(a, la, lo) for a, la, lo in rows if la is not None and lo is not None]
 
     def _referenced(self, alert: CapAlert) -> list[str]:
         """The bulletins of the requests `references` names (422 when none is known)."""
