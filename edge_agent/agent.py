@@ -53,6 +53,7 @@ class Agent:
         store: Store,
         trust: ClockTrust,
         player: PlayerFactory,
+        config_area: str | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -109,7 +110,12 @@ class Agent:
             request_status=self.request_status,
             resubscribe=lambda: self.resubscribe(),  # noqa: PLW0108 - the transport sets it later
             refetch=self.prefetch,
+            move_to=self.move_to,
         )
+        # set_area (a reorganisation): the agent stops and runs again in `moved_to` (edge_agent/__main__.py)
+        self.config_area = config_area or settings.area
+        self.moved_to: str | None = None
+        self.moved = asyncio.Event()
         self._types_by_topic: dict[str, tuple[str, ...]] | None = None
         self._housekept_at: float | None = None
         self._trusted_seen = trust.trusted
@@ -137,6 +143,17 @@ class Agent:
         self.book.forget_pruned()
         if any(gone.values()):
             log.info("dọn kho: %d tin khẩn cấp cũ, %d lượt phát cũ", gone["emergencies"], gone["items"])
+
+    def move_to(self, area: str) -> str:
+        """set_area: keep `area` in the store and stop, to run again there (edge_agent/__main__.py)."""
+        here = self.settings.area
+        if area == here:
+            return f"đã ở khu vực {area}"
+        self.store.save_area(area, self.config_area)
+        log.warning("địa bàn được sắp xếp lại: chuyển từ %s sang %s", here, area)
+        self.moved_to = area
+        self.moved.set()
+        return f"chuyển từ {here} sang {area}"
 
     # --- subscriptions and streams ---
     def subscriptions(self) -> list[str]:

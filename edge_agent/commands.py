@@ -1,8 +1,8 @@
-"""Signed commands from the hub (volume, stop, resync, test_tone, report): checked, done, answered with one
-"command_result" event each (command, command_id = the command envelope's id, ok, detail). Bad arguments
-get ok=false and say what was expected. `Commands` is given what the commands act on (the player, the
-mixer, the media cache, the store, the reporter, and a few of the agent's actions as plain callables),
-never the agent itself."""
+"""Signed commands from the hub (volume, stop, resync, test_tone, report, set_area): checked, done,
+answered with one "command_result" event each (command, command_id = the command envelope's id, ok,
+detail). Bad arguments get ok=false and say what was expected. `Commands` is given what the commands
+act on (the player, the mixer, the media cache, the store, the reporter, and a few of the agent's
+actions as plain callables), never the agent itself."""
 
 from __future__ import annotations
 
@@ -18,11 +18,12 @@ from edge_agent.reporter import Reporter
 from edge_agent.store import Store
 from hardware.mixer import Mixer
 from protocol.messages import COMMANDS, CommandBody
+from protocol.topics import validate_area_path
 
 log = logging.getLogger("edge_agent.commands")
 
 # the arguments each command takes (all required)
-ARGS: dict[str, tuple[str, ...]] = {"volume": ("level",)}
+ARGS: dict[str, tuple[str, ...]] = {"volume": ("level",), "set_area": ("area",)}
 TONE_S = 3
 TONE_WAIT_S = 60.0
 
@@ -43,6 +44,12 @@ def check(cmd: CommandBody) -> None:
     missing = [a for a in wanted if a not in cmd.args]
     if missing:
         raise CommandError(f"lệnh {cmd.command} thiếu tham số: {', '.join(missing)}")
+    if cmd.command == "set_area":
+        area = cmd.args["area"]
+        try:
+            validate_area_path(area if isinstance(area, str) else "")
+        except ValueError as exc:
+            raise CommandError(f"khu vực mới không hợp lệ: {exc}") from None
     if cmd.command == "volume":
         level = cmd.args["level"]
         if not isinstance(level, int) or isinstance(level, bool) or not 0 <= level <= 100:
@@ -66,6 +73,7 @@ class Commands:
         request_status: Callable[[], None],
         resubscribe: Callable[[], None],
         refetch: Callable[[], None],
+        move_to: Callable[[str], str],
     ) -> None:
         self._player = player
         self._reporter = reporter
@@ -78,6 +86,7 @@ class Commands:
         self._request_status = request_status  # send the status now
         self._resubscribe = resubscribe  # ask the broker for the retained programme again
         self._refetch = refetch  # download what the programme needs and the cache lacks
+        self._move_to = move_to  # set_area: keep the new area, run again there; says what it did
 
     def handle(self, cmd: CommandBody, *, command_id: str = "") -> None:
         """Do `cmd`; `command_id` (the envelope's id) goes back in the answer so the hub can match it."""
@@ -116,6 +125,11 @@ class Commands:
             self.result("test_tone", False, "bảng tin LED không có loa để phát âm thử", cid)
             return
         self._spawn(self._play_tone(cid), "test_tone")
+
+    def _set_area(self, args: dict[str, Any], cid: str) -> None:
+        """The commune was reorganised: the agent keeps the new area (over the config file's) and runs again
+        in it (subscriptions, audience checks and status all follow the area)."""
+        self.result("set_area", True, self._move_to(str(args["area"])), cid)
 
     def _report(self, _args: dict[str, Any], cid: str) -> None:
         self._request_status()  # the status goes out now, not at the next heartbeat

@@ -9,7 +9,7 @@ import logging
 import signal
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hub.config import ConfigError, HubConfig, load_config
 from hub.errors import ServiceError
@@ -19,6 +19,7 @@ from protocol.vocabulary import DEVICE_KINDS
 
 if TYPE_CHECKING:
     from hub.services import Services
+    from hub.services.reorganise import Outcome
 
 
 def _services(cfg: HubConfig) -> Services:
@@ -121,6 +122,62 @@ def _broker(args: argparse.Namespace, cfg: HubConfig, s: Services) -> None:
         print(secret)
 
 
+def read_plan(path: Path) -> Any:
+    """A reorganisation plan from a .toml or .json file."""
+    if path.suffix == ".toml":
+        import tomllib  # noqa: PLC0415
+
+        try:
+            return tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+    if path.suffix == ".json":
+        return json.loads(path.read_text(encoding="utf-8"))
+    raise ConfigError(f"{path}: a plan is a .toml or .json file")
+
+
+def print_outcome(out: Outcome) -> None:
+    """What a reorganisation changes, one line per step (the CLI's report)."""
+    done = "Dry run — nothing changed" if out.dry_run else "Applied"
+    print(f"{done}: {out.plan} (effective {out.effective})")
+    for c in out.changes:
+        new = ", ".join(f"{p} {n}" for p, n in zip(c["new"], c["new_names"], strict=True)) or "(retired)"
+        print(f"  {c['change']:<7} {c['old']} {c['old_name']} -> {new}")
+    for d in out.devices:
+        print(f"  device  {d['id']}: {d['old']} -> {d['new']}")
+    for a in out.accounts:
+        print(f"  account {a['username']}: {a['old']} -> {a['new']}")
+    print(f"  bulletins retargeted: {len(out.bulletins)}; rows followed: "
+          + ", ".join(f"{k} {v}" for k, v in out.rows_followed.items() if v))
+    print(f"  communes gone: {len(out.communes_before)}, new or moved: {len(out.communes_after)}")
+
+
+def _reorganise(args: argparse.Namespace, cfg: HubConfig, s: Services) -> int:
+    from hub.singleton import PublisherLock  # noqa: PLC0415
+
+    plan = read_plan(Path(args.plan))
+    lock = PublisherLock(s.ctx.db)
+    try:
+        lock.acquire()
+    except HubAlreadyRunning as exc:
+        raise HubAlreadyRunning(
+            "the hub is running: apply the plan through it (POST /api/v1/areas/reorganise as an admin, "
+            "docs/OPERATIONS.md), so that it republishes at once, or stop it first. " + str(exc)
+        ) from None
+    try:
+        out = s.reorganisation.run(SYSTEM, plan, dry_run=args.dry_run)
+    finally:
+        lock.release()
+    print_outcome(out)
+    if args.dry_run:
+        return 0
+    if args.acl:
+        _broker(argparse.Namespace(bcmd="acl", hub_user=args.hub_user, output=args.acl), cfg, s)
+    print("Next: reload the broker (systemctl reload mosquitto) and start the hub: it republishes every "
+          "programme and sends each moved device its new commune (set_area) when it connects.")
+    return 0
+
+
 def _backup_cmd(args: argparse.Namespace, cfg: HubConfig) -> int:
     from hub import backup as bk  # noqa: PLC0415
 
@@ -155,9 +212,11 @@ def _backup_cmd(args: argparse.Namespace, cfg: HubConfig) -> int:
     return 0
 
 
-def _areas(args: argparse.Namespace, s: Services) -> int:
+def _areas(args: argparse.Namespace, cfg: HubConfig, s: Services) -> int:
     from hub.services import official  # noqa: PLC0415
 
+    if args.acmd == "reorganise":
+        return _reorganise(args, cfg, s)
     if (args.file is None) == (args.official is None):
         print("error: give a JSON file or --official PROVINCE_CODE (one of them)", file=sys.stderr)
         return 2
@@ -183,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
     ck = sub.add_parser("check", help="check this installation (changes nothing; exit 1 if something fails)")
     ck.add_argument("--no-network", action="store_true", help="do not probe the broker")
     sub.add_parser("demo", help="run the demo (hub/demo.py)", add_help=False)
+    sub.add_parser("central", help="a reference central peer (hub/central/peer.py)", add_help=False)
     u = sub.add_parser("user", help="accounts")
     us = u.add_subparsers(dest="ucmd", required=True)
     ua = us.add_parser("add")
@@ -241,6 +301,14 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
         help="the province's communes from the official 2025 list (vietnam-provinces), e.g. 68 (Lâm Đồng)",
     )
 
+    ar = aas.add_parser(
+        "reorganise", help="apply a reorganisation plan (TOML or JSON; docs/OPERATIONS.md) in one transaction"
+    )
+    ar.add_argument("plan", help="the plan file (.toml or .json)")
+    ar.add_argument("--dry-run", action="store_true", help="print what would change, change nothing")
+    ar.add_argument("--acl", metavar="FILE", help="write the broker ACL for the new map to FILE")
+    ar.add_argument("--hub-user", default="hub", help="the hub's broker user in the ACL (default hub)")
+
     argv = sys.argv[1:] if argv is None else argv
     # `demo` is the command word at 0, or at 2 after `--config FILE`; only that word is dropped (a data
     # directory named "demo" is an argument like any other).
@@ -249,6 +317,10 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
         from hub import demo  # noqa: PLC0415
 
         return int(demo.main(argv[:at] + argv[at + 1 :]) or 0)
+    if argv[:1] == ["central"]:  # the central system's part: needs no hub config
+        from hub.central import peer  # noqa: PLC0415
+
+        return peer.main(argv[1:])
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -316,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
         elif args.cmd == "broker":
             _broker(args, cfg, s)
         elif args.cmd == "areas":
-            return _areas(args, s)
+            return _areas(args, cfg, s)
         return 0
     except (ConfigError, ServiceError, HubAlreadyRunning) as exc:
         print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)

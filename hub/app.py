@@ -13,6 +13,7 @@ from aiohttp import web
 
 import hub.api.central  # noqa: F401 - registers the central system's routes on `api`
 from hub import web as web_ui
+from hub.api import stats_routes  # noqa: F401 - registers the statistics routes on `api`
 from hub.api.framework import MAX_UPLOAD, SERVICES, error_middleware, json_response
 from hub.api.routes import api
 from hub.config import HubConfig
@@ -241,6 +242,9 @@ class HubRuntime:
         tasks.start("republisher", services.publishing.run())
         stack.push_async_callback(services.publishing.stop)  # also the republishes planned for later
         stack.push_async_callback(tasks.cancel, "republisher")
+        if cfg.central.peer_url:  # reports and CAP alerts up to the central system (hub/central/outbox.py)
+            tasks.start("central", services.central_outbox.run())
+            stack.push_async_callback(tasks.cancel, "central")
         self.app = build_app(cfg, services=services)
         self.app[RUNTIME] = self
         runner = web.AppRunner(self.app, access_log=None)
@@ -310,7 +314,9 @@ class HubRuntime:
         batch, self._statuses = self._statuses, {}
         if batch:
             try:
-                await asyncio.to_thread(self.services.devices.ingest_statuses, batch)
+                elsewhere = await asyncio.to_thread(self.services.devices.ingest_statuses, batch)
+                if elsewhere:  # moved by a reorganisation while they were away: tell them where they are
+                    await self.services.send_areas(elsewhere)
             except Exception:  # keep the task alive; the next status of these devices is stored next time
                 log.exception("could not store %d device statuses", len(batch))
 

@@ -253,6 +253,12 @@ class CentralConfig(_Section):
         description="CAP geocode valueNames whose value is an administrative code of the area tree",
     )
     peer_url: str = Field("", description="the central system's base URL, where reports and CAP alerts go")
+    cap_sender: str = Field(
+        "httt-nguon.tinh",
+        min_length=1,
+        max_length=200,
+        description="<sender> of the CAP alerts the hub writes",
+    )
     report_interval_s: int = Field(
         3600, ge=1, description="how often reports are queued for the central system"
     )

@@ -43,6 +43,7 @@ _TEXT = [
     ("POST", re.compile(r"^/api/v1/bulletins$")),
     ("PUT", re.compile(r"^/api/v1/bulletins/[^/]+$")),
     ("POST", re.compile(r"^/emergency/(confirm|send)$")),
+    ("POST", re.compile(r"^/api/v1/areas/reorganise$")),  # a province's plan: a few hundred steps
 ]
 
 PAGE_ERROR = web.AppKey("page_error", object)  # set by hub.web: (request, status, message) -> Response

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -150,6 +150,20 @@ class DeviceIn(_Body):
     kind: DeviceKindName
     area: AreaPath
     name: str = Field("", max_length=NAME_MAX)
+    lat: float | None = Field(None, ge=-90, le=90, description="WGS84 latitude, for the map (Bản đồ)")
+    lon: float | None = Field(None, ge=-180, le=180, description="WGS84 longitude")
+
+
+class LocationIn(_Body):
+    lat: float = Field(..., ge=-90, le=90, allow_inf_nan=False)
+    lon: float = Field(..., ge=-180, le=180, allow_inf_nan=False)
+
+
+class ReorganiseIn(_Body):
+    """A reorganisation plan (docs/OPERATIONS.md: merge, split, move, rename, retire, assign)."""
+
+    plan: dict[str, Any]
+    dry_run: bool = False
 
 
 class CommandIn(_Body):

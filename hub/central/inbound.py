@@ -13,7 +13,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -24,11 +24,29 @@ from hub.central.signature import public_keys, verify
 from hub.errors import Conflict, Forbidden, ServiceError
 from hub.models import Bulletin, CentralNonce, CentralRequest
 from hub.roles import CENTRAL, Actor
-from hub.services.bulletins import BulletinInput
+from hub.services.areas import AreaService
+from hub.services.base import Context
+from hub.services.bulletins import BulletinInput, BulletinService
+from hub.services.media import MediaService
 from protocol.vocabulary import DEVICE_KINDS, LIVE_STATUSES
 
-if TYPE_CHECKING:
-    from hub.services import Services
+
+class Workflow(Protocol):
+    """What the link uses of hub.services.Services (the steps that also publish)."""
+
+    ctx: Context
+    areas: AreaService
+    bulletins: BulletinService
+    media: MediaService
+
+    async def approve(
+        self, actor: Actor, bulletin_id: str, *, via_review: bool = False
+    ) -> dict[str, Any]: ...
+
+    async def cancel_alert(self, actor: Actor, bulletin_id: str) -> dict[str, Any]: ...
+
+    async def recall(self, actor: Actor, bulletin_id: str, reason: str) -> dict[str, Any]: ...
+
 
 log = logging.getLogger(__name__)
 PATH = "/api/v1/central/cap"
@@ -64,7 +82,7 @@ MESSAGES = {
 
 
 class CentralLink:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Workflow) -> None:
         self.s = services
         self.ctx = services.ctx
         self.cfg = services.ctx.config.central
@@ -72,9 +90,11 @@ class CentralLink:
         self._timers: set[asyncio.TimerHandle] = set()
 
     # --- the request
-    async def receive(self, headers: Mapping[str, str], body: bytes, ip: str) -> Outcome:
+    async def authenticate(
+        self, headers: Mapping[str, str], method: str, path: str, body: bytes, ip: str
+    ) -> Actor:
+        """The central system, or a refusal (401/403/409) that is audited."""
         actor = Actor(CENTRAL.user_id, CENTRAL.username, CENTRAL.role, None, ip=ip)
-        alert: CapAlert | None = None
         try:
             if not self.cfg.enabled:
                 raise Forbidden(
@@ -84,13 +104,22 @@ class CentralLink:
             v = verify(
                 self._keys,
                 headers,
-                method="POST",
-                path=PATH,
+                method=method,
+                path=path,
                 body=body,
                 now=self.ctx.now(),
                 max_skew_s=self.cfg.max_skew_s,
             )
             await asyncio.to_thread(self._claim_nonce, v.nonce)
+        except ServiceError as exc:
+            await asyncio.to_thread(self._audit_refusal, actor, None, exc)
+            raise
+        return actor
+
+    async def receive(self, headers: Mapping[str, str], body: bytes, ip: str) -> Outcome:
+        actor = await self.authenticate(headers, "POST", PATH, body, ip)
+        alert: CapAlert | None = None
+        try:
             alert = parse(body)
             return await self._handle(actor, alert, body)
         except ServiceError as exc:

@@ -23,12 +23,14 @@ from hub.models import (
     BulletinTarget,
     BulletinVersion,
     Speech,
+    User,
 )
 from hub.roles import Actor
 from hub.services.areas import AreaService
 from hub.services.base import Context, Speaker, new_id
 from hub.services.bulletin_checks import (
     AUDIO_CAPTION_MAX,
+    LEVEL_ORIGIN,
     BulletinChecks,
     BulletinInput,
     load,
@@ -244,6 +246,7 @@ class BulletinService:
                 b.reviewed_by = actor.user_id
             move(b, BulletinStatus.APPROVED)
             b.approved_at, b.approved_by, b.updated_at = now, actor.user_id, now
+            b.origin = self._origin_at_approval(sess, b)  # kept: later reorganisations do not change it
             if b.valid_from is None:
                 b.valid_from = now
             if b.priority == "emergency" and b.valid_until is None:
@@ -255,9 +258,18 @@ class BulletinService:
                 actor,
                 "bulletin.approve",
                 b.id,
-                detail={"priority": b.priority, "targets": b.target_paths},
+                detail={"priority": b.priority, "origin": b.origin, "targets": b.target_paths},
             )
             return self.views.to_dict(sess, b, actor=actor)
+
+    def _origin_at_approval(self, sess: Session, b: Bulletin) -> str:
+        """Art. 8.2's rank follows the level of the author's unit as it is when the bulletin is approved (a
+        district editor moved to the province by a reorganisation writes province bulletins from then on)."""
+        if b.origin == "central" or b.created_by is None:
+            return b.origin
+        author = sess.get(User, b.created_by)
+        area = self.areas.all().get(author.area_path) if author is not None and author.area_path else None
+        return LEVEL_ORIGIN.get(area.level if area is not None else "province", "province")
 
     def reject(self, actor: Actor, bulletin_id: str, reason: str) -> dict[str, Any]:
         if not (reason or "").strip():

@@ -7,7 +7,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,7 @@ from hub.services.areas import AreaService
 from hub.services.base import Context, new_id, require
 from hub.services.deliveries import optional_time, record_first_playing
 from hub.services.lifecycle import move
+from hub.services.reorganise import old_paths
 from protocol.messages import COMMANDS
 from protocol.topics import covers, validate_device_id
 from protocol.vocabulary import DEVICE_KINDS, BulletinStatus
@@ -124,6 +125,8 @@ def device_dict(
         "programme_version": st.get("programme_version"),
         "status": st,
         "problems": device_problems(d, now, published, rejections, anomalies),
+        "lat": d.lat,
+        "lon": d.lon,
     }
 
 
@@ -131,6 +134,7 @@ def play_dict(p: Play) -> dict[str, Any]:
     return {
         "event_id": p.event_id,
         "device_id": p.device_id,
+        "area": p.area_path,  # the commune the device was in when it played (kept across reorganisations)
         "bulletin_id": p.bulletin_id,
         "outcome": p.outcome,
         "scheduled_at": p.scheduled_at.isoformat() if p.scheduled_at else None,
@@ -163,7 +167,15 @@ class DeviceService:
         self.ctx, self.areas = ctx, areas
 
     def register(
-        self, actor: Actor, *, device_id: str, kind: str, area: str, name: str = ""
+        self,
+        actor: Actor,
+        *,
+        device_id: str,
+        kind: str,
+        area: str,
+        name: str = "",
+        lat: float | None = None,
+        lon: float | None = None,
     ) -> dict[str, Any]:
         try:
             validate_device_id(device_id)
@@ -188,8 +200,19 @@ class DeviceService:
         with self.ctx.tx(actor) as sess:
             if sess.get(Device, device_id) is not None:
                 raise Conflict(f"Thiết bị '{device_id}' đã có.", field="id")
+            if (lat is None) != (lon is None):
+                raise Invalid(
+                    "Tọa độ cần cả vĩ độ (lat) và kinh độ (lon).", field="lat" if lat is None else "lon"
+                )
             d = Device(
-                id=device_id, kind=kind, area_path=area, name=name, state="unknown", created_at=self.ctx.now()
+                id=device_id,
+                kind=kind,
+                area_path=area,
+                name=name,
+                state="unknown",
+                created_at=self.ctx.now(),
+                lat=lat,
+                lon=lon,
             )
             sess.add(d)
             self.ctx.audit(sess, actor, "device.add", device_id, detail={"kind": kind, "area": area})
@@ -223,9 +246,21 @@ class DeviceService:
             return [
                 device_dict(d, now, published, rejections, anomalies)
                 for d in rows
-                if actor.covers(d.area_path)
-                and (not area or covers(area, d.area_path))
+                if actor.covers(d.area_path) and (not area or covers(area, d.area_path))
             ]
+
+    def locate(self, actor: Actor, device_id: str, *, lat: float, lon: float) -> dict[str, Any]:
+        """Set where a device stands (the map, Bản đồ): WGS84 degrees."""
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise Invalid("Vĩ độ từ -90 đến 90, kinh độ từ -180 đến 180.", field="lat")
+        with self.ctx.tx(actor) as sess:
+            d = sess.get(Device, device_id)
+            if d is None or not actor.covers(d.area_path):
+                raise NotFound(f"Không có thiết bị '{device_id}'.", field="device")
+            require(actor, "device.manage", device_id, area=d.area_path)
+            d.lat, d.lon = lat, lon
+            self.ctx.audit(sess, actor, "device.locate", device_id, detail={"lat": lat, "lon": lon})
+            return device_dict(d, self.ctx.now())
 
     def get(self, actor: Actor, device_id: str) -> Device:
         with self.ctx.db.session() as sess:
@@ -239,6 +274,13 @@ class DeviceService:
         if command not in COMMANDS:
             raise Invalid(
                 f"Lệnh '{command}' không có; dùng một trong {', '.join(COMMANDS)}.", field="command"
+            )
+        if command == "set_area":
+            raise Invalid(
+                "Lệnh set_area do máy chủ tự gửi khi địa bàn được sắp xếp lại (python -m hub areas "
+                "reorganise); thiết bị nhận khu vực đã đăng ký của nó.",
+                field="command",
+                code="hub_only",
             )
         if command == "volume":
             level = args.get("level")
@@ -274,15 +316,33 @@ class DeviceService:
                 "expires_at": (now + COMMAND_TTL).isoformat(),
             }
 
-    # --- ingest (from MQTT)
-    def ingest_status(self, device_id: str, data: Any) -> None:
-        self.ingest_statuses({device_id: data})
+    def area_command(self, device_id: str) -> dict[str, Any] | None:
+        """Record a `set_area` command carrying the device's registered commune (after a reorganisation, or
+        when its status names another one); None for a device no longer registered."""
+        with self.ctx.tx(SYSTEM) as sess:
+            d = sess.get(Device, device_id)
+            if d is None:
+                return None
+            now = self.ctx.now()
+            c = Command(id=new_id("c"), device_id=device_id, command="set_area", args={"area": d.area_path},
+                        issued_by=None, issued_at=now)
+            sess.add(c)
+            self.ctx.audit(sess, SYSTEM, "device.command", device_id,
+                           detail={"command": "set_area", "args": c.args})
+            return {"id": c.id, "device_id": device_id, "command": "set_area", "args": dict(c.args),
+                    "issued_at": now.isoformat(), "expires_at": (now + COMMAND_TTL).isoformat()}
 
-    def ingest_statuses(self, latest: dict[str, Any]) -> None:
-        """Store the latest status of each device, all in one transaction (an emergency moves them all)."""
+    # --- ingest (from MQTT)
+    def ingest_status(self, device_id: str, data: Any) -> tuple[str, ...]:
+        return self.ingest_statuses({device_id: data})
+
+    def ingest_statuses(self, latest: dict[str, Any]) -> tuple[str, ...]:
+        """Store the latest status of each device, all in one transaction (an emergency moves them all).
+        Returns the online devices whose status names another commune than the registered one (moved by a
+        reorganisation while they were away): the caller sends them `set_area`."""
         latest = {k: v for k, v in latest.items() if isinstance(v, dict)}
         if not latest:
-            return
+            return ()
         with self.ctx.db.session() as sess, sess.no_autoflush:
             # one SELECT for the batch, not one per device (each get() would also flush the previous update)
             ids = list(latest)
@@ -293,6 +353,10 @@ class DeviceService:
             }
             kept = {k: v for k, v in latest.items() if self._status(sess, k, v, known.get(k))}
             record_first_playing(sess, self._believed_playing(sess, kept, known), self.ctx.now())
+            return tuple(sorted(
+                k for k, v in kept.items()
+                if k in known and v.get("state") != "offline" and v.get("area") != known[k].area_path
+            ))
 
     def _believed_playing(
         self, sess: Session, statuses: dict[str, dict[str, Any]], known: dict[str, Device]
@@ -307,8 +371,12 @@ class DeviceService:
             why = check.why_not(bid, known.get(dev)) if b is not None and b.priority == "emergency" else ""
             if why:
                 size = reports.event_size(st)
-                reports.record(sess, dev, reports.Anomaly("status_not_sent", why, f"status:{bid}", "status",
-                                                          bid, size), now)
+                reports.record(
+                    sess,
+                    dev,
+                    reports.Anomaly("status_not_sent", why, f"status:{bid}", "status", bid, size),
+                    now,
+                )
                 continue
             out[dev] = st
         return out
@@ -499,15 +567,17 @@ class DeviceService:
         *,
         bulletin: str | None = None,
         device: str | None = None,
+        area: str | None = None,
         limit: int = 500,
         offset: int = 0,
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> builtins.list[dict[str, Any]]:
         require(actor, "read")
-        if not bulletin and not device and since is None:
+        if not bulletin and not device and not area and since is None:
             raise Invalid(
-                "Cần lọc theo bulletin=<id>, device=<id> hoặc một khoảng thời gian.", field="bulletin"
+                "Cần lọc theo bulletin=<id>, device=<id>, area=<khu vực> hoặc một khoảng thời gian.",
+                field="bulletin",
             )
         with self.ctx.db.session() as sess:
             q = select(Play).order_by(Play.started_at, Play.id)
@@ -515,6 +585,10 @@ class DeviceService:
                 q = q.where(Play.bulletin_id == bulletin)
             if device:
                 q = q.where(Play.device_id == device)
+            if area:  # the unit and the old units it came from (a reorganisation keeps plays where they were)
+                units = old_paths(sess, area)
+                q = q.where(or_(*(Play.area_path == u for u in units),
+                                *(Play.area_path.startswith(u + "/", autoescape=True) for u in units)))
             if since is not None:  # the web play log searches by day
                 q = q.where(Play.started_at >= since)
             if until is not None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -28,7 +29,7 @@ from hub.models import Bulletin, StatDeviceDay, StatEmergencyDelay, StatPlayDay,
 from hub.roles import Actor
 from hub.services.areas import AreaService
 from hub.services.base import Context, deny, require
-from hub.services.periods import Period
+from hub.services.periods import Period, parse_period
 from hub.services.rollups import DayRollup, compute_day, missing_days, rollup_days
 from protocol.topics import covers
 
@@ -363,3 +364,19 @@ class StatsService:
             ):
                 out[dim][value] = out[dim].get(value, 0) + 1
         return out
+
+
+def compute_query(svc: StatsService, actor: Actor, q: Mapping[str, str]) -> Stats:
+    """The figures asked for by a URL's query (API and page alike): area, level, period (day, week, month,
+    half, custom), date (a day in the period; default today), from and to (a custom period)."""
+    for name in ("area", "level", "period", "date", "from", "to"):
+        if len(q.get(name, "")) > 200:
+            raise Invalid(f"Tham số '{name}' quá dài.", field=name)
+    period = parse_period(
+        q.get("period"),
+        anchor=q.get("date"),
+        first=q.get("from"),
+        last=q.get("to"),
+        today=svc.ctx.local_now().date(),
+    )
+    return svc.compute(actor, area=q.get("area"), level=q.get("level"), period=period)

@@ -22,6 +22,7 @@ from tests.hub.conftest import (  # noqa: F401 - fixtures
     no_leaked_tasks,
     running_hub,
 )
+from tests.hub.conftest import hub as hub  # noqa: PLC0414 - the fixture, for tests/central
 
 __all__ = ["DATA", "SENDER", "CentralHub", "vi_alert"]
 
@@ -100,8 +101,8 @@ def vi_alert(
 class CentralHub:
     """The test hub plus the central system's key."""
 
-    def __init__(self, hub: Hub, key: Ed25519PrivateKey) -> None:
-        self.hub, self.key = hub, key
+    def __init__(self, test_hub: Hub, key: Ed25519PrivateKey) -> None:
+        self.hub, self.key = test_hub, key
 
     async def send(
         self, body: bytes, *, key: Ed25519PrivateKey | None = None, headers: dict[str, str] | None = None
@@ -134,15 +135,15 @@ async def central(tmp_path: Path) -> AsyncIterator[CentralHub]:
         yield CentralHub(h, key)
 
 
-def alerts(hub: Hub) -> list[tuple[str, Any]]:
+def alerts(test_hub: Hub) -> list[tuple[str, Any]]:
     """(topic, AlertBody) of every alert the hub published, verified with its key."""
     from protocol.envelope import Verifier  # noqa: PLC0415
     from protocol.messages import AlertBody  # noqa: PLC0415
 
-    verifier = Verifier([hub.s.envelopes.key.public])
+    verifier = Verifier([test_hub.s.envelopes.key.public])
     out = []
-    for topic, wire, _ in hub.publisher.messages:
+    for topic, wire, _ in test_hub.publisher.messages:
         if topic.endswith("/alert"):
-            env = verifier.verify(wire, now=hub.clock.now())
+            env = verifier.verify(wire, now=test_hub.clock.now())
             out.append((topic, AlertBody.from_dict(dict(env.body))))
     return out
