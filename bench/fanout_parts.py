@@ -72,9 +72,10 @@ def seed_hub(cfg: Any, tree: dict[str, Any], devices: list[tuple[str, str]]) -> 
     """Areas, the admin account and the devices, straight into the hub's database; returns the public key."""
     from hub.app import build_services  # noqa: PLC0415
     from hub.roles import SYSTEM  # noqa: PLC0415
+    from hub.speech import NoSpeech  # noqa: PLC0415
     from protocol.keys import public_key_b64  # noqa: PLC0415
 
-    services = build_services(cfg, speech=object())
+    services = build_services(cfg, speech=NoSpeech())
     try:
         services.areas.import_tree(tree, SYSTEM)
         services.accounts.create_user(SYSTEM, username="admin", password=ADMIN_PASSWORD, role="admin")
@@ -342,8 +343,11 @@ async def api(http: aiohttp.ClientSession, method: str, url: str, *, token: str 
         return body
 
 
-def hub_toml(tmp: Path, http_port: int, mqtt_port: int, *, attach_kb: int = 256) -> dict[str, Any]:
-    """The hub's config, as a dict and written to tmp/hub.toml for `python -m hub serve --config`."""
+def hub_toml(
+    tmp: Path, http_port: int, mqtt_port: int, *, attach_kb: int = 256, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The hub's config, as a dict and written to tmp/hub.toml for `python -m hub serve --config`; `extra`
+    adds sections (bench/central.py: [central])."""
     data = {
         "data_dir": str(tmp / "hub"),
         "log_level": "WARNING",
@@ -356,6 +360,7 @@ def hub_toml(tmp: Path, http_port: int, mqtt_port: int, *, attach_kb: int = 256)
         },
         "programme": {"scheduler": False},
         "media": {"alert_inline_kb": attach_kb},
+        **(extra or {}),
     }
     lines = [f"{k} = {json.dumps(v)}" for k, v in data.items() if not isinstance(v, dict)]
     for section, values in data.items():

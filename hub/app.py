@@ -17,6 +17,7 @@ from hub.api import (
     admin_routes,  # noqa: F401 - registers plays, users, audit, areas, devices and keys
     stats_routes,  # noqa: F401 - registers the statistics routes on `api`
 )
+from hub.api import live as _live_routes  # noqa: F401 - registers the live routes on `api`
 from hub.api.framework import MAX_UPLOAD, SERVICES, error_middleware, json_response
 from hub.api.routes import api
 from hub.config import HubConfig
@@ -245,6 +246,7 @@ class HubRuntime:
         tasks.start("republisher", services.publishing.run())
         stack.push_async_callback(services.publishing.stop)  # also the republishes planned for later
         stack.push_async_callback(tasks.cancel, "republisher")
+        stack.push_async_callback(services.live.aclose)  # live sessions end (their stop sent) first
         if cfg.central.peer_url:  # reports and CAP alerts up to the central system (hub/central/outbox.py)
             tasks.start("central", services.central_outbox.run())
             stack.push_async_callback(tasks.cancel, "central")

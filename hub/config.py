@@ -179,6 +179,31 @@ class MediaConfig(_Section):
     )
 
 
+class StreamConfig(_Section):
+    """The stream server (Icecast 2) for live announcements (docs/OPERATIONS.md, "Stream server")."""
+
+    enabled: bool = Field(False, description="live announcements from the microphone (needs Icecast)")
+    host: str = Field("127.0.0.1", description="the Icecast the hub feeds (its source connection)")
+    port: int = Field(8000, ge=1, le=65535)
+    public_url: str = Field("", description="base URL agents use to reach Icecast; empty = http://host:port")
+    source_password_file: str = Field("", description="file holding Icecast's source password")
+    token_ttl_s: int = Field(120, ge=10, le=3600, description="lifetime of a listening token")
+    refresh_s: int = Field(30, ge=1, description="a live session's start message is repeated this often, "
+                           "with a fresh token (late joiners, reconnects)")
+    grace_s: float = Field(10.0, ge=0.5, le=120, description="a speaker's lost connection ends the "
+                           "session after this long")
+    max_live_s: int = Field(3600, ge=10, description="longest live session")
+    bitrate: str = Field("64k", description="MP3 bitrate of the stream and the recording")
+
+    def source_password(self) -> str:
+        if not self.source_password_file:
+            raise ConfigError("stream.source_password_file is not set (Icecast's source password)")
+        try:
+            return Path(self.source_password_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"stream.source_password_file: cannot read it: {exc}") from exc
+
+
 class BackupConfig(_Section):
     """`python -m hub backup` (hub/backup.py, docs/OPERATIONS.md "Backups")."""
 
@@ -293,6 +318,7 @@ class HubConfig(_Section):
     programme: ProgrammeConfig = ProgrammeConfig()
     media: MediaConfig = MediaConfig()
     review: ReviewConfig = ReviewConfig()
+    stream: StreamConfig = StreamConfig()
     central: CentralConfig = CentralConfig()
     backup: BackupConfig = BackupConfig()
 

@@ -193,3 +193,13 @@ class OccasionIn(_Body):
     date_from: Day
     date_to: Day
     windows: list[str] = Field(min_length=1, max_length=6)
+
+
+class LiveIn(_Body):
+    """A live announcement from the microphone (docs/API.md, "Live announcements")."""
+
+    areas: list[AreaPath] = Field(min_length=1, max_length=50, description="area paths that hear it")
+    priority: Literal["emergency", "priority"] = Field(
+        description="emergency: at once, at any hour; priority: preempts the programme inside its windows"
+    )
+    title: str = Field("", max_length=TITLE_MAX)

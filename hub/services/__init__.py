@@ -27,6 +27,7 @@ from hub.services.choices import ChoiceService
 from hub.services.deliveries import DeliveryService
 from hub.services.devices import DeviceService
 from hub.services.lifecycle import move
+from hub.services.live import LiveService
 from hub.services.media import MediaService
 from hub.services.programmes import ProgrammeService
 from hub.services.publishing import PublisherLike, PublishingService
@@ -63,6 +64,10 @@ class Services:
             ctx, self.areas, self.programmes, envelopes, publisher, media_path=self.media.path_for
         )
         self.bulletins.sendable = self.publishing.check_sendable
+        self.live = LiveService(
+            ctx, areas=self.areas, media=self.media, envelopes=envelopes, publisher=publisher,
+            topics=self.publishing.topics,
+        )
         self.reorganisation = ReorganiseService(ctx, self.areas)
         self.envelopes = envelopes
         self._area_sent: dict[str, float] = {}  # device -> when set_area last went (loop time)

@@ -378,5 +378,19 @@ def old_paths(sess: Session, path: str) -> set[str]:
     return out
 
 
-def applied_at(sess: Session, plan: str) -> datetime | None:
-    return sess.scalar(select(AreaLineage.applied_at).where(AreaLineage.plan == plan).limit(1))
+def successors(sess: Session) -> dict[str, str]:
+    """Each old unit that became exactly one unit (merged, moved, renamed), to the unit it is today:
+    figures kept under an old path (plays, roll-ups) count for the commune it became."""
+    news: dict[str, set[str]] = {}
+    for old, new in sess.execute(select(AreaLineage.old_path, AreaLineage.new_path)):
+        news.setdefault(old, set()).add(new or "")
+    step = {old: next(iter(n)) for old, n in news.items() if len(n) == 1 and "" not in n}
+    out: dict[str, str] = {}
+    for old, first in step.items():
+        seen, cur = {old}, first
+        while cur in step and cur not in seen:  # plan after plan: follow to the newest
+            seen.add(cur)
+            cur = step[cur]
+        if cur != old:
+            out[old] = cur
+    return out

@@ -30,6 +30,7 @@ from hub.roles import Actor
 from hub.services.areas import AreaService
 from hub.services.base import Context, deny, require
 from hub.services.periods import Period, parse_period
+from hub.services.reorganise import successors
 from hub.services.rollups import DayRollup, compute_day, missing_days, rollup_days
 from protocol.topics import covers
 
@@ -137,6 +138,22 @@ class Stats:
         }
 
 
+class CommuneFigures(dict[str, AreaFigures]):
+    """The communes' figures by path; `get` of an old unit's path (a reorganisation's area_lineage) finds
+    the commune it became, so a period across a reorganisation counts under today's communes."""
+
+    def __init__(self, figures: dict[str, AreaFigures], successors: dict[str, str]) -> None:
+        super().__init__(figures)
+        self.aliases = {old: new for old, new in successors.items() if new in figures}
+
+    def get(self, key: str, default: AreaFigures | None = None) -> AreaFigures | None:  # type: ignore[override]
+        found = super().get(key)
+        return found if found is not None else super().get(self.aliases.get(key, ""), default)
+
+    def old_paths(self) -> list[str]:
+        return sorted(self.aliases)
+
+
 def percentile(values: list[int], q: float) -> float | None:
     """The nearest-rank percentile (q in 0..1) of `values`, None when empty."""
     if not values:
@@ -190,10 +207,10 @@ class StatsService:
                 live = compute_day(sess, today, tz, now)
         areas = self.areas.all()
         out = Stats(path, areas[path].name, level, period, now)
-        communes = {
-            p: AreaFigures(p, a.name) for p, a in areas.items() if covers(path, p) and self.areas.is_leaf(p)
-        }
         with self.ctx.db.session() as sess:
+            leaves = [p for p in areas if covers(path, p) and self.areas.is_leaf(p)]
+            figures = {p: AreaFigures(p, areas[p].name) for p in leaves}
+            communes = CommuneFigures(figures, successors(sess))
             self._plays(sess, path, period, live, communes)
             self._devices(sess, path, period, live, communes)
             out.problems = self._problems(sess, path, period, live, communes)
@@ -216,11 +233,15 @@ class StatsService:
         return p if areas[p].level == level else path
 
     @staticmethod
-    def _where(model: Any, path: str, period: Period) -> list[ColumnElement[bool]]:
+    def _where(
+        model: Any, path: str, period: Period, communes: CommuneFigures | None = None
+    ) -> list[ColumnElement[bool]]:
+        olds = communes.old_paths() if communes is not None else []
         return [
             model.day >= period.first.isoformat(),
             model.day <= period.last.isoformat(),
-            or_(model.area_path == path, model.area_path.like(path.replace("%", "") + "/%")),
+            or_(model.area_path == path, model.area_path.like(path.replace("%", "") + "/%"),
+                model.area_path.in_(olds)),
         ]
 
     def _plays(
@@ -229,12 +250,12 @@ class StatsService:
         path: str,
         period: Period,
         live: DayRollup | None,
-        communes: dict[str, AreaFigures],
+        communes: CommuneFigures,
     ) -> None:
         m = StatPlayDay
         q = (
             select(m.area_path, m.part, m.outcome, func.sum(m.plays), func.sum(m.air_ms))
-            .where(*self._where(m, path, period))
+            .where(*self._where(m, path, period, communes))
             .group_by(m.area_path, m.part, m.outcome)
         )
         rows = [(str(a), str(p), str(o), int(n or 0), int(x or 0)) for a, p, o, n, x in sess.execute(q)]
@@ -260,7 +281,7 @@ class StatsService:
         path: str,
         period: Period,
         live: DayRollup | None,
-        communes: dict[str, AreaFigures],
+        communes: CommuneFigures,
     ) -> None:
         m = StatDeviceDay
         q = (
@@ -275,7 +296,7 @@ class StatsService:
                 func.sum(m.recover_s),
                 func.sum(m.shown_s),
             )
-            .where(*self._where(m, path, period))
+            .where(*self._where(m, path, period, communes))
             .group_by(m.device_id, m.area_path, m.kind)
         )
         sums: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0] * 6)
@@ -288,7 +309,7 @@ class StatsService:
                 acc[i] += int(r[k])
         for (_, area, kind), (obs, onl, outg, rec, rec_s, shown) in sums.items():
             c = communes.get(area)
-            if c is None or not covers(path, area):
+            if c is None:
                 continue
             c.devices += 1
             c.radio += kind == "radio"
@@ -306,10 +327,10 @@ class StatsService:
         path: str,
         period: Period,
         live: DayRollup | None,
-        communes: dict[str, AreaFigures],
+        communes: CommuneFigures,
     ) -> dict[str, int]:
         m = StatProblemDay
-        q = select(m.area_path, m.code, func.sum(m.count)).where(*self._where(m, path, period))
+        q = select(m.area_path, m.code, func.sum(m.count)).where(*self._where(m, path, period, communes))
         rows = [(str(a), str(c), int(n or 0)) for a, c, n in sess.execute(q.group_by(m.area_path, m.code))]
         rows += [(r["area_path"], r["code"], r["count"]) for r in (live.problems if live else [])]
         out: dict[str, int] = defaultdict(int)

@@ -6,7 +6,7 @@ with an error change nothing."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from hub.__main__ import main
 from hub.app import build_services
+from hub.errors import Invalid
 from hub.models import (
     Area,
     AreaLineage,
@@ -30,10 +31,13 @@ from hub.models import (
     WindowRuleRow,
 )
 from hub.roles import SYSTEM
+from hub.services.periods import Period
 from tests.hub.conftest import PASSWORD, SAMPLE, T0, Hub, make_config
+from tests.hub.statsdata import seed
 
 GN = ("67/660/24611", "67/660/24613", "67/660/24631")  # the three communes of Gia Nghĩa (district 660)
 MERGED = "67/24611"
+STATS_PERIOD = Period("custom", date(2026, 11, 23), date(2026, 11, 24))
 PLAN: dict[str, Any] = {
     "name": "NQ-1671-2025",
     "effective": "2025-07-01",
@@ -274,3 +278,46 @@ async def test_the_rank_follows_the_authors_level_when_approved(hub: Hub) -> Non
     assert status == 200 and b["origin"] == "province" and b["targets"] == ["67/24613"], b
     status, b = await hub.call("GET", f"/api/v1/bulletins/{ids[0]}", "viewer")
     assert b["origin"] == "district" and b["targets"] == ["67/24613"], b
+
+
+async def test_statistics_of_a_new_commune_count_its_old_units(hub: Hub) -> None:
+    """The figures of a period across the reorganisation: what the three old communes did (stored under
+    their old paths, in plays and roll-ups) counts for the commune they became."""
+    seed(hub.s, hub.clock)
+    before = hub.s.stats.compute(SYSTEM, area="67", level="commune", period=STATS_PERIOD)  # days rolled up
+    old = {c.path: c for c in before.communes}
+    plan = {"name": "NQ-3", "effective": "2026-11-25", "retire": ["660"],
+            "merge": [{"from": ["24611", "24613", "24631"],
+                       "into": {"code": "24611", "name": "Phường Bắc Gia Nghĩa", "parent": "67"}}],
+            "assign": {"accounts": {"editor660": "67"}}}
+    await hub.s.reorganise(SYSTEM, plan)
+    st = hub.s.stats.compute(SYSTEM, area=MERGED, level="commune", period=STATS_PERIOD)
+    (merged,) = st.communes
+    assert merged.planned == sum(old[p].planned for p in GN) == 7
+    assert merged.completed == sum(old[p].completed for p in GN)
+    assert merged.devices == 3 and merged.problems == sum(old[p].problems for p in GN)
+    whole = hub.s.stats.compute(SYSTEM, area="67", level="commune", period=STATS_PERIOD)
+    assert (whole.total.planned, whole.total.devices) == (before.total.planned, before.total.devices)
+
+
+def test_the_same_plan_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+    """Paths are primary and foreign keys: the order of the writes holds on PostgreSQL too."""
+    s = build_services(make_config(tmp_path, database={"url": pg_url}), speech=object())
+    try:
+        s.areas.import_tree(json.loads(SAMPLE.read_text(encoding="utf-8")), SYSTEM)
+        for i, area in enumerate((*GN, "67/661/24658")):
+            s.devices.register(SYSTEM, device_id=f"loa-{i}", kind="radio", area=area)
+        s.accounts.create_user(SYSTEM, username="editor660", password=PASSWORD, role="editor", area="67/660")
+        s.accounts.create_user(SYSTEM, username="chair24613", password=PASSWORD, role="commune_chair",
+                               area="67/660/24613")
+        bad = {**PLAN, "assign": {}}
+        with pytest.raises(Invalid, match="tài khoản editor660"):
+            s.reorganisation.run(SYSTEM, bad, dry_run=False)
+        out = s.reorganisation.run(SYSTEM, PLAN, dry_run=False)
+        assert len(out.devices) == 4
+        with s.ctx.db.session() as sess:
+            assert sorted(sess.scalars(select(Device.area_path))) == [MERGED] * 3 + ["67/24658"]
+            assert sess.scalar(select(User.area_path).where(User.username == "chair24613")) == MERGED
+            assert sess.get(Area, "67/660") is None
+    finally:
+        s.ctx.db.dispose()
