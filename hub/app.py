@@ -268,6 +268,8 @@ class HubRuntime:
         # (and a hub that was down over midnight finishes what expired meanwhile).
         await asyncio.to_thread(services.bulletins_finish_expired)
         services.publishing.republish_soon(None)
+        stack.callback(services.central.close)  # central emergencies waiting for confirmation (timers)
+        await services.central.resume()
         return self
 
     @property

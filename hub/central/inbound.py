@@ -369,6 +369,40 @@ class CentralLink:
             b = sess.get(Bulletin, bulletin_id)
             return (b.status, b.priority) if b is not None else ("", "")
 
+    # --- the duty editors' view
+    def attention(self, actor: Actor) -> list[dict[str, Any]]:
+        """Central emergencies on air or waiting for confirmation in the actor's area, for the banner every
+        page shows to those who may send (and so cancel) emergencies."""
+        if not actor.may("bulletin.emergency"):
+            return []
+        out = []
+        with self.ctx.db.session() as sess:
+            rows = sess.scalars(
+                select(CentralRequest)
+                .where(
+                    CentralRequest.outcome.in_(("aired", "pending")), CentralRequest.bulletin_id.is_not(None)
+                )
+                .order_by(CentralRequest.id.desc())
+                .limit(20)
+            ).all()
+            now = self.ctx.now()
+            for r in rows:
+                b = sess.get(Bulletin, r.bulletin_id)
+                if b is None or b.priority != "emergency" or not any(actor.sees(p) for p in b.target_paths):
+                    continue
+                live = b.status in LIVE_STATUSES and (b.valid_until is None or b.valid_until > now)
+                if live or b.status == "submitted":
+                    out.append(
+                        {
+                            "bulletin": b.id,
+                            "title": b.title,
+                            "exercise": b.exercise,
+                            "pending": b.status == "submitted",
+                            "air_at": r.air_at.isoformat() if r.air_at else None,
+                        }
+                    )
+        return out
+
     # --- "confirm within N minutes, then air"
     def _air_later(self, request_id: int, delay_s: float) -> None:
         loop = asyncio.get_running_loop()
@@ -380,6 +414,16 @@ class CentralLink:
 
         handle = loop.call_later(delay_s, fire)
         self._timers.add(handle)
+
+    async def resume(self) -> None:
+        """At the hub's start: air what fell due while it was down, and time the rest again."""
+        await self.air_due()
+        now = self.ctx.now()
+        with self.ctx.db.session() as sess:
+            rows = sess.scalars(select(CentralRequest).where(CentralRequest.outcome == "pending")).all()
+            waits = [(r.id, (r.air_at - now).total_seconds()) for r in rows if r.air_at is not None]
+        for request_id, wait in waits:
+            self._air_later(request_id, max(0.0, wait))
 
     def close(self) -> None:
         for h in self._timers:
