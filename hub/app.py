@@ -13,8 +13,11 @@ from aiohttp import web
 
 import hub.api.central  # noqa: F401 - registers the central system's routes on `api`
 from hub import web as web_ui
+from hub.api import (
+    admin_routes,  # noqa: F401 - registers plays, users, audit, areas, devices and keys
+    stats_routes,  # noqa: F401 - registers the statistics routes on `api`
+)
 from hub.api import live as _live_routes  # noqa: F401 - registers the live routes on `api`
-from hub.api import stats_routes  # noqa: F401 - registers the statistics routes on `api`
 from hub.api.framework import MAX_UPLOAD, SERVICES, error_middleware, json_response
 from hub.api.routes import api
 from hub.config import HubConfig
@@ -265,6 +268,8 @@ class HubRuntime:
         # (and a hub that was down over midnight finishes what expired meanwhile).
         await asyncio.to_thread(services.bulletins_finish_expired)
         services.publishing.republish_soon(None)
+        stack.callback(services.central.close)  # central emergencies waiting for confirmation (timers)
+        await services.central.resume()
         return self
 
     @property

@@ -22,7 +22,7 @@ from hub.central import mapping
 from hub.central.cap import CapAlert, CapError, CapInfo, parse
 from hub.central.signature import public_keys, verify
 from hub.errors import Conflict, Forbidden, ServiceError
-from hub.models import Bulletin, CentralNonce, CentralRequest
+from hub.models import Bulletin, CentralNonce, CentralRequest, Device
 from hub.roles import CENTRAL, Actor
 from hub.services.areas import AreaService
 from hub.services.base import Context
@@ -291,7 +291,10 @@ class CentralLink:
         await asyncio.to_thread(self.ctx.audit_now, actor, "central.receive", alert.identifier, detail=detail)
 
     async def _bulletin_input(self, actor: Actor, alert: CapAlert, info: CapInfo) -> BulletinInput:
-        targets = mapping.targets_of(info, self.s.areas.all(), self.cfg.geocode_names)
+        located = (
+            await asyncio.to_thread(self._located) if any(a.polygons or a.circles for a in info.areas) else []
+        )
+        targets = mapping.targets_of(info, self.s.areas.all(), self.cfg.geocode_names, located)
         priority = mapping.priority_of(info)
         audio = mapping.audio_of(info)
         media = None
@@ -315,6 +318,15 @@ class CentralLink:
             exercise=alert.status == "Exercise",
             origin="central",
         )
+
+    def _located(self) -> list[mapping.Located]:
+        with self.ctx.db.session() as sess:
+            rows = sess.execute(
+                select(Device.area_path, Device.lat, Device.lon).where(
+                    Device.lat.is_not(None), Device.lon.is_not(None)
+                )
+            ).all()
+            return [(a, la, lo) for a, la, lo in rows if la is not None and lo is not None]
 
     def _referenced(self, alert: CapAlert) -> list[str]:
         """The bulletins of the requests `references` names (422 when none is known)."""
@@ -369,6 +381,40 @@ class CentralLink:
             b = sess.get(Bulletin, bulletin_id)
             return (b.status, b.priority) if b is not None else ("", "")
 
+    # --- the duty editors' view
+    def attention(self, actor: Actor) -> list[dict[str, Any]]:
+        """Central emergencies on air or waiting for confirmation in the actor's area, for the banner every
+        page shows to those who may send (and so cancel) emergencies."""
+        if not actor.may("bulletin.emergency"):
+            return []
+        out = []
+        with self.ctx.db.session() as sess:
+            rows = sess.scalars(
+                select(CentralRequest)
+                .where(
+                    CentralRequest.outcome.in_(("aired", "pending")), CentralRequest.bulletin_id.is_not(None)
+                )
+                .order_by(CentralRequest.id.desc())
+                .limit(20)
+            ).all()
+            now = self.ctx.now()
+            for r in rows:
+                b = sess.get(Bulletin, r.bulletin_id)
+                if b is None or b.priority != "emergency" or not any(actor.sees(p) for p in b.target_paths):
+                    continue
+                live = b.status in LIVE_STATUSES and (b.valid_until is None or b.valid_until > now)
+                if live or b.status == "submitted":
+                    out.append(
+                        {
+                            "bulletin": b.id,
+                            "title": b.title,
+                            "exercise": b.exercise,
+                            "pending": b.status == "submitted",
+                            "air_at": r.air_at.isoformat() if r.air_at else None,
+                        }
+                    )
+        return out
+
     # --- "confirm within N minutes, then air"
     def _air_later(self, request_id: int, delay_s: float) -> None:
         loop = asyncio.get_running_loop()
@@ -380,6 +426,16 @@ class CentralLink:
 
         handle = loop.call_later(delay_s, fire)
         self._timers.add(handle)
+
+    async def resume(self) -> None:
+        """At the hub's start: air what fell due while it was down, and time the rest again."""
+        await self.air_due()
+        now = self.ctx.now()
+        with self.ctx.db.session() as sess:
+            rows = sess.scalars(select(CentralRequest).where(CentralRequest.outcome == "pending")).all()
+            waits = [(r.id, (r.air_at - now).total_seconds()) for r in rows if r.air_at is not None]
+        for request_id, wait in waits:
+            self._air_later(request_id, max(0.0, wait))
 
     def close(self) -> None:
         for h in self._timers:
