@@ -143,6 +143,21 @@ def targets_of(
     )
 
 
+def within(targets: list[str], codes: list[str], areas: dict[str, Area]) -> list[str]:
+    """The targets inside the areas of these administrative codes (a feed rule's areas); the rule's own
+    area when a target is above it (a province-wide alert, a rule for one district). 422 when none."""
+    allowed = [a.path for a in areas.values() if a.code in codes]
+    out = [t for t in targets if any(t == p or t.startswith(p + "/") for p in allowed)]
+    out += [p for p in allowed if any(p.startswith(t + "/") for t in targets) and p not in out]
+    if not out:
+        raise CapError(
+            f"Địa bàn của bản tin ({', '.join(targets)}) ngoài các địa bàn của quy tắc ({', '.join(codes)}).",
+            element="area",
+            code="outside_rule",
+        )
+    return out
+
+
 def spoken_text(info: CapInfo) -> str:
     parts = [p for p in (info.headline or info.event, info.description, info.instruction) if p]
     text = "\n".join(parts)
