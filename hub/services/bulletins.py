@@ -152,6 +152,8 @@ class BulletinService:
             )
         move(b, BulletinStatus.IN_REVIEW if b.sensitive else BulletinStatus.SUBMITTED)
         b.submitted_at = now
+        if b.priority == "emergency" and b.media_sha256:  # its alert will carry the Opus copy: make it now
+            self.media.alert_audio.warm(self.media.path_for(b.media_sha256), b.media_sha256)
         b.rejected_reason = None
 
     async def submit(self, actor: Actor, bulletin_id: str) -> dict[str, Any]:
