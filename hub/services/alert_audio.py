@@ -38,6 +38,12 @@ OPUS_ARGS = (
     "-frame_duration", "20", "-compression_level", "5", "-map_metadata", "-1", "-f", "ogg",
 )  # fmt: skip
 TRANSCODE_TIMEOUT_S = 60.0
+_BYTES_PER_S = 15_000 / 8 * 1.05  # the bitrate and ~5 % of Ogg pages, headers (the estimate before making it)
+
+
+def estimated_size(duration_ms: int) -> int:
+    """About the bytes of the Opus copy of `duration_ms` of audio (a little over: the pages' overhead)."""
+    return int(duration_ms / 1000 * _BYTES_PER_S) + 1024
 
 
 class AlertAudio:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from hub.errors import Invalid
 from hub.models import PublishedProgramme
-from hub.services.alert_audio import AlertAudio
+from hub.services.alert_audio import AlertAudio, estimated_size
 from hub.services.areas import AreaService
 from hub.services.base import Context
 from hub.services.programmes import LiveBulletin, ProgrammeService, Snapshot, load_live_bulletins
@@ -316,8 +316,8 @@ class PublishingService:
         """The Opus copy of the emergency's audio to attach (hub/services/alert_audio.py), or None when it
         cannot be made or is over media.alert_inline_kb (then the MP3 is attached if small enough)."""
         limit = self.ctx.config.media.alert_inline_kb * 1024
-        if self._alert_audio is None or limit == 0:
-            return None
+        if self._alert_audio is None or limit == 0 or estimated_size(ref.duration_ms) > limit:
+            return None  # (too long to ride in the alert even as Opus: not transcoded at all)
         made = self._alert_audio.for_alert(ref)
         return made if made is not None and made[0].size <= limit else None
 
