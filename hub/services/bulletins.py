@@ -28,6 +28,7 @@ from hub.models import (
     User,
 )
 from hub.roles import Actor
+from hub.search import matches, search_words
 from hub.services.areas import AreaService
 from hub.services.base import Context, deny, new_id, require
 from hub.services.lifecycle import STATUS_VI, move
@@ -92,7 +93,17 @@ def content_of(b: Bulletin) -> dict[str, Any]:
     }
 
 
-def effective_status(b: Bulletin, now: datetime) -> str:
+_PRIORITY_ORDER = {"emergency": 0, "priority": 1, "normal": 2}
+BULLETIN_SORTS: dict[str, Callable[[tuple[Any, str]], Any]] = {
+    "created": lambda r: (r[0].created_at, r[0].id),
+    "title": lambda r: (r[0].title.casefold(), r[0].id),
+    "status": lambda r: (STATUS_VI.get(r[1], r[1]), r[0].created_at),
+    "priority": lambda r: (_PRIORITY_ORDER.get(r[0].priority, 9), r[0].created_at),
+}
+
+
+def effective_status(b: Any, now: datetime) -> str:
+    """The status a person sees (a bulletin or a row with its status and valid_until)."""
     if b.status in LIVE_STATUSES and b.valid_until is not None and b.valid_until <= now:
         return "finished"
     return b.status
@@ -776,6 +787,49 @@ class BulletinService:
                     continue
                 out.append(b)
             return [self._dict(sess, b, light=True) for b in out[offset : offset + limit]]
+
+    def search(
+        self,
+        actor: Actor,
+        *,
+        q: str = "",
+        status: str | None = None,
+        priority: str | None = None,
+        area: str | None = None,
+        sort: str = "created",
+        desc: bool = True,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of the bulletins the caller sees and the count of all that match: `q` searches the
+        title, the id and the target areas' names (hub.search); sorts in BULLETIN_SORTS."""
+        require(actor, "read")
+        words, names, now = search_words(q), self.areas.all(), self.ctx.now()
+        with self.ctx.db.session() as sess:
+            # the columns a search and a sort need, not whole bulletins: a province has thousands
+            cols = (Bulletin.id, Bulletin.title, Bulletin.priority, Bulletin.status, Bulletin.valid_until,
+                    Bulletin.created_at)  # fmt: skip
+            query = select(*cols).where(Bulletin.priority == priority) if priority else select(*cols)
+            targets: dict[str, list[str]] = {}
+            for bid, path in sess.execute(select(BulletinTarget.bulletin_id, BulletinTarget.area_path)):
+                targets.setdefault(bid, []).append(path)
+            found: list[tuple[Any, str]] = []
+            for b in sess.execute(query):
+                paths = targets.get(b.id, [])
+                if not any(actor.sees(t) for t in paths):
+                    continue
+                if area and not any(covers(t, area) or covers(area, t) for t in paths):
+                    continue
+                st = effective_status(b, now)
+                if status and st != status:
+                    continue
+                if not matches(words, b.title, b.id, *(names[t].name for t in paths if t in names)):
+                    continue
+                found.append((b, st))
+            found.sort(key=BULLETIN_SORTS[sort], reverse=desc)
+            ids = [b.id for b, _ in found[offset : offset + limit]]
+            rows = {b.id: b for b in sess.scalars(select(Bulletin).where(Bulletin.id.in_(ids)))}
+            return [self._dict(sess, rows[i], light=True) for i in ids], len(found)
 
     def titles(self, actor: Actor, ids: Iterable[str]) -> dict[str, str]:
         """Titles of these bulletins, whatever their status, that the caller may see (devices page)."""

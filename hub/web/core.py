@@ -20,6 +20,7 @@ from hub.errors import Forbidden, NotFound, ServiceError, Unauthorized
 from hub.roles import ROLE_NAMES_VI, Actor
 from hub.services.accounts import SESSION_COOKIE
 from hub.services.bulletins import AUDIO_CAPTION_MAX
+from hub.web.listing import number_vi
 from tts.estimate import WORDS_PER_MINUTE, estimate_duration_ms, spoken_words
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ def make_env() -> jinja2.Environment:
         KIND_VI=KIND_VI,
         ROLE_NAMES_VI=ROLE_NAMES_VI,
         LEVEL_VI=LEVEL_VI,
+        number_vi=number_vi,
         SPEECH_WPM=WORDS_PER_MINUTE,
         AUDIO_CAPTION_MAX=AUDIO_CAPTION_MAX,
         speech_estimate=speech_estimate,
