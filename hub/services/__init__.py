@@ -25,6 +25,7 @@ from hub.services.deliveries import DeliveryService
 from hub.services.devices import DeviceService
 from hub.services.lifecycle import move
 from hub.services.media import MediaService
+from hub.services.notices import NoticeService
 from hub.services.programmes import ProgrammeService
 from hub.services.publishing import PublisherLike, PublishingService
 from hub.services.windows import WindowService
@@ -49,6 +50,7 @@ class Services:
         self.choices = ChoiceService(ctx, self.areas)
         self.devices = DeviceService(ctx, self.areas)
         self.deliveries = DeliveryService(ctx, self.bulletins)
+        self.notices = NoticeService(ctx)
         self.publishing = PublishingService(
             ctx, self.areas, self.programmes, envelopes, publisher, media_path=self.media.path_for
         )

@@ -793,9 +793,10 @@ class BulletinService:
         actor: Actor,
         *,
         q: str = "",
-        status: str | None = None,
+        status: str | tuple[str, ...] | None = None,
         priority: str | None = None,
         area: str | None = None,
+        created_by: int | None = None,
         sort: str = "created",
         desc: bool = True,
         limit: int = 50,
@@ -810,6 +811,9 @@ class BulletinService:
             cols = (Bulletin.id, Bulletin.title, Bulletin.priority, Bulletin.status, Bulletin.valid_until,
                     Bulletin.created_at)  # fmt: skip
             query = select(*cols).where(Bulletin.priority == priority) if priority else select(*cols)
+            if created_by is not None:
+                query = query.where(Bulletin.created_by == created_by)
+            wanted = (status,) if isinstance(status, str) else status
             targets: dict[str, list[str]] = {}
             for bid, path in sess.execute(select(BulletinTarget.bulletin_id, BulletinTarget.area_path)):
                 targets.setdefault(bid, []).append(path)
@@ -821,7 +825,7 @@ class BulletinService:
                 if area and not any(covers(t, area) or covers(area, t) for t in paths):
                     continue
                 st = effective_status(b, now)
-                if status and st != status:
+                if wanted and st not in wanted:
                     continue
                 if not matches(words, b.title, b.id, *(names[t].name for t in paths if t in names)):
                     continue

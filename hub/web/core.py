@@ -100,8 +100,11 @@ class Req:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def render(self, template: str, status: int = 200, **ctx: Any) -> web.Response:
-        # the menu shows a chair how many normal bulletins wait for their choice (Art. 8.3)
+        # the menu shows a chair how many normal bulletins wait for their choice (Art. 8.3), and everyone
+        # how many notifications came since they last opened the start page
         ctx.setdefault("waiting", self.services.choices.waiting_count(self.actor))
+        if "new_notices" not in ctx:
+            ctx["new_notices"] = new_notices(self)
         return render(self.request, template, status=status, actor=self.actor, csrf=self.csrf, **ctx)
 
     def field(self, name: str, default: str = "") -> str:
@@ -114,6 +117,23 @@ class Req:
         ]
 
 
+SEEN_COOKIE = "nguon_seen"  # when this browser last showed the start page's notifications (hub.web.home)
+
+
+def seen_at(req: Req) -> datetime | None:
+    raw = req.request.cookies.get(SEEN_COOKIE, "")
+    try:
+        at = datetime.fromisoformat(raw[:40]) if raw else None
+    except ValueError:
+        return None  # a cookie someone wrote by hand: everything counts as new
+    return at if at is not None and at.tzinfo is not None else None
+
+
+def new_notices(req: Req) -> int:
+    since = seen_at(req)
+    return sum(1 for n in req.services.notices.for_actor(req.actor) if since is None or n.at > since)
+
+
 def render(request: web.Request, template: str, *, status: int = 200, **ctx: Any) -> web.Response:
     env = request.app[JINJA]
     services: Any = request.app[SERVICES]
@@ -122,6 +142,7 @@ def render(request: web.Request, template: str, *, status: int = 200, **ctx: Any
     ctx.setdefault("csrf", "")
     ctx.setdefault("path", request.path)
     ctx.setdefault("waiting", None)
+    ctx.setdefault("new_notices", 0)
     html = env.get_template(template).render(**ctx)
     resp = web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
     # Pages carry session data: no caching, no framing, no inline script injection from elsewhere.
