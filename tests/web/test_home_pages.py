@@ -11,7 +11,7 @@ from .test_pages import write
 
 
 def section(html: str, heading_id: str) -> str:
-    return html.split(f'id="{heading_id}"')[1].split("</section>")[0]
+    return html.split(f'id="{heading_id}"')[1].split("</section>", maxsplit=1)[0]
 
 
 async def test_editor_sees_a_rejection_with_its_reason_and_a_new_notification(web: WebHub) -> None:
