@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.errors import Conflict, Forbidden, Invalid, NotFound
-from hub.limits import REASON_MAX, TEXT_MAX, check_len
+from hub.limits import REASON_MAX, check_len
 from hub.models import (
     Bulletin,
     BulletinTarget,
@@ -31,18 +31,16 @@ from hub.roles import Actor
 from hub.search import matches, search_words
 from hub.services.areas import AreaService
 from hub.services.base import Context, deny, new_id, require
+from hub.services.bulletin_checks import input_problems
 from hub.services.lifecycle import STATUS_VI, move
 from hub.services.media import MediaService
 from hub.services.review import ReviewPolicy
 from hub.services.windows import WindowService
 from playlists.windows import windows_per_day
-from protocol.messages import AFTER_INTERRUPT
 from protocol.topics import covers
-from protocol.vocabulary import DEVICE_KINDS, LIVE_STATUSES, ORIGINS, PRIORITIES, BulletinStatus
+from protocol.vocabulary import LIVE_STATUSES, ORIGINS, BulletinStatus
 
-FORMS = ("text", "audio", "image", "infographic", "video")
 # An audio bulletin's words are in its audio: its text is a caption (what a list or an LED board shows).
-AUDIO_CAPTION_MAX = 500
 EDITABLE = ("draft", "rejected", "submitted", "in_review")
 LEVEL_ORIGIN = {"province": "province", "district": "district", "commune": "commune"}
 KIND_VI = {"radio": "đài truyền thanh", "led": "bảng tin điện tử"}
@@ -130,69 +128,13 @@ class BulletinService:
         self.review = ReviewPolicy(ctx)
 
     # --- validation
-    def validate(self, actor: Actor, data: BulletinInput) -> str:  # noqa: PLR0912 - one check per field, in order
+    def validate(self, actor: Actor, data: BulletinInput) -> str:
         """Semantic and permission checks of an editor's input (Invalid/Forbidden); returns the origin."""
-        title = (data.title or "").strip()
-        if not title:
-            raise Invalid("Cần nhập tiêu đề bản tin.", field="title")
-        if len(title) > 300:
-            raise Invalid("Tiêu đề dài quá 300 ký tự.", field="title")
-        if data.priority not in PRIORITIES:
-            raise Invalid(
-                f"Mức ưu tiên '{data.priority}' không có; dùng emergency, priority hoặc normal.",
-                field="priority",
-            )
-        if data.form not in FORMS:
-            raise Invalid(
-                f"Hình thức '{data.form}' không có; dùng một trong {', '.join(FORMS)}.", field="form"
-            )
-        if not data.targets:
-            raise Invalid("Cần chọn ít nhất một địa bàn nhận (targets).", field="targets")
+        problems = input_problems(data)
+        if problems:
+            raise problems[0]
         for path in data.targets:
             self.areas.get(path, field="targets")
-        if not data.kinds or any(k not in DEVICE_KINDS for k in data.kinds):
-            raise Invalid("kinds phải gồm 'radio' và/hoặc 'led'.", field="kinds")
-        check_len(data.text, TEXT_MAX, "text", "Nội dung bản tin")
-        caption = len((data.text or "").strip())
-        if data.form == "audio" and caption > AUDIO_CAPTION_MAX:
-            raise Invalid(
-                f"Bản tin âm thanh chỉ kèm một đoạn tóm tắt ngắn, tối đa {AUDIO_CAPTION_MAX} ký tự (hiện "
-                f"{caption}): nội dung đã nằm trong tệp âm thanh. Hãy rút ngắn phần chữ, hoặc chọn hình thức "
-                "bản tin ký tự để hệ thống đọc văn bản.",
-                field="text",
-            )
-        if data.form == "text" and not (data.text or "").strip():
-            raise Invalid("Bản tin ký tự cần có nội dung (text) không để trống.", field="text")
-        if data.form != "text" and not data.media:
-            raise Invalid(
-                "Bản tin âm thanh/hình ảnh/video cần mã sha256 của tệp đã tải lên (media).", field="media"
-            )
-        if data.form in ("image", "infographic", "video") and "radio" in data.kinds:
-            raise Invalid("Hình ảnh và video chỉ phát trên bảng tin điện tử (kinds: ['led']).", field="kinds")
-        if data.plays_per_day < 1 or data.plays_per_day > 48:
-            raise Invalid("Số lần phát mỗi ngày từ 1 đến 48.", field="plays_per_day")
-        if data.valid_from and data.valid_until and data.valid_until <= data.valid_from:
-            raise Invalid(
-                "Thời hạn kết thúc (valid_until) phải sau thời điểm bắt đầu (valid_from).",
-                field="valid_until",
-            )
-        if data.priority == "emergency" and data.sensitive:
-            raise Invalid(
-                "Bản tin khẩn cấp được phát ngay (Điều 8.1), không chờ kiểm duyệt: bỏ đánh dấu nhạy cảm, "
-                "hoặc gửi dưới dạng bản tin ưu tiên để được kiểm duyệt trước khi phát.",
-                field="sensitive",
-            )
-        if data.after_interrupt not in AFTER_INTERRUPT:
-            raise Invalid(
-                f"after_interrupt dùng một trong {', '.join(AFTER_INTERRUPT)}.", field="after_interrupt"
-            )
-        rep = data.repeat or {}
-        if (
-            any(k not in ("count", "interval_s", "then_every_s") for k in rep)
-            or any(not isinstance(v, int) or v < 0 for v in rep.values())
-            or rep.get("count", 1) < 1
-        ):
-            raise Invalid("repeat gồm count (>= 1), interval_s, then_every_s (giây, >= 0).", field="repeat")
         for path in data.targets:
             require(actor, "bulletin.create", path, area=path)
         if data.priority == "emergency":

@@ -92,7 +92,7 @@ async def _save(req: Req, bulletin_id: str | None) -> web.StreamResponse:
     if f.v("priority") == "emergency":
         f.errors["priority"] = "Bản tin khẩn cấp được gửi từ trang Phát khẩn cấp."
     upload_files(req, f)
-    data = to_input(f, req.services.ctx.tz) if not f.errors else None
+    data = to_input(f, req.services.ctx.tz)
     if data is not None:
         try:
             if bulletin_id is None:

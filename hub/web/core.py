@@ -17,10 +17,10 @@ from multidict import MultiDictProxy
 
 from hub.api.framework import SERVICES, client_ip
 from hub.errors import Forbidden, NotFound, ServiceError, Unauthorized
+from hub.limits import TEXT_MAX, number_vi
 from hub.roles import ROLE_NAMES_VI, Actor
 from hub.services.accounts import SESSION_COOKIE
-from hub.services.bulletins import AUDIO_CAPTION_MAX
-from hub.web.listing import number_vi
+from hub.services.bulletin_checks import AUDIO_CAPTION_MAX
 from tts.estimate import WORDS_PER_MINUTE, estimate_duration_ms, spoken_words
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,7 @@ def make_env() -> jinja2.Environment:
         number_vi=number_vi,
         SPEECH_WPM=WORDS_PER_MINUTE,
         AUDIO_CAPTION_MAX=AUDIO_CAPTION_MAX,
+        TEXT_MAX=TEXT_MAX,
         speech_estimate=speech_estimate,
     )
     env.filters["localtime"] = _localtime
@@ -76,7 +77,8 @@ def speech_estimate(text: str | None, form: str | None) -> str:
     total_s = round(estimate_duration_ms(text) / 1000)
     m, s = divmod(total_s, 60)
     took = f"{m} phút {s} giây" if m else f"{s} giây"
-    return f"Khoảng {words} từ, đọc mất khoảng {took} (ước tính {WORDS_PER_MINUTE} từ/phút)."
+    chars = f"{number_vi(len(text))}/{number_vi(TEXT_MAX)} ký tự"
+    return f"{chars}: khoảng {words} từ, đọc mất khoảng {took} (ước tính {WORDS_PER_MINUTE} từ/phút)."
 
 
 def _localtime(value: Any, fmt: str = "%H:%M %d/%m/%Y") -> str:

@@ -129,11 +129,3 @@ def paginate(
     page = min(lq.page, pages)
     start = (page - 1) * lq.per_page
     return Listing(rows[start : start + lq.per_page], len(rows), lq, path)
-
-
-def number_vi(n: int | float) -> str:
-    """A number as Vietnamese write it: 12.345 (dot between thousands), 2,5 (comma before decimals)."""
-    if isinstance(n, float) and not n.is_integer():
-        whole, _, frac = f"{n:,.2f}".rstrip("0").partition(".")
-        return whole.replace(",", ".") + "," + frac
-    return f"{int(n):,}".replace(",", ".")
