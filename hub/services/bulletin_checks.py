@@ -20,7 +20,7 @@ TITLE_MAX = 300
 
 
 def input_problems(data: BulletinInput) -> list[Invalid]:  # noqa: PLR0912 - one check per field, in order
-    """Every problem of `data` on its own (at most one per field), in the form's order."""
+    """Every problem of `data` on its own (at most one per field), in the order the API reports them."""
     out: list[Invalid] = []
 
     def bad(message: str, field: str) -> None:
@@ -36,6 +36,8 @@ def input_problems(data: BulletinInput) -> list[Invalid]:  # noqa: PLR0912 - one
         bad("Hãy chọn mức ưu tiên: Khẩn cấp, Ưu tiên hoặc Thông thường.", "priority")
     if data.form not in FORMS:
         bad("Hãy chọn hình thức: ký tự, âm thanh, hình ảnh, đồ họa hoặc video.", "form")
+    if not data.targets:
+        bad("Hãy chọn ít nhất một địa bàn nhận.", "targets")
     if not data.kinds or any(k not in DEVICE_KINDS for k in data.kinds):
         bad("Hãy chọn nơi phát: Đài truyền thanh, Bảng tin điện tử, hoặc cả hai.", "kinds")
     elif data.form in ("image", "infographic", "video") and "radio" in data.kinds:
@@ -58,8 +60,6 @@ def input_problems(data: BulletinInput) -> list[Invalid]:  # noqa: PLR0912 - one
         bad("Hãy nhập nội dung bản tin (hệ thống sẽ đọc nội dung này trên loa).", "text")
     if data.form in FORMS and data.form != "text" and not data.media:
         bad("Hãy chọn tệp âm thanh, hình ảnh hoặc video để tải lên.", "media")
-    if not data.targets:
-        bad("Hãy chọn ít nhất một địa bàn nhận.", "targets")
     if data.plays_per_day < 1 or data.plays_per_day > 48:
         bad("Số lần phát mỗi ngày từ 1 đến 48.", "plays_per_day")
     if data.valid_from and data.valid_until and data.valid_until <= data.valid_from:
