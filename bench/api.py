@@ -26,7 +26,7 @@ from hub.config import build_config
 from hub.roles import SYSTEM
 
 PASSWORD = "Thu-nghiem-Mat-khau-2026"  # noqa: S105 - a throw-away hub in a temp dir
-SAMPLE = Path(__file__).resolve().parents[1] / "hub" / "data" / "sample_province.json"
+SAMPLE = Path(__file__).resolve().parents[1] / "tests" / "data" / "province_3tier.json"
 
 
 async def _timed(n: int, conc: int, fn) -> dict[str, float]:  # type: ignore[no-untyped-def]

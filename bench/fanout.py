@@ -415,8 +415,11 @@ async def api(http: aiohttp.ClientSession, method: str, url: str, *, token: str 
         return body
 
 
-def hub_toml(tmp: Path, http_port: int, mqtt_port: int, *, attach_kb: int = 256) -> dict[str, Any]:
-    """The hub's config, as a dict and written to tmp/hub.toml for `python -m hub serve --config`."""
+def hub_toml(
+    tmp: Path, http_port: int, mqtt_port: int, *, attach_kb: int = 256, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The hub's config, as a dict and written to tmp/hub.toml for `python -m hub serve --config`; `extra`
+    adds sections (bench/central.py: [central])."""
     data = {
         "data_dir": str(tmp / "hub"),
         "log_level": "WARNING",
@@ -429,6 +432,7 @@ def hub_toml(tmp: Path, http_port: int, mqtt_port: int, *, attach_kb: int = 256)
         },
         "programme": {"scheduler": False},
         "media": {"alert_inline_kb": attach_kb},
+        **(extra or {}),
     }
     lines = [f"{k} = {json.dumps(v)}" for k, v in data.items() if not isinstance(v, dict)]
     for section, values in data.items():

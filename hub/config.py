@@ -8,6 +8,7 @@ more release with a warning (protocol/envconfig.py).
 
 from __future__ import annotations
 
+import base64
 import difflib
 import ipaddress
 import json
@@ -178,6 +179,16 @@ class MediaConfig(_Section):
     )
 
 
+class BackupConfig(_Section):
+    """`python -m hub backup` (hub/backup.py, docs/OPERATIONS.md "Backups")."""
+
+    dir: str = Field("", description="where backups go (another disk or a mount); empty = <data_dir>/backups")
+    keep: int = Field(14, ge=1, le=3650, description="complete backups kept; older ones are deleted")
+    passphrase_file: str = Field(
+        "", description="file holding the passphrase that encrypts the signing key's copy (never put it here)"
+    )
+
+
 ORIGIN_LEVELS = ORIGINS
 
 
@@ -218,6 +229,57 @@ class ReviewConfig(_Section):
         return self.self_approve.get(origin, origin == "commune")
 
 
+class CentralConfig(_Section):
+    """The link to the central source-information system (docs/CENTRAL.md)."""
+
+    enabled: bool = Field(False, description="accept CAP requests from the central system")
+    public_keys: list[str] = Field(
+        default_factory=list,
+        description="the central system's Ed25519 public keys (raw, base64) whose signatures are accepted; "
+        "two during a key change",
+    )
+    max_skew_s: int = Field(
+        300, ge=10, le=3600, description="how far a signed request's timestamp may be from the hub's clock"
+    )
+    confirm_minutes: int = Field(
+        0,
+        ge=0,
+        le=60,
+        description="0: a central emergency airs at once (Art. 8.1); N: the duty editors have N minutes to "
+        "cancel it, then it airs",
+    )
+    geocode_names: list[str] = Field(
+        default_factory=lambda: ["VN-DVHC"],
+        description="CAP geocode valueNames whose value is an administrative code of the area tree",
+    )
+    peer_url: str = Field("", description="the central system's base URL, where reports and CAP alerts go")
+    cap_sender: str = Field(
+        "httt-nguon.tinh",
+        min_length=1,
+        max_length=200,
+        description="<sender> of the CAP alerts the hub writes",
+    )
+    report_interval_s: int = Field(
+        3600, ge=1, description="how often reports are queued for the central system"
+    )
+    retry_s: float = Field(60.0, gt=0, description="first retry of a report the central system did not take")
+    retry_max_s: float = Field(900.0, gt=0, description="longest wait between retries")
+
+    @field_validator("public_keys")
+    @classmethod
+    def _keys(cls, value: list[str]) -> list[str]:
+        for k in value:
+            try:
+                raw = base64.b64decode(k, validate=True)
+            except ValueError:
+                raise ValueError(f"central.public_keys: {k[:20]!r} is not base64") from None
+            if len(raw) != 32:
+                raise ValueError(
+                    f"central.public_keys: {k[:20]!r} is not a raw Ed25519 public key (32 bytes)"
+                )
+        return value
+
+
 class HubConfig(_Section):
     data_dir: Path = Field(Path("var/hub"), description="database, media, keys, speech cache")
     timezone: str = "Asia/Ho_Chi_Minh"
@@ -231,6 +293,8 @@ class HubConfig(_Section):
     programme: ProgrammeConfig = ProgrammeConfig()
     media: MediaConfig = MediaConfig()
     review: ReviewConfig = ReviewConfig()
+    central: CentralConfig = CentralConfig()
+    backup: BackupConfig = BackupConfig()
 
     @property
     def cookies_secure(self) -> bool:
@@ -261,6 +325,10 @@ class HubConfig(_Section):
     @property
     def media_dir(self) -> Path:
         return self.data_dir / "media"
+
+    @property
+    def backup_dir(self) -> Path:
+        return Path(self.backup.dir) if self.backup.dir else self.data_dir / "backups"
 
     @property
     def tts_cache_dir(self) -> Path:

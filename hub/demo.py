@@ -1,8 +1,10 @@
 """`python -m hub demo`: the whole system on one machine, with simulated loudspeakers and an LED board.
 
-Starts a private Mosquitto, the hub (HTTP + MQTT), seeds a sample province, accounts and bulletins through
-the REST API, and runs `--agents N` radio agents and one LED agent as separate processes with simulated
-hardware. Writes `<data-dir>/demo.json`; Ctrl-C stops every process it started.
+Starts a private Mosquitto, the hub (HTTP + MQTT), imports a real province of today's two-tier map
+(Lâm Đồng, code 68, with its 124 communes, from the official list: hub/services/official.py), seeds
+accounts and bulletins through the REST API, and runs `--agents N` radio agents and one LED agent as
+separate processes with simulated hardware. Writes `<data-dir>/demo.json`; Ctrl-C stops every process
+it started.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
@@ -29,21 +31,27 @@ from hub.config import ConfigError, HubConfig, build_config
 from hub.mosquitto import MosquittoProcess, free_port
 from protocol.clock import LOCAL_TZ, ShiftedClock
 
+if TYPE_CHECKING:
+    from hub.services import Services
+
 log = logging.getLogger("hub.demo")
-SAMPLE_AREAS = Path(__file__).parent / "data" / "sample_province.json"
+# The province of the demo (Lâm Đồng, which absorbed Đắk Nông and Bình Thuận on 1 July 2025) and the
+# communes that get simulated devices, in order (a handful: the demo starts in seconds).
+PROVINCE = "68"
+DEVICE_COMMUNES = ("68/24778", "68/24781", "68/24611", "68/24848", "68/23272")
 MARKER = "demo.json"
 
 # Art. 10.1: a commune with its own hours (the demo chair's; mornings as the default, so the demo's
 # 05:00 start still plays everywhere), shown on the chair's programme screen.
-OWN_WINDOWS = ("67/660/24613", "radio", ("05:00-06:30", "17:30-19:00"))
+OWN_WINDOWS = ("68/24781", "radio", ("05:00-06:30", "17:30-19:00"))
 
 # Demo accounts besides admin: (username, role, area, what they show).
 DEMO_USERS = (
-    ("bientap.tinh", "editor", "67", "Ban biên tập tỉnh"),
-    ("kiemduyet", "reviewer", "67", "Người kiểm duyệt (Sở TT&TT)"),
-    ("ttvh.gianghia", "editor", "67/660", "Trung tâm VH-TT-TT Thành phố Gia Nghĩa"),
-    ("chutich.nghiathanh", "commune_chair", "67/660/24613", "Chủ tịch UBND Phường Nghĩa Thành"),
-    ("vanhanh", "operator", "67", "Vận hành thiết bị (Trung tâm Dữ liệu)"),
+    ("bientap.tinh", "editor", "68", "Ban biên tập tỉnh Lâm Đồng"),
+    ("kiemduyet", "reviewer", "68", "Người kiểm duyệt (Sở Khoa học và Công nghệ)"),
+    ("bientap.bacgianghia", "editor", "68/24611", "Ban biên tập UBND Phường Bắc Gia Nghĩa"),
+    ("chutich.xuanhuong", "commune_chair", "68/24781", "Chủ tịch UBND Phường Xuân Hương - Đà Lạt"),
+    ("vanhanh", "operator", "68", "Vận hành thiết bị (Trung tâm Dữ liệu)"),
 )
 
 
@@ -140,12 +148,12 @@ def agent_toml(dev: DemoDevice, *, hub_url: str, public_key: str, mqtt_port: int
     return "\n".join(lines) + "\n"
 
 
-# The chair of Nghĩa Thành takes the province's normal bulletins without choosing each one (Art. 8.3): the
-# sample normal bulletin airs there at once, and waits for a choice in the other communes.
-DEMO_STANDING = ("chutich.nghiathanh", ["province"], ["radio", "led"])
+# The chair of Xuân Hương - Đà Lạt takes the province's normal bulletins without choosing each one
+# (Art. 8.3): the sample normal bulletin airs there at once, and waits for a choice in the other communes.
+DEMO_STANDING = ("chutich.xuanhuong", ["province"], ["radio", "led"])
 
 
-def set_demo_standing_choice(services: Any) -> None:
+def set_demo_standing_choice(services: Services) -> None:
     """The demo chair's standing rule, set as the chair (audited like one set on the screen)."""
     from sqlalchemy import select  # noqa: PLC0415
 
@@ -163,16 +171,18 @@ def set_demo_standing_choice(services: Any) -> None:
 
 SAMPLES: tuple[dict[str, Any], ...] = (
     {"title": "Thông báo lịch tiêm chủng mở rộng tháng 11",
-     "priority": "priority", "form": "text", "targets": ["67"], "kinds": ["radio", "led"],
+     "priority": "priority", "form": "text", "targets": ["68"], "kinds": ["radio", "led"],
      "text": "UBND tỉnh thông báo: từ ngày 25/11/2026, các trạm y tế xã tổ chức tiêm chủng mở rộng cho trẻ "
              "dưới 5 tuổi, từ 7h30 đến 11h00 các ngày thứ 3 và thứ 5. "
              "Đề nghị phụ huynh đưa trẻ đến đúng giờ."},
     {"title": "Phòng chống cháy rừng mùa khô",
-     "priority": "priority", "form": "text", "targets": ["67/660"], "kinds": ["radio", "led"],
-     "text": "Trung tâm VH-TT-TT thành phố Gia Nghĩa nhắc nhở người dân: mùa khô năm nay nguy cơ cháy rừng ở "
-             "cấp 4. Không đốt nương rẫy khi trời nắng gió; phát hiện cháy gọi ngay 114."},
+     "priority": "priority", "form": "text", "targets": ["68/24611", "68/24615", "68/24617"],
+     "kinds": ["radio", "led"],
+     "text": "Ban chỉ huy phòng cháy chữa cháy rừng các phường Gia Nghĩa nhắc nhở người dân: "
+             "mùa khô năm nay nguy cơ cháy rừng ở cấp 4. Không đốt nương rẫy khi trời nắng gió; "
+             "phát hiện cháy gọi ngay 114."},
     {"title": "Hướng dẫn đăng ký khai sinh trực tuyến",
-     "priority": "normal", "form": "text", "targets": ["67"], "kinds": ["radio", "led"],
+     "priority": "normal", "form": "text", "targets": ["68"], "kinds": ["radio", "led"],
      "text": "Người dân có thể đăng ký khai sinh trực tuyến trên Cổng dịch vụ công quốc gia, "
              "nhận kết quả tại UBND xã trong 1 ngày làm việc."},
 )
@@ -264,22 +274,27 @@ async def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the demo's st
         })
         from hub.app import HubRuntime, build_services  # noqa: PLC0415
         from hub.roles import SYSTEM  # noqa: PLC0415
+        from hub.services import official  # noqa: PLC0415
+        from hub.speech import NoSpeech  # noqa: PLC0415
         from protocol.keys import public_key_b64  # noqa: PLC0415
 
         admin_pw = os.environ.get("NGUON_ADMIN_PASSWORD") or demo_password()
-        accounts = [("admin", "admin", None, "Quản trị hệ thống", admin_pw)]
+        accounts: list[tuple[str, str, str | None, str, str]] = [
+            ("admin", "admin", None, "Quản trị hệ thống", admin_pw)
+        ]
         accounts += [(u, r, a, label, demo_password()) for (u, r, a, label) in DEMO_USERS]
 
         def seed() -> tuple[list[str], str]:
-            services = build_services(cfg, speech=object())
-            services.areas.import_tree(json.loads(SAMPLE_AREAS.read_text(encoding="utf-8")), SYSTEM)
+            services = build_services(cfg, speech=NoSpeech())
+            tree = official.official_tree(PROVINCE)
+            services.areas.import_tree(tree, SYSTEM, source=official.data_version())
             for username, role, area, _label, pw in accounts:
                 services.accounts.create_user(SYSTEM, username=username, password=pw, role=role, area=area)
             area, kind, windows = OWN_WINDOWS
             services.windows.set_rule(SYSTEM, area=area, kind=kind, windows=list(windows),
                                       effective_from=services.ctx.local_now().date())
             set_demo_standing_choice(services)
-            communes = services.areas.leaves()
+            communes = [c for c in DEVICE_COMMUNES if c in set(services.areas.leaves())]
             key = public_key_b64(services.envelopes.key.public)
             services.ctx.db.dispose()
             return communes, key
@@ -302,7 +317,7 @@ async def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the demo's st
                                                       mqtt_port=broker.device_port, offset_s=offset_s,
                                                       sim_speed=args.sim_speed), encoding="utf-8")
                 procs.append(spawn_agent(dev))
-            editor = next((u, pw) for u, r, a, _label, pw in accounts if r == "editor" and a == "67")
+            editor = next((u, pw) for u, r, a, _label, pw in accounts if r == "editor" and a == PROVINCE)
             sample_ids = [] if args.no_samples else await seed_bulletins(hub.url, editor, ("admin", admin_pw))
 
             info = {"http_url": hub.url, "mqtt_host": broker.host, "mqtt_port": broker.port,
@@ -354,7 +369,7 @@ def print_banner(  # noqa: PLR0917 - one call site, in run()
         print(f"    {username:<20} {pw:<24} {role:<14} {area or '':<14} {label}")
     area, kind, windows = OWN_WINDOWS
     print(f"  Khung giờ phát riêng: {area} ({kind}) {', '.join(windows)} — xem trên trang Chương trình phát "
-          "của chutich.nghiathanh")
+          "của chutich.xuanhuong")
     print("  Thiết bị:")
     for d in devices:
         extra = f"  trang trình chiếu: {d.player_url}" if d.player_url else ""
@@ -370,7 +385,7 @@ def print_banner(  # noqa: PLR0917 - one call site, in run()
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("aiohttp.access", "alembic", "apscheduler"):
+    for noisy in ("aiohttp.access", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     import aiomqtt  # noqa: F401, PLC0415 - aiomqtt sets its logger's level on import; set ours after it
 

@@ -37,11 +37,13 @@ _UPLOAD = [
     ("POST", re.compile(r"^/api/v1/media$")),
     ("POST", re.compile(r"^/bulletins/new$")),
     ("POST", re.compile(r"^/bulletins/[^/]+/edit$")),
+    ("POST", re.compile(r"^/api/v1/central/cap$")),  # a CAP alert may carry its audio inline
 ]
 _TEXT = [
     ("POST", re.compile(r"^/api/v1/bulletins$")),
     ("PUT", re.compile(r"^/api/v1/bulletins/[^/]+$")),
     ("POST", re.compile(r"^/emergency/(confirm|send)$")),
+    ("POST", re.compile(r"^/api/v1/areas/reorganise$")),  # a province's plan: a few hundred steps
 ]
 
 PAGE_ERROR = web.AppKey("page_error", object)  # set by hub.web: (request, status, message) -> Response

@@ -63,3 +63,10 @@ class Actor:
 
 
 SYSTEM = Actor(user_id=None, username="system", role="admin", area_path=None)
+# The central system (HTTT nguồn Trung ương) acting through its signed interface (hub/central/): the only
+# actor whose bulletins may carry origin `central`.
+CENTRAL = Actor(user_id=None, username="trung-uong", role="admin", area_path=None)
+
+
+def is_central(actor: Actor) -> bool:
+    return actor.user_id is None and actor.username == CENTRAL.username

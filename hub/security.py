@@ -10,7 +10,7 @@ import unicodedata
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from zxcvbn import zxcvbn
+from zxcvbn import zxcvbn  # type: ignore[import-untyped]  # zxcvbn ships no type hints (no stubs exist)
 
 from hub.errors import Invalid
 

@@ -14,7 +14,8 @@ from typing import Any, cast
 AFTER_INTERRUPT = ("restart", "resume", "drop")
 ALERT_MSG_TYPES = ("Alert", "Update", "Cancel")
 ALERT_STATUS = ("Actual", "Exercise")
-COMMANDS = ("volume", "stop", "resync", "test_tone", "report")
+# set_area: the hub moves a device to its commune's new area path after a reorganisation (docs/PROTOCOL.md)
+COMMANDS = ("volume", "stop", "resync", "test_tone", "report", "set_area")
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}

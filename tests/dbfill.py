@@ -68,7 +68,7 @@ def province_tree(districts: int = 10, communes: int = 100) -> tuple[dict[str, A
             paths.append(f"67/{dcode}/{ccode}")
         district = {"code": dcode, "name": f"Huyện {_PLACES[d % len(_PLACES)]}", "level": "district"}
         children.append({**district, "children": kids})
-    tree = {"code": "67", "name": "Tỉnh Đắk Nông (mẫu)", "level": "province", "children": children}
+    tree = {"code": "67", "name": "Tỉnh Mẫu Ba Cấp", "level": "province", "children": children}
     return tree, paths
 
 

@@ -10,7 +10,7 @@ import asyncio
 from datetime import date, datetime
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from hub.api.framework import INT_PARAM_MAX, MAX_UPLOAD, Api, client_ip, openapi
 from hub.api.schemas import (
@@ -22,6 +22,7 @@ from hub.api.schemas import (
     OccasionIn,
     OrderIn,
     ReasonIn,
+    ReorganiseIn,
     ReviewIn,
     SelectionIn,
     StandingIn,
@@ -260,9 +261,9 @@ async def upload_media(request: web.Request, s: S, a: A) -> Any:
             part = await reader.next()
             if part is None:
                 break
-            if getattr(part, "name", None) == "file":
-                name = part.filename or ""  # type: ignore[union-attr]
-                mime = part.headers.get("Content-Type", "")  # type: ignore[union-attr]
+            if isinstance(part, BodyPartReader) and part.name == "file":
+                name = part.filename or ""
+                mime = part.headers.get("Content-Type", "")
                 data = await read_bounded(part, request.app[MAX_UPLOAD])
         if not data:
             raise Invalid("Không thấy tệp: gửi dạng multipart với trường 'file'.", field="file")
@@ -433,6 +434,7 @@ async def delete_occasion(request: web.Request, s: S, a: A) -> Any:
     query=[
         ("bulletin", "bulletin id", False),
         ("device", "device id", False),
+        ("area", "area path: its plays and those of the old units it came from", False),
         ("limit", "max", False),
         ("offset", "skip rows", False),
     ],
@@ -443,6 +445,7 @@ def get_plays(request: web.Request, s: S, a: A) -> Any:
             a,
             bulletin=_q(request, "bulletin"),
             device=_q(request, "device"),
+            area=_q(request, "area"),
             limit=min(_int(request, "limit", 500), 5000),
             offset=_int(request, "offset", 0),
         )
@@ -540,6 +543,18 @@ def get_areas(request: web.Request, s: S, a: A) -> Any:
     return {"areas": s.areas.tree()}
 
 
+@api.route("POST", "/areas/reorganise", "apply a reorganisation plan (dry_run: say what would change)",
+           body=ReorganiseIn, tag="areas")
+async def reorganise_areas(request: web.Request, s: S, a: A, *, body: ReorganiseIn) -> Any:
+    return (await s.reorganise(a, body.plan, dry_run=body.dry_run)).to_dict()
+
+
+@api.route("GET", "/areas/lineage", "what an area came from and became through reorganisations",
+           tag="areas", query=[("area", "area path, old or new", True)])
+def area_lineage(request: web.Request, s: S, a: A) -> Any:
+    return s.area_lineage(a, _q(request, "area", required=True) or "")
+
+
 @api.route("GET", "/devices", "devices with status", tag="devices", query=[("area", "subtree", False)])
 def list_devices(request: web.Request, s: S, a: A) -> Any:
     return {"devices": s.devices.list(a, area=_q(request, "area"))}
@@ -547,7 +562,9 @@ def list_devices(request: web.Request, s: S, a: A) -> Any:
 
 @api.route("POST", "/devices", "register a device", body=DeviceIn, status=201, tag="devices")
 def add_device(request: web.Request, s: S, a: A, *, body: DeviceIn) -> Any:
-    return s.devices.register(a, device_id=body.id, kind=body.kind, area=body.area, name=body.name)
+    return s.devices.register(
+        a, device_id=body.id, kind=body.kind, area=body.area, name=body.name, lat=body.lat, lon=body.lon
+    )
 
 
 @api.route(

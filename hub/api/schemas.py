@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -36,6 +36,11 @@ Day = Annotated[date, AfterValidator(_in_range)]
 When = Annotated[datetime, AfterValidator(_in_range)]
 
 
+
+def _radio_only() -> list[DeviceKindName]:
+    return ["radio"]
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -61,7 +66,7 @@ class BulletinIn(_Body):
     targets: list[AreaPath] = Field(
         min_length=1, max_length=LIST_MAX, description="area paths, e.g. ['67/660']"
     )
-    kinds: list[DeviceKindName] = Field(default_factory=lambda: ["radio"], max_length=2)
+    kinds: list[DeviceKindName] = Field(default_factory=_radio_only, max_length=2)
     valid_from: When | None = None
     valid_until: When | None = None
     plays_per_day: int = Field(1, ge=1, le=48)
@@ -145,6 +150,20 @@ class DeviceIn(_Body):
     kind: DeviceKindName
     area: AreaPath
     name: str = Field("", max_length=NAME_MAX)
+    lat: float | None = Field(None, ge=-90, le=90, description="WGS84 latitude, for the map (Bản đồ)")
+    lon: float | None = Field(None, ge=-180, le=180, description="WGS84 longitude")
+
+
+class LocationIn(_Body):
+    lat: float = Field(..., ge=-90, le=90, allow_inf_nan=False)
+    lon: float = Field(..., ge=-180, le=180, allow_inf_nan=False)
+
+
+class ReorganiseIn(_Body):
+    """A reorganisation plan (docs/OPERATIONS.md: merge, split, move, rename, retire, assign)."""
+
+    plan: dict[str, Any]
+    dry_run: bool = False
 
 
 class CommandIn(_Body):

@@ -15,6 +15,18 @@ from hub.services.base import Context, require
 from protocol.topics import covers, validate_area_path
 
 LEVELS = ("province", "district", "commune")
+# where each level may stand: a province at the root, a district under it, a commune under either
+PARENT_LEVELS: dict[str, tuple[str | None, ...]] = {
+    "province": (None,),
+    "district": ("province",),
+    "commune": ("province", "district"),
+}
+# what the people call the units of each level (2024 three-tier and 2025 two-tier maps)
+UNIT_TYPES: dict[str, tuple[str, ...]] = {
+    "province": ("tỉnh", "thành phố"),
+    "district": ("huyện", "quận", "thị xã", "thành phố"),
+    "commune": ("xã", "phường", "thị trấn", "đặc khu"),
+}
 
 
 class AreaService:
@@ -69,6 +81,7 @@ class AreaService:
                 "code": a.code,
                 "name": a.name,
                 "level": a.level,
+                "type": a.unit_type,
                 "children": [node(k) for k in kids],
             }
 
@@ -77,26 +90,55 @@ class AreaService:
         )
         return [node(r) for r in roots]
 
-    def import_tree(self, data: Any, actor: Actor) -> int:
-        """Insert or update areas from a JSON tree {code, name, level, children[]} (or a list of them)."""
+    def import_tree(self, data: Any, actor: Actor, *, source: str = "") -> int:
+        """Insert or update areas from a JSON tree {code, name, level, type?, children[]} (or a list of
+        them). Every area says its level: a tree without them is refused whole, nothing written."""
         require(actor, "area.manage")
         nodes = data if isinstance(data, list) else [data]
         count = 0
         with self.ctx.tx(actor) as sess:
             for n in nodes:
-                count += self._import_node(sess, n, None, 0)
-            self.ctx.audit(sess, actor, "areas.import", detail={"count": count})
+                count += self._import_node(sess, n, None, None, 0)
+            detail: dict[str, Any] = {"count": count}
+            if source:
+                detail["source"] = source
+            self.ctx.audit(sess, actor, "areas.import", detail=detail)
         self.invalidate()
         return count
 
-    def _import_node(self, sess: Session, node: Any, parent: str | None, depth: int) -> int:
+    def _import_node(
+        self, sess: Session, node: Any, parent: str | None, parent_level: str | None, depth: int
+    ) -> int:
         if not isinstance(node, dict) or "code" not in node or "name" not in node:
             raise Invalid(
                 "Mỗi khu vực cần có 'code' và 'name' (và 'children' nếu có cấp dưới).", field="areas"
             )
-        level = node.get("level") or ("province" if depth == 0 else "commune")
+        where = f"{node['name']} (mã {node['code']})"
+        level = node.get("level")
+        if level is None:
+            raise Invalid(
+                f"Khu vực {where} thiếu 'level'. Ghi cấp của mỗi khu vực: \"level\": \"province\" (tỉnh, "
+                "thành phố), \"district\" (huyện, quận, thị xã — bản đồ ba cấp trước 2025) hoặc "
+                "\"commune\" (xã, phường, thị trấn, đặc khu); hoặc nhập danh mục chính thức: "
+                "python -m hub areas import --official MÃ_TỈNH.",
+                field="level",
+                code="level_missing",
+            )
         if level not in LEVELS:
             raise Invalid(f"Cấp '{level}' không hợp lệ; dùng một trong {', '.join(LEVELS)}.", field="level")
+        allowed = PARENT_LEVELS[level]
+        if parent_level not in allowed:
+            under = f"dưới cấp {parent_level}" if parent_level else "ở gốc cây"
+            raise Invalid(
+                f"Khu vực {where} cấp {level} không thể nằm {under}.", field="level", code="level_misplaced"
+            )
+        unit_type = str(node.get("type") or "")
+        if unit_type and unit_type not in UNIT_TYPES[level]:
+            raise Invalid(
+                f"Loại '{unit_type}' của {where} không hợp với cấp {level}; dùng một trong "
+                f"{', '.join(UNIT_TYPES[level])}.",
+                field="type",
+            )
         path = f"{parent}/{node['code']}" if parent else str(node["code"])
         try:
             validate_area_path(path)
@@ -110,14 +152,16 @@ class AreaService:
                     code=str(node["code"]),
                     name=str(node["name"]),
                     level=level,
+                    unit_type=unit_type,
                     parent_path=parent,
                     depth=depth,
                 )
             )
             sess.flush()
         else:
-            row.name, row.level = str(node["name"]), level
-        return 1 + sum(self._import_node(sess, c, path, depth + 1) for c in node.get("children") or [])
+            row.name, row.level, row.unit_type = str(node["name"]), level, unit_type
+        children = node.get("children") or []
+        return 1 + sum(self._import_node(sess, c, path, level, depth + 1) for c in children)
 
     def not_found(self, path: str) -> NotFound:
         return NotFound(f"Không có khu vực '{path}'.", field="area")

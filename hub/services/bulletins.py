@@ -8,10 +8,11 @@ can publish at once. Publishing itself is done by PublishingService (the caller 
 from __future__ import annotations
 
 import asyncio
+import builtins
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,10 +28,10 @@ from hub.models import (
     Speech,
     User,
 )
-from hub.roles import Actor
+from hub.roles import Actor, is_central
 from hub.search import matches, search_words
 from hub.services.areas import AreaService
-from hub.services.base import Context, deny, new_id, require
+from hub.services.base import Context, Speaker, deny, new_id, require
 from hub.services.bulletin_checks import input_problems
 from hub.services.lifecycle import STATUS_VI, move
 from hub.services.media import MediaService
@@ -39,6 +40,9 @@ from hub.services.windows import WindowService
 from playlists.windows import windows_per_day
 from protocol.topics import covers
 from protocol.vocabulary import LIVE_STATUSES, ORIGINS, BulletinStatus
+
+if TYPE_CHECKING:
+    from tts import SpeechResult
 
 # An audio bulletin's words are in its audio: its text is a caption (what a list or an LED board shows).
 EDITABLE = ("draft", "rejected", "submitted", "in_review")
@@ -104,7 +108,7 @@ def effective_status(b: Any, now: datetime) -> str:
     """The status a person sees (a bulletin or a row with its status and valid_until)."""
     if b.status in LIVE_STATUSES and b.valid_until is not None and b.valid_until <= now:
         return "finished"
-    return b.status
+    return str(b.status)
 
 
 class BulletinService:
@@ -113,7 +117,7 @@ class BulletinService:
         ctx: Context,
         areas: AreaService,
         media: MediaService,
-        speech: Any,
+        speech: Speaker,
         *,
         windows: WindowService | None = None,
     ) -> None:
@@ -121,7 +125,7 @@ class BulletinService:
         self.windows = windows or WindowService(ctx, areas)
         self.areas = areas
         self.media = media
-        self.speech = speech  # hub.speech.SpeechService (or anything with async speak(text))
+        self.speech = speech  # hub/speech.py's SpeechService
         # Checks, inside the approval's transaction, that what the approval will publish can be received
         # (PublishingService.check_sendable; Services wires it): raising refuses the approval.
         self.sendable: Callable[[Session, str], None] | None = None
@@ -142,15 +146,21 @@ class BulletinService:
                 require(actor, "bulletin.emergency", path, area=path)
         level = self.areas.get(actor.area_path).level if actor.area_path else "province"
         origin = LEVEL_ORIGIN.get(level, "province")
+        if is_central(actor):
+            return "central"  # only the central system's signed interface (hub/central/) acts as it
         if data.origin and data.origin != origin:
             if data.origin not in ORIGINS:
                 raise Invalid(f"origin dùng một trong {', '.join(ORIGINS)}.", field="origin")
-            if not (data.origin == "central" and origin == "province"):
+            if data.origin == "central":
                 raise Invalid(
-                    f"Tài khoản cấp {origin} không gửi được bản tin với nguồn '{data.origin}'.",
+                    "Nguồn 'central' (Trung ương) chỉ đến từ giao diện kết nối có chữ ký của hệ thống Trung "
+                    "ương (docs/CENTRAL.md); tài khoản của tỉnh không gửi được bản tin mang nguồn này.",
                     field="origin",
                 )
-            origin = data.origin
+            raise Invalid(
+                f"Tài khoản cấp {origin} không gửi được bản tin với nguồn '{data.origin}'.",
+                field="origin",
+            )
         return origin
 
     def _check_plays(  # noqa: PLR0917 - the bulletin's fields the check reads
@@ -245,7 +255,7 @@ class BulletinService:
         return await asyncio.to_thread(self._create_tx, actor, data, origin, speech, submit=submit)
 
     def _create_tx(
-        self, actor: Actor, data: BulletinInput, origin: str, speech: Any, *, submit: bool
+        self, actor: Actor, data: BulletinInput, origin: str, speech: SpeechResult | None, *, submit: bool
     ) -> dict[str, Any]:
         now = self.ctx.now()
         with self.ctx.tx(actor) as sess:
@@ -296,7 +306,9 @@ class BulletinService:
             )
         )
 
-    def _submit(self, sess: Session, actor: Actor, b: Bulletin, speech: Any, now: datetime) -> None:
+    def _submit(
+        self, sess: Session, actor: Actor, b: Bulletin, speech: SpeechResult | None, now: datetime
+    ) -> None:
         if speech is not None:
             m = self.media.store_speech(sess, actor, speech)
             b.media_sha256 = m.sha256
@@ -354,7 +366,7 @@ class BulletinService:
                 field="status",
             )
 
-    def _submit_tx(self, actor: Actor, bulletin_id: str, speech: Any) -> dict[str, Any]:
+    def _submit_tx(self, actor: Actor, bulletin_id: str, speech: SpeechResult | None) -> dict[str, Any]:
         now = self.ctx.now()
         with self.ctx.tx(actor) as sess:
             b = self._load(sess, bulletin_id)
@@ -403,7 +415,7 @@ class BulletinService:
         data: BulletinInput,
         origin: str,
         seen: tuple[str, int],
-        speech: Any,
+        speech: SpeechResult | None,
     ) -> dict[str, Any]:
         resubmit = seen[0] in ("submitted", "in_review")
         now = self.ctx.now()
@@ -480,6 +492,7 @@ class BulletinService:
                 b.reviewed_by = actor.user_id
             move(b, BulletinStatus.APPROVED)
             b.approved_at, b.approved_by, b.updated_at = now, actor.user_id, now
+            b.origin = self._origin_at_approval(sess, b)  # kept: later reorganisations do not change it
             if b.valid_from is None:
                 b.valid_from = now
             if b.priority == "emergency" and b.valid_until is None:
@@ -491,9 +504,18 @@ class BulletinService:
                 actor,
                 "bulletin.approve",
                 b.id,
-                detail={"priority": b.priority, "targets": b.target_paths},
+                detail={"priority": b.priority, "origin": b.origin, "targets": b.target_paths},
             )
             return self._dict(sess, b, actor=actor)
+
+    def _origin_at_approval(self, sess: Session, b: Bulletin) -> str:
+        """Art. 8.2's rank follows the level of the author's unit as it is when the bulletin is approved (a
+        district editor moved to the province by a reorganisation writes province bulletins from then on)."""
+        if b.origin == "central" or b.created_by is None:
+            return b.origin
+        author = sess.get(User, b.created_by)
+        area = self.areas.all().get(author.area_path) if author is not None and author.area_path else None
+        return LEVEL_ORIGIN.get(area.level if area is not None else "province", "province")
 
     def _check_reject(self, actor: Actor, b: Bulletin) -> None:
         action = "bulletin.review" if b.status == "in_review" else "bulletin.approve"
@@ -587,8 +609,8 @@ class BulletinService:
 
     def _actions(self, sess: Session, actor: Actor, b: Bulletin) -> list[str]:
         """The actions the actor may take on the bulletin now: the same checks the actions make."""
-        checks = {
-            "edit": lambda: (self._require_targets(actor, "bulletin.create", b), self._editable(b)),
+        checks: dict[str, Callable[[], None]] = {
+            "edit": lambda: self._check_edit(actor, b),
             "submit": lambda: self._check_submit(actor, b),
             "approve": lambda: self._check_approve(sess, actor, b) if b.status == "submitted" else self._no(),
             "signoff": lambda: self._check_approve(sess, actor, b) if b.status == "in_review" else self._no(),
@@ -606,6 +628,10 @@ class BulletinService:
                 continue
             out.append(name)
         return out
+
+    def _check_edit(self, actor: Actor, b: Bulletin) -> None:
+        self._require_targets(actor, "bulletin.create", b)
+        self._editable(b)
 
     @staticmethod
     def _no() -> None:
@@ -743,7 +769,7 @@ class BulletinService:
         desc: bool = True,
         limit: int = 50,
         offset: int = 0,
-    ) -> tuple[list[dict[str, Any]], int]:
+    ) -> tuple[builtins.list[dict[str, Any]], int]:
         """One page of the bulletins the caller sees and the count of all that match: `q` searches the
         title, the id and the target areas' names (hub.search); sorts in BULLETIN_SORTS."""
         require(actor, "read")
@@ -759,7 +785,7 @@ class BulletinService:
             targets: dict[str, list[str]] = {}
             for bid, path in sess.execute(select(BulletinTarget.bulletin_id, BulletinTarget.area_path)):
                 targets.setdefault(bid, []).append(path)
-            found: list[tuple[Any, str]] = []
+            found: builtins.list[tuple[Any, str]] = []
             for b in sess.execute(query):
                 paths = targets.get(b.id, [])
                 if not any(actor.sees(t) for t in paths):

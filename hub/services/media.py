@@ -11,7 +11,9 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
 
 from hub.config import MediaConfig
 from hub.errors import Invalid, NotFound
@@ -20,6 +22,9 @@ from hub.roles import Actor
 from hub.services.base import Context, require
 from hub.services.webvtt import check_webvtt
 from protocol.vocabulary import DEVICE_KINDS
+
+if TYPE_CHECKING:
+    from tts import SpeechResult
 
 FFPROBE_TIMEOUT_S = 20
 DECODE_TIMEOUT_S = 300  # decoding an hour of MP3 takes seconds; a long 1080p video on a slow hub, minutes
@@ -286,7 +291,7 @@ class MediaService:
         finally:
             tmp.unlink(missing_ok=True)
 
-    def store_speech(self, sess: Any, actor: Actor, result: Any) -> Media:
+    def store_speech(self, sess: Session, actor: Actor, result: SpeechResult) -> Media:
         """Copy a tts SpeechResult into the store (file first); add its row to `sess` (same transaction)."""
         dest = self.path_for(result.sha256)
         if not dest.exists():

@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from hub.errors import Conflict, Invalid
+from hub.services import Services
 from hub.services.bulletins import BULLETIN_SORTS
 from hub.services.lifecycle import STATUS_VI
 from hub.web.core import PRIORITY_VI, Req, page
@@ -20,7 +21,7 @@ BOARD_SIZES = ("192x96", "320x160", "384x192", "1920x384", "1920x1080")
 SIZE_RE = re.compile(r"^(\d{2,4})x(\d{2,4})$")
 
 
-def area_names(services: Any) -> dict[str, str]:
+def area_names(services: Services) -> dict[str, str]:
     return {p: a.name for p, a in services.areas.all().items()}
 
 

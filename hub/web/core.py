@@ -19,6 +19,7 @@ from hub.api.framework import SERVICES, client_ip
 from hub.errors import Forbidden, NotFound, ServiceError, Unauthorized
 from hub.limits import TEXT_MAX, number_vi
 from hub.roles import ROLE_NAMES_VI, Actor
+from hub.services import Services
 from hub.services.accounts import SESSION_COOKIE
 from hub.services.bulletin_checks import AUDIO_CAPTION_MAX
 from tts.estimate import WORDS_PER_MINUTE, estimate_duration_ms, spoken_words
@@ -95,7 +96,7 @@ class Req:
     """One page request: the aiohttp request, the services, who is acting, the CSRF token and the form."""
 
     request: web.Request
-    services: Any
+    services: Services
     actor: Actor
     csrf: str
     form: MultiDictProxy[Any] | None = None
@@ -138,7 +139,7 @@ def new_notices(req: Req) -> int:
 
 def render(request: web.Request, template: str, *, status: int = 200, **ctx: Any) -> web.Response:
     env = request.app[JINJA]
-    services: Any = request.app[SERVICES]
+    services = request.app[SERVICES]
     _localtime.tz = services.ctx.tz  # type: ignore[attr-defined]
     ctx.setdefault("actor", None)
     ctx.setdefault("csrf", "")
@@ -194,7 +195,7 @@ def page(fn: PageHandler) -> Callable[[web.Request], Awaitable[web.StreamRespons
     """A logged-in page: session cookie, CSRF on every POST, and service errors shown as pages."""
 
     async def handler(request: web.Request) -> web.StreamResponse:
-        services: Any = request.app[SERVICES]
+        services = request.app[SERVICES]
         cookie = request.cookies.get(SESSION_COOKIE, "")
         if not cookie:
             raise login_redirect(request)

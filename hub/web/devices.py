@@ -74,7 +74,8 @@ def _reasons_vi(reasons: list[str], labels: dict[str, str] = REJECT_VI) -> str:
 
 def _problem_vi(p: dict[str, Any], tz: Any) -> str:
     """One of device_problems' entries, as the operator reads it."""
-    code, value = p["code"], p["value"]
+    code: str = p["code"]
+    value = p["value"]
     if code in ("offline", "silent"):
         if not value:
             return "Chưa từng kết nối"

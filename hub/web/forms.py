@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp.web_request import FileField
 
-from hub.errors import Invalid
+from hub.errors import Invalid, ServiceError
 from hub.limits import check_date
 from hub.services import BulletinInput
 from hub.services.bulletin_checks import input_problems
@@ -174,7 +174,7 @@ def to_input(f: BulletinForm, tz: Any) -> BulletinInput | None:
     return None if f.errors else data
 
 
-def field_error(f: BulletinForm, exc: Invalid, *, keep: bool = False) -> None:
+def field_error(f: BulletinForm, exc: ServiceError, *, keep: bool = False) -> None:
     """Put a service's message next to its field (unknown fields go to the top of the form); `keep`: not
     over a message the field already has."""
     name = (exc.field or "").split(".")[0]

@@ -41,7 +41,8 @@ def _plays(req: Req, limit: int) -> tuple[list[dict[str, Any]], str, str, str, d
     """The play log for the query's filters: rows, error, device, bulletin, day (today if no filter)."""
     q = req.request.query
     device, bulletin = q.get("device", "").strip(), q.get("bulletin", "").strip()
-    error, rows = "", []
+    error = ""
+    rows: list[dict[str, Any]] = []
     tz = req.services.ctx.tz
     try:
         day = _day(q.get("date", "")) or (
@@ -119,7 +120,8 @@ async def plays_page(req: Req) -> web.StreamResponse:
     """The play log, a page at a time: by bulletin (its id, or words of its title), device and day."""
     lq = read_query(req.request.query, ("started",), "started", filters=("bulletin", "device", "date"))
     f, tz = lq.filters, req.services.ctx.tz
-    error, rows, total = "", [], 0
+    error, total = "", 0
+    rows: list[dict[str, Any]] = []
     try:
         searching = lq.q or f.get("device") or f.get("bulletin")
         day = _day(f.get("date", "")) or (None if searching else req.services.ctx.local_now().date())
@@ -132,7 +134,7 @@ async def plays_page(req: Req) -> web.StreamResponse:
             ids = [i for i in (ids or [f["bulletin"]]) if i == f["bulletin"]]
         since = datetime.combine(day, time(0), tz) if day else None
         rows, total = await asyncio.to_thread(
-            req.services.devices.plays_page,
+            req.services.deliveries.plays_page,
             req.actor,
             bulletins=ids,
             device=f.get("device", ""),

@@ -61,7 +61,7 @@ class Demo:
         return time.time() + self.offset_s
 
     def submit(self, **fields: Any) -> str:
-        body = {"form": "text", "targets": ["67"], "kinds": ["radio"], **fields}
+        body = {"form": "text", "targets": ["68"], "kinds": ["radio"], **fields}
         r = self.api("POST", "/bulletins", json=body)
         assert r.status_code == 201, r.text
         return str(r.json()["id"])
@@ -175,7 +175,7 @@ def test_emergency_reaches_every_agent_within_2s_and_interrupts(demo_morning: De
         wait_for(lambda d=dev: status(d).get("now_playing") == prio, 30, f"{dev['id']} playing {prio}")
 
     emer = demo.submit(title="Cảnh báo lũ quét", priority="emergency",
-                       text="Khẩn cấp: lũ quét trên sông Đắk Nông, người dân di chuyển lên vùng cao ngay.")
+                       text="Khẩn cấp: lũ quét trên sông Đa Nhim, người dân di chuyển lên vùng cao ngay.")
     t0 = demo.demo_now()
     demo.approve(emer)
 
@@ -218,14 +218,14 @@ def test_priority_waits_for_the_window_but_emergency_does_not(demo_noon: Demo) -
     assert items and items[0]["window"] == "17:00-18:30", r.json()
     # the demo's commune with its own hours (Art. 10.1): its evening window is its own
     own = demo.info["own_windows"]
-    assert own == {"area": "67/660/24613", "kind": "radio", "windows": ["05:00-06:30", "17:30-19:00"]}
+    assert own == {"area": "68/24781", "kind": "radio", "windows": ["05:00-06:30", "17:30-19:00"]}
     params = {"area": own["area"], "kind": "radio", "date": today.isoformat()}
     r = demo.api("GET", "/programme", params=params)
     assert r.json()["windows"] == own["windows"], r.json()
-    assert "Khung giờ riêng của Phường Nghĩa Thành" in r.json()["windows_source"]
+    assert "Khung giờ riêng của Phường Xuân Hương - Đà Lạt" in r.json()["windows_source"]
     assert [i["window"] for i in r.json()["programme"] if i["bulletin_id"] == prio] == ["17:30-19:00"]
 
-    emer = demo.submit(title="Cháy rừng", priority="emergency", text="Khẩn cấp: cháy rừng tại xã Đắk Nia.")
+    emer = demo.submit(title="Cháy rừng", priority="emergency", text="Khẩn cấp: cháy rừng tại xã Lạc Dương.")
     t0 = demo.demo_now()
     demo.approve(emer)
     for dev in demo.radios:
@@ -241,16 +241,17 @@ def test_priority_waits_for_the_window_but_emergency_does_not(demo_noon: Demo) -
                  f"{dev['id']} to switch its amplifier off")
         assert not plays_of(dev, prio)
         assert status(dev).get("now_playing") is None
-    # Art. 8.3 in the demo: the chair of Nghĩa Thành set a standing choice (the province's normal bulletins),
-    # so a province normal bulletin is in that commune's evening, and waits for a choice in the others.
+    # Art. 8.3 in the demo: the chair of Xuân Hương - Đà Lạt set a standing choice (the province's normal
+    # bulletins), so a province normal bulletin is in that commune's evening, and waits for a choice in the
+    # others.
     normal = demo.submit(title="Hướng dẫn khai sinh trực tuyến", priority="normal",
                          text="Người dân có thể đăng ký khai sinh trực tuyến.")
     demo.approve(normal)
-    r = demo.api("GET", "/programme/standing", params={"area": "67/660/24613"})
+    r = demo.api("GET", "/programme/standing", params={"area": "68/24781"})
     assert r.status_code == 200 and {"origin": "province", "kind": "radio"} in r.json()["rules"], r.text
     audit = demo.api("GET", "/audit", params={"action": "programme.standing"}).json()
-    assert [a["username"] for a in audit["entries"]] == ["chutich.nghiathanh"], audit
-    for commune, airs in (("67/660/24613", True), ("67/660/24611", False)):
+    assert [a["username"] for a in audit["entries"]] == ["chutich.xuanhuong"], audit
+    for commune, airs in (("68/24781", True), ("68/24778", False)):
         params = {"area": commune, "kind": "radio", "date": today.isoformat()}
         r = demo.api("GET", "/programme", params=params)
         assert r.status_code == 200, r.text

@@ -7,7 +7,7 @@ import inspect
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from hub.services import Services
 from hub.services.publishing import RecordingPublisher
 from protocol.clock import FrozenClock
 
-SAMPLE = Path(__file__).resolve().parents[2] / "hub" / "data" / "sample_province.json"
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "province_3tier.json"
 PASSWORD = "Mat-khau-an-toan-2026"  # noqa: S105 - the test accounts' password
 # 2026-11-23 04:00 local: before the morning window.
 T0 = datetime(2026, 11, 22, 21, 0, tzinfo=UTC)
@@ -151,9 +151,10 @@ async def running_hub(cfg: HubConfig) -> AsyncIterator[Hub]:
         services.ctx.db.dispose()
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A throwaway PostgreSQL database; the test is skipped when no server answers on 127.0.0.1:5432."""
+@contextmanager
+def pg_database() -> Iterator[str]:
+    """A throwaway PostgreSQL database (dropped after); skips the test when no server answers on
+    127.0.0.1:5432."""
     name = f"nguon_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
     try:
@@ -170,3 +171,10 @@ def pg_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database; the test is skipped when no server answers on 127.0.0.1:5432."""
+    with pg_database() as url:
+        yield url

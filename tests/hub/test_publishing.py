@@ -174,7 +174,7 @@ async def test_emergency_alert_carries_its_audio_up_to_the_configured_size(hub: 
         return body, env
 
     body, env = await approve_emergency()
-    assert body.areas == ["67"] and body.area_names == ["Tỉnh Đắk Nông (mẫu)"]  # what an LED board shows
+    assert body.areas == ["67"] and body.area_names == ["Tỉnh Mẫu Ba Cấp"]  # what an LED board shows
     media = body.bulletin.media  # type: ignore[union-attr]
     r = await hub.client.get(media.url)
     served = await r.read()

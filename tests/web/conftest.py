@@ -21,7 +21,7 @@ from hub.services import Services
 from hub.services.publishing import RecordingPublisher
 from protocol.clock import FrozenClock
 
-SAMPLE = Path(__file__).resolve().parents[2] / "hub" / "data" / "sample_province.json"
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "province_3tier.json"
 PASSWORD = "Mat-khau-an-toan-2026"  # noqa: S105 - a test account's password
 T0 = datetime(2026, 11, 22, 21, 0, tzinfo=UTC)  # 2026-11-23 04:00 local, before the morning window
 CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
