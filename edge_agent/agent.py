@@ -29,7 +29,15 @@ from hardware import Hardware
 from protocol.clock import Clock, parse_time
 from protocol.envelope import Envelope, EnvelopeError, Verifier, check_attachment, check_audience
 from protocol.keys import load_public_key
-from protocol.messages import AlertBody, CommandBody, DeviceStatus, MediaRef, ProgrammeBody, RecallBody
+from protocol.messages import (
+    AlertBody,
+    CommandBody,
+    DeviceStatus,
+    LiveBody,
+    MediaRef,
+    ProgrammeBody,
+    RecallBody,
+)
 from protocol.topics import Topics, ancestors
 
 log = logging.getLogger("edge_agent")
@@ -164,7 +172,8 @@ class Agent:
     def _expected_types(self, topic: str) -> tuple[str, ...]:
         if self._types_by_topic is None:  # the same for the agent's life: built once
             s = self.settings
-            self._types_by_topic = {self.topics.alert(a): ("alert", "recall") for a in ancestors(s.area)}
+            alert_types = ("alert", "recall", "live")
+            self._types_by_topic = {self.topics.alert(a): alert_types for a in ancestors(s.area)}
             self._types_by_topic[self.topics.program(s.area, s.kind)] = ("programme",)
             self._types_by_topic[self.topics.cmd(s.device_id)] = ("command",)
         return self._types_by_topic.get(topic, ())
@@ -231,6 +240,8 @@ class Agent:
             self._on_recall(RecallBody.from_dict(body).bulletin_ids)
         elif env.type == "command":
             self.commands.handle(CommandBody.from_dict(body), command_id=env.id)
+        elif env.type == "live":
+            self.player.live(LiveBody.from_dict(body))
 
     def _on_programme(self, p: ProgrammeBody) -> None:
         if p.area != self.settings.area or p.kind != self.settings.kind:

@@ -25,7 +25,7 @@ from edge_agent.reporter import Reporter
 from edge_agent.store import Store
 from hardware import Hardware
 from protocol.clock import Clock
-from protocol.messages import AlertBody, ProgrammeBody
+from protocol.messages import AlertBody, LiveBody, ProgrammeBody
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,11 @@ class Player(Protocol):
 
     def cancel(self, identifier: str) -> None:
         """The hub cancelled that emergency: stop it if it plays."""
+        ...
+
+    def live(self, body: LiveBody) -> None:
+        """A live announcement starts, gets a fresh token or stops (docs/PROTOCOL.md, "Live announcements");
+        a player without a loudspeaker ignores it."""
         ...
 
     def recall(self, bulletin_ids: Sequence[str]) -> None:

@@ -28,6 +28,7 @@ def why(intr: Interrupt | None) -> str:
         return ""
     return {
         "emergency": f"nhường tin khẩn cấp {intr.by}",
+        "live": f"nhường phát trực tiếp {intr.by}",
         "cancel": "tin khẩn cấp bị huỷ",
         "recall": "bản tin bị thu hồi",
         "stop": "lệnh dừng từ trung tâm",

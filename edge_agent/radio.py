@@ -24,9 +24,10 @@ from edge_agent.media import MediaError
 from edge_agent.player import NowPlaying, PlayerParts
 from edge_agent.plays import AFTER, Interrupt, PlayLog, why
 from edge_agent.schedule import ScheduledItem
+from edge_agent.stream import LivePlayer
 from hardware import PlayResult
 from protocol.clock import parse_time
-from protocol.messages import AlertBody, BulletinInfo, ProgrammeBody
+from protocol.messages import AlertBody, BulletinInfo, LiveBody, ProgrammeBody
 from protocol.vocabulary import Origin, PlayOutcome, Priority
 
 log = logging.getLogger("edge_agent.radio")
@@ -63,17 +64,31 @@ class RadioRunner:
         self._idle_since = time.monotonic()
         self._tone: tuple[Path, asyncio.Future[str]] | None = None
         self._untrusted_logged = False
+        self.held_by: str | None = None  # a live session holds the loudspeaker
+        self.streams = LivePlayer(parts, self)  # live announcements (edge_agent/stream.py)
 
     # --- the Player protocol: inputs from the agent ---
     async def start(self) -> None:
         """Nothing to prepare: the loop (run) recovers from a crash first."""
 
     async def stop(self) -> None:
-        """Nothing to let go of: the relay and the audio output are closed by the agent's runtime."""
+        """A live stream ends; the relay and the audio output are closed by the agent's runtime."""
+        await self.streams.aclose()
 
     def set_programme(self, programme: ProgrammeBody) -> None:
         self.recall(programme.recalled)
         self.programme = programme
+        self.streams.set_programme(programme)
+        self._wake.set()
+
+    def live(self, body: LiveBody) -> None:
+        self.streams.handle(body)
+
+    def hold(self, by: str | None) -> None:
+        """A live session (`by`) takes the loudspeaker: what plays is interrupted; None gives it back."""
+        self.held_by = by
+        if by is not None:
+            self.interrupt(by, "live")
         self._wake.set()
 
     def recall(self, bulletin_ids: Sequence[str]) -> None:
@@ -91,6 +106,7 @@ class RadioRunner:
 
     def emergency(self, alert: AlertBody) -> None:
         """The book holds it: cut off what plays; the loop plays the newest due emergency first."""
+        self.streams.emergency_arrived()
         if self.now_playing is not None:
             self.interrupt(alert.identifier, "emergency")
         self._wake.set()
@@ -123,7 +139,7 @@ class RadioRunner:
         self._recover()
         while True:
             self._wake.clear()
-            wait_s = await self._step()
+            wait_s = await self._step() if self.held_by is None else 30.0  # a live session holds it
             if wait_s > 0:
                 # asyncio.timeout, not wait_for: on 3.11 wait_for loses a cancel that comes just as the
                 # event is set, and the agent would never stop
@@ -292,7 +308,7 @@ class RadioRunner:
 
     def _after_interrupt(self, item: ScheduledItem, pos: int, intr: Interrupt) -> None:
         at = self._clock.now().isoformat()
-        mode = item.bulletin.after_interrupt if intr.reason in ("emergency", "shutdown") else "drop"
+        mode = item.bulletin.after_interrupt if intr.reason in ("emergency", "live", "shutdown") else "drop"
         if mode == "resume":
             self._store.set_item(item.key, "pending", at, offset_ms=pos)
         elif mode == "restart":
@@ -356,7 +372,7 @@ class RadioRunner:
         detail = why(intr)
         if intr.reason == "emergency" and intr.by == em.id:
             detail = "bản cập nhật thay thế"  # an Update of this very emergency: the book holds the new one
-        elif intr.reason == "emergency":
+        elif intr.reason in ("emergency", "live"):
             mode = self._book.interrupted(em, ended, position_ms=pos)  # comes back once the newer one is over
             detail = f"{detail}; sau đó {AFTER.get(mode, mode)}"
         elif intr.reason == "stop":

@@ -97,6 +97,23 @@ def _broker_conf(args: argparse.Namespace) -> str:
         raise ConfigError(f"broker conf: {exc}") from None
 
 
+def _stream_conf(args: argparse.Namespace) -> str:
+    from hub.broker import new_secret, write_private  # noqa: PLC0415
+    from hub.icecast import icecast_xml  # noqa: PLC0415
+
+    source = new_secret()
+    try:  # Debian's icecast2 service starts it as the icecast2 user itself: no changeowner
+        text = icecast_xml(port=args.port, host=args.host, source_password=source,
+                           admin_password=new_secret(), auth_url=args.auth_url,
+                           logdir=Path("/var/log/icecast2"))
+    except ValueError as exc:
+        raise ConfigError(f"stream conf: {exc}") from None
+    write_private(Path(args.secret), source + "\n")
+    write_private(Path(args.output), text)
+    return (f"wrote {args.output} and {args.secret} (mode 0600); give the icecast2 user read access to "
+            f"{args.output} and restart icecast2")
+
+
 def _broker(args: argparse.Namespace, cfg: HubConfig, s: Services) -> None:
     from hub.broker import DeviceGrant, PasswordFile, acl_text, new_secret, write_private  # noqa: PLC0415
 
@@ -282,6 +299,15 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
     bpw = bs.add_parser("passwd", help="give USER a new random broker password in FILE; prints it once")
     bpw.add_argument("file")
     bpw.add_argument("user")
+    st = sub.add_parser("stream", help="the stream server for live announcements (hub/icecast.py)")
+    sts = st.add_subparsers(dest="scmd", required=True)
+    sconf = sts.add_parser("conf", help="write a new icecast.xml with generated passwords, and the source "
+                           "password file for [stream] source_password_file")
+    sconf.add_argument("--output", default="/etc/icecast2/icecast.xml")
+    sconf.add_argument("--secret", default="/etc/nguon/stream-source.secret")
+    sconf.add_argument("--host", default="0.0.0.0", help="address Icecast listens on")  # noqa: S104
+    sconf.add_argument("--port", type=int, default=8000)
+    sconf.add_argument("--auth-url", required=True, help="the hub's URL of /api/v1/stream/auth")
     bk = sub.add_parser("backup", help="back up the database, media and signing key (docs/OPERATIONS.md)")
     bk.add_argument("--passphrase-file", help="encrypts the key's copy (default backup.passphrase_file)")
     bk.add_argument("--keep", type=int, help="complete backups kept (default backup.keep)")
@@ -337,6 +363,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
             text, ok = run_check(cfg, config=args.config, network=not args.no_network)
             print(text)
             return 0 if ok else 1
+        if args.cmd == "stream":
+            print(_stream_conf(args))
+            return 0
         if args.cmd == "broker" and args.bcmd == "conf":
             print(_broker_conf(args), end="")
             return 0

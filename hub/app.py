@@ -13,9 +13,14 @@ from aiohttp import web
 
 import hub.api.central  # noqa: F401 - registers the central system's routes on `api`
 from hub import web as web_ui
-from hub.api import stats_routes  # noqa: F401 - registers the statistics routes on `api`
+from hub.api import (
+    admin_routes,  # noqa: F401 - registers plays, users, audit, areas, devices and keys
+    stats_routes,  # noqa: F401 - registers the statistics routes on `api`
+)
+from hub.api import live as _live_routes  # noqa: F401 - registers the live routes on `api`
 from hub.api.framework import MAX_UPLOAD, SERVICES, error_middleware, json_response
 from hub.api.routes import api
+from hub.central.feeds import FeedReader
 from hub.config import HubConfig
 from hub.db import Database
 from hub.errors import NotFound
@@ -242,6 +247,10 @@ class HubRuntime:
         tasks.start("republisher", services.publishing.run())
         stack.push_async_callback(services.publishing.stop)  # also the republishes planned for later
         stack.push_async_callback(tasks.cancel, "republisher")
+        stack.push_async_callback(services.live.aclose)  # live sessions end (their stop sent) first
+        if cfg.central.feeds:  # CAP feeds the hub follows (hub/central/feeds.py)
+            tasks.start("cap-feeds", FeedReader(services.central).run())
+            stack.push_async_callback(tasks.cancel, "cap-feeds")
         if cfg.central.peer_url:  # reports and CAP alerts up to the central system (hub/central/outbox.py)
             tasks.start("central", services.central_outbox.run())
             stack.push_async_callback(tasks.cancel, "central")
@@ -263,6 +272,8 @@ class HubRuntime:
         # (and a hub that was down over midnight finishes what expired meanwhile).
         await asyncio.to_thread(services.bulletins_finish_expired)
         services.publishing.republish_soon(None)
+        stack.callback(services.central.close)  # central emergencies waiting for confirmation (timers)
+        await services.central.resume()
         return self
 
     @property

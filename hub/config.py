@@ -179,6 +179,31 @@ class MediaConfig(_Section):
     )
 
 
+class StreamConfig(_Section):
+    """The stream server (Icecast 2) for live announcements (docs/OPERATIONS.md, "Stream server")."""
+
+    enabled: bool = Field(False, description="live announcements from the microphone (needs Icecast)")
+    host: str = Field("127.0.0.1", description="the Icecast the hub feeds (its source connection)")
+    port: int = Field(8000, ge=1, le=65535)
+    public_url: str = Field("", description="base URL agents use to reach Icecast; empty = http://host:port")
+    source_password_file: str = Field("", description="file holding Icecast's source password")
+    token_ttl_s: int = Field(120, ge=10, le=3600, description="lifetime of a listening token")
+    refresh_s: int = Field(30, ge=1, description="a live session's start message is repeated this often, "
+                           "with a fresh token (late joiners, reconnects)")
+    grace_s: float = Field(10.0, ge=0.5, le=120, description="a speaker's lost connection ends the "
+                           "session after this long")
+    max_live_s: int = Field(3600, ge=10, description="longest live session")
+    bitrate: str = Field("64k", description="MP3 bitrate of the stream and the recording")
+
+    def source_password(self) -> str:
+        if not self.source_password_file:
+            raise ConfigError("stream.source_password_file is not set (Icecast's source password)")
+        try:
+            return Path(self.source_password_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"stream.source_password_file: cannot read it: {exc}") from exc
+
+
 class BackupConfig(_Section):
     """`python -m hub backup` (hub/backup.py, docs/OPERATIONS.md "Backups")."""
 
@@ -229,6 +254,22 @@ class ReviewConfig(_Section):
         return self.self_approve.get(origin, origin == "commune")
 
 
+class CapFeedRule(_Section):
+    """A CAP feed the hub follows (docs/CENTRAL.md, "CAP feeds in"): which alerts it takes, what it does."""
+
+    url: str = Field(..., min_length=8, max_length=500, description="the Atom or RSS feed of CAP alerts")
+    name: str = Field("", max_length=200, description="who publishes it, for the audit log and the pages")
+    areas: list[str] = Field(
+        default_factory=list, description="administrative codes this rule accepts (empty: the whole province)"
+    )
+    severities: list[str] = Field(default_factory=lambda: ["Extreme", "Severe"])
+    urgencies: list[str] = Field(default_factory=lambda: ["Immediate", "Expected"])
+    action: Literal["air", "queue"] = Field(
+        "queue", description="air: at once, as approved; queue: a bulletin waiting for an editor's approval"
+    )
+    poll_s: int = Field(60, ge=5, le=86400, description="how often the feed is read")
+
+
 class CentralConfig(_Section):
     """The link to the central source-information system (docs/CENTRAL.md)."""
 
@@ -253,6 +294,7 @@ class CentralConfig(_Section):
         description="CAP geocode valueNames whose value is an administrative code of the area tree",
     )
     peer_url: str = Field("", description="the central system's base URL, where reports and CAP alerts go")
+    feeds: list[CapFeedRule] = Field(default_factory=list, description="CAP feeds the hub follows")
     cap_sender: str = Field(
         "httt-nguon.tinh",
         min_length=1,
@@ -293,6 +335,7 @@ class HubConfig(_Section):
     programme: ProgrammeConfig = ProgrammeConfig()
     media: MediaConfig = MediaConfig()
     review: ReviewConfig = ReviewConfig()
+    stream: StreamConfig = StreamConfig()
     central: CentralConfig = CentralConfig()
     backup: BackupConfig = BackupConfig()
 

@@ -1,5 +1,5 @@
-"""The tree stays clean: ruff and mypy (as configured in pyproject.toml) report nothing, and no package's
-modules import each other in a circle."""
+"""The tree stays clean: ruff and mypy (as configured in pyproject.toml) report nothing, no module is over
+600 lines, and no package's modules import each other in a circle."""
 
 from __future__ import annotations
 
@@ -31,6 +31,22 @@ def _run(tool: str, *args: str) -> subprocess.CompletedProcess[str]:
 def test_ruff_reports_nothing() -> None:
     res = _run("ruff", "check", "--no-cache", ".")
     assert res.returncode == 0, f"ruff check . reported:\n{res.stdout}{res.stderr}"
+
+
+# No module over this many lines: a longer one does more than one thing; split it by responsibility.
+MAX_LINES = 600
+SIZED = (*PACKAGES, "bench", "tests")
+
+
+def test_no_module_over_600_lines() -> None:
+    sizes = {
+        str(p.relative_to(ROOT)): len(p.read_text(encoding="utf-8").splitlines())
+        for pkg in SIZED
+        for p in (ROOT / pkg).rglob("*.py")
+    }
+    assert len(sizes) > 100  # the packages are there
+    over = sorted(f"{path}: {n} lines" for path, n in sizes.items() if n > MAX_LINES)
+    assert not over, f"modules over {MAX_LINES} lines (split them by responsibility):\n" + "\n".join(over)
 
 
 @pytest.mark.slow

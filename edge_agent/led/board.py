@@ -17,7 +17,7 @@ from aiohttp import web
 from edge_agent.player import NowPlaying
 from hardware.display import DisplayPanel, SimDisplayPanel
 from protocol.clock import Clock
-from protocol.messages import AlertBody, ProgrammeBody
+from protocol.messages import AlertBody, LiveBody, ProgrammeBody
 
 from .logic import BoardLogic, Display, panel_setting
 from .server import build_app
@@ -146,6 +146,10 @@ class LedBoard:
 
     def cancel(self, identifier: str) -> None:
         self._apply(lambda now: self._logic.cancel(identifier, now))
+
+    def live(self, body: LiveBody) -> None:
+        """Live announcements are sound: a board shows nothing of them."""
+        log.info("bỏ qua phát trực tiếp %s: bảng tin không có loa", body.session_id)
 
     def recall(self, bulletin_ids: Sequence[str]) -> None:
         self._apply(lambda now: self._logic.recall(list(bulletin_ids), now))

@@ -27,11 +27,13 @@ from hub.services.choices import ChoiceService
 from hub.services.deliveries import DeliveryService
 from hub.services.devices import DeviceService
 from hub.services.lifecycle import move
+from hub.services.live import LiveService
 from hub.services.media import MediaService
 from hub.services.notices import NoticeService
 from hub.services.programmes import ProgrammeService
 from hub.services.publishing import PublisherLike, PublishingService
 from hub.services.reorganise import Outcome, ReorganiseService, lineage
+from hub.services.report_archive import ReportArchive
 from hub.services.rollups import LATE_DAYS, prune_raw, rollup_days
 from hub.services.stats import StatsService
 from hub.services.windows import WindowService
@@ -61,10 +63,15 @@ class Services:
         self.deliveries = DeliveryService(ctx, self.bulletins)
         self.notices = NoticeService(ctx)
         self.stats = StatsService(ctx, self.areas)
+        self.report_archive = ReportArchive(ctx)
         self.publishing = PublishingService(
             ctx, self.areas, self.programmes, envelopes, publisher, media_path=self.media.path_for
         )
         self.bulletins.sendable = self.publishing.check_sendable
+        self.live = LiveService(
+            ctx, areas=self.areas, media=self.media, envelopes=envelopes, publisher=publisher,
+            topics=self.publishing.topics,
+        )
         self.reorganisation = ReorganiseService(ctx, self.areas)
         self.envelopes = envelopes
         self._area_sent: dict[str, float] = {}  # device -> when set_area last went (loop time)

@@ -18,6 +18,7 @@ from hub.models import Bulletin, Device, FirstSeenPlaying, Play, RecallConfirmat
 from hub.roles import Actor
 from hub.services.base import Context, require
 from hub.services.bulletins import BulletinService
+from hub.services.device_views import play_dict
 from protocol.clock import parse_time
 from protocol.topics import covers
 
@@ -192,20 +193,3 @@ class DeliveryService:
             total = sess.scalar(select(func.count()).select_from(q.subquery())) or 0
             rows = sess.scalars(q.order_by(*order).limit(max(1, min(limit, 1000))).offset(max(0, offset)))
             return [play_dict(p) for p in rows], total
-
-
-def play_dict(p: Play) -> dict[str, Any]:
-    return {
-        "event_id": p.event_id,
-        "device_id": p.device_id,
-        "area": p.area_path,  # the commune the device was in when it played (kept across reorganisations)
-        "bulletin_id": p.bulletin_id,
-        "outcome": p.outcome,
-        "scheduled_at": p.scheduled_at.isoformat() if p.scheduled_at else None,
-        "started_at": p.started_at.isoformat() if p.started_at else None,
-        "ended_at": p.ended_at.isoformat() if p.ended_at else None,
-        "emergency": p.emergency,
-        "exercise": p.exercise,
-        "received_at": p.received_at.isoformat(),
-        "data": p.data,
-    }

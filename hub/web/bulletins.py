@@ -11,7 +11,7 @@ from aiohttp import web
 
 from hub.errors import Conflict, Invalid
 from hub.services import Services
-from hub.services.bulletins import BULLETIN_SORTS
+from hub.services.bulletin_views import BULLETIN_SORTS
 from hub.services.lifecycle import STATUS_VI
 from hub.web.core import PRIORITY_VI, Req, page
 from hub.web.forms import BulletinForm, field_error, read_form, to_input, upload_files

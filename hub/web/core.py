@@ -108,6 +108,8 @@ class Req:
         ctx.setdefault("waiting", self.services.choices.waiting_count(self.actor))
         if "new_notices" not in ctx:
             ctx["new_notices"] = new_notices(self)
+        # the duty editors see a central emergency on every page, with the way to cancel it (Art. 8.1)
+        ctx.setdefault("central_alerts", self.services.central.attention(self.actor))
         return render(self.request, template, status=status, actor=self.actor, csrf=self.csrf, **ctx)
 
     def field(self, name: str, default: str = "") -> str:
@@ -146,6 +148,7 @@ def render(request: web.Request, template: str, *, status: int = 200, **ctx: Any
     ctx.setdefault("path", request.path)
     ctx.setdefault("waiting", None)
     ctx.setdefault("new_notices", 0)
+    ctx.setdefault("central_alerts", [])
     html = env.get_template(template).render(**ctx)
     resp = web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
     # Pages carry session data: no caching, no framing, no inline script injection from elsewhere.

@@ -8,7 +8,7 @@ import re
 from hub.models import Bulletin
 
 from .conftest import WebHub
-from .test_pages import count
+from .pagehelp import count
 
 
 def errors(html: str) -> dict[str, str]:

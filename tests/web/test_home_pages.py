@@ -7,7 +7,7 @@ import re
 from hub.roles import SYSTEM
 
 from .conftest import WebHub
-from .test_pages import write
+from .pagehelp import write
 
 
 def section(html: str, heading_id: str) -> str:
