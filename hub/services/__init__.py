@@ -65,7 +65,8 @@ class Services:
         self.stats = StatsService(ctx, self.areas)
         self.report_archive = ReportArchive(ctx)
         self.publishing = PublishingService(
-            ctx, self.areas, self.programmes, envelopes, publisher, media_path=self.media.path_for
+            ctx, self.areas, self.programmes, envelopes, publisher, media_path=self.media.path_for,
+            alert_audio=self.media.alert_audio,
         )
         self.bulletins.sendable = self.publishing.check_sendable
         self.live = LiveService(
