@@ -10,6 +10,7 @@ what a reader gets back in hub/services/bulletin_views.py.
 from __future__ import annotations
 
 import asyncio
+import builtins
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ from hub.models import (
     User,
 )
 from hub.roles import Actor
+from hub.services.alert_audio import estimated_size
 from hub.services.areas import AreaService
 from hub.services.base import Context, Speaker, new_id
 from hub.services.bulletin_checks import (
@@ -132,6 +134,10 @@ class BulletinService:
             )
         )
 
+    def _rides_in_alert(self, duration_ms: int) -> bool:
+        """Whether an emergency of this length rides in its alert as Opus (media.alert_inline_kb)."""
+        return 0 < estimated_size(duration_ms) <= self.ctx.config.media.alert_inline_kb * 1024
+
     def _submit(
         self, sess: Session, actor: Actor, b: Bulletin, speech: SpeechResult | None, now: datetime
     ) -> None:
@@ -152,6 +158,9 @@ class BulletinService:
             )
         move(b, BulletinStatus.IN_REVIEW if b.sensitive else BulletinStatus.SUBMITTED)
         b.submitted_at = now
+        if b.priority == "emergency" and b.media_sha256 and self._rides_in_alert(b.duration_ms or 0):
+            # its alert will carry the Opus copy (hub/services/alert_audio.py): made now, not at approval
+            self.media.alert_audio.warm(self.media.path_for(b.media_sha256), b.media_sha256)
         b.rejected_reason = None
 
     async def submit(self, actor: Actor, bulletin_id: str) -> dict[str, Any]:
@@ -358,6 +367,28 @@ class BulletinService:
         offset: int = 0,
     ) -> list[dict[str, Any]]:
         return self.views.list(actor, status=status, priority=priority, area=area, limit=limit, offset=offset)
+
+    def search(
+        self,
+        actor: Actor,
+        *,
+        q: str = "",
+        status: str | tuple[str, ...] | None = None,
+        priority: str | None = None,
+        area: str | None = None,
+        created_by: int | None = None,
+        sort: str = "created",
+        desc: bool = True,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[builtins.list[dict[str, Any]], int]:
+        """One page of the bulletins the caller sees and the count of all that match (BulletinViews.search,
+        with the areas' names for `q`)."""
+        names = {p: a.name for p, a in self.areas.all().items()}
+        return self.views.search(
+            actor, q=q, status=status, priority=priority, area=area, created_by=created_by, names=names,
+            sort=sort, desc=desc, limit=limit, offset=offset,
+        )  # fmt: skip
 
     def titles(self, actor: Actor, ids: Iterable[str]) -> dict[str, str]:
         return self.views.titles(actor, ids)
