@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from hub.errors import Conflict, Invalid
-from hub.services import Services
+from hub.services import BulletinDetail, Services
 from hub.services.lifecycle import STATUS_VI
 from hub.web.core import Req, page
 from hub.web.forms import BulletinForm, field_error, read_form, to_input, upload_files
@@ -63,7 +63,7 @@ async def new_page(req: Req) -> web.StreamResponse:
 
 
 async def _save(req: Req, bulletin_id: str | None) -> web.StreamResponse:
-    marked = bulletin_id is not None and req.services.bulletins.get(req.actor, bulletin_id)["sensitive"]
+    marked = bulletin_id is not None and req.services.bulletins.get(req.actor, bulletin_id).sensitive
     f = read_form(req)
     if f.v("priority") == "emergency":
         f.errors["priority"] = "Bản tin khẩn cấp được gửi từ trang Phát khẩn cấp."
@@ -76,7 +76,7 @@ async def _save(req: Req, bulletin_id: str | None) -> web.StreamResponse:
                 b = await req.services.bulletins.create(req.actor, data, submit=not draft)
             else:
                 b = await req.services.bulletins.edit(req.actor, bulletin_id, data)
-            raise web.HTTPSeeOther(f"/bulletins/{b['id']}")
+            raise web.HTTPSeeOther(f"/bulletins/{b.id}")
         except (Invalid, Conflict) as exc:
             field_error(f, exc)
     return req.render(
@@ -101,7 +101,7 @@ async def edit_page(req: Req) -> web.StreamResponse:
         "bulletin_form.html",
         title="Sửa bản tin",
         editing=bid,
-        **form_context(req, BulletinForm.from_bulletin(b, req.services.ctx.tz), marked=b["sensitive"]),
+        **form_context(req, BulletinForm.from_bulletin(b, req.services.ctx.tz), marked=b.sensitive),
     )
 
 
@@ -110,14 +110,14 @@ async def edit(req: Req) -> web.StreamResponse:
     return await _save(req, req.request.match_info["id"])
 
 
-def recall_view(req: Req, b: dict[str, Any]) -> list[dict[str, Any]]:
+def recall_view(req: Req, b: BulletinDetail) -> list[dict[str, Any]]:
     """Every device the bulletin went to, and whether (and when) it confirmed the recall."""
-    confirmed = {c["device_id"]: c["confirmed_at"] for c in b.get("recall_confirmations", [])}
+    confirmed = {c.device_id: c.confirmed_at for c in b.recall_confirmations}
     devices = [
         d
         for d in req.services.devices.list(req.actor)
-        if d["kind"] in b["kinds"]
-        and any(covers(t, d["area"]) for t in b["targets"])
+        if d["kind"] in b.kinds
+        and any(covers(t, d["area"]) for t in b.targets)
     ]
     seen = {d["id"] for d in devices}
     rows = [
@@ -132,12 +132,12 @@ def recall_view(req: Req, b: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def delivery_view(req: Req, b: dict[str, Any]) -> dict[str, Any] | None:
+def delivery_view(req: Req, b: BulletinDetail) -> dict[str, Any] | None:
     """Where a scheduled bulletin has played (the play log), commune by commune: for its editor. None before
     approval and for emergencies (their console, /emergency/<id>, follows them live)."""
-    if b["priority"] == "emergency" or not b["approved_at"]:
+    if b.priority == "emergency" or not b.approved_at:
         return None
-    dl = req.services.deliveries.deliveries(req.actor, b["id"])
+    dl = req.services.deliveries.deliveries(req.actor, b.id)
     communes: dict[str, dict[str, Any]] = {}
     for r in dl["devices"]:
         c = communes.setdefault(
@@ -160,9 +160,9 @@ def detail_context(req: Req, bid: str) -> dict[str, Any]:
     return {
         "b": b,
         "names": area_names(req.services),
-        "recall": recall_view(req, b) if b["recalled_at"] else [],
+        "recall": recall_view(req, b) if b.recalled_at else [],
         "delivery": delivery_view(req, b),
-        "title": b["title"],
+        "title": b.title,
         "sizes": BOARD_SIZES,
     }
 
@@ -182,14 +182,14 @@ async def action(req: Req) -> web.StreamResponse:
             await s.bulletins.submit(a, bid)
         elif what in ("approve", "signoff"):
             b = s.bulletins.get(a, bid)
-            await (s.review(a, bid, "approve") if b["status"] == "in_review" else s.approve(a, bid))
+            await (s.review(a, bid, "approve") if b.status == "in_review" else s.approve(a, bid))
         elif what == "flag":
             await asyncio.to_thread(s.bulletins.flag, a, bid, reason)
         elif what == "unflag":
             await asyncio.to_thread(s.bulletins.unflag, a, bid, reason)
         elif what == "reject":
             b = s.bulletins.get(a, bid)
-            if b["status"] == "in_review":
+            if b.status == "in_review":
                 await s.review(a, bid, "reject", reason)
             else:
                 s.bulletins.reject(a, bid, reason)
@@ -230,7 +230,7 @@ async def preview(req: Req) -> web.StreamResponse:
     return req.render(
         "preview.html",
         status=422 if error else 200,
-        title=f"Xem trước {b['title']}",
+        title=f"Xem trước {b.title}",
         b=b,
         w=w,
         h=h,

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from hub.api.framework import json_response
 from hub.errors import Conflict, Invalid
-from hub.services import BulletinInput
+from hub.services import BulletinDetail, BulletinInput, BulletinSummary
 from hub.services.base import deny
 from hub.web.bulletins import area_names
 from hub.web.core import Req, page
@@ -45,9 +45,9 @@ def _ctx(req: Req, f: BulletinForm) -> dict[str, Any]:
     }
 
 
-def _active(req: Req) -> list[dict[str, Any]]:
+def _active(req: Req) -> list[BulletinSummary]:
     rows = req.services.bulletins.list(req.actor, priority="emergency", limit=50)
-    return [b for b in rows if b["status"] in LIVE_STATUSES]
+    return [b for b in rows if b.status in LIVE_STATUSES]
 
 
 @page
@@ -88,23 +88,23 @@ async def send(req: Req) -> web.StreamResponse:
     if data is not None:
         try:
             b = await req.services.bulletins.create(req.actor, data, submit=True)
-            await req.services.approve(req.actor, b["id"])
-            raise web.HTTPSeeOther(f"/emergency/{b['id']}")
+            await req.services.approve(req.actor, b.id)
+            raise web.HTTPSeeOther(f"/emergency/{b.id}")
         except (Invalid, Conflict) as exc:
             field_error(f, exc)
     return req.render("emergency.html", status=422, active=_active(req), **_ctx(req, f))
 
 
-def _emergency(req: Req) -> dict[str, Any]:
+def _emergency(req: Req) -> BulletinDetail:
     b = req.services.bulletins.get(req.actor, req.request.match_info["id"])
-    if b["priority"] != "emergency":
+    if b.priority != "emergency":
         raise Invalid("Bản tin này không phải bản tin khẩn cấp.", field="id")
     return b
 
 
-def live_status(req: Req, b: dict[str, Any]) -> dict[str, Any]:
+def live_status(req: Req, b: BulletinDetail) -> dict[str, Any]:
     """Per target device: first confirmed play (status or play event) and the seconds from sending to it."""
-    dl = req.services.deliveries.deliveries(req.actor, b["id"])
+    dl = req.services.deliveries.deliveries(req.actor, b.id)
     names = area_names(req.services)
     tz = req.services.ctx.tz
     rows = []
@@ -125,7 +125,7 @@ def live_status(req: Req, b: dict[str, Any]) -> dict[str, Any]:
             }
         )
     return {
-        "id": b["id"],
+        "id": b.id,
         "status": dl["status"],
         "status_label": dl["status_label"],
         "exercise": dl["exercise"],
@@ -148,7 +148,7 @@ async def live(req: Req) -> web.StreamResponse:
         st["devices"] = [d for d in st["devices"] if d["played_at"] is None]
     return req.render(
         "emergency_live.html",
-        title=f"Khẩn cấp: {b['title']}",
+        title=f"Khẩn cấp: {b.title}",
         b=b,
         st=st,
         pending=st["total"] - st["confirmed"],
@@ -166,18 +166,18 @@ async def status_json(req: Req) -> web.StreamResponse:
 async def cancel(req: Req) -> web.StreamResponse:
     b = _emergency(req)
     try:
-        await req.services.cancel_alert(req.actor, b["id"])
+        await req.services.cancel_alert(req.actor, b.id)
     except Conflict as exc:
         return req.render(
             "emergency_live.html",
             status=409,
-            title=f"Khẩn cấp: {b['title']}",
+            title=f"Khẩn cấp: {b.title}",
             b=b,
             st=live_status(req, b),
             names=area_names(req.services),
             cancel_error=exc.message,
         )
-    raise web.HTTPSeeOther(f"/emergency/{b['id']}")
+    raise web.HTTPSeeOther(f"/emergency/{b.id}")
 
 
 def install(app: web.Application) -> None:

@@ -64,7 +64,7 @@ async def plays_csv(req: Req) -> web.StreamResponse:
     if error:
         raise Invalid(error, field="date")
     tz = req.services.ctx.tz
-    titles = {b["id"]: b["title"] for b in req.services.bulletins.list(req.actor, limit=CSV_ROWS)}
+    titles = {b.id: b.title for b in req.services.bulletins.list(req.actor, limit=CSV_ROWS)}
     areas = {d["id"]: d["area"] for d in req.services.devices.list(req.actor)}
 
     def local(iso: str | None) -> str:
@@ -114,7 +114,7 @@ async def plays_csv(req: Req) -> web.StreamResponse:
 async def plays_page(req: Req) -> web.StreamResponse:
     q = req.request.query
     rows, error, device, bulletin, day = _plays(req, PAGE_ROWS)
-    titles = {b["id"]: b["title"] for b in req.services.bulletins.list(req.actor, limit=1000)}
+    titles = {b.id: b.title for b in req.services.bulletins.list(req.actor, limit=1000)}
     devices = req.services.devices.list(req.actor)
     return req.render(
         "plays.html",
