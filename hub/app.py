@@ -20,6 +20,7 @@ from hub.api import (
 from hub.api import live as _live_routes  # noqa: F401 - registers the live routes on `api`
 from hub.api.framework import MAX_UPLOAD, SERVICES, error_middleware, json_response
 from hub.api.routes import api
+from hub.central.feeds import FeedReader
 from hub.config import HubConfig
 from hub.db import Database
 from hub.errors import NotFound
@@ -247,6 +248,9 @@ class HubRuntime:
         stack.push_async_callback(services.publishing.stop)  # also the republishes planned for later
         stack.push_async_callback(tasks.cancel, "republisher")
         stack.push_async_callback(services.live.aclose)  # live sessions end (their stop sent) first
+        if cfg.central.feeds:  # CAP feeds the hub follows (hub/central/feeds.py)
+            tasks.start("cap-feeds", FeedReader(services.central).run())
+            stack.push_async_callback(tasks.cancel, "cap-feeds")
         if cfg.central.peer_url:  # reports and CAP alerts up to the central system (hub/central/outbox.py)
             tasks.start("central", services.central_outbox.run())
             stack.push_async_callback(tasks.cancel, "central")

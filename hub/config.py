@@ -254,6 +254,22 @@ class ReviewConfig(_Section):
         return self.self_approve.get(origin, origin == "commune")
 
 
+class CapFeedRule(_Section):
+    """A CAP feed the hub follows (docs/CENTRAL.md, "CAP feeds in"): which alerts it takes, what it does."""
+
+    url: str = Field(..., min_length=8, max_length=500, description="the Atom or RSS feed of CAP alerts")
+    name: str = Field("", max_length=200, description="who publishes it, for the audit log and the pages")
+    areas: list[str] = Field(
+        default_factory=list, description="administrative codes this rule accepts (empty: the whole province)"
+    )
+    severities: list[str] = Field(default_factory=lambda: ["Extreme", "Severe"])
+    urgencies: list[str] = Field(default_factory=lambda: ["Immediate", "Expected"])
+    action: Literal["air", "queue"] = Field(
+        "queue", description="air: at once, as approved; queue: a bulletin waiting for an editor's approval"
+    )
+    poll_s: int = Field(60, ge=5, le=86400, description="how often the feed is read")
+
+
 class CentralConfig(_Section):
     """The link to the central source-information system (docs/CENTRAL.md)."""
 
@@ -278,6 +294,7 @@ class CentralConfig(_Section):
         description="CAP geocode valueNames whose value is an administrative code of the area tree",
     )
     peer_url: str = Field("", description="the central system's base URL, where reports and CAP alerts go")
+    feeds: list[CapFeedRule] = Field(default_factory=list, description="CAP feeds the hub follows")
     cap_sender: str = Field(
         "httt-nguon.tinh",
         min_length=1,

@@ -36,7 +36,6 @@ Day = Annotated[date, AfterValidator(_in_range)]
 When = Annotated[datetime, AfterValidator(_in_range)]
 
 
-
 def _radio_only() -> list[DeviceKindName]:
     return ["radio"]
 
@@ -193,6 +192,16 @@ class OccasionIn(_Body):
     date_from: Day
     date_to: Day
     windows: list[str] = Field(min_length=1, max_length=6)
+
+
+class ReportIn(_Body):
+    """Draft the half-year report (Art. 18) of an area; the editor completes the assessment in the DOCX."""
+
+    area: AreaPath | None = Field(None, description="the reporting unit (default: yours)")
+    day: date | None = Field(None, description="a day in the half-year (default: the one to report now)")
+    number: str = Field("", max_length=60, description="the document number, e.g. 125/BC-STTTT")
+    place: str = Field("", max_length=100, description="where it is issued, e.g. Đà Lạt")
+    signer: str = Field("", max_length=100, description="who signs (empty: a line to sign by hand)")
 
 
 class LiveIn(_Body):

@@ -9,9 +9,10 @@ from typing import Any
 from aiohttp import web
 
 from hub.api.routes import A, S, api
-from hub.api.schemas import LocationIn
+from hub.api.schemas import LocationIn, ReportIn
 from hub.errors import Invalid
 from hub.services.stats import compute_query
+from hub.stats_report import generate
 from hub.stats_tables import table_csv, tables, workbook_bytes
 
 STATS_QUERY = [
@@ -86,3 +87,39 @@ def get_stats_xlsx(request: web.Request, s: S, a: A) -> Any:
 )
 def put_location(request: web.Request, s: S, a: A, *, body: LocationIn) -> Any:
     return s.devices.locate(a, request.match_info["id"], lat=body.lat, lon=body.lon)
+
+
+# --- the periodic report (Art. 18)
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+@api.route(
+    "POST",
+    "/stats/reports",
+    "draft and archive the half-year report (DOCX + XLSX annex)",
+    body=ReportIn,
+    status=201,
+    tag="stats",
+)
+def post_report(request: web.Request, s: S, a: A, *, body: ReportIn) -> Any:
+    saved = generate(
+        s, a, area=body.area, anchor=body.day, number=body.number, place=body.place, signer=body.signer
+    )
+    return saved.to_dict()
+
+
+@api.route("GET", "/stats/reports", "archived reports of your area, newest first", tag="stats")
+def list_reports(request: web.Request, s: S, a: A) -> Any:
+    return {"reports": [r.to_dict() for r in s.report_archive.list(a)]}
+
+
+@api.route("GET", "/stats/reports/{id}.docx", "an archived report as DOCX", tag="stats")
+def get_report_docx(request: web.Request, s: S, a: A) -> Any:
+    r, body = s.report_archive.file(a, request.match_info["id"], "docx")
+    return download(body, f"bao-cao-{r.area.replace('/', '-')}-{r.period_from}-{r.period_to}.docx", DOCX)
+
+
+@api.route("GET", "/stats/reports/{id}.xlsx", "an archived report's XLSX annex", tag="stats")
+def get_report_xlsx(request: web.Request, s: S, a: A) -> Any:
+    r, body = s.report_archive.file(a, request.match_info["id"], "xlsx")
+    return download(body, f"phu-luc-{r.area.replace('/', '-')}-{r.period_from}-{r.period_to}.xlsx", XLSX)

@@ -123,7 +123,7 @@ def _schema() -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(str(XSD), parser))
 
 
-def _parser() -> etree.XMLParser:
+def safe_parser() -> etree.XMLParser:
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -157,6 +157,17 @@ def _upgrade_11(root: etree._Element) -> None:
     etree.cleanup_namespaces(root, top_nsmap={None: NS12})  # type: ignore[dict-item]
 
 
+def refuse_dtd(doc: etree._ElementTree) -> None:
+    """Any DOCTYPE is refused: entities are declared there ("billion laughs", external entities)."""
+    if getattr(doc.docinfo, "doctype", "") or doc.docinfo.internalDTD is not None:
+        raise CapError(
+            "Bản tin CAP không được có khai báo DOCTYPE/ENTITY (có thể là tấn công thực thể XML): "
+            "bị từ chối.",
+            element="!DOCTYPE",
+            code="xml_entities_refused",
+        )
+
+
 def parse(data: bytes) -> CapAlert:
     """Read and check one CAP alert; CapError (422) saying which element fails and why."""
     if len(data) > MAX_CAP_BYTES:
@@ -166,7 +177,7 @@ def parse(data: bytes) -> CapAlert:
     if not data.strip():
         raise CapError("Nội dung trống: cần một bản tin CAP 1.2 (XML).", code="not_cap")
     try:
-        doc = etree.fromstring(data, _parser()).getroottree()
+        doc = etree.fromstring(data, safe_parser()).getroottree()
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if isinstance(exc.lineno, int) else None
         raise CapError(
@@ -174,13 +185,7 @@ def parse(data: bytes) -> CapAlert:
             line=line,
             code="not_cap",
         ) from None
-    if getattr(doc.docinfo, "doctype", "") or doc.docinfo.internalDTD is not None:
-        raise CapError(
-            "Bản tin CAP không được có khai báo DOCTYPE/ENTITY (có thể là tấn công thực thể XML): "
-            "bị từ chối.",
-            element="!DOCTYPE",
-            code="xml_entities_refused",
-        )
+    refuse_dtd(doc)
     root = doc.getroot()
     ns = etree.QName(root).namespace
     if _local(root.tag) != "alert" or ns not in (NS12, NS11):

@@ -21,8 +21,9 @@ from sqlalchemy.exc import IntegrityError
 from hub.central import mapping
 from hub.central.cap import CapAlert, CapError, CapInfo, parse
 from hub.central.signature import public_keys, verify
+from hub.config import CapFeedRule
 from hub.errors import Conflict, Forbidden, ServiceError
-from hub.models import Bulletin, CentralNonce, CentralRequest
+from hub.models import Bulletin, CentralNonce, CentralRequest, Device
 from hub.roles import CENTRAL, Actor
 from hub.services.areas import AreaService
 from hub.services.base import Context
@@ -79,6 +80,7 @@ MESSAGES = {
     "ignored": "Bản tin hệ thống (System): đã nhận, không phát.",
     "cancelled": "Đã hủy bản tin được tham chiếu.",
     "queued": "Đã duyệt, vào chương trình phát của các xã.",
+    "waiting": "Chờ ban biên tập duyệt.",
 }
 
 
@@ -122,7 +124,7 @@ class CentralLink:
         alert: CapAlert | None = None
         try:
             alert = parse(body)
-            return await self._handle(actor, alert, body)
+            return await self.handle(actor, alert, body)
         except ServiceError as exc:
             await asyncio.to_thread(self._audit_refusal, actor, alert, exc)
             raise
@@ -158,7 +160,11 @@ class CentralLink:
             ) from None
 
     # --- Alert / Update / Cancel
-    async def _handle(self, actor: Actor, alert: CapAlert, xml: bytes) -> Outcome:
+    async def handle(
+        self, actor: Actor, alert: CapAlert, xml: bytes, *, feed: CapFeedRule | None = None
+    ) -> Outcome:
+        """An alert from the central system, or from a CAP feed the hub follows (`feed`: its rule, which
+        filters by severity, urgency and area, and airs or queues for an editor; origin not central)."""
         if alert.msg_type not in ("Alert", "Update", "Cancel"):
             raise CapError(
                 f"<msgType> {alert.msg_type}: hệ thống tỉnh nhận Alert, Update và Cancel.", element="msgType"
@@ -176,13 +182,17 @@ class CentralLink:
             if info is None:
                 raise CapError("Bản tin không có <info>: không có gì để phát.", element="info")
             mapping.check_expires(info, self.ctx.now())
+            if feed is not None and (
+                info.severity not in feed.severities or info.urgency not in feed.urgencies
+            ):
+                return Outcome(0, "filtered", None, message=f"{info.severity}/{info.urgency}: ngoài quy tắc.")
         else:
             self._check_references(alert)
         claimed = await asyncio.to_thread(self._claim, alert, xml)
         if isinstance(claimed, Outcome):
             return claimed
         try:
-            return await self._act(actor, alert, info, claimed)
+            return await self._act(actor, alert, info, claimed, feed)
         except BaseException:
             await asyncio.to_thread(self._unclaim, claimed)
             raise
@@ -241,14 +251,16 @@ class CentralLink:
             assert row is not None
             row.outcome, row.bulletin_id, row.air_at = outcome, bulletin_id, air_at
 
-    async def _act(self, actor: Actor, alert: CapAlert, info: CapInfo | None, request_id: int) -> Outcome:
+    async def _act(
+        self, actor: Actor, alert: CapAlert, info: CapInfo | None, request_id: int, feed: CapFeedRule | None
+    ) -> Outcome:
         referenced: list[str] = []
         if alert.msg_type in ("Update", "Cancel"):
             self._check_references(alert)
             referenced = await asyncio.to_thread(self._referenced, alert)
         data = None
         if info is not None and alert.status not in ("Test", "System"):
-            data = await self._bulletin_input(actor, alert, info)  # checked before anything is stopped
+            data = await self._bulletin_input(actor, alert, info, feed)  # checked before anything is stopped
         stopped = await self._stop(actor, alert, referenced) if referenced else []
         if alert.msg_type == "Cancel":
             await asyncio.to_thread(self._finish, request_id, "cancelled", stopped[0] if stopped else None)
@@ -265,7 +277,10 @@ class CentralLink:
         assert data is not None
         b = await self.s.bulletins.create(actor, data, submit=True)
         wait = self.cfg.confirm_minutes
-        if data.priority == "emergency" and wait > 0:
+        if feed is not None and feed.action == "queue":
+            outcome = "waiting"  # an editor approves (or rejects) it like any submitted bulletin
+            await asyncio.to_thread(self._finish, request_id, outcome, b["id"])
+        elif feed is None and data.priority == "emergency" and wait > 0:
             air_at = self.ctx.now() + timedelta(minutes=wait)
             await asyncio.to_thread(self._finish, request_id, "pending", b.id, air_at=air_at)
             self._air_later(request_id, wait * 60.0)
@@ -291,8 +306,15 @@ class CentralLink:
         }
         await asyncio.to_thread(self.ctx.audit_now, actor, "central.receive", alert.identifier, detail=detail)
 
-    async def _bulletin_input(self, actor: Actor, alert: CapAlert, info: CapInfo) -> BulletinInput:
-        targets = mapping.targets_of(info, self.s.areas.all(), self.cfg.geocode_names)
+    async def _bulletin_input(
+        self, actor: Actor, alert: CapAlert, info: CapInfo, feed: CapFeedRule | None = None
+    ) -> BulletinInput:
+        located = (
+            await asyncio.to_thread(self._located) if any(a.polygons or a.circles for a in info.areas) else []
+        )
+        targets = mapping.targets_of(info, self.s.areas.all(), self.cfg.geocode_names, located)
+        if feed is not None and feed.areas:
+            targets = mapping.within(targets, feed.areas, self.s.areas.all())
         priority = mapping.priority_of(info)
         audio = mapping.audio_of(info)
         media = None
@@ -314,8 +336,17 @@ class CentralLink:
             valid_from=start if priority != "emergency" else None,
             valid_until=info.expires,
             exercise=alert.status == "Exercise",
-            origin="central",
+            origin="central" if feed is None else None,
         )
+
+    def _located(self) -> list[mapping.Located]:
+        with self.ctx.db.session() as sess:
+            rows = sess.execute(
+                select(Device.area_path, Device.lat, Device.lon).where(
+                    Device.lat.is_not(None), Device.lon.is_not(None)
+                )
+            ).all()
+            return [(a, la, lo) for a, la, lo in rows if la is not None and lo is not None]
 
     def _referenced(self, alert: CapAlert) -> list[str]:
         """The bulletins of the requests `references` names (422 when none is known)."""

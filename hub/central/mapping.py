@@ -14,6 +14,7 @@
 | resource audio/* with derefUri and digest (SHA-1, or SHA-256) | an audio bulletin (the digest is checked) |
 | effective, expires | valid_from, valid_until (an expired alert is refused) |
 | area/geocode VN-DVHC (config central.geocode_names), value = administrative code | targets |
+| area/polygon, area/circle | the communes of the devices with coordinates inside |
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -46,9 +48,52 @@ def priority_of(info: CapInfo) -> str:
     return "emergency" if info.urgency in URGENT and info.severity in SEVERE else "priority"
 
 
-def targets_of(info: CapInfo, areas: dict[str, Area], geocode_names: list[str]) -> list[str]:
-    """The province's areas named by the info's geocodes (administrative codes); 422 saying what was sent
-    when none is the province's."""
+Located = tuple[str, float, float]  # a device's commune, latitude, longitude (WGS84)
+EARTH_KM = 6371.0088
+
+
+def _points(raw: str, element: str) -> list[tuple[float, float]]:
+    try:
+        pts = [(float(p.split(",")[0]), float(p.split(",")[1])) for p in raw.split()]
+    except (ValueError, IndexError):
+        raise CapError(f"<{element}> '{raw[:60]}' phải là các cặp vĩ độ,kinh độ.", element=element) from None
+    if any(not (-90 <= la <= 90 and -180 <= lo <= 180) for la, lo in pts):
+        raise CapError(f"<{element}>: vĩ độ -90..90, kinh độ -180..180.", element=element)
+    return pts
+
+
+def _in_polygon(raw: str, located: list[Located]) -> set[str]:
+    from matplotlib.path import Path  # noqa: PLC0415 - only for the rare alert drawn as a polygon
+
+    pts = _points(raw, "polygon")
+    if len(pts) < 4 or pts[0] != pts[-1]:
+        raise CapError("<polygon> cần ít nhất 4 điểm, điểm cuối trùng điểm đầu.", element="polygon")
+    shape = Path(pts)
+    return {area for area, la, lo in located if shape.contains_point((la, lo))}
+
+
+def _in_circle(raw: str, located: list[Located]) -> set[str]:
+    centre, _, radius = raw.strip().partition(" ")
+    ((cla, clo),) = _points(centre, "circle")
+    try:
+        km = float(radius)
+    except ValueError:
+        raise CapError(f"<circle> '{raw[:60]}': cần 'vĩ độ,kinh độ bán_kính_km'.", element="circle") from None
+
+    def dist(la: float, lo: float) -> float:
+        p1, p2, dl = math.radians(cla), math.radians(la), math.radians(lo - clo)
+        h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+        return 2 * EARTH_KM * math.asin(min(1.0, math.sqrt(h)))
+
+    return {area for area, la, lo in located if dist(la, lo) <= km}
+
+
+def targets_of(
+    info: CapInfo, areas: dict[str, Area], geocode_names: list[str], located: list[Located] | None = None
+) -> list[str]:
+    """The province's areas named by the info's geocodes (administrative codes), and the communes of the
+    devices with coordinates inside its polygons and circles; 422 saying what was sent when none is the
+    province's."""
     by_code: dict[str, list[str]] = {}
     for a in areas.values():
         by_code.setdefault(a.code, []).append(a.path)
@@ -58,6 +103,12 @@ def targets_of(info: CapInfo, areas: dict[str, Area], geocode_names: list[str]) 
     shapes = 0
     for area in info.areas:
         shapes += len(area.polygons) + len(area.circles)
+        inside: set[str] = set()
+        for raw in area.polygons:
+            inside |= _in_polygon(raw, located or [])
+        for raw in area.circles:
+            inside |= _in_circle(raw, located or [])
+        found += sorted(p for p in inside if p in areas and p not in found)
         for name, value in area.geocodes:
             if name.lower() not in names:
                 continue
@@ -80,8 +131,8 @@ def targets_of(info: CapInfo, areas: dict[str, Area], geocode_names: list[str]) 
     wanted = ", ".join(geocode_names)
     if shapes:
         raise CapError(
-            "<area> chỉ cho vùng bằng <polygon>/<circle>; các cụm loa và bảng tin của tỉnh chưa có tọa độ "
-            f"nên chưa chọn được thiết bị theo vùng vẽ. Hãy kèm <geocode> {wanted} với mã đơn vị hành chính.",
+            f"Không thiết bị nào có tọa độ (trong {len(located or [])} thiết bị đã có tọa độ) nằm trong "
+            f"<polygon>/<circle> của <area>. Hãy kèm <geocode> {wanted} với mã đơn vị hành chính.",
             element="area",
             code="unknown_area",
         )
@@ -90,6 +141,21 @@ def targets_of(info: CapInfo, areas: dict[str, Area], geocode_names: list[str]) 
         element="geocode",
         code="unknown_area",
     )
+
+
+def within(targets: list[str], codes: list[str], areas: dict[str, Area]) -> list[str]:
+    """The targets inside the areas of these administrative codes (a feed rule's areas); the rule's own
+    area when a target is above it (a province-wide alert, a rule for one district). 422 when none."""
+    allowed = [a.path for a in areas.values() if a.code in codes]
+    out = [t for t in targets if any(t == p or t.startswith(p + "/") for p in allowed)]
+    out += [p for p in allowed if any(p.startswith(t + "/") for t in targets) and p not in out]
+    if not out:
+        raise CapError(
+            f"Địa bàn của bản tin ({', '.join(targets)}) ngoài các địa bàn của quy tắc ({', '.join(codes)}).",
+            element="area",
+            code="outside_rule",
+        )
+    return out
 
 
 def spoken_text(info: CapInfo) -> str:

@@ -33,6 +33,7 @@ from hub.services.media import MediaService
 from hub.services.programmes import ProgrammeService
 from hub.services.publishing import PublisherLike, PublishingService
 from hub.services.reorganise import Outcome, ReorganiseService, lineage
+from hub.services.report_archive import ReportArchive
 from hub.services.rollups import LATE_DAYS, prune_raw, rollup_days
 from hub.services.stats import StatsService
 from hub.services.windows import WindowService
@@ -61,8 +62,10 @@ class Services:
         self.devices = DeviceService(ctx, self.areas)
         self.deliveries = DeliveryService(ctx, self.bulletins)
         self.stats = StatsService(ctx, self.areas)
+        self.report_archive = ReportArchive(ctx)
         self.publishing = PublishingService(
-            ctx, self.areas, self.programmes, envelopes, publisher, media_path=self.media.path_for
+            ctx, self.areas, self.programmes, envelopes, publisher, media_path=self.media.path_for,
+            alert_audio=self.media.alert_audio,
         )
         self.bulletins.sendable = self.publishing.check_sendable
         self.live = LiveService(

@@ -26,6 +26,7 @@ from hub.models import (
     User,
 )
 from hub.roles import Actor
+from hub.services.alert_audio import estimated_size
 from hub.services.areas import AreaService
 from hub.services.base import Context, Speaker, new_id
 from hub.services.bulletin_checks import (
@@ -139,6 +140,10 @@ class BulletinService:
             )
         )
 
+    def _rides_in_alert(self, duration_ms: int) -> bool:
+        """Whether an emergency of this length rides in its alert as Opus (media.alert_inline_kb)."""
+        return 0 < estimated_size(duration_ms) <= self.ctx.config.media.alert_inline_kb * 1024
+
     def _submit(
         self, sess: Session, actor: Actor, b: Bulletin, speech: SpeechResult | None, now: datetime
     ) -> None:
@@ -159,6 +164,9 @@ class BulletinService:
             )
         move(b, BulletinStatus.IN_REVIEW if b.sensitive else BulletinStatus.SUBMITTED)
         b.submitted_at = now
+        if b.priority == "emergency" and b.media_sha256 and self._rides_in_alert(b.duration_ms or 0):
+            # its alert will carry the Opus copy (hub/services/alert_audio.py): made now, not at approval
+            self.media.alert_audio.warm(self.media.path_for(b.media_sha256), b.media_sha256)
         b.rejected_reason = None
 
     async def submit(self, actor: Actor, bulletin_id: str) -> BulletinView:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import math
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,6 +15,7 @@ from hub.errors import Invalid
 from hub.services.periods import PERIOD_VI
 from hub.services.stats import Stats, compute_query
 from hub.stats_charts import CHARTS, TITLES, render
+from hub.stats_report import generate, report_due, report_period
 from hub.stats_tables import tables
 from hub.web.core import Req, page
 
@@ -70,7 +72,48 @@ async def stats_page(req: Req) -> web.StreamResponse:
         areas=_areas(req),
         levels=req.services.stats.levels(st.area) if st else [],
         periods=PERIOD_VI,
+        **_report_ctx(req),
     )
+
+
+def _report_ctx(req: Req) -> dict[str, Any]:
+    """The periodic report's part of the page: the reminder, the form, the archive."""
+    today = req.services.ctx.local_now().date()
+    own = req.actor.area_path
+    level = req.services.areas.get(own).level if own else "province"
+    period = report_period(today)
+    saved = req.request.query.get("saved", "")
+    return {
+        "due": report_due(level, today),
+        "report_period": period,
+        "can_report": req.actor.may("report.generate"),
+        "reports": req.services.report_archive.list(req.actor, limit=20),
+        "flash": "Đã lập báo cáo; tải về bên dưới để hoàn thiện và ký." if saved else "",
+    }
+
+
+@page
+async def make_report(req: Req) -> web.StreamResponse:
+    area = req.field("area") or None
+    day = req.field("day")
+    try:
+        anchor = date.fromisoformat(day) if day else None
+    except ValueError:
+        raise Invalid(f"'{day[:20]}' không phải ngày dạng YYYY-MM-DD.", field="day") from None
+    for name, most in (("number", 60), ("place", 100), ("signer", 100)):
+        if len(req.field(name)) > most:
+            raise Invalid(f"Trường '{name}' dài tối đa {most} ký tự.", field=name)
+    rep = await asyncio.to_thread(
+        generate,
+        req.services,
+        req.actor,
+        area=area,
+        anchor=anchor,
+        number=req.field("number"),
+        place=req.field("place"),
+        signer=req.field("signer"),
+    )
+    raise web.HTTPSeeOther(f"/stats?{urlencode({'area': rep.area, 'saved': rep.id})}#reports")
 
 
 # --- Bản đồ
@@ -144,4 +187,5 @@ async def map_page(req: Req) -> web.StreamResponse:
 
 def install(app: web.Application) -> None:
     app.router.add_get("/stats", stats_page)
+    app.router.add_post("/stats/report", make_report)
     app.router.add_get("/map", map_page)

@@ -47,6 +47,7 @@ def vi_alert(
     parameters: tuple[tuple[str, str], ...] = (),
     resources: tuple[capwrite.ResourceOut, ...] = (),
     polygons: tuple[str, ...] = (),
+    circles: tuple[str, ...] = (),
     english_first: bool = False,
 ) -> bytes:
     """A Vietnamese CAP 1.2 alert from the central system."""
@@ -69,9 +70,10 @@ def vi_alert(
                 description="Các xã được cảnh báo",
                 geocodes=[("VN-DVHC", c) for c in codes],
                 polygons=polygons,
+                circles=circles,
             )
         ]
-        if codes or polygons
+        if codes or polygons or circles
         else [],
     )
     en = capwrite.InfoOut(

@@ -134,10 +134,26 @@ async def test_areas_by_code_and_by_shape(central: CentralHub) -> None:
     assert s == 200 and central.hub.s.bulletins.get(SYSTEM, out["bulletin"]).targets == ["67/660"]
     s, out = await central.send(vi_alert("vn-a2", codes=("99999",)))
     assert s == 422 and out["error"]["code"] == "unknown_area" and "99999" in out["error"]["message"]
-    s, out = await central.send(
-        vi_alert("vn-a3", codes=(), polygons=("12.0,107.6 12.1,107.7 12.0,107.8 12.0,107.6",))
-    )
+    drawn = "12.0,107.6 12.1,107.7 12.0,107.8 12.0,107.6"
+    s, out = await central.send(vi_alert("vn-a3", codes=(), polygons=(drawn,)))
     assert s == 422 and out["error"]["code"] == "unknown_area" and "tọa độ" in out["error"]["message"]
+    # devices with coordinates: one inside the triangle (24613), one outside (24631)
+    for dev, area, lat, lon in (
+        ("loa-in", "67/660/24613", 12.03, 107.7),
+        ("loa-out", "67/660/24631", 11.9, 107.7),
+    ):
+        central.hub.s.devices.register(SYSTEM, device_id=dev, kind="radio", area=area, lat=lat, lon=lon)
+    s, out = await central.send(vi_alert("vn-a4", codes=(), polygons=(drawn,)))
+    assert s == 200, out
+    assert central.hub.s.bulletins.get(SYSTEM, out["bulletin"])["targets"] == ["67/660/24613"]
+    s, out = await central.send(vi_alert("vn-a5", codes=("24611",), circles=("11.9,107.7 5",)))
+    assert s == 200, out
+    assert sorted(central.hub.s.bulletins.get(SYSTEM, out["bulletin"])["targets"]) == [
+        "67/660/24611",
+        "67/660/24631",
+    ]
+    s, out = await central.send(vi_alert("vn-a6", codes=(), circles=("95,107.7 5",)))
+    assert s == 422 and out["error"]["element"] == "circle"
 
 
 async def test_refusals_are_clear_audited_and_air_nothing(central: CentralHub) -> None:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
+from docx import Document
 from openpyxl import load_workbook
 from playwright.async_api import Page, expect
 
@@ -78,6 +79,26 @@ async def test_province_figures_charts_and_downloads(
     await form.get_by_label("Đến", exact=True).fill("2026-11-01")
     await form.get_by_role("button", name="Xem").click()
     await expect(page.get_by_role("alert")).to_contain_text("phải sau ngày bắt đầu")
+    await ctx.close()
+
+
+async def test_editor_drafts_the_half_year_report(
+    site: Site, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    ctx, page = await site.login("editor67")
+    await page.get_by_role("link", name="Thống kê").click()
+    report = page.locator("#report-form")
+    await report.get_by_label("Ngày trong kỳ báo cáo").fill("2026-11-23")
+    await report.get_by_label("Số văn bản").fill("125/BC-STTTT")
+    await report.get_by_role("button", name="Lập báo cáo (DOCX)").click()
+    await expect(page.get_by_role("status")).to_contain_text("Đã lập báo cáo")
+    await expect(page.locator("#report-list tbody tr")).to_have_count(1)
+    async with page.expect_download() as dl:
+        await page.locator("#report-list").get_by_role("link", name="Báo cáo (DOCX)").click()
+    path = tmp_path_factory.mktemp("dl") / "r.docx"
+    await (await dl.value).save_as(path)
+    assert "6 tháng cuối năm 2026" in "\n".join(p.text for p in Document(str(path)).paragraphs)
+    await shot(page, "stats-report")
     await ctx.close()
 
 
