@@ -279,7 +279,7 @@ class CentralLink:
         wait = self.cfg.confirm_minutes
         if feed is not None and feed.action == "queue":
             outcome = "waiting"  # an editor approves (or rejects) it like any submitted bulletin
-            await asyncio.to_thread(self._finish, request_id, outcome, b["id"])
+            await asyncio.to_thread(self._finish, request_id, outcome, b.id)
         elif feed is None and data.priority == "emergency" and wait > 0:
             air_at = self.ctx.now() + timedelta(minutes=wait)
             await asyncio.to_thread(self._finish, request_id, "pending", b.id, air_at=air_at)
