@@ -78,7 +78,20 @@ async def confirm(req: Req) -> web.StreamResponse:
     f, data = _checked(req)
     if data is None:
         return req.render("emergency.html", status=422, active=_active(req), **_ctx(req, f))
-    return req.render("emergency_confirm.html", **_ctx(req, f))
+    return req.render("emergency_confirm.html", reach=_reach(req, f), **_ctx(req, f))
+
+
+def _reach(req: Req, f: BulletinForm) -> dict[str, int]:
+    """What the confirmation counts: communes and devices (of the chosen kinds) the alert goes to."""
+    communes = req.services.areas.leaves_under(f.targets)
+    inside = set(communes)
+    everyone = req.services.devices.list(req.actor)
+    devices = [d for d in everyone if d["area"] in inside and d["kind"] in f.kinds]
+    return {
+        "communes": len(communes),
+        "devices": len(devices),
+        "online": sum(1 for d in devices if d["online"]),
+    }
 
 
 @page
@@ -125,8 +138,10 @@ def live_status(req: Req, b: BulletinDetail) -> dict[str, Any]:
                 "recall_confirmed": d["recall_confirmed_at"] is not None,
             }
         )
+    stop = stop_view(req, b, rows, b.cancelled_at) if b.cancelled_at else None
     return {
         "id": b.id,
+        "stop": stop,
         "status": dl["status"],
         "status_label": dl["status_label"],
         "exercise": dl["exercise"],
@@ -135,6 +150,27 @@ def live_status(req: Req, b: BulletinDetail) -> dict[str, Any]:
         "confirmed": dl["confirmed"],
         "total": dl["total"],
     }
+
+
+def stop_view(req: Req, b: BulletinDetail, rows: list[dict[str, Any]], cancelled_at: str) -> dict[str, Any]:
+    """After a cancel: which devices said they stopped (a status since the cancel that no longer plays
+    it), which still play it, and which have said nothing since (offline ones among them)."""
+    since = datetime.fromisoformat(cancelled_at)
+    now = {d["id"]: d for d in req.services.devices.list(req.actor)}
+    stopped, playing, silent = 0, [], []
+    for r in rows:
+        d = now.get(r["id"])
+        seen = datetime.fromisoformat(d["last_seen"]) if d and d["last_seen"] else None
+        if d and d["now_playing"] == b.id and d["state"] == "emergency":
+            playing.append({**r, "why": "vẫn báo đang phát"})
+        elif d and seen is not None and seen >= since and d["online"]:
+            stopped += 1
+        else:
+            why = "mất kết nối" if d and not d["online"] else "chưa báo lại từ lúc hủy"
+            silent.append({**r, "why": why})
+    at = since.astimezone(req.services.ctx.tz).strftime("%H:%M:%S")
+    return {"at": at, "stopped": stopped, "total": len(rows), "not_stopped": playing + silent,
+            "playing": len(playing), "silent": len(silent)}  # fmt: skip
 
 
 @page

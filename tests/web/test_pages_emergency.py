@@ -34,6 +34,9 @@ async def test_emergency_confirm_send_live_latency_and_cancel(web: WebHub) -> No
     r = await ed.post("/emergency/confirm", form)
     html = await r.text()
     assert r.status == 200 and "Phường Nghĩa Thành" in html and "DIỄN TẬP" in html
+    # the confirmation counts what the alert reaches: communes and devices, not "1 địa bàn"
+    assert "1 xã/phường · 2 thiết bị" in html and "PHÁT NGAY tới 1 xã/phường, 2 thiết bị" in html
+    assert "0 đang trực tuyến" in html
     assert count(web, Bulletin) == 0  # nothing is sent before the confirmation
     r = await ed.post("/emergency/send", form)
     assert r.status == 303
@@ -92,6 +95,13 @@ async def test_emergency_confirm_send_live_latency_and_cancel(web: WebHub) -> No
         ]
         == "Cancel"
     )
+    # after the cancel: which stopped, which did not
+    web.clock.advance(3)
+    web.s.devices.ingest_statuses({"loa-24613-01": {"state": "idle", "clock": "synced"}})
+    _, html = await ed.get(f"/emergency/{bid}")
+    stop = html.split('id="em-stop"')[1].split("</section>")[0]
+    assert "1/2 thiết bị đã dừng" in stop and "1 vẫn báo đang phát" in stop
+    assert "Cụm loa thôn 2" in stop and "Cụm loa thôn 1" not in stop
 
 
 async def test_emergency_console_puts_devices_that_have_not_played_first(web: WebHub) -> None:
