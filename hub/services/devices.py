@@ -60,6 +60,11 @@ __all__ = [
     "SILENT_AFTER",
     "DeviceService",
 ]
+def _degrees(value: Any, most: float) -> bool:
+    """A coordinate a device may report: a finite number of degrees within +-most."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and -most <= value <= most
+
+
 class DeviceService:
     def __init__(self, ctx: Context, areas: AreaService) -> None:
         self.ctx, self.areas = ctx, areas
@@ -301,6 +306,9 @@ class DeviceService:
         d.last_seen = self.ctx.now()
         if is_online(d.state) != was_online:  # the raw event of the availability figures (rollups.py)
             sess.add(DeviceStateChange(device_id=d.id, at=d.last_seen, online=not was_online))
+        lat, lon = data.get("lat"), data.get("lon")
+        if d.lat is None and _degrees(lat, 90) and _degrees(lon, 180):  # staff's coordinates win (the map)
+            d.lat, d.lon = float(lat), float(lon)
         return True
 
     def ingest_events(self, device_id: str, payload: Any, *, size: int = 0) -> int:
