@@ -226,6 +226,10 @@ def probe(path: Path, limits: MediaConfig | None = None) -> Probe:
             return image
         checked = _video(video[0], audio, fmt, duration_ms, limits)
         return replace(checked, duration_ms=_check_decoded(path, "video", duration_ms))
+    if duration_ms <= 0 and ("matroska" in fmt_name or fmt_name == "ogg"):
+        # a browser's recording (MediaRecorder) is written as it is made: no duration in its header, so
+        # decoding says how long it is
+        duration_ms = _check_decoded(path, "audio", 0)
     if duration_ms <= 0:
         raise _bad("Tệp âm thanh không có thời lượng.")
     if duration_ms > limits.max_audio_s * 1000:

@@ -183,7 +183,6 @@ class ReorganiseService:
             for t in list(b.targets):
                 if t.area_path in moved:
                     b.targets.remove(t)
-            sess.flush()
             for new in dict.fromkeys(n for news in moved.values() for n in news):
                 if new not in keep:
                     b.targets.append(BulletinTarget(bulletin_id=bid, area_path=new))
@@ -198,11 +197,12 @@ class ReorganiseService:
     @staticmethod
     def _finish(sess: Session, m: Mapping, before: dict[str, Unit], out: Outcome, now: datetime) -> None:
         """The old areas go (children first), each step gets its lineage row."""
-        gone = sorted(set(before) - set(m.after), key=lambda p: -p.count("/"))
-        for path in gone:
-            row = sess.get(Area, path)
-            assert row is not None
-            sess.delete(row)
+        gone = set(before) - set(m.after)
+        for depth in sorted({p.count("/") for p in gone}, reverse=True):  # children first, a level at a time
+            for path in sorted(p for p in gone if p.count("/") == depth):
+                row = sess.get(Area, path)
+                assert row is not None
+                sess.delete(row)
             sess.flush()
         for step in m.steps.values():
             old = before[step.old]

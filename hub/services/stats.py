@@ -17,7 +17,7 @@ import math
 import statistics
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -76,9 +76,8 @@ class AreaFigures:
         return self.recover_s / self.recovered if self.recovered else None
 
     def add(self, other: AreaFigures) -> None:
-        for k, v in asdict(other).items():
-            if isinstance(v, int) and not isinstance(v, bool):
-                setattr(self, k, getattr(self, k) + v)
+        for k in _COUNTS:
+            setattr(self, k, getattr(self, k) + getattr(other, k))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -87,6 +86,9 @@ class AreaFigures:
             "availability": self.availability,
             "mean_recover_s": self.mean_recover_s,
         }
+
+
+_COUNTS = tuple(f.name for f in fields(AreaFigures) if f.name not in ("path", "name"))
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,8 @@ async def console(req: Req) -> web.StreamResponse:
 
 def _checked(req: Req) -> tuple[BulletinForm, BulletinInput | None]:
     f = read_form(req)
-    f.values["priority"], f.values["form"] = "emergency", "text"
+    # a message recorded at the microphone (or a phone's file) makes it an audio emergency
+    f.values["priority"], f.values["form"] = "emergency", "audio" if f.v("media") else "text"
     data = to_input(f, req.services.ctx.tz)
     if data is not None:
         try:
