@@ -43,7 +43,7 @@ async def test_opus_in_the_alert_plays_on_this_agent_and_the_previous_release_do
         src_path = store / source.sha256[:2] / source.sha256
         src_path.parent.mkdir(parents=True)
         src_path.write_bytes(hub.media[source.sha256])
-        made = AlertAudio(store, lambda sha: store / sha[:2] / sha).for_alert(source)
+        made = AlertAudio(store.parent / "alert-audio", lambda sha: store / sha[:2] / sha).for_alert(source)
         assert made is not None
         opus, data = made
         assert opus.mime == COMPACT_MIME and data[:4] == b"OggS" and b"OpusHead" in data[:64]
