@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, or_, select
 
 from hub.central.capout import CapOut
 from hub.central.inbound import CentralLink
@@ -29,6 +29,7 @@ from hub.services.devices import DeviceService
 from hub.services.lifecycle import move
 from hub.services.live import LiveService
 from hub.services.media import MediaService
+from hub.services.notices import NoticeService
 from hub.services.programmes import ProgrammeService
 from hub.services.publishing import PublisherLike, PublishingService
 from hub.services.reorganise import Outcome, ReorganiseService, lineage
@@ -60,6 +61,7 @@ class Services:
         self.choices = ChoiceService(ctx, self.areas)
         self.devices = DeviceService(ctx, self.areas)
         self.deliveries = DeliveryService(ctx, self.bulletins)
+        self.notices = NoticeService(ctx)
         self.stats = StatsService(ctx, self.areas)
         self.report_archive = ReportArchive(ctx)
         self.publishing = PublishingService(
@@ -301,39 +303,47 @@ class Services:
     ) -> list[dict[str, Any]]:
         """The audit log, newest first (administrators). `action` ending in '.' matches a prefix."""
         require(actor, "audit.read")
-        if outcome not in (None, "ok", "denied", "failed"):
-            raise Invalid("outcome là 'ok', 'denied' hoặc 'failed'.", field="outcome")
+        q = _audit_query(action, outcome, since, until)
+        if username:
+            q = q.where(AuditEntry.username == username)
+        if target:
+            q = q.where(AuditEntry.target == target)
         with self.ctx.db.session() as sess:
-            q = select(AuditEntry).order_by(AuditEntry.id.desc())
-            if action:
-                q = q.where(
-                    AuditEntry.action.startswith(action)
-                    if action.endswith(".")
-                    else AuditEntry.action == action
-                )
-            if username:
-                q = q.where(AuditEntry.username == username)
-            if target:
-                q = q.where(AuditEntry.target == target)
-            if outcome:
-                q = q.where(AuditEntry.outcome == outcome)
-            if since is not None:
-                q = q.where(AuditEntry.at >= since)
-            if until is not None:
-                q = q.where(AuditEntry.at < until)
             return [
-                {
-                    "id": a.id,
-                    "at": a.at.isoformat(),
-                    "username": a.username,
-                    "action": a.action,
-                    "target": a.target,
-                    "outcome": a.outcome,
-                    "ip": a.ip,
-                    "detail": a.detail,
-                }
-                for a in sess.scalars(q.limit(max(1, min(limit, 1000))).offset(max(0, offset)))
+                _audit_dict(a) for a in sess.scalars(q.limit(max(1, min(limit, 1000))).offset(max(0, offset)))
             ]
+
+    def audit_search(
+        self,
+        actor: Actor,
+        *,
+        text: str = "",
+        text_actions: Collection[str] = (),
+        action: str | None = None,
+        outcome: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of the audit log and the count of all that match (the web's Nhật ký hệ thống): `text`
+        is found in the user name or the target, or the entry's action is one of `text_actions` (the
+        actions whose Vietnamese words match it)."""
+        require(actor, "audit.read")
+        q = _audit_query(action, outcome, since, until)
+        if text:
+            like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            q = q.where(
+                or_(
+                    AuditEntry.username.ilike(like, escape="\\"),
+                    AuditEntry.target.ilike(like, escape="\\"),
+                    AuditEntry.action.in_(list(text_actions)),
+                )
+            )
+        with self.ctx.db.session() as sess:
+            total = sess.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0
+            rows = sess.scalars(q.limit(max(1, min(limit, 1000))).offset(max(0, offset)))
+            return [_audit_dict(a) for a in rows], total
 
     async def midnight(self) -> dict[str, int]:
         """The new day: finish expired bulletins, then recompile and republish every programme."""
@@ -371,3 +381,34 @@ class Services:
                 move(b, BulletinStatus.FINISHED)
                 b.updated_at = now
             return len(rows)
+
+
+def _audit_query(
+    action: str | None, outcome: str | None, since: datetime | None, until: datetime | None
+) -> Select[Any]:
+    if outcome not in (None, "", "ok", "denied", "failed"):
+        raise Invalid("outcome là 'ok', 'denied' hoặc 'failed'.", field="outcome")
+    q = select(AuditEntry).order_by(AuditEntry.id.desc())
+    if action:
+        prefix = action.endswith(".")
+        q = q.where(AuditEntry.action.startswith(action) if prefix else AuditEntry.action == action)
+    if outcome:
+        q = q.where(AuditEntry.outcome == outcome)
+    if since is not None:
+        q = q.where(AuditEntry.at >= since)
+    if until is not None:
+        q = q.where(AuditEntry.at < until)
+    return q
+
+
+def _audit_dict(a: AuditEntry) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "at": a.at.isoformat(),
+        "username": a.username,
+        "action": a.action,
+        "target": a.target,
+        "outcome": a.outcome,
+        "ip": a.ip,
+        "detail": a.detail,
+    }

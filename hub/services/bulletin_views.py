@@ -3,7 +3,8 @@ state, speech and the actions the reader may take), and the lists and titles."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import builtins
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -11,8 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.errors import NotFound
-from hub.models import Bulletin, BulletinVersion, RecallConfirmation, Speech, User
+from hub.models import Bulletin, BulletinTarget, BulletinVersion, RecallConfirmation, Speech, User
 from hub.roles import Actor
+from hub.search import matches, search_words
 from hub.services.base import Context, require
 from hub.services.bulletin_checks import BulletinChecks, load
 from hub.services.lifecycle import STATUS_VI
@@ -42,10 +44,20 @@ def content_of(b: Bulletin) -> dict[str, Any]:
     }
 
 
-def effective_status(b: Bulletin, now: datetime) -> str:
+_PRIORITY_ORDER = {"emergency": 0, "priority": 1, "normal": 2}
+BULLETIN_SORTS: dict[str, Callable[[tuple[Any, str]], Any]] = {
+    "created": lambda r: (r[0].created_at, r[0].id),
+    "title": lambda r: (r[0].title.casefold(), r[0].id),
+    "status": lambda r: (STATUS_VI.get(r[1], r[1]), r[0].created_at),
+    "priority": lambda r: (_PRIORITY_ORDER.get(r[0].priority, 9), r[0].created_at),
+}
+
+
+def effective_status(b: Any, now: datetime) -> str:
+    """The status a person sees (a bulletin or a row with its status and valid_until)."""
     if b.status in LIVE_STATUSES and b.valid_until is not None and b.valid_until <= now:
         return "finished"
-    return b.status
+    return str(b.status)
 
 
 class BulletinViews:
@@ -128,6 +140,55 @@ class BulletinViews:
                     continue
                 out.append(b)
             return [self.to_dict(sess, b, light=True) for b in out[offset : offset + limit]]
+
+    def search(
+        self,
+        actor: Actor,
+        *,
+        q: str = "",
+        status: str | tuple[str, ...] | None = None,
+        priority: str | None = None,
+        area: str | None = None,
+        created_by: int | None = None,
+        names: Mapping[str, str] | None = None,
+        sort: str = "created",
+        desc: bool = True,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[builtins.list[dict[str, Any]], int]:
+        """One page of the bulletins the caller sees and the count of all that match: `q` searches the
+        title, the id and the target areas' names (`names`: path -> name; hub.search); BULLETIN_SORTS."""
+        require(actor, "read")
+        names = names or {}
+        words, now = search_words(q), self.ctx.now()
+        with self.ctx.db.session() as sess:
+            # the columns a search and a sort need, not whole bulletins: a province has thousands
+            cols = (Bulletin.id, Bulletin.title, Bulletin.priority, Bulletin.status, Bulletin.valid_until,
+                    Bulletin.created_at)  # fmt: skip
+            query = select(*cols).where(Bulletin.priority == priority) if priority else select(*cols)
+            if created_by is not None:
+                query = query.where(Bulletin.created_by == created_by)
+            wanted = (status,) if isinstance(status, str) else status
+            targets: dict[str, builtins.list[str]] = {}
+            for bid, path in sess.execute(select(BulletinTarget.bulletin_id, BulletinTarget.area_path)):
+                targets.setdefault(bid, []).append(path)
+            found: builtins.list[tuple[Any, str]] = []
+            for b in sess.execute(query):
+                paths = targets.get(b.id, [])
+                if not any(actor.sees(t) for t in paths):
+                    continue
+                if area and not any(covers(t, area) or covers(area, t) for t in paths):
+                    continue
+                st = effective_status(b, now)
+                if wanted and st not in wanted:
+                    continue
+                if not matches(words, b.title, b.id, *(names[t] for t in paths if t in names)):
+                    continue
+                found.append((b, st))
+            found.sort(key=BULLETIN_SORTS[sort], reverse=desc)
+            ids = [b.id for b, _ in found[offset : offset + limit]]
+            rows = {b.id: b for b in sess.scalars(select(Bulletin).where(Bulletin.id.in_(ids)))}
+            return [self.to_dict(sess, rows[i], light=True) for i in ids], len(found)
 
     def titles(self, actor: Actor, ids: Iterable[str]) -> dict[str, str]:
         """Titles of these bulletins, whatever their status, that the caller may see (devices page)."""

@@ -10,6 +10,7 @@ what a reader gets back in hub/services/bulletin_views.py.
 from __future__ import annotations
 
 import asyncio
+import builtins
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -366,6 +367,28 @@ class BulletinService:
         offset: int = 0,
     ) -> list[dict[str, Any]]:
         return self.views.list(actor, status=status, priority=priority, area=area, limit=limit, offset=offset)
+
+    def search(
+        self,
+        actor: Actor,
+        *,
+        q: str = "",
+        status: str | tuple[str, ...] | None = None,
+        priority: str | None = None,
+        area: str | None = None,
+        created_by: int | None = None,
+        sort: str = "created",
+        desc: bool = True,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[builtins.list[dict[str, Any]], int]:
+        """One page of the bulletins the caller sees and the count of all that match (BulletinViews.search,
+        with the areas' names for `q`)."""
+        names = {p: a.name for p, a in self.areas.all().items()}
+        return self.views.search(
+            actor, q=q, status=status, priority=priority, area=area, created_by=created_by, names=names,
+            sort=sort, desc=desc, limit=limit, offset=offset,
+        )  # fmt: skip
 
     def titles(self, actor: Actor, ids: Iterable[str]) -> dict[str, str]:
         return self.views.titles(actor, ids)

@@ -158,6 +158,16 @@ async def test_recall_shows_which_devices_confirmed(web: WebHub) -> None:
     )
     _, html = await ed.get(f"/bulletins/{bid}")
     assert "Đã thu hồi" in html
-    rows = re.findall(r"<tr><td>(loa-24613-0\d)</td>.*?</tr>", html, re.S)
-    assert rows == ["loa-24613-01", "loa-24613-02"]
-    assert html.count("Chưa xác nhận") == 1 and "✔" in html
+    # totals first, then only the devices still to confirm (the full list is a page of its own)
+    assert re.search(r"Đã xác nhận thu hồi: <strong[^>]*>1/2</strong> thiết bị", html)
+    rows = re.findall(r'<td class="card-title">(loa-24613-0\d)</td>', html)
+    assert rows == ["loa-24613-02"]
+    assert "Chỉ những thiết bị chưa xác nhận (1)" in html
+    status, html = await ed.get(f"/bulletins/{bid}/devices?view=recall")
+    assert status == 200 and re.findall(r'<td class="card-title">(loa-24613-0\d)</td>', html) == [
+        "loa-24613-01",
+        "loa-24613-02",
+    ]
+    assert html.count(">Chưa xác nhận<") == 1 and "✔" in html
+    _, html = await ed.get(f"/bulletins/{bid}/devices?view=recall&missing=1")
+    assert re.findall(r'<td class="card-title">(loa-24613-0\d)</td>', html) == ["loa-24613-02"]
