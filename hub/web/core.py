@@ -6,7 +6,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -22,6 +22,7 @@ from hub.roles import ROLE_NAMES_VI, Actor
 from hub.services import Services
 from hub.services.accounts import SESSION_COOKIE
 from hub.services.bulletin_checks import AUDIO_CAPTION_MAX
+from hub.services.periods import report_due
 from tts.estimate import WORDS_PER_MINUTE, estimate_duration_ms, spoken_words
 
 log = logging.getLogger(__name__)
@@ -106,11 +107,21 @@ class Req:
         # the menu shows a chair how many normal bulletins wait for their choice (Art. 8.3), and everyone
         # how many notifications came since they last opened the start page
         ctx.setdefault("waiting", self.services.choices.waiting_count(self.actor))
+        ctx.setdefault("report_due", self.report_due())
         if "new_notices" not in ctx:
             ctx["new_notices"] = new_notices(self)
         # the duty editors see a central emergency on every page, with the way to cancel it (Art. 8.1)
         ctx.setdefault("central_alerts", self.services.central.attention(self.actor))
         return render(self.request, template, status=status, actor=self.actor, csrf=self.csrf, **ctx)
+
+    def report_due(self) -> date | None:
+        """The deadline of the caller's periodic report (Art. 18), from 1 June / 1 December, for whoever
+        drafts it; the menu's Thống kê link shows it."""
+        if not self.actor.may("report.generate"):
+            return None
+        own = self.actor.area_path
+        level = self.services.areas.get(own).level if own else "province"
+        return report_due(level, self.services.ctx.local_now().date())
 
     def field(self, name: str, default: str = "") -> str:
         value = self.form.get(name, default) if self.form is not None else default
