@@ -19,6 +19,7 @@ from hub.config import MediaConfig
 from hub.errors import Invalid, NotFound
 from hub.models import Media
 from hub.roles import Actor
+from hub.services.alert_audio import AlertAudio
 from hub.services.base import Context, require
 from hub.services.webvtt import check_webvtt
 from protocol.vocabulary import DEVICE_KINDS
@@ -243,6 +244,10 @@ class MediaService:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.dir = ctx.config.media_dir
+        # the Opus copies that ride in alerts (hub/services/alert_audio.py)
+        self.alert_audio = AlertAudio(
+            ctx.config.data_dir / "alert-audio", self.path_for, ctx.config.tts.ffmpeg_binary
+        )
 
     def path_for(self, sha256: str) -> Path:
         return self.dir / sha256[:2] / sha256

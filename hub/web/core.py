@@ -6,7 +6,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -17,10 +17,12 @@ from multidict import MultiDictProxy
 
 from hub.api.framework import SERVICES, client_ip
 from hub.errors import Forbidden, NotFound, ServiceError, Unauthorized
+from hub.limits import TEXT_MAX, number_vi
 from hub.roles import ROLE_NAMES_VI, Actor
 from hub.services import Services
 from hub.services.accounts import SESSION_COOKIE
-from hub.services.bulletins import AUDIO_CAPTION_MAX
+from hub.services.bulletin_checks import AUDIO_CAPTION_MAX
+from hub.services.periods import report_due
 from tts.estimate import WORDS_PER_MINUTE, estimate_duration_ms, spoken_words
 
 log = logging.getLogger(__name__)
@@ -54,8 +56,10 @@ def make_env() -> jinja2.Environment:
         KIND_VI=KIND_VI,
         ROLE_NAMES_VI=ROLE_NAMES_VI,
         LEVEL_VI=LEVEL_VI,
+        number_vi=number_vi,
         SPEECH_WPM=WORDS_PER_MINUTE,
         AUDIO_CAPTION_MAX=AUDIO_CAPTION_MAX,
+        TEXT_MAX=TEXT_MAX,
         speech_estimate=speech_estimate,
     )
     env.filters["localtime"] = _localtime
@@ -75,7 +79,8 @@ def speech_estimate(text: str | None, form: str | None) -> str:
     total_s = round(estimate_duration_ms(text) / 1000)
     m, s = divmod(total_s, 60)
     took = f"{m} phút {s} giây" if m else f"{s} giây"
-    return f"Khoảng {words} từ, đọc mất khoảng {took} (ước tính {WORDS_PER_MINUTE} từ/phút)."
+    chars = f"{number_vi(len(text))}/{number_vi(TEXT_MAX)} ký tự"
+    return f"{chars}: khoảng {words} từ, đọc mất khoảng {took} (ước tính {WORDS_PER_MINUTE} từ/phút)."
 
 
 def _localtime(value: Any, fmt: str = "%H:%M %d/%m/%Y") -> str:
@@ -99,11 +104,24 @@ class Req:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def render(self, template: str, status: int = 200, **ctx: Any) -> web.Response:
-        # the menu shows a chair how many normal bulletins wait for their choice (Art. 8.3)
+        # the menu shows a chair how many normal bulletins wait for their choice (Art. 8.3), and everyone
+        # how many notifications came since they last opened the start page
         ctx.setdefault("waiting", self.services.choices.waiting_count(self.actor))
+        ctx.setdefault("report_due", self.report_due())
+        if "new_notices" not in ctx:
+            ctx["new_notices"] = new_notices(self)
         # the duty editors see a central emergency on every page, with the way to cancel it (Art. 8.1)
         ctx.setdefault("central_alerts", self.services.central.attention(self.actor))
         return render(self.request, template, status=status, actor=self.actor, csrf=self.csrf, **ctx)
+
+    def report_due(self) -> date | None:
+        """The deadline of the caller's periodic report (Art. 18), from 1 June / 1 December, for whoever
+        drafts it; the menu's Thống kê link shows it."""
+        if not self.actor.may("report.generate"):
+            return None
+        own = self.actor.area_path
+        level = self.services.areas.get(own).level if own else "province"
+        return report_due(level, self.services.ctx.local_now().date())
 
     def field(self, name: str, default: str = "") -> str:
         value = self.form.get(name, default) if self.form is not None else default
@@ -115,6 +133,23 @@ class Req:
         ]
 
 
+SEEN_COOKIE = "nguon_seen"  # when this browser last showed the start page's notifications (hub.web.home)
+
+
+def seen_at(req: Req) -> datetime | None:
+    raw = req.request.cookies.get(SEEN_COOKIE, "")
+    try:
+        at = datetime.fromisoformat(raw[:40]) if raw else None
+    except ValueError:
+        return None  # a cookie someone wrote by hand: everything counts as new
+    return at if at is not None and at.tzinfo is not None else None
+
+
+def new_notices(req: Req) -> int:
+    since = seen_at(req)
+    return sum(1 for n in req.services.notices.for_actor(req.actor) if since is None or n.at > since)
+
+
 def render(request: web.Request, template: str, *, status: int = 200, **ctx: Any) -> web.Response:
     env = request.app[JINJA]
     services = request.app[SERVICES]
@@ -123,6 +158,7 @@ def render(request: web.Request, template: str, *, status: int = 200, **ctx: Any
     ctx.setdefault("csrf", "")
     ctx.setdefault("path", request.path)
     ctx.setdefault("waiting", None)
+    ctx.setdefault("new_notices", 0)
     ctx.setdefault("central_alerts", [])
     html = env.get_template(template).render(**ctx)
     resp = web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
