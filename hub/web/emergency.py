@@ -163,7 +163,7 @@ def stop_view(req: Req, b: dict[str, Any], rows: list[dict[str, Any]]) -> dict[s
         seen = datetime.fromisoformat(d["last_seen"]) if d and d["last_seen"] else None
         if d and d["now_playing"] == b["id"] and d["state"] == "emergency":
             playing.append({**r, "why": "vẫn báo đang phát"})
-        elif d and seen is not None and seen >= since and d["online"]:
+        elif d and seen is not None and seen > since and d["online"]:
             stopped += 1
         else:
             why = "mất kết nối" if d and not d["online"] else "chưa báo lại từ lúc hủy"
