@@ -34,6 +34,7 @@ from hub.errors import Invalid
 from hub.limits import check_date, read_bounded
 from hub.roles import Actor
 from hub.services import BulletinInput, Services
+from hub.workers import in_web
 from protocol.clock import parse_time
 from protocol.keys import public_key_b64
 from protocol.vocabulary import DEVICE_KINDS
@@ -100,8 +101,9 @@ def _aware(body: BulletinIn) -> None:
 
 # --- auth
 @api.route("POST", "/auth/login", "log in; returns a bearer token", body=LoginIn, auth=False, tag="auth")
-def login(request: web.Request, s: S, _a: None, *, body: LoginIn) -> Any:
-    return s.accounts.login(body.username, body.password, ip=client_ip(request))
+async def login(request: web.Request, s: S, _a: None, *, body: LoginIn) -> Any:
+    # with the web pages' logins (hub/workers.py): a burst of them never holds the publishing path's threads
+    return await in_web(s.accounts.login, body.username, body.password, ip=client_ip(request))
 
 
 @api.route("POST", "/auth/logout", "revoke the bearer token used", tag="auth")

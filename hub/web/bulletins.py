@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
 
@@ -10,7 +9,7 @@ from aiohttp import web
 
 from hub.errors import Conflict, Invalid
 from hub.services.lifecycle import STATUS_VI
-from hub.web.core import Req, page
+from hub.web.core import Req, page, urgent_page
 from hub.web.forms import BulletinForm, field_error, read_form, to_input, upload_files
 from protocol.topics import covers
 
@@ -34,7 +33,7 @@ def form_context(req: Req, f: BulletinForm, *, marked: bool = False) -> dict[str
 
 
 @page
-async def list_page(req: Req) -> web.StreamResponse:
+def list_page(req: Req) -> web.StreamResponse:
     q = req.request.query
     status, priority, area = q.get("status", ""), q.get("priority", ""), q.get("area", "")
     rows = req.services.bulletins.list(
@@ -55,18 +54,21 @@ async def list_page(req: Req) -> web.StreamResponse:
 
 
 @page
-async def new_page(req: Req) -> web.StreamResponse:
+def new_page(req: Req) -> web.StreamResponse:
     return req.render(
         "bulletin_form.html", title="Viết bản tin", editing=None, **form_context(req, BulletinForm.blank())
     )
 
 
 async def _save(req: Req, bulletin_id: str | None) -> web.StreamResponse:
-    marked = bulletin_id is not None and req.services.bulletins.get(req.actor, bulletin_id)["sensitive"]
+    marked = (
+        bulletin_id is not None
+        and (await req.run(req.services.bulletins.get, req.actor, bulletin_id))["sensitive"]
+    )
     f = read_form(req)
     if f.v("priority") == "emergency":
         f.errors["priority"] = "Bản tin khẩn cấp được gửi từ trang Phát khẩn cấp."
-    upload_files(req, f)
+    await req.run(upload_files, req, f)  # ffprobe and the media store
     data = to_input(f, req.services.ctx.tz) if not f.errors else None
     if data is not None:
         try:
@@ -78,13 +80,8 @@ async def _save(req: Req, bulletin_id: str | None) -> web.StreamResponse:
             raise web.HTTPSeeOther(f"/bulletins/{b['id']}")
         except (Invalid, Conflict) as exc:
             field_error(f, exc)
-    return req.render(
-        "bulletin_form.html",
-        status=422,
-        title="Viết bản tin",
-        editing=bulletin_id,
-        **form_context(req, f, marked=marked),
-    )
+    ctx = await req.run(form_context, req, f, marked=marked)
+    return req.render("bulletin_form.html", status=422, title="Viết bản tin", editing=bulletin_id, **ctx)
 
 
 @page
@@ -93,7 +90,7 @@ async def create(req: Req) -> web.StreamResponse:
 
 
 @page
-async def edit_page(req: Req) -> web.StreamResponse:
+def edit_page(req: Req) -> web.StreamResponse:
     bid = req.request.match_info["id"]
     b = req.services.bulletins.get(req.actor, bid)
     return req.render(
@@ -115,8 +112,7 @@ def recall_view(req: Req, b: dict[str, Any]) -> list[dict[str, Any]]:
     devices = [
         d
         for d in req.services.devices.list(req.actor)
-        if d["kind"] in b["kinds"]
-        and any(covers(t, d["area"]) for t in b["targets"])
+        if d["kind"] in b["kinds"] and any(covers(t, d["area"]) for t in b["targets"])
     ]
     seen = {d["id"] for d in devices}
     rows = [
@@ -167,11 +163,11 @@ def detail_context(req: Req, bid: str) -> dict[str, Any]:
 
 
 @page
-async def detail(req: Req) -> web.StreamResponse:
+def detail(req: Req) -> web.StreamResponse:
     return req.render("bulletin_detail.html", **detail_context(req, req.request.match_info["id"]))
 
 
-@page
+@urgent_page  # approve, recall, cancel: the publishing path
 async def action(req: Req) -> web.StreamResponse:
     """One workflow step from the detail page; a missing reason re-renders with the message by its field."""
     bid, what, reason = req.request.match_info["id"], req.field("action"), req.field("reason")
@@ -180,18 +176,18 @@ async def action(req: Req) -> web.StreamResponse:
         if what == "submit":
             await s.bulletins.submit(a, bid)
         elif what in ("approve", "signoff"):
-            b = s.bulletins.get(a, bid)
+            b = await req.run(s.bulletins.get, a, bid)
             await (s.review(a, bid, "approve") if b["status"] == "in_review" else s.approve(a, bid))
         elif what == "flag":
-            await asyncio.to_thread(s.bulletins.flag, a, bid, reason)
+            await req.run(s.bulletins.flag, a, bid, reason)
         elif what == "unflag":
-            await asyncio.to_thread(s.bulletins.unflag, a, bid, reason)
+            await req.run(s.bulletins.unflag, a, bid, reason)
         elif what == "reject":
-            b = s.bulletins.get(a, bid)
+            b = await req.run(s.bulletins.get, a, bid)
             if b["status"] == "in_review":
                 await s.review(a, bid, "reject", reason)
             else:
-                s.bulletins.reject(a, bid, reason)
+                await req.run(s.bulletins.reject, a, bid, reason)
         elif what == "recall":
             await s.recall(a, bid, reason)
         elif what == "cancel":
@@ -199,7 +195,7 @@ async def action(req: Req) -> web.StreamResponse:
         else:
             raise Invalid("Thao tác không hợp lệ.", field="action")
     except (Invalid, Conflict) as exc:
-        ctx = detail_context(req, bid)
+        ctx = await req.run(detail_context, req, bid)
         return req.render(
             "bulletin_detail.html",
             status=exc.status,
@@ -212,7 +208,7 @@ async def action(req: Req) -> web.StreamResponse:
 
 
 @page
-async def preview(req: Req) -> web.StreamResponse:
+def preview(req: Req) -> web.StreamResponse:
     """How the bulletin looks on an LED board of a chosen resolution (the player's layout rules, scaled)."""
     b = req.services.bulletins.get(req.actor, req.request.match_info["id"])
     q = req.request.query

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import jinja2
@@ -20,12 +22,14 @@ from hub.errors import Forbidden, NotFound, ServiceError, Unauthorized
 from hub.roles import ROLE_NAMES_VI, Actor
 from hub.services.accounts import SESSION_COOKIE
 from hub.services.bulletins import AUDIO_CAPTION_MAX
+from hub.workers import in_web
 from tts.estimate import WORDS_PER_MINUTE, estimate_duration_ms, spoken_words
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 JINJA = web.AppKey("web_jinja", jinja2.Environment)
 LOGIN_CSRF_COOKIE = "nguon_login_csrf"
+T = TypeVar("T")
 
 PRIORITY_VI = {"emergency": "Khẩn cấp", "priority": "Ưu tiên", "normal": "Thông thường"}
 FORM_VI = {
@@ -96,11 +100,17 @@ class Req:
     csrf: str
     form: MultiDictProxy[Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    waiting: int | None = None  # read with the session, on a web thread
+    urgent: bool = False  # an emergency page: its work goes before the web's queue (hub/workers.py)
 
     def render(self, template: str, status: int = 200, **ctx: Any) -> web.Response:
         # the menu shows a chair how many normal bulletins wait for their choice (Art. 8.3)
-        ctx.setdefault("waiting", self.services.choices.waiting_count(self.actor))
+        ctx.setdefault("waiting", self.waiting)
         return render(self.request, template, status=status, actor=self.actor, csrf=self.csrf, **ctx)
+
+    async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Blocking work (the services read and write the database) on a web thread, off the loop."""
+        return await _runner(self.urgent)(fn, *args, **kwargs)
 
     def field(self, name: str, default: str = "") -> str:
         value = self.form.get(name, default) if self.form is not None else default
@@ -162,11 +172,35 @@ def login_redirect(request: web.Request) -> web.HTTPFound:
     return resp
 
 
-PageHandler = Callable[[Req], Awaitable[web.StreamResponse]]
+PageHandler = Callable[[Req], Awaitable[web.StreamResponse]] | Callable[[Req], web.StreamResponse]
+
+
+def _session(services: Any, cookie: str, ip: str) -> tuple[Actor, str, int | None]:
+    actor, csrf = services.accounts.authenticate(cookie, kind="session", ip=ip)
+    return actor, csrf or "", services.choices.waiting_count(actor)
+
+
+def _runner(urgent: bool) -> Callable[..., Awaitable[Any]]:
+    return asyncio.to_thread if urgent else in_web
 
 
 def page(fn: PageHandler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """A logged-in page: session cookie, CSRF on every POST, and service errors shown as pages."""
+    """A logged-in page: session cookie, CSRF on every POST, and service errors shown as pages.
+
+    Nothing here or in the page blocks the event loop: the session is read on a web thread
+    (hub/workers.py); a plain `def` page runs whole on one; an `async def` page (one that awaits the
+    services' approve, publish...) sends its own blocking calls there with `req.run`."""
+    return _make_page(fn, urgent=False)
+
+
+def urgent_page(fn: PageHandler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """A page that sends an emergency: like `page`, on the publishing path's threads rather than behind
+    the web's queue (a hundred browsers must not delay the console's Send)."""
+    return _make_page(fn, urgent=True)
+
+
+def _make_page(fn: PageHandler, *, urgent: bool) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    run = _runner(urgent)
 
     async def handler(request: web.Request) -> web.StreamResponse:
         services: Any = request.app[SERVICES]
@@ -174,16 +208,18 @@ def page(fn: PageHandler) -> Callable[[web.Request], Awaitable[web.StreamRespons
         if not cookie:
             raise login_redirect(request)
         try:
-            actor, csrf = services.accounts.authenticate(cookie, kind="session", ip=client_ip(request))
+            actor, csrf, waiting = await run(_session, services, cookie, client_ip(request))
         except Unauthorized:
             raise login_redirect(request) from None
-        req = Req(request, services, actor, csrf or "")
+        req = Req(request, services, actor, csrf, waiting=waiting, urgent=urgent)
         try:
             if request.method == "POST":
                 req.form = await request.post()
                 given = req.form.get("csrf")
                 services.accounts.check_csrf(csrf, given if isinstance(given, str) else None)
-            return await fn(req)
+            if inspect.iscoroutinefunction(fn):
+                return await fn(req)
+            return await run(fn, req)
         except Unauthorized as exc:  # a bad CSRF token: refuse, say why, change nothing
             return render(
                 request,
@@ -196,7 +232,7 @@ def page(fn: PageHandler) -> Callable[[web.Request], Awaitable[web.StreamRespons
                 code=403,
             )
         except Forbidden as exc:
-            services.ctx.audit_denied(actor, exc)
+            await run(services.ctx.audit_denied, actor, exc)
             return error_page(request, exc, actor, req.csrf)
         except (NotFound, ServiceError) as exc:
             return error_page(request, exc, actor, req.csrf)

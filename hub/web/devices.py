@@ -178,7 +178,7 @@ def _page(req: Req, *, status: int = 200, error: str = "", flash: str = "") -> w
 
 
 @page
-async def devices_page(req: Req) -> web.StreamResponse:
+def devices_page(req: Req) -> web.StreamResponse:
     q = req.request.query
     sent = q.get("sent", "")
     flash = f"Đã gửi lệnh “{COMMAND_VI[sent]}” tới {q.get('device', '')}." if sent in COMMAND_VI else ""
@@ -198,7 +198,7 @@ async def command(req: Req) -> web.StreamResponse:
     try:
         await req.services.command(req.actor, device_id, cmd, args)
     except (Invalid, NotFound) as exc:
-        return _page(req, status=exc.status, error=f"{device_id}: {exc.message}")
+        return await req.run(_page, req, status=exc.status, error=f"{device_id}: {exc.message}")
     raise web.HTTPSeeOther("/devices?" + urlencode({"sent": cmd, "device": device_id}) + f"#dev-{device_id}")
 
 

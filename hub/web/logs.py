@@ -57,7 +57,7 @@ def _plays(req: Req, limit: int) -> tuple[list[dict[str, Any]], str, str, str, d
 
 
 @page
-async def plays_csv(req: Req) -> web.StreamResponse:
+def plays_csv(req: Req) -> web.StreamResponse:
     """The same play log as the page, as CSV for a spreadsheet (UTF-8 with BOM: Excel reads Vietnamese)."""
     rows, error, device, bulletin, day = _plays(req, CSV_ROWS)
     if error:
@@ -110,7 +110,7 @@ async def plays_csv(req: Req) -> web.StreamResponse:
 
 
 @page
-async def plays_page(req: Req) -> web.StreamResponse:
+def plays_page(req: Req) -> web.StreamResponse:
     q = req.request.query
     rows, error, device, bulletin, day = _plays(req, PAGE_ROWS)
     titles = {b["id"]: b["title"] for b in req.services.bulletins.list(req.actor, limit=1000)}
@@ -142,7 +142,7 @@ async def plays_page(req: Req) -> web.StreamResponse:
 
 
 @page
-async def audit_page(req: Req) -> web.StreamResponse:
+def audit_page(req: Req) -> web.StreamResponse:
     require(req.actor, "audit.read", "audit-page")
     q = req.request.query
     action, username = q.get("action", "").strip(), q.get("username", "").strip()
