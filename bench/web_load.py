@@ -4,8 +4,9 @@ Real parts: a private Mosquitto and a real `python -m hub serve` process (SQLite
 are written first (their speech made at submit); then each is approved through the API and timed from the
 moment the approve request is sent to the moment its alert arrives at an MQTT subscriber, first on an idle
 hub, then while another process (at nice 10: browsers are not on the hub's machine) runs C browser-like
-clients, each in a loop: the login page, a login (argon2id), the bulletin list and the device page. Prints
-ONE JSON line.
+clients, each sending its next request half a second after the previous one was answered: half of them log
+in again and again (the login page, then the form: argon2id), the other half, logged in, load the bulletin
+list and the device page again and again. Prints ONE JSON line.
 
     .venv/bin/python bench/web_load.py [--clients 50] [--approvals 6]
 """
@@ -32,6 +33,7 @@ import aiohttp
 import aiomqtt
 
 from hub.mosquitto import MosquittoProcess
+from hub.services.accounts import SESSION_COOKIE
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "tests" / "data" / "province_3tier.json"  # the tests' province: 67, three tiers
@@ -39,6 +41,7 @@ PASSWORD = "Bench-web-load-2026-mat-khau"  # noqa: S105 - a throw-away hub in a 
 PREFIX = "nguon/v1"
 VIEWERS = 5
 LOAD_NICE = 10
+THINK_S = 0.5  # a browser's next request, after its previous one is answered: 50 browsers ~ 100 requests/s
 CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
 
 
@@ -48,6 +51,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--approvals", type=int, default=6, help="emergencies approved idle, and again loaded")
     p.add_argument("--load", default="", help=argparse.SUPPRESS)  # internal: be the load process for URL
     p.add_argument("--seconds", type=float, default=0.0, help=argparse.SUPPRESS)
+    p.add_argument("--cookies", default="", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if not 1 <= args.clients <= 500:
         p.error("--clients must be from 1 to 500")
@@ -59,27 +63,39 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 # --- the load process ---
 
 
-async def browse(http: aiohttp.ClientSession, url: str, n: int, stop: float, done: dict[str, int]) -> None:
-    """One browser: log in, look at two pages, log out (drop the cookies), again until `stop`."""
+async def browse(
+    http: aiohttp.ClientSession, url: str, *, n: int, cookie: str, stop: float, done: dict[str, int]
+) -> None:
+    """One browser until `stop`: an even one logs in again and again (the login page, then the form), an
+    odd one, already logged in, loads the bulletin list and the device page again and again."""
     user = f"viewer{n % VIEWERS}"
     while time.monotonic() < stop:
-        http.cookie_jar.clear()
-        async with http.get(f"{url}/login") as r:
-            token = CSRF_RE.search(await r.text())
-        form = {"username": user, "password": PASSWORD, "csrf": token.group(1) if token else "", "next": "/"}
-        async with http.post(f"{url}/login", data=form, allow_redirects=False) as r:
-            done["logins" if r.status == 303 else "login_failures"] += 1
+        done["rounds"] += 1
+        if n % 2 == 0:
+            http.cookie_jar.clear()
+            async with http.get(f"{url}/login") as r:
+                token = CSRF_RE.search(await r.text())
+            csrf = token.group(1) if token else ""
+            form = {"username": user, "password": PASSWORD, "csrf": csrf, "next": "/"}
+            async with http.post(f"{url}/login", data=form, allow_redirects=False) as r:
+                done["logins" if r.status == 303 else "login_failures"] += 1
+            await asyncio.sleep(THINK_S)
+            continue
         for page in ("/bulletins", "/devices"):
-            async with http.get(f"{url}{page}") as r:
+            async with http.get(f"{url}{page}", headers={"Cookie": f"{SESSION_COOKIE}={cookie}"}) as r:
                 await r.read()
                 done["pages" if r.status == 200 else "page_failures"] += 1
+            await asyncio.sleep(THINK_S)
 
 
-async def load(url: str, clients: int, seconds: float) -> dict[str, int]:
-    done = {"logins": 0, "login_failures": 0, "pages": 0, "page_failures": 0}
+async def load(url: str, clients: int, seconds: float, cookies: list[str]) -> dict[str, int]:
+    done = {"rounds": 0, "logins": 0, "login_failures": 0, "pages": 0, "page_failures": 0}
     stop = time.monotonic() + seconds
     sessions = [aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) for _ in range(clients)]
-    tasks = [asyncio.create_task(browse(s, url, i, stop, done)) for i, s in enumerate(sessions)]
+    tasks = [
+        asyncio.create_task(browse(s, url, n=i, cookie=cookies[i % len(cookies)], stop=stop, done=done))
+        for i, s in enumerate(sessions)
+    ]
     try:
         _, pending = await asyncio.wait(tasks, timeout=seconds)  # a login still queued: given up
         for t in pending:
@@ -94,7 +110,8 @@ async def load(url: str, clients: int, seconds: float) -> dict[str, int]:
 # --- the measuring process ---
 
 
-def seed(data_dir: Path) -> None:
+def seed(data_dir: Path) -> list[str]:
+    """The province, an editor and VIEWERS viewers; returns a browser session cookie of each viewer."""
     from hub.app import build_services  # noqa: PLC0415
     from hub.config import build_config  # noqa: PLC0415
     from hub.roles import SYSTEM  # noqa: PLC0415
@@ -104,8 +121,11 @@ def seed(data_dir: Path) -> None:
     try:
         s.areas.import_tree(json.loads(SAMPLE.read_text(encoding="utf-8")), SYSTEM)
         s.accounts.create_user(SYSTEM, username="editor", password=PASSWORD, role="editor", area="67")
+        cookies = []
         for i in range(VIEWERS):
             s.accounts.create_user(SYSTEM, username=f"viewer{i}", password=PASSWORD, role="viewer", area="67")
+            cookies.append(s.accounts.login_session(f"viewer{i}", PASSWORD, ip="127.0.0.1").cookie)
+        return cookies
     finally:
         s.ctx.db.dispose()
 
@@ -177,7 +197,9 @@ async def approve_timed(
     return (await alerts.wait(bid) - t0) * 1000
 
 
-async def measure(url: str, broker: MosquittoProcess, args: argparse.Namespace) -> dict[str, Any]:
+async def measure(
+    url: str, broker: MosquittoProcess, args: argparse.Namespace, cookies: list[str]
+) -> dict[str, Any]:
     alerts, ready = Alerts(), asyncio.Event()
     sub = asyncio.create_task(alerts.run(broker, ready))
     await asyncio.wait_for(ready.wait(), 10)
@@ -244,17 +266,17 @@ def main(argv: list[str] | None = None) -> int:
         # The browsers are on other machines in a province; here they share the hub's two cores: at a
         # lower priority, the load process takes the CPU the hub leaves rather than the hub's own.
         os.nice(LOAD_NICE)
-        print(json.dumps(asyncio.run(load(args.load, args.clients, args.seconds))))
+        print(json.dumps(asyncio.run(load(args.load, args.clients, args.seconds, args.cookies.split(",")))))
         return 0
     with (
         tempfile.TemporaryDirectory(prefix="nguon-web-load-") as d,
         MosquittoProcess(Path(d) / "mq") as broker,
     ):
         tmp = Path(d)
-        seed(tmp / "hub")
+        cookies = seed(tmp / "hub")
         proc, url = start_hub(tmp, broker)
         try:
-            result = asyncio.run(measure(url, broker, args))
+            result = asyncio.run(measure(url, broker, args, cookies))
         finally:
             proc.terminate()
             try:

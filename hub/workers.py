@@ -9,7 +9,8 @@ stay free to publish. Blocking work goes to one of three places:
 - `hashing` (hub/security.py): argon2id, at most HASH_WORKERS at once (each takes 64 MiB and tens of ms of
   CPU), at a lower OS priority than the rest of the hub, so fifty logins take their turn instead of the CPU
   the publisher needs.
-bench/web_load.py measures it (docs/PERFORMANCE.md, "Web load and the emergency path").
+And while an emergency is on its way (approve, cancel, recall), the web threads start no new work
+(UrgentGate). bench/web_load.py measures it (docs/PERFORMANCE.md, "Web load and the emergency path").
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import contextvars
 import functools
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
@@ -54,8 +55,46 @@ hashing = ThreadPoolExecutor(
 )
 
 
+class UrgentGate:
+    """While an approval, a cancel or a recall is on its way to the broker, the web threads start no new
+    page: Python runs one thread at a time, and pages being rendered would take turns with the emergency.
+    A page already running finishes; a waiting one waits at most URGENT_WAIT_MAX_S."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._holders = 0
+        self._clear = threading.Event()
+        self._clear.set()
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        with self._lock:
+            self._holders += 1
+            self._clear.clear()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._holders -= 1
+                if self._holders == 0:
+                    self._clear.set()
+
+    def wait(self) -> None:
+        self._clear.wait(URGENT_WAIT_MAX_S)
+
+
+URGENT_WAIT_MAX_S = 2.0
+urgent = UrgentGate()
+
+
+def _after_urgent(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    urgent.wait()
+    return fn(*args, **kwargs)
+
+
 async def in_web(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
-    """`fn(*args, **kwargs)` on a web thread (like asyncio.to_thread, on the web tier's own threads)."""
+    """`fn(*args, **kwargs)` on a web thread (like asyncio.to_thread, on the web tier's own threads), once
+    no emergency is on its way (UrgentGate)."""
     ctx = contextvars.copy_context()
-    call = functools.partial(ctx.run, fn, *args, **kwargs)
+    call = functools.partial(ctx.run, _after_urgent, fn, *args, **kwargs)
     return await asyncio.get_running_loop().run_in_executor(_web, call)

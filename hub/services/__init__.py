@@ -28,6 +28,7 @@ from hub.services.programmes import ProgrammeService
 from hub.services.publishing import PublisherLike, PublishingService
 from hub.services.windows import WindowService
 from hub.signing import Envelopes
+from hub.workers import urgent
 from protocol.vocabulary import DEVICE_KINDS, LIVE_STATUSES, BulletinStatus
 
 __all__ = ["BulletinInput", "Context", "Services"]
@@ -56,6 +57,10 @@ class Services:
 
     # --- workflow steps that publish
     async def approve(self, actor: Actor, bulletin_id: str, *, via_review: bool = False) -> dict[str, Any]:
+        with urgent.hold():  # no new page starts until the alert is handed to the publisher
+            return await self._approve(actor, bulletin_id, via_review=via_review)
+
+    async def _approve(self, actor: Actor, bulletin_id: str, *, via_review: bool) -> dict[str, Any]:
         try:
             b = await asyncio.to_thread(self.bulletins.approve, actor, bulletin_id, via_review=via_review)
         except Invalid as exc:
@@ -89,13 +94,15 @@ class Services:
         raise Invalid("decision phải là 'approve' hoặc 'reject'.", field="decision")
 
     async def recall(self, actor: Actor, bulletin_id: str, reason: str) -> dict[str, Any]:
-        b = await asyncio.to_thread(self.bulletins.recall, actor, bulletin_id, reason)
-        await self.publishing.publish_recall(bulletin_id, reason)
+        with urgent.hold():
+            b = await asyncio.to_thread(self.bulletins.recall, actor, bulletin_id, reason)
+            await self.publishing.publish_recall(bulletin_id, reason)
         return b
 
     async def cancel_alert(self, actor: Actor, bulletin_id: str) -> dict[str, Any]:
-        b = await asyncio.to_thread(self.bulletins.cancel_alert, actor, bulletin_id)
-        await self.publishing.publish_alert(bulletin_id, "Cancel")
+        with urgent.hold():
+            b = await asyncio.to_thread(self.bulletins.cancel_alert, actor, bulletin_id)
+            await self.publishing.publish_alert(bulletin_id, "Cancel")
         return b
 
     async def set_order(
@@ -221,7 +228,7 @@ class Services:
         self, actor: Actor, device_id: str, command: str, args: dict[str, Any]
     ) -> dict[str, Any]:
         c = await asyncio.to_thread(self.devices.command, actor, device_id, command, args)
-        fut = self.publishing.publish_command(
+        fut = await self.publishing.publish_command(
             device_id, command, c["args"], c["id"], datetime.fromisoformat(c["expires_at"])
         )
         del fut  # delivered by the publisher task; the agent answers with a command_result event
@@ -293,9 +300,7 @@ class Services:
         now = self.ctx.now()
         with self.ctx.db.session() as sess:
             rows = sess.scalars(
-                select(Bulletin).where(
-                    Bulletin.status.in_(LIVE_STATUSES), Bulletin.valid_until <= now
-                )
+                select(Bulletin).where(Bulletin.status.in_(LIVE_STATUSES), Bulletin.valid_until <= now)
             ).all()
             for b in rows:
                 move(b, BulletinStatus.FINISHED)
