@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 from urllib.parse import quote
 
 import jinja2
@@ -30,6 +30,7 @@ HERE = Path(__file__).resolve().parent
 JINJA = web.AppKey("web_jinja", jinja2.Environment)
 LOGIN_CSRF_COOKIE = "nguon_login_csrf"
 T = TypeVar("T")
+P = ParamSpec("P")
 
 PRIORITY_VI = {"emergency": "Khẩn cấp", "priority": "Ưu tiên", "normal": "Thông thường"}
 FORM_VI = {
@@ -108,9 +109,10 @@ class Req:
         ctx.setdefault("waiting", self.waiting)
         return render(self.request, template, status=status, actor=self.actor, csrf=self.csrf, **ctx)
 
-    async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """Blocking work (the services read and write the database) on a web thread, off the loop."""
-        return await _runner(self.urgent)(fn, *args, **kwargs)
+    async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Blocking work (the services read and write the database) on a web thread, off the loop (an
+        urgent page's: on the publishing path's threads)."""
+        return await _run(self.urgent, fn, *args, **kwargs)
 
     def field(self, name: str, default: str = "") -> str:
         value = self.form.get(name, default) if self.form is not None else default
@@ -180,8 +182,10 @@ def _session(services: Any, cookie: str, ip: str) -> tuple[Actor, str, int | Non
     return actor, csrf or "", services.choices.waiting_count(actor)
 
 
-def _runner(urgent: bool) -> Callable[..., Awaitable[Any]]:
-    return asyncio.to_thread if urgent else in_web
+async def _run(urgent: bool, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    if urgent:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+    return await in_web(fn, *args, **kwargs)
 
 
 def page(fn: PageHandler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -200,15 +204,13 @@ def urgent_page(fn: PageHandler) -> Callable[[web.Request], Awaitable[web.Stream
 
 
 def _make_page(fn: PageHandler, *, urgent: bool) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    run = _runner(urgent)
-
     async def handler(request: web.Request) -> web.StreamResponse:
         services: Any = request.app[SERVICES]
         cookie = request.cookies.get(SESSION_COOKIE, "")
         if not cookie:
             raise login_redirect(request)
         try:
-            actor, csrf, waiting = await run(_session, services, cookie, client_ip(request))
+            actor, csrf, waiting = await _run(urgent, _session, services, cookie, client_ip(request))
         except Unauthorized:
             raise login_redirect(request) from None
         req = Req(request, services, actor, csrf, waiting=waiting, urgent=urgent)
@@ -218,8 +220,8 @@ def _make_page(fn: PageHandler, *, urgent: bool) -> Callable[[web.Request], Awai
                 given = req.form.get("csrf")
                 services.accounts.check_csrf(csrf, given if isinstance(given, str) else None)
             if inspect.iscoroutinefunction(fn):
-                return await fn(req)
-            return await run(fn, req)
+                return cast(web.StreamResponse, await fn(req))
+            return cast(web.StreamResponse, await _run(urgent, fn, req))
         except Unauthorized as exc:  # a bad CSRF token: refuse, say why, change nothing
             return render(
                 request,
@@ -232,7 +234,7 @@ def _make_page(fn: PageHandler, *, urgent: bool) -> Callable[[web.Request], Awai
                 code=403,
             )
         except Forbidden as exc:
-            await run(services.ctx.audit_denied, actor, exc)
+            await _run(urgent, services.ctx.audit_denied, actor, exc)
             return error_page(request, exc, actor, req.csrf)
         except (NotFound, ServiceError) as exc:
             return error_page(request, exc, actor, req.csrf)
