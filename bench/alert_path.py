@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from edge_agent.agent import Agent
 from edge_agent.clocktrust import ClockTrust
 from edge_agent.config import load_settings
+from edge_agent.players import radio_player
 from edge_agent.store import Store
 from hardware import build_hardware
 from protocol import KeyPair, ShiftedClock, Signer, Topics
@@ -95,7 +96,7 @@ def make_agents(n: int, root: Path, keys: KeyPair, clock: ShiftedClock) -> list[
         hw = build_hardware(mode="sim", data_dir=s.data_path, now=clock.now, sim_record=False)
         store = Store(s.data_path / "agent.db")
         trust = ClockTrust(mode="always", now=clock.now)
-        agents.append(Agent(s, clock=clock, hw=hw, store=store, trust=trust))
+        agents.append(Agent(s, clock=clock, hw=hw, store=store, trust=trust, player=radio_player))
     return agents
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 import sys
@@ -15,16 +16,32 @@ from typing import Any
 
 from edge_agent.config import ConfigError, Settings, load_settings
 from edge_agent.sdnotify import notify, watchdog_interval_s
+from protocol.vocabulary import DeviceKind
 
 log = logging.getLogger("edge_agent")
 
 
 # PLR0915: the one place that wires the agent; split up, the start-up and shutdown order would be hidden.
-async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:  # noqa: PLR0915
-    """Run one agent until SIGTERM/SIGINT, or until `stop` is set (many agents in one loop: bench)."""
+async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """Run one agent until SIGTERM/SIGINT, or until `stop` is set (many agents in one loop: bench). When the
+    hub moves the device to another commune (set_area, after a reorganisation) it runs again there."""
+    config_area = settings.area
+    while True:
+        moved = await _run_in_area(settings, config_area, stop=stop)
+        if moved is None or (stop is not None and stop.is_set()):
+            return
+        settings = dataclasses.replace(settings, area=moved)
+
+
+async def _run_in_area(  # noqa: PLR0915
+    settings: Settings, config_area: str, *, stop: asyncio.Event | None
+) -> str | None:
+    """One run of the agent in one area; returns the area the hub moved it to, or None when it stopped."""
     # Imported here: `--help` and config errors answer without loading MQTT, crypto and hardware.
     from edge_agent.agent import Agent  # noqa: PLC0415
     from edge_agent.clocktrust import ClockTrust  # noqa: PLC0415
+    from edge_agent.player import PlayerFactory  # noqa: PLC0415
+    from edge_agent.players import led_player, radio_player  # noqa: PLC0415
     from edge_agent.store import Store  # noqa: PLC0415
     from edge_agent.transport import Connection  # noqa: PLC0415
     from hardware import build_hardware  # noqa: PLC0415
@@ -49,16 +66,21 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
         )
         store = Store(data / "agent.db")
         closing.callback(store.close)
+        moved_here = store.area_for(config_area)
+        if moved_here and moved_here != settings.area:
+            settings = dataclasses.replace(settings, area=moved_here)
         closing.push_async_callback(hw.audio.aclose)
         closing.callback(hw.relay.close)
         trust = ClockTrust(mode=settings.clock_trust, now=clock.now)
         await asyncio.to_thread(trust.refresh)
-        agent = Agent(settings, clock=clock, hw=hw, store=store, trust=trust)
+        # The device kind picks the player (edge_agent/player.py); a third kind is one more entry here.
+        players: dict[str, PlayerFactory] = {DeviceKind.RADIO: radio_player, DeviceKind.LED: led_player}
+        agent = Agent(settings, clock=clock, hw=hw, store=store, trust=trust, player=players[settings.kind],
+                      config_area=config_area)
         closing.push_async_callback(agent.aclose)
-        if settings.kind == "led":
-            from edge_agent.ledwiring import attach_led_board  # noqa: PLC0415
-
-            await attach_led_board(agent)
+        player = agent.player
+        await player.start()  # e.g. the LED page cannot listen: the agent does not start
+        closing.push_async_callback(player.stop)  # also stopped below, in order; the second stop is a no-op
         conn = Connection(agent)
         loop = asyncio.get_running_loop()
         if stop is None:  # a host running many agents owns the signals and gives each the same event
@@ -75,15 +97,13 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
         async with asyncio.TaskGroup() as tg:
             tasks = [
                 tg.create_task(_until_ended(stop.wait(), "stop", ending), name="stop"),
+                tg.create_task(_until_ended(agent.moved.wait(), "moved", ending), name="moved"),
                 tg.create_task(_until_ended(conn.run(), "mqtt", ending), name="mqtt"),
                 tg.create_task(_until_ended(_watchdog(), "watchdog", ending), name="watchdog"),
                 tg.create_task(announce_ready(), name="ready"),
             ]
-            runner = None
-            if agent.led is None:
-                runner = tg.create_task(_until_ended(agent.radio.run(), "radio", ending), name="radio")
-            if agent.radio.programme is not None:
-                agent._prefetch(agent.radio.programme)
+            playing = tg.create_task(_until_ended(player.run(), "player", ending), name="player")
+            agent.prefetch()  # what the saved programme needs and the cache lacks
             notify("READY=1")
             log.info(
                 "agent %s (%s, %s) chạy; dữ liệu ở %s; đồng hồ: %s",
@@ -96,16 +116,15 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
             await ending.wait()
             log.info("đang dừng…")
             notify("STOPPING=1")
-            if runner is not None:
-                runner.cancel()
-                await asyncio.wait([runner])
-            if agent.led is not None:
-                with contextlib.suppress(Exception):
-                    await agent.led.stop()
+            playing.cancel()  # what it cut off is reported before the task ends
+            await asyncio.wait([playing])
+            with contextlib.suppress(Exception):
+                await player.stop()
             await conn.shutdown()  # while the MQTT task still runs: the explicit offline status
             for task in tasks:
                 task.cancel()
-    log.info("đã dừng")
+    log.info("đã dừng" if agent.moved_to is None else f"chạy lại ở khu vực {agent.moved_to}")
+    return agent.moved_to
 
 
 async def _until_ended(coro: Coroutine[Any, Any, object], name: str, ending: asyncio.Event) -> None:

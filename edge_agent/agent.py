@@ -1,5 +1,6 @@
-"""The agent core: verifies what arrives, keeps it in the store, hands it to the radio runner (or the LED
-board), and reports. Built and run by __main__; transport in transport.py."""
+"""The agent core: verifies what arrives, keeps it in the store, owns the programme and hands it to its
+player (edge_agent/player.py: the radio runner or the LED board, chosen by __main__), and reports. Built
+and run by __main__; transport in transport.py; the hub's commands in commands.py."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from edge_agent.commands import Commands
 from edge_agent.config import Settings
 from edge_agent.emergency import EmergencyBook
 from edge_agent.media import MediaCache
-from edge_agent.radio import RadioRunner
+from edge_agent.player import PlayerFactory, PlayerParts
 from edge_agent.reporter import Reporter
 from edge_agent.store import Store
 from edge_agent.windows import Windows
@@ -28,7 +30,15 @@ from hardware import Hardware
 from protocol.clock import Clock, parse_time
 from protocol.envelope import Envelope, EnvelopeError, Verifier, check_attachment, check_audience
 from protocol.keys import load_public_key
-from protocol.messages import AlertBody, CommandBody, DeviceStatus, ProgrammeBody, RecallBody
+from protocol.messages import (
+    AlertBody,
+    CommandBody,
+    DeviceStatus,
+    LiveBody,
+    MediaRef,
+    ProgrammeBody,
+    RecallBody,
+)
 from protocol.topics import Topics, ancestors
 
 log = logging.getLogger("edge_agent")
@@ -40,8 +50,19 @@ SLOW_FACTS_S = 30.0  # disk free and temperature change slowly; read them at mos
 
 
 class Agent:
+    """One device's core. `player` is the factory __main__ picked for the device kind (edge_agent/players.py);
+    the agent builds the player from its parts and owns what it plays: the programme, the emergency book."""
+
     def __init__(
-        self, settings: Settings, *, clock: Clock, hw: Hardware, store: Store, trust: ClockTrust
+        self,
+        settings: Settings,
+        *,
+        clock: Clock,
+        hw: Hardware,
+        store: Store,
+        trust: ClockTrust,
+        player: PlayerFactory,
+        config_area: str | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -64,31 +85,56 @@ class Agent:
             max_bytes=settings.media_cache_mb * 1024 * 1024,
             needed=self._needed_media,
         )
-        self.radio = RadioRunner(
-            settings=settings,
-            hw=hw,
-            clock=clock,
-            trust=trust,
-            reporter=self.reporter,
-            media=self.media,
-            book=self.book,
-            store=store,
-            on_change=self.status_changed.set,
+        self.player = player(
+            PlayerParts(
+                settings=settings,
+                clock=clock,
+                hw=hw,
+                trust=trust,
+                store=store,
+                reporter=self.reporter,
+                media=self.media,
+                book=self.book,
+                changed=self.status_changed.set,
+            )
         )
-        self.led: Any = None
-        # the programme's windows once one arrived (the commune's own, Art. 10), the config's before
-        self.windows = Windows(settings.windows, settings.timezone)
-        self.commands = Commands(self)
+        # The programme is the agent's: the last accepted one (saved in the store), its version, the
+        # windows it carries (the commune's own, Art. 10; the config's before a first programme), and the
+        # recalled bulletins. The player gets each new programme; the media cache keeps what it needs.
+        self.programme: ProgrammeBody | None = None
         self.programme_version = 0
+        self.windows = Windows(settings.windows, settings.timezone)
+        self._recalled = store.recalled()
         self._tasks: set[asyncio.Task[Any]] = set()
-        self.resubscribe: Callable[[], None] = lambda: None
+        self.resubscribe: Callable[[], None] = lambda: None  # the transport's, once connected
+        self.commands = Commands(
+            player=self.player,
+            reporter=self.reporter,
+            mixer=hw.mixer,
+            media=self.media,
+            store=store,
+            data_dir=settings.data_path,
+            spawn=self.spawn,
+            changed=self.status_changed.set,
+            request_status=self.request_status,
+            resubscribe=lambda: self.resubscribe(),  # noqa: PLW0108 - the transport sets it later
+            refetch=self.prefetch,
+            move_to=self.move_to,
+        )
+        # set_area (a reorganisation): the agent stops and runs again in `moved_to` (edge_agent/__main__.py)
+        self.config_area = config_area or settings.area
+        self.moved_to: str | None = None
+        self.moved = asyncio.Event()
         self._types_by_topic: dict[str, tuple[str, ...]] | None = None
         self._housekept_at: float | None = None
         self._trusted_seen = trust.trusted
+        self.player.set_clock_trusted(trust.trusted)
         saved = store.programme(settings.kind)
         if saved is not None:
             self.programme_version = saved[0]
             self._apply_programme(ProgrammeBody.from_dict(saved[1]), stored=True)
+        for em in self.book.active():  # those of the last run and of the saved programme
+            self.player.emergency(em.alert)
         self.housekeeping()
 
     def housekeeping(self) -> None:
@@ -107,6 +153,17 @@ class Agent:
         if any(gone.values()):
             log.info("dọn kho: %d tin khẩn cấp cũ, %d lượt phát cũ", gone["emergencies"], gone["items"])
 
+    def move_to(self, area: str) -> str:
+        """set_area: keep `area` in the store and stop, to run again there (edge_agent/__main__.py)."""
+        here = self.settings.area
+        if area == here:
+            return f"đã ở khu vực {area}"
+        self.store.save_area(area, self.config_area)
+        log.warning("địa bàn được sắp xếp lại: chuyển từ %s sang %s", here, area)
+        self.moved_to = area
+        self.moved.set()
+        return f"chuyển từ {here} sang {area}"
+
     # --- subscriptions and streams ---
     def subscriptions(self) -> list[str]:
         return self.topics.agent_subscriptions(
@@ -116,13 +173,30 @@ class Agent:
     def _expected_types(self, topic: str) -> tuple[str, ...]:
         if self._types_by_topic is None:  # the same for the agent's life: built once
             s = self.settings
-            self._types_by_topic = {self.topics.alert(a): ("alert", "recall") for a in ancestors(s.area)}
+            alert_types = ("alert", "recall", "live")
+            self._types_by_topic = {self.topics.alert(a): alert_types for a in ancestors(s.area)}
             self._types_by_topic[self.topics.program(s.area, s.kind)] = ("programme",)
             self._types_by_topic[self.topics.cmd(s.device_id)] = ("command",)
         return self._types_by_topic.get(topic, ())
 
     def _needed_media(self) -> set[str]:
-        return self.radio.needed_media() | self.book.needed_media()
+        """What the media cache must keep: the programme's files (but a recalled bulletin's) and the
+        active emergencies'."""
+        return self.book.needed_media() | {ref.sha256 for ref in self._programme_media(emergency_first=False)}
+
+    def _programme_media(self, *, emergency_first: bool) -> list[MediaRef]:
+        if self.programme is None:
+            return []
+        bulletins = self.programme.bulletins
+        if emergency_first:
+            bulletins = sorted(bulletins, key=lambda b: b.priority != "emergency")
+        return [
+            ref
+            for b in bulletins
+            if b.id not in self._recalled
+            for ref in (b.media, b.subtitles)
+            if ref is not None
+        ]
 
     # --- incoming ---
     def handle(self, topic: str, payload: bytes, *, retained: bool) -> None:
@@ -167,6 +241,8 @@ class Agent:
             self._on_recall(RecallBody.from_dict(body).bulletin_ids)
         elif env.type == "command":
             self.commands.handle(CommandBody.from_dict(body), command_id=env.id)
+        elif env.type == "live":
+            self.player.live(LiveBody.from_dict(body))
 
     def _on_programme(self, p: ProgrammeBody) -> None:
         if p.area != self.settings.area or p.kind != self.settings.kind:
@@ -183,34 +259,28 @@ class Agent:
         self._apply_programme(p, stored=False)
 
     def _apply_programme(self, p: ProgrammeBody, *, stored: bool) -> None:
+        """Hold `p` and hand it to the player. `stored`: the saved one, at start (the player hears of its
+        emergencies with the others', in __init__)."""
         for bid in p.recalled:
             self._recall_one(bid, confirm=not stored)
         now = self.clock.now()
-        recalled = self.store.recalled()
-        self.radio.set_programme(p)  # the runner only runs in radio mode; it also says which media to keep
+        self.programme = p
         self.windows.set_programme(p)
-        if self.led is not None:
-            self.led.set_programme(p)
+        self.player.set_programme(p)
         for eid in self.book.from_programme(
-            [e for e in p.emergencies if e not in recalled], p.bulletins, now
+            [e for e in p.emergencies if e not in self._recalled], p.bulletins, now
         ):
             log.warning("tin khẩn cấp %s đang hiệu lực (từ chương trình): phát ngay", eid)
-            self._emergency_started(eid)
+            self._emergency_started(eid, tell_player=not stored)
         self.status_changed.set()
         if not stored:
-            self._prefetch(p)
+            self.prefetch()
 
-    def _prefetch(self, p: ProgrammeBody) -> None:
-        recalled = self.store.recalled()
-        emergency_first = sorted(p.bulletins, key=lambda b: b.priority != "emergency")
-        refs = [
-            ref
-            for b in emergency_first
-            if b.id not in recalled
-            for ref in (b.media, b.subtitles)
-            if ref is not None
-        ]
-        self._spawn(self.media.prefetch(refs), "prefetch")
+    def prefetch(self) -> None:
+        """Download what the programme needs and the cache lacks, emergencies first (in the background)."""
+        if self.programme is None:
+            return
+        self.spawn(self.media.prefetch(self._programme_media(emergency_first=True)), "prefetch")
 
     def _on_alert(self, alert: AlertBody, topic: str, env: Envelope | None = None) -> None:
         now = self.clock.now()
@@ -223,51 +293,66 @@ class Agent:
             return
         if alert.msg_type != "Cancel" and (alert.bulletin is None or alert.bulletin.id != alert.identifier):
             raise EnvelopeError("malformed", "an Alert/Update must carry its bulletin with the same id")
+        known = self.book.get(alert.identifier)
+        if alert.msg_type != "Cancel" and env is not None and (known is None or alert.msg_type == "Update"):
+            alert = self._attached_audio(alert, env)  # not for a repeat the book ignores (a duplicate)
         what = self.book.alert(alert, now)
         log.warning("tin khẩn cấp %s trên %s: %s -> %s", alert.identifier, topic, alert.msg_type, what)
         if what in ("new", "update"):
-            media = alert.bulletin.media if alert.bulletin is not None else None
-            if env is not None and env.attachments and media is not None and not self.media.has(media.sha256):
-                data = check_attachment(env, media.sha256, media.size)
-                if data is None:
-                    log.warning("âm thanh kèm tin khẩn cấp %s không khớp sha256: sẽ tải về", alert.identifier)
-                else:
-                    try:
-                        self.media.put(media.sha256, data)  # no download before the emergency plays
-                    except OSError as exc:  # e.g. a full card: the emergency still stands, the radio fetches
-                        log.error("không ghi được âm thanh kèm %s (%s): sẽ tải về", alert.identifier, exc)
             self._emergency_started(alert.identifier)
         elif what == "cancel":
-            if self.led is not None:
-                self.led.cancel(alert.identifier)
-            else:
-                self.radio.emergency_cancelled(alert.identifier)
+            self.player.cancel(alert.identifier)
         self.status_changed.set()
 
-    def _emergency_started(self, eid: str) -> None:
+    def _attached_audio(self, alert: AlertBody, env: Envelope) -> AlertBody:
+        """Cache the audio attached to the alert, so the emergency plays with no download: its compact Opus
+        copy (alert.alert_audio; the alert is then played from it) or else the bulletin's file itself. One
+        that does not match its signed sha256 is ignored: the bulletin's file is downloaded as usual."""
+        media = alert.bulletin.media if alert.bulletin is not None else None
+        if media is None:
+            return alert
+        for ref in (alert.alert_audio, media):
+            if ref is None:
+                continue
+            if not self.media.has(ref.sha256):
+                data = check_attachment(env, ref.sha256, ref.size) if env.attachments else None
+                if data is None:
+                    continue
+                try:
+                    self.media.put(ref.sha256, data)  # no download before the emergency plays
+                except OSError as exc:  # e.g. a full card: the emergency still stands, the radio fetches
+                    log.error("không ghi được âm thanh kèm %s (%s): sẽ tải về", alert.identifier, exc)
+                    return alert
+            if ref is media or alert.bulletin is None:
+                return alert
+            return replace(alert, bulletin=replace(alert.bulletin, media=ref))  # plays the Opus copy
+        if env.attachments:
+            log.warning("âm thanh kèm tin khẩn cấp %s không khớp sha256: sẽ tải về", alert.identifier)
+        return alert
+
+    def _emergency_started(self, eid: str, *, tell_player: bool = True) -> None:
         em = self.book.get(eid)
         assert em is not None
         media = em.alert.bulletin.media if em.alert.bulletin is not None else None
         if media is not None and not self.media.has(media.sha256):
-            self._spawn(self.media.prefetch([media]), f"fetch:{eid}")
-        if self.led is not None:
-            self.led.emergency(em.alert)
-        else:
-            self.radio.emergency_arrived(eid)
+            self.spawn(self.media.prefetch([media]), f"fetch:{eid}")
+        if tell_player:
+            self.player.emergency(em.alert)
 
     def _on_recall(self, ids: list[str]) -> None:
         for bid in ids:
             self._recall_one(bid, confirm=True)
-        if self.led is not None:
-            self.led.recall(list(ids))
+        self.player.recall(ids)
 
     def _recall_one(self, bid: str, *, confirm: bool) -> None:
+        """The agent's part of a recall (the player's comes after): remembered, out of the emergency book,
+        its media dropped unless still needed, confirmed to the hub."""
         now = self.clock.now()
         new = self.store.add_recalled(bid, now.isoformat())
+        self._recalled.add(bid)
         self.book.remove(bid, now)
-        self.radio.recall(bid)
-        if self.radio.programme is not None:
-            for b in self.radio.programme.bulletins:
+        if self.programme is not None:
+            for b in self.programme.bulletins:
                 if b.id == bid and b.media and b.media.sha256 not in self._needed_media():
                     self.media.remove(b.media.sha256)
         if new:
@@ -279,15 +364,13 @@ class Agent:
 
     # --- status ---
     def sync_clock_trust(self) -> None:
-        """Act on the clock trust now: the radio runner re-plans (it sleeps while untrusted), the LED board
-        hides its clock face and rotation, the status tells the hub."""
+        """Act on a change of the clock trust now: the player re-plans (the radio sleeps while untrusted,
+        the LED board hides its clock face and rotation), the status tells the hub."""
         trusted = self.trust.trusted
         if trusted != self._trusted_seen:
             self._trusted_seen = trusted
-            self.radio.wake()
+            self.player.set_clock_trusted(trusted)
             self.status_changed.set()
-        if self.led is not None:
-            self.led.set_clock_trusted(trusted)
 
     def request_status(self) -> None:
         """Send the status now even if nothing in it changed (the `report` command)."""
@@ -297,13 +380,10 @@ class Agent:
     def status_key(self) -> tuple[Any, ...]:
         """What a status change is: the fields the hub acts on (not the time, disk, temperature or outbox,
         which the heartbeat carries). Cheap: the status loop asks on every wake-up."""
-        playing = self.radio.now_playing
-        now_playing = playing.bulletin_id if playing else None
-        if self.led is not None:
-            now_playing = self.led.now_showing
+        playing = self.player.now_playing
         return (
             self._state(),
-            now_playing,
+            playing.bulletin_id if playing else None,
             self.hw.mixer.level,
             self.trust.state,
             self.programme_version,
@@ -311,13 +391,11 @@ class Agent:
         )
 
     def status(self, state: str | None = None) -> DeviceStatus:
-        playing = self.radio.now_playing
+        playing = self.player.now_playing
         if state is None:
             state = self._state()
         now_playing = playing.bulletin_id if playing else None
         since = playing.since if playing else None
-        if self.led is not None:
-            now_playing, since = self.led.now_showing, self.led.showing_since
         disk_free_mb, temperature = self._slow()
         return DeviceStatus(
             device_id=self.settings.device_id,
@@ -346,9 +424,7 @@ class Agent:
         return self._slow_facts[1], self._slow_facts[2]
 
     def _state(self) -> str:
-        if self.led is not None and self.led.mode != "standby":
-            return "emergency" if self.led.mode == "emergency" else "playing"
-        playing = self.radio.now_playing
+        playing = self.player.now_playing
         if playing is not None:
             return "emergency" if playing.emergency else "playing"
         try:
@@ -370,7 +446,8 @@ class Agent:
         os.replace(tmp, path)
 
     # --- tasks ---
-    def _spawn(self, coro: Any, name: str) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, object], name: str) -> None:
+        """Run a short job in the background (a download, a resync); aclose() cancels what still runs."""
         task = asyncio.get_running_loop().create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -1,23 +1,29 @@
-"""Signed commands from the hub (volume, stop, resync, test_tone, report): checked, done, answered with one
-"command_result" event each (command, command_id = the command envelope's id, ok, detail). Bad arguments
-get ok=false and say what was expected."""
+"""Signed commands from the hub (volume, stop, resync, test_tone, report, set_area): checked, done,
+answered with one "command_result" event each (command, command_id = the command envelope's id, ok,
+detail). Bad arguments get ok=false and say what was expected. `Commands` is given what the commands
+act on (the player, the mixer, the media cache, the store, the reporter, and a few of the agent's
+actions as plain callables), never the agent itself."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
 
-from edge_agent.media import _sha256_file
+from edge_agent.media import MediaCache
+from edge_agent.player import Player
+from edge_agent.reporter import Reporter
+from edge_agent.store import Store
+from hardware.mixer import Mixer
 from protocol.messages import COMMANDS, CommandBody
-
-if TYPE_CHECKING:
-    from edge_agent.agent import Agent
+from protocol.topics import validate_area_path
 
 log = logging.getLogger("edge_agent.commands")
 
 # the arguments each command takes (all required)
-ARGS: dict[str, tuple[str, ...]] = {"volume": ("level",)}
+ARGS: dict[str, tuple[str, ...]] = {"volume": ("level",), "set_area": ("area",)}
 TONE_S = 3
 TONE_WAIT_S = 60.0
 
@@ -38,6 +44,12 @@ def check(cmd: CommandBody) -> None:
     missing = [a for a in wanted if a not in cmd.args]
     if missing:
         raise CommandError(f"lệnh {cmd.command} thiếu tham số: {', '.join(missing)}")
+    if cmd.command == "set_area":
+        area = cmd.args["area"]
+        try:
+            validate_area_path(area if isinstance(area, str) else "")
+        except ValueError as exc:
+            raise CommandError(f"khu vực mới không hợp lệ: {exc}") from None
     if cmd.command == "volume":
         level = cmd.args["level"]
         if not isinstance(level, int) or isinstance(level, bool) or not 0 <= level <= 100:
@@ -45,10 +57,36 @@ def check(cmd: CommandBody) -> None:
 
 
 class Commands:
-    """Runs commands for one agent."""
+    """Runs the hub's commands on one device."""
 
-    def __init__(self, agent: Agent) -> None:
-        self._agent = agent
+    def __init__(
+        self,
+        *,
+        player: Player,
+        reporter: Reporter,
+        mixer: Mixer,
+        media: MediaCache,
+        store: Store,
+        data_dir: Path,
+        spawn: Callable[[Coroutine[Any, Any, object], str], None],
+        changed: Callable[[], None],
+        request_status: Callable[[], None],
+        resubscribe: Callable[[], None],
+        refetch: Callable[[], None],
+        move_to: Callable[[str], str],
+    ) -> None:
+        self._player = player
+        self._reporter = reporter
+        self._mixer = mixer
+        self._media = media
+        self._store = store
+        self._tone = data_dir / "test_tone.wav"
+        self._spawn = spawn  # a background job the agent owns (cancelled when it stops)
+        self._changed = changed  # the status may have changed
+        self._request_status = request_status  # send the status now
+        self._resubscribe = resubscribe  # ask the broker for the retained programme again
+        self._refetch = refetch  # download what the programme needs and the cache lacks
+        self._move_to = move_to  # set_area: keep the new area, run again there; says what it did
 
     def handle(self, cmd: CommandBody, *, command_id: str = "") -> None:
         """Do `cmd`; `command_id` (the envelope's id) goes back in the answer so the hub can match it."""
@@ -62,59 +100,49 @@ class Commands:
         getattr(self, f"_{cmd.command}")(cmd.args, command_id)
 
     def result(self, command: str, ok: bool, detail: str, command_id: str = "") -> None:
-        self._agent.reporter.event(
+        self._reporter.event(
             "command_result", {"command": command, "command_id": command_id, "ok": ok, "detail": detail}
         )
 
     def _volume(self, args: dict[str, Any], cid: str) -> None:
         try:
-            self._agent.hw.mixer.set_level(args["level"])
+            self._mixer.set_level(args["level"])
         except (ValueError, RuntimeError) as exc:  # the mixer itself failed (amixer missing, no card)
             self.result("volume", False, f"không đặt được âm lượng: {exc}", cid)
             return
-        self.result("volume", True, f"âm lượng {self._agent.hw.mixer.level}", cid)
-        self._agent.status_changed.set()
+        self.result("volume", True, f"âm lượng {self._mixer.level}", cid)
+        self._changed()
 
     def _stop(self, _args: dict[str, Any], cid: str) -> None:
-        if self._agent.led is not None:
-            self.result("stop", True, self._agent.led.stop_display(), cid)
-            self._agent.status_changed.set()
-            return
-        playing = self._agent.radio.now_playing
-        self._agent.radio.interrupt(None, "stop")
-        detail = f"đã dừng {playing.bulletin_id}" if playing else "không có gì đang phát"
-        self.result("stop", True, detail, cid)
+        self.result("stop", True, self._player.stop_playing(), cid)  # the player reports the cut-off play
 
     def _resync(self, _args: dict[str, Any], cid: str) -> None:
-        self._agent.resubscribe()
-        self._agent._spawn(self._check_media(cid), "resync")
+        self._resubscribe()
+        self._spawn(self._check_media(cid), "resync")
 
     def _test_tone(self, _args: dict[str, Any], cid: str) -> None:
-        if self._agent.led is not None:
+        if not self._player.has_speaker:
             self.result("test_tone", False, "bảng tin LED không có loa để phát âm thử", cid)
             return
-        self._agent._spawn(self._play_tone(cid), "test_tone")
+        self._spawn(self._play_tone(cid), "test_tone")
+
+    def _set_area(self, args: dict[str, Any], cid: str) -> None:
+        """The commune was reorganised: the agent keeps the new area (over the config file's) and runs again
+        in it (subscriptions, audience checks and status all follow the area)."""
+        self.result("set_area", True, self._move_to(str(args["area"])), cid)
 
     def _report(self, _args: dict[str, Any], cid: str) -> None:
-        self._agent.request_status()  # the status goes out now, not at the next heartbeat
-        self.result("report", True, f"{self._agent.store.outbox_size()} sự kiện chờ gửi", cid)
+        self._request_status()  # the status goes out now, not at the next heartbeat
+        self.result("report", True, f"{self._store.outbox_size()} sự kiện chờ gửi", cid)
 
     async def _check_media(self, cid: str) -> None:
         """Re-hash every cached file; drop the bad ones and fetch what the programme needs again."""
-        agent = self._agent
-        bad = 0
-        agent.media.flush_touches()  # so the index lists what was just downloaded
-        for sha, _, _ in agent.store.media_index():
-            path = agent.media.path(sha)
-            if not path.exists() or await asyncio.to_thread(_sha256_file, path) != sha:
-                agent.media.remove(sha)
-                bad += 1
-        if agent.radio.programme is not None:
-            agent._prefetch(agent.radio.programme)
+        bad = await self._media.drop_damaged()
+        self._refetch()
         self.result("resync", True, f"đăng ký lại chương trình; {bad} tệp hỏng đã xoá và tải lại", cid)
 
     async def _play_tone(self, cid: str) -> None:
-        tone = self._agent.settings.data_path / "test_tone.wav"
+        tone = self._tone
         if not tone.exists():
             proc = await asyncio.create_subprocess_exec(
                 "ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi",
@@ -126,7 +154,7 @@ class Commands:
                 self.result("test_tone", False, "không tạo được âm thử (ffmpeg)", cid)
                 return
         try:
-            err = await asyncio.wait_for(self._agent.radio.request_tone(tone), TONE_WAIT_S)
+            err = await asyncio.wait_for(self._player.request_tone(tone), TONE_WAIT_S)
         except TimeoutError:
             err = f"âm thử không phát được trong {TONE_WAIT_S:.0f} s"
         self.result("test_tone", not err, err or f"đã phát âm thử 1 kHz, {TONE_S} s", cid)

@@ -221,6 +221,18 @@ class MediaCache:
         self._pending.pop(sha256, None)
         self._store.forget_media(sha256)
 
+    async def drop_damaged(self) -> int:
+        """Re-hash every cached file (the `resync` command); drop those missing or not matching their
+        name, and return how many (the programme's prefetch fetches them again)."""
+        bad = 0
+        self.flush_touches()  # so the index lists what was just downloaded
+        for sha, _, _ in self._store.media_index():
+            path = self.path(sha)
+            if not path.exists() or await asyncio.to_thread(_sha256_file, path) != sha:
+                self.remove(sha)
+                bad += 1
+        return bad
+
     def evict(self) -> list[str]:
         """Drop least recently used files over the limit, never one the programme or an emergency needs."""
         needed = self._needed()

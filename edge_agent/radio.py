@@ -13,23 +13,21 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from edge_agent import schedule
-from edge_agent.clocktrust import ClockTrust
-from edge_agent.config import Settings
-from edge_agent.emergency import Emergency, EmergencyBook
-from edge_agent.media import MediaCache, MediaError
-from edge_agent.reporter import Reporter
+from edge_agent.emergency import Emergency
+from edge_agent.media import MediaError
+from edge_agent.player import NowPlaying, PlayerParts
+from edge_agent.plays import AFTER, Interrupt, PlayLog, why
 from edge_agent.schedule import ScheduledItem
-from edge_agent.store import Store
-from hardware import Hardware, PlayResult
-from protocol.clock import Clock, parse_time
-from protocol.messages import BulletinInfo, ProgrammeBody
+from edge_agent.stream import LivePlayer
+from hardware import PlayResult
+from protocol.clock import parse_time
+from protocol.messages import AlertBody, BulletinInfo, LiveBody, ProgrammeBody
 from protocol.vocabulary import Origin, PlayOutcome, Priority
 
 log = logging.getLogger("edge_agent.radio")
@@ -40,45 +38,25 @@ MEDIA_WAIT_EMERGENCY_S = 60.0
 EMERGENCY_RETRY_S = 15.0
 
 
-@dataclass(frozen=True)
-class Interrupt:
-    by: str | None  # the emergency that cut in, if any
-    reason: str  # emergency | cancel | recall | stop | shutdown
-
-
-@dataclass(frozen=True)
-class NowPlaying:
-    bulletin_id: str
-    emergency: bool
-    since: datetime | None = None  # set when the audio starts (the status's playing_since)
-
-
 class RadioRunner:
-    def __init__(
-        self,
-        *,
-        settings: Settings,
-        hw: Hardware,
-        clock: Clock,
-        trust: ClockTrust,
-        reporter: Reporter,
-        media: MediaCache,
-        book: EmergencyBook,
-        store: Store,
-        on_change: Callable[[], None],
-    ) -> None:
-        self._s = settings
-        self._hw = hw
-        self._clock = clock
-        self._trust = trust
-        self._reporter = reporter
-        self._media = media
-        self._book = book
-        self._store = store
-        self._on_change = on_change
-        self.programme: ProgrammeBody | None = None
+    """The radio's player (edge_agent/player.py): plays the programme the agent hands it and the emergencies
+    of the book, through the relay and the audio output, and reports each play."""
+
+    has_speaker = True
+
+    def __init__(self, parts: PlayerParts) -> None:
+        self._s = parts.settings
+        self._hw = parts.hw
+        self._clock = parts.clock
+        self._trust = parts.trust
+        self._media = parts.media
+        self._book = parts.book
+        self._store = parts.store
+        self._on_change = parts.changed
+        self._plays = PlayLog(parts.reporter, parts.hw)
+        self.programme: ProgrammeBody | None = None  # the agent's, handed over: what the loop plays
         self.now_playing: NowPlaying | None = None
-        self._recalled = store.recalled()
+        self._recalled = parts.store.recalled()
         self._wake = asyncio.Event()
         self._interrupt: Interrupt | None = None
         self._interrupt_evt = asyncio.Event()
@@ -86,15 +64,36 @@ class RadioRunner:
         self._idle_since = time.monotonic()
         self._tone: tuple[Path, asyncio.Future[str]] | None = None
         self._untrusted_logged = False
+        self.held_by: str | None = None  # a live session holds the loudspeaker
+        self.streams = LivePlayer(parts, self)  # live announcements (edge_agent/stream.py)
 
-    # --- inputs (called by the agent) ---
+    # --- the Player protocol: inputs from the agent ---
+    async def start(self) -> None:
+        """Nothing to prepare: the loop (run) recovers from a crash first."""
+
+    async def stop(self) -> None:
+        """A live stream ends; the relay and the audio output are closed by the agent's runtime."""
+        await self.streams.aclose()
+
     def set_programme(self, programme: ProgrammeBody) -> None:
+        self.recall(programme.recalled)
         self.programme = programme
+        self.streams.set_programme(programme)
         self._wake.set()
 
-    def recall(self, bulletin_id: str) -> None:
-        self._recalled.add(bulletin_id)
-        if self.now_playing and self.now_playing.bulletin_id == bulletin_id:
+    def live(self, body: LiveBody) -> None:
+        self.streams.handle(body)
+
+    def hold(self, by: str | None) -> None:
+        """A live session (`by`) takes the loudspeaker: what plays is interrupted; None gives it back."""
+        self.held_by = by
+        if by is not None:
+            self.interrupt(by, "live")
+        self._wake.set()
+
+    def recall(self, bulletin_ids: Sequence[str]) -> None:
+        self._recalled.update(bulletin_ids)
+        if self.now_playing and self.now_playing.bulletin_id in bulletin_ids:
             self.interrupt(None, "recall")
         self._wake.set()
 
@@ -105,15 +104,22 @@ class RadioRunner:
             self._interrupt_evt.set()
         self._wake.set()
 
-    def emergency_arrived(self, eid: str) -> None:
+    def emergency(self, alert: AlertBody) -> None:
+        """The book holds it: cut off what plays; the loop plays the newest due emergency first."""
+        self.streams.emergency_arrived()
         if self.now_playing is not None:
-            self.interrupt(eid, "emergency")
+            self.interrupt(alert.identifier, "emergency")
         self._wake.set()
 
-    def emergency_cancelled(self, eid: str) -> None:
-        if self.now_playing and self.now_playing.emergency and self.now_playing.bulletin_id == eid:
+    def cancel(self, identifier: str) -> None:
+        if self.now_playing and self.now_playing.emergency and self.now_playing.bulletin_id == identifier:
             self.interrupt(None, "cancel")
         self._wake.set()
+
+    def stop_playing(self) -> str:
+        playing = self.now_playing
+        self.interrupt(None, "stop")
+        return f"đã dừng {playing.bulletin_id}" if playing else "không có gì đang phát"
 
     def request_tone(self, path: Path) -> asyncio.Future[str]:
         fut: asyncio.Future[str] = asyncio.get_running_loop().create_future()
@@ -124,18 +130,8 @@ class RadioRunner:
         self._wake.set()
         return fut
 
-    def needed_media(self) -> set[str]:
-        if self.programme is None:
-            return set()
-        return {
-            ref.sha256
-            for b in self.programme.bulletins
-            if b.id not in self._recalled
-            for ref in (b.media, b.subtitles)
-            if ref is not None
-        }
-
-    def wake(self) -> None:
+    def set_clock_trusted(self, trusted: bool) -> None:
+        """Re-plan now: the loop sleeps while the clock is untrusted (it reads the trust itself)."""
         self._wake.set()
 
     # --- the loop ---
@@ -143,7 +139,7 @@ class RadioRunner:
         self._recover()
         while True:
             self._wake.clear()
-            wait_s = await self._step()
+            wait_s = await self._step() if self.held_by is None else 30.0  # a live session holds it
             if wait_s > 0:
                 # asyncio.timeout, not wait_for: on 3.11 wait_for loses a cancel that comes just as the
                 # event is set, and the agent would never stop
@@ -249,10 +245,8 @@ class RadioRunner:
 
     def _skip(self, item: ScheduledItem, now: datetime, detail: str, code: str) -> None:
         self._store.set_item(item.key, "done", now.isoformat())
-        self._reporter.play(
-            self._play_data(
-                item.bulletin, PlayOutcome.SKIPPED, item.start, None, None, 0, detail=detail, reason=code
-            ),
+        self._plays.record(
+            item.bulletin, PlayOutcome.SKIPPED, item.start, None, None, 0, detail=detail, reason=code,
             event_id=f"{self._s.device_id}:{item.key}:skipped",
         )
 
@@ -262,10 +256,8 @@ class RadioRunner:
         path = await self._fetch(b, MEDIA_WAIT_ITEM_S)
         if isinstance(path, str):
             self._store.set_item(item.key, "done", started.isoformat())
-            self._reporter.play(
-                self._play_data(
-                    b, PlayOutcome.FAILED, item.start, started, self._clock.now(), offset, detail=path
-                ),
+            self._plays.record(
+                b, PlayOutcome.FAILED, item.start, started, self._clock.now(), offset, detail=path,
                 event_id=f"{self._s.device_id}:{item.key}:failed",
             )
             return
@@ -284,16 +276,14 @@ class RadioRunner:
         except asyncio.CancelledError:
             pos = self._hw.audio.position_ms()
             self._after_interrupt(item, pos, Interrupt(None, "shutdown"))
-            self._reporter.play(
-                self._play_data(
-                    b,
-                    PlayOutcome.INTERRUPTED,
-                    item.start,
-                    started,
-                    self._clock.now(),
-                    offset,
-                    detail="agent dừng (tắt máy/khởi động lại)",
-                ),
+            self._plays.record(
+                b,
+                PlayOutcome.INTERRUPTED,
+                item.start,
+                started,
+                self._clock.now(),
+                offset,
+                detail="agent dừng (tắt máy/khởi động lại)",
                 event_id=f"{eid}:interrupted",
             )
             raise
@@ -301,26 +291,24 @@ class RadioRunner:
         if intr is None:
             assert result is not None
             self._store.set_item(item.key, "done", ended.isoformat())
-            self._report_result(b, result, item.start, started, ended, offset, eid)
+            self._plays.result(b, result, item.start, started, ended, offset, eid)
             return
         self._after_interrupt(item, pos, intr)
-        self._reporter.play(
-            self._play_data(
-                b,
-                PlayOutcome.INTERRUPTED,
-                item.start,
-                started,
-                ended,
-                offset,
-                interrupted_by=intr.by,
-                detail=_why(intr),
-            ),
+        self._plays.record(
+            b,
+            PlayOutcome.INTERRUPTED,
+            item.start,
+            started,
+            ended,
+            offset,
+            interrupted_by=intr.by,
+            detail=why(intr),
             event_id=f"{eid}:interrupted",
         )
 
     def _after_interrupt(self, item: ScheduledItem, pos: int, intr: Interrupt) -> None:
         at = self._clock.now().isoformat()
-        mode = item.bulletin.after_interrupt if intr.reason in ("emergency", "shutdown") else "drop"
+        mode = item.bulletin.after_interrupt if intr.reason in ("emergency", "live", "shutdown") else "drop"
         if mode == "resume":
             self._store.set_item(item.key, "pending", at, offset_ms=pos)
         elif mode == "restart":
@@ -360,18 +348,16 @@ class RadioRunner:
         except asyncio.CancelledError:
             pos = self._hw.audio.position_ms()
             self._book.interrupted(em, self._clock.now(), position_ms=pos, restart=True)
-            self._reporter.play(
-                self._play_data(
-                    b,
-                    PlayOutcome.INTERRUPTED,
-                    None,
-                    started,
-                    self._clock.now(),
-                    offset,
-                    emergency=True,
-                    exercise=exercise,
-                    detail="agent dừng",
-                ),
+            self._plays.record(
+                b,
+                PlayOutcome.INTERRUPTED,
+                None,
+                started,
+                self._clock.now(),
+                offset,
+                emergency=True,
+                exercise=exercise,
+                detail="agent dừng",
                 event_id=f"{eid}:interrupted",
             )
             raise
@@ -379,31 +365,29 @@ class RadioRunner:
         if intr is None:
             assert result is not None
             self._book.played(em, ended)
-            self._report_result(
+            self._plays.result(
                 b, result, None, started, ended, offset, eid, emergency=True, exercise=exercise
             )
             return
-        detail = _why(intr)
+        detail = why(intr)
         if intr.reason == "emergency" and intr.by == em.id:
             detail = "bản cập nhật thay thế"  # an Update of this very emergency: the book holds the new one
-        elif intr.reason == "emergency":
+        elif intr.reason in ("emergency", "live"):
             mode = self._book.interrupted(em, ended, position_ms=pos)  # comes back once the newer one is over
-            detail = f"{detail}; sau đó {_AFTER.get(mode, mode)}"
+            detail = f"{detail}; sau đó {AFTER.get(mode, mode)}"
         elif intr.reason == "stop":
             self._book.played(em, ended)
-        self._reporter.play(
-            self._play_data(
-                b,
-                PlayOutcome.INTERRUPTED,
-                None,
-                started,
-                ended,
-                offset,
-                emergency=True,
-                exercise=exercise,
-                interrupted_by=intr.by,
-                detail=detail,
-            ),
+        self._plays.record(
+            b,
+            PlayOutcome.INTERRUPTED,
+            None,
+            started,
+            ended,
+            offset,
+            emergency=True,
+            exercise=exercise,
+            interrupted_by=intr.by,
+            detail=detail,
             event_id=f"{eid}:interrupted",
         )
 
@@ -417,7 +401,7 @@ class RadioRunner:
             self._tone = None
         if not fut.done():
             fut.set_result(
-                "" if result and result.completed else (result.error if result else _why(intr)) or "lỗi"
+                "" if result and result.completed else (result.error if result else why(intr)) or "lỗi"
             )
 
     # --- shared ---
@@ -478,59 +462,6 @@ class RadioRunner:
             self._idle_since = time.monotonic()
             self._on_change()
 
-    def _report_result(  # noqa: PLR0917 - the play record's fields, in the contract's order
-        self,
-        b: BulletinInfo,
-        result: PlayResult,
-        scheduled: datetime | None,
-        started: datetime,
-        ended: datetime,
-        offset: int,
-        eid: str,
-        **extra: Any,
-    ) -> None:
-        if result.silent:
-            self._reporter.event("error", {"code": "silent_output", "detail": f"{b.id}: đầu ra im lặng"})
-        outcome = PlayOutcome.COMPLETED if result.completed else PlayOutcome.FAILED
-        self._reporter.play(
-            self._play_data(
-                b, outcome, scheduled, started, ended, offset, detail=result.error or "", **extra
-            ),
-            event_id=f"{eid}:{outcome}",
-        )
-
-    def _play_data(  # noqa: PLR0917 - the play record's fields, in the contract's order
-        self,
-        b: BulletinInfo,
-        outcome: str,
-        scheduled: datetime | None,
-        started: datetime | None,
-        ended: datetime | None,
-        offset: int,
-        *,
-        emergency: bool = False,
-        exercise: bool | None = None,
-        interrupted_by: str | None = None,
-        detail: str = "",
-        **extra: Any,
-    ) -> dict[str, Any]:
-        return {
-            "bulletin_id": b.id,
-            "outcome": outcome,
-            "scheduled_at": scheduled.isoformat() if scheduled else None,
-            "started_at": started.isoformat() if started else None,
-            "ended_at": ended.isoformat() if ended else None,
-            "sha256": b.media.sha256 if b.media else None,
-            "volume": self._hw.mixer.level,
-            "relay_on": self._hw.relay.is_on,
-            "offset_ms": offset,
-            "emergency": emergency,
-            "exercise": b.exercise if exercise is None else exercise,
-            "interrupted_by": interrupted_by,
-            "detail": detail,
-            **extra,
-        }
-
     # --- after a crash or power loss ---
     def _recover(self) -> None:
         items = {i.key: i for i in schedule.expand(self.programme, set())} if self.programme else {}
@@ -540,16 +471,14 @@ class RadioRunner:
                 self._store.set_item(key, "done", self._clock.now().isoformat())
                 continue
             self._after_interrupt(item, offset, Interrupt(None, "shutdown"))
-            self._reporter.play(
-                self._play_data(
-                    item.bulletin,
-                    PlayOutcome.INTERRUPTED,
-                    item.start,
-                    parse_time(started_at) if started_at else None,
-                    parse_time(updated_at),
-                    offset,
-                    detail="agent khởi động lại giữa chừng (mất điện hoặc lỗi); vị trí cuối đã lưu",
-                ),
+            self._plays.record(
+                item.bulletin,
+                PlayOutcome.INTERRUPTED,
+                item.start,
+                parse_time(started_at) if started_at else None,
+                parse_time(updated_at),
+                offset,
+                detail="agent khởi động lại giữa chừng (mất điện hoặc lỗi); vị trí cuối đã lưu",
                 event_id=f"{self._s.device_id}:{key}:{started_at}:interrupted",
             )
         for eid, row in self._store.emergencies().items():
@@ -557,31 +486,16 @@ class RadioRunner:
             if row["playing_since"] and em is not None and em.alert.bulletin is not None:
                 reached = int(row["offset_ms"] or 0)  # the last saved position of that play
                 mode = self._book.interrupted(em, self._clock.now(), position_ms=reached, restart=True)
-                self._reporter.play(
-                    self._play_data(
-                        em.alert.bulletin,
-                        PlayOutcome.INTERRUPTED,
-                        None,
-                        parse_time(row["playing_since"]),
-                        None,
-                        reached,
-                        emergency=True,
-                        detail=f"agent khởi động lại giữa chừng; {_AFTER.get(mode, mode)}",
-                    ),
+                self._plays.record(
+                    em.alert.bulletin,
+                    PlayOutcome.INTERRUPTED,
+                    None,
+                    parse_time(row["playing_since"]),
+                    None,
+                    reached,
+                    emergency=True,
+                    detail=f"agent khởi động lại giữa chừng; {AFTER.get(mode, mode)}",
                     event_id=f"{self._s.device_id}:{eid}:{row['playing_since']}:interrupted",
                 )
 
 
-_AFTER = {"resume": "phát tiếp từ chỗ dừng", "restart": "phát lại từ đầu", "drop": "bỏ lượt này"}
-
-
-def _why(intr: Interrupt | None) -> str:
-    if intr is None:
-        return ""
-    return {
-        "emergency": f"nhường tin khẩn cấp {intr.by}",
-        "cancel": "tin khẩn cấp bị huỷ",
-        "recall": "bản tin bị thu hồi",
-        "stop": "lệnh dừng từ trung tâm",
-        "shutdown": "agent dừng",
-    }.get(intr.reason, intr.reason)

@@ -80,6 +80,17 @@ class Store:
             raise
         self._db.execute("COMMIT")
 
+    # --- the commune the hub moved this device to (command set_area), over the config file's ---
+    def save_area(self, area: str, config_area: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('area', ?)", (area,))
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('area_config', ?)", (config_area,))
+
+    def area_for(self, config_area: str) -> str | None:
+        """The area the hub moved this device to, while the config file still names the area it had then
+        (a config edited by a technician since wins)."""
+        rows = dict(self._db.execute("SELECT key, value FROM meta WHERE key IN ('area', 'area_config')"))
+        return rows.get("area") if rows.get("area_config") == config_area else None
+
     # --- programme ---
     def save_programme(self, kind: str, version: int, body: dict[str, Any], at: str) -> None:
         self._db.execute(

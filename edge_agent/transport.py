@@ -151,7 +151,7 @@ class Connection:
                 await client.unsubscribe(topic)
                 await client.subscribe(topic, qos=1)
 
-        self.agent._spawn(again(), "resubscribe")
+        self.agent.spawn(again(), "resubscribe")
 
     async def shutdown(self, timeout_s: float = 3.0) -> None:
         """Clean stop: send what is pending (bounded), then an explicit offline status, then disconnect."""

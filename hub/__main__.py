@@ -9,7 +9,7 @@ import logging
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hub.config import ConfigError, HubConfig, load_config
 from hub.errors import ServiceError
@@ -17,15 +17,16 @@ from hub.roles import ROLES, SYSTEM
 from hub.singleton import HubAlreadyRunning
 from protocol.vocabulary import DEVICE_KINDS
 
+if TYPE_CHECKING:
+    from hub.services import Services
+    from hub.services.reorganise import Outcome
 
-def _services(cfg: HubConfig) -> Any:
+
+def _services(cfg: HubConfig) -> Services:
     from hub.app import build_services  # noqa: PLC0415
+    from hub.speech import NoSpeech  # noqa: PLC0415
 
-    class _NoSpeech:  # the CLI never speaks
-        async def speak(self, text: str) -> Any:
-            raise ServiceError("CLI không tổng hợp giọng nói")
-
-    return build_services(cfg, speech=_NoSpeech())
+    return build_services(cfg, speech=NoSpeech())
 
 
 def _read_password(args: argparse.Namespace) -> str | None:
@@ -98,7 +99,24 @@ def _broker_conf(args: argparse.Namespace) -> str:
         raise ConfigError(f"broker conf: {exc}") from None
 
 
-def _broker(args: argparse.Namespace, cfg: HubConfig, s: Any) -> None:
+def _stream_conf(args: argparse.Namespace) -> str:
+    from hub.broker import new_secret, write_private  # noqa: PLC0415
+    from hub.icecast import icecast_xml  # noqa: PLC0415
+
+    source = new_secret()
+    try:  # Debian's icecast2 service starts it as the icecast2 user itself: no changeowner
+        text = icecast_xml(port=args.port, host=args.host, source_password=source,
+                           admin_password=new_secret(), auth_url=args.auth_url,
+                           logdir=Path("/var/log/icecast2"))
+    except ValueError as exc:
+        raise ConfigError(f"stream conf: {exc}") from None
+    write_private(Path(args.secret), source + "\n")
+    write_private(Path(args.output), text)
+    return (f"wrote {args.output} and {args.secret} (mode 0600); give the icecast2 user read access to "
+            f"{args.output} and restart icecast2")
+
+
+def _broker(args: argparse.Namespace, cfg: HubConfig, s: Services) -> None:
     from hub.broker import DeviceGrant, PasswordFile, acl_text, new_secret, write_private  # noqa: PLC0415
 
     if args.bcmd == "acl":
@@ -121,6 +139,62 @@ def _broker(args: argparse.Namespace, cfg: HubConfig, s: Any) -> None:
         pw.set(args.user, secret)
         pw.save()
         print(secret)
+
+
+def read_plan(path: Path) -> Any:
+    """A reorganisation plan from a .toml or .json file."""
+    if path.suffix == ".toml":
+        import tomllib  # noqa: PLC0415
+
+        try:
+            return tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+    if path.suffix == ".json":
+        return json.loads(path.read_text(encoding="utf-8"))
+    raise ConfigError(f"{path}: a plan is a .toml or .json file")
+
+
+def print_outcome(out: Outcome) -> None:
+    """What a reorganisation changes, one line per step (the CLI's report)."""
+    done = "Dry run — nothing changed" if out.dry_run else "Applied"
+    print(f"{done}: {out.plan} (effective {out.effective})")
+    for c in out.changes:
+        new = ", ".join(f"{p} {n}" for p, n in zip(c["new"], c["new_names"], strict=True)) or "(retired)"
+        print(f"  {c['change']:<7} {c['old']} {c['old_name']} -> {new}")
+    for d in out.devices:
+        print(f"  device  {d['id']}: {d['old']} -> {d['new']}")
+    for a in out.accounts:
+        print(f"  account {a['username']}: {a['old']} -> {a['new']}")
+    print(f"  bulletins retargeted: {len(out.bulletins)}; rows followed: "
+          + ", ".join(f"{k} {v}" for k, v in out.rows_followed.items() if v))
+    print(f"  communes gone: {len(out.communes_before)}, new or moved: {len(out.communes_after)}")
+
+
+def _reorganise(args: argparse.Namespace, cfg: HubConfig, s: Services) -> int:
+    from hub.singleton import PublisherLock  # noqa: PLC0415
+
+    plan = read_plan(Path(args.plan))
+    lock = PublisherLock(s.ctx.db)
+    try:
+        lock.acquire()
+    except HubAlreadyRunning as exc:
+        raise HubAlreadyRunning(
+            "the hub is running: apply the plan through it (POST /api/v1/areas/reorganise as an admin, "
+            "docs/OPERATIONS.md), so that it republishes at once, or stop it first. " + str(exc)
+        ) from None
+    try:
+        out = s.reorganisation.run(SYSTEM, plan, dry_run=args.dry_run)
+    finally:
+        lock.release()
+    print_outcome(out)
+    if args.dry_run:
+        return 0
+    if args.acl:
+        _broker(argparse.Namespace(bcmd="acl", hub_user=args.hub_user, output=args.acl), cfg, s)
+    print("Next: reload the broker (systemctl reload mosquitto) and start the hub: it republishes every "
+          "programme and sends each moved device its new commune (set_area) when it connects.")
+    return 0
 
 
 def _backup_cmd(args: argparse.Namespace, cfg: HubConfig) -> int:
@@ -157,9 +231,11 @@ def _backup_cmd(args: argparse.Namespace, cfg: HubConfig) -> int:
     return 0
 
 
-def _areas(args: argparse.Namespace, s: Any) -> int:
+def _areas(args: argparse.Namespace, cfg: HubConfig, s: Services) -> int:
     from hub.services import official  # noqa: PLC0415
 
+    if args.acmd == "reorganise":
+        return _reorganise(args, cfg, s)
     if (args.file is None) == (args.official is None):
         print("error: give a JSON file or --official PROVINCE_CODE (one of them)", file=sys.stderr)
         return 2
@@ -185,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
     ck = sub.add_parser("check", help="check this installation (changes nothing; exit 1 if something fails)")
     ck.add_argument("--no-network", action="store_true", help="do not probe the broker")
     sub.add_parser("demo", help="run the demo (hub/demo.py)", add_help=False)
+    sub.add_parser("central", help="a reference central peer (hub/central/peer.py)", add_help=False)
     u = sub.add_parser("user", help="accounts")
     us = u.add_subparsers(dest="ucmd", required=True)
     ua = us.add_parser("add")
@@ -224,6 +301,15 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
     bpw = bs.add_parser("passwd", help="give USER a new random broker password in FILE; prints it once")
     bpw.add_argument("file")
     bpw.add_argument("user")
+    st = sub.add_parser("stream", help="the stream server for live announcements (hub/icecast.py)")
+    sts = st.add_subparsers(dest="scmd", required=True)
+    sconf = sts.add_parser("conf", help="write a new icecast.xml with generated passwords, and the source "
+                           "password file for [stream] source_password_file")
+    sconf.add_argument("--output", default="/etc/icecast2/icecast.xml")
+    sconf.add_argument("--secret", default="/etc/nguon/stream-source.secret")
+    sconf.add_argument("--host", default="0.0.0.0", help="address Icecast listens on")  # noqa: S104
+    sconf.add_argument("--port", type=int, default=8000)
+    sconf.add_argument("--auth-url", required=True, help="the hub's URL of /api/v1/stream/auth")
     bk = sub.add_parser("backup", help="back up the database, media and signing key (docs/OPERATIONS.md)")
     bk.add_argument("--passphrase-file", help="encrypts the key's copy (default backup.passphrase_file)")
     bk.add_argument("--keep", type=int, help="complete backups kept (default backup.keep)")
@@ -244,6 +330,14 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
         help="the province's communes from the official 2025 list (vietnam-provinces), e.g. 68 (Lâm Đồng)",
     )
 
+    ar = aas.add_parser(
+        "reorganise", help="apply a reorganisation plan (TOML or JSON; docs/OPERATIONS.md) in one transaction"
+    )
+    ar.add_argument("plan", help="the plan file (.toml or .json)")
+    ar.add_argument("--dry-run", action="store_true", help="print what would change, change nothing")
+    ar.add_argument("--acl", metavar="FILE", help="write the broker ACL for the new map to FILE")
+    ar.add_argument("--hub-user", default="hub", help="the hub's broker user in the ACL (default hub)")
+
     argv = sys.argv[1:] if argv is None else argv
     # `demo` is the command word at 0, or at 2 after `--config FILE`; only that word is dropped (a data
     # directory named "demo" is an argument like any other).
@@ -252,6 +346,10 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
         from hub import demo  # noqa: PLC0415
 
         return int(demo.main(argv[:at] + argv[at + 1 :]) or 0)
+    if argv[:1] == ["central"]:  # the central system's part: needs no hub config
+        from hub.central import peer  # noqa: PLC0415
+
+        return peer.main(argv[1:])
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -268,6 +366,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
             text, ok = run_check(cfg, config=args.config, network=not args.no_network)
             print(text)
             return 0 if ok else 1
+        if args.cmd == "stream":
+            print(_stream_conf(args))
+            return 0
         if args.cmd == "broker" and args.bcmd == "conf":
             print(_broker_conf(args), end="")
             return 0
@@ -319,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
         elif args.cmd == "broker":
             _broker(args, cfg, s)
         elif args.cmd == "areas":
-            return _areas(args, s)
+            return _areas(args, cfg, s)
         return 0
     except (ConfigError, ServiceError, HubAlreadyRunning) as exc:
         print(f"error: {getattr(exc, 'message', exc)}", file=sys.stderr)

@@ -11,9 +11,16 @@ from typing import Any
 
 from aiohttp import web
 
+import hub.api.central  # noqa: F401 - registers the central system's routes on `api`
 from hub import web as web_ui
+from hub.api import (
+    admin_routes,  # noqa: F401 - registers plays, users, audit, areas, devices and keys
+    stats_routes,  # noqa: F401 - registers the statistics routes on `api`
+)
+from hub.api import live as _live_routes  # noqa: F401 - registers the live routes on `api`
 from hub.api.framework import MAX_UPLOAD, SERVICES, error_middleware, json_response
 from hub.api.routes import api
+from hub.central.feeds import FeedReader
 from hub.config import HubConfig
 from hub.db import Database
 from hub.errors import NotFound
@@ -22,6 +29,7 @@ from hub.mqtt import Ingest, Publisher
 from hub.roles import SYSTEM
 from hub.scheduler import MidnightScheduler
 from hub.services import Context, Services, reports
+from hub.services.base import Speaker
 from hub.services.publishing import PublisherLike, RecordingPublisher
 from hub.signing import Envelopes, SeqAllocator, load_or_create_key
 from hub.singleton import PublisherLock
@@ -31,9 +39,9 @@ from protocol.topics import Topics
 
 log = logging.getLogger(__name__)
 SHA_RE = re.compile(r"^[0-9a-f]{64}$")
-RUNTIME = web.AppKey("runtime", object)
+RUNTIME: web.AppKey[HubRuntime] = web.AppKey("runtime")
 # sha256 -> MIME type; content-addressed files never change, and an emergency brings every device at once.
-MEDIA_MIME = web.AppKey("media_mime", dict)
+MEDIA_MIME: web.AppKey[dict[str, str]] = web.AppKey("media_mime")
 
 
 def build_services(
@@ -41,7 +49,7 @@ def build_services(
     *,
     clock: Clock | None = None,
     publisher: PublisherLike | None = None,
-    speech: Any = None,
+    speech: Speaker | None = None,
     db: Database | None = None,
 ) -> Services:
     """Database (migrated), key, seq, speech and services; no network."""
@@ -63,7 +71,7 @@ async def media_handler(request: web.Request) -> web.StreamResponse:
     sha = request.match_info["sha256"]
     if not SHA_RE.match(sha):
         raise NotFound("Mã tệp phải là sha256 (64 chữ số hex).", field="sha256")
-    services: Any = request.app[SERVICES]
+    services = request.app[SERVICES]
     path = services.media.path_for(sha)
     if not path.exists():
         raise NotFound(f"Không có tệp {sha}.", field="sha256")
@@ -85,15 +93,16 @@ async def media_handler(request: web.Request) -> web.StreamResponse:
     return resp
 
 
-def _mqtt_health(rt: Any) -> tuple[dict[str, Any], list[str]]:
+def _mqtt_health(publisher: Publisher, ingest: Ingest | None) -> tuple[dict[str, Any], list[str]]:
     """Each MQTT client's link, and why the hub cannot publish or hear devices (Vietnamese, for operators)."""
     loop = asyncio.get_running_loop()
-    mqtt: dict[str, Any] = {"queued": rt.publisher.pending}
+    mqtt: dict[str, Any] = {"queued": publisher.pending}
     reasons = []
-    for name, client, what in (
-        ("publisher", rt.publisher, "không gửi được tin tới thiết bị"),
-        ("ingest", rt.ingest, "không nhận được báo cáo của thiết bị"),
-    ):
+    clients: tuple[tuple[str, Publisher | Ingest | None, str], ...] = (
+        ("publisher", publisher, "không gửi được tin tới thiết bị"),
+        ("ingest", ingest, "không nhận được báo cáo của thiết bị"),
+    )
+    for name, client, what in clients:
         up = client is not None and client.link.connected.is_set()
         mqtt[name] = up
         if client is not None:
@@ -114,6 +123,7 @@ TASK_STOPS = {
     "ingest": "không nhận được báo cáo của thiết bị",
     "statuses": "không lưu được trạng thái thiết bị",
     "republisher": "không phát hành lại được chương trình",
+    "midnight": "không chuyển chương trình sang ngày mới lúc nửa đêm",
 }
 
 
@@ -122,14 +132,14 @@ async def healthz(request: web.Request) -> web.Response:
     (the MQTT clients notice a lost broker at once; a background task that died of anything is named in
     `dead_tasks`); and the devices' counts (total, online, needing
     attention: the same rules as the Thiết bị page)."""
-    rt: Any = request.app.get(RUNTIME)
+    rt = request.app.get(RUNTIME)
     mqtt = None
     reasons: list[str] = []
     dead: dict[str, str] = rt.dead_tasks() if rt is not None else {}
     for name, why in dead.items():
         reasons.append(f"tác vụ nền {name} đã dừng ({why}): {TASK_STOPS.get(name, 'hub không hoạt động đủ')}")
     if rt is not None and rt.publisher is not None:
-        mqtt, link_reasons = _mqtt_health(rt)
+        mqtt, link_reasons = _mqtt_health(rt.publisher, rt.ingest)
         reasons += link_reasons
     devices = await asyncio.to_thread(request.app[SERVICES].devices.list, SYSTEM)
     counts = {
@@ -152,7 +162,7 @@ def build_app(
     clock: Clock | None = None,
     services: Services | None = None,
     publisher: PublisherLike | None = None,
-    speech: Any = None,
+    speech: Speaker | None = None,
 ) -> web.Application:
     """The aiohttp application: API, /media, /healthz and the web UI (hub.web)."""
     services = services or build_services(config, clock=clock, publisher=publisher, speech=speech)
@@ -174,16 +184,16 @@ def build_app(
 class HubRuntime:
     """`async with HubRuntime(config) as hub:` runs the hub: HTTP on hub.url, MQTT publisher and ingest.
 
-    The background tasks (publisher, ingest, statuses, republisher) live in one TaskGroup (hub/tasks.py);
-    every start step pushes its stop step on an AsyncExitStack. `publisher` replaces the MQTT publisher
-    built from the config (a test passes one whose aiomqtt client fails)."""
+    The background tasks (publisher, ingest, statuses, republisher, midnight) live in one TaskGroup
+    (hub/tasks.py); every start step pushes its stop step on an AsyncExitStack. `publisher` replaces the MQTT
+    publisher built from the config (a test passes one whose aiomqtt client fails)."""
 
     def __init__(
         self,
         config: HubConfig,
         *,
         clock: Clock | None = None,
-        speech: Any = None,
+        speech: Speaker | None = None,
         scheduler: bool | None = None,
         publisher: Publisher | None = None,
     ) -> None:
@@ -202,7 +212,7 @@ class HubRuntime:
         # and one transaction per status message would keep the hub busy while devices fetch the media.
         self._statuses: dict[str, Any] = {}
         self._statuses_wake = asyncio.Event()
-        self.tasks: OwnedTasks | None = None  # the publisher, ingest, statuses and republisher tasks
+        self.tasks: OwnedTasks | None = None  # publisher, ingest, statuses, republisher and midnight
         self._publisher = publisher
         self._stack = contextlib.AsyncExitStack()
 
@@ -237,6 +247,13 @@ class HubRuntime:
         tasks.start("republisher", services.publishing.run())
         stack.push_async_callback(services.publishing.stop)  # also the republishes planned for later
         stack.push_async_callback(tasks.cancel, "republisher")
+        stack.push_async_callback(services.live.aclose)  # live sessions end (their stop sent) first
+        if cfg.central.feeds:  # CAP feeds the hub follows (hub/central/feeds.py)
+            tasks.start("cap-feeds", FeedReader(services.central).run())
+            stack.push_async_callback(tasks.cancel, "cap-feeds")
+        if cfg.central.peer_url:  # reports and CAP alerts up to the central system (hub/central/outbox.py)
+            tasks.start("central", services.central_outbox.run())
+            stack.push_async_callback(tasks.cancel, "central")
         self.app = build_app(cfg, services=services)
         self.app[RUNTIME] = self
         runner = web.AppRunner(self.app, access_log=None)
@@ -244,18 +261,19 @@ class HubRuntime:
         stack.push_async_callback(runner.cleanup)
         site = web.TCPSite(runner, cfg.http.host, cfg.http.port)
         await site.start()
-        server = site._server  # aiohttp exposes the bound port only here
-        self.port = server.sockets[0].getsockname()[1] if server and server.sockets else cfg.http.port  # type: ignore[union-attr]
+        bound = runner.addresses  # (host, port, ...) of each listening socket: port 0 picks a free one
+        self.port = int(bound[0][1]) if bound else cfg.http.port
         self.url = f"http://{cfg.http.host}:{self.port}"
         if self._want_scheduler:
-            scheduler = MidnightScheduler(services)
-            scheduler.start()
-            stack.callback(scheduler.stop)
-            self._scheduler = scheduler
+            self._scheduler = MidnightScheduler(services)
+            tasks.start("midnight", self._scheduler.run())
+            stack.push_async_callback(tasks.cancel, "midnight")
         # Everything retained is republished at start so a restarted hub brings agents up to date
         # (and a hub that was down over midnight finishes what expired meanwhile).
         await asyncio.to_thread(services.bulletins_finish_expired)
         services.publishing.republish_soon(None)
+        stack.callback(services.central.close)  # central emergencies waiting for confirmation (timers)
+        await services.central.resume()
         return self
 
     @property
@@ -307,7 +325,9 @@ class HubRuntime:
         batch, self._statuses = self._statuses, {}
         if batch:
             try:
-                await asyncio.to_thread(self.services.devices.ingest_statuses, batch)
+                elsewhere = await asyncio.to_thread(self.services.devices.ingest_statuses, batch)
+                if elsewhere:  # moved by a reorganisation while they were away: tell them where they are
+                    await self.services.send_areas(elsewhere)
             except Exception:  # keep the task alive; the next status of these devices is stored next time
                 log.exception("could not store %d device statuses", len(batch))
 

@@ -8,6 +8,7 @@ more release with a warning (protocol/envconfig.py).
 
 from __future__ import annotations
 
+import base64
 import difflib
 import ipaddress
 import json
@@ -178,6 +179,31 @@ class MediaConfig(_Section):
     )
 
 
+class StreamConfig(_Section):
+    """The stream server (Icecast 2) for live announcements (docs/OPERATIONS.md, "Stream server")."""
+
+    enabled: bool = Field(False, description="live announcements from the microphone (needs Icecast)")
+    host: str = Field("127.0.0.1", description="the Icecast the hub feeds (its source connection)")
+    port: int = Field(8000, ge=1, le=65535)
+    public_url: str = Field("", description="base URL agents use to reach Icecast; empty = http://host:port")
+    source_password_file: str = Field("", description="file holding Icecast's source password")
+    token_ttl_s: int = Field(120, ge=10, le=3600, description="lifetime of a listening token")
+    refresh_s: int = Field(30, ge=1, description="a live session's start message is repeated this often, "
+                           "with a fresh token (late joiners, reconnects)")
+    grace_s: float = Field(10.0, ge=0.5, le=120, description="a speaker's lost connection ends the "
+                           "session after this long")
+    max_live_s: int = Field(3600, ge=10, description="longest live session")
+    bitrate: str = Field("64k", description="MP3 bitrate of the stream and the recording")
+
+    def source_password(self) -> str:
+        if not self.source_password_file:
+            raise ConfigError("stream.source_password_file is not set (Icecast's source password)")
+        try:
+            return Path(self.source_password_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"stream.source_password_file: cannot read it: {exc}") from exc
+
+
 class BackupConfig(_Section):
     """`python -m hub backup` (hub/backup.py, docs/OPERATIONS.md "Backups")."""
 
@@ -228,6 +254,74 @@ class ReviewConfig(_Section):
         return self.self_approve.get(origin, origin == "commune")
 
 
+class CapFeedRule(_Section):
+    """A CAP feed the hub follows (docs/CENTRAL.md, "CAP feeds in"): which alerts it takes, what it does."""
+
+    url: str = Field(..., min_length=8, max_length=500, description="the Atom or RSS feed of CAP alerts")
+    name: str = Field("", max_length=200, description="who publishes it, for the audit log and the pages")
+    areas: list[str] = Field(
+        default_factory=list, description="administrative codes this rule accepts (empty: the whole province)"
+    )
+    severities: list[str] = Field(default_factory=lambda: ["Extreme", "Severe"])
+    urgencies: list[str] = Field(default_factory=lambda: ["Immediate", "Expected"])
+    action: Literal["air", "queue"] = Field(
+        "queue", description="air: at once, as approved; queue: a bulletin waiting for an editor's approval"
+    )
+    poll_s: int = Field(60, ge=5, le=86400, description="how often the feed is read")
+
+
+class CentralConfig(_Section):
+    """The link to the central source-information system (docs/CENTRAL.md)."""
+
+    enabled: bool = Field(False, description="accept CAP requests from the central system")
+    public_keys: list[str] = Field(
+        default_factory=list,
+        description="the central system's Ed25519 public keys (raw, base64) whose signatures are accepted; "
+        "two during a key change",
+    )
+    max_skew_s: int = Field(
+        300, ge=10, le=3600, description="how far a signed request's timestamp may be from the hub's clock"
+    )
+    confirm_minutes: int = Field(
+        0,
+        ge=0,
+        le=60,
+        description="0: a central emergency airs at once (Art. 8.1); N: the duty editors have N minutes to "
+        "cancel it, then it airs",
+    )
+    geocode_names: list[str] = Field(
+        default_factory=lambda: ["VN-DVHC"],
+        description="CAP geocode valueNames whose value is an administrative code of the area tree",
+    )
+    peer_url: str = Field("", description="the central system's base URL, where reports and CAP alerts go")
+    feeds: list[CapFeedRule] = Field(default_factory=list, description="CAP feeds the hub follows")
+    cap_sender: str = Field(
+        "httt-nguon.tinh",
+        min_length=1,
+        max_length=200,
+        description="<sender> of the CAP alerts the hub writes",
+    )
+    report_interval_s: int = Field(
+        3600, ge=1, description="how often reports are queued for the central system"
+    )
+    retry_s: float = Field(60.0, gt=0, description="first retry of a report the central system did not take")
+    retry_max_s: float = Field(900.0, gt=0, description="longest wait between retries")
+
+    @field_validator("public_keys")
+    @classmethod
+    def _keys(cls, value: list[str]) -> list[str]:
+        for k in value:
+            try:
+                raw = base64.b64decode(k, validate=True)
+            except ValueError:
+                raise ValueError(f"central.public_keys: {k[:20]!r} is not base64") from None
+            if len(raw) != 32:
+                raise ValueError(
+                    f"central.public_keys: {k[:20]!r} is not a raw Ed25519 public key (32 bytes)"
+                )
+        return value
+
+
 class HubConfig(_Section):
     data_dir: Path = Field(Path("var/hub"), description="database, media, keys, speech cache")
     timezone: str = "Asia/Ho_Chi_Minh"
@@ -241,6 +335,8 @@ class HubConfig(_Section):
     programme: ProgrammeConfig = ProgrammeConfig()
     media: MediaConfig = MediaConfig()
     review: ReviewConfig = ReviewConfig()
+    stream: StreamConfig = StreamConfig()
+    central: CentralConfig = CentralConfig()
     backup: BackupConfig = BackupConfig()
 
     @property

@@ -22,7 +22,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
@@ -30,6 +30,9 @@ from hub.broker import DeviceGrant, PasswordFile, acl_text, new_secret, write_pr
 from hub.config import ConfigError, HubConfig, build_config
 from hub.mosquitto import MosquittoProcess, free_port
 from protocol.clock import LOCAL_TZ, ShiftedClock
+
+if TYPE_CHECKING:
+    from hub.services import Services
 
 log = logging.getLogger("hub.demo")
 # The province of the demo (Lâm Đồng, which absorbed Đắk Nông and Bình Thuận on 1 July 2025) and the
@@ -150,7 +153,7 @@ def agent_toml(dev: DemoDevice, *, hub_url: str, public_key: str, mqtt_port: int
 DEMO_STANDING = ("chutich.xuanhuong", ["province"], ["radio", "led"])
 
 
-def set_demo_standing_choice(services: Any) -> None:
+def set_demo_standing_choice(services: Services) -> None:
     """The demo chair's standing rule, set as the chair (audited like one set on the screen)."""
     from sqlalchemy import select  # noqa: PLC0415
 
@@ -272,14 +275,17 @@ async def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the demo's st
         from hub.app import HubRuntime, build_services  # noqa: PLC0415
         from hub.roles import SYSTEM  # noqa: PLC0415
         from hub.services import official  # noqa: PLC0415
+        from hub.speech import NoSpeech  # noqa: PLC0415
         from protocol.keys import public_key_b64  # noqa: PLC0415
 
         admin_pw = os.environ.get("NGUON_ADMIN_PASSWORD") or demo_password()
-        accounts = [("admin", "admin", None, "Quản trị hệ thống", admin_pw)]
+        accounts: list[tuple[str, str, str | None, str, str]] = [
+            ("admin", "admin", None, "Quản trị hệ thống", admin_pw)
+        ]
         accounts += [(u, r, a, label, demo_password()) for (u, r, a, label) in DEMO_USERS]
 
         def seed() -> tuple[list[str], str]:
-            services = build_services(cfg, speech=object())
+            services = build_services(cfg, speech=NoSpeech())
             tree = official.official_tree(PROVINCE)
             services.areas.import_tree(tree, SYSTEM, source=official.data_version())
             for username, role, area, _label, pw in accounts:
@@ -379,7 +385,7 @@ def print_banner(  # noqa: PLR0917 - one call site, in run()
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("aiohttp.access", "alembic", "apscheduler"):
+    for noisy in ("aiohttp.access", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     import aiomqtt  # noqa: F401, PLC0415 - aiomqtt sets its logger's level on import; set ours after it
 

@@ -37,11 +37,13 @@ _UPLOAD = [
     ("POST", re.compile(r"^/api/v1/media$")),
     ("POST", re.compile(r"^/bulletins/new$")),
     ("POST", re.compile(r"^/bulletins/[^/]+/edit$")),
+    ("POST", re.compile(r"^/api/v1/central/cap$")),  # a CAP alert may carry its audio inline
 ]
 _TEXT = [
     ("POST", re.compile(r"^/api/v1/bulletins$")),
     ("PUT", re.compile(r"^/api/v1/bulletins/[^/]+$")),
     ("POST", re.compile(r"^/emergency/(confirm|send)$")),
+    ("POST", re.compile(r"^/api/v1/areas/reorganise$")),  # a province's plan: a few hundred steps
 ]
 
 PAGE_ERROR = web.AppKey("page_error", object)  # set by hub.web: (request, status, message) -> Response
@@ -137,11 +139,13 @@ def json_depth(value: Any) -> int:
 def check_len(value: str | None, limit: int, field: str, label: str) -> None:
     """Invalid unless `value` has at most `limit` characters."""
     if value is not None and len(value) > limit:
-        raise Invalid(f"{label} dài quá {_n(limit)} ký tự (đang có {_n(len(value))}).", field=field)
+        has = number_vi(len(value))
+        raise Invalid(f"{label} dài quá {number_vi(limit)} ký tự (đang có {has}).", field=field)
 
 
-def _n(n: int) -> str:
-    return f"{n:,}".replace(",", ".")  # Vietnamese thousands separator
+def number_vi(n: int) -> str:
+    """A count as Vietnamese write it: 12.345 (a dot between thousands)."""
+    return f"{n:,}".replace(",", ".")
 
 
 D = TypeVar("D", bound=date)

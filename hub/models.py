@@ -13,9 +13,11 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -259,11 +261,28 @@ class Device(Base):
     last_status: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     last_seen: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    lat: Mapped[float | None] = mapped_column(Float)  # WGS84, for the map (Bản đồ); migration 0010
+    lon: Mapped[float | None] = mapped_column(Float)
+
+
+class DeviceStateChange(Base):
+    """A device going online or offline, as the hub saw it (its status, or its broker's last will): the raw
+    event the availability figures are rolled up from (hub/services/rollups.py)."""
+
+    __tablename__ = "device_state_changes"
+    __table_args__ = (Index("ix_device_state_changes_device_at", "device_id", "at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    online: Mapped[bool] = mapped_column(Boolean)
 
 
 class Play(Base):
     __tablename__ = "plays"
-    __table_args__ = (Index("ix_plays_device_started", "device_id", "started_at"),)
+    __table_args__ = (
+        Index("ix_plays_device_started", "device_id", "started_at"),
+        Index("ix_plays_started_scheduled", "started_at", "scheduled_at"),  # the daily roll-up (0010)
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_id: Mapped[str] = mapped_column(String(120), unique=True)
     device_id: Mapped[str] = mapped_column(String(64))
@@ -416,3 +435,145 @@ class OccasionWindowRow(Base):
     windows: Mapped[list[Any]] = mapped_column(JSON)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]
+
+
+class CentralRequest(Base):
+    """A CAP alert received from the central system (docs/CENTRAL.md), one row per (sender, identifier,
+    sent): the same alert sent again is the same request. `outcome`: aired | pending | test | cancelled |
+    updated (replaced by a later Update) | ignored (a System message)."""
+
+    __tablename__ = "central_requests"
+    __table_args__ = (UniqueConstraint("sender", "identifier", "sent"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sender: Mapped[str] = mapped_column(String(255))
+    identifier: Mapped[str] = mapped_column(String(255))
+    sent: Mapped[str] = mapped_column(String(40))  # ISO 8601 in UTC, normalised
+    msg_type: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10))
+    outcome: Mapped[str] = mapped_column(String(12))
+    bulletin_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    received_at: Mapped[datetime]
+    air_at: Mapped[datetime | None]  # "confirm within N minutes, then air": when it airs unless cancelled
+    cap_xml: Mapped[str] = mapped_column(Text)
+
+
+class CentralNonce(Base):
+    """Nonces of signed requests from the central system seen within the clock-skew window: a second
+    request with the same nonce is a replay (refused)."""
+
+    __tablename__ = "central_nonces"
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class CentralOutbox(Base):
+    """Reports to the central system (docs/CENTRAL.md), durable until the central peer took them: `key`
+    is the idempotency key the peer sees (a report retried after a lost answer is the same report)."""
+
+    __tablename__ = "central_outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # bulletins | terminals | plays
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_try_at: Mapped[datetime] = mapped_column(index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(index=True)
+    last_error: Mapped[str] = mapped_column(String(300), default="")
+
+
+# --- statistics (issue 17): daily roll-ups, one local day (YYYY-MM-DD) each, rebuilt from the raw events by
+# hub/services/rollups.py; they keep the history after the raw events' retention (docs/OPERATIONS.md).
+
+
+class StatRollupDay(Base):
+    """A local day whose roll-ups are stored (the days after it are computed from the raw events)."""
+
+    __tablename__ = "stat_rollup_days"
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    computed_at: Mapped[datetime]
+
+
+class StatPlayDay(Base):
+    """Plays of one day in one commune: how many started that day, by what, and air time within the day."""
+
+    __tablename__ = "stat_play_days"
+    __table_args__ = (Index("ix_stat_play_days_day_area", "day", "area_path"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[str] = mapped_column(String(10))
+    area_path: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(6))
+    priority: Mapped[str] = mapped_column(String(10))
+    origin: Mapped[str] = mapped_column(String(10))
+    exercise: Mapped[bool] = mapped_column(Boolean)
+    part: Mapped[str] = mapped_column(String(8))  # morning | evening (local start before/after noon)
+    outcome: Mapped[str] = mapped_column(String(12))
+    plays: Mapped[int] = mapped_column(Integer)  # plays that started (or were due) that day
+    air_ms: Mapped[int] = mapped_column(BigInteger)  # on air within the day (a play across midnight splits)
+
+
+class StatDeviceDay(Base):
+    """One device's day: time observed and online, outages begun, outages ended and their length, LED time."""
+
+    __tablename__ = "stat_device_days"
+    __table_args__ = (
+        UniqueConstraint("day", "device_id"),
+        Index("ix_stat_device_days_day_area", "day", "area_path"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[str] = mapped_column(String(10))
+    device_id: Mapped[str] = mapped_column(String(64))
+    area_path: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(6))
+    observed_s: Mapped[int] = mapped_column(Integer)  # seconds of the day the device was registered
+    online_s: Mapped[int] = mapped_column(Integer)
+    outages: Mapped[int] = mapped_column(Integer)  # went offline that day
+    recovered: Mapped[int] = mapped_column(Integer)  # came back that day after an outage
+    recover_s: Mapped[int] = mapped_column(Integer)  # total length of the outages that ended that day
+    shown_s: Mapped[int] = mapped_column(Integer)  # an LED board's time showing bulletins that day
+
+
+class StatProblemDay(Base):
+    """Problems of one commune's devices in one day, by kind (offline, rejected, error, anomaly codes)."""
+
+    __tablename__ = "stat_problem_days"
+    __table_args__ = (Index("ix_stat_problem_days_day_area", "day", "area_path"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[str] = mapped_column(String(10))
+    area_path: Mapped[str] = mapped_column(String(200))
+    code: Mapped[str] = mapped_column(String(20))
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class StatEmergencyDelay(Base):
+    """One target device of an emergency (approved that day): its time from sending to first play, or None
+    when it never played."""
+
+    __tablename__ = "stat_emergency_delays"
+    __table_args__ = (
+        UniqueConstraint("bulletin_id", "device_id"),
+        Index("ix_stat_emergency_delays_day_area", "day", "area_path"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[str] = mapped_column(String(10))
+    bulletin_id: Mapped[str] = mapped_column(String(40))
+    device_id: Mapped[str] = mapped_column(String(64))
+    area_path: Mapped[str] = mapped_column(String(200))
+    exercise: Mapped[bool] = mapped_column(Boolean)
+    delay_ms: Mapped[int | None] = mapped_column(Integer)
+
+
+class StatReport(Base):
+    """A periodic report (Art. 18) as generated: the DOCX and its XLSX annex, kept with who generated it."""
+
+    __tablename__ = "stat_reports"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    area_path: Mapped[str] = mapped_column(String(200), index=True)
+    period_from: Mapped[str] = mapped_column(String(10))
+    period_to: Mapped[str] = mapped_column(String(10))
+    number: Mapped[str] = mapped_column(String(60))
+    docx: Mapped[bytes] = mapped_column(LargeBinary)
+    xlsx: Mapped[bytes] = mapped_column(LargeBinary)
+    generated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    generated_username: Mapped[str] = mapped_column(String(64), default="")
+    generated_at: Mapped[datetime]

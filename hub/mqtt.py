@@ -87,7 +87,7 @@ class Backoff:
         self.first, self.cap, self.n = first, cap, 0
 
     def next(self) -> float:
-        delay = min(self.cap, self.first * (2**self.n))
+        delay = min(self.cap, self.first * 2.0**self.n)
         self.n += 1
         return delay * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not security
 
@@ -195,7 +195,7 @@ class Publisher:
     async def _send(self, client: aiomqtt.Client, o: Outgoing) -> None:
         props = None
         if o.expiry_s is not None:
-            props = Properties(PacketTypes.PUBLISH)
+            props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]  # paho's __init__ is unannotated
             props.MessageExpiryInterval = max(1, int(o.expiry_s))
         # not acknowledged (an error, or cancelled with the connection): _pump puts it back in the queue
         await client.publish(o.topic, o.payload, qos=o.qos, retain=o.retain, properties=props, timeout=30)

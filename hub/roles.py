@@ -25,6 +25,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "bulletin.review": frozenset({"admin", "reviewer"}),
     "bulletin.emergency": frozenset({"admin", "editor"}),
     "bulletin.recall": frozenset({"admin", "editor", "commune_chair"}),
+    # live announcements from the microphone (hub/services/live.py): as an emergency, those who may send
+    # one; as a priority item, also a commune's chair for their commune
+    "live.emergency": frozenset({"admin", "editor"}),
+    "live.priority": frozenset({"admin", "editor", "commune_chair"}),
     "programme.arrange": frozenset({"admin", "commune_chair"}),
     # Art. 10.1: the locality arranges its own hours (an admin for any area, a chair for the commune)
     "programme.windows": frozenset({"admin", "commune_chair"}),
@@ -34,6 +38,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "user.manage": frozenset({"admin"}),
     "audit.read": frozenset({"admin"}),
     "area.manage": frozenset({"admin"}),
+    # Art. 18: the periodic report is drafted by the unit's editors and chair (a reader cannot archive one)
+    "report.generate": frozenset({"admin", "editor", "commune_chair", "commune_editor"}),
     "read": frozenset(ROLES),
 }
 
@@ -63,3 +69,10 @@ class Actor:
 
 
 SYSTEM = Actor(user_id=None, username="system", role="admin", area_path=None)
+# The central system (HTTT nguồn Trung ương) acting through its signed interface (hub/central/): the only
+# actor whose bulletins may carry origin `central`.
+CENTRAL = Actor(user_id=None, username="trung-uong", role="admin", area_path=None)
+
+
+def is_central(actor: Actor) -> bool:
+    return actor.user_id is None and actor.username == CENTRAL.username

@@ -1,27 +1,33 @@
-"""The midnight job: recompile and republish every programme (APScheduler 3, local time zone).
+"""The midnight job: recompile and republish every programme, at the hub clock's local midnight.
 
+`MidnightScheduler.run()` is one of HubRuntime's owned tasks (hub/tasks.py, named "midnight"): it sleeps
+until the next local midnight of the hub's own clock, so a demo whose clock is shifted (--start-at) still
+rolls over at the hub's midnight, not the machine's; it wakes at least every few minutes to look at that clock
+again (a clock moved meanwhile, a machine that slept). A job that fails is logged and tried again the
+next night; only the loop itself dying shows in /healthz.
 With PostgreSQL only the process holding a pg advisory lock runs it (one leader among several hubs).
-The next run is computed from the hub's own clock, so a demo whose clock is shifted (--start-at)
-still rolls over at the hub's midnight, not the machine's.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from datetime import datetime, time, timedelta
-from typing import Any
+from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from hub.db import release_advisory_lock, try_advisory_lock
 
+if TYPE_CHECKING:
+    from hub.services import Services
+
 log = logging.getLogger(__name__)
 ADVISORY_LOCK_ID = 0x6E67756F6E  # "nguon"
-JOB_ID = "nguon-midnight"
 AFTER_MIDNIGHT = timedelta(seconds=5)  # a little past, so "today" is surely the new day everywhere
+LOOK_AGAIN_S = 300.0  # the longest sleep before the hub's clock is read again
 
 
 def next_midnight(now: datetime, tz: ZoneInfo) -> datetime:
@@ -34,11 +40,11 @@ def next_midnight(now: datetime, tz: ZoneInfo) -> datetime:
 
 
 class MidnightScheduler:
-    def __init__(self, services: Any) -> None:
+    def __init__(self, services: Services) -> None:
         self.services = services
         self.tz = ZoneInfo(services.ctx.config.timezone)
-        self.scheduler = AsyncIOScheduler(timezone=self.tz)
-        self._lock_conn: Any = None
+        self._lock_conn: Connection | None = None
+        self._next: datetime | None = None  # the hub clock's time of the next run, once run() planned it
         self.runs = 0
 
     def is_leader(self) -> bool:
@@ -52,7 +58,7 @@ class MidnightScheduler:
                 self._lock_conn.commit()
                 return True
             except DBAPIError:
-                self._release()
+                self.release()
         conn = try_advisory_lock(db, ADVISORY_LOCK_ID)
         if conn is None:
             return False
@@ -61,46 +67,39 @@ class MidnightScheduler:
 
     async def run_now(self) -> bool:
         """The job: returns False when another hub process is the leader and did it."""
+        if not await asyncio.to_thread(self.is_leader):
+            log.info("another hub process holds the scheduler lock; skipping")
+            return False
+        await self.services.midnight()
+        self.runs += 1
+        return True
+
+    async def run(self) -> None:
+        """Owned task: run the job at every local midnight of the hub's clock, until cancelled."""
         try:
-            if not self.is_leader():
-                log.info("another hub process holds the scheduler lock; skipping")
-                return False
-            await self.services.midnight()
-            self.runs += 1
-            return True
+            while True:
+                self._next = target = next_midnight(self.services.ctx.now(), self.tz)
+                while True:  # the hub's clock is read again at least every LOOK_AGAIN_S
+                    left = (target - self.services.ctx.now()).total_seconds()
+                    if left <= 0:
+                        break
+                    await asyncio.sleep(min(left, LOOK_AGAIN_S))
+                try:
+                    await self.run_now()
+                except Exception:  # a failed night is logged; the next midnight tries again
+                    log.exception("the midnight job failed")
         finally:
-            if self.scheduler.running:
-                self._schedule_next()
-
-    def _schedule_next(self) -> None:
-        now = self.services.ctx.now()
-        delay = next_midnight(now, self.tz) - now
-        run_at = datetime.now(self.tz) + delay  # APScheduler runs on the machine's clock
-        self.scheduler.add_job(
-            self.run_now,
-            "date",
-            run_date=run_at,
-            id=JOB_ID,
-            replace_existing=True,
-            misfire_grace_time=3600,
-            coalesce=True,
-        )
-
-    def start(self) -> None:
-        self.scheduler.start()
-        self._schedule_next()
+            self._next = None
+            await asyncio.to_thread(self.release)
 
     def next_run_time(self) -> datetime | None:
-        job = self.scheduler.get_job(JOB_ID)
-        return job.next_run_time if job else None
+        """When the next run is due, on the machine's clock (None while run() is not running)."""
+        if self._next is None:
+            return None
+        return datetime.now(UTC) + (self._next - self.services.ctx.now())
 
-    def _release(self) -> None:
-        """Give the lock back (a pooled connection keeps session locks, so unlock explicitly)."""
+    def release(self) -> None:
+        """Stop being the leader: give the lock back (a pooled connection keeps session locks: unlock)."""
         conn, self._lock_conn = self._lock_conn, None
         if conn is not None:
             release_advisory_lock(conn, ADVISORY_LOCK_ID)
-
-    def stop(self) -> None:
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
-        self._release()

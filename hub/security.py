@@ -10,7 +10,7 @@ import unicodedata
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from zxcvbn import zxcvbn
+from zxcvbn import zxcvbn  # type: ignore[import-untyped]  # zxcvbn ships no type hints (no stubs exist)
 
 from hub.errors import Invalid
 from hub.workers import hashing
@@ -44,7 +44,7 @@ _ADVICE = (
 )
 
 
-def _folded(text: str) -> str:
+def folded(text: str) -> str:
     """Lower case without Vietnamese diacritics or separators: 'Nguyễn Văn Ân' -> 'nguyenvanan'."""
     text = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
     return "".join(c for c in text if c.isalnum() and not unicodedata.combining(c))
@@ -59,11 +59,11 @@ def check_password_policy(password: str, username: str, full_name: str = "") -> 
         raise Invalid(
             f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LEN} ký tự. {_ADVICE}", field="password", code=weak
         )
-    folded = _folded(password)
+    folded_password = folded(password)
     # the whole username or name, or one part of a name long enough not to turn up by chance ('Thành')
-    names = [username, full_name, *(part for part in full_name.split() if len(_folded(part)) >= 4)]
+    names = [username, full_name, *(part for part in full_name.split() if len(folded(part)) >= 4)]
     for name in names:
-        if len(_folded(name)) >= 3 and _folded(name) in folded:
+        if len(folded(name)) >= 3 and folded(name) in folded_password:
             raise Invalid(
                 f"Mật khẩu không được chứa tên đăng nhập hoặc họ tên ('{name}'). {_ADVICE}",
                 field="password",

@@ -4,28 +4,31 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING
 
 from hub.config import HubConfig
-from hub.errors import Invalid
+from hub.errors import Invalid, ServiceError
+
+if TYPE_CHECKING:
+    from tts import SpeechResult
 
 
 class SpeechService:
     def __init__(self, config: HubConfig) -> None:
         import tts  # noqa: PLC0415 - imported late: the CLI and API-only tools never load ffmpeg wrappers
 
-        self._tts = tts
+        self._tts_error: type[tts.TtsError] = tts.TtsError
         self.settings = config.tts.tts_settings()  # every [tts] setting, checked at start-up
         self.synth = tts.Synthesizer(self.settings, config.tts_cache_dir)
         # Speech has threads of its own: a burst of submits must not take the default executor's
         # threads, which serve the API's database work (programme reads stay fast meanwhile).
         self._pool = ThreadPoolExecutor(max_workers=config.tts.workers, thread_name_prefix="nguon-tts")
 
-    async def speak(self, text: str) -> Any:
-        """A tts.SpeechResult; raises Invalid (422, field "text") with tts's Vietnamese message."""
+    async def speak(self, text: str) -> SpeechResult:
+        """The text spoken (a tts.SpeechResult); Invalid (422, field "text") with tts's Vietnamese message."""
         try:
             return await asyncio.get_running_loop().run_in_executor(self._pool, self.synth.synthesize, text)
-        except self._tts.TtsError as exc:
+        except self._tts_error as exc:
             raise Invalid(
                 f"Không chuyển được văn bản thành giọng nói: {exc}",
                 field="text",
@@ -34,3 +37,10 @@ class SpeechService:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class NoSpeech:
+    """Speech for the tools that never speak (the CLI, the demo's seeding): every call is refused."""
+
+    async def speak(self, text: str) -> SpeechResult:
+        raise ServiceError("CLI không tổng hợp giọng nói")

@@ -15,7 +15,7 @@ from playlists.model import (
     Shortfall,
     Unscheduled,
 )
-from playlists.parse import bulletin_from_dict
+from playlists.parse import bulletin_from_dict, request_from_dict
 from playlists.windows import (
     DEFAULT_TZ,
     Window,
@@ -56,6 +56,7 @@ __all__ = [
     "parse_window",
     "parse_windows",
     "prepare_day",
+    "request_from_dict",
     "window_at",
     "windows_per_day",
 ]

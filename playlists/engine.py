@@ -22,6 +22,7 @@ from playlists.model import (
     Shortfall,
     Unscheduled,
 )
+from playlists.parse import request_from_dict
 from playlists.placement import Item, Layout, place
 from playlists.windows import DEFAULT_TZ, Window, default_windows, load_tz, parse_windows
 from protocol.topics import covers
@@ -382,4 +383,4 @@ def compile_programme(req: CompileRequest) -> ProgrammeResult:
 
 def compile_dict(request: dict[str, Any]) -> dict[str, Any]:
     """The JSON request (as a dict; playlists/README.md) in, its result (a dict) out; RequestError if bad."""
-    return compile_programme(CompileRequest.from_dict(request)).to_dict()
+    return compile_programme(request_from_dict(request)).to_dict()

@@ -68,7 +68,8 @@ class Bulletin:
 
 @dataclass(frozen=True, slots=True)
 class CompileRequest:
-    """One commune's programme for one day and device kind (the typed JSON request)."""
+    """One commune's programme for one day and device kind (the typed JSON request; playlists.parse
+    `request_from_dict` builds one from the JSON and says what to fix)."""
 
     date: date
     device_kind: str
@@ -80,13 +81,6 @@ class CompileRequest:
     auto_normal: bool = False
     selection: tuple[str, ...] = ()
     order: tuple[str, ...] = ()
-
-    @classmethod
-    def from_dict(cls, data: Any) -> CompileRequest:
-        """Parse and check the JSON request (playlists/README.md); RequestError says what to fix."""
-        from playlists.parse import request_from_dict  # noqa: PLC0415  (parse imports this module)
-
-        return request_from_dict(data)
 
 
 @dataclass(frozen=True, slots=True)

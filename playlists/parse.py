@@ -77,7 +77,7 @@ def bulletin_from_dict(data: Any, tz: tzinfo, where: str = "bulletin") -> Bullet
 
 
 def request_from_dict(data: Any) -> CompileRequest:
-    """The whole JSON request."""
+    """Parse and check the whole JSON request (playlists/README.md); RequestError says what to fix."""
     if not isinstance(data, dict):
         raise RequestError("request: must be a JSON object with date, device_kind, area and bulletins")
     _check_keys(data, _REQUEST_KEYS, "request")

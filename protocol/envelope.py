@@ -46,7 +46,7 @@ ENVELOPE_VERSION = 1
 # The largest message an agent accepts (wire bytes: envelope, signature and attachments). The hub checks
 # every alert and programme against it before it approves anything (hub.services.publishing).
 MAX_MESSAGE_BYTES = 1_048_576
-MESSAGE_TYPES = ("programme", "alert", "command", "recall")
+MESSAGE_TYPES = ("programme", "alert", "command", "recall", "live")
 
 REJECT_REASONS = (
     "malformed",

@@ -14,7 +14,8 @@ from typing import Any, cast
 AFTER_INTERRUPT = ("restart", "resume", "drop")
 ALERT_MSG_TYPES = ("Alert", "Update", "Cancel")
 ALERT_STATUS = ("Actual", "Exercise")
-COMMANDS = ("volume", "stop", "resync", "test_tone", "report")
+# set_area: the hub moves a device to its commune's new area path after a reorganisation (docs/PROTOCOL.md)
+COMMANDS = ("volume", "stop", "resync", "test_tone", "report", "set_area")
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
@@ -198,15 +199,24 @@ class AlertBody:
     repeat: Repeat = field(default_factory=Repeat)
     # (addition) the names of `areas`, same order, for people reading an LED board ("Huyện X", not "67/660")
     area_names: list[str] = field(default_factory=list)
+    # (addition) the compact copy of bulletin.media (Ogg/Opus) that rides in the envelope's attachments:
+    # an agent that stores it plays it in place of bulletin.media; absent: the audio attached, if any, is
+    # bulletin.media itself (docs/PROTOCOL.md, "Attachments")
+    alert_audio: MediaRef | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return _dict(self)
+        d = _dict(self)
+        if self.alert_audio is None:
+            del d["alert_audio"]  # the body of an alert without it is the one previous releases signed
+        return d
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AlertBody:
         d = _pick(cls, data)
         if d.get("bulletin") is not None:
             d["bulletin"] = BulletinInfo.from_dict(d["bulletin"])
+        if d.get("alert_audio") is not None:
+            d["alert_audio"] = MediaRef.from_dict(d["alert_audio"])
         d["repeat"] = Repeat(**_pick(Repeat, d.get("repeat") or {}))
         d["areas"] = list(d.get("areas", []))
         d["area_names"] = [str(n) for n in d.get("area_names") or []]
@@ -241,6 +251,45 @@ class RecallBody:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RecallBody:
         return cls(list(data["bulletin_ids"]), str(data.get("reason", "")))
+
+
+LIVE_ACTIONS = ("start", "stop")
+LIVE_PRIORITIES = ("emergency", "priority")
+
+
+@dataclass(frozen=True)
+class LiveBody:
+    """Envelope type 'live' on the alert topic of each target area: play (`start`) or end (`stop`) a live
+    announcement streamed from the province's stream server. The hub repeats `start` with a fresh listening
+    token while the session lasts (late joiners and reconnects need one); the token opens `stream_url` only
+    (HTTP basic auth: the device id as user name, the token as password) until `token_expires`."""
+
+    session_id: str  # also the id of the bulletin that keeps its recording
+    action: str  # start | stop
+    priority: str = "emergency"  # emergency: at any hour; priority: inside the broadcast windows
+    title: str = ""
+    stream_url: str = ""
+    token: str = ""
+    token_expires: str = ""
+    areas: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LiveBody:
+        text = {k: str(v) for k, v in _pick(cls, data).items() if k != "areas"}
+        body = cls(**text, areas=[str(a) for a in data.get("areas") or []])
+        if body.action not in LIVE_ACTIONS:
+            raise ValueError(f"live action {body.action!r} must be one of {', '.join(LIVE_ACTIONS)}")
+        if body.priority not in LIVE_PRIORITIES:
+            raise ValueError(f"live priority {body.priority!r} must be one of {', '.join(LIVE_PRIORITIES)}")
+        if not body.session_id or len(body.session_id) > 40:
+            raise ValueError("live session_id must be 1-40 characters")
+        if body.action == "start" and not (body.stream_url.startswith(("http://", "https://"))
+                                           and body.token and body.token_expires):
+            raise ValueError("a live start needs an http(s) stream_url, a token and token_expires")
+        return body
 
 
 # --- agent -> hub (not signed by the hub; the broker ACL ties a device to its own topics) ---

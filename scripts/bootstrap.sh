@@ -8,6 +8,7 @@ need=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
+command -v icecast2 >/dev/null 2>&1 || need+=(icecast2)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v pgrep >/dev/null 2>&1 || need+=(procps)
 [ -e /usr/share/fonts/truetype/noto/NotoSans-Regular.ttf ] || need+=(fonts-noto-core)
@@ -17,6 +18,9 @@ if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  # Debian's icecast2 service would run with the package's default passwords: off until configured
+  # (docs/OPERATIONS.md, "Stream server"); the demo and the suite start their own.
+  case " ${need[*]} " in *" icecast2 "*) $SUDO systemctl disable --now icecast2 >/dev/null 2>&1 || true ;; esac
 fi
 
 stamp=.venv/.nguon-installed

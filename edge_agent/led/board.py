@@ -14,9 +14,10 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from edge_agent.player import NowPlaying
 from hardware.display import DisplayPanel, SimDisplayPanel
 from protocol.clock import Clock
-from protocol.messages import AlertBody, ProgrammeBody
+from protocol.messages import AlertBody, LiveBody, ProgrammeBody
 
 from .logic import BoardLogic, Display, panel_setting
 from .server import build_app
@@ -45,7 +46,10 @@ class LedSettings(Protocol):
 
 
 class LedBoard:
-    """The LED board player inside the agent (interface fixed with the agent core; see README.md)."""
+    """The LED board's player inside the agent (the Player protocol of edge_agent/player.py): shows the
+    programme and the emergencies on the player page and the panel, and reports each display."""
+
+    has_speaker = False
 
     def __init__(
         self,
@@ -105,7 +109,14 @@ class LedBoard:
         log.info("LED player page at %s (%dx%d)", self.url, self.width, self.height)
         return self.url
 
+    async def run(self) -> None:
+        """The board's loop, started by start(), as a task of the agent's (cancelling this cancels it)."""
+        if self._task is None:
+            raise RuntimeError("LedBoard.run() before start()")
+        await self._task
+
     async def stop(self) -> None:
+        """Close the page and report what was on screen; a second call does nothing."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -136,10 +147,14 @@ class LedBoard:
     def cancel(self, identifier: str) -> None:
         self._apply(lambda now: self._logic.cancel(identifier, now))
 
-    def recall(self, ids: list[str]) -> None:
-        self._apply(lambda now: self._logic.recall(list(ids), now))
+    def live(self, body: LiveBody) -> None:
+        """Live announcements are sound: a board shows nothing of them."""
+        log.info("bỏ qua phát trực tiếp %s: bảng tin không có loa", body.session_id)
 
-    def stop_display(self) -> str:
+    def recall(self, bulletin_ids: Sequence[str]) -> None:
+        self._apply(lambda now: self._logic.recall(list(bulletin_ids), now))
+
+    def stop_playing(self) -> str:
         """The `stop` command: back to standby (see BoardLogic.stop); returns what it did, in Vietnamese."""
         was = self.now_showing
         now = self._clock.now()
@@ -152,8 +167,20 @@ class LedBoard:
             after = "bảng tin để chế độ chờ"
         return f"đã dừng hiển thị {was}; {after}" if was else f"không có gì đang hiển thị; {after}"
 
-    def set_clock_trusted(self, ok: bool) -> None:
-        self._apply(lambda now: self._logic.set_clock_trusted(ok, now))
+    def set_clock_trusted(self, trusted: bool) -> None:
+        self._apply(lambda now: self._logic.set_clock_trusted(trusted, now))
+
+    def request_tone(self, path: Path) -> asyncio.Future[str]:
+        """A board has no loudspeaker (has_speaker is False): refused."""
+        fut: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        fut.set_result("bảng tin LED không có loa để phát âm thử")
+        return fut
+
+    @property
+    def now_playing(self) -> NowPlaying | None:
+        """The bulletin on screen (the device status's now_playing, state and playing_since)."""
+        on = self._logic.showing
+        return None if on is None else NowPlaying(on.bulletin_id, on.emergency, on.started_at)
 
     # --- for the HTTP side --------------------------------------------------------------------------
 

@@ -16,11 +16,12 @@ from pydantic import BaseModel, ValidationError
 from hub.errors import Forbidden, Invalid, ServiceError, Unauthorized
 from hub.limits import JSON_DEPTH_MAX, json_depth
 from hub.roles import Actor
+from hub.services import Services
 from protocol.vocabulary import DEVICE_KINDS
 
 log = logging.getLogger(__name__)
 Handler = Callable[..., Any]  # async def, or def (then run in a worker thread)
-SERVICES = web.AppKey("services", object)
+SERVICES = web.AppKey("services", Services)
 MAX_UPLOAD = web.AppKey("max_upload_bytes", int)
 INT_PARAM_MAX = 1_000_000_000
 
@@ -79,7 +80,7 @@ class Api:
 
     def _wrap(self, r: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def handler(request: web.Request) -> web.StreamResponse:
-            services: Any = request.app[SERVICES]
+            services = request.app[SERVICES]
             actor = None
             if r.auth:  # a database read: off the event loop like every other one
                 actor = await asyncio.to_thread(authenticate, request, services)
@@ -115,7 +116,7 @@ def client_ip(request: web.Request) -> str:
     """The client's address: the peer's, or behind a trusted reverse proxy the right-most address in
     X-Forwarded-For that is not one of the proxies (the ones to its left are the client's to invent)."""
     remote = request.remote or ""
-    services: Any = request.app.get(SERVICES)
+    services = request.app.get(SERVICES)
     trusted = services.ctx.config.http.trusted_proxies if services is not None else ()
     if remote not in trusted:
         return remote
@@ -130,7 +131,7 @@ def client_ip(request: web.Request) -> str:
     return remote
 
 
-def authenticate(request: web.Request, services: Any) -> Actor:
+def authenticate(request: web.Request, services: Services) -> Actor:
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
         actor, _ = services.accounts.authenticate(header[7:].strip(), kind="api", ip=client_ip(request))

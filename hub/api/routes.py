@@ -7,16 +7,14 @@ handlers await services that do their blocking parts in threads themselves.
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from hub.api.framework import INT_PARAM_MAX, MAX_UPLOAD, Api, client_ip, openapi
 from hub.api.schemas import (
     BulletinIn,
-    CommandIn,
-    DeviceIn,
     FlagIn,
     LoginIn,
     OccasionIn,
@@ -26,8 +24,6 @@ from hub.api.schemas import (
     SelectionIn,
     StandingIn,
     UnflagIn,
-    UserIn,
-    UserPatch,
     WindowsIn,
 )
 from hub.errors import Invalid
@@ -35,8 +31,6 @@ from hub.limits import check_date, read_bounded
 from hub.roles import Actor
 from hub.services import BulletinInput, Services
 from hub.workers import in_web
-from protocol.clock import parse_time
-from protocol.keys import public_key_b64
 from protocol.vocabulary import DEVICE_KINDS
 
 api = Api()
@@ -262,9 +256,9 @@ async def upload_media(request: web.Request, s: S, a: A) -> Any:
             part = await reader.next()
             if part is None:
                 break
-            if getattr(part, "name", None) == "file":
-                name = part.filename or ""  # type: ignore[union-attr]
-                mime = part.headers.get("Content-Type", "")  # type: ignore[union-attr]
+            if isinstance(part, BodyPartReader) and part.name == "file":
+                name = part.filename or ""
+                mime = part.headers.get("Content-Type", "")
                 data = await read_bounded(part, request.app[MAX_UPLOAD])
         if not data:
             raise Invalid("Không thấy tệp: gửi dạng multipart với trường 'file'.", field="file")
@@ -424,161 +418,6 @@ async def post_occasion(request: web.Request, s: S, a: A, *, body: OccasionIn) -
 @api.route("DELETE", "/windows/occasions/{id}", "remove an occasion's LED hours", tag="windows")
 async def delete_occasion(request: web.Request, s: S, a: A) -> Any:
     return await s.delete_occasion(a, _id(request))
-
-
-# --- plays
-@api.route(
-    "GET",
-    "/plays",
-    "proof of play as the hub received it",
-    tag="plays",
-    query=[
-        ("bulletin", "bulletin id", False),
-        ("device", "device id", False),
-        ("limit", "max", False),
-        ("offset", "skip rows", False),
-    ],
-)
-def get_plays(request: web.Request, s: S, a: A) -> Any:
-    return {
-        "plays": s.devices.plays(
-            a,
-            bulletin=_q(request, "bulletin"),
-            device=_q(request, "device"),
-            limit=min(_int(request, "limit", 500), 5000),
-            offset=_int(request, "offset", 0),
-        )
-    }
-
-
-# --- users
-@api.route("POST", "/users", "create an account", body=UserIn, status=201, tag="users")
-def create_user(request: web.Request, s: S, a: A, *, body: UserIn) -> Any:
-    return s.accounts.create_user(
-        a,
-        username=body.username,
-        password=body.password,
-        role=body.role,
-        area=body.area,
-        full_name=body.full_name,
-    )
-
-
-@api.route("GET", "/users", "list accounts", tag="users")
-def list_users(request: web.Request, s: S, a: A) -> Any:
-    return {"users": s.accounts.list_users(a)}
-
-
-@api.route(
-    "PATCH",
-    "/users/{username}",
-    "disable/enable an account, set its password or its reviewer group",
-    body=UserPatch,
-    tag="users",
-)
-def patch_user(request: web.Request, s: S, a: A, *, body: UserPatch) -> Any:
-    name = request.match_info["username"]
-    out: dict[str, Any] = {}
-    if body.review_group is not None:
-        s.accounts.check_review_group(a, name, body.review_group)
-    if body.password is not None:
-        s.accounts.reset_password(a, name, body.password)
-        out["password_changed"] = True
-    if body.disabled is not None:
-        out.update(s.accounts.set_disabled(a, name, body.disabled))
-    if body.review_group is not None:
-        out.update(s.accounts.set_review_group(a, name, body.review_group))
-    return out
-
-
-# --- audit
-def _when(request: web.Request, name: str) -> datetime | None:
-    raw = _q(request, name)
-    if raw is None:
-        return None
-    try:
-        return check_date(parse_time(raw), name)
-    except (ValueError, OverflowError):
-        raise Invalid(
-            f"'{name}' cần thời điểm ISO 8601 có múi giờ, ví dụ 2026-11-23T05:00:00+07:00.", field=name
-        ) from None
-
-
-@api.route(
-    "GET",
-    "/audit",
-    "audit log, newest first (administrators)",
-    tag="audit",
-    query=[
-        ("action", "exact, or a prefix ending in '.' (bulletin.)", False),
-        ("username", "filter", False),
-        ("target", "bulletin/device/user id", False),
-        ("outcome", "ok|denied|failed", False),
-        ("since", "ISO 8601 with offset", False),
-        ("until", "ISO 8601 with offset", False),
-        ("limit", "max rows (200, at most 1000)", False),
-        ("offset", "skip rows", False),
-    ],
-)
-def get_audit(request: web.Request, s: S, a: A) -> Any:
-    return {
-        "entries": s.audit(
-            a,
-            action=_q(request, "action"),
-            username=_q(request, "username"),
-            target=_q(request, "target"),
-            outcome=_q(request, "outcome"),
-            since=_when(request, "since"),
-            until=_when(request, "until"),
-            limit=_int(request, "limit", 200),
-            offset=_int(request, "offset", 0),
-        )
-    }
-
-
-# --- areas, devices, keys
-@api.route("GET", "/areas", "the area tree", tag="areas")
-def get_areas(request: web.Request, s: S, a: A) -> Any:
-    return {"areas": s.areas.tree()}
-
-
-@api.route("GET", "/devices", "devices with status", tag="devices", query=[("area", "subtree", False)])
-def list_devices(request: web.Request, s: S, a: A) -> Any:
-    return {"devices": s.devices.list(a, area=_q(request, "area"))}
-
-
-@api.route("POST", "/devices", "register a device", body=DeviceIn, status=201, tag="devices")
-def add_device(request: web.Request, s: S, a: A, *, body: DeviceIn) -> Any:
-    return s.devices.register(a, device_id=body.id, kind=body.kind, area=body.area, name=body.name)
-
-
-@api.route(
-    "POST",
-    "/devices/{id}/commands",
-    "send a command (volume/test_tone/resync/stop/report)",
-    body=CommandIn,
-    status=202,
-    tag="devices",
-)
-async def device_command(request: web.Request, s: S, a: A, *, body: CommandIn) -> Any:
-    return await s.command(a, request.match_info["id"], body.command, dict(body.args))
-
-
-@api.route(
-    "GET",
-    "/devices/{id}/commands",
-    "recent commands with the device's answers",
-    tag="devices",
-    query=[("limit", "max rows (50)", False)],
-)
-def device_commands(request: web.Request, s: S, a: A) -> Any:
-    return {"commands": s.devices.commands(a, request.match_info["id"], limit=_int(request, "limit", 50))}
-
-
-@api.route("GET", "/keys", "the hub's public signing key(s), for agent set-up", auth=False, tag="keys")
-def get_keys(request: web.Request, s: S, _a: None) -> Any:
-    k = s.envelopes.key
-    return {"keys": [{"key_id": k.key_id, "public_key": public_key_b64(k.public), "alg": "Ed25519"}]}
 
 
 @api.route("GET", "/openapi.json", "this document", auth=False, tag="meta")

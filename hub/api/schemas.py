@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -36,6 +36,10 @@ Day = Annotated[date, AfterValidator(_in_range)]
 When = Annotated[datetime, AfterValidator(_in_range)]
 
 
+def _radio_only() -> list[DeviceKindName]:
+    return ["radio"]
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -61,7 +65,7 @@ class BulletinIn(_Body):
     targets: list[AreaPath] = Field(
         min_length=1, max_length=LIST_MAX, description="area paths, e.g. ['67/660']"
     )
-    kinds: list[DeviceKindName] = Field(default_factory=lambda: ["radio"], max_length=2)
+    kinds: list[DeviceKindName] = Field(default_factory=_radio_only, max_length=2)
     valid_from: When | None = None
     valid_until: When | None = None
     plays_per_day: int = Field(1, ge=1, le=48)
@@ -145,6 +149,20 @@ class DeviceIn(_Body):
     kind: DeviceKindName
     area: AreaPath
     name: str = Field("", max_length=NAME_MAX)
+    lat: float | None = Field(None, ge=-90, le=90, description="WGS84 latitude, for the map (Bản đồ)")
+    lon: float | None = Field(None, ge=-180, le=180, description="WGS84 longitude")
+
+
+class LocationIn(_Body):
+    lat: float = Field(..., ge=-90, le=90, allow_inf_nan=False)
+    lon: float = Field(..., ge=-180, le=180, allow_inf_nan=False)
+
+
+class ReorganiseIn(_Body):
+    """A reorganisation plan (docs/OPERATIONS.md: merge, split, move, rename, retire, assign)."""
+
+    plan: dict[str, Any]
+    dry_run: bool = False
 
 
 class CommandIn(_Body):
@@ -174,3 +192,23 @@ class OccasionIn(_Body):
     date_from: Day
     date_to: Day
     windows: list[str] = Field(min_length=1, max_length=6)
+
+
+class ReportIn(_Body):
+    """Draft the half-year report (Art. 18) of an area; the editor completes the assessment in the DOCX."""
+
+    area: AreaPath | None = Field(None, description="the reporting unit (default: yours)")
+    day: date | None = Field(None, description="a day in the half-year (default: the one to report now)")
+    number: str = Field("", max_length=60, description="the document number, e.g. 125/BC-STTTT")
+    place: str = Field("", max_length=100, description="where it is issued, e.g. Đà Lạt")
+    signer: str = Field("", max_length=100, description="who signs (empty: a line to sign by hand)")
+
+
+class LiveIn(_Body):
+    """A live announcement from the microphone (docs/API.md, "Live announcements")."""
+
+    areas: list[AreaPath] = Field(min_length=1, max_length=50, description="area paths that hear it")
+    priority: Literal["emergency", "priority"] = Field(
+        description="emergency: at once, at any hour; priority: preempts the programme inside its windows"
+    )
+    title: str = Field("", max_length=TITLE_MAX)

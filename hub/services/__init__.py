@@ -7,25 +7,35 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date, datetime
+from collections.abc import Collection, Iterable
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, or_, select
 
+from hub.central.capout import CapOut
+from hub.central.inbound import CentralLink
+from hub.central.outbox import Outbox
 from hub.errors import Invalid
 from hub.models import AuditEntry, Bulletin
 from hub.roles import SYSTEM, Actor
 from hub.services.accounts import AccountService
 from hub.services.areas import AreaService
-from hub.services.base import Context, require
+from hub.services.base import Context, Speaker, require
 from hub.services.bulletins import BulletinInput, BulletinService
 from hub.services.choices import ChoiceService
 from hub.services.deliveries import DeliveryService
 from hub.services.devices import DeviceService
 from hub.services.lifecycle import move
+from hub.services.live import LiveService
 from hub.services.media import MediaService
+from hub.services.notices import NoticeService
 from hub.services.programmes import ProgrammeService
 from hub.services.publishing import PublisherLike, PublishingService
+from hub.services.reorganise import Outcome, ReorganiseService, lineage
+from hub.services.report_archive import ReportArchive
+from hub.services.rollups import LATE_DAYS, prune_raw, rollup_days
+from hub.services.stats import StatsService
 from hub.services.windows import WindowService
 from hub.signing import Envelopes
 from hub.workers import urgent
@@ -33,12 +43,15 @@ from protocol.vocabulary import DEVICE_KINDS, LIVE_STATUSES, BulletinStatus
 
 __all__ = ["BulletinInput", "Context", "Services"]
 log = logging.getLogger(__name__)
+AREA_RESEND_S = 60.0  # a device whose status names an old commune is told again at most this often
 
 
 class Services:
     """Workflow steps that also publish; their database work runs in worker threads (the loop stays free)."""
 
-    def __init__(self, ctx: Context, *, envelopes: Envelopes, publisher: PublisherLike, speech: Any) -> None:
+    def __init__(
+        self, ctx: Context, *, envelopes: Envelopes, publisher: PublisherLike, speech: Speaker
+    ) -> None:
         self.ctx = ctx
         self.areas = AreaService(ctx)
         self.accounts = AccountService(ctx, self.areas)
@@ -49,11 +62,24 @@ class Services:
         self.choices = ChoiceService(ctx, self.areas)
         self.devices = DeviceService(ctx, self.areas)
         self.deliveries = DeliveryService(ctx, self.bulletins)
+        self.notices = NoticeService(ctx)
+        self.stats = StatsService(ctx, self.areas)
+        self.report_archive = ReportArchive(ctx)
         self.publishing = PublishingService(
-            ctx, self.areas, self.programmes, envelopes, publisher, media_path=self.media.path_for
+            ctx, self.areas, self.programmes, envelopes, publisher, media_path=self.media.path_for,
+            alert_audio=self.media.alert_audio,
         )
         self.bulletins.sendable = self.publishing.check_sendable
+        self.live = LiveService(
+            ctx, areas=self.areas, media=self.media, envelopes=envelopes, publisher=publisher,
+            topics=self.publishing.topics,
+        )
+        self.reorganisation = ReorganiseService(ctx, self.areas)
         self.envelopes = envelopes
+        self._area_sent: dict[str, float] = {}  # device -> when set_area last went (loop time)
+        self.central = CentralLink(self)
+        self.central_out = CapOut(ctx, self.areas)
+        self.central_outbox = Outbox(ctx, self.areas, envelopes, self.central_out)
 
     # --- workflow steps that publish
     async def approve(self, actor: Actor, bulletin_id: str, *, via_review: bool = False) -> dict[str, Any]:
@@ -70,6 +96,7 @@ class Services:
             return b
         if b["priority"] == "emergency":
             await self.publishing.publish_alert(bulletin_id)  # alerts first, programmes after
+            await asyncio.to_thread(self.central_outbox.enqueue_cap, bulletin_id)  # CAP out, to the peer
         else:
             self.publishing.republish_soon(self.areas.leaves_under(b["targets"]), b["kinds"])
         return b
@@ -103,6 +130,7 @@ class Services:
         with urgent.hold():
             b = await asyncio.to_thread(self.bulletins.cancel_alert, actor, bulletin_id)
             await self.publishing.publish_alert(bulletin_id, "Cancel")
+            await asyncio.to_thread(self.central_outbox.enqueue_cap, bulletin_id)
         return b
 
     async def set_order(
@@ -234,6 +262,39 @@ class Services:
         del fut  # delivered by the publisher task; the agent answers with a command_result event
         return c
 
+    # --- reorganisations (hub/services/reorganise.py)
+    async def reorganise(self, actor: Actor, plan: Any, *, dry_run: bool = False) -> Outcome:
+        """Apply a plan (or show what it would do); then every programme is compiled again under the new
+        map and republished, and each moved device is told its new commune (set_area)."""
+        out = await asyncio.to_thread(self.reorganisation.run, actor, plan, dry_run=dry_run)
+        if not dry_run:
+            self.publishing.republish_soon(None)
+            await self.send_areas([d["id"] for d in out.devices], force=True)
+        return out
+
+    def area_lineage(self, actor: Actor, path: str) -> dict[str, Any]:
+        require(actor, "read")
+        with self.ctx.db.session() as sess:
+            return {"area": path, **lineage(sess, path)}
+
+    async def send_areas(self, device_ids: Iterable[str], *, force: bool = False) -> int:
+        """Send each device a signed set_area with its registered commune, at most once a minute each
+        (a device that was offline during the reorganisation gets it when its status names the old one)."""
+        loop_now, sent = asyncio.get_running_loop().time(), 0
+        for dev in device_ids:
+            if not force and loop_now - self._area_sent.get(dev, -1e9) < AREA_RESEND_S:
+                continue
+            c = await asyncio.to_thread(self.devices.area_command, dev)
+            if c is None:
+                continue
+            self._area_sent[dev] = loop_now
+            fut = self.publishing.publish_command(
+                dev, "set_area", c["args"], c["id"], datetime.fromisoformat(c["expires_at"])
+            )
+            del fut  # the agent answers with a command_result event
+            sent += 1
+        return sent
+
     def audit(
         self,
         actor: Actor,
@@ -249,39 +310,47 @@ class Services:
     ) -> list[dict[str, Any]]:
         """The audit log, newest first (administrators). `action` ending in '.' matches a prefix."""
         require(actor, "audit.read")
-        if outcome not in (None, "ok", "denied", "failed"):
-            raise Invalid("outcome là 'ok', 'denied' hoặc 'failed'.", field="outcome")
+        q = _audit_query(action, outcome, since, until)
+        if username:
+            q = q.where(AuditEntry.username == username)
+        if target:
+            q = q.where(AuditEntry.target == target)
         with self.ctx.db.session() as sess:
-            q = select(AuditEntry).order_by(AuditEntry.id.desc())
-            if action:
-                q = q.where(
-                    AuditEntry.action.startswith(action)
-                    if action.endswith(".")
-                    else AuditEntry.action == action
-                )
-            if username:
-                q = q.where(AuditEntry.username == username)
-            if target:
-                q = q.where(AuditEntry.target == target)
-            if outcome:
-                q = q.where(AuditEntry.outcome == outcome)
-            if since is not None:
-                q = q.where(AuditEntry.at >= since)
-            if until is not None:
-                q = q.where(AuditEntry.at < until)
             return [
-                {
-                    "id": a.id,
-                    "at": a.at.isoformat(),
-                    "username": a.username,
-                    "action": a.action,
-                    "target": a.target,
-                    "outcome": a.outcome,
-                    "ip": a.ip,
-                    "detail": a.detail,
-                }
-                for a in sess.scalars(q.limit(max(1, min(limit, 1000))).offset(max(0, offset)))
+                _audit_dict(a) for a in sess.scalars(q.limit(max(1, min(limit, 1000))).offset(max(0, offset)))
             ]
+
+    def audit_search(
+        self,
+        actor: Actor,
+        *,
+        text: str = "",
+        text_actions: Collection[str] = (),
+        action: str | None = None,
+        outcome: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of the audit log and the count of all that match (the web's Nhật ký hệ thống): `text`
+        is found in the user name or the target, or the entry's action is one of `text_actions` (the
+        actions whose Vietnamese words match it)."""
+        require(actor, "audit.read")
+        q = _audit_query(action, outcome, since, until)
+        if text:
+            like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            q = q.where(
+                or_(
+                    AuditEntry.username.ilike(like, escape="\\"),
+                    AuditEntry.target.ilike(like, escape="\\"),
+                    AuditEntry.action.in_(list(text_actions)),
+                )
+            )
+        with self.ctx.db.session() as sess:
+            total = sess.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0
+            rows = sess.scalars(q.limit(max(1, min(limit, 1000))).offset(max(0, offset)))
+            return [_audit_dict(a) for a in rows], total
 
     async def midnight(self) -> dict[str, int]:
         """The new day: finish expired bulletins, then recompile and republish every programme."""
@@ -292,8 +361,19 @@ class Services:
         except TimeoutError:
             log.warning("midnight republish still running after 10 min")
         out = {"finished": finished, "communes": len(self.areas.leaves())}
+        out["rolled_up"] = await asyncio.to_thread(self.rollup_recent)
         await asyncio.to_thread(self.ctx.audit_now, SYSTEM, "programme.midnight", "", detail=out)
         return out
+
+    def rollup_recent(self) -> int:
+        """The statistics' roll-ups of the last LATE_DAYS days (late reports count), then the raw events past
+        their retention are deleted (hub/services/rollups.py)."""
+        now, tz = self.ctx.now(), self.ctx.tz
+        today = now.astimezone(tz).date()
+        days = [today - timedelta(days=i) for i in range(LATE_DAYS, 0, -1)]
+        n = rollup_days(self.ctx.db, days, tz, now)
+        prune_raw(self.ctx.db, tz, now)
+        return n
 
     def bulletins_finish_expired(self) -> int:
         """Approved/on-air bulletins past valid_until become finished (expired emergencies included)."""
@@ -306,3 +386,34 @@ class Services:
                 move(b, BulletinStatus.FINISHED)
                 b.updated_at = now
             return len(rows)
+
+
+def _audit_query(
+    action: str | None, outcome: str | None, since: datetime | None, until: datetime | None
+) -> Select[Any]:
+    if outcome not in (None, "", "ok", "denied", "failed"):
+        raise Invalid("outcome là 'ok', 'denied' hoặc 'failed'.", field="outcome")
+    q = select(AuditEntry).order_by(AuditEntry.id.desc())
+    if action:
+        prefix = action.endswith(".")
+        q = q.where(AuditEntry.action.startswith(action) if prefix else AuditEntry.action == action)
+    if outcome:
+        q = q.where(AuditEntry.outcome == outcome)
+    if since is not None:
+        q = q.where(AuditEntry.at >= since)
+    if until is not None:
+        q = q.where(AuditEntry.at < until)
+    return q
+
+
+def _audit_dict(a: AuditEntry) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "at": a.at.isoformat(),
+        "username": a.username,
+        "action": a.action,
+        "target": a.target,
+        "outcome": a.outcome,
+        "ip": a.ip,
+        "detail": a.detail,
+    }

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import orm, select
 
 from hub.errors import Conflict, Invalid, Locked, NotFound, Unauthorized
 from hub.limits import NAME_MAX, PASSWORD_MAX, USERNAME_MAX, check_len
@@ -128,7 +128,7 @@ class AccountService:
                 or (u.area_path and actor.covers(u.area_path))
             ]
 
-    def _get(self, sess: Any, username: str) -> User:
+    def _get(self, sess: orm.Session, username: str) -> User:
         user = sess.scalar(select(User).where(User.username == username))
         if user is None:
             raise NotFound(f"Không có tài khoản '{username}'.", field="username")

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -20,9 +20,20 @@ from hub.models import AuditEntry
 from hub.roles import Actor
 from protocol.clock import Clock
 
+if TYPE_CHECKING:
+    from tts import SpeechResult
+
 
 def new_id(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(6)}"
+
+
+class Speaker(Protocol):
+    """What the bulletin service needs of speech (hub/speech.py's SpeechService, or the CLI's NoSpeech)."""
+
+    async def speak(self, text: str) -> SpeechResult:
+        """The text spoken, or Invalid (422, field "text") saying why not."""
+        ...
 
 
 @dataclass

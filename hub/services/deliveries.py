@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,7 @@ from hub.models import Bulletin, Device, FirstSeenPlaying, Play, RecallConfirmat
 from hub.roles import Actor
 from hub.services.base import Context, require
 from hub.services.bulletins import BulletinService
+from hub.services.device_views import play_dict
 from protocol.clock import parse_time
 from protocol.topics import covers
 
@@ -74,6 +75,22 @@ def record_first_playing(sess: Session, latest: dict[str, dict[str, Any]], now: 
     return len(rows)
 
 
+def first_play(
+    plays: list[Play], seen: datetime | None, sent: datetime | None
+) -> tuple[datetime | None, str | None]:
+    """A device's first confirmed play of a bulletin sent at `sent`: (when, "status" or "play"), or
+    (None, None). The statistics' emergency reach uses the same (hub/services/rollups.py)."""
+    started = [p.started_at for p in plays if p.outcome in CONFIRMED and p.started_at is not None]
+    candidates = [*started, *([seen] if seen else [])]
+    first = min(candidates) if candidates else None
+    if first is not None and sent is not None:
+        first = max(first, sent)  # a device clock running behind must not show a negative latency
+    by = "play" if started else None
+    if seen is not None and (not started or seen < min(started)):
+        by = "status"
+    return first, by
+
+
 class DeliveryService:
     def __init__(self, ctx: Context, bulletins: BulletinService) -> None:
         self.ctx, self.bulletins = ctx, bulletins
@@ -126,18 +143,7 @@ class DeliveryService:
     def _row(
         d: Device, plays: list[Play], seen: datetime | None, recall: datetime | None, sent: datetime | None
     ) -> dict[str, Any]:
-        started = [p.started_at for p in plays if p.outcome in CONFIRMED and p.started_at is not None]
-        candidates = [*started, *([seen] if seen else [])]
-        first = min(candidates) if candidates else None
-        if first is not None and sent is not None:
-            first = max(first, sent)  # a device clock running behind must not show a negative latency
-        by = (
-            "status"
-            if seen is not None and (not started or seen < min(started))
-            else "play"
-            if started
-            else None
-        )
+        first, by = first_play(plays, seen, sent)
         outcome = plays[-1].outcome if plays else ("playing" if seen else None)
         return {
             "device_id": d.id,
@@ -152,3 +158,38 @@ class DeliveryService:
             "plays": len(plays),
             "recall_confirmed_at": recall.isoformat() if recall else None,
         }
+
+    def plays_page(
+        self,
+        actor: Actor,
+        *,
+        bulletins: list[str] | None = None,
+        device: str = "",
+        since: datetime | None = None,
+        until: datetime | None = None,
+        newest_first: bool = False,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of the play log of the caller's devices and the count of all that match (the web's
+        Nhật ký phát): plays of `bulletins` (None: any), on a device whose id contains `device`, started in
+        [since, until)."""
+        require(actor, "read")
+        q = select(Play)
+        if actor.area_path is not None:
+            scope = actor.area_path
+            under = Device.area_path.startswith(scope + "/", autoescape=True)
+            q = q.where(Play.device_id.in_(select(Device.id).where(or_(Device.area_path == scope, under))))
+        if bulletins is not None:
+            q = q.where(Play.bulletin_id.in_(bulletins))
+        if device:
+            q = q.where(Play.device_id.contains(device, autoescape=True))
+        if since is not None:
+            q = q.where(Play.started_at >= since)
+        if until is not None:
+            q = q.where(Play.started_at < until)
+        order = (Play.started_at.desc(), Play.id.desc()) if newest_first else (Play.started_at, Play.id)
+        with self.ctx.db.session() as sess:
+            total = sess.scalar(select(func.count()).select_from(q.subquery())) or 0
+            rows = sess.scalars(q.order_by(*order).limit(max(1, min(limit, 1000))).offset(max(0, offset)))
+            return [play_dict(p) for p in rows], total

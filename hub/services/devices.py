@@ -2,153 +2,78 @@
 
 from __future__ import annotations
 
+import builtins  # the class's list() method hides the built-in list in its own annotations
 import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub.broker import clashes_with_hub, hub_names
 from hub.errors import Conflict, Invalid, NotFound
 from hub.limits import NAME_MAX, check_len
-from hub.models import Bulletin, Command, Device, DeviceEventRow, Play, PublishedProgramme, RecallConfirmation
+from hub.models import (
+    Bulletin,
+    Command,
+    Device,
+    DeviceEventRow,
+    DeviceStateChange,
+    Play,
+    PublishedProgramme,
+    RecallConfirmation,
+)
 from hub.roles import SYSTEM, Actor
 from hub.services import reports
 from hub.services.areas import AreaService
 from hub.services.base import Context, new_id, require
 from hub.services.deliveries import optional_time, record_first_playing
+from hub.services.device_views import (
+    COMMAND_TTL,
+    DISK_LOW_MB,
+    HOT_C,
+    OUTBOX_BACKLOG,
+    PROGRAMME_LATE_AFTER,
+    REJECTED_WITHIN,
+    SILENT_AFTER,
+    Published,
+    command_dict,
+    device_dict,
+    is_online,
+    play_dict,
+)
 from hub.services.lifecycle import move
+from hub.services.reorganise import old_paths
 from protocol.messages import COMMANDS
 from protocol.topics import covers, validate_device_id
 from protocol.vocabulary import DEVICE_KINDS, BulletinStatus
 
 log = logging.getLogger(__name__)
-COMMAND_TTL = timedelta(seconds=60)  # docs/PROTOCOL.md: a command's envelope expires 60 s after issue
-
-# What makes a device need an operator's attention (`problems` in device_dict; docs/API.md).
-SILENT_AFTER = timedelta(minutes=5)  # no status for this long (an agent sends one every 30 s by default)
-OUTBOX_BACKLOG = 50  # reports waiting on the device to be sent
-DISK_LOW_MB = 200  # free space on the device's card
-HOT_C = 75  # the controller's temperature
-PROGRAMME_LATE_AFTER = timedelta(minutes=3)  # a newer programme published this long ago and still not here
-REJECTED_WITHIN = timedelta(hours=24)  # refused messages count for this long (then the device is fine again)
-
-Published = dict[tuple[str, str], tuple[int, datetime]]  # (area, kind) -> (version, published_at)
-
-
-def device_problems(
-    d: Device,
-    now: datetime | None,
-    published: Published | None = None,
-    rejections: dict[str, list[str]] | None = None,
-    anomalies: dict[str, dict[str, int]] | None = None,
-) -> list[dict[str, Any]]:
-    """Why this device needs attention, most urgent first: [{"code", "value"}], empty when it is fine.
-    Codes: offline; silent (no status for SILENT_AFTER although not offline); rejected (messages it refused
-    for their signature, seq or expiry: its "rejected" events of the last REJECTED_WITHIN, value their count,
-    "reasons" the distinct reasons; `rejections` maps a device id to one reason per event); programme
-    (online, but a programme published PROGRAMME_LATE_AFTER ago has not reached it: value its version,
-    "latest" the hub's); clock (not synchronised: it plays no scheduled item); outbox; disk; hot."""
-    st = d.last_status or {}
-    out: list[dict[str, Any]] = []
-    if d.state in ("offline", "unknown"):
-        out.append({"code": "offline", "value": d.last_seen.isoformat() if d.last_seen else None})
-    elif now is not None and d.last_seen is not None and now - d.last_seen > SILENT_AFTER:
-        out.append({"code": "silent", "value": d.last_seen.isoformat()})
-    reachable = not out
-    refused = (rejections or {}).get(d.id)
-    if refused:
-        out.append({"code": "rejected", "value": len(refused), "reasons": sorted(set(refused))})
-    odd = (anomalies or {}).get(d.id)
-    if odd:
-        out.append({"code": "anomaly", "value": sum(odd.values()), "reasons": sorted(odd)})
-    have, latest = st.get("programme_version"), (published or {}).get((d.area_path, d.kind))
-    if (
-        reachable
-        and latest is not None
-        and isinstance(have, int)
-        and have < latest[0]
-        and now is not None
-        and now - latest[1] > PROGRAMME_LATE_AFTER
-    ):
-        out.append({"code": "programme", "value": have, "latest": latest[0]})
-    checks = (
-        ("clock", st.get("clock"), lambda v: v in ("unsynced", "unknown")),
-        ("outbox", st.get("outbox"), lambda v: v > OUTBOX_BACKLOG),
-        ("disk", st.get("disk_free_mb"), lambda v: v < DISK_LOW_MB),
-        ("hot", st.get("temperature_c"), lambda v: v >= HOT_C),
-    )
-    for code, value, bad in checks:
-        ok_type = isinstance(value, str) if code == "clock" else isinstance(value, int | float)
-        if ok_type and not isinstance(value, bool) and bad(value):
-            out.append({"code": code, "value": value})
-    return out
-
-
-def device_dict(
-    d: Device,
-    now: datetime | None = None,
-    published: Published | None = None,
-    rejections: dict[str, list[str]] | None = None,
-    anomalies: dict[str, dict[str, int]] | None = None,
-) -> dict[str, Any]:
-    st = d.last_status or {}
-    return {
-        "id": d.id,
-        "kind": d.kind,
-        "area": d.area_path,
-        "name": d.name,
-        "state": d.state,
-        "online": d.state not in ("offline", "unknown"),
-        "last_seen": d.last_seen.isoformat() if d.last_seen else None,
-        "now_playing": st.get("now_playing"),
-        "volume": st.get("volume"),
-        "clock": st.get("clock"),
-        "programme_version": st.get("programme_version"),
-        "status": st,
-        "problems": device_problems(d, now, published, rejections, anomalies),
-    }
-
-
-def play_dict(p: Play) -> dict[str, Any]:
-    return {
-        "event_id": p.event_id,
-        "device_id": p.device_id,
-        "bulletin_id": p.bulletin_id,
-        "outcome": p.outcome,
-        "scheduled_at": p.scheduled_at.isoformat() if p.scheduled_at else None,
-        "started_at": p.started_at.isoformat() if p.started_at else None,
-        "ended_at": p.ended_at.isoformat() if p.ended_at else None,
-        "emergency": p.emergency,
-        "exercise": p.exercise,
-        "received_at": p.received_at.isoformat(),
-        "data": p.data,
-    }
-
-
-def command_dict(c: Command) -> dict[str, Any]:
-    res = c.result or {}
-    return {
-        "id": c.id,
-        "device_id": c.device_id,
-        "command": c.command,
-        "args": c.args,
-        "issued_at": c.issued_at.isoformat(),
-        "answered": c.result is not None,
-        "ok": res.get("ok") if c.result is not None else None,
-        "detail": res.get("detail"),
-        "result_at": c.result_at.isoformat() if c.result_at else None,
-    }
-
-
+__all__ = [
+    "COMMAND_TTL",
+    "DISK_LOW_MB",
+    "HOT_C",
+    "OUTBOX_BACKLOG",
+    "PROGRAMME_LATE_AFTER",
+    "REJECTED_WITHIN",
+    "SILENT_AFTER",
+    "DeviceService",
+]
 class DeviceService:
     def __init__(self, ctx: Context, areas: AreaService) -> None:
         self.ctx, self.areas = ctx, areas
 
     def register(
-        self, actor: Actor, *, device_id: str, kind: str, area: str, name: str = ""
+        self,
+        actor: Actor,
+        *,
+        device_id: str,
+        kind: str,
+        area: str,
+        name: str = "",
+        lat: float | None = None,
+        lon: float | None = None,
     ) -> dict[str, Any]:
         try:
             validate_device_id(device_id)
@@ -173,8 +98,19 @@ class DeviceService:
         with self.ctx.tx(actor) as sess:
             if sess.get(Device, device_id) is not None:
                 raise Conflict(f"Thiết bị '{device_id}' đã có.", field="id")
+            if (lat is None) != (lon is None):
+                raise Invalid(
+                    "Tọa độ cần cả vĩ độ (lat) và kinh độ (lon).", field="lat" if lat is None else "lon"
+                )
             d = Device(
-                id=device_id, kind=kind, area_path=area, name=name, state="unknown", created_at=self.ctx.now()
+                id=device_id,
+                kind=kind,
+                area_path=area,
+                name=name,
+                state="unknown",
+                created_at=self.ctx.now(),
+                lat=lat,
+                lon=lon,
             )
             sess.add(d)
             self.ctx.audit(sess, actor, "device.add", device_id, detail={"kind": kind, "area": area})
@@ -208,9 +144,21 @@ class DeviceService:
             return [
                 device_dict(d, now, published, rejections, anomalies)
                 for d in rows
-                if actor.covers(d.area_path)
-                and (not area or covers(area, d.area_path))
+                if actor.covers(d.area_path) and (not area or covers(area, d.area_path))
             ]
+
+    def locate(self, actor: Actor, device_id: str, *, lat: float, lon: float) -> dict[str, Any]:
+        """Set where a device stands (the map, Bản đồ): WGS84 degrees."""
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise Invalid("Vĩ độ từ -90 đến 90, kinh độ từ -180 đến 180.", field="lat")
+        with self.ctx.tx(actor) as sess:
+            d = sess.get(Device, device_id)
+            if d is None or not actor.covers(d.area_path):
+                raise NotFound(f"Không có thiết bị '{device_id}'.", field="device")
+            require(actor, "device.manage", device_id, area=d.area_path)
+            d.lat, d.lon = lat, lon
+            self.ctx.audit(sess, actor, "device.locate", device_id, detail={"lat": lat, "lon": lon})
+            return device_dict(d, self.ctx.now())
 
     def get(self, actor: Actor, device_id: str) -> Device:
         with self.ctx.db.session() as sess:
@@ -224,6 +172,13 @@ class DeviceService:
         if command not in COMMANDS:
             raise Invalid(
                 f"Lệnh '{command}' không có; dùng một trong {', '.join(COMMANDS)}.", field="command"
+            )
+        if command == "set_area":
+            raise Invalid(
+                "Lệnh set_area do máy chủ tự gửi khi địa bàn được sắp xếp lại (python -m hub areas "
+                "reorganise); thiết bị nhận khu vực đã đăng ký của nó.",
+                field="command",
+                code="hub_only",
             )
         if command == "volume":
             level = args.get("level")
@@ -259,15 +214,33 @@ class DeviceService:
                 "expires_at": (now + COMMAND_TTL).isoformat(),
             }
 
-    # --- ingest (from MQTT)
-    def ingest_status(self, device_id: str, data: Any) -> None:
-        self.ingest_statuses({device_id: data})
+    def area_command(self, device_id: str) -> dict[str, Any] | None:
+        """Record a `set_area` command carrying the device's registered commune (after a reorganisation, or
+        when its status names another one); None for a device no longer registered."""
+        with self.ctx.tx(SYSTEM) as sess:
+            d = sess.get(Device, device_id)
+            if d is None:
+                return None
+            now = self.ctx.now()
+            c = Command(id=new_id("c"), device_id=device_id, command="set_area", args={"area": d.area_path},
+                        issued_by=None, issued_at=now)
+            sess.add(c)
+            self.ctx.audit(sess, SYSTEM, "device.command", device_id,
+                           detail={"command": "set_area", "args": c.args})
+            return {"id": c.id, "device_id": device_id, "command": "set_area", "args": dict(c.args),
+                    "issued_at": now.isoformat(), "expires_at": (now + COMMAND_TTL).isoformat()}
 
-    def ingest_statuses(self, latest: dict[str, Any]) -> None:
-        """Store the latest status of each device, all in one transaction (an emergency moves them all)."""
+    # --- ingest (from MQTT)
+    def ingest_status(self, device_id: str, data: Any) -> tuple[str, ...]:
+        return self.ingest_statuses({device_id: data})
+
+    def ingest_statuses(self, latest: dict[str, Any]) -> tuple[str, ...]:
+        """Store the latest status of each device, all in one transaction (an emergency moves them all).
+        Returns the online devices whose status names another commune than the registered one (moved by a
+        reorganisation while they were away): the caller sends them `set_area`."""
         latest = {k: v for k, v in latest.items() if isinstance(v, dict)}
         if not latest:
-            return
+            return ()
         with self.ctx.db.session() as sess, sess.no_autoflush:
             # one SELECT for the batch, not one per device (each get() would also flush the previous update)
             ids = list(latest)
@@ -278,6 +251,10 @@ class DeviceService:
             }
             kept = {k: v for k, v in latest.items() if self._status(sess, k, v, known.get(k))}
             record_first_playing(sess, self._believed_playing(sess, kept, known), self.ctx.now())
+            return tuple(sorted(
+                k for k, v in kept.items()
+                if k in known and v.get("state") != "offline" and v.get("area") != known[k].area_path
+            ))
 
     def _believed_playing(
         self, sess: Session, statuses: dict[str, dict[str, Any]], known: dict[str, Device]
@@ -292,8 +269,12 @@ class DeviceService:
             why = check.why_not(bid, known.get(dev)) if b is not None and b.priority == "emergency" else ""
             if why:
                 size = reports.event_size(st)
-                reports.record(sess, dev, reports.Anomaly("status_not_sent", why, f"status:{bid}", "status",
-                                                          bid, size), now)
+                reports.record(
+                    sess,
+                    dev,
+                    reports.Anomaly("status_not_sent", why, f"status:{bid}", "status", bid, size),
+                    now,
+                )
                 continue
             out[dev] = st
         return out
@@ -314,9 +295,12 @@ class DeviceService:
                 created_at=self.ctx.now(),
             )
             sess.add(d)
+        was_online = is_online(d.state)
         d.state = str(data.get("state") or "unknown")[:12]
         d.last_status = data
         d.last_seen = self.ctx.now()
+        if is_online(d.state) != was_online:  # the raw event of the availability figures (rollups.py)
+            sess.add(DeviceStateChange(device_id=d.id, at=d.last_seen, online=not was_online))
         return True
 
     def ingest_events(self, device_id: str, payload: Any, *, size: int = 0) -> int:
@@ -461,7 +445,7 @@ class DeviceService:
         )
 
     # --- reading
-    def commands(self, actor: Actor, device_id: str, *, limit: int = 50) -> list[dict[str, Any]]:
+    def commands(self, actor: Actor, device_id: str, *, limit: int = 50) -> builtins.list[dict[str, Any]]:
         """The device's recent commands, newest first, with the agent's answer once it came."""
         require(actor, "read")
         with self.ctx.db.session() as sess:
@@ -481,15 +465,17 @@ class DeviceService:
         *,
         bulletin: str | None = None,
         device: str | None = None,
+        area: str | None = None,
         limit: int = 500,
         offset: int = 0,
         since: datetime | None = None,
         until: datetime | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         require(actor, "read")
-        if not bulletin and not device and since is None:
+        if not bulletin and not device and not area and since is None:
             raise Invalid(
-                "Cần lọc theo bulletin=<id>, device=<id> hoặc một khoảng thời gian.", field="bulletin"
+                "Cần lọc theo bulletin=<id>, device=<id>, area=<khu vực> hoặc một khoảng thời gian.",
+                field="bulletin",
             )
         with self.ctx.db.session() as sess:
             q = select(Play).order_by(Play.started_at, Play.id)
@@ -497,6 +483,10 @@ class DeviceService:
                 q = q.where(Play.bulletin_id == bulletin)
             if device:
                 q = q.where(Play.device_id == device)
+            if area:  # the unit and the old units it came from (a reorganisation keeps plays where they were)
+                units = old_paths(sess, area)
+                q = q.where(or_(*(Play.area_path == u for u in units),
+                                *(Play.area_path.startswith(u + "/", autoescape=True) for u in units)))
             if since is not None:  # the web play log searches by day
                 q = q.where(Play.started_at >= since)
             if until is not None:

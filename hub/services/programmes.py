@@ -281,7 +281,8 @@ class ProgrammeService:
     def body(self, snap: Snapshot, area: str, kind: str, version: int) -> ProgrammeBody:
         """The retained programme of one commune and kind (docs/PROTOCOL.md, "Windows in the programme")."""
         by_id = {s.id: s for s in snap.live}
-        days, used = [], set()
+        days: list[ProgrammeDay] = []
+        used: set[str] = set()
         dates = self.days()
         yesterday = dates[0] - timedelta(days=1)
         if any(crosses_midnight(w) for w in snap.windows.resolve(area, kind, yesterday).windows):
@@ -433,6 +434,8 @@ class ProgrammeService:
             )
             seen: set[tuple[str, float, str, str]] = set()
             for bid, at, outcome, dev in sess.execute(q):
+                if at is None:  # the query's time range leaves none without a time
+                    continue
                 key = (bid, at.timestamp(), outcome, dev)
                 if key not in seen:  # a device's repeated report of the same play counts once
                     seen.add(key)

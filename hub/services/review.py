@@ -37,13 +37,13 @@ class ReviewPolicy:
     @staticmethod
     def authors(sess: Session, b: Bulletin) -> set[int]:
         """Who wrote the bulletin: its creator and whoever saved one of its versions."""
-        ids = set(
-            sess.scalars(
-                select(BulletinVersion.created_by).where(
-                    BulletinVersion.bulletin_id == b.id, BulletinVersion.created_by.is_not(None)
-                )
+        ids = {
+            uid
+            for uid in sess.scalars(
+                select(BulletinVersion.created_by).where(BulletinVersion.bulletin_id == b.id)
             )
-        )
+            if uid is not None
+        }
         if b.created_by is not None:
             ids.add(b.created_by)
         return ids

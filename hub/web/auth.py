@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -49,7 +48,7 @@ def _login_form(
         samesite="Strict",
         path="/login",
         secure=request.app[SERVICES].ctx.config.cookies_secure,
-    )  # type: ignore[attr-defined]
+    )
     return resp
 
 
@@ -58,7 +57,7 @@ async def login_get(request: web.Request) -> web.StreamResponse:
 
 
 async def login_post(request: web.Request) -> web.StreamResponse:
-    services: Any = request.app[SERVICES]
+    services = request.app[SERVICES]
     form = await request.post()
     username = str(form.get("username", "")).strip()
     password = str(form.get("password", ""))

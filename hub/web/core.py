@@ -19,9 +19,11 @@ from multidict import MultiDictProxy
 
 from hub.api.framework import SERVICES, client_ip
 from hub.errors import Forbidden, NotFound, ServiceError, Unauthorized
+from hub.limits import TEXT_MAX, number_vi
 from hub.roles import ROLE_NAMES_VI, Actor
+from hub.services import Services
 from hub.services.accounts import SESSION_COOKIE
-from hub.services.bulletins import AUDIO_CAPTION_MAX
+from hub.services.bulletin_checks import AUDIO_CAPTION_MAX
 from hub.workers import in_web
 from tts.estimate import WORDS_PER_MINUTE, estimate_duration_ms, spoken_words
 
@@ -58,8 +60,10 @@ def make_env() -> jinja2.Environment:
         KIND_VI=KIND_VI,
         ROLE_NAMES_VI=ROLE_NAMES_VI,
         LEVEL_VI=LEVEL_VI,
+        number_vi=number_vi,
         SPEECH_WPM=WORDS_PER_MINUTE,
         AUDIO_CAPTION_MAX=AUDIO_CAPTION_MAX,
+        TEXT_MAX=TEXT_MAX,
         speech_estimate=speech_estimate,
     )
     env.filters["localtime"] = _localtime
@@ -79,7 +83,8 @@ def speech_estimate(text: str | None, form: str | None) -> str:
     total_s = round(estimate_duration_ms(text) / 1000)
     m, s = divmod(total_s, 60)
     took = f"{m} phút {s} giây" if m else f"{s} giây"
-    return f"Khoảng {words} từ, đọc mất khoảng {took} (ước tính {WORDS_PER_MINUTE} từ/phút)."
+    chars = f"{number_vi(len(text))}/{number_vi(TEXT_MAX)} ký tự"
+    return f"{chars}: khoảng {words} từ, đọc mất khoảng {took} (ước tính {WORDS_PER_MINUTE} từ/phút)."
 
 
 def _localtime(value: Any, fmt: str = "%H:%M %d/%m/%Y") -> str:
@@ -96,17 +101,23 @@ class Req:
     """One page request: the aiohttp request, the services, who is acting, the CSRF token and the form."""
 
     request: web.Request
-    services: Any
+    services: Services
     actor: Actor
     csrf: str
     form: MultiDictProxy[Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-    waiting: int | None = None  # read with the session, on a web thread
+    waiting: int | None = None  # read with the session, on a web thread (_fill_menu)
+    menu: dict[str, Any] = field(default_factory=dict)
     urgent: bool = False  # an emergency page: its work goes before the web's queue (hub/workers.py)
 
     def render(self, template: str, status: int = 200, **ctx: Any) -> web.Response:
-        # the menu shows a chair how many normal bulletins wait for their choice (Art. 8.3)
+        # read on a worker thread with the session (_menu): the menu shows a chair how many normal
+        # bulletins wait for their choice (Art. 8.3), everyone how many notifications came since they last
+        # opened the start page, and the duty editors a central emergency on every page (Art. 8.1)
         ctx.setdefault("waiting", self.waiting)
+        if "new_notices" not in ctx:
+            ctx["new_notices"] = self.menu.get("new_notices", 0)
+        ctx.setdefault("central_alerts", self.menu.get("central_alerts", []))
         return render(self.request, template, status=status, actor=self.actor, csrf=self.csrf, **ctx)
 
     async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
@@ -124,14 +135,33 @@ class Req:
         ]
 
 
+SEEN_COOKIE = "nguon_seen"  # when this browser last showed the start page's notifications (hub.web.home)
+
+
+def seen_at(req: Req) -> datetime | None:
+    raw = req.request.cookies.get(SEEN_COOKIE, "")
+    try:
+        at = datetime.fromisoformat(raw[:40]) if raw else None
+    except ValueError:
+        return None  # a cookie someone wrote by hand: everything counts as new
+    return at if at is not None and at.tzinfo is not None else None
+
+
+def new_notices(req: Req) -> int:
+    since = seen_at(req)
+    return sum(1 for n in req.services.notices.for_actor(req.actor) if since is None or n.at > since)
+
+
 def render(request: web.Request, template: str, *, status: int = 200, **ctx: Any) -> web.Response:
     env = request.app[JINJA]
-    services: Any = request.app[SERVICES]
+    services = request.app[SERVICES]
     _localtime.tz = services.ctx.tz  # type: ignore[attr-defined]
     ctx.setdefault("actor", None)
     ctx.setdefault("csrf", "")
     ctx.setdefault("path", request.path)
     ctx.setdefault("waiting", None)
+    ctx.setdefault("new_notices", 0)
+    ctx.setdefault("central_alerts", [])
     html = env.get_template(template).render(**ctx)
     resp = web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
     # Pages carry session data: no caching, no framing, no inline script injection from elsewhere.
@@ -177,9 +207,18 @@ def login_redirect(request: web.Request) -> web.HTTPFound:
 PageHandler = Callable[[Req], Awaitable[web.StreamResponse]] | Callable[[Req], web.StreamResponse]
 
 
-def _session(services: Any, cookie: str, ip: str) -> tuple[Actor, str, int | None]:
+def _session(services: Any, cookie: str, ip: str) -> tuple[Actor, str]:
     actor, csrf = services.accounts.authenticate(cookie, kind="session", ip=ip)
-    return actor, csrf or "", services.choices.waiting_count(actor)
+    return actor, csrf or ""
+
+
+def _fill_menu(req: Req) -> None:
+    """What every page's menu shows, read before the page (on a worker thread, like the page)."""
+    req.waiting = req.services.choices.waiting_count(req.actor)
+    req.menu = {
+        "new_notices": new_notices(req),
+        "central_alerts": req.services.central.attention(req.actor),
+    }
 
 
 async def _run(urgent: bool, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
@@ -205,20 +244,21 @@ def urgent_page(fn: PageHandler) -> Callable[[web.Request], Awaitable[web.Stream
 
 def _make_page(fn: PageHandler, *, urgent: bool) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handler(request: web.Request) -> web.StreamResponse:
-        services: Any = request.app[SERVICES]
+        services = request.app[SERVICES]
         cookie = request.cookies.get(SESSION_COOKIE, "")
         if not cookie:
             raise login_redirect(request)
         try:
-            actor, csrf, waiting = await _run(urgent, _session, services, cookie, client_ip(request))
+            actor, csrf = await _run(urgent, _session, services, cookie, client_ip(request))
         except Unauthorized:
             raise login_redirect(request) from None
-        req = Req(request, services, actor, csrf, waiting=waiting, urgent=urgent)
+        req = Req(request, services, actor, csrf, urgent=urgent)
         try:
             if request.method == "POST":
                 req.form = await request.post()
                 given = req.form.get("csrf")
                 services.accounts.check_csrf(csrf, given if isinstance(given, str) else None)
+            await _run(urgent, _fill_menu, req)
             if inspect.iscoroutinefunction(fn):
                 return cast(web.StreamResponse, await fn(req))
             return cast(web.StreamResponse, await _run(urgent, fn, req))

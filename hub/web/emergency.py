@@ -9,6 +9,7 @@ from aiohttp import web
 
 from hub.api.framework import json_response
 from hub.errors import Conflict, Invalid
+from hub.services import BulletinInput
 from hub.services.base import deny
 from hub.web.bulletins import area_names
 from hub.web.core import Req, page, urgent_page
@@ -57,9 +58,10 @@ def console(req: Req) -> web.StreamResponse:
     return req.render("emergency.html", active=_active(req), **_ctx(req, f))
 
 
-def _checked(req: Req) -> tuple[BulletinForm, Any]:
+def _checked(req: Req) -> tuple[BulletinForm, BulletinInput | None]:
     f = read_form(req)
-    f.values["priority"], f.values["form"] = "emergency", "text"
+    # a message recorded at the microphone (or a phone's file) makes it an audio emergency
+    f.values["priority"], f.values["form"] = "emergency", "audio" if f.v("media") else "text"
     data = to_input(f, req.services.ctx.tz)
     if data is not None:
         try:

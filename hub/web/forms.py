@@ -8,9 +8,10 @@ from typing import Any
 
 from aiohttp.web_request import FileField
 
-from hub.errors import Invalid
+from hub.errors import Invalid, ServiceError
 from hub.limits import check_date
 from hub.services import BulletinInput
+from hub.services.bulletin_checks import input_problems
 from hub.web.core import Req
 
 FIELDS = (
@@ -168,11 +169,16 @@ def to_input(f: BulletinForm, tz: Any) -> BulletinInput | None:
         exercise=f.exercise,
         repeat=repeat,
     )
+    for problem in input_problems(data):  # every problem at once, each by its field
+        field_error(f, problem, keep=True)
     return None if f.errors else data
 
 
-def field_error(f: BulletinForm, exc: Invalid) -> None:
-    """Put a service's message next to its field (unknown fields go to the top of the form)."""
+def field_error(f: BulletinForm, exc: ServiceError, *, keep: bool = False) -> None:
+    """Put a service's message next to its field (unknown fields go to the top of the form); `keep`: not
+    over a message the field already has."""
     name = (exc.field or "").split(".")[0]
     name = {"repeat": "repeat_count", "id": "", "status": ""}.get(name, name)
-    f.errors[name if name in (*FIELDS, "targets", "kinds") else "_form"] = exc.message
+    name = name if name in (*FIELDS, "targets", "kinds", "sensitive") else "_form"
+    if not (keep and name in f.errors):
+        f.errors[name] = exc.message

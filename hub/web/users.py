@@ -2,21 +2,41 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
 from hub.errors import Conflict, Invalid, NotFound
-from hub.roles import ROLES
+from hub.roles import ROLE_NAMES_VI, ROLES
 from hub.services.base import require
 from hub.web.core import Req, page
+from hub.web.listing import paginate, read_query
+
+USER_SORTS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "username": lambda u: u["username"],
+    "role": lambda u: (ROLE_NAMES_VI.get(u["role"], u["role"]), u["username"]),
+    "area": lambda u: (u["area_vi"], u["username"]),
+}
 
 
 def _ctx(req: Req, **extra: Any) -> dict[str, Any]:
     areas = sorted(req.services.areas.all().values(), key=lambda a: a.path)
+    names = {a.path: a.name for a in areas}
+    lq = read_query(req.request.query, USER_SORTS, "username", filters=("role",))
+    users = [
+        {**u, "area_vi": names.get(u["area"], u["area"]) if u["area"] else "Toàn tỉnh"}
+        for u in req.services.accounts.list_users(req.actor)
+    ]
+    shown = [
+        u
+        for u in users
+        if lq.matches(u["username"], u["full_name"], u["area_vi"], ROLE_NAMES_VI.get(u["role"]))
+        and lq.filters.get("role", u["role"]) == u["role"]
+    ]
     return {
         "title": "Người dùng",
-        "users": req.services.accounts.list_users(req.actor),
+        "L": paginate(shown, lq, "/users", USER_SORTS),
         "roles": ROLES,
         "review_groups": dict(req.services.ctx.config.review.groups),
         "areas": [a for a in areas if req.actor.covers(a.path)],

@@ -181,6 +181,7 @@ def test_prune_keeps_seven_days_and_never_touches_the_outbox(tmp_path: Path) -> 
 
 def test_agent_prunes_at_start_only_on_a_trusted_clock(tmp_path: Path) -> None:
     from edge_agent.agent import Agent  # noqa: PLC0415
+    from edge_agent.players import radio_player  # noqa: PLC0415
     from hardware import build_hardware  # noqa: PLC0415
     from protocol.clock import ShiftedClock  # noqa: PLC0415
 
@@ -194,7 +195,7 @@ def test_agent_prunes_at_start_only_on_a_trusted_clock(tmp_path: Path) -> None:
     def agent(os_synced: bool) -> Agent:
         trust = ClockTrust(mode="ntp", now=clock.now, os_check=lambda: os_synced)
         trust.refresh()
-        return Agent(settings, clock=clock, hw=hw, store=store, trust=trust)
+        return Agent(settings, clock=clock, hw=hw, store=store, trust=trust, player=radio_player)
 
     agent(False)
     assert "2000-01-01|x|b|0" in store.item_states(), "an untrusted clock must not prune"

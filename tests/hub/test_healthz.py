@@ -4,13 +4,16 @@ devices' counts by the Thiết bị page's rules."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import aiomqtt
 import pytest
 
+from hub import scheduler
 from hub.app import HubRuntime
 from hub.config import ConfigError, MqttConfig
 from hub.mosquitto import MosquittoProcess, free_port
@@ -119,3 +122,23 @@ async def test_healthz_says_the_publisher_task_died_of_an_unexpected_error(
     # every stop step ran although a task had died: the publisher lock is free for the next hub
     async with HubRuntime(cfg, scheduler=False) as again:
         await _until(again.url, 200)
+
+
+async def test_the_midnight_job_is_one_of_the_hubs_tasks(tmp_path: Path) -> None:
+    async with HubRuntime(make_config(tmp_path, http={"port": 0}), scheduler=True) as hub:
+        assert hub.tasks is not None and hub.tasks.running("midnight")
+        body = await _until(hub.url, 200)
+        assert "dead_tasks" not in body
+    async with HubRuntime(make_config(tmp_path, http={"port": 0}), scheduler=False) as hub:
+        assert hub.tasks is not None and not hub.tasks.running("midnight")
+
+
+async def test_healthz_says_the_midnight_task_died(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(now: datetime, tz: ZoneInfo) -> datetime:
+        raise RuntimeError("lịch hỏng")
+
+    monkeypatch.setattr(scheduler, "next_midnight", broken)
+    async with HubRuntime(make_config(tmp_path, http={"port": 0}), scheduler=True) as hub:
+        body = await _until(hub.url, 503)
+        assert body["dead_tasks"]["midnight"] == "RuntimeError: lịch hỏng"  # (the group stopped the others)
+        assert "không chuyển chương trình sang ngày mới lúc nửa đêm" in body["reason"]

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
+from hub import scheduler
 from hub.app import build_services
 from hub.models import Bulletin
 from hub.roles import SYSTEM
 from hub.scheduler import MidnightScheduler, next_midnight
 from hub.services.publishing import RecordingPublisher
+from hub.tasks import OwnedTasks
 from protocol.clock import FrozenClock
 from protocol.envelope import Verifier
 from protocol.messages import ProgrammeBody
@@ -70,7 +75,7 @@ async def test_midnight_rolls_the_programme_over(hub: Hub) -> None:
     status, listed = await hub.call("GET", "/api/v1/bulletins?status=finished", "editor67")
     assert status == 200 and {b["id"] for b in listed["bulletins"]} == {emergency, today_only}
     assert [e["detail"] for e in hub.s.audit(SYSTEM, action="programme.midnight")] == [
-        {"finished": 2, "communes": len(hub.s.areas.leaves())}
+        {"finished": 2, "communes": len(hub.s.areas.leaves()), "rolled_up": 7}
     ]
 
 
@@ -84,13 +89,37 @@ def test_next_midnight_follows_the_hub_clock() -> None:
 async def test_scheduled_at_the_hub_clocks_midnight(hub: Hub) -> None:
     hub.clock.set(datetime(2026, 11, 23, 23, 59, tzinfo=TZ))  # a shifted (demo) clock: 65 s to midnight
     job = MidnightScheduler(hub.s)
-    job.start()
-    try:
+    assert job.next_run_time() is None  # nothing planned until the task runs
+    async with OwnedTasks("test") as tasks:
+        tasks.start("midnight", job.run())
+        await asyncio.sleep(0)
         when = job.next_run_time()
         assert when is not None
         assert 60 < (when - datetime.now(UTC)).total_seconds() <= 65
-    finally:
-        job.stop()
+    assert job.next_run_time() is None and tasks.dead() == {}
+
+
+async def test_the_owned_task_runs_the_job_once_the_hub_clock_passes_midnight(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scheduler, "LOOK_AGAIN_S", 0.02)  # the frozen clock only moves when the test sets it
+    hub.clock.set(datetime(2026, 11, 23, 23, 59, tzinfo=TZ))
+    job = MidnightScheduler(hub.s)
+    async with OwnedTasks("test") as tasks:
+        tasks.start("midnight", job.run())
+        await asyncio.sleep(0.1)
+        assert job.runs == 0  # not yet midnight on the hub's clock
+        hub.clock.set(AFTER_MIDNIGHT)
+        for _ in range(250):
+            if job.runs:
+                break
+            await asyncio.sleep(0.02)
+        assert job.runs == 1
+        await asyncio.sleep(0.1)
+        assert job.runs == 1 and tasks.running("midnight")  # once a night; the next is tomorrow's
+        when = job.next_run_time()
+        assert when is not None and 86390 < (when - datetime.now(UTC)).total_seconds() <= 86400
+    assert len(hub.s.audit(SYSTEM, action="programme.midnight")) == 1
 
 
 def test_one_leader_with_postgresql(tmp_path: Path, pg_url: str) -> None:
@@ -112,11 +141,11 @@ def test_one_leader_with_postgresql(tmp_path: Path, pg_url: str) -> None:
             assert await job1.run_now() is True  # still the leader on the next night
             n1 = len(pub1.messages)
             assert n1 > 0
-            job1.stop()  # the leader goes away: the other takes over
+            job1.release()  # the leader goes away: the other takes over
             assert await job2.run_now() is True and len(pub2.messages) == n1 // 2
         finally:
             for s, _, job in hubs:
-                job.stop()
+                job.release()
                 s.ctx.db.dispose()
 
     asyncio.run(main())

@@ -171,11 +171,11 @@ async def test_stop_closes_the_display_in_progress(media: Media, tmp_path: Path)
 async def test_stop_command_clears_the_screen_and_says_until_when(rig: Rig) -> None:
     rig.board.set_clock_trusted(True)
     rig.board.set_programme(programme([text_bulletin("t1"), text_bulletin("t2")]))
-    assert "không có gì đang hiển thị" in rig.board.stop_display()
+    assert "không có gì đang hiển thị" in rig.board.stop_playing()
     rig.clock.set(local("17:00"))  # the hold of that stop ends as the window opens
     rig.board.set_clock_trusted(True)
     assert rig.board.now_showing == "t1"
-    detail = rig.board.stop_display()
+    detail = rig.board.stop_playing()
     assert detail == (
         "đã dừng hiển thị t1; bảng tin để chế độ chờ đến 17:01 (bản tin kế tiếp hoặc hết khung giờ)"
     )

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from playlists import ORIGINS, CompileRequest, compile_dict, compile_programme
+from playlists import ORIGINS, compile_dict, compile_programme, request_from_dict
 from tests.playlists.test_properties import _windows, requests
 
 FAST = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -165,7 +165,7 @@ def test_placement_is_the_best_by_rank(request: dict[str, Any]) -> None:
     got = _counts(result)
     ranked = _eligible(request)
     assert [got.get(b["id"], 0) for b in ranked] == _best_counts(request)
-    assert compile_programme(CompileRequest.from_dict(request)).exact
+    assert compile_programme(request_from_dict(request)).exact
 
 
 # --- the chair's order decides when, never whether --------------------------------------------------

@@ -9,13 +9,13 @@ import pytest
 
 from playlists import (
     Bulletin,
-    CompileRequest,
     RequestError,
     compile_day,
     compile_dict,
     compile_for_area,
     compile_programme,
     prepare_day,
+    request_from_dict,
 )
 from tests.playlists.helpers import AREA, bul, req
 
@@ -33,7 +33,7 @@ def b(bid: str, **kw: object) -> Bulletin:
 def test_typed_and_json_paths_agree() -> None:
     request = req(bul("a", duration_s=60), bul("n", "normal", duration_s=90), bul("x", targets=["68"]),
                   selection=["n"], gap_s=2)
-    typed = compile_programme(CompileRequest.from_dict(request))
+    typed = compile_programme(request_from_dict(request))
     assert typed.to_dict() == compile_dict(request)
     assert typed.windows == ("05:00-06:30", "17:00-18:30")
     assert typed.programme[0].start == datetime(2026, 11, 23, 5, 0, tzinfo=HCM)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from hub.models import AuditEntry, NormalChoice, StandingChoice
 from hub.roles import SYSTEM
 from tests.web.conftest import WebHub
-from tests.web.test_pages import bulletin_form, write
+from tests.web.pagehelp import bulletin_form, write
 
 AREA = "67/660/24613"
 

@@ -10,7 +10,7 @@ from sqlalchemy import update
 from hub.models import Bulletin
 from hub.roles import SYSTEM
 from tests.web.conftest import WebHub
-from tests.web.test_pages import write
+from tests.web.pagehelp import write
 
 
 async def test_chairs_page_keeps_the_province_bulletin_and_says_who_took_the_room(web: WebHub) -> None:

@@ -17,7 +17,7 @@ from hub.services.publishing import RecordingPublisher
 from protocol.clock import FrozenClock
 
 from .conftest import PASSWORD, T0, WebHub, make_services
-from .test_pages import bulletin_form, count
+from .pagehelp import bulletin_form, count
 
 GROUPS = {"so": "Sở Thông tin và Truyền thông", "btg": "Ban Tuyên giáo Tỉnh ủy"}
 APPROVE = 'value="approve"'

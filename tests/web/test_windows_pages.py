@@ -9,7 +9,7 @@ import html as htmllib
 from hub.models import AuditEntry, OccasionWindowRow, WindowRuleRow
 
 from .conftest import WebHub
-from .test_pages import count, write
+from .pagehelp import count, write
 
 OWN = "67/660/24613"
 

@@ -1,0 +1,369 @@
+"""Daily roll-ups of the raw events (plays, device online/offline changes, device events and anomalies,
+emergency deliveries): one local day (the hub's time zone) at a time, rebuilt whole from the raw rows, so a
+day can be recomputed any number of times with the same result.
+
+The midnight job stores the last LATE_DAYS days (reports that reached the hub late are counted the next
+night); the statistics compute today from the raw rows and store any past day not stored yet. The raw rows
+are kept RAW_RETENTION_DAYS (docs/OPERATIONS.md, "Statistics"); the roll-ups keep the history.
+
+How a day counts (docs/API.md, "Statistics"):
+- a play counts on the day it started (or was due, when it never started), by its commune, device kind,
+  bulletin priority and origin, exercise or not, part of the day (morning: started before local noon) and
+  outcome; its air time (completed or interrupted plays) counts on each day it overlaps, so a play across
+  midnight is split between the two days;
+- a device's day is observed from its registration (or midnight) to midnight (or now); it is online from a
+  change to online to the next change to offline; an outage counts on the day it began, its time to
+  recover on the day it ended (a device offline across midnight: one outage on the first day, its
+  recovery on the second); a device that never came online has no outage, only no online time;
+- an emergency counts on the day it was sent, for every target device registered then: its delay from
+  sending to the first confirmed play (hub/services/deliveries.first_play), or none if it never played.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import DateTime, and_, delete, func, insert, or_, select, type_coerce
+from sqlalchemy.orm import Session
+
+from hub.models import (
+    Bulletin,
+    BulletinTarget,
+    Device,
+    DeviceAnomaly,
+    DeviceEventRow,
+    DeviceStateChange,
+    FirstSeenPlaying,
+    Play,
+    StatDeviceDay,
+    StatEmergencyDelay,
+    StatPlayDay,
+    StatProblemDay,
+    StatRollupDay,
+)
+from hub.services.deliveries import CONFIRMED, first_play
+from protocol.topics import covers
+
+log = logging.getLogger(__name__)
+
+LATE_DAYS = 7  # the midnight job recomputes this many past days (an agent's outbox may send days late)
+RAW_RETENTION_DAYS = 400  # raw plays, device events and state changes kept (a year and a reporting period)
+LONGEST_PLAY = timedelta(days=1)  # a play that began up to this long before midnight may end in the day
+PLAY_DIMS = ("area_path", "kind", "priority", "origin", "exercise", "part", "outcome")
+
+
+def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """The local day as [start, end) aware datetimes."""
+    return datetime.combine(day, time(0), tz), datetime.combine(day + timedelta(days=1), time(0), tz)
+
+
+@dataclass
+class DayRollup:
+    """One day's roll-up rows (plain dicts, the columns of the stat_* tables without `day`)."""
+
+    plays: list[dict[str, Any]] = field(default_factory=list)
+    devices: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    delays: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _ms(d: timedelta) -> int:
+    return max(0, round(d.total_seconds() * 1000))
+
+
+def _seconds(d: timedelta) -> int:
+    return max(0, round(d.total_seconds()))
+
+
+def compute_day(sess: Session, day: date, tz: ZoneInfo, now: datetime) -> DayRollup:
+    """The roll-up of one local day from the raw rows (nothing is written)."""
+    start, end = day_bounds(day, tz)
+    until = min(end, now)
+    day_ = _Day(
+        sess,
+        {d.id: d for d in sess.scalars(select(Device).where(Device.created_at < until))},
+        start,
+        end,
+        until,
+        tz,
+    )
+    out = DayRollup()
+    shown = _plays(day_, out)
+    outages = _devices(day_, out, shown)
+    _problems(day_, out, outages)
+    _delays(day_, out)
+    return out
+
+
+@dataclass(frozen=True)
+class _Day:
+    sess: Session
+    devices: dict[str, Device]
+    start: datetime
+    end: datetime
+    until: datetime  # the end, or now for today
+    tz: ZoneInfo
+
+
+def _naive(col: Any) -> Any:
+    """A time column as stored (naive UTC), skipping the per-row conversion of UTCDateTime: a day has
+    tens of thousands of plays."""
+    return type_coerce(col, DateTime())
+
+
+def _plays(day: _Day, out: DayRollup) -> dict[str, int]:
+    """Fill out.plays; returns each LED board's seconds shown within the day."""
+    sess, devices = day.sess, day.devices
+    start, end = (t.astimezone(UTC).replace(tzinfo=None) for t in (day.start, day.end))
+    noon = (day.start + timedelta(hours=12)).astimezone(UTC).replace(tzinfo=None)
+    started, ended, scheduled = _naive(Play.started_at), _naive(Play.ended_at), _naive(Play.scheduled_at)
+    q = select(
+        Play.device_id,
+        Play.area_path,
+        Play.bulletin_id,
+        Play.outcome,
+        started,
+        ended,
+        scheduled,
+        Play.exercise,
+    ).where(
+        or_(
+            and_(Play.started_at >= day.start, Play.started_at < day.end),
+            # began the day before and ran past midnight: its time in this day counts
+            and_(
+                Play.started_at >= day.start - LONGEST_PLAY,
+                Play.started_at < day.start,
+                Play.ended_at > day.start,
+            ),
+            and_(Play.started_at.is_(None), Play.scheduled_at >= day.start, Play.scheduled_at < day.end),
+        )
+    )
+    rows = sess.execute(q).all()
+    bids = sorted({r[2] for r in rows})
+    bulletins: dict[str, tuple[str, str]] = {}
+    for i in range(0, len(bids), 500):
+        q2 = select(Bulletin.id, Bulletin.priority, Bulletin.origin).where(Bulletin.id.in_(bids[i : i + 500]))
+        bulletins.update({bid: (pr, orig) for bid, pr, orig in sess.execute(q2)})
+    acc: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
+    shown: dict[str, int] = defaultdict(int)
+    for dev_id, area, bid, outcome, t_start, t_end, t_sched, exercise in rows:
+        dev = devices.get(dev_id)
+        if dev is None:
+            continue
+        t0 = t_start or t_sched
+        counted = t0 is not None and start <= t0 < end
+        air = 0
+        if outcome in CONFIRMED and t_start is not None and t_end is not None:
+            air = _ms(min(t_end, end) - max(t_start, start))
+        if not counted and not air:
+            continue
+        part = "morning" if (t0 if counted else start) < noon else "evening"
+        priority, origin = bulletins.get(bid, ("normal", "province"))
+        # the commune the play happened in (recorded with it), not where the device is now
+        key = (area or dev.area_path, dev.kind, priority, origin, bool(exercise), part, outcome)
+        acc[key][0] += int(counted)
+        acc[key][1] += air
+        if dev.kind == "led":
+            shown[dev.id] += air
+    out.plays = [
+        {**dict(zip(PLAY_DIMS, k, strict=True)), "plays": n, "air_ms": a} for k, (n, a) in acc.items()
+    ]
+    return {dev: ms // 1000 for dev, ms in shown.items()}
+
+
+def _devices(day: _Day, out: DayRollup, shown: dict[str, int]) -> dict[str, int]:
+    """Fill out.devices (availability, outages, recovery); returns outages begun per device."""
+    sess, devices, start, until = day.sess, day.devices, day.start, day.until
+    changes: dict[str, list[tuple[datetime, bool]]] = defaultdict(list)
+    q = (
+        select(DeviceStateChange.device_id, DeviceStateChange.at, DeviceStateChange.online)
+        .where(DeviceStateChange.at >= start, DeviceStateChange.at < until)
+        .order_by(DeviceStateChange.device_id, DeviceStateChange.at, DeviceStateChange.id)
+    )
+    for dev_id, at, online in sess.execute(q):
+        changes[dev_id].append((at, online))
+    # each device's last change before the day (its state at midnight): one query, the (device, at) index
+    c = DeviceStateChange
+    last = (
+        select(c.device_id, func.max(c.at).label("at")).where(c.at < start).group_by(c.device_id).subquery()
+    )
+    before_rows = sess.execute(
+        select(c.device_id, c.at, c.online).join(
+            last, (c.device_id == last.c.device_id) & (c.at == last.c.at)
+        )
+    )
+    befores = {dev: (at, bool(on)) for dev, at, on in before_rows}
+    outages: dict[str, int] = {}
+    for d in devices.values():
+        before = befores.get(d.id)
+        online = before[1] if before is not None else False
+        down_since = before[0] if before is not None and not before[1] else None
+        t = max(start, d.created_at)
+        row = {"online_s": 0, "outages": 0, "recovered": 0, "recover_s": 0}
+        for at, now_online in changes.get(d.id, []):
+            if online:
+                row["online_s"] += _seconds(at - t)
+            if now_online == online:
+                continue
+            if not now_online:
+                row["outages"] += 1
+                down_since = at
+            elif down_since is not None:
+                row["recovered"] += 1
+                row["recover_s"] += _seconds(at - down_since)
+                down_since = None
+            online, t = now_online, at
+        if online:
+            row["online_s"] += _seconds(until - t)
+        out.devices.append(
+            {
+                "device_id": d.id,
+                "area_path": d.area_path,
+                "kind": d.kind,
+                "observed_s": _seconds(until - max(start, d.created_at)),
+                **row,
+                "shown_s": shown.get(d.id, 0),
+            }
+        )
+        outages[d.id] = row["outages"]
+    return outages
+
+
+def _problems(day: _Day, out: DayRollup, outages: dict[str, int]) -> None:
+    """Fill out.problems: outages, refused messages, device errors and reports not believed, per commune."""
+    sess, devices, start, end = day.sess, day.devices, day.start, day.end
+    acc: dict[tuple[str, str], int] = defaultdict(int)
+    for dev_id, n in outages.items():
+        if n:
+            acc[(devices[dev_id].area_path, "offline")] += n
+    q_events = (
+        select(DeviceEventRow.device_id, DeviceEventRow.type, func.count())
+        .where(
+            DeviceEventRow.type.in_(("rejected", "error")),
+            DeviceEventRow.received_at >= start,
+            DeviceEventRow.received_at < end,
+        )
+        .group_by(DeviceEventRow.device_id, DeviceEventRow.type)
+    )
+    q_anomalies = (
+        select(DeviceAnomaly.device_id, DeviceAnomaly.code, func.count())
+        .where(DeviceAnomaly.received_at >= start, DeviceAnomaly.received_at < end)
+        .group_by(DeviceAnomaly.device_id, DeviceAnomaly.code)
+    )
+    for q in (q_events, q_anomalies):
+        for dev_id, code, n in sess.execute(q):
+            if dev_id in devices:
+                acc[(devices[dev_id].area_path, str(code))] += int(n)
+    out.problems = [{"area_path": a, "code": c, "count": n} for (a, c), n in acc.items()]
+
+
+def _delays(day: _Day, out: DayRollup) -> None:
+    """Fill out.delays: each emergency sent that day, each target device, its delay to first play."""
+    sess, devices, start, end = day.sess, day.devices, day.start, day.end
+    emergencies = sess.scalars(
+        select(Bulletin).where(
+            Bulletin.priority == "emergency", Bulletin.approved_at >= start, Bulletin.approved_at < end
+        )
+    ).all()
+    for b in emergencies:
+        sent = b.approved_at
+        assert sent is not None  # selected on approved_at
+        q = select(BulletinTarget.area_path).where(BulletinTarget.bulletin_id == b.id)
+        targets = list(sess.scalars(q))
+        plays: dict[str, list[Play]] = defaultdict(list)
+        for p in sess.scalars(select(Play).where(Play.bulletin_id == b.id)):
+            plays[p.device_id].append(p)
+        seen = {
+            r.device_id: r.at
+            for r in sess.scalars(select(FirstSeenPlaying).where(FirstSeenPlaying.bulletin_id == b.id))
+        }
+        for d in devices.values():
+            if d.kind not in (b.kinds or []) or d.created_at > sent:
+                continue
+            if not any(covers(t, d.area_path) for t in targets):
+                continue
+            first, _ = first_play(plays.get(d.id, []), seen.get(d.id), sent)
+            out.delays.append(
+                {
+                    "bulletin_id": b.id,
+                    "device_id": d.id,
+                    "area_path": d.area_path,
+                    "exercise": bool(b.exercise),
+                    "delay_ms": _ms(first - sent) if first is not None else None,
+                }
+            )
+
+
+def store_day(sess: Session, day: date, rollup: DayRollup, now: datetime) -> None:
+    """Replace the stored roll-up of `day` with `rollup` (in the caller's transaction)."""
+    iso = day.isoformat()
+    tables: list[tuple[Any, list[dict[str, Any]]]] = [
+        (StatPlayDay, rollup.plays),
+        (StatDeviceDay, rollup.devices),
+        (StatProblemDay, rollup.problems),
+        (StatEmergencyDelay, rollup.delays),
+    ]
+    for model, rows in tables:
+        sess.execute(delete(model).where(model.day == iso))
+        if rows:
+            sess.execute(insert(model), [{"day": iso, **r} for r in rows])
+    sess.execute(delete(StatRollupDay).where(StatRollupDay.day == iso))
+    sess.add(StatRollupDay(day=iso, computed_at=now))
+
+
+def rollup_days(db: Any, days: list[date], tz: ZoneInfo, now: datetime) -> int:
+    """Compute and store each day (one transaction per day); returns how many were stored."""
+    for day in days:
+        with db.session() as sess:
+            store_day(sess, day, compute_day(sess, day, tz, now), now)
+    return len(days)
+
+
+def missing_days(sess: Session, first: date, last: date) -> list[date]:
+    """The days from `first` to `last` (included) whose roll-up is not stored."""
+    stored = set(
+        sess.scalars(
+            select(StatRollupDay.day).where(
+                StatRollupDay.day >= first.isoformat(), StatRollupDay.day <= last.isoformat()
+            )
+        )
+    )
+    n = (last - first).days + 1
+    return [d for d in (first + timedelta(days=i) for i in range(max(0, n))) if d.isoformat() not in stored]
+
+
+def _count(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def prune_raw(db: Any, tz: ZoneInfo, now: datetime) -> dict[str, int]:
+    """Delete raw rows older than RAW_RETENTION_DAYS, after storing the roll-up of any of their days not
+    stored yet (their figures stay). Each device keeps its last online/offline change (its state then)."""
+    cutoff = now - timedelta(days=RAW_RETENTION_DAYS)
+    with db.session() as sess:
+        oldest = sess.scalar(select(func.min(Play.started_at)).where(Play.started_at < cutoff))
+        last = cutoff.astimezone(tz).date()
+        todo = missing_days(sess, oldest.astimezone(tz).date(), last) if oldest else []
+    rollup_days(db, todo, tz, now)
+    with db.session() as sess:
+        latest = select(func.max(DeviceStateChange.id)).group_by(DeviceStateChange.device_id)
+        out = {
+            "plays": _count(sess.execute(delete(Play).where(Play.received_at < cutoff))),
+            "device_events": _count(
+                sess.execute(delete(DeviceEventRow).where(DeviceEventRow.received_at < cutoff))
+            ),
+            "device_state_changes": _count(
+                sess.execute(
+                    delete(DeviceStateChange).where(
+                        DeviceStateChange.at < cutoff, DeviceStateChange.id.not_in(latest.scalar_subquery())
+                    )
+                )
+            ),
+        }
+    log.info("raw events before %s deleted (%d days rolled up first): %s", cutoff.date(), len(todo), out)
+    return out

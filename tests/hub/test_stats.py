@@ -1,0 +1,141 @@
+"""The statistics against figures worked out by hand (tests/hub/statsdata.py says how each is reached)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from hub.errors import Forbidden, Invalid
+from hub.models import StatRollupDay
+from hub.roles import SYSTEM, Actor
+from hub.services.periods import Period, parse_period
+from hub.services.stats import percentile
+from tests.hub.conftest import Hub
+from tests.hub.statsdata import D2, local, seed
+
+PERIOD = Period("custom", date(2026, 11, 23), date(2026, 11, 24))
+
+
+async def test_figures_of_a_known_set_of_events(hub: Hub) -> None:
+    seed(hub.s, hub.clock)
+    st = hub.s.stats.compute(SYSTEM, area="67", level="commune", period=PERIOD)
+    a = {c.path: c for c in st.communes}
+    nd, nt = a["67/660/24611"], a["67/660/24613"]
+    # plays: P1 completed, P2 skipped, P3 failed, P4 completed (across midnight, counted on D1), P7 completed;
+    # P6 started before the period: not counted, but its 30 s in D1 are air time
+    assert (nd.planned, nd.completed, nd.skipped, nd.failed, nd.interrupted) == (5, 3, 1, 1, 0)
+    assert nd.share_as_planned == pytest.approx(0.6)
+    assert nd.air_morning_ms == (120 + 30 + 60 + 40) * 1000  # P1, P6's piece, P4's D2 piece, P7
+    assert nd.air_evening_ms == 60 * 1000  # P4's D1 piece
+    assert (nt.planned, nt.completed, nt.share_as_planned) == (2, 2, 1.0)
+    assert (nt.air_morning_ms, nt.air_evening_ms) == (30_000, 180_000)
+    # availability: loa-a 23 h + 22.5 h, bang-b 48 h, of 96 h; loa-c 12 h of 48 h
+    assert (nd.devices, nd.radio, nd.led) == (2, 1, 1)
+    assert (nd.observed_s, nd.online_s) == (4 * 86_400, 82_800 + 81_000 + 172_800)
+    assert nd.availability == pytest.approx(336_600 / 345_600)
+    assert (nd.outages, nd.recovered, nd.recover_s, nd.mean_recover_s) == (1, 1, 9_000, 9_000)
+    assert nd.shown_s == 120
+    assert (nt.online_s, nt.outages, nt.recovered) == (43_200, 0, 0)
+    assert nt.availability == pytest.approx(0.25)
+    # problems by kind
+    assert st.problems == {"not_sent": 1, "offline": 1, "rejected": 1}
+    assert (nd.problems, nt.problems) == (2, 1)
+    # a commune with no devices: present, nothing to divide by, ranked after those with devices
+    empty = a["67/661/24658"]
+    assert (empty.devices, empty.planned, empty.share_as_planned, empty.availability) == (0, 0, None, None)
+    assert [c.path for c in st.communes[:2]] == ["67/660/24611", "67/660/24613"]
+    assert len(st.communes) == 7
+    # emergency reach: loa-a after 20 s, loa-c after 90 s
+    r = st.reach["emergency"]
+    assert (r.bulletins, r.targets, r.within, r.played) == (1, 2, 1, 2)
+    assert r.share_within == 0.5
+    assert (r.median_ms, r.p95_ms) == (55_000, 90_000)
+    assert st.reach["exercise"].targets == 0
+    # bulletins approved in the period: E1 and the exercise X1 (N1, N2 were approved before)
+    assert st.bulletins["priority"] == {"emergency": 2}
+    assert st.bulletins["kind"] == {"emergency": 1, "exercise": 1}
+    assert st.bulletins["origin"] == {"province": 2}
+    # totals and the district level
+    assert (st.total.planned, st.total.completed, st.total.devices) == (7, 5, 3)
+    by_district = hub.s.stats.compute(SYSTEM, area="67", level="district", period=PERIOD)
+    assert [g.path for g in by_district.groups] == ["67/660", "67/661", "67/662"]
+    assert (by_district.groups[0].planned, by_district.groups[1].planned) == (7, 0)
+
+
+async def test_days_are_stored_once_and_read_back_the_same(hub: Hub) -> None:
+    seed(hub.s, hub.clock)
+    first = hub.s.stats.compute(SYSTEM, area="67", level="commune", period=PERIOD).to_dict()
+    with hub.s.ctx.db.session() as sess:
+        assert set(sess.scalars(select(StatRollupDay.day))) == {"2026-11-23", "2026-11-24"}
+    again = hub.s.stats.compute(SYSTEM, area="67", level="commune", period=PERIOD).to_dict()
+    assert {k: v for k, v in again.items() if k != "generated_at"} == {
+        k: v for k, v in first.items() if k != "generated_at"
+    }
+    assert hub.s.rollup_recent() == 7  # the midnight job recomputes the last days: same figures
+    third = hub.s.stats.compute(SYSTEM, area="67", level="commune", period=PERIOD).to_dict()
+    assert third["communes"] == first["communes"]
+
+
+async def test_today_is_computed_from_the_raw_events(hub: Hub) -> None:
+    seed(hub.s, hub.clock)
+    hub.clock.set(local(D2, 12))  # D2 is today, at noon: loa-a online since 01:30, loa-c came at 12:00
+    st = hub.s.stats.compute(
+        SYSTEM,
+        area="67/660/24611",
+        level="commune",
+        period=Period("day", date(2026, 11, 24), date(2026, 11, 24)),
+    )
+    assert st.period.first == date(2026, 11, 24)
+    (c,) = st.communes
+    assert (c.observed_s, c.online_s) == (2 * 12 * 3600, 10.5 * 3600 + 12 * 3600)
+    with hub.s.ctx.db.session() as sess:
+        assert "2026-11-24" not in set(sess.scalars(select(StatRollupDay.day)))  # today is not stored
+
+
+async def test_scope_is_the_callers_area(hub: Hub) -> None:
+    seed(hub.s, hub.clock)
+    chair = Actor(user_id=None, username="chair", role="commune_chair", area_path="67/660/24613")
+    st = hub.s.stats.compute(chair, area=None, level=None, period=PERIOD)
+    assert st.area == "67/660/24613"
+    assert [c.path for c in st.communes] == ["67/660/24613"]
+    assert st.total.planned == 2
+    with pytest.raises(Forbidden):
+        hub.s.stats.compute(chair, area="67/660", level=None, period=PERIOD)
+    with pytest.raises(Invalid):
+        hub.s.stats.compute(SYSTEM, area="67/660", level="province", period=PERIOD)
+
+
+def test_periods() -> None:
+    today = date(2026, 11, 30)
+    assert parse_period("half", anchor="2026-03-04", first=None, last=None, today=today) == Period(
+        "half", date(2026, 1, 1), date(2026, 6, 30)
+    )
+    assert parse_period("half", anchor=None, first=None, last=None, today=today).first == date(2026, 7, 1)
+    assert parse_period("week", anchor="2026-11-26", first=None, last=None, today=today) == Period(
+        "week", date(2026, 11, 23), date(2026, 11, 29)
+    )
+    assert parse_period("month", anchor="2026-12-09", first=None, last=None, today=today).last == date(
+        2026, 12, 31
+    )
+    assert parse_period("half", anchor="2026-09-01", first=None, last=None, today=today).label == (
+        "6 tháng cuối năm 2026"
+    )
+    for kind, anchor, first, last in (
+        ("year", None, None, None),
+        ("day", "2026-13-01", None, None),
+        ("day", "x" * 5000, None, None),
+        ("custom", None, "2026-01-01", None),
+        ("custom", None, "2026-02-01", "2026-01-01"),
+        ("custom", None, "2024-01-01", "2026-01-01"),
+        ("day", "1900-01-01", None, None),
+    ):
+        with pytest.raises(Invalid):
+            parse_period(kind, anchor=anchor, first=first, last=last, today=today)
+
+
+def test_percentile_nearest_rank() -> None:
+    assert percentile([], 0.95) is None
+    assert percentile([5], 0.95) == 5
+    assert percentile(list(range(1, 101)), 0.95) == 95
