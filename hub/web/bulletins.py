@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from hub.errors import Conflict, Invalid
-from hub.services import Services
+from hub.services import BulletinDetail, Services
 from hub.services.bulletin_views import BULLETIN_SORTS
 from hub.services.lifecycle import STATUS_VI
 from hub.web.core import PRIORITY_VI, Req, page, urgent_page
@@ -88,7 +88,7 @@ def new_page(req: Req) -> web.StreamResponse:
 async def _save(req: Req, bulletin_id: str | None) -> web.StreamResponse:
     marked = (
         bulletin_id is not None
-        and (await req.run(req.services.bulletins.get, req.actor, bulletin_id))["sensitive"]
+        and (await req.run(req.services.bulletins.get, req.actor, bulletin_id)).sensitive
     )
     f = read_form(req)
     if f.v("priority") == "emergency":
@@ -102,7 +102,7 @@ async def _save(req: Req, bulletin_id: str | None) -> web.StreamResponse:
                 b = await req.services.bulletins.create(req.actor, data, submit=not draft)
             else:
                 b = await req.services.bulletins.edit(req.actor, bulletin_id, data)
-            raise web.HTTPSeeOther(f"/bulletins/{b['id']}")
+            raise web.HTTPSeeOther(f"/bulletins/{b.id}")
         except (Invalid, Conflict) as exc:
             field_error(f, exc)
     ctx = await req.run(form_context, req, f, marked=marked)
@@ -122,7 +122,7 @@ def edit_page(req: Req) -> web.StreamResponse:
         "bulletin_form.html",
         title="Sửa bản tin",
         editing=bid,
-        **form_context(req, BulletinForm.from_bulletin(b, req.services.ctx.tz), marked=b["sensitive"]),
+        **form_context(req, BulletinForm.from_bulletin(b, req.services.ctx.tz), marked=b.sensitive),
     )
 
 
@@ -136,12 +136,12 @@ OUTCOME_VI = {"completed": "Phát trọn", "interrupted": "Bị ngắt", "skippe
               "playing": "Đang phát"}  # fmt: skip
 
 
-def _device_rows(req: Req, b: dict[str, Any]) -> list[dict[str, Any]]:
+def _device_rows(req: Req, b: BulletinDetail) -> list[dict[str, Any]]:
     """Every device the bulletin went to: first play, plays, recall confirmation (hub.services.deliveries)."""
-    if not b["approved_at"]:
+    if not b.approved_at:
         return []
     names = area_names(req.services)
-    rows = req.services.deliveries.deliveries(req.actor, b["id"])["devices"]
+    rows = req.services.deliveries.deliveries(req.actor, b.id)["devices"]
     return [{**r, "area_vi": names.get(r["area"], r["area"])} for r in rows]
 
 
@@ -152,10 +152,10 @@ def recall_view(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "missing_count": len(missing)}  # fmt: skip
 
 
-def delivery_view(b: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+def delivery_view(b: BulletinDetail, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     """Where a scheduled bulletin has played (the play log), commune by commune: for its editor. None before
     approval and for emergencies (their console, /emergency/<id>, follows them live)."""
-    if b["priority"] == "emergency" or not b["approved_at"]:
+    if b.priority == "emergency" or not b.approved_at:
         return None
     communes: dict[str, dict[str, Any]] = {}
     for r in rows:
@@ -182,9 +182,9 @@ def detail_context(req: Req, bid: str) -> dict[str, Any]:
     return {
         "b": b,
         "names": area_names(req.services),
-        "recall": recall_view(rows) if b["recalled_at"] else None,
+        "recall": recall_view(rows) if b.recalled_at else None,
         "delivery": delivery_view(b, rows),
-        "title": b["title"],
+        "title": b.title,
         "sizes": BOARD_SIZES,
     }
 
@@ -205,7 +205,7 @@ def bulletin_devices(req: Req) -> web.StreamResponse:
     view = lq.filters.get("view", "delivery")
     if view not in ("delivery", "recall"):
         raise Invalid("Chỉ xem được kết quả phát (view=delivery) hoặc thu hồi (view=recall).", field="view")
-    if view == "recall" and not b["recalled_at"]:
+    if view == "recall" and not b.recalled_at:
         raise Conflict("Bản tin này chưa bị thu hồi; chưa có xác nhận thu hồi nào.", field="view")
     rows = _device_rows(req, b)
     key = "recall_confirmed_at" if view == "recall" else "first_play_at"
@@ -216,7 +216,7 @@ def bulletin_devices(req: Req) -> web.StreamResponse:
     ]
     return req.render(
         "bulletin_devices.html",
-        title=f"Thiết bị nhận {b['title']}",
+        title=f"Thiết bị nhận {b.title}",
         b=b,
         view=view,
         key=key,
@@ -224,7 +224,7 @@ def bulletin_devices(req: Req) -> web.StreamResponse:
         total=len(rows),
         missing=missing,
         outcomes=OUTCOME_VI,
-        L=paginate(shown, lq, f"/bulletins/{b['id']}/devices", DEVICE_SORTS),
+        L=paginate(shown, lq, f"/bulletins/{b.id}/devices", DEVICE_SORTS),
     )
 
 
@@ -243,14 +243,14 @@ async def action(req: Req) -> web.StreamResponse:
             await s.bulletins.submit(a, bid)
         elif what in ("approve", "signoff"):
             b = await req.run(s.bulletins.get, a, bid)
-            await (s.review(a, bid, "approve") if b["status"] == "in_review" else s.approve(a, bid))
+            await (s.review(a, bid, "approve") if b.status == "in_review" else s.approve(a, bid))
         elif what == "flag":
             await req.run(s.bulletins.flag, a, bid, reason)
         elif what == "unflag":
             await req.run(s.bulletins.unflag, a, bid, reason)
         elif what == "reject":
             b = await req.run(s.bulletins.get, a, bid)
-            if b["status"] == "in_review":
+            if b.status == "in_review":
                 await s.review(a, bid, "reject", reason)
             else:
                 await req.run(s.bulletins.reject, a, bid, reason)
@@ -291,7 +291,7 @@ def preview(req: Req) -> web.StreamResponse:
     return req.render(
         "preview.html",
         status=422 if error else 200,
-        title=f"Xem trước {b['title']}",
+        title=f"Xem trước {b.title}",
         b=b,
         w=w,
         h=h,

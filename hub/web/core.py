@@ -8,7 +8,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar, cast
 from urllib.parse import quote
@@ -24,6 +24,7 @@ from hub.roles import ROLE_NAMES_VI, Actor
 from hub.services import Services
 from hub.services.accounts import SESSION_COOKIE
 from hub.services.bulletin_checks import AUDIO_CAPTION_MAX
+from hub.services.periods import report_due
 from hub.workers import in_web
 from tts.estimate import WORDS_PER_MINUTE, estimate_duration_ms, spoken_words
 
@@ -115,6 +116,7 @@ class Req:
         # bulletins wait for their choice (Art. 8.3), everyone how many notifications came since they last
         # opened the start page, and the duty editors a central emergency on every page (Art. 8.1)
         ctx.setdefault("waiting", self.waiting)
+        ctx.setdefault("report_due", self.menu.get("report_due"))
         if "new_notices" not in ctx:
             ctx["new_notices"] = self.menu.get("new_notices", 0)
         ctx.setdefault("central_alerts", self.menu.get("central_alerts", []))
@@ -124,6 +126,15 @@ class Req:
         """Blocking work (the services read and write the database) on a web thread, off the loop (an
         urgent page's: on the publishing path's threads)."""
         return await _run(self.urgent, fn, *args, **kwargs)
+
+    def report_due(self) -> date | None:
+        """The deadline of the caller's periodic report (Art. 18), from 1 June / 1 December, for whoever
+        drafts it; the menu's Thống kê link shows it."""
+        if not self.actor.may("report.generate"):
+            return None
+        own = self.actor.area_path
+        level = self.services.areas.get(own).level if own else "province"
+        return report_due(level, self.services.ctx.local_now().date())
 
     def field(self, name: str, default: str = "") -> str:
         value = self.form.get(name, default) if self.form is not None else default
@@ -218,6 +229,7 @@ def _fill_menu(req: Req) -> None:
     req.menu = {
         "new_notices": new_notices(req),
         "central_alerts": req.services.central.attention(req.actor),
+        "report_due": req.report_due(),
     }
 
 

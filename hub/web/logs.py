@@ -68,7 +68,7 @@ def plays_csv(req: Req) -> web.StreamResponse:
     if error:
         raise Invalid(error, field="date")
     tz = req.services.ctx.tz
-    titles = {b["id"]: b["title"] for b in req.services.bulletins.list(req.actor, limit=CSV_ROWS)}
+    titles = {b.id: b.title for b in req.services.bulletins.list(req.actor, limit=CSV_ROWS)}
     areas = {d["id"]: d["area"] for d in req.services.devices.list(req.actor)}
 
     def local(iso: str | None) -> str:
@@ -128,7 +128,7 @@ def plays_page(req: Req) -> web.StreamResponse:
         if lq.q:
             search = req.services.bulletins.search
             found, _ = search(req.actor, q=lq.q, limit=CSV_ROWS)
-            ids = [b["id"] for b in found]
+            ids = [b.id for b in found]
         if f.get("bulletin"):
             ids = [i for i in (ids or [f["bulletin"]]) if i == f["bulletin"]]
         since = datetime.combine(day, time(0), tz) if day else None

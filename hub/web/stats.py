@@ -11,10 +11,10 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from hub.errors import Invalid
-from hub.services.periods import PERIOD_VI
+from hub.services.periods import PERIOD_VI, report_due
 from hub.services.stats import Stats, compute_query
 from hub.stats_charts import CHARTS, TITLES, render
-from hub.stats_report import generate, report_due, report_period
+from hub.stats_report import generate, report_period
 from hub.stats_tables import tables
 from hub.web.core import Req, page
 
