@@ -11,6 +11,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from edge_agent.clocktrust import ClockTrust
 from edge_agent.commands import Commands
 from edge_agent.config import Settings
 from edge_agent.emergency import EmergencyBook
-from edge_agent.media import MediaCache
+from edge_agent.media import _HEX64, MediaCache
 from edge_agent.player import PlayerFactory, PlayerParts
 from edge_agent.reporter import Reporter
 from edge_agent.store import Store
@@ -292,23 +293,42 @@ class Agent:
             return
         if alert.msg_type != "Cancel" and (alert.bulletin is None or alert.bulletin.id != alert.identifier):
             raise EnvelopeError("malformed", "an Alert/Update must carry its bulletin with the same id")
+        known = self.book.get(alert.identifier)
+        if alert.msg_type != "Cancel" and env is not None and (known is None or alert.msg_type == "Update"):
+            alert = self._attached_audio(alert, env)  # not for a repeat the book ignores (a duplicate)
         what = self.book.alert(alert, now)
         log.warning("tin khẩn cấp %s trên %s: %s -> %s", alert.identifier, topic, alert.msg_type, what)
         if what in ("new", "update"):
-            media = alert.bulletin.media if alert.bulletin is not None else None
-            if env is not None and env.attachments and media is not None and not self.media.has(media.sha256):
-                data = check_attachment(env, media.sha256, media.size)
-                if data is None:
-                    log.warning("âm thanh kèm tin khẩn cấp %s không khớp sha256: sẽ tải về", alert.identifier)
-                else:
-                    try:
-                        self.media.put(media.sha256, data)  # no download before the emergency plays
-                    except OSError as exc:  # e.g. a full card: the emergency still stands, the radio fetches
-                        log.error("không ghi được âm thanh kèm %s (%s): sẽ tải về", alert.identifier, exc)
             self._emergency_started(alert.identifier)
         elif what == "cancel":
             self.player.cancel(alert.identifier)
         self.status_changed.set()
+
+    def _attached_audio(self, alert: AlertBody, env: Envelope) -> AlertBody:
+        """Cache the audio attached to the alert, so the emergency plays with no download: its compact Opus
+        copy (alert.alert_audio; the alert is then played from it) or else the bulletin's file itself. One
+        that does not match its signed sha256 is ignored: the bulletin's file is downloaded as usual."""
+        media = alert.bulletin.media if alert.bulletin is not None else None
+        if media is None:
+            return alert
+        for ref in (alert.alert_audio, media):
+            if ref is None or not _HEX64.fullmatch(ref.sha256):  # (a bulletin's own is checked on download)
+                continue
+            if not self.media.has(ref.sha256):
+                data = check_attachment(env, ref.sha256, ref.size) if env.attachments else None
+                if data is None:
+                    continue
+                try:
+                    self.media.put(ref.sha256, data)  # no download before the emergency plays
+                except OSError as exc:  # e.g. a full card: the emergency still stands, the radio fetches
+                    log.error("không ghi được âm thanh kèm %s (%s): sẽ tải về", alert.identifier, exc)
+                    return alert
+            if ref is media or alert.bulletin is None:
+                return alert
+            return replace(alert, bulletin=replace(alert.bulletin, media=ref))  # plays the Opus copy
+        if env.attachments:
+            log.warning("âm thanh kèm tin khẩn cấp %s không khớp sha256: sẽ tải về", alert.identifier)
+        return alert
 
     def _emergency_started(self, eid: str, *, tell_player: bool = True) -> None:
         em = self.book.get(eid)

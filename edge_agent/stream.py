@@ -33,6 +33,12 @@ from protocol.envelope import EnvelopeError
 from protocol.messages import BulletinInfo, LiveBody, ProgrammeBody
 from protocol.vocabulary import Origin, PlayOutcome
 
+log = logging.getLogger("edge_agent.stream")
+
+RECONNECT_S = 0.2
+RADIO_HANDOVER_S = 3.0  # how long the programme's play may take to stop before the stream starts anyway
+ENDED_MEMORY = 64  # ended sessions remembered, so a late repeat of their start does not play them again
+
 
 class Holder(Protocol):
     """What a live session needs of the radio runner: hold its programme, and show what plays."""
@@ -41,38 +47,33 @@ class Holder(Protocol):
 
     def hold(self, by: str | None) -> None: ...
 
-log = logging.getLogger("edge_agent.stream")
-
-RECONNECT_S = 0.2
-RADIO_HANDOVER_S = 3.0  # how long the programme's play may take to stop before the stream starts anyway
-ENDED_MEMORY = 64  # ended sessions remembered, so a late repeat of their start does not play them again
-
 
 def check_url(url: str) -> str:
+    """`url` if it is an http(s) URL without credentials (the token goes in a header); else ValueError."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
         raise ValueError(f"stream URL {url[:80]!r} is not an http(s) URL without credentials")
     return url
 
 
-def stream_command(url: str, user: str, token: str, out: Path | None) -> list[str]:
-    """ffmpeg reading the stream with as little buffering as it allows, logged in from the first request
-    on as `user` (the device id: Icecast lets one connection per user name in) with the token as password;
-    into a WAV file (the simulated speaker's record) or the default ALSA device (a real amplifier)."""
-    auth = base64.b64encode(f"{user}:{token}".encode()).decode()
+def auth_header(user: str, token: str) -> dict[str, str]:
+    """HTTP basic auth as Icecast asks the hub: the device id (Icecast lets one connection per user name in)
+    and the session's token."""
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{token}".encode()).decode()}
+
+
+def decoder_command(out: Path | None) -> list[str]:
+    """ffmpeg decoding the stream's MP3 from its stdin with as little buffering as it allows (the agent feeds
+    it, reconnecting to the stream server itself: no new process per reconnect); into a WAV file written
+    packet by packet (the simulated speaker's record) or the default ALSA device (a real amplifier)."""
     cmd = [
         "ffmpeg", "-nostdin", "-hide_banner", "-v", "error",
         "-fflags", "+nobuffer", "-probesize", "4096", "-analyzeduration", "0",
-        # a mount not fed yet (the speaker's microphone is still connecting) answers 404: wait in ffmpeg,
-        # which retries at once and after 1 s, rather than start a new process
-        "-reconnect", "1", "-reconnect_streamed", "1", "-reconnect_on_http_error", "404",
-        "-reconnect_delay_max", "2",
-        "-headers", f"Authorization: Basic {auth}\r\n",
-        "-f", "mp3", "-i", check_url(url), "-vn", "-ac", "1",
+        "-f", "mp3", "-i", "pipe:0", "-vn", "-ac", "1",
     ]
     if out is None:
         return [*cmd, "-f", "alsa", "default"]
-    return [*cmd, "-ar", "16000", "-c:a", "pcm_s16le", "-y", str(out)]
+    return [*cmd, "-ar", "16000", "-c:a", "pcm_s16le", "-flush_packets", "1", "-y", str(out)]
 
 
 class LivePlayer:
@@ -171,14 +172,7 @@ class LivePlayer:
             self._radio.now_playing = NowPlaying(sid, body.priority == "emergency", since=started)
             self._on_change()
             log.warning("bắt đầu phát trực tiếp %s (%s)", sid, body.priority)
-            while not self._stop.is_set():
-                if not self._token_alive():
-                    self._why = self._why or "hết hạn mã nghe, không nhận được mã mới từ trung tâm"
-                    break
-                await self._listen_once(sid)
-                if not self._stop.is_set():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._stop.wait(), RECONNECT_S)
+            await self._listen(sid)
         finally:
             ended = self._clock.now()
             self._radio.now_playing = None
@@ -191,28 +185,34 @@ class LivePlayer:
             self._record(body, outcome, started, ended, why, f"{self._device}:{sid}:live")
             log.warning("kết thúc phát trực tiếp %s: %s", sid, self._why)
 
-    async def _listen_once(self, sid: str) -> None:
-        """One ffmpeg run, until the stream drops or the session ends."""
-        assert self.current is not None
+    async def _listen(self, sid: str) -> None:
+        """One decoder for the session, fed from the stream server until the session ends; a dropped or
+        refused connection (404 until the speaker's sound arrives) is tried again after RECONNECT_S."""
         out = None
         if self._sim_dir is not None:
             self._count += 1
             stamp = self._clock.now().strftime("%Y%m%dT%H%M%S")
             out = self._sim_dir / f"{stamp}-{os.getpid()}-live{self._count:04d}-{_safe(sid)}.wav"
-        cmd = stream_command(self.current.stream_url, self._device, self.current.token, out)
         at = self._clock.now()
         proc = await asyncio.create_subprocess_exec(
-            *cmd, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+            *decoder_command(out), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
         )
+        feeding = asyncio.ensure_future(self._feed(sid, proc))
         waiter = asyncio.ensure_future(self._stop.wait())
         try:
-            await asyncio.wait({asyncio.ensure_future(proc.wait()), waiter},
-                               return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({feeding, waiter}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            waiter.cancel()
-            if proc.returncode is None:
-                proc.send_signal(signal.SIGINT)  # ffmpeg finishes the file it writes
+            for t in (feeding, waiter):
+                t.cancel()
+            await asyncio.gather(feeding, waiter, return_exceptions=True)
+            if proc.stdin is not None:
+                with contextlib.suppress(OSError, RuntimeError):
+                    proc.stdin.close()
+            try:
+                await asyncio.wait_for(proc.wait(), 3)
+            except TimeoutError:
+                proc.send_signal(signal.SIGINT)
                 try:
                     await asyncio.wait_for(proc.wait(), 3)
                 except TimeoutError:
@@ -222,8 +222,30 @@ class LivePlayer:
             if out is not None:
                 self._index({"file": out.name, "source": "live", "label": sid, "started_at": at.isoformat(),
                              "stopped_at": self._clock.now().isoformat(), "live": True, "error": err or None})
-            if err and not self._stop.is_set():
-                log.warning("luồng %s ngắt (%s): kết nối lại", sid, err)
+
+    async def _feed(self, sid: str, proc: asyncio.subprocess.Process) -> None:
+        import aiohttp  # noqa: PLC0415 - as edge_agent/media.py: an idle agent does not load it
+
+        assert proc.stdin is not None
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=5, sock_read=10)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            while True:
+                cur = self.current
+                if cur is None or not self._token_alive():
+                    self._why = self._why or "hết hạn mã nghe, không nhận được mã mới từ trung tâm"
+                    return
+                try:
+                    async with http.get(cur.stream_url, headers=auth_header(self._device, cur.token)) as r:
+                        if r.status == 200:
+                            async for chunk in r.content.iter_any():
+                                proc.stdin.write(chunk)
+                                await proc.stdin.drain()
+                            log.warning("luồng %s ngắt: kết nối lại", sid)
+                        elif r.status != 404:  # 404: the speaker's sound has not reached it yet
+                            log.warning("máy chủ phát luồng trả lời %d cho %s: thử lại", r.status, sid)
+                except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                    log.warning("luồng %s: %s; kết nối lại", sid, exc)
+                await asyncio.sleep(RECONNECT_S)
 
     def _index(self, record: dict[str, Any]) -> None:
         assert self._sim_dir is not None

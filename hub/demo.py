@@ -28,6 +28,7 @@ import aiohttp
 
 from hub.broker import DeviceGrant, PasswordFile, acl_text, new_secret, write_private
 from hub.config import ConfigError, HubConfig, build_config
+from hub.icecast import IcecastProcess
 from hub.mosquitto import MosquittoProcess, free_port
 from protocol.clock import LOCAL_TZ, ShiftedClock
 
@@ -265,12 +266,25 @@ async def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the demo's st
                               hub_password_file=broker_dir / "passwd-hub", acl_file=broker_dir / "acl")
     hub_secret = data_dir / "hub" / "mqtt_password"
     procs: list[subprocess.Popen[bytes]] = []
+    # The stream server for live announcements (hub/icecast.py): generated passwords, every listener checked
+    # by the hub, so the hub's HTTP port is known before it starts.
+    http_port = args.http_port or free_port()
+    icecast = IcecastProcess(data_dir / "icecast", port=free_port(),
+                             auth_url=f"http://127.0.0.1:{http_port}/api/v1/stream/auth")
+    try:
+        icecast.start()
+        stream: dict[str, object] = {"enabled": True, "host": icecast.host, "port": icecast.port,
+                                     "source_password_file": str(icecast.source_password_file)}
+    except (FileNotFoundError, RuntimeError, TimeoutError) as exc:
+        log.warning("no live announcements in this demo: %s", exc)
+        stream = {"enabled": False}
     try:
         cfg: HubConfig = build_config({
             "data_dir": str(data_dir / "hub"), "clock_offset_s": offset_s,
-            "http": {"host": "127.0.0.1", "port": args.http_port},
+            "http": {"host": "127.0.0.1", "port": http_port},
             "mqtt": {"host": broker.host, "port": broker.port, "username": "hub",
                      "password_file": str(hub_secret)},
+            "stream": stream,
         })
         from hub.app import HubRuntime, build_services  # noqa: PLC0415
         from hub.roles import SYSTEM  # noqa: PLC0415
@@ -323,6 +337,7 @@ async def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the demo's st
             info = {"http_url": hub.url, "mqtt_host": broker.host, "mqtt_port": broker.port,
                     "mqtt_device_port": broker.device_port,
                     "mqtt_username": "hub", "mqtt_password_file": str(hub_secret),
+                    "stream_url": icecast.url if stream["enabled"] else None,
                     "clock_offset_s": offset_s, "devices": [d.to_json() for d in devices],
                     "sample_bulletins": sample_ids,
                     "own_windows": {"area": OWN_WINDOWS[0], "kind": OWN_WINDOWS[1],
@@ -353,6 +368,7 @@ async def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the demo's st
     finally:
         stop_processes(procs)
         broker.stop()
+        icecast.stop()
     return 0
 
 

@@ -139,11 +139,13 @@ def json_depth(value: Any) -> int:
 def check_len(value: str | None, limit: int, field: str, label: str) -> None:
     """Invalid unless `value` has at most `limit` characters."""
     if value is not None and len(value) > limit:
-        raise Invalid(f"{label} dài quá {_n(limit)} ký tự (đang có {_n(len(value))}).", field=field)
+        has = number_vi(len(value))
+        raise Invalid(f"{label} dài quá {number_vi(limit)} ký tự (đang có {has}).", field=field)
 
 
-def _n(n: int) -> str:
-    return f"{n:,}".replace(",", ".")  # Vietnamese thousands separator
+def number_vi(n: int) -> str:
+    """A count as Vietnamese write it: 12.345 (a dot between thousands)."""
+    return f"{n:,}".replace(",", ".")
 
 
 D = TypeVar("D", bound=date)

@@ -13,6 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from zxcvbn import zxcvbn  # type: ignore[import-untyped]  # zxcvbn ships no type hints (no stubs exist)
 
 from hub.errors import Invalid
+from hub.workers import hashing
 
 MIN_PASSWORD_LEN = 12
 MIN_PASSWORD_SCORE = 3  # zxcvbn: 0 too guessable ... 4 very unguessable; 3 = "safely unguessable"
@@ -43,7 +44,7 @@ _ADVICE = (
 )
 
 
-def _folded(text: str) -> str:
+def folded(text: str) -> str:
     """Lower case without Vietnamese diacritics or separators: 'Nguyễn Văn Ân' -> 'nguyenvanan'."""
     text = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
     return "".join(c for c in text if c.isalnum() and not unicodedata.combining(c))
@@ -58,11 +59,11 @@ def check_password_policy(password: str, username: str, full_name: str = "") -> 
         raise Invalid(
             f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LEN} ký tự. {_ADVICE}", field="password", code=weak
         )
-    folded = _folded(password)
+    folded_password = folded(password)
     # the whole username or name, or one part of a name long enough not to turn up by chance ('Thành')
-    names = [username, full_name, *(part for part in full_name.split() if len(_folded(part)) >= 4)]
+    names = [username, full_name, *(part for part in full_name.split() if len(folded(part)) >= 4)]
     for name in names:
-        if len(_folded(name)) >= 3 and _folded(name) in folded:
+        if len(folded(name)) >= 3 and folded(name) in folded_password:
             raise Invalid(
                 f"Mật khẩu không được chứa tên đăng nhập hoặc họ tên ('{name}'). {_ADVICE}",
                 field="password",
@@ -101,14 +102,20 @@ def _check_mix(password: str) -> None:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    """On the hashing threads (hub/workers.py): bounded, and below the publisher's priority."""
+    return hashing.submit(_hasher.hash, password).result()
 
 
-def verify_password(stored_hash: str | None, password: str) -> bool:
+def _verify(stored_hash: str | None, password: str) -> bool:
     try:
         return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    """On the hashing threads, like hash_password (the caller is a worker thread, never the loop)."""
+    return hashing.submit(_verify, stored_hash, password).result()
 
 
 def needs_rehash(stored_hash: str) -> bool:

@@ -199,15 +199,26 @@ class AlertBody:
     repeat: Repeat = field(default_factory=Repeat)
     # (addition) the names of `areas`, same order, for people reading an LED board ("Huyện X", not "67/660")
     area_names: list[str] = field(default_factory=list)
+    # (addition) the compact copy of bulletin.media (Ogg/Opus) that rides in the envelope's attachments:
+    # an agent that stores it plays it in place of bulletin.media; absent: the audio attached, if any, is
+    # bulletin.media itself (docs/PROTOCOL.md, "Attachments")
+    alert_audio: MediaRef | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return _dict(self)
+        d = _dict(self)
+        if self.alert_audio is None:
+            del d["alert_audio"]  # the body of an alert without it is the one previous releases signed
+        return d
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AlertBody:
         d = _pick(cls, data)
         if d.get("bulletin") is not None:
             d["bulletin"] = BulletinInfo.from_dict(d["bulletin"])
+        if d.get("alert_audio") is not None:
+            if not isinstance(d["alert_audio"], dict):
+                raise TypeError("alert_audio must be an object (a media reference)")
+            d["alert_audio"] = MediaRef.from_dict(d["alert_audio"])
         d["repeat"] = Repeat(**_pick(Repeat, d.get("repeat") or {}))
         d["areas"] = list(d.get("areas", []))
         d["area_names"] = [str(n) for n in d.get("area_names") or []]

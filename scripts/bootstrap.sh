@@ -10,6 +10,7 @@ command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 command -v icecast2 >/dev/null 2>&1 || need+=(icecast2)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 command -v pgrep >/dev/null 2>&1 || need+=(procps)
 [ -e /usr/share/fonts/truetype/noto/NotoSans-Regular.ttf ] || need+=(fonts-noto-core)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
@@ -33,4 +34,13 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ]; then
   .venv/bin/pip install -q --disable-pip-version-check -r requirements.lock
   .venv/bin/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
   echo "$sum" > "$stamp"
+fi
+
+# axe-core, the accessibility checker the browser tests run on every page (tests/a11y.py), from the npm
+# registry, pinned; kept out of the tree (.cache/) and never served by the hub.
+AXE_VERSION=4.10.2
+if [ ! -f .cache/npm/node_modules/axe-core/axe.min.js ] || \
+   ! grep -q "\"version\": \"$AXE_VERSION\"" .cache/npm/node_modules/axe-core/package.json; then
+  echo "bootstrap: installing axe-core $AXE_VERSION for the browser tests" >&2
+  npm install --silent --no-save --no-audit --no-fund --prefix .cache/npm "axe-core@$AXE_VERSION" >/dev/null
 fi

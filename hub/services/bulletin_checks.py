@@ -26,6 +26,7 @@ from protocol.vocabulary import DEVICE_KINDS, LIVE_STATUSES, ORIGINS, PRIORITIES
 FORMS = ("text", "audio", "image", "infographic", "video")
 # An audio bulletin's words are in its audio: its text is a caption (what a list or an LED board shows).
 AUDIO_CAPTION_MAX = 500
+TITLE_MAX = 300
 EDITABLE = ("draft", "rejected", "submitted", "in_review")
 LEVEL_ORIGIN = {"province": "province", "district": "district", "commune": "commune"}
 KIND_VI = {"radio": "đài truyền thanh", "led": "bảng tin điện tử"}
@@ -62,6 +63,69 @@ def load(sess: Session, bulletin_id: str) -> Bulletin:
     return b
 
 
+def input_problems(data: BulletinInput) -> list[Invalid]:  # noqa: PLR0912 - one check per field, in order
+    """Every problem of `data` on its own (at most one per field), in the order the API reports them."""
+    out: list[Invalid] = []
+
+    def bad(message: str, field: str) -> None:
+        if not any(p.field == field for p in out):
+            out.append(Invalid(message, field=field))
+
+    title = (data.title or "").strip()
+    if not title:
+        bad("Hãy nhập tiêu đề bản tin.", "title")
+    elif len(title) > TITLE_MAX:
+        bad(f"Tiêu đề dài {len(title)} ký tự; hãy rút ngắn còn tối đa {TITLE_MAX} ký tự.", "title")
+    if data.priority not in PRIORITIES:
+        bad("Hãy chọn mức ưu tiên: Khẩn cấp, Ưu tiên hoặc Thông thường.", "priority")
+    if data.form not in FORMS:
+        bad("Hãy chọn hình thức: ký tự, âm thanh, hình ảnh, đồ họa hoặc video.", "form")
+    if not data.targets:
+        bad("Hãy chọn ít nhất một địa bàn nhận.", "targets")
+    if not data.kinds or any(k not in DEVICE_KINDS for k in data.kinds):
+        bad("Hãy chọn nơi phát: Đài truyền thanh, Bảng tin điện tử, hoặc cả hai.", "kinds")
+    elif data.form in ("image", "infographic", "video") and "radio" in data.kinds:
+        bad("Hình ảnh, đồ họa và video chỉ hiện trên bảng tin điện tử: bỏ chọn Đài truyền thanh.", "kinds")
+    text = data.text or ""
+    try:
+        check_len(text, TEXT_MAX, "text", "Nội dung bản tin")
+    except Invalid as exc:
+        out.append(exc)
+    if len(text) > TEXT_MAX:
+        pass  # said above
+    elif data.form == "audio" and len(text.strip()) > AUDIO_CAPTION_MAX:
+        bad(
+            f"Bản tin âm thanh chỉ kèm một đoạn tóm tắt ngắn, tối đa {AUDIO_CAPTION_MAX} ký tự (hiện "
+            f"{len(text.strip())}): nội dung đã nằm trong tệp âm thanh. Hãy rút ngắn phần chữ, hoặc chọn "
+            "hình thức bản tin ký tự để hệ thống đọc văn bản.",
+            "text",
+        )
+    elif data.form == "text" and not text.strip():
+        bad("Hãy nhập nội dung bản tin (hệ thống sẽ đọc nội dung này trên loa).", "text")
+    if data.form in FORMS and data.form != "text" and not data.media:
+        bad("Hãy chọn tệp âm thanh, hình ảnh hoặc video để tải lên.", "media")
+    if data.plays_per_day < 1 or data.plays_per_day > 48:
+        bad("Số lần phát mỗi ngày từ 1 đến 48.", "plays_per_day")
+    if data.valid_from and data.valid_until and data.valid_until <= data.valid_from:
+        bad("Thời điểm kết thúc phải sau thời điểm bắt đầu.", "valid_until")
+    if data.priority == "emergency" and data.sensitive:
+        bad(
+            "Bản tin khẩn cấp được phát ngay (Điều 8.1), không chờ kiểm duyệt: bỏ đánh dấu nhạy cảm, "
+            "hoặc gửi dưới dạng bản tin ưu tiên để được kiểm duyệt trước khi phát.",
+            "sensitive",
+        )
+    if data.after_interrupt not in AFTER_INTERRUPT:
+        bad(f"after_interrupt dùng một trong {', '.join(AFTER_INTERRUPT)}.", "after_interrupt")
+    rep = data.repeat or {}
+    if (
+        any(k not in ("count", "interval_s", "then_every_s") for k in rep)
+        or any(not isinstance(v, int) or v < 0 for v in rep.values())
+        or rep.get("count", 1) < 1
+    ):
+        bad("Số lần lặp từ 1 trở lên; khoảng cách và nhắc lại tính bằng giây, từ 0 trở lên.", "repeat")
+    return out
+
+
 class BulletinChecks:
     """The checks, each raising why not; `actions()` runs them all to say what a reader may do now."""
 
@@ -70,69 +134,13 @@ class BulletinChecks:
     ) -> None:
         self.ctx, self.areas, self.windows, self.review = ctx, areas, windows, review
 
-    def validate(self, actor: Actor, data: BulletinInput) -> str:  # noqa: PLR0912 - one check per field, in order
+    def validate(self, actor: Actor, data: BulletinInput) -> str:
         """Semantic and permission checks of an editor's input (Invalid/Forbidden); returns the origin."""
-        title = (data.title or "").strip()
-        if not title:
-            raise Invalid("Cần nhập tiêu đề bản tin.", field="title")
-        if len(title) > 300:
-            raise Invalid("Tiêu đề dài quá 300 ký tự.", field="title")
-        if data.priority not in PRIORITIES:
-            raise Invalid(
-                f"Mức ưu tiên '{data.priority}' không có; dùng emergency, priority hoặc normal.",
-                field="priority",
-            )
-        if data.form not in FORMS:
-            raise Invalid(
-                f"Hình thức '{data.form}' không có; dùng một trong {', '.join(FORMS)}.", field="form"
-            )
-        if not data.targets:
-            raise Invalid("Cần chọn ít nhất một địa bàn nhận (targets).", field="targets")
+        problems = input_problems(data)  # every problem at once for the web form; the API says the first
+        if problems:
+            raise problems[0]
         for path in data.targets:
             self.areas.get(path, field="targets")
-        if not data.kinds or any(k not in DEVICE_KINDS for k in data.kinds):
-            raise Invalid("kinds phải gồm 'radio' và/hoặc 'led'.", field="kinds")
-        check_len(data.text, TEXT_MAX, "text", "Nội dung bản tin")
-        caption = len((data.text or "").strip())
-        if data.form == "audio" and caption > AUDIO_CAPTION_MAX:
-            raise Invalid(
-                f"Bản tin âm thanh chỉ kèm một đoạn tóm tắt ngắn, tối đa {AUDIO_CAPTION_MAX} ký tự (hiện "
-                f"{caption}): nội dung đã nằm trong tệp âm thanh. Hãy rút ngắn phần chữ, hoặc chọn hình thức "
-                "bản tin ký tự để hệ thống đọc văn bản.",
-                field="text",
-            )
-        if data.form == "text" and not (data.text or "").strip():
-            raise Invalid("Bản tin ký tự cần có nội dung (text) không để trống.", field="text")
-        if data.form != "text" and not data.media:
-            raise Invalid(
-                "Bản tin âm thanh/hình ảnh/video cần mã sha256 của tệp đã tải lên (media).", field="media"
-            )
-        if data.form in ("image", "infographic", "video") and "radio" in data.kinds:
-            raise Invalid("Hình ảnh và video chỉ phát trên bảng tin điện tử (kinds: ['led']).", field="kinds")
-        if data.plays_per_day < 1 or data.plays_per_day > 48:
-            raise Invalid("Số lần phát mỗi ngày từ 1 đến 48.", field="plays_per_day")
-        if data.valid_from and data.valid_until and data.valid_until <= data.valid_from:
-            raise Invalid(
-                "Thời hạn kết thúc (valid_until) phải sau thời điểm bắt đầu (valid_from).",
-                field="valid_until",
-            )
-        if data.priority == "emergency" and data.sensitive:
-            raise Invalid(
-                "Bản tin khẩn cấp được phát ngay (Điều 8.1), không chờ kiểm duyệt: bỏ đánh dấu nhạy cảm, "
-                "hoặc gửi dưới dạng bản tin ưu tiên để được kiểm duyệt trước khi phát.",
-                field="sensitive",
-            )
-        if data.after_interrupt not in AFTER_INTERRUPT:
-            raise Invalid(
-                f"after_interrupt dùng một trong {', '.join(AFTER_INTERRUPT)}.", field="after_interrupt"
-            )
-        rep = data.repeat or {}
-        if (
-            any(k not in ("count", "interval_s", "then_every_s") for k in rep)
-            or any(not isinstance(v, int) or v < 0 for v in rep.values())
-            or rep.get("count", 1) < 1
-        ):
-            raise Invalid("repeat gồm count (>= 1), interval_s, then_every_s (giây, >= 0).", field="repeat")
         for path in data.targets:
             require(actor, "bulletin.create", path, area=path)
         if data.priority == "emergency":

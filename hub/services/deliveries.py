@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,7 @@ from hub.models import Bulletin, Device, FirstSeenPlaying, Play, RecallConfirmat
 from hub.roles import Actor
 from hub.services.base import Context, require
 from hub.services.bulletins import BulletinService
+from hub.services.device_views import play_dict
 from protocol.clock import parse_time
 from protocol.topics import covers
 
@@ -98,40 +99,40 @@ class DeliveryService:
         """Per target device (the bulletin's areas and kinds): first confirmed play, latency, recall."""
         require(actor, "read")
         b = self.bulletins.get(actor, bulletin_id)  # NotFound outside the caller's area
-        sent = datetime.fromisoformat(b["approved_at"]) if b["approved_at"] else None
+        sent = datetime.fromisoformat(b.approved_at) if b.approved_at else None
         with self.ctx.db.session() as sess:
             devices = [
                 d
                 for d in sess.scalars(select(Device).order_by(Device.area_path, Device.id))
-                if d.kind in b["kinds"]
+                if d.kind in b.kinds
                 and actor.covers(d.area_path)
-                and any(covers(t, d.area_path) for t in b["targets"])
+                and any(covers(t, d.area_path) for t in b.targets)
             ]
             plays: dict[str, list[Play]] = {}
             for p in sess.scalars(
-                select(Play).where(Play.bulletin_id == b["id"]).order_by(Play.received_at, Play.id)
+                select(Play).where(Play.bulletin_id == b.id).order_by(Play.received_at, Play.id)
             ):
                 plays.setdefault(p.device_id, []).append(p)
             seen = {
                 r.device_id: r.at
-                for r in sess.scalars(select(FirstSeenPlaying).where(FirstSeenPlaying.bulletin_id == b["id"]))
+                for r in sess.scalars(select(FirstSeenPlaying).where(FirstSeenPlaying.bulletin_id == b.id))
             }
             recalls = {
                 r.device_id: r.confirmed_at
                 for r in sess.scalars(
-                    select(RecallConfirmation).where(RecallConfirmation.bulletin_id == b["id"])
+                    select(RecallConfirmation).where(RecallConfirmation.bulletin_id == b.id)
                 )
             }
             rows = [
                 self._row(d, plays.get(d.id, []), seen.get(d.id), recalls.get(d.id), sent) for d in devices
             ]
         return {
-            "bulletin_id": b["id"],
-            "priority": b["priority"],
-            "status": b["status"],
-            "status_label": b["status_label"],
-            "exercise": b["exercise"],
-            "sent_at": b["approved_at"],
+            "bulletin_id": b.id,
+            "priority": b.priority,
+            "status": b.status,
+            "status_label": b.status_label,
+            "exercise": b.exercise,
+            "sent_at": b.approved_at,
             "total": len(rows),
             "confirmed": sum(1 for r in rows if r["first_play_at"]),
             "recall_confirmed": sum(1 for r in rows if r["recall_confirmed_at"]),
@@ -157,3 +158,38 @@ class DeliveryService:
             "plays": len(plays),
             "recall_confirmed_at": recall.isoformat() if recall else None,
         }
+
+    def plays_page(
+        self,
+        actor: Actor,
+        *,
+        bulletins: list[str] | None = None,
+        device: str = "",
+        since: datetime | None = None,
+        until: datetime | None = None,
+        newest_first: bool = False,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """One page of the play log of the caller's devices and the count of all that match (the web's
+        Nhật ký phát): plays of `bulletins` (None: any), on a device whose id contains `device`, started in
+        [since, until)."""
+        require(actor, "read")
+        q = select(Play)
+        if actor.area_path is not None:
+            scope = actor.area_path
+            under = Device.area_path.startswith(scope + "/", autoescape=True)
+            q = q.where(Play.device_id.in_(select(Device.id).where(or_(Device.area_path == scope, under))))
+        if bulletins is not None:
+            q = q.where(Play.bulletin_id.in_(bulletins))
+        if device:
+            q = q.where(Play.device_id.contains(device, autoescape=True))
+        if since is not None:
+            q = q.where(Play.started_at >= since)
+        if until is not None:
+            q = q.where(Play.started_at < until)
+        order = (Play.started_at.desc(), Play.id.desc()) if newest_first else (Play.started_at, Play.id)
+        with self.ctx.db.session() as sess:
+            total = sess.scalar(select(func.count()).select_from(q.subquery())) or 0
+            rows = sess.scalars(q.order_by(*order).limit(max(1, min(limit, 1000))).offset(max(0, offset)))
+            return [play_dict(p) for p in rows], total

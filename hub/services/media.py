@@ -19,6 +19,7 @@ from hub.config import MediaConfig
 from hub.errors import Invalid, NotFound
 from hub.models import Media
 from hub.roles import Actor
+from hub.services.alert_audio import AlertAudio
 from hub.services.base import Context, require
 from hub.services.webvtt import check_webvtt
 from protocol.vocabulary import DEVICE_KINDS
@@ -226,6 +227,10 @@ def probe(path: Path, limits: MediaConfig | None = None) -> Probe:
             return image
         checked = _video(video[0], audio, fmt, duration_ms, limits)
         return replace(checked, duration_ms=_check_decoded(path, "video", duration_ms))
+    if duration_ms <= 0 and ("matroska" in fmt_name or fmt_name == "ogg"):
+        # a browser's recording (MediaRecorder) is written as it is made: no duration in its header, so
+        # decoding says how long it is
+        duration_ms = _check_decoded(path, "audio", 0)
     if duration_ms <= 0:
         raise _bad("Tệp âm thanh không có thời lượng.")
     if duration_ms > limits.max_audio_s * 1000:
@@ -239,6 +244,10 @@ class MediaService:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.dir = ctx.config.media_dir
+        # the Opus copies that ride in alerts (hub/services/alert_audio.py)
+        self.alert_audio = AlertAudio(
+            ctx.config.data_dir / "alert-audio", self.path_for, ctx.config.tts.ffmpeg_binary
+        )
 
     def path_for(self, sha256: str) -> Path:
         return self.dir / sha256[:2] / sha256

@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from hub.errors import Invalid
 from hub.models import PublishedProgramme
+from hub.services.alert_audio import AlertAudio, estimated_size
 from hub.services.areas import AreaService
 from hub.services.base import Context
 from hub.services.programmes import LiveBulletin, ProgrammeService, Snapshot, load_live_bulletins
@@ -106,10 +108,12 @@ class PublishingService:
         publisher: PublisherLike,
         *,
         media_path: Callable[[str], Path] | None = None,
+        alert_audio: AlertAudio | None = None,
     ) -> None:
         self.ctx, self.areas, self.programmes = ctx, areas, programmes
         self.envelopes, self.publisher = envelopes, publisher
         self._media_path = media_path
+        self._alert_audio = alert_audio
         self.topics = Topics(ctx.config.mqtt.topic_prefix)
         self._pending: dict[str, set[str]] = {}
         self._wake = asyncio.Event()
@@ -149,7 +153,14 @@ class PublishingService:
     def _alert_wire(self, s: LiveBulletin, msg_type: str) -> tuple[bytes, datetime]:
         body, exp = self._alert_body(s, msg_type, self.ctx.now())
         media = body.bulletin.media if body.bulletin is not None else None
-        audio = self._inline_media(media) if media is not None else None
+        audio = None
+        if media is not None:
+            compact = self._compact_audio(media)
+            if compact is not None:  # the Opus copy rides in the alert; the MP3 stays downloadable by URL
+                body = replace(body, alert_audio=compact[0])
+                audio = compact[1]
+            else:
+                audio = self._inline_media(media)
         # One envelope for all the targets (the fan-out is per area, and signs once): its audience is their
         # alert topics, so it is refused on any other area's topic.
         audience = [self.topics.alert(t) for t in s.targets]
@@ -159,6 +170,7 @@ class PublishingService:
         if audio is not None and len(wire) > MAX_MESSAGE_BYTES:
             # the audio would push the alert over what agents accept: it goes by download instead
             log.warning("emergency %s: audio not attached (alert would be %d bytes)", s.id, len(wire))
+            body = replace(body, alert_audio=None)
             wire = self.envelopes.make("alert", body.to_dict(), audience=audience, expires_at=exp)
         return wire, exp
 
@@ -300,6 +312,15 @@ class PublishingService:
         known = self.areas.all()
         return [known[p].name if p in known else p for p in paths]
 
+    def _compact_audio(self, ref: MediaRef) -> tuple[MediaRef, bytes] | None:
+        """The Opus copy of the emergency's audio to attach (hub/services/alert_audio.py), or None when it
+        cannot be made or is over media.alert_inline_kb (then the MP3 is attached if small enough)."""
+        limit = self.ctx.config.media.alert_inline_kb * 1024
+        if self._alert_audio is None or limit == 0 or estimated_size(ref.duration_ms) > limit:
+            return None  # (too long to ride in the alert even as Opus: not transcoded at all)
+        made = self._alert_audio.for_alert(ref)
+        return made if made is not None and made[0].size <= limit else None
+
     def _inline_media(self, ref: MediaRef) -> bytes | None:
         """The emergency's audio, attached to the alert when it is small enough (media.alert_inline_kb): then
         no device downloads it before playing, which is what lets an emergency start at once on a thousand
@@ -349,16 +370,20 @@ class PublishingService:
     async def publish_recall(self, bulletin_id: str, reason: str) -> list[asyncio.Future[None]]:
         s = await asyncio.to_thread(self._snap, bulletin_id)
         topics = [self.topics.alert(t) for t in s.targets]
-        wire = self.envelopes.make("recall", RecallBody([s.id], reason).to_dict(), audience=topics)
+        # a thread: the seq may need a new block from the database
+        wire = await asyncio.to_thread(
+            self.envelopes.make, "recall", RecallBody([s.id], reason).to_dict(), audience=topics
+        )
         futs = [self.publisher.publish(topic, wire, qos=1, urgent=True) for topic in topics]
         self.republish_soon(self.areas.leaves_under(s.targets), s.kinds)
         return futs
 
-    def publish_command(
+    async def publish_command(
         self, device_id: str, command: str, args: dict[str, Any], command_id: str, expires_at: datetime
     ) -> asyncio.Future[None]:
         topic = self.topics.cmd(device_id)
-        wire = self.envelopes.make(
+        wire = await asyncio.to_thread(  # the seq may need a new block from the database
+            self.envelopes.make,
             "command",
             CommandBody(command, args).to_dict(),
             audience=[topic],

@@ -24,11 +24,11 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, delete, func, insert, or_, select
+from sqlalchemy import DateTime, and_, delete, func, insert, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from hub.models import (
@@ -110,48 +110,62 @@ class _Day:
     tz: ZoneInfo
 
 
+def _naive(col: Any) -> Any:
+    """A time column as stored (naive UTC), skipping the per-row conversion of UTCDateTime: a day has
+    tens of thousands of plays."""
+    return type_coerce(col, DateTime())
+
+
 def _plays(day: _Day, out: DayRollup) -> dict[str, int]:
     """Fill out.plays; returns each LED board's seconds shown within the day."""
-    sess, devices, start, end, tz = day.sess, day.devices, day.start, day.end, day.tz
+    sess, devices = day.sess, day.devices
+    start, end = (t.astimezone(UTC).replace(tzinfo=None) for t in (day.start, day.end))
+    noon = (day.start + timedelta(hours=12)).astimezone(UTC).replace(tzinfo=None)
+    started, ended, scheduled = _naive(Play.started_at), _naive(Play.ended_at), _naive(Play.scheduled_at)
     q = select(
         Play.device_id,
         Play.area_path,
         Play.bulletin_id,
         Play.outcome,
-        Play.started_at,
-        Play.ended_at,
-        Play.scheduled_at,
+        started,
+        ended,
+        scheduled,
         Play.exercise,
     ).where(
         or_(
-            and_(Play.started_at >= start - LONGEST_PLAY, Play.started_at < end),
-            and_(Play.started_at.is_(None), Play.scheduled_at >= start, Play.scheduled_at < end),
+            and_(Play.started_at >= day.start, Play.started_at < day.end),
+            # began the day before and ran past midnight: its time in this day counts
+            and_(
+                Play.started_at >= day.start - LONGEST_PLAY,
+                Play.started_at < day.start,
+                Play.ended_at > day.start,
+            ),
+            and_(Play.started_at.is_(None), Play.scheduled_at >= day.start, Play.scheduled_at < day.end),
         )
     )
     rows = sess.execute(q).all()
-    bids = sorted({r.bulletin_id for r in rows})
+    bids = sorted({r[2] for r in rows})
     bulletins: dict[str, tuple[str, str]] = {}
     for i in range(0, len(bids), 500):
         q2 = select(Bulletin.id, Bulletin.priority, Bulletin.origin).where(Bulletin.id.in_(bids[i : i + 500]))
         bulletins.update({bid: (pr, orig) for bid, pr, orig in sess.execute(q2)})
     acc: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
     shown: dict[str, int] = defaultdict(int)
-    for r in rows:
-        dev = devices.get(r.device_id)
+    for dev_id, area, bid, outcome, t_start, t_end, t_sched, exercise in rows:
+        dev = devices.get(dev_id)
         if dev is None:
             continue
-        t0 = r.started_at or r.scheduled_at
+        t0 = t_start or t_sched
         counted = t0 is not None and start <= t0 < end
         air = 0
-        if r.outcome in CONFIRMED and r.started_at is not None and r.ended_at is not None:
-            air = _ms(min(r.ended_at, end) - max(r.started_at, start))
+        if outcome in CONFIRMED and t_start is not None and t_end is not None:
+            air = _ms(min(t_end, end) - max(t_start, start))
         if not counted and not air:
             continue
-        at = t0 if counted and t0 is not None else start
-        part = "morning" if at.astimezone(tz).hour < 12 else "evening"
-        priority, origin = bulletins.get(r.bulletin_id, ("normal", "province"))
+        part = "morning" if (t0 if counted else start) < noon else "evening"
+        priority, origin = bulletins.get(bid, ("normal", "province"))
         # the commune the play happened in (recorded with it), not where the device is now
-        key = (r.area_path or dev.area_path, dev.kind, priority, origin, bool(r.exercise), part, r.outcome)
+        key = (area or dev.area_path, dev.kind, priority, origin, bool(exercise), part, outcome)
         acc[key][0] += int(counted)
         acc[key][1] += air
         if dev.kind == "led":
@@ -173,16 +187,22 @@ def _devices(day: _Day, out: DayRollup, shown: dict[str, int]) -> dict[str, int]
     )
     for dev_id, at, online in sess.execute(q):
         changes[dev_id].append((at, online))
+    # each device's last change before the day (its state at midnight): one query, the (device, at) index
+    c = DeviceStateChange
+    last = (
+        select(c.device_id, func.max(c.at).label("at")).where(c.at < start).group_by(c.device_id).subquery()
+    )
+    before_rows = sess.execute(
+        select(c.device_id, c.at, c.online).join(
+            last, (c.device_id == last.c.device_id) & (c.at == last.c.at)
+        )
+    )
+    befores = {dev: (at, bool(on)) for dev, at, on in before_rows}
     outages: dict[str, int] = {}
     for d in devices.values():
-        before = sess.execute(
-            select(DeviceStateChange.at, DeviceStateChange.online)
-            .where(DeviceStateChange.device_id == d.id, DeviceStateChange.at < start)
-            .order_by(DeviceStateChange.at.desc(), DeviceStateChange.id.desc())
-            .limit(1)
-        ).first()
-        online = bool(before.online) if before is not None else False
-        down_since = before.at if before is not None and not before.online else None
+        before = befores.get(d.id)
+        online = before[1] if before is not None else False
+        down_since = before[0] if before is not None and not before[1] else None
         t = max(start, d.created_at)
         row = {"online_s": 0, "outages": 0, "recovered": 0, "recover_s": 0}
         for at, now_online in changes.get(d.id, []):

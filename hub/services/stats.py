@@ -17,7 +17,7 @@ import math
 import statistics
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from hub.errors import Invalid
-from hub.models import Bulletin, StatDeviceDay, StatEmergencyDelay, StatPlayDay, StatProblemDay
+from hub.models import Bulletin, Device, StatDeviceDay, StatEmergencyDelay, StatPlayDay, StatProblemDay
 from hub.roles import Actor
 from hub.services.areas import AreaService
 from hub.services.base import Context, deny, require
@@ -76,9 +76,8 @@ class AreaFigures:
         return self.recover_s / self.recovered if self.recovered else None
 
     def add(self, other: AreaFigures) -> None:
-        for k, v in asdict(other).items():
-            if isinstance(v, int) and not isinstance(v, bool):
-                setattr(self, k, getattr(self, k) + v)
+        for k in _COUNTS:
+            setattr(self, k, getattr(self, k) + getattr(other, k))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -87,6 +86,9 @@ class AreaFigures:
             "availability": self.availability,
             "mean_recover_s": self.mean_recover_s,
         }
+
+
+_COUNTS = tuple(f.name for f in fields(AreaFigures) if f.name not in ("path", "name"))
 
 
 @dataclass(frozen=True)
@@ -200,7 +202,10 @@ class StatsService:
         live: DayRollup | None = None
         if period.first <= today - timedelta(days=1):
             with self.ctx.db.session() as sess:
-                todo = missing_days(sess, period.first, min(period.last, today - timedelta(days=1)))
+                # before the first device was registered every roll-up of a day is empty: nothing to store
+                first_device = sess.scalar(select(func.min(Device.created_at)))
+                first = max(period.first, first_device.astimezone(tz).date()) if first_device else today
+                todo = missing_days(sess, first, min(period.last, today - timedelta(days=1)))
             rollup_days(self.ctx.db, todo, tz, now)  # a past day nobody stored yet (before the roll-ups)
         if period.first <= today <= period.last:
             with self.ctx.db.session() as sess:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -9,7 +11,10 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from hub.errors import Invalid, NotFound
-from hub.web.core import Req, page
+from hub.services.devices import COMMAND_TTL
+from hub.web.core import KIND_VI, Req, page
+from hub.web.listing import ListQuery, paginate, read_query
+from protocol.topics import covers
 
 STATE_VI = {
     "idle": "Chờ",
@@ -102,7 +107,8 @@ def _now_playing(v: Any, titles: dict[str, str]) -> str:
 
 
 def tree_with_devices(req: Req, devices: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The caller's area tree, keeping only areas with devices (of `devices`), each with its counts."""
+    """The caller's area tree, keeping only areas with devices (of `devices`), each with its counts; the
+    areas that need attention first."""
     by_area: dict[str, list[dict[str, Any]]] = {}
     for d in devices:
         by_area.setdefault(d["area"], []).append(d)
@@ -126,17 +132,23 @@ def tree_with_devices(req: Req, devices: list[dict[str, Any]]) -> list[dict[str,
                         "attention": attention,
                     }
                 )
-        return out
+        return sorted(out, key=lambda n: not n["attention"])
 
     return walk(req.services.areas.tree(req.actor.area_path))
 
 
 def _rows(req: Req) -> list[dict[str, Any]]:
+    """Every device of the caller, with its area's name (what the search and the sorts need)."""
+    names = {p: a.name for p, a in req.services.areas.all().items()}
+    return [{**d, "area_vi": names.get(d["area"], d["area"])} for d in req.services.devices.list(req.actor)]
+
+
+def _words(req: Req, devices: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The page's devices as the operator reads them (only the page's: a province has thousands)."""
     tz = req.services.ctx.tz
-    out = []
-    devices = req.services.devices.list(req.actor)
     # what plays may be approved, on air or already finished: look the titles up by id, whatever the status
     titles = req.services.bulletins.titles(req.actor, (d["now_playing"] for d in devices if d["now_playing"]))
+    out = []
     for d in devices:
         seen = (
             datetime.fromisoformat(d["last_seen"]).astimezone(tz).strftime("%H:%M:%S %d/%m")
@@ -156,21 +168,59 @@ def _rows(req: Req) -> list[dict[str, Any]]:
     return out
 
 
+# The device list's filters (Trạng thái) and sorts; problems first by default.
+SHOW_VI = {"attention": "Cần chú ý", "offline": "Mất kết nối", "online": "Trực tuyến"}
+DEVICE_SORTS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "attention": lambda d: (not d["problems"], d["online"], d["area_vi"], d["id"]),
+    "id": lambda d: d["id"],
+    "area": lambda d: (d["area_vi"], d["id"]),
+    "seen": lambda d: (d["last_seen"] or "", d["id"]),
+}
+
+
+def _shown(rows: list[dict[str, Any]], lq: ListQuery) -> list[dict[str, Any]]:
+    show, kind, area = (lq.filters.get(k, "") for k in ("state", "kind", "area"))
+    return [
+        d
+        for d in rows
+        if (not show or (show == "attention" and d["problems"]) or (show == "online") == d["online"])
+        and (not kind or d["kind"] == kind)
+        and (not area or covers(area, d["area"]))
+        and lq.matches(d["id"], d["name"], d["area_vi"])
+    ]
+
+
+def _query(req: Req) -> ListQuery:
+    q = dict(req.request.query)
+    if q.pop("attention", "") == "1":  # the older link from the summary line
+        q["state"] = "attention"
+    lq = read_query(q, DEVICE_SORTS, "attention", filters=("state", "kind", "area"))
+    if lq.filters.get("state", "") not in ("", *SHOW_VI):
+        raise Invalid("Trạng thái không có; hãy chọn lại trong ô Trạng thái.", field="state")
+    if lq.filters.get("kind", "") not in ("", *KIND_VI):
+        raise Invalid("Loại thiết bị không có; hãy chọn lại trong ô Loại.", field="kind")
+    if lq.filters.get("area") and lq.filters["area"] not in req.services.areas.all():
+        raise Invalid("Địa bàn không có trong danh mục; hãy chọn lại.", field="area")
+    return lq
+
+
 def _page(req: Req, *, status: int = 200, error: str = "", flash: str = "") -> web.Response:
+    lq = _query(req)
     rows = _rows(req)
-    attention_only = req.request.query.get("attention") == "1"
-    shown = [d for d in rows if d["problems"]] if attention_only else rows
+    listing = paginate(_shown(rows, lq), lq, "/devices", DEVICE_SORTS)
     return req.render(
         "devices.html",
         status=status,
         title="Thiết bị",
-        tree=tree_with_devices(req, shown),
+        L=replace(listing, rows=_words(req, listing.rows)),
+        tree=tree_with_devices(req, rows),
         total=len(rows),
         online=sum(1 for d in rows if d["online"]),
         attention=sum(1 for d in rows if d["problems"]),
-        attention_only=attention_only,
+        show=lq.filters.get("state", ""),
+        shows=SHOW_VI,
         # a province's thousand devices: communes start folded, except those that need attention
-        collapse=len(shown) > COLLAPSE_ABOVE,
+        collapse=len(rows) > COLLAPSE_ABOVE,
         commands=COMMAND_VI,
         error=error,
         flash=flash,
@@ -179,10 +229,17 @@ def _page(req: Req, *, status: int = 200, error: str = "", flash: str = "") -> w
 
 
 @page
-async def devices_page(req: Req) -> web.StreamResponse:
+def devices_page(req: Req) -> web.StreamResponse:
     q = req.request.query
-    sent = q.get("sent", "")
-    flash = f"Đã gửi lệnh “{COMMAND_VI[sent]}” tới {q.get('device', '')}." if sent in COMMAND_VI else ""
+    sent, device = q.get("sent", ""), q.get("device", "")[:64]
+    flash = ""
+    if sent in COMMAND_VI:
+        flash = f"Đã gửi lệnh “{COMMAND_VI[sent]}” tới {device}; kết quả sẽ hiện khi thiết bị trả lời."
+        if q.get("offline") == "1":
+            flash = (
+                f"Đã ghi lệnh “{COMMAND_VI[sent]}” cho {device}, nhưng thiết bị đang mất kết nối: "
+                f"lệnh hết hạn sau {COMMAND_TTL.seconds} giây nếu thiết bị không kết nối lại."
+            )
     return _page(req, flash=flash)
 
 
@@ -199,8 +256,11 @@ async def command(req: Req) -> web.StreamResponse:
     try:
         await req.services.command(req.actor, device_id, cmd, args)
     except (Invalid, NotFound) as exc:
-        return _page(req, status=exc.status, error=f"{device_id}: {exc.message}")
-    raise web.HTTPSeeOther("/devices?" + urlencode({"sent": cmd, "device": device_id}) + f"#dev-{device_id}")
+        return await req.run(_page, req, status=exc.status, error=f"{device_id}: {exc.message}")
+    device = await req.run(req.services.devices.get, req.actor, device_id)
+    online = device.state not in ("offline", "unknown")
+    params = {"sent": cmd, "device": device_id, "q": device_id, **({} if online else {"offline": "1"})}
+    raise web.HTTPSeeOther("/devices?" + urlencode(params) + f"#dev-{device_id}")
 
 
 def install(app: web.Application) -> None:

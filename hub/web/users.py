@@ -2,22 +2,41 @@
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
 from hub.errors import Conflict, Invalid, NotFound
-from hub.roles import ROLES
+from hub.roles import ROLE_NAMES_VI, ROLES
 from hub.services.base import require
 from hub.web.core import Req, page
+from hub.web.listing import paginate, read_query
+
+USER_SORTS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "username": lambda u: u["username"],
+    "role": lambda u: (ROLE_NAMES_VI.get(u["role"], u["role"]), u["username"]),
+    "area": lambda u: (u["area_vi"], u["username"]),
+}
 
 
 def _ctx(req: Req, **extra: Any) -> dict[str, Any]:
     areas = sorted(req.services.areas.all().values(), key=lambda a: a.path)
+    names = {a.path: a.name for a in areas}
+    lq = read_query(req.request.query, USER_SORTS, "username", filters=("role",))
+    users = [
+        {**u, "area_vi": names.get(u["area"], u["area"]) if u["area"] else "Toàn tỉnh"}
+        for u in req.services.accounts.list_users(req.actor)
+    ]
+    shown = [
+        u
+        for u in users
+        if lq.matches(u["username"], u["full_name"], u["area_vi"], ROLE_NAMES_VI.get(u["role"]))
+        and lq.filters.get("role", u["role"]) == u["role"]
+    ]
     return {
         "title": "Người dùng",
-        "users": req.services.accounts.list_users(req.actor),
+        "L": paginate(shown, lq, "/users", USER_SORTS),
         "roles": ROLES,
         "review_groups": dict(req.services.ctx.config.review.groups),
         "areas": [a for a in areas if req.actor.covers(a.path)],
@@ -30,13 +49,13 @@ def _ctx(req: Req, **extra: Any) -> dict[str, Any]:
 
 
 @page
-async def users_page(req: Req) -> web.StreamResponse:
+def users_page(req: Req) -> web.StreamResponse:
     require(req.actor, "user.manage", "users-page")
     return req.render("users.html", **_ctx(req))
 
 
 @page
-async def add_user(req: Req) -> web.StreamResponse:
+def add_user(req: Req) -> web.StreamResponse:
     values = {k: req.field(k) for k in ("username", "full_name", "role", "area")}
     try:
         req.services.accounts.create_user(
@@ -57,7 +76,7 @@ async def add_user(req: Req) -> web.StreamResponse:
 
 
 @page
-async def user_action(req: Req) -> web.StreamResponse:
+def user_action(req: Req) -> web.StreamResponse:
     name, what = req.request.match_info["username"], req.field("action")
     try:
         if what in ("disable", "enable"):
@@ -65,9 +84,7 @@ async def user_action(req: Req) -> web.StreamResponse:
             flash = f"Đã {'khóa' if what == 'disable' else 'mở lại'} tài khoản {name}."
             return req.render("users.html", **_ctx(req, flash=flash))
         if what == "group":
-            out = await asyncio.to_thread(
-                req.services.accounts.set_review_group, req.actor, name, req.field("review_group")
-            )
+            out = req.services.accounts.set_review_group(req.actor, name, req.field("review_group"))
             groups = req.services.ctx.config.review.groups
             label = groups.get(out["review_group"] or "", "không thuộc nhóm nào")
             return req.render("users.html", **_ctx(req, flash=f"{name}: nhóm kiểm duyệt {label}."))

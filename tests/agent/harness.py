@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import tarfile
 import time
 import uuid
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiomqtt
+import pytest
 from aiohttp import web
 
 from hub.mosquitto import MosquittoProcess, free_port
@@ -501,3 +503,36 @@ def run_check(
         env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
         check=False,
     )
+
+
+def previous_release(dest: Path, commit: str) -> Path:
+    """The agent's code at `commit` (an earlier release), unpacked from this repository's history."""
+    probe = subprocess.run(
+        ["git", "-C", str(ROOT), "cat-file", "-e", f"{commit}^{{commit}}"],
+        capture_output=True,
+        check=False,
+        timeout=30,
+    )
+    if probe.returncode != 0:
+        pytest.skip(f"commit {commit} is not in this checkout's history (shallow clone?)")
+    archive = dest.with_suffix(".tar")
+    subprocess.run(
+        [
+            "git",
+            "-C",
+            str(ROOT),
+            "archive",
+            "-o",
+            str(archive),
+            commit,
+            "edge_agent",
+            "protocol",
+            "playlists",
+            "hardware",
+        ],
+        check=True,
+        timeout=60,
+    )
+    with tarfile.open(archive) as tar:
+        tar.extractall(dest, filter="data")
+    return dest

@@ -100,5 +100,7 @@ async def test_kill9_mid_emergency_resumes_at_the_saved_position(
     (cut,) = collector.plays("lu-dem", "interrupted")
     assert "khởi động lại" in cut["detail"] and "phát tiếp từ chỗ dừng" in cut["detail"], cut
     (done,) = collector.plays("lu-dem", "completed")
-    assert 40_000 <= done["offset_ms"] < 100_000, "resumed near where it was killed, not from the start"
+    # The first save comes ~5 s after the start (~50 s of audio at 10x); under a loaded machine the simulated
+    # output lags the wall clock (39.6 s was seen at load 15), so the bound only proves "not from the start".
+    assert 20_000 <= done["offset_ms"] < 100_000, "resumed near where it was killed, not from the start"
     assert cut["offset_ms"] == done["offset_ms"]

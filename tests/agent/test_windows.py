@@ -4,8 +4,6 @@ agent of the previous release (the code at d38517f) still plays a programme of t
 
 from __future__ import annotations
 
-import subprocess
-import tarfile
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -17,7 +15,7 @@ from hub.mosquitto import MosquittoProcess
 from playlists.window_sets import day_spans, legacy_labels
 from protocol import ShiftedClock
 from protocol.messages import BulletinInfo, ProgrammeBody, ProgrammeDay, ProgrammeItem, WindowSpan
-from tests.agent.harness import AREA, ROOT, TZ, AgentProcess, Collector, FakeHub, wait_until
+from tests.agent.harness import AREA, TZ, AgentProcess, Collector, FakeHub, previous_release, wait_until
 
 PREVIOUS_RELEASE = "d38517f"  # main before windows travelled in the programme
 
@@ -128,46 +126,13 @@ async def test_led_board_shows_in_an_occasion_window(late: FakeHub, tmp_path: Pa
         agent.stop()
 
 
-def previous_release(dest: Path) -> Path:
-    """The agent's code at PREVIOUS_RELEASE, unpacked from this repository's history."""
-    probe = subprocess.run(
-        ["git", "-C", str(ROOT), "cat-file", "-e", f"{PREVIOUS_RELEASE}^{{commit}}"],
-        capture_output=True,
-        check=False,
-        timeout=30,
-    )
-    if probe.returncode != 0:
-        pytest.skip(f"commit {PREVIOUS_RELEASE} is not in this checkout's history (shallow clone?)")
-    archive = dest.with_suffix(".tar")
-    subprocess.run(
-        [
-            "git",
-            "-C",
-            str(ROOT),
-            "archive",
-            "-o",
-            str(archive),
-            PREVIOUS_RELEASE,
-            "edge_agent",
-            "protocol",
-            "playlists",
-            "hardware",
-        ],
-        check=True,
-        timeout=60,
-    )
-    with tarfile.open(archive) as tar:
-        tar.extractall(dest, filter="data")
-    return dest
-
-
 async def test_agent_of_the_previous_release_plays_a_programme_of_the_new_shape(
     evening: FakeHub, tmp_path: Path
 ) -> None:
     """An agent at d38517f ignores window_spans (unknown field), parses `windows` (no window crossing
     midnight: the hub cut it) and plays the item in the commune's window, checked against `windows`."""
     hub = evening
-    old = previous_release(tmp_path / "d38517f")
+    old = previous_release(tmp_path / "d38517f", PREVIOUS_RELEASE)
     assert "window_spans" not in (old / "protocol" / "messages.py").read_text()
     collector = Collector(hub.broker, hub.topics.prefix)
     await collector.start()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
@@ -90,8 +92,14 @@ async def test_emergency_and_programmes_signed_over_broker(  # noqa: PLR0915 - o
             r = await http.get(ref.url)
             served = await r.read()
             assert r.status == 200 and len(served) == ref.size
-        # ... and the alert that went over the broker carried those very bytes (no download needed)
-        assert check_attachment(alert, ref.sha256, ref.size) == served
+        # ... and the alert that went over the broker carried its Opus copy (no download needed), which
+        # is served by URL too; the MP3 is what an agent of an earlier release downloads
+        opus = body.alert_audio
+        assert opus is not None and opus.mime == "audio/ogg" and opus.size * 3 < ref.size
+        assert check_attachment(alert, ref.sha256, ref.size) is None
+        async with aiohttp.ClientSession(hub.url) as http:
+            r = await http.get(opus.url)
+            assert r.status == 200 and check_attachment(alert, opus.sha256, opus.size) == await r.read()
 
         # agent -> hub: status (retained) and a batch of events, one delivered twice
         async with aiomqtt.Client(broker.host, broker.port, identifier="radio-a") as dev:
@@ -143,7 +151,7 @@ async def test_emergency_and_programmes_signed_over_broker(  # noqa: PLR0915 - o
 
         await asyncio.wait_for(stored(), 10)
         assert len(s.devices.plays(SYSTEM, bulletin=b["id"])) == 1
-        assert s.bulletins.get(SYSTEM, b["id"])["status"] == "on_air"
+        assert s.bulletins.get(SYSTEM, b["id"]).status == "on_air"
 
 
 async def test_emergency_alert_carries_its_audio_up_to_the_configured_size(hub: Hub) -> None:
@@ -175,16 +183,42 @@ async def test_emergency_alert_carries_its_audio_up_to_the_configured_size(hub: 
 
     body, env = await approve_emergency()
     assert body.areas == ["67"] and body.area_names == ["Tỉnh Mẫu Ba Cấp"]  # what an LED board shows
-    media = body.bulletin.media  # type: ignore[union-attr]
+    media, opus = body.bulletin.media, body.alert_audio  # type: ignore[union-attr]
+    assert media is not None and opus is not None
     r = await hub.client.get(media.url)
+    assert r.status == 200 and len(await r.read()) == media.size  # the MP3, for earlier releases
+    r = await hub.client.get(opus.url)
     served = await r.read()
-    assert r.status == 200 and len(served) == media.size < 256 * 1024
-    assert check_attachment(env, media.sha256, media.size) == served
+    assert r.status == 200 and len(served) == opus.size < 256 * 1024
+    assert list(env.attachments) == [opus.sha256] and check_attachment(env, opus.sha256, opus.size) == served
+    # a third of the MP3's bytes, the same speech: same duration, same loudness
+    assert opus.size * 3 < media.size and opus.duration_ms == media.duration_ms
+    mp3_file, opus_file = hub.s.media.path_for(media.sha256), hub.s.media.path_for(opus.sha256)
+    assert abs(probe_ms(opus_file) - probe_ms(mp3_file)) < 100
+    assert abs(loudness(opus_file) - loudness(mp3_file)) < 1.0
 
     cfg = hub.s.ctx.config
     hub.s.ctx.config = cfg.model_copy(update={"media": cfg.media.model_copy(update={"alert_inline_kb": 0})})
     body, env = await approve_emergency()
     assert env.attachments == {} and body.bulletin.media is not None  # type: ignore[union-attr]
+    assert body.alert_audio is None
+
+
+def probe_ms(path: Path) -> int:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
+        capture_output=True, text=True, check=True, timeout=30,
+    )  # fmt: skip
+    return round(float(out.stdout) * 1000)
+
+
+def loudness(path: Path) -> float:
+    """Integrated loudness (LUFS, EBU R128), as ffmpeg measures it."""
+    out = subprocess.run(
+        ["ffmpeg", "-nostdin", "-hide_banner", "-i", str(path), "-af", "ebur128", "-f", "null", "-"],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    return float(re.findall(r"I:\s+(-?[\d.]+) LUFS", out.stderr)[-1])
 
 
 async def test_hub_mqtt_client_warns_only_past_its_own_in_flight_bound() -> None:

@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from hub.models import AuditEntry, Bulletin, OccasionWindowRow, WindowRuleRow
-from hub.services.bulletins import AUDIO_CAPTION_MAX
+from hub.services.bulletin_checks import AUDIO_CAPTION_MAX
 from hub.services.publishing import RecordingPublisher
 from protocol.envelope import MAX_MESSAGE_BYTES
 from tests.dbfill import add_approved_led_bulletins

@@ -23,8 +23,11 @@ class Site:
     def __init__(self, services: Services, url: str, browser: Browser) -> None:
         self.s, self.url, self.browser = services, url, browser
 
-    async def login(self, username: str, *, mobile: bool = False) -> tuple[BrowserContext, Page]:
-        """A fresh browser context, logged in as `username` through the login page."""
+    async def login(
+        self, username: str, *, mobile: bool = False, land: str = "/bulletins"
+    ) -> tuple[BrowserContext, Page]:
+        """A fresh browser context, logged in as `username` through the login page; the person lands on
+        their start page (Trang đầu), then the page goes on to `land` (the bulletin list unless said)."""
         ctx = await self.browser.new_context(
             viewport={"width": 390, "height": 844} if mobile else {"width": 1280, "height": 900},
             locale="vi-VN",
@@ -35,7 +38,9 @@ class Site:
         await page.get_by_label("Tên đăng nhập").fill(username)
         await page.get_by_label("Mật khẩu").fill(PASSWORD)
         await page.get_by_role("button", name="Đăng nhập").click()
-        await expect(page.get_by_role("heading", name="Bản tin", exact=True)).to_be_visible()
+        await expect(page.get_by_role("heading", name="Trang đầu", exact=True)).to_be_visible()
+        if land != "/":
+            await page.goto(self.url + land)
         return ctx, page
 
 

@@ -34,6 +34,9 @@ async def test_emergency_confirm_send_live_latency_and_cancel(web: WebHub) -> No
     r = await ed.post("/emergency/confirm", form)
     html = await r.text()
     assert r.status == 200 and "Phường Nghĩa Thành" in html and "DIỄN TẬP" in html
+    # the confirmation counts what the alert reaches: communes and devices, not "1 địa bàn"
+    assert "1 xã/phường · 2 thiết bị" in html and "PHÁT NGAY tới 1 xã/phường, 2 thiết bị" in html
+    assert "0 đang trực tuyến" in html
     assert count(web, Bulletin) == 0  # nothing is sent before the confirmation
     r = await ed.post("/emergency/send", form)
     assert r.status == 303
@@ -42,7 +45,7 @@ async def test_emergency_confirm_send_live_latency_and_cancel(web: WebHub) -> No
     assert alerts and alerts[-1]["envelope"]["body"]["status"] == "Exercise"
     st = json.loads((await ed.get(f"/emergency/{bid}/status.json"))[1])
     assert st["total"] == 2 and st["confirmed"] == 0
-    sent = web.s.bulletins.get(SYSTEM, bid)["approved_at"]
+    sent = web.s.bulletins.get(SYSTEM, bid).approved_at
     from datetime import datetime  # noqa: PLC0415
 
     started = datetime.fromisoformat(sent) + timedelta(seconds=2.5)
@@ -85,13 +88,20 @@ async def test_emergency_confirm_send_live_latency_and_cancel(web: WebHub) -> No
     assert "2,5 giây" in html and "1,2 giây" in html and "HỦY PHÁT KHẨN CẤP" in html
     r = await ed.post(f"/emergency/{bid}/cancel", {})
     assert r.status == 303
-    assert web.s.bulletins.get(SYSTEM, bid)["status"] == "cancelled"
+    assert web.s.bulletins.get(SYSTEM, bid).status == "cancelled"
     assert (
         json.loads([p for t, p, _ in web.publisher.messages if t.endswith("/alert")][-1])["envelope"]["body"][
             "msg_type"
         ]
         == "Cancel"
     )
+    # after the cancel: which stopped, which did not
+    web.clock.advance(3)
+    web.s.devices.ingest_statuses({"loa-24613-01": {"state": "idle", "clock": "synced"}})
+    _, html = await ed.get(f"/emergency/{bid}")
+    stop = html.split('id="em-stop"')[1].split("</section>")[0]
+    assert "1/2 thiết bị đã dừng" in stop and "1 vẫn báo đang phát" in stop
+    assert "Cụm loa thôn 2" in stop and "Cụm loa thôn 1" not in stop
 
 
 async def test_emergency_console_puts_devices_that_have_not_played_first(web: WebHub) -> None:
@@ -158,6 +168,16 @@ async def test_recall_shows_which_devices_confirmed(web: WebHub) -> None:
     )
     _, html = await ed.get(f"/bulletins/{bid}")
     assert "Đã thu hồi" in html
-    rows = re.findall(r"<tr><td>(loa-24613-0\d)</td>.*?</tr>", html, re.S)
-    assert rows == ["loa-24613-01", "loa-24613-02"]
-    assert html.count("Chưa xác nhận") == 1 and "✔" in html
+    # totals first, then only the devices still to confirm (the full list is a page of its own)
+    assert re.search(r"Đã xác nhận thu hồi: <strong[^>]*>1/2</strong> thiết bị", html)
+    rows = re.findall(r'<td class="card-title">(loa-24613-0\d)</td>', html)
+    assert rows == ["loa-24613-02"]
+    assert "Chỉ những thiết bị chưa xác nhận (1)" in html
+    status, html = await ed.get(f"/bulletins/{bid}/devices?view=recall")
+    assert status == 200 and re.findall(r'<td class="card-title">(loa-24613-0\d)</td>', html) == [
+        "loa-24613-01",
+        "loa-24613-02",
+    ]
+    assert html.count(">Chưa xác nhận<") == 1 and "✔" in html
+    _, html = await ed.get(f"/bulletins/{bid}/devices?view=recall&missing=1")
+    assert re.findall(r'<td class="card-title">(loa-24613-0\d)</td>', html) == ["loa-24613-02"]

@@ -89,7 +89,7 @@ function speechEstimate(out) {
     const picked = document.querySelector('input[name="form"]:checked, input[type="hidden"][name="form"]');
     return picked ? picked.value : "text";
   };
-  const wpm = +out.dataset.wpm, captionMax = +out.dataset.captionMax;
+  const wpm = +out.dataset.wpm, captionMax = +out.dataset.captionMax, textMax = +out.dataset.textMax;
   const update = () => {
     const value = text.value, kind = form();
     if (kind === "audio") {
@@ -101,8 +101,9 @@ function speechEstimate(out) {
     const words = value.trim() ? value.trim().split(/\s+/).length : 0;
     const total = Math.round(words * 60 / wpm);
     const m = Math.floor(total / 60), s = total % 60;
-    out.textContent = "Khoảng " + words + " từ, đọc mất khoảng " + (m ? m + " phút " + s + " giây" : s + " giây") +
-      " (ước tính " + wpm + " từ/phút).";
+    const dots = (n) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ".");
+    out.textContent = dots(value.length) + "/" + dots(textMax) + " ký tự: khoảng " + words + " từ, đọc mất khoảng " +
+      (m ? m + " phút " + s + " giây" : s + " giây") + " (ước tính " + wpm + " từ/phút).";
   };
   text.addEventListener("input", update);
   document.querySelectorAll('input[name="form"]').forEach((r) => r.addEventListener("change", update));
@@ -118,6 +119,8 @@ document.addEventListener("DOMContentLoaded", () => {
   if (l) dragOrder(l);
   const b = document.getElementById("board");
   if (b) boardPreview(b);
+  const summary = document.getElementById("error-summary");
+  if (summary) summary.focus();  // every error of the form, each a link to its field
   const e = document.getElementById("text-estimate");
   if (e && document.getElementById("text")) speechEstimate(e);
 });

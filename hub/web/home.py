@@ -1,0 +1,116 @@
+"""Trang đầu: each person's work on one page (issue 19) and their notifications.
+
+An editor: their bulletins sent back with the reasons, drafts and those waiting; whoever approves: the
+bulletins waiting for approval; a reviewer: the sensitive ones waiting for a sign-off; a commune chair: the
+bulletins waiting for a choice and today's programme; an operator: the devices that need attention; an
+administrator: accounts and the system's health. Notifications newer than the last visit (a cookie) are
+marked new and counted in the menu.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from hub.services.notices import Notice
+from hub.web.core import SEEN_COOKIE, Req, page, seen_at
+from hub.web.devices import _problem_vi
+
+SHOWN = 8  # items of each queue on the start page; the rest behind a link to the full list
+NOTICE_VI = {
+    "approved": "Bản tin của bạn đã được duyệt phát",
+    "rejected": "Bản tin của bạn bị trả lại",
+    "review": "Bản tin mới chờ duyệt",
+    "emergency": "Đã phát khẩn cấp",
+    "device_down": "Thiết bị mất kết nối",
+}
+
+
+def notice_link(n: Notice) -> str:
+    if n.kind == "device_down":
+        return f"/devices?q={n.target}"
+    if n.kind == "emergency":
+        return f"/emergency/{n.target}"
+    return f"/bulletins/{n.target}"
+
+
+def _bulletins(req: Req, status: str | tuple[str, ...], *, mine: bool = False) -> dict[str, Any]:
+    rows, total = req.services.bulletins.search(
+        req.actor, status=status, created_by=req.actor.user_id if mine else None, limit=SHOWN
+    )
+    return {"rows": rows, "total": total}
+
+
+def _work(req: Req) -> dict[str, Any]:
+    """The start page's queues for this person's role (each: the first rows and the total)."""
+    a, s = req.actor, req.services
+    work: dict[str, Any] = {}
+    if a.may("bulletin.create"):
+        work["rejected"] = _bulletins(req, "rejected", mine=True)
+        work["drafts"] = _bulletins(req, "draft", mine=True)
+        work["waiting_mine"] = _bulletins(req, ("submitted", "in_review"), mine=True)
+    if a.may("bulletin.approve"):
+        work["to_approve"] = _bulletins(req, "submitted")
+    if a.may("bulletin.review"):
+        work["to_review"] = _bulletins(req, "in_review")
+    if a.may("programme.arrange") and a.area_path and s.areas.is_leaf(a.area_path):
+        today = s.ctx.local_now().date()
+        view = s.programmes.view(a, a.area_path, "radio", today)
+        work["chair"] = {"waiting": view["waiting"], "today": view["programme"], "date": today}
+    if a.may("device.command") or a.role == "admin":
+        devices = s.devices.list(a)
+        tz = s.ctx.tz
+        attention = [
+            {**d, "problems_vi": [_problem_vi(p, tz) for p in d["problems"]]}
+            for d in sorted(devices, key=lambda d: (d["online"], d["area"], d["id"]))
+            if d["problems"]
+        ]
+        work["devices"] = {
+            "total": len(devices),
+            "online": sum(1 for d in devices if d["online"]),
+            "attention": len(attention),
+            "rows": attention[:SHOWN],
+        }
+    if a.may("user.manage"):
+        users = s.accounts.list_users(a)
+        work["accounts"] = {
+            "total": len(users),
+            "disabled": sum(1 for u in users if u["disabled"]),
+            "locked": sum(1 for u in users if u["locked_until"] and not u["disabled"]),
+        }
+        work["denied"] = s.audit_search(a, outcome="denied", since=s.ctx.now().replace(hour=0), limit=1)[1]
+    return work
+
+
+@page
+def home(req: Req) -> web.StreamResponse:
+    notices = req.services.notices.for_actor(req.actor)
+    since = seen_at(req)
+    work = _work(req)
+    names = {p: a.name for p, a in req.services.areas.all().items()}
+    resp = req.render(
+        "home.html",
+        title="Trang đầu",
+        work=work,
+        notices=[
+            {"n": n, "new": since is None or n.at > since, "text": NOTICE_VI[n.kind], "link": notice_link(n)}
+            for n in notices
+        ],
+        new_notices=0,  # seen now
+        names=names,
+    )
+    resp.set_cookie(
+        SEEN_COOKIE,
+        req.services.ctx.now().isoformat(),
+        httponly=True,
+        samesite="Strict",
+        secure=req.services.ctx.config.cookies_secure,
+        path="/",
+        max_age=90 * 86400,
+    )
+    return resp
+
+
+def install(app: web.Application) -> None:
+    app.router.add_get("/", home)
