@@ -85,7 +85,7 @@ async def main(communes: int) -> dict[str, object]:
 
     for i in range(20):
         b = await s.bulletins.create(SYSTEM, bulletin(f"Tin {i}", "priority"))
-        await s.approve(SYSTEM, b["id"])
+        await s.approve(SYSTEM, b.id)
     s.publishing.republish_soon(None)
     t = time.perf_counter()
     await s.publishing.flush(1200)
@@ -93,9 +93,9 @@ async def main(communes: int) -> dict[str, object]:
     out: dict[str, object] = {"communes": per * 10, "kinds": 2, "republish_all_s": round(republish_s, 2)}
     for priority in ("emergency", "priority"):
         b = await s.bulletins.create(SYSTEM, bulletin("Kiểm tra", priority))
-        out[f"{priority}_check_ms"] = timed_check(s, b["id"])
+        out[f"{priority}_check_ms"] = timed_check(s, b.id)
         s.publishing._forget_sizes(s.areas.leaves(), ("radio", "led"))  # the comparison: all compiled
-        out[f"{priority}_check_compiling_all_ms"] = timed_check(s, b["id"])
+        out[f"{priority}_check_compiling_all_ms"] = timed_check(s, b.id)
         s.publishing.republish_soon(None)
         await s.publishing.flush(1200)
     s.ctx.db.dispose()

@@ -21,7 +21,7 @@ from edge_agent.clocktrust import ClockTrust
 from edge_agent.commands import Commands
 from edge_agent.config import Settings
 from edge_agent.emergency import EmergencyBook
-from edge_agent.media import MediaCache
+from edge_agent.media import _HEX64, MediaCache
 from edge_agent.player import PlayerFactory, PlayerParts
 from edge_agent.reporter import Reporter
 from edge_agent.store import Store
@@ -312,7 +312,7 @@ class Agent:
         if media is None:
             return alert
         for ref in (alert.alert_audio, media):
-            if ref is None:
+            if ref is None or not _HEX64.fullmatch(ref.sha256):  # (a bulletin's own is checked on download)
                 continue
             if not self.media.has(ref.sha256):
                 data = check_attachment(env, ref.sha256, ref.size) if env.attachments else None

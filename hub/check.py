@@ -1,7 +1,8 @@
 """`python -m hub check`: an operator's check of a hub installation, in Vietnamese; it changes no data.
 
 Config, database (reachable, schema up to date), signing key (present, private, its public key for the
-devices' config), broker (reachable; its TLS certificate verified when `mqtt.tls`), speech tools
+devices' config), broker (reachable; its TLS certificate verified when `mqtt.tls`), the stream server of
+live announcements when `stream.enabled` (source password file private, Icecast answering), speech tools
 (espeak-ng with a Vietnamese voice, ffmpeg, ffprobe), free disk in the data directory, and whether a hub
 is running for this database. Exit 0 when every check passes, 1 otherwise.
 """
@@ -9,6 +10,7 @@ is running for this database. Exit 0 when every check passes, 1 otherwise.
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 
@@ -68,6 +70,27 @@ def _broker(cfg: HubConfig) -> Line:
     )
 
 
+def _stream(cfg: HubConfig, *, network: bool) -> Line:
+    """The stream server of live announcements: its source password file, and (network) that it answers."""
+    s = cfg.stream
+    what = "Phát trực tiếp"
+    if not s.enabled:
+        return Line(None, what, "tắt (stream.enabled = false): không phát trực tiếp từ micrô")
+    path = Path(s.source_password_file) if s.source_password_file else None
+    if path is None or not path.is_file():
+        return Line(False, what, "thiếu stream.source_password_file: chạy python -m hub stream conf")
+    if path.stat().st_mode & 0o077:
+        return Line(False, what, f"{path} đọc được bởi người khác; chạy chmod 600 {path}")
+    if not network:
+        return Line(True, what, f"mật khẩu nguồn {path}")
+    try:
+        with socket.create_connection((s.host, s.port), timeout=3.0):
+            return Line(True, what, f"Icecast {s.host}:{s.port} trả lời")
+    except OSError as exc:
+        where = f"{s.host}:{s.port}"
+        return Line(False, what, f"Icecast {where} không kết nối được ({exc}): icecast2 đã chạy chưa?")
+
+
 def _tools() -> list[Line]:
     lines = []
     for tool, why in (("ffmpeg", "chuẩn hóa âm lượng, mã hóa"), ("ffprobe", "kiểm tra tệp tải lên")):
@@ -123,6 +146,7 @@ def run_check(cfg: HubConfig, *, config: str | None = None, network: bool = True
         lines.append(_key(cfg))
         if network:
             lines.append(_broker(cfg))
+        lines.append(_stream(cfg, network=network))
         lines += _tools()
         lines.append(_disk(cfg))
         running = _running(db)

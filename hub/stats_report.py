@@ -49,14 +49,6 @@ class ReportHeader:
     signer: str  # the name, or "" to sign by hand
 
 
-def report_due(level: str, today: date) -> date | None:
-    """The deadline the unit at `level` is reminded of today (from 1 June / 1 December), else None."""
-    if today.month not in (6, 12):
-        return None
-    deadline = date(today.year, today.month, 30 if level == "province" else 20)
-    return deadline if today <= deadline else None
-
-
 def default_header(st: Stats, level: str, parent_name: str, day: date) -> ReportHeader:
     """The usual issuing body, recipients and signer for a unit of this level (the editor may change them)."""
     if level == "province":

@@ -216,6 +216,8 @@ class AlertBody:
         if d.get("bulletin") is not None:
             d["bulletin"] = BulletinInfo.from_dict(d["bulletin"])
         if d.get("alert_audio") is not None:
+            if not isinstance(d["alert_audio"], dict):
+                raise TypeError("alert_audio must be an object (a media reference)")
             d["alert_audio"] = MediaRef.from_dict(d["alert_audio"])
         d["repeat"] = Repeat(**_pick(Repeat, d.get("repeat") or {}))
         d["areas"] = list(d.get("areas", []))

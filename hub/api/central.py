@@ -47,6 +47,7 @@ def _base(request: web.Request) -> str:
     "Atom feed of the province's current emergencies, each linking to its CAP 1.2 document; signed",
     auth=False,
     tag="central",
+    media="application/atom+xml",
 )
 def cap_feed(request: web.Request, s: Services, _a: None) -> Any:
     return _signed(s, request, s.central_out.feed(_base(request)), "application/atom+xml")
@@ -58,6 +59,7 @@ def cap_feed(request: web.Request, s: Services, _a: None) -> Any:
     "one emergency of the province as CAP 1.2 (msgType Cancel once cancelled or recalled); signed",
     auth=False,
     tag="central",
+    media="application/cap+xml",
 )
 def cap_alert(request: web.Request, s: Services, _a: None) -> Any:
     body = s.central_out.xml(request.match_info["id"], _base(request))

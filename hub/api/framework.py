@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
+from pydantic_core import to_jsonable_python
 
 from hub.errors import Forbidden, Invalid, ServiceError, Unauthorized
 from hub.limits import JSON_DEPTH_MAX, json_depth
@@ -49,6 +50,8 @@ class Route:
     query: list[tuple[str, str, bool]] = field(default_factory=list)  # (name, description, required)
     status: int = 200
     tag: str = ""
+    response: type[BaseModel] | None = None  # what the handler returns: its schema in the OpenAPI document
+    media: str = "application/json"  # the success response's Content-Type (a feed, a download: not JSON)
 
 
 class Api:
@@ -67,9 +70,12 @@ class Api:
         query: list[tuple[str, str, bool]] | None = None,
         status: int = 200,
         tag: str = "",
+        response: type[BaseModel] | None = None,
+        media: str = "application/json",
     ) -> Callable[[Handler], Handler]:
         def deco(fn: Handler) -> Handler:
-            self.routes.append(Route(method, path, fn, summary, body, auth, query or [], status, tag))
+            route = Route(method, path, fn, summary, body, auth, query or [], status, tag, response, media)
+            self.routes.append(route)
             return fn
 
         return deco
@@ -104,8 +110,9 @@ class Api:
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
+    """JSON of plain data and of the services' typed results (pydantic models, also inside lists, dicts)."""
     return web.Response(
-        body=json.dumps(data, ensure_ascii=False).encode("utf-8"),
+        body=json.dumps(to_jsonable_python(data), ensure_ascii=False).encode("utf-8"),
         status=status,
         content_type="application/json",
         charset="utf-8",
@@ -258,11 +265,17 @@ def openapi(api: Api, *, title: str, version: str) -> dict[str, Any]:
                     "application/json": {"schema": {"$ref": f"#/components/schemas/{r.body.__name__}"}}
                 },
             }
+        ok: dict[str, Any] = {"type": "object"} if r.media == "application/json" else {"type": "string"}
+        if r.response is not None:
+            schema = r.response.model_json_schema(
+                ref_template="#/components/schemas/{model}", mode="serialization"
+            )
+            for name, sub in schema.pop("$defs", {}).items():
+                schemas[name] = sub
+            schemas[r.response.__name__] = schema
+            ok = {"$ref": f"#/components/schemas/{r.response.__name__}"}
         op["responses"] = {
-            str(r.status): {
-                "description": "OK",
-                "content": {"application/json": {"schema": {"type": "object"}}},
-            },
+            str(r.status): {"description": "OK", "content": {r.media: {"schema": ok}}},
             "4XX": {
                 "description": "error; message says what to fix",
                 "content": {"application/json": {"schema": error_ref}},

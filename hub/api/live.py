@@ -69,7 +69,7 @@ async def live_audio(request: web.Request, s: S, a: A) -> Any:
 
 
 @api.route("POST", "/stream/auth", "the stream server asks whether a listener may hear a mount",
-           auth=False, tag="live")
+           auth=False, tag="live", media="text/plain")
 async def stream_auth(request: web.Request, s: S, _a: None) -> Any:
     if (request.content_length or 0) > AUTH_FORM_MAX:
         return json_response({"error": "too big"}, status=413)

@@ -29,7 +29,9 @@ from hub.api.schemas import (
 from hub.errors import Invalid
 from hub.limits import check_date, read_bounded
 from hub.roles import Actor
-from hub.services import BulletinInput, Services
+from hub.services import BulletinDetail, BulletinInput, BulletinView, Services
+from hub.services.bulletin_views import BulletinList
+from hub.workers import in_web
 from protocol.vocabulary import DEVICE_KINDS
 
 api = Api()
@@ -94,8 +96,9 @@ def _aware(body: BulletinIn) -> None:
 
 # --- auth
 @api.route("POST", "/auth/login", "log in; returns a bearer token", body=LoginIn, auth=False, tag="auth")
-def login(request: web.Request, s: S, _a: None, *, body: LoginIn) -> Any:
-    return s.accounts.login(body.username, body.password, ip=client_ip(request))
+async def login(request: web.Request, s: S, _a: None, *, body: LoginIn) -> Any:
+    # with the web pages' logins (hub/workers.py): a burst of them never holds the publishing path's threads
+    return await in_web(s.accounts.login, body.username, body.password, ip=client_ip(request))
 
 
 @api.route("POST", "/auth/logout", "revoke the bearer token used", tag="auth")
@@ -117,8 +120,9 @@ def me(request: web.Request, s: S, a: A) -> Any:
     body=BulletinIn,
     status=201,
     tag="bulletins",
+    response=BulletinView,
 )
-async def create_bulletin(request: web.Request, s: S, a: A, *, body: BulletinIn) -> Any:
+async def create_bulletin(request: web.Request, s: S, a: A, *, body: BulletinIn) -> BulletinView:
     _aware(body)
     return await s.bulletins.create(a, _bulletin_input(body), submit=not body.draft)
 
@@ -135,10 +139,11 @@ async def create_bulletin(request: web.Request, s: S, a: A, *, body: BulletinIn)
         ("limit", "max rows (100)", False),
         ("offset", "skip rows", False),
     ],
+    response=BulletinList,
 )
-def list_bulletins(request: web.Request, s: S, a: A) -> Any:
-    return {
-        "bulletins": s.bulletins.list(
+def list_bulletins(request: web.Request, s: S, a: A) -> BulletinList:
+    return BulletinList(
+        bulletins=s.bulletins.list(
             a,
             status=_q(request, "status"),
             priority=_q(request, "priority"),
@@ -146,11 +151,17 @@ def list_bulletins(request: web.Request, s: S, a: A) -> Any:
             limit=min(_int(request, "limit", 100), 1000),
             offset=_int(request, "offset", 0),
         )
-    }
+    )
 
 
-@api.route("GET", "/bulletins/{id}", "one bulletin with versions and recall confirmations", tag="bulletins")
-def get_bulletin(request: web.Request, s: S, a: A) -> Any:
+@api.route(
+    "GET",
+    "/bulletins/{id}",
+    "one bulletin with versions and recall confirmations",
+    tag="bulletins",
+    response=BulletinDetail,
+)
+def get_bulletin(request: web.Request, s: S, a: A) -> BulletinDetail:
     return s.bulletins.get(a, request.match_info["id"])
 
 
@@ -164,21 +175,32 @@ def get_deliveries(request: web.Request, s: S, a: A) -> Any:
     return s.deliveries.deliveries(a, request.match_info["id"])
 
 
-@api.route("PUT", "/bulletins/{id}", "edit before approval (a new version)", body=BulletinIn, tag="bulletins")
-async def edit_bulletin(request: web.Request, s: S, a: A, *, body: BulletinIn) -> Any:
+@api.route(
+    "PUT",
+    "/bulletins/{id}",
+    "edit before approval (a new version)",
+    body=BulletinIn,
+    tag="bulletins",
+    response=BulletinView,
+)
+async def edit_bulletin(request: web.Request, s: S, a: A, *, body: BulletinIn) -> BulletinView:
     _aware(body)
     return await s.bulletins.edit(a, request.match_info["id"], _bulletin_input(body))
 
 
 @api.route(
-    "POST", "/bulletins/{id}/submit", "submit a draft for approval (text is spoken now)", tag="bulletins"
+    "POST",
+    "/bulletins/{id}/submit",
+    "submit a draft for approval (text is spoken now)",
+    tag="bulletins",
+    response=BulletinView,
 )
-async def submit_bulletin(request: web.Request, s: S, a: A) -> Any:
+async def submit_bulletin(request: web.Request, s: S, a: A) -> BulletinView:
     return await s.bulletins.submit(a, request.match_info["id"])
 
 
-@api.route("POST", "/bulletins/{id}/approve", "approve and publish", tag="bulletins")
-async def approve_bulletin(request: web.Request, s: S, a: A) -> Any:
+@api.route("POST", "/bulletins/{id}/approve", "approve and publish", tag="bulletins", response=BulletinView)
+async def approve_bulletin(request: web.Request, s: S, a: A) -> BulletinView:
     return await s.approve(a, request.match_info["id"])
 
 
@@ -188,8 +210,9 @@ async def approve_bulletin(request: web.Request, s: S, a: A) -> Any:
     "reviewer's decision on a sensitive bulletin",
     body=ReviewIn,
     tag="bulletins",
+    response=BulletinView,
 )
-async def review_bulletin(request: web.Request, s: S, a: A, *, body: ReviewIn) -> Any:
+async def review_bulletin(request: web.Request, s: S, a: A, *, body: ReviewIn) -> BulletinView:
     return await s.review(a, request.match_info["id"], body.decision, body.reason)
 
 
@@ -199,8 +222,9 @@ async def review_bulletin(request: web.Request, s: S, a: A, *, body: ReviewIn) -
     "mark sensitive (editors, reviewers): a bulletin waiting for approval goes to review",
     body=FlagIn,
     tag="bulletins",
+    response=BulletinView,
 )
-def flag_bulletin(request: web.Request, s: S, a: A, *, body: FlagIn) -> Any:
+def flag_bulletin(request: web.Request, s: S, a: A, *, body: FlagIn) -> BulletinView:
     return s.bulletins.flag(a, request.match_info["id"], body.reason)
 
 
@@ -210,13 +234,21 @@ def flag_bulletin(request: web.Request, s: S, a: A, *, body: FlagIn) -> Any:
     "clear the sensitive mark (reviewers only; audited with the reason)",
     body=UnflagIn,
     tag="bulletins",
+    response=BulletinView,
 )
-def unflag_bulletin(request: web.Request, s: S, a: A, *, body: UnflagIn) -> Any:
+def unflag_bulletin(request: web.Request, s: S, a: A, *, body: UnflagIn) -> BulletinView:
     return s.bulletins.unflag(a, request.match_info["id"], body.reason)
 
 
-@api.route("POST", "/bulletins/{id}/reject", "reject with a reason", body=ReasonIn, tag="bulletins")
-def reject_bulletin(request: web.Request, s: S, a: A, *, body: ReasonIn) -> Any:
+@api.route(
+    "POST",
+    "/bulletins/{id}/reject",
+    "reject with a reason",
+    body=ReasonIn,
+    tag="bulletins",
+    response=BulletinView,
+)
+def reject_bulletin(request: web.Request, s: S, a: A, *, body: ReasonIn) -> BulletinView:
     return s.bulletins.reject(a, request.match_info["id"], body.reason)
 
 
@@ -226,13 +258,20 @@ def reject_bulletin(request: web.Request, s: S, a: A, *, body: ReasonIn) -> Any:
     "recall (thu hồi): devices remove it and confirm",
     body=ReasonIn,
     tag="bulletins",
+    response=BulletinView,
 )
-async def recall_bulletin(request: web.Request, s: S, a: A, *, body: ReasonIn) -> Any:
+async def recall_bulletin(request: web.Request, s: S, a: A, *, body: ReasonIn) -> BulletinView:
     return await s.recall(a, request.match_info["id"], body.reason)
 
 
-@api.route("POST", "/alerts/{id}/cancel", "cancel an emergency at once", tag="bulletins")
-async def cancel_alert(request: web.Request, s: S, a: A) -> Any:
+@api.route(
+    "POST",
+    "/alerts/{id}/cancel",
+    "cancel an emergency at once",
+    tag="bulletins",
+    response=BulletinView,
+)
+async def cancel_alert(request: web.Request, s: S, a: A) -> BulletinView:
     return await s.cancel_alert(a, request.match_info["id"])
 
 

@@ -54,6 +54,7 @@ def get_stats(request: web.Request, s: S, a: A) -> Any:
     "one statistics table as CSV (bulletins, plays, emergency, devices, problems, communes)",
     tag="stats",
     query=STATS_QUERY,
+    media="text/csv",
 )
 def get_stats_csv(request: web.Request, s: S, a: A) -> Any:
     key = request.match_info["table"]
@@ -68,7 +69,12 @@ def get_stats_csv(request: web.Request, s: S, a: A) -> Any:
 
 
 @api.route(
-    "GET", "/stats/tables.xlsx", "every statistics table as one XLSX workbook", tag="stats", query=STATS_QUERY
+    "GET",
+    "/stats/tables.xlsx",
+    "every statistics table as one XLSX workbook",
+    tag="stats",
+    query=STATS_QUERY,
+    media=XLSX,
 )
 def get_stats_xlsx(request: web.Request, s: S, a: A) -> Any:
     st = compute_query(s.stats, a, request.query)

@@ -27,6 +27,7 @@ from hub.models import Bulletin, CentralNonce, CentralRequest, Device
 from hub.roles import CENTRAL, Actor
 from hub.services.areas import AreaService
 from hub.services.base import Context
+from hub.services.bulletin_views import BulletinView
 from hub.services.bulletins import BulletinInput, BulletinService
 from hub.services.media import MediaService
 from protocol.vocabulary import DEVICE_KINDS, LIVE_STATUSES
@@ -42,11 +43,11 @@ class Workflow(Protocol):
 
     async def approve(
         self, actor: Actor, bulletin_id: str, *, via_review: bool = False
-    ) -> dict[str, Any]: ...
+    ) -> BulletinView: ...
 
-    async def cancel_alert(self, actor: Actor, bulletin_id: str) -> dict[str, Any]: ...
+    async def cancel_alert(self, actor: Actor, bulletin_id: str) -> BulletinView: ...
 
-    async def recall(self, actor: Actor, bulletin_id: str, reason: str) -> dict[str, Any]: ...
+    async def recall(self, actor: Actor, bulletin_id: str, reason: str) -> BulletinView: ...
 
 
 log = logging.getLogger(__name__)
@@ -278,18 +279,18 @@ class CentralLink:
         wait = self.cfg.confirm_minutes
         if feed is not None and feed.action == "queue":
             outcome = "waiting"  # an editor approves (or rejects) it like any submitted bulletin
-            await asyncio.to_thread(self._finish, request_id, outcome, b["id"])
+            await asyncio.to_thread(self._finish, request_id, outcome, b.id)
         elif feed is None and data.priority == "emergency" and wait > 0:
             air_at = self.ctx.now() + timedelta(minutes=wait)
-            await asyncio.to_thread(self._finish, request_id, "pending", b["id"], air_at=air_at)
+            await asyncio.to_thread(self._finish, request_id, "pending", b.id, air_at=air_at)
             self._air_later(request_id, wait * 60.0)
             outcome = "pending"
         else:
-            await self.s.approve(actor, b["id"])
+            await self.s.approve(actor, b.id)
             outcome = "aired" if data.priority == "emergency" else "queued"
-            await asyncio.to_thread(self._finish, request_id, outcome, b["id"])
-        await self._audit(actor, alert, request_id, outcome, b["id"], priority=data.priority)
-        return Outcome(request_id, outcome, b["id"], message=MESSAGES[outcome])
+            await asyncio.to_thread(self._finish, request_id, outcome, b.id)
+        await self._audit(actor, alert, request_id, outcome, b.id, priority=data.priority)
+        return Outcome(request_id, outcome, b.id, message=MESSAGES[outcome])
 
     async def _audit(
         self, actor: Actor, alert: CapAlert, request_id: int, outcome: str, bulletin: str | None, **more: Any

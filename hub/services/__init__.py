@@ -22,6 +22,7 @@ from hub.roles import SYSTEM, Actor
 from hub.services.accounts import AccountService
 from hub.services.areas import AreaService
 from hub.services.base import Context, Speaker, require
+from hub.services.bulletin_views import BulletinDetail, BulletinSummary, BulletinView
 from hub.services.bulletins import BulletinInput, BulletinService
 from hub.services.choices import ChoiceService
 from hub.services.deliveries import DeliveryService
@@ -38,9 +39,10 @@ from hub.services.rollups import LATE_DAYS, prune_raw, rollup_days
 from hub.services.stats import StatsService
 from hub.services.windows import WindowService
 from hub.signing import Envelopes
-from protocol.vocabulary import DEVICE_KINDS, LIVE_STATUSES, BulletinStatus
+from hub.workers import urgent
+from protocol.vocabulary import DEVICE_KINDS, LIVE_STATUSES, BulletinStatus, Priority
 
-__all__ = ["BulletinInput", "Context", "Services"]
+__all__ = ["BulletinDetail", "BulletinInput", "BulletinSummary", "BulletinView", "Context", "Services"]
 log = logging.getLogger(__name__)
 AREA_RESEND_S = 60.0  # a device whose status names an old commune is told again at most this often
 
@@ -65,12 +67,21 @@ class Services:
         self.stats = StatsService(ctx, self.areas)
         self.report_archive = ReportArchive(ctx)
         self.publishing = PublishingService(
-            ctx, self.areas, self.programmes, envelopes, publisher, media_path=self.media.path_for,
+            ctx,
+            self.areas,
+            self.programmes,
+            envelopes,
+            publisher,
+            media_path=self.media.path_for,
             alert_audio=self.media.alert_audio,
         )
         self.bulletins.sendable = self.publishing.check_sendable
         self.live = LiveService(
-            ctx, areas=self.areas, media=self.media, envelopes=envelopes, publisher=publisher,
+            ctx,
+            areas=self.areas,
+            media=self.media,
+            envelopes=envelopes,
+            publisher=publisher,
             topics=self.publishing.topics,
         )
         self.reorganisation = ReorganiseService(ctx, self.areas)
@@ -81,19 +92,23 @@ class Services:
         self.central_outbox = Outbox(ctx, self.areas, envelopes, self.central_out)
 
     # --- workflow steps that publish
-    async def approve(self, actor: Actor, bulletin_id: str, *, via_review: bool = False) -> dict[str, Any]:
+    async def approve(self, actor: Actor, bulletin_id: str, *, via_review: bool = False) -> BulletinView:
+        with urgent.hold():  # no new page starts until the alert is handed to the publisher
+            return await self._approve(actor, bulletin_id, via_review=via_review)
+
+    async def _approve(self, actor: Actor, bulletin_id: str, *, via_review: bool) -> BulletinView:
         try:
             b = await asyncio.to_thread(self.bulletins.approve, actor, bulletin_id, via_review=via_review)
         except Invalid as exc:
             await self._audit_too_big(actor, "bulletin.approve", bulletin_id, exc)
             raise
-        if b["status"] != "approved":  # a sign-off that leaves a sensitive bulletin waiting for the next
+        if b.status != BulletinStatus.APPROVED:  # a sign-off that leaves a sensitive bulletin waiting
             return b
-        if b["priority"] == "emergency":
+        if b.priority == Priority.EMERGENCY:
             await self.publishing.publish_alert(bulletin_id)  # alerts first, programmes after
             await asyncio.to_thread(self.central_outbox.enqueue_cap, bulletin_id)  # CAP out, to the peer
         else:
-            self.publishing.republish_soon(self.areas.leaves_under(b["targets"]), b["kinds"])
+            self.publishing.republish_soon(self.areas.leaves_under(b.targets), tuple(b.kinds))
         return b
 
     async def _audit_too_big(self, actor: Actor, action: str, target: str, exc: Invalid, **more: Any) -> None:
@@ -106,7 +121,7 @@ class Services:
             self.ctx.audit_now, actor, action, target, outcome="failed", detail={**more, **detail}
         )
 
-    async def review(self, actor: Actor, bulletin_id: str, decision: str, reason: str = "") -> dict[str, Any]:
+    async def review(self, actor: Actor, bulletin_id: str, decision: str, reason: str = "") -> BulletinView:
         if decision == "approve":
             require(actor, "bulletin.review", bulletin_id)
             return await self.approve(actor, bulletin_id, via_review=True)
@@ -115,15 +130,17 @@ class Services:
             return await asyncio.to_thread(self.bulletins.reject, actor, bulletin_id, reason)
         raise Invalid("decision phải là 'approve' hoặc 'reject'.", field="decision")
 
-    async def recall(self, actor: Actor, bulletin_id: str, reason: str) -> dict[str, Any]:
-        b = await asyncio.to_thread(self.bulletins.recall, actor, bulletin_id, reason)
-        await self.publishing.publish_recall(bulletin_id, reason)
+    async def recall(self, actor: Actor, bulletin_id: str, reason: str) -> BulletinView:
+        with urgent.hold():
+            b = await asyncio.to_thread(self.bulletins.recall, actor, bulletin_id, reason)
+            await self.publishing.publish_recall(bulletin_id, reason)
         return b
 
-    async def cancel_alert(self, actor: Actor, bulletin_id: str) -> dict[str, Any]:
-        b = await asyncio.to_thread(self.bulletins.cancel_alert, actor, bulletin_id)
-        await self.publishing.publish_alert(bulletin_id, "Cancel")
-        await asyncio.to_thread(self.central_outbox.enqueue_cap, bulletin_id)
+    async def cancel_alert(self, actor: Actor, bulletin_id: str) -> BulletinView:
+        with urgent.hold():
+            b = await asyncio.to_thread(self.bulletins.cancel_alert, actor, bulletin_id)
+            await self.publishing.publish_alert(bulletin_id, "Cancel")
+            await asyncio.to_thread(self.central_outbox.enqueue_cap, bulletin_id)
         return b
 
     async def set_order(
@@ -249,7 +266,7 @@ class Services:
         self, actor: Actor, device_id: str, command: str, args: dict[str, Any]
     ) -> dict[str, Any]:
         c = await asyncio.to_thread(self.devices.command, actor, device_id, command, args)
-        fut = self.publishing.publish_command(
+        fut = await self.publishing.publish_command(
             device_id, command, c["args"], c["id"], datetime.fromisoformat(c["expires_at"])
         )
         del fut  # delivered by the publisher task; the agent answers with a command_result event
@@ -373,9 +390,7 @@ class Services:
         now = self.ctx.now()
         with self.ctx.db.session() as sess:
             rows = sess.scalars(
-                select(Bulletin).where(
-                    Bulletin.status.in_(LIVE_STATUSES), Bulletin.valid_until <= now
-                )
+                select(Bulletin).where(Bulletin.status.in_(LIVE_STATUSES), Bulletin.valid_until <= now)
             ).all()
             for b in rows:
                 move(b, BulletinStatus.FINISHED)

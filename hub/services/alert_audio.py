@@ -7,8 +7,9 @@ province moves a third of the bytes. The alert's body names it (AlertBody.alert_
 so an agent checks the attachment against the signed hash; an agent of a release before this one finds no
 attachment under its MP3's hash and downloads the MP3 as it always did (docs/PROTOCOL.md, "Attachments").
 
-The copy is made once per media file (ffmpeg's libopus, Debian's ffmpeg), kept in <media_dir>/compact/ by
-the source's hash and stored in the media store by its own hash (so /media/<its sha256> serves it to an
+The copy is made once per media file (ffmpeg's libopus, Debian's ffmpeg), cached in <data_dir>/alert-audio/
+by the source's hash (like the speech cache, not backed up: it can be made again) and stored in the media
+store by its own hash (so /media/<its sha256> serves it to an
 agent that lost it), made ahead when an emergency is submitted (warm) so that approving it does not wait
 for ffmpeg, and on demand otherwise.
 """
@@ -49,8 +50,8 @@ def estimated_size(duration_ms: int) -> int:
 class AlertAudio:
     """Compact copies of media files, by the source's sha256. Thread-safe; one transcode per file at once."""
 
-    def __init__(self, media_dir: Path, path_for: Callable[[str], Path], ffmpeg: str = "ffmpeg") -> None:
-        self.dir = media_dir / "compact"
+    def __init__(self, cache_dir: Path, path_for: Callable[[str], Path], ffmpeg: str = "ffmpeg") -> None:
+        self.dir = cache_dir
         self.path_for = path_for
         self.ffmpeg = ffmpeg
         self._locks: dict[str, threading.Lock] = {}
@@ -72,7 +73,8 @@ class AlertAudio:
         stored = self.path_for(sha)
         if not stored.exists():  # served by /media/<sha256> like any media file
             stored.parent.mkdir(parents=True, exist_ok=True)
-            tmp = stored.with_name(f"{stored.name}.{threading.get_ident()}.part")
+            # written in the cache dir, renamed into place: a backup (media/??/*) never sees it half-written
+            tmp = self.dir / f"{sha}.{threading.get_ident()}.part"
             shutil.copyfile(self.path(source.sha256), tmp)
             os.replace(tmp, stored)
         ref = MediaRef(sha, len(data), f"/media/{sha}", COMPACT_MIME, source.duration_ms)

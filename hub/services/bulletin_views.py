@@ -1,13 +1,18 @@
 """What a bulletin looks like to its reader: the API's and the pages' bulletin (with its versions, review
-state, speech and the actions the reader may take), and the lists and titles."""
+state, speech and the actions the reader may take), and the lists and titles.
+
+The results are frozen pydantic models (BulletinSummary in lists, BulletinView after a change,
+BulletinDetail when read alone); the API serialises them as they are and its OpenAPI document shows their
+schemas, so the JSON and its description cannot drift apart."""
 
 from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,7 +25,7 @@ from hub.services.bulletin_checks import BulletinChecks, load
 from hub.services.lifecycle import STATUS_VI
 from hub.services.review import ReviewPolicy
 from protocol.topics import covers
-from protocol.vocabulary import LIVE_STATUSES
+from protocol.vocabulary import LIVE_STATUSES, BulletinStatus, DeviceKind, Origin, Priority
 
 
 def content_of(b: Bulletin) -> dict[str, Any]:
@@ -60,30 +65,150 @@ def effective_status(b: Any, now: datetime) -> str:
     return str(b.status)
 
 
+class _Result(BaseModel):
+    """A service's answer: read-only, and exactly the fields it has (the API's JSON and OpenAPI schema)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    if not TYPE_CHECKING:  # hidden from mypy: typed code reads attributes (`b.status`)
+
+        def __getitem__(self, name: str) -> Any:
+            """`b["status"]`, as the dict these results replaced was read: for untyped callers (tests,
+            scripts) written against it; to be dropped once they read attributes."""
+            if name not in type(self).model_fields:
+                raise KeyError(name)
+            return getattr(self, name)
+
+
+class ReviewGroup(_Result):
+    code: str
+    name: str
+    signed: bool
+
+
+class Signoff(_Result):
+    username: str | None
+    group: str | None
+    group_name: str
+    at: str = Field(description="ISO 8601")
+
+
+class ReviewState(_Result):
+    """The review of a sensitive bulletin's current version (hub/services/review.py)."""
+
+    needed: int
+    groups: list[ReviewGroup]
+    signoffs: list[Signoff]
+
+
+class SpeechInfo(_Result):
+    """How the current version of a text bulletin was spoken."""
+
+    sha256: str
+    engine: str
+    voice: str
+    normalized_text: str
+
+
+class VersionInfo(_Result):
+    version: int
+    created_at: str = Field(description="ISO 8601")
+    created_by: str | None
+    changed: list[str] = Field(description="fields changed from the version before")
+    content: dict[str, Any]
+
+
+class RecallConfirmationInfo(_Result):
+    device_id: str
+    confirmed_at: str = Field(description="ISO 8601")
+
+
+class BulletinSummary(_Result):
+    """A bulletin as lists show it (times are ISO 8601 strings)."""
+
+    id: str
+    status: BulletinStatus = Field(description="finished once valid_until passed, whatever is stored")
+    title: str
+    priority: Priority
+    form: str
+    text: str | None
+    media: str | None = Field(description="sha256 of the media file")
+    subtitles: str | None = Field(description="sha256 of the WebVTT subtitles")
+    targets: list[str]
+    kinds: list[DeviceKind]
+    valid_from: str | None
+    valid_until: str | None
+    plays_per_day: int
+    sensitive: bool
+    exercise: bool
+    repeat: dict[str, int]
+    after_interrupt: str
+    origin: Origin
+    version: int
+    duration_ms: int
+    created_at: str
+    submitted_at: str | None
+    approved_at: str | None
+    rejected_reason: str | None
+    recalled_at: str | None
+    recall_reason: str | None
+    cancelled_at: str | None
+    media_url: str | None
+    status_label: str
+
+
+class BulletinView(BulletinSummary):
+    """A bulletin as its reader gets it after reading or changing it: with its review, the actions the
+    reader may take now (`actions`), its author and its speech."""
+
+    review: ReviewState | None
+    actions: list[str]
+    created_by: str | None
+    speech: SpeechInfo | None
+
+
+class BulletinDetail(BulletinView):
+    """One bulletin with every saved version and the devices that confirmed its recall."""
+
+    versions: list[VersionInfo]
+    recall_confirmations: list[RecallConfirmationInfo]
+
+
+class BulletinList(_Result):
+    bulletins: list[BulletinSummary]
+
+
 class BulletinViews:
     def __init__(self, ctx: Context, review: ReviewPolicy, checks: BulletinChecks) -> None:
         self.ctx, self.review, self.checks = ctx, review, checks
 
-    def get(self, actor: Actor, bulletin_id: str) -> dict[str, Any]:
+    def get(self, actor: Actor, bulletin_id: str) -> BulletinDetail:
         require(actor, "read")
         with self.ctx.db.session() as sess:
             b = load(sess, bulletin_id)
             if not any(actor.sees(t) for t in b.target_paths):
                 raise NotFound(f"Không có bản tin '{bulletin_id}'.", field="id")
-            d = self.to_dict(sess, b, actor=actor)
-            d["versions"] = self._versions(sess, b.id)
-            d["recall_confirmations"] = [
-                {"device_id": r.device_id, "confirmed_at": r.confirmed_at.isoformat()}
+            confirmations = [
+                RecallConfirmationInfo(device_id=r.device_id, confirmed_at=r.confirmed_at.isoformat())
                 for r in sess.scalars(
                     select(RecallConfirmation)
                     .where(RecallConfirmation.bulletin_id == b.id)
                     .order_by(RecallConfirmation.confirmed_at)
                 )
             ]
-            return d
+            return BulletinDetail(
+                **self._summary_fields(b),
+                **self._view_fields(sess, b, actor),
+                versions=self._versions(sess, b.id),
+                recall_confirmations=confirmations,
+            )
+
+    def view(self, sess: Session, b: Bulletin, actor: Actor) -> BulletinView:
+        """The bulletin as `actor` gets it back from a change (with the actions open to them now)."""
+        return BulletinView(**self._summary_fields(b), **self._view_fields(sess, b, actor))
 
     @staticmethod
-    def _versions(sess: Session, bulletin_id: str) -> list[dict[str, Any]]:
+    def _versions(sess: Session, bulletin_id: str) -> list[VersionInfo]:
         """Every saved version with who saved it and which fields changed from the one before."""
         rows = sess.scalars(
             select(BulletinVersion)
@@ -96,18 +221,18 @@ class BulletinViews:
                 select(User).where(User.id.in_({v.created_by for v in rows if v.created_by is not None}))
             )
         }
-        out: list[dict[str, Any]] = []
+        out: list[VersionInfo] = []
         prev: dict[str, Any] | None = None
         for v in rows:
             changed = sorted(k for k in v.content if prev.get(k) != v.content[k]) if prev is not None else []
             out.append(
-                {
-                    "version": v.version,
-                    "created_at": v.created_at.isoformat(),
-                    "created_by": users.get(v.created_by) if v.created_by else None,
-                    "changed": changed,
-                    "content": v.content,
-                }
+                VersionInfo(
+                    version=v.version,
+                    created_at=v.created_at.isoformat(),
+                    created_by=users.get(v.created_by) if v.created_by else None,
+                    changed=changed,
+                    content=v.content,
+                )
             )
             prev = v.content
         return out
@@ -121,7 +246,7 @@ class BulletinViews:
         area: str | None = None,
         limit: int = 100,
         offset: int = 0,
-    ) -> list[dict[str, Any]]:
+    ) -> list[BulletinSummary]:
         require(actor, "read")
         with self.ctx.db.session() as sess:
             q = select(Bulletin).order_by(Bulletin.created_at.desc(), Bulletin.id)
@@ -139,7 +264,7 @@ class BulletinViews:
                 ):
                     continue
                 out.append(b)
-            return [self.to_dict(sess, b, light=True) for b in out[offset : offset + limit]]
+            return [BulletinSummary(**self._summary_fields(b)) for b in out[offset : offset + limit]]
 
     def search(
         self,
@@ -155,7 +280,7 @@ class BulletinViews:
         desc: bool = True,
         limit: int = 50,
         offset: int = 0,
-    ) -> tuple[builtins.list[dict[str, Any]], int]:
+    ) -> tuple[builtins.list[BulletinSummary], int]:
         """One page of the bulletins the caller sees and the count of all that match: `q` searches the
         title, the id and the target areas' names (`names`: path -> name; hub.search); BULLETIN_SORTS."""
         require(actor, "read")
@@ -188,7 +313,7 @@ class BulletinViews:
             found.sort(key=BULLETIN_SORTS[sort], reverse=desc)
             ids = [b.id for b, _ in found[offset : offset + limit]]
             rows = {b.id: b for b in sess.scalars(select(Bulletin).where(Bulletin.id.in_(ids)))}
-            return [self.to_dict(sess, rows[i], light=True) for i in ids], len(found)
+            return [BulletinSummary(**self._summary_fields(rows[i])) for i in ids], len(found)
 
     def titles(self, actor: Actor, ids: Iterable[str]) -> dict[str, str]:
         """Titles of these bulletins, whatever their status, that the caller may see (devices page)."""
@@ -202,12 +327,11 @@ class BulletinViews:
                         out[b.id] = b.title
         return out
 
-    def to_dict(
-        self, sess: Session, b: Bulletin, *, light: bool = False, actor: Actor | None = None
-    ) -> dict[str, Any]:
-        d = {
+    def _summary_fields(self, b: Bulletin) -> dict[str, Any]:
+        status = effective_status(b, self.ctx.now())
+        return {
             "id": b.id,
-            "status": effective_status(b, self.ctx.now()),
+            "status": status,
             **content_of(b),
             "version": b.version,
             "duration_ms": b.duration_ms,
@@ -219,23 +343,22 @@ class BulletinViews:
             "recall_reason": b.recall_reason,
             "cancelled_at": b.cancelled_at.isoformat() if b.cancelled_at else None,
             "media_url": f"/media/{b.media_sha256}" if b.media_sha256 else None,
+            "status_label": STATUS_VI.get(status, status),
         }
-        d["status_label"] = STATUS_VI.get(d["status"], d["status"])
-        if not light:
-            d["review"] = self.review.state(sess, b) if b.sensitive else None
-            if actor is not None:
-                d["actions"] = self.checks.actions(sess, actor, b)
-            creator = sess.get(User, b.created_by) if b.created_by else None
-            d["created_by"] = creator.username if creator else None
-            sp = sess.scalar(select(Speech).where(Speech.bulletin_id == b.id, Speech.version == b.version))
-            d["speech"] = (
-                {
-                    "sha256": sp.media_sha256,
-                    "engine": sp.engine,
-                    "voice": sp.voice,
-                    "normalized_text": sp.normalized_text,
-                }
-                if sp
-                else None
+
+    def _view_fields(self, sess: Session, b: Bulletin, actor: Actor) -> dict[str, Any]:
+        creator = sess.get(User, b.created_by) if b.created_by else None
+        sp = sess.scalar(select(Speech).where(Speech.bulletin_id == b.id, Speech.version == b.version))
+        speech = (
+            SpeechInfo(
+                sha256=sp.media_sha256, engine=sp.engine, voice=sp.voice, normalized_text=sp.normalized_text
             )
-        return d
+            if sp
+            else None
+        )
+        return {
+            "review": self.review.state(sess, b) if b.sensitive else None,
+            "actions": self.checks.actions(sess, actor, b),
+            "created_by": creator.username if creator else None,
+            "speech": speech,
+        }

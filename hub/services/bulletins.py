@@ -13,7 +13,7 @@ import asyncio
 import builtins
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -37,7 +37,14 @@ from hub.services.bulletin_checks import (
     BulletinInput,
     load,
 )
-from hub.services.bulletin_views import BulletinViews, content_of, effective_status
+from hub.services.bulletin_views import (
+    BulletinDetail,
+    BulletinSummary,
+    BulletinView,
+    BulletinViews,
+    content_of,
+    effective_status,
+)
 from hub.services.lifecycle import move
 from hub.services.media import MediaService
 from hub.services.review import ReviewPolicy
@@ -73,7 +80,7 @@ class BulletinService:
         self.views = BulletinViews(ctx, self.review, self.checks)
 
     # --- create / edit / submit
-    async def create(self, actor: Actor, data: BulletinInput, *, submit: bool = True) -> dict[str, Any]:
+    async def create(self, actor: Actor, data: BulletinInput, *, submit: bool = True) -> BulletinView:
         """Check, speak (text, when submitted) and save in one transaction; the database part in a thread."""
         origin = self.checks.validate(actor, data)
         if submit:
@@ -84,7 +91,7 @@ class BulletinService:
 
     def _create_tx(
         self, actor: Actor, data: BulletinInput, origin: str, speech: SpeechResult | None, *, submit: bool
-    ) -> dict[str, Any]:
+    ) -> BulletinView:
         now = self.ctx.now()
         with self.ctx.tx(actor) as sess:
             m = self.checks.check_media(sess, data)
@@ -109,7 +116,7 @@ class BulletinService:
             self.ctx.audit(
                 sess, actor, "bulletin.create", b.id, detail={"status": b.status, "title": b.title}
             )
-            return self.views.to_dict(sess, b, actor=actor)
+            return self.views.view(sess, b, actor)
 
     def _apply(self, b: Bulletin, data: BulletinInput, origin: str, now: datetime) -> None:
         b.title, b.priority, b.form, b.origin = data.title.strip(), data.priority, data.form, origin
@@ -163,7 +170,7 @@ class BulletinService:
             self.media.alert_audio.warm(self.media.path_for(b.media_sha256), b.media_sha256)
         b.rejected_reason = None
 
-    async def submit(self, actor: Actor, bulletin_id: str) -> dict[str, Any]:
+    async def submit(self, actor: Actor, bulletin_id: str) -> BulletinView:
         text, form = await asyncio.to_thread(self._submit_check, actor, bulletin_id)
         speech = await self.speech.speak(text or "") if form == "text" else None
         return await asyncio.to_thread(self._submit_tx, actor, bulletin_id, speech)
@@ -179,7 +186,7 @@ class BulletinService:
             )
             return b.text, b.form
 
-    def _submit_tx(self, actor: Actor, bulletin_id: str, speech: SpeechResult | None) -> dict[str, Any]:
+    def _submit_tx(self, actor: Actor, bulletin_id: str, speech: SpeechResult | None) -> BulletinView:
         now = self.ctx.now()
         with self.ctx.tx(actor) as sess:
             b = load(sess, bulletin_id)
@@ -187,9 +194,9 @@ class BulletinService:
                 raise Conflict("Bản tin vừa được người khác thay đổi; hãy tải lại.", field="status")
             self._submit(sess, actor, b, speech, now)
             self.ctx.audit(sess, actor, "bulletin.submit", b.id, detail={"status": b.status})
-            return self.views.to_dict(sess, b, actor=actor)
+            return self.views.view(sess, b, actor)
 
-    async def edit(self, actor: Actor, bulletin_id: str, data: BulletinInput) -> dict[str, Any]:
+    async def edit(self, actor: Actor, bulletin_id: str, data: BulletinInput) -> BulletinView:
         """A new version; a bulletin already submitted is spoken again and stays in its queue."""
         origin = self.checks.validate(actor, data)
         seen = await asyncio.to_thread(self._edit_check, actor, bulletin_id, data)
@@ -216,7 +223,7 @@ class BulletinService:
         origin: str,
         seen: tuple[str, int],
         speech: SpeechResult | None,
-    ) -> dict[str, Any]:
+    ) -> BulletinView:
         resubmit = seen[0] in ("submitted", "in_review")
         now = self.ctx.now()
         with self.ctx.tx(actor) as sess:
@@ -238,10 +245,10 @@ class BulletinService:
             elif b.status == "rejected":
                 move(b, BulletinStatus.DRAFT)
             self.ctx.audit(sess, actor, "bulletin.edit", b.id, detail={"version": b.version})
-            return self.views.to_dict(sess, b, actor=actor)
+            return self.views.view(sess, b, actor)
 
     # --- decisions
-    def approve(self, actor: Actor, bulletin_id: str, *, via_review: bool = False) -> dict[str, Any]:
+    def approve(self, actor: Actor, bulletin_id: str, *, via_review: bool = False) -> BulletinView:
         """Approve (the caller then publishes), or for a sensitive bulletin sign it off: it is approved
         with the last sign-off it needs and stays in review until then."""
         now = self.ctx.now()
@@ -251,7 +258,7 @@ class BulletinService:
             if b.status == "in_review":
                 if not self.review.sign_off(sess, actor, b):
                     b.updated_at = now
-                    return self.views.to_dict(sess, b, actor=actor)
+                    return self.views.view(sess, b, actor)
                 b.reviewed_by = actor.user_id
             move(b, BulletinStatus.APPROVED)
             b.approved_at, b.approved_by, b.updated_at = now, actor.user_id, now
@@ -269,7 +276,7 @@ class BulletinService:
                 b.id,
                 detail={"priority": b.priority, "origin": b.origin, "targets": b.target_paths},
             )
-            return self.views.to_dict(sess, b, actor=actor)
+            return self.views.view(sess, b, actor)
 
     def _origin_at_approval(self, sess: Session, b: Bulletin) -> str:
         """Art. 8.2's rank follows the level of the author's unit as it is when the bulletin is approved (a
@@ -280,7 +287,7 @@ class BulletinService:
         area = self.areas.all().get(author.area_path) if author is not None and author.area_path else None
         return LEVEL_ORIGIN.get(area.level if area is not None else "province", "province")
 
-    def reject(self, actor: Actor, bulletin_id: str, reason: str) -> dict[str, Any]:
+    def reject(self, actor: Actor, bulletin_id: str, reason: str) -> BulletinView:
         if not (reason or "").strip():
             raise Invalid("Cần ghi lý do từ chối.", field="reason")
         check_len(reason, REASON_MAX, "reason", "Lý do")
@@ -290,9 +297,9 @@ class BulletinService:
             move(b, BulletinStatus.REJECTED)
             b.rejected_reason, b.updated_at = reason.strip(), self.ctx.now()
             self.ctx.audit(sess, actor, "bulletin.reject", b.id, detail={"reason": reason.strip()})
-            return self.views.to_dict(sess, b, actor=actor)
+            return self.views.view(sess, b, actor)
 
-    def flag(self, actor: Actor, bulletin_id: str, reason: str = "") -> dict[str, Any]:
+    def flag(self, actor: Actor, bulletin_id: str, reason: str = "") -> BulletinView:
         """Mark a bulletin sensitive (editors, reviewers): one waiting for approval goes to review."""
         check_len(reason, REASON_MAX, "reason", "Lý do")
         with self.ctx.tx(actor) as sess:
@@ -304,9 +311,9 @@ class BulletinService:
             self.ctx.audit(
                 sess, actor, "bulletin.flag", b.id, detail={"reason": reason.strip(), "status": b.status}
             )
-            return self.views.to_dict(sess, b, actor=actor)
+            return self.views.view(sess, b, actor)
 
-    def unflag(self, actor: Actor, bulletin_id: str, reason: str) -> dict[str, Any]:
+    def unflag(self, actor: Actor, bulletin_id: str, reason: str) -> BulletinView:
         """A reviewer clears the sensitive mark (audited, with a reason): in review -> submitted."""
         if not (reason or "").strip():
             raise Invalid("Cần ghi lý do bỏ đánh dấu nhạy cảm.", field="reason")
@@ -320,9 +327,9 @@ class BulletinService:
             self.ctx.audit(
                 sess, actor, "bulletin.unflag", b.id, detail={"reason": reason.strip(), "status": b.status}
             )
-            return self.views.to_dict(sess, b, actor=actor)
+            return self.views.view(sess, b, actor)
 
-    def recall(self, actor: Actor, bulletin_id: str, reason: str) -> dict[str, Any]:
+    def recall(self, actor: Actor, bulletin_id: str, reason: str) -> BulletinView:
         if not (reason or "").strip():
             raise Invalid("Cần ghi lý do thu hồi.", field="reason")
         check_len(reason, REASON_MAX, "reason", "Lý do")
@@ -333,9 +340,9 @@ class BulletinService:
             move(b, BulletinStatus.RECALLED)
             b.recalled_at, b.recall_reason, b.updated_at = now, reason.strip(), now
             self.ctx.audit(sess, actor, "bulletin.recall", b.id, detail={"reason": reason.strip()})
-            return self.views.to_dict(sess, b, actor=actor)
+            return self.views.view(sess, b, actor)
 
-    def cancel_alert(self, actor: Actor, bulletin_id: str) -> dict[str, Any]:
+    def cancel_alert(self, actor: Actor, bulletin_id: str) -> BulletinView:
         now = self.ctx.now()
         with self.ctx.tx(actor) as sess:
             b = load(sess, bulletin_id)
@@ -343,7 +350,7 @@ class BulletinService:
             move(b, BulletinStatus.CANCELLED)
             b.cancelled_at, b.updated_at = now, now
             self.ctx.audit(sess, actor, "alert.cancel", b.id)
-            return self.views.to_dict(sess, b, actor=actor)
+            return self.views.view(sess, b, actor)
 
     # --- checks and reading (hub/services/bulletin_checks.py, hub/services/bulletin_views.py)
     def validate(self, actor: Actor, data: BulletinInput) -> str:
@@ -353,7 +360,7 @@ class BulletinService:
     def check_plays(self, data: BulletinInput) -> None:
         self.checks.check_plays(data)
 
-    def get(self, actor: Actor, bulletin_id: str) -> dict[str, Any]:
+    def get(self, actor: Actor, bulletin_id: str) -> BulletinDetail:
         return self.views.get(actor, bulletin_id)
 
     def list(
@@ -365,7 +372,7 @@ class BulletinService:
         area: str | None = None,
         limit: int = 100,
         offset: int = 0,
-    ) -> list[dict[str, Any]]:
+    ) -> list[BulletinSummary]:
         return self.views.list(actor, status=status, priority=priority, area=area, limit=limit, offset=offset)
 
     def search(
@@ -381,7 +388,7 @@ class BulletinService:
         desc: bool = True,
         limit: int = 50,
         offset: int = 0,
-    ) -> tuple[builtins.list[dict[str, Any]], int]:
+    ) -> tuple[builtins.list[BulletinSummary], int]:
         """One page of the bulletins the caller sees and the count of all that match (BulletinViews.search,
         with the areas' names for `q`)."""
         names = {p: a.name for p, a in self.areas.all().items()}

@@ -99,40 +99,40 @@ class DeliveryService:
         """Per target device (the bulletin's areas and kinds): first confirmed play, latency, recall."""
         require(actor, "read")
         b = self.bulletins.get(actor, bulletin_id)  # NotFound outside the caller's area
-        sent = datetime.fromisoformat(b["approved_at"]) if b["approved_at"] else None
+        sent = datetime.fromisoformat(b.approved_at) if b.approved_at else None
         with self.ctx.db.session() as sess:
             devices = [
                 d
                 for d in sess.scalars(select(Device).order_by(Device.area_path, Device.id))
-                if d.kind in b["kinds"]
+                if d.kind in b.kinds
                 and actor.covers(d.area_path)
-                and any(covers(t, d.area_path) for t in b["targets"])
+                and any(covers(t, d.area_path) for t in b.targets)
             ]
             plays: dict[str, list[Play]] = {}
             for p in sess.scalars(
-                select(Play).where(Play.bulletin_id == b["id"]).order_by(Play.received_at, Play.id)
+                select(Play).where(Play.bulletin_id == b.id).order_by(Play.received_at, Play.id)
             ):
                 plays.setdefault(p.device_id, []).append(p)
             seen = {
                 r.device_id: r.at
-                for r in sess.scalars(select(FirstSeenPlaying).where(FirstSeenPlaying.bulletin_id == b["id"]))
+                for r in sess.scalars(select(FirstSeenPlaying).where(FirstSeenPlaying.bulletin_id == b.id))
             }
             recalls = {
                 r.device_id: r.confirmed_at
                 for r in sess.scalars(
-                    select(RecallConfirmation).where(RecallConfirmation.bulletin_id == b["id"])
+                    select(RecallConfirmation).where(RecallConfirmation.bulletin_id == b.id)
                 )
             }
             rows = [
                 self._row(d, plays.get(d.id, []), seen.get(d.id), recalls.get(d.id), sent) for d in devices
             ]
         return {
-            "bulletin_id": b["id"],
-            "priority": b["priority"],
-            "status": b["status"],
-            "status_label": b["status_label"],
-            "exercise": b["exercise"],
-            "sent_at": b["approved_at"],
+            "bulletin_id": b.id,
+            "priority": b.priority,
+            "status": b.status,
+            "status_label": b.status_label,
+            "exercise": b.exercise,
+            "sent_at": b.approved_at,
             "total": len(rows),
             "confirmed": sum(1 for r in rows if r["first_play_at"]),
             "recall_confirmed": sum(1 for r in rows if r["recall_confirmed_at"]),

@@ -60,6 +60,12 @@ __all__ = [
     "SILENT_AFTER",
     "DeviceService",
 ]
+def _degrees(value: Any, most: float) -> float | None:
+    """A coordinate a device may report: a finite number of degrees within +-most; None otherwise."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and -most <= value <= most
+    return float(value) if ok else None
+
+
 class DeviceService:
     def __init__(self, ctx: Context, areas: AreaService) -> None:
         self.ctx, self.areas = ctx, areas
@@ -301,6 +307,9 @@ class DeviceService:
         d.last_seen = self.ctx.now()
         if is_online(d.state) != was_online:  # the raw event of the availability figures (rollups.py)
             sess.add(DeviceStateChange(device_id=d.id, at=d.last_seen, online=not was_online))
+        lat, lon = _degrees(data.get("lat"), 90), _degrees(data.get("lon"), 180)
+        if d.lat is None and lat is not None and lon is not None:  # staff's coordinates win (the map)
+            d.lat, d.lon = lat, lon
         return True
 
     def ingest_events(self, device_id: str, payload: Any, *, size: int = 0) -> int:

@@ -245,7 +245,9 @@ class MediaService:
         self.ctx = ctx
         self.dir = ctx.config.media_dir
         # the Opus copies that ride in alerts (hub/services/alert_audio.py)
-        self.alert_audio = AlertAudio(self.dir, self.path_for, ctx.config.tts.ffmpeg_binary)
+        self.alert_audio = AlertAudio(
+            ctx.config.data_dir / "alert-audio", self.path_for, ctx.config.tts.ffmpeg_binary
+        )
 
     def path_for(self, sha256: str) -> Path:
         return self.dir / sha256[:2] / sha256

@@ -88,3 +88,11 @@ def parse_period(
         nxt = date(d.year + (d.month == 12), d.month % 12 + 1, 1)
         return Period(kind, date(d.year, d.month, 1), nxt - timedelta(days=1))
     return half_of(d)
+
+
+def report_due(level: str, today: date) -> date | None:
+    """The deadline the unit at `level` is reminded of today (from 1 June / 1 December), else None."""
+    if today.month not in (6, 12):
+        return None
+    deadline = date(today.year, today.month, 30 if level == "province" else 20)
+    return deadline if today <= deadline else None

@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from hub.errors import Invalid
-from hub.models import Bulletin, StatDeviceDay, StatEmergencyDelay, StatPlayDay, StatProblemDay
+from hub.models import Bulletin, Device, StatDeviceDay, StatEmergencyDelay, StatPlayDay, StatProblemDay
 from hub.roles import Actor
 from hub.services.areas import AreaService
 from hub.services.base import Context, deny, require
@@ -202,7 +202,10 @@ class StatsService:
         live: DayRollup | None = None
         if period.first <= today - timedelta(days=1):
             with self.ctx.db.session() as sess:
-                todo = missing_days(sess, period.first, min(period.last, today - timedelta(days=1)))
+                # before the first device was registered every roll-up of a day is empty: nothing to store
+                first_device = sess.scalar(select(func.min(Device.created_at)))
+                first = max(period.first, first_device.astimezone(tz).date()) if first_device else today
+                todo = missing_days(sess, first, min(period.last, today - timedelta(days=1)))
             rollup_days(self.ctx.db, todo, tz, now)  # a past day nobody stored yet (before the roll-ups)
         if period.first <= today <= period.last:
             with self.ctx.db.session() as sess:

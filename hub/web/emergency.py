@@ -9,10 +9,10 @@ from aiohttp import web
 
 from hub.api.framework import json_response
 from hub.errors import Conflict, Invalid
-from hub.services import BulletinInput
+from hub.services import BulletinDetail, BulletinInput, BulletinSummary
 from hub.services.base import deny
 from hub.web.bulletins import area_names
-from hub.web.core import Req, page
+from hub.web.core import Req, page, urgent_page
 from hub.web.forms import BulletinForm, field_error, read_form, to_input
 from protocol.vocabulary import DEVICE_KINDS, LIVE_STATUSES
 
@@ -45,13 +45,13 @@ def _ctx(req: Req, f: BulletinForm) -> dict[str, Any]:
     }
 
 
-def _active(req: Req) -> list[dict[str, Any]]:
+def _active(req: Req) -> list[BulletinSummary]:
     rows = req.services.bulletins.list(req.actor, priority="emergency", limit=50)
-    return [b for b in rows if b["status"] in LIVE_STATUSES]
+    return [b for b in rows if b.status in LIVE_STATUSES]
 
 
-@page
-async def console(req: Req) -> web.StreamResponse:
+@urgent_page
+def console(req: Req) -> web.StreamResponse:
     _require_emergency(req)
     f = BulletinForm.blank(priority="emergency")
     f.kinds = list(DEVICE_KINDS)
@@ -72,8 +72,8 @@ def _checked(req: Req) -> tuple[BulletinForm, BulletinInput | None]:
     return f, data
 
 
-@page
-async def confirm(req: Req) -> web.StreamResponse:
+@urgent_page
+def confirm(req: Req) -> web.StreamResponse:
     _require_emergency(req)
     f, data = _checked(req)
     if data is None:
@@ -94,31 +94,32 @@ def _reach(req: Req, f: BulletinForm) -> dict[str, int]:
     }
 
 
-@page
+@urgent_page
 async def send(req: Req) -> web.StreamResponse:
     """Create, speak and approve in one go: the confirmation was the second person-check."""
     _require_emergency(req)
-    f, data = _checked(req)
+    f, data = await req.run(_checked, req)
     if data is not None:
         try:
             b = await req.services.bulletins.create(req.actor, data, submit=True)
-            await req.services.approve(req.actor, b["id"])
-            raise web.HTTPSeeOther(f"/emergency/{b['id']}")
+            await req.services.approve(req.actor, b.id)
+            raise web.HTTPSeeOther(f"/emergency/{b.id}")
         except (Invalid, Conflict) as exc:
             field_error(f, exc)
-    return req.render("emergency.html", status=422, active=_active(req), **_ctx(req, f))
+    active, ctx = await req.run(lambda: (_active(req), _ctx(req, f)))
+    return req.render("emergency.html", status=422, active=active, **ctx)
 
 
-def _emergency(req: Req) -> dict[str, Any]:
+def _emergency(req: Req) -> BulletinDetail:
     b = req.services.bulletins.get(req.actor, req.request.match_info["id"])
-    if b["priority"] != "emergency":
+    if b.priority != "emergency":
         raise Invalid("Bản tin này không phải bản tin khẩn cấp.", field="id")
     return b
 
 
-def live_status(req: Req, b: dict[str, Any]) -> dict[str, Any]:
+def live_status(req: Req, b: BulletinDetail) -> dict[str, Any]:
     """Per target device: first confirmed play (status or play event) and the seconds from sending to it."""
-    dl = req.services.deliveries.deliveries(req.actor, b["id"])
+    dl = req.services.deliveries.deliveries(req.actor, b.id)
     names = area_names(req.services)
     tz = req.services.ctx.tz
     rows = []
@@ -138,9 +139,9 @@ def live_status(req: Req, b: dict[str, Any]) -> dict[str, Any]:
                 "recall_confirmed": d["recall_confirmed_at"] is not None,
             }
         )
-    stop = stop_view(req, b, rows) if b["cancelled_at"] else None
+    stop = stop_view(req, b, rows, b.cancelled_at) if b.cancelled_at else None
     return {
-        "id": b["id"],
+        "id": b.id,
         "stop": stop,
         "status": dl["status"],
         "status_label": dl["status_label"],
@@ -152,16 +153,16 @@ def live_status(req: Req, b: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def stop_view(req: Req, b: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
+def stop_view(req: Req, b: BulletinDetail, rows: list[dict[str, Any]], cancelled_at: str) -> dict[str, Any]:
     """After a cancel: which devices said they stopped (a status since the cancel that no longer plays
     it), which still play it, and which have said nothing since (offline ones among them)."""
-    since = datetime.fromisoformat(b["cancelled_at"])
+    since = datetime.fromisoformat(cancelled_at)
     now = {d["id"]: d for d in req.services.devices.list(req.actor)}
     stopped, playing, silent = 0, [], []
     for r in rows:
         d = now.get(r["id"])
         seen = datetime.fromisoformat(d["last_seen"]) if d and d["last_seen"] else None
-        if d and d["now_playing"] == b["id"] and d["state"] == "emergency":
+        if d and d["now_playing"] == b.id and d["state"] == "emergency":
             playing.append({**r, "why": "vẫn báo đang phát"})
         elif d and seen is not None and seen > since and d["online"]:
             stopped += 1
@@ -174,7 +175,7 @@ def stop_view(req: Req, b: dict[str, Any], rows: list[dict[str, Any]]) -> dict[s
 
 
 @page
-async def live(req: Req) -> web.StreamResponse:
+def live(req: Req) -> web.StreamResponse:
     """The live console: devices that have not played yet come first (in a province, the few that need
     a phone call are not lost among a thousand that played); `?pending=1` shows only those."""
     b = _emergency(req)
@@ -185,7 +186,7 @@ async def live(req: Req) -> web.StreamResponse:
         st["devices"] = [d for d in st["devices"] if d["played_at"] is None]
     return req.render(
         "emergency_live.html",
-        title=f"Khẩn cấp: {b['title']}",
+        title=f"Khẩn cấp: {b.title}",
         b=b,
         st=st,
         pending=st["total"] - st["confirmed"],
@@ -195,26 +196,27 @@ async def live(req: Req) -> web.StreamResponse:
 
 
 @page
-async def status_json(req: Req) -> web.StreamResponse:
+def status_json(req: Req) -> web.StreamResponse:
     return json_response(live_status(req, _emergency(req)))
 
 
-@page
+@urgent_page
 async def cancel(req: Req) -> web.StreamResponse:
-    b = _emergency(req)
+    b = await req.run(_emergency, req)
     try:
-        await req.services.cancel_alert(req.actor, b["id"])
+        await req.services.cancel_alert(req.actor, b.id)
     except Conflict as exc:
+        st, names = await req.run(lambda: (live_status(req, b), area_names(req.services)))
         return req.render(
             "emergency_live.html",
             status=409,
-            title=f"Khẩn cấp: {b['title']}",
+            title=f"Khẩn cấp: {b.title}",
             b=b,
-            st=live_status(req, b),
-            names=area_names(req.services),
+            st=st,
+            names=names,
             cancel_error=exc.message,
         )
-    raise web.HTTPSeeOther(f"/emergency/{b['id']}")
+    raise web.HTTPSeeOther(f"/emergency/{b.id}")
 
 
 def install(app: web.Application) -> None:

@@ -10,7 +10,7 @@ from aiohttp.web_request import FileField
 
 from hub.errors import Invalid, ServiceError
 from hub.limits import check_date
-from hub.services import BulletinInput
+from hub.services import BulletinDetail, BulletinInput
 from hub.services.bulletin_checks import input_problems
 from hub.web.core import Req
 
@@ -59,31 +59,31 @@ class BulletinForm:
         )
 
     @classmethod
-    def from_bulletin(cls, b: dict[str, Any], tz: Any) -> BulletinForm:
-        rep = b.get("repeat") or {}
+    def from_bulletin(cls, b: BulletinDetail, tz: Any) -> BulletinForm:
+        rep = b.repeat or {}
 
         def local(v: str | None) -> str:
             return datetime.fromisoformat(v).astimezone(tz).strftime("%Y-%m-%dT%H:%M") if v else ""
 
         return cls(
             values={
-                "title": b["title"],
-                "priority": b["priority"],
-                "form": b["form"],
-                "text": b["text"] or "",
-                "media": b["media"] or "" if b["form"] != "text" else "",
-                "subtitles": b["subtitles"] or "",
-                "valid_from": local(b["valid_from"]),
-                "valid_until": local(b["valid_until"]),
-                "plays_per_day": str(b["plays_per_day"]),
+                "title": b.title,
+                "priority": b.priority,
+                "form": b.form,
+                "text": b.text or "",
+                "media": b.media or "" if b.form != "text" else "",
+                "subtitles": b.subtitles or "",
+                "valid_from": local(b.valid_from),
+                "valid_until": local(b.valid_until),
+                "plays_per_day": str(b.plays_per_day),
                 "repeat_count": str(rep.get("count", 1)),
                 "repeat_interval_s": str(rep.get("interval_s", 0)),
                 "repeat_then_every_s": str(rep.get("then_every_s", 0)),
             },
-            targets=list(b["targets"]),
-            kinds=list(b["kinds"]),
-            sensitive=b["sensitive"],
-            exercise=b["exercise"],
+            targets=list(b.targets),
+            kinds=list(b.kinds),
+            sensitive=b.sensitive,
+            exercise=b.exercise,
         )
 
 

@@ -43,7 +43,7 @@ async def test_opus_in_the_alert_plays_on_this_agent_and_the_previous_release_do
         src_path = store / source.sha256[:2] / source.sha256
         src_path.parent.mkdir(parents=True)
         src_path.write_bytes(hub.media[source.sha256])
-        made = AlertAudio(store, lambda sha: store / sha[:2] / sha).for_alert(source)
+        made = AlertAudio(store.parent / "alert-audio", lambda sha: store / sha[:2] / sha).for_alert(source)
         assert made is not None
         opus, data = made
         assert opus.mime == COMPACT_MIME and data[:4] == b"OggS" and b"OpusHead" in data[:64]
@@ -68,6 +68,17 @@ async def test_opus_in_the_alert_plays_on_this_agent_and_the_previous_release_do
         assert source.sha256 in hub.requests, "the old agent downloaded the bulletin's audio"
         assert played(old_agent, "lu-opus")[0]["source"] == source.sha256
         assert "không khớp sha256" in old_agent.log_text()  # it saw an attachment it could not use
+
+        # hostile: an alert_audio naming no file (not a sha256) or bytes that do not match: the emergency
+        # still plays, from the bulletin's own file, downloaded
+        for bid, fake in (("lu-ten-sai", "../../etc/passwd"), ("lu-sai-byte", opus.sha256.replace("a", "b"))):
+            b = hub.bulletin(bid, 5, priority="emergency", freq=520)
+            body, expires = hub.alert(b)
+            body = replace(body, alert_audio=replace(opus, sha256=fake))
+            wire = hub.sign("alert", body.to_dict(), to=topic, expires=expires, attachments=[b"\0" * 64])
+            await hub.publish(topic, wire)
+            await wait_until(lambda bid=bid: len(collector.plays(bid, "completed")) == 2, 25, f"{bid} played")
+            assert b.media is not None and b.media.sha256 in hub.requests
         for a in (agent, old_agent):
             assert "Traceback" not in a.log_text()
         assert not collector.of_type("rejected")

@@ -95,7 +95,7 @@ async def test_programmes_follow_an_alert_after_the_media_burst(
     try:
         await asyncio.wait_for(services.publishing.flush(), 10)  # the start-up state: nothing queued
         pub.messages.clear()
-        await services.approve(SYSTEM, created["id"])
+        await services.approve(SYSTEM, created.id)
         topics = Topics(services.ctx.config.mqtt.topic_prefix)
         assert [t for t, _, _ in pub.messages] == [topics.alert("90")]  # the alert at once, alone
         await asyncio.sleep(0.1)

@@ -24,13 +24,13 @@ async def test_an_emergency_airs_at_once_on_the_targeted_commune(central: Centra
     assert status == 200, out
     assert out["outcome"] == "aired" and out["duplicate"] is False
     b = central.hub.s.bulletins.get(SYSTEM, out["bulletin"])
-    assert b["origin"] == "central" and b["priority"] == "emergency" and b["status"] == "approved"
-    assert sorted(b["targets"]) == ["67/660/24611", "67/660/24613"]
-    assert b["text"].startswith("Cảnh báo lũ quét") and "nơi an toàn" in b["text"]
-    assert b["valid_until"] == (T0 + timedelta(hours=2)).isoformat()
+    assert b.origin == "central" and b.priority == "emergency" and b.status == "approved"
+    assert sorted(b.targets) == ["67/660/24611", "67/660/24613"]
+    assert b.text.startswith("Cảnh báo lũ quét") and "nơi an toàn" in b.text
+    assert b.valid_until == (T0 + timedelta(hours=2)).isoformat()
     sent = alerts(central.hub)
     assert {t.rsplit("/", 2)[-2] for t, _ in sent} == {"24611", "24613"}
-    assert all(a.msg_type == "Alert" and a.status == "Actual" and a.identifier == b["id"] for _, a in sent)
+    assert all(a.msg_type == "Alert" and a.status == "Actual" and a.identifier == b.id for _, a in sent)
     (row,) = central.audit("central.receive")
     assert row["username"] == "trung-uong" and row["detail"]["outcome"] == "aired"
 
@@ -62,8 +62,8 @@ async def test_update_replaces_and_cancel_stops(central: CentralHub) -> None:
     assert s == 200, upd
     old = central.hub.s.bulletins.get(SYSTEM, first["bulletin"])
     new = central.hub.s.bulletins.get(SYSTEM, upd["bulletin"])
-    assert old["status"] == "cancelled" and new["status"] == "approved"
-    assert new["title"] == "Cập nhật: lũ quét lan rộng" and "67/660/24631" in new["targets"]
+    assert old.status == "cancelled" and new.status == "approved"
+    assert new.title == "Cập nhật: lũ quét lan rộng" and "67/660/24631" in new.targets
     kinds = [(a.msg_type, a.identifier) for _, a in alerts(central.hub)]
     assert ("Cancel", first["bulletin"]) in kinds and ("Alert", upd["bulletin"]) in kinds
     central.hub.clock.advance(60)
@@ -76,7 +76,7 @@ async def test_update_replaces_and_cancel_stops(central: CentralHub) -> None:
         )
     )
     assert s == 200 and cancel["outcome"] == "cancelled" and cancel["bulletin"] == upd["bulletin"]
-    assert central.hub.s.bulletins.get(SYSTEM, upd["bulletin"])["status"] == "cancelled"
+    assert central.hub.s.bulletins.get(SYSTEM, upd["bulletin"]).status == "cancelled"
     assert alerts(central.hub)[-1][1].msg_type == "Cancel"
 
 
@@ -91,7 +91,7 @@ async def test_cancel_of_an_unknown_alert_is_refused(central: CentralHub) -> Non
 async def test_exercise_airs_as_an_exercise_and_test_never_airs(central: CentralHub) -> None:
     s, ex = await central.send(vi_alert("vn-ex", status="Exercise"))
     assert s == 200 and ex["outcome"] == "aired"
-    assert central.hub.s.bulletins.get(SYSTEM, ex["bulletin"])["exercise"] is True
+    assert central.hub.s.bulletins.get(SYSTEM, ex["bulletin"]).exercise is True
     assert [a.status for _, a in alerts(central.hub)] == ["Exercise"]
     before = len(central.hub.publisher.messages)
     s, t = await central.send(vi_alert("vn-test", status="Test"))
@@ -105,7 +105,7 @@ async def test_vietnamese_info_first_and_priority_parameter(central: CentralHub)
     )
     assert s == 200 and out["outcome"] == "queued"
     b = central.hub.s.bulletins.get(SYSTEM, out["bulletin"])
-    assert b["title"] == "Cảnh báo lũ quét" and b["priority"] == "priority" and b["origin"] == "central"
+    assert b.title == "Cảnh báo lũ quét" and b.priority == "priority" and b.origin == "central"
     assert alerts(central.hub) == []  # a priority bulletin goes into the programmes, not as an alert
 
 
@@ -121,7 +121,7 @@ async def test_audio_resource_with_its_digest_is_played(central: CentralHub) -> 
     s, out = await central.send(vi_alert("vn-audio", resources=(res,)))
     assert s == 200, out
     b = central.hub.s.bulletins.get(SYSTEM, out["bulletin"])
-    assert b["form"] == "audio" and b["media"] == hashlib.sha256(wav).hexdigest()
+    assert b.form == "audio" and b.media == hashlib.sha256(wav).hexdigest()
     bad = capwrite.ResourceOut(
         description="bị sửa", mime_type="audio/wav", deref_uri=res.deref_uri, digest="0" * 40
     )
@@ -131,7 +131,7 @@ async def test_audio_resource_with_its_digest_is_played(central: CentralHub) -> 
 
 async def test_areas_by_code_and_by_shape(central: CentralHub) -> None:
     s, out = await central.send(vi_alert("vn-a1", codes=("660",)))
-    assert s == 200 and central.hub.s.bulletins.get(SYSTEM, out["bulletin"])["targets"] == ["67/660"]
+    assert s == 200 and central.hub.s.bulletins.get(SYSTEM, out["bulletin"]).targets == ["67/660"]
     s, out = await central.send(vi_alert("vn-a2", codes=("99999",)))
     assert s == 422 and out["error"]["code"] == "unknown_area" and "99999" in out["error"]["message"]
     drawn = "12.0,107.6 12.1,107.7 12.0,107.8 12.0,107.6"

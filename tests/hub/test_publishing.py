@@ -151,7 +151,7 @@ async def test_emergency_and_programmes_signed_over_broker(  # noqa: PLR0915 - o
 
         await asyncio.wait_for(stored(), 10)
         assert len(s.devices.plays(SYSTEM, bulletin=b["id"])) == 1
-        assert s.bulletins.get(SYSTEM, b["id"])["status"] == "on_air"
+        assert s.bulletins.get(SYSTEM, b["id"]).status == "on_air"
 
 
 async def test_emergency_alert_carries_its_audio_up_to_the_configured_size(hub: Hub) -> None:

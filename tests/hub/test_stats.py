@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from hub.errors import Forbidden, Invalid
-from hub.models import StatRollupDay
+from hub.models import DeviceStateChange, StatRollupDay
 from hub.roles import SYSTEM, Actor
 from hub.services.periods import Period, parse_period
+from hub.services.rollups import RAW_RETENTION_DAYS, prune_raw
 from hub.services.stats import percentile
 from tests.hub.conftest import Hub
 from tests.hub.statsdata import D2, local, seed
@@ -139,3 +140,19 @@ def test_percentile_nearest_rank() -> None:
     assert percentile([], 0.95) is None
     assert percentile([5], 0.95) == 5
     assert percentile(list(range(1, 101)), 0.95) == 95
+
+
+async def test_raw_events_past_retention_are_deleted_after_their_day_is_rolled_up(hub: Hub) -> None:
+    seed(hub.s, hub.clock)
+    hub.clock.set(local(D2, 10) + timedelta(days=RAW_RETENTION_DAYS + 2))  # D1, D2 now past retention
+    before = hub.s.stats.compute(SYSTEM, area="67", level="commune", period=PERIOD)
+    with hub.s.ctx.db.session() as sess:  # the figures were stored when asked; forget them to test the prune
+        sess.execute(delete(StatRollupDay))
+    deleted = prune_raw(hub.s.ctx.db, hub.s.ctx.tz, hub.s.ctx.now())
+    assert deleted["plays"] == 8 and deleted["device_events"] == 1
+    with hub.s.ctx.db.session() as sess:  # each device keeps its last change (its state)
+        kept = sess.execute(select(DeviceStateChange.device_id, DeviceStateChange.online)).all()
+    assert sorted(kept) == [("bang-b", True), ("loa-a", True), ("loa-c", True)]
+    after = hub.s.stats.compute(SYSTEM, area="67", level="commune", period=PERIOD)
+    assert [c.to_dict() for c in after.communes] == [c.to_dict() for c in before.communes]
+    assert after.reach == before.reach and after.problems == before.problems

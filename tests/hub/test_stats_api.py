@@ -105,3 +105,26 @@ async def test_device_coordinates(hub: Hub) -> None:
     assert status == 403
     status, _ = await hub.call("PUT", "/api/v1/devices/nope/location", "oper", json={"lat": 1, "lon": 1})
     assert status == 404
+
+
+async def test_a_device_may_report_where_it_stands_once(hub: Hub) -> None:
+    seed(hub.s, hub.clock)
+    for bad in (
+        {"lat": "12", "lon": 107},
+        {"lat": 12, "lon": 1000},
+        {"lat": True, "lon": 1},
+        {"lat": float("nan"), "lon": 1},
+    ):
+        hub.s.devices.ingest_status("loa-c", {"state": "idle", **bad})
+    status, listed = await hub.call("GET", "/api/v1/devices", "viewer")
+    assert {d["id"]: d["lat"] for d in listed["devices"]}["loa-c"] is None
+    hub.s.devices.ingest_status("loa-c", {"state": "idle", "lat": 11.99, "lon": 107.7})
+    hub.s.devices.ingest_status("loa-c", {"state": "idle", "lat": 10.0, "lon": 106.0})  # the first one stays
+    status, _ = await hub.call(
+        "PUT", "/api/v1/devices/loa-a/location", "oper", json={"lat": 12.0, "lon": 107.7}
+    )
+    assert status == 200
+    hub.s.devices.ingest_status("loa-a", {"state": "idle", "lat": 1.0, "lon": 1.0})  # staff's stay
+    _, listed = await hub.call("GET", "/api/v1/devices", "viewer")
+    where = {d["id"]: (d["lat"], d["lon"]) for d in listed["devices"]}
+    assert where["loa-c"] == (11.99, 107.7) and where["loa-a"] == (12.0, 107.7)

@@ -10,7 +10,8 @@ from docx import Document
 from openpyxl import load_workbook
 
 from hub.roles import SYSTEM
-from hub.stats_report import report_due, report_period
+from hub.services.periods import report_due
+from hub.stats_report import report_period
 from tests.hub.conftest import Hub
 from tests.hub.statsdata import seed
 

@@ -132,3 +132,16 @@ def test_live_body_refuses_what_an_agent_cannot_use() -> None:
                 {"stream_url": "file:///etc/passwd"}, {"token": ""}):
         with pytest.raises(ValueError):
             LiveBody.from_dict({**good.to_dict(), **bad})
+
+
+def test_hub_check_names_the_stream_server(tmp_path: Path) -> None:
+    from hub.check import run_check  # noqa: PLC0415
+    from hub.mosquitto import free_port  # noqa: PLC0415
+
+    cfg = stream_config(tmp_path, port=free_port())
+    (tmp_path / "source.secret").chmod(0o644)
+    text, ok = run_check(cfg, network=True)
+    assert not ok and "chmod 600" in text, text
+    (tmp_path / "source.secret").chmod(0o600)
+    text, ok = run_check(cfg, network=True)
+    assert "Icecast" in text and "không kết nối được" in text, text

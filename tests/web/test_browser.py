@@ -58,7 +58,7 @@ async def test_write_approve_and_chair_reorders(site: Site) -> None:
             text="Trạm thú y thông báo lịch tiêm phòng dại ngày 26/11.",
         ),
     )
-    await site.s.approve(SYSTEM, other["id"])
+    await site.s.approve(SYSTEM, other.id)
 
     await page.get_by_role("link", name="Viết bản tin").click()
     await page.get_by_label("Tiêu đề").fill("Tiêm vắc-xin sởi cho trẻ dưới 5 tuổi")
@@ -129,7 +129,7 @@ async def test_exercise_emergency_send_live_and_cancel(site: Site) -> None:
     await page.get_by_role("button", name="PHÁT NGAY tới 1 xã/phường, 3 thiết bị").click()
     await expect(page.locator("#em-count")).to_have_text("0/3")
     bid = page.url.rsplit("/", 1)[1]
-    sent = datetime.fromisoformat(site.s.bulletins.get(SYSTEM, bid)["approved_at"])
+    sent = datetime.fromisoformat(site.s.bulletins.get(SYSTEM, bid).approved_at)
     started = sent + timedelta(seconds=1.8)
     site.s.devices.ingest_events(
         "loa-24613-01",
@@ -156,7 +156,7 @@ async def test_exercise_emergency_send_live_and_cancel(site: Site) -> None:
     await shot(page, "emergency-live")
     await page.get_by_role("button", name="HỦY PHÁT KHẨN CẤP").click()
     await expect(page.locator("#em-status")).to_have_text("Đã hủy")
-    assert site.s.bulletins.get(SYSTEM, bid)["status"] == "cancelled"
+    assert site.s.bulletins.get(SYSTEM, bid).status == "cancelled"
     # no device has reported since the cancel: none counted as stopped, each named with why
     await expect(page.locator("#em-stop")).to_contain_text("0/3 thiết bị đã dừng")
     await expect(page.locator("#em-stop")).to_contain_text("chưa báo lại từ lúc hủy")

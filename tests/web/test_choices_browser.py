@@ -38,8 +38,8 @@ class Site(BaseSite):
                 text="Người dân có thể đăng ký khai sinh trực tuyến trên Cổng dịch vụ công quốc gia.",
             ),
         )
-        await self.s.approve(SYSTEM, b["id"])
-        return str(b["id"])
+        await self.s.approve(SYSTEM, b.id)
+        return str(b.id)
 
 
 @pytest_asyncio.fixture

@@ -45,7 +45,7 @@ async def test_emergency_confirm_send_live_latency_and_cancel(web: WebHub) -> No
     assert alerts and alerts[-1]["envelope"]["body"]["status"] == "Exercise"
     st = json.loads((await ed.get(f"/emergency/{bid}/status.json"))[1])
     assert st["total"] == 2 and st["confirmed"] == 0
-    sent = web.s.bulletins.get(SYSTEM, bid)["approved_at"]
+    sent = web.s.bulletins.get(SYSTEM, bid).approved_at
     from datetime import datetime  # noqa: PLC0415
 
     started = datetime.fromisoformat(sent) + timedelta(seconds=2.5)
@@ -88,7 +88,7 @@ async def test_emergency_confirm_send_live_latency_and_cancel(web: WebHub) -> No
     assert "2,5 giây" in html and "1,2 giây" in html and "HỦY PHÁT KHẨN CẤP" in html
     r = await ed.post(f"/emergency/{bid}/cancel", {})
     assert r.status == 303
-    assert web.s.bulletins.get(SYSTEM, bid)["status"] == "cancelled"
+    assert web.s.bulletins.get(SYSTEM, bid).status == "cancelled"
     assert (
         json.loads([p for t, p, _ in web.publisher.messages if t.endswith("/alert")][-1])["envelope"]["body"][
             "msg_type"

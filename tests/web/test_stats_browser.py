@@ -90,8 +90,9 @@ async def test_editor_drafts_the_half_year_report(
     report = page.locator("#report-form")
     await report.get_by_label("Ngày trong kỳ báo cáo").fill("2026-11-23")
     await report.get_by_label("Số văn bản").fill("125/BC-STTTT")
-    await report.get_by_role("button", name="Lập báo cáo (DOCX)").click()
-    await expect(page.get_by_role("status")).to_contain_text("Đã lập báo cáo")
+    # drawing the charts and the document takes seconds on a busy 2-core machine
+    await report.get_by_role("button", name="Lập báo cáo (DOCX)").click(timeout=60_000)
+    await expect(page.get_by_role("status")).to_contain_text("Đã lập báo cáo", timeout=60_000)
     await expect(page.locator("#report-list tbody tr")).to_have_count(1)
     async with page.expect_download() as dl:
         await page.locator("#report-list").get_by_role("link", name="Báo cáo (DOCX)").click()
