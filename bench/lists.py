@@ -5,7 +5,8 @@
 A hub on SQLite in a temp dir with the sample province plus 100 generated communes, filled by
 tests/dbfill.fill_province (2,000 devices, 500 bulletins, 10,000 audit entries, 20,000 plays); each page
 is fetched over HTTP by a logged-in person (aiohttp client, the real app), `--runs` times after one warm-up.
-One JSON line: per page, the median and the worst milliseconds.
+One JSON line: per page, the median and the worst milliseconds of wall time, and the median CPU time of
+the process (server and client: what the page costs, whatever else the machine is doing).
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')
 
 # (who, path): every list, its search and a deep page, and each role's start page
 PAGES = [
+    ("editor67", "/"),
+    ("reviewer67", "/"),
+    ("oper", "/"),
+    ("admin1", "/"),
+    ("chair24613", "/"),
     ("editor67", "/bulletins"),
     ("editor67", "/bulletins?q=ti%C3%AAm+ch%E1%BB%A7ng"),
     ("editor67", "/bulletins?q=hoa+binh"),
@@ -82,17 +88,19 @@ async def run(args: argparse.Namespace) -> dict[str, dict[str, float]]:
             if who not in clients:
                 clients[who] = await login(server, who)
             c = clients[who]
-            times = []
+            times, cpu = [], []
             for i in range(args.runs + 1):
-                t = time.perf_counter()
+                t, p = time.perf_counter(), time.process_time()
                 r = await c.get(path, allow_redirects=False)
                 await r.read()
                 if i:
                     times.append((time.perf_counter() - t) * 1000)
+                    cpu.append((time.process_time() - p) * 1000)
                 assert r.status == 200, (path, r.status)
             out[f"{who} {path}"] = {
                 "median_ms": round(statistics.median(times), 1),
                 "max_ms": round(max(times), 1),
+                "cpu_ms": round(statistics.median(cpu), 1),
             }
     finally:
         for c in clients.values():

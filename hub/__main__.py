@@ -36,8 +36,10 @@ def _read_password(args: argparse.Namespace) -> str | None:
 
 
 async def _serve(cfg: HubConfig) -> None:
+    from hub import workers  # noqa: PLC0415
     from hub.app import HubRuntime  # noqa: PLC0415
 
+    workers.serving()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -323,7 +325,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
     )
     ai.add_argument("file", nargs="?", help="JSON tree {code, name, level, type?, children[]}")
     ai.add_argument(
-        "--official", metavar="PROVINCE_CODE",
+        "--official",
+        metavar="PROVINCE_CODE",
         help="the province's communes from the official 2025 list (vietnam-provinces), e.g. 68 (Lâm Đồng)",
     )
 

@@ -3,7 +3,8 @@
 A backup is one directory `<backup dir>/nguon-<UTC stamp>/`:
 - `hub.sqlite3` (SQLite's online backup API: consistent while the hub runs, WAL included) or `hub.pgdump`
   (`pg_dump -Fc`, one snapshot);
-- `media/<aa>/<sha256>`: the content-addressed media, hard-linked to the previous backup's copy when it has
+- `media/<aa>/<sha256>`: the content-addressed media (not `compact/`, the alerts' Opus copies, which the
+  hub makes again when needed), hard-linked to the previous backup's copy when it has
   it (media never change), so a daily backup costs only the day's new files;
 - `hub_signing.enc.pem`: the signing key as encrypted PKCS#8 (the passphrase comes from a file;
   `openssl pkey -in hub_signing.enc.pem` reads it too);
@@ -173,6 +174,7 @@ def _dump_database(db: Database, dest: Path) -> str:
     try:
         src.execute("PRAGMA busy_timeout=5000")
         src.backup(out)  # the online backup API: one consistent copy while the hub writes
+        out.execute("PRAGMA journal_mode=DELETE")  # one self-contained file (the hub turns WAL on again)
     finally:
         out.close()
         src.close()

@@ -13,6 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from zxcvbn import zxcvbn  # type: ignore[import-untyped]  # zxcvbn ships no type hints (no stubs exist)
 
 from hub.errors import Invalid
+from hub.workers import hashing
 
 MIN_PASSWORD_LEN = 12
 MIN_PASSWORD_SCORE = 3  # zxcvbn: 0 too guessable ... 4 very unguessable; 3 = "safely unguessable"
@@ -101,14 +102,20 @@ def _check_mix(password: str) -> None:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    """On the hashing threads (hub/workers.py): bounded, and below the publisher's priority."""
+    return hashing.submit(_hasher.hash, password).result()
 
 
-def verify_password(stored_hash: str | None, password: str) -> bool:
+def _verify(stored_hash: str | None, password: str) -> bool:
     try:
         return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    """On the hashing threads, like hash_password (the caller is a worker thread, never the loop)."""
+    return hashing.submit(_verify, stored_hash, password).result()
 
 
 def needs_rehash(stored_hash: str) -> bool:

@@ -31,6 +31,7 @@ from hub.limits import check_date, read_bounded
 from hub.roles import Actor
 from hub.services import BulletinDetail, BulletinInput, BulletinView, Services
 from hub.services.bulletin_views import BulletinList
+from hub.workers import in_web
 from protocol.vocabulary import DEVICE_KINDS
 
 api = Api()
@@ -95,8 +96,9 @@ def _aware(body: BulletinIn) -> None:
 
 # --- auth
 @api.route("POST", "/auth/login", "log in; returns a bearer token", body=LoginIn, auth=False, tag="auth")
-def login(request: web.Request, s: S, _a: None, *, body: LoginIn) -> Any:
-    return s.accounts.login(body.username, body.password, ip=client_ip(request))
+async def login(request: web.Request, s: S, _a: None, *, body: LoginIn) -> Any:
+    # with the web pages' logins (hub/workers.py): a burst of them never holds the publishing path's threads
+    return await in_web(s.accounts.login, body.username, body.password, ip=client_ip(request))
 
 
 @api.route("POST", "/auth/logout", "revoke the bearer token used", tag="auth")

@@ -39,6 +39,7 @@ from hub.services.rollups import LATE_DAYS, prune_raw, rollup_days
 from hub.services.stats import StatsService
 from hub.services.windows import WindowService
 from hub.signing import Envelopes
+from hub.workers import urgent
 from protocol.vocabulary import DEVICE_KINDS, LIVE_STATUSES, BulletinStatus, Priority
 
 __all__ = ["BulletinDetail", "BulletinInput", "BulletinSummary", "BulletinView", "Context", "Services"]
@@ -66,12 +67,21 @@ class Services:
         self.stats = StatsService(ctx, self.areas)
         self.report_archive = ReportArchive(ctx)
         self.publishing = PublishingService(
-            ctx, self.areas, self.programmes, envelopes, publisher, media_path=self.media.path_for,
+            ctx,
+            self.areas,
+            self.programmes,
+            envelopes,
+            publisher,
+            media_path=self.media.path_for,
             alert_audio=self.media.alert_audio,
         )
         self.bulletins.sendable = self.publishing.check_sendable
         self.live = LiveService(
-            ctx, areas=self.areas, media=self.media, envelopes=envelopes, publisher=publisher,
+            ctx,
+            areas=self.areas,
+            media=self.media,
+            envelopes=envelopes,
+            publisher=publisher,
             topics=self.publishing.topics,
         )
         self.reorganisation = ReorganiseService(ctx, self.areas)
@@ -83,6 +93,10 @@ class Services:
 
     # --- workflow steps that publish
     async def approve(self, actor: Actor, bulletin_id: str, *, via_review: bool = False) -> BulletinView:
+        with urgent.hold():  # no new page starts until the alert is handed to the publisher
+            return await self._approve(actor, bulletin_id, via_review=via_review)
+
+    async def _approve(self, actor: Actor, bulletin_id: str, *, via_review: bool) -> BulletinView:
         try:
             b = await asyncio.to_thread(self.bulletins.approve, actor, bulletin_id, via_review=via_review)
         except Invalid as exc:
@@ -117,14 +131,16 @@ class Services:
         raise Invalid("decision phải là 'approve' hoặc 'reject'.", field="decision")
 
     async def recall(self, actor: Actor, bulletin_id: str, reason: str) -> BulletinView:
-        b = await asyncio.to_thread(self.bulletins.recall, actor, bulletin_id, reason)
-        await self.publishing.publish_recall(bulletin_id, reason)
+        with urgent.hold():
+            b = await asyncio.to_thread(self.bulletins.recall, actor, bulletin_id, reason)
+            await self.publishing.publish_recall(bulletin_id, reason)
         return b
 
     async def cancel_alert(self, actor: Actor, bulletin_id: str) -> BulletinView:
-        b = await asyncio.to_thread(self.bulletins.cancel_alert, actor, bulletin_id)
-        await self.publishing.publish_alert(bulletin_id, "Cancel")
-        await asyncio.to_thread(self.central_outbox.enqueue_cap, bulletin_id)
+        with urgent.hold():
+            b = await asyncio.to_thread(self.bulletins.cancel_alert, actor, bulletin_id)
+            await self.publishing.publish_alert(bulletin_id, "Cancel")
+            await asyncio.to_thread(self.central_outbox.enqueue_cap, bulletin_id)
         return b
 
     async def set_order(
@@ -250,7 +266,7 @@ class Services:
         self, actor: Actor, device_id: str, command: str, args: dict[str, Any]
     ) -> dict[str, Any]:
         c = await asyncio.to_thread(self.devices.command, actor, device_id, command, args)
-        fut = self.publishing.publish_command(
+        fut = await self.publishing.publish_command(
             device_id, command, c["args"], c["id"], datetime.fromisoformat(c["expires_at"])
         )
         del fut  # delivered by the publisher task; the agent answers with a command_result event
@@ -374,9 +390,7 @@ class Services:
         now = self.ctx.now()
         with self.ctx.db.session() as sess:
             rows = sess.scalars(
-                select(Bulletin).where(
-                    Bulletin.status.in_(LIVE_STATUSES), Bulletin.valid_until <= now
-                )
+                select(Bulletin).where(Bulletin.status.in_(LIVE_STATUSES), Bulletin.valid_until <= now)
             ).all()
             for b in rows:
                 move(b, BulletinStatus.FINISHED)

@@ -370,16 +370,20 @@ class PublishingService:
     async def publish_recall(self, bulletin_id: str, reason: str) -> list[asyncio.Future[None]]:
         s = await asyncio.to_thread(self._snap, bulletin_id)
         topics = [self.topics.alert(t) for t in s.targets]
-        wire = self.envelopes.make("recall", RecallBody([s.id], reason).to_dict(), audience=topics)
+        # a thread: the seq may need a new block from the database
+        wire = await asyncio.to_thread(
+            self.envelopes.make, "recall", RecallBody([s.id], reason).to_dict(), audience=topics
+        )
         futs = [self.publisher.publish(topic, wire, qos=1, urgent=True) for topic in topics]
         self.republish_soon(self.areas.leaves_under(s.targets), s.kinds)
         return futs
 
-    def publish_command(
+    async def publish_command(
         self, device_id: str, command: str, args: dict[str, Any], command_id: str, expires_at: datetime
     ) -> asyncio.Future[None]:
         topic = self.topics.cmd(device_id)
-        wire = self.envelopes.make(
+        wire = await asyncio.to_thread(  # the seq may need a new block from the database
+            self.envelopes.make,
             "command",
             CommandBody(command, args).to_dict(),
             audience=[topic],

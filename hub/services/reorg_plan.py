@@ -71,9 +71,6 @@ class Mapping:
                 out += [n for n in self.follow(p) if n not in out]
         return tuple(out)
 
-    def changed(self) -> list[Step]:
-        return [s for s in self.steps.values() if s.new != (s.old,) or s.change == "rename"]
-
 
 def _err(message: str, where: str) -> Invalid:
     return Invalid(message, field=where, code="bad_plan")

@@ -10,6 +10,7 @@ from hub.api.framework import SERVICES, client_ip
 from hub.errors import Invalid, Locked, Unauthorized
 from hub.services.accounts import SESSION_COOKIE
 from hub.web.core import LOGIN_CSRF_COOKIE, Req, new_login_csrf, page, render
+from hub.workers import in_web
 
 
 def _safe_next(value: str) -> str:
@@ -71,7 +72,8 @@ async def login_post(request: web.Request) -> web.StreamResponse:
             error="Phiên của trang đăng nhập đã hết; hãy nhập lại và gửi lần nữa.",
         )
     try:
-        sess = services.accounts.login_session(username, password, ip=client_ip(request))
+        # argon2id and the session's rows: off the loop (hub/workers.py)
+        sess = await in_web(services.accounts.login_session, username, password, ip=client_ip(request))
     except Locked as exc:
         resp = _login_form(request, status=429, username=username, error=exc.message, field="password")
         resp.headers["Retry-After"] = str(exc.extra.get("retry_after_s", 60))
@@ -100,7 +102,7 @@ async def login_post(request: web.Request) -> web.StreamResponse:
 
 
 @page
-async def logout(req: Req) -> web.StreamResponse:
+def logout(req: Req) -> web.StreamResponse:
     req.services.accounts.logout(req.request.cookies.get(SESSION_COOKIE, ""))
     resp = web.HTTPSeeOther("/login")
     resp.del_cookie(SESSION_COOKIE, path="/")

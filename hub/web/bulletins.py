@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Callable
 from typing import Any
@@ -13,7 +12,7 @@ from hub.errors import Conflict, Invalid
 from hub.services import BulletinDetail, Services
 from hub.services.bulletin_views import BULLETIN_SORTS
 from hub.services.lifecycle import STATUS_VI
-from hub.web.core import PRIORITY_VI, Req, page
+from hub.web.core import PRIORITY_VI, Req, page, urgent_page
 from hub.web.forms import BulletinForm, field_error, read_form, to_input, upload_files
 from hub.web.listing import Listing, paginate, read_query
 
@@ -37,7 +36,7 @@ def form_context(req: Req, f: BulletinForm, *, marked: bool = False) -> dict[str
 
 
 @page
-async def list_page(req: Req) -> web.StreamResponse:
+def list_page(req: Req) -> web.StreamResponse:
     lq = read_query(
         req.request.query,
         BULLETIN_SORTS,
@@ -52,8 +51,7 @@ async def list_page(req: Req) -> web.StreamResponse:
         raise Invalid("Mức ưu tiên không có; hãy chọn lại trong ô Mức ưu tiên.", field="priority")
     if f.get("area") and f["area"] not in req.services.areas.all():
         raise Invalid("Địa bàn không có trong danh mục; hãy chọn lại trong ô Địa bàn.", field="area")
-    rows, total = await asyncio.to_thread(
-        req.services.bulletins.search,
+    rows, total = req.services.bulletins.search(
         req.actor,
         q=lq.q,
         status=f.get("status"),
@@ -81,18 +79,21 @@ async def list_page(req: Req) -> web.StreamResponse:
 
 
 @page
-async def new_page(req: Req) -> web.StreamResponse:
+def new_page(req: Req) -> web.StreamResponse:
     return req.render(
         "bulletin_form.html", title="Viết bản tin", editing=None, **form_context(req, BulletinForm.blank())
     )
 
 
 async def _save(req: Req, bulletin_id: str | None) -> web.StreamResponse:
-    marked = bulletin_id is not None and req.services.bulletins.get(req.actor, bulletin_id).sensitive
+    marked = (
+        bulletin_id is not None
+        and (await req.run(req.services.bulletins.get, req.actor, bulletin_id)).sensitive
+    )
     f = read_form(req)
     if f.v("priority") == "emergency":
         f.errors["priority"] = "Bản tin khẩn cấp được gửi từ trang Phát khẩn cấp."
-    upload_files(req, f)
+    await req.run(upload_files, req, f)  # ffprobe and the media store
     data = to_input(f, req.services.ctx.tz)
     if data is not None:
         try:
@@ -104,13 +105,8 @@ async def _save(req: Req, bulletin_id: str | None) -> web.StreamResponse:
             raise web.HTTPSeeOther(f"/bulletins/{b.id}")
         except (Invalid, Conflict) as exc:
             field_error(f, exc)
-    return req.render(
-        "bulletin_form.html",
-        status=422,
-        title="Viết bản tin",
-        editing=bulletin_id,
-        **form_context(req, f, marked=marked),
-    )
+    ctx = await req.run(form_context, req, f, marked=marked)
+    return req.render("bulletin_form.html", status=422, title="Viết bản tin", editing=bulletin_id, **ctx)
 
 
 @page
@@ -119,7 +115,7 @@ async def create(req: Req) -> web.StreamResponse:
 
 
 @page
-async def edit_page(req: Req) -> web.StreamResponse:
+def edit_page(req: Req) -> web.StreamResponse:
     bid = req.request.match_info["id"]
     b = req.services.bulletins.get(req.actor, bid)
     return req.render(
@@ -202,7 +198,7 @@ DEVICE_SORTS: dict[str, Callable[[dict[str, Any]], Any]] = {
 
 
 @page
-async def bulletin_devices(req: Req) -> web.StreamResponse:
+def bulletin_devices(req: Req) -> web.StreamResponse:
     """Each device a bulletin went to (delivery or recall), totals first, "only the ones missing"."""
     b = req.services.bulletins.get(req.actor, req.request.match_info["id"])
     lq = read_query(req.request.query, DEVICE_SORTS, "area", filters=("view", "missing"))
@@ -211,14 +207,12 @@ async def bulletin_devices(req: Req) -> web.StreamResponse:
         raise Invalid("Chỉ xem được kết quả phát (view=delivery) hoặc thu hồi (view=recall).", field="view")
     if view == "recall" and not b.recalled_at:
         raise Conflict("Bản tin này chưa bị thu hồi; chưa có xác nhận thu hồi nào.", field="view")
-    rows = await asyncio.to_thread(_device_rows, req, b)
+    rows = _device_rows(req, b)
     key = "recall_confirmed_at" if view == "recall" else "first_play_at"
     done = sum(1 for r in rows if r[key])
     missing = lq.filters.get("missing") == "1"
     shown = [
-        r
-        for r in rows
-        if not (missing and r[key]) and lq.matches(r["device_id"], r["name"], r["area_vi"])
+        r for r in rows if not (missing and r[key]) and lq.matches(r["device_id"], r["name"], r["area_vi"])
     ]
     return req.render(
         "bulletin_devices.html",
@@ -235,11 +229,11 @@ async def bulletin_devices(req: Req) -> web.StreamResponse:
 
 
 @page
-async def detail(req: Req) -> web.StreamResponse:
+def detail(req: Req) -> web.StreamResponse:
     return req.render("bulletin_detail.html", **detail_context(req, req.request.match_info["id"]))
 
 
-@page
+@urgent_page  # approve, recall, cancel: the publishing path
 async def action(req: Req) -> web.StreamResponse:
     """One workflow step from the detail page; a missing reason re-renders with the message by its field."""
     bid, what, reason = req.request.match_info["id"], req.field("action"), req.field("reason")
@@ -248,18 +242,18 @@ async def action(req: Req) -> web.StreamResponse:
         if what == "submit":
             await s.bulletins.submit(a, bid)
         elif what in ("approve", "signoff"):
-            b = s.bulletins.get(a, bid)
+            b = await req.run(s.bulletins.get, a, bid)
             await (s.review(a, bid, "approve") if b.status == "in_review" else s.approve(a, bid))
         elif what == "flag":
-            await asyncio.to_thread(s.bulletins.flag, a, bid, reason)
+            await req.run(s.bulletins.flag, a, bid, reason)
         elif what == "unflag":
-            await asyncio.to_thread(s.bulletins.unflag, a, bid, reason)
+            await req.run(s.bulletins.unflag, a, bid, reason)
         elif what == "reject":
-            b = s.bulletins.get(a, bid)
+            b = await req.run(s.bulletins.get, a, bid)
             if b.status == "in_review":
                 await s.review(a, bid, "reject", reason)
             else:
-                s.bulletins.reject(a, bid, reason)
+                await req.run(s.bulletins.reject, a, bid, reason)
         elif what == "recall":
             await s.recall(a, bid, reason)
         elif what == "cancel":
@@ -267,7 +261,7 @@ async def action(req: Req) -> web.StreamResponse:
         else:
             raise Invalid("Thao tác không hợp lệ.", field="action")
     except (Invalid, Conflict) as exc:
-        ctx = detail_context(req, bid)
+        ctx = await req.run(detail_context, req, bid)
         return req.render(
             "bulletin_detail.html",
             status=exc.status,
@@ -280,7 +274,7 @@ async def action(req: Req) -> web.StreamResponse:
 
 
 @page
-async def preview(req: Req) -> web.StreamResponse:
+def preview(req: Req) -> web.StreamResponse:
     """How the bulletin looks on an LED board of a chosen resolution (the player's layout rules, scaled)."""
     b = req.services.bulletins.get(req.actor, req.request.match_info["id"])
     q = req.request.query

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar, cast
 from urllib.parse import quote
 
 import jinja2
@@ -23,12 +25,15 @@ from hub.services import Services
 from hub.services.accounts import SESSION_COOKIE
 from hub.services.bulletin_checks import AUDIO_CAPTION_MAX
 from hub.services.periods import report_due
+from hub.workers import in_web
 from tts.estimate import WORDS_PER_MINUTE, estimate_duration_ms, spoken_words
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 JINJA = web.AppKey("web_jinja", jinja2.Environment)
 LOGIN_CSRF_COOKIE = "nguon_login_csrf"
+T = TypeVar("T")
+P = ParamSpec("P")
 
 PRIORITY_VI = {"emergency": "Khẩn cấp", "priority": "Ưu tiên", "normal": "Thông thường"}
 FORM_VI = {
@@ -102,17 +107,25 @@ class Req:
     csrf: str
     form: MultiDictProxy[Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    waiting: int | None = None  # read with the session, on a web thread (_fill_menu)
+    menu: dict[str, Any] = field(default_factory=dict)
+    urgent: bool = False  # an emergency page: its work goes before the web's queue (hub/workers.py)
 
     def render(self, template: str, status: int = 200, **ctx: Any) -> web.Response:
-        # the menu shows a chair how many normal bulletins wait for their choice (Art. 8.3), and everyone
-        # how many notifications came since they last opened the start page
-        ctx.setdefault("waiting", self.services.choices.waiting_count(self.actor))
-        ctx.setdefault("report_due", self.report_due())
+        # read on a worker thread with the session (_menu): the menu shows a chair how many normal
+        # bulletins wait for their choice (Art. 8.3), everyone how many notifications came since they last
+        # opened the start page, and the duty editors a central emergency on every page (Art. 8.1)
+        ctx.setdefault("waiting", self.waiting)
+        ctx.setdefault("report_due", self.menu.get("report_due"))
         if "new_notices" not in ctx:
-            ctx["new_notices"] = new_notices(self)
-        # the duty editors see a central emergency on every page, with the way to cancel it (Art. 8.1)
-        ctx.setdefault("central_alerts", self.services.central.attention(self.actor))
+            ctx["new_notices"] = self.menu.get("new_notices", 0)
+        ctx.setdefault("central_alerts", self.menu.get("central_alerts", []))
         return render(self.request, template, status=status, actor=self.actor, csrf=self.csrf, **ctx)
+
+    async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Blocking work (the services read and write the database) on a web thread, off the loop (an
+        urgent page's: on the publishing path's threads)."""
+        return await _run(self.urgent, fn, *args, **kwargs)
 
     def report_due(self) -> date | None:
         """The deadline of the caller's periodic report (Art. 18), from 1 June / 1 December, for whoever
@@ -202,28 +215,65 @@ def login_redirect(request: web.Request) -> web.HTTPFound:
     return resp
 
 
-PageHandler = Callable[[Req], Awaitable[web.StreamResponse]]
+PageHandler = Callable[[Req], Awaitable[web.StreamResponse]] | Callable[[Req], web.StreamResponse]
+
+
+def _session(services: Any, cookie: str, ip: str) -> tuple[Actor, str]:
+    actor, csrf = services.accounts.authenticate(cookie, kind="session", ip=ip)
+    return actor, csrf or ""
+
+
+def _fill_menu(req: Req) -> None:
+    """What every page's menu shows, read before the page (on a worker thread, like the page)."""
+    req.waiting = req.services.choices.waiting_count(req.actor)
+    req.menu = {
+        "new_notices": new_notices(req),
+        "central_alerts": req.services.central.attention(req.actor),
+        "report_due": req.report_due(),
+    }
+
+
+async def _run(urgent: bool, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    if urgent:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+    return await in_web(fn, *args, **kwargs)
 
 
 def page(fn: PageHandler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """A logged-in page: session cookie, CSRF on every POST, and service errors shown as pages."""
+    """A logged-in page: session cookie, CSRF on every POST, and service errors shown as pages.
 
+    Nothing here or in the page blocks the event loop: the session is read on a web thread
+    (hub/workers.py); a plain `def` page runs whole on one; an `async def` page (one that awaits the
+    services' approve, publish...) sends its own blocking calls there with `req.run`."""
+    return _make_page(fn, urgent=False)
+
+
+def urgent_page(fn: PageHandler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """A page that sends an emergency: like `page`, on the publishing path's threads rather than behind
+    the web's queue (a hundred browsers must not delay the console's Send)."""
+    return _make_page(fn, urgent=True)
+
+
+def _make_page(fn: PageHandler, *, urgent: bool) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handler(request: web.Request) -> web.StreamResponse:
         services = request.app[SERVICES]
         cookie = request.cookies.get(SESSION_COOKIE, "")
         if not cookie:
             raise login_redirect(request)
         try:
-            actor, csrf = services.accounts.authenticate(cookie, kind="session", ip=client_ip(request))
+            actor, csrf = await _run(urgent, _session, services, cookie, client_ip(request))
         except Unauthorized:
             raise login_redirect(request) from None
-        req = Req(request, services, actor, csrf or "")
+        req = Req(request, services, actor, csrf, urgent=urgent)
         try:
             if request.method == "POST":
                 req.form = await request.post()
                 given = req.form.get("csrf")
                 services.accounts.check_csrf(csrf, given if isinstance(given, str) else None)
-            return await fn(req)
+            await _run(urgent, _fill_menu, req)
+            if inspect.iscoroutinefunction(fn):
+                return cast(web.StreamResponse, await fn(req))
+            return cast(web.StreamResponse, await _run(urgent, fn, req))
         except Unauthorized as exc:  # a bad CSRF token: refuse, say why, change nothing
             return render(
                 request,
@@ -236,7 +286,7 @@ def page(fn: PageHandler) -> Callable[[web.Request], Awaitable[web.StreamRespons
                 code=403,
             )
         except Forbidden as exc:
-            services.ctx.audit_denied(actor, exc)
+            await _run(urgent, services.ctx.audit_denied, actor, exc)
             return error_page(request, exc, actor, req.csrf)
         except (NotFound, ServiceError) as exc:
             return error_page(request, exc, actor, req.csrf)

@@ -229,7 +229,7 @@ def _page(req: Req, *, status: int = 200, error: str = "", flash: str = "") -> w
 
 
 @page
-async def devices_page(req: Req) -> web.StreamResponse:
+def devices_page(req: Req) -> web.StreamResponse:
     q = req.request.query
     sent, device = q.get("sent", ""), q.get("device", "")[:64]
     flash = ""
@@ -256,8 +256,9 @@ async def command(req: Req) -> web.StreamResponse:
     try:
         await req.services.command(req.actor, device_id, cmd, args)
     except (Invalid, NotFound) as exc:
-        return _page(req, status=exc.status, error=f"{device_id}: {exc.message}")
-    online = req.services.devices.get(req.actor, device_id).state not in ("offline", "unknown")
+        return await req.run(_page, req, status=exc.status, error=f"{device_id}: {exc.message}")
+    device = await req.run(req.services.devices.get, req.actor, device_id)
+    online = device.state not in ("offline", "unknown")
     params = {"sent": cmd, "device": device_id, "q": device_id, **({} if online else {"offline": "1"})}
     raise web.HTTPSeeOther("/devices?" + urlencode(params) + f"#dev-{device_id}")
 

@@ -12,7 +12,7 @@ from hub.errors import Conflict, Invalid
 from hub.services import BulletinDetail, BulletinInput, BulletinSummary
 from hub.services.base import deny
 from hub.web.bulletins import area_names
-from hub.web.core import Req, page
+from hub.web.core import Req, page, urgent_page
 from hub.web.forms import BulletinForm, field_error, read_form, to_input
 from protocol.vocabulary import DEVICE_KINDS, LIVE_STATUSES
 
@@ -50,8 +50,8 @@ def _active(req: Req) -> list[BulletinSummary]:
     return [b for b in rows if b.status in LIVE_STATUSES]
 
 
-@page
-async def console(req: Req) -> web.StreamResponse:
+@urgent_page
+def console(req: Req) -> web.StreamResponse:
     _require_emergency(req)
     f = BulletinForm.blank(priority="emergency")
     f.kinds = list(DEVICE_KINDS)
@@ -72,8 +72,8 @@ def _checked(req: Req) -> tuple[BulletinForm, BulletinInput | None]:
     return f, data
 
 
-@page
-async def confirm(req: Req) -> web.StreamResponse:
+@urgent_page
+def confirm(req: Req) -> web.StreamResponse:
     _require_emergency(req)
     f, data = _checked(req)
     if data is None:
@@ -94,11 +94,11 @@ def _reach(req: Req, f: BulletinForm) -> dict[str, int]:
     }
 
 
-@page
+@urgent_page
 async def send(req: Req) -> web.StreamResponse:
     """Create, speak and approve in one go: the confirmation was the second person-check."""
     _require_emergency(req)
-    f, data = _checked(req)
+    f, data = await req.run(_checked, req)
     if data is not None:
         try:
             b = await req.services.bulletins.create(req.actor, data, submit=True)
@@ -106,7 +106,8 @@ async def send(req: Req) -> web.StreamResponse:
             raise web.HTTPSeeOther(f"/emergency/{b.id}")
         except (Invalid, Conflict) as exc:
             field_error(f, exc)
-    return req.render("emergency.html", status=422, active=_active(req), **_ctx(req, f))
+    active, ctx = await req.run(lambda: (_active(req), _ctx(req, f)))
+    return req.render("emergency.html", status=422, active=active, **ctx)
 
 
 def _emergency(req: Req) -> BulletinDetail:
@@ -163,7 +164,7 @@ def stop_view(req: Req, b: BulletinDetail, rows: list[dict[str, Any]], cancelled
         seen = datetime.fromisoformat(d["last_seen"]) if d and d["last_seen"] else None
         if d and d["now_playing"] == b.id and d["state"] == "emergency":
             playing.append({**r, "why": "vẫn báo đang phát"})
-        elif d and seen is not None and seen >= since and d["online"]:
+        elif d and seen is not None and seen > since and d["online"]:
             stopped += 1
         else:
             why = "mất kết nối" if d and not d["online"] else "chưa báo lại từ lúc hủy"
@@ -174,7 +175,7 @@ def stop_view(req: Req, b: BulletinDetail, rows: list[dict[str, Any]], cancelled
 
 
 @page
-async def live(req: Req) -> web.StreamResponse:
+def live(req: Req) -> web.StreamResponse:
     """The live console: devices that have not played yet come first (in a province, the few that need
     a phone call are not lost among a thousand that played); `?pending=1` shows only those."""
     b = _emergency(req)
@@ -195,23 +196,24 @@ async def live(req: Req) -> web.StreamResponse:
 
 
 @page
-async def status_json(req: Req) -> web.StreamResponse:
+def status_json(req: Req) -> web.StreamResponse:
     return json_response(live_status(req, _emergency(req)))
 
 
-@page
+@urgent_page
 async def cancel(req: Req) -> web.StreamResponse:
-    b = _emergency(req)
+    b = await req.run(_emergency, req)
     try:
         await req.services.cancel_alert(req.actor, b.id)
     except Conflict as exc:
+        st, names = await req.run(lambda: (live_status(req, b), area_names(req.services)))
         return req.render(
             "emergency_live.html",
             status=409,
             title=f"Khẩn cấp: {b.title}",
             b=b,
-            st=live_status(req, b),
-            names=area_names(req.services),
+            st=st,
+            names=names,
             cancel_error=exc.message,
         )
     raise web.HTTPSeeOther(f"/emergency/{b.id}")

@@ -9,7 +9,6 @@ marked new and counted in the menu.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -85,10 +84,10 @@ def _work(req: Req) -> dict[str, Any]:
 
 
 @page
-async def home(req: Req) -> web.StreamResponse:
-    notices = await asyncio.to_thread(req.services.notices.for_actor, req.actor)
+def home(req: Req) -> web.StreamResponse:
+    notices = req.services.notices.for_actor(req.actor)
     since = seen_at(req)
-    work = await asyncio.to_thread(_work, req)
+    work = _work(req)
     names = {p: a.name for p, a in req.services.areas.all().items()}
     resp = req.render(
         "home.html",

@@ -13,7 +13,7 @@ from protocol.messages import LIVE_PRIORITIES
 
 
 @page
-async def live_page(req: Req) -> web.StreamResponse:
+def live_page(req: Req) -> web.StreamResponse:
     allowed = [p for p in LIVE_PRIORITIES if req.actor.may(permission(p))]
     if not allowed:
         raise deny("live.priority", "live", "Vai trò của bạn không được phát trực tiếp.")

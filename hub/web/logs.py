@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -63,7 +62,7 @@ def _plays(req: Req, limit: int) -> tuple[list[dict[str, Any]], str, str, str, d
 
 
 @page
-async def plays_csv(req: Req) -> web.StreamResponse:
+def plays_csv(req: Req) -> web.StreamResponse:
     """The same play log as the page, as CSV for a spreadsheet (UTF-8 with BOM: Excel reads Vietnamese)."""
     rows, error, device, bulletin, day = _plays(req, CSV_ROWS)
     if error:
@@ -116,7 +115,7 @@ async def plays_csv(req: Req) -> web.StreamResponse:
 
 
 @page
-async def plays_page(req: Req) -> web.StreamResponse:
+def plays_page(req: Req) -> web.StreamResponse:
     """The play log, a page at a time: by bulletin (its id, or words of its title), device and day."""
     lq = read_query(req.request.query, ("started",), "started", filters=("bulletin", "device", "date"))
     f, tz = lq.filters, req.services.ctx.tz
@@ -128,13 +127,12 @@ async def plays_page(req: Req) -> web.StreamResponse:
         ids: list[str] | None = None
         if lq.q:
             search = req.services.bulletins.search
-            found, _ = await asyncio.to_thread(search, req.actor, q=lq.q, limit=CSV_ROWS)
+            found, _ = search(req.actor, q=lq.q, limit=CSV_ROWS)
             ids = [b.id for b in found]
         if f.get("bulletin"):
             ids = [i for i in (ids or [f["bulletin"]]) if i == f["bulletin"]]
         since = datetime.combine(day, time(0), tz) if day else None
-        rows, total = await asyncio.to_thread(
-            req.services.deliveries.plays_page,
+        rows, total = req.services.deliveries.plays_page(
             req.actor,
             bulletins=ids,
             device=f.get("device", ""),
@@ -164,7 +162,7 @@ async def plays_page(req: Req) -> web.StreamResponse:
 
 
 @page
-async def audit_page(req: Req) -> web.StreamResponse:
+def audit_page(req: Req) -> web.StreamResponse:
     require(req.actor, "audit.read", "audit-page")
     lq = read_query(
         req.request.query, ("at",), "at", default_desc=True, filters=("action", "outcome", "from", "to")
@@ -173,8 +171,7 @@ async def audit_page(req: Req) -> web.StreamResponse:
     if f.get("outcome", "") not in ("", *AUDIT_OUTCOME_VI):
         raise Invalid("Kết quả không có; hãy chọn lại trong ô Kết quả.", field="outcome")
     since, until = _day(f.get("from", ""), "from"), _day(f.get("to", ""), "to")
-    rows, total = await asyncio.to_thread(
-        req.services.audit_search,
+    rows, total = req.services.audit_search(
         req.actor,
         text=lq.q,
         text_actions=actions_matching(lq.q),

@@ -110,7 +110,7 @@ def report_label(item: dict[str, Any], now: datetime) -> tuple[str, str] | None:
 
 
 @page
-async def screen(req: Req) -> web.StreamResponse:
+def screen(req: Req) -> web.StreamResponse:
     area, day, kind, communes = _params(req, req.request.query)
     saved = {
         "order": "Đã lưu thứ tự; chương trình đã được lập lại và gửi xuống thiết bị.",
@@ -171,7 +171,7 @@ def _back(area: str, day: date, kind: str, anchor: str = "", **extra: str) -> we
 
 @page
 async def save_order(req: Req) -> web.StreamResponse:
-    area, day, kind, communes = _params(req, req.form)
+    area, day, kind, communes = await req.run(_params, req, req.form)
     order = req.fields("order")
     move, direction = req.field("move"), req.request.query.get("dir", "")
     if move in order:  # the up/down buttons: each is a submit carrying the row and the direction
@@ -182,7 +182,7 @@ async def save_order(req: Req) -> web.StreamResponse:
     try:
         await req.services.set_order(req.actor, area=area, day=day, order=order, kind=kind)
     except Invalid as exc:
-        return _render(req, area, day, kind, communes, status=422, error=exc.message)
+        return await req.run(_render, req, area, day, kind, communes, status=422, error=exc.message)
     if move:  # keep the keyboard focus on the row just moved (app.js reads dir and the anchor)
         raise _back(area, day, kind, f"#prio-{move}", dir=direction)
     raise _back(area, day, kind, "#priority", saved="order")
@@ -192,7 +192,7 @@ async def save_order(req: Req) -> web.StreamResponse:
 async def save_selection(req: Req) -> web.StreamResponse:
     """The chair's choice of normal bulletins: ticked ones air, unticked ones shown on the screen do not,
     for the day or their whole validity, on the kinds ticked."""
-    area, day, kind, communes = _params(req, req.form)
+    area, day, kind, communes = await req.run(_params, req, req.form)
     chosen = req.fields("selection")
     shown = req.fields("shown")
     declined = [b for b in dict.fromkeys(shown) if b not in chosen]
@@ -212,20 +212,20 @@ async def save_selection(req: Req) -> web.StreamResponse:
             declined=declined,
         )
     except Invalid as exc:
-        return _render(req, area, day, kind, communes, status=422, error=exc.message)
+        return await req.run(_render, req, area, day, kind, communes, status=422, error=exc.message)
     raise _back(area, day, kind, "#normal", saved="selection")
 
 
 @page
 async def save_standing(req: Req) -> web.StreamResponse:
     """The commune's standing rule: normal bulletins of the levels ticked air on the kinds ticked."""
-    area, day, kind, communes = _params(req, req.form)
+    area, day, kind, communes = await req.run(_params, req, req.form)
     try:
         await req.services.set_standing(
             req.actor, area=area, origins=req.fields("origins"), kinds=req.fields("kinds")
         )
     except Invalid as exc:
-        return _render(req, area, day, kind, communes, status=422, error=exc.message)
+        return await req.run(_render, req, area, day, kind, communes, status=422, error=exc.message)
     raise _back(area, day, kind, "#standing", saved="standing")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import math
 from datetime import date
@@ -50,12 +49,12 @@ def _charts(st: Stats) -> list[dict[str, str]]:
 
 
 @page
-async def stats_page(req: Req) -> web.StreamResponse:
+def stats_page(req: Req) -> web.StreamResponse:
     q = {k: v for k, v in req.request.query.items() if k in QUERY_KEYS and isinstance(v, str)}
     error, st, charts = "", None, []
     try:
-        st = await asyncio.to_thread(compute_query, req.services.stats, req.actor, q)
-        charts = await asyncio.to_thread(_charts, st)
+        st = compute_query(req.services.stats, req.actor, q)
+        charts = _charts(st)
     except Invalid as exc:
         error = exc.message
     query = urlencode({k: v for k, v in q.items() if v})
@@ -93,7 +92,7 @@ def _report_ctx(req: Req) -> dict[str, Any]:
 
 
 @page
-async def make_report(req: Req) -> web.StreamResponse:
+def make_report(req: Req) -> web.StreamResponse:
     area = req.field("area") or None
     day = req.field("day")
     try:
@@ -103,8 +102,7 @@ async def make_report(req: Req) -> web.StreamResponse:
     for name, most in (("number", 60), ("place", 100), ("signer", 100)):
         if len(req.field(name)) > most:
             raise Invalid(f"Trường '{name}' dài tối đa {most} ký tự.", field=name)
-    rep = await asyncio.to_thread(
-        generate,
+    rep = generate(
         req.services,
         req.actor,
         area=area,
@@ -150,11 +148,11 @@ def project(devices: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
 
 
 @page
-async def map_page(req: Req) -> web.StreamResponse:
+def map_page(req: Req) -> web.StreamResponse:
     area = req.request.query.get("area", "").strip()[:200]
     if area:
         req.services.areas.get(area)
-    devices = await asyncio.to_thread(req.services.devices.list, req.actor, area=area or None)
+    devices = req.services.devices.list(req.actor, area=area or None)
     names = {p: a.name for p, a in req.services.areas.all().items()}
     for d in devices:
         d["map_state"] = map_state(d)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -50,13 +49,13 @@ def _ctx(req: Req, **extra: Any) -> dict[str, Any]:
 
 
 @page
-async def users_page(req: Req) -> web.StreamResponse:
+def users_page(req: Req) -> web.StreamResponse:
     require(req.actor, "user.manage", "users-page")
     return req.render("users.html", **_ctx(req))
 
 
 @page
-async def add_user(req: Req) -> web.StreamResponse:
+def add_user(req: Req) -> web.StreamResponse:
     values = {k: req.field(k) for k in ("username", "full_name", "role", "area")}
     try:
         req.services.accounts.create_user(
@@ -77,7 +76,7 @@ async def add_user(req: Req) -> web.StreamResponse:
 
 
 @page
-async def user_action(req: Req) -> web.StreamResponse:
+def user_action(req: Req) -> web.StreamResponse:
     name, what = req.request.match_info["username"], req.field("action")
     try:
         if what in ("disable", "enable"):
@@ -85,9 +84,7 @@ async def user_action(req: Req) -> web.StreamResponse:
             flash = f"Đã {'khóa' if what == 'disable' else 'mở lại'} tài khoản {name}."
             return req.render("users.html", **_ctx(req, flash=flash))
         if what == "group":
-            out = await asyncio.to_thread(
-                req.services.accounts.set_review_group, req.actor, name, req.field("review_group")
-            )
+            out = req.services.accounts.set_review_group(req.actor, name, req.field("review_group"))
             groups = req.services.ctx.config.review.groups
             label = groups.get(out["review_group"] or "", "không thuộc nhóm nào")
             return req.render("users.html", **_ctx(req, flash=f"{name}: nhóm kiểm duyệt {label}."))

@@ -78,7 +78,7 @@ def _render(
 
 
 @page
-async def windows_page(req: Req) -> web.StreamResponse:
+def windows_page(req: Req) -> web.StreamResponse:
     area = _area(req, req.request.query.get("area", ""))
     flash = SAVED.get(req.request.query.get("saved", ""), "")
     return _render(req, area, flash=flash)
@@ -90,7 +90,7 @@ def _back(area: str, saved: str) -> web.HTTPSeeOther:
 
 @page
 async def save_windows(req: Req) -> web.StreamResponse:
-    area = _area(req, req.field("area"))
+    area = await req.run(_area, req, req.field("area"))
     values = {k: req.field(k) for k in ("kind", "effective_from", "windows")}
     try:
         await req.services.set_windows(
@@ -101,13 +101,13 @@ async def save_windows(req: Req) -> web.StreamResponse:
             windows=values["windows"],
         )
     except Invalid as exc:
-        return _render(req, area, status=422, error=exc.message, values=values)
+        return await req.run(_render, req, area, status=422, error=exc.message, values=values)
     raise _back(area, "set")
 
 
 @page
 async def add_occasion(req: Req) -> web.StreamResponse:
-    area = _area(req, req.field("area"))
+    area = await req.run(_area, req, req.field("area"))
     values = {f"o_{k}": req.field(f"o_{k}") for k in ("name", "date_from", "date_to", "windows")}
     try:
         await req.services.add_occasion(
@@ -119,7 +119,7 @@ async def add_occasion(req: Req) -> web.StreamResponse:
             windows=values["o_windows"],
         )
     except Invalid as exc:
-        return _render(req, area, status=422, error=exc.message, values=values)
+        return await req.run(_render, req, area, status=422, error=exc.message, values=values)
     raise _back(area, "occasion")
 
 
@@ -132,14 +132,14 @@ def _id(req: Req) -> int:
 
 @page
 async def delete_rule(req: Req) -> web.StreamResponse:
-    area = _area(req, req.field("area"))
+    area = await req.run(_area, req, req.field("area"))
     await req.services.delete_windows(req.actor, _id(req))
     raise _back(area, "deleted")
 
 
 @page
 async def delete_occasion(req: Req) -> web.StreamResponse:
-    area = _area(req, req.field("area"))
+    area = await req.run(_area, req, req.field("area"))
     await req.services.delete_occasion(req.actor, _id(req))
     raise _back(area, "deleted")
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import json
 import re
+import traceback
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,11 +14,14 @@ from typing import Any
 
 import pytest
 from aiohttp import ClientResponse
+from aiohttp import web as web_app
 from aiohttp.test_utils import TestClient, TestServer
+from argon2 import PasswordHasher
 
 import hub.services.accounts as accounts_module
 from hub.app import build_app, build_services
 from hub.config import build_config
+from hub.db import Database
 from hub.roles import SYSTEM
 from hub.services import Services
 from hub.services.publishing import RecordingPublisher
@@ -125,12 +131,51 @@ class WebHub:
             await c.close()
 
 
+IN_REQUEST: contextvars.ContextVar[str] = contextvars.ContextVar("in_request", default="")
+
+
+@web_app.middleware
+async def _mark_request(request: web_app.Request, handler: Any) -> web_app.StreamResponse:
+    IN_REQUEST.set(f"{request.method} {request.path}")
+    return await handler(request)
+
+
+def _on_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 @pytest.fixture
-async def web(tmp_path: Path) -> AsyncIterator[WebHub]:
+def blocking_on_loop(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What a request did on the event loop that blocks it: a database transaction or an argon2id hash
+    (the pages, like the API, send these to worker threads: hub/workers.py). Every `web` test checks it."""
+    seen: list[str] = []
+
+    def guard(what: str, real: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if IN_REQUEST.get() and _on_loop():
+                seen.append(f"{IN_REQUEST.get()}: {what}\n{''.join(traceback.format_stack(limit=6)[:-1])}")
+            return real(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(Database, "session", guard("database session", Database.session))
+    monkeypatch.setattr(PasswordHasher, "verify", guard("argon2 verify", PasswordHasher.verify))
+    monkeypatch.setattr(PasswordHasher, "hash", guard("argon2 hash", PasswordHasher.hash))
+    return seen
+
+
+@pytest.fixture
+async def web(tmp_path: Path, blocking_on_loop: list[str]) -> AsyncIterator[WebHub]:
     clock = FrozenClock(T0)
     publisher = RecordingPublisher()
     services = make_services(tmp_path, clock, publisher)
-    server = TestServer(build_app(services.ctx.config, services=services))
+    app = build_app(services.ctx.config, services=services)
+    app.middlewares.append(_mark_request)
+    server = TestServer(app)
     await server.start_server()
     hub = WebHub(services, server, clock, publisher)
     try:
@@ -139,3 +184,4 @@ async def web(tmp_path: Path) -> AsyncIterator[WebHub]:
         await hub.close()
         await server.close()
         services.ctx.db.dispose()
+    assert not blocking_on_loop, "a page blocked the event loop:\n" + "\n".join(blocking_on_loop[:3])

@@ -125,7 +125,8 @@ async def test_exercise_emergency_send_live_and_cancel(site: Site) -> None:
     await expect(page.locator(".em-areas")).to_have_text("Phường Nghĩa Thành")
     await expect(page.locator(".exercise-note")).to_be_visible()
     await shot(page, "emergency-confirm")
-    await page.get_by_role("button", name="PHÁT NGAY tới 1 địa bàn").click()
+    await expect(page.locator("#em-reach")).to_contain_text("1 xã/phường · 3 thiết bị")
+    await page.get_by_role("button", name="PHÁT NGAY tới 1 xã/phường, 3 thiết bị").click()
     await expect(page.locator("#em-count")).to_have_text("0/3")
     bid = page.url.rsplit("/", 1)[1]
     sent = datetime.fromisoformat(site.s.bulletins.get(SYSTEM, bid).approved_at)
@@ -156,6 +157,10 @@ async def test_exercise_emergency_send_live_and_cancel(site: Site) -> None:
     await page.get_by_role("button", name="HỦY PHÁT KHẨN CẤP").click()
     await expect(page.locator("#em-status")).to_have_text("Đã hủy")
     assert site.s.bulletins.get(SYSTEM, bid).status == "cancelled"
+    # no device has reported since the cancel: none counted as stopped, each named with why
+    await expect(page.locator("#em-stop")).to_contain_text("0/3 thiết bị đã dừng")
+    await expect(page.locator("#em-stop")).to_contain_text("chưa báo lại từ lúc hủy")
+    await expect(page.locator("#em-stop")).to_contain_text("mất kết nối")
     await ctx.close()
 
 
@@ -165,7 +170,7 @@ async def test_devices_and_admin_pages_render(site: Site) -> None:
     await expect(page.get_by_text("2/3 trực tuyến").first).to_be_visible()
     await shot(page, "devices")
     await page.get_by_role("link", name="Nhật ký hệ thống").click()
-    await expect(page.get_by_role("cell", name="alert.cancel")).to_be_visible()
+    await expect(page.get_by_role("cell", name="Hủy phát khẩn cấp")).to_be_visible()
     await shot(page, "audit")
     await page.get_by_role("link", name="Nhật ký phát").click()
     await page.get_by_label("Ngày").fill("2026-11-23")
