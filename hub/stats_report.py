@@ -23,6 +23,7 @@ from docx.shared import Mm, Pt
 from docx.table import Table as DocxTable
 from docx.text.paragraph import Paragraph
 
+from hub.errors import Invalid
 from hub.roles import Actor
 from hub.services.base import require
 from hub.services.periods import Period, half_of
@@ -267,6 +268,20 @@ def report_period(today: date, anchor: date | None = None) -> Period:
     return half_of(half_of(today).first - timedelta(days=1))
 
 
+_FIELD_VI = {"number": "Số văn bản", "place": "Nơi ban hành", "signer": "Người ký"}
+
+
+def _single_lines(**fields: str) -> None:
+    """A document's header lines hold printable text only: DOCX (XML) cannot carry control characters, and
+    a line break inside the number or the signer's name would break the layout."""
+    for name, value in fields.items():
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise Invalid(
+                f"{_FIELD_VI[name]} chỉ gồm chữ và số trên một dòng (bỏ ký tự điều khiển, xuống dòng, tab).",
+                field=name,
+            )
+
+
 def generate(
     services: Any,
     actor: Actor,
@@ -279,6 +294,7 @@ def generate(
 ) -> ArchivedReport:
     """Draft the half-year report of `area` (default the caller's), archive the DOCX and its XLSX annex."""
     require(actor, "report.generate")
+    _single_lines(number=number, place=place, signer=signer)
     today = services.ctx.local_now().date()
     period = report_period(today, anchor)
     st: Stats = services.stats.compute(actor, area=area, level=None, period=period)

@@ -99,6 +99,13 @@ async def test_report_scope_and_hostile_input(hub: Hub) -> None:
     for bad in ({"number": "x" * 61}, {"area": "99"}, {"day": "2026-02-30"}, {"extra": 1}, {"place": 5}):
         status, body = await hub.call("POST", "/api/v1/stats/reports", "editor67", json=bad)
         assert status == 422, (bad, body)
+    # control characters cannot go into a DOCX: a clear 422 naming the field, and nothing archived
+    before = len((await hub.call("GET", "/api/v1/stats/reports", "editor67"))[1]["reports"])
+    for field, value in (("signer", "Nguyễn\x00Văn A"), ("number", "12/BC\n"), ("place", "Đà\x1bLạt")):
+        status, body = await hub.call("POST", "/api/v1/stats/reports", "editor67", json={field: value})
+        err = body["error"]
+        assert status == 422 and err["field"] == field and "một dòng" in err["message"], (field, body)
+    assert len((await hub.call("GET", "/api/v1/stats/reports", "editor67"))[1]["reports"]) == before
 
 
 def test_reminder_and_default_period() -> None:
