@@ -16,6 +16,7 @@ import logging
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -28,7 +29,7 @@ START_PAUSE_S = 0.05
 STOP_GRACE_S = 20.0
 
 
-async def host(spec: dict) -> int:
+async def host(spec: dict[str, Any]) -> int:
     settings = [load_settings(None, env={}, raw=raw) for raw in spec["agents"]]
     # The agent imports aiohttp on its first download (keeps an idle agent small). A real device pays that
     # once for itself; here one import would stall every agent of this process, so pay it up front.

@@ -31,11 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
 
-from bench.fanout import (
+from bench.fanout import _settle
+from bench.fanout_parts import (
     PROVINCE,
     BenchError,
     Observer,
-    _settle,
     agent_raw,
     devices_for,
     hub_toml,

@@ -23,11 +23,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.fanout import province_tree
+from bench.fanout_parts import province_tree
 from hub.app import build_services
 from hub.config import build_config
 from hub.models import VALIDITY, Bulletin, BulletinTarget, NormalChoice, StandingChoice
 from hub.roles import SYSTEM
+from hub.speech import NoSpeech
 from protocol.clock import FrozenClock
 
 
@@ -42,7 +43,7 @@ def main() -> None:
         {"data_dir": str(tmp), "mqtt": {"enabled": False}, "programme": {"scheduler": False}}, environ={}
     )
     clock = FrozenClock(datetime(2026, 11, 22, 21, 0, tzinfo=UTC))
-    s = build_services(cfg, clock=clock, speech=object())
+    s = build_services(cfg, clock=clock, speech=NoSpeech())
     tree, communes = province_tree(10, args.communes)
     s.areas.import_tree(tree, SYSTEM)
     rng = random.Random(args.seed)  # noqa: S311 - a repeatable test mix, not a secret

@@ -24,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.web import Application, Request
 
 from hub.app import build_app
 from protocol.clock import FrozenClock
@@ -58,7 +59,7 @@ PAGES = [
 ]
 
 
-async def login(server: TestServer, who: str) -> TestClient:
+async def login(server: TestServer, who: str) -> TestClient[Request, Application]:
     client = TestClient(server)
     await client.start_server()
     token = CSRF_RE.search(await (await client.get("/login")).text())
@@ -81,7 +82,7 @@ async def run(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     )
     server = TestServer(build_app(services.ctx.config, services=services))
     await server.start_server()
-    clients: dict[str, TestClient] = {}
+    clients: dict[str, TestClient[Request, Application]] = {}
     out: dict[str, dict[str, float]] = {}
     try:
         for who, path in PAGES:

@@ -16,12 +16,13 @@ import sys
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 # Run as a script from anywhere: the repository root must win over the editable install's finder.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from playlists import Bulletin, Day, compile_day, compile_for_area, prepare_day
+from playlists import Bulletin, Day, ProgrammeResult, compile_day, compile_for_area, prepare_day
 from playlists.window_sets import Occasion, WindowRule, WindowTable
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -37,7 +38,7 @@ def make_world(rng: random.Random, communes: int, count: int) -> tuple[list[str]
         priority = rng.choices(("emergency", "priority", "normal"), (2, 60, 138))[0]
         origin = rng.choices(("central", "province", "district", "commune"), (1, 3, 4, 4))[0]
         if origin in ("central", "province"):
-            targets = ("67",)
+            targets: tuple[str, ...] = ("67",)
         elif origin == "district":
             targets = (rng.choice(districts),)
         else:
@@ -63,7 +64,16 @@ def make_world(rng: random.Random, communes: int, count: int) -> tuple[list[str]
     return areas, bulletins
 
 
-def choices_for(rng: random.Random, area: str, bulletins: list[Bulletin]) -> dict[str, object]:
+class Chair(TypedDict):
+    """A chair's choices for one commune, as compile_day takes them."""
+
+    selection: list[str]
+    order: list[str]
+    auto_normal: bool
+    gap_s: int
+
+
+def choices_for(rng: random.Random, area: str, bulletins: list[Bulletin]) -> Chair:
     """A chair's selection (some of the normal bulletins that reach the commune) and order."""
     anc = {"/".join(area.split("/")[: i + 1]) for i in range(3)}
     reach = [b for b in bulletins if anc.intersection(b.targets)]
@@ -101,10 +111,10 @@ def main() -> None:
 
     # The hub's path: prepare each (date, kind) once, compile every commune from it.
     t0, c0 = time.perf_counter(), time.process_time()
-    results = []
+    results: list[ProgrammeResult] = []
     for kind in ("radio", "led"):
         day = prepare_day(kind, DAY, bulletins)
-        results.extend(compile_day(day, a, **chairs[a]) for a in areas)  # type: ignore[arg-type]
+        results.extend(compile_day(day, a, **chairs[a]) for a in areas)
     total, cpu = time.perf_counter() - t0, time.process_time() - c0
 
     t1 = time.perf_counter()
@@ -120,7 +130,7 @@ def main() -> None:
     t3 = time.perf_counter()
     for kind in ("radio", "led"):
         for a in areas:
-            compile_for_area(a, kind, DAY, bulletins, **chairs[a])  # type: ignore[arg-type]
+            compile_for_area(a, kind, DAY, bulletins, **chairs[a])
     for_area_s = time.perf_counter() - t3
 
     # The hub's path with windows as data (Art. 10): each commune gets the windows in force for it, and
@@ -133,10 +143,10 @@ def main() -> None:
     for kind in ("radio", "led"):
         for a in areas:
             windows = table.resolve(a, kind, DAY).windows
-            day = prepared.get((kind, windows))
-            if day is None:
-                day = prepared[kind, windows] = prepare_day(kind, DAY, bulletins, windows)
-            with_windows.append(compile_day(day, a, **chairs[a]))  # type: ignore[arg-type]
+            shared = prepared.get((kind, windows))
+            if shared is None:
+                shared = prepared[kind, windows] = prepare_day(kind, DAY, bulletins, windows)
+            with_windows.append(compile_day(shared, a, **chairs[a]))
     windows_s, windows_cpu = time.perf_counter() - t4, time.process_time() - c4
 
     compiles = len(results)

@@ -29,6 +29,7 @@ from hub.roles import SYSTEM
 from hub.security import hash_password
 from hub.services import official
 from hub.services.publishing import RecordingPublisher
+from hub.speech import NoSpeech
 
 
 def seed(s: Any, province: str, per_commune: int) -> list[str]:
@@ -68,7 +69,7 @@ async def main(province: str, per_commune: int, group: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         cfg = build_config({"data_dir": tmp, "mqtt": {"enabled": False}, "programme": {"scheduler": False}},
                            environ={})
-        s = build_services(cfg, publisher=RecordingPublisher(), speech=object())
+        s = build_services(cfg, publisher=RecordingPublisher(), speech=NoSpeech())
         communes = seed(s, province, per_commune)
         p = plan(province, communes, group)
         t0 = time.perf_counter()

@@ -115,9 +115,10 @@ def seed(data_dir: Path) -> list[str]:
     from hub.app import build_services  # noqa: PLC0415
     from hub.config import build_config  # noqa: PLC0415
     from hub.roles import SYSTEM  # noqa: PLC0415
+    from hub.speech import NoSpeech  # noqa: PLC0415
 
     cfg = build_config({"data_dir": str(data_dir), "mqtt": {"enabled": False}}, environ={})
-    s = build_services(cfg, speech=object())
+    s = build_services(cfg, speech=NoSpeech())
     try:
         s.areas.import_tree(json.loads(SAMPLE.read_text(encoding="utf-8")), SYSTEM)
         s.accounts.create_user(SYSTEM, username="editor", password=PASSWORD, role="editor", area="67")

@@ -116,7 +116,7 @@ def fill_province(
     with services.ctx.db.session() as sess:
         for i in range(bulletins):
             created = now - timedelta(minutes=rng.randint(0, 60 * 24 * 60))
-            status = _STATUSES[i % len(_STATUSES)]
+            state = _STATUSES[i % len(_STATUSES)]
             target = communes[rng.randrange(len(communes))] if i % 3 else "67"
             sess.add(
                 Bulletin(
@@ -125,7 +125,7 @@ def fill_province(
                     priority="priority" if i % 4 == 0 else "normal",
                     form="text",
                     origin="province",
-                    status=status,
+                    status=state,
                     kinds=["radio", "led"] if i % 2 else ["radio"],
                     targets=[BulletinTarget(area_path=target)],
                     text="Nội dung bản tin thử tải.",
@@ -135,12 +135,12 @@ def fill_province(
                     version=1,
                     created_at=created,
                     updated_at=created,
-                    submitted_at=created if status != "draft" else None,
-                    approved_at=created if status in ("approved", "finished", "recalled") else None,
-                    rejected_reason="Thiếu nguồn tin." if status == "rejected" else None,
-                    recalled_at=created if status == "recalled" else None,
-                    recall_reason="Sai ngày." if status == "recalled" else None,
-                    valid_until=now + timedelta(days=7) if status == "approved" else None,
+                    submitted_at=created if state != "draft" else None,
+                    approved_at=created if state in ("approved", "finished", "recalled") else None,
+                    rejected_reason="Thiếu nguồn tin." if state == "rejected" else None,
+                    recalled_at=created if state == "recalled" else None,
+                    recall_reason="Sai ngày." if state == "recalled" else None,
+                    valid_until=now + timedelta(days=7) if state == "approved" else None,
                 )
             )
     users = ("admin1", "editor67", "reviewer67", "oper", "chair24613")

@@ -12,7 +12,7 @@ import sys
 import tarfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -179,9 +179,9 @@ class FakeHub:
         items: list[tuple[BulletinInfo, datetime]],
         *,
         version: int = 1,
-        emergencies: list[BulletinInfo] = (),
-        recalled: list[str] = (),
-    ) -> ProgrammeBody:  # type: ignore[assignment]
+        emergencies: Sequence[BulletinInfo] = (),
+        recalled: Sequence[str] = (),
+    ) -> ProgrammeBody:
         today = self.clock.now().astimezone(TZ).date().isoformat()
         pitems = [
             ProgrammeItem(
@@ -342,7 +342,7 @@ class Collector:
                     await client.subscribe([(self.topics.all_events(), 1), (self.topics.all_status(), 1)])
                     self._ready.set()
                     async for msg in client.messages:
-                        data = json.loads(msg.payload)  # type: ignore[arg-type]
+                        data = json.loads(msg.payload)
                         if str(msg.topic).endswith("/status"):
                             self.status = data
                             self.statuses.append(data)
@@ -442,13 +442,16 @@ relay_idle_off_s = 1.0
 
     def status(self) -> dict[str, Any]:
         try:
-            return json.loads((self.data / "status.json").read_text())
+            data: dict[str, Any] = json.loads((self.data / "status.json").read_text())
+            return data
         except (OSError, ValueError):
             return {}
 
     async def ready(self, timeout: float = 20) -> None:  # noqa: ASYNC109 - passed on to wait_until
+        proc = self.proc
+        assert proc is not None, "start() the agent first"
         await wait_until(
-            lambda: self.status().get("connected") and self.status().get("pid") == self.proc.pid,
+            lambda: self.status().get("connected") and self.status().get("pid") == proc.pid,
             timeout,
             "agent connected",
         )

@@ -11,11 +11,13 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from aiohttp import ClientResponse
 from aiohttp import web as web_app
 from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.typedefs import Handler
 from argon2 import PasswordHasher
 
 import hub.services.accounts as accounts_module
@@ -23,6 +25,7 @@ from hub.app import build_app, build_services
 from hub.config import build_config
 from hub.db import Database
 from hub.roles import SYSTEM
+from hub.security import hash_password
 from hub.services import Services
 from hub.services.publishing import RecordingPublisher
 from protocol.clock import FrozenClock
@@ -62,21 +65,21 @@ def make_services(
     services = build_services(cfg, clock=clock, publisher=publisher or RecordingPublisher())
     services.areas.import_tree(json.loads(SAMPLE.read_text(encoding="utf-8")), SYSTEM)
     # argon2id is slow by design: hash the shared test password once (each user still gets a real hash).
-    real = accounts_module.hash_password
-    once = real(PASSWORD)
-    accounts_module.hash_password = lambda p: once if p == PASSWORD else real(p)  # type: ignore[assignment]
-    try:
+    once = hash_password(PASSWORD)
+
+    def fast_hash(p: str) -> str:
+        return once if p == PASSWORD else hash_password(p)
+
+    with mock.patch.object(accounts_module, "hash_password", fast_hash):
         for name, role, area in USERS:
             services.accounts.create_user(SYSTEM, username=name, password=PASSWORD, role=role, area=area)
-    finally:
-        accounts_module.hash_password = real  # type: ignore[assignment]
     return services
 
 
 class Browserish:
     """A TestClient with its own cookie jar that logs in through the form and posts with the page's CSRF."""
 
-    def __init__(self, client: TestClient) -> None:
+    def __init__(self, client: TestClient[web_app.Request, web_app.Application]) -> None:
         self.client = client
         self.csrf = ""
 
@@ -114,7 +117,7 @@ class WebHub:
         self, services: Services, server: TestServer, clock: FrozenClock, publisher: RecordingPublisher
     ) -> None:
         self.s, self.server, self.clock, self.publisher = services, server, clock, publisher
-        self._clients: list[TestClient] = []
+        self._clients: list[TestClient[web_app.Request, web_app.Application]] = []
 
     async def as_user(self, username: str | None) -> Browserish:
         client = TestClient(self.server)
@@ -135,7 +138,7 @@ IN_REQUEST: contextvars.ContextVar[str] = contextvars.ContextVar("in_request", d
 
 
 @web_app.middleware
-async def _mark_request(request: web_app.Request, handler: Any) -> web_app.StreamResponse:
+async def _mark_request(request: web_app.Request, handler: Handler) -> web_app.StreamResponse:
     IN_REQUEST.set(f"{request.method} {request.path}")
     return await handler(request)
 
