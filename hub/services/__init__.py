@@ -298,7 +298,7 @@ class Services:
             if c is None:
                 continue
             self._area_sent[dev] = loop_now
-            fut = self.publishing.publish_command(
+            fut = await self.publishing.publish_command(
                 dev, "set_area", c["args"], c["id"], datetime.fromisoformat(c["expires_at"])
             )
             del fut  # the agent answers with a command_result event
