@@ -34,11 +34,12 @@ from sqlalchemy import create_engine, insert, text
 
 from hub.app import build_services
 from hub.config import build_config
-from hub.models import Bulletin, BulletinTarget, Device, DeviceEventRow, DeviceStateChange, Play
+from hub.models import Bulletin, BulletinTarget, Device
 from hub.roles import SYSTEM
 from hub.services.periods import Period
 from hub.services.rollups import rollup_days
 from protocol.clock import FrozenClock
+from protocol.vocabulary import SUBJECTS
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 FIRST = date(2026, 1, 1)
@@ -69,16 +70,11 @@ def local(day: date, hours: float) -> datetime:
     return (datetime(day.year, day.month, day.day, tzinfo=TZ) + timedelta(hours=hours)).astimezone(UTC)
 
 
-def fill(
-    s: Any, rng: random.Random, devices: int, days: int, plays: int
-) -> dict[str, int]:
-    """Write the raw rows; returns how many of each."""
-    communes = [f"67/{660 + d}/{24000 + d * 10 + c}" for d in range(10) for c in range(10)]
-    start = local(FIRST, 0) - timedelta(days=1)
-    devs = [
-        (f"d{i:05d}", "led" if i % 10 == 9 else "radio", communes[i % len(communes)]) for i in range(devices)
-    ]
-    counts = {"plays": 0, "state_changes": 0, "events": 0, "bulletins": 0}
+def _register(
+    s: Any, rng: random.Random, devs: list[tuple[str, str, str]], days: int, start: datetime
+) -> tuple[list[str], list[tuple[str, datetime]]]:
+    """The devices, 400 bulletins over the period and an emergency a month; returns the bulletins' ids and
+    the emergencies' (id, sent)."""
     with s.ctx.db.session() as sess:
         sess.execute(
             insert(Device),
@@ -98,6 +94,7 @@ def fill(
                     priority=rng.choice(("priority", "normal", "normal")),
                     form=rng.choice(("text", "audio")),
                     origin=rng.choice(("province", "district", "commune")),
+                    subject=rng.choice(SUBJECTS),
                     status="approved",
                     kinds=["radio", "led"],
                     targets=[BulletinTarget(area_path="67")],
@@ -128,7 +125,21 @@ def fill(
                     approved_at=at,
                 )
             )
-        counts["bulletins"] = len(bulletins) + len(emergencies)
+    return bulletins, emergencies
+
+
+def fill(
+    s: Any, rng: random.Random, devices: int, days: int, plays: int
+) -> dict[str, int]:
+    """Write the raw rows; returns how many of each."""
+    communes = [f"67/{660 + d}/{24000 + d * 10 + c}" for d in range(10) for c in range(10)]
+    start = local(FIRST, 0) - timedelta(days=1)
+    devs = [
+        (f"d{i:05d}", "led" if i % 10 == 9 else "radio", communes[i % len(communes)]) for i in range(devices)
+    ]
+    counts = {"plays": 0, "state_changes": 0, "events": 0, "bulletins": 0}
+    bulletins, emergencies = _register(s, rng, devs, days, start)
+    counts["bulletins"] = len(bulletins) + len(emergencies)
     plays_out: list[tuple[Any, ...]] = []
     changes: list[tuple[Any, ...]] = [(d, _ts(start), 1) for d, _, _ in devs]
     events: list[tuple[Any, ...]] = []
@@ -137,7 +148,8 @@ def fill(
     writer = _Writer(s.ctx.db.engine)
 
     def flush(force: bool = False) -> None:
-        for table, rows in (("plays", plays_out), ("device_state_changes", changes), ("device_events", events)):
+        tables = (("plays", plays_out), ("device_state_changes", changes), ("device_events", events))
+        for table, rows in tables:
             if rows and (force or len(rows) >= 50_000):
                 writer.write(table, rows)
                 rows.clear()
@@ -233,8 +245,8 @@ class _Writer:
         cols = _COLUMNS[table]
         cur = self.raw.cursor()
         if self.pg:
-            pg_rows = rows
-            if table != "plays" and table != "device_events":
+            pg_rows = rows  # PostgreSQL's booleans from the 0/1 SQLite takes
+            if table == "device_state_changes":
                 pg_rows = [(d, at, bool(on)) for d, at, on in rows]
             elif table == "plays":
                 pg_rows = [(*r[:8], bool(r[8]), bool(r[9]), *r[10:]) for r in rows]
@@ -243,7 +255,8 @@ class _Writer:
                     copy.write_row(row)
         else:
             marks = ", ".join("?" * len(rows[0]))
-            cur.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)
+            sql = f"INSERT INTO {table} ({cols}) VALUES ({marks})"  # noqa: S608 - names from _COLUMNS
+            cur.executemany(sql, rows)
         cur.close()
         self.raw.commit()
 
