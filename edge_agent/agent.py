@@ -434,13 +434,17 @@ class Agent:
             inside = False
         return "window" if inside else "idle"
 
-    def write_local_status(self, status: DeviceStatus | str, *, connected: bool) -> None:
-        """<data_dir>/status.json: what the hub sees, for a technician on site (and the tests/bench).
-        `status` may be the JSON object already serialised for the broker (saves encoding it twice)."""
+    def write_local_status(self, status: DeviceStatus | str, *, connected: bool, broker: str = "") -> None:
+        """<data_dir>/status.json: what the hub sees, for a technician on site (and the tests/bench), with
+        whether it is connected and to which broker. `status` may be the JSON object already serialised for
+        the broker (saves encoding it twice)."""
         text = status if isinstance(status, str) else json.dumps(status.to_dict(), ensure_ascii=False)
         if not text.endswith("}"):
             raise ValueError("a status must be a JSON object")
-        extra = f'"connected": {"true" if connected else "false"}, "pid": {os.getpid()}}}'
+        extra = (
+            f'"connected": {"true" if connected else "false"}, "broker": {json.dumps(broker)},'
+            f' "pid": {os.getpid()}}}'
+        )
         path = self.settings.data_path / "status.json"
         tmp = path.with_suffix(".tmp")
         tmp.write_text(text[:-1] + (", " if text != "{}" else "") + extra, encoding="utf-8")
