@@ -314,6 +314,8 @@ class HubRuntime:
         if bad is not None:
             await asyncio.to_thread(self.services.devices.record_anomaly, device, bad)
             return
+        if status and data is None:
+            return  # a device clearing its retained status on a broker it leaves (edge_agent/transport.py)
         if status:
             self._statuses[device] = data  # a newer status of the same device replaces one not yet stored
             self._statuses_wake.set()

@@ -254,6 +254,10 @@ class PublishedProgramme(Base):
 
 class Device(Base):
     __tablename__ = "devices"
+    __table_args__ = (
+        Index("ix_devices_last_seen", "last_seen"),
+        Index("ix_devices_state", "state"),
+    )
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     kind: Mapped[str] = mapped_column(String(6))
     area_path: Mapped[str] = mapped_column(ForeignKey("areas.path"), index=True)
@@ -264,6 +268,12 @@ class Device(Base):
     created_at: Mapped[datetime]
     lat: Mapped[float | None] = mapped_column(Float)  # WGS84, for the map (Bản đồ); migration 0010
     lon: Mapped[float | None] = mapped_column(Float)
+    # The summary the device lists count, filter and sort on in SQL (migration 0012; kept by the mapper
+    # events in hub/services/device_views.py whenever a device is stored): the problems its status shows
+    # (a bit per code, STATUS_FLAGS), the programme version it has, and its id and name folded for search.
+    flags: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    programme_version: Mapped[int | None] = mapped_column(Integer)
+    search: Mapped[str] = mapped_column(String(300), default="", server_default="")
 
 
 class DeviceStateChange(Base):
