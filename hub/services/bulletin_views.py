@@ -25,7 +25,7 @@ from hub.services.bulletin_checks import BulletinChecks, load
 from hub.services.lifecycle import STATUS_VI
 from hub.services.review import ReviewPolicy
 from protocol.topics import covers
-from protocol.vocabulary import LIVE_STATUSES, BulletinStatus, DeviceKind, Origin, Priority
+from protocol.vocabulary import LIVE_STATUSES, BulletinStatus, DeviceKind, Origin, Priority, Subject
 
 
 def content_of(b: Bulletin) -> dict[str, Any]:
@@ -46,6 +46,7 @@ def content_of(b: Bulletin) -> dict[str, Any]:
         "repeat": b.repeat,
         "after_interrupt": b.after_interrupt,
         "origin": b.origin,
+        "subject": b.subject,
     }
 
 
@@ -144,6 +145,7 @@ class BulletinSummary(_Result):
     repeat: dict[str, int]
     after_interrupt: str
     origin: Origin
+    subject: Subject = Field(Subject.OTHER, description="lĩnh vực (protocol.vocabulary.SUBJECTS)")
     version: int
     duration_ms: int
     created_at: str

@@ -27,6 +27,7 @@ FIELDS = (
     "repeat_count",
     "repeat_interval_s",
     "repeat_then_every_s",
+    "subject",
 )
 
 
@@ -54,6 +55,7 @@ class BulletinForm:
                 "repeat_count": "3",
                 "repeat_interval_s": "60",
                 "repeat_then_every_s": "0",
+                "subject": "other",
             },
             kinds=["radio"],
         )
@@ -79,6 +81,7 @@ class BulletinForm:
                 "repeat_count": str(rep.get("count", 1)),
                 "repeat_interval_s": str(rep.get("interval_s", 0)),
                 "repeat_then_every_s": str(rep.get("then_every_s", 0)),
+                "subject": b.subject,
             },
             targets=list(b.targets),
             kinds=list(b.kinds),
@@ -168,6 +171,7 @@ def to_input(f: BulletinForm, tz: Any) -> BulletinInput | None:
         sensitive=f.sensitive,
         exercise=f.exercise,
         repeat=repeat,
+        subject=f.v("subject") or None,
     )
     for problem in input_problems(data):  # every problem at once, each by its field
         field_error(f, problem, keep=True)
