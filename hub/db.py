@@ -10,7 +10,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -108,5 +108,5 @@ def release_advisory_lock(conn: Connection, key: int) -> None:
         conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
         conn.commit()
         conn.close()
-    except DBAPIError:
+    except (DBAPIError, PendingRollbackError):  # the connection is gone (with its lock) or broken
         conn.invalidate()  # the server ends the session, and the lock with it

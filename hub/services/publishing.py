@@ -131,7 +131,10 @@ class PublishingService:
     # --- alerts (urgent: latency matters)
     def _snap(self, bulletin_id: str) -> LiveBulletin:
         with self.ctx.db.session() as sess:
-            return load_live_bulletins(sess, ids=[bulletin_id])[0]
+            found = load_live_bulletins(sess, ids=[bulletin_id])
+        if not found:
+            raise LookupError(f"no bulletin {bulletin_id!r} to publish")
+        return found[0]
 
     def _alert_body(self, s: LiveBulletin, msg_type: str, now: datetime) -> tuple[AlertBody, datetime]:
         """The alert's body and its envelope expiry."""
