@@ -192,9 +192,9 @@ def build_app(
 class HubRuntime:
     """`async with HubRuntime(config) as hub:` runs the hub: HTTP on hub.url, MQTT publisher and ingest.
 
-    The background tasks (publisher, ingest, statuses, republisher, midnight) live in one TaskGroup
-    (hub/tasks.py); every start step pushes its stop step on an AsyncExitStack. `publisher` replaces the MQTT
-    publisher built from the config (a test passes one whose aiomqtt client fails)."""
+    The background tasks (publisher, ingest, statuses, republisher, midnight, stats-catchup) live in one
+    TaskGroup (hub/tasks.py); every start step pushes its stop step on an AsyncExitStack. `publisher`
+    replaces the MQTT publisher built from the config (a test passes one whose aiomqtt client fails)."""
 
     def __init__(
         self,
@@ -303,9 +303,7 @@ class HubRuntime:
             tasks.start("central", services.central_outbox.run())
             stack.push_async_callback(tasks.cancel, "central")
         if self._want_scheduler:
-            self._scheduler = MidnightScheduler(services)
-            tasks.start("midnight", self._scheduler.run())
-            stack.push_async_callback(tasks.cancel, "midnight")
+            self._start_scheduled(tasks, stack, services)
         # What a previous leader left (its signed messages again, byte for byte) goes before anything new;
         # then everything retained is republished, so agents are brought up to date (and a hub that was
         # down over midnight finishes what expired meanwhile).
@@ -338,6 +336,17 @@ class HubRuntime:
             return self.leadership.describe()
         return {"role": "leader", "since": self.started.isoformat(timespec="seconds")}
 
+    def _start_scheduled(
+        self, tasks: OwnedTasks, stack: contextlib.AsyncExitStack, services: Services
+    ) -> None:
+        """The midnight job, and the statistics' catch-up of past days not rolled up yet (a new install, a
+        hub down over midnight: hub/services/stats_catchup.py), in the background."""
+        self._scheduler = MidnightScheduler(services)
+        owned = (("midnight", self._scheduler.run()), ("stats-catchup", services.stats_catchup.run()))
+        for name, coro in owned:
+            tasks.start(name, coro)
+            stack.push_async_callback(tasks.cancel, name)
+
     @property
     def public_url(self) -> str:
         return self.config.http.public_url or self.url
@@ -367,6 +376,8 @@ class HubRuntime:
         if bad is not None:
             await asyncio.to_thread(self.services.devices.record_anomaly, device, bad)
             return
+        if status and data is None:
+            return  # a device clearing its retained status on a broker it leaves (edge_agent/transport.py)
         if status:
             self._statuses[device] = data  # a newer status of the same device replaces one not yet stored
             self._statuses_wake.set()
