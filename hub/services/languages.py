@@ -51,6 +51,11 @@ MAX_VERSIONS = 8
 NAME_MAX = 60
 
 
+def language_name(code: Any) -> str:
+    """How the play log names a play's language ("" for a play reported without one)."""
+    return CATALOGUE.get(code, str(code)[:8]) if code else ""
+
+
 def catalogue() -> list[dict[str, str]]:
     return [{"code": c, "name": n} for c, n in CATALOGUE.items()]
 
