@@ -38,6 +38,7 @@ from hub.services.reorganise import Outcome, ReorganiseService, lineage
 from hub.services.report_archive import ReportArchive
 from hub.services.rollups import LATE_DAYS, prune_raw, rollup_days
 from hub.services.stats import StatsService
+from hub.services.stats_catchup import BATCH_DAYS, StatsCatchUp
 from hub.services.windows import WindowService
 from hub.signing import Envelopes
 from hub.workers import urgent
@@ -67,6 +68,8 @@ class Services:
         self.deliveries = DeliveryService(ctx, self.bulletins)
         self.notices = NoticeService(ctx)
         self.stats = StatsService(ctx, self.areas)
+        self.stats_catchup = StatsCatchUp(ctx)
+        self.stats.catch_up = self.stats_catchup.wake
         self.report_archive = ReportArchive(ctx)
         self.publishing = PublishingService(
             ctx,
@@ -389,7 +392,7 @@ class Services:
         now, tz = self.ctx.now(), self.ctx.tz
         today = now.astimezone(tz).date()
         days = [today - timedelta(days=i) for i in range(LATE_DAYS, 0, -1)]
-        n = rollup_days(self.ctx.db, days, tz, now)
+        n = rollup_days(self.ctx.db, days, tz, now, batch=BATCH_DAYS)
         prune_raw(self.ctx.db, tz, now)
         return n
 
