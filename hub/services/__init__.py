@@ -29,6 +29,7 @@ from hub.services.choices import ChoiceService
 from hub.services.deliveries import DeliveryService
 from hub.services.devices import DeviceService
 from hub.services.intent_runner import IntentRunner
+from hub.services.languages import LanguageService
 from hub.services.lifecycle import move
 from hub.services.live import LiveService
 from hub.services.media import MediaService
@@ -62,6 +63,7 @@ class Services:
         self.accounts = AccountService(ctx, self.areas)
         self.media = MediaService(ctx)
         self.windows = WindowService(ctx, self.areas)
+        self.languages = LanguageService(ctx, self.areas)
         self.bulletins = BulletinService(ctx, self.areas, self.media, speech, windows=self.windows)
         self.programmes = ProgrammeService(ctx, self.areas, self.windows)
         self.choices = ChoiceService(ctx, self.areas)
@@ -200,6 +202,12 @@ class Services:
 
     # --- broadcast windows (Art. 10): every commune under the area gets its programme again, unless one
     # would then be too big to send (publishing.check_windows: refused, audited, nothing saved or sent)
+    async def set_area_languages(self, actor: Actor, area: str, languages: Any) -> dict[str, Any]:
+        """An area's local languages (admin); its communes' programmes change (versions played or not)."""
+        out = await asyncio.to_thread(self.languages.set, actor, area, languages)
+        self.publishing.republish_soon(self.areas.leaves_under([area]), ("radio",))
+        return out
+
     async def set_windows(
         self, actor: Actor, *, area: str, kind: str, effective_from: Any, windows: Any
     ) -> dict[str, Any]:
