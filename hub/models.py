@@ -57,7 +57,7 @@ class Area(Base):
     unit_type: Mapped[str] = mapped_column(String(20), default="", server_default="")
     parent_path: Mapped[str | None] = mapped_column(ForeignKey("areas.path"), index=True)
     depth: Mapped[int] = mapped_column(Integer)
-    # local languages besides Vietnamese, [{"code": "rad", "name": "Ê Đê"}]; None: the parent's (0012)
+    # local languages besides Vietnamese, [{"code": "rad", "name": "Ê Đê"}]; None: the parent's (0014)
     languages: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
@@ -120,7 +120,7 @@ class Bulletin(Base):
     text: Mapped[str | None] = mapped_column(Text)
     media_sha256: Mapped[str | None] = mapped_column(ForeignKey("media.sha256"))
     subtitles_sha256: Mapped[str | None] = mapped_column(ForeignKey("media.sha256"))
-    # bản tiếng dân tộc: [{"language": "rad", "media": sha256}], played after the Vietnamese (0012)
+    # bản tiếng dân tộc: [{"language": "rad", "media": sha256}], played after the Vietnamese (0014)
     language_versions: Mapped[list[Any] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(12), index=True)
     sensitive: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,8 +1,8 @@
 """languages: the local languages an area uses (inherited downwards when NULL) and a bulletin's versions in
 them (Decree 49/2024: commune stations also broadcast in local ethnic-minority languages)
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-11-30 12:40:00
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
-down_revision = "0011"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
