@@ -25,6 +25,7 @@ from hub.services.base import Context, Speaker, require
 from hub.services.bulletin_views import BulletinDetail, BulletinSummary, BulletinView
 from hub.services.bulletins import BulletinInput, BulletinService
 from hub.services.choices import ChoiceService
+from hub.services.counters import CounterService
 from hub.services.deliveries import DeliveryService
 from hub.services.devices import DeviceService
 from hub.services.lifecycle import move
@@ -64,6 +65,7 @@ class Services:
         self.devices = DeviceService(ctx, self.areas)
         self.deliveries = DeliveryService(ctx, self.bulletins)
         self.notices = NoticeService(ctx)
+        self.counters = CounterService(ctx)
         self.stats = StatsService(ctx, self.areas)
         self.report_archive = ReportArchive(ctx)
         self.publishing = PublishingService(
