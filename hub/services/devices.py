@@ -473,7 +473,8 @@ class DeviceService:
     ) -> tuple[str, str] | None:
         """(anomaly code, why) when the hub does not believe this report (hub/services/reports.py)."""
         if typ == "play":
-            why = reports.SentCheck(sess).why_not(bid, device)
+            check = reports.SentCheck(sess)
+            why = check.why_not(bid, device) or reports.language_not_sent(check.bulletin(bid), data)
             return ("not_sent", why) if why else None
         if typ == "recall_confirmed":
             why = reports.SentCheck(sess).why_not(bid, device, statuses=("recalled",))
