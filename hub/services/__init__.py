@@ -26,6 +26,7 @@ from hub.services.base import Context, Speaker, require
 from hub.services.bulletin_views import BulletinDetail, BulletinSummary, BulletinView
 from hub.services.bulletins import BulletinInput, BulletinService
 from hub.services.choices import ChoiceService
+from hub.services.counters import CounterService
 from hub.services.deliveries import DeliveryService
 from hub.services.devices import DeviceService
 from hub.services.intent_runner import IntentRunner
@@ -70,6 +71,7 @@ class Services:
         self.devices = DeviceService(ctx, self.areas)
         self.deliveries = DeliveryService(ctx, self.bulletins)
         self.notices = NoticeService(ctx)
+        self.counters = CounterService(ctx)
         self.stats = StatsService(ctx, self.areas)
         self.stats_catchup = StatsCatchUp(ctx)
         self.stats.catch_up = self.stats_catchup.wake
