@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -56,6 +57,8 @@ class Area(Base):
     unit_type: Mapped[str] = mapped_column(String(20), default="", server_default="")
     parent_path: Mapped[str | None] = mapped_column(ForeignKey("areas.path"), index=True)
     depth: Mapped[int] = mapped_column(Integer)
+    # local languages besides Vietnamese, [{"code": "rad", "name": "Ê Đê"}]; None: the parent's (0014)
+    languages: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
 class User(Base):
@@ -117,6 +120,8 @@ class Bulletin(Base):
     text: Mapped[str | None] = mapped_column(Text)
     media_sha256: Mapped[str | None] = mapped_column(ForeignKey("media.sha256"))
     subtitles_sha256: Mapped[str | None] = mapped_column(ForeignKey("media.sha256"))
+    # bản tiếng dân tộc: [{"language": "rad", "media": sha256}], played after the Vietnamese (0014)
+    language_versions: Mapped[list[Any] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(12), index=True)
     sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
     kinds: Mapped[list[Any]]
@@ -401,6 +406,23 @@ class HubSeq(Base):
     __tablename__ = "hub_seq"
     name: Mapped[str] = mapped_column(String(20), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+class PublishIntent(Base):
+    """What a committed change must publish (the transactional outbox, hub/services/intents.py): written in
+    the change's transaction by any hub process, published by the leader, which stores the signed message
+    before sending it (a re-publish after a failover is byte-identical) and sets done_at after the PUBACK."""
+
+    __tablename__ = "publish_intents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # alert | recall | command | republish | areas
+    params: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    wire: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    topics: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(String(300), default="")
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
 
 
 class AreaLineage(Base):

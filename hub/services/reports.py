@@ -97,6 +97,16 @@ class SentCheck:
         return ""
 
 
+def language_not_sent(b: Bulletin | None, data: dict[str, Any]) -> str:
+    """Why a play's `language` is not one the bulletin was sent in (Vietnamese, or a version of it); ""."""
+    lang = data.get("language")
+    if lang is None or lang == "vie" or b is None:
+        return ""
+    if any(v.get("language") == lang for v in b.language_versions or []):
+        return ""
+    return f"bulletin {b.id} has no version in language {str(lang)[:8]!r}"
+
+
 def event_size(ev: Any) -> int:
     return len(json.dumps(ev, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8"))
 
