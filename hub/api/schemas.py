@@ -55,6 +55,18 @@ class RepeatIn(_Body):
     then_every_s: int = Field(0, ge=0, le=86_400)
 
 
+VoiceName = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+
+
+class VoiceDefaultIn(_Body):
+    voice: VoiceName = Field(description="an installed voice's id, or espeak-ng")
+
+
+class VoicePreviewIn(_Body):
+    text: str = Field(min_length=1, max_length=300, description="the sentence to hear")
+    voice: VoiceName | None = Field(None, description="null = the province's default")
+
+
 class BulletinIn(_Body):
     title: str = Field(min_length=1, max_length=TITLE_MAX, description="tiêu đề")
     priority: PriorityName
@@ -74,6 +86,8 @@ class BulletinIn(_Body):
     repeat: RepeatIn | None = None
     after_interrupt: Literal["restart", "resume", "drop"] = "restart"
     origin: OriginName | None = None
+    voice: VoiceName | None = Field(None, description="voice for a text bulletin: an installed voice's id "
+                                    "or espeak-ng (GET /voices); null = the province's default")
     draft: bool = Field(False, description="save as a draft instead of submitting")
 
 

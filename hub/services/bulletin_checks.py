@@ -54,6 +54,7 @@ class BulletinInput:
     repeat: dict[str, int] | None = None
     after_interrupt: str = "restart"
     origin: str | None = None
+    voice: str | None = None
 
 
 def load(sess: Session, bulletin_id: str) -> Bulletin:

@@ -46,6 +46,7 @@ def content_of(b: Bulletin) -> dict[str, Any]:
         "repeat": b.repeat,
         "after_interrupt": b.after_interrupt,
         "origin": b.origin,
+        "voice": b.voice,
     }
 
 
@@ -144,6 +145,8 @@ class BulletinSummary(_Result):
     repeat: dict[str, int]
     after_interrupt: str
     origin: Origin
+    voice: str | None = Field(description="chosen voice: an installed neural voice's id or espeak-ng; "
+                              "null = the province's default when spoken (speech says what spoke)")
     version: int
     duration_ms: int
     created_at: str
