@@ -45,6 +45,7 @@ from hub.services.bulletin_views import (
     content_of,
     effective_status,
 )
+from hub.services.languages import check_versions
 from hub.services.lifecycle import move
 from hub.services.media import MediaService
 from hub.services.review import ReviewPolicy
@@ -105,6 +106,7 @@ class BulletinService:
         now = self.ctx.now()
         with self.ctx.tx(actor) as sess:
             m = self.checks.check_media(sess, data)
+            versions = self._language_versions(sess, data)
             b = Bulletin(
                 id=new_id("b"),
                 created_by=actor.user_id,
@@ -116,6 +118,7 @@ class BulletinService:
                 repeat={},
             )
             self._apply(b, data, origin, now)
+            b.language_versions = versions
             sess.add(b)
             sess.flush()
             if m is not None:
@@ -140,6 +143,14 @@ class BulletinService:
         b.voice = data.voice or None
         b.updated_at = now
         b.targets = [BulletinTarget(area_path=t) for t in sorted(set(data.targets))]
+
+    def _language_versions(self, sess: Session, data: BulletinInput) -> list[dict[str, str]] | None:
+        """The checked language versions (hub/services/languages.py), None when there are none."""
+        found = check_versions(
+            sess, self.areas, data.language_versions, kinds=data.kinds, priority=data.priority,
+            targets=data.targets,
+        )  # fmt: skip
+        return found or None
 
     def _version(self, sess: Session, b: Bulletin, actor: Actor, now: datetime) -> None:
         sess.add(
@@ -249,9 +260,11 @@ class BulletinService:
                 )
             self.checks.check_keeps_mark(actor, b, data)
             m = self.checks.check_media(sess, data)
+            versions = self._language_versions(sess, data)
             b.version += 1
             # a colleague's edit keeps where the bulletin comes from unless origin is given (and checked)
             self._apply(b, data, origin if data.origin else b.origin, now)
+            b.language_versions = versions
             b.duration_ms = m.duration_ms if m is not None else 0
             self._version(sess, b, actor, now)
             if resubmit:

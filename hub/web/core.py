@@ -68,7 +68,13 @@ def make_env() -> jinja2.Environment:
         speech_estimate=speech_estimate,
     )
     env.filters["localtime"] = _localtime
+    env.filters["vndate"] = _vndate
     return env
+
+
+def _vndate(iso: str) -> str:
+    """An ISO date (YYYY-MM-DD) as Vietnamese write it: 24/11/2026."""
+    return f"{iso[8:10]}/{iso[5:7]}/{iso[:4]}" if len(iso) == 10 else iso
 
 
 def speech_estimate(text: str | None, form: str | None) -> str:
