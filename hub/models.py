@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -407,6 +408,23 @@ class HubSeq(Base):
     __tablename__ = "hub_seq"
     name: Mapped[str] = mapped_column(String(20), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+class PublishIntent(Base):
+    """What a committed change must publish (the transactional outbox, hub/services/intents.py): written in
+    the change's transaction by any hub process, published by the leader, which stores the signed message
+    before sending it (a re-publish after a failover is byte-identical) and sets done_at after the PUBACK."""
+
+    __tablename__ = "publish_intents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # alert | recall | command | republish | areas
+    params: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    wire: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    topics: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(String(300), default="")
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
 
 
 class AreaLineage(Base):

@@ -18,6 +18,7 @@ from hub.errors import Forbidden
 from hub.limits import USERNAME_MAX, bounded, cut
 from hub.models import AuditEntry
 from hub.roles import Actor
+from hub.services.intents import record as record_intent
 from protocol.clock import Clock
 
 if TYPE_CHECKING:
@@ -100,6 +101,10 @@ class Context:
                 detail=bounded(detail or {}),
             )
         )
+
+    def intend(self, sess: Session, kind: str, params: dict[str, Any]) -> None:
+        """Record what the change in `sess` must publish, in its transaction (hub/services/intents.py)."""
+        record_intent(sess, kind, params, self.now())
 
     def audit_now(
         self,

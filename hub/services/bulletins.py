@@ -303,6 +303,10 @@ class BulletinService:
                 b.id,
                 detail={"priority": b.priority, "origin": b.origin, "targets": b.target_paths},
             )
+            if b.priority == "emergency":  # the alert first (urgent), its programmes after
+                self.ctx.intend(sess, "alert", {"bulletin": b.id, "msg_type": "Alert"})
+            else:
+                self.ctx.intend(sess, "republish", {"areas": list(b.target_paths), "kinds": list(b.kinds)})
             return self.views.view(sess, b, actor)
 
     def _origin_at_approval(self, sess: Session, b: Bulletin) -> str:
@@ -367,6 +371,7 @@ class BulletinService:
             move(b, BulletinStatus.RECALLED)
             b.recalled_at, b.recall_reason, b.updated_at = now, reason.strip(), now
             self.ctx.audit(sess, actor, "bulletin.recall", b.id, detail={"reason": reason.strip()})
+            self.ctx.intend(sess, "recall", {"bulletin": b.id, "reason": reason})
             return self.views.view(sess, b, actor)
 
     def cancel_alert(self, actor: Actor, bulletin_id: str) -> BulletinView:
@@ -377,6 +382,7 @@ class BulletinService:
             move(b, BulletinStatus.CANCELLED)
             b.cancelled_at, b.updated_at = now, now
             self.ctx.audit(sess, actor, "alert.cancel", b.id)
+            self.ctx.intend(sess, "alert", {"bulletin": b.id, "msg_type": "Cancel"})
             return self.views.view(sess, b, actor)
 
     # --- checks and reading (hub/services/bulletin_checks.py, hub/services/bulletin_views.py)
