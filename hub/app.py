@@ -17,6 +17,7 @@ from hub import web as web_ui
 from hub.api import (
     admin_routes,  # noqa: F401 - registers plays, users, audit, areas, devices and keys
     stats_routes,  # noqa: F401 - registers the statistics routes on `api`
+    voice_routes,  # noqa: F401 - registers the voices' routes on `api`
 )
 from hub.api import live as _live_routes  # noqa: F401 - registers the live routes on `api`
 from hub.api.framework import MAX_UPLOAD, SERVICES, error_middleware, json_response

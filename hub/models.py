@@ -133,6 +133,8 @@ class Bulletin(Base):
     after_interrupt: Mapped[str] = mapped_column(String(10), default="restart")
     version: Mapped[int] = mapped_column(Integer, default=1)
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    # an installed neural voice's id or "espeak-ng"; None = the province's default when spoken
+    voice: Mapped[str | None] = mapped_column(String(80))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -513,3 +515,13 @@ class CentralOutbox(Base):
     next_try_at: Mapped[datetime] = mapped_column(index=True)
     sent_at: Mapped[datetime | None] = mapped_column(index=True)
     last_error: Mapped[str] = mapped_column(String(300), default="")
+
+
+class HubSetting(Base):
+    """A setting changed from the admin pages (e.g. the province's default voice), JSON-encoded."""
+
+    __tablename__ = "hub_settings"
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

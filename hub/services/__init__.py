@@ -42,6 +42,7 @@ from hub.services.report_archive import ReportArchive
 from hub.services.rollups import LATE_DAYS, prune_raw, rollup_days
 from hub.services.stats import StatsService
 from hub.services.stats_catchup import BATCH_DAYS, StatsCatchUp
+from hub.services.voices import VoiceService
 from hub.services.windows import WindowService
 from hub.signing import Envelopes
 from hub.workers import urgent
@@ -64,8 +65,10 @@ class Services:
         self.accounts = AccountService(ctx, self.areas)
         self.media = MediaService(ctx)
         self.windows = WindowService(ctx, self.areas)
+        self.voices = VoiceService(ctx)
         self.languages = LanguageService(ctx, self.areas)
-        self.bulletins = BulletinService(ctx, self.areas, self.media, speech, windows=self.windows)
+        self.bulletins = BulletinService(ctx, self.areas, self.media, speech, windows=self.windows,
+                                         voices=self.voices)
         self.programmes = ProgrammeService(ctx, self.areas, self.windows)
         self.choices = ChoiceService(ctx, self.areas)
         self.devices = DeviceService(ctx, self.areas)

@@ -68,6 +68,7 @@ class BulletinInput:
     after_interrupt: str = "restart"
     origin: str | None = None
     subject: str | None = None  # None: "other" for a new bulletin, unchanged for an edit
+    voice: str | None = None
     # bản tiếng dân tộc: (ISO 639-3 code, sha256 of an uploaded audio), played after the Vietnamese
     language_versions: tuple[tuple[str, str], ...] = ()
 

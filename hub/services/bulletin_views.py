@@ -48,6 +48,7 @@ def content_of(b: Bulletin) -> dict[str, Any]:
         "after_interrupt": b.after_interrupt,
         "origin": b.origin,
         "subject": b.subject,
+        "voice": b.voice,
         "language_versions": list(b.language_versions) if b.language_versions else None,
     }
 
@@ -169,6 +170,8 @@ class BulletinSummary(_Result):
     after_interrupt: str
     origin: Origin
     subject: Subject = Field(Subject.OTHER, description="lĩnh vực (protocol.vocabulary.SUBJECTS)")
+    voice: str | None = Field(description="chosen voice: an installed neural voice's id or espeak-ng; "
+                              "null = the province's default when spoken (speech says what spoke)")
     language_versions: list[dict[str, str]] | None = Field(
         None, description="bản tiếng dân tộc as saved: [{language, media}]")
     version: int

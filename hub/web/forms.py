@@ -29,6 +29,7 @@ FIELDS = (
     "repeat_interval_s",
     "repeat_then_every_s",
     "subject",
+    "voice",
 )
 
 
@@ -84,6 +85,7 @@ class BulletinForm:
                 "repeat_interval_s": str(rep.get("interval_s", 0)),
                 "repeat_then_every_s": str(rep.get("then_every_s", 0)),
                 "subject": b.subject,
+                "voice": b.voice or "",
             },
             targets=list(b.targets),
             kinds=list(b.kinds),
@@ -177,6 +179,7 @@ def to_input(f: BulletinForm, tz: Any) -> BulletinInput | None:
         exercise=f.exercise,
         repeat=repeat,
         subject=f.v("subject") or None,
+        voice=(f.v("voice") or None) if form == "text" else None,
         language_versions=language_form.to_input(f.languages, f.errors),
     )
     for problem in input_problems(data):  # every problem at once, each by its field
