@@ -211,8 +211,9 @@ class Agent:
             check_audience(env, topic)
             last = self.store.last_seq(topic)
             if last is not None and env.seq <= last[0]:
-                if env.seq == last[0] and env.id == last[1] and retained:
-                    # the broker hands the retained programme again on each (re)subscribe: not an attack
+                if self.store.seen(topic, env.seq, env.id):
+                    # A copy of one accepted recently: the other broker's (docs/OPERATIONS.md, two brokers)
+                    # or the retained programme handed again on a (re)subscribe. It was acted on once.
                     log.debug("bỏ qua bản lặp của %s (seq %d) trên %s", env.id, env.seq, topic)
                     return
                 raise EnvelopeError("replayed", f"seq {env.seq} is not above {last[0]} already accepted")
