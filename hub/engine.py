@@ -57,12 +57,20 @@ class DayCache:
         self.prepared = 0  # how many prepare_day calls (the bench and a test read it)
 
     def get(
-        self, kind: str, day: date, windows: tuple[str, ...], tz: str, bulletins: Sequence[EngineBulletin]
+        self,
+        kind: str,
+        day: date,
+        windows: tuple[str, ...],
+        tz: str,
+        bulletins: Sequence[EngineBulletin],
+        *,
+        relays: Sequence[playlists.Relay] = (),
     ) -> Day:
+        """`relays` are that day's (the same for every commune of the snapshot, so not in the key)."""
         key = (kind, day, windows, tz)
         hit = self._days.get(key)
         if hit is None:
-            hit = self._days[key] = prepare_day(kind, day, bulletins, windows, tz)
+            hit = self._days[key] = prepare_day(kind, day, bulletins, windows, tz, relays=relays)
             self.prepared += 1
         return hit
 

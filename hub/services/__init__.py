@@ -33,6 +33,7 @@ from hub.services.media import MediaService
 from hub.services.notices import NoticeService
 from hub.services.programmes import ProgrammeService
 from hub.services.publishing import PublisherLike, PublishingService
+from hub.services.relays import RelayService
 from hub.services.reorganise import Outcome, ReorganiseService, lineage
 from hub.services.report_archive import ReportArchive
 from hub.services.rollups import LATE_DAYS, prune_raw, rollup_days
@@ -59,7 +60,8 @@ class Services:
         self.media = MediaService(ctx)
         self.windows = WindowService(ctx, self.areas)
         self.bulletins = BulletinService(ctx, self.areas, self.media, speech, windows=self.windows)
-        self.programmes = ProgrammeService(ctx, self.areas, self.windows)
+        self.relays = RelayService(ctx, self.areas, self.windows)
+        self.programmes = ProgrammeService(ctx, self.areas, self.windows, self.relays)
         self.choices = ChoiceService(ctx, self.areas)
         self.devices = DeviceService(ctx, self.areas)
         self.deliveries = DeliveryService(ctx, self.bulletins)
@@ -84,6 +86,8 @@ class Services:
             publisher=publisher,
             topics=self.publishing.topics,
         )
+        # tiếp sóng: a mount of the province's stream server is reached at the live service's public URL
+        self.relays.stream_base = self.live.public_stream_url
         self.reorganisation = ReorganiseService(ctx, self.areas)
         self.envelopes = envelopes
         self._area_sent: dict[str, float] = {}  # device -> when set_area last went (loop time)
@@ -249,6 +253,22 @@ class Services:
             )
             raise
         self.publishing.republish_soon(self.areas.leaves_under([area]), ("led",))
+        return out
+
+    # --- relays (tiếp sóng): the communes under the relay's areas get their radio programme again
+    async def create_relay(self, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+        out = await asyncio.to_thread(self.relays.create, actor, data)
+        self.publishing.republish_soon(self.areas.leaves_under(out["areas"]), ("radio",))
+        return out
+
+    async def update_relay(self, actor: Actor, relay_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        out, before = await asyncio.to_thread(self.relays.update, actor, relay_id, data)
+        self.publishing.republish_soon(self.areas.leaves_under([*before, *out["areas"]]), ("radio",))
+        return out
+
+    async def delete_relay(self, actor: Actor, relay_id: str) -> dict[str, Any]:
+        out = await asyncio.to_thread(self.relays.delete, actor, relay_id)
+        self.publishing.republish_soon(self.areas.leaves_under(out["areas"]), ("radio",))
         return out
 
     async def delete_occasion(self, actor: Actor, occasion_id: int) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from hub.roles import Actor
 from hub.services.areas import AreaService
 from hub.services.base import Context, require
 from hub.services.choices import DECLINED_VI, MAX_IDS, Choices, ChoiceService, load_choices
+from hub.services.relays import RelayInfo, RelayService
 from hub.services.windows import WindowService
 from playlists.window_sets import WindowTable, crosses_midnight, day_spans, legacy_labels
 from protocol.messages import (
@@ -29,6 +30,7 @@ from protocol.messages import (
     ProgrammeBody,
     ProgrammeDay,
     ProgrammeItem,
+    RelayEntry,
     Repeat,
     WindowSpan,
 )
@@ -156,6 +158,7 @@ class Snapshot:
     recalled: list[LiveBulletin]
     normal: Choices = field(default_factory=Choices)  # the chair's choices of normal bulletins
     windows: WindowTable = field(default_factory=WindowTable)
+    relays: list[RelayInfo] = field(default_factory=list)  # tiếp sóng (hub/services/relays.py)
     engine_cache: dict[tuple[str, str], Any] = field(default_factory=dict)
     days: engine.DayCache = field(default_factory=engine.DayCache)
     _by_kind: dict[str, list[Any]] = field(default_factory=dict)
@@ -205,10 +208,17 @@ class Snapshot:
 
 
 class ProgrammeService:
-    def __init__(self, ctx: Context, areas: AreaService, windows: WindowService | None = None) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        areas: AreaService,
+        windows: WindowService | None = None,
+        relays: RelayService | None = None,
+    ) -> None:
         self.ctx = ctx
         self.areas = areas
         self.windows = windows or WindowService(ctx, areas)
+        self.relays = relays or RelayService(ctx, areas, self.windows)
 
     def days(self) -> list[date]:
         today = self.ctx.local_now().date()
@@ -235,6 +245,7 @@ class ProgrammeService:
             recalled,
             normal=load_choices(sess, keys),
             windows=self.windows.table(sess),
+            relays=self.relays.rows(sess),
         )
 
     def compile(self, snap: Snapshot, area: str, kind: str, day: date) -> dict[str, Any]:
@@ -242,7 +253,8 @@ class ProgrammeService:
         in force (Art. 10)."""
         tz = self.ctx.config.timezone
         windows = snap.windows.resolve(area, kind, day).windows
-        prepared = snap.days.get(kind, day, windows, tz, snap.engine_bulletins(kind))
+        relays = RelayService.engine_relays(snap.relays, day) if kind == "radio" else []
+        prepared = snap.days.get(kind, day, windows, tz, snap.engine_bulletins(kind), relays=relays)
         choice = snap.choice(area, day.isoformat(), kind)
         order = list(choice.order or []) if choice else []
         return engine.compile_prepared(
@@ -301,6 +313,7 @@ class ProgrammeService:
                 for p in res["programme"]
             ]
             used.update(i.bulletin_id for i in items)
+            relays = self._relay_entries(snap, res["relays"])
             spans = [
                 WindowSpan(w.label, w.start.isoformat(), w.end.isoformat())
                 for w in day_spans(d, res["windows"], self.ctx.config.timezone)
@@ -313,6 +326,7 @@ class ProgrammeService:
                     windows=list(legacy_labels(res["windows"])),
                     items=items,
                     window_spans=spans,
+                    relays=relays,
                 )
             )
         emergencies = self.active_emergencies(snap, area, kind)
@@ -330,6 +344,17 @@ class ProgrammeService:
             recalled=recalled,
         )
 
+    def _relay_entries(self, snap: Snapshot, placed: list[dict[str, Any]]) -> list[RelayEntry]:
+        """The relays on air for the commune that day, as the programme message carries them."""
+        by_id = {r.id: r for r in snap.relays}
+        out = []
+        for p in placed:
+            r = by_id[p["relay_id"]]
+            url, token, expires = self.relays.listen(r, datetime.fromisoformat(p["end"]))
+            out.append(RelayEntry(relay_id=r.id, title=r.title, url=url, start=p["start"], end=p["end"],
+                                  window=p["window"], token=token, token_expires=expires))
+        return out
+
     def view(self, actor: Actor, area: str, kind: str, day: date) -> dict[str, Any]:
         """The programme as the API and the chair's page show it: plays with titles and reasons."""
         require(actor, "read")
@@ -342,6 +367,7 @@ class ProgrammeService:
             snap = self.snapshot(sess, [day])
             res = self.compile(snap, area, kind, day)
             titles = {s.id: s for s in snap.live}
+            relays = {r.id: r for r in snap.relays}
             choice = snap.choice(area, day.isoformat(), kind)
             in_force = self.windows.in_force(snap.windows, area, kind, day)
             not_live = self._not_live(sess, actor, area, kind, day)
@@ -408,6 +434,10 @@ class ProgrammeService:
             ],
             # on air with fewer plays than plays_per_day (radio), and why
             "short": [{**s, "title": t(s["bulletin_id"])} for s in res.get("short", [])],
+            # tiếp sóng at fixed times: on air, and those for this commune that are not, with why
+            "relays": [{**p, **_relay_names(relays[p["relay_id"]])} for p in res["relays"]],
+            "relays_off": [{**u, **_relay_names(relays[u["relay_id"]])} for u in res["relays_off"]
+                           if u["reason"] != "not_targeted"],
             "order": order,
             "new": new,
             # Art. 8.3: the normal bulletins that air, and what decided (day, validity, standing, waiting)
@@ -532,6 +562,10 @@ class ProgrammeService:
         return {"area": area, "date": day.isoformat(), "kind": kind, "order": order}
 
 
+
+
+def _relay_names(r: RelayInfo) -> dict[str, Any]:
+    return {"title": r.title, "source": r.source.split("?", 1)[0]}
 
 
 def _item_reports(
