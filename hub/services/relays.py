@@ -10,8 +10,7 @@ bulletins around them; the programme message carries them (docs/PROTOCOL.md, "Re
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import contextlib
 import os
 import re
 import secrets
@@ -30,6 +29,7 @@ from hub.models import RelayRow
 from hub.roles import Actor
 from hub.services.areas import AreaService
 from hub.services.base import Context, deny, new_id, require
+from hub.services.tokens import LiveTokens
 from hub.services.windows import WindowService
 from playlists import Relay
 from playlists.window_sets import DAY_MIN, WindowTable, minutes
@@ -154,46 +154,23 @@ def _days_meet(a: RelayInfo, b: RelayInfo, today: date) -> bool:
     return True
 
 
-class RelayTokens:
-    """Listening tokens for the province's own mounts: `<expiry>.<HMAC of mount and expiry>` under a key kept
-    in the data directory (mode 0600), so the tokens in retained programmes survive a hub restart."""
-
-    def __init__(self, key_file: Path) -> None:
-        self.key_file = key_file
-        self._key: bytes | None = None
-
-    def _k(self) -> bytes:
-        if self._key is None:
-            if not self.key_file.exists():
-                self.key_file.parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(self.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "wb") as f:
-                    f.write(secrets.token_bytes(32))
-            self._key = self.key_file.read_bytes()
-        return self._key
-
-    def _mac(self, mount: str, exp: int) -> str:
-        return hmac.new(self._k(), f"relay|{mount}|{exp}".encode(), hashlib.sha256).hexdigest()[:40]
-
-    def make(self, mount: str, expires: datetime) -> str:
-        exp = int(expires.timestamp())
-        return f"{exp}.{self._mac(mount, exp)}"
-
-    def check(self, mount: str, token: str, now: datetime) -> str:
-        exp_text, _, mac = token.partition(".")
-        if not exp_text.isdigit() or len(exp_text) > 12:
-            return "malformed token"
-        if not hmac.compare_digest(mac, self._mac(mount, int(exp_text))):
-            return "bad token"
-        if int(exp_text) <= now.timestamp():
-            return "token expired"
-        return ""
+def relay_tokens(key_file: Path) -> LiveTokens:
+    """Listening tokens for the province's own relay mounts (the live ones' format, subject `relay|MOUNT`)
+    under a key kept in the data directory (mode 0600), so the tokens in retained programmes survive a hub
+    restart."""
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(secrets.token_bytes(32))
+    return LiveTokens(key_file.read_bytes())
 
 
 class RelayService:
     def __init__(self, ctx: Context, areas: AreaService, windows: WindowService) -> None:
         self.ctx, self.areas, self.windows = ctx, areas, windows
-        self.tokens = RelayTokens(ctx.config.data_dir / "relay-token.key")
+        self.tokens = relay_tokens(ctx.config.data_dir / "relay-token.key")
         # the province's stream server as agents reach it (Services sets LiveService.public_stream_url)
         self.stream_base: Callable[[], str] = lambda: ""
 
@@ -215,13 +192,14 @@ class RelayService:
         if not row.source.startswith("/"):
             return row.source, "", ""
         expires = end + timedelta(seconds=TOKEN_GRACE_S)
-        return self.stream_base() + row.source, self.tokens.make(row.source, expires), expires.isoformat()
+        token = self.tokens.make(f"relay|{row.source}", expires)
+        return self.stream_base() + row.source, token, expires.isoformat()
 
     def listener_allowed(self, mount: str, token: str) -> str:
         """Why the stream server must refuse a listener of a /relay/ mount ("" to let it in)."""
         if not MOUNT.match(mount):
             return "unknown mount"
-        return self.tokens.check(mount, token, self.ctx.now())
+        return self.tokens.check(f"relay|{mount}", token, self.ctx.now())
 
     def to_dict(self, r: RelayInfo, actor: Actor | None = None) -> dict[str, Any]:
         names = self.areas.all()
