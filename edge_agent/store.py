@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 SCHEMA_VERSION = 3
-# (seq, message id) remembered per stream: a copy of one of these (the other broker's, a retained one) is a
-# duplicate, dropped silently; two brokers are seconds apart, so 64 recent messages per topic is ample.
-SEEN_PER_STREAM = 64
+# (seq, message id) remembered per stream: a copy of one of these (the other broker's, a retained one, what a
+# broker queued in this agent's persistent session while it was on the other broker) is a duplicate, dropped
+# silently. Mosquitto queues at most 1000 messages per session (max_queued_messages), hence the size.
+SEEN_PER_STREAM = 1000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

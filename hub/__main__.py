@@ -8,6 +8,7 @@ import json
 import logging
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,22 +61,40 @@ def agent_config(
     mqtt_host: str,
     mqtt_port: int,
     mqtt_tls: bool = False,
+    mqtt_brokers: Sequence[str] = (),
 ) -> str:
-    """The agent's TOML (edge_agent/config.py's format; docs/PI_INSTALL.md)."""
+    """The agent's TOML (edge_agent/config.py's format; docs/PI_INSTALL.md). `mqtt_brokers`: two brokers
+    (["host:port", ...], docs/OPERATIONS.md) instead of the one host and port."""
     tls = (
         'tls = true\n# ca_file = "/etc/nguon/mqtt-ca.pem"   # the broker\'s CA if not in the system store\n'
         if mqtt_tls
         else "tls = false                    # true with a TLS listener (8883): docs/OPERATIONS.md\n"
+    )
+    where = (
+        "brokers = [" + ", ".join(f'"{b}"' for b in mqtt_brokers) + "]"
+        if mqtt_brokers
+        else f'host = "{mqtt_host}"\nport = {mqtt_port}'
     )
     return (
         f'device_id = "{device_id}"\nkind = "{kind}"\narea = "{area}"\n'
         f'data_dir = "/var/lib/nguon-agent"\nhub_url = "{hub_url}"\n'
         f'hub_public_keys = ["{public_key}"]\ntopic_prefix = "{prefix}"\n'
         'clock_offset_s = 0.0\nclock_trust = "ntp"\nheartbeat_s = 30\n\n'
-        f'[mqtt]\nhost = "{mqtt_host}"\nport = {mqtt_port}\nusername = "{device_id}"\n'
+        f'[mqtt]\n{where}\nusername = "{device_id}"\n'
         f'password_file = "/etc/nguon-agent/mqtt_password"\n{tls}\n'
         '[hardware]\nmode = "real"\nvolume = 80\n'
     )
+
+
+def _brokers_arg(given: list[str]) -> tuple[str, ...]:
+    """--mqtt-broker values, checked as the agent will check them (a typo refused here, not on the Pi)."""
+    from protocol.brokers import broker_list  # noqa: PLC0415
+
+    try:
+        broker_list(given, "", 0)
+    except ValueError as exc:
+        raise ConfigError(f"--mqtt-broker: {exc}") from None
+    return tuple(b.strip() for b in given)
 
 
 def _broker_conf(args: argparse.Namespace) -> str:
@@ -284,6 +303,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
     da.add_argument("--area", required=True)
     da.add_argument("--mqtt-host")
     da.add_argument("--mqtt-port", type=int)
+    da.add_argument("--mqtt-broker", action="append", default=[], metavar="HOST:PORT",
+                    help="one of several brokers the agent uses, in its order (repeat; instead of "
+                    "--mqtt-host/--mqtt-port; docs/OPERATIONS.md, two brokers)")
     da.add_argument(
         "--mqtt-tls", action="store_true", help="the agent connects with TLS (default on port 8883)"
     )
@@ -414,7 +436,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
                     prefix=cfg.mqtt.topic_prefix,
                     mqtt_host=args.mqtt_host or cfg.mqtt.host,
                     mqtt_port=args.mqtt_port or cfg.mqtt.port,
-                    mqtt_tls=args.mqtt_tls or (args.mqtt_port or cfg.mqtt.port) == 8883,
+                    mqtt_tls=args.mqtt_tls or (args.mqtt_port or cfg.mqtt.port) == 8883
+                    or any(b.endswith(":8883") for b in args.mqtt_broker),
+                    mqtt_brokers=_brokers_arg(args.mqtt_broker),
                 )
             )
         elif args.cmd == "broker":

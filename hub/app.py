@@ -185,9 +185,9 @@ def build_app(
 class HubRuntime:
     """`async with HubRuntime(config) as hub:` runs the hub: HTTP on hub.url, MQTT publisher and ingest.
 
-    The background tasks (publisher, ingest, statuses, republisher, midnight) live in one TaskGroup
-    (hub/tasks.py); every start step pushes its stop step on an AsyncExitStack. `publisher` replaces the MQTT
-    publisher built from the config (a test passes one whose aiomqtt client fails)."""
+    The background tasks (publisher, ingest, statuses, republisher, midnight, stats-catchup) live in one
+    TaskGroup (hub/tasks.py); every start step pushes its stop step on an AsyncExitStack. `publisher`
+    replaces the MQTT publisher built from the config (a test passes one whose aiomqtt client fails)."""
 
     def __init__(
         self,
@@ -266,9 +266,7 @@ class HubRuntime:
         self.port = int(bound[0][1]) if bound else cfg.http.port
         self.url = f"http://{cfg.http.host}:{self.port}"
         if self._want_scheduler:
-            self._scheduler = MidnightScheduler(services)
-            tasks.start("midnight", self._scheduler.run())
-            stack.push_async_callback(tasks.cancel, "midnight")
+            self._start_scheduled(tasks, stack, services)
         # Everything retained is republished at start so a restarted hub brings agents up to date
         # (and a hub that was down over midnight finishes what expired meanwhile).
         await asyncio.to_thread(services.bulletins_finish_expired)
@@ -276,6 +274,17 @@ class HubRuntime:
         stack.callback(services.central.close)  # central emergencies waiting for confirmation (timers)
         await services.central.resume()
         return self
+
+    def _start_scheduled(
+        self, tasks: OwnedTasks, stack: contextlib.AsyncExitStack, services: Services
+    ) -> None:
+        """The midnight job, and the statistics' catch-up of past days not rolled up yet (a new install, a
+        hub down over midnight: hub/services/stats_catchup.py), in the background."""
+        self._scheduler = MidnightScheduler(services)
+        owned = (("midnight", self._scheduler.run()), ("stats-catchup", services.stats_catchup.run()))
+        for name, coro in owned:
+            tasks.start(name, coro)
+            stack.push_async_callback(tasks.cancel, name)
 
     @property
     def public_url(self) -> str:
@@ -306,6 +315,8 @@ class HubRuntime:
         if bad is not None:
             await asyncio.to_thread(self.services.devices.record_anomaly, device, bad)
             return
+        if status and data is None:
+            return  # a device clearing its retained status on a broker it leaves (edge_agent/transport.py)
         if status:
             self._statuses[device] = data  # a newer status of the same device replaces one not yet stored
             self._statuses_wake.set()

@@ -25,8 +25,10 @@ from hub.services.base import Context, Speaker, require
 from hub.services.bulletin_views import BulletinDetail, BulletinSummary, BulletinView
 from hub.services.bulletins import BulletinInput, BulletinService
 from hub.services.choices import ChoiceService
+from hub.services.counters import CounterService
 from hub.services.deliveries import DeliveryService
 from hub.services.devices import DeviceService
+from hub.services.languages import LanguageService
 from hub.services.lifecycle import move
 from hub.services.live import LiveService
 from hub.services.media import MediaService
@@ -38,6 +40,7 @@ from hub.services.reorganise import Outcome, ReorganiseService, lineage
 from hub.services.report_archive import ReportArchive
 from hub.services.rollups import LATE_DAYS, prune_raw, rollup_days
 from hub.services.stats import StatsService
+from hub.services.stats_catchup import BATCH_DAYS, StatsCatchUp
 from hub.services.windows import WindowService
 from hub.signing import Envelopes
 from hub.workers import urgent
@@ -59,6 +62,7 @@ class Services:
         self.accounts = AccountService(ctx, self.areas)
         self.media = MediaService(ctx)
         self.windows = WindowService(ctx, self.areas)
+        self.languages = LanguageService(ctx, self.areas)
         self.bulletins = BulletinService(ctx, self.areas, self.media, speech, windows=self.windows)
         self.relays = RelayService(ctx, self.areas, self.windows)
         self.programmes = ProgrammeService(ctx, self.areas, self.windows, self.relays)
@@ -66,7 +70,10 @@ class Services:
         self.devices = DeviceService(ctx, self.areas)
         self.deliveries = DeliveryService(ctx, self.bulletins)
         self.notices = NoticeService(ctx)
+        self.counters = CounterService(ctx)
         self.stats = StatsService(ctx, self.areas)
+        self.stats_catchup = StatsCatchUp(ctx)
+        self.stats.catch_up = self.stats_catchup.wake
         self.report_archive = ReportArchive(ctx)
         self.publishing = PublishingService(
             ctx,
@@ -201,6 +208,12 @@ class Services:
 
     # --- broadcast windows (Art. 10): every commune under the area gets its programme again, unless one
     # would then be too big to send (publishing.check_windows: refused, audited, nothing saved or sent)
+    async def set_area_languages(self, actor: Actor, area: str, languages: Any) -> dict[str, Any]:
+        """An area's local languages (admin); its communes' programmes change (versions played or not)."""
+        out = await asyncio.to_thread(self.languages.set, actor, area, languages)
+        self.publishing.republish_soon(self.areas.leaves_under([area]), ("radio",))
+        return out
+
     async def set_windows(
         self, actor: Actor, *, area: str, kind: str, effective_from: Any, windows: Any
     ) -> dict[str, Any]:
@@ -401,7 +414,7 @@ class Services:
         now, tz = self.ctx.now(), self.ctx.tz
         today = now.astimezone(tz).date()
         days = [today - timedelta(days=i) for i in range(LATE_DAYS, 0, -1)]
-        n = rollup_days(self.ctx.db, days, tz, now)
+        n = rollup_days(self.ctx.db, days, tz, now, batch=BATCH_DAYS)
         prune_raw(self.ctx.db, tz, now)
         return n
 

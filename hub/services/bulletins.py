@@ -45,6 +45,7 @@ from hub.services.bulletin_views import (
     content_of,
     effective_status,
 )
+from hub.services.languages import check_versions
 from hub.services.lifecycle import move
 from hub.services.media import MediaService
 from hub.services.review import ReviewPolicy
@@ -95,6 +96,7 @@ class BulletinService:
         now = self.ctx.now()
         with self.ctx.tx(actor) as sess:
             m = self.checks.check_media(sess, data)
+            versions = self._language_versions(sess, data)
             b = Bulletin(
                 id=new_id("b"),
                 created_by=actor.user_id,
@@ -106,6 +108,7 @@ class BulletinService:
                 repeat={},
             )
             self._apply(b, data, origin, now)
+            b.language_versions = versions
             sess.add(b)
             sess.flush()
             if m is not None:
@@ -129,6 +132,14 @@ class BulletinService:
         b.after_interrupt = data.after_interrupt
         b.updated_at = now
         b.targets = [BulletinTarget(area_path=t) for t in sorted(set(data.targets))]
+
+    def _language_versions(self, sess: Session, data: BulletinInput) -> list[dict[str, str]] | None:
+        """The checked language versions (hub/services/languages.py), None when there are none."""
+        found = check_versions(
+            sess, self.areas, data.language_versions, kinds=data.kinds, priority=data.priority,
+            targets=data.targets,
+        )  # fmt: skip
+        return found or None
 
     def _version(self, sess: Session, b: Bulletin, actor: Actor, now: datetime) -> None:
         sess.add(
@@ -235,9 +246,11 @@ class BulletinService:
                 )
             self.checks.check_keeps_mark(actor, b, data)
             m = self.checks.check_media(sess, data)
+            versions = self._language_versions(sess, data)
             b.version += 1
             # a colleague's edit keeps where the bulletin comes from unless origin is given (and checked)
             self._apply(b, data, origin if data.origin else b.origin, now)
+            b.language_versions = versions
             b.duration_ms = m.duration_ms if m is not None else 0
             self._version(sess, b, actor, now)
             if resubmit:

@@ -207,7 +207,9 @@ class PublishingService:
         # What the bulletin can add to a programme: its entry (once) and, unless an emergency (which takes no
         # item), its plays, at most one per window; plus room for the engine re-placing others around it.
         adds = {
-            kind: len(canonical_json(s.info(kind).to_dict())) + len(s.id) + ENTRY_PUNCTUATION
+            kind: len(canonical_json(s.info(kind, tuple(c for c, _ in s.languages)).to_dict()))
+            + len(s.id)
+            + ENTRY_PUNCTUATION
             for kind in s.kinds
         }
         if s.priority != "emergency":

@@ -33,7 +33,7 @@ from hub.services.tokens import LiveTokens
 from hub.services.windows import WindowService
 from playlists import Relay
 from playlists.window_sets import DAY_MIN, WindowTable, minutes
-from protocol.messages import RELAY_URL_MAX
+from protocol.messages import RELAY_URL_MAX, RelayEntry
 from protocol.topics import covers
 
 ACTION = "programme.relay"
@@ -194,6 +194,27 @@ class RelayService:
         expires = end + timedelta(seconds=TOKEN_GRACE_S)
         token = self.tokens.make(f"relay|{row.source}", expires)
         return self.stream_base() + row.source, token, expires.isoformat()
+
+    def entries(self, infos: Iterable[RelayInfo], placed: Iterable[dict[str, Any]]) -> list[RelayEntry]:
+        """The relays the engine placed for a commune's day, as the programme message carries them."""
+        by_id = {r.id: r for r in infos}
+        out = []
+        for p in placed:
+            r = by_id[p["relay_id"]]
+            url, token, expires = self.listen(r, datetime.fromisoformat(p["end"]))
+            out.append(RelayEntry(relay_id=r.id, title=r.title, url=url, start=p["start"], end=p["end"],
+                                  window=p["window"], token=token, token_expires=expires))
+        return out
+
+    @staticmethod
+    def view(infos: Iterable[RelayInfo], placed: Iterable[dict[str, Any]],
+             off: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+        """The programme view's `relays` (on air) and `relays_off` (for the commune, not on air, and why)."""
+        by_id = {r.id: {"title": r.title, "source": shown(r.source)} for r in infos}
+        return {
+            "relays": [{**p, **by_id[p["relay_id"]]} for p in placed],
+            "relays_off": [{**u, **by_id[u["relay_id"]]} for u in off if u["reason"] != "not_targeted"],
+        }
 
     def listener_allowed(self, mount: str, token: str) -> str:
         """Why the stream server must refuse a listener of a /relay/ mount ("" to let it in)."""

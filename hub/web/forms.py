@@ -12,6 +12,7 @@ from hub.errors import Invalid, ServiceError
 from hub.limits import check_date
 from hub.services import BulletinDetail, BulletinInput
 from hub.services.bulletin_checks import input_problems
+from hub.web import language_form
 from hub.web.core import Req
 
 FIELDS = (
@@ -40,6 +41,7 @@ class BulletinForm:
     sensitive: bool = False
     exercise: bool = False
     errors: dict[str, str] = field(default_factory=dict)
+    languages: list[dict[str, str]] = field(default_factory=list)  # bản tiếng dân tộc rows (language_form)
 
     def v(self, name: str) -> str:
         return self.values.get(name, "")
@@ -84,6 +86,7 @@ class BulletinForm:
             kinds=list(b.kinds),
             sensitive=b.sensitive,
             exercise=b.exercise,
+            languages=language_form.from_saved(b.language_versions),
         )
 
 
@@ -93,6 +96,7 @@ def read_form(req: Req) -> BulletinForm:
     f.kinds = req.fields("kinds")
     f.sensitive = req.field("sensitive") == "on"
     f.exercise = req.field("exercise") == "on"
+    f.languages = language_form.read_rows(req)
     return f
 
 
@@ -116,6 +120,7 @@ def upload_files(req: Req, f: BulletinForm) -> None:
                 f.errors["subtitles"] = "Tệp phụ đề phải là WebVTT (bắt đầu bằng dòng WEBVTT)."
                 continue
             f.values[target] = m["sha256"]
+    language_form.upload(req, f.languages, f.errors)
 
 
 def _int(f: BulletinForm, name: str, label: str, default: int) -> int:
@@ -168,6 +173,7 @@ def to_input(f: BulletinForm, tz: Any) -> BulletinInput | None:
         sensitive=f.sensitive,
         exercise=f.exercise,
         repeat=repeat,
+        language_versions=language_form.to_input(f.languages, f.errors),
     )
     for problem in input_problems(data):  # every problem at once, each by its field
         field_error(f, problem, keep=True)
@@ -179,6 +185,6 @@ def field_error(f: BulletinForm, exc: ServiceError, *, keep: bool = False) -> No
     over a message the field already has."""
     name = (exc.field or "").split(".")[0]
     name = {"repeat": "repeat_count", "id": "", "status": ""}.get(name, name)
-    name = name if name in (*FIELDS, "targets", "kinds", "sensitive") else "_form"
+    name = name if name in (*FIELDS, "targets", "kinds", "sensitive", language_form.FIELD) else "_form"
     if not (keep and name in f.errors):
         f.errors[name] = exc.message

@@ -67,8 +67,13 @@ def test_a_forged_twin_or_an_old_seq_is_still_refused(tmp_path: Path) -> None:
 def test_the_window_is_bounded_and_survives_a_restart(tmp_path: Path) -> None:
     dev = Device(tmp_path)
     topic = dev.topics.cmd(dev.settings.device_id)
-    wires = [_wire(dev, topic, seq) for seq in range(1, SEEN_PER_STREAM + 3)]
-    for wire in wires:
+    wires = [_wire(dev, topic, seq) for seq in (1, 3, SEEN_PER_STREAM + 1, SEEN_PER_STREAM + 2)]
+    for wire in wires[:2]:
+        dev.agent.handle(topic, wire, retained=False)
+    with dev.store.transaction():  # the messages between, accepted (as handle() records them)
+        for seq in range(4, SEEN_PER_STREAM + 1):
+            dev.store.save_seq(topic, seq, f"id-{seq}")
+    for wire in wires[2:]:
         dev.agent.handle(topic, wire, retained=False)
     assert len(_acted(dev)) == len(wires)
     rows = sqlite3.connect(tmp_path / "agent.db").execute("SELECT COUNT(*) FROM seen").fetchone()[0]
@@ -79,7 +84,7 @@ def test_the_window_is_bounded_and_survives_a_restart(tmp_path: Path) -> None:
     again.keys = dev.keys
     again.agent.verifier = dev.agent.verifier
     again.agent.handle(topic, wires[-1], retained=False)  # the newest: a copy
-    again.agent.handle(topic, wires[2], retained=False)  # still in the window: a copy
+    again.agent.handle(topic, wires[1], retained=False)  # the oldest still in the window: a copy
     assert _rejected(again) == []
     again.agent.handle(topic, wires[0], retained=False)  # out of the window: a replay
     assert _rejected(again) == ["replayed"]
