@@ -55,6 +55,16 @@ class RepeatIn(_Body):
     then_every_s: int = Field(0, ge=0, le=86_400)
 
 
+VoiceName = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+
+
+class VoiceDefaultIn(_Body):
+    voice: VoiceName = Field(description="an installed voice's id, or espeak-ng")
+
+
+class VoicePreviewIn(_Body):
+    text: str = Field(min_length=1, max_length=300, description="the sentence to hear")
+    voice: VoiceName | None = Field(None, description="null = the province's default")
 class LanguageVersionIn(_Body):
     language: str = Field(max_length=8, description="ISO 639-3 code of a local language, e.g. rad (Ê Đê)")
     media: str | None = Field(None, pattern=r"^[0-9a-f]{64}$", description="sha256 of the uploaded audio")
@@ -90,6 +100,8 @@ class BulletinIn(_Body):
     repeat: RepeatIn | None = None
     after_interrupt: Literal["restart", "resume", "drop"] = "restart"
     origin: OriginName | None = None
+    voice: VoiceName | None = Field(None, description="voice for a text bulletin: an installed voice's id "
+                                    "or espeak-ng (GET /voices); null = the province's default")
     language_versions: list[LanguageVersionIn] = Field(
         default_factory=list, max_length=8,
         description="bản tiếng dân tộc: audio versions played after the Vietnamese (loudspeakers)")

@@ -47,6 +47,7 @@ def content_of(b: Bulletin) -> dict[str, Any]:
         "repeat": b.repeat,
         "after_interrupt": b.after_interrupt,
         "origin": b.origin,
+        "voice": b.voice,
         "language_versions": list(b.language_versions) if b.language_versions else None,
     }
 
@@ -167,6 +168,8 @@ class BulletinSummary(_Result):
     repeat: dict[str, int]
     after_interrupt: str
     origin: Origin
+    voice: str | None = Field(description="chosen voice: an installed neural voice's id or espeak-ng; "
+                              "null = the province's default when spoken (speech says what spoke)")
     language_versions: list[dict[str, str]] | None = Field(
         None, description="bản tiếng dân tộc as saved: [{language, media}]")
     version: int

@@ -177,6 +177,7 @@ class ChoiceService:
                     area,
                     detail={"scope": scope, "date": key, "kinds": list(kinds), "changes": changed},
                 )
+                self.ctx.intend(sess, "republish", {"areas": [area], "kinds": list(kinds)})
         return {
             "area": area,
             "scope": scope,
@@ -316,6 +317,7 @@ class ChoiceService:
                         "after": [list(r) for r in self.rules_in(sess, area)],
                     },
                 )
+                self.ctx.intend(sess, "republish", {"areas": [area], "kinds": list(DEVICE_KINDS)})
                 changed = True
             else:
                 changed = False

@@ -581,6 +581,8 @@ class ProgrammeService:
                 area,
                 detail={"date": day.isoformat(), "kind": kind, "order": order},
             )
+            kinds = list(DEVICE_KINDS) if kind == "*" else [kind]
+            self.ctx.intend(sess, "republish", {"areas": [area], "kinds": kinds})
         return {"area": area, "date": day.isoformat(), "kind": kind, "order": order}
 
 

@@ -363,6 +363,7 @@ class RelayService:
             sess.flush()
             out = self.to_dict(RelayInfo.of(row), actor)
             self.ctx.audit(sess, actor, "relay.create", row.id, detail=_audit(out))
+            self.ctx.intend(sess, "republish", {"areas": list(row.areas), "kinds": ["radio"]})
         return out
 
     def _validate(self, sess: Session, row: RelayRow) -> None:
@@ -379,8 +380,8 @@ class RelayService:
             raise deny(ACTION, relay_id, "Lịch tiếp sóng này thuộc địa bàn ngoài phạm vi được giao.")
         return row
 
-    def update(self, actor: Actor, relay_id: str, data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-        """The relay changed; returns it and the areas before (to republish both)."""
+    def update(self, actor: Actor, relay_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        """The relay changed; the communes under its areas before and after get their programme again."""
         require(actor, ACTION)
         with self.ctx.tx(actor) as sess:
             row = self._editable(sess, actor, relay_id)
@@ -389,7 +390,9 @@ class RelayService:
             self._validate(sess, row)
             out = self.to_dict(RelayInfo.of(row), actor)
             self.ctx.audit(sess, actor, "relay.update", row.id, detail=_audit(out))
-        return out, before
+            areas = list(dict.fromkeys([*before, *row.areas]))
+            self.ctx.intend(sess, "republish", {"areas": areas, "kinds": ["radio"]})
+        return out
 
     def delete(self, actor: Actor, relay_id: str) -> dict[str, Any]:
         require(actor, ACTION)
@@ -398,6 +401,7 @@ class RelayService:
             out = self.to_dict(RelayInfo.of(row), actor)
             sess.delete(row)
             self.ctx.audit(sess, actor, "relay.delete", relay_id, detail=_audit(out))
+            self.ctx.intend(sess, "republish", {"areas": list(out["areas"]), "kinds": ["radio"]})
         return out
 
 
