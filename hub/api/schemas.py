@@ -246,3 +246,19 @@ class LiveIn(_Body):
         description="emergency: at once, at any hour; priority: preempts the programme inside its windows"
     )
     title: str = Field("", max_length=TITLE_MAX)
+
+
+class RelayIn(_Body):
+    """Tiếp sóng: a stream relayed at a fixed time inside a radio window (docs/API.md, "Relays")."""
+
+    title: str = Field(min_length=1, max_length=TITLE_MAX, description="e.g. 'Thời sự VOV'")
+    source: str = Field(
+        min_length=1,
+        max_length=600,
+        description="http(s) URL of the station's stream, or /relay/NAME.mp3 on the province's stream server",
+    )
+    start: str = Field(min_length=1, max_length=10, description="local start time HH:MM, e.g. 06:00")
+    minutes: int = Field(ge=1, le=90, description="length in minutes; start to end inside one radio window")
+    days: Literal["daily", "weekdays", "dates"] = Field("daily", description="every day, Mon-Fri, or `dates`")
+    dates: list[Day] = Field(default_factory=list, max_length=62, description="YYYY-MM-DD when days=dates")
+    areas: list[AreaPath] = Field(min_length=1, max_length=50, description="area paths that relay it")
