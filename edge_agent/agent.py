@@ -194,7 +194,7 @@ class Agent:
             ref
             for b in bulletins
             if b.id not in self._recalled
-            for ref in (b.media, b.subtitles)
+            for ref in (b.media, b.subtitles, *(v.media for v in b.languages))
             if ref is not None
         ]
 
@@ -354,8 +354,9 @@ class Agent:
         self.book.remove(bid, now)
         if self.programme is not None:
             for b in self.programme.bulletins:
-                if b.id == bid and b.media and b.media.sha256 not in self._needed_media():
-                    self.media.remove(b.media.sha256)
+                for ref in (b.media, *(v.media for v in b.languages)) if b.id == bid else ():
+                    if ref is not None and ref.sha256 not in self._needed_media():
+                        self.media.remove(ref.sha256)
         if new:
             log.warning("thu hồi bản tin %s", bid)
         if new or confirm:

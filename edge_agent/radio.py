@@ -25,6 +25,7 @@ from edge_agent.player import NowPlaying, PlayerParts
 from edge_agent.plays import AFTER, Interrupt, PlayLog, why
 from edge_agent.schedule import ScheduledItem
 from edge_agent.stream import LivePlayer
+from edge_agent.versions import VIE, Part, parts
 from hardware import PlayResult
 from protocol.clock import parse_time
 from protocol.messages import AlertBody, BulletinInfo, LiveBody, ProgrammeBody
@@ -251,60 +252,71 @@ class RadioRunner:
         )
 
     async def _play_item(self, item: ScheduledItem, offset: int) -> None:
-        b = item.bulletin
+        """The item's parts one after the other from `offset` (the Vietnamese, then the language versions of
+        this commune: edge_agent/versions.py), each reported as a play with its language."""
+        seq = parts(item.bulletin)
+        for part in seq:
+            if offset < part.end_ms and not await self._play_part(item, part, offset, last=part is seq[-1]):
+                return
+
+    async def _play_part(self, item: ScheduledItem, part: Part, offset: int, *, last: bool) -> bool:
+        """One part from the item's `offset`: True when done with it (played or failed), False when cut off
+        (the item's state then says what comes back, from where within the whole item)."""
+        b, lang = part.info, part.language
+        offset = max(offset - part.start_ms, 0)
         started = self._clock.now()
+        tag = "" if lang == VIE else f":{lang}"
         path = await self._fetch(b, MEDIA_WAIT_ITEM_S)
         if isinstance(path, str):
-            self._store.set_item(item.key, "done", started.isoformat())
+            self._part_done(item, part, started, last=last)
             self._plays.record(
                 b, PlayOutcome.FAILED, item.start, started, self._clock.now(), offset, detail=path,
-                event_id=f"{self._s.device_id}:{item.key}:failed",
-            )
-            return
+                event_id=f"{self._s.device_id}:{item.key}{tag}:failed", language=lang,
+            )  # fmt: skip
+            return True
         started = self._clock.now()
         self._store.set_item(
-            item.key, "playing", started.isoformat(), offset_ms=offset, started_at=started.isoformat()
-        )
-        eid = f"{self._s.device_id}:{item.key}:{started.isoformat()}"
+            item.key, "playing", started.isoformat(), offset_ms=part.start_ms + offset,
+            started_at=started.isoformat(),
+        )  # fmt: skip
+        eid = f"{self._s.device_id}:{item.key}{tag}:{started.isoformat()}"
 
         def progress(pos: int) -> None:  # so a restart after power loss can resume near here
             at = self._clock.now().isoformat()
-            self._store.set_item(item.key, "playing", at, offset_ms=pos, started_at=started.isoformat())
+            self._store.set_item(
+                item.key, "playing", at, offset_ms=part.start_ms + pos, started_at=started.isoformat()
+            )
 
         try:
             result, intr, pos = await self._run_audio(path, b, offset, NowPlaying(b.id, False), progress)
         except asyncio.CancelledError:
             pos = self._hw.audio.position_ms()
-            self._after_interrupt(item, pos, Interrupt(None, "shutdown"))
+            self._after_interrupt(item, part.start_ms + pos, Interrupt(None, "shutdown"))
             self._plays.record(
-                b,
-                PlayOutcome.INTERRUPTED,
-                item.start,
-                started,
-                self._clock.now(),
-                offset,
-                detail="agent dừng (tắt máy/khởi động lại)",
-                event_id=f"{eid}:interrupted",
-            )
+                b, PlayOutcome.INTERRUPTED, item.start, started, self._clock.now(), offset,
+                detail="agent dừng (tắt máy/khởi động lại)", event_id=f"{eid}:interrupted", language=lang,
+            )  # fmt: skip
             raise
         ended = self._clock.now()
         if intr is None:
             assert result is not None
-            self._store.set_item(item.key, "done", ended.isoformat())
-            self._plays.result(b, result, item.start, started, ended, offset, eid)
-            return
-        self._after_interrupt(item, pos, intr)
+            self._part_done(item, part, ended, last=last)
+            self._plays.result(b, result, item.start, started, ended, offset, eid, language=lang)
+            return True
+        self._after_interrupt(item, part.start_ms + pos, intr)
         self._plays.record(
-            b,
-            PlayOutcome.INTERRUPTED,
-            item.start,
-            started,
-            ended,
-            offset,
-            interrupted_by=intr.by,
-            detail=why(intr),
-            event_id=f"{eid}:interrupted",
-        )
+            b, PlayOutcome.INTERRUPTED, item.start, started, ended, offset, interrupted_by=intr.by,
+            detail=why(intr), event_id=f"{eid}:interrupted", language=lang,
+        )  # fmt: skip
+        return False
+
+    def _part_done(self, item: ScheduledItem, part: Part, at: datetime, *, last: bool) -> None:
+        """The item is done after its last part; before, a restart goes on with the next part."""
+        if last:
+            self._store.set_item(item.key, "done", at.isoformat())
+        else:
+            self._store.set_item(item.key, "playing", at.isoformat(), offset_ms=part.end_ms,
+                                 started_at=at.isoformat())  # fmt: skip
 
     def _after_interrupt(self, item: ScheduledItem, pos: int, intr: Interrupt) -> None:
         at = self._clock.now().isoformat()

@@ -118,8 +118,11 @@ class TtsConfig(_Section):
     )
     voice: str = Field("vi", description="vi, vi-vn-x-central, vi-vn-x-south (or north, central, south)")
     gtts_timeout_s: float = 5.0
-    piper_model: str = Field("", description="piper .onnx voice; empty = none")
-    piper_binary: str = "piper"
+    voices_dir: str = Field("", description="installed Piper voices (python -m tts voice add); "
+                            "empty = <data_dir>/voices")
+    neural_voice: str = Field("", description="installed voice used when the province has chosen none; "
+                              "empty = espeak-ng")
+    voice_max_mb: int = Field(200, description="largest voice model accepted (MB)")
     loudness_lufs: float = -16.0
     true_peak_db: float = -1.5
     sample_rate: int = 22050
@@ -141,7 +144,7 @@ class TtsConfig(_Section):
         from tts.settings import TtsSettings  # noqa: PLC0415 - the CLI never loads speech
 
         values: dict[str, Any] = self.model_dump(exclude={"workers"})
-        for name in ("piper_model", "extra_abbreviations"):
+        for name in ("voices_dir", "extra_abbreviations"):
             values[name] = Path(values[name]) if values[name] else None
         return TtsSettings(**values)
 
@@ -396,6 +399,11 @@ class HubConfig(_Section):
     @property
     def tts_cache_dir(self) -> Path:
         return self.data_dir / "tts-cache"
+
+    @property
+    def voices_dir(self) -> Path:
+        """Installed neural voices: [tts] voices_dir, else <data_dir>/voices."""
+        return Path(self.tts.voices_dir) if self.tts.voices_dir else self.data_dir / "voices"
 
     def mqtt_password(self) -> str:
         if not self.mqtt.password_file:

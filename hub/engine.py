@@ -50,16 +50,26 @@ def engine_bulletin(
 
 
 class DayCache:
-    """Prepared days keyed by (kind, date, windows, tz): one per distinct set of windows."""
+    """Prepared days keyed by (kind, date, windows, tz, languages): one per distinct set of windows and of
+    local languages with versions on air."""
 
     def __init__(self) -> None:
-        self._days: dict[tuple[str, date, tuple[str, ...], str], Day] = {}
+        self._days: dict[tuple[str, date, tuple[str, ...], str, tuple[str, ...]], Day] = {}
         self.prepared = 0  # how many prepare_day calls (the bench and a test read it)
 
     def get(
-        self, kind: str, day: date, windows: tuple[str, ...], tz: str, bulletins: Sequence[EngineBulletin]
+        self,
+        kind: str,
+        day: date,
+        windows: tuple[str, ...],
+        tz: str,
+        bulletins: Sequence[EngineBulletin],
+        *,
+        languages: tuple[str, ...] = (),
     ) -> Day:
-        key = (kind, day, windows, tz)
+        """`languages`: the local languages the bulletins' durations were computed for (a bulletin with
+        language versions lasts longer where they are played)."""
+        key = (kind, day, windows, tz, languages)
         hit = self._days.get(key)
         if hit is None:
             hit = self._days[key] = prepare_day(kind, day, bulletins, windows, tz)

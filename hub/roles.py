@@ -38,6 +38,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "user.manage": frozenset({"admin"}),
     "audit.read": frozenset({"admin"}),
     "area.manage": frozenset({"admin"}),
+    "voice.default": frozenset({"admin"}),
     # Art. 18: the periodic report is drafted by the unit's editors and chair (a reader cannot archive one)
     "report.generate": frozenset({"admin", "editor", "commune_chair", "commune_editor"}),
     "read": frozenset(ROLES),

@@ -74,6 +74,22 @@ class Repeat:
 
 
 @dataclass(frozen=True)
+class LanguageVersion:
+    """A bản tiếng dân tộc: the bulletin again in a local language (ISO 639-3 `code`), an audio file."""
+
+    code: str
+    name: str
+    media: MediaRef
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LanguageVersion:
+        if not isinstance(data, dict) or not isinstance(data.get("media"), dict):
+            raise TypeError("a language version is an object with code, name and media")
+        code = str(data["code"])
+        return cls(code, str(data.get("name") or code), MediaRef.from_dict(data["media"]))
+
+
+@dataclass(frozen=True)
 class BulletinInfo:
     """What an agent needs to know of a bulletin to play or show it."""
 
@@ -93,6 +109,9 @@ class BulletinInfo:
     # Emergencies only: how the alert repeats, so an agent that learns of it from the retained programme
     # (a late joiner) repeats it like one that got the alert (addition to the contract, optional).
     repeat: Repeat | None = None
+    # (addition) the language versions this commune plays after `media`, in order (docs/PROTOCOL.md,
+    # "Language versions"); `duration_ms` counts them all. An agent that predates them plays `media` only.
+    languages: list[LanguageVersion] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return _dict(self)
@@ -105,6 +124,7 @@ class BulletinInfo:
                 d[key] = MediaRef.from_dict(d[key])
         if d.get("repeat") is not None:
             d["repeat"] = Repeat(**_pick(Repeat, d["repeat"]))
+        d["languages"] = [LanguageVersion.from_dict(v) for v in d.get("languages") or []]
         return cls(**d)
 
 

@@ -25,10 +25,11 @@ from hub.models import (
     RecallConfirmation,
 )
 from hub.roles import SYSTEM, Actor
-from hub.services import reports
+from hub.services import device_list, reports
 from hub.services.areas import AreaService
 from hub.services.base import Context, new_id, require
 from hub.services.deliveries import optional_time, record_first_playing
+from hub.services.device_list import DeviceFilter
 from hub.services.device_views import (
     COMMAND_TTL,
     DISK_LOW_MB,
@@ -60,6 +61,8 @@ __all__ = [
     "SILENT_AFTER",
     "DeviceService",
 ]
+
+
 def _degrees(value: Any, most: float) -> float | None:
     """A coordinate a device may report: a finite number of degrees within +-most; None otherwise."""
     ok = isinstance(value, int | float) and not isinstance(value, bool) and -most <= value <= most
@@ -153,6 +156,38 @@ class DeviceService:
                 if actor.covers(d.area_path) and (not area or covers(area, d.area_path))
             ]
 
+    def page(
+        self,
+        actor: Actor,
+        f: DeviceFilter,
+        *,
+        sort: str = "attention",
+        desc: bool = False,
+        page_no: int = 1,
+        per_page: int = 50,
+    ) -> tuple[builtins.list[dict[str, Any]], int]:
+        """A page of the actor's devices that `f` selects (counted, sorted, cut in SQL), and the total."""
+        require(actor, "read")
+        names = {p: a.name for p, a in self.areas.all().items()}
+        with self.ctx.db.session() as sess:
+            return device_list.page(
+                sess,
+                actor,
+                f,
+                self.ctx.now(),
+                names,
+                sort=sort,
+                desc=desc,
+                page_no=page_no,
+                per_page=per_page,
+            )
+
+    def count_by_area(self, actor: Actor) -> dict[str, tuple[int, int, int]]:
+        """Area path -> (devices, online, needing attention) of the actor's areas with devices."""
+        require(actor, "read")
+        with self.ctx.db.session() as sess:
+            return device_list.count_by_area(sess, actor, self.ctx.now())
+
     def locate(self, actor: Actor, device_id: str, *, lat: float, lon: float) -> dict[str, Any]:
         """Set where a device stands (the map, Bản đồ): WGS84 degrees."""
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
@@ -211,13 +246,16 @@ class DeviceService:
             self.ctx.audit(
                 sess, actor, "device.command", device_id, detail={"command": command, "args": args}
             )
+            expires = (now + COMMAND_TTL).isoformat()
+            self.ctx.intend(sess, "command", {"device": device_id, "command": command, "args": args,
+                                              "id": c.id, "expires_at": expires})
             return {
                 "id": c.id,
                 "device_id": device_id,
                 "command": command,
                 "args": args,
                 "issued_at": now.isoformat(),
-                "expires_at": (now + COMMAND_TTL).isoformat(),
+                "expires_at": expires,
             }
 
     def area_command(self, device_id: str) -> dict[str, Any] | None:
@@ -228,13 +266,26 @@ class DeviceService:
             if d is None:
                 return None
             now = self.ctx.now()
-            c = Command(id=new_id("c"), device_id=device_id, command="set_area", args={"area": d.area_path},
-                        issued_by=None, issued_at=now)
+            c = Command(
+                id=new_id("c"),
+                device_id=device_id,
+                command="set_area",
+                args={"area": d.area_path},
+                issued_by=None,
+                issued_at=now,
+            )
             sess.add(c)
-            self.ctx.audit(sess, SYSTEM, "device.command", device_id,
-                           detail={"command": "set_area", "args": c.args})
-            return {"id": c.id, "device_id": device_id, "command": "set_area", "args": dict(c.args),
-                    "issued_at": now.isoformat(), "expires_at": (now + COMMAND_TTL).isoformat()}
+            self.ctx.audit(
+                sess, SYSTEM, "device.command", device_id, detail={"command": "set_area", "args": c.args}
+            )
+            return {
+                "id": c.id,
+                "device_id": device_id,
+                "command": "set_area",
+                "args": dict(c.args),
+                "issued_at": now.isoformat(),
+                "expires_at": (now + COMMAND_TTL).isoformat(),
+            }
 
     # --- ingest (from MQTT)
     def ingest_status(self, device_id: str, data: Any) -> tuple[str, ...]:
@@ -257,10 +308,13 @@ class DeviceService:
             }
             kept = {k: v for k, v in latest.items() if self._status(sess, k, v, known.get(k))}
             record_first_playing(sess, self._believed_playing(sess, kept, known), self.ctx.now())
-            return tuple(sorted(
-                k for k, v in kept.items()
-                if k in known and v.get("state") != "offline" and v.get("area") != known[k].area_path
-            ))
+            return tuple(
+                sorted(
+                    k
+                    for k, v in kept.items()
+                    if k in known and v.get("state") != "offline" and v.get("area") != known[k].area_path
+                )
+            )
 
     def _believed_playing(
         self, sess: Session, statuses: dict[str, dict[str, Any]], known: dict[str, Device]
@@ -422,7 +476,8 @@ class DeviceService:
     ) -> tuple[str, str] | None:
         """(anomaly code, why) when the hub does not believe this report (hub/services/reports.py)."""
         if typ == "play":
-            why = reports.SentCheck(sess).why_not(bid, device)
+            check = reports.SentCheck(sess)
+            why = check.why_not(bid, device) or reports.language_not_sent(check.bulletin(bid), data)
             return ("not_sent", why) if why else None
         if typ == "recall_confirmed":
             why = reports.SentCheck(sess).why_not(bid, device, statuses=("recalled",))
@@ -494,8 +549,12 @@ class DeviceService:
                 q = q.where(Play.device_id == device)
             if area:  # the unit and the old units it came from (a reorganisation keeps plays where they were)
                 units = old_paths(sess, area)
-                q = q.where(or_(*(Play.area_path == u for u in units),
-                                *(Play.area_path.startswith(u + "/", autoescape=True) for u in units)))
+                q = q.where(
+                    or_(
+                        *(Play.area_path == u for u in units),
+                        *(Play.area_path.startswith(u + "/", autoescape=True) for u in units),
+                    )
+                )
             if since is not None:  # the web play log searches by day
                 q = q.where(Play.started_at >= since)
             if until is not None:

@@ -21,10 +21,12 @@ from hub.roles import Actor
 from hub.services.areas import AreaService
 from hub.services.base import Context, require
 from hub.services.choices import DECLINED_VI, MAX_IDS, Choices, ChoiceService, load_choices
+from hub.services.languages import CATALOGUE, codes_by_leaf
 from hub.services.windows import WindowService
 from playlists.window_sets import WindowTable, crosses_midnight, day_spans, legacy_labels
 from protocol.messages import (
     BulletinInfo,
+    LanguageVersion,
     MediaRef,
     ProgrammeBody,
     ProgrammeDay,
@@ -68,21 +70,30 @@ class LiveBulletin:
     after_interrupt: str
     exercise: bool
     repeat: dict[str, Any]
+    # bản tiếng dân tộc: (ISO 639-3 code, audio), played after the Vietnamese where the commune uses it
+    languages: tuple[tuple[str, MediaRef], ...] = ()
 
     def covers(self, leaf: str) -> bool:
         return any(covers(t, leaf) for t in self.targets)
 
-    def info(self, kind: str) -> BulletinInfo:
+    def versions_for(self, kind: str, used: tuple[str, ...]) -> list[LanguageVersion]:
+        """The language versions a commune using `used` plays after the Vietnamese (loudspeakers only)."""
+        if kind != "radio" or not used:
+            return []
+        return [LanguageVersion(c, CATALOGUE.get(c, c), m) for c, m in self.languages if c in used]
+
+    def info(self, kind: str, used: tuple[str, ...] = ()) -> BulletinInfo:
         media = self.media
         if kind == "led" and self.form == "text":
             media = None  # the board shows the text itself
+        versions = self.versions_for(kind, used)
         return BulletinInfo(
             id=self.id,
             title=self.title,
             priority=self.priority,
             origin=self.origin,
             form=self.form,
-            duration_ms=self.duration_for(kind),
+            duration_ms=self.duration_for(kind, used),
             valid_from=self.valid_from.isoformat() if self.valid_from else None,
             valid_until=self.valid_until.isoformat() if self.valid_until else None,
             text=self.text,
@@ -91,6 +102,7 @@ class LiveBulletin:
             after_interrupt=self.after_interrupt,
             exercise=self.exercise,
             repeat=self.repeat_obj() if self.priority == "emergency" else None,
+            languages=versions,
         )
 
     def repeat_obj(self) -> Repeat:
@@ -99,9 +111,11 @@ class LiveBulletin:
             **{k: int(v) for k, v in self.repeat.items() if k in ("count", "interval_s", "then_every_s")}
         )
 
-    def duration_for(self, kind: str) -> int:
+    def duration_for(self, kind: str, used: tuple[str, ...] = ()) -> int:
+        """How long it takes on `kind` in a commune using the languages `used`: the Vietnamese, then each
+        language version played there (docs/PROTOCOL.md, "Language versions")."""
         if self.duration_ms > 0:
-            return self.duration_ms
+            return self.duration_ms + sum(v.media.duration_ms for v in self.versions_for(kind, used))
         return LED_TEXT_MS if kind == "led" else 0
 
 
@@ -119,7 +133,7 @@ def load_live_bulletins(
     rows = sess.scalars(q).all()
     shas = {r.media_sha256 for r in rows if r.media_sha256} | {
         r.subtitles_sha256 for r in rows if r.subtitles_sha256
-    }
+    } | {v["media"] for r in rows for v in r.language_versions or []}
     medias = {m.sha256: m for m in sess.scalars(select(Media).where(Media.sha256.in_(shas)))} if shas else {}
     found = []
     for r in rows:
@@ -144,6 +158,11 @@ def load_live_bulletins(
             after_interrupt=r.after_interrupt,
             exercise=r.exercise,
             repeat=dict(r.repeat or {}),
+            languages=tuple(
+                (v["language"], media_ref(medias[v["media"]]))
+                for v in r.language_versions or []
+                if v["media"] in medias
+            ),
         )
         found.append(snap)
     return found
@@ -156,9 +175,11 @@ class Snapshot:
     recalled: list[LiveBulletin]
     normal: Choices = field(default_factory=Choices)  # the chair's choices of normal bulletins
     windows: WindowTable = field(default_factory=WindowTable)
-    engine_cache: dict[tuple[str, str], Any] = field(default_factory=dict)
+    engine_cache: dict[tuple[str, ...], Any] = field(default_factory=dict)
     days: engine.DayCache = field(default_factory=engine.DayCache)
-    _by_kind: dict[str, list[Any]] = field(default_factory=dict)
+    languages: dict[str, tuple[str, ...]] = field(default_factory=dict)  # area -> local languages in force
+    _by_kind: dict[tuple[str, tuple[str, ...]], list[Any]] = field(default_factory=dict)
+    _version_codes: frozenset[str] | None = None
     _normal: dict[str, list[LiveBulletin]] = field(default_factory=dict)
 
     def normal_by_rank(self, kind: str) -> list[LiveBulletin]:
@@ -175,15 +196,26 @@ class Snapshot:
             )
         return self._normal[kind]
 
-    def engine_bulletins(self, kind: str) -> list[Any]:
-        """Every live bulletin of `kind` (the prepared day holds the province's; compile_day picks the
-        commune's by target)."""
-        if kind not in self._by_kind:
-            self._by_kind[kind] = [self.engine_bulletin(s, kind) for s in self.live if kind in s.kinds]
-        return self._by_kind[kind]
+    def used(self, area: str, kind: str) -> tuple[str, ...]:
+        """The local languages of `area` that some live bulletin has a version in (radio): communes with the
+        same share one prepared day, and with none (most communes, most days) the province's common one."""
+        if kind != "radio":
+            return ()
+        if self._version_codes is None:
+            self._version_codes = frozenset(c for s in self.live for c, _ in s.languages)
+        return tuple(c for c in self.languages.get(area, ()) if c in self._version_codes)
 
-    def engine_bulletin(self, s: LiveBulletin, kind: str) -> Any:
-        key = (s.id, kind)
+    def engine_bulletins(self, kind: str, used: tuple[str, ...] = ()) -> list[Any]:
+        """Every live bulletin of `kind` (the prepared day holds the province's; compile_day picks the
+        commune's by target), each as long as it plays in a commune using the languages `used`."""
+        key = (kind, used)
+        if key not in self._by_kind:
+            self._by_kind[key] = [self.engine_bulletin(s, kind, used) for s in self.live if kind in s.kinds]
+        return self._by_kind[key]
+
+    def engine_bulletin(self, s: LiveBulletin, kind: str, used: tuple[str, ...] = ()) -> Any:
+        mine = tuple(c for c, _ in s.languages if c in used)
+        key = (s.id, kind, *mine)
         if key not in self.engine_cache:
             self.engine_cache[key] = engine.engine_bulletin(
                 id=s.id,
@@ -191,7 +223,7 @@ class Snapshot:
                 origin=s.origin,
                 kinds=s.kinds,
                 targets=s.targets,
-                duration_s=max(s.duration_for(kind), 1000) / 1000,
+                duration_s=max(s.duration_for(kind, mine), 1000) / 1000,
                 plays_per_day=s.plays_per_day,
                 valid_from=s.valid_from,
                 valid_until=s.valid_until,
@@ -235,6 +267,7 @@ class ProgrammeService:
             recalled,
             normal=load_choices(sess, keys),
             windows=self.windows.table(sess),
+            languages=codes_by_leaf(self.areas.all()),
         )
 
     def compile(self, snap: Snapshot, area: str, kind: str, day: date) -> dict[str, Any]:
@@ -242,7 +275,8 @@ class ProgrammeService:
         in force (Art. 10)."""
         tz = self.ctx.config.timezone
         windows = snap.windows.resolve(area, kind, day).windows
-        prepared = snap.days.get(kind, day, windows, tz, snap.engine_bulletins(kind))
+        used = snap.used(area, kind)
+        prepared = snap.days.get(kind, day, windows, tz, snap.engine_bulletins(kind, used), languages=used)
         choice = snap.choice(area, day.isoformat(), kind)
         order = list(choice.order or []) if choice else []
         return engine.compile_prepared(
@@ -317,7 +351,8 @@ class ProgrammeService:
             )
         emergencies = self.active_emergencies(snap, area, kind)
         used.update(e.id for e in emergencies)
-        infos = [by_id[b].info(kind) for b in sorted(used) if b in by_id]
+        langs = snap.used(area, kind)
+        infos = [by_id[b].info(kind, langs) for b in sorted(used) if b in by_id]
         recalled = sorted(s.id for s in snap.recalled if s.covers(area))
         return ProgrammeBody(
             area=area,
@@ -529,6 +564,8 @@ class ProgrammeService:
                 area,
                 detail={"date": day.isoformat(), "kind": kind, "order": order},
             )
+            kinds = list(DEVICE_KINDS) if kind == "*" else [kind]
+            self.ctx.intend(sess, "republish", {"areas": [area], "kinds": kinds})
         return {"area": area, "date": day.isoformat(), "kind": kind, "order": order}
 
 

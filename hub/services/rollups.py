@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime, and_, delete, func, insert, or_, select, type_coerce
+from sqlalchemy import DateTime, and_, delete, func, insert, literal, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from hub.models import (
@@ -40,13 +40,17 @@ from hub.models import (
     DeviceStateChange,
     FirstSeenPlaying,
     Play,
+)
+from hub.services.deliveries import CONFIRMED, first_play
+from hub.stat_models import (
     StatDeviceDay,
+    StatDeviceMonth,
     StatEmergencyDelay,
     StatPlayDay,
+    StatPlayMonth,
     StatProblemDay,
     StatRollupDay,
 )
-from hub.services.deliveries import CONFIRMED, first_play
 from protocol.topics import covers
 
 log = logging.getLogger(__name__)
@@ -316,11 +320,43 @@ def store_day(sess: Session, day: date, rollup: DayRollup, now: datetime) -> Non
     sess.add(StatRollupDay(day=iso, computed_at=now))
 
 
-def rollup_days(db: Any, days: list[date], tz: ZoneInfo, now: datetime) -> int:
-    """Compute and store each day (one transaction per day); returns how many were stored."""
+MONTH_SUMS: tuple[tuple[Any, Any, tuple[str, ...], tuple[str, ...]], ...] = (
+    (StatPlayDay, StatPlayMonth, ("area_path", "kind", "part", "outcome"), ("plays", "air_ms")),
+    (
+        StatDeviceDay,
+        StatDeviceMonth,
+        ("device_id", "area_path", "kind"),
+        ("observed_s", "online_s", "outages", "recovered", "recover_s", "shown_s"),
+    ),
+)
+
+
+def store_month(sess: Session, month: str) -> None:
+    """Rebuild the monthly roll-ups of `month` (YYYY-MM) from its stored days, set-based (INSERT ... SELECT
+    ... GROUP BY): the sums of whatever days of the month are stored."""
+    for day_model, month_model, keys, sums in MONTH_SUMS:
+        sess.execute(delete(month_model).where(month_model.month == month))
+        cols = [getattr(day_model, k) for k in keys]
+        q = (
+            select(literal(month), *cols, *(func.sum(getattr(day_model, c)) for c in sums))
+            .where(day_model.day >= f"{month}-01", day_model.day <= f"{month}-31")
+            .group_by(*cols)
+        )
+        sess.execute(insert(month_model).from_select(["month", *keys, *sums], q))
+
+
+def rollup_days(db: Any, days: list[date], tz: ZoneInfo, now: datetime, batch: int = 1) -> int:
+    """Compute and store the days, then their month's roll-ups, in one transaction per `batch` days of a
+    month (the month's rows always agree with its stored days); returns how many days were stored."""
+    by_month: dict[str, list[date]] = defaultdict(list)
     for day in days:
-        with db.session() as sess:
-            store_day(sess, day, compute_day(sess, day, tz, now), now)
+        by_month[day.isoformat()[:7]].append(day)
+    for month, month_days in sorted(by_month.items()):
+        for i in range(0, len(month_days), max(1, batch)):
+            with db.session() as sess:
+                for day in month_days[i : i + max(1, batch)]:
+                    store_day(sess, day, compute_day(sess, day, tz, now), now)
+                store_month(sess, month)
     return len(days)
 
 
@@ -335,6 +371,35 @@ def missing_days(sess: Session, first: date, last: date) -> list[date]:
     )
     n = (last - first).days + 1
     return [d for d in (first + timedelta(days=i) for i in range(max(0, n))) if d.isoformat() not in stored]
+
+
+def pending_days(sess: Session, first: date, last: date, tz: ZoneInfo) -> list[date]:
+    """The past days from `first` to `last` not rolled up yet, from the first device's registration on
+    (before it every day is empty: nothing to store)."""
+    first_device = sess.scalar(select(func.min(Device.created_at)))
+    if first_device is None:
+        return []
+    return missing_days(sess, max(first, first_device.astimezone(tz).date()), last)
+
+
+def split_months(first: date, last: date) -> tuple[list[str], list[tuple[date, date]]]:
+    """[first, last] as its whole months (YYYY-MM, read from the monthly roll-ups) and the spans of days
+    before and after them (read from the daily ones)."""
+    months: list[str] = []
+    m = first if first.day == 1 else (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    lead_end = m - timedelta(days=1)
+    while True:
+        nxt = (m.replace(day=28) + timedelta(days=4)).replace(day=1)
+        if nxt - timedelta(days=1) > last:
+            break
+        months.append(m.isoformat()[:7])
+        m = nxt
+    if not months:
+        return [], [(first, last)]
+    spans = [(first, lead_end)] if first <= lead_end else []
+    if m <= last:
+        spans.append((m, last))
+    return months, spans
 
 
 def _count(result: Any) -> int:

@@ -13,6 +13,8 @@ from typing import Any
 
 from aiohttp import web
 
+from hub.services.counters import today_start
+from hub.services.device_list import DeviceFilter
 from hub.services.notices import Notice
 from hub.web.core import SEEN_COOKIE, Req, page, seen_at
 from hub.web.devices import _problem_vi
@@ -59,27 +61,27 @@ def _work(req: Req) -> dict[str, Any]:
         view = s.programmes.view(a, a.area_path, "radio", today)
         work["chair"] = {"waiting": view["waiting"], "today": view["programme"], "date": today}
     if a.may("device.command") or a.role == "admin":
-        devices = s.devices.list(a)
+        counts = s.devices.count_by_area(a).values()  # counted in SQL (hub/services/device_list.py)
+        rows, attention = s.devices.page(a, DeviceFilter(state="attention"), per_page=SHOWN)
         tz = s.ctx.tz
-        attention = [
-            {**d, "problems_vi": [_problem_vi(p, tz) for p in d["problems"]]}
-            for d in sorted(devices, key=lambda d: (d["online"], d["area"], d["id"]))
-            if d["problems"]
-        ]
         work["devices"] = {
-            "total": len(devices),
-            "online": sum(1 for d in devices if d["online"]),
-            "attention": len(attention),
-            "rows": attention[:SHOWN],
+            "total": sum(n for n, _, _ in counts),
+            "online": sum(on for _, on, _ in counts),
+            "attention": attention,
+            "rows": [{**d, "problems_vi": [_problem_vi(p, tz) for p in d["problems"]]} for d in rows],
         }
     if a.may("user.manage"):
         users = s.accounts.list_users(a)
+        now = s.ctx.now().isoformat()
         work["accounts"] = {
             "total": len(users),
             "disabled": sum(1 for u in users if u["disabled"]),
-            "locked": sum(1 for u in users if u["locked_until"] and not u["disabled"]),
+            # locked now (a lock that has run out is no work), as the menu's counter (counters.py)
+            "locked": sum(
+                1 for u in users if u["locked_until"] and u["locked_until"] > now and not u["disabled"]
+            ),
         }
-        work["denied"] = s.audit_search(a, outcome="denied", since=s.ctx.now().replace(hour=0), limit=1)[1]
+        work["denied"] = s.audit_search(a, outcome="denied", since=today_start(s.ctx), limit=1)[1]
     return work
 
 

@@ -284,7 +284,7 @@ async def test_statistics_of_a_new_commune_count_its_old_units(hub: Hub) -> None
     """The figures of a period across the reorganisation: what the three old communes did (stored under
     their old paths, in plays and roll-ups) counts for the commune they became."""
     seed(hub.s, hub.clock)
-    before = hub.s.stats.compute(SYSTEM, area="67", level="commune", period=STATS_PERIOD)  # days rolled up
+    before = hub.s.stats.compute(SYSTEM, area="67", level="commune", period=STATS_PERIOD)  # seed rolled up
     old = {c.path: c for c in before.communes}
     plan = {"name": "NQ-3", "effective": "2026-11-25", "retire": ["660"],
             "merge": [{"from": ["24611", "24613", "24631"],

@@ -1,0 +1,69 @@
+"""A bulletin's language versions (bản tiếng dân tộc) on real agents: this release plays the Vietnamese and
+then the Ê Đê one after the other and reports each play with its language; an agent of the previous release
+(its code unpacked from this repository's history) plays the Vietnamese only, and its programme goes on."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from protocol.messages import BulletinInfo, LanguageVersion
+from tests.agent.harness import AgentProcess, Collector, FakeHub, previous_release, wait_until
+
+BEFORE_LANGUAGES = "cd93333"  # main just before language versions
+
+
+def rows(agent: AgentProcess, bid: str) -> list[dict[str, Any]]:
+    return [p for p in agent.plays() if p["bulletin_id"] == bid]
+
+
+def played(agent: AgentProcess) -> list[str]:
+    path = agent.data / "played" / "index.jsonl"
+    return [json.loads(line)["source"] for line in path.read_text().splitlines()] if path.exists() else []
+
+
+async def test_versions_play_one_after_the_other_and_old_agents_play_the_vietnamese(
+    hub: FakeHub, collector: Collector, agent: AgentProcess, tmp_path: Path
+) -> None:
+    old = previous_release(tmp_path / BEFORE_LANGUAGES, BEFORE_LANGUAGES)
+    assert "LanguageVersion" not in (old / "protocol" / "messages.py").read_text()
+    old_agent = AgentProcess(tmp_path / "old-agent", hub, clock=hub.clock, root=old, device_id="radio-old-1")
+    vie, rad = hub.audio("lich-vie", 2, 440), hub.audio("lich-rad", 3, 660)
+    # as the hub sends it to a commune using Ê Đê: duration_ms counts both versions
+    lich = BulletinInfo("lich", "Lịch tiêm", "priority", "province", "audio", 5000, media=vie,
+                        languages=[LanguageVersion("rad", "Ê Đê", rad)])  # fmt: skip
+    after = hub.bulletin("sau", 1, freq=520)
+    now = hub.clock.now()
+    start = now + timedelta(seconds=4)
+    await hub.send_programme(hub.programme([(lich, start), (after, start + timedelta(seconds=5))]))
+    agent.start()
+    old_agent.start()
+    try:
+        await agent.ready()
+        await old_agent.ready()
+        await wait_until(lambda: len(collector.plays("sau", "completed")) == 2, 30, "both agents went on")
+        await wait_until(lambda: len(collector.plays("lich", "completed")) == 3, 10, "three plays of lich")
+
+        # this release: two consecutive plays, the Vietnamese then the Ê Đê, each with its file and language
+        mine = rows(agent, "lich")
+        assert [(p["outcome"], p["language"], p["sha256"]) for p in mine] == [
+            ("completed", "vie", vie.sha256), ("completed", "rad", rad.sha256)
+        ], mine
+        assert all(p["scheduled_at"] == start.isoformat() for p in mine)
+        first_end, second = (datetime.fromisoformat(mine[0]["ended_at"]),
+                             datetime.fromisoformat(mine[1]["started_at"]))  # fmt: skip
+        assert timedelta(0) <= second - first_end < timedelta(seconds=2)
+        assert played(agent) == [vie.sha256, rad.sha256, after.media.sha256 if after.media else ""]
+        # the hub hears the language in each play report
+        by_lang = {p["language"]: p for p in collector.plays("lich") if "language" in p}
+        assert set(by_lang) == {"vie", "rad"}
+
+        # the previous release: the Vietnamese only, then the next item on time
+        theirs = rows(old_agent, "lich")
+        assert [(p["outcome"], p["sha256"]) for p in theirs] == [("completed", vie.sha256)], theirs
+        assert rad.sha256 not in played(old_agent)
+        assert [p["outcome"] for p in rows(old_agent, "sau")] == ["completed"]
+    finally:
+        old_agent.stop()
