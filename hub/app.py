@@ -20,6 +20,7 @@ from hub.api import (
     voice_routes,  # noqa: F401 - registers the voices' routes on `api`
 )
 from hub.api import live as _live_routes  # noqa: F401 - registers the live routes on `api`
+from hub.api import relays as _relay_routes  # noqa: F401 - registers the relay routes on `api`
 from hub.api.framework import MAX_UPLOAD, SERVICES, error_middleware, json_response
 from hub.api.routes import api
 from hub.central.feeds import FeedReader
