@@ -128,13 +128,13 @@ async def test_hub_processes_of_one_share_group_split_the_device_reports(
     got: dict[str, list[str]] = {"h1": [], "h2": []}
     prefix = f"t{uuid.uuid4().hex[:8]}/v1"
     ingests = []
-    for name in got:
+    for name, seen in got.items():
         cfg = broker_config(
             tmp_path / name, broker.host, broker.port, topic_prefix=prefix, ingest_share_group="hubs"
         )
 
-        def handler(topic: str, payload: bytes, retained: bool, name: str = name) -> None:
-            got[name].append(f"{topic} {payload.decode()}")
+        def handler(topic: str, payload: bytes, retained: bool, seen: list[str] = seen) -> None:
+            seen.append(f"{topic} {payload.decode()}")
 
         ingests.append(mqtt.Ingest(cfg.mqtt, "", [f"{prefix}/device/+/event"], handler))
     tasks = [asyncio.create_task(i.run(), name=f"ingest-{n}") for n, i in enumerate(ingests)]
