@@ -21,7 +21,7 @@ from hub.roles import Actor
 from hub.services.areas import AreaService
 from hub.services.base import Context, require
 from hub.services.choices import DECLINED_VI, MAX_IDS, Choices, ChoiceService, load_choices
-from hub.services.languages import CATALOGUE, codes_by_leaf
+from hub.services.languages import CATALOGUE, codes_by_leaf, names_by_leaf
 from hub.services.windows import WindowService
 from playlists.window_sets import WindowTable, crosses_midnight, day_spans, legacy_labels
 from protocol.messages import (
@@ -76,17 +76,23 @@ class LiveBulletin:
     def covers(self, leaf: str) -> bool:
         return any(covers(t, leaf) for t in self.targets)
 
-    def versions_for(self, kind: str, used: tuple[str, ...]) -> list[LanguageVersion]:
-        """The language versions a commune using `used` plays after the Vietnamese (loudspeakers only)."""
+    def versions_for(
+        self, kind: str, used: tuple[str, ...], names: dict[str, str] | None = None
+    ) -> list[LanguageVersion]:
+        """The language versions a commune using `used` plays after the Vietnamese (loudspeakers only),
+        named as the commune names its languages (`names`), else as the catalogue does."""
         if kind != "radio" or not used:
             return []
-        return [LanguageVersion(c, CATALOGUE.get(c, c), m) for c, m in self.languages if c in used]
+        said = {**CATALOGUE, **(names or {})}
+        return [LanguageVersion(c, said.get(c, c), m) for c, m in self.languages if c in used]
 
-    def info(self, kind: str, used: tuple[str, ...] = ()) -> BulletinInfo:
+    def info(
+        self, kind: str, used: tuple[str, ...] = (), names: dict[str, str] | None = None
+    ) -> BulletinInfo:
         media = self.media
         if kind == "led" and self.form == "text":
             media = None  # the board shows the text itself
-        versions = self.versions_for(kind, used)
+        versions = self.versions_for(kind, used, names)
         return BulletinInfo(
             id=self.id,
             title=self.title,
@@ -178,6 +184,7 @@ class Snapshot:
     engine_cache: dict[tuple[str, ...], Any] = field(default_factory=dict)
     days: engine.DayCache = field(default_factory=engine.DayCache)
     languages: dict[str, tuple[str, ...]] = field(default_factory=dict)  # area -> local languages in force
+    language_names: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)  # as the area says
     _by_kind: dict[tuple[str, tuple[str, ...]], list[Any]] = field(default_factory=dict)
     _version_codes: frozenset[str] | None = None
     _normal: dict[str, list[LiveBulletin]] = field(default_factory=dict)
@@ -268,6 +275,7 @@ class ProgrammeService:
             normal=load_choices(sess, keys),
             windows=self.windows.table(sess),
             languages=codes_by_leaf(self.areas.all()),
+            language_names=names_by_leaf(self.areas.all()),
         )
 
     def compile(self, snap: Snapshot, area: str, kind: str, day: date) -> dict[str, Any]:
@@ -351,8 +359,8 @@ class ProgrammeService:
             )
         emergencies = self.active_emergencies(snap, area, kind)
         used.update(e.id for e in emergencies)
-        langs = snap.used(area, kind)
-        infos = [by_id[b].info(kind, langs) for b in sorted(used) if b in by_id]
+        langs, names = snap.used(area, kind), dict(snap.language_names.get(area, ()))
+        infos = [by_id[b].info(kind, langs, names) for b in sorted(used) if b in by_id]
         recalled = sorted(s.id for s in snap.recalled if s.covers(area))
         return ProgrammeBody(
             area=area,
