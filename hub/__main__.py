@@ -46,8 +46,13 @@ async def _serve(cfg: HubConfig) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with HubRuntime(cfg) as hub:
-        print(f"nguon hub: {hub.url} (MQTT {cfg.mqtt.host}:{cfg.mqtt.port})", flush=True)
-        await stop.wait()
+        print(f"nguon hub: {hub.url} (MQTT {cfg.mqtt.host}:{cfg.mqtt.port}, {hub.role['role']})", flush=True)
+        stopped, lost = asyncio.create_task(stop.wait()), asyncio.create_task(hub.lost.wait())
+        await asyncio.wait([stopped, lost], return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        lost.cancel()
+    if hub.lost.is_set():  # it may no longer hold the publisher lock: systemd starts it again (standby)
+        raise SystemExit(3)
 
 
 def agent_config(

@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -16,13 +17,16 @@ from hub import web as web_ui
 from hub.api import (
     admin_routes,  # noqa: F401 - registers plays, users, audit, areas, devices and keys
     stats_routes,  # noqa: F401 - registers the statistics routes on `api`
+    voice_routes,  # noqa: F401 - registers the voices' routes on `api`
 )
 from hub.api import live as _live_routes  # noqa: F401 - registers the live routes on `api`
+from hub.api import relays as _relay_routes  # noqa: F401 - registers the relay routes on `api`
 from hub.api.framework import MAX_UPLOAD, SERVICES, error_middleware, json_response
 from hub.api.routes import api
 from hub.central.feeds import FeedReader
 from hub.config import HubConfig
 from hub.db import Database
+from hub.election import Leadership, LeadershipLost
 from hub.errors import NotFound
 from hub.limits import body_limit_middleware
 from hub.mqtt import Ingest, Publisher
@@ -32,7 +36,6 @@ from hub.services import Context, Services, reports
 from hub.services.base import Speaker
 from hub.services.publishing import PublisherLike, RecordingPublisher
 from hub.signing import Envelopes, SeqAllocator, load_or_create_key
-from hub.singleton import PublisherLock
 from hub.tasks import OwnedTasks
 from protocol.clock import Clock, ShiftedClock
 from protocol.topics import Topics
@@ -124,6 +127,9 @@ TASK_STOPS = {
     "statuses": "không lưu được trạng thái thiết bị",
     "republisher": "không phát hành lại được chương trình",
     "midnight": "không chuyển chương trình sang ngày mới lúc nửa đêm",
+    "intents": "không gửi được tin của các thay đổi đã lưu",
+    "leadership": "mất khoá phát hành trong cơ sở dữ liệu, đã ngừng gửi tin",
+    "election": "không nhận được quyền phát hành khi máy chủ đang phát hành dừng",
 }
 
 
@@ -138,7 +144,8 @@ async def healthz(request: web.Request) -> web.Response:
     dead: dict[str, str] = rt.dead_tasks() if rt is not None else {}
     for name, why in dead.items():
         reasons.append(f"tác vụ nền {name} đã dừng ({why}): {TASK_STOPS.get(name, 'hub không hoạt động đủ')}")
-    if rt is not None and rt.publisher is not None:
+    leading = rt is None or rt.role["role"] == "leader"
+    if rt is not None and rt.publisher is not None and leading:
         mqtt, link_reasons = _mqtt_health(rt.publisher, rt.ingest)
         reasons += link_reasons
     devices = await asyncio.to_thread(request.app[SERVICES].devices.list, SYSTEM)
@@ -149,6 +156,9 @@ async def healthz(request: web.Request) -> web.Response:
     }
     ok = not reasons
     body: dict[str, Any] = {"ok": ok, "mqtt": mqtt, "devices": counts}
+    if rt is not None:  # hub roles: the leader publishes, a standby serves web and API (hub/election.py)
+        body["role"] = rt.role["role"]
+        body["role_since"] = rt.role["since"]
     if dead:
         body["dead_tasks"] = dead
     if not ok:
@@ -215,10 +225,17 @@ class HubRuntime:
         self.tasks: OwnedTasks | None = None  # publisher, ingest, statuses, republisher and midnight
         self._publisher = publisher
         self._stack = contextlib.AsyncExitStack()
+        self.leadership: Leadership | None = None  # with MQTT: who publishes (hub/election.py)
+        self.lost = asyncio.Event()  # set when this process stopped leading (hub serve then exits)
+        self.started = datetime.now(UTC)
 
     async def start(self) -> HubRuntime:
         """Start every part; each one started pushes its stop step on the exit stack, so stop() (or a failed
-        start) undoes exactly what was started, in reverse order, every step even when one fails."""
+        start) undoes exactly what was started, in reverse order, every step even when one fails.
+
+        With MQTT on PostgreSQL a process that does not get the publisher lock stands by (hub/election.py):
+        web UI and API only, trying for the lock; it takes the publishing parts (`_lead`) when it gets it. On
+        SQLite a second process stops with HubAlreadyRunning (one process per database)."""
         cfg, stack = self.config, self._stack
         if cfg.mqtt.enabled:
             self.publisher = self._publisher or Publisher(cfg.mqtt, cfg.mqtt_password())
@@ -227,13 +244,46 @@ class HubRuntime:
         )
         services = self.services
         stack.callback(services.ctx.db.dispose)
+        leading = True
         if self.publisher is not None:
-            lock = PublisherLock(services.ctx.db)
-            await asyncio.to_thread(lock.acquire)
-            stack.callback(lock.release)
+            self.leadership = Leadership(services.ctx.db)
+            leading = await asyncio.to_thread(self.leadership.try_lead)
+            stack.callback(self.leadership.release)
             stack.callback(self.publisher.abandon)  # after its task stopped: what is still queued fails
-        tasks = self.tasks = await stack.enter_async_context(OwnedTasks("nguon-hub"))
+        services.intents.leading = False  # until _lead has sent what a previous leader left
+        self.tasks = await stack.enter_async_context(OwnedTasks("nguon-hub"))
+        self.app = build_app(cfg, services=services)
+        self.app[RUNTIME] = self
+        runner = web.AppRunner(self.app, access_log=None)
+        await runner.setup()
+        stack.push_async_callback(runner.cleanup)
+        site = web.TCPSite(runner, cfg.http.host, cfg.http.port)
+        await site.start()
+        bound = runner.addresses  # (host, port, ...) of each listening socket: port 0 picks a free one
+        self.port = int(bound[0][1]) if bound else cfg.http.port
+        self.url = f"http://{cfg.http.host}:{self.port}"
+        if leading:
+            await self._lead()
+        else:
+            log.warning("another hub process publishes for this database: this one stands by (web and API)")
+            self.tasks.start("election", self._stand_by())
+        return self
+
+    async def _stand_by(self) -> None:
+        """Owned task of a standby: wait for the publisher lock, then take the publishing parts."""
+        assert self.leadership is not None
+        await self.leadership.wait_to_lead()
+        await self._lead()
+
+    async def _lead(self) -> None:
+        """The publishing parts: MQTT publisher and ingest, what previous leaders left in the outbox (first,
+        byte for byte), the republisher (every programme again), intents, midnight job, central link."""
+        cfg, stack, services, tasks = self.config, self._stack, self.services, self.tasks
+        assert services is not None and tasks is not None
         if self.publisher is not None:
+            assert self.leadership is not None
+            tasks.start("leadership", self._watch_leadership())
+            stack.push_async_callback(tasks.cancel, "leadership")
             tasks.start("publisher", self.publisher.run())
             stack.push_async_callback(self._drain_publisher)
             topics = Topics(cfg.mqtt.topic_prefix)
@@ -254,25 +304,39 @@ class HubRuntime:
         if cfg.central.peer_url:  # reports and CAP alerts up to the central system (hub/central/outbox.py)
             tasks.start("central", services.central_outbox.run())
             stack.push_async_callback(tasks.cancel, "central")
-        self.app = build_app(cfg, services=services)
-        self.app[RUNTIME] = self
-        runner = web.AppRunner(self.app, access_log=None)
-        await runner.setup()
-        stack.push_async_callback(runner.cleanup)
-        site = web.TCPSite(runner, cfg.http.host, cfg.http.port)
-        await site.start()
-        bound = runner.addresses  # (host, port, ...) of each listening socket: port 0 picks a free one
-        self.port = int(bound[0][1]) if bound else cfg.http.port
-        self.url = f"http://{cfg.http.host}:{self.port}"
         if self._want_scheduler:
             self._start_scheduled(tasks, stack, services)
-        # Everything retained is republished at start so a restarted hub brings agents up to date
-        # (and a hub that was down over midnight finishes what expired meanwhile).
+        # What a previous leader left (its signed messages again, byte for byte) goes before anything new;
+        # then everything retained is republished, so agents are brought up to date (and a hub that was
+        # down over midnight finishes what expired meanwhile).
+        left = await services.intents.catch_up()
+        if left:
+            log.warning("sent %d publish intents a previous hub process left unfinished", left)
+        services.intents.leading = True
+        tasks.start("intents", services.intents.run())
+        stack.push_async_callback(services.intents.settle)
+        stack.push_async_callback(tasks.cancel, "intents")
         await asyncio.to_thread(services.bulletins_finish_expired)
         services.publishing.republish_soon(None)
         stack.callback(services.central.close)  # central emergencies waiting for confirmation (timers)
         await services.central.resume()
-        return self
+
+    async def _watch_leadership(self) -> None:
+        """Owned task: a leader whose lock connection is lost stops publishing (the group's other tasks are
+        cancelled when this one fails) and the process ends (`lost`; hub serve exits with status 3)."""
+        assert self.leadership is not None
+        try:
+            await self.leadership.watch()
+        except LeadershipLost:
+            self.lost.set()
+            raise
+
+    @property
+    def role(self) -> dict[str, str]:
+        """For /healthz: leader or standby, and since when (a hub without MQTT leads: nothing to share)."""
+        if self.leadership is not None:
+            return self.leadership.describe()
+        return {"role": "leader", "since": self.started.isoformat(timespec="seconds")}
 
     def _start_scheduled(
         self, tasks: OwnedTasks, stack: contextlib.AsyncExitStack, services: Services
@@ -365,6 +429,8 @@ class HubRuntime:
 
     async def stop(self) -> None:
         """Run every stop step (the exit stack's, in reverse order of start), once."""
+        if self.tasks is not None:  # a standby taking over now would push steps while they run
+            await self.tasks.cancel("election")
         stack, self._stack = self._stack, contextlib.AsyncExitStack()
         await stack.aclose()
 

@@ -54,6 +54,7 @@ class BulletinInput:
     repeat: dict[str, int] | None = None
     after_interrupt: str = "restart"
     origin: str | None = None
+    voice: str | None = None
     # bản tiếng dân tộc: (ISO 639-3 code, sha256 of an uploaded audio), played after the Vietnamese
     language_versions: tuple[tuple[str, str], ...] = ()
 

@@ -47,6 +47,7 @@ def content_of(b: Bulletin) -> dict[str, Any]:
         "repeat": b.repeat,
         "after_interrupt": b.after_interrupt,
         "origin": b.origin,
+        "voice": b.voice,
         "language_versions": list(b.language_versions) if b.language_versions else None,
     }
 
@@ -167,6 +168,8 @@ class BulletinSummary(_Result):
     repeat: dict[str, int]
     after_interrupt: str
     origin: Origin
+    voice: str | None = Field(description="chosen voice: an installed neural voice's id or espeak-ng; "
+                              "null = the province's default when spoken (speech says what spoke)")
     language_versions: list[dict[str, str]] | None = Field(
         None, description="bản tiếng dân tộc as saved: [{language, media}]")
     version: int
@@ -286,9 +289,7 @@ class BulletinViews:
                 paths = b.target_paths
                 if not any(actor.sees(t) for t in paths):
                     continue
-                if area and not any(
-                    covers(t, area) or covers(area, t) for t in paths
-                ):
+                if area and not any(covers(t, area) or covers(area, t) for t in paths):
                     continue
                 out.append(b)
             return [BulletinSummary(**self._summary_fields(b)) for b in out[offset : offset + limit]]
@@ -321,8 +322,14 @@ class BulletinViews:
             if created_by is not None:
                 query = query.where(Bulletin.created_by == created_by)
             wanted = (status,) if isinstance(status, str) else status
+            if wanted and "finished" not in wanted:  # a live one may read "finished": checked below
+                query = query.where(Bulletin.status.in_(wanted))
             targets: dict[str, builtins.list[str]] = {}
-            for bid, path in sess.execute(select(BulletinTarget.bulletin_id, BulletinTarget.area_path)):
+            for bid, path in sess.execute(
+                select(BulletinTarget.bulletin_id, BulletinTarget.area_path).where(
+                    BulletinTarget.bulletin_id.in_(query.with_only_columns(Bulletin.id))
+                )
+            ):
                 targets.setdefault(bid, []).append(path)
             found: builtins.list[tuple[Any, str]] = []
             for b in sess.execute(query):

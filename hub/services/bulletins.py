@@ -49,6 +49,7 @@ from hub.services.languages import check_versions
 from hub.services.lifecycle import move
 from hub.services.media import MediaService
 from hub.services.review import ReviewPolicy
+from hub.services.voices import VoiceService
 from hub.services.windows import WindowService
 from protocol.vocabulary import BulletinStatus
 
@@ -67,8 +68,10 @@ class BulletinService:
         speech: Speaker,
         *,
         windows: WindowService | None = None,
+        voices: VoiceService | None = None,
     ) -> None:
         self.ctx = ctx
+        self.voices = voices or VoiceService(ctx)
         self.windows = windows or WindowService(ctx, areas)
         self.areas = areas
         self.media = media
@@ -86,9 +89,16 @@ class BulletinService:
         origin = self.checks.validate(actor, data)
         if submit:
             self.checks.check_not_ended(data.valid_until)
-        await asyncio.to_thread(self.check_plays, data)
-        speech = await self.speech.speak(data.text or "") if submit and data.form == "text" else None
+        voice = await asyncio.to_thread(self._check_plays_and_voice, data)
+        speech = await self._speak(data.text, voice) if submit and data.form == "text" else None
         return await asyncio.to_thread(self._create_tx, actor, data, origin, speech, submit=submit)
+
+    def _check_plays_and_voice(self, data: BulletinInput) -> str:
+        self.check_plays(data)
+        return self.voices.resolve(self.voices.check_choice(data.voice))
+
+    async def _speak(self, text: str | None, voice: str) -> SpeechResult:
+        return await self.speech.speak(text or "", voice=voice)
 
     def _create_tx(
         self, actor: Actor, data: BulletinInput, origin: str, speech: SpeechResult | None, *, submit: bool
@@ -130,6 +140,7 @@ class BulletinService:
         b.plays_per_day, b.sensitive, b.exercise = data.plays_per_day, data.sensitive, data.exercise
         b.repeat = {"count": 1, "interval_s": 0, "then_every_s": 0, **(data.repeat or {})}
         b.after_interrupt = data.after_interrupt
+        b.voice = data.voice or None
         b.updated_at = now
         b.targets = [BulletinTarget(area_path=t) for t in sorted(set(data.targets))]
 
@@ -182,11 +193,14 @@ class BulletinService:
         b.rejected_reason = None
 
     async def submit(self, actor: Actor, bulletin_id: str) -> BulletinView:
-        text, form = await asyncio.to_thread(self._submit_check, actor, bulletin_id)
-        speech = await self.speech.speak(text or "") if form == "text" else None
+        text, form, choice = await asyncio.to_thread(self._submit_check, actor, bulletin_id)
+        if form == "text":
+            speech = await self._speak(text, await asyncio.to_thread(self.voices.resolve, choice))
+        else:
+            speech = None
         return await asyncio.to_thread(self._submit_tx, actor, bulletin_id, speech)
 
-    def _submit_check(self, actor: Actor, bulletin_id: str) -> tuple[str | None, str]:
+    def _submit_check(self, actor: Actor, bulletin_id: str) -> tuple[str | None, str, str | None]:
         with self.ctx.tx(actor) as sess:
             b = load(sess, bulletin_id)
             self.checks.check_submit(actor, b)
@@ -195,7 +209,7 @@ class BulletinService:
             self.checks.check_plays_in(
                 sess, b.priority, b.kinds, b.plays_per_day, b.target_paths, b.valid_from
             )
-            return b.text, b.form
+            return b.text, b.form, b.voice
 
     def _submit_tx(self, actor: Actor, bulletin_id: str, speech: SpeechResult | None) -> BulletinView:
         now = self.ctx.now()
@@ -214,8 +228,8 @@ class BulletinService:
         resubmit = seen[0] in ("submitted", "in_review")
         if resubmit:
             self.checks.check_not_ended(data.valid_until)
-        await asyncio.to_thread(self.check_plays, data)
-        speech = await self.speech.speak(data.text or "") if resubmit and data.form == "text" else None
+        voice = await asyncio.to_thread(self._check_plays_and_voice, data)
+        speech = await self._speak(data.text, voice) if resubmit and data.form == "text" else None
         return await asyncio.to_thread(self._edit_tx, actor, bulletin_id, data, origin, seen, speech)
 
     def _edit_check(self, actor: Actor, bulletin_id: str, data: BulletinInput) -> tuple[str, int]:
@@ -289,6 +303,10 @@ class BulletinService:
                 b.id,
                 detail={"priority": b.priority, "origin": b.origin, "targets": b.target_paths},
             )
+            if b.priority == "emergency":  # the alert first (urgent), its programmes after
+                self.ctx.intend(sess, "alert", {"bulletin": b.id, "msg_type": "Alert"})
+            else:
+                self.ctx.intend(sess, "republish", {"areas": list(b.target_paths), "kinds": list(b.kinds)})
             return self.views.view(sess, b, actor)
 
     def _origin_at_approval(self, sess: Session, b: Bulletin) -> str:
@@ -353,6 +371,7 @@ class BulletinService:
             move(b, BulletinStatus.RECALLED)
             b.recalled_at, b.recall_reason, b.updated_at = now, reason.strip(), now
             self.ctx.audit(sess, actor, "bulletin.recall", b.id, detail={"reason": reason.strip()})
+            self.ctx.intend(sess, "recall", {"bulletin": b.id, "reason": reason})
             return self.views.view(sess, b, actor)
 
     def cancel_alert(self, actor: Actor, bulletin_id: str) -> BulletinView:
@@ -363,6 +382,7 @@ class BulletinService:
             move(b, BulletinStatus.CANCELLED)
             b.cancelled_at, b.updated_at = now, now
             self.ctx.audit(sess, actor, "alert.cancel", b.id)
+            self.ctx.intend(sess, "alert", {"bulletin": b.id, "msg_type": "Cancel"})
             return self.views.view(sess, b, actor)
 
     # --- checks and reading (hub/services/bulletin_checks.py, hub/services/bulletin_views.py)

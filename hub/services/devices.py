@@ -246,13 +246,16 @@ class DeviceService:
             self.ctx.audit(
                 sess, actor, "device.command", device_id, detail={"command": command, "args": args}
             )
+            expires = (now + COMMAND_TTL).isoformat()
+            self.ctx.intend(sess, "command", {"device": device_id, "command": command, "args": args,
+                                              "id": c.id, "expires_at": expires})
             return {
                 "id": c.id,
                 "device_id": device_id,
                 "command": command,
                 "args": args,
                 "issued_at": now.isoformat(),
-                "expires_at": (now + COMMAND_TTL).isoformat(),
+                "expires_at": expires,
             }
 
     def area_command(self, device_id: str) -> dict[str, Any] | None:

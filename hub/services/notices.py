@@ -37,12 +37,15 @@ class NoticeService:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-    def for_actor(self, actor: Actor, *, limit: int = 30) -> list[Notice]:
+    def for_actor(self, actor: Actor, *, limit: int = 30, after: datetime | None = None) -> list[Notice]:
         """What concerns this person in the last WITHIN, newest first: their bulletins approved or rejected
         (editors), bulletins waiting for their review (reviewers and administrators), emergencies sent in
-        their area (everyone), devices down in their area (operators and administrators)."""
+        their area (everyone), devices down in their area (operators and administrators). `after`: only
+        those newer (the menu counts what came since the last visit: a few rows, not the week's)."""
         require(actor, "read")
         since = self.ctx.now() - WITHIN
+        if after is not None and after > since:
+            since = after
         out: list[Notice] = []
         with self.ctx.db.session() as sess:
             entries = sess.scalars(

@@ -38,7 +38,7 @@ from hub.roles import Actor
 from hub.services.areas import AreaService
 from hub.services.base import Context, require
 from hub.services.reorg_plan import Mapping, Unit, work_out
-from protocol.vocabulary import BulletinStatus
+from protocol.vocabulary import DEVICE_KINDS, BulletinStatus
 
 # bulletins that may still reach a loudspeaker: they must keep at least one target
 LIVE = frozenset({
@@ -123,6 +123,8 @@ class ReorganiseService:
                 )
                 if dry_run:
                     raise _DryRun(out)
+                self.ctx.intend(sess, "republish", {"areas": None, "kinds": list(DEVICE_KINDS)})
+                self.ctx.intend(sess, "areas", {"devices": [d["id"] for d in out.devices]})
         except _DryRun as stop:
             return stop.outcome
         finally:

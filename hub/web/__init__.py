@@ -21,6 +21,7 @@ from hub.web import (
     programme,
     stats,
     users,
+    voices,
     windows,
 )
 from hub.web.core import HERE, JINJA, make_env, plain_error_page
@@ -34,6 +35,6 @@ def setup(app: web.Application, services: Services) -> None:
     app[JINJA] = make_env()
     app[PAGE_ERROR] = plain_error_page
     pages = (auth, home, bulletins, emergency, live, programme, windows, languages, devices, logs, stats)
-    for module in (*pages, users):
+    for module in (*pages, users, voices):
         module.install(app)
     app.router.add_static("/static/web", HERE / "static", append_version=False)

@@ -126,6 +126,7 @@ class Req:
         if "new_notices" not in ctx:
             ctx["new_notices"] = self.menu.get("new_notices", 0)
         ctx.setdefault("central_alerts", self.menu.get("central_alerts", []))
+        ctx.setdefault("counts", self.menu.get("counts", {}))
         return render(self.request, template, status=status, actor=self.actor, csrf=self.csrf, **ctx)
 
     async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
@@ -166,7 +167,9 @@ def seen_at(req: Req) -> datetime | None:
 
 def new_notices(req: Req) -> int:
     since = seen_at(req)
-    return sum(1 for n in req.services.notices.for_actor(req.actor) if since is None or n.at > since)
+    return sum(
+        1 for n in req.services.notices.for_actor(req.actor, after=since) if since is None or n.at > since
+    )
 
 
 def render(request: web.Request, template: str, *, status: int = 200, **ctx: Any) -> web.Response:
@@ -179,6 +182,7 @@ def render(request: web.Request, template: str, *, status: int = 200, **ctx: Any
     ctx.setdefault("waiting", None)
     ctx.setdefault("new_notices", 0)
     ctx.setdefault("central_alerts", [])
+    ctx.setdefault("counts", {})
     html = env.get_template(template).render(**ctx)
     resp = web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
     # Pages carry session data: no caching, no framing, no inline script injection from elsewhere.
@@ -234,6 +238,7 @@ def _fill_menu(req: Req) -> None:
     req.waiting = req.services.choices.waiting_count(req.actor)
     req.menu = {
         "new_notices": new_notices(req),
+        "counts": req.services.counters.for_actor(req.actor),
         "central_alerts": req.services.central.attention(req.actor),
         "report_due": req.report_due(),
     }

@@ -28,6 +28,7 @@ FIELDS = (
     "repeat_count",
     "repeat_interval_s",
     "repeat_then_every_s",
+    "voice",
 )
 
 
@@ -81,6 +82,7 @@ class BulletinForm:
                 "repeat_count": str(rep.get("count", 1)),
                 "repeat_interval_s": str(rep.get("interval_s", 0)),
                 "repeat_then_every_s": str(rep.get("then_every_s", 0)),
+                "voice": b.voice or "",
             },
             targets=list(b.targets),
             kinds=list(b.kinds),
@@ -173,6 +175,7 @@ def to_input(f: BulletinForm, tz: Any) -> BulletinInput | None:
         sensitive=f.sensitive,
         exercise=f.exercise,
         repeat=repeat,
+        voice=(f.v("voice") or None) if form == "text" else None,
         language_versions=language_form.to_input(f.languages, f.errors),
     )
     for problem in input_problems(data):  # every problem at once, each by its field

@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from hub.services.counters import today_start
 from hub.services.device_list import DeviceFilter
 from hub.services.notices import Notice
 from hub.web.core import SEEN_COOKIE, Req, page, seen_at
@@ -71,12 +72,16 @@ def _work(req: Req) -> dict[str, Any]:
         }
     if a.may("user.manage"):
         users = s.accounts.list_users(a)
+        now = s.ctx.now().isoformat()
         work["accounts"] = {
             "total": len(users),
             "disabled": sum(1 for u in users if u["disabled"]),
-            "locked": sum(1 for u in users if u["locked_until"] and not u["disabled"]),
+            # locked now (a lock that has run out is no work), as the menu's counter (counters.py)
+            "locked": sum(
+                1 for u in users if u["locked_until"] and u["locked_until"] > now and not u["disabled"]
+            ),
         }
-        work["denied"] = s.audit_search(a, outcome="denied", since=s.ctx.now().replace(hour=0), limit=1)[1]
+        work["denied"] = s.audit_search(a, outcome="denied", since=today_start(s.ctx), limit=1)[1]
     return work
 
 
