@@ -20,7 +20,7 @@ from hub.limits import (
     YEAR_MAX,
     YEAR_MIN,
 )
-from protocol.vocabulary import DeviceKindName, OriginName, PriorityName
+from protocol.vocabulary import DeviceKindName, OriginName, PriorityName, SubjectName
 
 AreaPath = Annotated[str, Field(min_length=1, max_length=PATH_MAX)]
 Id = Annotated[str, Field(min_length=1, max_length=ID_MAX)]
@@ -100,6 +100,9 @@ class BulletinIn(_Body):
     repeat: RepeatIn | None = None
     after_interrupt: Literal["restart", "resume", "drop"] = "restart"
     origin: OriginName | None = None
+    subject: SubjectName | None = Field(
+        None, description="lĩnh vực (statistics): none on a new bulletin is 'other'; an edit keeps it"
+    )
     voice: VoiceName | None = Field(None, description="voice for a text bulletin: an installed voice's id "
                                     "or espeak-ng (GET /voices); null = the province's default")
     language_versions: list[LanguageVersionIn] = Field(

@@ -133,6 +133,7 @@ class BulletinService:
 
     def _apply(self, b: Bulletin, data: BulletinInput, origin: str, now: datetime) -> None:
         b.title, b.priority, b.form, b.origin = data.title.strip(), data.priority, data.form, origin
+        b.subject = data.subject or b.subject or "other"
         b.text = (data.text or "").strip() or None
         b.media_sha256, b.subtitles_sha256 = data.media, data.subtitles
         b.kinds = sorted(set(data.kinds))
