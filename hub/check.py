@@ -61,13 +61,13 @@ def _key(cfg: HubConfig) -> Line:
     return Line(True, "Khóa ký", f"{path}; khóa công khai cho cấu hình thiết bị: {public}")
 
 
-def _broker(cfg: HubConfig) -> Line:
+def _brokers(cfg: HubConfig) -> list[Line]:
+    """Each broker (mqtt.brokers, or the one host:port): with two, one down is worth knowing in advance."""
     m = cfg.mqtt
     if not m.enabled:
-        return Line(None, "Máy chủ MQTT", "tắt trong cấu hình (mqtt.enabled = false): hub không phát gì")
-    return probe_broker(
-        m.host, m.port, tls=m.tls, ca_file=m.ca_file, unreachable_hint="Mosquitto đã chạy chưa?"
-    )
+        return [Line(None, "Máy chủ MQTT", "tắt trong cấu hình (mqtt.enabled = false): hub không phát gì")]
+    hint = "Mosquitto đã chạy chưa?"
+    return [probe_broker(h, p, tls=m.tls, ca_file=m.ca_file, unreachable_hint=hint) for h, p in m.endpoints]
 
 
 def _stream(cfg: HubConfig, *, network: bool) -> Line:
@@ -145,7 +145,7 @@ def run_check(cfg: HubConfig, *, config: str | None = None, network: bool = True
     try:
         lines.append(_key(cfg))
         if network:
-            lines.append(_broker(cfg))
+            lines += _brokers(cfg)
         lines.append(_stream(cfg, network=network))
         lines += _tools()
         lines.append(_disk(cfg))

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from protocol.brokers import broker_list
 from protocol.envconfig import PREFIXES, EnvError
 from protocol.envconfig import env_overrides as _program_env
 from protocol.tls import client_context
@@ -80,9 +81,28 @@ class MqttConfig(_Section):
     enabled: bool = Field(True, description="false = no broker (API-only tests)")
     tls: bool = Field(False, description="TLS to the broker; its certificate is always verified")
     ca_file: str = Field("", description="PEM CA of the broker's certificate; empty = the system's store")
+    brokers: tuple[str, ...] = Field(
+        (),
+        description='["host:port", ...]: every broker the hub publishes to and listens on (two brokers, '
+        "docs/OPERATIONS.md); empty = the one host:port. Same user, password and CA on each",
+    )
+
+    @property
+    def endpoints(self) -> tuple[tuple[str, int], ...]:
+        """(host, port) of each broker (checked when the config was loaded)."""
+        return broker_list(self.brokers, self.host, self.port)
+
+    def for_broker(self, host: str, port: int) -> MqttConfig:
+        """This config for one of its brokers (what a connection to that one broker reads)."""
+        return self.model_copy(update={"host": host, "port": port, "brokers": ()})
 
     @model_validator(mode="after")
     def _tls(self) -> MqttConfig:
+        if self.brokers and {"host", "port"} & self.model_fields_set:
+            raise ValueError(
+                'mqtt.brokers and mqtt.host/mqtt.port are both set: keep only brokers = ["host:port", ...]'
+            )
+        self.endpoints  # noqa: B018 - ValueError: the list is refused at start, with what to write
         if self.ca_file and not self.tls:
             raise ValueError("mqtt.ca_file is set but mqtt.tls = false: set tls = true to use it")
         if self.tls:

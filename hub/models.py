@@ -76,7 +76,7 @@ class User(Base):
     locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime]
     password_changed_at: Mapped[datetime]
-    # notifications by e-mail (hub/services/mailer.py), set by the user on their own page (migration 0016)
+    # notifications by e-mail (hub/services/mailer.py), set by the user on their own page (migration 0018)
     email: Mapped[str] = mapped_column(String(254), default="", server_default="")
     email_notices: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
@@ -137,6 +137,8 @@ class Bulletin(Base):
     after_interrupt: Mapped[str] = mapped_column(String(10), default="restart")
     version: Mapped[int] = mapped_column(Integer, default=1)
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    # an installed neural voice's id or "espeak-ng"; None = the province's default when spoken
+    voice: Mapped[str | None] = mapped_column(String(80))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -474,6 +476,26 @@ class OccasionWindowRow(Base):
     created_at: Mapped[datetime]
 
 
+class RelayRow(Base):
+    """Tiếp sóng: a higher-level station's stream relayed at a fixed time, on chosen days, to chosen areas
+    (hub/services/relays.py). `areas` are area paths; `source` an http(s) URL or a mount of the province's
+    stream server (/relay/NAME.mp3)."""
+
+    __tablename__ = "relays"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(500))
+    start: Mapped[str] = mapped_column(String(5))  # local HH:MM
+    duration_s: Mapped[int] = mapped_column(Integer)
+    days: Mapped[str] = mapped_column(String(10))  # daily | weekdays | dates
+    dates: Mapped[list[Any]] = mapped_column(JSON)  # ["2026-12-01", ...] when days == "dates"
+    areas: Mapped[list[Any]] = mapped_column(JSON)
+    origin: Mapped[str] = mapped_column(String(10))  # the level of its widest area: ranks colliding relays
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
 class CentralRequest(Base):
     """A CAP alert received from the central system (docs/CENTRAL.md), one row per (sender, identifier,
     sent): the same alert sent again is the same request. `outcome`: aired | pending | test | cancelled |
@@ -517,3 +539,13 @@ class CentralOutbox(Base):
     next_try_at: Mapped[datetime] = mapped_column(index=True)
     sent_at: Mapped[datetime | None] = mapped_column(index=True)
     last_error: Mapped[str] = mapped_column(String(300), default="")
+
+
+class HubSetting(Base):
+    """A setting changed from the admin pages (e.g. the province's default voice), JSON-encoded."""
+
+    __tablename__ = "hub_settings"
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -38,11 +38,13 @@ from hub.services.media import MediaService
 from hub.services.notices import NoticeService
 from hub.services.programmes import ProgrammeService
 from hub.services.publishing import PublisherLike, PublishingService
+from hub.services.relays import RelayService
 from hub.services.reorganise import Outcome, ReorganiseService, lineage
 from hub.services.report_archive import ReportArchive
 from hub.services.rollups import LATE_DAYS, prune_raw, rollup_days
 from hub.services.stats import StatsService
 from hub.services.stats_catchup import BATCH_DAYS, StatsCatchUp
+from hub.services.voices import VoiceService
 from hub.services.windows import WindowService
 from hub.signing import Envelopes
 from hub.workers import urgent
@@ -65,9 +67,12 @@ class Services:
         self.accounts = AccountService(ctx, self.areas)
         self.media = MediaService(ctx)
         self.windows = WindowService(ctx, self.areas)
+        self.voices = VoiceService(ctx)
         self.languages = LanguageService(ctx, self.areas)
-        self.bulletins = BulletinService(ctx, self.areas, self.media, speech, windows=self.windows)
-        self.programmes = ProgrammeService(ctx, self.areas, self.windows)
+        self.bulletins = BulletinService(ctx, self.areas, self.media, speech, windows=self.windows,
+                                         voices=self.voices)
+        self.relays = RelayService(ctx, self.areas, self.windows)
+        self.programmes = ProgrammeService(ctx, self.areas, self.windows, self.relays)
         self.choices = ChoiceService(ctx, self.areas)
         self.devices = DeviceService(ctx, self.areas)
         self.deliveries = DeliveryService(ctx, self.bulletins)
@@ -96,6 +101,8 @@ class Services:
             publisher=publisher,
             topics=self.publishing.topics,
         )
+        # tiếp sóng: a mount of the province's stream server is reached at the live service's public URL
+        self.relays.stream_base = self.live.public_stream_url
         self.reorganisation = ReorganiseService(ctx, self.areas)
         self.envelopes = envelopes
         self._area_sent: dict[str, float] = {}  # device -> when set_area last went (loop time)
@@ -264,6 +271,16 @@ class Services:
             )
             raise
         return out
+
+    # --- relays (tiếp sóng): the communes under the relay's areas get their radio programme again
+    async def create_relay(self, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+        return await self._publishing(lambda: self.relays.create(actor, data))
+
+    async def update_relay(self, actor: Actor, relay_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        return await self._publishing(lambda: self.relays.update(actor, relay_id, data))
+
+    async def delete_relay(self, actor: Actor, relay_id: str) -> dict[str, Any]:
+        return await self._publishing(lambda: self.relays.delete(actor, relay_id))
 
     async def delete_occasion(self, actor: Actor, occasion_id: int) -> dict[str, Any]:
         try:

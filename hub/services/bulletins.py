@@ -49,6 +49,7 @@ from hub.services.languages import check_versions
 from hub.services.lifecycle import move
 from hub.services.media import MediaService
 from hub.services.review import ReviewPolicy
+from hub.services.voices import VoiceService
 from hub.services.windows import WindowService
 from protocol.vocabulary import BulletinStatus
 
@@ -67,8 +68,10 @@ class BulletinService:
         speech: Speaker,
         *,
         windows: WindowService | None = None,
+        voices: VoiceService | None = None,
     ) -> None:
         self.ctx = ctx
+        self.voices = voices or VoiceService(ctx)
         self.windows = windows or WindowService(ctx, areas)
         self.areas = areas
         self.media = media
@@ -86,9 +89,16 @@ class BulletinService:
         origin = self.checks.validate(actor, data)
         if submit:
             self.checks.check_not_ended(data.valid_until)
-        await asyncio.to_thread(self.check_plays, data)
-        speech = await self.speech.speak(data.text or "") if submit and data.form == "text" else None
+        voice = await asyncio.to_thread(self._check_plays_and_voice, data)
+        speech = await self._speak(data.text, voice) if submit and data.form == "text" else None
         return await asyncio.to_thread(self._create_tx, actor, data, origin, speech, submit=submit)
+
+    def _check_plays_and_voice(self, data: BulletinInput) -> str:
+        self.check_plays(data)
+        return self.voices.resolve(self.voices.check_choice(data.voice))
+
+    async def _speak(self, text: str | None, voice: str) -> SpeechResult:
+        return await self.speech.speak(text or "", voice=voice)
 
     def _create_tx(
         self, actor: Actor, data: BulletinInput, origin: str, speech: SpeechResult | None, *, submit: bool
@@ -123,6 +133,7 @@ class BulletinService:
 
     def _apply(self, b: Bulletin, data: BulletinInput, origin: str, now: datetime) -> None:
         b.title, b.priority, b.form, b.origin = data.title.strip(), data.priority, data.form, origin
+        b.subject = data.subject or b.subject or "other"
         b.text = (data.text or "").strip() or None
         b.media_sha256, b.subtitles_sha256 = data.media, data.subtitles
         b.kinds = sorted(set(data.kinds))
@@ -130,6 +141,7 @@ class BulletinService:
         b.plays_per_day, b.sensitive, b.exercise = data.plays_per_day, data.sensitive, data.exercise
         b.repeat = {"count": 1, "interval_s": 0, "then_every_s": 0, **(data.repeat or {})}
         b.after_interrupt = data.after_interrupt
+        b.voice = data.voice or None
         b.updated_at = now
         b.targets = [BulletinTarget(area_path=t) for t in sorted(set(data.targets))]
 
@@ -182,11 +194,14 @@ class BulletinService:
         b.rejected_reason = None
 
     async def submit(self, actor: Actor, bulletin_id: str) -> BulletinView:
-        text, form = await asyncio.to_thread(self._submit_check, actor, bulletin_id)
-        speech = await self.speech.speak(text or "") if form == "text" else None
+        text, form, choice = await asyncio.to_thread(self._submit_check, actor, bulletin_id)
+        if form == "text":
+            speech = await self._speak(text, await asyncio.to_thread(self.voices.resolve, choice))
+        else:
+            speech = None
         return await asyncio.to_thread(self._submit_tx, actor, bulletin_id, speech)
 
-    def _submit_check(self, actor: Actor, bulletin_id: str) -> tuple[str | None, str]:
+    def _submit_check(self, actor: Actor, bulletin_id: str) -> tuple[str | None, str, str | None]:
         with self.ctx.tx(actor) as sess:
             b = load(sess, bulletin_id)
             self.checks.check_submit(actor, b)
@@ -195,7 +210,7 @@ class BulletinService:
             self.checks.check_plays_in(
                 sess, b.priority, b.kinds, b.plays_per_day, b.target_paths, b.valid_from
             )
-            return b.text, b.form
+            return b.text, b.form, b.voice
 
     def _submit_tx(self, actor: Actor, bulletin_id: str, speech: SpeechResult | None) -> BulletinView:
         now = self.ctx.now()
@@ -214,8 +229,8 @@ class BulletinService:
         resubmit = seen[0] in ("submitted", "in_review")
         if resubmit:
             self.checks.check_not_ended(data.valid_until)
-        await asyncio.to_thread(self.check_plays, data)
-        speech = await self.speech.speak(data.text or "") if resubmit and data.form == "text" else None
+        voice = await asyncio.to_thread(self._check_plays_and_voice, data)
+        speech = await self._speak(data.text, voice) if resubmit and data.form == "text" else None
         return await asyncio.to_thread(self._edit_tx, actor, bulletin_id, data, origin, seen, speech)
 
     def _edit_check(self, actor: Actor, bulletin_id: str, data: BulletinInput) -> tuple[str, int]:

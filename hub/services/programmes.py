@@ -22,6 +22,7 @@ from hub.services.areas import AreaService
 from hub.services.base import Context, require
 from hub.services.choices import DECLINED_VI, MAX_IDS, Choices, ChoiceService, load_choices
 from hub.services.languages import CATALOGUE, codes_by_leaf
+from hub.services.relays import RelayInfo, RelayService
 from hub.services.windows import WindowService
 from playlists.window_sets import WindowTable, crosses_midnight, day_spans, legacy_labels
 from protocol.messages import (
@@ -175,6 +176,7 @@ class Snapshot:
     recalled: list[LiveBulletin]
     normal: Choices = field(default_factory=Choices)  # the chair's choices of normal bulletins
     windows: WindowTable = field(default_factory=WindowTable)
+    relays: list[RelayInfo] = field(default_factory=list)  # tiếp sóng (hub/services/relays.py)
     engine_cache: dict[tuple[str, ...], Any] = field(default_factory=dict)
     days: engine.DayCache = field(default_factory=engine.DayCache)
     languages: dict[str, tuple[str, ...]] = field(default_factory=dict)  # area -> local languages in force
@@ -237,10 +239,17 @@ class Snapshot:
 
 
 class ProgrammeService:
-    def __init__(self, ctx: Context, areas: AreaService, windows: WindowService | None = None) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        areas: AreaService,
+        windows: WindowService | None = None,
+        relays: RelayService | None = None,
+    ) -> None:
         self.ctx = ctx
         self.areas = areas
         self.windows = windows or WindowService(ctx, areas)
+        self.relays = relays or RelayService(ctx, areas, self.windows)
 
     def days(self) -> list[date]:
         today = self.ctx.local_now().date()
@@ -268,6 +277,7 @@ class ProgrammeService:
             normal=load_choices(sess, keys),
             windows=self.windows.table(sess),
             languages=codes_by_leaf(self.areas.all()),
+            relays=self.relays.rows(sess),
         )
 
     def compile(self, snap: Snapshot, area: str, kind: str, day: date) -> dict[str, Any]:
@@ -276,7 +286,10 @@ class ProgrammeService:
         tz = self.ctx.config.timezone
         windows = snap.windows.resolve(area, kind, day).windows
         used = snap.used(area, kind)
-        prepared = snap.days.get(kind, day, windows, tz, snap.engine_bulletins(kind, used), languages=used)
+        relays = RelayService.engine_relays(snap.relays, day) if kind == "radio" else []
+        prepared = snap.days.get(
+            kind, day, windows, tz, snap.engine_bulletins(kind, used), relays=relays, languages=used
+        )
         choice = snap.choice(area, day.isoformat(), kind)
         order = list(choice.order or []) if choice else []
         return engine.compile_prepared(
@@ -335,6 +348,7 @@ class ProgrammeService:
                 for p in res["programme"]
             ]
             used.update(i.bulletin_id for i in items)
+            relays = self.relays.entries(snap.relays, res["relays"])
             spans = [
                 WindowSpan(w.label, w.start.isoformat(), w.end.isoformat())
                 for w in day_spans(d, res["windows"], self.ctx.config.timezone)
@@ -347,6 +361,7 @@ class ProgrammeService:
                     windows=list(legacy_labels(res["windows"])),
                     items=items,
                     window_spans=spans,
+                    relays=relays,
                 )
             )
         emergencies = self.active_emergencies(snap, area, kind)
@@ -443,6 +458,8 @@ class ProgrammeService:
             ],
             # on air with fewer plays than plays_per_day (radio), and why
             "short": [{**s, "title": t(s["bulletin_id"])} for s in res.get("short", [])],
+            # tiếp sóng at fixed times: on air, and those for this commune that are not, with why
+            **self.relays.view(snap.relays, res["relays"], res["relays_off"]),
             "order": order,
             "new": new,
             # Art. 8.3: the normal bulletins that air, and what decided (day, validity, standing, waiting)

@@ -21,6 +21,7 @@ from hub.web import (
     programme,
     stats,
     users,
+    voices,
     windows,
 )
 from hub.web.core import HERE, JINJA, make_env, plain_error_page
@@ -46,6 +47,7 @@ def setup(app: web.Application, services: Services) -> None:
         logs,
         stats,
         users,
+        voices,
     ):
         module.install(app)
     app.router.add_static("/static/web", HERE / "static", append_version=False)

@@ -33,6 +33,7 @@ def form_context(req: Req, f: BulletinForm, *, marked: bool = False) -> dict[str
         "tree": req.services.areas.tree(req.actor.area_path),
         "names": area_names(req.services),
         "lock_sensitive": marked,
+        "voices": req.services.voices.listing(),
         "language_rows": language_form.shown(f.languages),
         "language_choices": language_form.choices(),
     }
