@@ -87,6 +87,22 @@ class MqttConfig(_Section):
         "docs/OPERATIONS.md); empty = the one host:port. Same user, password and CA on each",
     )
 
+    ingest_share_group: str = Field(
+        "",
+        description="subscribe to device reports as $share/<group>/...: hub processes of one group split "
+        "them (a clustered broker, docs/OPERATIONS.md); empty = a plain subscription",
+    )
+
+    @field_validator("ingest_share_group")
+    @classmethod
+    def _share_group(cls, value: str) -> str:
+        if value and (len(value) > 64 or any(c in value for c in "/+#$ \t\n") or not value.isprintable()):
+            raise ValueError(
+                f"mqtt.ingest_share_group {value[:80]!r}: a short name without / + # $ or spaces, "
+                'e.g. "hubs"'
+            )
+        return value
+
     @property
     def endpoints(self) -> tuple[tuple[str, int], ...]:
         """(host, port) of each broker (checked when the config was loaded)."""

@@ -16,6 +16,7 @@ from hub.web import (
     devices,
     emergency,
     home,
+    languages,
     live,
     logs,
     programme,
@@ -34,20 +35,7 @@ def setup(app: web.Application, services: Services) -> None:
     del services  # the handlers read them from the app (hub.api.framework.SERVICES), like the API does
     app[JINJA] = make_env()
     app[PAGE_ERROR] = plain_error_page
-    for module in (
-        auth,
-        account,
-        home,
-        bulletins,
-        emergency,
-        live,
-        programme,
-        windows,
-        devices,
-        logs,
-        stats,
-        users,
-        voices,
-    ):
+    pages = (auth, account, home, bulletins, emergency, live, programme, windows, languages, devices, logs)
+    for module in (*pages, stats, users, voices):
         module.install(app)
     app.router.add_static("/static/web", HERE / "static", append_version=False)
