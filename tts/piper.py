@@ -161,7 +161,8 @@ def pieces(clause: str, limit: int = MAX_PHONEMES) -> list[str]:
     """`clause` cut between words into pieces of at most `limit` phonemes (a longer word is cut as is)."""
     out: list[str] = []
     current = ""
-    for word in clause.split(" "):
+    for whole in clause.split(" "):
+        word = whole
         while len(word) > limit:
             if current:
                 out.append(current)
