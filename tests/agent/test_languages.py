@@ -9,7 +9,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from protocol.messages import BulletinInfo, LanguageVersion
+import pytest
+
+from edge_agent.versions import parts
+from protocol.messages import BulletinInfo, LanguageVersion, MediaRef
 from tests.agent.harness import AgentProcess, Collector, FakeHub, previous_release, wait_until
 
 BEFORE_LANGUAGES = "cd93333"  # main just before language versions
@@ -67,3 +70,21 @@ async def test_versions_play_one_after_the_other_and_old_agents_play_the_vietnam
         assert [p["outcome"] for p in rows(old_agent, "sau")] == ["completed"]
     finally:
         old_agent.stop()
+
+
+def test_parts_split_the_item_and_an_offset_counts_over_the_whole() -> None:
+    vie, rad, cmo = (MediaRef(c * 64, 10, f"/media/{c * 64}", "audio/wav", ms)
+                     for c, ms in (("a", 2000), ("b", 3000), ("c", 1500)))  # fmt: skip
+    versions = [LanguageVersion("rad", "Ê Đê", rad), LanguageVersion("cmo", "M'Nông", cmo)]
+    b = BulletinInfo("x", "X", "priority", "province", "audio", 6500, media=vie, languages=versions)
+    got = [(p.language, p.info.media.sha256[0] if p.info.media else "", p.start_ms, p.end_ms)
+           for p in parts(b)]  # fmt: skip
+    assert got == [("vie", "a", 0, 2000), ("rad", "b", 2000, 5000), ("cmo", "c", 5000, 6500)]
+    assert all(p.info.languages == [] and p.info.id == "x" for p in parts(b))
+    # a bulletin without versions (every programme of an older hub) is one part: itself
+    (only,) = parts(BulletinInfo("y", "Y", "normal", "province", "audio", 2000, media=vie))
+    assert (only.language, only.start_ms, only.end_ms, only.info.media) == ("vie", 0, 2000, vie)
+    # the wire: languages survive the round trip; a malformed one is refused, not guessed
+    assert BulletinInfo.from_dict(b.to_dict()) == b
+    with pytest.raises(TypeError):
+        BulletinInfo.from_dict({**b.to_dict(), "languages": [{"code": "rad", "media": "x"}]})

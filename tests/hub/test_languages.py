@@ -111,7 +111,7 @@ async def test_versions_reach_only_communes_using_the_language(hub: Hub, audio: 
     assert status == 200, page
     (item,) = [p for p in page["programme"] if p["bulletin_id"] == a["id"]]
     span = datetime.fromisoformat(item["end"]) - datetime.fromisoformat(item["start"])
-    assert 4.9 <= span.total_seconds() <= 5.1
+    assert 4.9 <= span.total_seconds() <= 5.1 and item["languages"] == ["Ê-đê"]
     await hostile_input(hub, audio)
 
 
