@@ -18,6 +18,7 @@ from hub.web import (
     live,
     logs,
     programme,
+    relays,
     stats,
     users,
     voices,
@@ -33,7 +34,7 @@ def setup(app: web.Application, services: Services) -> None:
     del services  # the handlers read them from the app (hub.api.framework.SERVICES), like the API does
     app[JINJA] = make_env()
     app[PAGE_ERROR] = plain_error_page
-    for module in (auth, home, bulletins, emergency, live, programme, windows, devices, logs, stats, users,
-                   voices):
+    for module in (auth, home, bulletins, emergency, live, programme, windows, relays, devices, logs, stats,
+                   users, voices):
         module.install(app)
     app.router.add_static("/static/web", HERE / "static", append_version=False)
