@@ -259,11 +259,40 @@ def _backup_cmd(args: argparse.Namespace, cfg: HubConfig) -> int:
     return 0
 
 
+def _languages(args: argparse.Namespace, s: Services) -> int:
+    """Show or set an area's local languages (Decree 49/2024); the hub republishes when it starts."""
+    from hub.singleton import PublisherLock  # noqa: PLC0415
+
+    if args.inherit or args.vie_only or args.codes:
+        if sum((bool(args.inherit), bool(args.vie_only), bool(args.codes))) > 1:
+            print("error: give codes, --inherit or --vie-only (one of them)", file=sys.stderr)
+            return 2
+        lock = PublisherLock(s.ctx.db)
+        try:
+            lock.acquire()
+        except HubAlreadyRunning as exc:
+            raise HubAlreadyRunning(
+                "the hub is running: set the languages through it (the Tiếng dân tộc page, or PUT "
+                "/api/v1/areas/languages as an admin) so that it republishes at once. " + str(exc)
+            ) from None
+        try:
+            s.languages.set(SYSTEM, args.area, None if args.inherit else list(args.codes))
+        finally:
+            lock.release()
+    v = s.languages.view(args.area)
+    own = "as the unit above" if v["languages"] is None else "its own list"
+    langs = ", ".join(f"{x['name']} ({x['code']})" for x in v["in_force"])
+    print(f"{v['name']} ({args.area}): {langs} [{own}]")
+    return 0
+
+
 def _areas(args: argparse.Namespace, cfg: HubConfig, s: Services) -> int:
     from hub.services import official  # noqa: PLC0415
 
     if args.acmd == "reorganise":
         return _reorganise(args, cfg, s)
+    if args.acmd == "languages":
+        return _languages(args, s)
     if (args.file is None) == (args.official is None):
         print("error: give a JSON file or --official PROVINCE_CODE (one of them)", file=sys.stderr)
         return 2
@@ -363,6 +392,12 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
         metavar="PROVINCE_CODE",
         help="the province's communes from the official 2025 list (vietnam-provinces), e.g. 68 (Lâm Đồng)",
     )
+
+    al = aas.add_parser("languages", help="show or set an area's local languages besides Vietnamese")
+    al.add_argument("area", help="area path, e.g. 68 or 68/24847")
+    al.add_argument("codes", nargs="*", help="e.g. rad cmo kpm (Ê Đê, M'Nông, Cơ Ho); none: show")
+    al.add_argument("--inherit", action="store_true", help="use the unit above's languages")
+    al.add_argument("--vie-only", action="store_true", help="Vietnamese only")
 
     ar = aas.add_parser(
         "reorganise", help="apply a reorganisation plan (TOML or JSON; docs/OPERATIONS.md) in one transaction"

@@ -336,8 +336,9 @@ class BrokerIngest:
         while True:
             try:
                 async with make_client(self.cfg, self.password, "ingest") as client:
-                    for t in self.topics:
-                        await client.subscribe(t, qos=1)
+                    share = self.cfg.ingest_share_group
+                    for t in self.topics:  # the handler reads the real topic either way
+                        await client.subscribe(f"$share/{share}/{t}" if share else t, qos=1)
                     self.link.up()
                     backoff.reset()
                     async for msg in client.messages:

@@ -11,7 +11,7 @@ from hub.errors import Invalid
 from hub.models import HubSetting
 from hub.roles import Actor
 from hub.services.base import Context, require
-from tts.voices import REGION_WORDS, VoiceStore
+from tts.voices import VoiceStore
 
 ESPEAK = "espeak-ng"
 ESPEAK_LABEL = "espeak-ng (giọng máy, luôn có)"
@@ -96,10 +96,6 @@ class VoiceService:
             row.value, row.updated_at, row.updated_by = json.dumps(checked), now, actor.user_id
             self.ctx.audit(sess, actor, "voice.default", checked, detail={"before": before})
         return self.listing()
-
-    @staticmethod
-    def region_word(region: str | None) -> str:
-        return REGION_WORDS.get(region or "", "")
 
 
 def check_preview_text(text: str) -> str:

@@ -191,8 +191,9 @@ def render(request: web.Request, template: str, *, status: int = 200, **ctx: Any
     resp.headers["X-Frame-Options"] = "DENY"
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Referrer-Policy"] = "same-origin"
+    # media-src blob: the page's own scripts play what they made (Nghe thử, a recording before upload)
     resp.headers["Content-Security-Policy"] = (
-        "default-src 'self'; img-src 'self' data:; media-src 'self'; "
+        "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
         "style-src 'self'; script-src 'self'; frame-ancestors 'none'"
     )
     return resp

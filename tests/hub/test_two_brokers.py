@@ -56,8 +56,10 @@ async def test_a_broker_down_fills_only_its_own_bounded_queue_then_gets_everythi
     got_b: list[tuple[float, bytes]] = []
     ready_a, ready_b = asyncio.Event(), asyncio.Event()
     late_b = MosquittoProcess(tmp_path / "mq-b", port=down_port)
-    tasks = [asyncio.create_task(pub.run(), name="pub"),
-             asyncio.create_task(_collect(broker, topic, got_a, ready_a), name="sub-a")]
+    tasks = [
+        asyncio.create_task(pub.run(), name="pub"),
+        asyncio.create_task(_collect(broker, topic, got_a, ready_a), name="sub-a"),
+    ]
     try:
         await asyncio.wait_for(ready_a.wait(), 10)
         await asyncio.wait_for(pub.brokers[0].connected.wait(), 10)
@@ -95,7 +97,6 @@ async def test_a_broker_down_fills_only_its_own_bounded_queue_then_gets_everythi
         late_b.stop()
 
 
-
 def test_the_hubs_broker_list_is_checked(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="broker 'b' has no port"):
         make_config(tmp_path, mqtt={"brokers": ["a:1883", "b"]})
@@ -117,3 +118,39 @@ def test_a_stale_status_kept_by_the_broker_a_device_left_is_ignored(tmp_path: Pa
     assert not rt._stale_status("loa-1", old, retained=False)  # a live one counts (a clock set back)
     assert not rt._stale_status("loa-2", old, retained=True)  # the first heard of a device counts
     assert not rt._stale_status("loa-1", {"state": "idle", "at": "not a time"}, retained=True)
+
+
+async def test_hub_processes_of_one_share_group_split_the_device_reports(
+    tmp_path: Path, broker: MosquittoProcess
+) -> None:
+    """mqtt.ingest_share_group: each report reaches one ingest of the group ($share/<group>/..., as the hubs
+    of a clustered broker would read them), with its real topic; a bad group name is refused."""
+    got: dict[str, list[str]] = {"h1": [], "h2": []}
+    prefix = f"t{uuid.uuid4().hex[:8]}/v1"
+    ingests = []
+    for name, seen in got.items():
+        cfg = broker_config(
+            tmp_path / name, broker.host, broker.port, topic_prefix=prefix, ingest_share_group="hubs"
+        )
+
+        def handler(topic: str, payload: bytes, retained: bool, seen: list[str] = seen) -> None:
+            seen.append(f"{topic} {payload.decode()}")
+
+        ingests.append(mqtt.Ingest(cfg.mqtt, "", [f"{prefix}/device/+/event"], handler))
+    tasks = [asyncio.create_task(i.run(), name=f"ingest-{n}") for n, i in enumerate(ingests)]
+    try:
+        for i in ingests:
+            await asyncio.wait_for(i.connected.wait(), 10)
+        async with aiomqtt.Client(broker.host, broker.port, identifier="loa-1") as dev:
+            for n in range(20):
+                await dev.publish(f"{prefix}/device/loa-1/event", f"e{n}", qos=1)
+        await wait_until(lambda: len(got["h1"]) + len(got["h2"]) >= 20, 10, "every report")
+        both = got["h1"] + got["h2"]
+        assert sorted(both) == sorted(f"{prefix}/device/loa-1/event e{n}" for n in range(20))  # once each
+        assert got["h1"] and got["h2"], got
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    with pytest.raises(ConfigError, match="ingest_share_group"):
+        make_config(tmp_path, mqtt={"ingest_share_group": "hubs/#"})
