@@ -169,6 +169,12 @@ async def hostile_input(hub: Hub, audio: dict[str, Path]) -> None:
     assert status == 422 and err["error"]["field"] == "language_versions", err
     status, now = await hub.call("GET", f"/api/v1/bulletins/{ok['id']}", "editor67")
     assert now["version"] == 1 and now["language_versions"] == [{"language": "rad", "media": rad}]
+    # a new recording is a new version of the whole bulletin, which its review and approval then cover
+    status, now = await hub.call("PUT", f"/api/v1/bulletins/{ok['id']}", "editor67",
+                                 json=bulletin("Lịch", vie, [{"language": "rad", "media": vie}]))
+    assert status == 200 and now["version"] == 2, now
+    status, now = await hub.call("GET", f"/api/v1/bulletins/{ok['id']}", "editor67")
+    assert now["versions"][-1]["changed"] == ["language_versions"]
 
 
 def test_cli_shows_and_sets_an_areas_languages(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
