@@ -361,6 +361,39 @@ class CentralConfig(_Section):
         return value
 
 
+class EmailConfig(_Section):
+    """Notifications by e-mail through an SMTP server (hub/services/mailer.py), for the people who asked
+    for them on their own page (Tài khoản): approved, rejected, needs review, emergency sent, device down."""
+
+    enabled: bool = Field(False, description="send e-mail notifications")
+    host: str = Field("", max_length=255, description="the SMTP server")
+    port: int = Field(587, ge=1, le=65535)
+    starttls: bool = Field(True, description="STARTTLS before logging in (port 587)")
+    username: str = Field("", max_length=255, description="login on the SMTP server (empty: none)")
+    password: str = Field("", description="better from NGUON_HUB_EMAIL_PASSWORD or password_file")
+    password_file: str = Field("", description="a file holding the SMTP password")
+    sender: str = Field("", max_length=254, description="the From address, e.g. httt-nguon@tinh.gov.vn")
+    poll_s: float = Field(30.0, gt=0, le=3600, description="how often new notifications are looked for")
+    queue_max: int = Field(500, ge=1, le=100_000, description="messages waiting; more are dropped and logged")
+    retries: int = Field(3, ge=0, le=20, description="further tries of a message the server did not take")
+    retry_s: float = Field(30.0, gt=0, description="first wait before a retry (doubled each time)")
+    timeout_s: float = Field(20.0, gt=0, le=300, description="SMTP connection timeout")
+
+    @model_validator(mode="after")
+    def _complete(self) -> EmailConfig:
+        if self.enabled and not (self.host and self.sender):
+            raise ValueError("email.enabled needs email.host and email.sender")
+        return self
+
+    def secret(self) -> str:
+        if not self.password_file:
+            return self.password
+        try:
+            return Path(self.password_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"email.password_file: cannot read {self.password_file}: {exc}") from exc
+
+
 class HubConfig(_Section):
     data_dir: Path = Field(Path("var/hub"), description="database, media, keys, speech cache")
     timezone: str = "Asia/Ho_Chi_Minh"
@@ -377,6 +410,7 @@ class HubConfig(_Section):
     stream: StreamConfig = StreamConfig()
     central: CentralConfig = CentralConfig()
     backup: BackupConfig = BackupConfig()
+    email: EmailConfig = EmailConfig()
 
     @property
     def cookies_secure(self) -> bool:

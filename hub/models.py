@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -75,6 +76,9 @@ class User(Base):
     locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime]
     password_changed_at: Mapped[datetime]
+    # notifications by e-mail (hub/services/mailer.py), set by the user on their own page (migration 0018)
+    email: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    email_notices: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class AuthToken(Base):

@@ -33,6 +33,7 @@ from hub.services.intent_runner import IntentRunner
 from hub.services.languages import LanguageService
 from hub.services.lifecycle import move
 from hub.services.live import LiveService
+from hub.services.mailer import Mailer
 from hub.services.media import MediaService
 from hub.services.notices import NoticeService
 from hub.services.programmes import ProgrammeService
@@ -77,6 +78,7 @@ class Services:
         self.deliveries = DeliveryService(ctx, self.bulletins)
         self.notices = NoticeService(ctx)
         self.counters = CounterService(ctx)
+        self.mailer = Mailer(ctx, self.notices)  # run by the hub when [email] is enabled (app.py)
         self.stats = StatsService(ctx, self.areas)
         self.stats_catchup = StatsCatchUp(ctx)
         self.stats.catch_up = self.stats_catchup.wake
