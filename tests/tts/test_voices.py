@@ -136,7 +136,7 @@ def test_speaks_with_the_voice_for_as_long_as_its_ids(installed: VoiceStore, tmp
 
 
 def test_cache_key_holds_the_voice_and_its_model(installed: VoiceStore, source: Path, tmp_path: Path) -> None:
-    synth = Synthesizer(TtsSettings(voices_dir=installed.directory), tmp_path / "cache")
+    synth = Synthesizer(TtsSettings(voices_dir=installed.directory, audio_format="wav"), tmp_path / "cache")
     neural = synth.synthesize(TEXT, neural_voice="vi_VN-tiny-x_low")
     plain = synth.synthesize(TEXT, engine="espeak-ng", neural_voice="")
     assert plain.engine == "espeak-ng" and plain.path != neural.path
@@ -154,7 +154,7 @@ def test_cache_key_holds_the_voice_and_its_model(installed: VoiceStore, source: 
 
 def test_a_broken_or_removed_voice_falls_back_to_espeak_in_its_region(installed: VoiceStore,
                                                                       tmp_path: Path) -> None:
-    synth = Synthesizer(TtsSettings(voices_dir=installed.directory), tmp_path / "cache")
+    synth = Synthesizer(TtsSettings(voices_dir=installed.directory, audio_format="wav"), tmp_path / "cache")
     (installed.directory / "vi_VN-tiny-x_low" / "model.onnx").write_bytes(b"broken on disk")
     result = synth.synthesize(TEXT, neural_voice="vi_VN-tiny-x_low")
     assert result.engine == "espeak-ng" and result.voice == "vi-vn-x-south"  # the voice's region
