@@ -498,6 +498,9 @@ class DeviceService:
         command: Command | None,
     ) -> tuple[str, str] | None:
         """(anomaly code, why) when the hub does not believe this report (hub/services/reports.py)."""
+        if typ == "play" and data.get("relay") is True:  # tiếp sóng: a relay of the device's commune
+            why = reports.relay_not_sent(sess, bid, device)
+            return ("not_sent", why) if why else None
         if typ == "play":
             check = reports.SentCheck(sess)
             why = check.why_not(bid, device) or reports.language_not_sent(check.bulletin(bid), data)

@@ -276,6 +276,8 @@ class ProgrammeService:
             standing = choices.rules_in(sess, area)
             waiting = choices.waiting_in(sess, area)
 
+        used, names = snap.used(area, kind), dict(snap.language_names.get(area, ()))
+
         def t(bid: str) -> str:
             return titles[bid].title if bid in titles else ""
 
@@ -319,6 +321,8 @@ class ProgrammeService:
                     **p,
                     "title": t(p["bulletin_id"]),
                     "priority": titles[p["bulletin_id"]].priority,
+                    # bản tiếng dân tộc played after the Vietnamese here (the item's length counts them)
+                    "languages": [v.name for v in titles[p["bulletin_id"]].versions_for(kind, used, names)],
                     "reports": _item_reports(reports, devices, p),
                 }
                 for p in res["programme"]

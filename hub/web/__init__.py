@@ -20,6 +20,7 @@ from hub.web import (
     live,
     logs,
     programme,
+    relays,
     stats,
     users,
     voices,
@@ -35,7 +36,8 @@ def setup(app: web.Application, services: Services) -> None:
     del services  # the handlers read them from the app (hub.api.framework.SERVICES), like the API does
     app[JINJA] = make_env()
     app[PAGE_ERROR] = plain_error_page
-    pages = (auth, account, home, bulletins, emergency, live, programme, windows, languages, devices, logs)
+    pages = (auth, account, home, bulletins, emergency, live, programme, windows, relays, languages, devices,
+             logs)
     for module in (*pages, stats, users, voices):
         module.install(app)
     app.router.add_static("/static/web", HERE / "static", append_version=False)

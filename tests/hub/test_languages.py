@@ -111,7 +111,7 @@ async def test_versions_reach_only_communes_using_the_language(hub: Hub, audio: 
     assert status == 200, page
     (item,) = [p for p in page["programme"] if p["bulletin_id"] == a["id"]]
     span = datetime.fromisoformat(item["end"]) - datetime.fromisoformat(item["start"])
-    assert 4.9 <= span.total_seconds() <= 5.1
+    assert 4.9 <= span.total_seconds() <= 5.1 and item["languages"] == ["Ê-đê"]
     await hostile_input(hub, audio)
 
 
@@ -169,6 +169,12 @@ async def hostile_input(hub: Hub, audio: dict[str, Path]) -> None:
     assert status == 422 and err["error"]["field"] == "language_versions", err
     status, now = await hub.call("GET", f"/api/v1/bulletins/{ok['id']}", "editor67")
     assert now["version"] == 1 and now["language_versions"] == [{"language": "rad", "media": rad}]
+    # a new recording is a new version of the whole bulletin, which its review and approval then cover
+    status, now = await hub.call("PUT", f"/api/v1/bulletins/{ok['id']}", "editor67",
+                                 json=bulletin("Lịch", vie, [{"language": "rad", "media": vie}]))
+    assert status == 200 and now["version"] == 2, now
+    status, now = await hub.call("GET", f"/api/v1/bulletins/{ok['id']}", "editor67")
+    assert now["versions"][-1]["changed"] == ["language_versions"]
 
 
 def test_cli_shows_and_sets_an_areas_languages(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

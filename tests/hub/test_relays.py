@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from hub.models import AuditEntry, RelayRow
+from hub.models import AuditEntry, Play, RelayRow
+from hub.roles import SYSTEM
 from tests.hub.conftest import Hub
 from tests.hub.test_windows import OTHER, OWN, TODAY, bulletin, latest
 
@@ -47,6 +48,20 @@ async def test_relay_in_the_signed_programme_and_the_chairs_view(hub: Hub) -> No
     assert listing["relays"][0]["can_edit"] is False  # the province's relay: not the chair's to change
     # a mount of the province's own stream server gets a token for that mount only
     await _mount_token_opens_that_mount_only(hub)
+    # a loudspeaker's report of the relay is stored like a play; a relay not for its commune is not believed
+    hub.s.devices.register(SYSTEM, device_id="loa-1", kind="radio", area=OWN)
+    hub.s.devices.register(SYSTEM, device_id="loa-2", kind="radio", area=OTHER)
+    play = {"bulletin_id": r["id"], "outcome": "completed", "relay": True, "relayed_s": 840.0,
+            "started_at": f"{TODAY}T06:00:00+07:00", "ended_at": f"{TODAY}T06:15:00+07:00",
+            "gaps": [{"from": f"{TODAY}T06:05:00+07:00", "to": f"{TODAY}T06:06:00+07:00",
+                      "why": "mất luồng"}]}
+    ev = {"id": "e1", "device_id": "loa-1", "type": "play", "at": f"{TODAY}T06:15:00+07:00", "data": play}
+    assert hub.s.devices.ingest_events("loa-1", [ev]) == 1
+    mine = {**play, "bulletin_id": "relay-unknown"}
+    assert hub.s.devices.ingest_events("loa-1", [{**ev, "id": "e2", "data": mine}]) == 0
+    with hub.s.ctx.db.session() as sess:
+        [stored] = sess.query(Play).filter(Play.bulletin_id == r["id"]).all()
+        assert stored.data["relayed_s"] == 840.0 and stored.device_id == "loa-1"
 
 
 async def _mount_token_opens_that_mount_only(hub: Hub) -> None:

@@ -1,12 +1,14 @@
 """The hub's MQTT with two brokers (hub/mqtt.py: one BrokerPublisher per broker behind `Publisher`): a broker
-that is down does not slow the other and only fills its own bounded queue (then everything is republished
+that is down does not slow the other and only fills its own bounded queue (everything is republished
 when it is back); a publish resolves on the first broker's acknowledgement; an emergency goes to both
 together; a bad broker list is refused; a stale status kept by the broker a device left is ignored. Real
 Mosquittos; the whole story with agents is tests/e2e/test_two_brokers.py."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
 import time
 import uuid
 from pathlib import Path
@@ -14,15 +16,19 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
+import hub.__main__ as cli
 from hub import mqtt
-from hub.app import HubRuntime
+from hub.app import HubRuntime, build_services
 from hub.broker import MESSAGE_SIZE_LIMIT
 from hub.config import ConfigError, HubConfig
 from hub.mosquitto import MosquittoProcess, free_port
 from hub.mqtt import MessageTooLarge, Publisher
+from hub.roles import SYSTEM
+from hub.services.publishing import RecordingPublisher
+from hub.speech import NoSpeech
 from protocol.brokers import broker_name
 from tests.agent.harness import wait_until
-from tests.hub.conftest import broker_config, make_config
+from tests.hub.conftest import SAMPLE, broker_config, make_config
 
 
 def _two(tmp: Path, a: tuple[str, int], b: tuple[str, int]) -> HubConfig:
@@ -86,6 +92,12 @@ async def test_a_broker_down_fills_only_its_own_bounded_queue_then_gets_everythi
         at_a = next(t for t, p in got_a if p == b"khan-cap")
         at_b = next(t for t, p in got_b if p == b"khan-cap")
         assert abs(at_a - at_b) < 0.5
+        # B restarts (its retained store may be older than what it missed): everything again, once more
+        late_b.stop()
+        await wait_until(lambda: not pub.brokers[1].connected.is_set(), 10, "B seen gone")
+        late_b.start()
+        await asyncio.wait_for(pub.brokers[1].connected.wait(), 15)
+        assert len(gaps) == 2 and pub.connected.is_set()
         # too big for any broker: refused at once, by the facade as by one broker
         with pytest.raises(MessageTooLarge):
             await pub.publish(topic, b"x" * (MESSAGE_SIZE_LIMIT + 1))
@@ -154,3 +166,25 @@ async def test_hub_processes_of_one_share_group_split_the_device_reports(
         await asyncio.gather(*tasks, return_exceptions=True)
     with pytest.raises(ConfigError, match="ingest_share_group"):
         make_config(tmp_path, mqtt={"ingest_share_group": "hubs/#"})
+
+
+def test_what_both_brokers_need_is_written_by_the_hub(tmp_path: Path) -> None:
+    """The CLI's parts (docs/OPERATIONS.md "Two brokers"): the same ACL in two files, a hub listener with TLS
+    for a broker on another machine, and a device's broker list checked before it reaches a Pi."""
+    cfg = make_config(tmp_path)
+    s = build_services(cfg, publisher=RecordingPublisher(), speech=NoSpeech())
+    try:
+        s.areas.import_tree(json.loads(SAMPLE.read_text(encoding="utf-8")), SYSTEM)
+        s.devices.register(SYSTEM, device_id="loa-24613-1", kind="radio", area="67/660/24613")
+        a, b = tmp_path / "acl-a", tmp_path / "acl-b"
+        cli._broker(argparse.Namespace(bcmd="acl", hub_user="hub", output=[str(a), str(b)]), cfg, s)
+        assert a.read_text() == b.read_text() and "user loa-24613-1" in a.read_text()
+    finally:
+        s.ctx.db.dispose()
+    with pytest.raises(ConfigError, match="--mqtt-broker: broker 'mqtt-b' has no port"):
+        cli._brokers_arg(["mqtt-a:8883", "mqtt-b"])
+    assert cli._brokers_arg([" mqtt-a:8883", "mqtt-b:8883"]) == ("mqtt-a:8883", "mqtt-b:8883")
+    conf = cli._broker_conf(argparse.Namespace(dir=str(tmp_path), hub_host="10.67.0.12", hub_port=1883,
+                                               device_port=8883, no_tls=False, hub_tls=True))  # fmt: skip
+    hub_part = conf.split("listener 1883 10.67.0.12", 1)[1].split("listener 8883", 1)[0]
+    assert f"certfile {tmp_path}/certs/broker.pem" in hub_part and "passwd-hub" in hub_part

@@ -103,6 +103,9 @@ async def test_language_version_through_the_form_and_the_play_log(web: WebHub, t
 
     # the play log: the Ê Đê play is named, on the page and in the CSV
     web.s.bulletins.approve(SYSTEM, bid)
+    chair = await web.as_user("chair24613")  # the chair's programme: the item is both versions
+    status, html = await chair.get("/programme?area=67/660/24613&kind=radio&date=2026-11-23")
+    assert status == 200 and "(tiếng Việt, rồi tiếng Ê Đê)" in html, html[-3000:]
     web.s.devices.register(SYSTEM, device_id="loa-24613-01", kind="radio", area="67/660/24613")
     base = {"bulletin_id": bid, "outcome": "completed", "scheduled_at": "2026-11-23T05:00:00+07:00",
             "ended_at": "2026-11-23T05:00:09+07:00", "emergency": False}  # fmt: skip
