@@ -156,6 +156,7 @@ TASK_STOPS = {
     "statuses": "không lưu được trạng thái thiết bị",
     "republisher": "không phát hành lại được chương trình",
     "midnight": "không chuyển chương trình sang ngày mới lúc nửa đêm",
+    "stats-catchup": "không tổng hợp số liệu thống kê của các ngày còn thiếu",
     "intents": "không gửi được tin của các thay đổi đã lưu",
     "leadership": "mất khoá phát hành trong cơ sở dữ liệu, đã ngừng gửi tin",
     "election": "không nhận được quyền phát hành khi máy chủ đang phát hành dừng",
@@ -387,8 +388,8 @@ class HubRuntime:
         return self.config.http.public_url or self.url
 
     async def _run_publisher(self, services: Services) -> None:
-        """The publisher's task. A broker back after its queue overflowed (two brokers) gets every
-        programme again."""
+        """The publisher's task. A broker back after a loss or after its queue overflowed (two brokers)
+        gets every programme again."""
         assert self.publisher is not None
         self.publisher.on_gap = lambda: services.publishing.republish_soon(None)
         await self.publisher.run()

@@ -5,9 +5,12 @@ espeak-ng) and the check of a bulletin's choice. espeak-ng is always a choice an
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from hub.errors import Invalid
+from hub.errors import Invalid, Locked
 from hub.models import HubSetting
 from hub.roles import Actor
 from hub.services.base import Context, require
@@ -43,7 +46,23 @@ class VoiceList:
 class VoiceService:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self.store = VoiceStore(ctx.config.voices_dir, max_model_mb=ctx.config.tts.voice_max_mb)
+        self.store = VoiceStore(ctx.config.voices_dir)
+        self._previewing: set[str] = set()
+        self._guard = threading.Lock()
+
+    @contextmanager
+    def previewing(self, actor: Actor) -> Iterator[None]:
+        """One preview at a time per person: the speech threads also speak the bulletins being submitted."""
+        with self._guard:
+            if actor.username in self._previewing:
+                raise Locked("Đang tạo câu nghe thử trước; hãy chờ nghe xong rồi thử lại.", field="text",
+                             code="preview_busy")
+            self._previewing.add(actor.username)
+        try:
+            yield
+        finally:
+            with self._guard:
+                self._previewing.discard(actor.username)
 
     def choices(self) -> list[VoiceChoice]:
         """The installed voices, then espeak-ng."""
