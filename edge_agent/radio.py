@@ -23,6 +23,7 @@ from edge_agent.emergency import Emergency
 from edge_agent.media import MediaError
 from edge_agent.player import NowPlaying, PlayerParts
 from edge_agent.plays import AFTER, Interrupt, PlayLog, why
+from edge_agent.rebroadcast import Rebroadcast
 from edge_agent.schedule import ScheduledItem
 from edge_agent.stream import LivePlayer
 from edge_agent.versions import VIE, Part, parts
@@ -67,6 +68,11 @@ class RadioRunner:
         self._untrusted_logged = False
         self.held_by: str | None = None  # a live session holds the loudspeaker
         self.streams = LivePlayer(parts, self)  # live announcements (edge_agent/stream.py)
+        # tiếp sóng (edge_agent/rebroadcast.py); while its stream is down the window's next items may start
+        # early, up to this instant
+        self.fallback_until: datetime | None = None
+        self.relays = Rebroadcast(parts, self)
+        self._relays_task: asyncio.Task[None] | None = None
 
     # --- the Player protocol: inputs from the agent ---
     async def start(self) -> None:
@@ -75,22 +81,30 @@ class RadioRunner:
     async def stop(self) -> None:
         """A live stream ends; the relay and the audio output are closed by the agent's runtime."""
         await self.streams.aclose()
+        if self._relays_task is not None:
+            self._relays_task.cancel()
+            await asyncio.gather(self._relays_task, return_exceptions=True)
 
     def set_programme(self, programme: ProgrammeBody) -> None:
         self.recall(programme.recalled)
         self.programme = programme
         self.streams.set_programme(programme)
+        self.relays.set_programme(programme)
         self._wake.set()
 
     def live(self, body: LiveBody) -> None:
         self.streams.handle(body)
 
-    def hold(self, by: str | None) -> None:
-        """A live session (`by`) takes the loudspeaker: what plays is interrupted; None gives it back."""
+    def hold(self, by: str | None, reason: str = "live") -> None:
+        """A live session or a relay (`by`) takes the loudspeaker: what plays is interrupted; None gives it
+        back."""
         self.held_by = by
         if by is not None:
-            self.interrupt(by, "live")
+            self.interrupt(by, reason)
         self._wake.set()
+
+    def emergency_due(self) -> bool:
+        return self._book.due(self._clock.now()) is not None
 
     def recall(self, bulletin_ids: Sequence[str]) -> None:
         self._recalled.update(bulletin_ids)
@@ -108,6 +122,7 @@ class RadioRunner:
     def emergency(self, alert: AlertBody) -> None:
         """The book holds it: cut off what plays; the loop plays the newest due emergency first."""
         self.streams.emergency_arrived()
+        self.relays.emergency_arrived()
         if self.now_playing is not None:
             self.interrupt(alert.identifier, "emergency")
         self._wake.set()
@@ -138,6 +153,7 @@ class RadioRunner:
     # --- the loop ---
     async def run(self) -> None:
         self._recover()
+        self._relays_task = asyncio.get_running_loop().create_task(self.relays.run(), name="relays")
         while True:
             self._wake.clear()
             wait_s = await self._step() if self.held_by is None else 30.0  # a live session holds it
@@ -167,7 +183,7 @@ class RadioRunner:
         if self.programme is not None and self._clock_ok():
             item, offset = self._next_item(now)
             if item is not None:
-                delta = (item.start - now).total_seconds()
+                delta = 0.0 if self._early(item, now, offset) else (item.start - now).total_seconds()
                 lead = self._s.hardware.relay_lead_s
                 if delta <= lead:
                     upcoming = True
@@ -243,6 +259,14 @@ class RadioRunner:
                 continue
             return item, offset
         return None, 0
+
+    def _early(self, item: ScheduledItem, now: datetime, offset: int) -> bool:
+        """A relay's stream is down: the window's next item may start now if it may play now."""
+        until = self.fallback_until
+        if until is None or not now < item.start < until:
+            return False
+        remaining = max(item.bulletin.duration_ms - offset, 0) / 1000
+        return schedule.last_moment_check(item, now, remaining_s=remaining, tz=self._s.timezone) is None
 
     def _skip(self, item: ScheduledItem, now: datetime, detail: str, code: str) -> None:
         self._store.set_item(item.key, "done", now.isoformat())
@@ -320,7 +344,8 @@ class RadioRunner:
 
     def _after_interrupt(self, item: ScheduledItem, pos: int, intr: Interrupt) -> None:
         at = self._clock.now().isoformat()
-        mode = item.bulletin.after_interrupt if intr.reason in ("emergency", "live", "shutdown") else "drop"
+        held = ("emergency", "live", "relay", "shutdown")
+        mode = item.bulletin.after_interrupt if intr.reason in held else "drop"
         if mode == "resume":
             self._store.set_item(item.key, "pending", at, offset_ms=pos)
         elif mode == "restart":

@@ -46,7 +46,8 @@ async def _serve(cfg: HubConfig) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with HubRuntime(cfg) as hub:
-        print(f"nguon hub: {hub.url} (MQTT {cfg.mqtt.host}:{cfg.mqtt.port}, {hub.role['role']})", flush=True)
+        brokers = ", ".join(f"{h}:{p}" for h, p in cfg.mqtt.endpoints)
+        print(f"nguon hub: {hub.url} (MQTT {brokers}, {hub.role['role']})", flush=True)
         stopped, lost = asyncio.create_task(stop.wait()), asyncio.create_task(hub.lost.wait())
         await asyncio.wait([stopped, lost], return_when=asyncio.FIRST_COMPLETED)
         stopped.cancel()
@@ -109,7 +110,12 @@ def _broker_conf(args: argparse.Namespace) -> str:
     tls = not args.no_tls
     try:
         return mosquitto_conf(
-            hub=Listener(args.hub_port, args.hub_host),
+            hub=Listener(
+                args.hub_port,
+                args.hub_host,
+                certfile=str(etc / "certs" / "broker.pem") if args.hub_tls else "",
+                keyfile=str(etc / "certs" / "broker.key") if args.hub_tls else "",
+            ),
             devices=Listener(
                 args.device_port,
                 certfile=str(etc / "certs" / "broker.pem") if tls else "",
@@ -149,13 +155,11 @@ def _broker(args: argparse.Namespace, cfg: HubConfig, s: Services) -> None:
             text = acl_text(grants, hub_user=args.hub_user, prefix=cfg.mqtt.topic_prefix)
         except ValueError as exc:  # a device registered under the hub's name before such ids were refused
             raise ConfigError(str(exc)) from None
-        if args.output:
-            write_private(Path(args.output), text)
-            print(
-                f"{len(grants)} devices written to {args.output}; "
-                "reload mosquitto (systemctl reload mosquitto)"
-            )
-        else:
+        outputs = [args.output] if isinstance(args.output, str) else list(args.output or [])
+        for out in outputs:  # two brokers: the same ACL for each (docs/OPERATIONS.md)
+            write_private(Path(out), text)
+            print(f"{len(grants)} devices written to {out}; reload mosquitto (systemctl reload mosquitto)")
+        if not outputs:
             print(text)
     else:
         pw = PasswordFile(Path(args.file))
@@ -255,11 +259,40 @@ def _backup_cmd(args: argparse.Namespace, cfg: HubConfig) -> int:
     return 0
 
 
+def _languages(args: argparse.Namespace, s: Services) -> int:
+    """Show or set an area's local languages (Decree 49/2024); the hub republishes when it starts."""
+    from hub.singleton import PublisherLock  # noqa: PLC0415
+
+    if args.inherit or args.vie_only or args.codes:
+        if sum((bool(args.inherit), bool(args.vie_only), bool(args.codes))) > 1:
+            print("error: give codes, --inherit or --vie-only (one of them)", file=sys.stderr)
+            return 2
+        lock = PublisherLock(s.ctx.db)
+        try:
+            lock.acquire()
+        except HubAlreadyRunning as exc:
+            raise HubAlreadyRunning(
+                "the hub is running: set the languages through it (the Tiếng dân tộc page, or PUT "
+                "/api/v1/areas/languages as an admin) so that it republishes at once. " + str(exc)
+            ) from None
+        try:
+            s.languages.set(SYSTEM, args.area, None if args.inherit else list(args.codes))
+        finally:
+            lock.release()
+    v = s.languages.view(args.area)
+    own = "as the unit above" if v["languages"] is None else "its own list"
+    langs = ", ".join(f"{x['name']} ({x['code']})" for x in v["in_force"])
+    print(f"{v['name']} ({args.area}): {langs} [{own}]")
+    return 0
+
+
 def _areas(args: argparse.Namespace, cfg: HubConfig, s: Services) -> int:
     from hub.services import official  # noqa: PLC0415
 
     if args.acmd == "reorganise":
         return _reorganise(args, cfg, s)
+    if args.acmd == "languages":
+        return _languages(args, s)
     if (args.file is None) == (args.official is None):
         print("error: give a JSON file or --official PROVINCE_CODE (one of them)", file=sys.stderr)
         return 2
@@ -317,7 +350,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
     b = sub.add_parser("broker", help="Mosquitto accounts and ACL (hub/broker.py)")
     bs = b.add_subparsers(dest="bcmd", required=True)
     bacl = bs.add_parser("acl", help="write the ACL for every registered device")
-    bacl.add_argument("-o", "--output", help="file to write (default: print)")
+    bacl.add_argument("-o", "--output", action="append", help="file to write (default: print); repeat it to "
+                      "write the same ACL for each broker (e.g. a second broker's synced copy)")
     bacl.add_argument("--hub-user", default="hub")
     bconf = bs.add_parser("conf", help="print the listeners and limits for /etc/mosquitto/conf.d/nguon.conf")
     bconf.add_argument("--dir", default="/etc/mosquitto", help="where passwd, passwd-hub, acl, certs/ live")
@@ -325,6 +359,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
     bconf.add_argument("--hub-port", type=int, default=1883)
     bconf.add_argument("--device-port", type=int, default=8883)
     bconf.add_argument("--no-tls", action="store_true", help="devices' listener without TLS (tests only)")
+    bconf.add_argument("--hub-tls", action="store_true", help="the hub's listener with TLS too (same "
+                       "certificate): a broker on another machine than the hub (two brokers)")
     bpw = bs.add_parser("passwd", help="give USER a new random broker password in FILE; prints it once")
     bpw.add_argument("file")
     bpw.add_argument("user")
@@ -356,6 +392,12 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
         metavar="PROVINCE_CODE",
         help="the province's communes from the official 2025 list (vietnam-provinces), e.g. 68 (Lâm Đồng)",
     )
+
+    al = aas.add_parser("languages", help="show or set an area's local languages besides Vietnamese")
+    al.add_argument("area", help="area path, e.g. 68 or 68/24847")
+    al.add_argument("codes", nargs="*", help="e.g. rad cmo kpm (Ê Đê, M'Nông, Cơ Ho); none: show")
+    al.add_argument("--inherit", action="store_true", help="use the unit above's languages")
+    al.add_argument("--vie-only", action="store_true", help="Vietnamese only")
 
     ar = aas.add_parser(
         "reorganise", help="apply a reorganisation plan (TOML or JSON; docs/OPERATIONS.md) in one transaction"

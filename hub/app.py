@@ -20,6 +20,7 @@ from hub.api import (
     voice_routes,  # noqa: F401 - registers the voices' routes on `api`
 )
 from hub.api import live as _live_routes  # noqa: F401 - registers the live routes on `api`
+from hub.api import relays as _relay_routes  # noqa: F401 - registers the relay routes on `api`
 from hub.api.framework import MAX_UPLOAD, SERVICES, error_middleware, json_response
 from hub.api.routes import api
 from hub.central.feeds import FeedReader
@@ -36,7 +37,7 @@ from hub.services.base import Speaker
 from hub.services.publishing import PublisherLike, RecordingPublisher
 from hub.signing import Envelopes, SeqAllocator, load_or_create_key
 from hub.tasks import OwnedTasks
-from protocol.clock import Clock, ShiftedClock
+from protocol.clock import Clock, ShiftedClock, parse_time
 from protocol.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,10 @@ def _mqtt_health(publisher: Publisher, ingest: Ingest | None) -> tuple[dict[str,
         ("publisher", publisher, "không gửi được tin tới thiết bị"),
         ("ingest", ingest, "không nhận được báo cáo của thiết bị"),
     )
+    if len(publisher.brokers) > 1:
+        mqtt["brokers"], degraded = _broker_links(publisher, ingest)
+        if degraded:
+            mqtt["degraded"] = "; ".join(degraded)
     for name, client, what in clients:
         up = client is not None and client.link.connected.is_set()
         mqtt[name] = up
@@ -119,6 +124,31 @@ def _mqtt_health(publisher: Publisher, ingest: Ingest | None) -> tuple[dict[str,
     return mqtt, reasons
 
 
+def _broker_links(publisher: Publisher, ingest: Ingest | None) -> tuple[dict[str, Any], list[str]]:
+    """Two brokers: each one's links (publisher, ingest, queue) and, for one that is down, what it means. The
+    hub stays healthy (200) while every link has at least one broker: agents move to the other one; the
+    operator is told in `degraded` (and the broker's own monitoring)."""
+    loop = asyncio.get_running_loop()
+    ingests = {b.broker: b for b in ingest.brokers} if ingest is not None else {}
+    out: dict[str, Any] = {}
+    degraded = []
+    for pub in publisher.brokers:
+        links = {"publisher": pub.link}
+        if pub.broker in ingests:
+            links["ingest"] = ingests[pub.broker].link
+        one: dict[str, Any] = {"queued": pub.pending, "dropped": pub.dropped}
+        for what, link in links.items():
+            one[what] = link.connected.is_set()
+            one[f"{what}_drops"] = link.drops
+            if not link.connected.is_set():
+                one[f"{what}_lost"] = link.lost
+                one[f"{what}_lost_s"] = round(loop.time() - link.since, 1) if link.since else None
+        if not all(link.connected.is_set() for link in links.values()):
+            degraded.append(f"máy chủ MQTT {pub.broker} không kết nối được: thiết bị dùng máy chủ còn lại")
+        out[pub.broker] = one
+    return out, degraded
+
+
 # What a dead background task stops (Vietnamese, for operators reading /healthz).
 TASK_STOPS = {
     "publisher": "không gửi được tin tới thiết bị",
@@ -126,6 +156,7 @@ TASK_STOPS = {
     "statuses": "không lưu được trạng thái thiết bị",
     "republisher": "không phát hành lại được chương trình",
     "midnight": "không chuyển chương trình sang ngày mới lúc nửa đêm",
+    "stats-catchup": "không tổng hợp số liệu thống kê của các ngày còn thiếu",
     "intents": "không gửi được tin của các thay đổi đã lưu",
     "leadership": "mất khoá phát hành trong cơ sở dữ liệu, đã ngừng gửi tin",
     "election": "không nhận được quyền phát hành khi máy chủ đang phát hành dừng",
@@ -220,6 +251,7 @@ class HubRuntime:
         # Latest status per device, stored in batches: an emergency changes every device's status at once,
         # and one transaction per status message would keep the hub busy while devices fetch the media.
         self._statuses: dict[str, Any] = {}
+        self._status_at: dict[str, float] = {}  # the device's `at` of the newest status read (two brokers)
         self._statuses_wake = asyncio.Event()
         self.tasks: OwnedTasks | None = None  # publisher, ingest, statuses, republisher and midnight
         self._publisher = publisher
@@ -283,7 +315,7 @@ class HubRuntime:
             assert self.leadership is not None
             tasks.start("leadership", self._watch_leadership())
             stack.push_async_callback(tasks.cancel, "leadership")
-            tasks.start("publisher", self.publisher.run())
+            tasks.start("publisher", self._run_publisher(services))
             stack.push_async_callback(self._drain_publisher)
             topics = Topics(cfg.mqtt.topic_prefix)
             tasks.start("statuses", self._store_statuses())
@@ -300,6 +332,9 @@ class HubRuntime:
         if cfg.central.feeds:  # CAP feeds the hub follows (hub/central/feeds.py)
             tasks.start("cap-feeds", FeedReader(services.central).run())
             stack.push_async_callback(tasks.cancel, "cap-feeds")
+        if cfg.email.enabled:  # notifications by e-mail (hub/services/mailer.py)
+            tasks.start("email", services.mailer.run())
+            stack.push_async_callback(tasks.cancel, "email")
         if cfg.central.peer_url:  # reports and CAP alerts up to the central system (hub/central/outbox.py)
             tasks.start("central", services.central_outbox.run())
             stack.push_async_callback(tasks.cancel, "central")
@@ -352,9 +387,17 @@ class HubRuntime:
     def public_url(self) -> str:
         return self.config.http.public_url or self.url
 
-    async def _on_message(self, topic: str, payload: bytes) -> None:
+    async def _run_publisher(self, services: Services) -> None:
+        """The publisher's task. A broker back after its queue overflowed (two brokers) gets every
+        programme again."""
+        assert self.publisher is not None
+        self.publisher.on_gap = lambda: services.publishing.republish_soon(None)
+        await self.publisher.run()
+
+    async def _on_message(self, topic: str, payload: bytes, retained: bool = False) -> None:
         """A device's status or events: bounded before it is read (hub/services/reports.py); a message too big
-        or not JSON is one bounded anomaly row, never stored."""
+        or not JSON is one bounded anomaly row, never stored. A retained status older than one already read
+        is ignored: with two brokers, the one a device left keeps its last status there (stale_status)."""
         assert self.services is not None
         topics = Topics(self.config.mqtt.topic_prefix)
         device = topics.device_from_topic(topic)
@@ -380,10 +423,26 @@ class HubRuntime:
         if status and data is None:
             return  # a device clearing its retained status on a broker it leaves (edge_agent/transport.py)
         if status:
+            if self._stale_status(device, data, retained):
+                return
             self._statuses[device] = data  # a newer status of the same device replaces one not yet stored
             self._statuses_wake.set()
         elif topic.endswith("/event"):
             await asyncio.to_thread(self.services.devices.ingest_events, device, data, size=len(payload))
+
+    def _stale_status(self, device: str, data: Any, retained: bool) -> bool:
+        """Whether `data` is a retained status older than the newest one read of `device` (by the device's
+        own `at`). A live status always counts (a device whose clock was set back must not be ignored)."""
+        at = _instant(data.get("at")) if isinstance(data, dict) else None
+        if at is None:
+            return False
+        newest = self._status_at.get(device)
+        if retained and newest is not None and at < newest:
+            log.info("status of %s from %s kept by a broker, older than one read: ignored", device,
+                     data.get("at"))
+            return True
+        self._status_at[device] = at
+        return False
 
     async def _store_statuses(self) -> None:
         """Owned task: store what arrived while the previous batch was being written, in one transaction."""
@@ -442,3 +501,11 @@ class HubRuntime:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+def _instant(text: Any) -> float | None:
+    """A status's `at` as a POSIX time, or None when it is not a time."""
+    try:
+        return parse_time(str(text)).timestamp() if text else None
+    except (ValueError, TypeError, OverflowError):
+        return None

@@ -65,14 +65,16 @@ class DayCache:
         tz: str,
         bulletins: Sequence[EngineBulletin],
         *,
+        relays: Sequence[playlists.Relay] = (),
         languages: tuple[str, ...] = (),
     ) -> Day:
-        """`languages`: the local languages the bulletins' durations were computed for (a bulletin with
+        """`relays` are that day's (the same for every commune of the snapshot, so not in the key).
+        `languages`: the local languages the bulletins' durations were computed for (a bulletin with
         language versions lasts longer where they are played)."""
         key = (kind, day, windows, tz, languages)
         hit = self._days.get(key)
         if hit is None:
-            hit = self._days[key] = prepare_day(kind, day, bulletins, windows, tz)
+            hit = self._days[key] = prepare_day(kind, day, bulletins, windows, tz, relays=relays)
             self.prepared += 1
         return hit
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -75,6 +76,9 @@ class User(Base):
     locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime]
     password_changed_at: Mapped[datetime]
+    # notifications by e-mail (hub/services/mailer.py), set by the user on their own page (migration 0018)
+    email: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    email_notices: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class AuthToken(Base):
@@ -470,6 +474,26 @@ class OccasionWindowRow(Base):
     windows: Mapped[list[Any]] = mapped_column(JSON)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]
+
+
+class RelayRow(Base):
+    """Tiếp sóng: a higher-level station's stream relayed at a fixed time, on chosen days, to chosen areas
+    (hub/services/relays.py). `areas` are area paths; `source` an http(s) URL or a mount of the province's
+    stream server (/relay/NAME.mp3)."""
+
+    __tablename__ = "relays"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(500))
+    start: Mapped[str] = mapped_column(String(5))  # local HH:MM
+    duration_s: Mapped[int] = mapped_column(Integer)
+    days: Mapped[str] = mapped_column(String(10))  # daily | weekdays | dates
+    dates: Mapped[list[Any]] = mapped_column(JSON)  # ["2026-12-01", ...] when days == "dates"
+    areas: Mapped[list[Any]] = mapped_column(JSON)
+    origin: Mapped[str] = mapped_column(String(10))  # the level of its widest area: ranks colliding relays
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
 
 
 class CentralRequest(Base):

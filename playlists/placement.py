@@ -435,9 +435,36 @@ class _Placer:
                 raise AssertionError("window layout lost its feasibility")
         return out
 
+    def _around_fixed(self, wi: int, rest: list[tuple[Item, float, float]]) -> Layout | None:
+        """When the only binding validity is that of fixed items (no slack: relays at fixed times), fill
+        the gaps between them in the chair's order: each gap takes the first items that fit whole, the
+        others wait for a later gap. None when that is not the case or some item is left over (the exact
+        rule below then decides)."""
+        w, gap = self.wins[wi], self.gap
+        fixed = sorted((lo, it, hi) for it, lo, hi in rest if hi - lo <= it.duration + _EPS)
+        if not fixed or any(wi not in it.free for it, lo, hi in rest if hi - lo > it.duration + _EPS):
+            return None
+        waiting = [it for it, lo, hi in rest if hi - lo > it.duration + _EPS]  # in the chair's order
+        out: Layout = []
+        t = w.start
+        for lo, it, hi in [*fixed, (w.end + gap, None, w.end + gap)]:
+            if lo < t - _EPS:
+                return None
+            stop = lo - gap  # this gap ends `gap` before the fixed item
+            for other in list(waiting):
+                if t + other.duration <= stop + _EPS:
+                    out.append((other, t, t + other.duration))
+                    t += other.duration + gap
+                    waiting.remove(other)
+            if it is not None:
+                out.append((it, lo, hi))
+                t = hi + gap
+        return None if waiting else sorted(out, key=lambda p: p[1])
+
     def layout(self, wi: int) -> list[tuple[Item, float, float]]:
         """The window's plays, earliest first: at each moment the first item in the chair's order that may
-        start then and leaves the rest able to fit; validity may make an item wait."""
+        start then and leaves the rest able to fit; validity may make an item wait. Around fixed items
+        (relays), each gap takes the first items in the chair's order that fit in it."""
         w, gap = self.wins[wi], self.gap
         jobs = _jobs(wi, w.members)
         out: list[tuple[Item, float, float]] = []
@@ -448,7 +475,7 @@ class _Placer:
                 out.append((it, t, t + it.duration))
                 t += it.duration + gap
             return out
-        quick = self._in_order(t, rest)
+        quick = self._around_fixed(wi, rest) or self._in_order(t, rest)
         if quick is not None:
             return quick
         if all(lo <= t for _, lo, _ in rest):

@@ -88,4 +88,5 @@ LIVE_STATUSES: tuple[str, ...] = (BulletinStatus.APPROVED.value, BulletinStatus.
 # tests/protocol/test_vocabulary.py checks they list exactly the enums' values.
 PriorityName = Literal["emergency", "priority", "normal"]
 OriginName = Literal["central", "province", "district", "commune"]
+SubjectName = Literal["politics", "law", "disaster", "health", "agriculture", "education", "culture", "other"]
 DeviceKindName = Literal["radio", "led"]

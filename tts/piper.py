@@ -29,9 +29,9 @@ if TYPE_CHECKING:
 PAD, BOS, EOS = "_", "^", "$"
 REQUIRED_INPUTS = ("input", "input_lengths", "scales")
 CLAUSE_SILENCE_S = 0.2
-# The largest id sequence given to the model at once: a clause longer than this is cut (espeak-ng
-# ends a clause at punctuation; a run-on sentence without any must not make one huge tensor).
-MAX_IDS = 4000
+# The longest phoneme string given to the model at once (~2 ids each): espeak-ng ends a clause at
+# punctuation, and a run-on sentence without any is spoken in pieces cut between words, not one huge tensor.
+MAX_PHONEMES = 1000
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,29 @@ def phoneme_ids(phonemes: str, id_map: dict[str, list[int]]) -> list[int]:
         ids.extend(known)
         ids.extend(pad)
     ids.extend(id_map[EOS])
-    return ids[:MAX_IDS]
+    return ids
+
+
+def pieces(clause: str, limit: int = MAX_PHONEMES) -> list[str]:
+    """`clause` cut between words into pieces of at most `limit` phonemes (a longer word is cut as is)."""
+    out: list[str] = []
+    current = ""
+    for whole in clause.split(" "):
+        word = whole
+        while len(word) > limit:
+            if current:
+                out.append(current)
+                current = ""
+            out.append(word[:limit])
+            word = word[limit:]
+        if current and len(current) + 1 + len(word) > limit:
+            out.append(current)
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    if current:
+        out.append(current)
+    return out
 
 
 class PiperVoice:
@@ -197,10 +219,11 @@ class PiperVoice:
         gap = np.zeros(int(rate * CLAUSE_SILENCE_S), dtype=np.float32)
         parts: list[np.ndarray[Any, Any]] = []
         for clause in clauses:
-            ids = phoneme_ids(clause, self.config.phoneme_id_map)
-            if len(ids) <= 2:  # nothing known but BOS/EOS
-                continue
-            parts.extend((self.audio(ids), gap))
+            for piece in pieces(clause):
+                ids = phoneme_ids(piece, self.config.phoneme_id_map)
+                if len(ids) <= 2:  # nothing known but BOS/EOS
+                    continue
+                parts.extend((self.audio(ids), gap))
         if not parts:
             raise EngineUnavailable("piper", "giọng không có âm vị nào của văn bản này.")
         joined = np.concatenate(parts)

@@ -80,7 +80,10 @@ async def stream_auth(request: web.Request, s: S, _a: None) -> Any:
         return json_response({"error": "too big"}, status=413)
     form = await request.post()
     mount, token = str(form.get("mount", ""))[:200], str(form.get("pass", ""))[:200]
-    why = s.live.listener_allowed(mount.split("?", 1)[0], token)
+    path = mount.split("?", 1)[0]
+    # a relay's mount (tiếp sóng, hub/services/relays.py) or a live session's
+    relay = path.startswith("/relay/")
+    why = s.relays.listener_allowed(path, token) if relay else s.live.listener_allowed(path, token)
     if why:
         log.info("stream listener refused on %s from %s (user %r, %d chars): %s", mount, form.get("ip", "?"),
                  str(form.get("user", ""))[:40], len(token), why)

@@ -33,8 +33,9 @@ async def preview_voice(request: web.Request, s: S, a: A, *, body: VoicePreviewI
     require(a, "bulletin.create")
     text = check_preview_text(body.text)
     voice = s.voices.check_choice(body.voice)
-    resolved = voice or await _default(s)
-    result = await s.bulletins.speech.speak(text, voice=resolved)
+    with s.voices.previewing(a):
+        resolved = voice or await _default(s)
+        result = await s.bulletins.speech.speak(text, voice=resolved)
     return web.FileResponse(result.path, headers={
         "Content-Type": result.mime, "Cache-Control": "no-store",
         "X-Voice-Engine": result.engine, "X-Voice": result.voice,

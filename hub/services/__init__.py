@@ -33,10 +33,12 @@ from hub.services.intent_runner import IntentRunner
 from hub.services.languages import LanguageService
 from hub.services.lifecycle import move
 from hub.services.live import LiveService
+from hub.services.mailer import Mailer
 from hub.services.media import MediaService
 from hub.services.notices import NoticeService
 from hub.services.programmes import ProgrammeService
 from hub.services.publishing import PublisherLike, PublishingService
+from hub.services.relays import RelayService
 from hub.services.reorganise import Outcome, ReorganiseService, lineage
 from hub.services.report_archive import ReportArchive
 from hub.services.rollups import LATE_DAYS, prune_raw, rollup_days
@@ -69,12 +71,14 @@ class Services:
         self.languages = LanguageService(ctx, self.areas)
         self.bulletins = BulletinService(ctx, self.areas, self.media, speech, windows=self.windows,
                                          voices=self.voices)
-        self.programmes = ProgrammeService(ctx, self.areas, self.windows)
+        self.relays = RelayService(ctx, self.areas, self.windows)
+        self.programmes = ProgrammeService(ctx, self.areas, self.windows, self.relays)
         self.choices = ChoiceService(ctx, self.areas)
         self.devices = DeviceService(ctx, self.areas)
         self.deliveries = DeliveryService(ctx, self.bulletins)
         self.notices = NoticeService(ctx)
         self.counters = CounterService(ctx)
+        self.mailer = Mailer(ctx, self.notices)  # run by the hub when [email] is enabled (app.py)
         self.stats = StatsService(ctx, self.areas)
         self.stats_catchup = StatsCatchUp(ctx)
         self.stats.catch_up = self.stats_catchup.wake
@@ -97,6 +101,8 @@ class Services:
             publisher=publisher,
             topics=self.publishing.topics,
         )
+        # tiếp sóng: a mount of the province's stream server is reached at the live service's public URL
+        self.relays.stream_base = self.live.public_stream_url
         self.reorganisation = ReorganiseService(ctx, self.areas)
         self.envelopes = envelopes
         self._area_sent: dict[str, float] = {}  # device -> when set_area last went (loop time)
@@ -265,6 +271,16 @@ class Services:
             )
             raise
         return out
+
+    # --- relays (tiếp sóng): the communes under the relay's areas get their radio programme again
+    async def create_relay(self, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+        return await self._publishing(lambda: self.relays.create(actor, data))
+
+    async def update_relay(self, actor: Actor, relay_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        return await self._publishing(lambda: self.relays.update(actor, relay_id, data))
+
+    async def delete_relay(self, actor: Actor, relay_id: str) -> dict[str, Any]:
+        return await self._publishing(lambda: self.relays.delete(actor, relay_id))
 
     async def delete_occasion(self, actor: Actor, occasion_id: int) -> dict[str, Any]:
         try:

@@ -26,7 +26,7 @@ from hub.services.languages import CATALOGUE
 from hub.services.lifecycle import STATUS_VI
 from hub.services.review import ReviewPolicy
 from protocol.topics import covers
-from protocol.vocabulary import LIVE_STATUSES, BulletinStatus, DeviceKind, Origin, Priority
+from protocol.vocabulary import LIVE_STATUSES, BulletinStatus, DeviceKind, Origin, Priority, Subject
 
 
 def content_of(b: Bulletin) -> dict[str, Any]:
@@ -47,6 +47,7 @@ def content_of(b: Bulletin) -> dict[str, Any]:
         "repeat": b.repeat,
         "after_interrupt": b.after_interrupt,
         "origin": b.origin,
+        "subject": b.subject,
         "voice": b.voice,
         "language_versions": list(b.language_versions) if b.language_versions else None,
     }
@@ -168,6 +169,7 @@ class BulletinSummary(_Result):
     repeat: dict[str, int]
     after_interrupt: str
     origin: Origin
+    subject: Subject = Field(Subject.OTHER, description="lĩnh vực (protocol.vocabulary.SUBJECTS)")
     voice: str | None = Field(description="chosen voice: an installed neural voice's id or espeak-ng; "
                               "null = the province's default when spoken (speech says what spoke)")
     language_versions: list[dict[str, str]] | None = Field(

@@ -93,9 +93,16 @@ class BulletinService:
         speech = await self._speak(data.text, voice) if submit and data.form == "text" else None
         return await asyncio.to_thread(self._create_tx, actor, data, origin, speech, submit=submit)
 
-    def _check_plays_and_voice(self, data: BulletinInput) -> str:
+    def _check_plays_and_voice(self, data: BulletinInput, editing: str | None = None) -> str:
+        """Check the plays and the voice; the voice to speak with. An edit may keep the voice the bulletin
+        already has even once it was removed (espeak-ng then speaks it, as for any failing voice)."""
         self.check_plays(data)
-        return self.voices.resolve(self.voices.check_choice(data.voice))
+        kept = None
+        if editing is not None:
+            with self.ctx.db.session() as sess:
+                kept = load(sess, editing).voice
+        choice = data.voice if data.voice and data.voice == kept else self.voices.check_choice(data.voice)
+        return self.voices.resolve(choice)
 
     async def _speak(self, text: str | None, voice: str) -> SpeechResult:
         return await self.speech.speak(text or "", voice=voice)
@@ -133,6 +140,7 @@ class BulletinService:
 
     def _apply(self, b: Bulletin, data: BulletinInput, origin: str, now: datetime) -> None:
         b.title, b.priority, b.form, b.origin = data.title.strip(), data.priority, data.form, origin
+        b.subject = data.subject or b.subject or "other"
         b.text = (data.text or "").strip() or None
         b.media_sha256, b.subtitles_sha256 = data.media, data.subtitles
         b.kinds = sorted(set(data.kinds))
@@ -228,7 +236,7 @@ class BulletinService:
         resubmit = seen[0] in ("submitted", "in_review")
         if resubmit:
             self.checks.check_not_ended(data.valid_until)
-        voice = await asyncio.to_thread(self._check_plays_and_voice, data)
+        voice = await asyncio.to_thread(self._check_plays_and_voice, data, bulletin_id)
         speech = await self._speak(data.text, voice) if resubmit and data.form == "text" else None
         return await asyncio.to_thread(self._edit_tx, actor, bulletin_id, data, origin, seen, speech)
 

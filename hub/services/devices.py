@@ -69,6 +69,27 @@ def _degrees(value: Any, most: float) -> float | None:
     return float(value) if ok else None
 
 
+# Vietnam's mainland and islands (Hoàng Sa, Trường Sa) with a margin: a coordinate outside is a typo (latitude
+# and longitude swapped, a minus sign) or a GPS without a fix (0, 0)
+VIETNAM_LAT, VIETNAM_LON = (6.0, 23.5), (102.0, 117.5)
+
+
+def in_vietnam(lat: float, lon: float) -> bool:
+    return VIETNAM_LAT[0] <= lat <= VIETNAM_LAT[1] and VIETNAM_LON[0] <= lon <= VIETNAM_LON[1]
+
+
+def check_in_vietnam(lat: float, lon: float) -> None:
+    """Invalid, saying what to fix, unless (lat, lon) is in Vietnam."""
+    if not in_vietnam(lat, lon):
+        raise Invalid(
+            f"Tọa độ ({lat}, {lon}) nằm ngoài Việt Nam: vĩ độ phải từ {VIETNAM_LAT[0]:g} đến "
+            f"{VIETNAM_LAT[1]:g}, kinh độ từ {VIETNAM_LON[0]:g} đến {VIETNAM_LON[1]:g} (độ thập phân, ví dụ "
+            "12.0045, 107.6903). "
+            "Kiểm tra xem vĩ độ và kinh độ có bị đổi chỗ không.",
+            field="lat" if not VIETNAM_LAT[0] <= lat <= VIETNAM_LAT[1] else "lon",
+        )
+
+
 class DeviceService:
     def __init__(self, ctx: Context, areas: AreaService) -> None:
         self.ctx, self.areas = ctx, areas
@@ -111,6 +132,8 @@ class DeviceService:
                 raise Invalid(
                     "Tọa độ cần cả vĩ độ (lat) và kinh độ (lon).", field="lat" if lat is None else "lon"
                 )
+            if lat is not None and lon is not None:
+                check_in_vietnam(lat, lon)
             d = Device(
                 id=device_id,
                 kind=kind,
@@ -189,14 +212,13 @@ class DeviceService:
             return device_list.count_by_area(sess, actor, self.ctx.now())
 
     def locate(self, actor: Actor, device_id: str, *, lat: float, lon: float) -> dict[str, Any]:
-        """Set where a device stands (the map, Bản đồ): WGS84 degrees."""
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise Invalid("Vĩ độ từ -90 đến 90, kinh độ từ -180 đến 180.", field="lat")
+        """Set where a device stands (the map, Bản đồ): WGS84 degrees, within Vietnam (check_in_vietnam)."""
         with self.ctx.tx(actor) as sess:
             d = sess.get(Device, device_id)
             if d is None or not actor.covers(d.area_path):
                 raise NotFound(f"Không có thiết bị '{device_id}'.", field="device")
             require(actor, "device.manage", device_id, area=d.area_path)
+            check_in_vietnam(lat, lon)
             d.lat, d.lon = lat, lon
             self.ctx.audit(sess, actor, "device.locate", device_id, detail={"lat": lat, "lon": lon})
             return device_dict(d, self.ctx.now())
@@ -362,7 +384,8 @@ class DeviceService:
         if is_online(d.state) != was_online:  # the raw event of the availability figures (rollups.py)
             sess.add(DeviceStateChange(device_id=d.id, at=d.last_seen, online=not was_online))
         lat, lon = _degrees(data.get("lat"), 90), _degrees(data.get("lon"), 180)
-        if d.lat is None and lat is not None and lon is not None:  # staff's coordinates win (the map)
+        # staff's coordinates win (the map); a report outside Vietnam (a GPS without a fix) is not believed
+        if d.lat is None and lat is not None and lon is not None and in_vietnam(lat, lon):
             d.lat, d.lon = lat, lon
         return True
 
@@ -475,6 +498,9 @@ class DeviceService:
         command: Command | None,
     ) -> tuple[str, str] | None:
         """(anomaly code, why) when the hub does not believe this report (hub/services/reports.py)."""
+        if typ == "play" and data.get("relay") is True:  # tiếp sóng: a relay of the device's commune
+            why = reports.relay_not_sent(sess, bid, device)
+            return ("not_sent", why) if why else None
         if typ == "play":
             check = reports.SentCheck(sess)
             why = check.why_not(bid, device) or reports.language_not_sent(check.bulletin(bid), data)

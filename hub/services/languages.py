@@ -114,6 +114,11 @@ def codes_by_leaf(areas: Mapping[str, Area]) -> dict[str, tuple[str, ...]]:
     return {p: tuple(x["code"] for x in in_force(areas, p)[0]) for p in areas}
 
 
+def names_by_leaf(areas: Mapping[str, Area]) -> dict[str, tuple[tuple[str, str], ...]]:
+    """Every area's (code, name) in force, as its people name the languages (K'Ho rather than Cơ Ho)."""
+    return {p: tuple((x["code"], x["name"]) for x in in_force(areas, p)[0]) for p in areas}
+
+
 def check_versions(
     sess: Session, areas: AreaService, versions: Sequence[tuple[str, str]], *, kinds: Sequence[str],
     priority: str, targets: Sequence[str],

@@ -25,7 +25,8 @@ from hub.services.alert_audio import AlertAudio, estimated_size
 from hub.services.areas import AreaService
 from hub.services.base import Context
 from hub.services.intents import store_wire
-from hub.services.programmes import LiveBulletin, ProgrammeService, Snapshot, load_live_bulletins
+from hub.services.live_bulletins import LiveBulletin, load_live_bulletins
+from hub.services.programmes import ProgrammeService, Snapshot
 from hub.signing import Envelopes
 from playlists.window_sets import WindowTable
 from protocol.canonical import canonical_json

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hub.models import Bulletin, BulletinTarget, Device, DeviceAnomaly
+from hub.models import Bulletin, BulletinTarget, Device, DeviceAnomaly, RelayRow
 from protocol.topics import covers
 
 log = logging.getLogger(__name__)
@@ -95,6 +95,18 @@ class SentCheck:
         if not any(covers(t, device.area_path) for t in targets):
             return f"bulletin {b.id} targets {','.join(sorted(targets))}, not {device.area_path}"
         return ""
+
+
+def relay_not_sent(sess: Session, relay_id: str, device: Device | None) -> str:
+    """Why a relay's play report is not believed (English, for the row); "" when the relay reaches it."""
+    if device is None:
+        return "unregistered device"
+    row = sess.get(RelayRow, relay_id) if relay_id else None
+    if row is None:
+        return f"no relay {relay_id[:40]!r}"
+    if device.kind != "radio" or not any(covers(a, device.area_path) for a in row.areas):
+        return f"relay {row.id} is not for {device.kind} {device.area_path}"
+    return ""
 
 
 def language_not_sent(b: Bulletin | None, data: dict[str, Any]) -> str:

@@ -3,7 +3,7 @@
 (hub/services/rollups.py: how each figure counts) plus today's raw events.
 
 - bulletins approved in the period that concern the area (a target covering it or inside it), by priority,
-  form and origin; emergencies and exercises;
+  form, origin and subject (lĩnh vực); emergencies and exercises;
 - plays: planned (every play an agent reported: completed, interrupted, skipped, failed), the share
   completed as planned, air time by part of the day;
 - emergency reach: the share of target devices that played within REACH_WITHIN, median and p95 delay;
@@ -410,7 +410,7 @@ class StatsService:
         tz = self.ctx.tz
         start = datetime.combine(period.first, time(0), tz)
         end = datetime.combine(period.last + timedelta(days=1), time(0), tz)
-        out: dict[str, dict[str, int]] = {"priority": {}, "form": {}, "origin": {}, "kind": {}}
+        out: dict[str, dict[str, int]] = {"priority": {}, "form": {}, "origin": {}, "kind": {}, "subject": {}}
         q = select(Bulletin).where(Bulletin.approved_at >= start, Bulletin.approved_at < end)
         for b in sess.scalars(q):
             if not any(covers(t, path) or covers(path, t) for t in b.target_paths):
@@ -421,6 +421,7 @@ class StatsService:
                 ("form", b.form),
                 ("origin", b.origin),
                 ("kind", kind),
+                ("subject", b.subject),
             ):
                 out[dim][value] = out[dim].get(value, 0) + 1
         return out

@@ -5,13 +5,16 @@ espeak-ng) and the check of a bulletin's choice. espeak-ng is always a choice an
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from hub.errors import Invalid
+from hub.errors import Invalid, Locked
 from hub.models import HubSetting
 from hub.roles import Actor
 from hub.services.base import Context, require
-from tts.voices import REGION_WORDS, VoiceStore
+from tts.voices import VoiceStore
 
 ESPEAK = "espeak-ng"
 ESPEAK_LABEL = "espeak-ng (giọng máy, luôn có)"
@@ -43,7 +46,23 @@ class VoiceList:
 class VoiceService:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self.store = VoiceStore(ctx.config.voices_dir, max_model_mb=ctx.config.tts.voice_max_mb)
+        self.store = VoiceStore(ctx.config.voices_dir)
+        self._previewing: set[str] = set()
+        self._guard = threading.Lock()
+
+    @contextmanager
+    def previewing(self, actor: Actor) -> Iterator[None]:
+        """One preview at a time per person: the speech threads also speak the bulletins being submitted."""
+        with self._guard:
+            if actor.username in self._previewing:
+                raise Locked("Đang tạo câu nghe thử trước; hãy chờ nghe xong rồi thử lại.", field="text",
+                             code="preview_busy")
+            self._previewing.add(actor.username)
+        try:
+            yield
+        finally:
+            with self._guard:
+                self._previewing.discard(actor.username)
 
     def choices(self) -> list[VoiceChoice]:
         """The installed voices, then espeak-ng."""
@@ -96,10 +115,6 @@ class VoiceService:
             row.value, row.updated_at, row.updated_by = json.dumps(checked), now, actor.user_id
             self.ctx.audit(sess, actor, "voice.default", checked, detail={"before": before})
         return self.listing()
-
-    @staticmethod
-    def region_word(region: str | None) -> str:
-        return REGION_WORDS.get(region or "", "")
 
 
 def check_preview_text(text: str) -> str:

@@ -23,7 +23,7 @@ from hub.limits import TEXT_MAX, number_vi
 from hub.roles import ROLE_NAMES_VI, Actor
 from hub.services import Services
 from hub.services.accounts import SESSION_COOKIE
-from hub.services.bulletin_checks import AUDIO_CAPTION_MAX
+from hub.services.bulletin_checks import AUDIO_CAPTION_MAX, SUBJECT_VI
 from hub.services.periods import report_due
 from hub.workers import in_web
 from tts.estimate import WORDS_PER_MINUTE, estimate_duration_ms, spoken_words
@@ -58,6 +58,7 @@ def make_env() -> jinja2.Environment:
     env.globals.update(
         PRIORITY_VI=PRIORITY_VI,
         FORM_VI=FORM_VI,
+        SUBJECT_VI=SUBJECT_VI,
         KIND_VI=KIND_VI,
         ROLE_NAMES_VI=ROLE_NAMES_VI,
         LEVEL_VI=LEVEL_VI,
@@ -190,8 +191,9 @@ def render(request: web.Request, template: str, *, status: int = 200, **ctx: Any
     resp.headers["X-Frame-Options"] = "DENY"
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Referrer-Policy"] = "same-origin"
+    # media-src blob: the page's own scripts play what they made (Nghe thử, a recording before upload)
     resp.headers["Content-Security-Policy"] = (
-        "default-src 'self'; img-src 'self' data:; media-src 'self'; "
+        "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
         "style-src 'self'; script-src 'self'; frame-ancestors 'none'"
     )
     return resp

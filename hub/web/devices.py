@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -207,7 +208,7 @@ def _page(req: Req, *, status: int = 200, error: str = "", flash: str = "") -> w
 def devices_page(req: Req) -> web.StreamResponse:
     q = req.request.query
     sent, device = q.get("sent", ""), q.get("device", "")[:64]
-    flash = ""
+    flash = f"Đã lưu tọa độ của {device}." if q.get("located") == device and device else ""
     if sent in COMMAND_VI:
         flash = f"Đã gửi lệnh “{COMMAND_VI[sent]}” tới {device}; kết quả sẽ hiện khi thiết bị trả lời."
         if q.get("offline") == "1":
@@ -238,6 +239,31 @@ async def command(req: Req) -> web.StreamResponse:
     raise web.HTTPSeeOther("/devices?" + urlencode(params) + f"#dev-{device_id}")
 
 
+def _degrees(raw: str, name: str) -> float:
+    """A coordinate as typed: decimal degrees, with a point or the Vietnamese decimal comma."""
+    try:
+        value = float(raw.strip().replace(",", ".")) if len(raw) <= 40 else math.nan
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise Invalid(f"{name} phải là một số độ thập phân, ví dụ 12,0045 hoặc 107.6903.", field=name)
+    return value
+
+
+@page
+async def locate(req: Req) -> web.StreamResponse:
+    """Tọa độ: an operator sets where a device stands (the map, Bản đồ), within Vietnam."""
+    device_id = req.request.match_info["id"]
+    try:
+        lat, lon = _degrees(req.field("lat"), "Vĩ độ"), _degrees(req.field("lon"), "Kinh độ")
+        await req.run(req.services.devices.locate, req.actor, device_id, lat=lat, lon=lon)
+    except (Invalid, NotFound) as exc:
+        return await req.run(_page, req, status=exc.status, error=f"{device_id}: {exc.message}")
+    params = {"located": device_id, "q": device_id}
+    raise web.HTTPSeeOther("/devices?" + urlencode(params) + f"#dev-{device_id}")
+
+
 def install(app: web.Application) -> None:
     app.router.add_get("/devices", devices_page)
     app.router.add_post("/devices/{id}/command", command)
+    app.router.add_post("/devices/{id}/location", locate)

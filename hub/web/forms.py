@@ -28,6 +28,7 @@ FIELDS = (
     "repeat_count",
     "repeat_interval_s",
     "repeat_then_every_s",
+    "subject",
     "voice",
 )
 
@@ -57,6 +58,7 @@ class BulletinForm:
                 "repeat_count": "3",
                 "repeat_interval_s": "60",
                 "repeat_then_every_s": "0",
+                "subject": "other",
             },
             kinds=["radio"],
         )
@@ -82,6 +84,7 @@ class BulletinForm:
                 "repeat_count": str(rep.get("count", 1)),
                 "repeat_interval_s": str(rep.get("interval_s", 0)),
                 "repeat_then_every_s": str(rep.get("then_every_s", 0)),
+                "subject": b.subject,
                 "voice": b.voice or "",
             },
             targets=list(b.targets),
@@ -175,6 +178,7 @@ def to_input(f: BulletinForm, tz: Any) -> BulletinInput | None:
         sensitive=f.sensitive,
         exercise=f.exercise,
         repeat=repeat,
+        subject=f.v("subject") or None,
         voice=(f.v("voice") or None) if form == "text" else None,
         language_versions=language_form.to_input(f.languages, f.errors),
     )

@@ -15,28 +15,11 @@ from aiohttp import web
 
 from hub.services.counters import today_start
 from hub.services.device_list import DeviceFilter
-from hub.services.notices import Notice
+from hub.services.notices import NOTICE_VI, notice_link
 from hub.web.core import SEEN_COOKIE, Req, page, seen_at
 from hub.web.devices import _problem_vi
 
 SHOWN = 8  # items of each queue on the start page; the rest behind a link to the full list
-NOTICE_VI = {
-    "approved": "Bản tin của bạn đã được duyệt phát",
-    "rejected": "Bản tin của bạn bị trả lại",
-    "review": "Bản tin mới chờ duyệt",
-    "emergency": "Đã phát khẩn cấp",
-    "device_down": "Thiết bị mất kết nối",
-}
-
-
-def notice_link(n: Notice) -> str:
-    if n.kind == "device_down":
-        return f"/devices?q={n.target}"
-    if n.kind == "emergency":
-        return f"/emergency/{n.target}"
-    return f"/bulletins/{n.target}"
-
-
 def _bulletins(req: Req, status: str | tuple[str, ...], *, mine: bool = False) -> dict[str, Any]:
     rows, total = req.services.bulletins.search(
         req.actor, status=status, created_by=req.actor.user_id if mine else None, limit=SHOWN
@@ -81,6 +64,7 @@ def _work(req: Req) -> dict[str, Any]:
                 1 for u in users if u["locked_until"] and u["locked_until"] > now and not u["disabled"]
             ),
         }
+        work["mail"] = s.mailer.status()  # the e-mail notifications' failures (hub/services/mailer.py)
         work["denied"] = s.audit_search(a, outcome="denied", since=today_start(s.ctx), limit=1)[1]
     return work
 

@@ -85,6 +85,8 @@ async def test_the_agent_moves_to_the_other_broker_and_back_acting_once(
         ({"brokers": ["h:1883", "h:1883"]}, "broker 'h:1883' is listed twice"),
         ({"brokers": [f"h{n}:1883" for n in range(9)]}, "9 brokers: at most 8"),
         ({"brokers": ["[zz]:1883"]}, "'zz' is not an IPv6 address"),
+        ({"brokers": ["h" * 5000 + ":1883"]}, 'write each broker as "host:port"'),
+        ({"brokers": ["h:1883\nlistener 1"]}, "port '1883\\nlistener 1' must be a number"),
         ({"brokers": ["h:1883"], "host": "other"}, "mqtt.brokers and mqtt.host/mqtt.port are both set"),
         ({"brokers": [1883]}, "mqtt.brokers = [1883] is not a valid list of strings"),
         ({"brokers": ["h:1883"], "return_after_s": 0}, "return_after_s = 0.0 must be at least 1"),

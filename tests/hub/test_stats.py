@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, func, select
@@ -17,7 +18,7 @@ from hub.services.rollups import RAW_RETENTION_DAYS, prune_raw
 from hub.services.stats import percentile
 from hub.stat_models import StatPlayMonth, StatRollupDay
 from hub.tasks import OwnedTasks
-from tests.hub.conftest import Hub
+from tests.hub.conftest import Hub, make_config, running_hub
 from tests.hub.statsdata import D2, local, seed
 
 PERIOD = Period("custom", date(2026, 11, 23), date(2026, 11, 24))
@@ -205,3 +206,18 @@ async def test_raw_events_past_retention_are_deleted_after_their_day_is_rolled_u
     after = hub.s.stats.compute(SYSTEM, area="67", level="commune", period=PERIOD)
     assert [c.to_dict() for c in after.communes] == [c.to_dict() for c in before.communes]
     assert after.reach == before.reach and after.problems == before.problems
+
+
+@pytest.mark.postgres
+async def test_the_same_figures_on_postgresql(tmp_path: Path, pg_url: str, hub: Hub) -> None:
+    """The set-based roll-up (SQL air time, month sums) gives PostgreSQL the same figures as SQLite."""
+    seed(hub.s, hub.clock)
+    month = Period("month", D_NOV1, D_NOV30)
+    want = [hub.s.stats.compute(SYSTEM, area="67", level="commune", period=p) for p in (PERIOD, month)]
+    async with running_hub(make_config(tmp_path / "pg", database={"url": pg_url})) as pg:
+        seed(pg.s, pg.clock)
+        got = [pg.s.stats.compute(SYSTEM, area="67", level="commune", period=p) for p in (PERIOD, month)]
+    for w, g in zip(want, got, strict=True):
+        assert [c.to_dict() for c in g.communes] == [c.to_dict() for c in w.communes]
+        assert (g.reach, g.problems, g.bulletins, g.pending) == (w.reach, w.problems, w.bulletins, w.pending)
+    assert got[0].total.air_morning_ms == (120 + 30 + 60 + 40 + 30) * 1000

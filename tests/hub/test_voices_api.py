@@ -3,6 +3,7 @@ a bulletin's choice reaching its audio, the preview, hostile input, and espeak-n
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from unittest import mock
@@ -112,6 +113,16 @@ async def _preview(hub: Hub) -> None:
                         ({"text": "Xin chào.", "voice": "../../x"}, "voice")):
         status, err = await hub.call("POST", "/api/v1/voices/preview", "editor67", json=body)
         assert status == 422 and err["error"]["field"] == field, (body, err)
+    # one preview at a time per person (the speech threads also speak submitted bulletins)
+    long = {"text": "Thông báo thử giọng đọc số một."}  # new text: espeak-ng and ffmpeg take > 100 ms
+    first, second = await asyncio.gather(
+        hub.client.post("/api/v1/voices/preview", headers=headers, json=long),
+        hub.client.post("/api/v1/voices/preview", headers=headers, json={**long, "text": long["text"] + "."}))
+    assert sorted([first.status, second.status]) == [200, 429]
+    busy = await (first if first.status == 429 else second).json()
+    assert busy["error"]["code"] == "preview_busy"
+    r = await hub.client.post("/api/v1/voices/preview", headers=headers, json={"text": "Lại được rồi."})
+    assert r.status == 200
     status, _ = await hub.call("POST", "/api/v1/voices/preview", "viewer", json={"text": "Xin chào."})
     assert status == 403
     r = await hub.client.post("/api/v1/voices/preview", json={"text": "Xin chào."})

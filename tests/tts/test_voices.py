@@ -13,7 +13,7 @@ from tests.tts import tiny_voice
 from tts import Synthesizer, TtsSettings
 from tts.__main__ import main
 from tts.errors import BadVoice
-from tts.piper import phoneme_ids, phonemize
+from tts.piper import phoneme_ids, phonemize, pieces
 from tts.voices import VoiceStore
 
 TEXT = "Thôn ba họp lúc tám giờ sáng. Mọi người đến đúng giờ."
@@ -136,7 +136,7 @@ def test_speaks_with_the_voice_for_as_long_as_its_ids(installed: VoiceStore, tmp
 
 
 def test_cache_key_holds_the_voice_and_its_model(installed: VoiceStore, source: Path, tmp_path: Path) -> None:
-    synth = Synthesizer(TtsSettings(voices_dir=installed.directory), tmp_path / "cache")
+    synth = Synthesizer(TtsSettings(voices_dir=installed.directory, audio_format="wav"), tmp_path / "cache")
     neural = synth.synthesize(TEXT, neural_voice="vi_VN-tiny-x_low")
     plain = synth.synthesize(TEXT, engine="espeak-ng", neural_voice="")
     assert plain.engine == "espeak-ng" and plain.path != neural.path
@@ -154,7 +154,7 @@ def test_cache_key_holds_the_voice_and_its_model(installed: VoiceStore, source: 
 
 def test_a_broken_or_removed_voice_falls_back_to_espeak_in_its_region(installed: VoiceStore,
                                                                       tmp_path: Path) -> None:
-    synth = Synthesizer(TtsSettings(voices_dir=installed.directory), tmp_path / "cache")
+    synth = Synthesizer(TtsSettings(voices_dir=installed.directory, audio_format="wav"), tmp_path / "cache")
     (installed.directory / "vi_VN-tiny-x_low" / "model.onnx").write_bytes(b"broken on disk")
     result = synth.synthesize(TEXT, neural_voice="vi_VN-tiny-x_low")
     assert result.engine == "espeak-ng" and result.voice == "vi-vn-x-south"  # the voice's region
@@ -162,3 +162,11 @@ def test_a_broken_or_removed_voice_falls_back_to_espeak_in_its_region(installed:
     installed.remove("vi_VN-tiny-x_low")
     gone = synth.synthesize("Một câu khác.", neural_voice="vi_VN-tiny-x_low")
     assert gone.engine == "espeak-ng" and "chưa cài giọng nào" in gone.engines_tried[0][1]
+
+
+def test_a_clause_too_long_for_one_run_is_spoken_in_pieces_between_words() -> None:
+    clause = " ".join(["mˈo6t̪", "hˈaː1j", "bˈaː1"] * 200)  # ~2,600 phonemes, no punctuation
+    cut = pieces(clause, 100)
+    assert all(len(p) <= 100 for p in cut) and " ".join(cut) == clause
+    assert pieces("a" * 250, 100) == ["a" * 100, "a" * 100, "a" * 50]
+    assert pieces("", 100) == [] and pieces("xin chào", 100) == ["xin chào"]

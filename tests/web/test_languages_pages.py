@@ -34,8 +34,29 @@ def form(csrf: str, rows: list[tuple[str, bytes | None]], **over: str) -> FormDa
     return fd
 
 
+async def admin_sets_languages(web: WebHub) -> None:
+    # the admin's page: the district uses Ê Đê (its communes inherit it); others may not set it
+    admin = await web.as_user("admin1")
+    status, html = await admin.get("/languages?area=67/660")
+    assert status == 200 and 'href="/languages"' in html and "Theo cấp trên" in html
+    r = await admin.post("/languages", [("area", "67/660"), ("mode", "list"), ("languages", "xyz")])
+    assert r.status == 422 and "Không có ngôn ngữ mã" in await r.text()
+    r = await admin.post("/languages", [("area", "67/660"), ("mode", "list")])
+    assert r.status == 422 and "Chọn ít nhất một tiếng" in await r.text()
+    r = await admin.post("/languages", [("area", "67/660"), ("mode", "list"), ("languages", "rad")])
+    assert r.status == 303, await r.text()
+    status, html = await admin.get("/languages?area=67/660/24613")
+    assert '<strong id="in-force">Tiếng Việt, Ê Đê</strong>' in html
+    ed = await web.as_user("editor67")
+    status, html = await ed.get("/languages")
+    assert status == 403 and 'href="/languages"' not in html
+    r = await ed.post("/languages", [("area", "67/660"), ("mode", "vie_only")])
+    assert r.status == 403
+    assert web.s.languages.view("67/660")["languages"] == [{"code": "rad", "name": "Ê Đê"}]
+
+
 async def test_language_version_through_the_form_and_the_play_log(web: WebHub, tmp_path: Path) -> None:
-    web.s.languages.set(SYSTEM, "67/660", ["rad"])
+    await admin_sets_languages(web)
     ed = await web.as_user("editor67")
     status, html = await ed.get("/bulletins/new")
     assert status == 200 and "Thêm bản tiếng dân tộc" in html and 'name="lang_file_0"' in html
@@ -82,6 +103,9 @@ async def test_language_version_through_the_form_and_the_play_log(web: WebHub, t
 
     # the play log: the Ê Đê play is named, on the page and in the CSV
     web.s.bulletins.approve(SYSTEM, bid)
+    chair = await web.as_user("chair24613")  # the chair's programme: the item is both versions
+    status, html = await chair.get("/programme?area=67/660/24613&kind=radio&date=2026-11-23")
+    assert status == 200 and "(tiếng Việt, rồi tiếng Ê Đê)" in html, html[-3000:]
     web.s.devices.register(SYSTEM, device_id="loa-24613-01", kind="radio", area="67/660/24613")
     base = {"bulletin_id": bid, "outcome": "completed", "scheduled_at": "2026-11-23T05:00:00+07:00",
             "ended_at": "2026-11-23T05:00:09+07:00", "emergency": False}  # fmt: skip

@@ -105,9 +105,10 @@ async def test_start_page_and_main_task(site: Site, who: str, size: str) -> None
 
 
 async def test_every_other_page_has_no_serious_violation(site: Site) -> None:
-    """The pages no role's task above visits: login, the emergency console, windows, live announcements,
-    a bulletin's preview, the refusal and not-found pages. (Thống kê and Bản đồ are left out: at this size
-    /stats took over 20 s on the loaded test host; their own browser tests cover them, without axe.)"""
+    """The pages no role's task above visits: login, the emergency console, windows, languages, live
+    announcements, a bulletin's preview, the refusal and not-found pages. (Thống kê and Bản đồ are left out:
+    at this size /stats took over 20 s on the loaded test host; their own browser tests cover them, without
+    axe.)"""
     ctx = await site.browser.new_context(viewport={"width": 1366, "height": 768}, locale="vi-VN")
     page = await ctx.new_page()
     try:
@@ -116,7 +117,7 @@ async def test_every_other_page_has_no_serious_violation(site: Site) -> None:
     finally:
         await ctx.close()
     paths = (
-        "/emergency", "/windows", "/live", "/bulletins/b-fill-0001/preview",
+        "/emergency", "/windows", "/languages", "/live", "/bulletins/b-fill-0001/preview",
         "/bulletins/b-fill-0002", "/bulletins/khong-co", "/audit?page=x",
     )  # fmt: skip
     ctx, page = await open_as(site, "admin1", "desktop")

@@ -47,6 +47,18 @@ async def test_the_forms_voice_choice_reaches_the_audio(web: WebHub, source: Pat
         assert (b.voice, sp.engine, sp.voice, sp.media_sha256) == (TINY, "piper", TINY, b.media_sha256)
     _, html = await ed.get(f"/bulletins/{b.id}/edit")
     assert f'<option value="{TINY}" selected>' in html
+    _, html = await ed.get(f"/bulletins/{b.id}")
+    assert f"Giọng đọc: piper ({TINY})." in html
+
+    # the voice is removed: the edit keeps the choice, espeak-ng speaks it, and the page says so
+    VoiceStore(web.s.ctx.config.voices_dir).remove(TINY)
+    _, html = await ed.get(f"/bulletins/{b.id}/edit")
+    assert f'<option value="{TINY}" selected>{TINY} (đã gỡ: sẽ đọc bằng espeak-ng)</option>' in html
+    r = await ed.post(f"/bulletins/{b.id}/edit", [*bulletin_form(text="Thôn ba họp lại."), ("voice", TINY)])
+    assert r.status == 303, await r.text()
+    _, html = await ed.get(f"/bulletins/{b.id}")
+    assert (f"Giọng đọc: espeak-ng (vi): giọng đã chọn ({TINY}) không dùng được nên bản tin được đọc "
+            "bằng espeak-ng.") in html
 
 
 async def test_admins_set_the_provinces_default_voice(web: WebHub, source: Path) -> None:
