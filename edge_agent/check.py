@@ -78,8 +78,9 @@ def _status(s: Settings, now: datetime) -> tuple[list[Line], dict[str, Any]]:
             False, "Tiến trình agent", f"pid {pid} không cập nhật trạng thái từ {_ago(age)}: có thể bị treo"
         )
     else:
+        via = f" tới {str(st['broker'])[:80]}" if st.get("broker") else ""  # which of the brokers
         line = Line(
-            True, "Tiến trình agent", f"đang chạy (pid {pid}), đã kết nối, trạng thái gửi {_ago(age)}"
+            True, "Tiến trình agent", f"đang chạy (pid {pid}), đã kết nối{via}, trạng thái gửi {_ago(age)}"
         )
     return [line], st
 

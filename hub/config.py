@@ -138,7 +138,6 @@ class TtsConfig(_Section):
                             "empty = <data_dir>/voices")
     neural_voice: str = Field("", description="installed voice used when the province has chosen none; "
                               "empty = espeak-ng")
-    voice_max_mb: int = Field(200, description="largest voice model accepted (MB)")
     loudness_lufs: float = -16.0
     true_peak_db: float = -1.5
     sample_rate: int = 22050

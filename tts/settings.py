@@ -45,7 +45,6 @@ class TtsSettings:
     voices_dir: Path | None = None
     # The installed voice "piper" speaks with when no voice is asked for ("" = none chosen).
     neural_voice: str = ""
-    voice_max_mb: int = 200
     loudness_lufs: float = -16.0
     true_peak_db: float = -1.5
     # 22.05 kHz keeps speech intelligible on loudspeakers at half the bytes of 44.1 kHz.
@@ -83,8 +82,6 @@ class TtsSettings:
             raise BadSettings("loudness_lufs phải trong khoảng -40..-5 LUFS (thường là -16).")
         if self.gtts_timeout_s <= 0 or self.max_chars <= 0 or not 80 <= self.speech_rate_wpm <= 450:
             raise BadSettings("gtts_timeout_s, max_chars phải dương; speech_rate_wpm trong 80..450.")
-        if not 1 <= self.voice_max_mb <= 4096:
-            raise BadSettings("voice_max_mb phải trong khoảng 1..4096 (MB).")
         if not self.bitrate.rstrip("k").isdigit():
             raise BadSettings(f"bitrate '{self.bitrate}' sai, ví dụ đúng: 48k.")
         for name in ("voices_dir", "extra_abbreviations"):

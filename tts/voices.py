@@ -146,7 +146,7 @@ class VoiceStore:
             raise BadVoice(f"không thấy tệp mô hình '{model}'.")
         if model.stat().st_size > self.max_model_bytes:
             raise BadVoice(f"tệp mô hình lớn {model.stat().st_size / 1e6:.0f} MB, vượt giới hạn "
-                           f"{self.max_model_bytes / 1e6:.0f} MB (voice_max_mb).")
+                           f"{self.max_model_bytes / 1e6:.0f} MB (--max-mb).")
         if not config.is_file():
             raise BadVoice(f"thiếu tệp cấu hình '{config.name}' đi kèm mô hình; hãy chỉ ra bằng --config.")
         parsed = PiperConfig.parse(_read_limited(config, CONFIG_MAX_BYTES, "tệp cấu hình"))

@@ -46,7 +46,7 @@ class VoiceList:
 class VoiceService:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self.store = VoiceStore(ctx.config.voices_dir, max_model_mb=ctx.config.tts.voice_max_mb)
+        self.store = VoiceStore(ctx.config.voices_dir)
         self._previewing: set[str] = set()
         self._guard = threading.Lock()
 

@@ -122,7 +122,7 @@ def test_every_speech_setting_is_reachable_from_the_hub_config(tmp_path: Path) -
     abbreviations.write_text("HTX\thợp tác xã\n", encoding="utf-8")
     changed: dict[str, Any] = {
         "engines": ["gtts", "espeak-ng"], "voice": "south", "gtts_timeout_s": 7.5,
-        "voices_dir": str(tmp_path / "voices"), "neural_voice": "vi_VN-x", "voice_max_mb": 300,
+        "voices_dir": str(tmp_path / "voices"), "neural_voice": "vi_VN-x",
         "loudness_lufs": -18.0,
         "true_peak_db": -2.0, "sample_rate": 16000, "channels": 2, "audio_format": "opus", "bitrate": "32k",
         "chime": True, "max_chars": 5000, "extra_abbreviations": str(abbreviations), "speech_rate_wpm": 130,
