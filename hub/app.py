@@ -388,8 +388,8 @@ class HubRuntime:
         return self.config.http.public_url or self.url
 
     async def _run_publisher(self, services: Services) -> None:
-        """The publisher's task. A broker back after its queue overflowed (two brokers) gets every
-        programme again."""
+        """The publisher's task. A broker back after a loss or after its queue overflowed (two brokers)
+        gets every programme again."""
         assert self.publisher is not None
         self.publisher.on_gap = lambda: services.publishing.republish_soon(None)
         await self.publisher.run()

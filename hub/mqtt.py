@@ -9,7 +9,7 @@ Several brokers (`mqtt.brokers`, docs/OPERATIONS.md "Two brokers"): `Publisher` 
 over one `BrokerPublisher` / `BrokerIngest` per broker. A message goes into every broker's queue at once
 and each broker's own task sends it, so the brokers are never served one after the other (an emergency
 reaches both together) and a broker that is down only fills its own queue, bounded (MAX_QUEUED_PER_BROKER:
-the oldest is dropped, and a full republish is asked for when that broker is back). A publish's future
+the oldest is dropped); a full republish is asked for when that broker is back. A publish's future
 resolves when the first broker acknowledged it. The ingest listens on every broker.
 """
 
@@ -35,7 +35,7 @@ from protocol.tls import client_context
 log = logging.getLogger(__name__)
 MAX_IN_FLIGHT = 200
 # With several brokers, what one broker that is away may hold queued; beyond it the oldest goes (and all the
-# programmes are republished when it is back: see BrokerPublisher.on_gap). A connected one is never cut.
+# programmes are republished when it is back: BrokerPublisher.on_gap). A connected one is never cut.
 MAX_QUEUED_PER_BROKER = 20_000
 
 
@@ -155,8 +155,9 @@ Connect = Callable[[MqttConfig, str, str], aiomqtt.Client]
 class BrokerPublisher:
     """One broker's publisher: queues messages and publishes them in order; urgent ones (alerts) jump the
     queue. `max_queued`: None = unbounded (one broker: everything waits for it); else, while the broker is
-    away, the oldest queued message is dropped beyond it, and `on_gap` is called when it is next connected
-    (a connected broker's queue is draining: a burst of programmes is not cut)."""
+    away, the oldest queued message is dropped beyond it (a connected broker's queue is draining: a burst of
+    programmes is not cut), and `on_gap` is called at each reconnection (its retained store may be older
+    than what the hub sent) and at a first connection after drops."""
 
     def __init__(
         self,
@@ -180,6 +181,7 @@ class BrokerPublisher:
         self.max_queued = max_queued
         self.dropped = 0  # queued messages dropped for max_queued
         self._gap = False  # some were dropped since the broker was last connected
+        self._was_up = False  # connected before (a connection now is a reconnection)
         self.on_gap: Callable[[], None] | None = None
 
     def publish(
@@ -262,9 +264,12 @@ class BrokerPublisher:
                     self.link.up()
                     backoff.reset()
                     log.info("publisher connected to %s", self.broker)
-                    if self._gap and self.on_gap is not None:
-                        self._gap = False
-                        self.on_gap()  # what it missed is lost: every programme again
+                    # Several brokers: one back after a loss may have lost what it retained (Mosquitto saves
+                    # its store every 30 min by default) or what overflowed here: every programme again.
+                    again = self._gap or (self.max_queued is not None and self._was_up)
+                    self._gap, self._was_up = False, True
+                    if again and self.on_gap is not None:
+                        self.on_gap()
                     async with asyncio.TaskGroup() as tg:
                         tg.create_task(_watch(client), name=f"nguon-hub-mqtt-watch-{self.name}")
                         tg.create_task(self._pump(client), name=f"nguon-hub-mqtt-pump-{self.name}")
@@ -400,7 +405,8 @@ class Publisher:
 
     @on_gap.setter
     def on_gap(self, call: Callable[[], None] | None) -> None:
-        """Called when a broker is back after its queue overflowed (the hub republishes everything)."""
+        """Called when a broker is back (after a loss, or its queue overflowed): the hub republishes
+        everything (several brokers only)."""
         for b in self.brokers:
             b.on_gap = call
 

@@ -310,6 +310,7 @@ class BulletinViews:
         desc: bool = True,
         limit: int = 50,
         offset: int = 0,
+        within: bool = False,
     ) -> tuple[builtins.list[BulletinSummary], int]:
         """One page of the bulletins the caller sees and the count of all that match: `q` searches the
         title, the id and the target areas' names (`names`: path -> name; hub.search); BULLETIN_SORTS."""
@@ -337,6 +338,8 @@ class BulletinViews:
             for b in sess.execute(query):
                 paths = targets.get(b.id, [])
                 if not any(actor.sees(t) for t in paths):
+                    continue
+                if within and not all(actor.covers(t) for t in paths):
                     continue
                 if area and not any(covers(t, area) or covers(area, t) for t in paths):
                     continue

@@ -429,13 +429,15 @@ class BulletinService:
         desc: bool = True,
         limit: int = 50,
         offset: int = 0,
+        within: bool = False,
     ) -> tuple[builtins.list[BulletinSummary], int]:
         """One page of the bulletins the caller sees and the count of all that match (BulletinViews.search,
-        with the areas' names for `q`)."""
+        with the areas' names for `q`); `within`: only those whose every target is in the caller's area
+        (what they may approve)."""
         names = {p: a.name for p, a in self.areas.all().items()}
         return self.views.search(
             actor, q=q, status=status, priority=priority, area=area, created_by=created_by, names=names,
-            sort=sort, desc=desc, limit=limit, offset=offset,
+            sort=sort, desc=desc, limit=limit, offset=offset, within=within,
         )  # fmt: skip
 
     def titles(self, actor: Actor, ids: Iterable[str]) -> dict[str, str]:

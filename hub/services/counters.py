@@ -2,7 +2,8 @@
 one COUNT in SQL on indexed columns (tests/web/test_menu_counters.py; bench/lists.py measures the pages).
 
 - whoever writes bulletins: their own sent back (bị trả lại);
-- whoever approves: the bulletins waiting for approval (chờ duyệt); a reviewer: waiting for a sign-off
+- whoever approves: the bulletins waiting for approval that they may approve (every target in their area:
+  chờ duyệt); a reviewer: waiting for a sign-off
   (chờ kiểm duyệt) — the same queues as the start page's, so the numbers agree;
 - an operator or administrator: the devices that need attention (hub/services/device_list.py);
 - an administrator: the accounts locked after failed logins and today's refused actions.
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, exists, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from hub.models import AuditEntry, Bulletin, BulletinTarget, Device, User
@@ -42,10 +43,26 @@ def visible_sql(actor: Actor) -> ColumnElement[bool]:
     )
 
 
-def _bulletins(sess: Session, actor: Actor, status: str, *, mine: bool = False) -> int:
+def within_sql(actor: Actor) -> ColumnElement[bool]:
+    """Every target of the bulletin is in the actor's area (what they may approve: require_targets)."""
+    scope = actor.area_path
+    if scope is None:
+        return true()
+    outside = exists().where(
+        BulletinTarget.bulletin_id == Bulletin.id,
+        BulletinTarget.area_path != scope,
+        ~BulletinTarget.area_path.startswith(scope + "/", autoescape=True),
+    )
+    has_target = exists().where(BulletinTarget.bulletin_id == Bulletin.id)
+    return and_(has_target, ~outside)
+
+
+def _bulletins(sess: Session, actor: Actor, status: str, *, mine: bool = False, within: bool = False) -> int:
     q = select(func.count()).select_from(Bulletin).where(Bulletin.status == status, visible_sql(actor))
     if mine:
         q = q.where(Bulletin.created_by == actor.user_id)
+    if within:
+        q = q.where(within_sql(actor))
     return int(sess.scalar(q) or 0)
 
 
@@ -62,7 +79,7 @@ class CounterService:
             if actor.may("bulletin.create") and actor.user_id is not None:
                 out["rejected"] = _bulletins(sess, actor, "rejected", mine=True)
             if actor.may("bulletin.approve"):
-                out["to_approve"] = _bulletins(sess, actor, "submitted")
+                out["to_approve"] = _bulletins(sess, actor, "submitted", within=True)
             if actor.may("bulletin.review"):
                 out["to_review"] = _bulletins(sess, actor, "in_review")
             if actor.may("device.command") or actor.role == "admin":

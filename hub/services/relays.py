@@ -249,6 +249,14 @@ class RelayService:
                 raise NotFound(f"Không có lịch tiếp sóng '{relay_id[:40]}'.", field="id")
             return self.to_dict(RelayInfo.of(row), actor)
 
+    def titles(self, ids: set[str]) -> dict[str, str]:
+        """Relay titles by id (the play log names a relay's reports with them)."""
+        if not ids:
+            return {}
+        with self.ctx.db.session() as sess:
+            q = select(RelayRow.id, RelayRow.title).where(RelayRow.id.in_(ids))
+            return {rid: title for rid, title in sess.execute(q)}
+
     def may_edit(self, actor: Actor, row: RelayInfo) -> bool:
         return actor.may(ACTION) and all(
             actor.covers(a) and (actor.role != "commune_chair" or self.areas.is_leaf(a)) for a in row.areas)

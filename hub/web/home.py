@@ -20,9 +20,13 @@ from hub.web.core import SEEN_COOKIE, Req, page, seen_at
 from hub.web.devices import _problem_vi
 
 SHOWN = 8  # items of each queue on the start page; the rest behind a link to the full list
-def _bulletins(req: Req, status: str | tuple[str, ...], *, mine: bool = False) -> dict[str, Any]:
+
+
+def _bulletins(
+    req: Req, status: str | tuple[str, ...], *, mine: bool = False, within: bool = False
+) -> dict[str, Any]:
     rows, total = req.services.bulletins.search(
-        req.actor, status=status, created_by=req.actor.user_id if mine else None, limit=SHOWN
+        req.actor, status=status, created_by=req.actor.user_id if mine else None, limit=SHOWN, within=within
     )
     return {"rows": rows, "total": total}
 
@@ -36,7 +40,7 @@ def _work(req: Req) -> dict[str, Any]:
         work["drafts"] = _bulletins(req, "draft", mine=True)
         work["waiting_mine"] = _bulletins(req, ("submitted", "in_review"), mine=True)
     if a.may("bulletin.approve"):
-        work["to_approve"] = _bulletins(req, "submitted")
+        work["to_approve"] = _bulletins(req, "submitted", within=True)  # what they may approve
     if a.may("bulletin.review"):
         work["to_review"] = _bulletins(req, "in_review")
     if a.may("programme.arrange") and a.area_path and s.areas.is_leaf(a.area_path):

@@ -148,6 +148,8 @@ def plays_page(req: Req) -> web.StreamResponse:
     except Invalid as exc:
         error, day = exc.message, None
     titles = req.services.bulletins.titles(req.actor, {p["bulletin_id"] for p in rows})
+    relays = {p["bulletin_id"] for p in rows if (p.get("data") or {}).get("relay")}
+    titles |= req.services.relays.titles(relays)  # tiếp sóng reports: the relay's title
     exact = {k: v for k, v in (("device", f.get("device", "")), ("bulletin", f.get("bulletin", ""))) if v}
     return req.render(
         "plays.html",

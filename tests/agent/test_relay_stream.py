@@ -1,6 +1,6 @@
 """Tiếp sóng on a real agent from a real Icecast mount fed by ffmpeg: the relay plays at its fixed time; when
-the station's source dies the agent plays the programme instead and comes back when it returns; a silent
-source is a gap too; the report says how long it relayed and where the gaps were."""
+the station's source dies the agent plays the programme instead and comes back when it returns; an emergency
+cuts in over it; a silent source is a gap too; the report says how long it relayed and where the gaps were."""
 
 from __future__ import annotations
 
@@ -97,7 +97,7 @@ async def test_relay_plays_falls_back_when_the_source_dies_or_goes_silent_and_co
     source.start("sine=frequency=440")
     now = hub.clock.now()
     start = now + timedelta(seconds=2)
-    end = start + timedelta(seconds=25)
+    end = start + timedelta(seconds=32)
     # the programme's items of the window come after the relay; during a gap they play early
     b1, b2 = hub.bulletin("b1", 2.0, priority="priority"), hub.bulletin("b2", 2.0, priority="priority")
     p = hub.programme([(b1, end + timedelta(seconds=5)), (b2, end + timedelta(seconds=10))])
@@ -121,6 +121,12 @@ async def test_relay_plays_falls_back_when_the_source_dies_or_goes_silent_and_co
     # the source comes back: the relay again (a second recording with the tone)
     source.start("sine=frequency=660")
     await wait_until(lambda: loud(agent, 1) > 1000, 15, "the relay back on the loudspeaker")
+    # an emergency cuts in over the relay; the relay comes back after it
+    storm = hub.bulletin("bao-so-9", 10, priority="emergency", freq=880)  # 1 s at the agent's sim speed
+    body, expires = hub.alert(storm)
+    await hub.send_alert(body, expires, attach=True)
+    await wait_until(lambda: collector.plays("bao-so-9", "completed"), 15, "the emergency over the relay")
+    await wait_until(lambda: loud(agent, 2) > 500, 15, "the relay back after the emergency")
     # the station sends silence: a gap too, and the programme plays again
     source.stop()
     source.start("anullsrc=r=44100:cl=mono")
@@ -130,7 +136,7 @@ async def test_relay_plays_falls_back_when_the_source_dies_or_goes_silent_and_co
     left = (end - hub.clock.now()).total_seconds()
     [report] = await wait_until(lambda: collector.plays("relay-1"), left + 15, "the relay's report")
     assert report["outcome"] == "completed" and report["relay"] is True
-    assert [g["why"] for g in report["gaps"]] == ["mất luồng", "luồng im lặng"], report
-    assert 3 <= report["relayed_s"] <= 25 - 6, report
+    assert [g["why"] for g in report["gaps"]] == ["mất luồng", "nhường tin khẩn cấp", "luồng im lặng"], report
+    assert 3 <= report["relayed_s"] <= 32 - 9, report
     assert report["scheduled_at"] == start.isoformat()
-    assert len(relay_files(agent)) >= 2
+    assert len(relay_files(agent)) >= 3

@@ -7,6 +7,7 @@ from __future__ import annotations
 import html as htmllib
 
 from hub.models import RelayRow
+from hub.roles import SYSTEM
 
 from .conftest import WebHub
 from .pagehelp import count
@@ -54,3 +55,16 @@ async def test_relay_form_window_check_programme_view_edit_and_delete(web: WebHu
     r = await chair.post(f"/relays/{mine}/delete", {"area": OWN})
     assert r.status == 303
     assert count(web, RelayRow) == 1
+
+    # the loudspeaker's report of the relay in the play log: minutes relayed and gaps
+    web.s.devices.register(SYSTEM, device_id="loa-1", kind="radio", area=OWN)
+    data = {"bulletin_id": province_relay, "outcome": "completed", "relay": True, "relayed_s": 840.0,
+            "started_at": "2026-11-23T06:00:00+07:00", "ended_at": "2026-11-23T06:15:00+07:00",
+            "gaps": [{"from": "2026-11-23T06:05:00+07:00", "to": "2026-11-23T06:06:00+07:00",
+                      "why": "mất luồng"}]}
+    ev = {"id": "e1", "device_id": "loa-1", "type": "play", "at": "2026-11-23T06:15:00+07:00", "data": data}
+    assert web.s.devices.ingest_events("loa-1", [ev]) == 1
+    status, page = await chair.get("/plays")
+    text = htmllib.unescape(page)
+    assert status == 200 and "Tiếp sóng</span>" in text and "Thời sự VOV" in text
+    assert "14.0 phút, 1 lần gián đoạn" in text
