@@ -109,6 +109,17 @@ def in_force(areas: Mapping[str, Area], path: str) -> tuple[list[dict[str, str]]
     return [], None
 
 
+def carried(areas: Mapping[str, Area], olds: Sequence[str]) -> list[dict[str, str]] | None:
+    """The languages a unit made or grown by a reorganisation keeps as its own: every language its old units
+    used (in force there, inherited or their own), in order; None when they used only Vietnamese."""
+    out: list[dict[str, str]] = []
+    for old in olds:
+        for x in in_force(areas, old)[0]:
+            if all(o["code"] != x["code"] for o in out):
+                out.append(x)
+    return out or None
+
+
 def codes_by_leaf(areas: Mapping[str, Area]) -> dict[str, tuple[str, ...]]:
     """Every area's local language codes in force (the programme compiler reads it once per snapshot)."""
     return {p: tuple(x["code"] for x in in_force(areas, p)[0]) for p in areas}
