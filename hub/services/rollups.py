@@ -22,6 +22,7 @@ How a day counts (docs/API.md, "Statistics"):
 from __future__ import annotations
 
 import logging
+import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -377,6 +378,9 @@ def store_month(sess: Session, month: str) -> None:
         sess.execute(insert(month_model).from_select(["month", *keys, *sums], q))
 
 
+_WRITING = threading.Lock()
+
+
 def rollup_days(db: Any, days: list[date], tz: ZoneInfo, now: datetime, batch: int = 1) -> int:
     """Compute and store the days, then their month's roll-ups, in one transaction per `batch` days of a
     month (the month's rows always agree with its stored days); returns how many days were stored."""
@@ -385,7 +389,9 @@ def rollup_days(db: Any, days: list[date], tz: ZoneInfo, now: datetime, batch: i
         by_month[day.isoformat()[:7]].append(day)
     for month, month_days in sorted(by_month.items()):
         for i in range(0, len(month_days), max(1, batch)):
-            with db.session() as sess:
+            # one writer at a time in this hub (the catch-up, the midnight job, the prune): two transactions
+            # rebuilding the same day would collide on PostgreSQL's unique (day, device) rows
+            with _WRITING, db.session() as sess:
                 for day in month_days[i : i + max(1, batch)]:
                     store_day(sess, day, compute_day(sess, day, tz, now), now)
                 store_month(sess, month)
