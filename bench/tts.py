@@ -1,7 +1,13 @@
 """Benchmark tts: a 1,500-character bulletin through normalise + synthesise + encode, and a cache hit.
 
 Prints one JSON line. Targets: whole path < 2 s, cache hit < 10 ms.
-Usage: .venv/bin/python bench/tts.py [--format mp3|opus|wav] [--runs N]
+Usage: .venv/bin/python bench/tts.py [--format mp3|opus|wav] [--runs N] [--piper]
+
+--piper adds a second line: the Piper path (tts/piper.py) with the TINY voice the test suite generates
+(tests/tts/tiny_voice.py, ~3 KB, a tone per phoneme id; needs the dev dependency `onnx`). It measures
+nguon's own part (checking and installing the voice, loading it in onnxruntime, espeak-ng phonemes, ids,
+WAV, loudness and encoding) and NOT a real voice's inference: a real Vietnamese Piper voice (~60 MB,
+VITS) is not available offline here and takes far longer per second of speech.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--format", default="mp3", choices=["mp3", "opus", "wav"])
     parser.add_argument("--runs", type=int, default=3, help="cold runs (each in a fresh cache)")
+    parser.add_argument("--piper", action="store_true", help="also the Piper path with the tiny test voice")
     args = parser.parse_args()
     text = bulletin()
     settings = TtsSettings(audio_format=args.format)
@@ -79,7 +86,54 @@ def main() -> int:
         "target_total_s": 2.0, "target_cache_hit_ms": 10.0,
         "ok": total < 2.0 and statistics.median(hits) < 10.0,
     }, ensure_ascii=False))
+    if args.piper:
+        print(json.dumps(piper_path(text, args.format, args.runs), ensure_ascii=False))
     return 0
+
+
+def piper_path(text: str, audio_format: str, runs: int) -> dict[str, object]:
+    """The Piper path's timings with the suite's tiny voice (see the module's docstring)."""
+    from tests.tts import tiny_voice  # noqa: PLC0415 - only with --piper (needs onnx)
+    from tts.piper import phoneme_ids, phonemize  # noqa: PLC0415 - as above
+    from tts.voices import VoiceStore  # noqa: PLC0415 - as above
+
+    with tempfile.TemporaryDirectory(prefix="tts-bench-piper-") as tmp:
+        root = Path(tmp)
+        model = tiny_voice.write(root / "src")
+        store = VoiceStore(root / "voices")
+        started = time.perf_counter()
+        info = store.add(model)
+        add_s = time.perf_counter() - started
+        settings = TtsSettings(audio_format=audio_format, voices_dir=store.directory)
+        firsts, warms = [], []
+        result = None
+        for run in range(runs):
+            synth = Synthesizer(settings, root / f"cache-{run}")
+            started = time.perf_counter()
+            result = synth.synthesize(text, neural_voice=info.id)  # loads the model, then speaks
+            firsts.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            synth.synthesize(text + " Hết.", neural_voice=info.id)  # model loaded, cache cold
+            warms.append(time.perf_counter() - started)
+        assert result is not None and result.engine == "piper", result
+        spoken = Synthesizer(settings, root / "cache-0").normalize(text)
+        started = time.perf_counter()
+        clauses = phonemize(spoken, "vi", binary="espeak-ng", timeout=60)
+        phonemize_ms = (time.perf_counter() - started) * 1000
+        voice = store.load(info.id)
+        ids = [phoneme_ids(c, voice.config.phoneme_id_map) for c in clauses]
+        started = time.perf_counter()
+        for one in ids:
+            voice.audio(one)
+        inference_ms = (time.perf_counter() - started) * 1000
+    return {
+        "bench": "tts-piper", "model": "tiny generated test voice (~3 KB), not a real voice",
+        "model_bytes": info.model_bytes, "chars": len(text), "format": audio_format,
+        "audio_s": round(result.duration_ms / 1000, 1), "voice_add_s": round(add_s, 3),
+        "first_s": round(statistics.median(firsts), 3), "loaded_s": round(statistics.median(warms), 3),
+        "phonemize_ms": round(phonemize_ms, 1), "clauses": len(clauses),
+        "inference_ms": round(inference_ms, 1),
+    }
 
 
 if __name__ == "__main__":

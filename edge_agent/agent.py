@@ -194,7 +194,7 @@ class Agent:
             ref
             for b in bulletins
             if b.id not in self._recalled
-            for ref in (b.media, b.subtitles)
+            for ref in (b.media, b.subtitles, *(v.media for v in b.languages))
             if ref is not None
         ]
 
@@ -211,8 +211,9 @@ class Agent:
             check_audience(env, topic)
             last = self.store.last_seq(topic)
             if last is not None and env.seq <= last[0]:
-                if env.seq == last[0] and env.id == last[1] and retained:
-                    # the broker hands the retained programme again on each (re)subscribe: not an attack
+                if self.store.seen(topic, env.seq, env.id):
+                    # A copy of one accepted recently: the other broker's (docs/OPERATIONS.md, two brokers)
+                    # or the retained programme handed again on a (re)subscribe. It was acted on once.
                     log.debug("bỏ qua bản lặp của %s (seq %d) trên %s", env.id, env.seq, topic)
                     return
                 raise EnvelopeError("replayed", f"seq {env.seq} is not above {last[0]} already accepted")
@@ -353,8 +354,9 @@ class Agent:
         self.book.remove(bid, now)
         if self.programme is not None:
             for b in self.programme.bulletins:
-                if b.id == bid and b.media and b.media.sha256 not in self._needed_media():
-                    self.media.remove(b.media.sha256)
+                for ref in (b.media, *(v.media for v in b.languages)) if b.id == bid else ():
+                    if ref is not None and ref.sha256 not in self._needed_media():
+                        self.media.remove(ref.sha256)
         if new:
             log.warning("thu hồi bản tin %s", bid)
         if new or confirm:
@@ -433,13 +435,17 @@ class Agent:
             inside = False
         return "window" if inside else "idle"
 
-    def write_local_status(self, status: DeviceStatus | str, *, connected: bool) -> None:
-        """<data_dir>/status.json: what the hub sees, for a technician on site (and the tests/bench).
-        `status` may be the JSON object already serialised for the broker (saves encoding it twice)."""
+    def write_local_status(self, status: DeviceStatus | str, *, connected: bool, broker: str = "") -> None:
+        """<data_dir>/status.json: what the hub sees, for a technician on site (and the tests/bench), with
+        whether it is connected and to which broker. `status` may be the JSON object already serialised for
+        the broker (saves encoding it twice)."""
         text = status if isinstance(status, str) else json.dumps(status.to_dict(), ensure_ascii=False)
         if not text.endswith("}"):
             raise ValueError("a status must be a JSON object")
-        extra = f'"connected": {"true" if connected else "false"}, "pid": {os.getpid()}}}'
+        extra = (
+            f'"connected": {"true" if connected else "false"}, "broker": {json.dumps(broker)},'
+            f' "pid": {os.getpid()}}}'
+        )
         path = self.settings.data_path / "status.json"
         tmp = path.with_suffix(".tmp")
         tmp.write_text(text[:-1] + (", " if text != "{}" else "") + extra, encoding="utf-8")

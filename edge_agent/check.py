@@ -78,17 +78,17 @@ def _status(s: Settings, now: datetime) -> tuple[list[Line], dict[str, Any]]:
             False, "Tiến trình agent", f"pid {pid} không cập nhật trạng thái từ {_ago(age)}: có thể bị treo"
         )
     else:
+        via = f" tới {str(st['broker'])[:80]}" if st.get("broker") else ""  # which of the brokers
         line = Line(
-            True, "Tiến trình agent", f"đang chạy (pid {pid}), đã kết nối, trạng thái gửi {_ago(age)}"
+            True, "Tiến trình agent", f"đang chạy (pid {pid}), đã kết nối{via}, trạng thái gửi {_ago(age)}"
         )
     return [line], st
 
 
-def _probe_broker(s: Settings) -> Line:
-    m = s.mqtt
-    return probe_broker(
-        m.host, m.port, tls=m.tls, ca_file=m.ca_file, unreachable_hint="kiểm tra mạng, địa chỉ, tường lửa"
-    )
+def _probe_brokers(s: Settings) -> list[Line]:
+    """Each broker of the list (one line each: with two, one down is worth knowing before it matters)."""
+    m, hint = s.mqtt, "kiểm tra mạng, địa chỉ, tường lửa"
+    return [probe_broker(h, p, tls=m.tls, ca_file=m.ca_file, unreachable_hint=hint) for h, p in m.endpoints]
 
 
 def _probe_hub(s: Settings) -> Line:
@@ -246,7 +246,7 @@ def check(settings: Settings, *, config: Path | None = None, network: bool = Tru
     if settings.kind == DeviceKind.LED:
         lines.append(_probe_board_page(settings))
     if network:
-        lines += [_probe_broker(settings), _probe_hub(settings)]
+        lines += [*_probe_brokers(settings), _probe_hub(settings)]
     db = _store(settings)
     try:
         lines += _counters(st, db)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from protocol.brokers import broker_list
 from protocol.envconfig import EnvError, env_overrides
 from protocol.topics import validate_area_path, validate_device_id
 from protocol.vocabulary import DEVICE_KINDS, DeviceKind
@@ -35,6 +36,15 @@ class MqttSettings:
     reconnect_max_s: float = 60.0  # reconnect delays grow (randomised) up to this
     tls: bool = False  # TLS to the broker (port 8883 usually); its certificate is always verified
     ca_file: str = ""  # PEM CA for the broker's certificate; empty = the system's CA store
+    # ["host:port", ...]: several brokers, the first reachable used, the next when it is lost (transport.py);
+    # empty = the one host:port above. Every broker takes the same user, password and CA.
+    brokers: tuple[str, ...] = ()
+    return_after_s: float = 300.0  # on a later broker, look this often (randomised) if an earlier one is back
+
+    @property
+    def endpoints(self) -> tuple[tuple[str, int], ...]:
+        """(host, port) of each broker, in order of preference (checked when the settings were loaded)."""
+        return broker_list(self.brokers, self.host, self.port)
 
 
 @dataclass(frozen=True)
@@ -206,6 +216,11 @@ def load_settings(
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path} is not valid TOML: {exc}") from None
     data = _env_overrides(dict(raw), env)
+    mqtt = data.get("mqtt")
+    if isinstance(mqtt, dict) and mqtt.get("brokers") and ({"host", "port"} & set(mqtt)):
+        raise ConfigError(
+            "mqtt.brokers and mqtt.host/mqtt.port are both set: keep only brokers = [\"host:port\", ...]"
+        )
     sections: dict[str, Any] = {}
     for name, cls in _SECTIONS.items():
         value = data.get(name, {})
@@ -244,6 +259,12 @@ def _validate(s: Settings) -> Settings:  # noqa: PLR0912 - one check per setting
         raise bad("hardware.sim_speed must be above 0 and relay delays not negative")
     if not 0 <= hw.volume <= 100:
         raise bad(f"hardware.volume = {hw.volume} must be from 0 to 100")
+    try:
+        s.mqtt.endpoints  # noqa: B018 - parsed here to refuse a bad list at start, with its message
+    except ValueError as exc:
+        raise bad(f"mqtt.brokers: {exc}") from None
+    if s.mqtt.return_after_s < 1:
+        raise bad(f"mqtt.return_after_s = {s.mqtt.return_after_s} must be at least 1 (seconds)")
     if s.mqtt.ca_file and not s.mqtt.tls:
         raise bad("mqtt.ca_file is set but mqtt.tls = false: set tls = true to use it")
     if s.mqtt.tls:

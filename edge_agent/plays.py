@@ -29,6 +29,7 @@ def why(intr: Interrupt | None) -> str:
     return {
         "emergency": f"nhường tin khẩn cấp {intr.by}",
         "live": f"nhường phát trực tiếp {intr.by}",
+        "relay": f"nhường tiếp sóng {intr.by}",
         "cancel": "tin khẩn cấp bị huỷ",
         "recall": "bản tin bị thu hồi",
         "stop": "lệnh dừng từ trung tâm",

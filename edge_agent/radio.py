@@ -23,8 +23,10 @@ from edge_agent.emergency import Emergency
 from edge_agent.media import MediaError
 from edge_agent.player import NowPlaying, PlayerParts
 from edge_agent.plays import AFTER, Interrupt, PlayLog, why
+from edge_agent.rebroadcast import Rebroadcast
 from edge_agent.schedule import ScheduledItem
 from edge_agent.stream import LivePlayer
+from edge_agent.versions import VIE, Part, parts
 from hardware import PlayResult
 from protocol.clock import parse_time
 from protocol.messages import AlertBody, BulletinInfo, LiveBody, ProgrammeBody
@@ -66,6 +68,11 @@ class RadioRunner:
         self._untrusted_logged = False
         self.held_by: str | None = None  # a live session holds the loudspeaker
         self.streams = LivePlayer(parts, self)  # live announcements (edge_agent/stream.py)
+        # tiếp sóng (edge_agent/rebroadcast.py); while its stream is down the window's next items may start
+        # early, up to this instant
+        self.fallback_until: datetime | None = None
+        self.relays = Rebroadcast(parts, self)
+        self._relays_task: asyncio.Task[None] | None = None
 
     # --- the Player protocol: inputs from the agent ---
     async def start(self) -> None:
@@ -74,22 +81,30 @@ class RadioRunner:
     async def stop(self) -> None:
         """A live stream ends; the relay and the audio output are closed by the agent's runtime."""
         await self.streams.aclose()
+        if self._relays_task is not None:
+            self._relays_task.cancel()
+            await asyncio.gather(self._relays_task, return_exceptions=True)
 
     def set_programme(self, programme: ProgrammeBody) -> None:
         self.recall(programme.recalled)
         self.programme = programme
         self.streams.set_programme(programme)
+        self.relays.set_programme(programme)
         self._wake.set()
 
     def live(self, body: LiveBody) -> None:
         self.streams.handle(body)
 
-    def hold(self, by: str | None) -> None:
-        """A live session (`by`) takes the loudspeaker: what plays is interrupted; None gives it back."""
+    def hold(self, by: str | None, reason: str = "live") -> None:
+        """A live session or a relay (`by`) takes the loudspeaker: what plays is interrupted; None gives it
+        back."""
         self.held_by = by
         if by is not None:
-            self.interrupt(by, "live")
+            self.interrupt(by, reason)
         self._wake.set()
+
+    def emergency_due(self) -> bool:
+        return self._book.due(self._clock.now()) is not None
 
     def recall(self, bulletin_ids: Sequence[str]) -> None:
         self._recalled.update(bulletin_ids)
@@ -107,6 +122,7 @@ class RadioRunner:
     def emergency(self, alert: AlertBody) -> None:
         """The book holds it: cut off what plays; the loop plays the newest due emergency first."""
         self.streams.emergency_arrived()
+        self.relays.emergency_arrived()
         if self.now_playing is not None:
             self.interrupt(alert.identifier, "emergency")
         self._wake.set()
@@ -137,6 +153,7 @@ class RadioRunner:
     # --- the loop ---
     async def run(self) -> None:
         self._recover()
+        self._relays_task = asyncio.get_running_loop().create_task(self.relays.run(), name="relays")
         while True:
             self._wake.clear()
             wait_s = await self._step() if self.held_by is None else 30.0  # a live session holds it
@@ -166,7 +183,7 @@ class RadioRunner:
         if self.programme is not None and self._clock_ok():
             item, offset = self._next_item(now)
             if item is not None:
-                delta = (item.start - now).total_seconds()
+                delta = 0.0 if self._early(item, now, offset) else (item.start - now).total_seconds()
                 lead = self._s.hardware.relay_lead_s
                 if delta <= lead:
                     upcoming = True
@@ -243,6 +260,14 @@ class RadioRunner:
             return item, offset
         return None, 0
 
+    def _early(self, item: ScheduledItem, now: datetime, offset: int) -> bool:
+        """A relay's stream is down: the window's next item may start now if it may play now."""
+        until = self.fallback_until
+        if until is None or not now < item.start < until:
+            return False
+        remaining = max(item.bulletin.duration_ms - offset, 0) / 1000
+        return schedule.last_moment_check(item, now, remaining_s=remaining, tz=self._s.timezone) is None
+
     def _skip(self, item: ScheduledItem, now: datetime, detail: str, code: str) -> None:
         self._store.set_item(item.key, "done", now.isoformat())
         self._plays.record(
@@ -251,64 +276,76 @@ class RadioRunner:
         )
 
     async def _play_item(self, item: ScheduledItem, offset: int) -> None:
-        b = item.bulletin
+        """The item's parts one after the other from `offset` (the Vietnamese, then the language versions of
+        this commune: edge_agent/versions.py), each reported as a play with its language."""
+        seq = parts(item.bulletin)
+        for part in seq:
+            if offset < part.end_ms and not await self._play_part(item, part, offset, last=part is seq[-1]):
+                return
+
+    async def _play_part(self, item: ScheduledItem, part: Part, offset: int, *, last: bool) -> bool:
+        """One part from the item's `offset`: True when done with it (played or failed), False when cut off
+        (the item's state then says what comes back, from where within the whole item)."""
+        b, lang = part.info, part.language
+        offset = max(offset - part.start_ms, 0)
         started = self._clock.now()
+        tag = "" if lang == VIE else f":{lang}"
         path = await self._fetch(b, MEDIA_WAIT_ITEM_S)
         if isinstance(path, str):
-            self._store.set_item(item.key, "done", started.isoformat())
+            self._part_done(item, part, started, last=last)
             self._plays.record(
                 b, PlayOutcome.FAILED, item.start, started, self._clock.now(), offset, detail=path,
-                event_id=f"{self._s.device_id}:{item.key}:failed",
-            )
-            return
+                event_id=f"{self._s.device_id}:{item.key}{tag}:failed", language=lang,
+            )  # fmt: skip
+            return True
         started = self._clock.now()
         self._store.set_item(
-            item.key, "playing", started.isoformat(), offset_ms=offset, started_at=started.isoformat()
-        )
-        eid = f"{self._s.device_id}:{item.key}:{started.isoformat()}"
+            item.key, "playing", started.isoformat(), offset_ms=part.start_ms + offset,
+            started_at=started.isoformat(),
+        )  # fmt: skip
+        eid = f"{self._s.device_id}:{item.key}{tag}:{started.isoformat()}"
 
         def progress(pos: int) -> None:  # so a restart after power loss can resume near here
             at = self._clock.now().isoformat()
-            self._store.set_item(item.key, "playing", at, offset_ms=pos, started_at=started.isoformat())
+            self._store.set_item(
+                item.key, "playing", at, offset_ms=part.start_ms + pos, started_at=started.isoformat()
+            )
 
         try:
             result, intr, pos = await self._run_audio(path, b, offset, NowPlaying(b.id, False), progress)
         except asyncio.CancelledError:
             pos = self._hw.audio.position_ms()
-            self._after_interrupt(item, pos, Interrupt(None, "shutdown"))
+            self._after_interrupt(item, part.start_ms + pos, Interrupt(None, "shutdown"))
             self._plays.record(
-                b,
-                PlayOutcome.INTERRUPTED,
-                item.start,
-                started,
-                self._clock.now(),
-                offset,
-                detail="agent dừng (tắt máy/khởi động lại)",
-                event_id=f"{eid}:interrupted",
-            )
+                b, PlayOutcome.INTERRUPTED, item.start, started, self._clock.now(), offset,
+                detail="agent dừng (tắt máy/khởi động lại)", event_id=f"{eid}:interrupted", language=lang,
+            )  # fmt: skip
             raise
         ended = self._clock.now()
         if intr is None:
             assert result is not None
-            self._store.set_item(item.key, "done", ended.isoformat())
-            self._plays.result(b, result, item.start, started, ended, offset, eid)
-            return
-        self._after_interrupt(item, pos, intr)
+            self._part_done(item, part, ended, last=last)
+            self._plays.result(b, result, item.start, started, ended, offset, eid, language=lang)
+            return True
+        self._after_interrupt(item, part.start_ms + pos, intr)
         self._plays.record(
-            b,
-            PlayOutcome.INTERRUPTED,
-            item.start,
-            started,
-            ended,
-            offset,
-            interrupted_by=intr.by,
-            detail=why(intr),
-            event_id=f"{eid}:interrupted",
-        )
+            b, PlayOutcome.INTERRUPTED, item.start, started, ended, offset, interrupted_by=intr.by,
+            detail=why(intr), event_id=f"{eid}:interrupted", language=lang,
+        )  # fmt: skip
+        return False
+
+    def _part_done(self, item: ScheduledItem, part: Part, at: datetime, *, last: bool) -> None:
+        """The item is done after its last part; before, a restart goes on with the next part."""
+        if last:
+            self._store.set_item(item.key, "done", at.isoformat())
+        else:
+            self._store.set_item(item.key, "playing", at.isoformat(), offset_ms=part.end_ms,
+                                 started_at=at.isoformat())  # fmt: skip
 
     def _after_interrupt(self, item: ScheduledItem, pos: int, intr: Interrupt) -> None:
         at = self._clock.now().isoformat()
-        mode = item.bulletin.after_interrupt if intr.reason in ("emergency", "live", "shutdown") else "drop"
+        held = ("emergency", "live", "relay", "shutdown")
+        mode = item.bulletin.after_interrupt if intr.reason in held else "drop"
         if mode == "resume":
             self._store.set_item(item.key, "pending", at, offset_ms=pos)
         elif mode == "restart":

@@ -10,13 +10,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+# (seq, message id) remembered per stream: a copy of one of these (the other broker's, a retained one, what a
+# broker queued in this agent's persistent session while it was on the other broker) is a duplicate, dropped
+# silently. Mosquitto queues at most 1000 messages per session (max_queued_messages), hence the size.
+SEEN_PER_STREAM = 1000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS programme (kind TEXT PRIMARY KEY, version INTEGER NOT NULL, body TEXT NOT NULL,
                                       received_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS seq (stream TEXT PRIMARY KEY, seq INTEGER NOT NULL, msg_id TEXT NOT NULL);
+-- v3: the last SEEN_PER_STREAM accepted (seq, id) per stream, for the duplicate rule (docs/PROTOCOL.md)
+CREATE TABLE IF NOT EXISTS seen (stream TEXT NOT NULL, seq INTEGER NOT NULL, msg_id TEXT NOT NULL,
+                                 PRIMARY KEY (stream, seq));
 CREATE TABLE IF NOT EXISTS recalled (bulletin_id TEXT PRIMARY KEY, at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS media (sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, last_used REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox (n INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL,
@@ -60,6 +67,9 @@ class Store:
         cols = {row[1] for row in self._db.execute("PRAGMA table_info(emergencies)")}
         if "offset_ms" not in cols:  # v2: where an interrupted emergency resumes
             self._db.execute("ALTER TABLE emergencies ADD COLUMN offset_ms INTEGER NOT NULL DEFAULT 0")
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if row is None or int(row[0]) < 3:  # v3: the last accepted message of each stream starts its window
+            self._db.execute("INSERT OR IGNORE INTO seen SELECT stream, seq, msg_id FROM seq")
         self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
 
     def close(self) -> None:
@@ -116,9 +126,23 @@ class Store:
         return self._seq.get(stream)
 
     def save_seq(self, stream: str, seq: int, msg_id: str) -> None:
+        """`seq`/`msg_id` accepted on `stream`: the last one, and one of the recent ones (the window)."""
         self._db.execute("INSERT OR REPLACE INTO seq VALUES (?, ?, ?)", (stream, seq, msg_id))
+        self._db.execute("INSERT OR REPLACE INTO seen VALUES (?, ?, ?)", (stream, seq, msg_id))
+        self._db.execute(
+            "DELETE FROM seen WHERE stream = ? AND seq <= (SELECT seq FROM seen WHERE stream = ?"
+            " ORDER BY seq DESC LIMIT 1 OFFSET ?)",
+            (stream, stream, SEEN_PER_STREAM),
+        )
         if self._seq is not None:
             self._seq[stream] = (seq, msg_id)
+
+    def seen(self, stream: str, seq: int, msg_id: str) -> bool:
+        """Whether this very message (seq and id) is one of the last SEEN_PER_STREAM accepted on `stream`."""
+        row = self._db.execute(
+            "SELECT 1 FROM seen WHERE stream = ? AND seq = ? AND msg_id = ?", (stream, seq, msg_id)
+        ).fetchone()
+        return row is not None
 
     # --- recall ---
     def recalled(self) -> set[str]:

@@ -76,6 +76,22 @@ def decoder_command(out: Path | None) -> list[str]:
     return [*cmd, "-ar", "16000", "-c:a", "pcm_s16le", "-flush_packets", "1", "-y", str(out)]
 
 
+async def close_decoder(proc: asyncio.subprocess.Process) -> None:
+    """End of input, then ffmpeg gets 3 s to finish its file, then SIGINT, then SIGKILL."""
+    if proc.stdin is not None:
+        with contextlib.suppress(OSError, RuntimeError):
+            proc.stdin.close()
+    try:
+        await asyncio.wait_for(proc.wait(), 3)
+    except TimeoutError:
+        proc.send_signal(signal.SIGINT)
+        try:
+            await asyncio.wait_for(proc.wait(), 3)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+
+
 class LivePlayer:
     """The radio runner's live part (edge_agent/radio.py builds it and hands it the `live` messages)."""
 
@@ -206,18 +222,7 @@ class LivePlayer:
             for t in (feeding, waiter):
                 t.cancel()
             await asyncio.gather(feeding, waiter, return_exceptions=True)
-            if proc.stdin is not None:
-                with contextlib.suppress(OSError, RuntimeError):
-                    proc.stdin.close()
-            try:
-                await asyncio.wait_for(proc.wait(), 3)
-            except TimeoutError:
-                proc.send_signal(signal.SIGINT)
-                try:
-                    await asyncio.wait_for(proc.wait(), 3)
-                except TimeoutError:
-                    proc.kill()
-                    await proc.wait()
+            await close_decoder(proc)
             err = (await proc.stderr.read()).decode(errors="replace").strip()[-300:] if proc.stderr else ""
             if out is not None:
                 self._index({"file": out.name, "source": "live", "label": sid, "started_at": at.isoformat(),

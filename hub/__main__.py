@@ -8,6 +8,7 @@ import json
 import logging
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,8 +46,14 @@ async def _serve(cfg: HubConfig) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with HubRuntime(cfg) as hub:
-        print(f"nguon hub: {hub.url} (MQTT {cfg.mqtt.host}:{cfg.mqtt.port})", flush=True)
-        await stop.wait()
+        brokers = ", ".join(f"{h}:{p}" for h, p in cfg.mqtt.endpoints)
+        print(f"nguon hub: {hub.url} (MQTT {brokers}, {hub.role['role']})", flush=True)
+        stopped, lost = asyncio.create_task(stop.wait()), asyncio.create_task(hub.lost.wait())
+        await asyncio.wait([stopped, lost], return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        lost.cancel()
+    if hub.lost.is_set():  # it may no longer hold the publisher lock: systemd starts it again (standby)
+        raise SystemExit(3)
 
 
 def agent_config(
@@ -60,22 +67,40 @@ def agent_config(
     mqtt_host: str,
     mqtt_port: int,
     mqtt_tls: bool = False,
+    mqtt_brokers: Sequence[str] = (),
 ) -> str:
-    """The agent's TOML (edge_agent/config.py's format; docs/PI_INSTALL.md)."""
+    """The agent's TOML (edge_agent/config.py's format; docs/PI_INSTALL.md). `mqtt_brokers`: two brokers
+    (["host:port", ...], docs/OPERATIONS.md) instead of the one host and port."""
     tls = (
         'tls = true\n# ca_file = "/etc/nguon/mqtt-ca.pem"   # the broker\'s CA if not in the system store\n'
         if mqtt_tls
         else "tls = false                    # true with a TLS listener (8883): docs/OPERATIONS.md\n"
+    )
+    where = (
+        "brokers = [" + ", ".join(f'"{b}"' for b in mqtt_brokers) + "]"
+        if mqtt_brokers
+        else f'host = "{mqtt_host}"\nport = {mqtt_port}'
     )
     return (
         f'device_id = "{device_id}"\nkind = "{kind}"\narea = "{area}"\n'
         f'data_dir = "/var/lib/nguon-agent"\nhub_url = "{hub_url}"\n'
         f'hub_public_keys = ["{public_key}"]\ntopic_prefix = "{prefix}"\n'
         'clock_offset_s = 0.0\nclock_trust = "ntp"\nheartbeat_s = 30\n\n'
-        f'[mqtt]\nhost = "{mqtt_host}"\nport = {mqtt_port}\nusername = "{device_id}"\n'
+        f'[mqtt]\n{where}\nusername = "{device_id}"\n'
         f'password_file = "/etc/nguon-agent/mqtt_password"\n{tls}\n'
         '[hardware]\nmode = "real"\nvolume = 80\n'
     )
+
+
+def _brokers_arg(given: list[str]) -> tuple[str, ...]:
+    """--mqtt-broker values, checked as the agent will check them (a typo refused here, not on the Pi)."""
+    from protocol.brokers import broker_list  # noqa: PLC0415
+
+    try:
+        broker_list(given, "", 0)
+    except ValueError as exc:
+        raise ConfigError(f"--mqtt-broker: {exc}") from None
+    return tuple(b.strip() for b in given)
 
 
 def _broker_conf(args: argparse.Namespace) -> str:
@@ -85,7 +110,12 @@ def _broker_conf(args: argparse.Namespace) -> str:
     tls = not args.no_tls
     try:
         return mosquitto_conf(
-            hub=Listener(args.hub_port, args.hub_host),
+            hub=Listener(
+                args.hub_port,
+                args.hub_host,
+                certfile=str(etc / "certs" / "broker.pem") if args.hub_tls else "",
+                keyfile=str(etc / "certs" / "broker.key") if args.hub_tls else "",
+            ),
             devices=Listener(
                 args.device_port,
                 certfile=str(etc / "certs" / "broker.pem") if tls else "",
@@ -125,13 +155,11 @@ def _broker(args: argparse.Namespace, cfg: HubConfig, s: Services) -> None:
             text = acl_text(grants, hub_user=args.hub_user, prefix=cfg.mqtt.topic_prefix)
         except ValueError as exc:  # a device registered under the hub's name before such ids were refused
             raise ConfigError(str(exc)) from None
-        if args.output:
-            write_private(Path(args.output), text)
-            print(
-                f"{len(grants)} devices written to {args.output}; "
-                "reload mosquitto (systemctl reload mosquitto)"
-            )
-        else:
+        outputs = [args.output] if isinstance(args.output, str) else list(args.output or [])
+        for out in outputs:  # two brokers: the same ACL for each (docs/OPERATIONS.md)
+            write_private(Path(out), text)
+            print(f"{len(grants)} devices written to {out}; reload mosquitto (systemctl reload mosquitto)")
+        if not outputs:
             print(text)
     else:
         pw = PasswordFile(Path(args.file))
@@ -207,14 +235,16 @@ def _backup_cmd(args: argparse.Namespace, cfg: HubConfig) -> int:
             res = bk.backup(cfg, passphrase_file=args.passphrase_file, keep=args.keep)
             print(
                 f"backup {res.path}: database, signing key (encrypted), {res.media_files} media files "
-                f"({res.media_bytes} bytes, {res.linked} linked to the previous backup)"
+                f"({res.media_bytes} bytes), {res.voices} voices ({res.linked} files linked to the previous "
+                "backup)"
                 + (f"; deleted {', '.join(res.deleted)}" if res.deleted else "")
             )
         elif args.check:
             manifest, key = bk.verify(Path(args.backup), bk.read_passphrase(cfg, args.passphrase_file))
             print(
                 f"backup {args.backup} of {manifest['created_at']} is whole: {manifest['database']['kind']} "
-                f"database, key {key.key_id}, {len(manifest['media'])} media files"
+                f"database, key {key.key_id}, {len(manifest['media'])} media files, "
+                f"{len(bk.voice_ids(manifest.get('voices') or {}))} voices"
             )
         else:
             out = bk.restore(
@@ -222,7 +252,8 @@ def _backup_cmd(args: argparse.Namespace, cfg: HubConfig) -> int:
             )
             print(
                 f"restored the backup of {out['created_at']}: key {out['key_id']}, {out['media_files']} "
-                f"media files, sequence numbers continue above {out['seq']}; "
+                f"media files, voices: {', '.join(out['voices']) or 'none'}, sequence numbers continue "
+                f"above {out['seq']}; "
                 "start the hub and check it (python -m hub check)"
             )
     except bk.BackupError as exc:
@@ -231,11 +262,40 @@ def _backup_cmd(args: argparse.Namespace, cfg: HubConfig) -> int:
     return 0
 
 
+def _languages(args: argparse.Namespace, s: Services) -> int:
+    """Show or set an area's local languages (Decree 49/2024); the hub republishes when it starts."""
+    from hub.singleton import PublisherLock  # noqa: PLC0415
+
+    if args.inherit or args.vie_only or args.codes:
+        if sum((bool(args.inherit), bool(args.vie_only), bool(args.codes))) > 1:
+            print("error: give codes, --inherit or --vie-only (one of them)", file=sys.stderr)
+            return 2
+        lock = PublisherLock(s.ctx.db)
+        try:
+            lock.acquire()
+        except HubAlreadyRunning as exc:
+            raise HubAlreadyRunning(
+                "the hub is running: set the languages through it (the Tiếng dân tộc page, or PUT "
+                "/api/v1/areas/languages as an admin) so that it republishes at once. " + str(exc)
+            ) from None
+        try:
+            s.languages.set(SYSTEM, args.area, None if args.inherit else list(args.codes))
+        finally:
+            lock.release()
+    v = s.languages.view(args.area)
+    own = "as the unit above" if v["languages"] is None else "its own list"
+    langs = ", ".join(f"{x['name']} ({x['code']})" for x in v["in_force"])
+    print(f"{v['name']} ({args.area}): {langs} [{own}]")
+    return 0
+
+
 def _areas(args: argparse.Namespace, cfg: HubConfig, s: Services) -> int:
     from hub.services import official  # noqa: PLC0415
 
     if args.acmd == "reorganise":
         return _reorganise(args, cfg, s)
+    if args.acmd == "languages":
+        return _languages(args, s)
     if (args.file is None) == (args.official is None):
         print("error: give a JSON file or --official PROVINCE_CODE (one of them)", file=sys.stderr)
         return 2
@@ -284,13 +344,17 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
     da.add_argument("--area", required=True)
     da.add_argument("--mqtt-host")
     da.add_argument("--mqtt-port", type=int)
+    da.add_argument("--mqtt-broker", action="append", default=[], metavar="HOST:PORT",
+                    help="one of several brokers the agent uses, in its order (repeat; instead of "
+                    "--mqtt-host/--mqtt-port; docs/OPERATIONS.md, two brokers)")
     da.add_argument(
         "--mqtt-tls", action="store_true", help="the agent connects with TLS (default on port 8883)"
     )
     b = sub.add_parser("broker", help="Mosquitto accounts and ACL (hub/broker.py)")
     bs = b.add_subparsers(dest="bcmd", required=True)
     bacl = bs.add_parser("acl", help="write the ACL for every registered device")
-    bacl.add_argument("-o", "--output", help="file to write (default: print)")
+    bacl.add_argument("-o", "--output", action="append", help="file to write (default: print); repeat it to "
+                      "write the same ACL for each broker (e.g. a second broker's synced copy)")
     bacl.add_argument("--hub-user", default="hub")
     bconf = bs.add_parser("conf", help="print the listeners and limits for /etc/mosquitto/conf.d/nguon.conf")
     bconf.add_argument("--dir", default="/etc/mosquitto", help="where passwd, passwd-hub, acl, certs/ live")
@@ -298,6 +362,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
     bconf.add_argument("--hub-port", type=int, default=1883)
     bconf.add_argument("--device-port", type=int, default=8883)
     bconf.add_argument("--no-tls", action="store_true", help="devices' listener without TLS (tests only)")
+    bconf.add_argument("--hub-tls", action="store_true", help="the hub's listener with TLS too (same "
+                       "certificate): a broker on another machine than the hub (two brokers)")
     bpw = bs.add_parser("passwd", help="give USER a new random broker password in FILE; prints it once")
     bpw.add_argument("file")
     bpw.add_argument("user")
@@ -310,10 +376,12 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
     sconf.add_argument("--host", default="0.0.0.0", help="address Icecast listens on")  # noqa: S104
     sconf.add_argument("--port", type=int, default=8000)
     sconf.add_argument("--auth-url", required=True, help="the hub's URL of /api/v1/stream/auth")
-    bk = sub.add_parser("backup", help="back up the database, media and signing key (docs/OPERATIONS.md)")
+    bk = sub.add_parser(
+        "backup", help="back up the database, media, voices and signing key (docs/OPERATIONS.md)"
+    )
     bk.add_argument("--passphrase-file", help="encrypts the key's copy (default backup.passphrase_file)")
     bk.add_argument("--keep", type=int, help="complete backups kept (default backup.keep)")
-    rs = sub.add_parser("restore", help="restore a backup into this hub's database, media and key")
+    rs = sub.add_parser("restore", help="restore a backup into this hub's database, media, voices and key")
     rs.add_argument("backup", help="a backup directory (<backup.dir>/nguon-...)")
     rs.add_argument("--passphrase-file", help="opens the key's copy (default backup.passphrase_file)")
     rs.add_argument("--check", action="store_true", help="only verify the backup; change nothing")
@@ -329,6 +397,12 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
         metavar="PROVINCE_CODE",
         help="the province's communes from the official 2025 list (vietnam-provinces), e.g. 68 (Lâm Đồng)",
     )
+
+    al = aas.add_parser("languages", help="show or set an area's local languages besides Vietnamese")
+    al.add_argument("area", help="area path, e.g. 68 or 68/24847")
+    al.add_argument("codes", nargs="*", help="e.g. rad cmo kpm (Ê Đê, M'Nông, Cơ Ho); none: show")
+    al.add_argument("--inherit", action="store_true", help="use the unit above's languages")
+    al.add_argument("--vie-only", action="store_true", help="Vietnamese only")
 
     ar = aas.add_parser(
         "reorganise", help="apply a reorganisation plan (TOML or JSON; docs/OPERATIONS.md) in one transaction"
@@ -414,7 +488,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
                     prefix=cfg.mqtt.topic_prefix,
                     mqtt_host=args.mqtt_host or cfg.mqtt.host,
                     mqtt_port=args.mqtt_port or cfg.mqtt.port,
-                    mqtt_tls=args.mqtt_tls or (args.mqtt_port or cfg.mqtt.port) == 8883,
+                    mqtt_tls=args.mqtt_tls or (args.mqtt_port or cfg.mqtt.port) == 8883
+                    or any(b.endswith(":8883") for b in args.mqtt_broker),
+                    mqtt_brokers=_brokers_arg(args.mqtt_broker),
                 )
             )
         elif args.cmd == "broker":

@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -16,13 +17,16 @@ from hub import web as web_ui
 from hub.api import (
     admin_routes,  # noqa: F401 - registers plays, users, audit, areas, devices and keys
     stats_routes,  # noqa: F401 - registers the statistics routes on `api`
+    voice_routes,  # noqa: F401 - registers the voices' routes on `api`
 )
 from hub.api import live as _live_routes  # noqa: F401 - registers the live routes on `api`
+from hub.api import relays as _relay_routes  # noqa: F401 - registers the relay routes on `api`
 from hub.api.framework import MAX_UPLOAD, SERVICES, error_middleware, json_response
 from hub.api.routes import api
 from hub.central.feeds import FeedReader
 from hub.config import HubConfig
 from hub.db import Database
+from hub.election import Leadership, LeadershipLost
 from hub.errors import NotFound
 from hub.limits import body_limit_middleware
 from hub.mqtt import Ingest, Publisher
@@ -32,9 +36,8 @@ from hub.services import Context, Services, reports
 from hub.services.base import Speaker
 from hub.services.publishing import PublisherLike, RecordingPublisher
 from hub.signing import Envelopes, SeqAllocator, load_or_create_key
-from hub.singleton import PublisherLock
 from hub.tasks import OwnedTasks
-from protocol.clock import Clock, ShiftedClock
+from protocol.clock import Clock, ShiftedClock, parse_time
 from protocol.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -102,6 +105,10 @@ def _mqtt_health(publisher: Publisher, ingest: Ingest | None) -> tuple[dict[str,
         ("publisher", publisher, "không gửi được tin tới thiết bị"),
         ("ingest", ingest, "không nhận được báo cáo của thiết bị"),
     )
+    if len(publisher.brokers) > 1:
+        mqtt["brokers"], degraded = _broker_links(publisher, ingest)
+        if degraded:
+            mqtt["degraded"] = "; ".join(degraded)
     for name, client, what in clients:
         up = client is not None and client.link.connected.is_set()
         mqtt[name] = up
@@ -117,6 +124,31 @@ def _mqtt_health(publisher: Publisher, ingest: Ingest | None) -> tuple[dict[str,
     return mqtt, reasons
 
 
+def _broker_links(publisher: Publisher, ingest: Ingest | None) -> tuple[dict[str, Any], list[str]]:
+    """Two brokers: each one's links (publisher, ingest, queue) and, for one that is down, what it means. The
+    hub stays healthy (200) while every link has at least one broker: agents move to the other one; the
+    operator is told in `degraded` (and the broker's own monitoring)."""
+    loop = asyncio.get_running_loop()
+    ingests = {b.broker: b for b in ingest.brokers} if ingest is not None else {}
+    out: dict[str, Any] = {}
+    degraded = []
+    for pub in publisher.brokers:
+        links = {"publisher": pub.link}
+        if pub.broker in ingests:
+            links["ingest"] = ingests[pub.broker].link
+        one: dict[str, Any] = {"queued": pub.pending, "dropped": pub.dropped}
+        for what, link in links.items():
+            one[what] = link.connected.is_set()
+            one[f"{what}_drops"] = link.drops
+            if not link.connected.is_set():
+                one[f"{what}_lost"] = link.lost
+                one[f"{what}_lost_s"] = round(loop.time() - link.since, 1) if link.since else None
+        if not all(link.connected.is_set() for link in links.values()):
+            degraded.append(f"máy chủ MQTT {pub.broker} không kết nối được: thiết bị dùng máy chủ còn lại")
+        out[pub.broker] = one
+    return out, degraded
+
+
 # What a dead background task stops (Vietnamese, for operators reading /healthz).
 TASK_STOPS = {
     "publisher": "không gửi được tin tới thiết bị",
@@ -124,6 +156,10 @@ TASK_STOPS = {
     "statuses": "không lưu được trạng thái thiết bị",
     "republisher": "không phát hành lại được chương trình",
     "midnight": "không chuyển chương trình sang ngày mới lúc nửa đêm",
+    "stats-catchup": "không tổng hợp số liệu thống kê của các ngày còn thiếu",
+    "intents": "không gửi được tin của các thay đổi đã lưu",
+    "leadership": "mất khoá phát hành trong cơ sở dữ liệu, đã ngừng gửi tin",
+    "election": "không nhận được quyền phát hành khi máy chủ đang phát hành dừng",
 }
 
 
@@ -138,7 +174,8 @@ async def healthz(request: web.Request) -> web.Response:
     dead: dict[str, str] = rt.dead_tasks() if rt is not None else {}
     for name, why in dead.items():
         reasons.append(f"tác vụ nền {name} đã dừng ({why}): {TASK_STOPS.get(name, 'hub không hoạt động đủ')}")
-    if rt is not None and rt.publisher is not None:
+    leading = rt is None or rt.role["role"] == "leader"
+    if rt is not None and rt.publisher is not None and leading:
         mqtt, link_reasons = _mqtt_health(rt.publisher, rt.ingest)
         reasons += link_reasons
     devices = await asyncio.to_thread(request.app[SERVICES].devices.list, SYSTEM)
@@ -149,6 +186,9 @@ async def healthz(request: web.Request) -> web.Response:
     }
     ok = not reasons
     body: dict[str, Any] = {"ok": ok, "mqtt": mqtt, "devices": counts}
+    if rt is not None:  # hub roles: the leader publishes, a standby serves web and API (hub/election.py)
+        body["role"] = rt.role["role"]
+        body["role_since"] = rt.role["since"]
     if dead:
         body["dead_tasks"] = dead
     if not ok:
@@ -184,9 +224,9 @@ def build_app(
 class HubRuntime:
     """`async with HubRuntime(config) as hub:` runs the hub: HTTP on hub.url, MQTT publisher and ingest.
 
-    The background tasks (publisher, ingest, statuses, republisher, midnight) live in one TaskGroup
-    (hub/tasks.py); every start step pushes its stop step on an AsyncExitStack. `publisher` replaces the MQTT
-    publisher built from the config (a test passes one whose aiomqtt client fails)."""
+    The background tasks (publisher, ingest, statuses, republisher, midnight, stats-catchup) live in one
+    TaskGroup (hub/tasks.py); every start step pushes its stop step on an AsyncExitStack. `publisher`
+    replaces the MQTT publisher built from the config (a test passes one whose aiomqtt client fails)."""
 
     def __init__(
         self,
@@ -211,14 +251,22 @@ class HubRuntime:
         # Latest status per device, stored in batches: an emergency changes every device's status at once,
         # and one transaction per status message would keep the hub busy while devices fetch the media.
         self._statuses: dict[str, Any] = {}
+        self._status_at: dict[str, float] = {}  # the device's `at` of the newest status read (two brokers)
         self._statuses_wake = asyncio.Event()
         self.tasks: OwnedTasks | None = None  # publisher, ingest, statuses, republisher and midnight
         self._publisher = publisher
         self._stack = contextlib.AsyncExitStack()
+        self.leadership: Leadership | None = None  # with MQTT: who publishes (hub/election.py)
+        self.lost = asyncio.Event()  # set when this process stopped leading (hub serve then exits)
+        self.started = datetime.now(UTC)
 
     async def start(self) -> HubRuntime:
         """Start every part; each one started pushes its stop step on the exit stack, so stop() (or a failed
-        start) undoes exactly what was started, in reverse order, every step even when one fails."""
+        start) undoes exactly what was started, in reverse order, every step even when one fails.
+
+        With MQTT on PostgreSQL a process that does not get the publisher lock stands by (hub/election.py):
+        web UI and API only, trying for the lock; it takes the publishing parts (`_lead`) when it gets it. On
+        SQLite a second process stops with HubAlreadyRunning (one process per database)."""
         cfg, stack = self.config, self._stack
         if cfg.mqtt.enabled:
             self.publisher = self._publisher or Publisher(cfg.mqtt, cfg.mqtt_password())
@@ -227,14 +275,49 @@ class HubRuntime:
         )
         services = self.services
         stack.callback(services.ctx.db.dispose)
+        leading = True
         if self.publisher is not None:
-            lock = PublisherLock(services.ctx.db)
-            await asyncio.to_thread(lock.acquire)
-            stack.callback(lock.release)
+            self.leadership = Leadership(services.ctx.db)
+            leading = await asyncio.to_thread(self.leadership.try_lead)
+            stack.callback(self.leadership.release)
             stack.callback(self.publisher.abandon)  # after its task stopped: what is still queued fails
-        tasks = self.tasks = await stack.enter_async_context(OwnedTasks("nguon-hub"))
+        services.intents.leading = False  # until _lead has sent what a previous leader left
+        self.tasks = await stack.enter_async_context(OwnedTasks("nguon-hub"))
+        self.app = build_app(cfg, services=services)
+        self.app[RUNTIME] = self
+        runner = web.AppRunner(self.app, access_log=None)
+        await runner.setup()
+        stack.push_async_callback(runner.cleanup)
+        site = web.TCPSite(runner, cfg.http.host, cfg.http.port)
+        await site.start()
+        bound = runner.addresses  # (host, port, ...) of each listening socket: port 0 picks a free one
+        self.port = int(bound[0][1]) if bound else cfg.http.port
+        self.url = f"http://{cfg.http.host}:{self.port}"
+        if leading:
+            await self._lead()
+        else:
+            log.warning("another hub process publishes for this database: this one stands by (web and API)")
+            self.tasks.start("election", self._stand_by())
+        return self
+
+    async def _stand_by(self) -> None:
+        """Owned task of a standby: wait for the publisher lock, then take the publishing parts."""
+        assert self.leadership is not None
+        await self.leadership.wait_to_lead()
+        await self._lead()
+
+    async def _lead(self) -> None:
+        """The publishing parts: MQTT publisher and ingest, what previous leaders left in the outbox (first,
+        byte for byte), the republisher (every programme again), intents, midnight job, central link."""
+        cfg, stack, services, tasks = self.config, self._stack, self.services, self.tasks
+        assert services is not None and tasks is not None
+        # last stop step: what the broker acknowledged while the publisher drained is written down as done
+        stack.push_async_callback(services.intents.settle)
         if self.publisher is not None:
-            tasks.start("publisher", self.publisher.run())
+            assert self.leadership is not None
+            tasks.start("leadership", self._watch_leadership())
+            stack.push_async_callback(tasks.cancel, "leadership")
+            tasks.start("publisher", self._run_publisher(services))
             stack.push_async_callback(self._drain_publisher)
             topics = Topics(cfg.mqtt.topic_prefix)
             tasks.start("statuses", self._store_statuses())
@@ -251,38 +334,71 @@ class HubRuntime:
         if cfg.central.feeds:  # CAP feeds the hub follows (hub/central/feeds.py)
             tasks.start("cap-feeds", FeedReader(services.central).run())
             stack.push_async_callback(tasks.cancel, "cap-feeds")
+        if cfg.email.enabled:  # notifications by e-mail (hub/services/mailer.py)
+            tasks.start("email", services.mailer.run())
+            stack.push_async_callback(tasks.cancel, "email")
         if cfg.central.peer_url:  # reports and CAP alerts up to the central system (hub/central/outbox.py)
             tasks.start("central", services.central_outbox.run())
             stack.push_async_callback(tasks.cancel, "central")
-        self.app = build_app(cfg, services=services)
-        self.app[RUNTIME] = self
-        runner = web.AppRunner(self.app, access_log=None)
-        await runner.setup()
-        stack.push_async_callback(runner.cleanup)
-        site = web.TCPSite(runner, cfg.http.host, cfg.http.port)
-        await site.start()
-        bound = runner.addresses  # (host, port, ...) of each listening socket: port 0 picks a free one
-        self.port = int(bound[0][1]) if bound else cfg.http.port
-        self.url = f"http://{cfg.http.host}:{self.port}"
         if self._want_scheduler:
-            self._scheduler = MidnightScheduler(services)
-            tasks.start("midnight", self._scheduler.run())
-            stack.push_async_callback(tasks.cancel, "midnight")
-        # Everything retained is republished at start so a restarted hub brings agents up to date
-        # (and a hub that was down over midnight finishes what expired meanwhile).
+            self._start_scheduled(tasks, stack, services)
+        # What a previous leader left (its signed messages again, byte for byte) goes before anything new;
+        # then everything retained is republished, so agents are brought up to date (and a hub that was
+        # down over midnight finishes what expired meanwhile).
+        left = await services.intents.catch_up()
+        if left:
+            log.warning("sent %d publish intents a previous hub process left unfinished", left)
+        services.intents.leading = True
+        tasks.start("intents", services.intents.run())
+        stack.push_async_callback(tasks.cancel, "intents")
         await asyncio.to_thread(services.bulletins_finish_expired)
         services.publishing.republish_soon(None)
         stack.callback(services.central.close)  # central emergencies waiting for confirmation (timers)
         await services.central.resume()
-        return self
+
+    async def _watch_leadership(self) -> None:
+        """Owned task: a leader whose lock connection is lost stops publishing (the group's other tasks are
+        cancelled when this one fails) and the process ends (`lost`; hub serve exits with status 3)."""
+        assert self.leadership is not None
+        try:
+            await self.leadership.watch()
+        except LeadershipLost:
+            self.lost.set()
+            raise
+
+    @property
+    def role(self) -> dict[str, str]:
+        """For /healthz: leader or standby, and since when (a hub without MQTT leads: nothing to share)."""
+        if self.leadership is not None:
+            return self.leadership.describe()
+        return {"role": "leader", "since": self.started.isoformat(timespec="seconds")}
+
+    def _start_scheduled(
+        self, tasks: OwnedTasks, stack: contextlib.AsyncExitStack, services: Services
+    ) -> None:
+        """The midnight job, and the statistics' catch-up of past days not rolled up yet (a new install, a
+        hub down over midnight: hub/services/stats_catchup.py), in the background."""
+        self._scheduler = MidnightScheduler(services)
+        owned = (("midnight", self._scheduler.run()), ("stats-catchup", services.stats_catchup.run()))
+        for name, coro in owned:
+            tasks.start(name, coro)
+            stack.push_async_callback(tasks.cancel, name)
 
     @property
     def public_url(self) -> str:
         return self.config.http.public_url or self.url
 
-    async def _on_message(self, topic: str, payload: bytes) -> None:
+    async def _run_publisher(self, services: Services) -> None:
+        """The publisher's task. A broker back after a loss or after its queue overflowed (two brokers)
+        gets every programme again."""
+        assert self.publisher is not None
+        self.publisher.on_gap = lambda: services.publishing.republish_soon(None)
+        await self.publisher.run()
+
+    async def _on_message(self, topic: str, payload: bytes, retained: bool = False) -> None:
         """A device's status or events: bounded before it is read (hub/services/reports.py); a message too big
-        or not JSON is one bounded anomaly row, never stored."""
+        or not JSON is one bounded anomaly row, never stored. A retained status older than one already read
+        is ignored: with two brokers, the one a device left keeps its last status there (stale_status)."""
         assert self.services is not None
         topics = Topics(self.config.mqtt.topic_prefix)
         device = topics.device_from_topic(topic)
@@ -305,11 +421,29 @@ class HubRuntime:
         if bad is not None:
             await asyncio.to_thread(self.services.devices.record_anomaly, device, bad)
             return
+        if status and data is None:
+            return  # a device clearing its retained status on a broker it leaves (edge_agent/transport.py)
         if status:
+            if self._stale_status(device, data, retained):
+                return
             self._statuses[device] = data  # a newer status of the same device replaces one not yet stored
             self._statuses_wake.set()
         elif topic.endswith("/event"):
             await asyncio.to_thread(self.services.devices.ingest_events, device, data, size=len(payload))
+
+    def _stale_status(self, device: str, data: Any, retained: bool) -> bool:
+        """Whether `data` is a retained status older than the newest one read of `device` (by the device's
+        own `at`). A live status always counts (a device whose clock was set back must not be ignored)."""
+        at = _instant(data.get("at")) if isinstance(data, dict) else None
+        if at is None:
+            return False
+        newest = self._status_at.get(device)
+        if retained and newest is not None and at < newest:
+            log.info("status of %s from %s kept by a broker, older than one read: ignored", device,
+                     data.get("at"))
+            return True
+        self._status_at[device] = at
+        return False
 
     async def _store_statuses(self) -> None:
         """Owned task: store what arrived while the previous batch was being written, in one transaction."""
@@ -354,6 +488,8 @@ class HubRuntime:
 
     async def stop(self) -> None:
         """Run every stop step (the exit stack's, in reverse order of start), once."""
+        if self.tasks is not None:  # a standby taking over now would push steps while they run
+            await self.tasks.cancel("election")
         stack, self._stack = self._stack, contextlib.AsyncExitStack()
         await stack.aclose()
 
@@ -366,3 +502,11 @@ class HubRuntime:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+def _instant(text: Any) -> float | None:
+    """A status's `at` as a POSIX time, or None when it is not a time."""
+    try:
+        return parse_time(str(text)).timestamp() if text else None
+    except (ValueError, TypeError, OverflowError):
+        return None

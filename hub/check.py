@@ -3,8 +3,8 @@
 Config, database (reachable, schema up to date), signing key (present, private, its public key for the
 devices' config), broker (reachable; its TLS certificate verified when `mqtt.tls`), the stream server of
 live announcements when `stream.enabled` (source password file private, Icecast answering), speech tools
-(espeak-ng with a Vietnamese voice, ffmpeg, ffprobe), free disk in the data directory, and whether a hub
-is running for this database. Exit 0 when every check passes, 1 otherwise.
+(espeak-ng with a Vietnamese voice, ffmpeg, ffprobe), the installed neural voices, free disk in the data
+directory, and whether a hub is running for this database. Exit 0 when every check passes, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -61,13 +61,13 @@ def _key(cfg: HubConfig) -> Line:
     return Line(True, "Khóa ký", f"{path}; khóa công khai cho cấu hình thiết bị: {public}")
 
 
-def _broker(cfg: HubConfig) -> Line:
+def _brokers(cfg: HubConfig) -> list[Line]:
+    """Each broker (mqtt.brokers, or the one host:port): with two, one down is worth knowing in advance."""
     m = cfg.mqtt
     if not m.enabled:
-        return Line(None, "Máy chủ MQTT", "tắt trong cấu hình (mqtt.enabled = false): hub không phát gì")
-    return probe_broker(
-        m.host, m.port, tls=m.tls, ca_file=m.ca_file, unreachable_hint="Mosquitto đã chạy chưa?"
-    )
+        return [Line(None, "Máy chủ MQTT", "tắt trong cấu hình (mqtt.enabled = false): hub không phát gì")]
+    hint = "Mosquitto đã chạy chưa?"
+    return [probe_broker(h, p, tls=m.tls, ca_file=m.ca_file, unreachable_hint=hint) for h, p in m.endpoints]
 
 
 def _stream(cfg: HubConfig, *, network: bool) -> Line:
@@ -115,6 +115,33 @@ def _tools() -> list[Line]:
     return lines
 
 
+def _voices(cfg: HubConfig) -> Line:
+    """The installed Piper voices (informational when none: espeak-ng speaks) and [tts] neural_voice."""
+    from tts.voices import MODEL, VoiceStore  # noqa: PLC0415 - the check only; tts stays out of the CLI's start
+
+    store = VoiceStore(cfg.voices_dir)
+    voices = store.list()
+    wanted = cfg.tts.neural_voice
+    if not voices:
+        hint = f"; [tts] neural_voice = '{wanted}' chưa cài" if wanted else ""
+        return Line(False if wanted else None, "Giọng đọc",
+                    f"chưa cài giọng Piper nào trong {store.directory} (đọc bằng espeak-ng){hint}; "
+                    "cài: python -m tts voice add TỆP.onnx --voices-dir " + str(store.directory))
+    broken = [v.id for v in voices if not (store.directory / v.id / MODEL).is_file()]
+    try:
+        import onnxruntime  # type: ignore[import-untyped]  # noqa: F401, PLC0415 - can the voices run here
+
+        runtime = ""
+    except ImportError:
+        runtime = "thiếu gói onnxruntime (pip install onnxruntime)"
+    missing = wanted if wanted and wanted not in {v.id for v in voices} else ""
+    problems = [p for p in (runtime, f"thiếu tệp mô hình: {', '.join(broken)}" if broken else "",
+                            f"[tts] neural_voice '{missing}' chưa cài" if missing else "") if p]
+    names = ", ".join(v.label for v in voices)
+    return Line(not problems, "Giọng đọc", f"{len(voices)} giọng Piper: {names}"
+                + (f"; {'; '.join(problems)}" if problems else ""))
+
+
 def _disk(cfg: HubConfig) -> Line:
     where = cfg.data_dir if cfg.data_dir.exists() else Path(cfg.data_dir).parent
     try:
@@ -145,9 +172,10 @@ def run_check(cfg: HubConfig, *, config: str | None = None, network: bool = True
     try:
         lines.append(_key(cfg))
         if network:
-            lines.append(_broker(cfg))
+            lines += _brokers(cfg)
         lines.append(_stream(cfg, network=network))
         lines += _tools()
+        lines.append(_voices(cfg))
         lines.append(_disk(cfg))
         running = _running(db)
         if running is not None:

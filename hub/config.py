@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from protocol.brokers import broker_list
 from protocol.envconfig import PREFIXES, EnvError
 from protocol.envconfig import env_overrides as _program_env
 from protocol.tls import client_context
@@ -80,9 +81,44 @@ class MqttConfig(_Section):
     enabled: bool = Field(True, description="false = no broker (API-only tests)")
     tls: bool = Field(False, description="TLS to the broker; its certificate is always verified")
     ca_file: str = Field("", description="PEM CA of the broker's certificate; empty = the system's store")
+    brokers: tuple[str, ...] = Field(
+        (),
+        description='["host:port", ...]: every broker the hub publishes to and listens on (two brokers, '
+        "docs/OPERATIONS.md); empty = the one host:port. Same user, password and CA on each",
+    )
+
+    ingest_share_group: str = Field(
+        "",
+        description="subscribe to device reports as $share/<group>/...: hub processes of one group split "
+        "them (a clustered broker, docs/OPERATIONS.md); empty = a plain subscription",
+    )
+
+    @field_validator("ingest_share_group")
+    @classmethod
+    def _share_group(cls, value: str) -> str:
+        if value and (len(value) > 64 or any(c in value for c in "/+#$ \t\n") or not value.isprintable()):
+            raise ValueError(
+                f"mqtt.ingest_share_group {value[:80]!r}: a short name without / + # $ or spaces, "
+                'e.g. "hubs"'
+            )
+        return value
+
+    @property
+    def endpoints(self) -> tuple[tuple[str, int], ...]:
+        """(host, port) of each broker (checked when the config was loaded)."""
+        return broker_list(self.brokers, self.host, self.port)
+
+    def for_broker(self, host: str, port: int) -> MqttConfig:
+        """This config for one of its brokers (what a connection to that one broker reads)."""
+        return self.model_copy(update={"host": host, "port": port, "brokers": ()})
 
     @model_validator(mode="after")
     def _tls(self) -> MqttConfig:
+        if self.brokers and {"host", "port"} & self.model_fields_set:
+            raise ValueError(
+                'mqtt.brokers and mqtt.host/mqtt.port are both set: keep only brokers = ["host:port", ...]'
+            )
+        self.endpoints  # noqa: B018 - ValueError: the list is refused at start, with what to write
         if self.ca_file and not self.tls:
             raise ValueError("mqtt.ca_file is set but mqtt.tls = false: set tls = true to use it")
         if self.tls:
@@ -98,8 +134,10 @@ class TtsConfig(_Section):
     )
     voice: str = Field("vi", description="vi, vi-vn-x-central, vi-vn-x-south (or north, central, south)")
     gtts_timeout_s: float = 5.0
-    piper_model: str = Field("", description="piper .onnx voice; empty = none")
-    piper_binary: str = "piper"
+    voices_dir: str = Field("", description="installed Piper voices (python -m tts voice add); "
+                            "empty = <data_dir>/voices")
+    neural_voice: str = Field("", description="installed voice used when the province has chosen none; "
+                              "empty = espeak-ng")
     loudness_lufs: float = -16.0
     true_peak_db: float = -1.5
     sample_rate: int = 22050
@@ -121,7 +159,7 @@ class TtsConfig(_Section):
         from tts.settings import TtsSettings  # noqa: PLC0415 - the CLI never loads speech
 
         values: dict[str, Any] = self.model_dump(exclude={"workers"})
-        for name in ("piper_model", "extra_abbreviations"):
+        for name in ("voices_dir", "extra_abbreviations"):
             values[name] = Path(values[name]) if values[name] else None
         return TtsSettings(**values)
 
@@ -322,6 +360,39 @@ class CentralConfig(_Section):
         return value
 
 
+class EmailConfig(_Section):
+    """Notifications by e-mail through an SMTP server (hub/services/mailer.py), for the people who asked
+    for them on their own page (Tài khoản): approved, rejected, needs review, emergency sent, device down."""
+
+    enabled: bool = Field(False, description="send e-mail notifications")
+    host: str = Field("", max_length=255, description="the SMTP server")
+    port: int = Field(587, ge=1, le=65535)
+    starttls: bool = Field(True, description="STARTTLS before logging in (port 587)")
+    username: str = Field("", max_length=255, description="login on the SMTP server (empty: none)")
+    password: str = Field("", description="better from NGUON_HUB_EMAIL_PASSWORD or password_file")
+    password_file: str = Field("", description="a file holding the SMTP password")
+    sender: str = Field("", max_length=254, description="the From address, e.g. httt-nguon@tinh.gov.vn")
+    poll_s: float = Field(30.0, gt=0, le=3600, description="how often new notifications are looked for")
+    queue_max: int = Field(500, ge=1, le=100_000, description="messages waiting; more are dropped and logged")
+    retries: int = Field(3, ge=0, le=20, description="further tries of a message the server did not take")
+    retry_s: float = Field(30.0, gt=0, description="first wait before a retry (doubled each time)")
+    timeout_s: float = Field(20.0, gt=0, le=300, description="SMTP connection timeout")
+
+    @model_validator(mode="after")
+    def _complete(self) -> EmailConfig:
+        if self.enabled and not (self.host and self.sender):
+            raise ValueError("email.enabled needs email.host and email.sender")
+        return self
+
+    def secret(self) -> str:
+        if not self.password_file:
+            return self.password
+        try:
+            return Path(self.password_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"email.password_file: cannot read {self.password_file}: {exc}") from exc
+
+
 class HubConfig(_Section):
     data_dir: Path = Field(Path("var/hub"), description="database, media, keys, speech cache")
     timezone: str = "Asia/Ho_Chi_Minh"
@@ -338,6 +409,7 @@ class HubConfig(_Section):
     stream: StreamConfig = StreamConfig()
     central: CentralConfig = CentralConfig()
     backup: BackupConfig = BackupConfig()
+    email: EmailConfig = EmailConfig()
 
     @property
     def cookies_secure(self) -> bool:
@@ -376,6 +448,11 @@ class HubConfig(_Section):
     @property
     def tts_cache_dir(self) -> Path:
         return self.data_dir / "tts-cache"
+
+    @property
+    def voices_dir(self) -> Path:
+        """Installed neural voices: [tts] voices_dir, else <data_dir>/voices."""
+        return Path(self.tts.voices_dir) if self.tts.voices_dir else self.data_dir / "voices"
 
     def mqtt_password(self) -> str:
         if not self.mqtt.password_file:

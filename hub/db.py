@@ -10,10 +10,11 @@ from typing import Any
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MIGRATION_LOCK_ID = 0x6E67756F6E02  # "nguon" + 2 (the publisher's is + 1, hub/singleton.py)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -69,7 +70,18 @@ class Database:
         self.is_postgres = self.engine.dialect.name == "postgresql"
 
     def migrate(self) -> None:
-        migrate(self.engine)
+        """Bring the schema up to date; on PostgreSQL one process at a time (hub roles: several `hub serve`
+        processes may start together on a fresh database)."""
+        if not self.is_postgres:
+            migrate(self.engine)
+            return
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK_ID})
+            try:
+                migrate(self.engine)
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK_ID})
+                conn.commit()
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -80,10 +92,20 @@ class Database:
         self.engine.dispose()
 
 
+# The server ends a session whose client stopped answering (its machine died, its network cut) after about
+# idle + interval x count seconds, and a session lock goes with it: a standby can then take over (hub roles).
+# A client killed on a living machine closes its TCP connection at once (the kernel does it).
+LOCK_KEEPALIVES = {"tcp_keepalives_idle": 1, "tcp_keepalives_interval": 1, "tcp_keepalives_count": 2,
+                   "tcp_user_timeout": 3000}
+
+
 def try_advisory_lock(db: Database, key: int) -> Connection | None:
     """PostgreSQL: a session advisory lock on a connection of its own, held while that connection lives
-    (the caller keeps it); None when another session holds it."""
+    (the caller keeps it); None when another session holds it. The session's TCP keepalives are short
+    (LOCK_KEEPALIVES): a dead holder loses the lock within seconds."""
     conn = db.engine.connect()
+    for name, value in LOCK_KEEPALIVES.items():
+        conn.execute(text(f"SET {name} = {int(value)}"))
     got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
     conn.commit()
     if not got:
@@ -98,5 +120,5 @@ def release_advisory_lock(conn: Connection, key: int) -> None:
         conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
         conn.commit()
         conn.close()
-    except DBAPIError:
+    except (DBAPIError, PendingRollbackError):  # the connection is gone (with its lock) or broken
         conn.invalidate()  # the server ends the session, and the lock with it

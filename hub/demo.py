@@ -46,6 +46,10 @@ MARKER = "demo.json"
 # 05:00 start still plays everywhere), shown on the chair's programme screen.
 OWN_WINDOWS = ("68/24781", "radio", ("05:00-06:30", "17:30-19:00"))
 
+# Decree 49/2024: local languages of two demo communes (Lạc Dương: K'Ho, one name of Cơ Ho; Bắc Gia Nghĩa:
+# M'Nông); a bulletin with a recording in one of them plays it there after the Vietnamese.
+DEMO_LANGUAGES = (("68/24848", [{"code": "kpm", "name": "K'Ho"}]), ("68/24611", ["cmo"]))
+
 # Demo accounts besides admin: (username, role, area, what they show).
 DEMO_USERS = (
     ("bientap.tinh", "editor", "68", "Ban biên tập tỉnh Lâm Đồng"),
@@ -308,6 +312,8 @@ async def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the demo's st
             services.windows.set_rule(SYSTEM, area=area, kind=kind, windows=list(windows),
                                       effective_from=services.ctx.local_now().date())
             set_demo_standing_choice(services)
+            for area, langs in DEMO_LANGUAGES:
+                services.languages.set(SYSTEM, area, langs)
             communes = [c for c in DEVICE_COMMUNES if c in set(services.areas.leaves())]
             key = public_key_b64(services.envelopes.key.public)
             services.ctx.db.dispose()

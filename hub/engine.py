@@ -50,19 +50,31 @@ def engine_bulletin(
 
 
 class DayCache:
-    """Prepared days keyed by (kind, date, windows, tz): one per distinct set of windows."""
+    """Prepared days keyed by (kind, date, windows, tz, languages): one per distinct set of windows and of
+    local languages with versions on air."""
 
     def __init__(self) -> None:
-        self._days: dict[tuple[str, date, tuple[str, ...], str], Day] = {}
+        self._days: dict[tuple[str, date, tuple[str, ...], str, tuple[str, ...]], Day] = {}
         self.prepared = 0  # how many prepare_day calls (the bench and a test read it)
 
     def get(
-        self, kind: str, day: date, windows: tuple[str, ...], tz: str, bulletins: Sequence[EngineBulletin]
+        self,
+        kind: str,
+        day: date,
+        windows: tuple[str, ...],
+        tz: str,
+        bulletins: Sequence[EngineBulletin],
+        *,
+        relays: Sequence[playlists.Relay] = (),
+        languages: tuple[str, ...] = (),
     ) -> Day:
-        key = (kind, day, windows, tz)
+        """`relays` are that day's (the same for every commune of the snapshot, so not in the key).
+        `languages`: the local languages the bulletins' durations were computed for (a bulletin with
+        language versions lasts longer where they are played)."""
+        key = (kind, day, windows, tz, languages)
         hit = self._days.get(key)
         if hit is None:
-            hit = self._days[key] = prepare_day(kind, day, bulletins, windows, tz)
+            hit = self._days[key] = prepare_day(kind, day, bulletins, windows, tz, relays=relays)
             self.prepared += 1
         return hit
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -57,6 +58,8 @@ class Area(Base):
     unit_type: Mapped[str] = mapped_column(String(20), default="", server_default="")
     parent_path: Mapped[str | None] = mapped_column(ForeignKey("areas.path"), index=True)
     depth: Mapped[int] = mapped_column(Integer)
+    # local languages besides Vietnamese, [{"code": "rad", "name": "Ê Đê"}]; None: the parent's (0014)
+    languages: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
 class User(Base):
@@ -73,6 +76,9 @@ class User(Base):
     locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime]
     password_changed_at: Mapped[datetime]
+    # notifications by e-mail (hub/services/mailer.py), set by the user on their own page (migration 0018)
+    email: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    email_notices: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class AuthToken(Base):
@@ -113,9 +119,13 @@ class Bulletin(Base):
     priority: Mapped[str] = mapped_column(String(10), index=True)
     form: Mapped[str] = mapped_column(String(12))
     origin: Mapped[str] = mapped_column(String(10))
+    # lĩnh vực (protocol.vocabulary.SUBJECTS): the statistics count bulletins by it; "other" before 0012
+    subject: Mapped[str] = mapped_column(String(20), default="other", server_default="other")
     text: Mapped[str | None] = mapped_column(Text)
     media_sha256: Mapped[str | None] = mapped_column(ForeignKey("media.sha256"))
     subtitles_sha256: Mapped[str | None] = mapped_column(ForeignKey("media.sha256"))
+    # bản tiếng dân tộc: [{"language": "rad", "media": sha256}], played after the Vietnamese (0014)
+    language_versions: Mapped[list[Any] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(12), index=True)
     sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
     kinds: Mapped[list[Any]]
@@ -127,6 +137,8 @@ class Bulletin(Base):
     after_interrupt: Mapped[str] = mapped_column(String(10), default="restart")
     version: Mapped[int] = mapped_column(Integer, default=1)
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    # an installed neural voice's id or "espeak-ng"; None = the province's default when spoken
+    voice: Mapped[str | None] = mapped_column(String(80))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -253,6 +265,10 @@ class PublishedProgramme(Base):
 
 class Device(Base):
     __tablename__ = "devices"
+    __table_args__ = (
+        Index("ix_devices_last_seen", "last_seen"),
+        Index("ix_devices_state", "state"),
+    )
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     kind: Mapped[str] = mapped_column(String(6))
     area_path: Mapped[str] = mapped_column(ForeignKey("areas.path"), index=True)
@@ -263,6 +279,12 @@ class Device(Base):
     created_at: Mapped[datetime]
     lat: Mapped[float | None] = mapped_column(Float)  # WGS84, for the map (Bản đồ); migration 0010
     lon: Mapped[float | None] = mapped_column(Float)
+    # The summary the device lists count, filter and sort on in SQL (migration 0012; kept by the mapper
+    # events in hub/services/device_views.py whenever a device is stored): the problems its status shows
+    # (a bit per code, STATUS_FLAGS), the programme version it has, and its id and name folded for search.
+    flags: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    programme_version: Mapped[int | None] = mapped_column(Integer)
+    search: Mapped[str] = mapped_column(String(300), default="", server_default="")
 
 
 class DeviceStateChange(Base):
@@ -392,6 +414,23 @@ class HubSeq(Base):
     value: Mapped[int] = mapped_column(BigInteger)
 
 
+class PublishIntent(Base):
+    """What a committed change must publish (the transactional outbox, hub/services/intents.py): written in
+    the change's transaction by any hub process, published by the leader, which stores the signed message
+    before sending it (a re-publish after a failover is byte-identical) and sets done_at after the PUBACK."""
+
+    __tablename__ = "publish_intents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # alert | recall | command | republish | areas
+    params: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    wire: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    topics: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(String(300), default="")
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+
+
 class AreaLineage(Base):
     """One step of a reorganisation (`python -m hub areas reorganise`): what became of an old unit. History
     (plays, audit) keeps the old path; this table reads it per old and per new unit."""
@@ -435,6 +474,26 @@ class OccasionWindowRow(Base):
     windows: Mapped[list[Any]] = mapped_column(JSON)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime]
+
+
+class RelayRow(Base):
+    """Tiếp sóng: a higher-level station's stream relayed at a fixed time, on chosen days, to chosen areas
+    (hub/services/relays.py). `areas` are area paths; `source` an http(s) URL or a mount of the province's
+    stream server (/relay/NAME.mp3)."""
+
+    __tablename__ = "relays"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(500))
+    start: Mapped[str] = mapped_column(String(5))  # local HH:MM
+    duration_s: Mapped[int] = mapped_column(Integer)
+    days: Mapped[str] = mapped_column(String(10))  # daily | weekdays | dates
+    dates: Mapped[list[Any]] = mapped_column(JSON)  # ["2026-12-01", ...] when days == "dates"
+    areas: Mapped[list[Any]] = mapped_column(JSON)
+    origin: Mapped[str] = mapped_column(String(10))  # the level of its widest area: ranks colliding relays
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
 
 
 class CentralRequest(Base):
@@ -482,98 +541,11 @@ class CentralOutbox(Base):
     last_error: Mapped[str] = mapped_column(String(300), default="")
 
 
-# --- statistics (issue 17): daily roll-ups, one local day (YYYY-MM-DD) each, rebuilt from the raw events by
-# hub/services/rollups.py; they keep the history after the raw events' retention (docs/OPERATIONS.md).
+class HubSetting(Base):
+    """A setting changed from the admin pages (e.g. the province's default voice), JSON-encoded."""
 
-
-class StatRollupDay(Base):
-    """A local day whose roll-ups are stored (the days after it are computed from the raw events)."""
-
-    __tablename__ = "stat_rollup_days"
-    day: Mapped[str] = mapped_column(String(10), primary_key=True)
-    computed_at: Mapped[datetime]
-
-
-class StatPlayDay(Base):
-    """Plays of one day in one commune: how many started that day, by what, and air time within the day."""
-
-    __tablename__ = "stat_play_days"
-    __table_args__ = (Index("ix_stat_play_days_day_area", "day", "area_path"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    day: Mapped[str] = mapped_column(String(10))
-    area_path: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(6))
-    priority: Mapped[str] = mapped_column(String(10))
-    origin: Mapped[str] = mapped_column(String(10))
-    exercise: Mapped[bool] = mapped_column(Boolean)
-    part: Mapped[str] = mapped_column(String(8))  # morning | evening (local start before/after noon)
-    outcome: Mapped[str] = mapped_column(String(12))
-    plays: Mapped[int] = mapped_column(Integer)  # plays that started (or were due) that day
-    air_ms: Mapped[int] = mapped_column(BigInteger)  # on air within the day (a play across midnight splits)
-
-
-class StatDeviceDay(Base):
-    """One device's day: time observed and online, outages begun, outages ended and their length, LED time."""
-
-    __tablename__ = "stat_device_days"
-    __table_args__ = (
-        UniqueConstraint("day", "device_id"),
-        Index("ix_stat_device_days_day_area", "day", "area_path"),
-    )
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    day: Mapped[str] = mapped_column(String(10))
-    device_id: Mapped[str] = mapped_column(String(64))
-    area_path: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(6))
-    observed_s: Mapped[int] = mapped_column(Integer)  # seconds of the day the device was registered
-    online_s: Mapped[int] = mapped_column(Integer)
-    outages: Mapped[int] = mapped_column(Integer)  # went offline that day
-    recovered: Mapped[int] = mapped_column(Integer)  # came back that day after an outage
-    recover_s: Mapped[int] = mapped_column(Integer)  # total length of the outages that ended that day
-    shown_s: Mapped[int] = mapped_column(Integer)  # an LED board's time showing bulletins that day
-
-
-class StatProblemDay(Base):
-    """Problems of one commune's devices in one day, by kind (offline, rejected, error, anomaly codes)."""
-
-    __tablename__ = "stat_problem_days"
-    __table_args__ = (Index("ix_stat_problem_days_day_area", "day", "area_path"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    day: Mapped[str] = mapped_column(String(10))
-    area_path: Mapped[str] = mapped_column(String(200))
-    code: Mapped[str] = mapped_column(String(20))
-    count: Mapped[int] = mapped_column(Integer)
-
-
-class StatEmergencyDelay(Base):
-    """One target device of an emergency (approved that day): its time from sending to first play, or None
-    when it never played."""
-
-    __tablename__ = "stat_emergency_delays"
-    __table_args__ = (
-        UniqueConstraint("bulletin_id", "device_id"),
-        Index("ix_stat_emergency_delays_day_area", "day", "area_path"),
-    )
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    day: Mapped[str] = mapped_column(String(10))
-    bulletin_id: Mapped[str] = mapped_column(String(40))
-    device_id: Mapped[str] = mapped_column(String(64))
-    area_path: Mapped[str] = mapped_column(String(200))
-    exercise: Mapped[bool] = mapped_column(Boolean)
-    delay_ms: Mapped[int | None] = mapped_column(Integer)
-
-
-class StatReport(Base):
-    """A periodic report (Art. 18) as generated: the DOCX and its XLSX annex, kept with who generated it."""
-
-    __tablename__ = "stat_reports"
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    area_path: Mapped[str] = mapped_column(String(200), index=True)
-    period_from: Mapped[str] = mapped_column(String(10))
-    period_to: Mapped[str] = mapped_column(String(10))
-    number: Mapped[str] = mapped_column(String(60))
-    docx: Mapped[bytes] = mapped_column(LargeBinary)
-    xlsx: Mapped[bytes] = mapped_column(LargeBinary)
-    generated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    generated_username: Mapped[str] = mapped_column(String(64), default="")
-    generated_at: Mapped[datetime]
+    __tablename__ = "hub_settings"
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

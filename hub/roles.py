@@ -32,12 +32,16 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "programme.arrange": frozenset({"admin", "commune_chair"}),
     # Art. 10.1: the locality arranges its own hours (an admin for any area, a chair for the commune)
     "programme.windows": frozenset({"admin", "commune_chair"}),
+    # tiếp sóng at fixed times (hub/services/relays.py): the province's editorial board for the areas it
+    # covers, a commune chair for their own commune only
+    "programme.relay": frozenset({"admin", "editor", "commune_chair"}),
     "device.manage": frozenset({"admin", "operator"}),
     "device.command": frozenset({"admin", "operator"}),
     "media.upload": frozenset({"admin", "editor", "commune_chair", "commune_editor"}),
     "user.manage": frozenset({"admin"}),
     "audit.read": frozenset({"admin"}),
     "area.manage": frozenset({"admin"}),
+    "voice.default": frozenset({"admin"}),
     # Art. 18: the periodic report is drafted by the unit's editors and chair (a reader cannot archive one)
     "report.generate": frozenset({"admin", "editor", "commune_chair", "commune_editor"}),
     "read": frozenset(ROLES),

@@ -1,11 +1,15 @@
-"""One publishing hub per database.
+"""Who publishes for a database.
 
 Every envelope carries a seq from SeqAllocator, which reserves blocks of SEQ_BLOCK in the database. Two hub
 processes publishing for the same database would sign with two blocks at once (say 1,001… and 2,001…), and
 an agent that accepted 2,005 refuses 1,006 as a replay: whole communes would drop programmes and alerts.
-So a hub that publishes takes this lock at start, and a second one stops with a message instead:
-PostgreSQL, a session advisory lock on a connection of its own; SQLite, an flock next to the database file.
-The lock goes with the process (connection closed, file descriptor closed), also on kill -9.
+So a hub that publishes holds this lock: PostgreSQL, a session advisory lock on a connection of its own;
+SQLite, an flock next to the database file. The lock goes with the process (connection closed, file
+descriptor closed), also on kill -9.
+
+On PostgreSQL a second `hub serve` is not refused: it serves the web UI and the API as a standby and takes
+the lock when the leader lets it go (hub/election.py). On SQLite (one process) a second one stops with
+HubAlreadyRunning; `hub backup`/`restore`/`check` use the lock to see whether a hub publishes.
 """
 
 from __future__ import annotations
@@ -16,12 +20,16 @@ import os
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
 from hub.db import Database, release_advisory_lock, try_advisory_lock
 
 PUBLISHER_LOCK_ID = 0x6E67756F6E01  # "nguon" + 1 (the midnight job's lock is 0x6E67756F6E)
 WHY = (
     "each hub process signs with its own block of sequence numbers, and devices refuse the other "
-    "block's messages as replays. Run one hub process per province (docs/OPERATIONS.md, Scaling)."
+    "block's messages as replays. With SQLite run one hub process per province; several hub processes "
+    "(one publishing, the others standing by) need PostgreSQL (docs/OPERATIONS.md, Scaling)."
 )
 
 
@@ -54,6 +62,21 @@ class PublisherLock:
                 f"(advisory lock {PUBLISHER_LOCK_ID} is held); " + WHY
             )
         self._conn = conn
+
+    @property
+    def held(self) -> bool:
+        return self._conn is not None or self._fd is not None
+
+    def alive(self) -> bool:
+        """PostgreSQL: whether the lock's connection still answers (a lost connection lost the lock)."""
+        if self._conn is None:
+            return self._fd is not None
+        try:
+            self._conn.execute(text("SELECT 1"))
+            self._conn.commit()
+        except DBAPIError:
+            return False
+        return True
 
     def lock_path(self) -> Path | None:
         """The SQLite file's lock, or None for an in-memory database (nothing to share)."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -18,16 +20,24 @@ class SpeechService:
         import tts  # noqa: PLC0415 - imported late: the CLI and API-only tools never load ffmpeg wrappers
 
         self._tts_error: type[tts.TtsError] = tts.TtsError
-        self.settings = config.tts.tts_settings()  # every [tts] setting, checked at start-up
+        # every [tts] setting, checked at start-up; the voices directory defaults under data_dir
+        self.settings = dataclasses.replace(config.tts.tts_settings(), voices_dir=config.voices_dir)
         self.synth = tts.Synthesizer(self.settings, config.tts_cache_dir)
         # Speech has threads of its own: a burst of submits must not take the default executor's
         # threads, which serve the API's database work (programme reads stay fast meanwhile).
         self._pool = ThreadPoolExecutor(max_workers=config.tts.workers, thread_name_prefix="nguon-tts")
 
-    async def speak(self, text: str) -> SpeechResult:
-        """The text spoken (a tts.SpeechResult); Invalid (422, field "text") with tts's Vietnamese message."""
+    async def speak(self, text: str, *, voice: str | None = None) -> SpeechResult:
+        """The text spoken (a tts.SpeechResult); Invalid (422, field "text") with tts's Vietnamese message.
+
+        `voice`: an installed neural voice's id (espeak-ng speaks if it fails), "espeak-ng", or None for
+        [tts] neural_voice."""
+        if voice == "espeak-ng":
+            call = functools.partial(self.synth.synthesize, text, engine="espeak-ng", neural_voice="")
+        else:
+            call = functools.partial(self.synth.synthesize, text, neural_voice=voice)
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._pool, self.synth.synthesize, text)
+            return await asyncio.get_running_loop().run_in_executor(self._pool, call)
         except self._tts_error as exc:
             raise Invalid(
                 f"Không chuyển được văn bản thành giọng nói: {exc}",
@@ -42,5 +52,5 @@ class SpeechService:
 class NoSpeech:
     """Speech for the tools that never speak (the CLI, the demo's seeding): every call is refused."""
 
-    async def speak(self, text: str) -> SpeechResult:
+    async def speak(self, text: str, *, voice: str | None = None) -> SpeechResult:
         raise ServiceError("CLI không tổng hợp giọng nói")

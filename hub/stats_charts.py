@@ -11,11 +11,13 @@ from collections.abc import Callable
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from hub.services.bulletin_checks import SUBJECT_VI
 from hub.services.stats import Stats
 from hub.stats_tables import PROBLEM_VI
 
-CHARTS = ("share", "outcomes", "air", "problems")
+CHARTS = ("share", "outcomes", "air", "subjects", "problems")
 TITLES = {
+    "subjects": "Bản tin theo lĩnh vực",
     "share": "Tỉ lệ phát đúng kế hoạch và thời gian hoạt động (%)",
     "outcomes": "Lượt phát theo kết quả",
     "air": "Giờ phát theo buổi",
@@ -85,7 +87,19 @@ def _problems(ax: Axes, st: Stats) -> None:
     return None
 
 
+def _subjects(ax: Axes, st: Stats) -> None:
+    counts = st.bulletins.get("subject", {})
+    if not counts:
+        return _empty(ax)
+    order = sorted(counts, key=lambda v: (-counts[v], v))
+    bars = ax.barh([_short(SUBJECT_VI.get(v, v), 30) for v in order], [counts[v] for v in order], color=BLUE)
+    ax.bar_label(bars)
+    ax.invert_yaxis()
+    return None
+
+
 DRAW: dict[str, Callable[[Axes, Stats], None]] = {
+    "subjects": _subjects,
     "share": _share,
     "outcomes": _outcomes,
     "air": _air,
@@ -94,7 +108,12 @@ DRAW: dict[str, Callable[[Axes, Stats], None]] = {
 
 
 def figure(name: str, st: Stats) -> Figure:
-    rows = len(st.groups) if name in ("share", "air") else len(st.problems) if name == "problems" else 4
+    rows = {
+        "share": len(st.groups),
+        "air": len(st.groups),
+        "problems": len(st.problems),
+        "subjects": len(st.bulletins.get("subject", {})),
+    }.get(name, 4)
     fig = Figure(figsize=(7, max(2.6, 0.9 + 0.42 * min(rows, 40))), layout="constrained")
     ax = fig.add_subplot()
     ax.set_title(TITLES[name], fontsize=11)

@@ -193,6 +193,9 @@ def build_docx(st: Stats, h: ReportHeader) -> bytes:
         f"khẩn cấp và {kinds.get('exercise', 0)} lần diễn tập.",
     )
     _table(doc, ts["bulletins"])
+    by_subject = ", ".join(f"{r[0].lower()} {r[1]}" for r in ts["subjects"].rows) or "không có bản tin"
+    _para(doc, f"Theo lĩnh vực: {by_subject}.")
+    _table(doc, ts["subjects"])
     _para(
         doc,
         f"2. Phát bản tin: {t.planned} lượt phát theo kế hoạch; phát trọn {t.completed} lượt "

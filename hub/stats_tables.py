@@ -13,6 +13,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from hub.services.bulletin_checks import SUBJECT_VI
 from hub.services.stats import AreaFigures, Stats
 from hub.spreadsheet import csv_bytes, safe_cell
 from hub.web.core import FORM_VI, LEVEL_VI, PRIORITY_VI
@@ -21,7 +22,13 @@ from hub.web.programme import ORIGIN_VI as PROGRAMME_ORIGIN_VI
 
 ORIGIN_VI = {k: v[:1].upper() + v[1:] for k, v in PROGRAMME_ORIGIN_VI.items()}
 KIND_VI = {"emergency": "Khẩn cấp (thật)", "exercise": "Diễn tập", "other": "Ưu tiên và thông thường"}
-DIM_VI = {"priority": "Mức ưu tiên", "form": "Hình thức", "origin": "Nguồn", "kind": "Loại"}
+DIM_VI = {
+    "priority": "Mức ưu tiên",
+    "form": "Hình thức",
+    "origin": "Nguồn",
+    "kind": "Loại",
+    "subject": "Lĩnh vực",
+}
 PROBLEM_VI = {
     "offline": "Mất kết nối",
     "rejected": "Từ chối tin không hợp lệ",
@@ -127,11 +134,16 @@ def tables(st: Stats) -> list[Table]:
         ]
         for key, r in st.reach.items()
     ]
+    subjects = [
+        [SUBJECT_VI.get(v, v), st.bulletins.get("subject", {}).get(v, 0)]
+        for v in sorted(st.bulletins.get("subject", {}), key=lambda v: (-st.bulletins["subject"][v], v))
+    ]
     ranked = [
         [i + 1, *_area_row(c), pct(c.availability), c.outages, c.problems] for i, c in enumerate(st.communes)
     ]
     return [
         Table("bulletins", "Bản tin đã duyệt trong kỳ", ["Theo", "Nhóm", "Số bản tin"], bulletins),
+        Table("subjects", "Bản tin đã duyệt theo lĩnh vực", ["Lĩnh vực", "Số bản tin"], subjects),
         Table(
             "plays",
             f"Lượt phát và thời lượng theo {level.lower()}",

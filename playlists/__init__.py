@@ -7,15 +7,18 @@ from playlists.engine import Day, compile_day, compile_dict, compile_for_area, c
 from playlists.errors import RequestError
 from playlists.model import (
     REASONS,
+    RELAY_REASONS,
     SHORT_REASONS,
     Bulletin,
     CompileRequest,
     Play,
     ProgrammeResult,
+    Relay,
+    RelayPlay,
     Shortfall,
     Unscheduled,
 )
-from playlists.parse import bulletin_from_dict, request_from_dict
+from playlists.parse import bulletin_from_dict, relay_from_dict, request_from_dict
 from playlists.windows import (
     DEFAULT_TZ,
     Window,
@@ -35,12 +38,15 @@ __all__ = [
     "ORIGINS",
     "PRIORITIES",
     "REASONS",
+    "RELAY_REASONS",
     "SHORT_REASONS",
     "Bulletin",
     "CompileRequest",
     "Day",
     "Play",
     "ProgrammeResult",
+    "Relay",
+    "RelayPlay",
     "RequestError",
     "Shortfall",
     "Unscheduled",
@@ -56,6 +62,7 @@ __all__ = [
     "parse_window",
     "parse_windows",
     "prepare_day",
+    "relay_from_dict",
     "request_from_dict",
     "window_at",
     "windows_per_day",

@@ -19,6 +19,8 @@ from playlists.model import (
     CompileRequest,
     Play,
     ProgrammeResult,
+    Relay,
+    RelayPlay,
     Shortfall,
     Unscheduled,
 )
@@ -29,6 +31,7 @@ from protocol.topics import covers
 from protocol.vocabulary import ORIGINS, PRIORITIES
 
 _INF = float("inf")
+_EPS = 1e-6
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,22 @@ class _Entry:
 
 
 @dataclass(frozen=True, slots=True)
+class _Fixed:
+    """A relay as seen on the prepared day: a fixed interval inside one window (or outside them all)."""
+
+    id: str
+    targets: frozenset[str]
+    window: int | None  # the window holding it whole; None: no window does
+    start: float  # seconds since the local day's midnight
+    end: float
+    name: str  # how reasons name it: tiếp sóng «title» 06:00–06:15
+    clock: tuple[str, str]  # its start and end as the commune's clock shows them
+    rank: tuple[Any, ...]  # origin (the higher level first), start, id
+    not_targeted: Unscheduled
+    blocked: Unscheduled | None
+
+
+@dataclass(frozen=True, slots=True)
 class Day:
     """Bulletins prepared for one date, device kind, set of windows and time zone."""
 
@@ -75,6 +94,7 @@ class Day:
     emergency: tuple[_Entry, ...]
     by_id: dict[str, _Entry]
     not_selected: dict[str, Unscheduled]
+    relays: tuple[_Fixed, ...] = ()  # by rank
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -165,14 +185,37 @@ def _entry(i: int, b: Bulletin, kind: str, midnight: datetime, *, day_end: float
     )
 
 
+def _fixed(r: Relay, day: date, midnight: datetime, spans: tuple[_WindowSpan, ...],
+           labels: tuple[str, ...]) -> _Fixed:
+    zone = midnight.tzinfo
+    begin = datetime.combine(day, r.start, zone)
+    s = _seconds(begin, midnight, 0)
+    e = s + r.duration_s
+    clock = (f"{begin:%H:%M}", f"{datetime.fromtimestamp(begin.timestamp() + r.duration_s, zone):%H:%M}")
+    window = next((wi for wi, w in enumerate(spans) if w.start <= s + _EPS and e <= w.end + _EPS), None)
+    blocked = None
+    if window is None:
+        blocked = Unscheduled(r.id, "outside_window", texts.relay_outside(*clock, labels))
+    return _Fixed(
+        id=r.id, targets=frozenset(t.strip("/") for t in r.targets), window=window, start=s, end=e,
+        name=texts.relay_name(r.title, r.id, *clock), clock=clock, rank=(ORIGINS.index(r.origin), s, r.id),
+        not_targeted=Unscheduled(r.id, "not_targeted", texts.relay_not_targeted(r.targets)), blocked=blocked,
+    )
+
+
 def prepare_day(
     kind: str,
     day: date,
     bulletins: Iterable[Bulletin],
     windows: Sequence[str | Window] | None = None,
     tz: str = DEFAULT_TZ,
+    *,
+    relays: Iterable[Relay] = (),
 ) -> Day:
-    """Do the commune-independent work once; pass the result to `compile_day` for each commune."""
+    """Do the commune-independent work once; pass the result to `compile_day` for each commune.
+
+    `relays` are the fixed-time entries of that date (radio only: an LED board relays nothing, so they
+    are ignored for `led`)."""
     parsed = parse_windows(default_windows(kind) if windows is None else windows)
     midnight, spans = _spans(day, parsed, tz)
     next_midnight = datetime.combine(day + timedelta(days=1), time(0), midnight.tzinfo)
@@ -184,6 +227,10 @@ def prepare_day(
     if len(by_id) != len(entries):
         raise _duplicate(entries)
     by_rank = sorted(entries, key=lambda e: e.rank)
+    fixed = () if kind != "radio" else tuple(
+        sorted((_fixed(r, day, midnight, spans, labels) for r in relays), key=lambda f: f.rank))
+    if len({f.id for f in fixed}) != len(fixed):
+        raise RequestError("relays: ids must be unique")
     return Day(
         date=day, kind=kind, windows=spans, entries=entries,
         priority=tuple(e for e in by_rank if e.priority == "priority"),
@@ -192,6 +239,7 @@ def prepare_day(
         by_id=by_id,
         not_selected={e.id: Unscheduled(e.id, "not_selected", texts.NOT_SELECTED)
                       for e in entries if e.priority == "normal"},
+        relays=fixed,
     )
 
 
@@ -223,9 +271,30 @@ def _chosen(day: Day, base: tuple[_Entry, ...], first: Sequence[str], live: set[
     return out
 
 
+def _relays_for(day: Day, leaf: str, gap_s: float) -> tuple[list[_Fixed], list[Unscheduled]]:
+    """The commune's relays that go on air (in rank order), and why the others do not: not for it,
+    outside its windows, or colliding with one ranked above (gap_s apart at least)."""
+    kept: list[_Fixed] = []
+    off: list[Unscheduled] = []
+    for f in day.relays:
+        if not any(covers(t, leaf) for t in f.targets):
+            off.append(f.not_targeted)
+        elif f.blocked is not None:
+            off.append(f.blocked)
+        else:
+            other = next((k for k in kept if f.start < k.end + gap_s and k.start < f.end + gap_s), None)
+            if other is None:
+                kept.append(f)
+            else:
+                off.append(Unscheduled(f.id, "relay_overlap", texts.relay_overlap(*f.clock, other.name)))
+    return kept, off
+
+
 def _place(day: Day, live: set[str], outcome: list[Unscheduled | None], *, selection: Sequence[str],
-           order: Sequence[str], auto_normal: bool, gap_s: float) -> tuple[list[Play], dict[str, int], bool]:
-    """Place the live priority and chosen normal bulletins; record why the others are not on air."""
+           order: Sequence[str], auto_normal: bool, gap_s: float,
+           fixed: Sequence[_Fixed] = ()) -> tuple[list[Play], dict[str, int], bool, list[RelayPlay]]:
+    """Place the commune's relays (fixed, first), then the live priority and chosen normal bulletins
+    around them; record why the others are not on air."""
     # Which priority bulletins play is decided by rank alone; the chair's order only sequences them.
     ranked = [e for e in day.priority if e.id in live]
     normal = _chosen(day, day.normal, selection, live, rest=auto_normal)
@@ -235,30 +304,40 @@ def _place(day: Day, live: set[str], outcome: list[Unscheduled | None], *, selec
             if e.id in live and e.id not in picked:
                 outcome[e.index] = day.not_selected[e.id]
     listed = {bid: i for i, bid in enumerate(dict.fromkeys(order))}
-    items = []
-    for key, e in enumerate(ranked):
+    # Relays first: a relay's only room is its fixed interval (validity = its own length), so it stays put.
+    nf = len(fixed)
+    items = [Item(k, f.end - f.start, 1, {f.window: (f.start, f.end)}, frozenset(), (-1, k))
+             for k, f in enumerate(fixed) if f.window is not None]
+    for key, e in enumerate(ranked, start=nf):
         # Inside a window: the chair's listed bulletins first in the chair's order, the others by rank.
         pos = listed.get(e.id)
         pref = (0, pos) if pos is not None else (1, key)
         items.append(Item(key, e.duration, e.wanted, e.spans, e.free, pref))
     # Normal bulletins, in the chair's order, each where it fits around those above (never moving them).
     items.extend(Item(key, e.duration, e.wanted, e.spans, e.free, (2, key), search=False)
-                 for key, e in enumerate(normal, start=len(ranked)))
+                 for key, e in enumerate(normal, start=nf + len(ranked)))
     ranked.extend(normal)
     result = place([(w.start, w.end) for w in day.windows], items, gap_s)
-    placed: list[tuple[float, int, int, str, float]] = []  # start, window, key, id, end
+    placed: list[tuple[float, int, int, float]] = []  # start, window, key, end
     for wi, plays in enumerate(result.layout):
-        placed.extend((s, wi, it.key, ranked[it.key].id, end) for it, s, end in plays)
+        placed.extend((s, wi, it.key, end) for it, s, end in plays)
     placed.sort()
     got: dict[str, int] = {}
     programme = []
-    for s, wi, _, bid, end in placed:
+    relays = []
+    for s, wi, key, end in placed:
+        if key < nf:
+            w = day.windows[wi]
+            relays.append(RelayPlay(w.label, fixed[key].id, *_instants(w, s, end)))
+            continue
+        bid = ranked[key - nf].id
         n = got[bid] = got.get(bid, 0) + 1
         programme.append(_play(day.windows[wi], bid, n, s, end))
-    for key, e in enumerate(ranked):
+    names = [f.name for f in fixed] + [e.name for e in ranked]
+    for key, e in enumerate(ranked, start=nf):
         if e.id not in got:
-            outcome[e.index] = _no_room(e, key, ranked, result.layout, day.labels)
-    return programme, got, result.exact
+            outcome[e.index] = _no_room(e, key, names, nf=nf, layout=result.layout, labels=day.labels)
+    return programme, got, result.exact, relays
 
 
 def compile_day(
@@ -286,9 +365,11 @@ def compile_day(
         else:
             live.add(e.id)
     emergencies = [e.id for e in day.emergency if e.id in live]
-    programme, got, exact = _place(day, live, outcome, selection=selection, order=order,
-                                   auto_normal=auto_normal, gap_s=gap_s)
+    fixed, relays_off = _relays_for(day, leaf, gap_s)
+    programme, got, exact, relays = _place(day, live, outcome, selection=selection, order=order,
+                                           auto_normal=auto_normal, gap_s=gap_s, fixed=fixed)
     return ProgrammeResult(
+        relays=tuple(relays), relays_off=tuple(relays_off),
         programme=tuple(programme), emergencies=tuple(emergencies), exact=exact,
         unscheduled=tuple(u for u in outcome if u is not None), windows=day.labels,
         # radio only: an LED board shows every item in each window its validity allows (plays_per_day unused)
@@ -300,16 +381,20 @@ def compile_day(
     )
 
 
-def _no_room(e: _Entry, me: int, ranked: list[_Entry], layout: list[Layout],
+def _no_room(e: _Entry, me: int, names: list[str], *, nf: int, layout: list[Layout],
              labels: tuple[str, ...]) -> Unscheduled:
-    """Why `e` (ranked `me`) got no play: too long for every window, or the bulletins ranked above it that
-    hold the windows its validity allows."""
+    """Why `e` (ranked `me`) got no play: too long for every window, or what holds the windows its
+    validity allows: relays at fixed times (keys below `nf`) and the bulletins ranked above it."""
     if not e.usable:
         return e.no_room
     takers = sorted({it.key for wi, _, _ in e.usable for it, _, _ in layout[wi] if it.key < me})
     if not takers:  # pragma: no cover - only items above it can have kept it out
         return e.no_room
-    return Unscheduled(e.id, "window_full", texts.window_full_by(labels, [ranked[k].name for k in takers]))
+    above = [names[k] for k in takers if k >= nf]
+    fixed = [names[k] for k in takers if k < nf]
+    if fixed:
+        return Unscheduled(e.id, "window_full", texts.window_full_fixed(labels, above, fixed))
+    return Unscheduled(e.id, "window_full", texts.window_full_by(labels, above))
 
 
 def _shortfall(e: _Entry, planned: int, day: Day) -> Shortfall:
@@ -325,13 +410,15 @@ def _shortfall(e: _Entry, planned: int, day: Day) -> Shortfall:
     return Shortfall(e.id, planned, e.wanted, reason, detail)
 
 
-def _play(w: _WindowSpan, bid: str, n: int, s: float, end: float) -> Play:
-    start_dt = w.origin + timedelta(seconds=s - w.start)
-    end_dt = w.origin + timedelta(seconds=end - w.start)
+def _instants(w: _WindowSpan, s: float, end: float) -> tuple[datetime, datetime]:
     if not w.fixed:  # the offset changes inside this window: name each instant with its own offset
-        start_dt = datetime.fromtimestamp(w.midnight + s, w.zone)
-        end_dt = datetime.fromtimestamp(w.midnight + end, w.zone)
-    return Play(w.label, bid, n, start_dt, end_dt)
+        at = datetime.fromtimestamp
+        return at(w.midnight + s, w.zone), at(w.midnight + end, w.zone)
+    return w.origin + timedelta(seconds=s - w.start), w.origin + timedelta(seconds=end - w.start)
+
+
+def _play(w: _WindowSpan, bid: str, n: int, s: float, end: float) -> Play:
+    return Play(w.label, bid, n, *_instants(w, s, end))
 
 
 def compile_for_area(  # noqa: PLR0917  (the hub calls it positionally)
@@ -345,11 +432,15 @@ def compile_for_area(  # noqa: PLR0917  (the hub calls it positionally)
     auto_normal: bool = False,
     gap_s: float = 0,
     tz: str = DEFAULT_TZ,
+    relays: Sequence[Relay] = (),
 ) -> ProgrammeResult:
     """One commune's programme from already-parsed bulletins (prepare_day + compile_day).
 
     Called for commune after commune with the same Bulletin objects, it reuses the prepared day."""
-    day = _prepared(kind, date, tuple(bulletins), windows, tz)
+    if relays:
+        day = prepare_day(kind, date, bulletins, windows, tz, relays=relays)
+    else:
+        day = _prepared(kind, date, tuple(bulletins), windows, tz)
     return compile_day(day, area, selection=selection, order=order, auto_normal=auto_normal, gap_s=gap_s)
 
 
@@ -378,7 +469,7 @@ def _prepared(kind: str, day: date, bulletins: tuple[Bulletin, ...], windows: Se
 def compile_programme(req: CompileRequest) -> ProgrammeResult:
     """The typed form of compile_dict: CompileRequest in, ProgrammeResult out."""
     return compile_for_area(req.area, req.device_kind, req.date, req.bulletins, req.windows, req.selection,
-                            req.order, req.auto_normal, req.gap_s, req.timezone)
+                            req.order, req.auto_normal, req.gap_s, req.timezone, req.relays)
 
 
 def compile_dict(request: dict[str, Any]) -> dict[str, Any]:

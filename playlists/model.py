@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from playlists.errors import RequestError
@@ -12,6 +12,9 @@ from playlists.windows import Window
 from protocol.vocabulary import DEVICE_KINDS, ORIGINS, PRIORITIES
 
 REASONS = ("not_targeted", "wrong_kind", "expired", "not_yet_valid", "not_selected", "window_full")
+# Why a relay (tiếp sóng) is not on air for a commune on a day.
+RELAY_REASONS = ("not_targeted", "outside_window", "relay_overlap")
+MAX_RELAY_S = 3 * 3600  # longer than any legal window: a typo
 # Why a radio bulletin on air gets fewer plays than its plays_per_day.
 SHORT_REASONS = ("one_per_window", "validity", "window_full")
 
@@ -67,6 +70,37 @@ class Bulletin:
 
 
 @dataclass(frozen=True, slots=True)
+class Relay:
+    """A fixed-time entry (tiếp sóng): a stream relayed at `start` (the commune's wall clock) for
+    `duration_s` on the day it is given for. The engine never moves it; it packs bulletins around it."""
+
+    id: str
+    start: time
+    duration_s: float
+    targets: tuple[str, ...]
+    origin: str = "province"  # ranks two relays that collide: the higher level keeps its time
+    title: str | None = None
+
+    def __post_init__(self) -> None:
+        rid = self.id
+        if not isinstance(rid, str) or not rid:
+            raise RequestError(f"relay id: {rid!r} must be a non-empty string")
+        if not isinstance(self.start, time) or self.start.tzinfo is not None:
+            raise RequestError(f"relay {rid!r}: start {self.start!r} must be a wall-clock time such as 06:00")
+        d = self.duration_s
+        if isinstance(d, bool) or not isinstance(d, int | float) or not math.isfinite(d) \
+                or not 0 < d <= MAX_RELAY_S:
+            raise RequestError(
+                f"relay {rid!r}: duration_s {d!r} must be a number of seconds, 1 to {MAX_RELAY_S}")
+        if self.origin not in ORIGINS:
+            raise RequestError(f"relay {rid!r}: origin {self.origin!r} is unknown; use one of {ORIGINS}")
+        if not self.targets or not all(isinstance(t, str) and t.strip("/") for t in self.targets):
+            raise RequestError(f"relay {rid!r}: targets must list at least one area path, e.g. ['67']")
+        if self.title is not None and not isinstance(self.title, str):
+            raise RequestError(f"relay {rid!r}: title {self.title!r} must be text")
+
+
+@dataclass(frozen=True, slots=True)
 class CompileRequest:
     """One commune's programme for one day and device kind (the typed JSON request; playlists.parse
     `request_from_dict` builds one from the JSON and says what to fix)."""
@@ -81,6 +115,7 @@ class CompileRequest:
     auto_normal: bool = False
     selection: tuple[str, ...] = ()
     order: tuple[str, ...] = ()
+    relays: tuple[Relay, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +131,20 @@ class Play:
     def to_dict(self) -> dict[str, Any]:
         return {"window": self.window, "bulletin_id": self.bulletin_id, "play": self.play,
                 "start": self.start.isoformat(), "end": self.end.isoformat()}
+
+
+@dataclass(frozen=True, slots=True)
+class RelayPlay:
+    """A relay on air: its fixed start and end inside window `window`."""
+
+    window: str
+    relay_id: str
+    start: datetime
+    end: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"window": self.window, "relay_id": self.relay_id, "start": self.start.isoformat(),
+                "end": self.end.isoformat()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +185,9 @@ class ProgrammeResult:
     short: tuple[Shortfall, ...] = field(default=())  # on air, but fewer plays than wanted (radio)
     # False when the search for a better arrangement hit its budget (playlists/README.md, "Placement")
     exact: bool = True
+    relays: tuple[RelayPlay, ...] = field(default=())  # fixed-time entries on air, by start
+    # relays for this commune that are not on air, and why (bulletin_id holds the relay's id)
+    relays_off: tuple[Unscheduled, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -143,4 +195,7 @@ class ProgrammeResult:
             "emergencies": list(self.emergencies),
             "unscheduled": [u.to_dict() for u in self.unscheduled],
             "short": [s.to_dict() for s in self.short],
+            "relays": [r.to_dict() for r in self.relays],
+            "relays_off": [{"relay_id": u.bulletin_id, "reason": u.reason, "detail": u.detail}
+                           for u in self.relays_off],
         }

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, time, tzinfo
 from typing import Any
 
 from playlists.errors import RequestError
-from playlists.model import Bulletin, CompileRequest
+from playlists.model import Bulletin, CompileRequest, Relay
 from playlists.windows import DEFAULT_TZ, load_tz, parse_windows
 from protocol.vocabulary import DEVICE_KINDS
 
 _REQUEST_KEYS = ("date", "timezone", "device_kind", "area", "windows", "gap_s", "auto_normal",
-                 "bulletins", "selection", "order")
+                 "bulletins", "selection", "order", "relays")
+_RELAY_KEYS = ("id", "start", "duration_s", "targets", "origin", "title")
 _BULLETIN_KEYS = ("id", "priority", "origin", "kinds", "targets", "duration_s", "plays_per_day",
                   "valid_from", "valid_until", "approved_at", "title")  # title: names it in reasons
 _BULLETIN_REQUIRED = ("id", "priority", "origin", "kinds", "targets", "duration_s")
@@ -76,6 +77,38 @@ def bulletin_from_dict(data: Any, tz: tzinfo, where: str = "bulletin") -> Bullet
     )
 
 
+def relay_from_dict(data: Any, where: str = "relay") -> Relay:
+    """One relay (fixed-time entry) of the request: start is the commune's wall clock, "HH:MM[:SS]"."""
+    if not isinstance(data, dict):
+        raise RequestError(f"{where}: must be an object with id, start, duration_s, targets")
+    rid = data.get("id")
+    if isinstance(rid, str) and rid:
+        where = f"relay {rid!r}"
+    _check_keys(data, _RELAY_KEYS, where)
+    for key in ("id", "start", "duration_s", "targets"):
+        if key not in data:
+            raise RequestError(f"{where}: the field {key!r} is missing")
+    raw = data["start"]
+    try:
+        if not isinstance(raw, str) or len(raw) not in (5, 8):
+            raise ValueError(raw)
+        start = time.fromisoformat(raw)
+    except ValueError:
+        raise RequestError(f"{where}: start {raw!r} must be a time HH:MM, e.g. '06:00'") from None
+    return Relay(id=data["id"], start=start, duration_s=data["duration_s"],
+                 targets=tuple(t.strip("/") for t in _str_list(data["targets"], f"{where}: targets")),
+                 origin=data.get("origin", "province"), title=data.get("title"))
+
+
+def _relays(raw: Any) -> tuple[Relay, ...]:
+    if not isinstance(raw, list):
+        raise RequestError("relays: must be a list of relay objects")
+    relays = tuple(relay_from_dict(r, f"relays[{i}]") for i, r in enumerate(raw))
+    if len({r.id for r in relays}) != len(relays):
+        raise RequestError("relays: ids must be unique")
+    return relays
+
+
 def request_from_dict(data: Any) -> CompileRequest:
     """Parse and check the whole JSON request (playlists/README.md); RequestError says what to fix."""
     if not isinstance(data, dict):
@@ -116,6 +149,7 @@ def request_from_dict(data: Any) -> CompileRequest:
             raise RequestError(f"bulletins: the id {b.id!r} appears more than once; ids must be unique")
         seen.add(b.id)
     return CompileRequest(
+        relays=_relays(data.get("relays") or []),
         date=day, device_kind=kind, area=area.strip("/"), bulletins=bulletins, windows=windows,
         timezone=tz_name, gap_s=gap, auto_normal=auto,
         selection=_str_list(data.get("selection") or [], "selection"),

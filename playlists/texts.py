@@ -81,3 +81,34 @@ def short_validity(planned: int, wanted: int, labels: Sequence[str]) -> str:
 
 def short_of_room(planned: int, wanted: int, labels: Sequence[str]) -> str:
     return f"{_times(planned, wanted)}: không còn chỗ trong các khung giờ phát hôm nay ({_windows(labels)})."
+
+
+def relay_name(title: str | None, rid: str, start: str, end: str) -> str:
+    """How reasons name a relay: «title» (or its id) with its fixed time."""
+    return f"tiếp sóng «{title or rid}» {start}–{end}"
+
+
+def window_full_fixed(labels: Iterable[str], names: Sequence[str], fixed: Sequence[str]) -> str:
+    """No room, and fixed-time relays hold part of the windows this bulletin could play in."""
+    shown = ", ".join(fixed)
+    text = (f"Không còn chỗ trong các khung giờ phát hôm nay ({_windows(labels)}): giờ cố định dành cho "
+            f"{shown} chia khung giờ, phần còn lại không đủ để phát trọn bản tin này")
+    if names:
+        text += f" sau các bản tin xếp trên: {', '.join(names[:_NAMED])}"
+        if len(names) > _NAMED:
+            text += f" và {len(names) - _NAMED} bản tin khác"
+    return text + "."
+
+
+def relay_outside(start: str, end: str, labels: Sequence[str]) -> str:
+    return (f"Giờ tiếp sóng {start}–{end} không nằm trọn trong khung giờ phát nào của xã hôm nay "
+            f"({_windows(labels) or 'không có khung giờ'}).")
+
+
+def relay_overlap(start: str, end: str, other: str) -> str:
+    return (f"Giờ tiếp sóng {start}–{end} trùng hoặc sát giờ với {other} "
+            "(được giữ vì thuộc cấp trên hoặc đặt trước).")
+
+
+def relay_not_targeted(targets: Iterable[str]) -> str:
+    return f"Tiếp sóng không dành cho địa bàn này (dành cho: {', '.join(targets)})."

@@ -7,6 +7,7 @@ wire, durations are integer milliseconds (canonical JSON carries no floats).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, is_dataclass
+from datetime import datetime
 from typing import Any, cast
 
 # Priorities, origins, device kinds and play outcomes are spelled once, in protocol/vocabulary.py.
@@ -74,6 +75,22 @@ class Repeat:
 
 
 @dataclass(frozen=True)
+class LanguageVersion:
+    """A bản tiếng dân tộc: the bulletin again in a local language (ISO 639-3 `code`), an audio file."""
+
+    code: str
+    name: str
+    media: MediaRef
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LanguageVersion:
+        if not isinstance(data, dict) or not isinstance(data.get("media"), dict):
+            raise TypeError("a language version is an object with code, name and media")
+        code = str(data["code"])
+        return cls(code, str(data.get("name") or code), MediaRef.from_dict(data["media"]))
+
+
+@dataclass(frozen=True)
 class BulletinInfo:
     """What an agent needs to know of a bulletin to play or show it."""
 
@@ -93,6 +110,9 @@ class BulletinInfo:
     # Emergencies only: how the alert repeats, so an agent that learns of it from the retained programme
     # (a late joiner) repeats it like one that got the alert (addition to the contract, optional).
     repeat: Repeat | None = None
+    # (addition) the language versions this commune plays after `media`, in order (docs/PROTOCOL.md,
+    # "Language versions"); `duration_ms` counts them all. An agent that predates them plays `media` only.
+    languages: list[LanguageVersion] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return _dict(self)
@@ -105,6 +125,7 @@ class BulletinInfo:
                 d[key] = MediaRef.from_dict(d[key])
         if d.get("repeat") is not None:
             d["repeat"] = Repeat(**_pick(Repeat, d["repeat"]))
+        d["languages"] = [LanguageVersion.from_dict(v) for v in d.get("languages") or []]
         return cls(**d)
 
 
@@ -134,6 +155,41 @@ class WindowSpan:
         return cls(str(data["label"]), str(data["start"]), str(data["end"]))
 
 
+RELAY_URL_MAX = 500  # a relay's source URL (the hub refuses longer; an agent refuses a programme with one)
+RELAY_TITLE_MAX = 200
+
+
+@dataclass(frozen=True)
+class RelayEntry:
+    """Tiếp sóng: play the stream at `url` from `start` to `end` (a fixed time inside `window`). For a mount
+    of the province's own stream server `token` opens it (HTTP basic auth: device id and token) until
+    `token_expires`; a URL of another station has none. docs/PROTOCOL.md, "Relays"."""
+
+    relay_id: str
+    title: str
+    url: str
+    start: str  # ISO 8601 with offset
+    end: str
+    window: str
+    token: str = ""
+    token_expires: str = ""
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RelayEntry:
+        e = cls(**{k: str(v) for k, v in _pick(cls, data).items()})
+        if not e.relay_id or len(e.relay_id) > 40:
+            raise ValueError("relay_id must be 1-40 characters")
+        if len(e.title) > RELAY_TITLE_MAX:
+            raise ValueError(f"relay title longer than {RELAY_TITLE_MAX} characters")
+        if len(e.url) > RELAY_URL_MAX or not e.url.startswith(("http://", "https://")):
+            raise ValueError(f"relay url must be http(s) and at most {RELAY_URL_MAX} characters")
+        if any(c.isspace() or ord(c) < 32 for c in e.url) or "@" in e.url.split("/", 3)[2]:
+            raise ValueError("relay url must not hold spaces, control characters or credentials")
+        if datetime.fromisoformat(e.end) <= datetime.fromisoformat(e.start):
+            raise ValueError("relay end must be after its start")
+        return e
+
+
 @dataclass(frozen=True)
 class ProgrammeDay:
     date: str  # YYYY-MM-DD local
@@ -144,6 +200,8 @@ class ProgrammeDay:
     # The windows in force for this commune, kind and day (Art. 10: its own hours, occasions for LED).
     # Empty from a hub that predates them: the agent then uses `windows`.
     window_spans: list[WindowSpan] = field(default_factory=list)
+    # Relays at fixed times (tiếp sóng); agents before them drop the key (docs/PROTOCOL.md, "Relays").
+    relays: list[RelayEntry] = field(default_factory=list)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ProgrammeDay:
@@ -152,6 +210,7 @@ class ProgrammeDay:
             list(data["windows"]),
             [ProgrammeItem.from_dict(i) for i in data["items"]],
             [WindowSpan.from_dict(w) for w in data.get("window_spans") or []],
+            [RelayEntry.from_dict(r) for r in data.get("relays") or []],
         )
 
 

@@ -1,4 +1,5 @@
-"""The shared words of nguon, spelled once: priority, origin, bulletin status, play outcome, device kind.
+"""The shared words of nguon, spelled once: priority, origin, subject, bulletin status, play outcome, device
+kind.
 
 Each is a `StrEnum` whose values are the strings on the wire, in the database and in the API, so a member
 compares equal to (and serialises as) its string: `Priority.NORMAL == "normal"`. The tuples beside them
@@ -28,6 +29,20 @@ class Origin(StrEnum):
     PROVINCE = "province"
     DISTRICT = "district"
     COMMUNE = "commune"
+
+
+class Subject(StrEnum):
+    """A bulletin's subject (lĩnh vực), for the statistics: a short fixed list; "other" for bulletins written
+    before subjects existed."""
+
+    POLITICS = "politics"  # thời sự - chính trị
+    LAW = "law"  # pháp luật
+    DISASTER = "disaster"  # phòng, chống thiên tai
+    HEALTH = "health"  # y tế
+    AGRICULTURE = "agriculture"  # nông nghiệp
+    EDUCATION = "education"  # giáo dục
+    CULTURE = "culture"  # văn hoá - xã hội
+    OTHER = "other"  # khác
 
 
 class DeviceKind(StrEnum):
@@ -62,6 +77,7 @@ class BulletinStatus(StrEnum):
 
 PRIORITIES: tuple[str, ...] = tuple(p.value for p in Priority)
 ORIGINS: tuple[str, ...] = tuple(o.value for o in Origin)
+SUBJECTS: tuple[str, ...] = tuple(s.value for s in Subject)
 DEVICE_KINDS: tuple[str, ...] = tuple(k.value for k in DeviceKind)
 PLAY_OUTCOMES: tuple[str, ...] = tuple(o.value for o in PlayOutcome)
 BULLETIN_STATUSES: tuple[str, ...] = tuple(s.value for s in BulletinStatus)
@@ -72,4 +88,5 @@ LIVE_STATUSES: tuple[str, ...] = (BulletinStatus.APPROVED.value, BulletinStatus.
 # tests/protocol/test_vocabulary.py checks they list exactly the enums' values.
 PriorityName = Literal["emergency", "priority", "normal"]
 OriginName = Literal["central", "province", "district", "commune"]
+SubjectName = Literal["politics", "law", "disaster", "health", "agriculture", "education", "culture", "other"]
 DeviceKindName = Literal["radio", "led"]

@@ -1,4 +1,4 @@
-"""Speech engines behind one interface: espeak-ng (offline), gTTS (online), Piper (local model).
+"""Speech engines behind one interface: espeak-ng (offline), gTTS (online), Piper (installed neural voice).
 
 An engine MUST turn normalised text into one raw audio file in `workdir` and return its path, or
 raise a TtsError (usually EngineUnavailable) saying why; it MUST bound every outside call by a timeout.
@@ -6,7 +6,6 @@ raise a TtsError (usually EngineUnavailable) saying why; it MUST bound every out
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import threading
 from abc import ABC, abstractmethod
@@ -14,8 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tts.errors import EngineUnavailable
+from tts.errors import EngineUnavailable, TtsError
+from tts.piper import PiperVoice, phonemize
 from tts.settings import TtsSettings
+from tts.voices import VoiceStore
 
 
 class Engine(ABC):
@@ -27,8 +28,8 @@ class Engine(ABC):
     def voice_for(self, voice: str) -> str:
         """The engine's own name for a regional voice (recorded with the audio)."""
 
-    def cache_identity(self) -> dict[str, Any]:
-        """Extra things that change this engine's output (model file, ...); MAY be overridden."""
+    def cache_identity(self, voice: str) -> dict[str, Any]:
+        """Extra things that change this engine's output for `voice` (model file, ...); MAY be overridden."""
         return {}
 
     @abstractmethod
@@ -118,35 +119,65 @@ class GttsEngine(Engine):
 
 
 class PiperEngine(Engine):
-    """Piper neural voice from a local model file (never downloaded at run time)."""
+    """A Piper neural voice installed in the voices directory (tts/voices.py), run with onnxruntime.
+
+    Its `voice` is the installed voice's id; loaded models are kept (one onnxruntime session each).
+    """
 
     name = "piper"
 
     def __init__(self, settings: TtsSettings) -> None:
-        self._model = settings.piper_model
-        self._binary = settings.piper_binary
+        self._store = VoiceStore(settings.voices_dir, espeak_binary=settings.espeak_binary) \
+            if settings.voices_dir else None
+        self._espeak = settings.espeak_binary
         self._timeout = settings.subprocess_timeout_s
+        self._loaded: dict[tuple[str, str], PiperVoice] = {}
+        self._guard = threading.Lock()
 
     def voice_for(self, voice: str) -> str:
-        return self._model.stem if self._model else "piper"
+        return voice
 
-    def cache_identity(self) -> dict[str, Any]:
-        if self._model is None or not self._model.exists():
+    def cache_identity(self, voice: str) -> dict[str, Any]:
+        if self._store is None or not voice:
             return {}
-        stat = self._model.stat()
-        return {"model": self._model.name, "size": stat.st_size, "mtime": int(stat.st_mtime)}
+        try:
+            info = self._store.get(voice)
+        except TtsError:
+            return {}
+        return {"model": info.sha256, "config": info.config_sha256}
+
+    def region_of(self, voice: str) -> str | None:
+        """north/central/south when the installed voice's metadata says it."""
+        if self._store is None:
+            return None
+        try:
+            return self._store.get(voice).region
+        except TtsError:
+            return None
+
+    def _voice(self, voice: str) -> PiperVoice:
+        if self._store is None:
+            raise EngineUnavailable(self.name, "chưa cấu hình thư mục giọng (voices_dir).")
+        if not voice:
+            raise EngineUnavailable(self.name,
+                                    "chưa chọn giọng (hãy cài giọng bằng 'python -m tts voice add').")
+        info = self._store.get(voice)
+        key = (info.id, info.sha256 + info.config_sha256)
+        with self._guard:
+            loaded = self._loaded.get(key)
+            if loaded is None:
+                try:
+                    loaded = self._store.load(info.id)
+                except TtsError as exc:
+                    raise EngineUnavailable(self.name, exc.message) from None
+                self._loaded = {k: v for k, v in self._loaded.items() if k[0] != info.id}
+                self._loaded[key] = loaded
+            return loaded
 
     def synthesize(self, text: str, voice: str, workdir: Path) -> Path:
-        if self._model is None:
-            raise EngineUnavailable(self.name, "chưa cấu hình tệp mô hình giọng (piper_model).")
-        if not self._model.is_file():
-            raise EngineUnavailable(self.name, f"không thấy tệp mô hình {self._model}.")
-        if shutil.which(self._binary) is None:
-            raise EngineUnavailable(self.name, f"chưa cài chương trình {self._binary}.")
-        out = workdir / "piper.wav"
-        cmd = [self._binary, "--model", str(self._model), "--output_file", str(out)]
-        _run(cmd, engine=self.name, text=text, timeout=self._timeout, what="Piper")
-        return _nonempty(out, self.name)
+        model = self._voice(voice)
+        clauses = phonemize(text, model.config.espeak_voice, binary=self._espeak, timeout=self._timeout)
+        return _nonempty(model.write_wav(clauses, workdir / "piper.wav"), self.name)
 
 
 def build(name: str, settings: TtsSettings) -> Engine:

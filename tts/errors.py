@@ -95,3 +95,19 @@ class BadAbbreviationFile(TtsError):
 
     def __init__(self, path: str, detail: str) -> None:
         super().__init__(f"Tệp viết tắt {path} sai: {detail}")
+
+
+class BadVoice(TtsError):
+    code = "bad_voice"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"Giọng đọc không dùng được: {detail}")
+
+
+class UnknownNeuralVoice(TtsError):
+    code = "unknown_neural_voice"
+
+    def __init__(self, name: str, installed: list[str]) -> None:
+        have = f"các giọng đã cài: {', '.join(installed)}" if installed else "chưa cài giọng nào"
+        super().__init__(f"Không có giọng '{name}' ({have}); giọng espeak-ng luôn dùng được.")
+        self.name = name

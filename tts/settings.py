@@ -41,8 +41,10 @@ class TtsSettings:
     engines: tuple[str, ...] = ("espeak-ng",)
     voice: str = "vi"
     gtts_timeout_s: float = 5.0
-    piper_model: Path | None = None
-    piper_binary: str = "piper"
+    # Installed neural voices (tts/voices.py); None = no neural voice, espeak-ng only.
+    voices_dir: Path | None = None
+    # The installed voice "piper" speaks with when no voice is asked for ("" = none chosen).
+    neural_voice: str = ""
     loudness_lufs: float = -16.0
     true_peak_db: float = -1.5
     # 22.05 kHz keeps speech intelligible on loudspeakers at half the bytes of 44.1 kHz.
@@ -82,7 +84,7 @@ class TtsSettings:
             raise BadSettings("gtts_timeout_s, max_chars phải dương; speech_rate_wpm trong 80..450.")
         if not self.bitrate.rstrip("k").isdigit():
             raise BadSettings(f"bitrate '{self.bitrate}' sai, ví dụ đúng: 48k.")
-        for name in ("piper_model", "extra_abbreviations"):
+        for name in ("voices_dir", "extra_abbreviations"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
                 object.__setattr__(self, name, Path(value))

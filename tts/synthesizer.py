@@ -43,42 +43,63 @@ class Synthesizer:
                 self._spoken.popitem(last=False)
         return spoken
 
-    def _chain(self, engine: str | None) -> list[str]:
-        # An explicit engine is tried first; the configured chain stays as the fallback.
-        chain = [check_engine(engine)] if engine else []
-        return chain + [e for e in self.settings.engines if e not in chain]
+    def _chain(self, engine: str | None, neural: str) -> list[tuple[str, str]]:
+        """(engine, its voice) in the order tried. An explicit engine first, then a chosen neural voice,
+        then the configured chain; espeak-ng always ends a chain that has a neural voice in it."""
+        names = [check_engine(engine)] if engine else []
+        if neural and "piper" not in names:
+            names.append("piper")
+        names += [e for e in self.settings.engines if e not in names]
+        if "piper" in names and "espeak-ng" not in names:
+            names.append("espeak-ng")
+        return [(name, neural) if name == "piper" else (name, "") for name in names]
 
     def _key(self, text: str, engine: str, voice: str) -> str:
         eng = self._engines[engine]
-        return cache_key(text, engine, eng.voice_for(voice), self.settings.post_processing_key(),
-                         eng.cache_identity())
+        name = eng.voice_for(voice)
+        return cache_key(text, engine, name, self.settings.post_processing_key(), eng.cache_identity(name))
+
+    def _regional_of(self, neural: str) -> str:
+        """The espeak-ng voice of the neural voice's region (its fallback speaks the same dialect)."""
+        piper = self._engines["piper"]
+        region = piper.region_of(neural) if neural and isinstance(piper, engines.PiperEngine) else None
+        return check_voice(region) if region else self.settings.voice
 
     def _lock(self, key: str) -> threading.Lock:
         with self._locks_guard:
             return self._locks.setdefault(key, threading.Lock())
 
-    def synthesize(self, text: str, *, engine: str | None = None, voice: str | None = None) -> SpeechResult:
-        """Speech for `text`: from the cache when possible, else from the first engine that works."""
-        chain = self._chain(engine)
-        voice = check_voice(voice) if voice else self.settings.voice
+    def synthesize(self, text: str, *, engine: str | None = None, voice: str | None = None,
+                   neural_voice: str | None = None) -> SpeechResult:
+        """Speech for `text`: from the cache when possible, else from the first engine that works.
+
+        `voice` is the regional voice (espeak-ng's); `neural_voice` an installed voice's id (tts/voices.py),
+        tried first with espeak-ng as the fallback. The cache key holds the engine, voice and model.
+        """
+        neural = self.settings.neural_voice if neural_voice is None else neural_voice
+        chain = self._chain(engine, neural)
+        regional = check_voice(voice) if voice else self._regional_of(neural)
         if not text or not text.strip():
             raise EmptyText()
         if len(text) > self.settings.max_chars:
             raise TextTooLong(len(text), self.settings.max_chars)
         spoken = self.normalize(text)
-        keys = {name: self._key(spoken, name, voice) for name in chain}
-        for name in chain:
+        steps = [(name, own if name == "piper" else regional) for name, own in chain]
+        keys = {name: self._key(spoken, name, v) for name, v in steps}
+        for name, _ in steps:
             hit = self.cache.get(keys[name])
             if hit is not None:
                 return hit
+            if name == "piper":
+                break  # a local voice is quick to try: an older fallback recording must not stand in for it
         tried: list[tuple[str, str]] = []
-        for name in chain:
+        for name, v in steps:
             with self._lock(keys[name]):
                 hit = self.cache.get(keys[name])  # another thread may have just made it
                 if hit is not None:
                     return hit
                 try:
-                    return self._produce(spoken, name, voice, keys[name], tried)
+                    return self._produce(spoken, name, v, keys[name], tried)
                 except TtsError as exc:
                     tried.append((name, exc.message))
                 except OSError as exc:

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from hub.api.routes import A, S, _int, _q, api
 from hub.api.schemas import (
+    AreaLanguagesIn,
     CommandIn,
     DeviceIn,
     ReorganiseIn,
@@ -17,6 +18,7 @@ from hub.api.schemas import (
 )
 from hub.errors import Invalid
 from hub.limits import check_date
+from hub.services.languages import catalogue
 from protocol.clock import parse_time
 from protocol.keys import public_key_b64
 
@@ -137,6 +139,25 @@ def get_audit(request: web.Request, s: S, a: A) -> Any:
 @api.route("GET", "/areas", "the area tree", tag="areas")
 def get_areas(request: web.Request, s: S, a: A) -> Any:
     return {"areas": s.areas.tree()}
+
+
+@api.route("GET", "/languages", "the languages catalogue (ISO 639-3 code, Vietnamese name)", tag="areas")
+def get_languages(request: web.Request, s: S, a: A) -> Any:
+    return {"languages": catalogue()}
+
+
+@api.route("GET", "/areas/languages", "an area's local languages (own, in force, and where from)",
+           tag="areas", query=[("area", "area path", True)])
+def get_area_languages(request: web.Request, s: S, a: A) -> Any:
+    return s.languages.view(_q(request, "area", required=True) or "")
+
+
+@api.route("PUT", "/areas/languages", "admin: set an area's local languages (null: as the unit above); "
+           "republishes the communes under it", body=AreaLanguagesIn, tag="areas")
+async def put_area_languages(request: web.Request, s: S, a: A, *, body: AreaLanguagesIn) -> Any:
+    raw = None if body.languages is None else [
+        x if isinstance(x, str) else x.model_dump() for x in body.languages]
+    return await s.set_area_languages(a, body.area, raw)
 
 
 @api.route("POST", "/areas/reorganise", "apply a reorganisation plan (dry_run: say what would change)",

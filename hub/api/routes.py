@@ -84,6 +84,9 @@ def _bulletin_input(body: BulletinIn) -> BulletinInput:
         repeat=body.repeat.model_dump() if body.repeat else None,
         after_interrupt=body.after_interrupt,
         origin=body.origin,
+        subject=body.subject,
+        voice=body.voice,
+        language_versions=tuple((v.language, v.media or "") for v in body.language_versions),
     )
 
 

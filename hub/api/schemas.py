@@ -20,7 +20,7 @@ from hub.limits import (
     YEAR_MAX,
     YEAR_MIN,
 )
-from protocol.vocabulary import DeviceKindName, OriginName, PriorityName
+from protocol.vocabulary import DeviceKindName, OriginName, PriorityName, SubjectName
 
 AreaPath = Annotated[str, Field(min_length=1, max_length=PATH_MAX)]
 Id = Annotated[str, Field(min_length=1, max_length=ID_MAX)]
@@ -55,6 +55,32 @@ class RepeatIn(_Body):
     then_every_s: int = Field(0, ge=0, le=86_400)
 
 
+VoiceName = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+
+
+class VoiceDefaultIn(_Body):
+    voice: VoiceName = Field(description="an installed voice's id, or espeak-ng")
+
+
+class VoicePreviewIn(_Body):
+    text: str = Field(min_length=1, max_length=300, description="the sentence to hear")
+    voice: VoiceName | None = Field(None, description="null = the province's default")
+class LanguageVersionIn(_Body):
+    language: str = Field(max_length=8, description="ISO 639-3 code of a local language, e.g. rad (Ê Đê)")
+    media: str | None = Field(None, pattern=r"^[0-9a-f]{64}$", description="sha256 of the uploaded audio")
+
+
+class AreaLanguageIn(_Body):
+    code: str = Field(max_length=8)
+    name: str | None = Field(None, max_length=60, description="as people there call it (default: catalogue)")
+
+
+class AreaLanguagesIn(_Body):
+    area: AreaPath
+    languages: list[str | AreaLanguageIn] | None = Field(
+        max_length=8, description="local languages besides Vietnamese; null: as the unit above")
+
+
 class BulletinIn(_Body):
     title: str = Field(min_length=1, max_length=TITLE_MAX, description="tiêu đề")
     priority: PriorityName
@@ -74,6 +100,14 @@ class BulletinIn(_Body):
     repeat: RepeatIn | None = None
     after_interrupt: Literal["restart", "resume", "drop"] = "restart"
     origin: OriginName | None = None
+    subject: SubjectName | None = Field(
+        None, description="lĩnh vực (statistics): none on a new bulletin is 'other'; an edit keeps it"
+    )
+    voice: VoiceName | None = Field(None, description="voice for a text bulletin: an installed voice's id "
+                                    "or espeak-ng (GET /voices); null = the province's default")
+    language_versions: list[LanguageVersionIn] = Field(
+        default_factory=list, max_length=8,
+        description="bản tiếng dân tộc: audio versions played after the Vietnamese (loudspeakers)")
     draft: bool = Field(False, description="save as a draft instead of submitting")
 
 
@@ -212,3 +246,19 @@ class LiveIn(_Body):
         description="emergency: at once, at any hour; priority: preempts the programme inside its windows"
     )
     title: str = Field("", max_length=TITLE_MAX)
+
+
+class RelayIn(_Body):
+    """Tiếp sóng: a stream relayed at a fixed time inside a radio window (docs/API.md, "Relays")."""
+
+    title: str = Field(min_length=1, max_length=TITLE_MAX, description="e.g. 'Thời sự VOV'")
+    source: str = Field(
+        min_length=1,
+        max_length=600,
+        description="http(s) URL of the station's stream, or /relay/NAME.mp3 on the province's stream server",
+    )
+    start: str = Field(min_length=1, max_length=10, description="local start time HH:MM, e.g. 06:00")
+    minutes: int = Field(ge=1, le=90, description="length in minutes; start to end inside one radio window")
+    days: Literal["daily", "weekdays", "dates"] = Field("daily", description="every day, Mon-Fri, or `dates`")
+    dates: list[Day] = Field(default_factory=list, max_length=62, description="YYYY-MM-DD when days=dates")
+    areas: list[AreaPath] = Field(min_length=1, max_length=50, description="area paths that relay it")

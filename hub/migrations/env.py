@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from hub.models import Base
+from hub.stat_models import StatReport  # noqa: F401 - the statistics tables join Base.metadata
 
 config = context.config
 target_metadata = Base.metadata

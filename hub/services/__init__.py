@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, or_, select
 
@@ -19,31 +19,40 @@ from hub.central.outbox import Outbox
 from hub.errors import Invalid
 from hub.models import AuditEntry, Bulletin
 from hub.roles import SYSTEM, Actor
+from hub.services import intents
 from hub.services.accounts import AccountService
 from hub.services.areas import AreaService
 from hub.services.base import Context, Speaker, require
 from hub.services.bulletin_views import BulletinDetail, BulletinSummary, BulletinView
 from hub.services.bulletins import BulletinInput, BulletinService
 from hub.services.choices import ChoiceService
+from hub.services.counters import CounterService
 from hub.services.deliveries import DeliveryService
 from hub.services.devices import DeviceService
+from hub.services.intent_runner import IntentRunner
+from hub.services.languages import LanguageService
 from hub.services.lifecycle import move
 from hub.services.live import LiveService
+from hub.services.mailer import Mailer
 from hub.services.media import MediaService
 from hub.services.notices import NoticeService
 from hub.services.programmes import ProgrammeService
 from hub.services.publishing import PublisherLike, PublishingService
+from hub.services.relays import RelayService
 from hub.services.reorganise import Outcome, ReorganiseService, lineage
 from hub.services.report_archive import ReportArchive
 from hub.services.rollups import LATE_DAYS, prune_raw, rollup_days
 from hub.services.stats import StatsService
+from hub.services.stats_catchup import BATCH_DAYS, StatsCatchUp
+from hub.services.voices import VoiceService
 from hub.services.windows import WindowService
 from hub.signing import Envelopes
 from hub.workers import urgent
-from protocol.vocabulary import DEVICE_KINDS, LIVE_STATUSES, BulletinStatus, Priority
+from protocol.vocabulary import LIVE_STATUSES, BulletinStatus, Priority
 
 __all__ = ["BulletinDetail", "BulletinInput", "BulletinSummary", "BulletinView", "Context", "Services"]
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 AREA_RESEND_S = 60.0  # a device whose status names an old commune is told again at most this often
 
 
@@ -58,13 +67,21 @@ class Services:
         self.accounts = AccountService(ctx, self.areas)
         self.media = MediaService(ctx)
         self.windows = WindowService(ctx, self.areas)
-        self.bulletins = BulletinService(ctx, self.areas, self.media, speech, windows=self.windows)
-        self.programmes = ProgrammeService(ctx, self.areas, self.windows)
+        self.voices = VoiceService(ctx)
+        self.languages = LanguageService(ctx, self.areas)
+        self.bulletins = BulletinService(ctx, self.areas, self.media, speech, windows=self.windows,
+                                         voices=self.voices)
+        self.relays = RelayService(ctx, self.areas, self.windows)
+        self.programmes = ProgrammeService(ctx, self.areas, self.windows, self.relays)
         self.choices = ChoiceService(ctx, self.areas)
         self.devices = DeviceService(ctx, self.areas)
         self.deliveries = DeliveryService(ctx, self.bulletins)
         self.notices = NoticeService(ctx)
+        self.counters = CounterService(ctx)
+        self.mailer = Mailer(ctx, self.notices)  # run by the hub when [email] is enabled (app.py)
         self.stats = StatsService(ctx, self.areas)
+        self.stats_catchup = StatsCatchUp(ctx)
+        self.stats.catch_up = self.stats_catchup.wake
         self.report_archive = ReportArchive(ctx)
         self.publishing = PublishingService(
             ctx,
@@ -84,12 +101,26 @@ class Services:
             publisher=publisher,
             topics=self.publishing.topics,
         )
+        # tiếp sóng: a mount of the province's stream server is reached at the live service's public URL
+        self.relays.stream_base = self.live.public_stream_url
         self.reorganisation = ReorganiseService(ctx, self.areas)
         self.envelopes = envelopes
         self._area_sent: dict[str, float] = {}  # device -> when set_area last went (loop time)
         self.central = CentralLink(self)
         self.central_out = CapOut(ctx, self.areas)
         self.central_outbox = Outbox(ctx, self.areas, envelopes, self.central_out)
+        # what committed changes must publish: the leader publishes them (hub/services/intent_runner.py)
+        self.intents = IntentRunner(
+            ctx, self.publishing, self.areas, lambda ids: self.send_areas(ids, force=True)
+        )
+
+    async def _publishing(self, call: Callable[[], T]) -> T:
+        """Run a change that records publish intents (worker thread); the leader then publishes them at once,
+        a standby leaves them to the leader (NOTIFY at commit, or its poll)."""
+        with intents.collect() as got:
+            out = await asyncio.to_thread(call)
+        await self.intents.dispatch(got)
+        return out
 
     # --- workflow steps that publish
     async def approve(self, actor: Actor, bulletin_id: str, *, via_review: bool = False) -> BulletinView:
@@ -97,18 +128,15 @@ class Services:
             return await self._approve(actor, bulletin_id, via_review=via_review)
 
     async def _approve(self, actor: Actor, bulletin_id: str, *, via_review: bool) -> BulletinView:
-        try:
-            b = await asyncio.to_thread(self.bulletins.approve, actor, bulletin_id, via_review=via_review)
+        try:  # the alert (an emergency) or the programmes are published from its intent
+            b = await self._publishing(
+                lambda: self.bulletins.approve(actor, bulletin_id, via_review=via_review)
+            )
         except Invalid as exc:
             await self._audit_too_big(actor, "bulletin.approve", bulletin_id, exc)
             raise
-        if b.status != BulletinStatus.APPROVED:  # a sign-off that leaves a sensitive bulletin waiting
-            return b
-        if b.priority == Priority.EMERGENCY:
-            await self.publishing.publish_alert(bulletin_id)  # alerts first, programmes after
+        if b.status == BulletinStatus.APPROVED and b.priority == Priority.EMERGENCY:
             await asyncio.to_thread(self.central_outbox.enqueue_cap, bulletin_id)  # CAP out, to the peer
-        else:
-            self.publishing.republish_soon(self.areas.leaves_under(b.targets), tuple(b.kinds))
         return b
 
     async def _audit_too_big(self, actor: Actor, action: str, target: str, exc: Invalid, **more: Any) -> None:
@@ -132,25 +160,21 @@ class Services:
 
     async def recall(self, actor: Actor, bulletin_id: str, reason: str) -> BulletinView:
         with urgent.hold():
-            b = await asyncio.to_thread(self.bulletins.recall, actor, bulletin_id, reason)
-            await self.publishing.publish_recall(bulletin_id, reason)
+            b = await self._publishing(lambda: self.bulletins.recall(actor, bulletin_id, reason))
         return b
 
     async def cancel_alert(self, actor: Actor, bulletin_id: str) -> BulletinView:
         with urgent.hold():
-            b = await asyncio.to_thread(self.bulletins.cancel_alert, actor, bulletin_id)
-            await self.publishing.publish_alert(bulletin_id, "Cancel")
+            b = await self._publishing(lambda: self.bulletins.cancel_alert(actor, bulletin_id))
             await asyncio.to_thread(self.central_outbox.enqueue_cap, bulletin_id)
         return b
 
     async def set_order(
         self, actor: Actor, *, area: str, day: date, order: list[str], kind: str = "*"
     ) -> dict[str, Any]:
-        out = await asyncio.to_thread(
-            self.programmes.set_order, actor, area=area, day=day, kind=kind, order=order
+        return await self._publishing(
+            lambda: self.programmes.set_order(actor, area=area, day=day, kind=kind, order=order)
         )
-        self.publishing.republish_soon([area], DEVICE_KINDS if kind == "*" else (kind,))
-        return out
 
     async def choose_normal(
         self,
@@ -164,123 +188,121 @@ class Services:
         declined: list[str],
     ) -> dict[str, Any]:
         """The chair's decision on normal bulletins (Art. 8.3); republished only when something changed."""
-        out = await asyncio.to_thread(
-            self.choices.choose,
-            actor,
-            area=area,
-            kinds=kinds,
-            scope=scope,
-            day=day,
-            chosen=selection,
-            declined=declined,
-            check=self.publishing.check_choice,
+        return await self._publishing(
+            lambda: self.choices.choose(
+                actor,
+                area=area,
+                kinds=kinds,
+                scope=scope,
+                day=day,
+                chosen=selection,
+                declined=declined,
+                check=self.publishing.check_choice,
+            )
         )
-        if out["changed"]:
-            self.publishing.republish_soon([area], kinds)
-        return out
 
     async def set_standing(
         self, actor: Actor, *, area: str, origins: list[str], kinds: list[str]
     ) -> dict[str, Any]:
         """The commune's standing rule for normal bulletins (audited); republished if it changed."""
-        out = await asyncio.to_thread(
-            self.choices.set_standing,
-            actor,
-            area=area,
-            origins=origins,
-            kinds=kinds,
-            check=self.publishing.check_choice,
+        return await self._publishing(
+            lambda: self.choices.set_standing(
+                actor, area=area, origins=origins, kinds=kinds, check=self.publishing.check_choice
+            )
         )
-        if out["changed"]:
-            self.publishing.republish_soon([area], DEVICE_KINDS)
-        return out
 
     # --- broadcast windows (Art. 10): every commune under the area gets its programme again, unless one
     # would then be too big to send (publishing.check_windows: refused, audited, nothing saved or sent)
+    async def set_area_languages(self, actor: Actor, area: str, languages: Any) -> dict[str, Any]:
+        """An area's local languages (admin); its communes' programmes change (versions played or not)."""
+        out = await asyncio.to_thread(self.languages.set, actor, area, languages)
+        self.publishing.republish_soon(self.areas.leaves_under([area]), ("radio",))
+        return out
+
     async def set_windows(
         self, actor: Actor, *, area: str, kind: str, effective_from: Any, windows: Any
     ) -> dict[str, Any]:
         try:
-            out = await asyncio.to_thread(
-                self.windows.set_rule,
-                actor,
-                area=area,
-                kind=kind,
-                effective_from=effective_from,
-                windows=windows,
-                check=self.publishing.check_windows,
+            out = await self._publishing(
+                lambda: self.windows.set_rule(
+                    actor,
+                    area=area,
+                    kind=kind,
+                    effective_from=effective_from,
+                    windows=windows,
+                    check=self.publishing.check_windows,
+                )
             )
         except Invalid as exc:
             await self._audit_too_big(
                 actor, "windows.set", area, exc, effective_from=str(effective_from)[:40], windows_kind=kind
             )
             raise
-        self.publishing.republish_soon(self.areas.leaves_under([area]), (kind,))
         return out
 
     async def delete_windows(self, actor: Actor, rule_id: int) -> dict[str, Any]:
         try:
-            out = await asyncio.to_thread(
-                self.windows.delete_rule, actor, rule_id, check=self.publishing.check_windows
+            out = await self._publishing(
+                lambda: self.windows.delete_rule(actor, rule_id, check=self.publishing.check_windows)
             )
         except Invalid as exc:
             await self._audit_too_big(actor, "windows.delete", str(rule_id), exc)
             raise
-        self.publishing.republish_soon(self.areas.leaves_under([out["area"]]), (out["kind"],))
         return out
 
     async def add_occasion(
         self, actor: Actor, *, area: str, name: str, date_from: Any, date_to: Any, windows: Any
     ) -> dict[str, Any]:
         try:
-            out = await asyncio.to_thread(
-                self.windows.add_occasion,
-                actor,
-                area=area,
-                name=name,
-                date_from=date_from,
-                date_to=date_to,
-                windows=windows,
-                check=self.publishing.check_windows,
+            out = await self._publishing(
+                lambda: self.windows.add_occasion(
+                    actor,
+                    area=area,
+                    name=name,
+                    date_from=date_from,
+                    date_to=date_to,
+                    windows=windows,
+                    check=self.publishing.check_windows,
+                )
             )
         except Invalid as exc:
             await self._audit_too_big(
                 actor, "windows.occasion", area, exc, date_from=str(date_from)[:40], date_to=str(date_to)[:40]
             )
             raise
-        self.publishing.republish_soon(self.areas.leaves_under([area]), ("led",))
         return out
+
+    # --- relays (tiếp sóng): the communes under the relay's areas get their radio programme again
+    async def create_relay(self, actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
+        return await self._publishing(lambda: self.relays.create(actor, data))
+
+    async def update_relay(self, actor: Actor, relay_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        return await self._publishing(lambda: self.relays.update(actor, relay_id, data))
+
+    async def delete_relay(self, actor: Actor, relay_id: str) -> dict[str, Any]:
+        return await self._publishing(lambda: self.relays.delete(actor, relay_id))
 
     async def delete_occasion(self, actor: Actor, occasion_id: int) -> dict[str, Any]:
         try:
-            out = await asyncio.to_thread(
-                self.windows.delete_occasion, actor, occasion_id, check=self.publishing.check_windows
+            out = await self._publishing(
+                lambda: self.windows.delete_occasion(actor, occasion_id, check=self.publishing.check_windows)
             )
         except Invalid as exc:
             await self._audit_too_big(actor, "windows.occasion_delete", str(occasion_id), exc)
             raise
-        self.publishing.republish_soon(self.areas.leaves_under([out["area"]]), ("led",))
         return out
 
     async def command(
         self, actor: Actor, device_id: str, command: str, args: dict[str, Any]
     ) -> dict[str, Any]:
-        c = await asyncio.to_thread(self.devices.command, actor, device_id, command, args)
-        fut = await self.publishing.publish_command(
-            device_id, command, c["args"], c["id"], datetime.fromisoformat(c["expires_at"])
-        )
-        del fut  # delivered by the publisher task; the agent answers with a command_result event
-        return c
+        # delivered from its intent; the agent answers with a command_result event
+        return await self._publishing(lambda: self.devices.command(actor, device_id, command, args))
 
     # --- reorganisations (hub/services/reorganise.py)
     async def reorganise(self, actor: Actor, plan: Any, *, dry_run: bool = False) -> Outcome:
         """Apply a plan (or show what it would do); then every programme is compiled again under the new
         map and republished, and each moved device is told its new commune (set_area)."""
-        out = await asyncio.to_thread(self.reorganisation.run, actor, plan, dry_run=dry_run)
-        if not dry_run:
-            self.publishing.republish_soon(None)
-            await self.send_areas([d["id"] for d in out.devices], force=True)
-        return out
+        return await self._publishing(lambda: self.reorganisation.run(actor, plan, dry_run=dry_run))
 
     def area_lineage(self, actor: Actor, path: str) -> dict[str, Any]:
         require(actor, "read")
@@ -381,7 +403,7 @@ class Services:
         now, tz = self.ctx.now(), self.ctx.tz
         today = now.astimezone(tz).date()
         days = [today - timedelta(days=i) for i in range(LATE_DAYS, 0, -1)]
-        n = rollup_days(self.ctx.db, days, tz, now)
+        n = rollup_days(self.ctx.db, days, tz, now, batch=BATCH_DAYS)
         prune_raw(self.ctx.db, tz, now)
         return n
 

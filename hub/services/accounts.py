@@ -25,6 +25,7 @@ from hub.security import (
 )
 from hub.services.areas import AreaService
 from hub.services.base import Context, require
+from hub.services.email_address import check_address
 
 SESSION_COOKIE = "nguon_session"
 
@@ -127,6 +128,30 @@ class AccountService:
                 if (u.area_path is None and actor.area_path is None)
                 or (u.area_path and actor.covers(u.area_path))
             ]
+
+    def own(self, actor: Actor) -> dict[str, Any]:
+        """The caller's own account (Tài khoản): who they are and their e-mail notifications."""
+        with self.ctx.db.session() as sess:
+            u = self._own(sess, actor)
+            return {**user_dict(u), "email": u.email, "email_notices": u.email_notices}
+
+    def set_email(self, actor: Actor, email: str, notices: bool) -> dict[str, Any]:
+        """Set one's own address and whether notifications also come by e-mail (hub/services/mailer.py):
+        a bad address, or notifications asked without one, is a 422 saying what to write."""
+        address = check_address(email)
+        if notices and not address:
+            raise Invalid("Hãy nhập địa chỉ thư điện tử để nhận thông báo qua thư.", field="email")
+        with self.ctx.tx(actor) as sess:
+            u = self._own(sess, actor)
+            u.email, u.email_notices = address, notices
+            self.ctx.audit(sess, actor, "user.email", u.username, detail={"notices": notices})
+        return self.own(actor)
+
+    def _own(self, sess: orm.Session, actor: Actor) -> User:
+        u = sess.get(User, actor.user_id) if actor.user_id is not None else None
+        if u is None:
+            raise NotFound("Không có tài khoản của bạn.", field="username")
+        return u
 
     def _get(self, sess: orm.Session, username: str) -> User:
         user = sess.scalar(select(User).where(User.username == username))

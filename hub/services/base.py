@@ -18,6 +18,7 @@ from hub.errors import Forbidden
 from hub.limits import USERNAME_MAX, bounded, cut
 from hub.models import AuditEntry
 from hub.roles import Actor
+from hub.services.intents import record as record_intent
 from protocol.clock import Clock
 
 if TYPE_CHECKING:
@@ -31,8 +32,9 @@ def new_id(prefix: str) -> str:
 class Speaker(Protocol):
     """What the bulletin service needs of speech (hub/speech.py's SpeechService, or the CLI's NoSpeech)."""
 
-    async def speak(self, text: str) -> SpeechResult:
-        """The text spoken, or Invalid (422, field "text") saying why not."""
+    async def speak(self, text: str, *, voice: str | None = None) -> SpeechResult:
+        """The text spoken (with `voice`: an installed voice's id or "espeak-ng"; None = the configured
+        default), or Invalid (422, field "text") saying why not."""
         ...
 
 
@@ -99,6 +101,10 @@ class Context:
                 detail=bounded(detail or {}),
             )
         )
+
+    def intend(self, sess: Session, kind: str, params: dict[str, Any]) -> None:
+        """Record what the change in `sess` must publish, in its transaction (hub/services/intents.py)."""
+        record_intent(sess, kind, params, self.now())
 
     def audit_now(
         self,

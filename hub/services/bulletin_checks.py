@@ -21,7 +21,7 @@ from hub.services.review import ReviewPolicy
 from hub.services.windows import WindowService
 from playlists.windows import windows_per_day
 from protocol.messages import AFTER_INTERRUPT
-from protocol.vocabulary import DEVICE_KINDS, LIVE_STATUSES, ORIGINS, PRIORITIES
+from protocol.vocabulary import DEVICE_KINDS, LIVE_STATUSES, ORIGINS, PRIORITIES, SUBJECTS
 
 FORMS = ("text", "audio", "image", "infographic", "video")
 # An audio bulletin's words are in its audio: its text is a caption (what a list or an LED board shows).
@@ -32,6 +32,19 @@ LEVEL_ORIGIN = {"province": "province", "district": "district", "commune": "comm
 KIND_VI = {"radio": "đài truyền thanh", "led": "bảng tin điện tử"}
 # What a person may do to a bulletin; `actions` in the API's bulletin and the buttons of its page.
 ACTIONS = ("edit", "submit", "approve", "signoff", "reject", "flag", "unflag", "recall", "cancel")
+
+
+# a bulletin's subject (lĩnh vực) as the form and the statistics say it, in protocol.vocabulary.SUBJECTS order
+SUBJECT_VI = {
+    "politics": "Thời sự - chính trị",
+    "law": "Pháp luật",
+    "disaster": "Phòng, chống thiên tai",
+    "health": "Y tế",
+    "agriculture": "Nông nghiệp",
+    "education": "Giáo dục",
+    "culture": "Văn hoá - xã hội",
+    "other": "Khác",
+}
 
 
 @dataclass(frozen=True)
@@ -54,6 +67,10 @@ class BulletinInput:
     repeat: dict[str, int] | None = None
     after_interrupt: str = "restart"
     origin: str | None = None
+    subject: str | None = None  # None: "other" for a new bulletin, unchanged for an edit
+    voice: str | None = None
+    # bản tiếng dân tộc: (ISO 639-3 code, sha256 of an uploaded audio), played after the Vietnamese
+    language_versions: tuple[tuple[str, str], ...] = ()
 
 
 def load(sess: Session, bulletin_id: str) -> Bulletin:
@@ -80,6 +97,8 @@ def input_problems(data: BulletinInput) -> list[Invalid]:  # noqa: PLR0912 - one
         bad("Hãy chọn mức ưu tiên: Khẩn cấp, Ưu tiên hoặc Thông thường.", "priority")
     if data.form not in FORMS:
         bad("Hãy chọn hình thức: ký tự, âm thanh, hình ảnh, đồ họa hoặc video.", "form")
+    if data.subject is not None and data.subject not in SUBJECTS:
+        bad(f"Hãy chọn lĩnh vực trong danh sách: {', '.join(SUBJECT_VI.values())}.", "subject")
     if not data.targets:
         bad("Hãy chọn ít nhất một địa bàn nhận.", "targets")
     if not data.kinds or any(k not in DEVICE_KINDS for k in data.kinds):

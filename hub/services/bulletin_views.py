@@ -17,15 +17,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.errors import NotFound
-from hub.models import Bulletin, BulletinTarget, BulletinVersion, RecallConfirmation, Speech, User
+from hub.models import Bulletin, BulletinTarget, BulletinVersion, Media, RecallConfirmation, Speech, User
 from hub.roles import Actor
 from hub.search import matches, search_words
 from hub.services.base import Context, require
 from hub.services.bulletin_checks import BulletinChecks, load
+from hub.services.languages import CATALOGUE
 from hub.services.lifecycle import STATUS_VI
 from hub.services.review import ReviewPolicy
 from protocol.topics import covers
-from protocol.vocabulary import LIVE_STATUSES, BulletinStatus, DeviceKind, Origin, Priority
+from protocol.vocabulary import LIVE_STATUSES, BulletinStatus, DeviceKind, Origin, Priority, Subject
 
 
 def content_of(b: Bulletin) -> dict[str, Any]:
@@ -46,7 +47,21 @@ def content_of(b: Bulletin) -> dict[str, Any]:
         "repeat": b.repeat,
         "after_interrupt": b.after_interrupt,
         "origin": b.origin,
+        "subject": b.subject,
+        "voice": b.voice,
+        "language_versions": list(b.language_versions) if b.language_versions else None,
     }
+
+
+def language_infos(sess: Session, b: Bulletin) -> list[LanguageVersionInfo]:
+    out = []
+    for v in b.language_versions or []:
+        m = sess.get(Media, v["media"])
+        out.append(LanguageVersionInfo(
+            language=v["language"], name=CATALOGUE.get(v["language"], v["language"]), media=v["media"],
+            media_url=f"/media/{v['media']}", duration_ms=m.duration_ms if m is not None else 0,
+        ))  # fmt: skip
+    return out
 
 
 _PRIORITY_ORDER = {"emergency": 0, "priority": 1, "normal": 2}
@@ -110,6 +125,16 @@ class SpeechInfo(_Result):
     normalized_text: str
 
 
+class LanguageVersionInfo(_Result):
+    """A bản tiếng dân tộc: its language and audio (played after the Vietnamese where it is used)."""
+
+    language: str = Field(description="ISO 639-3 code, e.g. rad (Ê Đê)")
+    name: str
+    media: str = Field(description="sha256 of the audio")
+    media_url: str
+    duration_ms: int
+
+
 class VersionInfo(_Result):
     version: int
     created_at: str = Field(description="ISO 8601")
@@ -144,6 +169,11 @@ class BulletinSummary(_Result):
     repeat: dict[str, int]
     after_interrupt: str
     origin: Origin
+    subject: Subject = Field(Subject.OTHER, description="lĩnh vực (protocol.vocabulary.SUBJECTS)")
+    voice: str | None = Field(description="chosen voice: an installed neural voice's id or espeak-ng; "
+                              "null = the province's default when spoken (speech says what spoke)")
+    language_versions: list[dict[str, str]] | None = Field(
+        None, description="bản tiếng dân tộc as saved: [{language, media}]")
     version: int
     duration_ms: int
     created_at: str
@@ -165,6 +195,8 @@ class BulletinView(BulletinSummary):
     actions: list[str]
     created_by: str | None
     speech: SpeechInfo | None
+    languages: list[LanguageVersionInfo] = Field(
+        default_factory=list, description="the language versions with names, audio and durations")
 
 
 class BulletinDetail(BulletinView):
@@ -259,9 +291,7 @@ class BulletinViews:
                 paths = b.target_paths
                 if not any(actor.sees(t) for t in paths):
                     continue
-                if area and not any(
-                    covers(t, area) or covers(area, t) for t in paths
-                ):
+                if area and not any(covers(t, area) or covers(area, t) for t in paths):
                     continue
                 out.append(b)
             return [BulletinSummary(**self._summary_fields(b)) for b in out[offset : offset + limit]]
@@ -280,6 +310,7 @@ class BulletinViews:
         desc: bool = True,
         limit: int = 50,
         offset: int = 0,
+        within: bool = False,
     ) -> tuple[builtins.list[BulletinSummary], int]:
         """One page of the bulletins the caller sees and the count of all that match: `q` searches the
         title, the id and the target areas' names (`names`: path -> name; hub.search); BULLETIN_SORTS."""
@@ -294,13 +325,21 @@ class BulletinViews:
             if created_by is not None:
                 query = query.where(Bulletin.created_by == created_by)
             wanted = (status,) if isinstance(status, str) else status
+            if wanted and "finished" not in wanted:  # a live one may read "finished": checked below
+                query = query.where(Bulletin.status.in_(wanted))
             targets: dict[str, builtins.list[str]] = {}
-            for bid, path in sess.execute(select(BulletinTarget.bulletin_id, BulletinTarget.area_path)):
+            for bid, path in sess.execute(
+                select(BulletinTarget.bulletin_id, BulletinTarget.area_path).where(
+                    BulletinTarget.bulletin_id.in_(query.with_only_columns(Bulletin.id))
+                )
+            ):
                 targets.setdefault(bid, []).append(path)
             found: builtins.list[tuple[Any, str]] = []
             for b in sess.execute(query):
                 paths = targets.get(b.id, [])
                 if not any(actor.sees(t) for t in paths):
+                    continue
+                if within and not all(actor.covers(t) for t in paths):
                     continue
                 if area and not any(covers(t, area) or covers(area, t) for t in paths):
                     continue
@@ -361,4 +400,5 @@ class BulletinViews:
             "actions": self.checks.actions(sess, actor, b),
             "created_by": creator.username if creator else None,
             "speech": speech,
+            "languages": language_infos(sess, b),
         }

@@ -45,9 +45,11 @@ from hub.services.bulletin_views import (
     content_of,
     effective_status,
 )
+from hub.services.languages import check_versions
 from hub.services.lifecycle import move
 from hub.services.media import MediaService
 from hub.services.review import ReviewPolicy
+from hub.services.voices import VoiceService
 from hub.services.windows import WindowService
 from protocol.vocabulary import BulletinStatus
 
@@ -66,8 +68,10 @@ class BulletinService:
         speech: Speaker,
         *,
         windows: WindowService | None = None,
+        voices: VoiceService | None = None,
     ) -> None:
         self.ctx = ctx
+        self.voices = voices or VoiceService(ctx)
         self.windows = windows or WindowService(ctx, areas)
         self.areas = areas
         self.media = media
@@ -85,9 +89,23 @@ class BulletinService:
         origin = self.checks.validate(actor, data)
         if submit:
             self.checks.check_not_ended(data.valid_until)
-        await asyncio.to_thread(self.check_plays, data)
-        speech = await self.speech.speak(data.text or "") if submit and data.form == "text" else None
+        voice = await asyncio.to_thread(self._check_plays_and_voice, data)
+        speech = await self._speak(data.text, voice) if submit and data.form == "text" else None
         return await asyncio.to_thread(self._create_tx, actor, data, origin, speech, submit=submit)
+
+    def _check_plays_and_voice(self, data: BulletinInput, editing: str | None = None) -> str:
+        """Check the plays and the voice; the voice to speak with. An edit may keep the voice the bulletin
+        already has even once it was removed (espeak-ng then speaks it, as for any failing voice)."""
+        self.check_plays(data)
+        kept = None
+        if editing is not None:
+            with self.ctx.db.session() as sess:
+                kept = load(sess, editing).voice
+        choice = data.voice if data.voice and data.voice == kept else self.voices.check_choice(data.voice)
+        return self.voices.resolve(choice)
+
+    async def _speak(self, text: str | None, voice: str) -> SpeechResult:
+        return await self.speech.speak(text or "", voice=voice)
 
     def _create_tx(
         self, actor: Actor, data: BulletinInput, origin: str, speech: SpeechResult | None, *, submit: bool
@@ -95,6 +113,7 @@ class BulletinService:
         now = self.ctx.now()
         with self.ctx.tx(actor) as sess:
             m = self.checks.check_media(sess, data)
+            versions = self._language_versions(sess, data)
             b = Bulletin(
                 id=new_id("b"),
                 created_by=actor.user_id,
@@ -106,6 +125,7 @@ class BulletinService:
                 repeat={},
             )
             self._apply(b, data, origin, now)
+            b.language_versions = versions
             sess.add(b)
             sess.flush()
             if m is not None:
@@ -120,6 +140,7 @@ class BulletinService:
 
     def _apply(self, b: Bulletin, data: BulletinInput, origin: str, now: datetime) -> None:
         b.title, b.priority, b.form, b.origin = data.title.strip(), data.priority, data.form, origin
+        b.subject = data.subject or b.subject or "other"
         b.text = (data.text or "").strip() or None
         b.media_sha256, b.subtitles_sha256 = data.media, data.subtitles
         b.kinds = sorted(set(data.kinds))
@@ -127,8 +148,17 @@ class BulletinService:
         b.plays_per_day, b.sensitive, b.exercise = data.plays_per_day, data.sensitive, data.exercise
         b.repeat = {"count": 1, "interval_s": 0, "then_every_s": 0, **(data.repeat or {})}
         b.after_interrupt = data.after_interrupt
+        b.voice = data.voice or None
         b.updated_at = now
         b.targets = [BulletinTarget(area_path=t) for t in sorted(set(data.targets))]
+
+    def _language_versions(self, sess: Session, data: BulletinInput) -> list[dict[str, str]] | None:
+        """The checked language versions (hub/services/languages.py), None when there are none."""
+        found = check_versions(
+            sess, self.areas, data.language_versions, kinds=data.kinds, priority=data.priority,
+            targets=data.targets,
+        )  # fmt: skip
+        return found or None
 
     def _version(self, sess: Session, b: Bulletin, actor: Actor, now: datetime) -> None:
         sess.add(
@@ -171,11 +201,14 @@ class BulletinService:
         b.rejected_reason = None
 
     async def submit(self, actor: Actor, bulletin_id: str) -> BulletinView:
-        text, form = await asyncio.to_thread(self._submit_check, actor, bulletin_id)
-        speech = await self.speech.speak(text or "") if form == "text" else None
+        text, form, choice = await asyncio.to_thread(self._submit_check, actor, bulletin_id)
+        if form == "text":
+            speech = await self._speak(text, await asyncio.to_thread(self.voices.resolve, choice))
+        else:
+            speech = None
         return await asyncio.to_thread(self._submit_tx, actor, bulletin_id, speech)
 
-    def _submit_check(self, actor: Actor, bulletin_id: str) -> tuple[str | None, str]:
+    def _submit_check(self, actor: Actor, bulletin_id: str) -> tuple[str | None, str, str | None]:
         with self.ctx.tx(actor) as sess:
             b = load(sess, bulletin_id)
             self.checks.check_submit(actor, b)
@@ -184,7 +217,7 @@ class BulletinService:
             self.checks.check_plays_in(
                 sess, b.priority, b.kinds, b.plays_per_day, b.target_paths, b.valid_from
             )
-            return b.text, b.form
+            return b.text, b.form, b.voice
 
     def _submit_tx(self, actor: Actor, bulletin_id: str, speech: SpeechResult | None) -> BulletinView:
         now = self.ctx.now()
@@ -203,8 +236,8 @@ class BulletinService:
         resubmit = seen[0] in ("submitted", "in_review")
         if resubmit:
             self.checks.check_not_ended(data.valid_until)
-        await asyncio.to_thread(self.check_plays, data)
-        speech = await self.speech.speak(data.text or "") if resubmit and data.form == "text" else None
+        voice = await asyncio.to_thread(self._check_plays_and_voice, data, bulletin_id)
+        speech = await self._speak(data.text, voice) if resubmit and data.form == "text" else None
         return await asyncio.to_thread(self._edit_tx, actor, bulletin_id, data, origin, seen, speech)
 
     def _edit_check(self, actor: Actor, bulletin_id: str, data: BulletinInput) -> tuple[str, int]:
@@ -235,9 +268,11 @@ class BulletinService:
                 )
             self.checks.check_keeps_mark(actor, b, data)
             m = self.checks.check_media(sess, data)
+            versions = self._language_versions(sess, data)
             b.version += 1
             # a colleague's edit keeps where the bulletin comes from unless origin is given (and checked)
             self._apply(b, data, origin if data.origin else b.origin, now)
+            b.language_versions = versions
             b.duration_ms = m.duration_ms if m is not None else 0
             self._version(sess, b, actor, now)
             if resubmit:
@@ -276,6 +311,10 @@ class BulletinService:
                 b.id,
                 detail={"priority": b.priority, "origin": b.origin, "targets": b.target_paths},
             )
+            if b.priority == "emergency":  # the alert first (urgent), its programmes after
+                self.ctx.intend(sess, "alert", {"bulletin": b.id, "msg_type": "Alert"})
+            else:
+                self.ctx.intend(sess, "republish", {"areas": list(b.target_paths), "kinds": list(b.kinds)})
             return self.views.view(sess, b, actor)
 
     def _origin_at_approval(self, sess: Session, b: Bulletin) -> str:
@@ -340,6 +379,7 @@ class BulletinService:
             move(b, BulletinStatus.RECALLED)
             b.recalled_at, b.recall_reason, b.updated_at = now, reason.strip(), now
             self.ctx.audit(sess, actor, "bulletin.recall", b.id, detail={"reason": reason.strip()})
+            self.ctx.intend(sess, "recall", {"bulletin": b.id, "reason": reason})
             return self.views.view(sess, b, actor)
 
     def cancel_alert(self, actor: Actor, bulletin_id: str) -> BulletinView:
@@ -350,6 +390,7 @@ class BulletinService:
             move(b, BulletinStatus.CANCELLED)
             b.cancelled_at, b.updated_at = now, now
             self.ctx.audit(sess, actor, "alert.cancel", b.id)
+            self.ctx.intend(sess, "alert", {"bulletin": b.id, "msg_type": "Cancel"})
             return self.views.view(sess, b, actor)
 
     # --- checks and reading (hub/services/bulletin_checks.py, hub/services/bulletin_views.py)
@@ -388,13 +429,15 @@ class BulletinService:
         desc: bool = True,
         limit: int = 50,
         offset: int = 0,
+        within: bool = False,
     ) -> tuple[builtins.list[BulletinSummary], int]:
         """One page of the bulletins the caller sees and the count of all that match (BulletinViews.search,
-        with the areas' names for `q`)."""
+        with the areas' names for `q`); `within`: only those whose every target is in the caller's area
+        (what they may approve)."""
         names = {p: a.name for p, a in self.areas.all().items()}
         return self.views.search(
             actor, q=q, status=status, priority=priority, area=area, created_by=created_by, names=names,
-            sort=sort, desc=desc, limit=limit, offset=offset,
+            sort=sort, desc=desc, limit=limit, offset=offset, within=within,
         )  # fmt: skip
 
     def titles(self, actor: Actor, ids: Iterable[str]) -> dict[str, str]:

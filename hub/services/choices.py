@@ -17,7 +17,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from hub.errors import Invalid
-from hub.models import VALIDITY, Bulletin, NormalChoice, StandingChoice
+from hub.models import VALIDITY, Bulletin, BulletinTarget, NormalChoice, StandingChoice
 from hub.roles import Actor
 from hub.services.areas import AreaService
 from hub.services.base import Context, require
@@ -177,6 +177,7 @@ class ChoiceService:
                     area,
                     detail={"scope": scope, "date": key, "kinds": list(kinds), "changes": changed},
                 )
+                self.ctx.intend(sess, "republish", {"areas": [area], "kinds": list(kinds)})
         return {
             "area": area,
             "scope": scope,
@@ -316,6 +317,7 @@ class ChoiceService:
                         "after": [list(r) for r in self.rules_in(sess, area)],
                     },
                 )
+                self.ctx.intend(sess, "republish", {"areas": [area], "kinds": list(DEVICE_KINDS)})
                 changed = True
             else:
                 changed = False
@@ -334,12 +336,18 @@ class ChoiceService:
     def waiting_in(self, sess: Session, area: str) -> list[dict[str, Any]]:
         now = self.ctx.now()
         today = self.ctx.local_now().date().isoformat()
+        # only the bulletins aimed at the commune or above it (its path's prefixes): not the whole province's
+        parts = area.split("/")
+        above = ["/".join(parts[: i + 1]) for i in range(len(parts))]
         rows = sess.scalars(
             select(Bulletin)
             .where(
                 Bulletin.priority == "normal",
                 Bulletin.status.in_(LIVE_STATUSES),
                 or_(Bulletin.valid_until.is_(None), Bulletin.valid_until > now),
+                Bulletin.id.in_(
+                    select(BulletinTarget.bulletin_id).where(BulletinTarget.area_path.in_(above))
+                ),
             )
             .order_by(Bulletin.approved_at)
         ).all()

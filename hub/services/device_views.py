@@ -6,7 +6,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import event
+
 from hub.models import Command, Device, Play
+from hub.security import folded
 
 COMMAND_TTL = timedelta(seconds=60)  # docs/PROTOCOL.md: a command's envelope expires 60 s after issue
 
@@ -62,6 +65,16 @@ def device_problems(
         and now - latest[1] > PROGRAMME_LATE_AFTER
     ):
         out.append({"code": "programme", "value": have, "latest": latest[0]})
+    return out + status_problems(st)
+
+
+# The problems a status shows by itself (whatever the time): a bit each in Device.flags.
+STATUS_FLAGS = {"clock": 1, "outbox": 2, "disk": 4, "hot": 8}
+
+
+def status_problems(st: dict[str, Any]) -> list[dict[str, Any]]:
+    """The problems in a device's own status: clock, outbox, disk, hot (device_problems' last four)."""
+    out: list[dict[str, Any]] = []
     checks = (
         ("clock", st.get("clock"), lambda v: v in ("unsynced", "unknown")),
         ("outbox", st.get("outbox"), lambda v: v > OUTBOX_BACKLOG),
@@ -73,6 +86,21 @@ def device_problems(
         if ok_type and not isinstance(value, bool) and bad(value):
             out.append({"code": code, "value": value})
     return out
+
+
+def summary_columns(device_id: str, name: str, st: dict[str, Any]) -> tuple[int, int | None, str]:
+    """Device.flags, .programme_version and .search for a device with this id, name and last status."""
+    flags = sum(STATUS_FLAGS[p["code"]] for p in status_problems(st))
+    have = st.get("programme_version")
+    version = have if isinstance(have, int) and abs(have) < 2**31 else None  # as device_problems reads it
+    return flags, version, f"{folded(device_id)} {folded(name)}"[:300]
+
+
+@event.listens_for(Device, "before_insert")
+@event.listens_for(Device, "before_update")
+def _keep_summary(_mapper: Any, _conn: Any, d: Device) -> None:
+    """Whenever a device is stored through the ORM, its summary columns follow its status and name."""
+    d.flags, d.programme_version, d.search = summary_columns(d.id, d.name or "", d.last_status or {})
 
 
 def device_dict(

@@ -25,10 +25,11 @@ from hub.models import (
     RecallConfirmation,
 )
 from hub.roles import SYSTEM, Actor
-from hub.services import reports
+from hub.services import device_list, reports
 from hub.services.areas import AreaService
 from hub.services.base import Context, new_id, require
 from hub.services.deliveries import optional_time, record_first_playing
+from hub.services.device_list import DeviceFilter
 from hub.services.device_views import (
     COMMAND_TTL,
     DISK_LOW_MB,
@@ -60,10 +61,33 @@ __all__ = [
     "SILENT_AFTER",
     "DeviceService",
 ]
+
+
 def _degrees(value: Any, most: float) -> float | None:
     """A coordinate a device may report: a finite number of degrees within +-most; None otherwise."""
     ok = isinstance(value, int | float) and not isinstance(value, bool) and -most <= value <= most
     return float(value) if ok else None
+
+
+# Vietnam's mainland and islands (Hoàng Sa, Trường Sa) with a margin: a coordinate outside is a typo (latitude
+# and longitude swapped, a minus sign) or a GPS without a fix (0, 0)
+VIETNAM_LAT, VIETNAM_LON = (6.0, 23.5), (102.0, 117.5)
+
+
+def in_vietnam(lat: float, lon: float) -> bool:
+    return VIETNAM_LAT[0] <= lat <= VIETNAM_LAT[1] and VIETNAM_LON[0] <= lon <= VIETNAM_LON[1]
+
+
+def check_in_vietnam(lat: float, lon: float) -> None:
+    """Invalid, saying what to fix, unless (lat, lon) is in Vietnam."""
+    if not in_vietnam(lat, lon):
+        raise Invalid(
+            f"Tọa độ ({lat}, {lon}) nằm ngoài Việt Nam: vĩ độ phải từ {VIETNAM_LAT[0]:g} đến "
+            f"{VIETNAM_LAT[1]:g}, kinh độ từ {VIETNAM_LON[0]:g} đến {VIETNAM_LON[1]:g} (độ thập phân, ví dụ "
+            "12.0045, 107.6903). "
+            "Kiểm tra xem vĩ độ và kinh độ có bị đổi chỗ không.",
+            field="lat" if not VIETNAM_LAT[0] <= lat <= VIETNAM_LAT[1] else "lon",
+        )
 
 
 class DeviceService:
@@ -108,6 +132,8 @@ class DeviceService:
                 raise Invalid(
                     "Tọa độ cần cả vĩ độ (lat) và kinh độ (lon).", field="lat" if lat is None else "lon"
                 )
+            if lat is not None and lon is not None:
+                check_in_vietnam(lat, lon)
             d = Device(
                 id=device_id,
                 kind=kind,
@@ -153,15 +179,46 @@ class DeviceService:
                 if actor.covers(d.area_path) and (not area or covers(area, d.area_path))
             ]
 
+    def page(
+        self,
+        actor: Actor,
+        f: DeviceFilter,
+        *,
+        sort: str = "attention",
+        desc: bool = False,
+        page_no: int = 1,
+        per_page: int = 50,
+    ) -> tuple[builtins.list[dict[str, Any]], int]:
+        """A page of the actor's devices that `f` selects (counted, sorted, cut in SQL), and the total."""
+        require(actor, "read")
+        names = {p: a.name for p, a in self.areas.all().items()}
+        with self.ctx.db.session() as sess:
+            return device_list.page(
+                sess,
+                actor,
+                f,
+                self.ctx.now(),
+                names,
+                sort=sort,
+                desc=desc,
+                page_no=page_no,
+                per_page=per_page,
+            )
+
+    def count_by_area(self, actor: Actor) -> dict[str, tuple[int, int, int]]:
+        """Area path -> (devices, online, needing attention) of the actor's areas with devices."""
+        require(actor, "read")
+        with self.ctx.db.session() as sess:
+            return device_list.count_by_area(sess, actor, self.ctx.now())
+
     def locate(self, actor: Actor, device_id: str, *, lat: float, lon: float) -> dict[str, Any]:
-        """Set where a device stands (the map, Bản đồ): WGS84 degrees."""
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise Invalid("Vĩ độ từ -90 đến 90, kinh độ từ -180 đến 180.", field="lat")
+        """Set where a device stands (the map, Bản đồ): WGS84 degrees, within Vietnam (check_in_vietnam)."""
         with self.ctx.tx(actor) as sess:
             d = sess.get(Device, device_id)
             if d is None or not actor.covers(d.area_path):
                 raise NotFound(f"Không có thiết bị '{device_id}'.", field="device")
             require(actor, "device.manage", device_id, area=d.area_path)
+            check_in_vietnam(lat, lon)
             d.lat, d.lon = lat, lon
             self.ctx.audit(sess, actor, "device.locate", device_id, detail={"lat": lat, "lon": lon})
             return device_dict(d, self.ctx.now())
@@ -211,13 +268,16 @@ class DeviceService:
             self.ctx.audit(
                 sess, actor, "device.command", device_id, detail={"command": command, "args": args}
             )
+            expires = (now + COMMAND_TTL).isoformat()
+            self.ctx.intend(sess, "command", {"device": device_id, "command": command, "args": args,
+                                              "id": c.id, "expires_at": expires})
             return {
                 "id": c.id,
                 "device_id": device_id,
                 "command": command,
                 "args": args,
                 "issued_at": now.isoformat(),
-                "expires_at": (now + COMMAND_TTL).isoformat(),
+                "expires_at": expires,
             }
 
     def area_command(self, device_id: str) -> dict[str, Any] | None:
@@ -228,13 +288,26 @@ class DeviceService:
             if d is None:
                 return None
             now = self.ctx.now()
-            c = Command(id=new_id("c"), device_id=device_id, command="set_area", args={"area": d.area_path},
-                        issued_by=None, issued_at=now)
+            c = Command(
+                id=new_id("c"),
+                device_id=device_id,
+                command="set_area",
+                args={"area": d.area_path},
+                issued_by=None,
+                issued_at=now,
+            )
             sess.add(c)
-            self.ctx.audit(sess, SYSTEM, "device.command", device_id,
-                           detail={"command": "set_area", "args": c.args})
-            return {"id": c.id, "device_id": device_id, "command": "set_area", "args": dict(c.args),
-                    "issued_at": now.isoformat(), "expires_at": (now + COMMAND_TTL).isoformat()}
+            self.ctx.audit(
+                sess, SYSTEM, "device.command", device_id, detail={"command": "set_area", "args": c.args}
+            )
+            return {
+                "id": c.id,
+                "device_id": device_id,
+                "command": "set_area",
+                "args": dict(c.args),
+                "issued_at": now.isoformat(),
+                "expires_at": (now + COMMAND_TTL).isoformat(),
+            }
 
     # --- ingest (from MQTT)
     def ingest_status(self, device_id: str, data: Any) -> tuple[str, ...]:
@@ -257,10 +330,13 @@ class DeviceService:
             }
             kept = {k: v for k, v in latest.items() if self._status(sess, k, v, known.get(k))}
             record_first_playing(sess, self._believed_playing(sess, kept, known), self.ctx.now())
-            return tuple(sorted(
-                k for k, v in kept.items()
-                if k in known and v.get("state") != "offline" and v.get("area") != known[k].area_path
-            ))
+            return tuple(
+                sorted(
+                    k
+                    for k, v in kept.items()
+                    if k in known and v.get("state") != "offline" and v.get("area") != known[k].area_path
+                )
+            )
 
     def _believed_playing(
         self, sess: Session, statuses: dict[str, dict[str, Any]], known: dict[str, Device]
@@ -308,7 +384,8 @@ class DeviceService:
         if is_online(d.state) != was_online:  # the raw event of the availability figures (rollups.py)
             sess.add(DeviceStateChange(device_id=d.id, at=d.last_seen, online=not was_online))
         lat, lon = _degrees(data.get("lat"), 90), _degrees(data.get("lon"), 180)
-        if d.lat is None and lat is not None and lon is not None:  # staff's coordinates win (the map)
+        # staff's coordinates win (the map); a report outside Vietnam (a GPS without a fix) is not believed
+        if d.lat is None and lat is not None and lon is not None and in_vietnam(lat, lon):
             d.lat, d.lon = lat, lon
         return True
 
@@ -421,8 +498,12 @@ class DeviceService:
         command: Command | None,
     ) -> tuple[str, str] | None:
         """(anomaly code, why) when the hub does not believe this report (hub/services/reports.py)."""
+        if typ == "play" and data.get("relay") is True:  # tiếp sóng: a relay of the device's commune
+            why = reports.relay_not_sent(sess, bid, device)
+            return ("not_sent", why) if why else None
         if typ == "play":
-            why = reports.SentCheck(sess).why_not(bid, device)
+            check = reports.SentCheck(sess)
+            why = check.why_not(bid, device) or reports.language_not_sent(check.bulletin(bid), data)
             return ("not_sent", why) if why else None
         if typ == "recall_confirmed":
             why = reports.SentCheck(sess).why_not(bid, device, statuses=("recalled",))
@@ -494,8 +575,12 @@ class DeviceService:
                 q = q.where(Play.device_id == device)
             if area:  # the unit and the old units it came from (a reorganisation keeps plays where they were)
                 units = old_paths(sess, area)
-                q = q.where(or_(*(Play.area_path == u for u in units),
-                                *(Play.area_path.startswith(u + "/", autoescape=True) for u in units)))
+                q = q.where(
+                    or_(
+                        *(Play.area_path == u for u in units),
+                        *(Play.area_path.startswith(u + "/", autoescape=True) for u in units),
+                    )
+                )
             if since is not None:  # the web play log searches by day
                 q = q.where(Play.started_at >= since)
             if until is not None:

@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import logging
-import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,6 +27,7 @@ from hub.services.areas import AreaService
 from hub.services.base import Context, deny, new_id, require
 from hub.services.media import MediaService
 from hub.services.publishing import PublisherLike
+from hub.services.tokens import LiveTokens
 from hub.signing import Envelopes
 from protocol.messages import LIVE_PRIORITIES, LiveBody
 from protocol.topics import Topics, covers
@@ -88,32 +86,6 @@ class LiveSession:
             "end_reason": self.stop_reason,
             "bytes": self.feeder.bytes_out if self.feeder is not None else 0,
         }
-
-
-class LiveTokens:
-    """Listening tokens: `<expiry unix time>.<HMAC of session and expiry>`, under a key of this process (a
-    hub restart ends every session anyway)."""
-
-    def __init__(self) -> None:
-        self._key = secrets.token_bytes(32)
-
-    def _mac(self, session_id: str, exp: int) -> str:
-        return hmac.new(self._key, f"{session_id}|{exp}".encode(), hashlib.sha256).hexdigest()[:40]
-
-    def make(self, session_id: str, expires: datetime) -> str:
-        exp = int(expires.timestamp())
-        return f"{exp}.{self._mac(session_id, exp)}"
-
-    def check(self, session_id: str, token: str, now: datetime) -> str:
-        """Why `token` does not open `session_id` now ("" when it does)."""
-        exp_text, _, mac = token.partition(".")
-        if not exp_text.isdigit() or len(exp_text) > 12:
-            return "malformed token"
-        if not hmac.compare_digest(mac, self._mac(session_id, int(exp_text))):
-            return "bad token"
-        if int(exp_text) <= now.timestamp():
-            return "token expired"
-        return ""
 
 
 class LiveService:

@@ -33,16 +33,37 @@ class Notice:
     by: str = ""
 
 
+NOTICE_VI = {
+    "approved": "Bản tin của bạn đã được duyệt phát",
+    "rejected": "Bản tin của bạn bị trả lại",
+    "review": "Bản tin mới chờ duyệt",
+    "emergency": "Đã phát khẩn cấp",
+    "device_down": "Thiết bị mất kết nối",
+}
+
+
+def notice_link(n: Notice) -> str:
+    """Where a notice leads (the start page's link; the e-mail's, after the hub's address)."""
+    if n.kind == "device_down":
+        return f"/devices?q={n.target}"
+    if n.kind == "emergency":
+        return f"/emergency/{n.target}"
+    return f"/bulletins/{n.target}"
+
+
 class NoticeService:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-    def for_actor(self, actor: Actor, *, limit: int = 30) -> list[Notice]:
+    def for_actor(self, actor: Actor, *, limit: int = 30, after: datetime | None = None) -> list[Notice]:
         """What concerns this person in the last WITHIN, newest first: their bulletins approved or rejected
         (editors), bulletins waiting for their review (reviewers and administrators), emergencies sent in
-        their area (everyone), devices down in their area (operators and administrators)."""
+        their area (everyone), devices down in their area (operators and administrators). `after`: only
+        those newer (the menu counts what came since the last visit: a few rows, not the week's)."""
         require(actor, "read")
         since = self.ctx.now() - WITHIN
+        if after is not None and after > since:
+            since = after
         out: list[Notice] = []
         with self.ctx.db.session() as sess:
             entries = sess.scalars(
@@ -64,7 +85,8 @@ class NoticeService:
                 b = bulletins.get(e.target)
                 if b is None or not any(actor.sees(t) for t in targets.get(b.id, [])):
                     continue
-                kind = self._kind(actor, e, b)
+                # "needs review" only for whoever may act on it: approving needs every target in one's area
+                kind = self._kind(actor, e, b, all(actor.covers(t) for t in targets.get(b.id, [])))
                 if kind:
                     reason = str((e.detail or {}).get("reason") or "") if kind == "rejected" else ""
                     out.append(Notice(e.at, kind, b.id, b.title, reason, e.username))
@@ -80,7 +102,7 @@ class NoticeService:
         )
 
     @staticmethod
-    def _kind(actor: Actor, e: AuditEntry, b: Any) -> str:
+    def _kind(actor: Actor, e: AuditEntry, b: Any, covers_all: bool) -> str:
         mine = b.created_by is not None and b.created_by == actor.user_id
         if b.priority == "emergency":
             sent = e.action == "bulletin.approve" or (
@@ -95,7 +117,7 @@ class NoticeService:
             e.action == "bulletin.create" and (e.detail or {}).get("status") in ("submitted", "in_review")
         )
         may = actor.may("bulletin.approve") or actor.may("bulletin.review")
-        if waiting and may and e.user_id != actor.user_id:
+        if waiting and may and covers_all and e.user_id != actor.user_id:
             return "review"
         return ""
 

@@ -16,20 +16,20 @@ from sqlalchemy.orm import Session
 
 from hub import engine
 from hub.errors import Invalid
-from hub.models import Bulletin, Device, Media, Play, ProgrammeChoice
+from hub.models import Bulletin, Device, Play, ProgrammeChoice
 from hub.roles import Actor
 from hub.services.areas import AreaService
 from hub.services.base import Context, require
 from hub.services.choices import DECLINED_VI, MAX_IDS, Choices, ChoiceService, load_choices
+from hub.services.languages import codes_by_leaf, names_by_leaf
+from hub.services.live_bulletins import LiveBulletin, load_live_bulletins
+from hub.services.relays import RelayInfo, RelayService
 from hub.services.windows import WindowService
 from playlists.window_sets import WindowTable, crosses_midnight, day_spans, legacy_labels
 from protocol.messages import (
-    BulletinInfo,
-    MediaRef,
     ProgrammeBody,
     ProgrammeDay,
     ProgrammeItem,
-    Repeat,
     WindowSpan,
 )
 from protocol.topics import covers
@@ -43,112 +43,6 @@ NOT_LIVE = {
     "recalled": "Bản tin đã bị thu hồi ({why}); thiết bị đã gỡ và sẽ không phát lại.",
     "cancelled": "Bản tin khẩn cấp đã được hủy.",
 }
-LED_TEXT_MS = 20_000  # how long an LED board shows a text bulletin without speech
-
-
-@dataclass(frozen=True)
-class LiveBulletin:
-    """An approved bulletin as the engine and the agents see it."""
-
-    id: str
-    title: str
-    priority: str
-    origin: str
-    form: str
-    kinds: tuple[str, ...]
-    targets: tuple[str, ...]
-    duration_ms: int
-    plays_per_day: int
-    valid_from: datetime | None
-    valid_until: datetime | None
-    approved_at: datetime | None
-    text: str | None
-    media: MediaRef | None
-    subtitles: MediaRef | None
-    after_interrupt: str
-    exercise: bool
-    repeat: dict[str, Any]
-
-    def covers(self, leaf: str) -> bool:
-        return any(covers(t, leaf) for t in self.targets)
-
-    def info(self, kind: str) -> BulletinInfo:
-        media = self.media
-        if kind == "led" and self.form == "text":
-            media = None  # the board shows the text itself
-        return BulletinInfo(
-            id=self.id,
-            title=self.title,
-            priority=self.priority,
-            origin=self.origin,
-            form=self.form,
-            duration_ms=self.duration_for(kind),
-            valid_from=self.valid_from.isoformat() if self.valid_from else None,
-            valid_until=self.valid_until.isoformat() if self.valid_until else None,
-            text=self.text,
-            media=media,
-            subtitles=self.subtitles,
-            after_interrupt=self.after_interrupt,
-            exercise=self.exercise,
-            repeat=self.repeat_obj() if self.priority == "emergency" else None,
-        )
-
-    def repeat_obj(self) -> Repeat:
-        """The emergency's repeat pattern (same on the alert and, for late joiners, in the programme)."""
-        return Repeat(
-            **{k: int(v) for k, v in self.repeat.items() if k in ("count", "interval_s", "then_every_s")}
-        )
-
-    def duration_for(self, kind: str) -> int:
-        if self.duration_ms > 0:
-            return self.duration_ms
-        return LED_TEXT_MS if kind == "led" else 0
-
-
-def media_ref(m: Media) -> MediaRef:
-    return MediaRef(
-        sha256=m.sha256, size=m.size, url=f"/media/{m.sha256}", mime=m.mime, duration_ms=m.duration_ms
-    )
-
-
-def load_live_bulletins(
-    sess: Session, *, statuses: tuple[str, ...] = LIVE_STATUSES, ids: list[str] | None = None
-) -> list[LiveBulletin]:
-    q = select(Bulletin)
-    q = q.where(Bulletin.id.in_(ids)) if ids is not None else q.where(Bulletin.status.in_(statuses))
-    rows = sess.scalars(q).all()
-    shas = {r.media_sha256 for r in rows if r.media_sha256} | {
-        r.subtitles_sha256 for r in rows if r.subtitles_sha256
-    }
-    medias = {m.sha256: m for m in sess.scalars(select(Media).where(Media.sha256.in_(shas)))} if shas else {}
-    found = []
-    for r in rows:
-        media = medias.get(r.media_sha256 or "")
-        subs = medias.get(r.subtitles_sha256 or "")
-        snap = LiveBulletin(
-            id=r.id,
-            title=r.title,
-            priority=r.priority,
-            origin=r.origin,
-            form=r.form,
-            kinds=tuple(r.kinds),
-            targets=tuple(r.target_paths),
-            duration_ms=r.duration_ms,
-            plays_per_day=r.plays_per_day,
-            valid_from=r.valid_from,
-            valid_until=r.valid_until,
-            approved_at=r.approved_at,
-            text=r.text,
-            media=media_ref(media) if media else None,
-            subtitles=media_ref(subs) if subs else None,
-            after_interrupt=r.after_interrupt,
-            exercise=r.exercise,
-            repeat=dict(r.repeat or {}),
-        )
-        found.append(snap)
-    return found
-
-
 @dataclass
 class Snapshot:
     live: list[LiveBulletin]  # every approved or on-air bulletin
@@ -156,9 +50,13 @@ class Snapshot:
     recalled: list[LiveBulletin]
     normal: Choices = field(default_factory=Choices)  # the chair's choices of normal bulletins
     windows: WindowTable = field(default_factory=WindowTable)
-    engine_cache: dict[tuple[str, str], Any] = field(default_factory=dict)
+    relays: list[RelayInfo] = field(default_factory=list)  # tiếp sóng (hub/services/relays.py)
+    engine_cache: dict[tuple[str, ...], Any] = field(default_factory=dict)
     days: engine.DayCache = field(default_factory=engine.DayCache)
-    _by_kind: dict[str, list[Any]] = field(default_factory=dict)
+    languages: dict[str, tuple[str, ...]] = field(default_factory=dict)  # area -> local languages in force
+    language_names: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)  # as the area says
+    _by_kind: dict[tuple[str, tuple[str, ...]], list[Any]] = field(default_factory=dict)
+    _version_codes: frozenset[str] | None = None
     _normal: dict[str, list[LiveBulletin]] = field(default_factory=dict)
 
     def normal_by_rank(self, kind: str) -> list[LiveBulletin]:
@@ -175,15 +73,26 @@ class Snapshot:
             )
         return self._normal[kind]
 
-    def engine_bulletins(self, kind: str) -> list[Any]:
-        """Every live bulletin of `kind` (the prepared day holds the province's; compile_day picks the
-        commune's by target)."""
-        if kind not in self._by_kind:
-            self._by_kind[kind] = [self.engine_bulletin(s, kind) for s in self.live if kind in s.kinds]
-        return self._by_kind[kind]
+    def used(self, area: str, kind: str) -> tuple[str, ...]:
+        """The local languages of `area` that some live bulletin has a version in (radio): communes with the
+        same share one prepared day, and with none (most communes, most days) the province's common one."""
+        if kind != "radio":
+            return ()
+        if self._version_codes is None:
+            self._version_codes = frozenset(c for s in self.live for c, _ in s.languages)
+        return tuple(c for c in self.languages.get(area, ()) if c in self._version_codes)
 
-    def engine_bulletin(self, s: LiveBulletin, kind: str) -> Any:
-        key = (s.id, kind)
+    def engine_bulletins(self, kind: str, used: tuple[str, ...] = ()) -> list[Any]:
+        """Every live bulletin of `kind` (the prepared day holds the province's; compile_day picks the
+        commune's by target), each as long as it plays in a commune using the languages `used`."""
+        key = (kind, used)
+        if key not in self._by_kind:
+            self._by_kind[key] = [self.engine_bulletin(s, kind, used) for s in self.live if kind in s.kinds]
+        return self._by_kind[key]
+
+    def engine_bulletin(self, s: LiveBulletin, kind: str, used: tuple[str, ...] = ()) -> Any:
+        mine = tuple(c for c, _ in s.languages if c in used)
+        key = (s.id, kind, *mine)
         if key not in self.engine_cache:
             self.engine_cache[key] = engine.engine_bulletin(
                 id=s.id,
@@ -191,7 +100,7 @@ class Snapshot:
                 origin=s.origin,
                 kinds=s.kinds,
                 targets=s.targets,
-                duration_s=max(s.duration_for(kind), 1000) / 1000,
+                duration_s=max(s.duration_for(kind, mine), 1000) / 1000,
                 plays_per_day=s.plays_per_day,
                 valid_from=s.valid_from,
                 valid_until=s.valid_until,
@@ -205,10 +114,17 @@ class Snapshot:
 
 
 class ProgrammeService:
-    def __init__(self, ctx: Context, areas: AreaService, windows: WindowService | None = None) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        areas: AreaService,
+        windows: WindowService | None = None,
+        relays: RelayService | None = None,
+    ) -> None:
         self.ctx = ctx
         self.areas = areas
         self.windows = windows or WindowService(ctx, areas)
+        self.relays = relays or RelayService(ctx, areas, self.windows)
 
     def days(self) -> list[date]:
         today = self.ctx.local_now().date()
@@ -235,6 +151,9 @@ class ProgrammeService:
             recalled,
             normal=load_choices(sess, keys),
             windows=self.windows.table(sess),
+            languages=codes_by_leaf(self.areas.all()),
+            language_names=names_by_leaf(self.areas.all()),
+            relays=self.relays.rows(sess),
         )
 
     def compile(self, snap: Snapshot, area: str, kind: str, day: date) -> dict[str, Any]:
@@ -242,7 +161,11 @@ class ProgrammeService:
         in force (Art. 10)."""
         tz = self.ctx.config.timezone
         windows = snap.windows.resolve(area, kind, day).windows
-        prepared = snap.days.get(kind, day, windows, tz, snap.engine_bulletins(kind))
+        used = snap.used(area, kind)
+        relays = RelayService.engine_relays(snap.relays, day) if kind == "radio" else []
+        prepared = snap.days.get(
+            kind, day, windows, tz, snap.engine_bulletins(kind, used), relays=relays, languages=used
+        )
         choice = snap.choice(area, day.isoformat(), kind)
         order = list(choice.order or []) if choice else []
         return engine.compile_prepared(
@@ -301,6 +224,7 @@ class ProgrammeService:
                 for p in res["programme"]
             ]
             used.update(i.bulletin_id for i in items)
+            relays = self.relays.entries(snap.relays, res["relays"])
             spans = [
                 WindowSpan(w.label, w.start.isoformat(), w.end.isoformat())
                 for w in day_spans(d, res["windows"], self.ctx.config.timezone)
@@ -313,11 +237,13 @@ class ProgrammeService:
                     windows=list(legacy_labels(res["windows"])),
                     items=items,
                     window_spans=spans,
+                    relays=relays,
                 )
             )
         emergencies = self.active_emergencies(snap, area, kind)
         used.update(e.id for e in emergencies)
-        infos = [by_id[b].info(kind) for b in sorted(used) if b in by_id]
+        langs, names = snap.used(area, kind), dict(snap.language_names.get(area, ()))
+        infos = [by_id[b].info(kind, langs, names) for b in sorted(used) if b in by_id]
         recalled = sorted(s.id for s in snap.recalled if s.covers(area))
         return ProgrammeBody(
             area=area,
@@ -349,6 +275,8 @@ class ProgrammeService:
             choices = ChoiceService(self.ctx, self.areas)
             standing = choices.rules_in(sess, area)
             waiting = choices.waiting_in(sess, area)
+
+        used, names = snap.used(area, kind), dict(snap.language_names.get(area, ()))
 
         def t(bid: str) -> str:
             return titles[bid].title if bid in titles else ""
@@ -393,6 +321,8 @@ class ProgrammeService:
                     **p,
                     "title": t(p["bulletin_id"]),
                     "priority": titles[p["bulletin_id"]].priority,
+                    # bản tiếng dân tộc played after the Vietnamese here (the item's length counts them)
+                    "languages": [v.name for v in titles[p["bulletin_id"]].versions_for(kind, used, names)],
                     "reports": _item_reports(reports, devices, p),
                 }
                 for p in res["programme"]
@@ -408,6 +338,8 @@ class ProgrammeService:
             ],
             # on air with fewer plays than plays_per_day (radio), and why
             "short": [{**s, "title": t(s["bulletin_id"])} for s in res.get("short", [])],
+            # tiếp sóng at fixed times: on air, and those for this commune that are not, with why
+            **self.relays.view(snap.relays, res["relays"], res["relays_off"]),
             "order": order,
             "new": new,
             # Art. 8.3: the normal bulletins that air, and what decided (day, validity, standing, waiting)
@@ -529,6 +461,8 @@ class ProgrammeService:
                 area,
                 detail={"date": day.isoformat(), "kind": kind, "order": order},
             )
+            kinds = list(DEVICE_KINDS) if kind == "*" else [kind]
+            self.ctx.intend(sess, "republish", {"areas": [area], "kinds": kinds})
         return {"area": area, "date": day.isoformat(), "kind": kind, "order": order}
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -15,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from hub.errors import Invalid
@@ -23,7 +24,9 @@ from hub.models import PublishedProgramme
 from hub.services.alert_audio import AlertAudio, estimated_size
 from hub.services.areas import AreaService
 from hub.services.base import Context
-from hub.services.programmes import LiveBulletin, ProgrammeService, Snapshot, load_live_bulletins
+from hub.services.intents import store_wire
+from hub.services.live_bulletins import LiveBulletin, load_live_bulletins
+from hub.services.programmes import ProgrammeService, Snapshot
 from hub.signing import Envelopes
 from playlists.window_sets import WindowTable
 from protocol.canonical import canonical_json
@@ -129,7 +132,10 @@ class PublishingService:
     # --- alerts (urgent: latency matters)
     def _snap(self, bulletin_id: str) -> LiveBulletin:
         with self.ctx.db.session() as sess:
-            return load_live_bulletins(sess, ids=[bulletin_id])[0]
+            found = load_live_bulletins(sess, ids=[bulletin_id])
+        if not found:
+            raise LookupError(f"no bulletin {bulletin_id!r} to publish")
+        return found[0]
 
     def _alert_body(self, s: LiveBulletin, msg_type: str, now: datetime) -> tuple[AlertBody, datetime]:
         """The alert's body and its envelope expiry."""
@@ -207,7 +213,9 @@ class PublishingService:
         # What the bulletin can add to a programme: its entry (once) and, unless an emergency (which takes no
         # item), its plays, at most one per window; plus room for the engine re-placing others around it.
         adds = {
-            kind: len(canonical_json(s.info(kind).to_dict())) + len(s.id) + ENTRY_PUNCTUATION
+            kind: len(canonical_json(s.info(kind, tuple(c for c, _ in s.languages)).to_dict()))
+            + len(s.id)
+            + ENTRY_PUNCTUATION
             for kind in s.kinds
         }
         if s.priority != "emergency":
@@ -340,10 +348,41 @@ class PublishingService:
             return None
         return data
 
-    async def publish_alert(self, bulletin_id: str, msg_type: str = "Alert") -> list[asyncio.Future[None]]:
+    def _keep(self, intent_id: int | None, wire: bytes, topics: list[str]) -> None:
+        """Store the signed message of the intent it publishes before it is sent (hub/services/intents.py):
+        a new leader after a failover sends these same bytes again."""
+        if intent_id is not None:
+            with self.ctx.db.session() as sess:
+                if self.ctx.db.is_postgres:
+                    # not waiting for the WAL flush (an emergency waits for this): lost only if the database
+                    # server itself crashes now, and then a new leader signs the alert again (agents act on
+                    # an alert's identifier once)
+                    sess.execute(text("SET LOCAL synchronous_commit TO OFF"))
+                store_wire(sess, intent_id, wire, topics)
+
+    def _alert_signed(
+        self, bulletin_id: str, msg_type: str, intent_id: int | None
+    ) -> tuple[LiveBulletin, bytes, datetime]:
+        """Worker thread: the bulletin, its signed alert (reads the audio to inline), kept for the intent."""
+        s = self._snap(bulletin_id)
+        wire, exp = self._alert_wire(s, msg_type)
+        self._keep(intent_id, wire, [self.topics.alert(t) for t in s.targets])
+        return s, wire, exp
+
+    def send_stored(self, kind: str, wire: bytes, topics: Iterable[str]) -> list[asyncio.Future[None]]:
+        """Send again the message an intent stored (a failover): the same bytes, on the same topics."""
+        if kind == "command":
+            return [self.publisher.publish(t, wire, qos=1, expiry_s=60, urgent=True) for t in topics]
+        raw = json.loads(wire).get("envelope", {}).get("expires_at")
+        left = (datetime.fromisoformat(raw) - self.ctx.now()).total_seconds() if raw else None
+        expiry_s = max(1, int(left)) if left is not None else None
+        return [self.publisher.publish(t, wire, qos=1, expiry_s=expiry_s, urgent=True) for t in topics]
+
+    async def publish_alert(
+        self, bulletin_id: str, msg_type: str = "Alert", *, intent_id: int | None = None
+    ) -> list[asyncio.Future[None]]:
         """Publish on the alert topic of every target (urgent), then republish the affected programmes."""
-        s = await asyncio.to_thread(self._snap, bulletin_id)
-        wire, exp = await asyncio.to_thread(self._alert_wire, s, msg_type)  # reads the audio to inline
+        s, wire, exp = await asyncio.to_thread(self._alert_signed, bulletin_id, msg_type, intent_id)
         expiry_s = max(1, int((exp - self.ctx.now()).total_seconds()))
         futs = [
             self.publisher.publish(
@@ -367,28 +406,45 @@ class PublishingService:
             self._later.add(ref[0])
         return futs
 
-    async def publish_recall(self, bulletin_id: str, reason: str) -> list[asyncio.Future[None]]:
-        s = await asyncio.to_thread(self._snap, bulletin_id)
+    def _recall_signed(
+        self, bulletin_id: str, reason: str, intent_id: int | None
+    ) -> tuple[LiveBulletin, list[str], bytes]:
+        s = self._snap(bulletin_id)
         topics = [self.topics.alert(t) for t in s.targets]
+        wire = self.envelopes.make("recall", RecallBody([s.id], reason).to_dict(), audience=topics)
+        self._keep(intent_id, wire, topics)
+        return s, topics, wire
+
+    async def publish_recall(
+        self, bulletin_id: str, reason: str, *, intent_id: int | None = None
+    ) -> list[asyncio.Future[None]]:
         # a thread: the seq may need a new block from the database
-        wire = await asyncio.to_thread(
-            self.envelopes.make, "recall", RecallBody([s.id], reason).to_dict(), audience=topics
-        )
+        s, topics, wire = await asyncio.to_thread(self._recall_signed, bulletin_id, reason, intent_id)
         futs = [self.publisher.publish(topic, wire, qos=1, urgent=True) for topic in topics]
         self.republish_soon(self.areas.leaves_under(s.targets), s.kinds)
         return futs
 
+    def _command_signed(
+        self, topic: str, body: dict[str, Any], command_id: str, expires_at: datetime, intent_id: int | None
+    ) -> bytes:
+        wire = self.envelopes.make("command", body, audience=[topic], expires_at=expires_at, id_=command_id)
+        self._keep(intent_id, wire, [topic])
+        return wire
+
     async def publish_command(
-        self, device_id: str, command: str, args: dict[str, Any], command_id: str, expires_at: datetime
+        self,
+        device_id: str,
+        command: str,
+        args: dict[str, Any],
+        command_id: str,
+        expires_at: datetime,
+        *,
+        intent_id: int | None = None,
     ) -> asyncio.Future[None]:
         topic = self.topics.cmd(device_id)
+        body = CommandBody(command, args).to_dict()
         wire = await asyncio.to_thread(  # the seq may need a new block from the database
-            self.envelopes.make,
-            "command",
-            CommandBody(command, args).to_dict(),
-            audience=[topic],
-            expires_at=expires_at,
-            id_=command_id,
+            self._command_signed, topic, body, command_id, expires_at, intent_id
         )
         return self.publisher.publish(topic, wire, qos=1, expiry_s=60, urgent=True)
 

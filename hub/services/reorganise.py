@@ -37,8 +37,9 @@ from hub.models import (
 from hub.roles import Actor
 from hub.services.areas import AreaService
 from hub.services.base import Context, require
+from hub.services.languages import carried
 from hub.services.reorg_plan import Mapping, Unit, work_out
-from protocol.vocabulary import BulletinStatus
+from protocol.vocabulary import DEVICE_KINDS, BulletinStatus
 
 # bulletins that may still reach a loudspeaker: they must keep at least one target
 LIVE = frozenset({
@@ -123,6 +124,8 @@ class ReorganiseService:
                 )
                 if dry_run:
                     raise _DryRun(out)
+                self.ctx.intend(sess, "republish", {"areas": None, "kinds": list(DEVICE_KINDS)})
+                self.ctx.intend(sess, "areas", {"devices": [d["id"] for d in out.devices]})
         except _DryRun as stop:
             return stop.outcome
         finally:
@@ -165,6 +168,8 @@ class ReorganiseService:
             assert row is not None
             row.name, row.unit_type = m.after[path].name, m.after[path].unit_type
         sess.flush()
+        self._languages(sess, m, before)
+        sess.flush()
         for dev_id, new in devices.items():
             d = sess.get(Device, dev_id)
             assert d is not None
@@ -193,6 +198,18 @@ class ReorganiseService:
                 sess, model, unique=unique, stamp=stamp, m=m, before=before
             )
         self._finish(sess, m, before, out, now)
+
+    def _languages(self, sess: Session, m: Mapping, before: dict[str, Unit]) -> None:
+        """Decree 49/2024: a unit made or grown by the plan keeps, as its own list, every local language its
+        old units used (hub/services/languages.py, `carried`); one only renamed keeps its row and list."""
+        into: dict[str, list[str]] = {}
+        for step in m.steps.values():
+            for new in step.new:
+                into.setdefault(new, []).append(step.old)
+        for new, olds in into.items():
+            row = sess.get(Area, new)
+            if row is not None and olds != [new]:
+                row.languages = carried(self.areas.all(), [*([new] if new in before else []), *olds])
 
     @staticmethod
     def _finish(sess: Session, m: Mapping, before: dict[str, Unit], out: Outcome, now: datetime) -> None:

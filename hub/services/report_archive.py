@@ -8,10 +8,10 @@ from datetime import datetime
 from sqlalchemy import select
 
 from hub.errors import NotFound
-from hub.models import StatReport
 from hub.roles import Actor
 from hub.services.base import Context, new_id, require
 from hub.services.periods import Period
+from hub.stat_models import StatReport
 
 
 @dataclass(frozen=True)

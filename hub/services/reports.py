@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hub.models import Bulletin, BulletinTarget, Device, DeviceAnomaly
+from hub.models import Bulletin, BulletinTarget, Device, DeviceAnomaly, RelayRow
 from protocol.topics import covers
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,28 @@ class SentCheck:
         return ""
 
 
+def relay_not_sent(sess: Session, relay_id: str, device: Device | None) -> str:
+    """Why a relay's play report is not believed (English, for the row); "" when the relay reaches it."""
+    if device is None:
+        return "unregistered device"
+    row = sess.get(RelayRow, relay_id) if relay_id else None
+    if row is None:
+        return f"no relay {relay_id[:40]!r}"
+    if device.kind != "radio" or not any(covers(a, device.area_path) for a in row.areas):
+        return f"relay {row.id} is not for {device.kind} {device.area_path}"
+    return ""
+
+
+def language_not_sent(b: Bulletin | None, data: dict[str, Any]) -> str:
+    """Why a play's `language` is not one the bulletin was sent in (Vietnamese, or a version of it); ""."""
+    lang = data.get("language")
+    if lang is None or lang == "vie" or b is None:
+        return ""
+    if any(v.get("language") == lang for v in b.language_versions or []):
+        return ""
+    return f"bulletin {b.id} has no version in language {str(lang)[:8]!r}"
+
+
 def event_size(ev: Any) -> int:
     return len(json.dumps(ev, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8"))
 
@@ -158,13 +180,16 @@ def record(sess: Session, device_id: str, a: Anomaly, now: datetime) -> bool:
     return True
 
 
-def anomalies_by_device(sess: Session, since: datetime) -> dict[str, dict[str, int]]:
-    """Device id -> {code: how many} since `since` (for device_problems)."""
+def anomalies_by_device(
+    sess: Session, since: datetime, ids: list[str] | None = None
+) -> dict[str, dict[str, int]]:
+    """Device id -> {code: how many} since `since` (for device_problems); only of `ids` when given."""
     out: dict[str, dict[str, int]] = {}
-    for dev, code, n in sess.execute(
-        select(DeviceAnomaly.device_id, DeviceAnomaly.code, func.count())
-        .where(DeviceAnomaly.received_at >= since)
-        .group_by(DeviceAnomaly.device_id, DeviceAnomaly.code)
-    ):
+    stmt = select(DeviceAnomaly.device_id, DeviceAnomaly.code, func.count()).where(
+        DeviceAnomaly.received_at >= since
+    )
+    if ids is not None:
+        stmt = stmt.where(DeviceAnomaly.device_id.in_(ids))
+    for dev, code, n in sess.execute(stmt.group_by(DeviceAnomaly.device_id, DeviceAnomaly.code)):
         out.setdefault(dev, {})[code] = int(n)
     return out

@@ -22,13 +22,27 @@ How a day counts (docs/API.md, "Statistics"):
 from __future__ import annotations
 
 import logging
+import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime, and_, delete, func, insert, or_, select, type_coerce
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
 from hub.models import (
@@ -40,13 +54,17 @@ from hub.models import (
     DeviceStateChange,
     FirstSeenPlaying,
     Play,
+)
+from hub.services.deliveries import CONFIRMED, first_play
+from hub.stat_models import (
     StatDeviceDay,
+    StatDeviceMonth,
     StatEmergencyDelay,
     StatPlayDay,
+    StatPlayMonth,
     StatProblemDay,
     StatRollupDay,
 )
-from hub.services.deliveries import CONFIRMED, first_play
 from protocol.topics import covers
 
 log = logging.getLogger(__name__)
@@ -116,60 +134,78 @@ def _naive(col: Any) -> Any:
     return type_coerce(col, DateTime())
 
 
+def _air_ms(sess: Session, started: Any, ended: Any, end: datetime) -> Any:
+    """SQL: a play's milliseconds on air from its start to its end or `end`, whichever is first, rounded (the
+    same as _ms in Python; clipped at 0)."""
+    until = literal(end, DateTime())
+    if sess.get_bind().dialect.name == "postgresql":
+        ms = func.round(func.extract("epoch", func.least(ended, until) - started) * 1000)
+    else:  # SQLite: julianday is a fraction of a day, precise to well under a millisecond
+        ms = func.round((func.julianday(func.min(ended, until)) - func.julianday(started)) * 86_400_000.0)
+    return case((ms > 0, cast(ms, BigInteger)), else_=0)
+
+
 def _plays(day: _Day, out: DayRollup) -> dict[str, int]:
-    """Fill out.plays; returns each LED board's seconds shown within the day."""
+    """Fill out.plays; returns each LED board's seconds shown within the day. The plays that started (or
+    were due) in the day are summed set-based (one GROUP BY: a province's day is ~20,000 plays); the few that
+    began the day before and ran past midnight add their time in this day."""
     sess, devices = day.sess, day.devices
-    start, end = (t.astimezone(UTC).replace(tzinfo=None) for t in (day.start, day.end))
+    start, end, until = (t.astimezone(UTC).replace(tzinfo=None) for t in (day.start, day.end, day.until))
     noon = (day.start + timedelta(hours=12)).astimezone(UTC).replace(tzinfo=None)
     started, ended, scheduled = _naive(Play.started_at), _naive(Play.ended_at), _naive(Play.scheduled_at)
-    q = select(
-        Play.device_id,
-        Play.area_path,
-        Play.bulletin_id,
-        Play.outcome,
-        started,
-        ended,
-        scheduled,
-        Play.exercise,
-    ).where(
-        or_(
-            and_(Play.started_at >= day.start, Play.started_at < day.end),
-            # began the day before and ran past midnight: its time in this day counts
-            and_(
-                Play.started_at >= day.start - LONGEST_PLAY,
-                Play.started_at < day.start,
-                Play.ended_at > day.start,
-            ),
-            and_(Play.started_at.is_(None), Play.scheduled_at >= day.start, Play.scheduled_at < day.end),
-        )
+    air = case(
+        (and_(Play.outcome.in_(CONFIRMED), started.is_not(None), ended.is_not(None)),
+         _air_ms(sess, started, ended, end)),
+        else_=0,
+    )  # fmt: skip
+    area = func.coalesce(func.nullif(Play.area_path, ""), Device.area_path)
+    part = case((func.coalesce(started, scheduled) < literal(noon, DateTime()), "morning"), else_="evening")
+    priority = func.coalesce(Bulletin.priority, "normal")
+    origin = func.coalesce(Bulletin.origin, "province")
+    until_ = literal(until, DateTime())
+    in_day = or_(
+        and_(Play.started_at >= day.start, Play.started_at < day.end),
+        and_(Play.started_at.is_(None), Play.scheduled_at >= day.start, Play.scheduled_at < day.end),
     )
-    rows = sess.execute(q).all()
-    bids = sorted({r[2] for r in rows})
-    bulletins: dict[str, tuple[str, str]] = {}
-    for i in range(0, len(bids), 500):
-        q2 = select(Bulletin.id, Bulletin.priority, Bulletin.origin).where(Bulletin.id.in_(bids[i : i + 500]))
-        bulletins.update({bid: (pr, orig) for bid, pr, orig in sess.execute(q2)})
+    joined = (
+        select()
+        .select_from(Play)
+        .join(Device, and_(Device.id == Play.device_id, _naive(Device.created_at) < until_))
+        .outerjoin(Bulletin, Bulletin.id == Play.bulletin_id)
+        .where(in_day)
+    )
+    dims = (area, Device.kind, priority, origin, Play.exercise, part, Play.outcome)
     acc: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
+    for *key, n, ms in sess.execute(joined.add_columns(*dims, func.count(), func.sum(air)).group_by(*dims)):
+        k = (*key[:4], bool(key[4]), *key[5:])
+        acc[k][0] += int(n)
+        acc[k][1] += int(ms or 0)
     shown: dict[str, int] = defaultdict(int)
-    for dev_id, area, bid, outcome, t_start, t_end, t_sched, exercise in rows:
+    q_led = joined.add_columns(Play.device_id, func.sum(air)).where(Device.kind == "led")
+    for dev_id, ms in sess.execute(q_led.group_by(Play.device_id)):
+        shown[dev_id] += int(ms or 0)
+    # began the day before and ran past midnight: only its time in this day counts
+    q = select(Play.device_id, Play.area_path, Play.bulletin_id, Play.outcome, started, ended, Play.exercise)
+    q = q.where(
+        Play.started_at >= day.start - LONGEST_PLAY,
+        Play.started_at < day.start,
+        Play.ended_at > day.start,
+        Play.outcome.in_(CONFIRMED),
+    )
+    for dev_id, area_path, bid, outcome, t_start, t_end, exercise in sess.execute(q):
         dev = devices.get(dev_id)
-        if dev is None:
+        if dev is None or t_start is None or t_end is None:
             continue
-        t0 = t_start or t_sched
-        counted = t0 is not None and start <= t0 < end
-        air = 0
-        if outcome in CONFIRMED and t_start is not None and t_end is not None:
-            air = _ms(min(t_end, end) - max(t_start, start))
-        if not counted and not air:
+        ms = _ms(min(t_end, end) - max(t_start, start))
+        if not ms:
             continue
-        part = "morning" if (t0 if counted else start) < noon else "evening"
-        priority, origin = bulletins.get(bid, ("normal", "province"))
-        # the commune the play happened in (recorded with it), not where the device is now
-        key = (area or dev.area_path, dev.kind, priority, origin, bool(exercise), part, outcome)
-        acc[key][0] += int(counted)
-        acc[key][1] += air
+        b = sess.get(Bulletin, bid)
+        priority_, origin_ = (b.priority, b.origin) if b is not None else ("normal", "province")
+        part_ = "morning" if start < noon else "evening"
+        where = area_path or dev.area_path
+        acc[(where, dev.kind, priority_, origin_, bool(exercise), part_, outcome)][1] += ms
         if dev.kind == "led":
-            shown[dev.id] += air
+            shown[dev.id] += ms
     out.plays = [
         {**dict(zip(PLAY_DIMS, k, strict=True)), "plays": n, "air_ms": a} for k, (n, a) in acc.items()
     ]
@@ -311,16 +347,54 @@ def store_day(sess: Session, day: date, rollup: DayRollup, now: datetime) -> Non
     for model, rows in tables:
         sess.execute(delete(model).where(model.day == iso))
         if rows:
-            sess.execute(insert(model), [{"day": iso, **r} for r in rows])
+            # the table's own insert: plain rows, none of the ORM's per-row bookkeeping (~5,000 rows a day)
+            sess.execute(model.__table__.insert(), [{"day": iso, **r} for r in rows])
     sess.execute(delete(StatRollupDay).where(StatRollupDay.day == iso))
     sess.add(StatRollupDay(day=iso, computed_at=now))
 
 
-def rollup_days(db: Any, days: list[date], tz: ZoneInfo, now: datetime) -> int:
-    """Compute and store each day (one transaction per day); returns how many were stored."""
+MONTH_SUMS: tuple[tuple[Any, Any, tuple[str, ...], tuple[str, ...]], ...] = (
+    (StatPlayDay, StatPlayMonth, ("area_path", "kind", "part", "outcome"), ("plays", "air_ms")),
+    (
+        StatDeviceDay,
+        StatDeviceMonth,
+        ("device_id", "area_path", "kind"),
+        ("observed_s", "online_s", "outages", "recovered", "recover_s", "shown_s"),
+    ),
+)
+
+
+def store_month(sess: Session, month: str) -> None:
+    """Rebuild the monthly roll-ups of `month` (YYYY-MM) from its stored days, set-based (INSERT ... SELECT
+    ... GROUP BY): the sums of whatever days of the month are stored."""
+    for day_model, month_model, keys, sums in MONTH_SUMS:
+        sess.execute(delete(month_model).where(month_model.month == month))
+        cols = [getattr(day_model, k) for k in keys]
+        q = (
+            select(literal(month), *cols, *(func.sum(getattr(day_model, c)) for c in sums))
+            .where(day_model.day >= f"{month}-01", day_model.day <= f"{month}-31")
+            .group_by(*cols)
+        )
+        sess.execute(insert(month_model).from_select(["month", *keys, *sums], q))
+
+
+_WRITING = threading.Lock()
+
+
+def rollup_days(db: Any, days: list[date], tz: ZoneInfo, now: datetime, batch: int = 1) -> int:
+    """Compute and store the days, then their month's roll-ups, in one transaction per `batch` days of a
+    month (the month's rows always agree with its stored days); returns how many days were stored."""
+    by_month: dict[str, list[date]] = defaultdict(list)
     for day in days:
-        with db.session() as sess:
-            store_day(sess, day, compute_day(sess, day, tz, now), now)
+        by_month[day.isoformat()[:7]].append(day)
+    for month, month_days in sorted(by_month.items()):
+        for i in range(0, len(month_days), max(1, batch)):
+            # one writer at a time in this hub (the catch-up, the midnight job, the prune): two transactions
+            # rebuilding the same day would collide on PostgreSQL's unique (day, device) rows
+            with _WRITING, db.session() as sess:
+                for day in month_days[i : i + max(1, batch)]:
+                    store_day(sess, day, compute_day(sess, day, tz, now), now)
+                store_month(sess, month)
     return len(days)
 
 
@@ -335,6 +409,35 @@ def missing_days(sess: Session, first: date, last: date) -> list[date]:
     )
     n = (last - first).days + 1
     return [d for d in (first + timedelta(days=i) for i in range(max(0, n))) if d.isoformat() not in stored]
+
+
+def pending_days(sess: Session, first: date, last: date, tz: ZoneInfo) -> list[date]:
+    """The past days from `first` to `last` not rolled up yet, from the first device's registration on
+    (before it every day is empty: nothing to store)."""
+    first_device = sess.scalar(select(func.min(Device.created_at)))
+    if first_device is None:
+        return []
+    return missing_days(sess, max(first, first_device.astimezone(tz).date()), last)
+
+
+def split_months(first: date, last: date) -> tuple[list[str], list[tuple[date, date]]]:
+    """[first, last] as its whole months (YYYY-MM, read from the monthly roll-ups) and the spans of days
+    before and after them (read from the daily ones)."""
+    months: list[str] = []
+    m = first if first.day == 1 else (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    lead_end = m - timedelta(days=1)
+    while True:
+        nxt = (m.replace(day=28) + timedelta(days=4)).replace(day=1)
+        if nxt - timedelta(days=1) > last:
+            break
+        months.append(m.isoformat()[:7])
+        m = nxt
+    if not months:
+        return [], [(first, last)]
+    spans = [(first, lead_end)] if first <= lead_end else []
+    if m <= last:
+        spans.append((m, last))
+    return months, spans
 
 
 def _count(result: Any) -> int:

@@ -3,7 +3,7 @@
 (hub/services/rollups.py: how each figure counts) plus today's raw events.
 
 - bulletins approved in the period that concern the area (a target covering it or inside it), by priority,
-  form and origin; emergencies and exercises;
+  form, origin and subject (lĩnh vực); emergencies and exercises;
 - plays: planned (every play an agent reported: completed, interrupted, skipped, failed), the share
   completed as planned, air time by part of the day;
 - emergency reach: the share of target devices that played within REACH_WITHIN, median and p95 delay;
@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -25,13 +25,21 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from hub.errors import Invalid
-from hub.models import Bulletin, Device, StatDeviceDay, StatEmergencyDelay, StatPlayDay, StatProblemDay
+from hub.models import Bulletin
 from hub.roles import Actor
 from hub.services.areas import AreaService
 from hub.services.base import Context, deny, require
 from hub.services.periods import Period, parse_period
 from hub.services.reorganise import successors
-from hub.services.rollups import DayRollup, compute_day, missing_days, rollup_days
+from hub.services.rollups import DayRollup, compute_day, pending_days, split_months
+from hub.stat_models import (
+    StatDeviceDay,
+    StatDeviceMonth,
+    StatEmergencyDelay,
+    StatPlayDay,
+    StatPlayMonth,
+    StatProblemDay,
+)
 from protocol.topics import covers
 
 REACH_WITHIN_MS = 60_000  # an emergency "reached" a device that played it within 60 s of sending
@@ -123,9 +131,13 @@ class Stats:
     communes: list[AreaFigures] = field(default_factory=list)  # ranked, weakest first
     reach: dict[str, Reach] = field(default_factory=dict)  # "emergency" (real), "exercise"
     problems: dict[str, int] = field(default_factory=dict)
+    # past days of the period whose roll-up is not stored yet (the background catch-up is on them): their
+    # figures are missing from the above, and the page says so
+    pending: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "pending": self.pending,
             "area": self.area,
             "area_name": self.area_name,
             "level": self.level,
@@ -173,6 +185,7 @@ def rank_key(c: AreaFigures) -> tuple[int, float, float, str]:
 class StatsService:
     def __init__(self, ctx: Context, areas: AreaService) -> None:
         self.ctx, self.areas = ctx, areas
+        self.catch_up: Callable[[], None] | None = None  # wakes the background catch-up (stats_catchup)
 
     def scope(self, actor: Actor, area: str | None) -> str:
         """The area asked for, checked against the caller's: default the caller's own (or the province)."""
@@ -200,18 +213,15 @@ class StatsService:
         tz, now = self.ctx.tz, self.ctx.now()
         today = now.astimezone(tz).date()
         live: DayRollup | None = None
-        if period.first <= today - timedelta(days=1):
-            with self.ctx.db.session() as sess:
-                # before the first device was registered every roll-up of a day is empty: nothing to store
-                first_device = sess.scalar(select(func.min(Device.created_at)))
-                first = max(period.first, first_device.astimezone(tz).date()) if first_device else today
-                todo = missing_days(sess, first, min(period.last, today - timedelta(days=1)))
-            rollup_days(self.ctx.db, todo, tz, now)  # a past day nobody stored yet (before the roll-ups)
+        with self.ctx.db.session() as sess:
+            pending = pending_days(sess, period.first, min(period.last, today - timedelta(days=1)), tz)
+        if pending and self.catch_up is not None:
+            self.catch_up()  # never inside the request: the background catch-up stores them
         if period.first <= today <= period.last:
             with self.ctx.db.session() as sess:
                 live = compute_day(sess, today, tz, now)
         areas = self.areas.all()
-        out = Stats(path, areas[path].name, level, period, now)
+        out = Stats(path, areas[path].name, level, period, now, pending=[d.isoformat() for d in pending])
         with self.ctx.db.session() as sess:
             leaves = [p for p in areas if covers(path, p) and self.areas.is_leaf(p)]
             figures = {p: AreaFigures(p, areas[p].name) for p in leaves}
@@ -238,16 +248,37 @@ class StatsService:
         return p if areas[p].level == level else path
 
     @staticmethod
-    def _where(
-        model: Any, path: str, period: Period, communes: CommuneFigures | None = None
-    ) -> list[ColumnElement[bool]]:
+    def _area(model: Any, path: str, communes: CommuneFigures | None = None) -> ColumnElement[bool]:
         olds = communes.old_paths() if communes is not None else []
+        return or_(
+            model.area_path == path,
+            model.area_path.like(path.replace("%", "") + "/%"),
+            model.area_path.in_(olds),
+        )
+
+    @classmethod
+    def _where(
+        cls, model: Any, path: str, period: Period, communes: CommuneFigures | None = None
+    ) -> list[ColumnElement[bool]]:
         return [
             model.day >= period.first.isoformat(),
             model.day <= period.last.isoformat(),
-            or_(model.area_path == path, model.area_path.like(path.replace("%", "") + "/%"),
-                model.area_path.in_(olds)),
+            cls._area(model, path, communes),
         ]
+
+    @classmethod
+    def _by_month(
+        cls, day_model: Any, month_model: Any, path: str, period: Period, communes: CommuneFigures
+    ) -> list[tuple[Any, list[ColumnElement[bool]]]]:
+        """The tables and conditions that cover the period: the monthly roll-up for its whole months, the
+        daily one for the days before and after them."""
+        months, spans = split_months(period.first, period.last)
+        out: list[tuple[Any, list[ColumnElement[bool]]]] = []
+        if months:
+            out.append((month_model, [month_model.month.in_(months), cls._area(month_model, path, communes)]))
+        for first, last in spans:
+            out.append((day_model, cls._where(day_model, path, Period("custom", first, last), communes)))
+        return out
 
     def _plays(
         self,
@@ -257,13 +288,14 @@ class StatsService:
         live: DayRollup | None,
         communes: CommuneFigures,
     ) -> None:
-        m = StatPlayDay
-        q = (
-            select(m.area_path, m.part, m.outcome, func.sum(m.plays), func.sum(m.air_ms))
-            .where(*self._where(m, path, period, communes))
-            .group_by(m.area_path, m.part, m.outcome)
-        )
-        rows = [(str(a), str(p), str(o), int(n or 0), int(x or 0)) for a, p, o, n, x in sess.execute(q)]
+        rows: list[tuple[str, str, str, int, int]] = []
+        for m, where in self._by_month(StatPlayDay, StatPlayMonth, path, period, communes):
+            q = (
+                select(m.area_path, m.part, m.outcome, func.sum(m.plays), func.sum(m.air_ms))
+                .where(*where)
+                .group_by(m.area_path, m.part, m.outcome)
+            )
+            rows += [(str(a), str(p), str(o), int(n or 0), int(x or 0)) for a, p, o, n, x in sess.execute(q)]
         rows += [
             (r["area_path"], r["part"], r["outcome"], r["plays"], r["air_ms"])
             for r in (live.plays if live else [])
@@ -288,25 +320,27 @@ class StatsService:
         live: DayRollup | None,
         communes: CommuneFigures,
     ) -> None:
-        m = StatDeviceDay
-        q = (
-            select(
-                m.device_id,
-                m.area_path,
-                m.kind,
-                func.sum(m.observed_s),
-                func.sum(m.online_s),
-                func.sum(m.outages),
-                func.sum(m.recovered),
-                func.sum(m.recover_s),
-                func.sum(m.shown_s),
-            )
-            .where(*self._where(m, path, period, communes))
-            .group_by(m.device_id, m.area_path, m.kind)
-        )
         sums: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0] * 6)
-        for dev, area, kind, *vals in sess.execute(q):
-            sums[(dev, area, kind)] = [int(v or 0) for v in vals]
+        for m, where in self._by_month(StatDeviceDay, StatDeviceMonth, path, period, communes):
+            q = (
+                select(
+                    m.device_id,
+                    m.area_path,
+                    m.kind,
+                    func.sum(m.observed_s),
+                    func.sum(m.online_s),
+                    func.sum(m.outages),
+                    func.sum(m.recovered),
+                    func.sum(m.recover_s),
+                    func.sum(m.shown_s),
+                )
+                .where(*where)
+                .group_by(m.device_id, m.area_path, m.kind)
+            )
+            for dev, area, kind, *vals in sess.execute(q):
+                acc = sums[(dev, area, kind)]
+                for i, v in enumerate(vals):
+                    acc[i] += int(v or 0)
         for r in live.devices if live else []:
             acc = sums[(r["device_id"], r["area_path"], r["kind"])]
             keys = ("observed_s", "online_s", "outages", "recovered", "recover_s", "shown_s")
@@ -376,7 +410,7 @@ class StatsService:
         tz = self.ctx.tz
         start = datetime.combine(period.first, time(0), tz)
         end = datetime.combine(period.last + timedelta(days=1), time(0), tz)
-        out: dict[str, dict[str, int]] = {"priority": {}, "form": {}, "origin": {}, "kind": {}}
+        out: dict[str, dict[str, int]] = {"priority": {}, "form": {}, "origin": {}, "kind": {}, "subject": {}}
         q = select(Bulletin).where(Bulletin.approved_at >= start, Bulletin.approved_at < end)
         for b in sess.scalars(q):
             if not any(covers(t, path) or covers(path, t) for t in b.target_paths):
@@ -387,6 +421,7 @@ class StatsService:
                 ("form", b.form),
                 ("origin", b.origin),
                 ("kind", kind),
+                ("subject", b.subject),
             ):
                 out[dim][value] = out[dim].get(value, 0) + 1
         return out

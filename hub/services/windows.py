@@ -267,6 +267,7 @@ class WindowService:
                     "before": before,
                 },
             )
+            self.ctx.intend(sess, "republish", {"areas": [area], "kinds": [kind]})
         return out
 
     def delete_rule(self, actor: Actor, rule_id: int, check: SizeCheck | None = None) -> dict[str, Any]:
@@ -282,6 +283,7 @@ class WindowService:
             if check is not None:
                 check(sess, row.area_path, (row.kind,), before_table, removal=True)
             self.ctx.audit(sess, actor, "windows.delete", row.area_path, detail=out)
+            self.ctx.intend(sess, "republish", {"areas": [row.area_path], "kinds": [row.kind]})
         return out
 
     def add_occasion(
@@ -333,6 +335,7 @@ class WindowService:
                 check(sess, area, ("led",), before_table)
             out = _occasion_dict(_occasion(row))
             self.ctx.audit(sess, actor, "windows.occasion", area, detail=out)
+            self.ctx.intend(sess, "republish", {"areas": [area], "kinds": ["led"]})
         return out
 
     def delete_occasion(
@@ -350,6 +353,7 @@ class WindowService:
             if check is not None:
                 check(sess, row.area_path, ("led",), before_table, removal=True)
             self.ctx.audit(sess, actor, "windows.occasion_delete", row.area_path, detail=out)
+            self.ctx.intend(sess, "republish", {"areas": [row.area_path], "kinds": ["led"]})
         return out
 
 

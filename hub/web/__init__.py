@@ -9,7 +9,23 @@ from aiohttp import web
 
 from hub.limits import PAGE_ERROR
 from hub.services import Services
-from hub.web import auth, bulletins, devices, emergency, home, live, logs, programme, stats, users, windows
+from hub.web import (
+    account,
+    auth,
+    bulletins,
+    devices,
+    emergency,
+    home,
+    languages,
+    live,
+    logs,
+    programme,
+    relays,
+    stats,
+    users,
+    voices,
+    windows,
+)
 from hub.web.core import HERE, JINJA, make_env, plain_error_page
 
 __all__ = ["setup"]
@@ -20,6 +36,8 @@ def setup(app: web.Application, services: Services) -> None:
     del services  # the handlers read them from the app (hub.api.framework.SERVICES), like the API does
     app[JINJA] = make_env()
     app[PAGE_ERROR] = plain_error_page
-    for module in (auth, home, bulletins, emergency, live, programme, windows, devices, logs, stats, users):
+    pages = (auth, account, home, bulletins, emergency, live, programme, windows, relays, languages, devices,
+             logs)
+    for module in (*pages, stats, users, voices):
         module.install(app)
     app.router.add_static("/static/web", HERE / "static", append_version=False)

@@ -12,6 +12,7 @@ from hub.errors import Conflict, Invalid
 from hub.services import BulletinDetail, Services
 from hub.services.bulletin_views import BULLETIN_SORTS
 from hub.services.lifecycle import STATUS_VI
+from hub.web import language_form
 from hub.web.core import PRIORITY_VI, Req, page, urgent_page
 from hub.web.forms import BulletinForm, field_error, read_form, to_input, upload_files
 from hub.web.listing import Listing, paginate, read_query
@@ -32,6 +33,9 @@ def form_context(req: Req, f: BulletinForm, *, marked: bool = False) -> dict[str
         "tree": req.services.areas.tree(req.actor.area_path),
         "names": area_names(req.services),
         "lock_sensitive": marked,
+        "voices": req.services.voices.listing(),
+        "language_rows": language_form.shown(f.languages),
+        "language_choices": language_form.choices(),
     }
 
 

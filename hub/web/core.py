@@ -23,7 +23,7 @@ from hub.limits import TEXT_MAX, number_vi
 from hub.roles import ROLE_NAMES_VI, Actor
 from hub.services import Services
 from hub.services.accounts import SESSION_COOKIE
-from hub.services.bulletin_checks import AUDIO_CAPTION_MAX
+from hub.services.bulletin_checks import AUDIO_CAPTION_MAX, SUBJECT_VI
 from hub.services.periods import report_due
 from hub.workers import in_web
 from tts.estimate import WORDS_PER_MINUTE, estimate_duration_ms, spoken_words
@@ -58,6 +58,7 @@ def make_env() -> jinja2.Environment:
     env.globals.update(
         PRIORITY_VI=PRIORITY_VI,
         FORM_VI=FORM_VI,
+        SUBJECT_VI=SUBJECT_VI,
         KIND_VI=KIND_VI,
         ROLE_NAMES_VI=ROLE_NAMES_VI,
         LEVEL_VI=LEVEL_VI,
@@ -68,7 +69,13 @@ def make_env() -> jinja2.Environment:
         speech_estimate=speech_estimate,
     )
     env.filters["localtime"] = _localtime
+    env.filters["vndate"] = _vndate
     return env
+
+
+def _vndate(iso: str) -> str:
+    """An ISO date (YYYY-MM-DD) as Vietnamese write it: 24/11/2026."""
+    return f"{iso[8:10]}/{iso[5:7]}/{iso[:4]}" if len(iso) == 10 else iso
 
 
 def speech_estimate(text: str | None, form: str | None) -> str:
@@ -120,6 +127,7 @@ class Req:
         if "new_notices" not in ctx:
             ctx["new_notices"] = self.menu.get("new_notices", 0)
         ctx.setdefault("central_alerts", self.menu.get("central_alerts", []))
+        ctx.setdefault("counts", self.menu.get("counts", {}))
         return render(self.request, template, status=status, actor=self.actor, csrf=self.csrf, **ctx)
 
     async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
@@ -160,7 +168,9 @@ def seen_at(req: Req) -> datetime | None:
 
 def new_notices(req: Req) -> int:
     since = seen_at(req)
-    return sum(1 for n in req.services.notices.for_actor(req.actor) if since is None or n.at > since)
+    return sum(
+        1 for n in req.services.notices.for_actor(req.actor, after=since) if since is None or n.at > since
+    )
 
 
 def render(request: web.Request, template: str, *, status: int = 200, **ctx: Any) -> web.Response:
@@ -173,6 +183,7 @@ def render(request: web.Request, template: str, *, status: int = 200, **ctx: Any
     ctx.setdefault("waiting", None)
     ctx.setdefault("new_notices", 0)
     ctx.setdefault("central_alerts", [])
+    ctx.setdefault("counts", {})
     html = env.get_template(template).render(**ctx)
     resp = web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
     # Pages carry session data: no caching, no framing, no inline script injection from elsewhere.
@@ -180,8 +191,9 @@ def render(request: web.Request, template: str, *, status: int = 200, **ctx: Any
     resp.headers["X-Frame-Options"] = "DENY"
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Referrer-Policy"] = "same-origin"
+    # media-src blob: the page's own scripts play what they made (Nghe thử, a recording before upload)
     resp.headers["Content-Security-Policy"] = (
-        "default-src 'self'; img-src 'self' data:; media-src 'self'; "
+        "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
         "style-src 'self'; script-src 'self'; frame-ancestors 'none'"
     )
     return resp
@@ -228,6 +240,7 @@ def _fill_menu(req: Req) -> None:
     req.waiting = req.services.choices.waiting_count(req.actor)
     req.menu = {
         "new_notices": new_notices(req),
+        "counts": req.services.counters.for_actor(req.actor),
         "central_alerts": req.services.central.attention(req.actor),
         "report_due": req.report_due(),
     }

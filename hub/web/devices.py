@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import replace
+import math
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -11,10 +10,11 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from hub.errors import Invalid, NotFound
+from hub.services import device_list
+from hub.services.device_list import DeviceFilter
 from hub.services.devices import COMMAND_TTL
 from hub.web.core import KIND_VI, Req, page
-from hub.web.listing import ListQuery, paginate, read_query
-from protocol.topics import covers
+from hub.web.listing import Listing, ListQuery, read_query
 
 STATE_VI = {
     "idle": "Chờ",
@@ -106,41 +106,30 @@ def _now_playing(v: Any, titles: dict[str, str]) -> str:
     return titles.get(str(v), str(v))
 
 
-def tree_with_devices(req: Req, devices: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The caller's area tree, keeping only areas with devices (of `devices`), each with its counts; the
-    areas that need attention first."""
-    by_area: dict[str, list[dict[str, Any]]] = {}
-    for d in devices:
-        by_area.setdefault(d["area"], []).append(d)
+def tree_with_devices(req: Req, counts: dict[str, tuple[int, int, int]]) -> list[dict[str, Any]]:
+    """The caller's area tree, keeping only areas with devices, each with its counts (area path ->
+    (devices, online, needing attention), from the database); the areas that need attention first."""
 
     def walk(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out = []
         for n in nodes:
             kids = walk(n["children"])
-            here = by_area.get(n["path"], [])
-            count = len(here) + sum(k["count"] for k in kids)
-            online = sum(1 for d in here if d["online"]) + sum(k["online"] for k in kids)
-            attention = sum(1 for d in here if d["problems"]) + sum(k["attention"] for k in kids)
+            here, on, att = counts.get(n["path"], (0, 0, 0))
+            count = here + sum(k["count"] for k in kids)
             if count:
                 out.append(
                     {
                         **n,
                         "children": kids,
-                        "devices": here,
+                        "here": here,
                         "count": count,
-                        "online": online,
-                        "attention": attention,
+                        "online": on + sum(k["online"] for k in kids),
+                        "attention": att + sum(k["attention"] for k in kids),
                     }
                 )
         return sorted(out, key=lambda n: not n["attention"])
 
     return walk(req.services.areas.tree(req.actor.area_path))
-
-
-def _rows(req: Req) -> list[dict[str, Any]]:
-    """Every device of the caller, with its area's name (what the search and the sorts need)."""
-    names = {p: a.name for p, a in req.services.areas.all().items()}
-    return [{**d, "area_vi": names.get(d["area"], d["area"])} for d in req.services.devices.list(req.actor)]
 
 
 def _words(req: Req, devices: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -170,24 +159,7 @@ def _words(req: Req, devices: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 # The device list's filters (Trạng thái) and sorts; problems first by default.
 SHOW_VI = {"attention": "Cần chú ý", "offline": "Mất kết nối", "online": "Trực tuyến"}
-DEVICE_SORTS: dict[str, Callable[[dict[str, Any]], Any]] = {
-    "attention": lambda d: (not d["problems"], d["online"], d["area_vi"], d["id"]),
-    "id": lambda d: d["id"],
-    "area": lambda d: (d["area_vi"], d["id"]),
-    "seen": lambda d: (d["last_seen"] or "", d["id"]),
-}
-
-
-def _shown(rows: list[dict[str, Any]], lq: ListQuery) -> list[dict[str, Any]]:
-    show, kind, area = (lq.filters.get(k, "") for k in ("state", "kind", "area"))
-    return [
-        d
-        for d in rows
-        if (not show or (show == "attention" and d["problems"]) or (show == "online") == d["online"])
-        and (not kind or d["kind"] == kind)
-        and (not area or covers(area, d["area"]))
-        and lq.matches(d["id"], d["name"], d["area_vi"])
-    ]
+DEVICE_SORTS = device_list.SORTS  # counted, sorted and cut in SQL (hub/services/device_list.py)
 
 
 def _query(req: Req) -> ListQuery:
@@ -206,21 +178,25 @@ def _query(req: Req) -> ListQuery:
 
 def _page(req: Req, *, status: int = 200, error: str = "", flash: str = "") -> web.Response:
     lq = _query(req)
-    rows = _rows(req)
-    listing = paginate(_shown(rows, lq), lq, "/devices", DEVICE_SORTS)
+    f = DeviceFilter(lq.q, *(lq.filters.get(k, "") for k in ("state", "kind", "area")))
+    counts = req.services.devices.count_by_area(req.actor)
+    rows, total = req.services.devices.page(
+        req.actor, f, sort=lq.sort, desc=lq.desc, page_no=lq.page, per_page=lq.per_page
+    )
+    everything = sum(n for n, _, _ in counts.values())
     return req.render(
         "devices.html",
         status=status,
         title="Thiết bị",
-        L=replace(listing, rows=_words(req, listing.rows)),
-        tree=tree_with_devices(req, rows),
-        total=len(rows),
-        online=sum(1 for d in rows if d["online"]),
-        attention=sum(1 for d in rows if d["problems"]),
+        L=Listing(_words(req, rows), total, lq, "/devices"),
+        tree=tree_with_devices(req, counts),
+        total=everything,
+        online=sum(on for _, on, _ in counts.values()),
+        attention=sum(att for _, _, att in counts.values()),
         show=lq.filters.get("state", ""),
         shows=SHOW_VI,
         # a province's thousand devices: communes start folded, except those that need attention
-        collapse=len(rows) > COLLAPSE_ABOVE,
+        collapse=everything > COLLAPSE_ABOVE,
         commands=COMMAND_VI,
         error=error,
         flash=flash,
@@ -232,7 +208,7 @@ def _page(req: Req, *, status: int = 200, error: str = "", flash: str = "") -> w
 def devices_page(req: Req) -> web.StreamResponse:
     q = req.request.query
     sent, device = q.get("sent", ""), q.get("device", "")[:64]
-    flash = ""
+    flash = f"Đã lưu tọa độ của {device}." if q.get("located") == device and device else ""
     if sent in COMMAND_VI:
         flash = f"Đã gửi lệnh “{COMMAND_VI[sent]}” tới {device}; kết quả sẽ hiện khi thiết bị trả lời."
         if q.get("offline") == "1":
@@ -263,6 +239,31 @@ async def command(req: Req) -> web.StreamResponse:
     raise web.HTTPSeeOther("/devices?" + urlencode(params) + f"#dev-{device_id}")
 
 
+def _degrees(raw: str, name: str) -> float:
+    """A coordinate as typed: decimal degrees, with a point or the Vietnamese decimal comma."""
+    try:
+        value = float(raw.strip().replace(",", ".")) if len(raw) <= 40 else math.nan
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise Invalid(f"{name} phải là một số độ thập phân, ví dụ 12,0045 hoặc 107.6903.", field=name)
+    return value
+
+
+@page
+async def locate(req: Req) -> web.StreamResponse:
+    """Tọa độ: an operator sets where a device stands (the map, Bản đồ), within Vietnam."""
+    device_id = req.request.match_info["id"]
+    try:
+        lat, lon = _degrees(req.field("lat"), "Vĩ độ"), _degrees(req.field("lon"), "Kinh độ")
+        await req.run(req.services.devices.locate, req.actor, device_id, lat=lat, lon=lon)
+    except (Invalid, NotFound) as exc:
+        return await req.run(_page, req, status=exc.status, error=f"{device_id}: {exc.message}")
+    params = {"located": device_id, "q": device_id}
+    raise web.HTTPSeeOther("/devices?" + urlencode(params) + f"#dev-{device_id}")
+
+
 def install(app: web.Application) -> None:
     app.router.add_get("/devices", devices_page)
     app.router.add_post("/devices/{id}/command", command)
+    app.router.add_post("/devices/{id}/location", locate)

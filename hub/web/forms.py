@@ -12,6 +12,7 @@ from hub.errors import Invalid, ServiceError
 from hub.limits import check_date
 from hub.services import BulletinDetail, BulletinInput
 from hub.services.bulletin_checks import input_problems
+from hub.web import language_form
 from hub.web.core import Req
 
 FIELDS = (
@@ -27,6 +28,8 @@ FIELDS = (
     "repeat_count",
     "repeat_interval_s",
     "repeat_then_every_s",
+    "subject",
+    "voice",
 )
 
 
@@ -40,6 +43,7 @@ class BulletinForm:
     sensitive: bool = False
     exercise: bool = False
     errors: dict[str, str] = field(default_factory=dict)
+    languages: list[dict[str, str]] = field(default_factory=list)  # bản tiếng dân tộc rows (language_form)
 
     def v(self, name: str) -> str:
         return self.values.get(name, "")
@@ -54,6 +58,7 @@ class BulletinForm:
                 "repeat_count": "3",
                 "repeat_interval_s": "60",
                 "repeat_then_every_s": "0",
+                "subject": "other",
             },
             kinds=["radio"],
         )
@@ -79,11 +84,14 @@ class BulletinForm:
                 "repeat_count": str(rep.get("count", 1)),
                 "repeat_interval_s": str(rep.get("interval_s", 0)),
                 "repeat_then_every_s": str(rep.get("then_every_s", 0)),
+                "subject": b.subject,
+                "voice": b.voice or "",
             },
             targets=list(b.targets),
             kinds=list(b.kinds),
             sensitive=b.sensitive,
             exercise=b.exercise,
+            languages=language_form.from_saved(b.language_versions),
         )
 
 
@@ -93,6 +101,7 @@ def read_form(req: Req) -> BulletinForm:
     f.kinds = req.fields("kinds")
     f.sensitive = req.field("sensitive") == "on"
     f.exercise = req.field("exercise") == "on"
+    f.languages = language_form.read_rows(req)
     return f
 
 
@@ -116,6 +125,7 @@ def upload_files(req: Req, f: BulletinForm) -> None:
                 f.errors["subtitles"] = "Tệp phụ đề phải là WebVTT (bắt đầu bằng dòng WEBVTT)."
                 continue
             f.values[target] = m["sha256"]
+    language_form.upload(req, f.languages, f.errors)
 
 
 def _int(f: BulletinForm, name: str, label: str, default: int) -> int:
@@ -168,6 +178,9 @@ def to_input(f: BulletinForm, tz: Any) -> BulletinInput | None:
         sensitive=f.sensitive,
         exercise=f.exercise,
         repeat=repeat,
+        subject=f.v("subject") or None,
+        voice=(f.v("voice") or None) if form == "text" else None,
+        language_versions=language_form.to_input(f.languages, f.errors),
     )
     for problem in input_problems(data):  # every problem at once, each by its field
         field_error(f, problem, keep=True)
@@ -179,6 +192,6 @@ def field_error(f: BulletinForm, exc: ServiceError, *, keep: bool = False) -> No
     over a message the field already has."""
     name = (exc.field or "").split(".")[0]
     name = {"repeat": "repeat_count", "id": "", "status": ""}.get(name, name)
-    name = name if name in (*FIELDS, "targets", "kinds", "sensitive") else "_form"
+    name = name if name in (*FIELDS, "targets", "kinds", "sensitive", language_form.FIELD) else "_form"
     if not (keep and name in f.errors):
         f.errors[name] = exc.message

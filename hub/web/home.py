@@ -13,31 +13,20 @@ from typing import Any
 
 from aiohttp import web
 
-from hub.services.notices import Notice
+from hub.services.counters import today_start
+from hub.services.device_list import DeviceFilter
+from hub.services.notices import NOTICE_VI, notice_link
 from hub.web.core import SEEN_COOKIE, Req, page, seen_at
 from hub.web.devices import _problem_vi
 
 SHOWN = 8  # items of each queue on the start page; the rest behind a link to the full list
-NOTICE_VI = {
-    "approved": "Bản tin của bạn đã được duyệt phát",
-    "rejected": "Bản tin của bạn bị trả lại",
-    "review": "Bản tin mới chờ duyệt",
-    "emergency": "Đã phát khẩn cấp",
-    "device_down": "Thiết bị mất kết nối",
-}
 
 
-def notice_link(n: Notice) -> str:
-    if n.kind == "device_down":
-        return f"/devices?q={n.target}"
-    if n.kind == "emergency":
-        return f"/emergency/{n.target}"
-    return f"/bulletins/{n.target}"
-
-
-def _bulletins(req: Req, status: str | tuple[str, ...], *, mine: bool = False) -> dict[str, Any]:
+def _bulletins(
+    req: Req, status: str | tuple[str, ...], *, mine: bool = False, within: bool = False
+) -> dict[str, Any]:
     rows, total = req.services.bulletins.search(
-        req.actor, status=status, created_by=req.actor.user_id if mine else None, limit=SHOWN
+        req.actor, status=status, created_by=req.actor.user_id if mine else None, limit=SHOWN, within=within
     )
     return {"rows": rows, "total": total}
 
@@ -51,7 +40,7 @@ def _work(req: Req) -> dict[str, Any]:
         work["drafts"] = _bulletins(req, "draft", mine=True)
         work["waiting_mine"] = _bulletins(req, ("submitted", "in_review"), mine=True)
     if a.may("bulletin.approve"):
-        work["to_approve"] = _bulletins(req, "submitted")
+        work["to_approve"] = _bulletins(req, "submitted", within=True)  # what they may approve
     if a.may("bulletin.review"):
         work["to_review"] = _bulletins(req, "in_review")
     if a.may("programme.arrange") and a.area_path and s.areas.is_leaf(a.area_path):
@@ -59,27 +48,28 @@ def _work(req: Req) -> dict[str, Any]:
         view = s.programmes.view(a, a.area_path, "radio", today)
         work["chair"] = {"waiting": view["waiting"], "today": view["programme"], "date": today}
     if a.may("device.command") or a.role == "admin":
-        devices = s.devices.list(a)
+        counts = s.devices.count_by_area(a).values()  # counted in SQL (hub/services/device_list.py)
+        rows, attention = s.devices.page(a, DeviceFilter(state="attention"), per_page=SHOWN)
         tz = s.ctx.tz
-        attention = [
-            {**d, "problems_vi": [_problem_vi(p, tz) for p in d["problems"]]}
-            for d in sorted(devices, key=lambda d: (d["online"], d["area"], d["id"]))
-            if d["problems"]
-        ]
         work["devices"] = {
-            "total": len(devices),
-            "online": sum(1 for d in devices if d["online"]),
-            "attention": len(attention),
-            "rows": attention[:SHOWN],
+            "total": sum(n for n, _, _ in counts),
+            "online": sum(on for _, on, _ in counts),
+            "attention": attention,
+            "rows": [{**d, "problems_vi": [_problem_vi(p, tz) for p in d["problems"]]} for d in rows],
         }
     if a.may("user.manage"):
         users = s.accounts.list_users(a)
+        now = s.ctx.now().isoformat()
         work["accounts"] = {
             "total": len(users),
             "disabled": sum(1 for u in users if u["disabled"]),
-            "locked": sum(1 for u in users if u["locked_until"] and not u["disabled"]),
+            # locked now (a lock that has run out is no work), as the menu's counter (counters.py)
+            "locked": sum(
+                1 for u in users if u["locked_until"] and u["locked_until"] > now and not u["disabled"]
+            ),
         }
-        work["denied"] = s.audit_search(a, outcome="denied", since=s.ctx.now().replace(hour=0), limit=1)[1]
+        work["mail"] = s.mailer.status()  # the e-mail notifications' failures (hub/services/mailer.py)
+        work["denied"] = s.audit_search(a, outcome="denied", since=today_start(s.ctx), limit=1)[1]
     return work
 
 

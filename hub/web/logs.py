@@ -13,6 +13,7 @@ from hub.errors import Invalid
 from hub.limits import check_date
 from hub.roles import ROLE_NAMES_VI
 from hub.services.base import require
+from hub.services.languages import CATALOGUE, language_name
 from hub.spreadsheet import csv_bytes
 from hub.web.core import KIND_VI, PRIORITY_VI, Req, page
 from hub.web.devices import COMMAND_VI
@@ -84,6 +85,7 @@ def plays_csv(req: Req) -> web.StreamResponse:
             areas.get(p["device_id"], ""),
             p["bulletin_id"],
             titles.get(p["bulletin_id"], ""),
+            language_name(data.get("language")),
             OUTCOME_VI.get(p["outcome"], p["outcome"]),
             "có" if p["emergency"] else "",
             "có" if p["exercise"] else "",
@@ -98,6 +100,7 @@ def plays_csv(req: Req) -> web.StreamResponse:
         "Địa bàn",
         "Mã bản tin",
         "Bản tin",
+        "Tiếng",
         "Kết quả",
         "Khẩn cấp",
         "Diễn tập",
@@ -145,6 +148,8 @@ def plays_page(req: Req) -> web.StreamResponse:
     except Invalid as exc:
         error, day = exc.message, None
     titles = req.services.bulletins.titles(req.actor, {p["bulletin_id"] for p in rows})
+    relays = {p["bulletin_id"] for p in rows if (p.get("data") or {}).get("relay")}
+    titles |= req.services.relays.titles(relays)  # tiếp sóng reports: the relay's title
     exact = {k: v for k, v in (("device", f.get("device", "")), ("bulletin", f.get("bulletin", ""))) if v}
     return req.render(
         "plays.html",
@@ -157,6 +162,7 @@ def plays_page(req: Req) -> web.StreamResponse:
         day=day.isoformat() if day else f.get("date", ""),
         titles=titles,
         outcomes=OUTCOME_VI,
+        languages=CATALOGUE,
         csv_query=urlencode({**exact, **({"date": day.isoformat()} if day else {})}),
     )
 

@@ -138,6 +138,10 @@ def _render(
     now = req.services.ctx.now()
     for it in view["programme"]:
         windows.setdefault(it["window"], []).append({**it, "report": report_label(it, now)})
+    for r in view.get("relays", []):  # tiếp sóng at its fixed time, among the bulletins
+        windows.setdefault(r["window"], []).append({**r, "relay": True})
+    for items in windows.values():
+        items.sort(key=lambda x: x["start"])
     can = req.actor.may("programme.arrange") and req.actor.covers(area)
     return req.render(
         "programme.html",

@@ -85,6 +85,7 @@ class FakeHub:
     def __init__(self, workdir: Path, broker: MosquittoProcess, clock: ShiftedClock, prefix: str) -> None:
         self.dir = workdir
         self.broker = broker
+        self.mirrors: list[MosquittoProcess] = []  # more brokers every message also goes to (two brokers)
         self.clock = clock
         self.keys = KeyPair.generate()
         self.signer = Signer(self.keys.private)
@@ -225,13 +226,17 @@ class FakeHub:
         return body, expires
 
     async def publish(self, topic: str, wire: bytes, *, retain: bool = False) -> None:
-        async with aiomqtt.Client(
-            self.broker.host,
-            self.broker.port,
-            identifier=f"hub-{uuid.uuid4().hex[:6]}",
-            protocol=aiomqtt.ProtocolVersion.V5,
-        ) as client:
-            await client.publish(topic, wire, qos=1, retain=retain, timeout=10)
+        """To the broker and each mirror that runs (as the hub publishes to every broker)."""
+        for broker in (self.broker, *self.mirrors):
+            if self.mirrors and broker.proc is None:
+                continue  # one of two brokers, killed by the test
+            async with aiomqtt.Client(
+                broker.host,
+                broker.port,
+                identifier=f"hub-{uuid.uuid4().hex[:6]}",
+                protocol=aiomqtt.ProtocolVersion.V5,
+            ) as client:
+                await client.publish(topic, wire, qos=1, retain=retain, timeout=10)
 
     async def send_programme(self, p: ProgrammeBody) -> None:
         topic = self.topics.program(AREA, p.kind)
@@ -390,6 +395,8 @@ class AgentProcess:
         device_id: str | None = None,
         area: str = AREA,
         root: Path = ROOT,
+        brokers: Sequence[str] = (),
+        mqtt_extra: str = "",
     ) -> None:
         """`hub`: a FakeHub, or anything with its url, keys.public_b64, topics.prefix and broker.host/port.
         `root`: the code the agent runs (another release's checkout, for compatibility tests)."""
@@ -403,6 +410,11 @@ class AgentProcess:
         self.device_id = device_id or f"{kind}-test-1"
         self.area = area
         workdir.mkdir(parents=True, exist_ok=True)
+        where = (
+            f"brokers = {json.dumps(list(brokers))}"
+            if brokers
+            else f'host = "{hub.broker.host}"\nport = {hub.broker.port}'
+        )
         self.config.write_text(f'''
 device_id = "{self.device_id}"
 kind = "{kind}"
@@ -415,9 +427,9 @@ clock_offset_s = {clock.offset_s}
 clock_trust = "{clock_trust}"
 heartbeat_s = 2
 [mqtt]
-host = "{hub.broker.host}"
-port = {hub.broker.port}
+{where}
 reconnect_max_s = 2
+{mqtt_extra}
 [hardware]
 mode = "sim"
 sim_speed = {sim_speed}

@@ -24,7 +24,8 @@ async def test_check_a_running_agent_then_a_stopped_one(hub: FakeHub, agent: Age
     out = await asyncio.to_thread(run_check, agent.config)  # the fake hub answers from this loop meanwhile
     assert out.returncode == 0, out.stdout + out.stderr
     text = out.stdout
-    assert "[ OK ] Tiến trình agent: đang chạy" in text and "đã kết nối" in text
+    assert "[ OK ] Tiến trình agent: đang chạy" in text
+    assert f"đã kết nối tới {agent.status()['broker']}," in text  # which broker it is on
     assert "[ OK ] Máy chủ MQTT" in text and "[ OK ] Máy chủ hub" in text
     assert "[ OK ] Chương trình phát: phiên bản 1, hôm nay 1 lượt phát; kế tiếp" in text
     assert "“Bản tin tin-kiem-tra”" in text and "đủ 1 tệp" in text and "Tất cả đều ổn." in text

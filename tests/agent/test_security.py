@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 
 from protocol import KeyPair, Signer
@@ -18,6 +19,7 @@ async def test_forged_replayed_and_expired_are_not_played(
     real = hub.bulletin("that", 5, priority="emergency")
     body, expires = hub.alert(real)
     wire = await hub.send_alert(body, expires)
+    genuine_seq = json.loads(wire)["envelope"]["seq"]
     await wait_until(lambda: collector.plays("that", "completed"), 15, "genuine emergency played")
 
     # Forged: signed by another key, published straight to the broker by another client.
@@ -40,8 +42,14 @@ async def test_forged_replayed_and_expired_are_not_played(
             b"gia-mao", b"gia-maO"
         ),
     )
-    # Replayed: the genuine message again, and an older seq.
+    # The genuine message again (as the second broker delivers it): a duplicate, dropped silently, played
+    # once. Replayed: its seq under another id (a forged twin, signed with the hub's key), and an older seq.
     await hub.publish(hub.topics.alert("67"), wire)
+    twin = hub.alert(hub.bulletin("sinh-doi", 5, priority="emergency"))
+    await hub.publish(
+        hub.topics.alert("67"),
+        hub.sign("alert", twin[0].to_dict(), to=hub.topics.alert("67"), expires=twin[1], seq=genuine_seq),
+    )
     old = hub.alert(hub.bulletin("cu", 5, priority="emergency"))
     await hub.publish(
         hub.topics.alert("67"),

@@ -99,8 +99,9 @@ def _status(s: Any, clock: Any, at: datetime, dev: str, state: str) -> None:
     s.devices.ingest_status(dev, {"device_id": dev, "state": state, "at": at.isoformat()})
 
 
-def seed(s: Any, clock: Any) -> None:
-    """Register the devices and feed the reports above through the hub's ingest path."""
+def seed(s: Any, clock: Any, *, rolled_up: bool = True) -> None:
+    """Register the devices and feed the reports above through the hub's ingest path; then (unless
+    `rolled_up` is false) store the past days' roll-ups as the hub's background catch-up does."""
     db = s.ctx.db
     clock.set(D0)
     for dev, kind, area in (
@@ -175,3 +176,5 @@ def seed(s: Any, clock: Any) -> None:
     }
     assert s.devices.ingest_events("loa-c", [rejected]) == 1
     clock.set(local(D3, 10))
+    if rolled_up:
+        s.stats_catchup.catch_up()

@@ -12,6 +12,8 @@ from hub.db import Database
 from hub.mosquitto import MosquittoProcess
 from hub.singleton import PublisherLock
 from protocol.keys import KeyPair
+from tests.tts import tiny_voice
+from tts.voices import VoiceStore
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,6 +49,7 @@ def test_a_fresh_install_says_what_to_do_then_passes(tmp_path: Path, broker: Mos
     assert "[ -- ] Khóa ký: chưa có" in out.stdout
     assert f"[ OK ] Máy chủ MQTT: {broker.host}:{broker.port} trả lời" in out.stdout
     assert "[ OK ] espeak-ng:" in out.stdout and "có giọng tiếng Việt" in out.stdout
+    assert "[ -- ] Giọng đọc: chưa cài giọng Piper nào" in out.stdout
 
     cfg = build_config({"data_dir": str(tmp_path / "hub")}, environ={})
     db = Database(cfg.database_url)
@@ -65,6 +68,12 @@ def test_a_fresh_install_says_what_to_do_then_passes(tmp_path: Path, broker: Mos
     assert f"khóa công khai cho cấu hình thiết bị: {key.public_b64}" in out.stdout
     assert f"[ -- ] Hub: đang chạy và phát cho cơ sở dữ liệu này (pid {os.getpid()})" in out.stdout
     assert out.stdout.rstrip().endswith("Tất cả đều ổn.")
+    store = VoiceStore(cfg.voices_dir)
+    store.add(tiny_voice.write(tmp_path / "voice"), name="Giọng thử", region="north")
+    (cfg.voices_dir / "vi_VN-tiny-x_low" / "model.onnx").unlink()
+    out = _check(conf, "--no-network")
+    assert "[LỖI] Giọng đọc: 1 giọng Piper: Giọng thử (miền Bắc); thiếu tệp mô hình: vi_VN-tiny-x_low" \
+        in out.stdout, out.stdout
 
     cfg.signing_key_path.chmod(0o644)
     out = _check(conf, "--no-network")

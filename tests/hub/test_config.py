@@ -122,7 +122,8 @@ def test_every_speech_setting_is_reachable_from_the_hub_config(tmp_path: Path) -
     abbreviations.write_text("HTX\thợp tác xã\n", encoding="utf-8")
     changed: dict[str, Any] = {
         "engines": ["gtts", "espeak-ng"], "voice": "south", "gtts_timeout_s": 7.5,
-        "piper_model": str(tmp_path / "vi.onnx"), "piper_binary": "/opt/piper/piper", "loudness_lufs": -18.0,
+        "voices_dir": str(tmp_path / "voices"), "neural_voice": "vi_VN-x",
+        "loudness_lufs": -18.0,
         "true_peak_db": -2.0, "sample_rate": 16000, "channels": 2, "audio_format": "opus", "bitrate": "32k",
         "chime": True, "max_chars": 5000, "extra_abbreviations": str(abbreviations), "speech_rate_wpm": 130,
         "espeak_binary": "/usr/bin/espeak-ng", "ffmpeg_binary": "/usr/bin/ffmpeg",
@@ -139,7 +140,7 @@ def test_every_speech_setting_is_reachable_from_the_hub_config(tmp_path: Path) -
         # every value above differs from the default...
         assert getattr(got, name) != getattr(TtsSettings(), name), name
     assert got.engines == ("gtts", "espeak-ng") and got.voice == "vi-vn-x-south"
-    assert got.piper_model == tmp_path / "vi.onnx" and got.extra_abbreviations == abbreviations
+    assert got.voices_dir == tmp_path / "voices" and got.extra_abbreviations == abbreviations
     assert (got.sample_rate, got.channels, got.speech_rate_wpm, got.max_chars) == (16000, 2, 130, 5000)
     # ...and the environment reaches them too
     env = build_config(

@@ -127,10 +127,12 @@ async def test_healthz_says_the_publisher_task_died_of_an_unexpected_error(
 async def test_the_midnight_job_is_one_of_the_hubs_tasks(tmp_path: Path) -> None:
     async with HubRuntime(make_config(tmp_path, http={"port": 0}), scheduler=True) as hub:
         assert hub.tasks is not None and hub.tasks.running("midnight")
+        assert hub.tasks.running("stats-catchup")  # the statistics' past days, in the background
         body = await _until(hub.url, 200)
         assert "dead_tasks" not in body
     async with HubRuntime(make_config(tmp_path, http={"port": 0}), scheduler=False) as hub:
         assert hub.tasks is not None and not hub.tasks.running("midnight")
+        assert not hub.tasks.running("stats-catchup")
 
 
 async def test_healthz_says_the_midnight_task_died(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,6 +16,7 @@ from hub.roles import SYSTEM
 from hub.services import Context
 from hub.services.accounts import AccountService
 from hub.services.areas import AreaService
+from hub.stat_models import StatReport  # noqa: F401 - the statistics tables join Base.metadata
 from protocol.clock import SystemClock
 from tests.hub.conftest import PASSWORD, make_config
 

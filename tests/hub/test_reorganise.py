@@ -108,6 +108,9 @@ def snapshot(hub: Hub) -> dict[str, Any]:
 async def test_merge_and_move_through_the_api_with_everything_attached(hub: Hub) -> None:  # noqa: PLR0915 - one story, before and after
     attach(hub)
     hub.user("chair24631", "commune_chair", "67/660/24631")
+    # local languages (Decree 49/2024): the district's Ê Đê, one commune's own M'Nông
+    hub.s.languages.set(SYSTEM, "67/660", ["rad"])
+    hub.s.languages.set(SYSTEM, "67/661/24658", ["cmo"])
     before = snapshot(hub)
     url = "/api/v1/areas/reorganise"
     # only an administrator reorganises the map
@@ -131,6 +134,12 @@ async def test_merge_and_move_through_the_api_with_everything_attached(hub: Hub)
     ]
     assert not any(p.startswith(("67/660", "67/661")) for p, _, _ in after["areas"])
     # devices, accounts, bulletins' targets, chairs' orders and choices, windows follow their areas
+    # the merged commune keeps the Ê Đê its old communes used (their district is gone), the moved one its
+    # M'Nông; one that used only Vietnamese still inherits
+    langs = {p: hub.s.languages.view(p) for p in (MERGED, "67/24658", "67/24661")}
+    assert langs[MERGED]["languages"] == [{"code": "rad", "name": "Ê Đê"}]
+    assert langs["67/24658"]["languages"] == [{"code": "cmo", "name": "M'Nông"}]
+    assert langs["67/24661"]["languages"] is None
     assert after["devices"] == [("loa-0", MERGED), ("loa-1", MERGED), ("loa-2", MERGED),
                                 ("loa-3", "67/24658"), ("loa-far", "67/662/24673")]
     users = dict(after["users"])
@@ -284,7 +293,7 @@ async def test_statistics_of_a_new_commune_count_its_old_units(hub: Hub) -> None
     """The figures of a period across the reorganisation: what the three old communes did (stored under
     their old paths, in plays and roll-ups) counts for the commune they became."""
     seed(hub.s, hub.clock)
-    before = hub.s.stats.compute(SYSTEM, area="67", level="commune", period=STATS_PERIOD)  # days rolled up
+    before = hub.s.stats.compute(SYSTEM, area="67", level="commune", period=STATS_PERIOD)  # seed rolled up
     old = {c.path: c for c in before.communes}
     plan = {"name": "NQ-3", "effective": "2026-11-25", "retire": ["660"],
             "merge": [{"from": ["24611", "24613", "24631"],

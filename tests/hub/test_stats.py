@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from hub.errors import Forbidden, Invalid
-from hub.models import DeviceStateChange, StatRollupDay
+from hub.models import DeviceStateChange
 from hub.roles import SYSTEM, Actor
 from hub.services.periods import Period, parse_period
 from hub.services.rollups import RAW_RETENTION_DAYS, prune_raw
 from hub.services.stats import percentile
-from tests.hub.conftest import Hub
+from hub.stat_models import StatPlayMonth, StatRollupDay
+from hub.tasks import OwnedTasks
+from tests.hub.conftest import Hub, make_config, running_hub
 from tests.hub.statsdata import D2, local, seed
 
 PERIOD = Period("custom", date(2026, 11, 23), date(2026, 11, 24))
+D_NOV1, D_NOV30 = date(2026, 11, 1), date(2026, 11, 30)
+Q = "period=custom&from=2026-11-23&to=2026-11-24"
 
 
 async def test_figures_of_a_known_set_of_events(hub: Hub) -> None:
@@ -66,21 +73,64 @@ async def test_figures_of_a_known_set_of_events(hub: Hub) -> None:
 
 
 async def test_days_are_stored_once_and_read_back_the_same(hub: Hub) -> None:
-    seed(hub.s, hub.clock)
+    seed(hub.s, hub.clock, rolled_up=False)
+    assert hub.s.stats_catchup.catch_up() == 3  # D0 (registration), D1, D2; today (D3) is never stored
     first = hub.s.stats.compute(SYSTEM, area="67", level="commune", period=PERIOD).to_dict()
     with hub.s.ctx.db.session() as sess:
-        assert set(sess.scalars(select(StatRollupDay.day))) == {"2026-11-23", "2026-11-24"}
+        assert set(sess.scalars(select(StatRollupDay.day))) == {"2026-11-22", "2026-11-23", "2026-11-24"}
+    assert first["pending"] == []
     again = hub.s.stats.compute(SYSTEM, area="67", level="commune", period=PERIOD).to_dict()
     assert {k: v for k, v in again.items() if k != "generated_at"} == {
         k: v for k, v in first.items() if k != "generated_at"
     }
+    assert hub.s.stats_catchup.catch_up() == 0  # nothing left
     assert hub.s.rollup_recent() == 7  # the midnight job recomputes the last days: same figures
     third = hub.s.stats.compute(SYSTEM, area="67", level="commune", period=PERIOD).to_dict()
     assert third["communes"] == first["communes"]
 
 
-async def test_today_is_computed_from_the_raw_events(hub: Hub) -> None:
+async def test_whole_months_read_from_the_monthly_rollup_give_the_same_figures(hub: Hub) -> None:
     seed(hub.s, hub.clock)
+    month = hub.s.stats.compute(SYSTEM, area="67", level="commune", period=Period("month", D_NOV1, D_NOV30))
+    with hub.s.ctx.db.session() as sess:  # November is read from its monthly rows: they exist and add up
+        n = sess.scalar(select(func.sum(StatPlayMonth.plays)).where(StatPlayMonth.month == "2026-11"))
+        assert n == 8  # P1-P8 (P6 on D0), today's none
+    # the same days from the daily rows only (22-25 November is not a whole month): the same figures
+    days = hub.s.stats.compute(
+        SYSTEM, area="67", level="commune", period=Period("custom", date(2026, 11, 22), date(2026, 11, 25))
+    )
+    assert [c.to_dict() for c in month.communes] == [c.to_dict() for c in days.communes]
+    assert month.total.to_dict() == {**days.total.to_dict()}
+    assert month.total.planned == 8 and month.total.devices == 3
+
+
+async def test_a_query_during_the_catch_up_answers_at_once_and_says_which_days_are_pending(hub: Hub) -> None:
+    seed(hub.s, hub.clock, rolled_up=False)
+    woken: list[int] = []
+    hub.s.stats.catch_up = lambda: woken.append(1)  # the running task's wake-up, recorded
+    t0 = time.perf_counter()
+    st = hub.s.stats.compute(SYSTEM, area="67", level="commune", period=PERIOD)
+    assert time.perf_counter() - t0 < 5
+    assert st.pending == ["2026-11-23", "2026-11-24"] and woken == [1]
+    assert st.total.planned == 0  # nothing of the pending days is counted, nothing was stored
+    with hub.s.ctx.db.session() as sess:
+        assert list(sess.scalars(select(StatRollupDay.day))) == []
+    status, body = await hub.call("GET", f"/api/v1/stats?{Q}", "viewer")
+    assert status == 200 and body["pending"] == ["2026-11-23", "2026-11-24"]
+    # the background task, running: it stores the pending days, then the same query has them all
+    async with OwnedTasks("t") as tasks:
+        tasks.start("stats-catchup", hub.s.stats_catchup.run())
+        for _ in range(200):
+            if hub.s.stats_catchup.done:
+                break
+            await asyncio.sleep(0.05)
+        assert tasks.dead() == {}
+    after = hub.s.stats.compute(SYSTEM, area="67", level="commune", period=PERIOD)
+    assert after.pending == [] and after.total.planned == 7
+
+
+async def test_today_is_computed_from_the_raw_events(hub: Hub) -> None:
+    seed(hub.s, hub.clock, rolled_up=False)
     hub.clock.set(local(D2, 12))  # D2 is today, at noon: loa-a online since 01:30, loa-c came at 12:00
     st = hub.s.stats.compute(
         SYSTEM,
@@ -156,3 +206,18 @@ async def test_raw_events_past_retention_are_deleted_after_their_day_is_rolled_u
     after = hub.s.stats.compute(SYSTEM, area="67", level="commune", period=PERIOD)
     assert [c.to_dict() for c in after.communes] == [c.to_dict() for c in before.communes]
     assert after.reach == before.reach and after.problems == before.problems
+
+
+@pytest.mark.postgres
+async def test_the_same_figures_on_postgresql(tmp_path: Path, pg_url: str, hub: Hub) -> None:
+    """The set-based roll-up (SQL air time, month sums) gives PostgreSQL the same figures as SQLite."""
+    seed(hub.s, hub.clock)
+    month = Period("month", D_NOV1, D_NOV30)
+    want = [hub.s.stats.compute(SYSTEM, area="67", level="commune", period=p) for p in (PERIOD, month)]
+    async with running_hub(make_config(tmp_path / "pg", database={"url": pg_url})) as pg:
+        seed(pg.s, pg.clock)
+        got = [pg.s.stats.compute(SYSTEM, area="67", level="commune", period=p) for p in (PERIOD, month)]
+    for w, g in zip(want, got, strict=True):
+        assert [c.to_dict() for c in g.communes] == [c.to_dict() for c in w.communes]
+        assert (g.reach, g.problems, g.bulletins, g.pending) == (w.reach, w.problems, w.bulletins, w.pending)
+    assert got[0].total.air_morning_ms == (120 + 30 + 60 + 40 + 30) * 1000

@@ -7,11 +7,14 @@ import io
 
 from openpyxl import load_workbook
 
+from hub.models import Device
+from hub.roles import SYSTEM
 from hub.stats_tables import Table, workbook_bytes
 from tests.hub.conftest import Hub
 from tests.hub.statsdata import seed
 
 Q = "period=custom&from=2026-11-23&to=2026-11-24"
+DEVICES = "/api/v1/devices"
 
 
 async def test_figures_csv_and_xlsx(hub: Hub) -> None:
@@ -36,7 +39,7 @@ async def test_figures_csv_and_xlsx(hub: Hub) -> None:
     r = await hub.client.get(f"/api/v1/stats/tables.xlsx?{Q}", headers=headers)
     assert r.status == 200
     wb = load_workbook(io.BytesIO(await r.read()))
-    assert wb.sheetnames == ["bulletins", "plays", "emergency", "devices", "problems", "communes"]
+    assert wb.sheetnames == ["bulletins", "subjects", "plays", "emergency", "devices", "problems", "communes"]
     ws = wb["plays"]
     assert ws["A1"].value.startswith("Thống kê ")
     assert [c.value for c in ws[4]][:4] == ["Thành phố Gia Nghĩa", 3, 7, 5]  # by district (the default)
@@ -128,3 +131,23 @@ async def test_a_device_may_report_where_it_stands_once(hub: Hub) -> None:
     _, listed = await hub.call("GET", "/api/v1/devices", "viewer")
     where = {d["id"]: (d["lat"], d["lon"]) for d in listed["devices"]}
     assert where["loa-c"] == (11.99, 107.7) and where["loa-a"] == (12.0, 107.7)
+
+
+async def test_registering_with_coordinates_only_within_vietnam(hub: Hub) -> None:
+    body = {"id": "loa-y", "kind": "radio", "area": "67/660/24613", "lat": 11.99, "lon": 107.7}
+    for lat, lon in ((48.85, 2.35), (0.0, 0.0), (107.7, 11.99)):  # Paris, no GPS fix, swapped
+        status, out = await hub.call("POST", DEVICES, "admin1", json={**body, "lat": lat, "lon": lon})
+        assert status == 422, (lat, lon, out)
+    status, out = await hub.call("POST", DEVICES, "admin1", json={**body, "lat": 48.85, "lon": 2.35})
+    assert "nằm ngoài Việt Nam" in str(out) and hub.count(Device) == 0
+    status, out = await hub.call("POST", "/api/v1/devices", "admin1", json=body)
+    assert status == 201, out
+    status, listed = await hub.call("GET", "/api/v1/devices", "viewer")
+    assert {d["id"]: (d["lat"], d["lon"]) for d in listed["devices"]}["loa-y"] == (11.99, 107.7)
+    swapped = {"lat": 2.35, "lon": 48.85}
+    status, out = await hub.call("PUT", "/api/v1/devices/loa-y/location", "oper", json=swapped)
+    assert status == 422 and "đổi chỗ" in str(out)
+    hub.s.devices.register(SYSTEM, device_id="loa-z", kind="radio", area="67/660/24613")
+    hub.s.devices.ingest_status("loa-z", {"state": "idle", "lat": 0.0, "lon": 0.0})  # no GPS fix: ignored
+    _, listed = await hub.call("GET", "/api/v1/devices", "viewer")
+    assert {d["id"]: d["lat"] for d in listed["devices"]}["loa-z"] is None

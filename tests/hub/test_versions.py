@@ -75,7 +75,7 @@ async def test_approval_during_speech_wins_over_the_edit(hub: Hub) -> None:
     class ApproveWhileSpeaking:
         """The real speech service, with a colleague approving while the edited text is spoken."""
 
-        async def speak(self, text: str) -> Any:
+        async def speak(self, text: str, *, voice: str | None = None) -> Any:
             hub.s.bulletins.approve(reviewer, b["id"])
             return await real.speak(text)
 

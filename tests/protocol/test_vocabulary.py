@@ -29,6 +29,7 @@ def test_values_are_todays_strings() -> None:
 def test_literal_types_match_the_enums() -> None:
     assert get_args(v.PriorityName) == v.PRIORITIES
     assert get_args(v.OriginName) == v.ORIGINS
+    assert get_args(v.SubjectName) == v.SUBJECTS
     assert get_args(v.DeviceKindName) == v.DEVICE_KINDS
 
 

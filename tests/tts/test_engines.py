@@ -2,7 +2,6 @@
 
 import os
 import socket
-import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ import pytest
 
 from tts import EngineUnavailable, TtsSettings
 from tts.engines import PiperEngine
+from tts.errors import UnknownNeuralVoice
 
 
 def _closed_port() -> int:
@@ -83,43 +83,13 @@ def test_gtts_silent_network_times_out(
     assert time.monotonic() - started < 0.05
 
 
-def _fake_piper(tmp_path: Path) -> Path:
-    """A stand-in for the piper binary that records its input and writes one second of tone."""
-    script = tmp_path / "piper"
-    script.write_text(
-        "#!/bin/sh\n"
-        f'cat > "{tmp_path}/piper-input.txt"\n'
-        f'echo "$@" > "{tmp_path}/piper-args.txt"\n'
-        'while [ $# -gt 0 ]; do [ "$1" = "--output_file" ] && out="$2"; shift; done\n'
-        'exec ffmpeg -nostdin -loglevel error -y -f lavfi -i "sine=f=440:d=1" "$out"\n',
-        encoding="utf-8",
-    )
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
-    return script
-
-
-def test_piper_runs_its_binary_with_the_model(make_synth, tmp_path: Path) -> None:
-    model = tmp_path / "vi_VN-vais1000-medium.onnx"
-    model.write_bytes(b"model")
-    fake = str(_fake_piper(tmp_path))
-    synth = make_synth(engines=("piper", "espeak-ng"), piper_model=model, piper_binary=fake)
-    result = synth.synthesize("Thôn 3 họp lúc 8h.")
-    assert result.engine == "piper" and result.voice == "vi_VN-vais1000-medium"
-    assert (tmp_path / "piper-input.txt").read_text(encoding="utf-8") == "Thôn ba họp lúc tám giờ."
-    assert f"--model {model}" in (tmp_path / "piper-args.txt").read_text()
-    assert 900 < result.duration_ms < 1200
-
-
 def test_piper_unavailable_reasons(tmp_path: Path) -> None:
-    with pytest.raises(EngineUnavailable, match="piper_model"):
-        PiperEngine(TtsSettings()).synthesize("a", "vi", tmp_path)
-    with pytest.raises(EngineUnavailable, match="không thấy tệp"):
-        PiperEngine(TtsSettings(piper_model=tmp_path / "none.onnx")).synthesize("a", "vi", tmp_path)
-    model = tmp_path / "m.onnx"
-    model.write_bytes(b"m")
-    settings = TtsSettings(piper_model=model, piper_binary="piper-not-installed-here")
-    with pytest.raises(EngineUnavailable, match="chưa cài"):
-        PiperEngine(settings).synthesize("a", "vi", tmp_path)
+    with pytest.raises(EngineUnavailable, match="voices_dir"):
+        PiperEngine(TtsSettings()).synthesize("a", "vi_VN-x", tmp_path)
+    with pytest.raises(EngineUnavailable, match="chưa chọn giọng"):
+        PiperEngine(TtsSettings(voices_dir=tmp_path)).synthesize("a", "", tmp_path)
+    with pytest.raises(UnknownNeuralVoice, match="chưa cài giọng nào"):
+        PiperEngine(TtsSettings(voices_dir=tmp_path)).synthesize("a", "vi_VN-x", tmp_path)
 
 
 def test_explicit_engine_is_tried_first_then_the_chain(make_synth) -> None:

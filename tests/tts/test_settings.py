@@ -23,8 +23,8 @@ def test_voices_exist_in_espeak() -> None:
 
 
 def test_aliases_and_paths() -> None:
-    s = TtsSettings(voice="South", piper_model="/x/model.onnx", engines=["gtts", "espeak-ng"])
-    assert s.voice == "vi-vn-x-south" and s.piper_model == Path("/x/model.onnx")
+    s = TtsSettings(voice="South", voices_dir="/x/voices", engines=["gtts", "espeak-ng"])
+    assert s.voice == "vi-vn-x-south" and s.voices_dir == Path("/x/voices")
     assert s.engines == ("gtts", "espeak-ng")
 
 

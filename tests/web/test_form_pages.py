@@ -8,7 +8,7 @@ import re
 from hub.models import Bulletin
 
 from .conftest import WebHub
-from .pagehelp import count
+from .pagehelp import bulletin_form, count
 
 
 def errors(html: str) -> dict[str, str]:
@@ -47,3 +47,18 @@ async def test_the_emergency_console_says_everything_at_once_too(web: WebHub) ->
     assert r.status == 422
     assert {"title", "text", "targets", "kinds", "repeat_count"} <= set(errors(html)), errors(html)
     assert "chỗ cần sửa" in html
+
+
+async def test_subject_select_on_the_bulletin_form(web: WebHub) -> None:
+    ed = await web.as_user("editor67")
+    status, html = await ed.get("/bulletins/new")
+    assert status == 200 and '<select id="subject" name="subject"' in html
+    assert '<option value="other" selected>Khác</option>' in html  # a new bulletin starts at "Khác"
+    r = await ed.post("/bulletins/new", [*bulletin_form(), ("subject", "weather")])
+    found = errors(await r.text())
+    assert r.status == 422 and count(web, Bulletin) == 0
+    assert found == {"subject": found["subject"]} and "Phòng, chống thiên tai" in found["subject"]
+    r = await ed.post("/bulletins/new", [*bulletin_form(), ("subject", "agriculture")])
+    assert r.status == 303, await r.text()
+    with web.s.ctx.db.session() as sess:
+        assert [b.subject for b in sess.query(Bulletin)] == ["agriculture"]

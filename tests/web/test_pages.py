@@ -371,7 +371,7 @@ async def test_a_bug_behind_a_page_shows_a_vietnamese_error_page_and_is_logged(
     def broken(*_a: object, **_k: object) -> object:
         raise RuntimeError("lỗi thử")
 
-    monkeypatch.setattr(web.s.devices, "list", broken)
+    monkeypatch.setattr(web.s.devices, "page", broken)
     oper = await web.as_user("oper")
     status, html = await oper.get("/devices")
     assert status == 500 and "Lỗi hệ thống" in html and "đã ghi vào nhật ký" in html

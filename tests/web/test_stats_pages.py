@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from tests.hub.statsdata import seed
+
 from .conftest import WebHub
 
 
@@ -33,3 +35,14 @@ async def test_report_form_refuses_bad_input(web: WebHub) -> None:
     assert r.status == 403
     r = await b.post("/stats/report", {"day": "2026-03-01", "number": "7/BC-STTTT"})
     assert r.status == 303 and "saved=" in r.headers["Location"]
+
+
+async def test_days_not_rolled_up_yet_are_named_not_waited_for(web: WebHub) -> None:
+    seed(web.s, web.clock, rolled_up=False)  # no roll-up stored: the background catch-up has not run
+    viewer = await web.as_user("viewer")
+    status, html = await viewer.get("/stats?period=custom&from=2026-11-22&to=2026-11-24&level=commune")
+    assert status == 200
+    assert "Số liệu đang được tổng hợp đến ngày 24/11/2026: 3 ngày (22/11/2026 – 24/11/2026)" in html
+    web.s.stats_catchup.catch_up()
+    status, html = await viewer.get("/stats?period=custom&from=2026-11-22&to=2026-11-24&level=commune")
+    assert status == 200 and 'id="st-pending"' not in html
