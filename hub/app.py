@@ -317,6 +317,8 @@ class HubRuntime:
         byte for byte), the republisher (every programme again), intents, midnight job, central link."""
         cfg, stack, services, tasks = self.config, self._stack, self.services, self.tasks
         assert services is not None and tasks is not None
+        # last stop step: what the broker acknowledged while the publisher drained is written down as done
+        stack.push_async_callback(services.intents.settle)
         if self.publisher is not None:
             assert self.leadership is not None
             tasks.start("leadership", self._watch_leadership())
@@ -362,7 +364,6 @@ class HubRuntime:
             log.warning("sent %d publish intents a previous hub process left unfinished", left)
         services.intents.leading = True
         tasks.start("intents", services.intents.run())
-        stack.push_async_callback(services.intents.settle)
         stack.push_async_callback(tasks.cancel, "intents")
         await asyncio.to_thread(services.bulletins_finish_expired)
         services.publishing.republish_soon(None)
