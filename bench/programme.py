@@ -15,6 +15,7 @@ import random
 import sys
 import time
 from datetime import date, datetime, timedelta
+from datetime import time as clock
 from pathlib import Path
 from typing import TypedDict
 from zoneinfo import ZoneInfo
@@ -22,7 +23,7 @@ from zoneinfo import ZoneInfo
 # Run as a script from anywhere: the repository root must win over the editable install's finder.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from playlists import Bulletin, Day, ProgrammeResult, compile_day, compile_for_area, prepare_day
+from playlists import Bulletin, Day, ProgrammeResult, Relay, compile_day, compile_for_area, prepare_day
 from playlists.window_sets import Occasion, WindowRule, WindowTable
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -149,6 +150,20 @@ def main() -> None:
             with_windows.append(compile_day(shared, a, **chairs[a]))
     windows_s, windows_cpu = time.perf_counter() - t4, time.process_time() - c4
 
+    # Tiếp sóng (issue 20): the province relays 06:00-06:15 and 17:30-17:45 every day, and 50 communes
+    # their own 10 minutes at 05:30; bulletins are packed around them (radio only: LED boards relay nothing).
+    province = areas[0].split("/")[0]
+    relays = [Relay("vov-sang", clock(6), 900, (province,), "province", "Thời sự VOV"),
+              Relay("vov-chieu", clock(17, 30), 900, (province,), "province", "Thời sự tỉnh")]
+    relays += [Relay(f"xa-{i}", clock(5, 30), 600, (a,), "commune", "Đài xã")
+               for i, a in enumerate(areas[:50])]
+    t5, c5 = time.perf_counter(), time.process_time()
+    with_relays: list[ProgrammeResult] = []
+    for kind in ("radio", "led"):
+        day = prepare_day(kind, DAY, bulletins, relays=relays)
+        with_relays.extend(compile_day(day, a, **chairs[a]) for a in areas)
+    relays_s, relays_cpu = time.perf_counter() - t5, time.process_time() - c5
+
     compiles = len(results)
     print(json.dumps({
         "bench": "programme",
@@ -169,6 +184,12 @@ def main() -> None:
         "unscheduled": sum(len(r.unscheduled) for r in results),
         "window_full": sum(u.reason == "window_full" for r in results for u in r.unscheduled),
         "not_exact": sum(not r.exact for r in results),  # compiles whose search ran out of budget
+        "with_relays_total_s": round(relays_s, 4),
+        "with_relays_cpu_s": round(relays_cpu, 4),
+        "relays_on_air": sum(len(r.relays) for r in with_relays),
+        "with_relays_plays": sum(len(r.programme) for r in with_relays),
+        "with_relays_window_full": sum(u.reason == "window_full" for r in with_relays for u in r.unscheduled),
+        "with_relays_not_exact": sum(not r.exact for r in with_relays),
         "python": sys.version.split()[0],
     }))
 

@@ -52,6 +52,7 @@ class Radio(Protocol):
 
     now_playing: NowPlaying | None
     fallback_until: datetime | None
+    held_by: str | None  # a live session (or this relay) holds the loudspeaker
 
     def hold(self, by: str | None, reason: str = "live") -> None: ...
 
@@ -219,6 +220,8 @@ class Rebroadcast:
             while self._clock.now() < end:
                 if self._emergency.is_set() or self._radio.emergency_due():
                     why = "nhường tin khẩn cấp"
+                elif self._live(e):
+                    why = "nhường phát trực tiếp"
                 else:
                     on_air_from = self._clock.now()
                     why = await self._on_air(e, end)
@@ -227,12 +230,13 @@ class Rebroadcast:
                         first = first or on_air_from
                         relayed += max(secs - {"down": DOWN_S, "silent": SILENCE_S}.get(why, 0), 0)
                     why = {"down": "mất luồng", "down_at_start": "mất luồng", "silent": "luồng im lặng",
-                           "emergency": "nhường tin khẩn cấp", "end": ""}.get(why, why)
+                           "emergency": "nhường tin khẩn cấp", "live": "nhường phát trực tiếp",
+                           "end": ""}.get(why, why)
                 if self._clock.now() >= end:
                     break
                 gap_from = self._clock.now()
                 self._radio.fallback_until = window_end or end
-                self._radio.hold(None)
+                self._release(e)
                 log.warning("tiếp sóng %s: %s, phát chương trình thay thế", e.relay_id, why)
                 await self._probe(e, end)
                 self._radio.fallback_until = None
@@ -241,7 +245,7 @@ class Rebroadcast:
             self._radio.fallback_until = None
             if self._radio.now_playing is not None and self._radio.now_playing.bulletin_id == e.relay_id:
                 self._radio.now_playing = None
-            self._radio.hold(None)
+            self._release(e)
             self.current = None
             self._emergency.clear()
             self._on_change()
@@ -262,7 +266,8 @@ class Rebroadcast:
         listen = _Listen(e, self._device, out, probe=False)
         at = self._clock.now()
         why = await self._watch(listen, end, lambda: _failed(listen))
-        self._radio.now_playing = None
+        if self._radio.now_playing is not None and self._radio.now_playing.bulletin_id == e.relay_id:
+            self._radio.now_playing = None  # not a live session's, which may have taken over meanwhile
         self._on_change()
         if out is not None:
             self._index({"file": out.name, "source": "relay", "label": e.relay_id,
@@ -276,8 +281,8 @@ class Rebroadcast:
 
         def back() -> str:
             heard = listen.healthy_for() >= SILENCE_S + PROBE_MARGIN_S
-            busy = self._radio.emergency_due() or (self._radio.now_playing is not None
-                                                   and self._radio.now_playing.emergency)
+            busy = self._radio.emergency_due() or self._live(e) or (
+                self._radio.now_playing is not None and self._radio.now_playing.emergency)
             if heard and not busy:
                 self._emergency.clear()
                 return "back"
@@ -294,6 +299,8 @@ class Rebroadcast:
                     return "end"
                 if self._emergency.is_set() and not listen.probe:
                     return "emergency"
+                if self._live(listen.entry) and not listen.probe:
+                    return "live"
                 why = verdict()
                 if why:
                     return why
@@ -306,6 +313,14 @@ class Rebroadcast:
                 await asyncio.wait_for(asyncio.shield(task), 8)
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+
+    def _live(self, e: RelayEntry) -> bool:
+        """A live session holds the loudspeaker (it preempts the programme, relays included)."""
+        return self._radio.held_by not in (None, e.relay_id)
+
+    def _release(self, e: RelayEntry) -> None:
+        if self._radio.held_by == e.relay_id:  # never a live session's hold
+            self._radio.hold(None)
 
     def _out(self, e: RelayEntry) -> Path | None:
         if self._sim_dir is None:

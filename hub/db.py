@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MIGRATION_LOCK_ID = 0x6E67756F6E02  # "nguon" + 2 (the publisher's is + 1, hub/singleton.py)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -69,12 +70,28 @@ class Database:
         self.is_postgres = self.engine.dialect.name == "postgresql"
 
     def migrate(self) -> None:
-        migrate(self.engine)
+        """Bring the schema up to date; on PostgreSQL one process at a time (hub roles: several `hub serve`
+        processes may start together on a fresh database)."""
+        if not self.is_postgres:
+            migrate(self.engine)
+            return
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK_ID})
+            try:
+                migrate(self.engine)
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK_ID})
+                conn.commit()
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         with self._factory() as sess, sess.begin():
             yield sess
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        """The session factory (for session events: hub/broker_sync.py)."""
+        return self._factory
 
     def dispose(self) -> None:
         self.engine.dispose()

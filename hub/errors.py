@@ -63,3 +63,10 @@ class Conflict(ServiceError):
 class Locked(ServiceError):
     status = 429
     code = "locked"
+
+
+class Unavailable(ServiceError):
+    """503: this hub process cannot do it now, another can (a standby asked for what only the leader does)."""
+
+    status = 503
+    code = "standby"

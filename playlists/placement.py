@@ -18,6 +18,7 @@ import heapq
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
+from typing import Literal
 
 _EPS = 1e-9
 _INF = float("inf")
@@ -25,6 +26,7 @@ _INF = float("inf")
 # commune, before they give up (README.md, "Placement": the guarantee).
 SEARCH_BUDGET = 4000
 WINDOW_BUDGET = 20000
+FIXED_BUDGET = 200  # the exact check of one window holding relays (fixed items), when first fit fails
 _HALL_MAX_WINDOWS = 8
 
 
@@ -187,6 +189,59 @@ class _Placer:
     def single(self, t0: float, jobs: Sequence[tuple[Item, float, float]]) -> list[tuple[Item, float]] | None:
         return _single(t0, jobs, self.gap, self.budget)
 
+    def around(self, wi: int, items: Sequence[Item]) -> list[tuple[Item, float]] | Literal[False] | None:
+        """Items around fixed ones (relays: validity exactly their own length): a layout (each item, by end
+        of validity then longest first, at the first place in the gaps between the fixed items where it fits
+        whole inside its validity), False when they cannot fit (fixed ones collide, an item fits in no gap,
+        the gaps are too short in total), None when there is no fixed item or the first fit cannot tell
+        (the exact search decides, on a small budget: `fixed_single`)."""
+        w, gap = self.wins[wi], self.gap
+        fixed: list[tuple[float, float, Item]] = []
+        others: list[tuple[float, float, Item]] = []
+        for it in items:
+            lo, hi = it.usable[wi]
+            (fixed if hi - lo <= it.duration + _EPS else others).append((lo, hi, it))
+        if not fixed:
+            return None
+        fixed.sort(key=lambda f: f[0])
+        holes: list[list[float]] = []
+        t = w.start
+        for lo, hi, _ in fixed:
+            if lo < t - _EPS:
+                return False
+            holes.append([t, lo - gap])  # a play here ends `gap` before the fixed one
+            t = hi + gap
+        holes.append([t, w.end])
+        room = sum(b - a + gap for a, b in holes if b > a)  # each play takes its length + gap
+        if sum(it.duration + gap for _, _, it in others) > room + _EPS:
+            return False
+        for lo, hi, it in others:
+            if not any(max(a, lo) + it.duration <= min(b, hi) + _EPS for a, b in holes):
+                return False
+        out = [(it, lo) for lo, _, it in fixed]
+        for lo, hi, it in sorted(others, key=lambda o: (o[1], -o[2].duration, o[2].key)):
+            for hole in holes:
+                start = max(hole[0], lo)
+                if start + it.duration <= min(hole[1], hi) + _EPS:
+                    out.append((it, start))
+                    hole[0] = start + it.duration + gap
+                    break
+            else:
+                return None
+        return out
+
+    def fixed_single(self, wi: int, items: Sequence[Item]) -> list[tuple[Item, float]] | None:
+        """The exact check of a window holding fixed items, on FIXED_BUDGET nodes: running out counts as
+        no room (and makes the result inexact), so relays never make a commune's compile slow."""
+        quick = self.around(wi, items)
+        if quick is not None:
+            return quick or None
+        try:
+            return _single(self.wins[wi].start, _jobs(wi, items), self.gap, [FIXED_BUDGET])
+        except _Cut:
+            self.exact = False
+            return None
+
     # A window's feasibility for a set of items, cached for the search.
     def fits(self, wi: int, items: Sequence[Item]) -> bool:
         w = self.wins[wi]
@@ -198,8 +253,16 @@ class _Placer:
         key = (wi, frozenset(it.key for it in items))
         hit = self.fit_cache.get(key)
         if hit is None:
-            hit = self.fit_cache[key] = self.single(w.start, _jobs(wi, items)) is not None
+            if self._has_fixed(wi, items):
+                hit = self.fixed_single(wi, items) is not None
+            else:
+                hit = self.single(w.start, _jobs(wi, items)) is not None
+            self.fit_cache[key] = hit
         return hit
+
+    @staticmethod
+    def _has_fixed(wi: int, items: Sequence[Item]) -> bool:
+        return any(it.usable[wi][1] - it.usable[wi][0] <= it.duration + _EPS for it in items)
 
     def _relayout(self, wi: int, schedule: list[tuple[Item, float]]) -> None:
         w, gap = self.wins[wi], self.gap
@@ -234,7 +297,10 @@ class _Placer:
         if w.load + d > w.end - w.start + _EPS or (w.constrained == 0 and wi in it.free):
             return False  # no room by length alone, or a packed window of free items: holes were exact
         try:
-            schedule = self.single(w.start, _jobs(wi, [*w.members, it]))
+            if self._has_fixed(wi, w.members):
+                schedule = self.fixed_single(wi, [*w.members, it])
+            else:
+                schedule = self.single(w.start, _jobs(wi, [*w.members, it]))
         except _Cut:
             self.exact = False
             return False
@@ -375,7 +441,8 @@ class _Placer:
                 self._add(wi, it)
         for wi, w in enumerate(self.wins):
             # The search checked every window; its check has no budget left to lose here.
-            schedule = _single(w.start, _jobs(wi, w.members), self.gap, [WINDOW_BUDGET])
+            quick = self.around(wi, w.members)
+            schedule = quick or _single(w.start, _jobs(wi, w.members), self.gap, [WINDOW_BUDGET])
             assert schedule is not None
             self._relayout(wi, schedule)
 
@@ -436,20 +503,23 @@ class _Placer:
         return out
 
     def _around_fixed(self, wi: int, rest: list[tuple[Item, float, float]]) -> Layout | None:
-        """When the only binding validity is that of fixed items (no slack: relays at fixed times), fill
-        the gaps between them in the chair's order: each gap takes the first items that fit whole, the
-        others wait for a later gap. None when that is not the case or some item is left over (the exact
-        rule below then decides)."""
+        """Around fixed items (no slack: relays at fixed times): when the others may play anywhere in the
+        window, fill the gaps between the fixed ones in the chair's order (each gap takes the first items
+        that fit whole, the others wait for a later gap); otherwise, or when that leaves one over, the
+        placement's own layout. None when the window holds no fixed item."""
         w, gap = self.wins[wi], self.gap
         fixed = sorted((lo, it, hi) for it, lo, hi in rest if hi - lo <= it.duration + _EPS)
-        if not fixed or any(wi not in it.free for it, lo, hi in rest if hi - lo > it.duration + _EPS):
+        if not fixed:
             return None
+        placed = [(it, s, s + it.duration) for it, s in sorted(w.layout, key=lambda p: p[1])]
+        if any(wi not in it.free for it, lo, hi in rest if hi - lo > it.duration + _EPS):
+            return placed
         waiting = [it for it, lo, hi in rest if hi - lo > it.duration + _EPS]  # in the chair's order
         out: Layout = []
         t = w.start
         for lo, it, hi in [*fixed, (w.end + gap, None, w.end + gap)]:
             if lo < t - _EPS:
-                return None
+                return placed
             stop = lo - gap  # this gap ends `gap` before the fixed item
             for other in list(waiting):
                 if t + other.duration <= stop + _EPS:
@@ -459,7 +529,9 @@ class _Placer:
             if it is not None:
                 out.append((it, lo, hi))
                 t = hi + gap
-        return None if waiting else sorted(out, key=lambda p: p[1])
+        if waiting:  # the chair's order left one over: the placement's own layout
+            return placed
+        return sorted(out, key=lambda p: p[1])
 
     def layout(self, wi: int) -> list[tuple[Item, float, float]]:
         """The window's plays, earliest first: at each moment the first item in the chair's order that may

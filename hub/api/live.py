@@ -12,7 +12,7 @@ from aiohttp import WSMsgType, web
 from hub.api.framework import json_response
 from hub.api.routes import A, S, api
 from hub.api.schemas import LiveIn
-from hub.errors import Forbidden
+from hub.errors import Forbidden, Unavailable
 from hub.icecast import AUTH_HEADER
 from hub.livefeed import FeedError
 
@@ -24,6 +24,11 @@ AUTH_FORM_MAX = 8192
 @api.route("POST", "/live", "start a live announcement; then send its audio on /live/{id}/audio",
            body=LiveIn, status=201, tag="live")
 async def start_live(request: web.Request, s: S, a: A, *, body: LiveIn) -> Any:
+    if not s.intents.leading:  # a live feed runs in the publishing process (hub roles, docs/OPERATIONS.md)
+        raise Unavailable(
+            "Máy chủ này đang ở chế độ dự phòng, không phát trực tiếp được. Hãy thử lại: bộ cân bằng tải "
+            "sẽ chuyển sang máy chủ đang phát hành."
+        )
     return await s.live.start(a, areas=list(body.areas), priority=body.priority, title=body.title)
 
 

@@ -181,3 +181,12 @@ async def test_postgresql_election_one_leader_and_a_lost_lock_connection_stops_i
         first.dispose()
         second.dispose()
         admin.dispose()
+
+
+async def test_a_standby_refuses_a_live_announcement_with_503_the_proxy_retries_elsewhere(hub: Hub) -> None:
+    """A live feed runs in the publishing process: a standby answers 503 (code standby), nothing started."""
+    hub.s.intents.leading = False
+    body = {"areas": ["67"], "priority": "emergency", "title": "Thông báo khẩn"}
+    status, err = await hub.call("POST", "/api/v1/live", "editor67", json=body)
+    assert status == 503 and "standby" in json.dumps(err), err
+    assert intents_of(hub.s) == []
