@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from hub.broker_files import BrokerFilesConfig
 from protocol.brokers import broker_list
 from protocol.envconfig import PREFIXES, EnvError
 from protocol.envconfig import env_overrides as _program_env
@@ -418,6 +419,7 @@ class HubConfig(_Section):
     central: CentralConfig = CentralConfig()
     backup: BackupConfig = BackupConfig()
     email: EmailConfig = EmailConfig()
+    broker_files: BrokerFilesConfig = BrokerFilesConfig()  # hub/broker_files.py; empty = manual mode
 
     @property
     def cookies_secure(self) -> bool:

@@ -120,6 +120,7 @@ async def test_notices_reach_the_right_people_only(web: WebHub, smtp: tuple[Inbo
         "editor661": "khac@daklong.gov.vn",  # another district: nothing about 67/660
         "viewer": "xem@tinh.gov.vn",  # cannot act on it: nothing
         "chair24611": "ct24611@nghiaduc.gov.vn",  # approves only for the commune: not the district's
+        "oper": "vanhanh@tinh.gov.vn",  # the province's operator: gets "device down"
     }
     for who, address in people.items():
         await opt_in(web, who, address)
@@ -133,11 +134,24 @@ async def test_notices_reach_the_right_people_only(web: WebHub, smtp: tuple[Inbo
         r = await ed67.post(f"/bulletins/{bid}/action", {"action": "reject", "reason": "Thiếu giờ họp."})
         assert r.status == 303
         await inbox.wait(2)
+        second = await write(web, "editor660", title="Lịch cắt điện", targets=("67/660",))
+        await inbox.wait(3)  # editor67: needs review
+        assert (await ed67.post(f"/bulletins/{second}/action", {"action": "approve"})).status == 303
+        await inbox.wait(4)  # editor660: approved
+        web.s.devices.register(SYSTEM, device_id="loa-24613-01", kind="radio", area="67/660/24613")
+        web.s.devices.ingest_status("loa-24613-01", {"state": "idle", "clock": "synced"})
+        web.s.devices.ingest_status("loa-24613-01", {"state": "offline"})
+        await inbox.wait(5)  # oper: device down
         await asyncio.sleep(0.3)  # a few more looks: nothing else may arrive
     assert [m["Subject"] for m in inbox.to(people["editor67"])] == [
-        "[HTTT nguồn] Bản tin mới chờ duyệt: Thông báo họp dân"
+        "[HTTT nguồn] Bản tin mới chờ duyệt: Thông báo họp dân",
+        "[HTTT nguồn] Bản tin mới chờ duyệt: Lịch cắt điện",
     ]
-    (rejected,) = inbox.to(people["editor660"])
+    rejected, approved = inbox.to(people["editor660"])
+    assert approved["Subject"] == "[HTTT nguồn] Bản tin của bạn đã được duyệt phát: Lịch cắt điện"
+    assert [m["Subject"] for m in inbox.to(people["oper"])] == [
+        "[HTTT nguồn] Thiết bị mất kết nối: loa-24613-01"
+    ]
     body = rejected.get_content()
     assert rejected["Subject"] == "[HTTT nguồn] Bản tin của bạn bị trả lại: Thông báo họp dân"
     assert "Lý do: Thiếu giờ họp." in body and "Người thực hiện: editor67" in body and "Kính gửi" in body
@@ -145,7 +159,7 @@ async def test_notices_reach_the_right_people_only(web: WebHub, smtp: tuple[Inbo
     for who in ("editor661", "viewer", "chair24611"):
         assert inbox.to(people[who]) == [], who
     assert inbox.to("kiemduyet@tinh.gov.vn") == []
-    assert len(inbox.got) == 2 and all(len(rcpt) == 1 for rcpt, _ in inbox.got)
+    assert len(inbox.got) == 5 and all(len(rcpt) == 1 for rcpt, _ in inbox.got)
 
 
 async def test_bad_addresses_are_refused_with_what_to_write(web: WebHub) -> None:
