@@ -380,6 +380,7 @@ class EmailConfig(_Section):
     username: str = Field("", max_length=255, description="login on the SMTP server (empty: none)")
     password: str = Field("", description="better from NGUON_HUB_EMAIL_PASSWORD or password_file")
     password_file: str = Field("", description="a file holding the SMTP password")
+    ca_file: str = Field("", description="CA certificates for the server's (empty: the system's)")
     sender: str = Field("", max_length=254, description="the From address, e.g. httt-nguon@tinh.gov.vn")
     poll_s: float = Field(30.0, gt=0, le=3600, description="how often new notifications are looked for")
     queue_max: int = Field(500, ge=1, le=100_000, description="messages waiting; more are dropped and logged")
