@@ -235,14 +235,16 @@ def _backup_cmd(args: argparse.Namespace, cfg: HubConfig) -> int:
             res = bk.backup(cfg, passphrase_file=args.passphrase_file, keep=args.keep)
             print(
                 f"backup {res.path}: database, signing key (encrypted), {res.media_files} media files "
-                f"({res.media_bytes} bytes, {res.linked} linked to the previous backup)"
+                f"({res.media_bytes} bytes), {res.voices} voices ({res.linked} files linked to the previous "
+                "backup)"
                 + (f"; deleted {', '.join(res.deleted)}" if res.deleted else "")
             )
         elif args.check:
             manifest, key = bk.verify(Path(args.backup), bk.read_passphrase(cfg, args.passphrase_file))
             print(
                 f"backup {args.backup} of {manifest['created_at']} is whole: {manifest['database']['kind']} "
-                f"database, key {key.key_id}, {len(manifest['media'])} media files"
+                f"database, key {key.key_id}, {len(manifest['media'])} media files, "
+                f"{len(bk.voice_ids(manifest.get('voices') or {}))} voices"
             )
         else:
             out = bk.restore(
@@ -250,7 +252,8 @@ def _backup_cmd(args: argparse.Namespace, cfg: HubConfig) -> int:
             )
             print(
                 f"restored the backup of {out['created_at']}: key {out['key_id']}, {out['media_files']} "
-                f"media files, sequence numbers continue above {out['seq']}; "
+                f"media files, voices: {', '.join(out['voices']) or 'none'}, sequence numbers continue "
+                f"above {out['seq']}; "
                 "start the hub and check it (python -m hub check)"
             )
     except bk.BackupError as exc:
@@ -373,10 +376,12 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
     sconf.add_argument("--host", default="0.0.0.0", help="address Icecast listens on")  # noqa: S104
     sconf.add_argument("--port", type=int, default=8000)
     sconf.add_argument("--auth-url", required=True, help="the hub's URL of /api/v1/stream/auth")
-    bk = sub.add_parser("backup", help="back up the database, media and signing key (docs/OPERATIONS.md)")
+    bk = sub.add_parser(
+        "backup", help="back up the database, media, voices and signing key (docs/OPERATIONS.md)"
+    )
     bk.add_argument("--passphrase-file", help="encrypts the key's copy (default backup.passphrase_file)")
     bk.add_argument("--keep", type=int, help="complete backups kept (default backup.keep)")
-    rs = sub.add_parser("restore", help="restore a backup into this hub's database, media and key")
+    rs = sub.add_parser("restore", help="restore a backup into this hub's database, media, voices and key")
     rs.add_argument("backup", help="a backup directory (<backup.dir>/nguon-...)")
     rs.add_argument("--passphrase-file", help="opens the key's copy (default backup.passphrase_file)")
     rs.add_argument("--check", action="store_true", help="only verify the backup; change nothing")

@@ -1,4 +1,5 @@
-"""`python -m hub backup` and `python -m hub restore`: the database, the media and the signing key.
+"""`python -m hub backup` and `python -m hub restore`: the database, the media, the voices and the signing
+key.
 
 A backup is one directory `<backup dir>/nguon-<UTC stamp>/`:
 - `hub.sqlite3` (SQLite's online backup API: consistent while the hub runs, WAL included) or `hub.pgdump`
@@ -6,6 +7,9 @@ A backup is one directory `<backup dir>/nguon-<UTC stamp>/`:
 - `media/<aa>/<sha256>`: the content-addressed media (not `compact/`, the alerts' Opus copies, which the
   hub makes again when needed), hard-linked to the previous backup's copy when it has
   it (media never change), so a daily backup costs only the day's new files;
+- `voices/<id>/<file>`: the installed neural voices (model, config, licence, voice.json: everything
+  `python -m tts voice add` wrote), hard-linked to the previous backup's copy when unchanged like the
+  media; without them a restored hub would speak every bulletin that names a voice with espeak-ng;
 - `hub_signing.enc.pem`: the signing key as encrypted PKCS#8 (the passphrase comes from a file;
   `openssl pkey -in hub_signing.enc.pem` reads it too);
 - `manifest.json`, written last: what is inside, each file's sha256 and the sequence number in use.
@@ -13,10 +17,11 @@ It is built as `.nguon-<stamp>.partial` and renamed when complete; a lock file k
 beyond `backup.keep` complete backups, the oldest are deleted.
 
 Restore checks every file against the manifest before it writes anything, refuses a non-empty target
-unless told to replace it, holds the publisher lock (no hub may run meanwhile), brings the schema up to
-date, and moves the sequence numbers RESTORE_SEQ_JUMP above the backup's and the replaced database's: the
-hub that was backed up kept signing after the backup, and devices refuse anything not above what they
-accepted (a replay), so the restored hub must start above whatever it could have reached.
+(database, key, or a different voice of the same id) unless told to replace it, holds the publisher lock
+(no hub may run meanwhile), brings the schema up to date, and moves the sequence numbers RESTORE_SEQ_JUMP
+above the backup's and the replaced database's: the hub that was backed up kept signing after the backup,
+and devices refuse anything not above what they accepted (a replay), so the restored hub must start above
+whatever it could have reached.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ from hub.db import Database
 from hub.models import HubSeq
 from hub.singleton import PublisherLock
 from protocol.keys import KeyPair, key_id_for, load_signing_key
+from tts.voices import ID_RE as VOICE_ID_RE
+from tts.voices import META as VOICE_META
 
 FORMAT = 1
 PREFIX = "nguon-"
@@ -71,6 +78,7 @@ class BackupResult:
     media_bytes: int
     linked: int
     deleted: list[str]
+    voices: int = 0
 
 
 def read_passphrase(cfg: HubConfig, override: str | None = None) -> bytes:
@@ -210,6 +218,48 @@ def _copy_media(media_dir: Path, dest: Path, previous: Path | None) -> tuple[dic
     return files, linked, total
 
 
+def voice_ids(voices: dict[str, dict[str, Any]]) -> list[str]:
+    return sorted({rel.split("/", 1)[0] for rel in voices})
+
+
+def _copy_voices(
+    voices_dir: Path, dest: Path, previous: Path | None
+) -> tuple[dict[str, dict[str, Any]], int]:
+    """Every installed voice's files into dest/voices: {"<id>/<file>": {"size", "sha256"}}, and how many
+    were linked to `previous` (same size and sha256 as its manifest says). Folders being added or removed
+    (hidden, `.adding-*`/`.removing-*`) and folders without voice.json are not voices."""
+    files: dict[str, dict[str, Any]] = {}
+    linked = 0
+    if not voices_dir.is_dir():
+        return files, linked
+    before: dict[str, Any] = {}
+    if previous is not None:
+        with contextlib.suppress(BackupError, KeyError):
+            before = read_manifest(previous).get("voices") or {}
+    for folder in sorted(voices_dir.iterdir()):
+        if folder.name.startswith(".") or not folder.is_dir() or not (folder / VOICE_META).is_file():
+            continue
+        for src in sorted(folder.iterdir()):
+            if not src.is_file() or src.name.startswith("."):
+                continue
+            rel = f"{folder.name}/{src.name}"
+            target = dest / "voices" / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            size = src.stat().st_size
+            old = before.get(rel)
+            old_path = previous / "voices" / rel if previous else None
+            if (old_path is not None and isinstance(old, dict) and old.get("size") == size
+                    and old_path.is_file() and old_path.stat().st_size == size
+                    and _sha256_file(src) == old.get("sha256")):
+                os.link(old_path, target)
+                linked += 1
+                digest = str(old["sha256"])
+            else:
+                digest = _copy_hashing(src, target)
+            files[rel] = {"size": size, "sha256": digest}
+    return files, linked
+
+
 def _encrypt_key(key_path: Path, passphrase: bytes, dest: Path) -> str:
     try:
         key = load_signing_key(key_path)
@@ -245,6 +295,7 @@ def backup(cfg: HubConfig, *, passphrase_file: str | None = None, keep: int | No
             done = complete_backups(root)
             previous = done[-1] if done else None
             media, linked, total = _copy_media(cfg.media_dir, work, previous)
+            voices, voice_links = _copy_voices(cfg.voices_dir, work, previous)
             manifest = {
                 "format": FORMAT,
                 "created_at": datetime.now(UTC).isoformat(),
@@ -256,6 +307,7 @@ def backup(cfg: HubConfig, *, passphrase_file: str | None = None, keep: int | No
                 "key": {"file": KEY_FILE, "key_id": key_id, "sha256": _sha256_file(work / KEY_FILE)},
                 "seq_at_backup": seq,
                 "media": media,
+                "voices": voices,
             }
             (work / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
             final = root / f"{PREFIX}{stamp}"
@@ -269,7 +321,7 @@ def backup(cfg: HubConfig, *, passphrase_file: str | None = None, keep: int | No
         deleted = [p.name for p in kept[: max(0, len(kept) - keep)]]
         for name in deleted:
             shutil.rmtree(root / name)
-    return BackupResult(final, len(media), total, linked, deleted)
+    return BackupResult(final, len(media), total, linked + voice_links, deleted, len(voice_ids(voices)))
 
 
 # --- restore ---
@@ -299,6 +351,13 @@ def verify(src: Path, passphrase: bytes) -> tuple[dict[str, Any], KeyPair]:
             path = src / "media" / rel
             if path.stat().st_size != size or _sha256_file(path) != Path(rel).name:
                 raise BackupError(f"media file {path} does not match its sha256: the backup is damaged")
+        for rel, entry in (manifest.get("voices") or {}).items():  # none in a backup from before voices
+            voice_id, _, name = rel.partition("/")
+            if not VOICE_ID_RE.match(voice_id) or not name or "/" in name or name.startswith("."):
+                raise BackupError(f"{src / MANIFEST} names a voice file {rel!r} outside a voice's folder")
+            path = src / "voices" / rel
+            if path.stat().st_size != entry["size"] or _sha256_file(path) != entry["sha256"]:
+                raise BackupError(f"voice file {path} does not match its sha256: the backup is damaged")
     except (KeyError, TypeError, AttributeError) as exc:
         raise BackupError(f"{src / MANIFEST} is malformed ({exc.__class__.__name__} {exc})") from None
     except OSError as exc:
@@ -360,6 +419,43 @@ def _restore_pg(db: Database, src: Path) -> None:
     )
 
 
+def _installed_differs(folder: Path, voices: dict[str, Any], voice_id: str) -> bool:
+    """Whether `folder` holds something other than the backup's voice `voice_id` (absent: no)."""
+    if not folder.exists():
+        return False
+    want = {rel.split("/", 1)[1]: e for rel, e in voices.items() if rel.split("/", 1)[0] == voice_id}
+    have = {p.name for p in folder.iterdir() if p.is_file()} if folder.is_dir() else set()
+    if have != set(want):
+        return True
+    return any(
+        (folder / n).stat().st_size != e["size"] or _sha256_file(folder / n) != e["sha256"]
+        for n, e in want.items()
+    )
+
+
+def _restore_voices(voices_dir: Path, src: Path, voices: dict[str, Any]) -> None:
+    """Each voice copied into a hidden folder and renamed into place (a reader never sees half a voice);
+    one already installed with the same files is left alone, another one of the same id (--replace) is
+    moved away first."""
+    for voice_id in voice_ids(voices):
+        dest = voices_dir / voice_id
+        if dest.exists() and not _installed_differs(dest, voices, voice_id):
+            continue
+        voices_dir.mkdir(parents=True, exist_ok=True)
+        staging = voices_dir / f".restoring-{voice_id}"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        for rel in voices:
+            if rel.split("/", 1)[0] == voice_id:
+                shutil.copyfile(src / "voices" / rel, staging / rel.split("/", 1)[1])
+        if dest.exists():
+            gone = voices_dir / f".removing-{voice_id}"
+            shutil.rmtree(gone, ignore_errors=True)
+            dest.rename(gone)
+            shutil.rmtree(gone, ignore_errors=True)
+        staging.rename(dest)
+
+
 def restore(
     cfg: HubConfig, src: Path, *, passphrase_file: str | None = None, replace: bool = False
 ) -> dict[str, Any]:
@@ -382,6 +478,12 @@ def restore(
                 )
             if key_path.exists() and KeyPair.load_or_create(key_path).key_id != key.key_id:
                 raise BackupError(f"{key_path} holds another signing key; move it away or pass --replace")
+            for voice_id in voice_ids(manifest.get("voices") or {}):
+                if _installed_differs(cfg.voices_dir / voice_id, manifest["voices"], voice_id):
+                    raise BackupError(
+                        f"{cfg.voices_dir / voice_id} holds another voice of the same id; "
+                        "remove it (python -m tts voice remove) or pass --replace"
+                    )
         lock.acquire()  # HubAlreadyRunning: no hub may publish while its database is being replaced
         # what the database being replaced signed (a hub restored before from this same backup, say)
         prior = _seq_value(db) if "hub_seq" in inspect(db.engine).get_table_names() else 0
@@ -406,6 +508,7 @@ def restore(
                 tmp = dest.with_name(dest.name + ".tmp")
                 shutil.copyfile(src / "media" / rel, tmp)
                 tmp.rename(dest)
+        _restore_voices(cfg.voices_dir, src, manifest.get("voices") or {})
         key.save(key_path)
     finally:
         lock.release()
@@ -413,6 +516,7 @@ def restore(
     return {
         "key_id": key.key_id,
         "media_files": len(manifest["media"]),
+        "voices": voice_ids(manifest.get("voices") or {}),
         "seq": seq,
         "created_at": manifest["created_at"],
     }

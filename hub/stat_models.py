@@ -141,3 +141,31 @@ class StatReport(Base):
     generated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     generated_username: Mapped[str] = mapped_column(String(64), default="")
     generated_at: Mapped[datetime]
+
+
+class StatWindowDay(Base):
+    """Air time of one day inside one broadcast window (khung giờ phát, as in force for the commune and
+    device kind that day: hub/services/windows.py), per commune and kind; time outside every window is the
+    rest of stat_play_days' air_ms."""
+
+    __tablename__ = "stat_window_days"
+    __table_args__ = (Index("ix_stat_window_days_day_area", "day", "area_path"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[str] = mapped_column(String(10))
+    area_path: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(6))
+    window_label: Mapped[str] = mapped_column(String(11))  # "05:00-06:30"
+    air_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class StatWindowMonth(Base):
+    """The monthly sums of stat_window_days (rebuilt with them, like StatPlayMonth)."""
+
+    __tablename__ = "stat_window_months"
+    __table_args__ = (Index("ix_stat_window_months_month_area", "month", "area_path"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[str] = mapped_column(String(7))
+    area_path: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(6))
+    window_label: Mapped[str] = mapped_column(String(11))
+    air_ms: Mapped[int] = mapped_column(BigInteger)

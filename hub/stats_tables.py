@@ -17,6 +17,7 @@ from hub.services.bulletin_checks import SUBJECT_VI
 from hub.services.stats import AreaFigures, Stats
 from hub.spreadsheet import csv_bytes, safe_cell
 from hub.web.core import FORM_VI, LEVEL_VI, PRIORITY_VI
+from hub.web.core import KIND_VI as DEVICE_KIND_VI
 from hub.web.devices import ANOMALY_VI
 from hub.web.programme import ORIGIN_VI as PROGRAMME_ORIGIN_VI
 
@@ -138,6 +139,13 @@ def tables(st: Stats) -> list[Table]:
         [SUBJECT_VI.get(v, v), st.bulletins.get("subject", {}).get(v, 0)]
         for v in sorted(st.bulletins.get("subject", {}), key=lambda v: (-st.bulletins["subject"][v], v))
     ]
+    windows: list[list[Any]] = []
+    for g in st.groups:
+        mine = sorted((k, w, ms) for (gp, k, w), ms in st.windows.items() if gp == g.path)
+        windows += [[g.name, DEVICE_KIND_VI.get(k, k), w, hours(ms, ms=True)] for k, w, ms in mine]
+        outside = g.air_morning_ms + g.air_evening_ms - sum(ms for _, _, ms in mine)
+        if outside > 0:
+            windows.append([g.name, "—", "Ngoài khung giờ (tin khẩn cấp...)", hours(outside, ms=True)])
     ranked = [
         [i + 1, *_area_row(c), pct(c.availability), c.outages, c.problems] for i, c in enumerate(st.communes)
     ]
@@ -149,6 +157,12 @@ def tables(st: Stats) -> list[Table]:
             f"Lượt phát và thời lượng theo {level.lower()}",
             PLAYS_HEADER,
             [_area_row(g) for g in st.groups] + [["Tổng", *_area_row(st.total)[1:]]],
+        ),
+        Table(
+            "windows",
+            f"Giờ phát theo khung giờ phát (Điều 10) và {level.lower()}",
+            [level, "Loại thiết bị", "Khung giờ", "Giờ phát"],
+            windows,
         ),
         Table(
             "emergency",

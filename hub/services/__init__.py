@@ -23,6 +23,7 @@ from hub.services import intents
 from hub.services.accounts import AccountService
 from hub.services.areas import AreaService
 from hub.services.base import Context, Speaker, require
+from hub.services.broker_secrets import BrokerSecretService
 from hub.services.bulletin_views import BulletinDetail, BulletinSummary, BulletinView
 from hub.services.bulletins import BulletinInput, BulletinService
 from hub.services.choices import ChoiceService
@@ -75,6 +76,7 @@ class Services:
         self.programmes = ProgrammeService(ctx, self.areas, self.windows, self.relays)
         self.choices = ChoiceService(ctx, self.areas)
         self.devices = DeviceService(ctx, self.areas)
+        self.broker_secrets = BrokerSecretService(ctx)
         self.deliveries = DeliveryService(ctx, self.bulletins)
         self.notices = NoticeService(ctx)
         self.counters = CounterService(ctx)

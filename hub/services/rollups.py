@@ -56,6 +56,7 @@ from hub.models import (
     Play,
 )
 from hub.services.deliveries import CONFIRMED, first_play
+from hub.services.windows import window_table
 from hub.stat_models import (
     StatDeviceDay,
     StatDeviceMonth,
@@ -64,7 +65,10 @@ from hub.stat_models import (
     StatPlayMonth,
     StatProblemDay,
     StatRollupDay,
+    StatWindowDay,
+    StatWindowMonth,
 )
+from playlists.window_sets import day_spans
 from protocol.topics import covers
 
 log = logging.getLogger(__name__)
@@ -88,6 +92,7 @@ class DayRollup:
     devices: list[dict[str, Any]] = field(default_factory=list)
     problems: list[dict[str, Any]] = field(default_factory=list)
     delays: list[dict[str, Any]] = field(default_factory=list)
+    windows: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _ms(d: timedelta) -> int:
@@ -112,6 +117,7 @@ def compute_day(sess: Session, day: date, tz: ZoneInfo, now: datetime) -> DayRol
     )
     out = DayRollup()
     shown = _plays(day_, out)
+    _windows(day_, out)
     outages = _devices(day_, out, shown)
     _problems(day_, out, outages)
     _delays(day_, out)
@@ -134,15 +140,60 @@ def _naive(col: Any) -> Any:
     return type_coerce(col, DateTime())
 
 
-def _air_ms(sess: Session, started: Any, ended: Any, end: datetime) -> Any:
-    """SQL: a play's milliseconds on air from its start to its end or `end`, whichever is first, rounded (the
-    same as _ms in Python; clipped at 0)."""
+def _air_ms(sess: Session, started: Any, ended: Any, end: datetime, begin: datetime | None = None) -> Any:
+    """SQL: a play's milliseconds on air from its start (or `begin`, whichever is last) to its end (or `end`,
+    whichever is first), rounded (the same as _ms in Python; clipped at 0)."""
+    pg = sess.get_bind().dialect.name == "postgresql"
     until = literal(end, DateTime())
-    if sess.get_bind().dialect.name == "postgresql":
-        ms = func.round(func.extract("epoch", func.least(ended, until) - started) * 1000)
+    first = started
+    if begin is not None:
+        since = literal(begin, DateTime())
+        first = func.greatest(started, since) if pg else func.max(started, since)
+    if pg:
+        ms = func.round(func.extract("epoch", func.least(ended, until) - first) * 1000)
     else:  # SQLite: julianday is a fraction of a day, precise to well under a millisecond
-        ms = func.round((func.julianday(func.min(ended, until)) - func.julianday(started)) * 86_400_000.0)
+        ms = func.round((func.julianday(func.min(ended, until)) - func.julianday(first)) * 86_400_000.0)
     return case((ms > 0, cast(ms, BigInteger)), else_=0)
+
+
+def _windows(day: _Day, out: DayRollup) -> None:
+    """Fill out.windows: the air time of the day inside each broadcast window in force for the commune and
+    device kind (the windows table: a commune's own hours, else its district's, else the province's, else
+    the regulation's; LED occasions added), one SQL sum per distinct window."""
+    sess = day.sess
+    table = window_table(sess)
+    local_day = day.start.date()
+    by_window: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for area, kind in sorted({(r["area_path"], r["kind"]) for r in out.plays if r["air_ms"]}):
+        for w in table.resolve(area, kind, local_day).windows:
+            by_window[(kind, w)].append(area)
+    started, ended = _naive(Play.started_at), _naive(Play.ended_at)
+    area = func.coalesce(func.nullif(Play.area_path, ""), Device.area_path)
+    until = day.until.astimezone(UTC).replace(tzinfo=None)
+    registered = _naive(Device.created_at) < literal(until, DateTime())
+    for (kind, w), areas in sorted(by_window.items()):
+        (span,) = day_spans(local_day, [w], str(day.tz))
+        ws, we = (max(span.start, day.start), min(span.end, day.end))
+        if ws >= we:
+            continue
+        ws_, we_ = (t.astimezone(UTC).replace(tzinfo=None) for t in (ws, we))
+        q = (
+            select(area, func.sum(_air_ms(sess, started, ended, we_, ws_)))
+            .select_from(Play)
+            .join(Device, and_(Device.id == Play.device_id, registered))
+            .where(
+                Device.kind == kind,
+                area.in_(areas),
+                Play.outcome.in_(CONFIRMED),
+                Play.started_at >= ws - LONGEST_PLAY,
+                Play.started_at < we,
+                Play.ended_at > ws,
+            )
+            .group_by(area)
+        )
+        for a, ms in sess.execute(q):
+            if ms:
+                out.windows.append({"area_path": a, "kind": kind, "window_label": w, "air_ms": int(ms)})
 
 
 def _plays(day: _Day, out: DayRollup) -> dict[str, int]:
@@ -343,6 +394,7 @@ def store_day(sess: Session, day: date, rollup: DayRollup, now: datetime) -> Non
         (StatDeviceDay, rollup.devices),
         (StatProblemDay, rollup.problems),
         (StatEmergencyDelay, rollup.delays),
+        (StatWindowDay, rollup.windows),
     ]
     for model, rows in tables:
         sess.execute(delete(model).where(model.day == iso))
@@ -361,6 +413,7 @@ MONTH_SUMS: tuple[tuple[Any, Any, tuple[str, ...], tuple[str, ...]], ...] = (
         ("device_id", "area_path", "kind"),
         ("observed_s", "online_s", "outages", "recovered", "recover_s", "shown_s"),
     ),
+    (StatWindowDay, StatWindowMonth, ("area_path", "kind", "window_label"), ("air_ms",)),
 )
 
 

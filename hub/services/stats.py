@@ -39,6 +39,8 @@ from hub.stat_models import (
     StatPlayDay,
     StatPlayMonth,
     StatProblemDay,
+    StatWindowDay,
+    StatWindowMonth,
 )
 from protocol.topics import covers
 
@@ -134,10 +136,16 @@ class Stats:
     # past days of the period whose roll-up is not stored yet (the background catch-up is on them): their
     # figures are missing from the above, and the page says so
     pending: list[str] = field(default_factory=list)
+    # air time inside each broadcast window: (group path at the level, device kind, window) -> ms
+    windows: dict[tuple[str, str, str], int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "pending": self.pending,
+            "windows": [
+                {"group": g, "kind": k, "window": w, "air_ms": ms}
+                for (g, k, w), ms in sorted(self.windows.items())
+            ],
             "area": self.area,
             "area_name": self.area_name,
             "level": self.level,
@@ -230,6 +238,7 @@ class StatsService:
             self._devices(sess, path, period, live, communes)
             out.problems = self._problems(sess, path, period, live, communes)
             out.reach = self._reach(sess, path, period, live)
+            in_windows = self._windows(sess, path, period, live, communes)
             out.bulletins = self._bulletins(sess, path, period)
         groups: dict[str, AreaFigures] = {}
         for c in communes.values():
@@ -238,6 +247,9 @@ class StatsService:
             out.total.add(c)
         out.total.path, out.total.name = path, areas[path].name
         out.groups = [groups[g] for g in sorted(groups)]
+        for (commune, kind, w), ms in in_windows.items():
+            key = (self._ancestor(commune, level), kind, w)
+            out.windows[key] = out.windows.get(key, 0) + ms
         out.communes = sorted(communes.values(), key=rank_key)
         return out
 
@@ -311,6 +323,24 @@ class StatsService:
                 c.air_morning_ms += air
             else:
                 c.air_evening_ms += air
+
+    def _windows(
+        self, sess: Session, path: str, period: Period, live: DayRollup | None, communes: CommuneFigures
+    ) -> dict[tuple[str, str, str], int]:
+        """Air time inside each broadcast window, by (commune, device kind, window)."""
+        rows: list[tuple[str, str, str, int]] = []
+        for m, where in self._by_month(StatWindowDay, StatWindowMonth, path, period, communes):
+            q = select(m.area_path, m.kind, m.window_label, func.sum(m.air_ms)).where(*where)
+            q = q.group_by(m.area_path, m.kind, m.window_label)
+            rows += [(str(a), str(k), str(w), int(ms or 0)) for a, k, w, ms in sess.execute(q)]
+        for r in live.windows if live else []:
+            rows.append((r["area_path"], r["kind"], r["window_label"], r["air_ms"]))
+        out: dict[tuple[str, str, str], int] = defaultdict(int)
+        for area, kind, w, ms in rows:
+            c = communes.get(area)
+            if c is not None:
+                out[(c.path, kind, w)] += ms
+        return out
 
     def _devices(
         self,

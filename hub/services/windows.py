@@ -126,9 +126,7 @@ class WindowService:
     # --- reading
     def table(self, sess: Session) -> WindowTable:
         """Every rule and occasion, for compiling many communes from one read."""
-        rules = [_rule(r) for r in sess.scalars(select(WindowRuleRow))]
-        occasions = [_occasion(o) for o in sess.scalars(select(OccasionWindowRow))]
-        return WindowTable(rules, occasions)
+        return window_table(sess)
 
     def _names(self) -> dict[str, tuple[str, str]]:
         return {p: (a.level, a.name) for p, a in self.areas.all().items()}
@@ -355,6 +353,13 @@ class WindowService:
             self.ctx.audit(sess, actor, "windows.occasion_delete", row.area_path, detail=out)
             self.ctx.intend(sess, "republish", {"areas": [row.area_path], "kinds": ["led"]})
         return out
+
+
+def window_table(sess: Session) -> WindowTable:
+    """Every rule and occasion, indexed (the programmes and the statistics' roll-ups read it)."""
+    rules = [_rule(r) for r in sess.scalars(select(WindowRuleRow))]
+    occasions = [_occasion(o) for o in sess.scalars(select(OccasionWindowRow))]
+    return WindowTable(rules, occasions)
 
 
 def _rule(r: WindowRuleRow) -> WindowRule:

@@ -17,6 +17,7 @@ from hub.services.periods import Period, parse_period
 from hub.services.rollups import RAW_RETENTION_DAYS, prune_raw
 from hub.services.stats import percentile
 from hub.stat_models import StatPlayMonth, StatRollupDay
+from hub.stats_tables import tables
 from hub.tasks import OwnedTasks
 from tests.hub.conftest import Hub, make_config, running_hub
 from tests.hub.statsdata import D2, local, seed
@@ -220,4 +221,29 @@ async def test_the_same_figures_on_postgresql(tmp_path: Path, pg_url: str, hub: 
     for w, g in zip(want, got, strict=True):
         assert [c.to_dict() for c in g.communes] == [c.to_dict() for c in w.communes]
         assert (g.reach, g.problems, g.bulletins, g.pending) == (w.reach, w.problems, w.bulletins, w.pending)
+        assert g.windows == w.windows and g.windows
     assert got[0].total.air_morning_ms == (120 + 30 + 60 + 40 + 30) * 1000
+
+
+async def test_air_time_per_broadcast_window(hub: Hub) -> None:
+    """The regulation's windows (no rule set): radio 05:00-06:30 and 17:00-18:30. P1 (loa-a, D1 05:00-05:02)
+    is 120 s in the morning window, P5 (loa-c, D2 17:00-17:03) 180 s in the evening one; P4 (the LED board,
+    23:59-00:01), P6, P7, P8 are outside every window: 24611 has 310 s on air, 190 s outside."""
+    seed(hub.s, hub.clock)
+    st = hub.s.stats.compute(SYSTEM, area="67", level="commune", period=PERIOD)
+    assert st.windows == {
+        ("67/660/24611", "radio", "05:00-06:30"): 120_000,
+        ("67/660/24613", "radio", "17:00-18:30"): 180_000,
+    }
+    month = hub.s.stats.compute(SYSTEM, area="67", level="district", period=Period("month", D_NOV1, D_NOV30))
+    assert month.windows == {
+        ("67/660", "radio", "05:00-06:30"): 120_000,
+        ("67/660", "radio", "17:00-18:30"): 180_000,
+    }
+    table = {t.key: t for t in tables(st)}["windows"]
+    assert ["Phường Nghĩa Đức", "Đài truyền thanh", "05:00-06:30", 0.03] in table.rows
+    outside = [r for r in table.rows if r[1] == "—"]
+    assert [r[3] for r in outside] == [round(190 / 3600, 2), round(30 / 3600, 2)]
+    assert {"group": "67/660/24613", "kind": "radio", "window": "17:00-18:30", "air_ms": 180_000} in (
+        st.to_dict()["windows"]
+    )

@@ -39,7 +39,9 @@ async def test_figures_csv_and_xlsx(hub: Hub) -> None:
     r = await hub.client.get(f"/api/v1/stats/tables.xlsx?{Q}", headers=headers)
     assert r.status == 200
     wb = load_workbook(io.BytesIO(await r.read()))
-    assert wb.sheetnames == ["bulletins", "subjects", "plays", "emergency", "devices", "problems", "communes"]
+    assert wb.sheetnames == [
+        "bulletins", "subjects", "plays", "windows", "emergency", "devices", "problems", "communes"
+    ]  # fmt: skip
     ws = wb["plays"]
     assert ws["A1"].value.startswith("Thống kê ")
     assert [c.value for c in ws[4]][:4] == ["Thành phố Gia Nghĩa", 3, 7, 5]  # by district (the default)

@@ -1,0 +1,205 @@
+"""Managed broker files ([broker_files], hub/broker_sync.py) against a real Mosquitto and the real hub: a
+device registered through the API can connect and read its commune's programme with no manual step; after a
+reorganisation through the API it reads its new commune and is refused the old one; a new secret replaces
+the old; a removed device cannot connect; a failing reload shows on /healthz and the next change retries."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import aiomqtt
+import pytest
+
+from hub.app import HubRuntime
+from hub.broker import PasswordFile, acl_text, write_private
+from hub.broker_files import BrokerFilesConfig
+from hub.config import ConfigError, HubConfig, build_config
+from hub.models import Device
+from hub.mosquitto import MosquittoProcess
+from hub.roles import SYSTEM
+from protocol.topics import Topics
+from tests.hub.conftest import PASSWORD, SAMPLE, broker_config
+
+HUB_SECRET = "secret-hub-0123456789"  # noqa: S105 - a test broker's
+OLD, MERGED = "67/660/24611", "67/24611"
+PLAN = {
+    "name": "NQ-merge",
+    "effective": "2025-07-01",
+    "merge": [{"from": ["67/660/24611", "67/660/24613"],
+               "into": {"code": "24611", "name": "Phường Bắc Gia Nghĩa", "parent": "67"}}],
+}
+
+
+def _rig(tmp: Path, **target: Any) -> tuple[MosquittoProcess, Callable[[], HubConfig]]:
+    """A secured broker (hub and devices' listeners) whose files start with no device."""
+    hub_pw = PasswordFile(tmp / "passwd-hub")
+    hub_pw.set("hub", HUB_SECRET)
+    hub_pw.save()
+    write_private(tmp / "passwd", "")
+    write_private(tmp / "acl", acl_text([]))
+    (tmp / "hub-secret").write_text(HUB_SECRET)
+    mq = MosquittoProcess(tmp / "mq", password_file=tmp / "passwd", hub_password_file=tmp / "passwd-hub",
+                          acl_file=tmp / "acl")
+
+    def config() -> HubConfig:
+        cfg = broker_config(tmp, mq.host, mq.port, username="hub", password_file=str(tmp / "hub-secret"))
+        broker = {"acl": str(tmp / "acl"), "password_file": str(tmp / "passwd"), **target}
+        return cfg.model_copy(update={"broker_files": BrokerFilesConfig.model_validate(
+            {"brokers": [broker], "debounce_s": 0.2, "poll_s": 30, "retry_max_s": 30})})
+
+    return mq, config
+
+
+@contextlib.asynccontextmanager
+async def _admin(hub: HubRuntime) -> AsyncIterator[aiohttp.ClientSession]:
+    s = hub.services
+    assert s is not None
+    s.areas.import_tree(json.loads(SAMPLE.read_text(encoding="utf-8")), SYSTEM)
+    s.accounts.create_user(SYSTEM, username="admin1", password=PASSWORD, role="admin")
+    async with aiohttp.ClientSession(hub.url) as http:
+        r = await http.post("/api/v1/auth/login", json={"username": "admin1", "password": PASSWORD})
+        http.headers["Authorization"] = "Bearer " + (await r.json())["token"]
+        yield http
+
+
+def _device(mq: MosquittoProcess, user: str, password: str) -> aiomqtt.Client:
+    return aiomqtt.Client(mq.host, mq.device_port, username=user, password=password,
+                          protocol=aiomqtt.ProtocolVersion.V5, timeout=3)
+
+
+async def _can_connect(mq: MosquittoProcess, user: str, password: str) -> bool:
+    try:
+        async with _device(mq, user, password):
+            return True
+    except aiomqtt.MqttError:
+        return False
+
+
+async def _until(pred: Callable[[], Any], what: str, timeout: float = 8) -> Any:  # noqa: ASYNC109
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = await pred()
+        if got:
+            return got
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"not within {timeout}s: {what}")
+
+
+async def _reads(mq: MosquittoProcess, user: str, password: str, topics: list[str]) -> set[str]:
+    """The retained topics among `topics` the device receives when it subscribes."""
+    got: set[str] = set()
+    async with _device(mq, user, password) as dev:
+        for t in topics:
+            await dev.subscribe(t, qos=1)
+
+        async def loop() -> None:
+            async for msg in dev.messages:
+                got.add(str(msg.topic))
+
+        with contextlib.suppress(TimeoutError):  # listening for a fixed time is the point
+            await asyncio.wait_for(loop(), 0.7)
+    return got
+
+
+async def _health(hub: HubRuntime) -> tuple[int, Any]:
+    async with aiohttp.ClientSession() as http, http.get(f"{hub.url}/healthz") as r:
+        return r.status, await r.json()
+
+
+async def test_registry_changes_reach_the_broker_by_themselves(tmp_path: Path) -> None:
+    mq, config = _rig(tmp_path, pid_file=str(tmp_path / "mq" / "mosquitto.pid"))
+    with mq:
+        cfg = config()
+        t = Topics(cfg.mqtt.topic_prefix)
+        async with HubRuntime(cfg, scheduler=False) as hub, _admin(hub) as http:
+            r = await http.post("/api/v1/devices", json={"id": "loa-1", "kind": "radio", "area": OLD})
+            assert r.status == 201, await r.text()
+            secret = (await r.json())["broker_password"]
+            r = await http.post("/api/v1/devices", json={"id": "loa-2", "kind": "radio", "area": OLD})
+            other = (await r.json())["broker_password"]
+            async with aiomqtt.Client(mq.host, mq.port, username="hub", password=HUB_SECRET) as hubc:
+                for area in (OLD, MERGED, "67/660/24631"):
+                    await hubc.publish(t.program(area, "radio"), f"prog {area}".encode(), qos=1, retain=True)
+            await _until(lambda: _can_connect(mq, "loa-1", secret), "loa-1 connects after registration")
+            neighbour = t.program("67/660/24631", "radio")
+            seen = await _reads(mq, "loa-1", secret, [t.program(OLD, "radio"), neighbour])
+            assert seen == {t.program(OLD, "radio")}  # its commune's programme, not a neighbour's
+            assert not await _can_connect(mq, "loa-1", other)  # another device's password
+
+            r = await http.post("/api/v1/areas/reorganise", json={"plan": PLAN})
+            assert r.status == 200, await r.text()
+
+            async def moved() -> bool:
+                got = await _reads(mq, "loa-1", secret, [t.program(OLD, "radio"), t.program(MERGED, "radio")])
+                return got == {t.program(MERGED, "radio")}
+
+            await _until(moved, "loa-1 reads its new commune's programme and not the old one")
+
+            r = await http.post("/api/v1/devices/loa-1/broker-secret")
+            assert r.status == 200, await r.text()
+            new = (await r.json())["broker_password"]
+            await _until(lambda: _can_connect(mq, "loa-1", new), "the new secret works")
+            assert not await _can_connect(mq, "loa-1", secret)
+
+            with hub.services.ctx.db.session() as sess:  # type: ignore[union-attr]
+                sess.delete(sess.get(Device, "loa-2"))  # no API removes a device yet: as a CLI would
+
+            async def refused() -> bool:
+                return not await _can_connect(mq, "loa-2", other)
+
+            await _until(refused, "a removed device is refused")
+            status, body = await _health(hub)
+            assert status == 200 and body["ok"], body
+            assert (tmp_path / "acl").stat().st_mode & 0o777 == 0o600
+            assert (tmp_path / "passwd").read_text().startswith("loa-1:$7$")
+
+
+async def test_failing_reload_shows_on_healthz_and_next_change_retries(tmp_path: Path) -> None:
+    block = tmp_path / "reload-fails"
+    script = tmp_path / "reload.sh"
+    script.write_text(f'[ ! -e "{block}" ] || {{ echo "broker B unreachable" >&2; exit 3; }}\n'
+                      f'kill -HUP "$(cat {tmp_path}/mq/mosquitto.pid)"\n')
+    mq, config = _rig(tmp_path, reload_command=["/bin/sh", str(script)])
+    with mq:
+        async with HubRuntime(config(), scheduler=False) as hub, _admin(hub) as http:
+            block.touch()
+            r = await http.post("/api/v1/devices", json={"id": "loa-1", "kind": "radio", "area": OLD})
+            secret = (await r.json())["broker_password"]
+
+            async def stale() -> Any:
+                status, body = await _health(hub)
+                return body if status == 503 else None
+
+            body = await _until(stale, "/healthz says the ACL is stale")
+            assert "ACL của máy chủ MQTT chưa cập nhật từ" in body["reason"]
+            assert "broker B unreachable" in body["reason"]
+            assert not await _can_connect(mq, "loa-1", secret)  # written, but the broker was not reloaded
+
+            block.unlink()
+            started = time.monotonic()
+            r = await http.post("/api/v1/devices", json={"id": "loa-3", "kind": "radio", "area": OLD})
+            assert r.status == 201
+            await _until(lambda: _can_connect(mq, "loa-1", secret), "the next change retries at once")
+            assert time.monotonic() - started < 4  # not the backoff's 30 s
+            status, body = await _health(hub)
+            assert status == 200, body
+
+
+@pytest.mark.parametrize(("target", "error"), [
+    ({"reload_command": ["/usr/sbin/no-such-reload"]}, "is not an executable file"),
+    ({"reload_command": ["no-such-reload-cmd"]}, "not found on PATH"),
+    ({}, "exactly one of reload_command"),
+    ({"reload_command": ["true"], "pid_file": "/run/mosquitto.pid"}, "exactly one of reload_command"),
+    ({"reload_command": ["true"], "acl": "acl"}, "absolute path"),
+])
+def test_bad_broker_files_config_is_refused_at_start(target: dict[str, Any], error: str) -> None:
+    broker = {"acl": "/etc/mosquitto/acl", **target}
+    with pytest.raises(ConfigError, match=error):
+        build_config({"broker_files": {"brokers": [broker]}}, environ={})
