@@ -218,9 +218,7 @@ class Services:
     # would then be too big to send (publishing.check_windows: refused, audited, nothing saved or sent)
     async def set_area_languages(self, actor: Actor, area: str, languages: Any) -> dict[str, Any]:
         """An area's local languages (admin); its communes' programmes change (versions played or not)."""
-        out = await asyncio.to_thread(self.languages.set, actor, area, languages)
-        self.publishing.republish_soon(self.areas.leaves_under([area]), ("radio",))
-        return out
+        return await self._publishing(lambda: self.languages.set(actor, area, languages))
 
     async def set_windows(
         self, actor: Actor, *, area: str, kind: str, effective_from: Any, windows: Any
