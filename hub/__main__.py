@@ -37,7 +37,7 @@ def _read_password(args: argparse.Namespace) -> str | None:
 
 
 async def _serve(cfg: HubConfig) -> None:
-    from hub import workers  # noqa: PLC0415
+    from hub import sdnotify, workers  # noqa: PLC0415
     from hub.app import HubRuntime  # noqa: PLC0415
 
     workers.serving()
@@ -48,10 +48,17 @@ async def _serve(cfg: HubConfig) -> None:
     async with HubRuntime(cfg) as hub:
         brokers = ", ".join(f"{h}:{p}" for h, p in cfg.mqtt.endpoints)
         print(f"nguon hub: {hub.url} (MQTT {brokers}, {hub.role['role']})", flush=True)
-        stopped, lost = asyncio.create_task(stop.wait()), asyncio.create_task(hub.lost.wait())
-        await asyncio.wait([stopped, lost], return_when=asyncio.FIRST_COMPLETED)
-        stopped.cancel()
-        lost.cancel()
+        sdnotify.notify("READY=1")  # deploy/systemd/nguon-hub.service: Type=notify, WatchdogSec
+        interval = sdnotify.watchdog_interval()
+        waits: list[asyncio.Task[Any]] = [
+            asyncio.create_task(stop.wait()), asyncio.create_task(hub.lost.wait())
+        ]
+        if interval is not None:  # a hung event loop stops these: systemd kills it, a standby takes over
+            waits.append(asyncio.create_task(sdnotify.keep_alive(interval)))
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for task in waits:
+            task.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
     if hub.lost.is_set():  # it may no longer hold the publisher lock: systemd starts it again (standby)
         raise SystemExit(3)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from hub.config import ConfigError, TtsConfig, build_config, load_config
+from hub.config import HUB_ONLY_TTS, ConfigError, TtsConfig, build_config, load_config
 from hub.speech import SpeechService
 from tts.settings import TtsSettings
 
@@ -115,7 +115,7 @@ def test_old_names_work_for_one_release_with_a_warning_naming_the_new_one(
 
 def test_every_speech_setting_is_reachable_from_the_hub_config(tmp_path: Path) -> None:
     speech = {f.name: f for f in dataclasses.fields(TtsSettings)}
-    assert set(TtsConfig.model_fields) == set(speech) | {"workers"}
+    assert set(TtsConfig.model_fields) == set(speech) | set(HUB_ONLY_TTS)
     default = build_config({"data_dir": str(tmp_path)}, environ={}).tts.tts_settings()
     assert default == TtsSettings()  # the hub's defaults are tts's
     abbreviations = tmp_path / "abbr.tsv"

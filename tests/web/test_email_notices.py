@@ -9,19 +9,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import ssl
 from collections.abc import AsyncIterator, Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 from sqlalchemy import select
 
 from hub.config import EmailConfig
 from hub.models import User
 from hub.roles import SYSTEM
 from hub.services.notices import Notice
+from tests.tls import make_tls
 
 from .conftest import PASSWORD, T0, WebHub
 from .pagehelp import write
@@ -236,3 +240,46 @@ async def test_failures_are_retried_logged_and_shown_to_the_admin(
     _, html = await (await web.as_user("admin1")).get("/")
     status = html.split('id="mail-status"')[1][:3000]
     assert "3 không gửi được" in status and "sai@tinh.gov.vn" in status and "hàng đợi đầy" in status
+
+
+async def test_starttls_and_login_with_the_provinces_ca(web: WebHub, tmp_path: Path) -> None:
+    """STARTTLS before the login, the server's certificate checked against `ca_file`; a wrong password is
+    refused once (no retry); a certificate from an unknown CA is never sent to."""
+    tls = make_tls(tmp_path / "tls")
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(tls.cert, tls.key)
+    logins: list[tuple[bytes, bytes, bool]] = []
+
+    def check(_server: Any, session: Any, _env: Any, _mech: str, data: Any) -> AuthResult:
+        logins.append((data.login, data.password, session.ssl is not None))
+        return AuthResult(success=(data.login, data.password) == (b"httt-nguon", b"mat-khau-smtp"))
+
+    port, inbox = free_port(), Inbox()
+    ctl = Controller(
+        inbox, hostname="127.0.0.1", port=port, tls_context=server_tls, require_starttls=True,
+        auth_required=True, authenticator=check,
+    )  # fmt: skip
+    ctl.start()
+    try:
+        secret = tmp_path / "smtp.secret"
+        secret.write_text("mat-khau-smtp\n", encoding="utf-8")
+        base = {"enabled": True, "host": "127.0.0.1", "port": port, "sender": SENDER, "retries": 0,
+                "username": "httt-nguon", "password_file": str(secret), "timeout_s": 5}  # fmt: skip
+        m = web.s.mailer
+        with web.s.ctx.db.session() as sess:
+            u = sess.scalars(select(User).where(User.username == "editor67")).one()
+            sess.expunge(u)
+        u.email = "bientap@tinh.gov.vn"
+        msg = m.message(u, Notice(T0, "review", "b-1", "Lịch cắt điện"))
+        m.cfg = EmailConfig(**base, ca_file=str(tls.ca))
+        assert await m.deliver(msg)
+        assert logins == [(b"httt-nguon", b"mat-khau-smtp", True)]  # logged in over TLS only
+        assert [rcpt for rcpt, _ in inbox.got] == [["bientap@tinh.gov.vn"]]
+        secret.write_text("sai", encoding="utf-8")
+        assert not await m.deliver(msg) and len(logins) == 2
+        secret.write_text("mat-khau-smtp", encoding="utf-8")
+        m.cfg = EmailConfig(**base)  # the system's CAs do not know the province's
+        assert not await m.deliver(msg) and len(logins) == 2
+        assert "CERTIFICATE_VERIFY_FAILED" in m.failures[-1].error and len(inbox.got) == 1
+    finally:
+        ctl.stop()
