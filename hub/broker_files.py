@@ -71,7 +71,8 @@ class BrokerFilesConfig(BaseModel):
     brokers: tuple[BrokerTarget, ...] = ()
     debounce_s: float = Field(1.0, ge=0, le=60)  # changes within this time are folded into one write
     poll_s: float = Field(10.0, ge=0.5, le=3600)  # also look at the registry this often (other processes)
-    retry_max_s: float = Field(60.0, ge=1, le=3600)  # the backoff after failures stops growing here
+    retry_s: float = Field(2.0, ge=0.1, le=3600)  # the first retry after a failure; doubles each time...
+    retry_max_s: float = Field(60.0, ge=0.1, le=3600)  # ...up to this (a change retries at once)
 
     @property
     def enabled(self) -> bool:

@@ -167,7 +167,7 @@ class BrokerSync:
                 st = self.state
                 st.since = st.since or datetime.now(self.tz)
                 st.error = f"{type(exc).__name__}: {exc}"[:300]
-                wait = min(self.cfg.retry_max_s, 2.0 ** failures)
+                wait = min(self.cfg.retry_max_s, self.cfg.retry_s * 2.0 ** (failures - 1))
                 log.error("broker files not updated (attempt %d, next in %.0f s): %s",
                           failures, wait, st.error)
                 continue

@@ -224,6 +224,12 @@ class MediaConfig(_Section):
         description="an emergency's audio up to this size travels inside its alert, so no device has to "
         "download it before playing (0 = devices always download it)",
     )
+    retention_days: int = Field(
+        730,
+        ge=0,
+        description="files of bulletins that ended (finished, recalled, cancelled) this long ago are deleted "
+        "by the midnight job; never fewer than the play reports' 400 days; 0 = keep every file",
+    )
 
 
 class StreamConfig(_Section):

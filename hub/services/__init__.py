@@ -36,6 +36,7 @@ from hub.services.lifecycle import move
 from hub.services.live import LiveService
 from hub.services.mailer import Mailer
 from hub.services.media import MediaService
+from hub.services.media_retention import prune_media
 from hub.services.notices import NoticeService
 from hub.services.programmes import ProgrammeService
 from hub.services.publishing import PublisherLike, PublishingService
@@ -394,6 +395,7 @@ class Services:
             log.warning("midnight republish still running after 10 min")
         out = {"finished": finished, "communes": len(self.areas.leaves())}
         out["rolled_up"] = await asyncio.to_thread(self.rollup_recent)
+        out["media_deleted"] = (await asyncio.to_thread(self.prune_media))["files"]
         await asyncio.to_thread(self.ctx.audit_now, SYSTEM, "programme.midnight", "", detail=out)
         return out
 
@@ -406,6 +408,13 @@ class Services:
         n = rollup_days(self.ctx.db, days, tz, now, batch=BATCH_DAYS)
         prune_raw(self.ctx.db, tz, now)
         return n
+
+    def prune_media(self) -> dict[str, int]:
+        """Media files of bulletins that ended past [media] retention_days (services/media_retention.py)."""
+        return prune_media(
+            self.ctx.db, self.media.path_for, self.media.alert_audio.path, self.ctx.now(),
+            self.ctx.config.media.retention_days,
+        )
 
     def bulletins_finish_expired(self) -> int:
         """Approved/on-air bulletins past valid_until become finished (expired emergencies included)."""
