@@ -13,6 +13,7 @@ device or the hub by connecting with its client id.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import os
@@ -63,17 +64,26 @@ def new_secret() -> str:
     return secrets.token_urlsafe(24)
 
 
+def read_password_lines(path: Path) -> dict[str, str]:
+    """user -> hash of a Mosquitto password file ({} when it does not exist yet)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        if ":" in line and not line.startswith("#"):
+            user, hashed = line.split(":", 1)
+            out[user] = hashed
+    return out
+
+
 class PasswordFile:
     """Read, change and atomically rewrite a Mosquitto password file."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.entries: dict[str, str] = {}
-        if path.exists():
-            for line in path.read_text(encoding="utf-8").splitlines():
-                if ":" in line and not line.startswith("#"):
-                    user, hashed = line.split(":", 1)
-                    self.entries[user] = hashed
+        self.entries: dict[str, str] = read_password_lines(path)
 
     def set(self, username: str, password: str) -> None:
         if ":" in username or not username:
@@ -201,13 +211,36 @@ def mosquitto_conf(
     ])
 
 
-def write_private(path: Path, text: str) -> None:
-    """Write `text` to `path` atomically, readable by its owner only."""
+def write_private(path: Path, text: str, mode: int = 0o600) -> None:
+    """Write `text` to `path` atomically (temporary file, fsync, rename, directory fsync: a broker or a
+    power cut sees the old file or the new one), readable by its owner only; a file that exists keeps its
+    owner, group and mode up to 0640 (one the operator gave to the mosquitto group stays readable by it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    tmp.replace(path)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        _keep_owner(path, tmp)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    dfd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def _keep_owner(path: Path, tmp: Path) -> None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return
+    with contextlib.suppress(PermissionError):
+        os.chown(tmp, st.st_uid, st.st_gid)
+    os.chmod(tmp, (st.st_mode & 0o640) or 0o600)

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
+from hub.broker import write_private
 from hub.broker_files import (
     BrokerFilesConfig,
     BrokerTarget,
@@ -34,7 +35,6 @@ from hub.broker_files import (
     grants_of,
     render,
     same_on_disk,
-    write_shared,
 )
 from hub.db import Database
 from hub.models import Device
@@ -144,7 +144,7 @@ class BrokerSync:
                 continue
             if not same_on_disk(files):
                 for path, text in files.items():
-                    write_shared(path, text, 0o600)
+                    write_private(path, text)
             reload_broker(target)
             self._applied[target.name] = files
             reloaded += 1

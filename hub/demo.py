@@ -26,8 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from hub.broker import PasswordFile, acl_text, new_secret, write_private
-from hub.broker_files import read_password_lines
+from hub.broker import PasswordFile, acl_text, new_secret, read_password_lines, write_private
 from hub.config import ConfigError, HubConfig, build_config
 from hub.icecast import IcecastProcess
 from hub.mosquitto import MosquittoProcess, free_port

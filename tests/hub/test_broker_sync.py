@@ -117,6 +117,7 @@ async def _health(hub: HubRuntime) -> tuple[int, Any]:
 
 async def test_registry_changes_reach_the_broker_by_themselves(tmp_path: Path) -> None:
     mq, config = _rig(tmp_path, pid_file=str(tmp_path / "mq" / "mosquitto.pid"))
+    (tmp_path / "passwd").chmod(0o640)  # given to the mosquitto group by the operator: stays so
     with mq:
         cfg = config()
         t = Topics(cfg.mqtt.topic_prefix)
@@ -170,6 +171,7 @@ async def test_registry_changes_reach_the_broker_by_themselves(tmp_path: Path) -
             assert status == 200 and body["ok"], body
             assert (tmp_path / "acl").stat().st_mode & 0o777 == 0o600
             assert (tmp_path / "passwd").read_text().startswith("loa-1:$7$")
+            assert (tmp_path / "passwd").stat().st_mode & 0o777 == 0o640
 
 
 async def test_failing_reload_shows_on_healthz_and_next_change_retries(tmp_path: Path) -> None:
