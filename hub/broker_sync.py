@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
+from hub.broker import write_private
 from hub.broker_files import (
     BrokerFilesConfig,
     BrokerTarget,
@@ -34,7 +35,6 @@ from hub.broker_files import (
     grants_of,
     render,
     same_on_disk,
-    write_shared,
 )
 from hub.db import Database
 from hub.models import Device
@@ -144,7 +144,7 @@ class BrokerSync:
                 continue
             if not same_on_disk(files):
                 for path, text in files.items():
-                    write_shared(path, text, 0o600)
+                    write_private(path, text)
             reload_broker(target)
             self._applied[target.name] = files
             reloaded += 1
@@ -167,7 +167,7 @@ class BrokerSync:
                 st = self.state
                 st.since = st.since or datetime.now(self.tz)
                 st.error = f"{type(exc).__name__}: {exc}"[:300]
-                wait = min(self.cfg.retry_max_s, 2.0 ** failures)
+                wait = min(self.cfg.retry_max_s, self.cfg.retry_s * 2.0 ** (failures - 1))
                 log.error("broker files not updated (attempt %d, next in %.0f s): %s",
                           failures, wait, st.error)
                 continue
