@@ -20,7 +20,7 @@ import pytest
 
 from hub.__main__ import main
 from hub.app import HubRuntime, build_services
-from hub.broker import PasswordFile, acl_text, check_password, write_private
+from hub.broker import PasswordFile, acl_text, check_password, read_password_lines, write_private
 from hub.broker_files import BrokerFilesConfig
 from hub.config import ConfigError, HubConfig, build_config, load_config
 from hub.errors import Conflict
@@ -40,7 +40,9 @@ PLAN = {
 }
 
 
-def _rig(tmp: Path, retry_s: float = 2, **target: Any) -> tuple[MosquittoProcess, Callable[[], HubConfig]]:
+def _rig(
+    tmp: Path, retry_s: float = 2, extra: tuple[dict[str, Any], ...] = (), **target: Any
+) -> tuple[MosquittoProcess, Callable[[], HubConfig]]:
     """A secured broker (hub and devices' listeners) whose files start with no device."""
     hub_pw = PasswordFile(tmp / "passwd-hub")
     hub_pw.set("hub", HUB_SECRET)
@@ -55,7 +57,8 @@ def _rig(tmp: Path, retry_s: float = 2, **target: Any) -> tuple[MosquittoProcess
         cfg = broker_config(tmp, mq.host, mq.port, username="hub", password_file=str(tmp / "hub-secret"))
         broker = {"acl": str(tmp / "acl"), "password_file": str(tmp / "passwd"), **target}
         return cfg.model_copy(update={"broker_files": BrokerFilesConfig.model_validate(
-            {"brokers": [broker], "debounce_s": 0.2, "poll_s": 30, "retry_s": retry_s, "retry_max_s": 60})})
+            {"brokers": [broker, *extra], "debounce_s": 0.2, "poll_s": 30, "retry_s": retry_s,
+             "retry_max_s": 60})})
 
     return mq, config
 
@@ -188,14 +191,18 @@ async def test_registry_changes_reach_the_broker_by_themselves(tmp_path: Path) -
 
 
 async def test_failing_reload_shows_on_healthz_and_next_change_retries(tmp_path: Path) -> None:
-    block = tmp_path / "reload-fails"
-    script = tmp_path / "reload.sh"
+    """Two brokers: B's reload (its push script) fails. A is updated all the same, /healthz and the admin's
+    start page say B is behind, and the next change retries at once (not after the 30 s backoff)."""
+    block, pushed = tmp_path / "b-unreachable", tmp_path / "b-pushed"
+    script = tmp_path / "push-b.sh"
     script.write_text(f'[ ! -e "{block}" ] || {{ echo "broker B unreachable" >&2; exit 3; }}\n'
-                      f'kill -HUP "$(cat {tmp_path}/mq/mosquitto.pid)"\n')
-    mq, config = _rig(tmp_path, retry_s=30, reload_command=["/bin/sh", str(script)])
+                      f'cp "{tmp_path}/b/passwd" "{pushed}"\n')
+    b = {"acl": str(tmp_path / "b" / "acl"), "password_file": str(tmp_path / "b" / "passwd"),
+         "reload_command": ["/bin/sh", str(script)]}
+    mq, config = _rig(tmp_path, retry_s=30, extra=(b,), pid_file=str(tmp_path / "mq" / "mosquitto.pid"))
+    block.touch()  # from the start
     with mq:
         async with HubRuntime(config(), scheduler=False) as hub, _admin(hub) as http:
-            block.touch()
             r = await http.post("/api/v1/devices", json={"id": "loa-1", "kind": "radio", "area": OLD})
             secret = (await r.json())["broker_password"]
 
@@ -205,19 +212,29 @@ async def test_failing_reload_shows_on_healthz_and_next_change_retries(tmp_path:
 
             body = await _until(stale, "/healthz says the ACL is stale")
             assert "ACL của máy chủ MQTT chưa cập nhật từ" in body["reason"]
-            assert "broker B unreachable" in body["reason"]
-            assert not await _can_connect(mq, "loa-1", secret)  # written, but the broker was not reloaded
+            assert "broker B unreachable" in body["reason"] and str(tmp_path / "b" / "acl") in body["reason"]
+            await _until(lambda: _can_connect(mq, "loa-1", secret), "broker A, not held back by B")
+            assert not pushed.exists()
+            assert (await _health(hub))[0] == 503
             assert "ACL của máy chủ MQTT chưa cập nhật từ" in await _admin_home(hub)  # the admin sees it too
 
             block.unlink()
             started = time.monotonic()
             r = await http.post("/api/v1/devices", json={"id": "loa-3", "kind": "radio", "area": OLD})
             assert r.status == 201
-            await _until(lambda: _can_connect(mq, "loa-1", secret), "the next change retries at once")
+
+            async def b_has_both() -> bool:
+                return pushed.exists() and {"loa-1", "loa-3"} <= set(read_password_lines(pushed))
+
+            await _until(b_has_both, "the next change retries broker B at once")
             assert time.monotonic() - started < 15  # not the backoff's 30 s
-            status, body = await _health(hub)
-            assert status == 200, body
+            await _until(lambda: _health_ok(hub), "/healthz back to 200")
             assert "ACL của máy chủ MQTT" not in await _admin_home(hub)
+
+
+async def _health_ok(hub: HubRuntime) -> tuple[int, Any] | None:
+    status, body = await _health(hub)
+    return (status, body) if status == 200 else None
 
 
 @pytest.mark.parametrize(("target", "error"), [
