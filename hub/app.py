@@ -345,6 +345,7 @@ class HubRuntime:
                 prefix=cfg.mqtt.topic_prefix, tz=services.ctx.tz,
             )
             stack.callback(self.broker_sync.watch())
+            services.broker_sync = self.broker_sync  # the admin's start page shows its problem
             tasks.start("broker-files", self.broker_sync.run())
             stack.push_async_callback(tasks.cancel, "broker-files")
         tasks.start("republisher", services.publishing.run())

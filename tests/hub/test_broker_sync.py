@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -110,6 +111,18 @@ async def _reads(mq: MosquittoProcess, user: str, password: str, topics: list[st
     return got
 
 
+async def _admin_home(hub: HubRuntime) -> str:
+    """The admin's start page (Tài khoản và hệ thống), logged in through the form."""
+    async with aiohttp.ClientSession(hub.url, cookie_jar=aiohttp.CookieJar(unsafe=True)) as web:  # an IP
+        page = await (await web.get("/login")).text()
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert csrf
+        r = await web.post("/login", data={"username": "admin1", "password": PASSWORD, "csrf": csrf.group(1),
+                                           "next": "/"})
+        assert r.status == 200, r.status
+        return await (await web.get("/")).text()
+
+
 async def _health(hub: HubRuntime) -> tuple[int, Any]:
     async with aiohttp.ClientSession() as http, http.get(f"{hub.url}/healthz") as r:
         return r.status, await r.json()
@@ -194,6 +207,7 @@ async def test_failing_reload_shows_on_healthz_and_next_change_retries(tmp_path:
             assert "ACL của máy chủ MQTT chưa cập nhật từ" in body["reason"]
             assert "broker B unreachable" in body["reason"]
             assert not await _can_connect(mq, "loa-1", secret)  # written, but the broker was not reloaded
+            assert "ACL của máy chủ MQTT chưa cập nhật từ" in await _admin_home(hub)  # the admin sees it too
 
             block.unlink()
             started = time.monotonic()
@@ -203,6 +217,7 @@ async def test_failing_reload_shows_on_healthz_and_next_change_retries(tmp_path:
             assert time.monotonic() - started < 15  # not the backoff's 30 s
             status, body = await _health(hub)
             assert status == 200, body
+            assert "ACL của máy chủ MQTT" not in await _admin_home(hub)
 
 
 @pytest.mark.parametrize(("target", "error"), [
