@@ -76,6 +76,14 @@ class BrokerFilesConfig(BaseModel):
     def enabled(self) -> bool:
         return bool(self.brokers)
 
+    @model_validator(mode="after")
+    def _distinct(self) -> BrokerFilesConfig:
+        paths = [p for b in self.brokers for p in (b.acl, b.password_file) if p]
+        twice = sorted({p for p in paths if paths.count(p) > 1})
+        if twice:
+            raise ValueError(f"{', '.join(twice)}: each broker needs files of its own (a copy for broker B)")
+        return self
+
 
 @dataclass(frozen=True)
 class Registry:

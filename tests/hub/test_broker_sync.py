@@ -250,6 +250,15 @@ def test_bad_broker_files_config_is_refused_at_start(target: dict[str, Any], err
         build_config({"broker_files": {"brokers": [broker]}}, environ={})
 
 
+def test_two_brokers_may_not_share_a_file() -> None:
+    a = {"acl": "/etc/mosquitto/acl", "password_file": "/etc/mosquitto/passwd", "reload_command": ["true"]}
+    b = {**a, "acl": "/srv/mqtt-b/acl"}
+    with pytest.raises(ConfigError, match="/etc/mosquitto/passwd: each broker needs files of its own"):
+        build_config({"broker_files": {"brokers": [a, b]}}, environ={})
+    env = {"NGUON_HUB_BROKER_FILES__BROKERS": json.dumps([a, {**b, "password_file": "/srv/mqtt-b/passwd"}])}
+    assert len(build_config({}, environ=env).broker_files.brokers) == 2  # from the environment too
+
+
 def test_cli_device_add_secret_and_sync(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The CLI: `device add` gives the password once, `device secret` a new one, `broker sync` writes the
     files and reloads now; a failing reload is an error naming the command."""
