@@ -371,6 +371,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
     dsec = ds.add_parser("secret", help="a new broker password for the device, printed once (managed "
                          "broker files: the running hub updates the brokers within [broker_files] poll_s)")
     dsec.add_argument("id")
+    ds.add_parser("remove", help="remove the device from the registry (managed broker files: its broker "
+                  "account goes too)").add_argument("id")
     b = sub.add_parser("broker", help="Mosquitto accounts and ACL (hub/broker.py)")
     bs = b.add_subparsers(dest="bcmd", required=True)
     bs.add_parser("sync", help="write the [broker_files] from the registry now and reload the brokers")
@@ -495,6 +497,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
                 given = _read_password(args)
                 new = s.accounts.reset_password(SYSTEM, args.name, given)
                 print(new if not given else f"{args.name}: password changed")
+        elif args.cmd == "device" and args.dcmd == "remove":
+            s.broker_secrets.remove(SYSTEM, args.id)
+            print(f"{args.id}: removed")
         elif args.cmd == "device" and args.dcmd == "secret":
             print(s.broker_secrets.rotate(SYSTEM, args.id)["broker_password"])
         elif args.cmd == "device":

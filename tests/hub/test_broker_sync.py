@@ -24,7 +24,6 @@ from hub.broker import PasswordFile, acl_text, check_password, read_password_lin
 from hub.broker_files import BrokerFilesConfig
 from hub.config import ConfigError, HubConfig, build_config, load_config
 from hub.errors import Conflict
-from hub.models import Device
 from hub.mosquitto import MosquittoProcess
 from hub.roles import SYSTEM
 from protocol.topics import Topics
@@ -176,8 +175,11 @@ async def test_registry_changes_reach_the_broker_by_themselves(tmp_path: Path) -
             await _until(lambda: _can_connect(mq, "loa-1", new), "the new secret works")
             assert not await _can_connect(mq, "loa-1", secret)
 
-            with hub.services.ctx.db.session() as sess:  # type: ignore[union-attr]
-                sess.delete(sess.get(Device, "loa-2"))  # no API removes a device yet: as a CLI would
+            async with aiohttp.ClientSession(hub.url) as other_op:  # not in op-b's area
+                r = await other_op.delete("/api/v1/devices/loa-2", headers=token)
+                assert r.status == 404, await r.text()
+            r = await http.delete("/api/v1/devices/loa-2")
+            assert r.status == 200, await r.text()
 
             async def refused() -> bool:
                 return not await _can_connect(mq, "loa-2", other)
@@ -276,8 +278,11 @@ def test_cli_device_add_secret_and_sync(tmp_path: Path, capsys: pytest.CaptureFi
     assert main([*args, "device", "secret", "loa-9"]) == 0
     second = capsys.readouterr().out.strip()
     assert len(second) > 20 and second != first
+    assert main([*args, "device", "add", "loa-8", "--kind", "radio", "--area", OLD]) == 0
+    assert main([*args, "device", "remove", "loa-8"]) == 0
     assert main([*args, "broker", "sync"]) == 0
     assert marker.read_text() == "x\n"
+    assert "loa-8" not in (tmp_path / "acl").read_text()
     hashed = (tmp_path / "passwd").read_text().removeprefix("loa-9:").strip()
     assert check_password(second, hashed) and not check_password(first, hashed)
     assert "user loa-9" in (tmp_path / "acl").read_text()
