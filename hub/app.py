@@ -325,6 +325,12 @@ class HubRuntime:
             stack.push_async_callback(tasks.cancel, "leadership")
             tasks.start("publisher", self._run_publisher(services))
             stack.push_async_callback(self._drain_publisher)
+        # What a previous leader left (its signed messages again, byte for byte) goes first, before anything
+        # new and before the other parts start (a takeover is timed from here: docs/PERFORMANCE.md).
+        left = await services.intents.catch_up()
+        if left:
+            log.warning("sent %d publish intents a previous hub process left unfinished", left)
+        if self.publisher is not None:
             topics = Topics(cfg.mqtt.topic_prefix)
             tasks.start("statuses", self._store_statuses())
             stack.push_async_callback(self._stop_statuses)
@@ -339,6 +345,7 @@ class HubRuntime:
                 prefix=cfg.mqtt.topic_prefix, tz=services.ctx.tz,
             )
             stack.callback(self.broker_sync.watch())
+            services.broker_sync = self.broker_sync  # the admin's start page shows its problem
             tasks.start("broker-files", self.broker_sync.run())
             stack.push_async_callback(tasks.cancel, "broker-files")
         tasks.start("republisher", services.publishing.run())
@@ -356,12 +363,8 @@ class HubRuntime:
             stack.push_async_callback(tasks.cancel, "central")
         if self._want_scheduler:
             self._start_scheduled(tasks, stack, services)
-        # What a previous leader left (its signed messages again, byte for byte) goes before anything new;
-        # then everything retained is republished, so agents are brought up to date (and a hub that was
-        # down over midnight finishes what expired meanwhile).
-        left = await services.intents.catch_up()
-        if left:
-            log.warning("sent %d publish intents a previous hub process left unfinished", left)
+        # Then everything retained is republished, so agents are brought up to date (and a hub that was down
+        # over midnight finishes what expired meanwhile).
         services.intents.leading = True
         tasks.start("intents", services.intents.run())
         stack.push_async_callback(tasks.cancel, "intents")

@@ -12,8 +12,6 @@ set by hand with `python -m hub broker passwd`). A device no longer registered l
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -21,7 +19,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from hub.broker import DeviceGrant, acl_text
+from hub.broker import DeviceGrant, acl_text, read_password_lines
 
 
 class BrokerTarget(BaseModel):
@@ -71,11 +69,20 @@ class BrokerFilesConfig(BaseModel):
     brokers: tuple[BrokerTarget, ...] = ()
     debounce_s: float = Field(1.0, ge=0, le=60)  # changes within this time are folded into one write
     poll_s: float = Field(10.0, ge=0.5, le=3600)  # also look at the registry this often (other processes)
-    retry_max_s: float = Field(60.0, ge=1, le=3600)  # the backoff after failures stops growing here
+    retry_s: float = Field(2.0, ge=0.1, le=3600)  # the first retry after a failure; doubles each time...
+    retry_max_s: float = Field(60.0, ge=0.1, le=3600)  # ...up to this (a change retries at once)
 
     @property
     def enabled(self) -> bool:
         return bool(self.brokers)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> BrokerFilesConfig:
+        paths = [p for b in self.brokers for p in (b.acl, b.password_file) if p]
+        twice = sorted({p for p in paths if paths.count(p) > 1})
+        if twice:
+            raise ValueError(f"{', '.join(twice)}: each broker needs files of its own (a copy for broker B)")
+        return self
 
 
 @dataclass(frozen=True)
@@ -84,20 +91,6 @@ class Registry:
 
     grants: tuple[DeviceGrant, ...]
     hashes: Mapping[str, str]
-
-
-def read_password_lines(path: Path) -> dict[str, str]:
-    """user -> hash of a Mosquitto password file ({} when it does not exist yet)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
-    out: dict[str, str] = {}
-    for line in text.splitlines():
-        if ":" in line and not line.startswith("#"):
-            user, hashed = line.split(":", 1)
-            out[user] = hashed
-    return out
 
 
 def password_text(reg: Registry, existing: Mapping[str, str]) -> str:
@@ -127,42 +120,6 @@ def same_on_disk(files: Mapping[Path, str]) -> bool:
         except OSError:
             return False
     return True
-
-
-def write_shared(path: Path, text: str, mode: int) -> None:
-    """Atomically (temp file, fsync, rename) with `mode`; the directory is synced too, so a power cut leaves
-    either the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.nguon-tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        _keep_owner(path, tmp)
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dfd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
-
-
-def _keep_owner(path: Path, tmp: Path) -> None:
-    """A file the operator gave to the mosquitto group (0640, root:mosquitto) keeps its owner, group and
-    mode after the rewrite (never more than 0640; chown only when the hub may, e.g. running as root)."""
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return
-    with contextlib.suppress(PermissionError):
-        os.chown(tmp, st.st_uid, st.st_gid)
-    os.chmod(tmp, (st.st_mode & 0o640) or 0o600)
 
 
 def grants_of(rows: Iterable[tuple[str, str, str, str | None]]) -> Registry:

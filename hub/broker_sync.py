@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
+from hub.broker import write_private
 from hub.broker_files import (
     BrokerFilesConfig,
     BrokerTarget,
@@ -34,7 +35,6 @@ from hub.broker_files import (
     grants_of,
     render,
     same_on_disk,
-    write_shared,
 )
 from hub.db import Database
 from hub.models import Device
@@ -135,19 +135,26 @@ class BrokerSync:
 
     def sync_once(self) -> int:
         """Write and reload every broker whose files changed (all of them the first time); returns how many
-        brokers were reloaded. Raises on the first failure (the others are tried again next time)."""
+        were reloaded. One broker failing (broker B unreachable) does not keep the others from their
+        update; the failures are raised together afterwards (and that broker is tried again next time)."""
         reg = self.registry()
-        reloaded = 0
+        reloaded, failed = 0, []
         for target in self.cfg.brokers:
             files = render(target, reg, hub_user=self.hub_user, prefix=self.prefix)
             if self._applied.get(target.name) == files:
                 continue
-            if not same_on_disk(files):
-                for path, text in files.items():
-                    write_shared(path, text, 0o600)
-            reload_broker(target)
+            try:
+                if not same_on_disk(files):
+                    for path, text in files.items():
+                        write_private(path, text)
+                reload_broker(target)
+            except (OSError, ReloadFailed) as exc:
+                failed.append(f"{target.name}: {exc}")
+                continue
             self._applied[target.name] = files
             reloaded += 1
+        if failed:
+            raise ReloadFailed("; ".join(failed))
         return reloaded
 
     async def run(self) -> None:
@@ -167,7 +174,7 @@ class BrokerSync:
                 st = self.state
                 st.since = st.since or datetime.now(self.tz)
                 st.error = f"{type(exc).__name__}: {exc}"[:300]
-                wait = min(self.cfg.retry_max_s, 2.0 ** failures)
+                wait = min(self.cfg.retry_max_s, self.cfg.retry_s * 2.0 ** (failures - 1))
                 log.error("broker files not updated (attempt %d, next in %.0f s): %s",
                           failures, wait, st.error)
                 continue

@@ -10,6 +10,7 @@ when every check passes, 1 otherwise.
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -72,6 +73,31 @@ def _brokers(cfg: HubConfig) -> list[Line]:
         return [Line(None, "Máy chủ MQTT", "tắt trong cấu hình (mqtt.enabled = false): hub không phát gì")]
     hint = "Mosquitto đã chạy chưa?"
     return [probe_broker(h, p, tls=m.tls, ca_file=m.ca_file, unreachable_hint=hint) for h, p in m.endpoints]
+
+
+def _writable(path: Path) -> bool:
+    """The hub can replace this file: its directory exists (or can be made) and is writable."""
+    folder = path.parent if path.parent.exists() else path.parent.parent
+    return folder.is_dir() and os.access(folder, os.W_OK) and (not path.exists() or os.access(path, os.W_OK))
+
+
+def _broker_files(cfg: HubConfig) -> list[Line]:
+    """Managed broker files ([broker_files]): each broker's files writable, its Mosquitto's pid file there."""
+    what = "Tệp của máy chủ MQTT"
+    if not cfg.broker_files.enabled:
+        return [Line(None, what, "hub không tự cập nhật ([broker_files] trống): chạy python -m hub broker "
+                     "acl sau mỗi lần thêm hoặc chuyển thiết bị")]
+    out = []
+    for b in cfg.broker_files.brokers:
+        bad = [p for p in (b.acl, b.password_file) if p and not _writable(Path(p))]
+        how = " ".join(b.reload_command) or f"SIGHUP ({b.pid_file})"
+        if bad:
+            out.append(Line(False, what, f"hub không ghi được {', '.join(bad)} (quyền của thư mục hoặc tệp)"))
+        elif b.pid_file and not Path(b.pid_file).is_file():
+            out.append(Line(False, what, f"{b.acl}: chưa có {b.pid_file} (Mosquitto chưa chạy?)"))
+        else:
+            out.append(Line(True, what, f"{b.acl}: ghi được, nạp lại bằng {how}"))
+    return out
 
 
 def _stream(cfg: HubConfig, *, network: bool) -> Line:
@@ -216,6 +242,7 @@ def run_check(cfg: HubConfig, *, config: str | None = None, network: bool = True
         lines.append(_key(cfg))
         if network:
             lines += _brokers(cfg)
+        lines += _broker_files(cfg)
         lines.append(_stream(cfg, network=network))
         lines += _tools()
         lines.append(_voices(cfg))

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, or_, select
 
+from hub.broker_sync import BrokerSync
 from hub.central.capout import CapOut
 from hub.central.inbound import CentralLink
 from hub.central.outbox import Outbox
@@ -78,6 +79,7 @@ class Services:
         self.choices = ChoiceService(ctx, self.areas)
         self.devices = DeviceService(ctx, self.areas)
         self.broker_secrets = BrokerSecretService(ctx)
+        self.broker_sync: BrokerSync | None = None  # managed broker files: set by the leading hub (app.py)
         self.deliveries = DeliveryService(ctx, self.bulletins)
         self.notices = NoticeService(ctx)
         self.counters = CounterService(ctx)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -17,15 +18,17 @@ import aiohttp
 import aiomqtt
 import pytest
 
-from hub.app import HubRuntime
-from hub.broker import PasswordFile, acl_text, write_private
+from hub.__main__ import main
+from hub.app import HubRuntime, build_services
+from hub.broker import PasswordFile, acl_text, check_password, read_password_lines, write_private
 from hub.broker_files import BrokerFilesConfig
-from hub.config import ConfigError, HubConfig, build_config
+from hub.config import ConfigError, HubConfig, build_config, load_config
+from hub.errors import Conflict
 from hub.models import Device
 from hub.mosquitto import MosquittoProcess
 from hub.roles import SYSTEM
 from protocol.topics import Topics
-from tests.hub.conftest import PASSWORD, SAMPLE, broker_config
+from tests.hub.conftest import PASSWORD, SAMPLE, broker_config, make_config
 
 HUB_SECRET = "secret-hub-0123456789"  # noqa: S105 - a test broker's
 OLD, MERGED = "67/660/24611", "67/24611"
@@ -37,7 +40,9 @@ PLAN = {
 }
 
 
-def _rig(tmp: Path, **target: Any) -> tuple[MosquittoProcess, Callable[[], HubConfig]]:
+def _rig(
+    tmp: Path, retry_s: float = 2, extra: tuple[dict[str, Any], ...] = (), **target: Any
+) -> tuple[MosquittoProcess, Callable[[], HubConfig]]:
     """A secured broker (hub and devices' listeners) whose files start with no device."""
     hub_pw = PasswordFile(tmp / "passwd-hub")
     hub_pw.set("hub", HUB_SECRET)
@@ -52,7 +57,8 @@ def _rig(tmp: Path, **target: Any) -> tuple[MosquittoProcess, Callable[[], HubCo
         cfg = broker_config(tmp, mq.host, mq.port, username="hub", password_file=str(tmp / "hub-secret"))
         broker = {"acl": str(tmp / "acl"), "password_file": str(tmp / "passwd"), **target}
         return cfg.model_copy(update={"broker_files": BrokerFilesConfig.model_validate(
-            {"brokers": [broker], "debounce_s": 0.2, "poll_s": 30, "retry_max_s": 30})})
+            {"brokers": [broker, *extra], "debounce_s": 0.2, "poll_s": 30, "retry_s": retry_s,
+             "retry_max_s": 60})})
 
     return mq, config
 
@@ -108,6 +114,18 @@ async def _reads(mq: MosquittoProcess, user: str, password: str, topics: list[st
     return got
 
 
+async def _admin_home(hub: HubRuntime) -> str:
+    """The admin's start page (Tài khoản và hệ thống), logged in through the form."""
+    async with aiohttp.ClientSession(hub.url, cookie_jar=aiohttp.CookieJar(unsafe=True)) as web:  # an IP
+        page = await (await web.get("/login")).text()
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert csrf
+        r = await web.post("/login", data={"username": "admin1", "password": PASSWORD, "csrf": csrf.group(1),
+                                           "next": "/"})
+        assert r.status == 200, r.status
+        return await (await web.get("/")).text()
+
+
 async def _health(hub: HubRuntime) -> tuple[int, Any]:
     async with aiohttp.ClientSession() as http, http.get(f"{hub.url}/healthz") as r:
         return r.status, await r.json()
@@ -115,6 +133,7 @@ async def _health(hub: HubRuntime) -> tuple[int, Any]:
 
 async def test_registry_changes_reach_the_broker_by_themselves(tmp_path: Path) -> None:
     mq, config = _rig(tmp_path, pid_file=str(tmp_path / "mq" / "mosquitto.pid"))
+    (tmp_path / "passwd").chmod(0o640)  # given to the mosquitto group by the operator: stays so
     with mq:
         cfg = config()
         t = Topics(cfg.mqtt.topic_prefix)
@@ -142,6 +161,15 @@ async def test_registry_changes_reach_the_broker_by_themselves(tmp_path: Path) -
 
             await _until(moved, "loa-1 reads its new commune's programme and not the old one")
 
+            hub.services.accounts.create_user(  # type: ignore[union-attr]
+                SYSTEM, username="op-b", password=PASSWORD, role="operator", area="67/661")
+            async with aiohttp.ClientSession(hub.url) as other_op:  # someone else's device: not found
+                r = await other_op.post("/api/v1/auth/login", json={"username": "op-b", "password": PASSWORD})
+                token = {"Authorization": "Bearer " + (await r.json())["token"]}
+                r = await other_op.post("/api/v1/devices/loa-1/broker-secret", headers=token)
+                assert r.status == 404, await r.text()
+            r = await http.post("/api/v1/devices/nope/broker-secret")
+            assert r.status == 404, await r.text()
             r = await http.post("/api/v1/devices/loa-1/broker-secret")
             assert r.status == 200, await r.text()
             new = (await r.json())["broker_password"]
@@ -159,17 +187,22 @@ async def test_registry_changes_reach_the_broker_by_themselves(tmp_path: Path) -
             assert status == 200 and body["ok"], body
             assert (tmp_path / "acl").stat().st_mode & 0o777 == 0o600
             assert (tmp_path / "passwd").read_text().startswith("loa-1:$7$")
+            assert (tmp_path / "passwd").stat().st_mode & 0o777 == 0o640
 
 
 async def test_failing_reload_shows_on_healthz_and_next_change_retries(tmp_path: Path) -> None:
-    block = tmp_path / "reload-fails"
-    script = tmp_path / "reload.sh"
+    """Two brokers: B's reload (its push script) fails. A is updated all the same, /healthz and the admin's
+    start page say B is behind, and the next change retries at once (not after the 30 s backoff)."""
+    block, pushed = tmp_path / "b-unreachable", tmp_path / "b-pushed"
+    script = tmp_path / "push-b.sh"
     script.write_text(f'[ ! -e "{block}" ] || {{ echo "broker B unreachable" >&2; exit 3; }}\n'
-                      f'kill -HUP "$(cat {tmp_path}/mq/mosquitto.pid)"\n')
-    mq, config = _rig(tmp_path, reload_command=["/bin/sh", str(script)])
+                      f'cp "{tmp_path}/b/passwd" "{pushed}"\n')
+    b = {"acl": str(tmp_path / "b" / "acl"), "password_file": str(tmp_path / "b" / "passwd"),
+         "reload_command": ["/bin/sh", str(script)]}
+    mq, config = _rig(tmp_path, retry_s=30, extra=(b,), pid_file=str(tmp_path / "mq" / "mosquitto.pid"))
+    block.touch()  # from the start
     with mq:
         async with HubRuntime(config(), scheduler=False) as hub, _admin(hub) as http:
-            block.touch()
             r = await http.post("/api/v1/devices", json={"id": "loa-1", "kind": "radio", "area": OLD})
             secret = (await r.json())["broker_password"]
 
@@ -179,17 +212,29 @@ async def test_failing_reload_shows_on_healthz_and_next_change_retries(tmp_path:
 
             body = await _until(stale, "/healthz says the ACL is stale")
             assert "ACL của máy chủ MQTT chưa cập nhật từ" in body["reason"]
-            assert "broker B unreachable" in body["reason"]
-            assert not await _can_connect(mq, "loa-1", secret)  # written, but the broker was not reloaded
+            assert "broker B unreachable" in body["reason"] and str(tmp_path / "b" / "acl") in body["reason"]
+            await _until(lambda: _can_connect(mq, "loa-1", secret), "broker A, not held back by B")
+            assert not pushed.exists()
+            assert (await _health(hub))[0] == 503
+            assert "ACL của máy chủ MQTT chưa cập nhật từ" in await _admin_home(hub)  # the admin sees it too
 
             block.unlink()
             started = time.monotonic()
             r = await http.post("/api/v1/devices", json={"id": "loa-3", "kind": "radio", "area": OLD})
             assert r.status == 201
-            await _until(lambda: _can_connect(mq, "loa-1", secret), "the next change retries at once")
-            assert time.monotonic() - started < 4  # not the backoff's 30 s
-            status, body = await _health(hub)
-            assert status == 200, body
+
+            async def b_has_both() -> bool:
+                return pushed.exists() and {"loa-1", "loa-3"} <= set(read_password_lines(pushed))
+
+            await _until(b_has_both, "the next change retries broker B at once")
+            assert time.monotonic() - started < 15  # not the backoff's 30 s
+            await _until(lambda: _health_ok(hub), "/healthz back to 200")
+            assert "ACL của máy chủ MQTT" not in await _admin_home(hub)
+
+
+async def _health_ok(hub: HubRuntime) -> tuple[int, Any] | None:
+    status, body = await _health(hub)
+    return (status, body) if status == 200 else None
 
 
 @pytest.mark.parametrize(("target", "error"), [
@@ -203,3 +248,49 @@ def test_bad_broker_files_config_is_refused_at_start(target: dict[str, Any], err
     broker = {"acl": "/etc/mosquitto/acl", **target}
     with pytest.raises(ConfigError, match=error):
         build_config({"broker_files": {"brokers": [broker]}}, environ={})
+
+
+def test_two_brokers_may_not_share_a_file() -> None:
+    a = {"acl": "/etc/mosquitto/acl", "password_file": "/etc/mosquitto/passwd", "reload_command": ["true"]}
+    b = {**a, "acl": "/srv/mqtt-b/acl"}
+    with pytest.raises(ConfigError, match="/etc/mosquitto/passwd: each broker needs files of its own"):
+        build_config({"broker_files": {"brokers": [a, b]}}, environ={})
+    env = {"NGUON_HUB_BROKER_FILES__BROKERS": json.dumps([a, {**b, "password_file": "/srv/mqtt-b/passwd"}])}
+    assert len(build_config({}, environ=env).broker_files.brokers) == 2  # from the environment too
+
+
+def test_cli_device_add_secret_and_sync(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The CLI: `device add` gives the password once, `device secret` a new one, `broker sync` writes the
+    files and reloads now; a failing reload is an error naming the command."""
+    marker = tmp_path / "reloaded"
+    cfg_file = tmp_path / "hub.toml"
+    cfg_file.write_text(
+        f'data_dir = "{tmp_path / "hub"}"\n[mqtt]\nenabled = false\n[programme]\nscheduler = false\n'
+        f'[[broker_files.brokers]]\nacl = "{tmp_path / "acl"}"\npassword_file = "{tmp_path / "passwd"}"\n'
+        f'reload_command = ["/bin/sh", "-c", "echo x >> {marker}"]\n', encoding="utf-8")
+    services = build_services(load_config(cfg_file), speech=object())
+    services.areas.import_tree(json.loads(SAMPLE.read_text(encoding="utf-8")), SYSTEM)
+    args = ["--config", str(cfg_file)]
+    assert main([*args, "device", "add", "loa-9", "--kind", "radio", "--area", OLD]) == 0
+    first = capsys.readouterr().err.rsplit(": ", 1)[1].strip()
+    assert main([*args, "device", "secret", "loa-9"]) == 0
+    second = capsys.readouterr().out.strip()
+    assert len(second) > 20 and second != first
+    assert main([*args, "broker", "sync"]) == 0
+    assert marker.read_text() == "x\n"
+    hashed = (tmp_path / "passwd").read_text().removeprefix("loa-9:").strip()
+    assert check_password(second, hashed) and not check_password(first, hashed)
+    assert "user loa-9" in (tmp_path / "acl").read_text()
+    cfg_file.write_text(cfg_file.read_text().replace('"echo x', '"exit 4; echo x'), encoding="utf-8")
+    assert main([*args, "broker", "sync"]) == 2
+    assert "exited 4" in capsys.readouterr().err
+
+
+def test_manual_mode_issues_no_secret(tmp_path: Path) -> None:
+    manual = build_services(make_config(tmp_path), speech=object())
+    manual.areas.import_tree(json.loads(SAMPLE.read_text(encoding="utf-8")), SYSTEM)
+    out = manual.devices.register(SYSTEM, device_id="loa-y", kind="radio", area="67/660/24613")
+    assert "broker_password" not in out
+    with pytest.raises(Conflict, match="broker passwd"):
+        manual.broker_secrets.rotate(SYSTEM, "loa-y")
+    manual.ctx.db.dispose()

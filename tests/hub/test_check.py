@@ -108,3 +108,22 @@ def test_a_disk_above_90_percent_or_under_2_gb_free_is_reported(tmp_path: Path) 
     assert ok is False and "dưới 2048 MB; trên 90 %" in detail
     (tmp_path / "hub").mkdir()
     assert [ok for ok, _ in lines(100 * gb, 50 * gb)] == [True]  # data, media and cache: one disk, one line
+
+
+def test_managed_broker_files_are_checked(tmp_path: Path) -> None:
+    from hub.check import run_check  # noqa: PLC0415
+
+    (tmp_path / "mq").mkdir()
+    (tmp_path / "mq" / "mosquitto.pid").write_text("1\n")
+    good = {"acl": str(tmp_path / "mq" / "acl"), "password_file": str(tmp_path / "mq" / "passwd"),
+            "pid_file": str(tmp_path / "mq" / "mosquitto.pid")}
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    bad = {"acl": str(blocked / "sub" / "acl"), "reload_command": ["true"]}
+    files = {"brokers": [good, bad]}
+    cfg = build_config({"data_dir": str(tmp_path / "hub"), "broker_files": files}, environ={})
+    text, ok = run_check(cfg, network=False)
+    assert f"[ OK ] Tệp của máy chủ MQTT: {good['acl']}: ghi được, nạp lại bằng SIGHUP" in text, text
+    assert f"[LỖI] Tệp của máy chủ MQTT: hub không ghi được {bad['acl']}" in text and not ok
+    text, _ = run_check(build_config({"data_dir": str(tmp_path / "hub")}, environ={}), network=False)
+    assert "hub không tự cập nhật ([broker_files] trống)" in text

@@ -122,7 +122,7 @@ async def test_notices_reach_the_right_people_only(web: WebHub, smtp: tuple[Inbo
         "editor67": "bientap@tinh.gov.vn",  # approves in the province: gets "needs review"
         "editor660": "tacgia@giaynghia.gov.vn",  # the author: gets "rejected"
         "editor661": "khac@daklong.gov.vn",  # another district: nothing about 67/660
-        "viewer": "xem@tinh.gov.vn",  # cannot act on it: nothing
+        "viewer": "xem@tinh.gov.vn",  # cannot act on a bulletin: only the emergency
         "chair24611": "ct24611@nghiaduc.gov.vn",  # approves only for the commune: not the district's
         "oper": "vanhanh@tinh.gov.vn",  # the province's operator: gets "device down"
     }
@@ -146,24 +146,34 @@ async def test_notices_reach_the_right_people_only(web: WebHub, smtp: tuple[Inbo
         web.s.devices.ingest_status("loa-24613-01", {"state": "idle", "clock": "synced"})
         web.s.devices.ingest_status("loa-24613-01", {"state": "offline"})
         await inbox.wait(5)  # oper: device down
+        emergency = [("title", "Sạt lở đất"), ("text", "Nguy cơ sạt lở, người dân rời khỏi chân đồi."),
+                     ("targets", "67/660/24613"), ("kinds", "radio"), ("repeat_count", "1"),
+                     ("repeat_interval_s", "30"), ("repeat_then_every_s", "0")]  # fmt: skip
+        assert (await ed67.post("/emergency/send", emergency)).status == 303
+        await inbox.wait(9)  # everyone who sees Phường Nghĩa Thành: emergency sent
         await asyncio.sleep(0.3)  # a few more looks: nothing else may arrive
-    assert [m["Subject"] for m in inbox.to(people["editor67"])] == [
-        "[HTTT nguồn] Bản tin mới chờ duyệt: Thông báo họp dân",
-        "[HTTT nguồn] Bản tin mới chờ duyệt: Lịch cắt điện",
+
+    def subjects(who: str) -> list[str]:
+        return [str(m["Subject"]).removeprefix("[HTTT nguồn] ") for m in inbox.to(people[who])]
+
+    sent = "Đã phát khẩn cấp: Sạt lở đất"
+    assert subjects("editor67") == [
+        "Bản tin mới chờ duyệt: Thông báo họp dân",
+        "Bản tin mới chờ duyệt: Lịch cắt điện",
+        sent,
     ]
-    rejected, approved = inbox.to(people["editor660"])
+    rejected, approved, _ = inbox.to(people["editor660"])
     assert approved["Subject"] == "[HTTT nguồn] Bản tin của bạn đã được duyệt phát: Lịch cắt điện"
-    assert [m["Subject"] for m in inbox.to(people["oper"])] == [
-        "[HTTT nguồn] Thiết bị mất kết nối: loa-24613-01"
-    ]
+    assert subjects("oper") == ["Thiết bị mất kết nối: loa-24613-01", sent]
+    assert subjects("viewer") == [sent] and subjects("editor660")[-1] == sent
     body = rejected.get_content()
     assert rejected["Subject"] == "[HTTT nguồn] Bản tin của bạn bị trả lại: Thông báo họp dân"
     assert "Lý do: Thiếu giờ họp." in body and "Người thực hiện: editor67" in body and "Kính gửi" in body
     assert rejected["From"] == f"HTTT nguồn <{SENDER}>"
-    for who in ("editor661", "viewer", "chair24611"):
+    for who in ("editor661", "chair24611"):  # outside 67/660 and Phường Nghĩa Thành
         assert inbox.to(people[who]) == [], who
     assert inbox.to("kiemduyet@tinh.gov.vn") == []
-    assert len(inbox.got) == 5 and all(len(rcpt) == 1 for rcpt, _ in inbox.got)
+    assert len(inbox.got) == 9 and all(len(rcpt) == 1 for rcpt, _ in inbox.got)
 
 
 async def test_bad_addresses_are_refused_with_what_to_write(web: WebHub) -> None:
