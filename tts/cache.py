@@ -7,7 +7,8 @@ JSON's mtime: a hit touches it, a put writes it. An entry used within `keep_rece
 was made in that time. The hub copies a bulletin's audio into its media store at once, so the cache only
 saves synthesis: evicting an entry costs speaking that text again, never a bulletin's audio. One process
 evicts at a time (a lock file); each counts its own writes and rescans the directory when its count
-passes the limit, so other processes' writes are seen at the next pass.
+passes the limit, so other processes' writes are seen at the next pass. The pass runs in a thread of its
+own (`background`), so the put that crossed the limit is not kept waiting.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import tempfile
 import threading
@@ -31,6 +33,7 @@ DEFAULT_MAX_BYTES = 2 * 1024**3
 KEEP_RECENT_S = 600.0
 LOW_WATER = 0.9
 _LOCK = ".evict.lock"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -79,12 +82,14 @@ class SpeechCache:
     """Lookup and store; a lookup only reads a small JSON file and stats the audio."""
 
     def __init__(self, directory: Path, *, max_bytes: int = DEFAULT_MAX_BYTES,
-                 keep_recent_s: float = KEEP_RECENT_S) -> None:
+                 keep_recent_s: float = KEEP_RECENT_S, background: bool = True) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
         self.keep_recent_s = keep_recent_s
+        self.background = background  # a put past the limit starts the pass in a thread and returns
         self._guard = threading.Lock()
+        self._evictor: threading.Thread | None = None
         self._sweep()
         self._estimate = self._entries()[1]
 
@@ -119,7 +124,9 @@ class SpeechCache:
     def evict(self) -> list[str]:
         """Delete least recently used entries until the cache is under LOW_WATER of max_bytes (only when
         it is above max_bytes); returns the keys deleted."""
-        with self._guard, open(self.directory / _LOCK, "a+b") as lock:
+        # the lock file, opened anew each pass, keeps passes apart in this process and in others; puts and
+        # hits go on meanwhile (a pass over 20,000 entries on a loaded disk takes seconds: bench/tts_cache.py)
+        with open(self.directory / _LOCK, "a+b") as lock:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
             entries, total = self._entries()
             gone: list[str] = []
@@ -136,7 +143,8 @@ class SpeechCache:
                             (self.directory / name).unlink()
                     total -= size
                     gone.append(key)
-            self._estimate = total
+            with self._guard:
+                self._estimate = total
             return gone
 
     def _touched_since(self, names: list[str], when: float) -> bool:
@@ -149,9 +157,26 @@ class SpeechCache:
     def _added(self, nbytes: int) -> None:
         with self._guard:
             self._estimate += nbytes
-            over = self._estimate > self.max_bytes
-        if over:
+            if self._estimate <= self.max_bytes or (self._evictor is not None and self._evictor.is_alive()):
+                return
+            if self.background:
+                self._evictor = threading.Thread(target=self._evict_logged, name="tts-cache-evict",
+                                                 daemon=True)
+                self._evictor.start()
+                return
+        self.evict()
+
+    def _evict_logged(self) -> None:
+        try:
             self.evict()
+        except OSError as exc:  # a pass that failed is tried again at the next put past the limit
+            log.error("speech cache %s: eviction failed: %s", self.directory, exc)
+
+    def wait_evicted(self, timeout: float | None = None) -> None:
+        """Wait for a pass running in the background (tests, a hub stopping)."""
+        evictor = self._evictor
+        if evictor is not None:
+            evictor.join(timeout)
 
     def _sweep(self) -> None:
         """Remove work dirs and temp files a crashed process left behind."""

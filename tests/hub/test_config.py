@@ -52,6 +52,9 @@ def test_hub_variables_override_the_file_with_their_own_prefix(tmp_path: Path) -
         ({"NGUON_HUB_HTTP__PORT": "99999"}, "setting http.port"),
         ({"NGUON_HUB_MQTT__ENABLED": "maybe"}, "setting mqtt.enabled"),
         ({"NGUON_HUB_TTS__SAMPLE_RATE": "x" * 100_000}, "setting tts.sample_rate"),
+        ({"NGUON_HUB_TTS__CACHE_MAX_MB": "0"}, "setting tts.cache_max_mb"),  # a cache that holds nothing
+        ({"NGUON_HUB_TTS__PREVIEW_CACHE_MB": "-1"}, "setting tts.preview_cache_mb"),
+        ({"NGUON_HUB_MEDIA__RETENTION_DAYS": "-5"}, "setting media.retention_days"),
     ],
 )
 def test_an_unknown_or_mistyped_hub_variable_is_refused_saying_what_to_fix(
