@@ -63,6 +63,9 @@ class HardwareSettings:
 @dataclass(frozen=True)
 class RadioSettings:
     windows: tuple[str, ...] = ("05:00-06:30", "17:00-18:30")
+    # tiếp sóng (edge_agent/rebroadcast.py): no sound this long, or silence this long, is a gap
+    relay_down_s: float = 3.0
+    relay_silence_s: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -257,6 +260,8 @@ def _validate(s: Settings) -> Settings:  # noqa: PLR0912 - one check per setting
         raise bad(f"hardware.player = {hw.player!r} must be aplay, ffplay or mpv")
     if hw.sim_speed <= 0 or hw.relay_lead_s < 0 or hw.relay_idle_off_s < 0:
         raise bad("hardware.sim_speed must be above 0 and relay delays not negative")
+    if not (0.5 <= s.radio.relay_down_s <= 60 and 0.5 <= s.radio.relay_silence_s <= 60):
+        raise bad("radio.relay_down_s and radio.relay_silence_s must be from 0.5 to 60 (seconds)")
     if not 0 <= hw.volume <= 100:
         raise bad(f"hardware.volume = {hw.volume} must be from 0 to 100")
     try:

@@ -3,7 +3,8 @@ the agent plays the station's stream with ffmpeg, as a live announcement is play
 holding the radio runner's programme.
 
 When the stream is down (no sound received for DOWN_S: refused, dropped, unreachable) or silent (ffmpeg's
-`silencedetect` hears nothing above SILENCE_DB for SILENCE_S) the relay lets the programme play instead: the
+`silencedetect` hears nothing above SILENCE_DB for SILENCE_S; both in the agent's config, [radio]
+relay_down_s and relay_silence_s, default 3 s) the relay lets the programme play instead: the
 runner may start the window's next items early (edge_agent/radio.py, `fallback_until`). Meanwhile the
 stream is listened to without sound (a probe); once it has been heard for SILENCE_S + PROBE_MARGIN_S, the
 relay takes the loudspeaker back (an item playing then is cut off and comes back as its after_interrupt
@@ -52,19 +53,20 @@ class Radio(Protocol):
 
     now_playing: NowPlaying | None
     fallback_until: datetime | None
+    held_by: str | None  # a live session (or this relay) holds the loudspeaker
 
     def hold(self, by: str | None, reason: str = "live") -> None: ...
 
     def emergency_due(self) -> bool: ...
 
 
-def silencedetect_command(out: Path | None, *, probe: bool) -> list[str]:
+def silencedetect_command(out: Path | None, *, probe: bool, silence_s: float = SILENCE_S) -> list[str]:
     """The live decoder (stream.py) with `silencedetect` on its sound; a probe decodes to nothing."""
     cmd = decoder_command(out)
     cmd[cmd.index("error")] = "info"  # silencedetect reports at the info level
     cmd[cmd.index("-probesize") + 1] = "32768"
     at = cmd.index("-ac") + 2
-    cmd[at:at] = ["-af", f"silencedetect=noise={SILENCE_DB}dB:d={SILENCE_S}"]
+    cmd[at:at] = ["-af", f"silencedetect=noise={SILENCE_DB}dB:d={silence_s}"]
     cmd.insert(1, "-nostats")
     if probe:
         cmd = [*cmd[: cmd.index("-af") + 2], "-f", "null", "-"]
@@ -74,8 +76,10 @@ def silencedetect_command(out: Path | None, *, probe: bool) -> list[str]:
 class _Listen:
     """One connection to the station through one ffmpeg: is sound coming, and is it silent?"""
 
-    def __init__(self, entry: RelayEntry, device: str, out: Path | None, probe: bool) -> None:
+    def __init__(self, entry: RelayEntry, device: str, out: Path | None, probe: bool,
+                 limits: tuple[float, float] = (DOWN_S, SILENCE_S)) -> None:
         self.entry, self.device, self.out, self.probe = entry, device, out, probe
+        self.down_s, self.silence_s = limits
         self.last_data = time.monotonic()
         self.heard_since: float | None = None  # sound flowing (not silent) since
         self.silent = False
@@ -92,7 +96,8 @@ class _Listen:
 
     async def run(self, stop: asyncio.Event) -> None:
         proc = await asyncio.create_subprocess_exec(
-            *silencedetect_command(self.out, probe=self.probe), stdin=asyncio.subprocess.PIPE,
+            *silencedetect_command(self.out, probe=self.probe, silence_s=self.silence_s),
+            stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
         )
         tasks = [asyncio.ensure_future(self._feed(proc)), asyncio.ensure_future(self._read(proc)),
@@ -125,7 +130,7 @@ class _Listen:
         assert proc.stdin is not None
         e = self.entry
         headers = auth_header(self.device, e.token) if e.token else {}
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=5, sock_read=DOWN_S)
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=5, sock_read=self.down_s)
         async with aiohttp.ClientSession(timeout=timeout) as http:
             while True:
                 try:
@@ -159,6 +164,7 @@ class Rebroadcast:
         self._wake = asyncio.Event()
         self._emergency = asyncio.Event()
         self._count = 0
+        self._limits = (s.radio.relay_down_s, s.radio.relay_silence_s)
         self.current: RelayEntry | None = None
 
     def set_programme(self, programme: ProgrammeBody) -> None:
@@ -219,20 +225,24 @@ class Rebroadcast:
             while self._clock.now() < end:
                 if self._emergency.is_set() or self._radio.emergency_due():
                     why = "nhường tin khẩn cấp"
+                elif self._live(e):
+                    why = "nhường phát trực tiếp"
                 else:
                     on_air_from = self._clock.now()
                     why = await self._on_air(e, end)
                     secs = (self._clock.now() - on_air_from).total_seconds()
                     if why != "down_at_start":  # sound came: what it took to notice the failure was not
                         first = first or on_air_from
-                        relayed += max(secs - {"down": DOWN_S, "silent": SILENCE_S}.get(why, 0), 0)
+                        noticing = {"down": self._limits[0], "silent": self._limits[1]}.get(why, 0)
+                        relayed += max(secs - noticing, 0)
                     why = {"down": "mất luồng", "down_at_start": "mất luồng", "silent": "luồng im lặng",
-                           "emergency": "nhường tin khẩn cấp", "end": ""}.get(why, why)
+                           "emergency": "nhường tin khẩn cấp", "live": "nhường phát trực tiếp",
+                           "end": ""}.get(why, why)
                 if self._clock.now() >= end:
                     break
                 gap_from = self._clock.now()
                 self._radio.fallback_until = window_end or end
-                self._radio.hold(None)
+                self._release(e)
                 log.warning("tiếp sóng %s: %s, phát chương trình thay thế", e.relay_id, why)
                 await self._probe(e, end)
                 self._radio.fallback_until = None
@@ -241,7 +251,7 @@ class Rebroadcast:
             self._radio.fallback_until = None
             if self._radio.now_playing is not None and self._radio.now_playing.bulletin_id == e.relay_id:
                 self._radio.now_playing = None
-            self._radio.hold(None)
+            self._release(e)
             self.current = None
             self._emergency.clear()
             self._on_change()
@@ -259,10 +269,11 @@ class Rebroadcast:
         self._radio.now_playing = NowPlaying(e.relay_id, False, since=self._clock.now())
         self._on_change()
         out = self._out(e)
-        listen = _Listen(e, self._device, out, probe=False)
+        listen = _Listen(e, self._device, out, probe=False, limits=self._limits)
         at = self._clock.now()
         why = await self._watch(listen, end, lambda: _failed(listen))
-        self._radio.now_playing = None
+        if self._radio.now_playing is not None and self._radio.now_playing.bulletin_id == e.relay_id:
+            self._radio.now_playing = None  # not a live session's, which may have taken over meanwhile
         self._on_change()
         if out is not None:
             self._index({"file": out.name, "source": "relay", "label": e.relay_id,
@@ -272,12 +283,12 @@ class Rebroadcast:
 
     async def _probe(self, e: RelayEntry, end: datetime) -> None:
         """Listen without sound until the stream is heard again (and no emergency is due) or the end."""
-        listen = _Listen(e, self._device, None, probe=True)
+        listen = _Listen(e, self._device, None, probe=True, limits=self._limits)
 
         def back() -> str:
-            heard = listen.healthy_for() >= SILENCE_S + PROBE_MARGIN_S
-            busy = self._radio.emergency_due() or (self._radio.now_playing is not None
-                                                   and self._radio.now_playing.emergency)
+            heard = listen.healthy_for() >= listen.silence_s + PROBE_MARGIN_S
+            busy = self._radio.emergency_due() or self._live(e) or (
+                self._radio.now_playing is not None and self._radio.now_playing.emergency)
             if heard and not busy:
                 self._emergency.clear()
                 return "back"
@@ -294,6 +305,8 @@ class Rebroadcast:
                     return "end"
                 if self._emergency.is_set() and not listen.probe:
                     return "emergency"
+                if self._live(listen.entry) and not listen.probe:
+                    return "live"
                 why = verdict()
                 if why:
                     return why
@@ -306,6 +319,14 @@ class Rebroadcast:
                 await asyncio.wait_for(asyncio.shield(task), 8)
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+
+    def _live(self, e: RelayEntry) -> bool:
+        """A live session holds the loudspeaker (it preempts the programme, relays included)."""
+        return self._radio.held_by not in (None, e.relay_id)
+
+    def _release(self, e: RelayEntry) -> None:
+        if self._radio.held_by == e.relay_id:  # never a live session's hold
+            self._radio.hold(None)
 
     def _out(self, e: RelayEntry) -> Path | None:
         if self._sim_dir is None:
@@ -337,7 +358,7 @@ class Rebroadcast:
 def _failed(listen: _Listen) -> str:
     if listen.silent:
         return "silent"
-    if listen.down_for() > DOWN_S:
+    if listen.down_for() > listen.down_s:
         return "down"
     return ""
 

@@ -37,7 +37,7 @@ def _read_password(args: argparse.Namespace) -> str | None:
 
 
 async def _serve(cfg: HubConfig) -> None:
-    from hub import workers  # noqa: PLC0415
+    from hub import sdnotify, workers  # noqa: PLC0415
     from hub.app import HubRuntime  # noqa: PLC0415
 
     workers.serving()
@@ -48,10 +48,17 @@ async def _serve(cfg: HubConfig) -> None:
     async with HubRuntime(cfg) as hub:
         brokers = ", ".join(f"{h}:{p}" for h, p in cfg.mqtt.endpoints)
         print(f"nguon hub: {hub.url} (MQTT {brokers}, {hub.role['role']})", flush=True)
-        stopped, lost = asyncio.create_task(stop.wait()), asyncio.create_task(hub.lost.wait())
-        await asyncio.wait([stopped, lost], return_when=asyncio.FIRST_COMPLETED)
-        stopped.cancel()
-        lost.cancel()
+        sdnotify.notify("READY=1")  # deploy/systemd/nguon-hub.service: Type=notify, WatchdogSec
+        interval = sdnotify.watchdog_interval()
+        waits: list[asyncio.Task[Any]] = [
+            asyncio.create_task(stop.wait()), asyncio.create_task(hub.lost.wait())
+        ]
+        if interval is not None:  # a hung event loop stops these: systemd kills it, a standby takes over
+            waits.append(asyncio.create_task(sdnotify.keep_alive(interval)))
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for task in waits:
+            task.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
     if hub.lost.is_set():  # it may no longer hold the publisher lock: systemd starts it again (standby)
         raise SystemExit(3)
 
@@ -149,7 +156,18 @@ def _stream_conf(args: argparse.Namespace) -> str:
 def _broker(args: argparse.Namespace, cfg: HubConfig, s: Services) -> None:
     from hub.broker import DeviceGrant, PasswordFile, acl_text, new_secret, write_private  # noqa: PLC0415
 
-    if args.bcmd == "acl":
+    if args.bcmd == "sync":
+        from hub.broker_sync import BrokerSync, ReloadFailed  # noqa: PLC0415
+
+        if not cfg.broker_files.enabled:
+            raise ConfigError("broker sync: [broker_files] lists no broker (docs/OPERATIONS.md)")
+        sync = BrokerSync(cfg.broker_files, s.ctx.db, hub_user=cfg.mqtt.username or "hub",
+                          prefix=cfg.mqtt.topic_prefix, tz=s.ctx.tz)
+        try:
+            print(f"{sync.sync_once()} broker(s) written and reloaded")
+        except ReloadFailed as exc:
+            raise ConfigError(f"broker sync: {exc}") from None
+    elif args.bcmd == "acl":
         grants = [DeviceGrant(d["id"], d["kind"], d["area"]) for d in s.devices.list(SYSTEM)]
         try:
             text = acl_text(grants, hub_user=args.hub_user, prefix=cfg.mqtt.topic_prefix)
@@ -350,8 +368,14 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
     da.add_argument(
         "--mqtt-tls", action="store_true", help="the agent connects with TLS (default on port 8883)"
     )
+    dsec = ds.add_parser("secret", help="a new broker password for the device, printed once (managed "
+                         "broker files: the running hub updates the brokers within [broker_files] poll_s)")
+    dsec.add_argument("id")
+    ds.add_parser("remove", help="remove the device from the registry (managed broker files: its broker "
+                  "account goes too)").add_argument("id")
     b = sub.add_parser("broker", help="Mosquitto accounts and ACL (hub/broker.py)")
     bs = b.add_subparsers(dest="bcmd", required=True)
+    bs.add_parser("sync", help="write the [broker_files] from the registry now and reload the brokers")
     bacl = bs.add_parser("acl", help="write the ACL for every registered device")
     bacl.add_argument("-o", "--output", action="append", help="file to write (default: print); repeat it to "
                       "write the same ACL for each broker (e.g. a second broker's synced copy)")
@@ -473,8 +497,16 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911, PLR0912, PLR09
                 given = _read_password(args)
                 new = s.accounts.reset_password(SYSTEM, args.name, given)
                 print(new if not given else f"{args.name}: password changed")
+        elif args.cmd == "device" and args.dcmd == "remove":
+            s.broker_secrets.remove(SYSTEM, args.id)
+            print(f"{args.id}: removed")
+        elif args.cmd == "device" and args.dcmd == "secret":
+            print(s.broker_secrets.rotate(SYSTEM, args.id)["broker_password"])
         elif args.cmd == "device":
             out = s.devices.register(SYSTEM, device_id=args.id, kind=args.kind, area=args.area)
+            if out.get("broker_password"):  # managed broker files: the device's MQTT password, shown once
+                print(f"broker password of {out['id']} (its mqtt password_file; shown once): "
+                      f"{out['broker_password']}", file=sys.stderr)
             base = cfg.http.public_url or f"http://{cfg.http.host}:{cfg.http.port}"
             from protocol.keys import public_key_b64  # noqa: PLC0415
 

@@ -23,6 +23,8 @@ from hub.api import live as _live_routes  # noqa: F401 - registers the live rout
 from hub.api import relays as _relay_routes  # noqa: F401 - registers the relay routes on `api`
 from hub.api.framework import MAX_UPLOAD, SERVICES, error_middleware, json_response
 from hub.api.routes import api
+from hub.broker import DEFAULT_HUB_USER
+from hub.broker_sync import BrokerSync
 from hub.central.feeds import FeedReader
 from hub.config import HubConfig
 from hub.db import Database
@@ -160,6 +162,7 @@ TASK_STOPS = {
     "intents": "không gửi được tin của các thay đổi đã lưu",
     "leadership": "mất khoá phát hành trong cơ sở dữ liệu, đã ngừng gửi tin",
     "election": "không nhận được quyền phát hành khi máy chủ đang phát hành dừng",
+    "broker-files": "tài khoản và ACL của máy chủ MQTT không còn theo danh sách thiết bị",
 }
 
 
@@ -175,6 +178,8 @@ async def healthz(request: web.Request) -> web.Response:
     for name, why in dead.items():
         reasons.append(f"tác vụ nền {name} đã dừng ({why}): {TASK_STOPS.get(name, 'hub không hoạt động đủ')}")
     leading = rt is None or rt.role["role"] == "leader"
+    if rt is not None and rt.broker_sync is not None and (stale := rt.broker_sync.problem()):
+        reasons.append(stale)
     if rt is not None and rt.publisher is not None and leading:
         mqtt, link_reasons = _mqtt_health(rt.publisher, rt.ingest)
         reasons += link_reasons
@@ -257,6 +262,7 @@ class HubRuntime:
         self._publisher = publisher
         self._stack = contextlib.AsyncExitStack()
         self.leadership: Leadership | None = None  # with MQTT: who publishes (hub/election.py)
+        self.broker_sync: BrokerSync | None = None  # managed broker files, on the leader (hub/broker_sync.py)
         self.lost = asyncio.Event()  # set when this process stopped leading (hub serve then exits)
         self.started = datetime.now(UTC)
 
@@ -319,6 +325,12 @@ class HubRuntime:
             stack.push_async_callback(tasks.cancel, "leadership")
             tasks.start("publisher", self._run_publisher(services))
             stack.push_async_callback(self._drain_publisher)
+        # What a previous leader left (its signed messages again, byte for byte) goes first, before anything
+        # new and before the other parts start (a takeover is timed from here: docs/PERFORMANCE.md).
+        left = await services.intents.catch_up()
+        if left:
+            log.warning("sent %d publish intents a previous hub process left unfinished", left)
+        if self.publisher is not None:
             topics = Topics(cfg.mqtt.topic_prefix)
             tasks.start("statuses", self._store_statuses())
             stack.push_async_callback(self._stop_statuses)
@@ -327,6 +339,15 @@ class HubRuntime:
             )
             tasks.start("ingest", self.ingest.run())
             stack.push_async_callback(tasks.cancel, "ingest")
+        if cfg.broker_files.enabled:  # the brokers' ACL and password files follow the registry
+            self.broker_sync = BrokerSync(
+                cfg.broker_files, services.ctx.db, hub_user=cfg.mqtt.username or DEFAULT_HUB_USER,
+                prefix=cfg.mqtt.topic_prefix, tz=services.ctx.tz,
+            )
+            stack.callback(self.broker_sync.watch())
+            services.broker_sync = self.broker_sync  # the admin's start page shows its problem
+            tasks.start("broker-files", self.broker_sync.run())
+            stack.push_async_callback(tasks.cancel, "broker-files")
         tasks.start("republisher", services.publishing.run())
         stack.push_async_callback(services.publishing.stop)  # also the republishes planned for later
         stack.push_async_callback(tasks.cancel, "republisher")
@@ -342,12 +363,8 @@ class HubRuntime:
             stack.push_async_callback(tasks.cancel, "central")
         if self._want_scheduler:
             self._start_scheduled(tasks, stack, services)
-        # What a previous leader left (its signed messages again, byte for byte) goes before anything new;
-        # then everything retained is republished, so agents are brought up to date (and a hub that was
-        # down over midnight finishes what expired meanwhile).
-        left = await services.intents.catch_up()
-        if left:
-            log.warning("sent %d publish intents a previous hub process left unfinished", left)
+        # Then everything retained is republished, so agents are brought up to date (and a hub that was down
+        # over midnight finishes what expired meanwhile).
         services.intents.leading = True
         tasks.start("intents", services.intents.run())
         stack.push_async_callback(tasks.cancel, "intents")

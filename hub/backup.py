@@ -445,9 +445,13 @@ def _restore_voices(voices_dir: Path, src: Path, voices: dict[str, Any]) -> None
         staging = voices_dir / f".restoring-{voice_id}"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
-        for rel in voices:
-            if rel.split("/", 1)[0] == voice_id:
-                shutil.copyfile(src / "voices" / rel, staging / rel.split("/", 1)[1])
+        try:
+            for rel in voices:
+                if rel.split("/", 1)[0] == voice_id:
+                    shutil.copyfile(src / "voices" / rel, staging / rel.split("/", 1)[1])
+        except BaseException:  # a full disk, say: no half voice is left behind
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
         if dest.exists():
             gone = voices_dir / f".removing-{voice_id}"
             shutil.rmtree(gone, ignore_errors=True)

@@ -3,16 +3,20 @@
 Config, database (reachable, schema up to date), signing key (present, private, its public key for the
 devices' config), broker (reachable; its TLS certificate verified when `mqtt.tls`), the stream server of
 live announcements when `stream.enabled` (source password file private, Icecast answering), speech tools
-(espeak-ng with a Vietnamese voice, ffmpeg, ffprobe), the installed neural voices, free disk in the data
-directory, and whether a hub is running for this database. Exit 0 when every check passes, 1 otherwise.
+(espeak-ng with a Vietnamese voice, ffmpeg, ffprobe), the installed neural voices, the disks of the
+database, media and speech cache (free MB, % used), and whether a hub is running for this database. Exit 0
+when every check passes, 1 otherwise.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from alembic.script import ScriptDirectory
 
@@ -23,6 +27,7 @@ from protocol.checklist import Line, probe_broker, report
 from protocol.keys import KeyPair
 
 DISK_LOW_MB = 2048  # audio, images and video of a province's bulletins, and the SQLite file
+DISK_FULL_PCT = 90  # above this a disk of the database, media or speech cache is reported
 
 
 def _database(cfg: HubConfig) -> tuple[list[Line], Database | None]:
@@ -68,6 +73,31 @@ def _brokers(cfg: HubConfig) -> list[Line]:
         return [Line(None, "Máy chủ MQTT", "tắt trong cấu hình (mqtt.enabled = false): hub không phát gì")]
     hint = "Mosquitto đã chạy chưa?"
     return [probe_broker(h, p, tls=m.tls, ca_file=m.ca_file, unreachable_hint=hint) for h, p in m.endpoints]
+
+
+def _writable(path: Path) -> bool:
+    """The hub can replace this file: its directory exists (or can be made) and is writable."""
+    folder = path.parent if path.parent.exists() else path.parent.parent
+    return folder.is_dir() and os.access(folder, os.W_OK) and (not path.exists() or os.access(path, os.W_OK))
+
+
+def _broker_files(cfg: HubConfig) -> list[Line]:
+    """Managed broker files ([broker_files]): each broker's files writable, its Mosquitto's pid file there."""
+    what = "Tệp của máy chủ MQTT"
+    if not cfg.broker_files.enabled:
+        return [Line(None, what, "hub không tự cập nhật ([broker_files] trống): chạy python -m hub broker "
+                     "acl sau mỗi lần thêm hoặc chuyển thiết bị")]
+    out = []
+    for b in cfg.broker_files.brokers:
+        bad = [p for p in (b.acl, b.password_file) if p and not _writable(Path(p))]
+        how = " ".join(b.reload_command) or f"SIGHUP ({b.pid_file})"
+        if bad:
+            out.append(Line(False, what, f"hub không ghi được {', '.join(bad)} (quyền của thư mục hoặc tệp)"))
+        elif b.pid_file and not Path(b.pid_file).is_file():
+            out.append(Line(False, what, f"{b.acl}: chưa có {b.pid_file} (Mosquitto chưa chạy?)"))
+        else:
+            out.append(Line(True, what, f"{b.acl}: ghi được, nạp lại bằng {how}"))
+    return out
 
 
 def _stream(cfg: HubConfig, *, network: bool) -> Line:
@@ -142,14 +172,53 @@ def _voices(cfg: HubConfig) -> Line:
                 + (f"; {'; '.join(problems)}" if problems else ""))
 
 
-def _disk(cfg: HubConfig) -> Line:
-    where = cfg.data_dir if cfg.data_dir.exists() else Path(cfg.data_dir).parent
-    try:
-        free = shutil.disk_usage(where).free // (1024 * 1024)
-    except OSError as exc:
-        return Line(False, "Dung lượng đĩa", f"{where}: {exc}")
-    ok = free >= DISK_LOW_MB
-    return Line(ok, "Dung lượng đĩa", f"{where}: còn {free} MB" + ("" if ok else f" (dưới {DISK_LOW_MB} MB)"))
+class DiskUsage(Protocol):
+    """What shutil.disk_usage says of a disk (bytes)."""
+
+    @property
+    def total(self) -> int: ...
+    @property
+    def free(self) -> int: ...
+
+
+def _existing(path: Path) -> Path:
+    """`path`, or its nearest ancestor that exists (what will hold it)."""
+    path = Path(path).absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _disk(cfg: HubConfig, usage: Callable[[Path], DiskUsage] = shutil.disk_usage) -> list[Line]:
+    """One line per disk holding the database (SQLite), the media or the speech cache: a failure under
+    DISK_LOW_MB free or above DISK_FULL_PCT used (a full disk stops the database)."""
+    places = [cfg.data_dir, cfg.media_dir, cfg.tts_cache_dir]
+    if cfg.database_url.startswith("sqlite:///"):
+        places.append(Path(cfg.database_url.removeprefix("sqlite:///")).parent)
+    disks: dict[int, list[Path]] = {}
+    for place in places:
+        held = _existing(place)
+        try:
+            disks.setdefault(held.stat().st_dev, []).append(held)
+        except OSError as exc:
+            return [Line(False, "Dung lượng đĩa", f"{place}: {exc}")]
+    lines = []
+    for on_disk in disks.values():
+        where = min(on_disk, key=lambda p: len(p.parts))
+        try:
+            du = usage(where)
+        except OSError as exc:
+            lines.append(Line(False, "Dung lượng đĩa", f"{where}: {exc}"))
+            continue
+        free = du.free // (1024 * 1024)
+        pct = round(100 * (du.total - du.free) / du.total) if du.total else 100
+        problems = ([f"dưới {DISK_LOW_MB} MB"] if free < DISK_LOW_MB else []) + (
+            [f"trên {DISK_FULL_PCT} %: hãy dọn hoặc mở rộng đĩa trước khi cơ sở dữ liệu dừng vì đầy đĩa"]
+            if pct > DISK_FULL_PCT else [])
+        lines.append(Line(not problems, "Dung lượng đĩa",
+                          f"{where}: còn {free} MB, đã dùng {pct} %"
+                          + (f" ({'; '.join(problems)})" if problems else "")))
+    return lines
 
 
 def _running(db: Database | None) -> Line | None:
@@ -173,10 +242,11 @@ def run_check(cfg: HubConfig, *, config: str | None = None, network: bool = True
         lines.append(_key(cfg))
         if network:
             lines += _brokers(cfg)
+        lines += _broker_files(cfg)
         lines.append(_stream(cfg, network=network))
         lines += _tools()
         lines.append(_voices(cfg))
-        lines.append(_disk(cfg))
+        lines += _disk(cfg)
         running = _running(db)
         if running is not None:
             lines.append(running)

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from hub.broker_files import BrokerFilesConfig
 from protocol.brokers import broker_list
 from protocol.envconfig import PREFIXES, EnvError
 from protocol.envconfig import env_overrides as _program_env
@@ -126,6 +127,10 @@ class MqttConfig(_Section):
         return self
 
 
+# [tts] settings of the hub's own (threads, the cache's bounds), not of tts.TtsSettings
+HUB_ONLY_TTS = ("workers", "cache_max_mb", "preview_cache_mb")
+
+
 class TtsConfig(_Section):
     """Every setting of tts.TtsSettings (same names and defaults; tts checks them) plus the hub's workers."""
 
@@ -153,12 +158,16 @@ class TtsConfig(_Section):
     ffprobe_binary: str = "ffprobe"
     subprocess_timeout_s: float = 120.0
     workers: int = Field(2, ge=1, le=16, description="speech made at once (its own threads: reads stay fast)")
+    cache_max_mb: int = Field(2048, ge=16, description="speech cache (<data_dir>/tts-cache): least recently "
+                              "used entries are deleted past this; bulletins' audio is in the media store")
+    preview_cache_mb: int = Field(64, ge=1, description="the form's previews (Nghe thử), kept apart and "
+                                  "bounded the same way")
 
     def tts_settings(self) -> TtsSettings:
         """The tts.TtsSettings these make; raises tts.BadSettings (a ValueError) saying what is wrong."""
         from tts.settings import TtsSettings  # noqa: PLC0415 - the CLI never loads speech
 
-        values: dict[str, Any] = self.model_dump(exclude={"workers"})
+        values: dict[str, Any] = self.model_dump(exclude=set(HUB_ONLY_TTS))
         for name in ("voices_dir", "extra_abbreviations"):
             values[name] = Path(values[name]) if values[name] else None
         return TtsSettings(**values)
@@ -214,6 +223,12 @@ class MediaConfig(_Section):
         le=512,
         description="an emergency's audio up to this size travels inside its alert, so no device has to "
         "download it before playing (0 = devices always download it)",
+    )
+    retention_days: int = Field(
+        730,
+        ge=0,
+        description="files of bulletins that ended (finished, recalled, cancelled) this long ago are deleted "
+        "by the midnight job; never fewer than the play reports' 400 days; 0 = keep every file",
     )
 
 
@@ -371,6 +386,7 @@ class EmailConfig(_Section):
     username: str = Field("", max_length=255, description="login on the SMTP server (empty: none)")
     password: str = Field("", description="better from NGUON_HUB_EMAIL_PASSWORD or password_file")
     password_file: str = Field("", description="a file holding the SMTP password")
+    ca_file: str = Field("", description="CA certificates for the server's (empty: the system's)")
     sender: str = Field("", max_length=254, description="the From address, e.g. httt-nguon@tinh.gov.vn")
     poll_s: float = Field(30.0, gt=0, le=3600, description="how often new notifications are looked for")
     queue_max: int = Field(500, ge=1, le=100_000, description="messages waiting; more are dropped and logged")
@@ -410,6 +426,7 @@ class HubConfig(_Section):
     central: CentralConfig = CentralConfig()
     backup: BackupConfig = BackupConfig()
     email: EmailConfig = EmailConfig()
+    broker_files: BrokerFilesConfig = BrokerFilesConfig()  # hub/broker_files.py; empty = manual mode
 
     @property
     def cookies_secure(self) -> bool:

@@ -88,6 +88,11 @@ class Database:
         with self._factory() as sess, sess.begin():
             yield sess
 
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        """The session factory (for session events: hub/broker_sync.py)."""
+        return self._factory
+
     def dispose(self) -> None:
         self.engine.dispose()
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from hub.broker import DeviceGrant, PasswordFile, acl_text, new_secret, write_private
+from hub.broker import PasswordFile, acl_text, new_secret, read_password_lines, write_private
 from hub.config import ConfigError, HubConfig, build_config
 from hub.icecast import IcecastProcess
 from hub.mosquitto import MosquittoProcess, free_port
@@ -220,9 +220,9 @@ async def seed_bulletins(base: str, author: tuple[str, str], approver: tuple[str
     return ids
 
 
-def secure_broker(broker: MosquittoProcess, hub_secret: Path, devices: list[DemoDevice]) -> None:
-    """Accounts for the hub (its own file: the hub's listener knows no device) and every device (secrets in
-    0600 files), and the ACL from the registry."""
+def secure_broker(broker: MosquittoProcess, hub_secret: Path) -> None:
+    """The hub's account (its own file: the hub's listener knows no device), and the devices' password file
+    and ACL with no device yet: the hub keeps them ([broker_files]) as devices are registered."""
     assert broker.password_file is not None and broker.acl_file is not None
     assert broker.hub_password_file is not None
     hub_passwords = PasswordFile(broker.hub_password_file)
@@ -230,13 +230,18 @@ def secure_broker(broker: MosquittoProcess, hub_secret: Path, devices: list[Demo
     hub_passwords.set("hub", secret)
     hub_passwords.save()
     write_private(hub_secret, secret + "\n")
-    passwords = PasswordFile(broker.password_file)
-    for dev in devices:
-        secret = new_secret()
-        passwords.set(dev.id, secret)
-        write_private(dev.data_dir / "mqtt_password", secret + "\n")
-    passwords.save()
-    write_private(broker.acl_file, acl_text([DeviceGrant(d.id, d.kind, d.area) for d in devices]))
+    write_private(broker.password_file, "")
+    write_private(broker.acl_file, acl_text([]))
+
+
+async def broker_knows(password_file: Path, ids: list[str], timeout_s: float = 10.0) -> None:
+    """Wait until the hub wrote every device into the broker's password file (it reloads it just after)."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not set(ids) <= set(read_password_lines(password_file)):
+        if asyncio.get_running_loop().time() > deadline:
+            log.warning("the broker files do not list every demo device yet: see /healthz")
+            return
+        await asyncio.sleep(0.1)
 
 
 def spawn_agent(dev: DemoDevice) -> subprocess.Popen[bytes]:
@@ -289,6 +294,10 @@ async def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the demo's st
             "mqtt": {"host": broker.host, "port": broker.port, "username": "hub",
                      "password_file": str(hub_secret)},
             "stream": stream,
+            # the hub keeps the broker's accounts and ACL in step with the registry, SIGHUP to reload
+            "broker_files": {"brokers": [{"acl": str(broker_dir / "acl"),
+                                          "password_file": str(broker_dir / "passwd"),
+                                          "pid_file": str(broker.pid_file)}]},
         })
         from hub.app import HubRuntime, build_services  # noqa: PLC0415
         from hub.roles import SYSTEM  # noqa: PLC0415
@@ -321,16 +330,19 @@ async def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 - the demo's st
 
         communes, public_key = await asyncio.to_thread(seed)
         devices = assign_devices(communes, args.agents, args.led, data_dir)
-        secure_broker(broker, hub_secret, devices)
+        secure_broker(broker, hub_secret)
         broker.start()
 
         async with HubRuntime(cfg, clock=clock) as hub:
             def register() -> None:
                 assert hub.services is not None
                 for dev in devices:
-                    hub.services.devices.register(SYSTEM, device_id=dev.id, kind=dev.kind, area=dev.area)
+                    out = hub.services.devices.register(SYSTEM, device_id=dev.id, kind=dev.kind,
+                                                        area=dev.area)
+                    write_private(dev.data_dir / "mqtt_password", out["broker_password"] + "\n")
 
             await asyncio.to_thread(register)
+            await broker_knows(broker_dir / "passwd", [d.id for d in devices])
             for dev in devices:
                 dev.data_dir.mkdir(parents=True, exist_ok=True)
                 dev.config_path.write_text(agent_toml(dev, hub_url=hub.url, public_key=public_key,

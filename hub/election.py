@@ -24,7 +24,7 @@ from hub.db import Database
 from hub.singleton import HubAlreadyRunning, PublisherLock
 
 log = logging.getLogger(__name__)
-RETRY_S = 0.5
+RETRY_S = 0.25
 CHECK_S = 1.0
 CHECK_TIMEOUT_S = 2.0
 

@@ -285,6 +285,8 @@ class Device(Base):
     flags: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     programme_version: Mapped[int | None] = mapped_column(Integer)
     search: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    # The `$7$` hash of the broker password the hub issued (migration 0020; hub/broker_files.py), or None
+    broker_secret: Mapped[str | None] = mapped_column(String(200))
 
 
 class DeviceStateChange(Base):

@@ -93,6 +93,7 @@ class MosquittoProcess:
         self.proc = subprocess.Popen(
             [mosquitto_binary(), "-c", str(conf)], stdout=log, stderr=log, start_new_session=True
         )
+        self.pid_file.write_text(f"{self.proc.pid}\n", encoding="ascii")  # for a hub that reloads it
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -108,6 +109,11 @@ class MosquittoProcess:
                 time.sleep(0.05)
         self.stop()
         raise TimeoutError(f"mosquitto did not listen on {self.host}:{self.port} within {timeout_s}s")
+
+    @property
+    def pid_file(self) -> Path:
+        """The running broker's pid (for [broker_files] pid_file: the hub reloads it with SIGHUP)."""
+        return self.workdir / "mosquitto.pid"
 
     def kill(self) -> None:
         """Stop at once (SIGKILL), as a crash or a power cut would: no goodbye to the clients."""

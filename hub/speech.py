@@ -22,20 +22,25 @@ class SpeechService:
         self._tts_error: type[tts.TtsError] = tts.TtsError
         # every [tts] setting, checked at start-up; the voices directory defaults under data_dir
         self.settings = dataclasses.replace(config.tts.tts_settings(), voices_dir=config.voices_dir)
-        self.synth = tts.Synthesizer(self.settings, config.tts_cache_dir)
+        mb = 1024 * 1024
+        self.synth = tts.Synthesizer(
+            self.settings, config.tts_cache_dir,
+            max_bytes=config.tts.cache_max_mb * mb, preview_max_bytes=config.tts.preview_cache_mb * mb,
+        )
         # Speech has threads of its own: a burst of submits must not take the default executor's
         # threads, which serve the API's database work (programme reads stay fast meanwhile).
         self._pool = ThreadPoolExecutor(max_workers=config.tts.workers, thread_name_prefix="nguon-tts")
 
-    async def speak(self, text: str, *, voice: str | None = None) -> SpeechResult:
+    async def speak(self, text: str, *, voice: str | None = None, preview: bool = False) -> SpeechResult:
         """The text spoken (a tts.SpeechResult); Invalid (422, field "text") with tts's Vietnamese message.
 
         `voice`: an installed neural voice's id (espeak-ng speaks if it fails), "espeak-ng", or None for
-        [tts] neural_voice."""
+        [tts] neural_voice. `preview`: only listened to (kept in the cache's small previews area)."""
         if voice == "espeak-ng":
-            call = functools.partial(self.synth.synthesize, text, engine="espeak-ng", neural_voice="")
+            call = functools.partial(self.synth.synthesize, text, engine="espeak-ng", neural_voice="",
+                                     preview=preview)
         else:
-            call = functools.partial(self.synth.synthesize, text, neural_voice=voice)
+            call = functools.partial(self.synth.synthesize, text, neural_voice=voice, preview=preview)
         try:
             return await asyncio.get_running_loop().run_in_executor(self._pool, call)
         except self._tts_error as exc:
@@ -52,5 +57,5 @@ class SpeechService:
 class NoSpeech:
     """Speech for the tools that never speak (the CLI, the demo's seeding): every call is refused."""
 
-    async def speak(self, text: str, *, voice: str | None = None) -> SpeechResult:
+    async def speak(self, text: str, *, voice: str | None = None, preview: bool = False) -> SpeechResult:
         raise ServiceError("CLI không tổng hợp giọng nói")

@@ -7,20 +7,26 @@ from collections import OrderedDict
 from pathlib import Path
 
 from tts import abbreviations, audio, engines
-from tts.cache import SpeechCache, SpeechResult, cache_key
+from tts.cache import DEFAULT_MAX_BYTES, SpeechCache, SpeechResult, cache_key
 from tts.errors import AllEnginesFailed, EmptyText, TextTooLong, TtsError
 from tts.normalize import normalize
 from tts.settings import TtsSettings, check_engine, check_voice
 
 _REMEMBERED_TEXTS = 256
+PREVIEW_MAX_BYTES = 64 * 1024 * 1024
+PREVIEWS = "previews"
 
 
 class Synthesizer:
     """Turns bulletin text into an encoded, loudness-normalised file in the cache."""
 
-    def __init__(self, settings: TtsSettings, cache_dir: Path) -> None:
+    def __init__(self, settings: TtsSettings, cache_dir: Path, *, max_bytes: int = DEFAULT_MAX_BYTES,
+                 preview_max_bytes: int = PREVIEW_MAX_BYTES) -> None:
         self.settings = settings
-        self.cache = SpeechCache(Path(cache_dir))
+        self.cache = SpeechCache(Path(cache_dir), max_bytes=max_bytes)
+        # what is only listened to ("Nghe thử") goes to a small area of its own: a burst of previews never
+        # pushes out the speech of bulletins, and a preview of a text already spoken is a hit
+        self.previews = SpeechCache(Path(cache_dir) / PREVIEWS, max_bytes=preview_max_bytes)
         self._abbreviations = abbreviations.load(settings.extra_abbreviations)
         self._engines = {name: engines.build(name, settings) for name in
                          ("espeak-ng", "gtts", "piper")}
@@ -69,12 +75,16 @@ class Synthesizer:
         with self._locks_guard:
             return self._locks.setdefault(key, threading.Lock())
 
+    def _cached(self, key: str) -> SpeechResult | None:
+        return self.cache.get(key) or self.previews.get(key)
+
     def synthesize(self, text: str, *, engine: str | None = None, voice: str | None = None,
-                   neural_voice: str | None = None) -> SpeechResult:
+                   neural_voice: str | None = None, preview: bool = False) -> SpeechResult:
         """Speech for `text`: from the cache when possible, else from the first engine that works.
 
         `voice` is the regional voice (espeak-ng's); `neural_voice` an installed voice's id (tts/voices.py),
         tried first with espeak-ng as the fallback. The cache key holds the engine, voice and model.
+        `preview`: only listened to; made speech goes to the small previews area.
         """
         neural = self.settings.neural_voice if neural_voice is None else neural_voice
         chain = self._chain(engine, neural)
@@ -87,7 +97,7 @@ class Synthesizer:
         steps = [(name, own if name == "piper" else regional) for name, own in chain]
         keys = {name: self._key(spoken, name, v) for name, v in steps}
         for name, _ in steps:
-            hit = self.cache.get(keys[name])
+            hit = self._cached(keys[name])
             if hit is not None:
                 return hit
             if name == "piper":
@@ -95,11 +105,12 @@ class Synthesizer:
         tried: list[tuple[str, str]] = []
         for name, v in steps:
             with self._lock(keys[name]):
-                hit = self.cache.get(keys[name])  # another thread may have just made it
+                hit = self._cached(keys[name])  # another thread may have just made it
                 if hit is not None:
                     return hit
                 try:
-                    return self._produce(spoken, name, v, keys[name], tried)
+                    return self._produce(spoken, name, v, keys[name], tried,
+                                         cache=self.previews if preview else self.cache)
                 except TtsError as exc:
                     tried.append((name, exc.message))
                 except OSError as exc:
@@ -107,17 +118,17 @@ class Synthesizer:
         raise AllEnginesFailed(tried)
 
     def _produce(self, spoken: str, name: str, voice: str, key: str,
-                 tried: list[tuple[str, str]]) -> SpeechResult:
+                 tried: list[tuple[str, str]], *, cache: SpeechCache) -> SpeechResult:
         eng = self._engines[name]
         s = self.settings
-        with self.cache.work_dir() as work:
+        with cache.work_dir() as work:
             workdir = Path(work)
             raw = eng.synthesize(spoken, eng.voice_for(voice), workdir)
             measured = audio.prepare(raw, workdir / "prepared.wav", s)
             encoded = workdir / f"encoded{s.extension}"
             audio.level_and_encode(workdir / "prepared.wav", measured, encoded, s)
             duration = audio.duration_ms(encoded, s)
-            return self.cache.put(
+            return cache.put(
                 key, encoded, extension=s.extension, duration_ms=duration, mime=s.mime, engine=name,
                 voice=eng.voice_for(voice), normalized_text=spoken, engines_tried=list(tried),
             )

@@ -184,6 +184,18 @@ def add_device(request: web.Request, s: S, a: A, *, body: DeviceIn) -> Any:
     )
 
 
+@api.route("DELETE", "/devices/{id}", "remove a device from the registry (its broker account goes too)",
+           tag="devices")
+def remove_device(request: web.Request, s: S, a: A) -> Any:
+    return s.broker_secrets.remove(a, request.match_info["id"])
+
+
+@api.route("POST", "/devices/{id}/broker-secret", "a new broker password for the device (managed broker "
+           "files; shown once, the old one stops working)", tag="devices")
+def rotate_broker_secret(request: web.Request, s: S, a: A) -> Any:
+    return s.broker_secrets.rotate(a, request.match_info["id"])
+
+
 @api.route(
     "POST",
     "/devices/{id}/commands",

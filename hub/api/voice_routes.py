@@ -35,7 +35,7 @@ async def preview_voice(request: web.Request, s: S, a: A, *, body: VoicePreviewI
     voice = s.voices.check_choice(body.voice)
     with s.voices.previewing(a):
         resolved = voice or await _default(s)
-        result = await s.bulletins.speech.speak(text, voice=resolved)
+        result = await s.bulletins.speech.speak(text, voice=resolved, preview=True)
     return web.FileResponse(result.path, headers={
         "Content-Type": result.mime, "Cache-Control": "no-store",
         "X-Voice-Engine": result.engine, "X-Voice": result.voice,

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, or_, select
 
+from hub.broker_sync import BrokerSync
 from hub.central.capout import CapOut
 from hub.central.inbound import CentralLink
 from hub.central.outbox import Outbox
@@ -23,6 +24,7 @@ from hub.services import intents
 from hub.services.accounts import AccountService
 from hub.services.areas import AreaService
 from hub.services.base import Context, Speaker, require
+from hub.services.broker_secrets import BrokerSecretService
 from hub.services.bulletin_views import BulletinDetail, BulletinSummary, BulletinView
 from hub.services.bulletins import BulletinInput, BulletinService
 from hub.services.choices import ChoiceService
@@ -35,6 +37,7 @@ from hub.services.lifecycle import move
 from hub.services.live import LiveService
 from hub.services.mailer import Mailer
 from hub.services.media import MediaService
+from hub.services.media_retention import prune_media
 from hub.services.notices import NoticeService
 from hub.services.programmes import ProgrammeService
 from hub.services.publishing import PublisherLike, PublishingService
@@ -75,6 +78,8 @@ class Services:
         self.programmes = ProgrammeService(ctx, self.areas, self.windows, self.relays)
         self.choices = ChoiceService(ctx, self.areas)
         self.devices = DeviceService(ctx, self.areas)
+        self.broker_secrets = BrokerSecretService(ctx)
+        self.broker_sync: BrokerSync | None = None  # managed broker files: set by the leading hub (app.py)
         self.deliveries = DeliveryService(ctx, self.bulletins)
         self.notices = NoticeService(ctx)
         self.counters = CounterService(ctx)
@@ -215,9 +220,7 @@ class Services:
     # would then be too big to send (publishing.check_windows: refused, audited, nothing saved or sent)
     async def set_area_languages(self, actor: Actor, area: str, languages: Any) -> dict[str, Any]:
         """An area's local languages (admin); its communes' programmes change (versions played or not)."""
-        out = await asyncio.to_thread(self.languages.set, actor, area, languages)
-        self.publishing.republish_soon(self.areas.leaves_under([area]), ("radio",))
-        return out
+        return await self._publishing(lambda: self.languages.set(actor, area, languages))
 
     async def set_windows(
         self, actor: Actor, *, area: str, kind: str, effective_from: Any, windows: Any
@@ -394,6 +397,7 @@ class Services:
             log.warning("midnight republish still running after 10 min")
         out = {"finished": finished, "communes": len(self.areas.leaves())}
         out["rolled_up"] = await asyncio.to_thread(self.rollup_recent)
+        out["media_deleted"] = (await asyncio.to_thread(self.prune_media))["files"]
         await asyncio.to_thread(self.ctx.audit_now, SYSTEM, "programme.midnight", "", detail=out)
         return out
 
@@ -406,6 +410,13 @@ class Services:
         n = rollup_days(self.ctx.db, days, tz, now, batch=BATCH_DAYS)
         prune_raw(self.ctx.db, tz, now)
         return n
+
+    def prune_media(self) -> dict[str, int]:
+        """Media files of bulletins that ended past [media] retention_days (services/media_retention.py)."""
+        return prune_media(
+            self.ctx.db, self.media.path_for, self.media.alert_audio.path, self.ctx.now(),
+            self.ctx.config.media.retention_days,
+        )
 
     def bulletins_finish_expired(self) -> int:
         """Approved/on-air bulletins past valid_until become finished (expired emergencies included)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -29,14 +30,22 @@ UNIT_TYPES: dict[str, tuple[str, ...]] = {
 }
 
 
+SHARED_CACHE_S = 5.0  # PostgreSQL: the area tree is read again after this long (several hub processes)
+
+
 class AreaService:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self._cache: dict[str, Area] | None = None
+        self._read_at = 0.0
 
-    # --- cache: the tree is small (a province has ~100-1,000 communes) and changes rarely.
+    # --- cache: the tree is small (a province has ~100-1,000 communes) and changes rarely. On PostgreSQL
+    # another hub process may change it (hub roles: a reorganisation through a standby), so the copy is read
+    # again after SHARED_CACHE_S; the leader reads it again before it publishes another process's intent.
     def all(self) -> dict[str, Area]:
-        if self._cache is None:
+        stale = self.ctx.db.is_postgres and time.monotonic() - self._read_at > SHARED_CACHE_S
+        if self._cache is None or stale:
+            self._read_at = time.monotonic()
             with self.ctx.db.session() as sess:
                 rows = sess.scalars(select(Area)).all()
                 for r in rows:

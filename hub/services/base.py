@@ -32,9 +32,9 @@ def new_id(prefix: str) -> str:
 class Speaker(Protocol):
     """What the bulletin service needs of speech (hub/speech.py's SpeechService, or the CLI's NoSpeech)."""
 
-    async def speak(self, text: str, *, voice: str | None = None) -> SpeechResult:
+    async def speak(self, text: str, *, voice: str | None = None, preview: bool = False) -> SpeechResult:
         """The text spoken (with `voice`: an installed voice's id or "espeak-ng"; None = the configured
-        default), or Invalid (422, field "text") saying why not."""
+        default; `preview`: only listened to), or Invalid (422, field "text") saying why not."""
         ...
 
 

@@ -101,12 +101,14 @@ class DeliveryService:
         b = self.bulletins.get(actor, bulletin_id)  # NotFound outside the caller's area
         sent = datetime.fromisoformat(b.approved_at) if b.approved_at else None
         with self.ctx.db.session() as sess:
+            # the five columns a row needs, not whole devices with their statuses: a province has thousands
+            cols = (Device.id, Device.name, Device.kind, Device.area_path, Device.state)
             devices = [
                 d
-                for d in sess.scalars(select(Device).order_by(Device.area_path, Device.id))
-                if d.kind in b.kinds
-                and actor.covers(d.area_path)
-                and any(covers(t, d.area_path) for t in b.targets)
+                for d in sess.execute(
+                    select(*cols).where(Device.kind.in_(b.kinds)).order_by(Device.area_path, Device.id)
+                )
+                if actor.covers(d.area_path) and any(covers(t, d.area_path) for t in b.targets)
             ]
             plays: dict[str, list[Play]] = {}
             for p in sess.scalars(
@@ -141,8 +143,9 @@ class DeliveryService:
 
     @staticmethod
     def _row(
-        d: Device, plays: list[Play], seen: datetime | None, recall: datetime | None, sent: datetime | None
+        d: Any, plays: list[Play], seen: datetime | None, recall: datetime | None, sent: datetime | None
     ) -> dict[str, Any]:
+        """`d`: a device's id, name, kind, area_path and state (a Device or a row of those columns)."""
         first, by = first_play(plays, seen, sent)
         outcome = plays[-1].outcome if plays else ("playing" if seen else None)
         return {

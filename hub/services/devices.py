@@ -11,7 +11,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hub.broker import clashes_with_hub, hub_names
+from hub.broker import clashes_with_hub, hash_password, hub_names, new_secret
 from hub.errors import Conflict, Invalid, NotFound
 from hub.limits import NAME_MAX, check_len
 from hub.models import (
@@ -134,19 +134,14 @@ class DeviceService:
                 )
             if lat is not None and lon is not None:
                 check_in_vietnam(lat, lon)
-            d = Device(
-                id=device_id,
-                kind=kind,
-                area_path=area,
-                name=name,
-                state="unknown",
-                created_at=self.ctx.now(),
-                lat=lat,
-                lon=lon,
-            )
+            # With managed broker files the hub issues the device's broker password (shown once)
+            secret = new_secret() if self.ctx.config.broker_files.enabled else ""
+            d = Device(id=device_id, kind=kind, area_path=area, name=name, state="unknown",
+                       created_at=self.ctx.now(), lat=lat, lon=lon,
+                       broker_secret=hash_password(secret) if secret else None)
             sess.add(d)
             self.ctx.audit(sess, actor, "device.add", device_id, detail={"kind": kind, "area": area})
-            return device_dict(d)
+            return device_dict(d) | ({"broker_password": secret} if secret else {})
 
     def list(self, actor: Actor, *, area: str | None = None) -> list[dict[str, Any]]:
         require(actor, "read")

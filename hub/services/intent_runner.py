@@ -53,12 +53,18 @@ class IntentRunner:
             for r in got:
                 await self._start(r)
 
+    async def _foreign(self, r: Recorded) -> None:
+        """An intent another process recorded: its change may have moved the area tree (a reorganisation,
+        languages), which this process's copy does not know yet."""
+        self.areas.invalidate()
+        await self._start(r)
+
     async def catch_up(self) -> int:
         """A new leader: every pending intent, oldest first, handed to the publisher (stored messages again,
         byte for byte) before anything new; returns how many."""
         rows = await asyncio.to_thread(intents.pending, self.ctx.db, set(self._handled), 10_000)
         for r in rows:
-            await self._start(r)
+            await self._foreign(r)
         return len(rows)
 
     async def _start(self, r: Recorded) -> None:
@@ -139,7 +145,7 @@ class IntentRunner:
             self._wake.clear()
             await self.settle()
             for r in await asyncio.to_thread(intents.pending, self.ctx.db, set(self._handled)):
-                await self._start(r)
+                await self._foreign(r)
             if loop.time() - pruned > PRUNE_EVERY_S:
                 pruned = loop.time()
                 await asyncio.to_thread(intents.prune, self.ctx.db, self.ctx.now())

@@ -207,5 +207,6 @@ class LanguageService:
             assert row is not None
             row.languages = langs
             self.ctx.audit(sess, actor, "area.languages", path, detail={"languages": langs})
+            self.ctx.intend(sess, "republish", {"areas": [path], "kinds": ["radio"]})
         self.areas.invalidate()
         return self.view(path)

@@ -179,7 +179,7 @@ class Mailer:
         cfg = self.cfg
         with smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout_s) as smtp:
             if cfg.starttls:
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=ssl.create_default_context(cafile=cfg.ca_file or None))
             if cfg.username:
                 smtp.login(cfg.username, cfg.secret())
             smtp.send_message(msg)

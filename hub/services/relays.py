@@ -170,7 +170,7 @@ def relay_tokens(key_file: Path) -> LiveTokens:
 class RelayService:
     def __init__(self, ctx: Context, areas: AreaService, windows: WindowService) -> None:
         self.ctx, self.areas, self.windows = ctx, areas, windows
-        self.tokens = relay_tokens(ctx.config.data_dir / "relay-token.key")
+        self._tokens: LiveTokens | None = None
         # the province's stream server as agents reach it (Services sets LiveService.public_stream_url)
         self.stream_base: Callable[[], str] = lambda: ""
 
@@ -215,6 +215,14 @@ class RelayService:
             "relays": [{**p, **by_id[p["relay_id"]]} for p in placed],
             "relays_off": [{**u, **by_id[u["relay_id"]]} for u in off if u["reason"] != "not_targeted"],
         }
+
+    @property
+    def tokens(self) -> LiveTokens:
+        """Made on first use (a relay of a /relay/ mount, or a listener of one): the key file is created
+        then, not by every CLI command that builds the services."""
+        if self._tokens is None:
+            self._tokens = relay_tokens(self.ctx.config.data_dir / "relay-token.key")
+        return self._tokens
 
     def listener_allowed(self, mount: str, token: str) -> str:
         """Why the stream server must refuse a listener of a /relay/ mount ("" to let it in)."""

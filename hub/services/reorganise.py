@@ -30,6 +30,7 @@ from hub.models import (
     OccasionWindowRow,
     ProgrammeChoice,
     PublishedProgramme,
+    RelayRow,
     StandingChoice,
     User,
     WindowRuleRow,
@@ -197,6 +198,7 @@ class ReorganiseService:
             out.rows_followed[str(model.__tablename__)] = _follow(
                 sess, model, unique=unique, stamp=stamp, m=m, before=before
             )
+        out.rows_followed["relays"] = _follow_relays(sess, m, before)
         self._finish(sess, m, before, out, now)
 
     def _languages(self, sess: Session, m: Mapping, before: dict[str, Unit]) -> None:
@@ -301,6 +303,25 @@ class ReorganiseService:
                 orphans.append(f"bản tin {bid} ({b.title[:60]}) chỉ gửi đến khu vực bị giải thể")
             out.bulletins.append(bid)
         return moves
+
+
+def _follow_relays(sess: Session, m: Mapping, before: dict[str, Unit]) -> int:
+    """Relays (tiếp sóng) keep reaching the same loudspeakers: each of their areas that changed becomes where
+    it went (a retired district: its former communes). A relay left with no area is deleted."""
+    changed = {p for p, s in m.steps.items() if s.new != (p,)}
+    n = 0
+    for r in list(sess.scalars(select(RelayRow))):
+        if not changed.intersection(r.areas):
+            continue
+        areas: list[str] = []
+        for a in r.areas:
+            areas += [p for p in (m.targets_of(a, before) if a in changed else (a,)) if p not in areas]
+        if areas:
+            r.areas = areas
+        else:
+            sess.delete(r)
+        n += 1
+    return n
 
 
 def _follow(

@@ -68,6 +68,7 @@ def _work(req: Req) -> dict[str, Any]:
                 1 for u in users if u["locked_until"] and u["locked_until"] > now and not u["disabled"]
             ),
         }
+        work["broker_files"] = s.broker_sync.problem() if s.broker_sync else None  # hub/broker_sync.py
         work["mail"] = s.mailer.status()  # the e-mail notifications' failures (hub/services/mailer.py)
         work["denied"] = s.audit_search(a, outcome="denied", since=today_start(s.ctx), limit=1)[1]
     return work

@@ -137,7 +137,7 @@ def _render(
     windows: dict[str, list[dict[str, Any]]] = {w: [] for w in view["windows"]}
     now = req.services.ctx.now()
     for it in view["programme"]:
-        windows.setdefault(it["window"], []).append({**it, "report": report_label(it, now)})
+        windows.setdefault(it["window"], []).append({**it, "relay": False, "report": report_label(it, now)})
     for r in view.get("relays", []):  # tiếp sóng at its fixed time, among the bulletins
         windows.setdefault(r["window"], []).append({**r, "relay": True})
     for items in windows.values():

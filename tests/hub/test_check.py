@@ -6,7 +6,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
+from hub.check import _disk
 from hub.config import build_config
 from hub.db import Database
 from hub.mosquitto import MosquittoProcess
@@ -68,6 +70,7 @@ def test_a_fresh_install_says_what_to_do_then_passes(tmp_path: Path, broker: Mos
     assert f"khóa công khai cho cấu hình thiết bị: {key.public_b64}" in out.stdout
     assert f"[ -- ] Hub: đang chạy và phát cho cơ sở dữ liệu này (pid {os.getpid()})" in out.stdout
     assert out.stdout.rstrip().endswith("Tất cả đều ổn.")
+    assert f"[ OK ] Dung lượng đĩa: {_disk_root(tmp_path)}: còn " in out.stdout and "đã dùng" in out.stdout
     store = VoiceStore(cfg.voices_dir)
     store.add(tiny_voice.write(tmp_path / "voice"), name="Giọng thử", region="north")
     (cfg.voices_dir / "vi_VN-tiny-x_low" / "model.onnx").unlink()
@@ -78,3 +81,49 @@ def test_a_fresh_install_says_what_to_do_then_passes(tmp_path: Path, broker: Mos
     cfg.signing_key_path.chmod(0o644)
     out = _check(conf, "--no-network")
     assert out.returncode == 1 and "chmod 600" in out.stdout and "Máy chủ MQTT" not in out.stdout
+
+
+class Usage(NamedTuple):
+    total: int
+    used: int
+    free: int
+
+
+def _disk_root(tmp: Path) -> Path:
+    return tmp / "hub" if (tmp / "hub").exists() else tmp
+
+
+def test_a_disk_above_90_percent_or_under_2_gb_free_is_reported(tmp_path: Path) -> None:
+    """The thresholds (a real disk cannot be filled in a test): the usage function is the only stand-in."""
+    cfg = build_config({"data_dir": str(tmp_path / "hub")}, environ={})
+    gb = 1024**3
+
+    def lines(total: int, free: int) -> list[tuple[bool | None, str]]:
+        return [(x.ok, x.detail) for x in _disk(cfg, lambda _p: Usage(total, total - free, free))]
+
+    assert lines(100 * gb, 50 * gb) == [(True, f"{tmp_path}: còn 51200 MB, đã dùng 50 %")]
+    [(ok, detail)] = lines(100 * gb, 8 * gb)  # 92 % used: the database stops when it is full
+    assert ok is False and "đã dùng 92 % (trên 90 %" in detail
+    [(ok, detail)] = lines(10 * gb, gb // 2)
+    assert ok is False and "dưới 2048 MB; trên 90 %" in detail
+    (tmp_path / "hub").mkdir()
+    assert [ok for ok, _ in lines(100 * gb, 50 * gb)] == [True]  # data, media and cache: one disk, one line
+
+
+def test_managed_broker_files_are_checked(tmp_path: Path) -> None:
+    from hub.check import run_check  # noqa: PLC0415
+
+    (tmp_path / "mq").mkdir()
+    (tmp_path / "mq" / "mosquitto.pid").write_text("1\n")
+    good = {"acl": str(tmp_path / "mq" / "acl"), "password_file": str(tmp_path / "mq" / "passwd"),
+            "pid_file": str(tmp_path / "mq" / "mosquitto.pid")}
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    bad = {"acl": str(blocked / "sub" / "acl"), "reload_command": ["true"]}
+    files = {"brokers": [good, bad]}
+    cfg = build_config({"data_dir": str(tmp_path / "hub"), "broker_files": files}, environ={})
+    text, ok = run_check(cfg, network=False)
+    assert f"[ OK ] Tệp của máy chủ MQTT: {good['acl']}: ghi được, nạp lại bằng SIGHUP" in text, text
+    assert f"[LỖI] Tệp của máy chủ MQTT: hub không ghi được {bad['acl']}" in text and not ok
+    text, _ = run_check(build_config({"data_dir": str(tmp_path / "hub")}, environ={}), network=False)
+    assert "hub không tự cập nhật ([broker_files] trống)" in text

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from hub.config import ConfigError, TtsConfig, build_config, load_config
+from hub.config import HUB_ONLY_TTS, ConfigError, TtsConfig, build_config, load_config
 from hub.speech import SpeechService
 from tts.settings import TtsSettings
 
@@ -52,6 +52,9 @@ def test_hub_variables_override_the_file_with_their_own_prefix(tmp_path: Path) -
         ({"NGUON_HUB_HTTP__PORT": "99999"}, "setting http.port"),
         ({"NGUON_HUB_MQTT__ENABLED": "maybe"}, "setting mqtt.enabled"),
         ({"NGUON_HUB_TTS__SAMPLE_RATE": "x" * 100_000}, "setting tts.sample_rate"),
+        ({"NGUON_HUB_TTS__CACHE_MAX_MB": "0"}, "setting tts.cache_max_mb"),  # a cache that holds nothing
+        ({"NGUON_HUB_TTS__PREVIEW_CACHE_MB": "-1"}, "setting tts.preview_cache_mb"),
+        ({"NGUON_HUB_MEDIA__RETENTION_DAYS": "-5"}, "setting media.retention_days"),
     ],
 )
 def test_an_unknown_or_mistyped_hub_variable_is_refused_saying_what_to_fix(
@@ -115,7 +118,7 @@ def test_old_names_work_for_one_release_with_a_warning_naming_the_new_one(
 
 def test_every_speech_setting_is_reachable_from_the_hub_config(tmp_path: Path) -> None:
     speech = {f.name: f for f in dataclasses.fields(TtsSettings)}
-    assert set(TtsConfig.model_fields) == set(speech) | {"workers"}
+    assert set(TtsConfig.model_fields) == set(speech) | set(HUB_ONLY_TTS)
     default = build_config({"data_dir": str(tmp_path)}, environ={}).tts.tts_settings()
     assert default == TtsSettings()  # the hub's defaults are tts's
     abbreviations = tmp_path / "abbr.tsv"

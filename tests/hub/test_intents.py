@@ -22,6 +22,7 @@ from hub.services import Services
 from hub.services.intent_runner import IntentRunner
 from hub.services.intents import MAX_ATTEMPTS, Recorded
 from hub.services.publishing import RecordingPublisher
+from hub.signing import SEQ_BLOCK, SeqAllocator
 from protocol.clock import FrozenClock
 from tests.hub.conftest import PG_ADMIN, SAMPLE, T0, Hub, make_config
 
@@ -190,3 +191,21 @@ async def test_a_standby_refuses_a_live_announcement_with_503_the_proxy_retries_
     status, err = await hub.call("POST", "/api/v1/live", "editor67", json=body)
     assert status == 503 and "standby" in json.dumps(err), err
     assert intents_of(hub.s) == []
+
+
+@pytest.mark.postgres
+def test_postgresql_a_new_leader_signs_above_every_block_ever_reserved(pg_url: str) -> None:
+    """SeqAllocator reserves under a row lock: a takeover's first seq is above all the old leader's block
+    (never a seq a device has seen, never a regression), and blocks never overlap."""
+    first, second = Database(pg_url), Database(pg_url)
+    try:
+        first.migrate()
+        old, new = SeqAllocator(first), SeqAllocator(second)
+        seen = [old.next() for _ in range(5)]  # what devices saw from the old leader
+        taken = new.next()
+        assert taken > max(seen) and taken > SEQ_BLOCK  # above the old leader's whole block
+        assert old.next() < taken  # (the old one, were it alive, would still be in its own block)
+        assert SeqAllocator(first).next() > taken + SEQ_BLOCK - 1  # a third start: above both blocks
+    finally:
+        first.dispose()
+        second.dispose()

@@ -75,7 +75,7 @@ async def test_midnight_rolls_the_programme_over(hub: Hub) -> None:
     status, listed = await hub.call("GET", "/api/v1/bulletins?status=finished", "editor67")
     assert status == 200 and {b["id"] for b in listed["bulletins"]} == {emergency, today_only}
     assert [e["detail"] for e in hub.s.audit(SYSTEM, action="programme.midnight")] == [
-        {"finished": 2, "communes": len(hub.s.areas.leaves()), "rolled_up": 7}
+        {"finished": 2, "communes": len(hub.s.areas.leaves()), "rolled_up": 7, "media_deleted": 0}
     ]
 
 

@@ -63,6 +63,20 @@ async def test_relay_in_the_signed_programme_and_the_chairs_view(hub: Hub) -> No
         [stored] = sess.query(Play).filter(Play.bulletin_id == r["id"]).all()
         assert stored.data["relayed_s"] == 840.0 and stored.device_id == "loa-1"
 
+    # a reorganisation: the relays follow their areas (a retired district's reach passes to its communes)
+    status, district = await create(hub, "editor660", areas=["67/660"], start="18:00", title="Huyện")
+    assert status == 201, district
+    plan = {"name": "NQ-9", "effective": "2025-07-01", "retire": ["660"],
+            "move": [{"area": c, "to": "67"} for c in ("24611", "24613", "24631")],
+            "assign": {"accounts": {"editor660": "67"}}}
+    status, out = await hub.call("POST", "/api/v1/areas/reorganise", "admin1", json={"plan": plan})
+    assert status == 200 and out["rows_followed"]["relays"] == 2, out  # the province's "67" stays
+    status, listing = await hub.call("GET", "/api/v1/relays", "admin1")
+    assert sorted(tuple(x["areas"]) for x in listing["relays"]) == [
+        ("67",), ("67/24611", "67/24613", "67/24631"), ("67/24613",)]
+    status, moved = await hub.call("GET", f"/api/v1/relays/{district['id']}", "admin1")
+    assert moved["areas"] == ["67/24611", "67/24613", "67/24631"], moved
+
 
 async def _mount_token_opens_that_mount_only(hub: Hub) -> None:
     status, r = await create(hub, source="/relay/tinh.mp3", areas=[OWN], start="17:00")

@@ -101,6 +101,8 @@ async def test_hostile_voice_and_preview_input_then_a_broken_voice(hub: Hub) -> 
 
 async def _preview(hub: Hub) -> None:
     headers = await hub.login("editor67")
+    synth = hub.s.bulletins.speech.synth
+    bulletins_cached = sorted(synth.cache.directory.glob("*.json"))
     r = await hub.client.post("/api/v1/voices/preview", headers=headers,
                               json={"text": "Xin chào bà con.", "voice": TINY})
     assert r.status == 200 and r.headers["Content-Type"] == "audio/mpeg"
@@ -108,6 +110,9 @@ async def _preview(hub: Hub) -> None:
     assert (r.headers["X-Voice-Engine"], r.headers["X-Voice"]) == ("espeak-ng", "vi-vn-x-south")
     r = await hub.client.post("/api/v1/voices/preview", headers=headers, json={"text": "Xin chào."})
     assert r.status == 200 and r.headers["X-Voice-Engine"] == "espeak-ng"  # the default
+    # previews are kept in their own small area, never among the bulletins' speech
+    assert sorted(synth.cache.directory.glob("*.json")) == bulletins_cached
+    assert len(list(synth.previews.directory.glob("*.json"))) == 2
     for body, field in (({"text": "x" * 301}, "text"), ({"text": " "}, "text"),
                         ({"text": "Xin chào.", "voice": "khong-co"}, "voice"),
                         ({"text": "Xin chào.", "voice": "../../x"}, "voice")):

@@ -67,7 +67,7 @@ async def test_bulletin_form_records_a_message(site: Site) -> None:
     assert await page.locator("input[name=form][value=audio]").is_checked()
     await page.get_by_label("Phường Nghĩa Thành").check()
     await page.get_by_role("button", name="Gửi duyệt").click()
-    await expect(page.get_by_text("Chờ duyệt")).to_be_visible()
+    await expect(page.get_by_text("Chờ duyệt", exact=True)).to_be_visible()
     m = site.s.media.get(sha)
     assert m.kind == "audio" and m.duration_ms >= 1500, (m.kind, m.duration_ms)
     await ctx.close()

@@ -90,7 +90,8 @@ def test_no_partial_files_left(make_synth) -> None:
     synth = make_synth()
     result = synth.synthesize("Kiểm tra bộ nhớ đệm.")
     names = sorted(p.name for p in result.path.parent.iterdir())
-    assert names == sorted([result.path.name, result.path.stem + ".json"])
+    assert names == sorted([result.path.name, result.path.stem + ".json", "previews"])  # previews: a folder
+    assert not list(synth.previews.directory.iterdir())
 
 
 def test_corrupted_cache_entry_is_rebuilt(make_synth) -> None:

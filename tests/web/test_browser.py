@@ -70,7 +70,7 @@ async def test_write_approve_and_chair_reorders(site: Site) -> None:
     await page.get_by_label("Phường Nghĩa Thành").check()
     await shot(page, "bulletin-form")
     await page.get_by_role("button", name="Gửi duyệt").click()
-    await expect(page.get_by_text("Chờ duyệt")).to_be_visible()
+    await expect(page.get_by_text("Chờ duyệt", exact=True)).to_be_visible()
     await page.get_by_role("button", name="Duyệt phát").click()
     await expect(page.locator(".badge.st-approved")).to_have_text("Đã duyệt")
     await shot(page, "bulletin-detail")

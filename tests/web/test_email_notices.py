@@ -9,19 +9,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import ssl
 from collections.abc import AsyncIterator, Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 from sqlalchemy import select
 
 from hub.config import EmailConfig
 from hub.models import User
 from hub.roles import SYSTEM
 from hub.services.notices import Notice
+from tests.tls import make_tls
 
 from .conftest import PASSWORD, T0, WebHub
 from .pagehelp import write
@@ -118,8 +122,9 @@ async def test_notices_reach_the_right_people_only(web: WebHub, smtp: tuple[Inbo
         "editor67": "bientap@tinh.gov.vn",  # approves in the province: gets "needs review"
         "editor660": "tacgia@giaynghia.gov.vn",  # the author: gets "rejected"
         "editor661": "khac@daklong.gov.vn",  # another district: nothing about 67/660
-        "viewer": "xem@tinh.gov.vn",  # cannot act on it: nothing
+        "viewer": "xem@tinh.gov.vn",  # cannot act on a bulletin: only the emergency
         "chair24611": "ct24611@nghiaduc.gov.vn",  # approves only for the commune: not the district's
+        "oper": "vanhanh@tinh.gov.vn",  # the province's operator: gets "device down"
     }
     for who, address in people.items():
         await opt_in(web, who, address)
@@ -133,19 +138,42 @@ async def test_notices_reach_the_right_people_only(web: WebHub, smtp: tuple[Inbo
         r = await ed67.post(f"/bulletins/{bid}/action", {"action": "reject", "reason": "Thiếu giờ họp."})
         assert r.status == 303
         await inbox.wait(2)
+        second = await write(web, "editor660", title="Lịch cắt điện", targets=("67/660",))
+        await inbox.wait(3)  # editor67: needs review
+        assert (await ed67.post(f"/bulletins/{second}/action", {"action": "approve"})).status == 303
+        await inbox.wait(4)  # editor660: approved
+        web.s.devices.register(SYSTEM, device_id="loa-24613-01", kind="radio", area="67/660/24613")
+        web.s.devices.ingest_status("loa-24613-01", {"state": "idle", "clock": "synced"})
+        web.s.devices.ingest_status("loa-24613-01", {"state": "offline"})
+        await inbox.wait(5)  # oper: device down
+        emergency = [("title", "Sạt lở đất"), ("text", "Nguy cơ sạt lở, người dân rời khỏi chân đồi."),
+                     ("targets", "67/660/24613"), ("kinds", "radio"), ("repeat_count", "1"),
+                     ("repeat_interval_s", "30"), ("repeat_then_every_s", "0")]  # fmt: skip
+        assert (await ed67.post("/emergency/send", emergency)).status == 303
+        await inbox.wait(9)  # everyone who sees Phường Nghĩa Thành: emergency sent
         await asyncio.sleep(0.3)  # a few more looks: nothing else may arrive
-    assert [m["Subject"] for m in inbox.to(people["editor67"])] == [
-        "[HTTT nguồn] Bản tin mới chờ duyệt: Thông báo họp dân"
+
+    def subjects(who: str) -> list[str]:
+        return [str(m["Subject"]).removeprefix("[HTTT nguồn] ") for m in inbox.to(people[who])]
+
+    sent = "Đã phát khẩn cấp: Sạt lở đất"
+    assert subjects("editor67") == [
+        "Bản tin mới chờ duyệt: Thông báo họp dân",
+        "Bản tin mới chờ duyệt: Lịch cắt điện",
+        sent,
     ]
-    (rejected,) = inbox.to(people["editor660"])
+    rejected, approved, _ = inbox.to(people["editor660"])
+    assert approved["Subject"] == "[HTTT nguồn] Bản tin của bạn đã được duyệt phát: Lịch cắt điện"
+    assert subjects("oper") == ["Thiết bị mất kết nối: loa-24613-01", sent]
+    assert subjects("viewer") == [sent] and subjects("editor660")[-1] == sent
     body = rejected.get_content()
     assert rejected["Subject"] == "[HTTT nguồn] Bản tin của bạn bị trả lại: Thông báo họp dân"
     assert "Lý do: Thiếu giờ họp." in body and "Người thực hiện: editor67" in body and "Kính gửi" in body
     assert rejected["From"] == f"HTTT nguồn <{SENDER}>"
-    for who in ("editor661", "viewer", "chair24611"):
+    for who in ("editor661", "chair24611"):  # outside 67/660 and Phường Nghĩa Thành
         assert inbox.to(people[who]) == [], who
     assert inbox.to("kiemduyet@tinh.gov.vn") == []
-    assert len(inbox.got) == 2 and all(len(rcpt) == 1 for rcpt, _ in inbox.got)
+    assert len(inbox.got) == 9 and all(len(rcpt) == 1 for rcpt, _ in inbox.got)
 
 
 async def test_bad_addresses_are_refused_with_what_to_write(web: WebHub) -> None:
@@ -222,3 +250,46 @@ async def test_failures_are_retried_logged_and_shown_to_the_admin(
     _, html = await (await web.as_user("admin1")).get("/")
     status = html.split('id="mail-status"')[1][:3000]
     assert "3 không gửi được" in status and "sai@tinh.gov.vn" in status and "hàng đợi đầy" in status
+
+
+async def test_starttls_and_login_with_the_provinces_ca(web: WebHub, tmp_path: Path) -> None:
+    """STARTTLS before the login, the server's certificate checked against `ca_file`; a wrong password is
+    refused once (no retry); a certificate from an unknown CA is never sent to."""
+    tls = make_tls(tmp_path / "tls")
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(tls.cert, tls.key)
+    logins: list[tuple[bytes, bytes, bool]] = []
+
+    def check(_server: Any, session: Any, _env: Any, _mech: str, data: Any) -> AuthResult:
+        logins.append((data.login, data.password, session.ssl is not None))
+        return AuthResult(success=(data.login, data.password) == (b"httt-nguon", b"mat-khau-smtp"))
+
+    port, inbox = free_port(), Inbox()
+    ctl = Controller(
+        inbox, hostname="127.0.0.1", port=port, tls_context=server_tls, require_starttls=True,
+        auth_required=True, authenticator=check,
+    )  # fmt: skip
+    ctl.start()
+    try:
+        secret = tmp_path / "smtp.secret"
+        secret.write_text("mat-khau-smtp\n", encoding="utf-8")
+        base = {"enabled": True, "host": "127.0.0.1", "port": port, "sender": SENDER, "retries": 0,
+                "username": "httt-nguon", "password_file": str(secret), "timeout_s": 5}  # fmt: skip
+        m = web.s.mailer
+        with web.s.ctx.db.session() as sess:
+            u = sess.scalars(select(User).where(User.username == "editor67")).one()
+            sess.expunge(u)
+        u.email = "bientap@tinh.gov.vn"
+        msg = m.message(u, Notice(T0, "review", "b-1", "Lịch cắt điện"))
+        m.cfg = EmailConfig(**base, ca_file=str(tls.ca))
+        assert await m.deliver(msg)
+        assert logins == [(b"httt-nguon", b"mat-khau-smtp", True)]  # logged in over TLS only
+        assert [rcpt for rcpt, _ in inbox.got] == [["bientap@tinh.gov.vn"]]
+        secret.write_text("sai", encoding="utf-8")
+        assert not await m.deliver(msg) and len(logins) == 2
+        secret.write_text("mat-khau-smtp", encoding="utf-8")
+        m.cfg = EmailConfig(**base)  # the system's CAs do not know the province's
+        assert not await m.deliver(msg) and len(logins) == 2
+        assert "CERTIFICATE_VERIFY_FAILED" in m.failures[-1].error and len(inbox.got) == 1
+    finally:
+        ctl.stop()

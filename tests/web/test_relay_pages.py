@@ -10,13 +10,15 @@ from hub.models import RelayRow
 from hub.roles import SYSTEM
 
 from .conftest import WebHub
-from .pagehelp import count
+from .pagehelp import count, write
 
 OWN = "67/660/24613"
 
 
 async def test_relay_form_window_check_programme_view_edit_and_delete(web: WebHub) -> None:
+    bid = await write(web, title="Lịch tiêm chủng", targets=(OWN,))
     ed = await web.as_user("editor67")
+    assert (await ed.post(f"/bulletins/{bid}/action", {"action": "approve"})).status == 303
     status, page = await ed.get("/relays?area=67")
     assert status == 200 and 'id="relay-form"' in page and 'href="/relays"' in page  # the menu links here
     form = {"area": "67", "title": "Thời sự VOV", "source": "https://radio.example.vn/vov1.mp3",
@@ -34,7 +36,7 @@ async def test_relay_form_window_check_programme_view_edit_and_delete(web: WebHu
     status, page = await chair.get("/programme?date=2026-11-23")
     text = htmllib.unescape(page)
     assert status == 200 and "Tiếp sóng</span>" in text and "Thời sự VOV" in text
-    assert "06:00:00–06:15:00" in text
+    assert "06:00:00–06:15:00" in text and "Lịch tiêm chủng" in text  # the bulletin beside the relay
     status, page = await chair.get(f"/relays?area={OWN}")
     assert "Thời sự VOV" in page and "Sửa lịch tiếp sóng Thời sự VOV" not in page  # the province's: read only
     with web.s.ctx.db.session() as sess:
@@ -68,3 +70,8 @@ async def test_relay_form_window_check_programme_view_edit_and_delete(web: WebHu
     text = htmllib.unescape(page)
     assert status == 200 and "Tiếp sóng</span>" in text and "Thời sự VOV" in text
     assert "14.0 phút, 1 lần gián đoạn" in text
+    # a report with odd fields (the hub stores what a device says) still shows
+    odd = {**data, "relayed_s": "many", "gaps": "none"}
+    assert web.s.devices.ingest_events("loa-1", [{**ev, "id": "e2", "data": odd}]) == 1
+    status, page = await chair.get("/plays")
+    assert status == 200 and "? phút, 0 lần gián đoạn" in page

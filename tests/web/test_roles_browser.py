@@ -141,8 +141,9 @@ async def test_every_other_page_has_no_serious_violation(site: Site) -> None:
 @pytest.mark.parametrize("size", list(SIZES))
 async def test_stats_and_map_at_a_province_size(site: Site, size: str) -> None:
     """Thống kê and Bản đồ with the whole province's 2,000 devices and 20,000 plays, as the province's
-    administrator and a commune chair see them: no serious violation, nothing sideways on a phone."""
-    for who, paths in (("admin1", ("/stats", "/map")), ("chair24613", ("/stats", "/map"))):
+    administrator sees them (the largest: a commune's are a part of it): no serious violation, nothing
+    sideways on a phone."""
+    for who, paths in (("admin1", ("/stats", "/map")),):
         ctx, page = await open_as(site, who, size)
         page.set_default_timeout(60_000)  # /stats reads the province's figures (seconds on a loaded host)
         try:
