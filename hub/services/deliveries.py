@@ -158,7 +158,7 @@ class DeliveryService:
             "latency_ms": round((first - sent).total_seconds() * 1000) if first and sent else None,
             "confirmed_by": by,
             "outcome": outcome,
-            "plays": len(plays),
+            "plays": sum(1 for p in plays if (p.data or {}).get("language", "vie") == "vie"),  # one per item
             "recall_confirmed_at": recall.isoformat() if recall else None,
         }
 

@@ -10,7 +10,8 @@ How a day counts (docs/API.md, "Statistics"):
 - a play counts on the day it started (or was due, when it never started), by its commune, device kind,
   bulletin priority and origin, exercise or not, part of the day (morning: started before local noon) and
   outcome; its air time (completed or interrupted plays) counts on each day it overlaps, so a play across
-  midnight is split between the two days;
+  midnight is split between the two days; a local-language version (reported as its own play after the
+  Vietnamese one) adds air time, not a play;
 - a device's day is observed from its registration (or midnight) to midnight (or now); it is online from a
   change to online to the next change to offline; an outage counts on the day it began, its time to
   recover on the day it ended (a device offline across midnight: one outage on the first day, its
@@ -226,8 +227,12 @@ def _plays(day: _Day, out: DayRollup) -> dict[str, int]:
         .where(in_day)
     )
     dims = (area, Device.kind, priority, origin, Play.exercise, part, Play.outcome)
+    # A bulletin's local-language version (bản tiếng dân tộc) is reported as its own play after the
+    # Vietnamese one: its air time counts, but it is the same item, not a second play planned or played.
+    one_item = case((func.coalesce(Play.data["language"].as_string(), "vie") == "vie", 1), else_=0)
     acc: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
-    for *key, n, ms in sess.execute(joined.add_columns(*dims, func.count(), func.sum(air)).group_by(*dims)):
+    q_plays = joined.add_columns(*dims, func.sum(one_item), func.sum(air)).group_by(*dims)
+    for *key, n, ms in sess.execute(q_plays):
         k = (*key[:4], bool(key[4]), *key[5:])
         acc[k][0] += int(n)
         acc[k][1] += int(ms or 0)

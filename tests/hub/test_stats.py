@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from hub.errors import Forbidden, Invalid
-from hub.models import DeviceStateChange
+from hub.models import Bulletin, DeviceStateChange
 from hub.roles import SYSTEM, Actor
 from hub.services.periods import Period, parse_period
 from hub.services.rollups import RAW_RETENTION_DAYS, prune_raw
@@ -247,3 +247,30 @@ async def test_air_time_per_broadcast_window(hub: Hub) -> None:
     assert {"group": "67/660/24613", "kind": "radio", "window": "17:00-18:30", "air_ms": 180_000} in (
         st.to_dict()["windows"]
     )
+
+
+async def test_a_local_language_version_is_air_time_of_the_same_item_not_a_second_play(hub: Hub) -> None:
+    """N2 gets an Ê Đê version: loa-c reports its Vietnamese part (P5, 17:00-17:03) and then the Ê Đê part
+    (17:03-17:05). 24613 still has 2 items planned and 2 completed; its evening air time is 180 s + 120 s;
+    the bulletin's delivery page counts one play for loa-c."""
+    seed(hub.s, hub.clock, rolled_up=False)
+    with hub.s.ctx.db.session() as sess:
+        n2 = sess.get(Bulletin, "N2")
+        assert n2 is not None
+        n2.language_versions = [{"language": "rad", "media": "a" * 64}]
+    part = {
+        "bulletin_id": "N2",
+        "outcome": "completed",
+        "language": "rad",
+        "scheduled_at": local(D2, 17, 3).isoformat(),
+        "started_at": local(D2, 17, 3).isoformat(),
+        "ended_at": local(D2, 17, 5).isoformat(),
+    }
+    assert hub.s.devices.ingest_events("loa-c", [{"id": "p5-rad", "type": "play", "data": part}]) == 1
+    hub.s.stats_catchup.catch_up()
+    st = hub.s.stats.compute(SYSTEM, area="67", level="commune", period=PERIOD)
+    nt = {c.path: c for c in st.communes}["67/660/24613"]
+    assert (nt.planned, nt.completed, nt.share_as_planned) == (2, 2, 1.0)
+    assert (nt.air_morning_ms, nt.air_evening_ms) == (30_000, 180_000 + 120_000)
+    rows = {r["device_id"]: r for r in hub.s.deliveries.deliveries(SYSTEM, "N2")["devices"]}
+    assert rows["loa-c"]["plays"] == 1
