@@ -194,6 +194,8 @@ async def healthz(request: web.Request) -> web.Response:
     if rt is not None:  # hub roles: the leader publishes, a standby serves web and API (hub/election.py)
         body["role"] = rt.role["role"]
         body["role_since"] = rt.role["since"]
+    if rt is not None and rt.broker_sync is not None:
+        body["broker_files"] = rt.broker_sync.describe()
     if dead:
         body["dead_tasks"] = dead
     if not ok:

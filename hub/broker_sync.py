@@ -53,8 +53,7 @@ class ReloadFailed(RuntimeError):
 class _State:
     since: datetime | None = None  # the first failure of the current run of failures
     error: str = ""
-    synced_at: datetime | None = None
-    runs: int = 0
+    synced_at: datetime | None = None  # the last pass that left every broker in step
 
 
 def reload_broker(target: BrokerTarget) -> None:
@@ -173,7 +172,7 @@ class BrokerSync:
                 failures += 1
                 st = self.state
                 st.since = st.since or datetime.now(self.tz)
-                st.error = f"{type(exc).__name__}: {exc}"[:300]
+                st.error = f"{exc}"[:300]
                 wait = min(self.cfg.retry_max_s, self.cfg.retry_s * 2.0 ** (failures - 1))
                 log.error("broker files not updated (attempt %d, next in %.0f s): %s",
                           failures, wait, st.error)
@@ -181,7 +180,14 @@ class BrokerSync:
             if n or failures:
                 log.info("broker files updated and %d broker(s) reloaded", n)
             failures, wait = 0, self.cfg.poll_s
-            self.state = _State(synced_at=datetime.now(self.tz), runs=self.state.runs + 1)
+            self.state = _State(synced_at=datetime.now(self.tz))
+
+    def describe(self) -> dict[str, Any]:
+        """For /healthz: when the files were last found in step, and since when and why they are not."""
+        st = self.state
+        return {"synced_at": st.synced_at.isoformat(timespec="seconds") if st.synced_at else None,
+                "failing_since": st.since.isoformat(timespec="seconds") if st.since else None,
+                "error": st.error or None}
 
     def problem(self) -> str | None:
         """For /healthz and the admin's home page (Vietnamese), or None while the files are in step."""

@@ -215,6 +215,7 @@ async def test_failing_reload_shows_on_healthz_and_next_change_retries(tmp_path:
             body = await _until(stale, "/healthz says the ACL is stale")
             assert "ACL của máy chủ MQTT chưa cập nhật từ" in body["reason"]
             assert "broker B unreachable" in body["reason"] and str(tmp_path / "b" / "acl") in body["reason"]
+            assert body["broker_files"]["failing_since"] and "exited 3" in body["broker_files"]["error"]
             await _until(lambda: _can_connect(mq, "loa-1", secret), "broker A, not held back by B")
             assert not pushed.exists()
             assert (await _health(hub))[0] == 503
@@ -230,7 +231,8 @@ async def test_failing_reload_shows_on_healthz_and_next_change_retries(tmp_path:
 
             await _until(b_has_both, "the next change retries broker B at once")
             assert time.monotonic() - started < 15  # not the backoff's 30 s
-            await _until(lambda: _health_ok(hub), "/healthz back to 200")
+            _, body = await _until(lambda: _health_ok(hub), "/healthz back to 200")
+            assert body["broker_files"]["synced_at"] and body["broker_files"]["failing_since"] is None
             assert "ACL của máy chủ MQTT" not in await _admin_home(hub)
 
 
