@@ -1,12 +1,14 @@
 """How long each list page of the web UI takes at a province's size (issue 19: under 300 ms each).
 
     .venv/bin/python bench/lists.py [--runs 5] [--devices 2000] [--bulletins 500] [--audit 10000]
+                                    [--only /map --only /stats]
 
 A hub on SQLite in a temp dir with the sample province plus 100 generated communes, filled by
 tests/dbfill.fill_province (2,000 devices, 500 bulletins, 10,000 audit entries, 20,000 plays); each page
 is fetched over HTTP by a logged-in person (aiohttp client, the real app), `--runs` times after one warm-up.
 One JSON line: per page, the median and the worst milliseconds of wall time, and the median CPU time of
-the process (server and client: what the page costs, whatever else the machine is doing).
+the process (server and client: what the page costs, whatever else the machine is doing), and the
+warm-up's milliseconds (`first_ms`: nothing cached yet, e.g. the Thống kê charts not drawn).
 """
 
 from __future__ import annotations
@@ -56,6 +58,11 @@ PAGES = [
     ("admin1", "/users"),
     ("editor67", "/bulletins/b-fill-0007"),
     ("editor67", "/bulletins/b-fill-0007/devices?view=recall&missing=1"),
+    ("admin1", "/stats"),
+    ("admin1", "/stats?period=half"),
+    ("editor67", "/stats?period=half"),
+    ("admin1", "/map"),
+    ("oper", "/map"),
 ]
 
 
@@ -86,6 +93,8 @@ async def run(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     try:
         for who, path in PAGES:
+            if args.only and not any(o in path for o in args.only):
+                continue
             if who not in clients:
                 clients[who] = await login(server, who)
             c = clients[who]
@@ -94,7 +103,9 @@ async def run(args: argparse.Namespace) -> dict[str, dict[str, float]]:
                 t, p = time.perf_counter(), time.process_time()
                 r = await c.get(path, allow_redirects=False)
                 await r.read()
-                if i:
+                if not i:
+                    first = (time.perf_counter() - t) * 1000
+                else:
                     times.append((time.perf_counter() - t) * 1000)
                     cpu.append((time.process_time() - p) * 1000)
                 assert r.status == 200, (path, r.status)
@@ -102,6 +113,7 @@ async def run(args: argparse.Namespace) -> dict[str, dict[str, float]]:
                 "median_ms": round(statistics.median(times), 1),
                 "max_ms": round(max(times), 1),
                 "cpu_ms": round(statistics.median(cpu), 1),
+                "first_ms": round(first, 1),
             }
     finally:
         for c in clients.values():
@@ -117,6 +129,7 @@ def main() -> None:
     p.add_argument("--devices", type=int, default=2000)
     p.add_argument("--bulletins", type=int, default=500)
     p.add_argument("--audit", type=int, default=10_000)
+    p.add_argument("--only", action="append", default=[], help="only the pages whose path contains this")
     args = p.parse_args()
     print(json.dumps(asyncio.run(run(args)), ensure_ascii=False))
 

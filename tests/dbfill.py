@@ -111,6 +111,9 @@ def fill_province(
                     last_status=status,
                     last_seen=now - timedelta(hours=3 if offline else 0, seconds=rng.randint(0, 60)),
                     created_at=now - timedelta(days=90),
+                    # on the map (Bản đồ): a commune's devices around its own point, 1 in 40 not placed
+                    lat=None if i % 40 == 11 else 12.2 + (i % len(communes)) % 10 * 0.05 + n * 0.001,
+                    lon=None if i % 40 == 11 else 107.9 + (i % len(communes)) // 10 * 0.05 + n * 0.001,
                 )
             )
     with services.ctx.db.session() as sess:

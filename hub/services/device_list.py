@@ -22,11 +22,13 @@ from hub.search import search_words
 from hub.security import folded
 from hub.services import reports
 from hub.services.device_views import (
+    PLAYING_STATES,
     PROGRAMME_LATE_AFTER,
     REJECTED_WITHIN,
     SILENT_AFTER,
     Published,
     device_dict,
+    is_online,
 )
 
 OFFLINE_STATES = ("offline", "unknown")
@@ -198,3 +200,33 @@ def problems_of(sess: Session, rows: list[Device], now: datetime) -> list[dict[s
         rejections.setdefault(dev, []).append(str(reason or "?"))
     anomalies = reports.anomalies_by_device(sess, since, ids)
     return [device_dict(d, now, published, rejections, anomalies) for d in rows]
+
+
+def map_points(sess: Session, actor: Actor, area: str, now: datetime) -> list[dict[str, Any]]:
+    """The Bản đồ's devices of the actor's area (and `area`), by area and id: id, name, area, lat, lon and
+    map_state read from the summary in SQL (device_views.map_state's rule on a device_dict: the two must
+    agree, tests/hub/test_device_list.py), without reading each device's status and problems."""
+    stmt = (
+        select(
+            Device.id,
+            Device.name,
+            Device.area_path,
+            Device.state,
+            Device.lat,
+            Device.lon,
+            case((attention_sql(now), 1), else_=0),
+            Device.last_status["now_playing"].as_string(),
+        )
+        .where(scope_sql(actor, area))
+        .order_by(Device.area_path, Device.id)
+    )
+    out: list[dict[str, Any]] = []
+    for dev, name, path, state, lat, lon, attention, playing in sess.execute(stmt):
+        if not is_online(state):
+            shown = "offline"
+        elif attention:
+            shown = "attention"
+        else:
+            shown = "playing" if state in PLAYING_STATES or playing else "idle"
+        out.append({"id": dev, "name": name, "area": path, "lat": lat, "lon": lon, "map_state": shown})
+    return out

@@ -103,6 +103,19 @@ def _keep_summary(_mapper: Any, _conn: Any, d: Device) -> None:
     d.flags, d.programme_version, d.search = summary_columns(d.id, d.name or "", d.last_status or {})
 
 
+PLAYING_STATES = ("playing", "emergency")
+
+
+def map_state(d: dict[str, Any]) -> str:
+    """How the map (Bản đồ) shows a device_dict: offline, attention (a problem other than being offline),
+    playing or idle. The page reads the same in SQL (device_list.map_points)."""
+    if not d["online"]:
+        return "offline"
+    if [p for p in d["problems"] if p["code"] != "offline"]:
+        return "attention"
+    return "playing" if d["state"] in PLAYING_STATES or d.get("now_playing") else "idle"
+
+
 def device_dict(
     d: Device,
     now: datetime | None = None,

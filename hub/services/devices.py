@@ -174,6 +174,12 @@ class DeviceService:
                 if actor.covers(d.area_path) and (not area or covers(area, d.area_path))
             ]
 
+    def map_points(self, actor: Actor, area: str = "") -> builtins.list[dict[str, Any]]:
+        """The map's devices of the actor's area (and `area`), states read in SQL (device_list.map_points)."""
+        require(actor, "read")
+        with self.ctx.db.session() as sess:
+            return device_list.map_points(sess, actor, area, self.ctx.now())
+
     def page(
         self,
         actor: Actor,

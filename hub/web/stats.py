@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
+import hashlib
 import math
+import threading
+from collections import OrderedDict
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
@@ -37,15 +41,33 @@ def _areas(req: Req) -> list[dict[str, Any]]:
     return out
 
 
+# Drawing the five charts is most of the Thống kê page's cost (matplotlib: ~70 ms each at a province's size,
+# docs/PERFORMANCE.md). A chart is a pure function of the figures, so the page keeps the last drawings by a
+# digest of the figures they were drawn from: the same figures (a period already rolled up, the page viewed
+# again, another person of the same area) are not drawn twice; any changed figure changes the digest.
+_DRAWN: OrderedDict[str, str] = OrderedDict()
+_DRAWN_MAX = 128
+_DRAWN_LOCK = threading.Lock()
+
+
+def _chart_src(name: str, st: Stats, digest: str) -> str:
+    key = f"{name} {digest}"
+    with _DRAWN_LOCK:
+        if key in _DRAWN:
+            _DRAWN.move_to_end(key)
+            return _DRAWN[key]
+    src = "data:image/svg+xml;base64," + base64.b64encode(render(name, st, "svg")).decode()
+    with _DRAWN_LOCK:
+        _DRAWN[key] = src
+        while len(_DRAWN) > _DRAWN_MAX:
+            _DRAWN.popitem(last=False)
+    return src
+
+
 def _charts(st: Stats) -> list[dict[str, str]]:
-    return [
-        {
-            "name": n,
-            "title": TITLES[n],
-            "src": "data:image/svg+xml;base64," + base64.b64encode(render(n, st, "svg")).decode(),
-        }
-        for n in CHARTS
-    ]
+    drawn_from = [getattr(st, f.name) for f in dataclasses.fields(st) if f.name != "generated_at"]
+    digest = hashlib.sha256(repr(drawn_from).encode()).hexdigest()
+    return [{"name": n, "title": TITLES[n], "src": _chart_src(n, st, digest)} for n in CHARTS]
 
 
 @page
@@ -119,15 +141,6 @@ W, H, PAD = 900, 640, 40
 STATE_VI = {"playing": "Đang phát", "idle": "Sẵn sàng", "offline": "Mất kết nối", "attention": "Cần chú ý"}
 
 
-def map_state(d: dict[str, Any]) -> str:
-    """playing, idle, offline or attention (a problem other than being offline)."""
-    if not d["online"]:
-        return "offline"
-    if [p for p in d["problems"] if p["code"] not in ("offline",)]:
-        return "attention"
-    return "playing" if d["state"] in ("playing", "emergency") or d.get("now_playing") else "idle"
-
-
 def project(devices: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
     """Device id -> (x, y) in the W x H drawing: an equirectangular projection of the devices' own box,
     same scale on both axes (longitude shrunk by the cosine of the latitude)."""
@@ -135,14 +148,15 @@ def project(devices: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
     if not pts:
         return {}
     lons, lats = [p[0] for p in pts.values()], [p[1] for p in pts.values()]
+    west, east, south, north = min(lons), max(lons), min(lats), max(lats)
     k = math.cos(math.radians(sum(lats) / len(lats)))
-    span_x = max((max(lons) - min(lons)) * k, 1e-3)
-    span_y = max(max(lats) - min(lats), 1e-3)
+    span_x = max((east - west) * k, 1e-3)
+    span_y = max(north - south, 1e-3)
     scale = min((W - 2 * PAD) / span_x, (H - 2 * PAD) / span_y)
     x0 = PAD + ((W - 2 * PAD) - span_x * scale) / 2
     y0 = PAD + ((H - 2 * PAD) - span_y * scale) / 2
     return {
-        dev: (round(x0 + (lon - min(lons)) * k * scale, 1), round(y0 + (max(lats) - lat) * scale, 1))
+        dev: (round(x0 + (lon - west) * k * scale, 1), round(y0 + (north - lat) * scale, 1))
         for dev, (lon, lat) in pts.items()
     }
 
@@ -152,10 +166,9 @@ def map_page(req: Req) -> web.StreamResponse:
     area = req.request.query.get("area", "").strip()[:200]
     if area:
         req.services.areas.get(area)
-    devices = req.services.devices.list(req.actor, area=area or None)
+    devices = req.services.devices.map_points(req.actor, area)
     names = {p: a.name for p, a in req.services.areas.all().items()}
     for d in devices:
-        d["map_state"] = map_state(d)
         d["area_name"] = names.get(d["area"], d["area"])
     placed = [d for d in devices if d["lat"] is not None and d["lon"] is not None]
     xy = project(placed)
@@ -171,7 +184,7 @@ def map_page(req: Req) -> web.StreamResponse:
         "map.html",
         title="Bản đồ thiết bị",
         devices=placed,
-        unplaced=[d for d in devices if d not in placed],
+        unplaced=[d for d in devices if d["lat"] is None or d["lon"] is None],
         xy=xy,
         communes=communes,
         counts=counts,

@@ -18,6 +18,7 @@ from hub.roles import SYSTEM, Actor
 from hub.search import matches, search_words
 from hub.services import Services
 from hub.services.device_list import DeviceFilter
+from hub.services.device_views import map_state
 from protocol.clock import FrozenClock
 from protocol.topics import covers
 from tests.dbfill import fill_province
@@ -187,3 +188,30 @@ def test_summary_follows_each_new_status(prov: tuple[Services, FrozenClock]) -> 
     assert dev in sql_ids(s, SYSTEM, DeviceFilter(q=dev, state="attention"))
     s.devices.ingest_status(dev, {"state": "idle", "clock": "synced", "temperature_c": 30})
     assert dev not in sql_ids(s, SYSTEM, DeviceFilter(q=dev, state="attention"))
+
+
+@pytest.mark.parametrize("actor", [SYSTEM, OPER_660], ids=["province", "district"])
+def test_map_state_in_sql_is_the_rule_on_device_dict(
+    prov: tuple[Services, FrozenClock], actor: Actor
+) -> None:
+    """The Bản đồ reads each device's state in SQL (device_list.map_points): the same as map_state on the
+    full device_dict, for every device, with something playing by its state and by its now_playing."""
+    s, _ = prov
+    ids = sorted(d["id"] for d in s.devices.list(SYSTEM))
+    s.devices.ingest_statuses(
+        {
+            ids[30]: {"state": "idle", "clock": "synced", "now_playing": "b-1"},
+            ids[31]: {"state": "emergency", "clock": "synced"},
+            ids[32]: {"state": "idle", "clock": "synced", "now_playing": ""},
+        }
+    )
+    wanted = {d["id"]: map_state(d) for d in s.devices.list(actor)}
+    got = {d["id"]: d["map_state"] for d in s.devices.map_points(actor)}
+    assert got == wanted
+    if actor is SYSTEM:
+        assert set(got.values()) == {"offline", "attention", "playing", "idle"}
+        assert got[ids[30]] == got[ids[31]] == "playing" and got[ids[32]] == "idle"
+    area = "67/660/24613"
+    assert {d["id"] for d in s.devices.map_points(actor, area)} == {
+        i for i in wanted if covers(area, s.devices.get(SYSTEM, i).area_path)
+    }
