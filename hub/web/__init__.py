@@ -13,6 +13,7 @@ from hub.web import (
     account,
     auth,
     bulletins,
+    device_admin,
     devices,
     emergency,
     home,
@@ -37,7 +38,7 @@ def setup(app: web.Application, services: Services) -> None:
     app[JINJA] = make_env()
     app[PAGE_ERROR] = plain_error_page
     pages = (auth, account, home, bulletins, emergency, live, programme, windows, relays, languages, devices,
-             logs)
+             device_admin, logs)
     for module in (*pages, stats, users, voices):
         module.install(app)
     app.router.add_static("/static/web", HERE / "static", append_version=False)

@@ -209,6 +209,10 @@ def devices_page(req: Req) -> web.StreamResponse:
     q = req.request.query
     sent, device = q.get("sent", ""), q.get("device", "")[:64]
     flash = f"Đã lưu tọa độ của {device}." if q.get("located") == device and device else ""
+    if q.get("removed"):
+        flash = (
+            f"Đã gỡ thiết bị {q['removed'][:64]} khỏi danh mục; việc gỡ đã được ghi vào nhật ký hệ thống."
+        )
     if sent in COMMAND_VI:
         flash = f"Đã gửi lệnh “{COMMAND_VI[sent]}” tới {device}; kết quả sẽ hiện khi thiết bị trả lời."
         if q.get("offline") == "1":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import json
 import re
@@ -51,7 +52,12 @@ SELF_APPROVE_ALL = {"self_approve": {"central": True, "province": True, "distric
 
 
 def make_services(
-    tmp: Path, clock: Any, publisher: Any = None, *, review: dict[str, Any] | None = None
+    tmp: Path,
+    clock: Any,
+    publisher: Any = None,
+    *,
+    review: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Services:
     cfg = build_config(
         {
@@ -59,6 +65,7 @@ def make_services(
             "mqtt": {"enabled": False},
             "programme": {"scheduler": False},
             "review": SELF_APPROVE_ALL if review is None else review,
+            **(extra or {}),
         },
         environ={},
     )
@@ -171,11 +178,11 @@ def blocking_on_loop(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
-@pytest.fixture
-async def web(tmp_path: Path, blocking_on_loop: list[str]) -> AsyncIterator[WebHub]:
-    clock = FrozenClock(T0)
-    publisher = RecordingPublisher()
-    services = make_services(tmp_path, clock, publisher)
+@contextlib.asynccontextmanager
+async def served(
+    services: Services, clock: FrozenClock, publisher: RecordingPublisher
+) -> AsyncIterator[WebHub]:
+    """The real app over these services on a test server (marking each request for blocking_on_loop)."""
     app = build_app(services.ctx.config, services=services)
     app.middlewares.append(_mark_request)
     server = TestServer(app)
@@ -187,4 +194,12 @@ async def web(tmp_path: Path, blocking_on_loop: list[str]) -> AsyncIterator[WebH
         await hub.close()
         await server.close()
         services.ctx.db.dispose()
+
+
+@pytest.fixture
+async def web(tmp_path: Path, blocking_on_loop: list[str]) -> AsyncIterator[WebHub]:
+    clock = FrozenClock(T0)
+    publisher = RecordingPublisher()
+    async with served(make_services(tmp_path, clock, publisher), clock, publisher) as hub:
+        yield hub
     assert not blocking_on_loop, "a page blocked the event loop:\n" + "\n".join(blocking_on_loop[:3])

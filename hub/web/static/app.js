@@ -123,4 +123,11 @@ document.addEventListener("DOMContentLoaded", () => {
   if (summary) summary.focus();  // every error of the form, each a link to its field
   const e = document.getElementById("text-estimate");
   if (e && document.getElementById("text")) speechEstimate(e);
+  // "Sao chép": copy the named field (a device's new MQTT password); without script, select it by hand
+  document.querySelectorAll("button[data-copy]").forEach((btn) => btn.addEventListener("click", async () => {
+    const field = document.getElementById(btn.dataset.copy);
+    field.select();
+    try { await navigator.clipboard.writeText(field.value); btn.textContent = "Đã sao chép"; }
+    catch (err) { btn.textContent = "Hãy nhấn Ctrl+C"; }
+  }));
 });
