@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from hub.models import Device, DeviceAnomaly, DeviceEventRow, PublishedProgramme
+from hub.db import Database
+from hub.models import Area, Device, DeviceAnomaly, DeviceEventRow, PublishedProgramme
 from hub.roles import SYSTEM, Actor
 from hub.search import matches, search_words
 from hub.services import Services
-from hub.services.device_list import DeviceFilter
+from hub.services.device_list import DeviceFilter, map_points
 from hub.services.device_views import map_state
 from protocol.clock import FrozenClock
 from protocol.topics import covers
@@ -215,3 +216,33 @@ def test_map_state_in_sql_is_the_rule_on_device_dict(
     assert {d["id"] for d in s.devices.map_points(actor, area)} == {
         i for i in wanted if covers(area, s.devices.get(SYSTEM, i).area_path)
     }
+
+
+@pytest.mark.parametrize("engine", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_map_points_read_now_playing_on_both_databases(
+    engine: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The map's playing state reads the status's now_playing in SQL (JSON: json_extract / ->>)."""
+    url = f"sqlite:///{tmp_path / 'hub.sqlite3'}" if engine == "sqlite" else request.getfixturevalue("pg_url")
+    db = Database(url)
+    db.migrate()
+    now = T0
+    try:
+        with db.session() as sess:
+            sess.add(Area(path="67", code="67", name="Tỉnh", level="province", parent_path=None, depth=0))
+            for dev, state, st in (
+                ("loa-a", "idle", {"now_playing": "b-1"}),
+                ("loa-b", "idle", {"now_playing": None}),
+                ("loa-c", "idle", {}),
+                ("loa-d", "emergency", {}),
+                ("loa-e", "offline", {"now_playing": "b-1"}),
+                ("loa-f", "idle", {"now_playing": "b-1", "temperature_c": 90}),
+            ):
+                sess.add(Device(id=dev, kind="radio", area_path="67", state=state, last_status=st,
+                                last_seen=now, created_at=now))
+        with db.session() as sess:
+            got = {d["id"]: d["map_state"] for d in map_points(sess, SYSTEM, "", now)}
+        assert got == {"loa-a": "playing", "loa-b": "idle", "loa-c": "idle", "loa-d": "playing",
+                       "loa-e": "offline", "loa-f": "attention"}
+    finally:
+        db.dispose()
