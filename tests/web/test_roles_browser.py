@@ -31,7 +31,11 @@ ROLES: dict[str, tuple[tuple[str, ...], str]] = {
     "editor67": (("/bulletins?q=tiem+chung", "/account", "/bulletins/new"), "Bản tin bị trả lại"),
     "reviewer67": (("/bulletins?status=in_review", "/bulletins/b-fill-0001"), "Chờ kiểm duyệt"),
     "chair24613": (("/programme", "/bulletins?status=approved"), "Chờ xã chọn phát"),
-    "oper": (("/devices?state=attention", "/devices?q=loa-30007"), "Thiết bị cần chú ý"),
+    "oper": (
+        ("/devices?state=attention", "/devices?q=loa-30007", "/devices/loa-30007-01",
+         "/devices/loa-30007-01/remove"),
+        "Thiết bị cần chú ý",
+    ),
     "admin1": (
         ("/audit?q=duyet", "/users", "/plays?q=tuyen+quan", "/bulletins/b-fill-0007/devices?view=recall"),
         "Tài khoản và hệ thống",
