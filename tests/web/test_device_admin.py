@@ -105,6 +105,9 @@ async def test_remove_after_a_confirmation_naming_the_device_and_commune(managed
     assert (await other.get("/devices/loa-x/remove"))[0] == 404
     assert (await viewer.post("/devices/loa-x/remove", {})).status == 403
     assert (await other.post("/devices/loa-x/remove", {})).status == 404
+    with managed.s.ctx.db.session() as sess:  # each of the viewer's refusals audited, once
+        denied = sess.scalars(select(AuditEntry.username).where(AuditEntry.outcome == "denied")).all()
+    assert denied == ["viewer", "viewer"]
     oper = await managed.as_user("oper")
     status, html = await oper.get("/devices/loa-x/remove")
     assert status == 200 and "Cụm loa chợ" in html and commune in html
